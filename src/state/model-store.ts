@@ -1,0 +1,124 @@
+/**
+ * The studio's state: which model is open, what is being opened, and the last error.
+ * Actions call the model worker through its client; components select small slices.
+ */
+import { create } from 'zustand';
+import { AppError, errorMessage, isAppError } from '../core/errors';
+import type { OpenedModel, RuntimeReport } from '../workers/model-api';
+import { ModelClient } from '../workers/model-client';
+
+export interface LoadingState {
+  fileNames: string[];
+  totalBytes: number;
+  fraction: number;
+  stage: string;
+}
+
+export type RuntimeState =
+  | { kind: 'unknown' }
+  | { kind: 'checking' }
+  | { kind: 'done'; report: RuntimeReport }
+  | { kind: 'failed'; message: string };
+
+export interface ModelState {
+  model: OpenedModel | undefined;
+  loading: LoadingState | undefined;
+  /** One line naming the problem with the last thing the user tried. */
+  error: string | undefined;
+  /** Set when the user cancelled; cleared by the next open. */
+  notice: string | undefined;
+  runtimes: RuntimeState;
+
+  openFiles(files: readonly File[]): Promise<void>;
+  cancelOpen(): void;
+  dismissError(): void;
+  checkRuntimes(): Promise<void>;
+}
+
+let client: ModelClient | undefined;
+function getClient(): ModelClient {
+  client ??= new ModelClient();
+  return client;
+}
+
+let inFlight: AbortController | undefined;
+/** The worker generation that holds the shown model; a replaced worker has forgotten it. */
+let modelGeneration = -1;
+/** Settles when the open in flight has finished (successfully or not). */
+let settled: Promise<void> = Promise.resolve();
+
+export const useModelStore = create<ModelState>()((set, get) => ({
+  model: undefined,
+  loading: undefined,
+  error: undefined,
+  notice: undefined,
+  runtimes: { kind: 'unknown' },
+
+  async openFiles(files) {
+    if (files.length === 0) return;
+    // One open at a time: a new drop cancels the one in flight and waits for it to end.
+    inFlight?.abort(new AppError('aborted', 'Cancelled.'));
+    const controller = new AbortController();
+    inFlight = controller;
+    let done!: () => void;
+    const previous = settled;
+    settled = new Promise((resolve) => (done = resolve));
+    await previous;
+    if (inFlight !== controller) return done();
+    const c = getClient();
+    set({
+      error: undefined,
+      notice: undefined,
+      loading: {
+        fileNames: files.map((f) => f.name),
+        totalBytes: files.reduce((n, f) => n + f.size, 0),
+        fraction: 0,
+        stage: 'reading',
+      },
+    });
+    try {
+      const model = await c.open(files, {
+        signal: controller.signal,
+        onProgress: (fraction, stage) => {
+          if (inFlight !== controller) return;
+          const loading = get().loading;
+          if (loading) set({ loading: { ...loading, fraction, stage } });
+        },
+      });
+      if (inFlight !== controller) return;
+      modelGeneration = c.generation;
+      set({ model, loading: undefined });
+    } catch (e) {
+      if (inFlight !== controller && isAppError(e) && e.code === 'aborted') return;
+      // A replaced worker has forgotten the previous model, so the page must forget it too.
+      const lost = c.generation !== modelGeneration;
+      if (isAppError(e) && e.code === 'aborted') {
+        set({ loading: undefined, notice: 'Opening was cancelled.', ...(lost ? { model: undefined } : {}) });
+      } else {
+        set({ loading: undefined, error: errorMessage(e), ...(lost ? { model: undefined } : {}) });
+      }
+    } finally {
+      if (inFlight === controller) inFlight = undefined;
+      done();
+    }
+  },
+
+  cancelOpen() {
+    inFlight?.abort(new AppError('aborted', 'Cancelled.'));
+  },
+
+  dismissError() {
+    set({ error: undefined, notice: undefined });
+  },
+
+  async checkRuntimes() {
+    if (get().runtimes.kind === 'checking') return;
+    set({ runtimes: { kind: 'checking' } });
+    try {
+      const report = await getClient().probeRuntimes();
+      set({ runtimes: { kind: 'done', report } });
+    } catch (e) {
+      set({ runtimes: { kind: 'failed', message: errorMessage(e) } });
+    }
+  },
+}));
