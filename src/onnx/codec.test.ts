@@ -209,3 +209,23 @@ describe('codec', () => {
     expect(() => encodeModel(m)).toThrowError(/2 GB/);
   });
 });
+
+describe('codec on files written by protobuf (torch/onnx exports)', () => {
+  it('re-encodes them byte for byte', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const root = new URL('../../', import.meta.url);
+    const files = [
+      'public/sample/digits-cnn.onnx',
+      ...readdirSync(new URL('src/testing/real/', root))
+        .filter((f) => f.endsWith('.onnx'))
+        .map((f) => `src/testing/real/${f}`),
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const b = new Uint8Array(readFileSync(new URL(f, root)));
+      const again = encodeModel(decodeModel(b));
+      expect(again.length, f).toBe(b.length);
+      expect(Buffer.compare(Buffer.from(again), Buffer.from(b)), f).toBe(0);
+    }
+  });
+});

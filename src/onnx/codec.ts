@@ -515,11 +515,8 @@ function messageSize(st: SizeState, schema: MessageSchema, obj: Obj, depth: numb
       if (f.kind === 'str' || f.kind === 'bytes' || f.kind === 'msg') {
         for (const item of arr) size += tagSize + lenFieldSize(st, f, item, depth);
       } else {
-        // packed scalars
-        let payload = 0;
-        for (const item of arr) payload += scalarSize(f.kind, item);
-        st.sizes.push(payload);
-        size += tagSize + varintSize32(payload) + payload;
+        // onnx.proto (proto2) declares these unpacked: one tag per value, as protobuf writes them
+        for (const item of arr) size += tagSize + scalarSize(f.kind, item);
       }
       continue;
     }
@@ -608,10 +605,10 @@ function writeMessage(w: Writer, schema: MessageSchema, obj: Obj): void {
           writeLenField(w, f, item);
         }
       } else {
-        const payload = w.sizes[w.si++];
-        w.varint32(tag | 2);
-        w.varint32(payload);
-        for (const item of arr) w.scalar(f.kind, item);
+        for (const item of arr) {
+          w.varint32(tag | wt);
+          w.scalar(f.kind, item);
+        }
       }
       continue;
     }
