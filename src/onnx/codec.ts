@@ -84,7 +84,7 @@ function readVarint(ctx: DecodeContext, limit: number): void {
   const buf = ctx.buf;
   let pos = ctx.pos;
   let lo = 0;
-  let hi = 0;
+  let hi: number;
   let b: number;
   for (let shift = 0; shift < 28; shift += 7) {
     if (pos >= limit) throw pos >= buf.length ? truncated(ctx, 'a number') : malformed(ctx, 'a number crosses its message end');

@@ -101,7 +101,6 @@ function walkMessage(
   const c: Cursor = { pos: start };
   const fields: Field[] = [];
   while (c.pos < end && fields.length < limit) {
-    const tagStart = c.pos;
     const tag = readVarint(bytes, c);
     if (tag === undefined) return { kind: 'truncated', fields };
     if (Number.isNaN(tag) || tag > 0xffffffff) return { kind: 'invalid' };
@@ -256,17 +255,7 @@ export function sniffFormat(bytes: Uint8Array): SniffResult {
   const n = bytes.length;
   if (n === 0) return { ok: false, code: 'empty-file', message: 'The file is empty (0 bytes).' };
 
-  // Magic numbers of formats people drop by mistake.
-  if (startsWith(bytes, 'TFL3', 4)) {
-    return notOnnx(
-      'This is a TensorFlow Lite model (flatbuffer), not ONNX. Convert it with tf2onnx first.',
-    );
-  }
-  if (startsWith(bytes, 'ORTM', 4)) {
-    return notOnnx(
-      'This is an ONNX Runtime format model (.ort), not ONNX. Open the .onnx file it was made from.',
-    );
-  }
+  // Magic numbers at the start of formats people drop by mistake (none can start an ONNX file).
   if (startsWith(bytes, 'PK\x03\x04') || startsWith(bytes, 'PK\x05\x06')) return zipMessage(bytes);
   if (bytes[0] === 0x80 && n >= 2 && bytes[1] >= 2 && bytes[1] <= 5) {
     return notOnnx(
@@ -308,19 +297,11 @@ export function sniffFormat(bytes: Uint8Array): SniffResult {
   if (startsWith(bytes, '7z\xbc\xaf\x27\x1c')) {
     return notOnnx('This is a 7-Zip archive; extract the .onnx file from it first.');
   }
-  if (startsWith(bytes, 'ustar', 257)) {
-    return notOnnx('This is a tar archive; extract the .onnx file from it first.');
-  }
   if (startsWith(bytes, '%PDF')) return notOnnx('This is a PDF document, not an ONNX model.');
-  if (n >= 9 && bytes[8] === 0x7b /* '{' */) {
-    let headerLen = 0;
-    for (let i = 7; i >= 0; i--) headerLen = headerLen * 256 + bytes[i];
-    if (headerLen > 1 && headerLen <= n - 8) {
-      return notOnnx(
-        'This is a safetensors weights file, not an ONNX model. Export the model to ONNX (e.g. with optimum) first.',
-      );
-    }
-  }
+  // Text: no control characters in the first KB. A binary ModelProto always has some (its field
+  // tags and lengths), so this never refuses a real model.
+  const text = textMessage(bytes);
+  if (text) return text;
 
   // An ONNX ModelProto: every top-level tag must be a ModelProto field with the right wire type
   // (unknown fields from a newer ONNX are allowed after the first).
@@ -353,8 +334,31 @@ export function sniffFormat(bytes: Uint8Array): SniffResult {
     }
   }
 
+  // Signatures away from offset 0 are checked only once the file is known not to be ONNX.
+  if (startsWith(bytes, 'TFL3', 4)) {
+    return notOnnx(
+      'This is a TensorFlow Lite model (flatbuffer), not ONNX. Convert it with tf2onnx first.',
+    );
+  }
+  if (startsWith(bytes, 'ORTM', 4)) {
+    return notOnnx(
+      'This is an ONNX Runtime format model (.ort), not ONNX. Open the .onnx file it was made from.',
+    );
+  }
+  if (startsWith(bytes, 'ustar', 257)) {
+    return notOnnx('This is a tar archive; extract the .onnx file from it first.');
+  }
+  if (n >= 9 && bytes[8] === 0x7b /* '{' */) {
+    let headerLen = 0;
+    for (let i = 7; i >= 0; i--) headerLen = headerLen * 256 + bytes[i];
+    if (headerLen > 1 && headerLen <= n - 8) {
+      return notOnnx(
+        'This is a safetensors weights file, not an ONNX model. Export the model to ONNX (e.g. with optimum) first.',
+      );
+    }
+  }
+
   return (
-    textMessage(bytes) ??
     protobufMessage(bytes) ??
     notOnnx('This file is not an ONNX model (it does not start like an ONNX ModelProto).')
   );

@@ -1,0 +1,90 @@
+/** Command-line parsing with one-line errors (AppError 'invalid-argument'). */
+import { AppError } from '../core/errors';
+
+export const USAGE = `ONNX Compression Studio CLI
+
+Usage:
+  npm run cli -- inspect MODEL [--json]
+      A readable summary of MODEL: inputs, outputs, operators, layers and their weights.
+      --json prints the summary as JSON (irVersion, opsets, inputs, outputs, nodeCount,
+      opCounts, params, weightBytes, layers, ...).
+
+  npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
+      Rewrites MODEL as OUT. With no option the model is re-encoded as it is (external data
+      files it uses are copied beside OUT). --external-data NAME moves every tensor of 1 KB
+      or more into the file NAME beside OUT; --inline pulls external data into OUT itself
+      (one file, at most 2 GB).
+
+  npm run cli -- --help
+
+External data files are read from beside MODEL. Exit codes: 0 done, 2 bad input or options
+(one line on stderr), 1 internal error.`;
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'inspect'; model: string; json: boolean }
+  | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean };
+
+const bad = (msg: string) => new AppError('invalid-argument', `${msg} (see --help)`);
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+function split(argv: string[], valued: Set<string>, known: Set<string>): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(0, eq) : a;
+      if (!known.has(name)) throw bad(`Unknown option ${name}`);
+      if (flags.has(name)) throw bad(`Option ${name} is given twice`);
+      if (valued.has(name)) {
+        let v: string | undefined;
+        if (eq > 0) v = a.slice(eq + 1);
+        else {
+          v = argv[i + 1];
+          i++;
+        }
+        if (v === undefined || v === '' || (eq < 0 && v.startsWith('--'))) throw bad(`Option ${name} needs a value`);
+        flags.set(name, v);
+      } else {
+        if (eq > 0) throw bad(`Option ${name} takes no value`);
+        flags.set(name, true);
+      }
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+export function parseArgs(argv: string[]): Command {
+  if (argv.length === 0) throw bad('No command given');
+  const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return { kind: 'help' };
+  if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };
+  if (cmd === 'inspect') {
+    const p = split(rest, new Set(), new Set(['--json']));
+    if (p.positional.length === 0) throw bad('inspect needs a MODEL file');
+    if (p.positional.length > 1) throw bad(`inspect takes one MODEL file, got ${p.positional.length}`);
+    return { kind: 'inspect', model: p.positional[0], json: p.flags.has('--json') };
+  }
+  if (cmd === 'convert') {
+    const p = split(rest, new Set(['--out', '--external-data']), new Set(['--out', '--external-data', '--inline']));
+    if (p.positional.length === 0) throw bad('convert needs a MODEL file');
+    if (p.positional.length > 1) throw bad(`convert takes one MODEL file, got ${p.positional.length}`);
+    const out = p.flags.get('--out');
+    if (typeof out !== 'string') throw bad('convert needs --out OUT');
+    const ext = p.flags.get('--external-data');
+    const inline = p.flags.has('--inline');
+    if (inline && ext !== undefined) throw bad('Use either --external-data NAME or --inline, not both');
+    return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
+  }
+  throw bad(`Unknown command "${cmd}"`);
+}

@@ -1,0 +1,55 @@
+/** `inspect`: a readable summary of a model, or the summary object as JSON. */
+import { formatBytes, formatCount } from '../core/format';
+import type { IoSummary, ModelSummary } from '../onnx/summary';
+
+function table(rows: string[][], indent = '  '): string[] {
+  if (rows.length === 0) return [];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) =>
+    (indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).trimEnd(),
+  );
+}
+
+const shapeText = (shape: IoSummary['shape']) => (shape === null ? '(unranked)' : `[${shape.join(', ')}]`);
+
+/** The human-readable form of a summary, as lines. */
+export function formatSummary(s: ModelSummary): string[] {
+  const lines: string[] = [];
+  const opsets = Object.entries(s.opsets)
+    .map(([d, v]) => `${d === '' ? 'ai.onnx' : d} ${v}`)
+    .join(', ');
+  lines.push(`${s.fileName}  (${formatBytes(s.fileSize)})`);
+  lines.push(`  IR version   ${s.irVersion ?? '?'}`);
+  lines.push(`  producer     ${[s.producer.name, s.producer.version].filter(Boolean).join(' ') || '(none)'}`);
+  lines.push(`  opsets       ${opsets || '(none)'}`);
+  lines.push(
+    `  nodes        ${s.nodeCount}${s.graphCount > 1 ? ` in ${s.graphCount} graphs` : ''}${s.functionCount ? `, ${s.functionCount} functions` : ''}`,
+  );
+  lines.push(`  parameters   ${formatCount(s.params)} (${s.params})`);
+  lines.push(
+    `  weights      ${formatBytes(s.weightBytes)}${s.externalBytes ? `, ${formatBytes(s.externalBytes)} external in ${s.externalFiles.join(', ')}` : ''}`,
+  );
+  if (s.renamedNodes) lines.push(`  renamed      ${s.renamedNodes} nodes had an empty or repeated name`);
+  const meta = Object.entries(s.metadata);
+  for (const [k, v] of meta) lines.push(`  meta         ${k} = ${v.replace(/\s+/g, ' ').slice(0, 120)}`);
+
+  lines.push('', 'Inputs');
+  lines.push(...table(s.inputs.map((i) => [i.name, i.dtype, shapeText(i.shape)])));
+  lines.push('', 'Outputs');
+  lines.push(...table(s.outputs.map((o) => [o.name, o.dtype, shapeText(o.shape)])));
+
+  lines.push('', 'Operators');
+  lines.push(...table(Object.entries(s.opCounts).map(([op, n]) => [String(n).padStart(6), op || '(empty)'])));
+
+  lines.push('', `Layers (${s.layers.length})`);
+  if (s.layers.length === 0) lines.push('  (none: no node consumes a weight tensor)');
+  const rows = s.layers.map((l) => [
+    l.key,
+    l.domain ? `${l.domain}.${l.op}` : l.op,
+    formatCount(l.params),
+    l.weights.map((w) => `${w.role === 'weight' ? '' : `${w.role} `}${w.dtype}[${w.shape.join('x')}]`).join(', '),
+    l.graph === 'main' ? '' : `in ${l.graph}`,
+  ]);
+  if (rows.length) lines.push(...table([['key', 'op', 'params', 'weights', ''], ...rows]));
+  return lines;
+}
