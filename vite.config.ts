@@ -1,7 +1,6 @@
-/// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
-import { configDefaults } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+// vitest/config's defineConfig is Vite's, with the `test` block typed.
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Cross-origin isolation: SharedArrayBuffer, and so onnxruntime-web's WASM threads, need both.
 const isolationHeaders = {

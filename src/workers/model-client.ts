@@ -5,7 +5,14 @@
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { AppError } from '../core/errors';
-import type { ModelFileInput, ModelWorkerApi, OpenedModel, ProgressCallback, RuntimeReport } from './model-api';
+import type {
+  ModelFileInput,
+  ModelWorkerApi,
+  OpenedModel,
+  ProgressCallback,
+  RuntimeReport,
+  WorkerResult,
+} from './model-api';
 
 export interface OpenOptions {
   signal?: AbortSignal;
@@ -95,7 +102,7 @@ export class ModelClient {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await this.guarded(() =>
+      const result = await this.guarded<WorkerResult<OpenedModel>>(() =>
         this.remote.open(
           transfer(inputs, inputs.map((i) => i.buffer)),
           progress,

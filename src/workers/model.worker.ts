@@ -6,28 +6,47 @@ import { expose } from 'comlink';
 import { errorMessage, isAppError } from '../core/errors';
 import { loadModel, type LoadedModel } from '../onnx/load';
 import { summarizeModel } from '../onnx/summary';
-import type { ModelFileInput, ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from './model-api';
+import type { ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from './model-api';
 import { probeRuntimes } from './runtime-probe';
 
 /** The model of the last successful open; replaced only when a new one parses. */
 let current: LoadedModel | undefined;
 
-/** The model file among several: the first *.onnx, else the first file. */
-function modelFirst(files: ModelFileInput[]): ModelFileInput[] {
-  const i = files.findIndex((f) => /\.onnx$/i.test(f.name));
-  if (i <= 0) return files;
-  return [files[i]!, ...files.slice(0, i), ...files.slice(i + 1)];
+/** The parsed model, for the features that work on it. */
+export function currentModel(): LoadedModel | undefined {
+  return current;
 }
 
-/** Progress goes to the page at most every 50 ms; each call also polls the cancel flag. */
-function progressReporter(
-  onProgress: ProgressCallback | undefined,
-  cancel: Int32Array | undefined,
-  controller: AbortController,
-): ProgressCallback {
+/**
+ * An AbortSignal that the page can fire while this worker is busy in synchronous code: reading
+ * `aborted` (as the decoder does every so often) polls a flag in shared memory.
+ */
+function sharedFlagSignal(flag: Int32Array | undefined): AbortSignal {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  if (!flag) return signal;
+  const poll = () => {
+    if (!signal.aborted && Atomics.load(flag, 0) !== 0) controller.abort();
+  };
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  Object.defineProperty(signal, 'aborted', {
+    get: () => {
+      if (Atomics.load(flag, 0) !== 0 && !nativeAborted.call(signal)) controller.abort();
+      return nativeAborted.call(signal) as boolean;
+    },
+  });
+  const nativeThrow = signal.throwIfAborted.bind(signal);
+  signal.throwIfAborted = () => {
+    poll();
+    nativeThrow();
+  };
+  return signal;
+}
+
+/** Progress goes to the page at most every 50 ms. */
+function throttled(onProgress: ProgressCallback | undefined): ProgressCallback {
   let last = -Infinity;
   return (fraction, stage) => {
-    if (cancel && Atomics.load(cancel, 0) !== 0 && !controller.signal.aborted) controller.abort();
     const now = performance.now();
     if (onProgress && (now - last >= 50 || fraction >= 1)) {
       last = now;
@@ -38,26 +57,27 @@ function progressReporter(
 
 const api: ModelWorkerApi = {
   async open(files, onProgress, cancelFlag): Promise<WorkerResult<OpenedModel>> {
-    const controller = new AbortController();
-    const progress = progressReporter(onProgress, cancelFlag && new Int32Array(cancelFlag), controller);
-    const ordered = modelFirst(files);
+    const signal = sharedFlagSignal(cancelFlag && new Int32Array(cancelFlag));
+    const progress = throttled(onProgress);
     try {
       const t0 = performance.now();
-      progress(0, 'parsing');
-      const loaded = await loadModel(
-        ordered.map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) })),
-        { signal: controller.signal, onProgress: progress },
+      const loaded = loadModel(
+        files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) })),
+        { signal, onProgress: progress },
       );
-      progress(1, 'summarizing');
+      progress(1, 'summary');
       const summary = summarizeModel(loaded);
       current = loaded;
-      const model = ordered[0]!;
+      const others = files.filter((f) => f.name !== loaded.fileName);
       return {
         ok: true,
         value: {
-          fileName: model.name,
-          fileBytes: model.buffer.byteLength,
-          files: ordered.map((f) => ({ name: f.name, bytes: f.buffer.byteLength })),
+          fileName: loaded.fileName,
+          fileBytes: loaded.fileSize,
+          files: [
+            { name: loaded.fileName, bytes: loaded.fileSize },
+            ...others.map((f) => ({ name: f.name, bytes: f.buffer.byteLength })),
+          ],
           summary,
           parseMs: performance.now() - t0,
         },
@@ -69,10 +89,5 @@ const api: ModelWorkerApi = {
 
   probeRuntimes,
 };
-
-/** Kept for the features that work on the open model; referenced so it is not "unused". */
-export function currentModel(): LoadedModel | undefined {
-  return current;
-}
 
 expose(api);

@@ -4,9 +4,10 @@
  * hangs). Its .wasm binary is emitted by Vite as one of our own assets, so nothing is fetched
  * from another origin. Use from workers only.
  */
+import type * as OrtModule from 'onnxruntime-web';
 import jsepWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 
-export type Ort = typeof import('onnxruntime-web');
+export type Ort = typeof OrtModule;
 
 let ortPromise: Promise<Ort> | undefined;
 

@@ -20,6 +20,7 @@ export function ModelSummaryPanel({ model }: ModelSummaryPanelProps) {
   const s = model.summary;
   const dataFiles = model.files.slice(1);
   const opsets = Object.entries(s.opsets);
+  const producer = [s.producer.name, s.producer.version].filter(Boolean).join(' ');
   return (
     <div className="summary" data-testid="summary">
       <div className="summary__title-row">
@@ -43,8 +44,21 @@ export function ModelSummaryPanel({ model }: ModelSummaryPanelProps) {
       </div>
 
       <div className="stats">
-        <Stat label="IR version" value={s.irVersion ?? '—'} raw={s.irVersion} testId="summary-ir-version" />
-        <Stat label="Producer" value={s.producer || '—'} raw={s.producer} testId="summary-producer" />
+        <Stat label="IR version" value={s.irVersion ?? '—'} raw={s.irVersion ?? undefined} testId="summary-ir-version" />
+        <Stat
+          label="Producer"
+          value={
+            s.producer.name || s.producer.version ? (
+              <>
+                {s.producer.name} <span className="stat__small">{s.producer.version}</span>
+              </>
+            ) : (
+              '—'
+            )
+          }
+          raw={producer}
+          testId="summary-producer"
+        />
         <Stat
           label="Opsets"
           testId="summary-opsets"

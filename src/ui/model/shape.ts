@@ -1,6 +1,9 @@
-/** "[1, 3, 224, 224]", symbolic dims as their names: "[batch, 3, 224, 224]"; scalars "[]". */
-export function formatShape(shape: readonly (number | string | null | undefined)[] | undefined): string {
-  if (shape === undefined) return '?';
+/**
+ * "[1, 3, 224, 224]", symbolic dims as their names: "[batch, 3, 224, 224]"; scalars "[]";
+ * an unranked tensor (no shape at all) "unknown".
+ */
+export function formatShape(shape: readonly (number | string | null | undefined)[] | null | undefined): string {
+  if (shape === null || shape === undefined) return 'unknown';
   return `[${shape.map((d) => (d === null || d === undefined || d === '' ? '?' : String(d))).join(', ')}]`;
 }
 

@@ -1,0 +1,54 @@
+import { defineConfig, devices } from '@playwright/test';
+
+/** The e2e suite runs against the production build served by `vite preview` (COOP/COEP on). */
+const PORT = 4179;
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+
+const chromium = {
+  ...devices['Desktop Chrome'],
+  viewport: { width: 1360, height: 900 },
+  // Debian's chromium; Playwright never downloads browsers here (scripts/ensure-chromium.sh).
+  launchOptions: {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  },
+};
+
+export default defineConfig({
+  testDir: 'e2e',
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: true,
+  retries: 0,
+  reporter: process.env.CI ? [['line']] : [['list']],
+  outputDir: 'test-results',
+  use: {
+    baseURL: BASE_URL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    { name: 'chromium', testMatch: /\.spec\.ts$/, use: chromium },
+    // `npm run screenshot` only: takes docs/screenshot.png for the README.
+    ...(process.env.STUDIO_SCREENSHOT
+      ? [{ name: 'screenshot', testMatch: /\.shot\.ts$/, use: { ...chromium, viewport: { width: 1280, height: 860 } } }]
+      : []),
+  ],
+  webServer: {
+    command: `npx vite build --logLevel warn && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    url: BASE_URL,
+    reuseExistingServer: false,
+    timeout: 240_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});
