@@ -7,7 +7,7 @@ let requests: string[] = [];
 test.beforeEach(async ({ page, context }) => {
   requests = [];
   context.on('request', (r) => requests.push(r.url()));
-  await page.goto('/');
+  await page.goto('/?empty');
   await expect(page.getByTestId('empty-state')).toBeVisible();
 });
 

@@ -1,23 +1,39 @@
+import { useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { Banner } from '../ui/common/Banner';
 import { DropZone } from '../ui/common/DropZone';
 import { EmptyState } from '../ui/common/EmptyState';
 import { FilePicker } from '../ui/common/FilePicker';
+import { GraphView } from '../ui/graph/GraphView';
+import { Inspector } from '../ui/inspector/Inspector';
 import { LoadingPanel } from '../ui/model/LoadingPanel';
 import { ModelSummaryPanel } from '../ui/model/ModelSummaryPanel';
+import { SummaryBar } from '../ui/recipe/SummaryBar';
 import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
+
+/** `?empty` in the address starts with the drop zone instead of the built-in sample. */
+const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
 
 /** The shell: header, messages, the current view, a status bar, and the window-wide drop zone. */
 export function App() {
   const openFiles = useModelStore((s) => s.openFiles);
+  const openSample = useModelStore((s) => s.openSample);
+  const hasModel = useModelStore((s) => s.model !== undefined);
+  useEffect(() => {
+    if (!START_EMPTY) void useModelStore.getState().openSample();
+  }, []);
   return (
-    <div className="app">
+    <div className={hasModel ? 'app app--studio' : 'app'}>
       <header className="topbar">
         <div className="brand">
           <img className="brand__logo" src="/favicon.svg" alt="" width={28} height={28} />
           <span className="brand__name">ONNX Compression Studio</span>
         </div>
+        {hasModel && <SummaryBar />}
         <div className="topbar__actions">
+          <button type="button" className="button button--secondary" data-testid="open-sample" onClick={() => void openSample()}>
+            Try the sample model
+          </button>
           <FilePicker onFiles={(files) => void openFiles(files)}>Open model…</FilePicker>
         </div>
       </header>
@@ -40,18 +56,45 @@ function Messages() {
   return null;
 }
 
+type Tab = 'graph' | 'overview';
+
 function Content() {
   const model = useModelStore((s) => s.model);
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
+  const [tab, setTab] = useState<Tab>('graph');
   return (
     <>
       {loading && <LoadingPanel loading={loading} onCancel={cancel} />}
       {model ? (
-        <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+        <div className="studio">
+          <nav className="tabs" role="tablist">
+            {(['graph', 'overview'] as const).map((t) => (
+              <button
+                key={t}
+                type="button"
+                role="tab"
+                aria-selected={tab === t}
+                className={tab === t ? 'tab tab--active' : 'tab'}
+                data-testid={`tab-${t}`}
+                onClick={() => setTab(t)}
+              >
+                {t === 'graph' ? 'Graph' : 'Overview'}
+              </button>
+            ))}
+          </nav>
+          {tab === 'graph' ? (
+            <div className="studio__body" key={`${model.fileName}:${model.parseMs}`}>
+              <GraphView />
+              <Inspector />
+            </div>
+          ) : (
+            <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+          )}
+        </div>
       ) : (
-        !loading && <EmptyState onFiles={(files) => void openFiles(files)} />
+        !loading && <EmptyState onFiles={(files) => void openFiles(files)} onSample={() => void useModelStore.getState().openSample()} />
       )}
     </>
   );

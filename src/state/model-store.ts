@@ -30,10 +30,15 @@ export interface ModelState {
   runtimes: RuntimeState;
 
   openFiles(files: readonly File[]): Promise<void>;
+  /** Opens the built-in sample model (public/sample), served from our own origin. */
+  openSample(): Promise<void>;
   cancelOpen(): void;
   dismissError(): void;
   checkRuntimes(): Promise<void>;
 }
+
+/** The built-in sample: a small CNN trained on 8x8 digits (docs/SAMPLE.md). */
+export const SAMPLE_URL = `${import.meta.env.BASE_URL}sample/digits-cnn.onnx`;
 
 let client: ModelClient | undefined;
 function getClient(): ModelClient {
@@ -100,6 +105,17 @@ export const useModelStore = create<ModelState>()((set, get) => ({
     } finally {
       if (inFlight === controller) inFlight = undefined;
       done();
+    }
+  },
+
+  async openSample() {
+    try {
+      const res = await fetch(SAMPLE_URL);
+      if (!res.ok) throw new AppError('io', `The sample model could not be loaded (HTTP ${res.status}).`);
+      const blob = await res.blob();
+      await get().openFiles([new File([blob], 'digits-cnn.onnx')]);
+    } catch (e) {
+      set({ error: errorMessage(e) });
     }
   },
 

@@ -2,10 +2,11 @@ import { FilePicker } from './FilePicker';
 
 export interface EmptyStateProps {
   onFiles: (files: File[]) => void;
+  onSample?: () => void;
 }
 
 /** The first screen: where to drop a model, and a button for those who prefer a dialog. */
-export function EmptyState({ onFiles }: EmptyStateProps) {
+export function EmptyState({ onFiles, onSample }: EmptyStateProps) {
   return (
     <div className="empty" data-testid="empty-state">
       <div className="empty__art" aria-hidden="true">
@@ -22,6 +23,11 @@ export function EmptyState({ onFiles }: EmptyStateProps) {
       <FilePicker onFiles={onFiles} testId="empty-file-input">
         Choose files…
       </FilePicker>
+      {onSample && (
+        <button type="button" className="button button--secondary" data-testid="empty-open-sample" onClick={onSample}>
+          Try the sample model
+        </button>
+      )}
       <p className="empty__privacy">Everything runs in this tab. Nothing is uploaded.</p>
     </div>
   );
