@@ -1,0 +1,180 @@
+/**
+ * How a quantized weight is written into the model, per target:
+ *
+ * - portable int8 ("int8-cast-mul"): int8 codes -> Cast(float) [-> Sub(zero point)] -> Mul(scale)
+ *   [-> Reshape/Slice back to the layer's shape]. Only opset-7 ops: onnxruntime folds the chain
+ *   into a float32 initializer at load, on every backend.
+ * - portable int4 ("int4-nibbles-mul"): codes + 8 packed two per byte in planar order (byte j
+ *   holds element j in its low nibble and element j + H in its high nibble, H = half the
+ *   count), unpacked with Cast, Div, Floor, Mul, Sub and Concat, then Sub(8 or the zero point) and
+ *   Mul(scale). Also folds at load.
+ * - DequantizeLinear ("int8-dequantize-linear", "int4-dequantize-linear"): int8 / int4 codes
+ *   with float scales and (asymmetric) int8 / int4 zero points, per axis or blocked.
+ * - MatMulNBits ("int4-matmul-nbits", com.microsoft): B uint8 [N, blocks, blockSize / 2], low
+ *   nibble first; scales [N, blocks]; zero points packed uint8 [N, ceil(blocks / 2)] (absent:
+ *   8).
+ */
+import { attr } from '../../onnx/build';
+import { pack4 } from '../../onnx/tensor';
+import { DataType, type Attribute } from '../../onnx/types';
+import { bytesOf, sameShape, type Emitter } from '../emit';
+import { groupParamShape, type GroupLayout, type QuantizedTensor } from './quantize';
+
+/** The opset a DequantizeLinear of this kind needs: per-tensor 10, per-axis 13, blocked or int4 21. */
+export function dequantizeLinearOpset(bits: 4 | 8, layout: GroupLayout): number {
+  if (bits === 4 || layout.kind === 'block') return 21;
+  return layout.kind === 'channel' ? 13 : 10;
+}
+
+/** The oldest opset the portable encodings are written for (numpy-broadcasting Mul/Sub). */
+export const PORTABLE_MIN_OPSET = 7;
+
+/** Codes of a block layout padded to whole blocks: [outer, blocks * blockSize, inner]. */
+function paddedBlockCodes(qt: QuantizedTensor, bs: number): Int8Array {
+  const { outer, len, inner, blocks } = qt.view;
+  const lp = blocks * bs;
+  if (lp === len) return qt.q;
+  const out = new Int8Array(outer * lp * inner);
+  const row = len * inner;
+  for (let o = 0; o < outer; o++) out.set(qt.q.subarray(o * row, (o + 1) * row), o * lp * inner);
+  return out;
+}
+
+/**
+ * Emits the portable decode chain; returns the name of a tensor of `finalShape` and type
+ * `outType` equal to float32((q - zp) * scale) element for element.
+ */
+export function emitPortable(e: Emitter, qt: QuantizedTensor, finalShape: number[], outType: number): string {
+  const { layout, view } = qt;
+  let groupShape: number[];
+  let paramShape: number[];
+  let codes: Int8Array;
+  if (layout.kind === 'tensor') {
+    groupShape = qt.bits === 8 ? qt.shape : [qt.q.length];
+    paramShape = [];
+    codes = qt.q;
+  } else if (layout.kind === 'channel') {
+    groupShape = qt.shape;
+    paramShape = qt.shape.map((d, i) => (i === layout.axis ? d : 1));
+    codes = qt.q;
+  } else {
+    // one block per row needs no padding: its length is the row's
+    const bs = view.blocks === 1 ? view.len : layout.blockSize;
+    groupShape = [view.outer, view.blocks, bs, view.inner];
+    paramShape = [view.outer, view.blocks, 1, view.inner];
+    codes = paddedBlockCodes(qt, bs);
+  }
+
+  let x: string;
+  if (qt.bits === 8) {
+    x = e.cast(e.init('_int8', DataType.INT8, groupShape, bytesOf(codes)), DataType.FLOAT);
+  } else {
+    const n = codes.length;
+    const h = Math.ceil(n / 2);
+    const packed = new Uint8Array(h);
+    for (let j = 0; j < h; j++) {
+      const lo = codes[j] + 8;
+      const hi = j + h < n ? codes[j + h] + 8 : 8;
+      packed[j] = lo | (hi << 4);
+    }
+    const p = e.cast(e.init('_int4x2', DataType.UINT8, [h], packed), DataType.FLOAT);
+    const c16 = e.scalar('_16', 16);
+    const hi = e.node('Floor', [e.node('Div', [p, c16])]);
+    const lo = e.node('Sub', [p, e.node('Mul', [hi, c16])]);
+    x = e.node('Concat', [lo, hi], [attr.int('axis', 0)]);
+    let cur = [2 * h];
+    if (2 * h !== n) {
+      x = e.slice(x, 0, 0, n);
+      cur = [n];
+    }
+    if (!sameShape(cur, groupShape)) x = e.reshape(x, groupShape);
+  }
+
+  if (qt.bits === 4) {
+    if (qt.zeroPoints) {
+      const zpu = Uint8Array.from(qt.zeroPoints, (z) => z + 8);
+      x = e.node('Sub', [x, e.cast(e.init('_zero_point', DataType.UINT8, paramShape, zpu), DataType.FLOAT)]);
+    } else {
+      x = e.node('Sub', [x, e.scalar('_8', 8)]);
+    }
+  } else if (qt.zeroPoints) {
+    x = e.node('Sub', [x, e.cast(e.init('_zero_point', DataType.INT8, paramShape, bytesOf(qt.zeroPoints)), DataType.FLOAT)]);
+  }
+  x = e.node('Mul', [x, e.floats('_scale', paramShape, qt.scales)]);
+
+  let cur = groupShape;
+  if (layout.kind === 'block') {
+    const lp = view.blocks * groupShape[2];
+    if (lp !== view.len) {
+      x = e.reshape(x, [view.outer, lp, view.inner]);
+      x = e.slice(x, 1, 0, view.len);
+      cur = [view.outer, view.len, view.inner];
+    }
+  } else if (layout.kind === 'tensor' && qt.bits === 4) {
+    cur = [qt.q.length];
+  }
+  if (!sameShape(cur, finalShape)) x = e.reshape(x, finalShape);
+  if (outType !== DataType.FLOAT) x = e.cast(x, outType);
+  return x;
+}
+
+/** Emits a DequantizeLinear (per-tensor, per-axis or blocked) and any Reshape/Cast after it. */
+export function emitDequantizeLinear(e: Emitter, qt: QuantizedTensor, finalShape: number[], outType: number): string {
+  const { layout, view } = qt;
+  const type = qt.bits === 8 ? DataType.INT8 : DataType.INT4;
+  const raw = (a: Int8Array) => (qt.bits === 8 ? bytesOf(a) : pack4(a));
+  const x = e.init('_quantized', type, qt.shape, raw(qt.q));
+  const paramShape = groupParamShape(qt.shape, layout, view);
+  const inputs = [x, e.floats('_scale', paramShape, qt.scales)];
+  if (qt.zeroPoints) inputs.push(e.init('_zero_point', type, paramShape, raw(qt.zeroPoints)));
+  const attrs: Attribute[] = [];
+  if (layout.kind !== 'tensor') attrs.push(attr.int('axis', layout.axis));
+  if (layout.kind === 'block') attrs.push(attr.int('block_size', layout.blockSize));
+  let y = e.node('DequantizeLinear', inputs, attrs);
+  if (!sameShape(qt.shape, finalShape)) y = e.reshape(y, finalShape);
+  if (outType !== DataType.FLOAT) y = e.cast(y, outType);
+  return y;
+}
+
+/**
+ * The B, scales and zero-point initializers and the attributes of a MatMulNBits replacing
+ * MatMul(A, W) with W [K, N] quantized 4-bit in blocks along K (axis 0).
+ */
+export function emitMatMulNBits(e: Emitter, qt: QuantizedTensor): { inputs: string[]; attributes: Attribute[] } {
+  const layout = qt.layout;
+  if (qt.bits !== 4 || layout.kind !== 'block' || layout.axis !== 0 || qt.shape.length !== 2) {
+    throw new Error('emitMatMulNBits needs a 4-bit [K, N] tensor blocked along axis 0');
+  }
+  const [k, n] = qt.shape;
+  const bs = layout.blockSize;
+  const nb = qt.view.blocks;
+  const blob = bs / 2;
+  const zps = qt.zeroPoints;
+  const b = new Uint8Array(n * nb * blob);
+  for (let col = 0; col < n; col++) {
+    for (let kb = 0; kb < nb; kb++) {
+      const zpu = zps ? zps[kb * n + col] + 8 : 8;
+      const base = (col * nb + kb) * blob;
+      for (let w = 0; w < bs; w++) {
+        const row = kb * bs + w;
+        const u = row < k ? qt.q[row * n + col] + 8 : zpu;
+        b[base + (w >> 1)] |= w & 1 ? u << 4 : u;
+      }
+    }
+  }
+  const scales = new Float32Array(n * nb);
+  for (let col = 0; col < n; col++) for (let kb = 0; kb < nb; kb++) scales[col * nb + kb] = qt.scales[kb * n + col];
+  const inputs = [e.init('_matmul_nbits', DataType.UINT8, [n, nb, blob], b), e.floats('_scale', [n, nb], scales)];
+  if (zps) {
+    const zb = Math.ceil(nb / 2);
+    const z = new Uint8Array(n * zb);
+    for (let col = 0; col < n; col++) {
+      for (let kb = 0; kb < nb; kb++) z[col * zb + (kb >> 1)] |= (zps[kb * n + col] + 8) << ((kb & 1) * 4);
+    }
+    inputs.push(e.init('_zero_point', DataType.UINT8, [n, zb], z));
+  }
+  return {
+    inputs,
+    attributes: [attr.int('K', k), attr.int('N', n), attr.int('bits', 4), attr.int('block_size', bs)],
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * The compression recipe, format version 1 (see RECIPE.md): parse and validate untrusted JSON,
+ * resolve per-layer settings against a model's layers, and serialize with a stable key order.
+ *
+ * Every validation failure is an AppError('invalid-argument') whose message starts with the
+ * key path, e.g. `layers["conv1"].weights: expected one of fp32, fp16, int8, int4, got "int3"`.
+ */
+import { AppError } from '../core/errors';
+
+export const RECIPE_FORMAT = 'onnx-compression-recipe';
+export const RECIPE_VERSION = 1;
+
+export const TARGETS = ['portable', 'wasm', 'webgpu'] as const;
+export const WEIGHT_MODES = ['fp32', 'fp16', 'int8', 'int4'] as const;
+export const GRANULARITIES = ['per-tensor', 'per-channel', 'block'] as const;
+export const PRUNE_METHODS = ['magnitude', 'channel'] as const;
+export const ACTIVATION_MODES = ['fp32', 'int8'] as const;
+
+export type Target = (typeof TARGETS)[number];
+export type WeightMode = (typeof WEIGHT_MODES)[number];
+export type Granularity = (typeof GRANULARITIES)[number];
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+export type ActivationMode = (typeof ACTIVATION_MODES)[number];
+
+export const MIN_BLOCK_SIZE = 16;
+export const MAX_BLOCK_SIZE = 256;
+export const MAX_PRUNE = 0.95;
+
+/** Every per-layer setting, all present (what a layer is compressed with). */
+export interface LayerSettings {
+  weights: WeightMode;
+  granularity: Granularity;
+  blockSize: number;
+  symmetric: boolean;
+  prune: number;
+  pruneMethod: PruneMethod;
+  activations: ActivationMode;
+}
+
+/** Settings as written in a recipe: any subset. */
+export type PartialLayerSettings = Partial<LayerSettings>;
+
+export interface Recipe {
+  format: typeof RECIPE_FORMAT;
+  version: typeof RECIPE_VERSION;
+  target: Target;
+  defaults: PartialLayerSettings;
+  /** layer key (node name) -> overrides */
+  layers: Record<string, PartialLayerSettings>;
+}
+
+/** What a key left out of both `defaults` and `layers` means: the layer is left untouched. */
+export const BUILTIN_DEFAULTS: Readonly<LayerSettings> = Object.freeze({
+  weights: 'fp32',
+  granularity: 'per-channel',
+  blockSize: 32,
+  symmetric: true,
+  prune: 0,
+  pruneMethod: 'magnitude',
+  activations: 'fp32',
+});
+
+/** Canonical order of the per-layer keys (also the serialization order). */
+export const SETTING_KEYS = ['weights', 'granularity', 'blockSize', 'symmetric', 'prune', 'pruneMethod', 'activations'] as const;
+const TOP_KEYS = ['format', 'version', 'target', 'defaults', 'layers'] as const;
+
+function fail(path: string, message: string): never {
+  throw new AppError('invalid-argument', `${path}: ${message}`);
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  fail(path, `expected one of ${allowed.join(', ')}, got ${show(v)}`);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+/** The JSON key path of a layer, quoted so that any node name reads unambiguously. */
+export function layerPath(key: string): string {
+  return `layers[${JSON.stringify(key)}]`;
+}
+
+function parseSettings(path: string, v: unknown): PartialLayerSettings {
+  if (!isPlainObject(v)) fail(path, `expected an object, got ${show(v)}`);
+  const out: PartialLayerSettings = {};
+  for (const key of Object.keys(v)) {
+    const p = `${path}.${key}`;
+    const value = v[key];
+    switch (key) {
+      case 'weights':
+        out.weights = oneOf(p, value, WEIGHT_MODES);
+        break;
+      case 'granularity':
+        out.granularity = oneOf(p, value, GRANULARITIES);
+        break;
+      case 'blockSize':
+        if (typeof value !== 'number' || !isPowerOfTwo(value) || value < MIN_BLOCK_SIZE || value > MAX_BLOCK_SIZE) {
+          fail(p, `expected a power of two from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}, got ${show(value)}`);
+        }
+        out.blockSize = value;
+        break;
+      case 'symmetric':
+        if (typeof value !== 'boolean') fail(p, `expected true or false, got ${show(value)}`);
+        out.symmetric = value;
+        break;
+      case 'prune':
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_PRUNE) {
+          fail(p, `expected a number from 0 to ${MAX_PRUNE}, got ${show(value)}`);
+        }
+        out.prune = value;
+        break;
+      case 'pruneMethod':
+        out.pruneMethod = oneOf(p, value, PRUNE_METHODS);
+        break;
+      case 'activations':
+        out.activations = oneOf(p, value, ACTIVATION_MODES);
+        break;
+      default:
+        fail(p, `unknown key (expected one of ${SETTING_KEYS.join(', ')})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates untrusted JSON (already parsed) as a version 1 recipe. `target`, `defaults` and
+ * `layers` may be left out (portable, nothing, nothing). Throws AppError('invalid-argument')
+ * naming the first offending key.
+ */
+export function parseRecipe(json: unknown): Recipe {
+  if (!isPlainObject(json)) fail('recipe', `expected a JSON object, got ${show(json)}`);
+  for (const key of Object.keys(json)) {
+    if (!(TOP_KEYS as readonly string[]).includes(key)) fail(key, `unknown key (expected one of ${TOP_KEYS.join(', ')})`);
+  }
+  if (json.format !== RECIPE_FORMAT) fail('format', `expected ${JSON.stringify(RECIPE_FORMAT)}, got ${show(json.format)}`);
+  if (json.version !== RECIPE_VERSION) fail('version', `expected ${RECIPE_VERSION}, got ${show(json.version)}`);
+  const target = json.target === undefined ? 'portable' : oneOf('target', json.target, TARGETS);
+  const defaults = json.defaults === undefined ? {} : parseSettings('defaults', json.defaults);
+  const layers: Record<string, PartialLayerSettings> = {};
+  if (json.layers !== undefined) {
+    if (!isPlainObject(json.layers)) fail('layers', `expected an object, got ${show(json.layers)}`);
+    for (const key of Object.keys(json.layers)) {
+      if (key === '') fail('layers[""]', 'a layer key must not be empty');
+      layers[key] = parseSettings(layerPath(key), json.layers[key]);
+    }
+  }
+  return { format: RECIPE_FORMAT, version: RECIPE_VERSION, target, defaults, layers };
+}
+
+/** Parses recipe text; malformed JSON is an AppError naming the problem. */
+export function parseRecipeText(text: string): Recipe {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new AppError('invalid-argument', `recipe: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return parseRecipe(json);
+}
+
+function orderedSettings(s: PartialLayerSettings): PartialLayerSettings {
+  const out: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) if (s[k] !== undefined) out[k] = s[k];
+  return out as PartialLayerSettings;
+}
+
+/** Code-unit order, the same in every JS engine and locale. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * JSON text of a recipe with a fixed key order (top-level keys as in RECIPE.md, setting keys in
+ * SETTING_KEYS order, layers sorted by key), two-space indented, newline-terminated: the same
+ * recipe always gives the same bytes.
+ */
+export function serializeRecipe(recipe: Recipe): string {
+  const layers: Record<string, PartialLayerSettings> = {};
+  for (const key of Object.keys(recipe.layers).sort(compareKeys)) layers[key] = orderedSettings(recipe.layers[key]);
+  const doc = {
+    format: RECIPE_FORMAT,
+    version: RECIPE_VERSION,
+    target: recipe.target,
+    defaults: orderedSettings(recipe.defaults),
+    layers,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** The minimum a resolver needs to know about a layer. */
+export interface LayerRef {
+  key: string;
+  op: string;
+}
+
+export interface ResolvedLayer {
+  key: string;
+  op: string;
+  settings: LayerSettings;
+  /** true when the recipe names this layer in `layers` */
+  overridden: boolean;
+}
+
+/**
+ * Effective settings for every layer: built-in defaults <- recipe.defaults <- recipe.layers[key].
+ * A key in `layers` that names no layer is an error naming it (checked before anything is
+ * returned, so a caller applies all or nothing).
+ */
+export function resolveRecipe(recipe: Recipe, layers: readonly LayerRef[]): ResolvedLayer[] {
+  const known = new Set(layers.map((l) => l.key));
+  for (const key of Object.keys(recipe.layers).sort(compareKeys)) {
+    if (!known.has(key)) fail(layerPath(key), 'names no layer of this model');
+  }
+  const base = merge({ ...BUILTIN_DEFAULTS }, recipe.defaults);
+  return layers.map((l) => {
+    const own = Object.hasOwn(recipe.layers, l.key) ? recipe.layers[l.key] : undefined;
+    return { key: l.key, op: l.op, settings: own ? merge({ ...base }, own) : { ...base }, overridden: own !== undefined };
+  });
+}
+
+function merge(into: LayerSettings, over: PartialLayerSettings): LayerSettings {
+  const target = into as unknown as Record<string, unknown>;
+  for (const k of SETTING_KEYS) if (over[k] !== undefined) target[k] = over[k];
+  return into;
+}
+
+/** A recipe applying `defaults` to every layer. */
+export function makeRecipe(target: Target, defaults: PartialLayerSettings, layers: Record<string, PartialLayerSettings> = {}): Recipe {
+  return { format: RECIPE_FORMAT, version: RECIPE_VERSION, target, defaults, layers };
+}
