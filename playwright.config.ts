@@ -1,7 +1,9 @@
 import { defineConfig, devices } from '@playwright/test';
 
 /** The e2e suite runs against the production build served by `vite preview` (COOP/COEP on). */
-const PORT = 4179;
+// E2E_PORT lets several runs share a machine (each builds into its own outDir too).
+const PORT = Number(process.env.E2E_PORT ?? 4179);
+const OUT_DIR = process.env.E2E_PORT ? `dist-e2e-${PORT}` : 'dist';
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 
 const chromium = {
@@ -44,7 +46,7 @@ export default defineConfig({
       : []),
   ],
   webServer: {
-    command: `npx vite build --logLevel warn && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    command: `npx vite build --logLevel warn --outDir ${OUT_DIR} && npx vite preview --outDir ${OUT_DIR} --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: BASE_URL,
     reuseExistingServer: false,
     timeout: 240_000,

@@ -55,6 +55,8 @@ async function pickFiles(page: Page, files: FileSpec[]): Promise<void> {
 }
 
 async function expectTinyMlpSummary(page: Page, fileName: string, fileBytes: number): Promise<void> {
+  // a model opens on the Graph tab; the summary is on the Overview tab
+  await page.getByTestId('tab-overview').click();
   const summary = page.getByTestId('summary');
   await expect(summary).toBeVisible();
   await expect(page.getByTestId('summary-file-name')).toHaveText(fileName);
@@ -162,4 +164,16 @@ test('runs onnxruntime-web (wasm, threaded) loaded from our own origin', async (
   // The wasm binary was fetched, and from here: the request log does see the workers' traffic.
   const origin = new URL(baseURL!).origin;
   expect(requests.some((u) => u.startsWith(origin) && u.endsWith('.wasm'))).toBe(true);
+});
+
+test('a plain start opens the built-in sample model, and the sample button reopens it', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('tab-overview').click();
+  await expect(page.getByTestId('summary-file-name')).toHaveText('digits-cnn.onnx');
+  await expect(page.getByTestId('summary-node-count')).toHaveAttribute('data-value', '11');
+
+  await dropFiles(page, [tinyMlp('other.onnx')]);
+  await expect(page.getByTestId('summary-file-name')).toHaveText('other.onnx');
+  await page.getByTestId('open-sample').click();
+  await expect(page.getByTestId('summary-file-name')).toHaveText('digits-cnn.onnx');
 });
