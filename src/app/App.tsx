@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { Banner } from '../ui/common/Banner';
+import { CompressButton } from '../ui/compress/CompressButton';
 import { DropZone } from '../ui/common/DropZone';
 import { EmptyState } from '../ui/common/EmptyState';
 import { FilePicker } from '../ui/common/FilePicker';
@@ -35,6 +36,7 @@ export function App() {
             Try the sample model
           </button>
           <FilePicker onFiles={(files) => void openFiles(files)}>Open model…</FilePicker>
+          <CompressButton />
         </div>
       </header>
       <main className="main">

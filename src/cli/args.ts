@@ -15,6 +15,15 @@ Usage:
       or more into the file NAME beside OUT; --inline pulls external data into OUT itself
       (one file, at most 2 GB).
 
+  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
+      Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
+      with every weight inline: the same bytes the studio's Compress button gives. Prints a
+      per-layer table (requested, applied encoding, bytes before and after, notes and errors),
+      or with --json the whole report. --samples DIR: calibration inputs for int8 activations,
+      one sample per .json file ({"input": nested array or {"dims": [...], "data": [...]}}),
+      or per .npy file for a one-input model, or per sub-folder of <input>.npy files.
+      A bad recipe exits with 2 and names the key.
+
   npm run cli -- --help
 
 External data files are read from beside MODEL. Exit codes: 0 done, 2 bad input or options
@@ -23,7 +32,8 @@ External data files are read from beside MODEL. Exit codes: 0 done, 2 bad input 
 export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
-  | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean };
+  | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
+  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; json: boolean };
 
 const bad = (msg: string) => new AppError('invalid-argument', `${msg} (see --help)`);
 
@@ -85,6 +95,24 @@ export function parseArgs(argv: string[]): Command {
     const inline = p.flags.has('--inline');
     if (inline && ext !== undefined) throw bad('Use either --external-data NAME or --inline, not both');
     return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
+  }
+  if (cmd === 'compress') {
+    const p = split(rest, new Set(['--recipe', '--out', '--samples']), new Set(['--recipe', '--out', '--samples', '--json']));
+    if (p.positional.length === 0) throw bad('compress needs a MODEL file');
+    if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
+    const recipe = p.flags.get('--recipe');
+    if (typeof recipe !== 'string') throw bad('compress needs --recipe RECIPE.json');
+    const out = p.flags.get('--out');
+    if (typeof out !== 'string') throw bad('compress needs --out OUT.onnx');
+    const samples = p.flags.get('--samples');
+    return {
+      kind: 'compress',
+      model: p.positional[0],
+      recipe,
+      out,
+      ...(typeof samples === 'string' ? { samples } : {}),
+      json: p.flags.has('--json'),
+    };
   }
   throw bad(`Unknown command "${cmd}"`);
 }

@@ -2,12 +2,14 @@
  * The studio's command line, over the same core as the app.
  *   npm run cli -- inspect MODEL [--json]
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
+ *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */
 import { AppError, isAppError } from '../core/errors';
 import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
+import { compressCommand } from './compress';
 import { convert } from './convert';
 import { loadModelFromPath } from './fs-model';
 import { formatSummary } from './inspect';
@@ -20,7 +22,7 @@ function print(lines: string[]): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   const cmd = parseArgs(argv);
   switch (cmd.kind) {
     case 'help':
@@ -39,6 +41,9 @@ function run(argv: string[]): number {
     }
     case 'convert':
       print(convert(cmd));
+      return 0;
+    case 'compress':
+      print(await compressCommand(cmd));
       return 0;
   }
 }
@@ -60,9 +65,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   fail(e);
 });
 
-try {
-  const code = run(process.argv.slice(2));
-  process.exitCode = code;
-} catch (e) {
-  fail(e instanceof RangeError && /call stack|allocation/i.test(e.message) ? new AppError('malformed', `The model could not be processed: ${e.message}.`) : e);
-}
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => fail(e instanceof RangeError && /call stack|allocation/i.test(e.message) ? new AppError('malformed', `The model could not be processed: ${e.message}.`) : e),
+);

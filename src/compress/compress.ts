@@ -6,6 +6,11 @@
  * - A layer that cannot take its settings is left exactly as it was, with the reason in its row.
  * - Deterministic: the same model and recipe give identical encodeModel bytes.
  *
+ * First the clean-up passes the recipe asks for (all by default: Constants to initializers, drop
+ * Identity/Dropout, fold BatchNormalization, dead code, shared initializers; see cleanup/), so
+ * that scales are chosen on folded weights; then channel pruning (prune/channel.ts) for the layers
+ * asking for `pruneMethod: "channel"`, which removes output channels and rewires their consumers.
+ *
  * Per layer, for each weight input (role 'weight'; biases and normalization parameters stay as
  * they are): evaluate the weight as the layer sees it (through Identity/Cast/Reshape/Transpose/
  * Unsqueeze/Squeeze/Flatten), prune (magnitude) first, then store it as the requested type with
@@ -19,6 +24,12 @@ import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { tensorByteLength } from '../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type SparseTensor, type Tensor } from '../onnx/types';
 import { makeValueInfo } from '../onnx/build';
+import { applyActivations, GraphIndex, planActivation, type ActivationItem, type ActivationPlan, type ActivationReport, type PlanEnv } from './activations/activations';
+import type { Calibration } from './activations/calibrate';
+import { guardActivations } from './activations/cost';
+import type { ActivationEncoding } from './activations/meta';
+import { runCleanup } from './cleanup/cleanup';
+import type { CleanupReport } from './cleanup/meta';
 import { bytesOf, Emitter } from './emit';
 import { toFloat16 } from './fp16/fp16';
 import {
@@ -32,22 +43,25 @@ import {
   type RemovalCandidates,
 } from './graph-edit';
 import { canRaiseOpset, defaultOpset, raiseOpset } from './opset';
+import { channelPrune, floatParamCount, type ChannelPruneReport } from './prune/channel';
 import { magnitudePrune } from './prune/prune';
 import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPortable, PORTABLE_MIN_OPSET } from './quantize/encode';
 import type { QuantBits } from './quantize/meta';
 import { quantizeTensor, type GroupLayout } from './quantize/quantize';
-import { resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
+import { cleanupOptions, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
 import { effectiveWeight, weightAxes } from './weights';
 
 export type Encoding =
   | 'unchanged'
   | 'pruned'
+  | 'channel-pruned'
   | 'fp16-cast'
   | 'int8-cast-mul'
   | 'int4-nibbles-mul'
   | 'int8-dequantize-linear'
   | 'int4-dequantize-linear'
-  | 'int4-matmul-nbits';
+  | 'int4-matmul-nbits'
+  | ActivationEncoding;
 
 export interface WeightReport {
   /** the stored tensor's name */
@@ -75,8 +89,13 @@ export interface LayerReport {
   /** stored bytes of all the layer's constant inputs (weights, biases, others) before and after */
   bytesBefore: number;
   bytesAfter: number;
+  /** elements of all its constant inputs, before compression */
   params: number;
+  /** the same after channel pruning (present when its tensors shrank) */
+  paramsAfter?: number;
   notes: string[];
+  /** int8 activations: static (calibrated) or dynamic, and the tensors quantized */
+  activations?: ActivationReport;
   /** why the layer could not take its settings; it was left as it was */
   error?: string;
 }
@@ -91,6 +110,12 @@ export interface CompressReport {
   layersChanged: number;
   layersFailed: number;
   notes: string[];
+  /** what each clean-up pass did */
+  cleanup?: CleanupReport;
+  /** channel pruning: the groups pruned and refused */
+  pruning?: ChannelPruneReport;
+  /** elements of every float tensor constant: of the input, and after clean-up and pruning (quantizing keeps the count) */
+  params?: { before: number; after: number };
 }
 
 export interface CompressOptions {
@@ -99,6 +124,13 @@ export interface CompressOptions {
   onProgress?: (done: number, total: number, layerKey: string) => void;
   /** reads weights stored in external data files */
   external?: ExternalDataResolver;
+  /** activation ranges for `activations: "int8"` (activations/calibrate.ts collects them) */
+  calibration?: Calibration;
+  /**
+   * int8 activations only where the shape-based cost estimate says integer kernels pay off
+   * (activations/cost.ts); default true. false writes them wherever asked (tests, benchmarks).
+   */
+  activationCostGuard?: boolean;
 }
 
 export interface CompressResult {
@@ -125,6 +157,8 @@ interface LayerPlan {
   rec: GraphRecord;
   scope: ConstScope;
   weights: WeightPlan[];
+  /** int8 activations (its weights are written by applyActivations) */
+  activation?: { plan: ActivationPlan; settings: LayerSettings };
 }
 
 const portableEncoding = (bits: QuantBits): Encoding => (bits === 8 ? 'int8-cast-mul' : 'int4-nibbles-mul');
@@ -348,40 +382,83 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   throwIfAborted(signal);
   const out = cloneModel(model);
   assignNodeNames(out);
-  const layers = findLayers(out);
-  const resolved = resolveRecipe(recipe, layers);
+  const names = new NameAllocator(collectNames(out));
+  // layer keys are checked before anything changes
+  const original = findLayers(out);
+  resolveRecipe(recipe, original);
+  const paramsBefore = floatParamCount(out);
+  const cleanup = runCleanup(out, cleanupOptions(recipe), { names, external });
+  throwIfAborted(signal);
+  // (a dead layer removed by clean-up is no longer addressed)
+  const present = (ls: { key: string }[]) => {
+    const keys = new Set(ls.map((l) => l.key));
+    return { ...recipe, layers: Object.fromEntries(Object.entries(recipe.layers).filter(([k]) => keys.has(k))) };
+  };
+  let layers = findLayers(out);
+  let resolved = resolveRecipe(present(layers), layers);
+  const before = new Map(layers.map((l) => [l.key, { params: l.params, bytes: l.weights.reduce((n, w) => n + storedBytes(w), 0) }]));
+  const channelRequests = resolved.filter((r) => r.settings.prune > 0 && r.settings.pruneMethod === 'channel').map((r) => ({ key: r.key, fraction: r.settings.prune }));
+  const channel = channelRequests.length > 0 ? channelPrune(out, channelRequests, { names, external, signal }) : undefined;
+  if (channel) {
+    layers = findLayers(out);
+    resolved = resolveRecipe(present(layers), layers);
+  }
   const target = recipe.target;
   const records = graphRecordsByPath(out);
-  const names = new NameAllocator(collectNames(out));
   const opsetBefore = defaultOpset(out);
   const notes: string[] = [];
   const bytesBefore = modelTensorBytes(model);
   const scopes = new Map<GraphRecord, ConstScope>();
+  let actEnv: PlanEnv | undefined;
+  const activationEnv = (): PlanEnv => {
+    if (actEnv) return actEnv;
+    const allowed = new Map<number, boolean>();
+    const opsetAllows = (v: number) => {
+      if ((opsetBefore ?? 0) >= v) return true;
+      if (!allowed.has(v)) allowed.set(v, canRaiseOpset(out, v).ok);
+      return allowed.get(v) as boolean;
+    };
+    return (actEnv = { target, calibration: options.calibration, opsetAllows, graph: new GraphIndex(out), external });
+  };
 
   // 1. Plan every layer without reading weight data.
   const plans: LayerPlan[] = [];
   const rows: LayerReport[] = [];
+  /** stored bytes of each row's layer after channel pruning (what quantization starts from) */
+  const baseBytes = new Map<LayerReport, number>();
   layers.forEach((layer, i) => {
-    const s = resolved[i].settings;
+    const requested = resolved[i].settings;
+    // channel pruning is done: what is left for this layer is its weight encoding
+    const s = requested.pruneMethod === 'channel' ? { ...requested, prune: 0 } : requested;
     let bytes = 0;
     for (const w of layer.weights) bytes += storedBytes(w);
+    const was = before.get(layer.key);
     const row: LayerReport = {
       key: layer.key,
       op: layer.op,
       graphPath: layer.graphPath,
-      requested: s,
+      requested,
       applied: 'unchanged',
       weights: [],
-      bytesBefore: bytes,
+      bytesBefore: was?.bytes ?? bytes,
       bytesAfter: bytes,
-      params: layer.params,
+      params: was?.params ?? layer.params,
       notes: [],
     };
     rows.push(row);
+    baseBytes.set(row, bytes);
+    const ch = channel?.layers.get(layer.key);
+    if (ch) {
+      row.notes.push(...ch.notes);
+      if (layer.params !== row.params) row.paramsAfter = layer.params;
+      if (ch.error) {
+        row.error = ch.error;
+        return;
+      }
+      if (ch.notes.some((n) => !n.startsWith('input channels'))) row.applied = 'channel-pruned';
+    }
     if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32') return;
     try {
-      if (s.activations === 'int8') throw new AppError('unsupported', 'int8 activations are not implemented yet');
-      if (s.prune > 0 && s.pruneMethod === 'channel') throw new AppError('unsupported', 'channel pruning is not implemented yet');
       const rec = records.get(layer.graphPath);
       if (!rec) throw new AppError('unsupported', 'its graph was not found');
       if (!rec.graph) throw new AppError('unsupported', 'layers inside model-local functions are not supported yet');
@@ -391,18 +468,43 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
       }
       let scope = scopes.get(rec);
       if (!scope) scopes.set(rec, (scope = constScope(rec)));
+      let activation: LayerPlan['activation'];
+      if (s.activations === 'int8') {
+        const r = planActivation(layer, rec, scope, s, activationEnv());
+        if ('plan' in r) activation = { plan: r.plan, settings: s };
+        else row.notes.push(r.fallback);
+      }
       const weights: WeightPlan[] = [];
-      for (const w of layer.weights) if (w.role === 'weight') weights.push(planWeight(layer, w, scope, s, target, external));
-      plans.push({ layer, row, rec, scope, weights });
+      if (!activation) for (const w of layer.weights) if (w.role === 'weight') weights.push(planWeight(layer, w, scope, s, target, external));
+      plans.push({ layer, row, rec, scope, weights, activation });
     } catch (e) {
       row.error = describeError(e);
     }
   });
 
+  // 1b. The cost guard: int8 activations only where integer kernels pay off (activations/cost.ts).
+  const guarded = plans.filter((p) => p.activation);
+  if (guarded.length > 0 && options.activationCostGuard !== false) {
+    const decision = guardActivations(out, guarded.map((p) => ({ key: p.layer.key, node: p.layer.node })));
+    for (const lp of guarded) {
+      if (decision.keep.has(lp.layer.key)) continue;
+      lp.activation = undefined;
+      lp.row.notes.push(decision.reasons.get(lp.layer.key) ?? 'int8 activations: weights only');
+      try {
+        for (const w of lp.layer.weights) if (w.role === 'weight') lp.weights.push(planWeight(lp.layer, w, lp.scope, lp.row.requested.pruneMethod === 'channel' ? { ...lp.row.requested, prune: 0 } : lp.row.requested, target, external));
+      } catch (e) {
+        lp.row.error = describeError(e);
+        lp.weights = [];
+      }
+    }
+    if (decision.dropped) notes.push(decision.dropped);
+    for (let i = plans.length - 1; i >= 0; i--) if (plans[i].row.error) plans.splice(i, 1);
+  }
+
   // 2. Decide the opset: raise it only as far as every node stays valid.
   let opset = opsetBefore ?? 0;
   let opsetNote: string | undefined;
-  const needs = [...new Set(plans.flatMap((p) => p.weights.map((w) => w.needOpset)).filter((v) => v > opset))].sort((a, b) => b - a);
+  const needs = [...new Set(plans.flatMap((p) => [...p.weights.map((w) => w.needOpset), p.activation?.plan.needOpset ?? 0]).filter((v) => v > opset))].sort((a, b) => b - a);
   const refusals: string[] = [];
   for (const v of needs) {
     const check = canRaiseOpset(out, v);
@@ -430,20 +532,31 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   const candidates: RemovalCandidates = { nodes: new Set(), initializers: new Map() };
   const total = plans.length;
   onProgress?.(0, total, '');
-  plans.forEach((lp, i) => {
+  let done = 0;
+  const actItems: ActivationItem[] = [];
+  plans.forEach((lp) => {
     throwIfAborted(signal);
+    if (lp.activation) {
+      actItems.push({ layer: lp.layer, plan: lp.activation.plan, settings: lp.activation.settings, scope: lp.scope, row: lp.row });
+      return;
+    }
     try {
       const staged = lp.weights.map((wp) => stageWeight(wp, lp, names, opset, external));
       commitLayer(out, lp, staged, candidates);
       lp.row.weights = staged.map((st) => st.report);
-      lp.row.applied = summarize(lp.row.weights);
+      const enc = summarize(lp.row.weights);
+      lp.row.applied = lp.row.applied === 'channel-pruned' ? (enc === 'unchanged' ? lp.row.applied : `channel-pruned, ${enc}`) : enc;
       for (const st of staged) if (st.report.note) lp.row.notes.push(`${st.report.name}: ${st.report.note}`);
     } catch (e) {
       if (e instanceof AppError && e.code === 'aborted') throw e;
       lp.row.error = describeError(e);
     }
-    onProgress?.(i + 1, total, lp.layer.key);
+    onProgress?.(++done, total, lp.layer.key);
   });
+  throwIfAborted(signal);
+  // int8 activations: one pass over the main graph (tensors are shared between layers)
+  applyActivations(out, actItems, { names, opset, calibration: options.calibration, external, candidates });
+  for (const it of actItems) onProgress?.(++done, total, it.layer.key);
   throwIfAborted(signal);
 
   // 4. Drop the stored tensors and chains nothing reads any more.
@@ -453,10 +566,22 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
     if (row.weights.length === 0) continue;
     let delta = 0;
     for (const w of row.weights) delta += w.bytesAfter - w.bytesBefore;
-    row.bytesAfter = row.bytesBefore + delta;
+    row.bytesAfter = (baseBytes.get(row) ?? row.bytesBefore) + delta;
   }
   if (target === 'wasm') {
-    notes.push('wasm: weight-only encodings folded to float32 at load (never slower than the original); int8 activations (static QDQ, dynamic MatMulInteger) are not implemented yet');
+    notes.push('wasm: weight-only encodings are folded to float32 at load (fp32 speed); int8 activations run integer kernels (static QDQ: QLinearConv/QLinearMatMul/QGemm; dynamic: DynamicQuantizeMatMul)');
+    if (actItems.length > 0) {
+      notes.push(
+        options.activationCostGuard === false
+          ? 'int8 activations written wherever asked (cost guard off): on small layers the quantize steps around them can cost more than they save (measure: scripts/bench-wasm-speed.ts)'
+          : 'int8 activations kept only on layers whose estimated work (MACs, from shapes) is large enough for integer kernels to pay off on wasm (docs/COMPRESS-SPEED.md)',
+      );
+    }
+    const cal = options.calibration;
+    if (actItems.length > 0 && cal) {
+      const sets = cal.source === 'synthesized' ? 'synthesized (random) input sets' : 'sample input sets';
+      notes.push(`calibration: ${cal.samples ?? 'unknown number of'} ${sets}, ranges clipped at the ${cal.percentile ?? 100}th percentile`);
+    }
   }
   if (target === 'webgpu' && rows.some((r) => r.requested.weights === 'fp16')) {
     notes.push('webgpu: fp16 stores weights as float16 (cast to float32 at load); float16 compute is not implemented yet');
@@ -472,6 +597,9 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
       layersChanged: rows.filter((r) => !r.error && r.applied !== 'unchanged').length,
       layersFailed: rows.filter((r) => r.error !== undefined).length,
       notes,
+      cleanup,
+      ...(channel ? { pruning: channel.report } : {}),
+      params: { before: paramsBefore, after: channel?.report.paramsAfter ?? floatParamCount(out) },
     },
   };
 }

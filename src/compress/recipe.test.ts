@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors';
-import { BUILTIN_DEFAULTS, parseRecipe, parseRecipeText, resolveRecipe, serializeRecipe } from './recipe';
+import { BUILTIN_DEFAULTS, cleanupOptions, parseRecipe, parseRecipeText, resolveRecipe, serializeRecipe } from './recipe';
 
 /** The example of RECIPE.md, verbatim. */
 const EXAMPLE = {
@@ -129,5 +129,40 @@ describe('resolveRecipe', () => {
   it('fails naming a layer key that names no layer', () => {
     const recipe = parseRecipe({ ...EXAMPLE, layers: { ...EXAMPLE.layers, 'conv9': { weights: 'int4' } } });
     expect(() => resolveRecipe(recipe, layers)).toThrow('layers["conv9"]: names no layer of this model');
+  });
+});
+
+describe('the optional cleanup section', () => {
+  const base = { format: 'onnx-compression-recipe', version: 1 };
+  const all = (on: boolean) => ({ constantsToInitializers: on, dropIdentity: on, foldBatchNorm: on, removeDead: on, shareInitializers: on });
+
+  it('is absent unless given, and every pass runs by default', () => {
+    const r = parseRecipe(base);
+    expect('cleanup' in r).toBe(false);
+    expect(cleanupOptions(r)).toEqual(all(true));
+    expect(serializeRecipe(r)).not.toContain('cleanup');
+  });
+
+  it('takes true, false, or single passes turned off or on', () => {
+    expect(cleanupOptions(parseRecipe({ ...base, cleanup: false }))).toEqual(all(false));
+    expect(cleanupOptions(parseRecipe({ ...base, cleanup: true }))).toEqual(all(true));
+    expect(cleanupOptions(parseRecipe({ ...base, cleanup: { foldBatchNorm: false } }))).toEqual({ ...all(true), foldBatchNorm: false });
+  });
+
+  it('names the offending key', () => {
+    expect(errorOf({ ...base, cleanup: 1 }).message).toBe('cleanup: expected true, false or an object, got 1');
+    expect(errorOf({ ...base, cleanup: { foldBN: false } }).message).toBe(
+      'cleanup.foldBN: unknown key (expected one of constantsToInitializers, dropIdentity, foldBatchNorm, removeDead, shareInitializers)',
+    );
+    expect(errorOf({ ...base, cleanup: { removeDead: 'no' } }).message).toBe('cleanup.removeDead: expected true or false, got "no"');
+  });
+
+  it('serializes after target, passes in their fixed order, and round-trips', () => {
+    const text = serializeRecipe(parseRecipe({ ...base, layers: {}, defaults: {}, cleanup: { shareInitializers: false, dropIdentity: true } }));
+    expect(Object.keys(JSON.parse(text))).toEqual(['format', 'version', 'target', 'cleanup', 'defaults', 'layers']);
+    expect(JSON.parse(text).cleanup).toEqual({ dropIdentity: true, shareInitializers: false });
+    expect(Object.keys(JSON.parse(text).cleanup)).toEqual(['dropIdentity', 'shareInitializers']);
+    expect(serializeRecipe(parseRecipeText(text))).toBe(text);
+    expect(JSON.parse(serializeRecipe(parseRecipe({ ...base, cleanup: false }))).cleanup).toBe(false);
   });
 });

@@ -6,6 +6,7 @@
  * key path, e.g. `layers["conv1"].weights: expected one of fp32, fp16, int8, int4, got "int3"`.
  */
 import { AppError } from '../core/errors';
+import { CLEANUP_PASSES, type CleanupOptions, type CleanupPass } from './cleanup/meta';
 
 export const RECIPE_FORMAT = 'onnx-compression-recipe';
 export const RECIPE_VERSION = 1;
@@ -40,10 +41,18 @@ export interface LayerSettings {
 /** Settings as written in a recipe: any subset. */
 export type PartialLayerSettings = Partial<LayerSettings>;
 
+/**
+ * Optional `cleanup` section: `true` / `false` turns every clean-up pass on / off; an object
+ * turns single passes off (or on), the rest keep their default (on). Left out: every pass on.
+ */
+export type CleanupSetting = boolean | Partial<Record<CleanupPass, boolean>>;
+
 export interface Recipe {
   format: typeof RECIPE_FORMAT;
   version: typeof RECIPE_VERSION;
   target: Target;
+  /** which clean-up passes run before compression (optional; absent = all) */
+  cleanup?: CleanupSetting;
   defaults: PartialLayerSettings;
   /** layer key (node name) -> overrides */
   layers: Record<string, PartialLayerSettings>;
@@ -62,7 +71,7 @@ export const BUILTIN_DEFAULTS: Readonly<LayerSettings> = Object.freeze({
 
 /** Canonical order of the per-layer keys (also the serialization order). */
 export const SETTING_KEYS = ['weights', 'granularity', 'blockSize', 'symmetric', 'prune', 'pruneMethod', 'activations'] as const;
-const TOP_KEYS = ['format', 'version', 'target', 'defaults', 'layers'] as const;
+const TOP_KEYS = ['format', 'version', 'target', 'cleanup', 'defaults', 'layers'] as const;
 
 function fail(path: string, message: string): never {
   throw new AppError('invalid-argument', `${path}: ${message}`);
@@ -136,6 +145,28 @@ function parseSettings(path: string, v: unknown): PartialLayerSettings {
   return out;
 }
 
+function parseCleanup(v: unknown): CleanupSetting {
+  if (typeof v === 'boolean') return v;
+  if (!isPlainObject(v)) fail('cleanup', `expected true, false or an object, got ${show(v)}`);
+  const out: Partial<Record<CleanupPass, boolean>> = {};
+  for (const key of Object.keys(v)) {
+    if (!(CLEANUP_PASSES as readonly string[]).includes(key)) fail(`cleanup.${key}`, `unknown key (expected one of ${CLEANUP_PASSES.join(', ')})`);
+    const value = v[key];
+    if (typeof value !== 'boolean') fail(`cleanup.${key}`, `expected true or false, got ${show(value)}`);
+    out[key as CleanupPass] = value;
+  }
+  return out;
+}
+
+/** Which clean-up passes a recipe runs (every pass unless the recipe turns it off). */
+export function cleanupOptions(recipe: Recipe): CleanupOptions {
+  const c = recipe.cleanup;
+  const all = (on: boolean) => Object.fromEntries(CLEANUP_PASSES.map((p) => [p, on])) as CleanupOptions;
+  if (c === undefined || c === true) return all(true);
+  if (c === false) return all(false);
+  return { ...all(true), ...c };
+}
+
 /**
  * Validates untrusted JSON (already parsed) as a version 1 recipe. `target`, `defaults` and
  * `layers` may be left out (portable, nothing, nothing). Throws AppError('invalid-argument')
@@ -149,6 +180,7 @@ export function parseRecipe(json: unknown): Recipe {
   if (json.format !== RECIPE_FORMAT) fail('format', `expected ${JSON.stringify(RECIPE_FORMAT)}, got ${show(json.format)}`);
   if (json.version !== RECIPE_VERSION) fail('version', `expected ${RECIPE_VERSION}, got ${show(json.version)}`);
   const target = json.target === undefined ? 'portable' : oneOf('target', json.target, TARGETS);
+  const cleanup = json.cleanup === undefined ? undefined : parseCleanup(json.cleanup);
   const defaults = json.defaults === undefined ? {} : parseSettings('defaults', json.defaults);
   const layers: Record<string, PartialLayerSettings> = {};
   if (json.layers !== undefined) {
@@ -158,7 +190,7 @@ export function parseRecipe(json: unknown): Recipe {
       layers[key] = parseSettings(layerPath(key), json.layers[key]);
     }
   }
-  return { format: RECIPE_FORMAT, version: RECIPE_VERSION, target, defaults, layers };
+  return { format: RECIPE_FORMAT, version: RECIPE_VERSION, target, ...(cleanup === undefined ? {} : { cleanup }), defaults, layers };
 }
 
 /** Parses recipe text; malformed JSON is an AppError naming the problem. */
@@ -191,10 +223,14 @@ function compareKeys(a: string, b: string): number {
 export function serializeRecipe(recipe: Recipe): string {
   const layers: Record<string, PartialLayerSettings> = {};
   for (const key of Object.keys(recipe.layers).sort(compareKeys)) layers[key] = orderedSettings(recipe.layers[key]);
+  const c = recipe.cleanup;
+  const cleanup =
+    c === undefined ? {} : { cleanup: typeof c === 'boolean' ? c : Object.fromEntries(CLEANUP_PASSES.filter((p) => c[p] !== undefined).map((p) => [p, c[p]])) };
   const doc = {
     format: RECIPE_FORMAT,
     version: RECIPE_VERSION,
     target: recipe.target,
+    ...cleanup,
     defaults: orderedSettings(recipe.defaults),
     layers,
   };

@@ -46,6 +46,14 @@ function getClient(): ModelClient {
   return client;
 }
 
+/** The files each opened model was read from (File objects are handles: no bytes are kept here). */
+const filesOfModel = new WeakMap<OpenedModel, readonly File[]>();
+
+/** The files `model` was opened from (the model and its external data files), for workers that re-read them. */
+export function modelFiles(model: OpenedModel): readonly File[] | undefined {
+  return filesOfModel.get(model);
+}
+
 let inFlight: AbortController | undefined;
 /** The worker generation that holds the shown model; a replaced worker has forgotten it. */
 let modelGeneration = -1;
@@ -92,6 +100,7 @@ export const useModelStore = create<ModelState>()((set, get) => ({
       });
       if (inFlight !== controller) return;
       modelGeneration = c.generation;
+      filesOfModel.set(model, [...files]);
       set({ model, loading: undefined });
     } catch (e) {
       if (inFlight !== controller && isAppError(e) && e.code === 'aborted') return;

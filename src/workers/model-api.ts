@@ -4,8 +4,15 @@
  */
 import type { ErrorCode } from '../core/errors';
 import type { ModelSummary } from '../onnx/summary';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+import type { Recipe } from '../compress/recipe';
+import type { SizeProjection } from '../compress/project';
+import type { NodeDetails, TensorStatsView } from './inspect-service';
 
 export type { ModelSummary };
+export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
+export type { AttributeView, ValueView, WeightView } from './inspect-service';
 
 /** One file handed to the worker; `buffer` is transferred, not copied. */
 export interface ModelFileInput {
@@ -55,4 +62,20 @@ export interface ModelWorkerApi {
   ): Promise<WorkerResult<OpenedModel>>;
   /** Loads onnxruntime-web (from our own origin) and runs a tiny model on the wasm backend. */
   probeRuntimes(): Promise<RuntimeReport>;
+  /** Inspector: attributes, inputs/outputs with shapes and weight tensors of the node named `key`. */
+  inspectNode(key: string): Promise<WorkerResult<NodeDetails>>;
+  /** Inspector: statistics and histogram of a tensor listed by inspectNode (cached per tensor). */
+  tensorStats(id: string): Promise<WorkerResult<TensorStatsView>>;
+  /** Recipe: projected size of the open model under `recipe` (with one layer's share when `focusKey` is given). */
+  projectSize(recipe: Recipe, focusKey?: string): Promise<WorkerResult<SizeProjection>>;
+  /** Graph view: builds the view graph of the open model (once) and says which groups to open first. */
+  graphInfo(): Promise<WorkerResult<GraphInfo>>;
+  /** Graph view: the laid-out scene with these groups expanded. */
+  graphScene(expanded: string[], engine?: LayoutEngine): Promise<WorkerResult<GraphScene>>;
+  /** Graph view: the groups to open when the user opens group `id` (it and, while they fit, its sub-groups). */
+  graphExpand(id: string): Promise<WorkerResult<string[]>>;
+  /** Graph view: nodes and groups matching `query` by name or op type. */
+  graphSearch(query: string, limit?: number): Promise<WorkerResult<SearchHit[]>>;
+  /** Graph view: the groups to open so that node or group `id` shows. */
+  graphReveal(id: string): Promise<WorkerResult<string[]>>;
 }

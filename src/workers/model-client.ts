@@ -6,11 +6,19 @@
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { AppError } from '../core/errors';
 import type {
+  GraphInfo,
+  GraphScene,
+  LayoutEngine,
   ModelFileInput,
   ModelWorkerApi,
+  NodeDetails,
   OpenedModel,
   ProgressCallback,
+  Recipe,
   RuntimeReport,
+  SearchHit,
+  SizeProjection,
+  TensorStatsView,
   WorkerResult,
 } from './model-api';
 
@@ -22,7 +30,19 @@ export interface OpenOptions {
 /** How long a cancelled parse may take to notice the flag before the worker is replaced. */
 const CANCEL_GRACE_MS = 400;
 
+/** The page's model client, for features that work on the open model (undefined before the first open). */
+export function currentModelClient(): ModelClient | undefined {
+  return ModelClient.latest;
+}
+
+function unwrap<T>(result: WorkerResult<T>): T {
+  if (result.ok) return result.value;
+  throw new AppError(result.code === 'unexpected' ? 'malformed' : result.code, result.message);
+}
+
 export class ModelClient {
+  /** The client constructed last: the one the page opens models with. */
+  static latest: ModelClient | undefined;
   private worker!: Worker;
   private remote!: Remote<ModelWorkerApi>;
   /** Fails the call in flight when the worker dies or is replaced. */
@@ -32,6 +52,7 @@ export class ModelClient {
 
   constructor() {
     this.start();
+    ModelClient.latest = this;
   }
 
   private start(): void {
@@ -124,6 +145,46 @@ export class ModelClient {
   /** Which onnxruntime-web backends work in this browser (runs a tiny model on wasm). */
   probeRuntimes(): Promise<RuntimeReport> {
     return this.guarded(() => this.remote.probeRuntimes());
+  }
+
+  /** Details of the node named `key` in the open model. */
+  async inspectNode(key: string): Promise<NodeDetails> {
+    return unwrap(await this.guarded<WorkerResult<NodeDetails>>(() => this.remote.inspectNode(key)));
+  }
+
+  /** Statistics of a tensor listed in inspectNode's answer. */
+  async tensorStats(id: string): Promise<TensorStatsView> {
+    return unwrap(await this.guarded<WorkerResult<TensorStatsView>>(() => this.remote.tensorStats(id)));
+  }
+
+  /** Projected size of the open model under `recipe`. */
+  async projectSize(recipe: Recipe, focusKey?: string): Promise<SizeProjection> {
+    return unwrap(await this.guarded<WorkerResult<SizeProjection>>(() => this.remote.projectSize(recipe, focusKey)));
+  }
+
+  /** Graph view: builds the open model's view graph (once) and says what to open first. */
+  async graphInfo(): Promise<GraphInfo> {
+    return unwrap(await this.guarded<WorkerResult<GraphInfo>>(() => this.remote.graphInfo()));
+  }
+
+  /** Graph view: the laid-out scene with these groups expanded. */
+  async graphScene(expanded: string[], engine?: LayoutEngine): Promise<GraphScene> {
+    return unwrap(await this.guarded<WorkerResult<GraphScene>>(() => this.remote.graphScene(expanded, engine)));
+  }
+
+  /** Graph view: the groups to open when the user opens group `id`. */
+  async graphExpand(id: string): Promise<string[]> {
+    return unwrap(await this.guarded<WorkerResult<string[]>>(() => this.remote.graphExpand(id)));
+  }
+
+  /** Graph view: nodes and groups matching `query`. */
+  async graphSearch(query: string, limit?: number): Promise<SearchHit[]> {
+    return unwrap(await this.guarded<WorkerResult<SearchHit[]>>(() => this.remote.graphSearch(query, limit)));
+  }
+
+  /** Graph view: the groups to open so that `id` shows. */
+  async graphReveal(id: string): Promise<string[]> {
+    return unwrap(await this.guarded<WorkerResult<string[]>>(() => this.remote.graphReveal(id)));
   }
 
   dispose(): void {

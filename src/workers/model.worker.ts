@@ -8,6 +8,8 @@ import { loadModel, type LoadedModel } from '../onnx/load';
 import { summarizeModel } from '../onnx/summary';
 import type { ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from './model-api';
 import { probeRuntimes } from './runtime-probe';
+import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
+import { nodeDetails, projectRecipe, tensorStatsOf } from './inspect-service';
 
 /** The model of the last successful open; replaced only when a new one parses. */
 let current: LoadedModel | undefined;
@@ -88,6 +90,31 @@ const api: ModelWorkerApi = {
   },
 
   probeRuntimes,
+
+  graphInfo: () => graphInfoOf(current),
+  graphScene: (expanded, engine) => graphSceneOf(current, expanded, engine),
+  graphExpand: (id) => graphExpandOf(current, id),
+  graphSearch: (query, limit) => graphSearchOf(current, query, limit),
+  graphReveal: (id) => graphRevealOf(current, id),
+
+  async inspectNode(key) {
+    return answer(() => nodeDetails(current, key));
+  },
+  async tensorStats(id) {
+    return answer(() => tensorStatsOf(current, id));
+  },
+  async projectSize(recipe, focusKey) {
+    return answer(() => projectRecipe(current, recipe, focusKey));
+  },
 };
+
+/** Runs `work` and answers with its value, or with the error as data (errors lose their type in postMessage). */
+function answer<T>(work: () => T): WorkerResult<T> {
+  try {
+    return { ok: true, value: work() };
+  } catch (e) {
+    return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
+  }
+}
 
 expose(api);

@@ -158,6 +158,12 @@ describe('quantizeTensor: bit-exact against the reference on random tensors', ()
     { shape: [70, 9], layout: { kind: 'block', axis: 0, blockSize: 16 } },
     { shape: [5, 100], layout: { kind: 'block', axis: 1, blockSize: 32 } },
     { shape: [3, 40, 4], layout: { kind: 'block', axis: 1, blockSize: 16 } },
+    // the fast paths' edges: a middle channel axis, rows not a multiple of the 4-row unroll,
+    // blocks across more columns than one tile (256), a short last block
+    { shape: [3, 7, 5], layout: { kind: 'channel', axis: 1 } },
+    { shape: [7, 33], layout: { kind: 'channel', axis: 1 } },
+    { shape: [40, 300], layout: { kind: 'block', axis: 0, blockSize: 16 } },
+    { shape: [2, 3, 50], layout: { kind: 'block', axis: 2, blockSize: 16 } },
   ];
   for (const { shape, layout } of shapes) {
     for (const bits of [8, 4] as const) {
@@ -210,11 +216,64 @@ describe('layouts', () => {
     expect(groupParamShape([40, 3], { kind: 'channel', axis: 1 }, groupView([40, 3], { kind: 'channel', axis: 1 }))).toEqual([3]);
   });
 
+  it('multiplying by the float64 reciprocal rounds like dividing (quant_utils): near-ties across many scales', () => {
+    // w / s and w * (1 / s) round to the same float32 for float32 w and s (see quantize.ts); the
+    // codes then match the reference's division exactly, also for values a few ulps off k + 0.5
+    const rng = seeded(17);
+    const f = Math.fround;
+    const bits = new Int32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    for (let t = 0; t < 300; t++) {
+      const amax = f(rng() * 20 + 1e-6);
+      const s = f(f(2 * amax) / 254);
+      const values = new Float32Array(200);
+      values[0] = amax;
+      for (let i = 1; i < values.length; i++) {
+        asFloat[0] = f((Math.floor(rng() * 254) - 127 + 0.5) * s);
+        bits[0] += Math.floor(rng() * 5) - 2;
+        values[i] = Math.abs(asFloat[0]) <= amax ? asFloat[0] : 0;
+      }
+      for (const symmetric of [true, false]) {
+        const t8 = quantizeTensor(values, [values.length], { kind: 'tensor' }, 8, symmetric);
+        const ref = refQuantUtils(Array.from(values), 8, symmetric);
+        expect(Array.from(t8.q)).toEqual(ref.q);
+      }
+    }
+  });
+
+  it('a block of subnormal values (reciprocal scale overflows to infinity) quantizes without error, zeros to code 0', () => {
+    const values = Float32Array.of(-8e-39, 0, 4e-39, 0, 1e-39, 0, 0, 0);
+    const t = quantizeTensor(values, [8], { kind: 'block', axis: 0, blockSize: 16 }, 4, true);
+    expect(t.q[1]).toBe(0);
+    expect(t.q[3]).toBe(0);
+    expect(Number.isFinite(t.scales[0])).toBe(true);
+  });
+
   it('refuses empty tensors, bad axes and non-finite values', () => {
     expect(() => quantizeTensor(new Float32Array(0), [0], { kind: 'tensor' }, 8, true)).toThrow(AppError);
     expect(() => quantizeTensor(new Float32Array(4), [4], { kind: 'channel', axis: 1 }, 8, true)).toThrow(/Axis 1/);
     expect(() => quantizeTensor(Float32Array.of(1, NaN), [2], { kind: 'tensor' }, 8, true)).toThrow(/NaN/);
     expect(() => quantizeTensor(Float32Array.of(1, Infinity), [2], { kind: 'block', axis: 0, blockSize: 16 }, 4, true)).toThrow(/infinite/);
+    // on every layout's path
+    const bad = (at: number, v: number) => {
+      const a = gaussian(seeded(1), 64 * 40, 0.1);
+      a[at] = v;
+      return a;
+    };
+    const layouts: [number[], GroupLayout, 4 | 8][] = [
+      [[64, 40], { kind: 'channel', axis: 1 }, 8],
+      [[64, 40], { kind: 'channel', axis: 0 }, 8],
+      [[4, 16, 40], { kind: 'channel', axis: 1 }, 8],
+      [[64, 40], { kind: 'block', axis: 0, blockSize: 16 }, 4],
+      [[64, 40], { kind: 'block', axis: 1, blockSize: 16 }, 4],
+    ];
+    for (const [shape, layout, b] of layouts) {
+      for (const symmetric of [true, false]) {
+        for (const v of [NaN, Infinity, -Infinity]) {
+          expect(() => quantizeTensor(bad(1234, v), shape, layout, b, symmetric), `${JSON.stringify(layout)} ${v}`).toThrow(/NaN or infinite/);
+        }
+      }
+    }
   });
 
   it('quantizes a million weights quickly (typed-array loops)', () => {

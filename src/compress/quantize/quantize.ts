@@ -27,7 +27,18 @@
  *     with 1/scale taken as 0 for a zero scale.
  *
  * Dequantized value: float32((q - zp) * scale).
- * All loops run over typed arrays with no per-element allocation.
+ *
+ * Speed (see docs/COMPRESS-SPEED.md): a range pass and a codes pass, tight loops over typed arrays
+ * specialised per layout and run back to back per group (or per tile of 32 rows x 256 columns)
+ * while the values are in cache; no per-element calls or allocations; symmetric codes test one
+ * bound (the other cannot be passed), NaN sits on the rare branch. Exact shortcuts:
+ *   - round half to even as (x + 1.5 * 2^52) - 1.5 * 2^52 (IEEE round-to-nearest-even on a double,
+ *     exact for |x| < 2^51); round half away from zero as that plus a fix-up of exact ties;
+ *   - float32(w / s) computed as float32(w * (1 / s)): for float32 w and s, w / s is never within
+ *     2^-49 (relative) of a float32 rounding midpoint (a midpoint has 25 significant bits, w / s
+ *     exactly one would need w to have more than 24), while w * (1 / s) in float64 is within 2^-52
+ *     of w / s, so both round to the same float32 (results below the normal float32 range round to
+ *     code 0 either way).
  */
 import { AppError } from '../../core/errors';
 import type { QuantBits } from './meta';
@@ -71,16 +82,19 @@ export interface QuantizedTensor {
 
 const FLT_MIN = 1.1754943508222875e-38;
 const fround = Math.fround;
+/** 1.5 * 2^52: for |x| < 2^51, (x + ROUND) - ROUND is x rounded to the nearest integer, ties to even. */
+const ROUND = 6755399441055744;
 
-/** round half to even (numpy.round / std::nearbyint), for |x| < 2^52. */
+/** round half to even (numpy.round / std::nearbyint), for |x| < 2^51. */
 export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return x + ROUND - ROUND;
 }
 
-/** round half away from zero (C roundf). */
+/** round half away from zero (C roundf), for |x| < 2^51. */
 export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  const r = x + ROUND - ROUND;
+  const d = x - r;
+  return d === 0.5 || d === -0.5 ? (x > 0 ? x + 0.5 : x - 0.5) : r;
 }
 
 /** Signed code range of the type: int8 [-128, 127], int4 [-8, 7]. */
@@ -111,66 +125,8 @@ export function groupView(shape: readonly number[], layout: GroupLayout): GroupV
   return { outer, len, inner, blocks, groups: outer * blocks * inner };
 }
 
-/** Group min and max (float32), one pass; throws on NaN or infinite values. */
-function groupRanges(values: Float32Array, view: GroupView, layout: GroupLayout): { mins: Float32Array; maxs: Float32Array } {
-  const mins = new Float32Array(view.groups).fill(Infinity);
-  const maxs = new Float32Array(view.groups).fill(-Infinity);
-  const { outer, len, inner } = view;
-  let check = 0;
-  if (layout.kind === 'tensor' || layout.kind === 'channel') {
-    const perChannel = layout.kind === 'channel';
-    let idx = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let o = 0; o < outer; o++) {
-      for (let c = 0; c < len; c++) {
-        if (perChannel) {
-          lo = mins[c];
-          hi = maxs[c];
-        }
-        for (let i = 0; i < inner; i++) {
-          const v = values[idx++];
-          check += v * 0;
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-        if (perChannel) {
-          mins[c] = lo;
-          maxs[c] = hi;
-        }
-      }
-    }
-    if (!perChannel) {
-      mins[0] = lo;
-      maxs[0] = hi;
-    }
-  } else {
-    const bs = layout.blockSize;
-    const blocks = view.blocks;
-    let idx = 0;
-    for (let o = 0; o < outer; o++) {
-      for (let l = 0; l < len; l++) {
-        const base = (o * blocks + ((l / bs) | 0)) * inner;
-        if (inner === 1) {
-          const v = values[idx++];
-          check += v * 0;
-          if (v < mins[base]) mins[base] = v;
-          if (v > maxs[base]) maxs[base] = v;
-        } else {
-          for (let i = 0; i < inner; i++) {
-            const v = values[idx++];
-            check += v * 0;
-            const g = base + i;
-            if (v < mins[g]) mins[g] = v;
-            if (v > maxs[g]) maxs[g] = v;
-          }
-        }
-      }
-    }
-  }
-  if (check !== 0) throw new AppError('invalid-argument', 'The weights contain NaN or infinite values.');
-  return { mins, maxs };
-}
+// ------------------------------------------------------------------------------------------------
+// Scales and zero points
 
 /** quant_utils.compute_scale_zp for one group. */
 export function ortScaleZeroPoint(
@@ -191,7 +147,8 @@ export function ortScaleZeroPoint(
   }
   const scale64 = fround(hi - lo) / (qmax - qmin);
   if (scale64 < FLT_MIN) return { scale: 1, zeroPoint: 0 };
-  const zp = symmetric ? roundHalfEven((qmin + qmax) / 2) : roundHalfEven(qmin - lo / scale64);
+  // symmetric: round_half_even((qmin + qmax) / 2), which is 0 for both ranges used here
+  const zp = symmetric ? 0 : roundHalfEven(qmin - lo / scale64);
   return { scale: fround(scale64), zeroPoint: zp | 0 };
 }
 
@@ -222,6 +179,341 @@ function formulaFor(layout: GroupLayout): QuantFormula {
 }
 
 /**
+ * Per-group parameters being filled in: the stored scale and zero point, and the multiplier each
+ * value is scaled by (quant_utils: 1 / scale in float64, see the header; blockwise: float32(1 /
+ * scale), 0 for a zero scale, as MLAS). Float32Array where float32 is exact: less cache.
+ */
+class Params {
+  readonly scales: Float32Array;
+  readonly zps: Int8Array;
+  /** quant_utils multipliers: 1 / scale in float64 */
+  readonly mult: Float64Array;
+  /** blockwise multipliers: float32(1 / scale), 0 for a zero scale */
+  readonly recip: Float32Array;
+  readonly bits: QuantBits;
+  readonly symmetric: boolean;
+  /** false once a group's range is infinite */
+  finite = true;
+
+  constructor(groups: number, bits: QuantBits, symmetric: boolean, blockwise: boolean) {
+    this.scales = new Float32Array(groups);
+    this.zps = new Int8Array(groups);
+    this.mult = new Float64Array(blockwise ? 0 : groups);
+    this.recip = new Float32Array(blockwise ? groups : 0);
+    this.bits = bits;
+    this.symmetric = symmetric;
+  }
+
+  /** quant_utils parameters of group g from its range (for symmetric, lo = -max|w| and hi = max|w| will do). */
+  quantUtils(g: number, lo: number, hi: number): void {
+    if (lo === -Infinity || hi === Infinity) this.finite = false;
+    let scale: number;
+    if (this.symmetric) {
+      const a = Math.max(-lo, hi, 0);
+      const scale64 = fround(2 * a) / (this.bits === 8 ? 254 : 15);
+      scale = scale64 < FLT_MIN ? 1 : fround(scale64);
+    } else {
+      const p = ortScaleZeroPoint(lo, hi, this.bits, false);
+      scale = p.scale;
+      this.zps[g] = p.zeroPoint;
+    }
+    this.scales[g] = scale;
+    this.mult[g] = 1 / scale;
+  }
+
+  /** MLAS blockwise parameters of group g from its range. */
+  blockwise(g: number, lo: number, hi: number): void {
+    if (lo === -Infinity || hi === Infinity) this.finite = false;
+    const half = this.bits === 8 ? 128 : 8;
+    let scale: number;
+    if (this.symmetric) {
+      scale = fround(-(Math.abs(hi) > Math.abs(lo) ? hi : lo) / half);
+    } else {
+      const p = blockwiseScaleZeroPoint(lo, hi, this.bits, false);
+      scale = p.scale;
+      this.zps[g] = p.zeroPoint;
+    }
+    this.scales[g] = scale;
+    this.recip[g] = scale !== 0 ? 1 / scale : 0;
+  }
+}
+
+/**
+ * Codes of values[from, to) with one group's multiplier and zero point:
+ * q = clamp(round(float32(v * m)) + zp, tmin, tmax), rounding half to even (quant_utils).
+ * Returns false when it met a NaN value. (NaN fails `k >= tmin`, so the test costs nothing on
+ * the common path; a NaN code from a zero value times an infinite multiplier stays code 0, as
+ * before.)
+ */
+function codesEven(values: Float32Array, q: Int8Array, from: number, to: number, m: number, zp: number, tmin: number, tmax: number): boolean {
+  let ok = true;
+  for (let idx = from; idx < to; idx++) {
+    const k = fround(values[idx] * m) + ROUND - ROUND + zp;
+    if (k >= tmin) q[idx] = k <= tmax ? k : tmax;
+    else if (k < tmin) q[idx] = tmin;
+    else if (values[idx] !== values[idx]) ok = false;
+  }
+  return ok;
+}
+
+/** As codesEven, rounding half away from zero (MLAS). */
+function codesAway(values: Float32Array, q: Int8Array, from: number, to: number, m: number, zp: number, tmin: number, tmax: number): boolean {
+  let ok = true;
+  for (let idx = from; idx < to; idx++) {
+    const x = fround(values[idx] * m);
+    let k = x + ROUND - ROUND;
+    const d = x - k;
+    if (Math.abs(d) === 0.5) k = x > 0 ? x + 0.5 : x - 0.5;
+    k += zp;
+    if (k >= tmin) q[idx] = k <= tmax ? k : tmax;
+    else if (k < tmin) q[idx] = tmin;
+    else if (values[idx] !== values[idx]) ok = false;
+  }
+  return ok;
+}
+
+/**
+ * Symmetric codes (zero point 0), where only the upper bound can be passed: quant_utils maps
+ * +-max|w| to +-127 (int8) or +-7.5 (int4, rounding to 8), MLAS maps the block's extreme to -8 and
+ * its opposite to at most +8, so k >= tmin always holds. One predictable compare per value.
+ */
+function codesEvenSym(values: Float32Array, q: Int8Array, from: number, to: number, m: number, tmax: number): boolean {
+  let ok = true;
+  for (let idx = from; idx < to; idx++) {
+    const k = fround(values[idx] * m) + ROUND - ROUND;
+    if (k <= tmax) q[idx] = k;
+    else if (k > tmax) q[idx] = tmax;
+    else if (values[idx] !== values[idx]) ok = false;
+  }
+  return ok;
+}
+
+/** As codesEvenSym, rounding half away from zero (MLAS). */
+function codesAwaySym(values: Float32Array, q: Int8Array, from: number, to: number, m: number, tmax: number): boolean {
+  let ok = true;
+  for (let idx = from; idx < to; idx++) {
+    const x = fround(values[idx] * m);
+    let k = x + ROUND - ROUND;
+    const d = x - k;
+    if (Math.abs(d) === 0.5) k = x > 0 ? x + 0.5 : x - 0.5;
+    if (k <= tmax) q[idx] = k;
+    else if (k > tmax) q[idx] = tmax;
+    else if (values[idx] !== values[idx]) ok = false;
+  }
+  return ok;
+}
+
+/** Symmetric codes of `rows` rows of `cols` values (as codesColumnsEven), half to even. */
+function codesColumnsEvenSym(values: Float32Array, q: Int8Array, start: number, rows: number, cols: number, stride: number, first: number, mult: Float64Array, tmax: number): boolean {
+  let ok = true;
+  for (let r = 0; r < rows; r++) {
+    let idx = start + r * stride;
+    for (let g = first, end = first + cols; g < end; g++, idx++) {
+      const k = fround(values[idx] * mult[g]) + ROUND - ROUND;
+      if (k <= tmax) q[idx] = k;
+      else if (k > tmax) q[idx] = tmax;
+      else if (values[idx] !== values[idx]) ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Symmetric codes of rows of columns (as codesColumnsEven), half away from zero. */
+function codesColumnsAwaySym(values: Float32Array, q: Int8Array, start: number, rows: number, cols: number, stride: number, first: number, recip: Float32Array, tmax: number): boolean {
+  let ok = true;
+  for (let r = 0; r < rows; r++) {
+    let idx = start + r * stride;
+    for (let g = first, end = first + cols; g < end; g++, idx++) {
+      const x = fround(values[idx] * recip[g]);
+      let k = x + ROUND - ROUND;
+      const d = x - k;
+      if (Math.abs(d) === 0.5) k = x > 0 ? x + 0.5 : x - 0.5;
+      if (k <= tmax) q[idx] = k;
+      else if (k > tmax) q[idx] = tmax;
+      else if (values[idx] !== values[idx]) ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Codes of `rows` rows of `cols` values from `start`, column c in group first + c, half to even. */
+function codesColumnsEven(
+  values: Float32Array, q: Int8Array, start: number, rows: number, cols: number, stride: number,
+  first: number, p: Params, tmin: number, tmax: number,
+): boolean {
+  const { mult, zps } = p;
+  let ok = true;
+  for (let r = 0; r < rows; r++) {
+    let idx = start + r * stride;
+    for (let g = first, end = first + cols; g < end; g++, idx++) {
+      const k = fround(values[idx] * mult[g]) + ROUND - ROUND + zps[g];
+      if (k >= tmin) q[idx] = k <= tmax ? k : tmax;
+      else if (k < tmin) q[idx] = tmin;
+      else if (values[idx] !== values[idx]) ok = false;
+    }
+  }
+  return ok;
+}
+
+/** As codesColumnsEven, rounding half away from zero. */
+function codesColumnsAway(
+  values: Float32Array, q: Int8Array, start: number, rows: number, cols: number, stride: number,
+  first: number, p: Params, tmin: number, tmax: number,
+): boolean {
+  const { recip, zps } = p;
+  let ok = true;
+  for (let r = 0; r < rows; r++) {
+    let idx = start + r * stride;
+    for (let g = first, end = first + cols; g < end; g++, idx++) {
+      const x = fround(values[idx] * recip[g]);
+      let k = x + ROUND - ROUND;
+      const d = x - k;
+      if (Math.abs(d) === 0.5) k = x > 0 ? x + 0.5 : x - 0.5;
+      k += zps[g];
+      if (k >= tmin) q[idx] = k <= tmax ? k : tmax;
+      else if (k < tmin) q[idx] = tmin;
+      else if (values[idx] !== values[idx]) ok = false;
+    }
+  }
+  return ok;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Layout drivers. Where a group's elements are close together (a contiguous run: per-tensor,
+// per-channel on axis 0, blocks along the last axis; or a tile of columns across a block of rows:
+// blocks along an earlier axis), its range and codes are computed back to back while the values
+// are still in cache. Per-channel on a later axis needs the whole tensor for each range: two passes.
+
+/** Groups that are contiguous runs: `runs` runs of `runLen` per row of `rowLen` (the last run may be shorter). */
+function quantizeRuns(values: Float32Array, q: Int8Array, outer: number, rowLen: number, runs: number, runLen: number, p: Params, blockwise: boolean, tmin: number, tmax: number): boolean {
+  let ok = true;
+  let g = 0;
+  for (let o = 0; o < outer; o++) {
+    const rowEnd = (o + 1) * rowLen;
+    for (let from = o * rowLen, r = 0; r < runs; r++, g++, from += runLen) {
+      const to = Math.min(from + runLen, rowEnd);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let idx = from; idx < to; idx++) {
+        const v = values[idx];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (blockwise) {
+        p.blockwise(g, lo, hi);
+        if (p.symmetric) ok = codesAwaySym(values, q, from, to, p.recip[g], tmax) && ok;
+        else ok = codesAway(values, q, from, to, p.recip[g], p.zps[g], tmin, tmax) && ok;
+      } else {
+        p.quantUtils(g, lo, hi);
+        if (p.symmetric) ok = codesEvenSym(values, q, from, to, p.mult[g], tmax) && ok;
+        else ok = codesEven(values, q, from, to, p.mult[g], p.zps[g], tmin, tmax) && ok;
+      }
+    }
+  }
+  return ok;
+}
+
+const TILE = 256;
+
+/**
+ * Blocks along a non-last axis of [outer, len, inner]: block b of outer index o holds rows
+ * [b * bs, (b + 1) * bs) and one group per column i: (o * blocks + b) * inner + i. Done per tile of
+ * TILE columns: ranges, parameters, codes.
+ */
+function quantizeBlockColumns(values: Float32Array, q: Int8Array, outer: number, len: number, inner: number, bs: number, p: Params, tmin: number, tmax: number): boolean {
+  const lo = new Float32Array(TILE);
+  const hi = new Float32Array(TILE);
+  let ok = true;
+  let base = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let l0 = 0; l0 < len; l0 += bs, base += inner) {
+      const rows = Math.min(bs, len - l0);
+      const rowStart = (o * len + l0) * inner;
+      for (let c0 = 0; c0 < inner; c0 += TILE) {
+        const cols = Math.min(TILE, inner - c0);
+        lo.fill(Infinity);
+        hi.fill(-Infinity);
+        for (let r = 0; r < rows; r++) {
+          let idx = rowStart + r * inner + c0;
+          for (let j = 0; j < cols; j++, idx++) {
+            const v = values[idx];
+            if (v < lo[j]) lo[j] = v;
+            if (v > hi[j]) hi[j] = v;
+          }
+        }
+        for (let j = 0; j < cols; j++) p.blockwise(base + c0 + j, lo[j], hi[j]);
+        ok =
+          (p.symmetric
+            ? codesColumnsAwaySym(values, q, rowStart + c0, rows, cols, inner, base + c0, p.recip, tmax)
+            : codesColumnsAway(values, q, rowStart + c0, rows, cols, inner, base + c0, p, tmin, tmax)) && ok;
+      }
+    }
+  }
+  return ok;
+}
+
+/** Per-channel on the last axis of [rows, cols] (quant_utils): ranges over all rows, then codes. */
+function quantizeLastAxis(values: Float32Array, q: Int8Array, rows: number, cols: number, p: Params, tmin: number, tmax: number): boolean {
+  if (p.symmetric) {
+    const amax = new Float32Array(cols);
+    let idx = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++, idx++) {
+        const a = Math.abs(values[idx]);
+        if (a > amax[c]) amax[c] = a;
+      }
+    }
+    for (let c = 0; c < cols; c++) p.quantUtils(c, -amax[c], amax[c]);
+  } else {
+    const lo = new Float32Array(cols).fill(Infinity);
+    const hi = new Float32Array(cols).fill(-Infinity);
+    let idx = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++, idx++) {
+        const v = values[idx];
+        if (v < lo[c]) lo[c] = v;
+        if (v > hi[c]) hi[c] = v;
+      }
+    }
+    for (let c = 0; c < cols; c++) p.quantUtils(c, lo[c], hi[c]);
+  }
+  if (!p.finite) return true;
+  if (p.symmetric) return codesColumnsEvenSym(values, q, 0, rows, cols, cols, 0, p.mult, tmax);
+  return codesColumnsEven(values, q, 0, rows, cols, cols, 0, p, tmin, tmax);
+}
+
+/** Per-channel on a middle axis of [outer, len, inner] (quant_utils): run ranges folded per channel, then codes. */
+function quantizeMiddleAxis(values: Float32Array, q: Int8Array, outer: number, len: number, inner: number, p: Params, tmin: number, tmax: number): boolean {
+  const lo = new Float64Array(len).fill(Infinity);
+  const hi = new Float64Array(len).fill(-Infinity);
+  let idx = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < len; c++) {
+      let a = lo[c];
+      let b = hi[c];
+      for (const end = idx + inner; idx < end; idx++) {
+        const v = values[idx];
+        if (v < a) a = v;
+        if (v > b) b = v;
+      }
+      lo[c] = a;
+      hi[c] = b;
+    }
+  }
+  for (let c = 0; c < len; c++) p.quantUtils(c, lo[c], hi[c]);
+  if (!p.finite) return true;
+  let ok = true;
+  idx = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < len; c++, idx += inner) {
+      if (p.symmetric) ok = codesEvenSym(values, q, idx, idx + inner, p.mult[c], tmax) && ok;
+      else ok = codesEven(values, q, idx, idx + inner, p.mult[c], p.zps[c], tmin, tmax) && ok;
+    }
+  }
+  return ok;
+}
+
+/**
  * Quantizes `values` (row-major, of `shape`) with the given grouping. Throws
  * AppError('invalid-argument') on an empty tensor, a bad axis, or NaN/infinite values.
  */
@@ -233,71 +525,32 @@ export function quantizeTensor(
   symmetric: boolean,
 ): QuantizedTensor {
   const view = groupView(shape, layout);
-  const n = view.outer * view.len * view.inner;
+  const { outer, len, inner, groups } = view;
+  const n = outer * len * inner;
   if (n === 0) throw new AppError('invalid-argument', 'The tensor is empty.');
   if (values.length !== n) throw new AppError('invalid-argument', `${values.length} values for shape [${shape.join(', ')}].`);
-  const { mins, maxs } = groupRanges(values, view, layout);
-  const formula = formulaFor(layout);
-  const scales = new Float32Array(view.groups);
-  const zps = new Int8Array(view.groups);
-  for (let g = 0; g < view.groups; g++) {
-    const p =
-      formula === 'ort-blockwise'
-        ? blockwiseScaleZeroPoint(mins[g], maxs[g], bits, symmetric)
-        : ortScaleZeroPoint(mins[g], maxs[g], bits, symmetric);
-    scales[g] = p.scale;
-    zps[g] = p.zeroPoint;
-  }
+  const p = new Params(groups, bits, symmetric, layout.kind === 'block');
   const q = new Int8Array(n);
   const [tmin, tmax] = codeRange(bits);
-  const { outer, len, inner } = view;
-  if (formula === 'ort-quant-utils') {
-    // group index per element: 0 (tensor), or the channel c of (o, c, i)
-    const perChannel = layout.kind === 'channel';
-    let idx = 0;
-    for (let o = 0; o < (perChannel ? outer : 1); o++) {
-      for (let c = 0; c < (perChannel ? len : 1); c++) {
-        const s = scales[c];
-        const zp = zps[c];
-        const end = idx + (perChannel ? inner : n);
-        for (; idx < end; idx++) {
-          const x = fround(values[idx] / s);
-          let r = Math.round(x);
-          if (r - x === 0.5 && (r & 1) !== 0) r -= 1;
-          r += zp;
-          q[idx] = r < tmin ? tmin : r > tmax ? tmax : r;
-        }
-      }
-    }
-  } else {
-    const bs = (layout as { blockSize: number }).blockSize;
-    const blocks = view.blocks;
-    const recips = new Float32Array(view.groups);
-    for (let g = 0; g < view.groups; g++) recips[g] = scales[g] !== 0 ? fround(1 / scales[g]) : 0;
-    let idx = 0;
-    for (let o = 0; o < outer; o++) {
-      for (let l = 0; l < len; l++) {
-        const base = (o * blocks + ((l / bs) | 0)) * inner;
-        for (let i = 0; i < inner; i++, idx++) {
-          const g = base + i;
-          const x = fround(values[idx] * recips[g]);
-          let r = x < 0 ? -Math.round(-x) : Math.round(x);
-          r += zps[g];
-          q[idx] = r < tmin ? tmin : r > tmax ? tmax : r;
-        }
-      }
-    }
-  }
+  let ok: boolean;
+  if (layout.kind === 'tensor') ok = quantizeRuns(values, q, 1, n, 1, n, p, false, tmin, tmax);
+  else if (layout.kind === 'block') {
+    if (inner === 1) ok = quantizeRuns(values, q, outer, len, view.blocks, layout.blockSize, p, true, tmin, tmax);
+    else ok = quantizeBlockColumns(values, q, outer, len, inner, layout.blockSize, p, tmin, tmax);
+  } else if (outer === 1) ok = quantizeRuns(values, q, 1, n, len, inner, p, false, tmin, tmax);
+  else if (inner === 1) ok = quantizeLastAxis(values, q, outer, len, p, tmin, tmax);
+  else ok = quantizeMiddleAxis(values, q, outer, len, inner, p, tmin, tmax);
+  if (!ok || !p.finite) throw new AppError('invalid-argument', 'The weights contain NaN or infinite values.');
   return {
     bits,
     symmetric,
-    formula,
+    formula: formulaFor(layout),
     shape: [...shape],
     layout,
     view,
     q,
-    scales,
-    zeroPoints: symmetric ? undefined : zps,
+    scales: p.scales,
+    zeroPoints: symmetric ? undefined : p.zps,
   };
 }
 

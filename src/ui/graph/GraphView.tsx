@@ -1,4 +1,432 @@
-/** The model's graph (placeholder until the graph view lands). */
+import {
+  Background,
+  BackgroundVariant,
+  ControlButton,
+  Controls,
+  MiniMap,
+  Panel,
+  ReactFlow,
+  ReactFlowProvider,
+  useNodesInitialized,
+  useReactFlow,
+  type NodeMouseHandler,
+} from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { GraphScene, SceneNode, SearchHit } from '../../graph/types';
+import { useGraphStore } from '../../state/graph-store';
+import { useSelectionStore } from '../../state/selection-store';
+import { BoxNode } from './BoxNode';
+import { EdgeLayer, routePath } from './EdgeLayer';
+import type { FlowNode, LaidEdge } from './flow-types';
+import { edgeLabel, edgeTitle, groupDigits } from './format';
+import { GraphLegend } from './GraphLegend';
+import { GraphSearch } from './GraphSearch';
+import { GroupNode } from './GroupNode';
+import { IoNode } from './IoNode';
+import { OpNode } from './OpNode';
+import './graph.css';
+
+/** Defined once: xyflow re-creates every node when this object changes. */
+const nodeTypes = { opNode: OpNode, ioNode: IoNode, groupNode: GroupNode, boxNode: BoxNode, edgeLayer: EdgeLayer };
+const EMPTY: Flow = { nodes: [], reused: 0 };
+/** New nodes mounted per frame: xyflow mounts nodes synchronously, so a big scene is added in steps. */
+const CHUNK = 36;
+/** Above this many nodes only what is on screen is rendered. */
+const VIRTUALIZE_ABOVE = 400;
+const EDGE_LAYER = '__edges';
+
+interface Flow {
+  nodes: FlowNode[];
+  /** how many leading nodes are unchanged objects from the previous scene */
+  reused: number;
+}
+
+/**
+ * The scene as xyflow nodes. A node that did not move keeps its previous object, so xyflow and
+ * the memoised components skip it; unchanged nodes come first, new ones after (they are mounted
+ * in chunks), the edge layer last.
+ */
+function toFlow(scene: GraphScene, previous: ReadonlyMap<string, FlowNode>): Flow {
+  const byId = new Map<string, SceneNode>();
+  for (const n of scene.nodes) byId.set(n.id, n);
+  const same: FlowNode[] = [];
+  const fresh: FlowNode[] = [];
+  for (const n of scene.nodes) {
+    const old = previous.get(n.id);
+    if (old && old.type !== 'edgeLayer' && old.position.x === n.x && old.position.y === n.y && old.width === n.width && old.height === n.height && old.data.node.depth === n.depth) {
+      same.push(old);
+      continue;
+    }
+    fresh.push(flowNode(n));
+  }
+  const nodes = [...same, ...fresh];
+  nodes.push(edgeLayer(scene, byId));
+  return { nodes, reused: same.length };
+}
+
+function flowNode(n: SceneNode): FlowNode {
+    const base = {
+      id: n.id,
+      position: { x: n.x, y: n.y },
+      width: n.width,
+      height: n.height,
+      draggable: false,
+      selectable: false,
+      connectable: false,
+      data: { node: n },
+    };
+    switch (n.kind) {
+      case 'box':
+        return { ...base, type: 'boxNode', zIndex: n.depth };
+      case 'group':
+        return { ...base, type: 'groupNode', zIndex: 200 };
+      case 'op':
+        return { ...base, type: 'opNode', zIndex: 200 };
+      default:
+        return { ...base, type: 'ioNode', zIndex: 200 };
+    }
+}
+
+function edgeLayer(scene: GraphScene, byId: ReadonlyMap<string, SceneNode>): FlowNode {
+  const edges: LaidEdge[] = [];
+  for (const e of scene.edges) {
+    const s = byId.get(e.source);
+    const t = byId.get(e.target);
+    if (!s || !t) continue;
+    const pts = [{ x: s.x + s.width / 2, y: s.y + s.height }, ...e.points, { x: t.x + t.width / 2, y: t.y }];
+    const mid = pts.length > 2 ? pts[Math.floor(pts.length / 2)] : { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
+    edges.push({
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      path: routePath(pts),
+      label: edgeLabel(e),
+      labelX: mid.x,
+      labelY: mid.y,
+      title: edgeTitle(e),
+      control: e.control === true,
+      bundle: e.count > 1,
+      sourceKey: s.key,
+      targetKey: t.key,
+      edge: e,
+    });
+  }
+  // One node draws every edge: above the group frames (z = depth), below the nodes (z = 200).
+  return {
+    id: EDGE_LAYER,
+    type: 'edgeLayer',
+    position: { x: 0, y: 0 },
+    width: Math.max(scene.width, 1),
+    height: Math.max(scene.height, 1),
+    draggable: false,
+    selectable: false,
+    connectable: false,
+    zIndex: 100,
+    data: { edges, width: scene.width, height: scene.height },
+  };
+}
+
+const findNode = (scene: GraphScene | undefined, id: string): SceneNode | undefined =>
+  scene?.nodes.find((n) => n.id === id || n.expandId === id);
+
+function minimapColor(node: FlowNode): string {
+  switch (node.type) {
+    case 'edgeLayer':
+      return 'transparent';
+    case 'boxNode':
+      return 'rgba(99, 102, 241, 0.08)';
+    case 'groupNode':
+      return '#a5b4fc';
+    case 'ioNode':
+      return '#6ee7b7';
+    default:
+      return 'node' in node.data && node.data.node.isLayer ? '#64748b' : '#cbd5e1';
+  }
+}
+
+/** The model's graph: laid out in the model worker, drawn here with xyflow. */
 export function GraphView() {
-  return <div className="graph-view" data-testid="graph-view" />;
+  return (
+    <ReactFlowProvider>
+      <GraphCanvas />
+    </ReactFlowProvider>
+  );
+}
+
+function GraphCanvas() {
+  const scene = useGraphStore((s) => s.scene);
+  const focus = useGraphStore((s) => s.focus);
+  const phase = useGraphStore((s) => s.phase);
+  const busy = useGraphStore((s) => s.busy > 0);
+  const error = useGraphStore((s) => s.error);
+  const info = useGraphStore((s) => s.info);
+  const [searchOpen, setSearchOpen] = useState(false);
+  const rf = useReactFlow<FlowNode>();
+  // Every node measured (handles found) means the scene is on screen; with virtualised
+  // rendering only the visible ones ever are, so a frame after the update is taken instead.
+  const measured = useNodesInitialized({ includeHiddenNodes: true });
+  const [framed, setFramed] = useState<GraphScene | undefined>(undefined);
+  const wrapper = useRef<HTMLDivElement>(null);
+  const prevScene = useRef<GraphScene | undefined>(undefined);
+  const handledFocus = useRef(0);
+
+  // The worker starts building the graph at once; xyflow mounts in a task of its own meanwhile
+  // (not in the task that opens the studio), so its cost overlaps the worker's.
+  const [canvas, setCanvas] = useState(false);
+  useEffect(() => {
+    void useGraphStore.getState().start();
+    const id = setTimeout(() => setCanvas(true), 0);
+    return () => {
+      clearTimeout(id);
+      useGraphStore.getState().reset();
+    };
+  }, []);
+
+  const previous = useRef<ReadonlyMap<string, FlowNode>>(new Map());
+  const flow = useMemo(() => (scene ? toFlow(scene, previous.current) : EMPTY), [scene]);
+  useEffect(() => {
+    previous.current = new Map(flow.nodes.map((n) => [n.id, n]));
+  }, [flow]);
+  // Mount new nodes a chunk per frame (each chunk is one short task), the edges last.
+  const [chunk, setChunk] = useState<{ flow: Flow; limit: number }>({ flow: EMPTY, limit: 0 });
+  const limit = chunk.flow === flow ? chunk.limit : flow.reused + CHUNK;
+  const complete = limit >= flow.nodes.length;
+  useEffect(() => {
+    if (complete) return;
+    const id = requestAnimationFrame(() => setChunk({ flow, limit: limit + CHUNK }));
+    return () => cancelAnimationFrame(id);
+  }, [flow, limit, complete]);
+  const shown = useMemo(() => (complete ? flow.nodes : flow.nodes.slice(0, limit)), [flow, limit, complete]);
+  const virtualized = flow.nodes.length > VIRTUALIZE_ABOVE;
+  useEffect(() => {
+    if (!complete) return;
+    let id = requestAnimationFrame(() => {
+      id = requestAnimationFrame(() => setFramed(scene));
+    });
+    return () => cancelAnimationFrame(id);
+  }, [scene, complete]);
+  const initialized = framed === scene && complete && (virtualized || measured);
+
+  // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
+  // group stays where it was on screen; a search result is zoomed to.
+  useEffect(() => {
+    if (!scene) return;
+    const prev = prevScene.current;
+    prevScene.current = scene;
+    const el = wrapper.current;
+    if (!prev && el) {
+      const pad = 32;
+      const w = el.clientWidth;
+      const h = el.clientHeight;
+      const fit = Math.min((w - 2 * pad) / Math.max(scene.width, 1), (h - 2 * pad) / Math.max(scene.height, 1), 1);
+      if (fit >= 0.55) {
+        void rf.setViewport({ x: (w - scene.width * fit) / 2, y: (h - scene.height * fit) / 2, zoom: fit });
+      } else {
+        const zoom = Math.max(0.3, Math.min(0.85, (w - 2 * pad) / Math.max(scene.width, 1)));
+        const x = scene.width * zoom < w - 2 * pad ? (w - scene.width * zoom) / 2 : pad;
+        void rf.setViewport({ x, y: pad, zoom });
+      }
+    }
+    if (!focus || focus.seq === handledFocus.current) return;
+    handledFocus.current = focus.seq;
+    const now = findNode(scene, focus.id);
+    if (!now) {
+      if (focus.mode === 'zoom' && !focus.id) void rf.fitView({ padding: 0.08, duration: 250 });
+      return;
+    }
+    if (focus.mode === 'anchor') {
+      const before = prev ? findNode(prev, focus.id) : undefined;
+      if (!before) return;
+      const vp = rf.getViewport();
+      void rf.setViewport({ x: vp.x - (now.x - before.x) * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom });
+    } else {
+      const zoom = Math.max(rf.getViewport().zoom, 1);
+      void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
+    }
+  }, [scene, focus, rf]);
+
+  // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
+  const selectedKey = useSelectionStore((s) => s.selectedKey);
+  useEffect(() => {
+    if (!selectedKey || !scene) return;
+    if (scene.nodes.some((n) => n.key === selectedKey)) return;
+    void useGraphStore.getState().reveal(`n:${selectedKey}`);
+  }, [selectedKey, scene]);
+
+  // Ctrl+K or / opens the search, F fits the view, Escape closes the search.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const typing = !!t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setSearchOpen(true);
+        return;
+      }
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === '/') {
+        e.preventDefault();
+        setSearchOpen(true);
+      } else if (e.key === 'f' || e.key === 'F') {
+        e.preventDefault();
+        void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 });
+      } else if (e.key === 'Escape') {
+        setSearchOpen(false);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [rf]);
+
+  const onNodeClick: NodeMouseHandler<FlowNode> = useCallback((event, node) => {
+    if (node.type === 'edgeLayer') return;
+    const n = node.data.node;
+    const sel = useSelectionStore.getState();
+    const graph = useGraphStore.getState();
+    const additive = event.shiftKey || event.ctrlKey || event.metaKey;
+    const onHeader = (event.target as HTMLElement).closest?.('.gbox__header') !== null;
+    if (n.kind === 'op' && n.key) {
+      graph.selectGroup(undefined);
+      if (additive) {
+        const base = sel.multiKeys.length === 0 && sel.selectedKey && sel.selectedKey !== n.key ? [sel.selectedKey] : sel.multiKeys;
+        sel.setMulti(base.includes(n.key) ? base.filter((k) => k !== n.key) : [...base, n.key]);
+      } else {
+        sel.select(n.key);
+        sel.setMulti([]);
+      }
+    } else if (n.kind === 'group' || (n.kind === 'box' && onHeader)) {
+      // A group selects its layers, for bulk edits in the inspector.
+      const keys = n.layerKeys ?? [];
+      graph.selectGroup(n.id);
+      if (additive) sel.setMulti([...new Set([...sel.multiKeys, ...keys])]);
+      else {
+        sel.select(undefined);
+        sel.setMulti(keys);
+      }
+    } else if (!additive) {
+      graph.selectGroup(undefined);
+      sel.select(undefined);
+      sel.setMulti([]);
+    }
+  }, []);
+
+  const onNodeDoubleClick: NodeMouseHandler<FlowNode> = useCallback(
+    (event, node) => {
+      if (node.type === 'edgeLayer') return;
+      const n = node.data.node;
+      const onHeader = (event.target as HTMLElement).closest?.('.gbox__header') !== null;
+      if (n.kind === 'group' || (n.kind === 'box' && onHeader)) void useGraphStore.getState().toggle(n.id);
+      else if (n.kind === 'op' && n.expandId) void useGraphStore.getState().toggle(n.expandId);
+      else if (n.kind === 'op') void rf.setCenter(n.x + n.width / 2, n.y + n.height / 2, { zoom: Math.max(rf.getViewport().zoom, 1.2), duration: 250 });
+    },
+    [rf],
+  );
+
+  const onPaneClick = useCallback(() => {
+    useGraphStore.getState().selectGroup(undefined);
+    const sel = useSelectionStore.getState();
+    sel.select(undefined);
+    sel.setMulti([]);
+  }, []);
+
+  const onPick = useCallback((hit: SearchHit) => {
+    setSearchOpen(false);
+    const sel = useSelectionStore.getState();
+    if (hit.key) {
+      sel.select(hit.key);
+      sel.setMulti([]);
+      useGraphStore.getState().selectGroup(undefined);
+    }
+    void useGraphStore.getState().reveal(hit.id);
+  }, []);
+
+  const zoomToSelection = useCallback(() => {
+    const key = useSelectionStore.getState().selectedKey;
+    if (key) void useGraphStore.getState().reveal(`n:${key}`);
+  }, []);
+
+  const state = phase === 'error' ? 'error' : phase === 'ready' && !busy && initialized ? 'ready' : 'busy';
+  useEffect(() => {
+    if (state === 'ready') performance.mark('graph:ready');
+  }, [state, scene]);
+  return (
+    <div
+      className="graph-view"
+      data-testid="graph-view"
+      data-state={state}
+      data-visible={scene?.nodes.length ?? 0}
+      data-total={info?.nodeCount ?? 0}
+      data-engine={scene?.engine}
+      data-build-ms={info ? Math.round(info.buildMs) : undefined}
+      data-layout-ms={scene ? Math.round(scene.layoutMs) : undefined}
+      data-scene-ms={scene ? Math.round(scene.sceneMs) : undefined}
+      ref={wrapper}
+    >
+      {canvas && (
+        <ReactFlow<FlowNode>
+          nodes={shown}
+          nodeTypes={nodeTypes}
+          onNodeClick={onNodeClick}
+          onNodeDoubleClick={onNodeDoubleClick}
+          onPaneClick={onPaneClick}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          nodesFocusable={false}
+          elementsSelectable={false}
+          zoomOnDoubleClick={false}
+          disableKeyboardA11y
+          onlyRenderVisibleElements={virtualized}
+          minZoom={0.02}
+          maxZoom={2.5}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
+          <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
+          <Controls showInteractive={false} position="bottom-left">
+            <ControlButton onClick={() => setSearchOpen(true)} title="Search (Ctrl+K or /)" aria-label="Search">
+              <span className="gctl">⌕</span>
+            </ControlButton>
+            <ControlButton onClick={zoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
+              <span className="gctl">◎</span>
+            </ControlButton>
+          </Controls>
+          <Panel position="top-left" className="gtoolbar">
+            {info && (
+              <span className="gtoolbar__stats" data-testid="graph-stats">
+                <strong>{groupDigits(info.nodeCount)}</strong> nodes
+                {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
+                {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
+              </span>
+            )}
+            <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
+              Search <kbd>Ctrl K</kbd>
+            </button>
+            <button type="button" className="gtoolbar__button" onClick={() => void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 })}>
+              Fit <kbd>F</kbd>
+            </button>
+            {info && (
+              <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
+                Reset
+              </button>
+            )}
+          </Panel>
+          <Panel position="bottom-center" className="glegend">
+            <GraphLegend />
+          </Panel>
+        </ReactFlow>
+      )}
+      {searchOpen && <GraphSearch onPick={onPick} onClose={() => setSearchOpen(false)} />}
+      {phase === 'building' && (
+        <div className="gstatus" data-testid="graph-building">
+          <span className="gstatus__spinner" /> Laying out the graph…
+        </div>
+      )}
+      {error && (
+        <div className="gstatus gstatus--error" data-testid="graph-error">
+          {error}
+        </div>
+      )}
+    </div>
+  );
 }

@@ -1,0 +1,172 @@
+/**
+ * Quantization benchmark: `npm run bench:compress [-- --reps N] [-- --scale F]`
+ *
+ * A synthetic model with about 110 M float32 weights (6 MatMul weights of [4096, 4096] and 4 Conv
+ * kernels of [512, 512, 3, 3]; views into one seeded random block, so generating them is cheap),
+ * quantized two ways:
+ *   - int8 per-channel symmetric (MatMul axis 1, Conv axis 0);
+ *   - int4 block-32 symmetric (MatMul blocks along K, Conv kernels flattened to [M, C*kh*kw]).
+ * Each is timed as the quantize step alone (quantizeTensor over every weight) and as the full
+ * compressModel path (plan, clean-up passes, evaluate weights, quantize, write the encodings;
+ * target portable, and webgpu for int4: MatMulNBits packing), and compared with copying the same
+ * Float32Arrays once (Float32Array.prototype.slice, which allocates and copies), measured in the
+ * same run. Figures are medians over --reps runs (default 5) with a gc before each run.
+ * Goal (issue 4): within 4x of the copy.
+ */
+import { compressModel } from '../src/compress/compress';
+import type { QuantBits } from '../src/compress/quantize/meta';
+import { quantizeTensor, type GroupLayout } from '../src/compress/quantize/quantize';
+import { makeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../src/compress/recipe';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
+import { DataType, type Model, type Tensor } from '../src/onnx/types';
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const args = process.argv.slice(2);
+const arg = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const REPS = arg('--reps', 5);
+/** shrinks every weight's leading dimension (for a quick run) */
+const SCALE = arg('--scale', 1);
+
+interface Weight {
+  name: string;
+  op: 'MatMul' | 'Conv';
+  dims: number[];
+  values: Float32Array;
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The weights: views at random offsets into one block of roughly normal values (sum of 3 uniforms). */
+function makeWeights(): Weight[] {
+  const d = Math.max(64, Math.round((4096 * SCALE) / 64) * 64);
+  const m = Math.max(32, Math.round((512 * SCALE) / 32) * 32);
+  const specs: Omit<Weight, 'values'>[] = [];
+  for (let i = 0; i < 6; i++) specs.push({ name: `mm${i}.weight`, op: 'MatMul', dims: [d, d] });
+  for (let i = 0; i < 4; i++) specs.push({ name: `conv${i}.weight`, op: 'Conv', dims: [m, m, 3, 3] });
+  const largest = Math.max(...specs.map((s) => s.dims.reduce((p, x) => p * x, 1)));
+  const slack = 1 << 20;
+  const block = new Float32Array(largest + slack);
+  const rng = seeded(7);
+  for (let i = 0; i < block.length; i++) block[i] = (rng() + rng() + rng() - 1.5) * 0.05;
+  return specs.map((s) => {
+    const n = s.dims.reduce((p, x) => p * x, 1);
+    const at = Math.floor(rng() * slack);
+    return { ...s, values: block.subarray(at, at + n) };
+  });
+}
+
+function makeBenchModel(weights: Weight[]): Model {
+  const inits: Tensor[] = weights.map((w) => ({
+    name: w.name,
+    dataType: DataType.FLOAT,
+    dims: w.dims,
+    rawData: new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength),
+    stringData: [],
+    externalData: [],
+    metadataProps: [],
+  }) as unknown as Tensor);
+  const nodes = [];
+  let x = 'x';
+  let c = 'image';
+  for (const w of weights) {
+    if (w.op === 'MatMul') {
+      nodes.push(makeNode('MatMul', [x, w.name], [`${w.name}.out`], [], { name: w.name.replace('.weight', '') }));
+      x = `${w.name}.out`;
+    } else {
+      nodes.push(makeNode('Conv', [c, w.name], [`${w.name}.out`], [attr.ints('pads', [1, 1, 1, 1])], { name: w.name.replace('.weight', '') }));
+      c = `${w.name}.out`;
+    }
+  }
+  const d = weights[0].dims[0];
+  const m = weights[weights.length - 1].dims[0];
+  return makeModel({
+    graph: makeGraph({
+      nodes,
+      initializers: inits,
+      inputs: [makeValueInfo('x', DataType.FLOAT, [1, d]), makeValueInfo('image', DataType.FLOAT, [1, m, 8, 8])],
+      outputs: [makeValueInfo(x, DataType.FLOAT, [1, d]), makeValueInfo(c, DataType.FLOAT, [1, m, 8, 8])],
+    }),
+    irVersion: 10,
+    opsetImport: [{ domain: '', version: 21 }],
+  });
+}
+
+function layoutFor(w: Weight, mode: 'int8' | 'int4'): { shape: number[]; layout: GroupLayout } {
+  if (mode === 'int8') return { shape: w.dims, layout: { kind: 'channel', axis: w.op === 'Conv' ? 0 : 1 } };
+  if (w.op === 'Conv') return { shape: [w.dims[0], w.dims.slice(1).reduce((p, x) => p * x, 1)], layout: { kind: 'block', axis: 1, blockSize: 32 } };
+  return { shape: w.dims, layout: { kind: 'block', axis: 0, blockSize: 32 } };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median wall time (ms) of `fn` over REPS runs, gc before each; the result of each run is dropped. */
+function time(fn: () => unknown): number {
+  const t: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    gc();
+    const t0 = performance.now();
+    fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+function main(): void {
+  const t0 = performance.now();
+  const weights = makeWeights();
+  const model = makeBenchModel(weights);
+  const count = weights.reduce((n, w) => n + w.values.length, 0);
+  const mib = (count * 4) / 2 ** 20;
+  console.log(
+    `${(count / 1e6).toFixed(1)} M float32 weights (${mib.toFixed(0)} MiB): ${weights.filter((w) => w.op === 'MatMul').length} MatMul [${weights[0].dims.join(', ')}], ` +
+      `${weights.filter((w) => w.op === 'Conv').length} Conv [${weights[weights.length - 1].dims.join(', ')}]; generated in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+      `median of ${REPS} runs, node ${process.version}\n`,
+  );
+
+  const copy = time(() => {
+    for (const w of weights) w.values.slice();
+  });
+  const rows: [string, number][] = [];
+  for (const mode of ['int8', 'int4'] as const) {
+    const bits: QuantBits = mode === 'int8' ? 8 : 4;
+    rows.push([
+      `quantizeTensor ${mode === 'int8' ? 'int8 per-channel' : 'int4 block-32'}`,
+      time(() => {
+        for (const w of weights) {
+          const { shape, layout } = layoutFor(w, mode);
+          quantizeTensor(w.values, shape, layout, bits, true);
+        }
+      }),
+    ]);
+    const settings: PartialLayerSettings = mode === 'int8' ? { weights: 'int8', granularity: 'per-channel' } : { weights: 'int4', granularity: 'block', blockSize: 32 };
+    const targets: Target[] = mode === 'int8' ? ['portable'] : ['portable', 'webgpu'];
+    for (const target of targets) {
+      const recipe: Recipe = makeRecipe(target, settings);
+      rows.push([`compressModel ${target} ${mode === 'int8' ? 'int8 per-channel' : 'int4 block-32'}`, time(() => compressModel(model, recipe))]);
+      rows.push([`  (clean-up passes off)`, time(() => compressModel(model, { ...recipe, cleanup: false } as Recipe))]);
+    }
+  }
+  const line = (label: string, ms: number) =>
+    `${label.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms ${(count / 1e3 / ms).toFixed(0).padStart(6)} M weights/s ${((mib * 1000) / ms).toFixed(0).padStart(6)} MiB/s ${(ms / copy).toFixed(2).padStart(6)}x copy`;
+  console.log(line('copy (Float32Array.slice of every weight)', copy));
+  for (const [label, ms] of rows) console.log(line(label, ms));
+  const worst = Math.max(...rows.filter(([l]) => l.startsWith('quantizeTensor')).map(([, ms]) => ms / copy));
+  console.log(`\nquantize step: worst ${worst.toFixed(2)}x the copy (goal: within 4x)`);
+}
+
+main();

@@ -1,0 +1,290 @@
+/**
+ * `npm run cli -- compress`, run as a user would (node + tsx, a child process), against real
+ * onnxruntime-node: the written file loads and matches the original within the int8 tolerance,
+ * its size is the one reported, its bytes equal a direct compressModel call's, and bad recipes and
+ * bad samples exit with 2 and one stderr line naming the key or the file.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../compress/compress';
+import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../compress/recipe';
+import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
+import { encodeModel } from '../onnx/codec';
+import { externalReferences, inlineExternalData } from '../onnx/external';
+import { loadModel } from '../onnx/load';
+import type { CompressOutcome } from './compress';
+import { encodeNpy } from './npy';
+import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-cli-compress-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
+const TEST_SET = JSON.parse(fs.readFileSync(path.join(root, 'public/sample/digits-test.json'), 'utf8')) as {
+  inputName: string;
+  shape: number[];
+  inputs: number[][];
+};
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let n = 0;
+function writeRecipe(recipe: Recipe | string): string {
+  const file = path.join(tmp, `recipe-${n++}.json`);
+  fs.writeFileSync(file, typeof recipe === 'string' ? recipe : serializeRecipe(recipe));
+  return file;
+}
+
+/** What the page's worker and this CLI both do, called directly: load -> compressModel -> inline -> encode. */
+function direct(files: { name: string; bytes: Uint8Array }[], recipe: Recipe): Uint8Array {
+  const loaded = loadModel(files);
+  const { model } = compressModel(loaded.model, recipe, { external: loaded.external });
+  return encodeModel(externalReferences(model).length > 0 && loaded.external ? inlineExternalData(model, loaded.external) : model);
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    x += a[i] * a[i];
+    y += b[i] * b[i];
+  }
+  return d / Math.sqrt(x * y);
+}
+
+function worstRowCosine(a: Float32Array, b: Float32Array, width: number): number {
+  let worst = 1;
+  for (let r = 0; r < a.length / width; r++) worst = Math.min(worst, cosine(a.subarray(r * width, (r + 1) * width), b.subarray(r * width, (r + 1) * width)));
+  return worst;
+}
+
+async function logits(bytes: Uint8Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const count = 64;
+  const x = new Float32Array(count * 64);
+  TEST_SET.inputs.slice(0, count).forEach((row, i) => x.set(row, i * 64));
+  const out = await s.run({ [TEST_SET.inputName]: new ort.Tensor('float32', x, [count, ...TEST_SET.shape]) });
+  const data = Float32Array.from(out[s.outputNames[0]].data as Float32Array);
+  await s.release();
+  return data;
+}
+
+describe('cli compress', () => {
+  const sampleBytes = new Uint8Array(fs.readFileSync(SAMPLE));
+
+  it('writes a model that loads in onnxruntime-node, matches within the int8 tolerance, and has the reported size', async () => {
+    const recipe = makeRecipe('portable', { weights: 'int8', granularity: 'per-channel' });
+    const out = path.join(tmp, 'digits.int8.onnx');
+    const r = cli(['compress', SAMPLE, '--recipe', writeRecipe(recipe), '--out', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const outcome = JSON.parse(r.stdout) as CompressOutcome;
+    const written = new Uint8Array(fs.readFileSync(out));
+    expect(outcome.fileBytesAfter).toBe(written.length);
+    expect(outcome.fileBytesBefore).toBe(sampleBytes.length);
+    expect(outcome.report.layersChanged).toBe(4);
+    expect(outcome.report.layersFailed).toBe(0);
+    // the stored weights shrink about 4x, and the file is those weights plus a small graph
+    expect(outcome.report.bytesAfter).toBeLessThan(outcome.report.bytesBefore / 3.5);
+    expect(written.length).toBeGreaterThan(outcome.report.bytesAfter);
+    expect(written.length).toBeLessThan(outcome.report.bytesAfter + 8192);
+    for (const layer of outcome.report.layers) {
+      expect(layer.applied).toBe('int8-cast-mul');
+      expect(layer.bytesAfter).toBeLessThan(layer.bytesBefore);
+    }
+    const [ref, got] = [await logits(sampleBytes), await logits(written)];
+    expect(cosine(ref, got)).toBeGreaterThanOrEqual(0.999);
+    // the same bytes as a direct call of the functions the page's worker uses
+    expect(Buffer.compare(Buffer.from(written), Buffer.from(direct([{ name: 'digits-cnn.onnx', bytes: sampleBytes }], recipe)))).toBe(0);
+  });
+
+  it('prints a per-layer table of what was done', () => {
+    const recipe = makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 16 }, { '/classifier/fc2/Gemm': { weights: 'fp32' } });
+    const out = path.join(tmp, 'digits.int4.onnx');
+    const r = cli(['compress', SAMPLE, '--recipe', writeRecipe(recipe), '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^Wrote .*digits\.int4\.onnx \(.+, from 154 KB: \d+\.\d\dx smaller\)$/);
+    expect(lines[1]).toMatch(/^target webgpu; opset 13 -> 21/);
+    const header = lines.findIndex((l) => /^layer\s+op\s+requested\s+applied\s+before\s+after\s+note$/.test(l));
+    expect(header).toBeGreaterThan(0);
+    const rows = lines.slice(header + 1);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatch(/^\/features\/conv1\/Conv\s+Conv\s+int4 block16\s+int4-dequantize-linear\s+640 B\s+\d+ B/);
+    expect(rows[3]).toMatch(/^\/classifier\/fc2\/Gemm\s+Gemm\s+fp32\s+unchanged\s+2\.54 KB\s+2\.54 KB$/);
+    expect(fs.statSync(out).size).toBeGreaterThan(0);
+  });
+
+  const sameBytes: [string, Target, PartialLayerSettings][] = [
+    ['fp16', 'wasm', { weights: 'fp16' }],
+    ['int4 block 32, webgpu', 'webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 }],
+    ['int8 per-tensor asymmetric + 40% magnitude pruning', 'portable', { weights: 'int8', granularity: 'per-tensor', symmetric: false, prune: 0.4 }],
+  ];
+  for (const [label, target, settings] of sameBytes) {
+    it(`gives the same bytes as a direct compressModel call: ${label} on an MLP`, () => {
+      const fx = mlpFixture(13, [64, 128, 96, 32]);
+      const modelBytes = encodeModel(fx.model);
+      const model = path.join(tmp, `mlp-${n}.onnx`);
+      fs.writeFileSync(model, modelBytes);
+      const recipe = makeRecipe(target, settings);
+      const out = path.join(tmp, `mlp-${n}.out.onnx`);
+      const r = cli(['compress', model, '--recipe', writeRecipe(recipe), '--out', out]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const expected = direct([{ name: 'mlp.onnx', bytes: modelBytes }], recipe);
+      expect(Buffer.compare(fs.readFileSync(out), Buffer.from(expected))).toBe(0);
+    });
+  }
+
+  it('reads external data beside the model and writes one self-contained file, byte for byte as the page does', async () => {
+    const fx = externalFixture();
+    const dir = fs.mkdtempSync(path.join(tmp, 'ext-'));
+    const modelBytes = encodeModel(fx.model);
+    fs.writeFileSync(path.join(dir, 'ext.onnx'), modelBytes);
+    for (const [name, data] of Object.entries(fx.external!)) fs.writeFileSync(path.join(dir, name), data);
+    // fp32 for the only layer: the weight stays external in the compressed model and must be pulled inline
+    for (const settings of [{ weights: 'fp32' }, { weights: 'int8' }] as PartialLayerSettings[]) {
+      const recipe = makeRecipe('portable', settings);
+      const out = path.join(tmp, `ext-${settings.weights}.onnx`);
+      const r = cli(['compress', path.join(dir, 'ext.onnx'), '--recipe', writeRecipe(recipe), '--out', out, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as CompressOutcome).fileBytesBefore).toBe(modelBytes.length + fx.external!['weights.bin'].length);
+      const written = new Uint8Array(fs.readFileSync(out));
+      const files = [{ name: 'ext.onnx', bytes: modelBytes }, ...Object.entries(fx.external!).map(([name, bytes]) => ({ name, bytes }))];
+      expect(Buffer.compare(Buffer.from(written), Buffer.from(direct(files, recipe)))).toBe(0);
+      expect(externalReferences(loadModel(written).model)).toHaveLength(0);
+      const s = await ort.InferenceSession.create(written);
+      const x = new ort.Tensor('float32', new Float32Array(2 * 128).fill(0.5), [2, 128]);
+      const y = (await s.run({ x })).y.data as Float32Array;
+      expect(y.length).toBe(2 * 64);
+      await s.release();
+    }
+  });
+
+  const badRecipes: [string, string, RegExp][] = [
+    ['an unknown key', JSON.stringify({ format: 'onnx-compression-recipe', version: 1, defaults: { weight: 'int8' } }), /defaults\.weight: unknown key/],
+    ['a value out of range', JSON.stringify({ format: 'onnx-compression-recipe', version: 1, defaults: { prune: 0.99 } }), /defaults\.prune: expected a number from 0 to 0\.95, got 0\.99/],
+    [
+      'a bad layer value',
+      JSON.stringify({ format: 'onnx-compression-recipe', version: 1, layers: { '/features/conv1/Conv': { weights: 'int3' } } }),
+      /layers\["\/features\/conv1\/Conv"\]\.weights: expected one of fp32, fp16, int8, int4, got "int3"/,
+    ],
+    ['a layer key that names no layer', JSON.stringify({ format: 'onnx-compression-recipe', version: 1, layers: { conv9: { weights: 'int8' } } }), /layers\["conv9"\]: names no layer of this model/],
+    ['an unknown target', JSON.stringify({ format: 'onnx-compression-recipe', version: 1, target: 'cuda' }), /target: expected one of portable, wasm, webgpu, got "cuda"/],
+    ['text that is not JSON', '{"format": ', /recipe: not valid JSON/],
+  ];
+  for (const [label, text, pattern] of badRecipes) {
+    it(`exits with 2 and names the key for ${label}, writing nothing`, () => {
+      const file = writeRecipe(text);
+      const out = path.join(tmp, `never-${n}.onnx`);
+      const r = cli(['compress', SAMPLE, '--recipe', file, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines[0]).toContain(file);
+      expect(lines[0]).toMatch(pattern);
+      expect(fs.existsSync(out)).toBe(false);
+    });
+  }
+
+  it('exits with 2 for missing options and a missing recipe file', () => {
+    const out = path.join(tmp, 'x.onnx');
+    const cases: [string[], RegExp][] = [
+      [['compress', SAMPLE, '--out', out], /compress needs --recipe RECIPE\.json/],
+      [['compress', SAMPLE, '--recipe', writeRecipe(makeRecipe('portable', {}))], /compress needs --out OUT\.onnx/],
+      [['compress', SAMPLE, '--recipe', path.join(tmp, 'nope.json'), '--out', out], /No such recipe file: .*nope\.json/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+
+  it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'samples-'));
+    const x = Float32Array.from(TEST_SET.inputs[0]);
+    fs.writeFileSync(path.join(dir, 'a.npy'), encodeNpy('float32', [1, 1, 8, 8], x));
+    fs.writeFileSync(path.join(dir, 'b.npy'), encodeNpy('float64', [2, 1, 8, 8], Float64Array.from([...TEST_SET.inputs[1], ...TEST_SET.inputs[2]])));
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ input: [[TEST_SET.inputs[3].reduce<number[][]>((rows, v, i) => (i % 8 ? rows[rows.length - 1].push(v) : rows.push([v]), rows), [])]] }));
+    fs.writeFileSync(path.join(dir, 'd.json'), JSON.stringify({ input: { dims: [1, 1, 8, 8], data: TEST_SET.inputs[4] } }));
+    fs.writeFileSync(path.join(dir, 'README.txt'), 'calibration inputs');
+    const recipe = writeRecipe(makeRecipe('wasm', { weights: 'int8' }));
+    const out = path.join(tmp, 'digits.samples.onnx');
+    const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', dir, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const outcome = JSON.parse(r.stdout) as CompressOutcome;
+    expect(outcome.samples).toEqual({
+      count: 4,
+      names: ['a.npy', 'b.npy', 'c.json', 'd.json'],
+      ignored: ['README.txt'],
+      note: 'no layer asks for int8 activations: the samples were checked but not used',
+    });
+
+    // On the tiny digits net integer kernels would be slower on wasm: the cost guard keeps weights only.
+    const act = writeRecipe(makeRecipe('wasm', { weights: 'int8', activations: 'int8' }));
+    const guarded = cli(['compress', SAMPLE, '--recipe', act, '--out', path.join(tmp, 'digits.act.onnx'), '--samples', dir, '--json']);
+    expect(guarded.stderr).toBe('');
+    expect(guarded.code).toBe(0);
+    const guardedOutcome = JSON.parse(guarded.stdout) as CompressOutcome;
+    expect(guardedOutcome.report.notes.join('\n')).toMatch(/int8 activations dropped \(weights only\)/);
+    expect(guardedOutcome.report.layers.every((l) => l.applied !== 'int8-qdq')).toBe(true);
+
+    // On a Conv net big enough to gain, the samples calibrate the static (QDQ) convs.
+    const netPath = path.join(tmp, 'conv-net.onnx');
+    fs.writeFileSync(netPath, encodeModel(convNet()));
+    const netDir = fs.mkdtempSync(path.join(tmp, 'net-samples-'));
+    const { channels, size } = CONV_NET_INPUT;
+    convNetInputs(4, 7).forEach((img, i) => fs.writeFileSync(path.join(netDir, `s${i}.npy`), encodeNpy('float32', [1, channels, size, size], img)));
+    const netOut = path.join(tmp, 'conv-net.act.onnx');
+    const calibrated = cli(['compress', netPath, '--recipe', act, '--out', netOut, '--samples', netDir, '--json']);
+    expect(calibrated.stderr).toBe('');
+    expect(calibrated.code).toBe(0);
+    const actOutcome = JSON.parse(calibrated.stdout) as CompressOutcome;
+    expect(actOutcome.samples?.note).toBeUndefined();
+    expect(actOutcome.report.notes.join('\n')).toMatch(/calibration: 4 sample input sets/);
+    const convRows = actOutcome.report.layers.filter((l) => l.op === 'Conv');
+    expect(convRows.length).toBeGreaterThanOrEqual(4);
+    expect(convRows.every((l) => l.applied === 'int8-qdq')).toBe(true);
+    const run = async (bytes: Uint8Array, x: Float32Array) => {
+      const s = await ort.InferenceSession.create(bytes);
+      const out = await s.run({ [CONV_NET_INPUT.name]: new ort.Tensor('float32', x.slice(), [1, channels, size, size]) });
+      return out[s.outputNames[0]].data as Float32Array;
+    };
+    const probe = convNetInputs(1, 99)[0];
+    const a = await run(new Uint8Array(fs.readFileSync(netPath)), probe);
+    const b = await run(new Uint8Array(fs.readFileSync(netOut)), probe);
+    const cos = worstRowCosine(a, b, a.length);
+    console.log(`conv net int8 weights + activations calibrated on 4 samples: cosine ${cos.toFixed(5)}`);
+    // the wiring is what is tested here; the activation tolerances are compress/activations's
+    expect(cos).toBeGreaterThanOrEqual(0.99);
+
+    const badDir = fs.mkdtempSync(path.join(tmp, 'bad-samples-'));
+    fs.writeFileSync(path.join(badDir, 'wrong.npy'), encodeNpy('float32', [1, 1, 8, 7], new Float32Array(56)));
+    const bad = cli(['compress', SAMPLE, '--recipe', recipe, '--out', path.join(tmp, 'never.onnx'), '--samples', badDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--samples: wrong\.npy: "input" has shape \[1, 1, 8, 7\], the model's input "input" needs \[batch, 1, 8, 8\]/);
+
+    const missing = cli(['compress', SAMPLE, '--recipe', recipe, '--out', path.join(tmp, 'never.onnx'), '--samples', path.join(tmp, 'none')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--samples: no such folder/);
+  });
+});

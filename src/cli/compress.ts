@@ -1,0 +1,226 @@
+/**
+ * `compress`: apply a recipe to a model and write one self-contained .onnx file.
+ *
+ * The same core calls, in the same order, as the studio's compress worker (src/workers/
+ * compress-run.ts): load -> compressModel -> pull remaining external data inline -> encodeModel,
+ * so the same model and recipe give the same bytes here and in the page (tested).
+ *
+ * With --samples and layers asking for int8 activations, the samples are run through the float
+ * model in onnxruntime-node first (compress/activations/calibrate.ts) and the ranges go to
+ * compressModel as `calibration`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import { AppError } from '../core/errors';
+import { formatBytes } from '../core/format';
+import { collectCalibration, type Calibration, type RunModel } from '../compress/activations/calibrate';
+import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
+import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
+import { encodeModel } from '../onnx/codec';
+import { externalReferences, inlineExternalData } from '../onnx/external';
+import { findLayers } from '../onnx/layers';
+import { summarizeModel } from '../onnx/summary';
+import type { ExternalDataResolver, Model } from '../onnx/types';
+import { loadModelFromPath } from './fs-model';
+import { readSamples, type CalibrationSample, type SampleSet } from './samples';
+
+export interface CompressArgs {
+  model: string;
+  recipe: string;
+  out: string;
+  samples?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs a model in onnxruntime-node for calibration (one session per model bytes). Loaded on first
+ * use only: most compressions never calibrate.
+ */
+async function ortRunModel(): Promise<RunModel> {
+  const ort = await import('onnxruntime-node');
+  const sessions = new WeakMap<Uint8Array, Promise<Ort.InferenceSession>>();
+  return async (bytes, sample) => {
+    let session = sessions.get(bytes);
+    if (!session) sessions.set(bytes, (session = ort.InferenceSession.create(bytes)));
+    const feeds: Record<string, Ort.Tensor> = {};
+    for (const [name, t] of Object.entries(sample)) {
+      feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    }
+    const out = await (await session).run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+  };
+}
+
+/** Activation ranges from the user's samples, for the layers that ask for int8 activations. */
+async function calibrate(model: Model, external: ExternalDataResolver | undefined, samples: readonly CalibrationSample[]): Promise<Calibration> {
+  // onnxruntime gets the model as bytes: external data goes inline for the calibration run
+  const self = externalReferences(model).length > 0 && external ? inlineExternalData(model, external) : model;
+  try {
+    return await collectCalibration(self, samples.map((s) => s.inputs), await ortRunModel());
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError('invalid-argument', `--samples: the model did not run on the samples: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Reads and validates the recipe file: a bad one is AppError('invalid-argument') naming the key. */
+export function readRecipe(file: string): Recipe {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AppError('io', `No such recipe file: ${file}`);
+    if (code === 'EISDIR') throw new AppError('invalid-argument', `--recipe ${file} is a folder, not a recipe file.`);
+    throw new AppError('io', `Cannot read ${file}: ${code ?? String(e)}.`);
+  }
+  try {
+    return parseRecipeText(text);
+  } catch (e) {
+    if (e instanceof AppError) throw new AppError(e.code, `${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/** One file: tensors left in external data (untouched layers) are pulled inline. */
+export function encodeSelfContained(model: Model, external: ExternalDataResolver | undefined): Uint8Array {
+  if (externalReferences(model).length > 0 && external) return encodeModel(inlineExternalData(model, external));
+  return encodeModel(model);
+}
+
+function checkOut(out: string, model: string): void {
+  const dir = path.dirname(path.resolve(out));
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    st = undefined;
+  }
+  if (!st?.isDirectory()) throw new AppError('invalid-argument', `The output folder ${path.dirname(out)} does not exist.`);
+  try {
+    const o = fs.statSync(out);
+    if (o.isDirectory()) throw new AppError('invalid-argument', `--out ${out} is a folder; give a file name.`);
+    const m = fs.statSync(model);
+    if (o.ino === m.ino && o.dev === m.dev) throw new AppError('invalid-argument', '--out must not be the input model itself.');
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+  }
+}
+
+function describeSettings(s: LayerSettings): string {
+  const parts: string[] = [s.weights];
+  if (s.weights === 'int8' || s.weights === 'int4') {
+    parts.push(s.granularity === 'block' ? `block${s.blockSize}` : s.granularity);
+    if (!s.symmetric) parts.push('asym');
+  }
+  if (s.prune > 0) parts.push(`prune ${Math.round(s.prune * 1000) / 10}%${s.pruneMethod === 'channel' ? ' ch' : ''}`);
+  if (s.activations === 'int8') parts.push('act int8');
+  return parts.join(' ');
+}
+
+/** The per-layer table, with columns padded to their widest cell. */
+export function formatLayerTable(layers: readonly LayerReport[]): string[] {
+  const header = ['layer', 'op', 'requested', 'applied', 'before', 'after', 'note'];
+  const rows = layers.map((l) => [
+    l.key,
+    l.op,
+    describeSettings(l.requested),
+    l.error !== undefined ? 'left as it was' : l.applied,
+    formatBytes(l.bytesBefore),
+    formatBytes(l.bytesAfter),
+    l.error !== undefined ? `error: ${l.error}` : l.notes.join('; '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = new Set([4, 5]);
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export interface CompressOutcome {
+  model: string;
+  out: string;
+  fileBytesBefore: number;
+  fileBytesAfter: number;
+  samples?: { count: number; names: string[]; ignored: string[]; note?: string };
+  report: CompressReport;
+}
+
+/** Runs the compression and writes OUT; returns what was done. */
+export async function runCompress(args: CompressArgs): Promise<{ outcome: CompressOutcome; renamedNodes: number }> {
+  checkOut(args.out, args.model);
+  const recipe = readRecipe(args.recipe);
+  const loaded = loadModelFromPath(args.model);
+  try {
+    let wantsActivations: boolean;
+    try {
+      // a layer key that names no layer: reported against the recipe file, before any work
+      wantsActivations = resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+    } catch (e) {
+      if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    let sampleSet: SampleSet | undefined;
+    if (args.samples !== undefined) sampleSet = readSamples(args.samples, summarizeModel(loaded).inputs);
+    const calibration = sampleSet && wantsActivations ? await calibrate(loaded.model, loaded.external, sampleSet.samples) : undefined;
+    const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
+    const { model, report } = compressModel(loaded.model, recipe, options);
+    const bytes = encodeSelfContained(model, loaded.external);
+    try {
+      fs.writeFileSync(args.out, bytes);
+    } catch (e) {
+      throw new AppError('io', `Cannot write ${args.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
+    }
+    let fileBytesBefore = loaded.fileSize;
+    for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;
+    let samples: CompressOutcome['samples'];
+    if (sampleSet) {
+      samples = {
+        count: sampleSet.samples.length,
+        names: sampleSet.samples.map((s) => s.name),
+        ignored: sampleSet.ignored,
+        ...(wantsActivations ? {} : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
+      };
+    }
+    return {
+      outcome: { model: args.model, out: args.out, fileBytesBefore, fileBytesAfter: bytes.length, ...(samples ? { samples } : {}), report },
+      renamedNodes: loaded.renamedNodes,
+    };
+  } finally {
+    loaded.external.close();
+  }
+}
+
+/** The `compress` command: returns the lines to print. */
+export async function compressCommand(args: CompressArgs): Promise<string[]> {
+  const { outcome, renamedNodes } = await runCompress(args);
+  if (args.json) return [JSON.stringify(outcome, null, 2)];
+  const r = outcome.report;
+  const ratio = outcome.fileBytesAfter > 0 ? outcome.fileBytesBefore / outcome.fileBytesAfter : 0;
+  const lines = [
+    `Wrote ${outcome.out} (${formatBytes(outcome.fileBytesAfter)}, from ${formatBytes(outcome.fileBytesBefore)}: ${ratio.toFixed(2)}x smaller)`,
+    `target ${r.target}; opset ${r.opset.before ?? 'none'}${r.opset.after !== r.opset.before ? ` -> ${r.opset.after ?? 'none'}` : ''}${r.opset.note ? ` (${r.opset.note})` : ''}`,
+    `${r.layersChanged} of ${r.layers.length} layers changed${r.layersFailed > 0 ? `, ${r.layersFailed} left as they were (see errors)` : ''}; weights ${formatBytes(r.bytesBefore)} -> ${formatBytes(r.bytesAfter)}`,
+  ];
+  if (outcome.samples) {
+    const s = outcome.samples;
+    lines.push(
+      `samples: ${s.count} checked against the model's inputs${s.ignored.length ? ` (${s.ignored.length} other files ignored)` : ''}${s.note ? `; ${s.note}` : ''}`,
+    );
+  }
+  const passes = r.cleanup?.passes.filter((p) => p.enabled && p.count > 0) ?? [];
+  if (r.cleanup && passes.length > 0) lines.push(`clean-up: ${passes.map((p) => p.summary).join('; ')} (nodes ${r.cleanup.nodesBefore} -> ${r.cleanup.nodesAfter})`);
+  if (r.pruning && (r.pruning.groups.length > 0 || r.pruning.refused.length > 0)) {
+    const removed = r.pruning.groups.reduce((n, g) => n + g.removed.length, 0);
+    lines.push(`channel pruning: ${removed} channels removed in ${r.pruning.groups.length} groups, parameters ${r.pruning.paramsBefore} -> ${r.pruning.paramsAfter}`);
+    for (const x of r.pruning.refused) lines.push(`channel pruning refused for ${x.layers.join(', ')}: ${x.reason}`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  if (renamedNodes) lines.push(`${renamedNodes} nodes with empty or repeated names were given unique names (the layer keys below).`);
+  lines.push('', ...formatLayerTable(r.layers));
+  return lines;
+}

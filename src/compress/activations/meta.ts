@@ -1,0 +1,19 @@
+/** int8 activations (recipe key `activations: "int8"`, target `wasm`): id, label, what it writes. */
+export const id = 'activations';
+export const label = 'Quantize activations (int8, wasm)';
+
+/**
+ * How a layer with int8 activations is written:
+ * - 'int8-qdq' (static, calibrated): uint8 QuantizeLinear/DequantizeLinear pairs on the layer's
+ *   input and output activations, int8 per-channel symmetric weights and an int32 bias through
+ *   DequantizeLinear; onnxruntime fuses the unit into QLinearConv / QLinearMatMul / QGemm /
+ *   MatMulIntegerToFloat. The bias's row says 'int32-bias'.
+ * - 'int8-dynamic' (MatMul/Gemm without calibration): DynamicQuantizeLinear + MatMulInteger with
+ *   int8 per-channel weights + Cast + Mul by the scales; onnxruntime fuses it into
+ *   DynamicQuantizeMatMul.
+ */
+export type ActivationEncoding = 'int8-qdq' | 'int8-dynamic' | 'int32-bias';
+
+/** The opsets the encodings need: per-axis DequantizeLinear (13), DynamicQuantizeLinear (11). */
+export const STATIC_MIN_OPSET = 13;
+export const DYNAMIC_MIN_OPSET = 11;

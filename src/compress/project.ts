@@ -1,0 +1,331 @@
+/**
+ * Projected size: what a recipe would make of a model's stored weights, computed from the
+ * layer list alone (element counts, dtypes, shapes and axes), without reading or compressing a
+ * single value. Fast enough to rerun on every edit (linear in the number of layer weights).
+ *
+ * Per weight input (role 'weight') of a layer, as the compressor stores it (compress.ts):
+ *   fp32   its stored bytes (unchanged)
+ *   fp16   2 bytes per value (unchanged when it already is float16)
+ *   int8   1 byte per value + a float32 scale per group (+ a 1-byte zero point per group when asymmetric)
+ *   int4   half a byte per value + a float32 scale per group (+ half a byte of zero point when asymmetric)
+ * groups: per-tensor 1; per-channel one per output channel; block one per `blockSize` run along
+ * the reduction axis (rows x ceil(length / blockSize)). The target decides the storage: portable
+ * (also wasm) pads block codes to whole blocks and stores a byte per zero point; webgpu uses
+ * DequantizeLinear (int4 zero points packed) or, for int4 blocks of a MatMul's B, MatMulNBits
+ * (padded blocks, zero points packed per row).
+ * Pruning:
+ *   magnitude  zeros are stored like any value: the stored size does not shrink. The `zip`
+ *              estimate counts what a compressor (zip, gzip, brotli) would make of them: the
+ *              non-zero part of the bytes plus about H(p) bits per value to say where the zeros
+ *              are (H = binary entropy); everything else is counted at its stored size.
+ *   channel    removes round(p x channels) output channels: the weight and its bias shrink.
+ *              (The inputs of the layers that consume it shrink too; that is not counted here.)
+ * Biases, normalization parameters and tensors outside layers are counted unchanged. The small
+ * constants of the decode chains (scalars, Reshape shapes, Slice bounds: tens of bytes a layer)
+ * are left out.
+ * A weight that the compressor would refuse (no output-channel axis for per-channel, not a float
+ * tensor, ...) is counted unchanged and listed in `unsupported` with the reason.
+ * A tensor shared by several layers is counted once, under the first layer that uses it.
+ */
+import type { Layer, WeightRole } from '../onnx/layers';
+import type { Model } from '../onnx/types';
+import { DataType } from '../onnx/types';
+import { tensorByteLength } from '../onnx/tensor';
+import { constScope, graphRecordsByPath } from './graph-edit';
+import { pruneCount } from './prune/prune';
+import type { LayerSettings, Target, WeightMode } from './recipe';
+import { effectiveWeight, FLOAT_TYPES, weightAxes } from './weights';
+
+/** One constant input of a layer, reduced to what the projection needs. */
+export interface ProjectionWeight {
+  /** `<graph path>|<tensor name>`: the stored tensor, counted once even when shared */
+  id: string;
+  role: WeightRole;
+  /** stored bytes now */
+  bytes: number;
+  /** values in the tensor */
+  elements: number;
+  /** output channels (the length of the per-channel scale axis), when the op has that axis */
+  channels?: number;
+  /** length of the reduction axis that blocks run along (Conv kernels: every axis after the first) */
+  blockLen?: number;
+  /** the layer reads it as float16 already */
+  fp16?: boolean;
+  /** the B input of a plain MatMul (rank 2, float32): int4 blocks become MatMulNBits on webgpu */
+  matMulB?: boolean;
+  /** why the compressor cannot quantize it (it is then counted unchanged) */
+  unsupported?: string;
+}
+
+export interface ProjectionLayer {
+  key: string;
+  op: string;
+  weights: ProjectionWeight[];
+}
+
+export interface ProjectionInput {
+  /** stored bytes of every tensor of the model (the summary's weightBytes) */
+  totalBytes: number;
+  layers: ProjectionLayer[];
+}
+
+export interface SizeShare {
+  /** layers with this setting */
+  layers: number;
+  /** their weights' stored bytes now and projected */
+  before: number;
+  after: number;
+}
+
+export interface LayerProjection {
+  key: string;
+  before: number;
+  after: number;
+  zip: number;
+}
+
+export interface SizeProjection {
+  /** stored bytes of every tensor now */
+  before: number;
+  /** projected stored bytes */
+  after: number;
+  /** estimated download size of the tensors after zip-like compression (see the file comment) */
+  zip: number;
+  /** bytes outside the layers' weight inputs (biases, norms, non-layer tensors), before the recipe */
+  other: number;
+  /** layer weight bytes, by the layer's `weights` setting */
+  byWeights: Record<WeightMode, SizeShare>;
+  /** layers with magnitude / channel pruning above 0 */
+  pruned: { magnitude: number; channel: number };
+  /** weights counted unchanged because the compressor would refuse them (first 20) */
+  unsupported: { key: string; reason: string }[];
+  unsupportedCount: number;
+  /** the projection of one layer, when asked for */
+  focus?: LayerProjection;
+}
+
+const MODES: readonly WeightMode[] = ['fp32', 'fp16', 'int8', 'int4'];
+const MAX_LISTED = 20;
+
+/** Binary entropy in bits. */
+function entropy(p: number): number {
+  if (p <= 0 || p >= 1) return 0;
+  return -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
+}
+
+/** How the compressor stores a quantized weight for the target (see compress.ts planWeight). */
+type Storage = 'portable' | 'dequantize-linear' | 'matmul-nbits';
+
+function storageOf(w: ProjectionWeight, s: LayerSettings, target: Target): Storage {
+  if (target !== 'webgpu') return 'portable';
+  if (s.weights === 'int4' && s.granularity === 'block' && w.matMulB) return 'matmul-nbits';
+  return s.granularity === 'per-tensor' ? 'portable' : 'dequantize-linear';
+}
+
+interface WeightOutcome {
+  after: number;
+  zip: number;
+  unsupported?: string;
+}
+
+const SCALE_BYTES = 4;
+
+/** Projected bytes of one constant input of a layer; `keptChannels` under channel pruning. */
+export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string, target: Target = 'portable', keptChannels?: number): WeightOutcome {
+  // Channel pruning shrinks everything laid out along the output channels (the weight, its bias).
+  let elements = w.elements;
+  let bytes = w.bytes;
+  let channels = w.channels;
+  if (keptChannels !== undefined && w.channels !== undefined && w.channels > 0) {
+    const f = keptChannels / w.channels;
+    elements = Math.round(w.elements * f);
+    bytes = Math.round(w.bytes * f);
+    channels = keptChannels;
+  }
+  if (w.role !== 'weight') return { after: bytes, zip: bytes };
+  if (s.weights === 'fp32' && s.prune === 0) return { after: bytes, zip: bytes };
+  if (w.unsupported) return { after: w.bytes, zip: w.bytes, unsupported: w.unsupported };
+  let after = bytes;
+  if (s.weights === 'fp16') after = w.fp16 ? bytes : elements * 2;
+  else if (s.weights === 'int8' || s.weights === 'int4') {
+    const storage = storageOf(w, s, target);
+    let groups: number;
+    let codes = elements;
+    // rows and blocks of a block layout (zero points of MatMulNBits are packed per row)
+    let rows = 0;
+    let blocks = 0;
+    if (s.granularity === 'per-tensor') groups = 1;
+    else if (s.granularity === 'per-channel') {
+      if (channels === undefined) return { after: w.bytes, zip: w.bytes, unsupported: `per-channel needs an output-channel axis, and this ${op} weight has none` };
+      groups = channels;
+    } else {
+      if (!w.blockLen) return { after: w.bytes, zip: w.bytes, unsupported: `block needs a reduction axis, and this ${op} weight has none` };
+      rows = elements / w.blockLen;
+      blocks = Math.ceil(w.blockLen / s.blockSize);
+      groups = rows * blocks;
+      // codes are padded to whole blocks (portable: unless a row is a single block)
+      if (storage === 'matmul-nbits' || (storage === 'portable' && blocks > 1)) codes = groups * s.blockSize;
+    }
+    const int8 = s.weights === 'int8';
+    let zeroPoints = 0;
+    if (!s.symmetric) {
+      if (int8 || storage === 'portable') zeroPoints = groups;
+      else if (storage === 'dequantize-linear') zeroPoints = Math.ceil(groups / 2);
+      else zeroPoints = rows * Math.ceil(blocks / 2);
+    }
+    after = (int8 ? codes : Math.ceil(codes / 2)) + groups * SCALE_BYTES + zeroPoints;
+  }
+  let zip = after;
+  if (s.prune > 0 && s.pruneMethod === 'magnitude') {
+    const p = elements > 0 ? pruneCount(elements, s.prune) / elements : 0;
+    zip = Math.round(after * (1 - p) + (elements * entropy(p)) / 8);
+  }
+  return { after, zip };
+}
+
+/** Output channels a layer keeps under channel pruning (undefined when it is not channel-pruned). */
+function keptChannels(layer: ProjectionLayer, s: LayerSettings): number | undefined {
+  if (!(s.prune > 0 && s.pruneMethod === 'channel')) return undefined;
+  const main = layer.weights.find((w) => w.role === 'weight' && w.channels !== undefined);
+  if (!main || main.channels === undefined) return undefined;
+  return main.channels - pruneCount(main.channels, s.prune);
+}
+
+/**
+ * The projected size of the model under per-layer settings. `settingsOf(key)` gives a layer's
+ * effective settings (recipe defaults merged with its override).
+ */
+export function projectSize(
+  input: ProjectionInput,
+  settingsOf: (key: string) => LayerSettings,
+  target: Target = 'portable',
+  focusKey?: string,
+): SizeProjection {
+  const byWeights = Object.fromEntries(MODES.map((m) => [m, { layers: 0, before: 0, after: 0 }])) as Record<WeightMode, SizeShare>;
+  const seen = new Set<string>();
+  let layerBefore = 0;
+  let layerAfter = 0;
+  let layerZip = 0;
+  let otherBefore = 0;
+  const pruned = { magnitude: 0, channel: 0 };
+  const unsupported: { key: string; reason: string }[] = [];
+  let unsupportedCount = 0;
+  let focus: LayerProjection | undefined;
+  for (const layer of input.layers) {
+    const s = settingsOf(layer.key);
+    const kept = keptChannels(layer, s);
+    if (s.prune > 0) pruned[s.pruneMethod]++;
+    const share = byWeights[s.weights];
+    share.layers++;
+    let before = 0;
+    let after = 0;
+    let zip = 0;
+    let weightBefore = 0;
+    let weightAfter = 0;
+    let reason: string | undefined;
+    for (const w of layer.weights) {
+      if (seen.has(w.id)) continue;
+      seen.add(w.id);
+      const out = projectWeight(w, s, layer.op, target, w.role === 'other' ? undefined : kept);
+      before += w.bytes;
+      after += out.after;
+      zip += out.zip;
+      if (w.role === 'weight') {
+        weightBefore += w.bytes;
+        weightAfter += out.after;
+      } else otherBefore += w.bytes;
+      reason ??= out.unsupported;
+    }
+    if (s.prune > 0 && s.pruneMethod === 'channel' && kept === undefined) {
+      reason ??= `channel pruning needs an output-channel axis, and this ${layer.op} has none`;
+    }
+    if (reason) {
+      // the compressor leaves a layer it cannot take exactly as it was
+      after = before;
+      zip = before;
+      weightAfter = weightBefore;
+      unsupportedCount++;
+      if (unsupported.length < MAX_LISTED) unsupported.push({ key: layer.key, reason });
+    }
+    share.before += weightBefore;
+    share.after += weightAfter;
+    layerBefore += before;
+    layerAfter += after;
+    layerZip += zip;
+    if (layer.key === focusKey) focus = { key: layer.key, before, after, zip };
+  }
+  // Tensors outside the layers (and the layers' biases/others, counted above) stay as they are.
+  const outside = Math.max(0, input.totalBytes - layerBefore);
+  return {
+    before: input.totalBytes,
+    after: outside + layerAfter,
+    zip: outside + layerZip,
+    other: outside + otherBefore,
+    byWeights,
+    pruned,
+    unsupported,
+    unsupportedCount,
+    ...(focus ? { focus } : {}),
+  };
+}
+
+/** Stored bytes of a layer weight, never throwing. */
+function storedBytes(w: Layer['weights'][number]): number {
+  try {
+    if (w.sparse) {
+      return (w.sparse.values ? tensorByteLength(w.sparse.values) : 0) + (w.sparse.indices ? tensorByteLength(w.sparse.indices) : 0);
+    }
+    return w.tensor ? tensorByteLength(w.tensor) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The compact per-layer list the projection runs on, from the model's layers (findLayers).
+ * Reads shapes and attributes only, never tensor data.
+ */
+export function projectionInput(model: Model, layers: readonly Layer[], totalBytes: number): ProjectionInput {
+  const records = graphRecordsByPath(model);
+  const scopes = new Map<string, ReturnType<typeof constScope>>();
+  const scopeOf = (path: string) => {
+    let s = scopes.get(path);
+    if (!s) {
+      const rec = records.get(path);
+      s = rec ? constScope(rec) : { lookup: () => undefined };
+      scopes.set(path, s);
+    }
+    return s;
+  };
+  return {
+    totalBytes,
+    layers: layers.map((layer) => ({
+      key: layer.key,
+      op: layer.op,
+      weights: layer.weights.map((w): ProjectionWeight => {
+        const out: ProjectionWeight = { id: `${w.storedIn}|${w.name}`, role: w.role, bytes: storedBytes(w), elements: w.elements };
+        let shape = w.shape;
+        try {
+          const eff = effectiveWeight(w, scopeOf(layer.graphPath), false);
+          shape = eff.shape;
+          if (eff.dataType === DataType.FLOAT16) out.fp16 = true;
+          const plainMatMul = layer.op === 'MatMul' && (!layer.domain || layer.domain === 'ai.onnx');
+          if (plainMatMul && w.inputIndex === 1 && shape.length === 2 && eff.dataType === DataType.FLOAT) out.matMulB = true;
+          if (shape.some((d) => d === 0)) out.unsupported = `its weight ${w.name} is empty`;
+        } catch (e) {
+          if (w.role === 'weight') out.unsupported = e instanceof Error ? e.message : String(e);
+          if (!FLOAT_TYPES.has(w.dataType)) return out;
+        }
+        if (w.role === 'weight') {
+          const axes = weightAxes(layer, w.inputIndex, shape.length);
+          if (axes.channelAxis !== undefined) out.channels = shape[axes.channelAxis];
+          if (axes.flattenForBlock) out.blockLen = shape.slice(1).reduce((p, d) => p * d, 1);
+          else if (axes.blockAxis !== undefined) out.blockLen = shape[axes.blockAxis];
+        } else if (w.role === 'bias' && shape.length === 1) {
+          out.channels = shape[0];
+        }
+        return out;
+      }),
+    })),
+  };
+}

@@ -1,0 +1,481 @@
+/**
+ * The neutral model as the graph view sees it: op nodes, graph inputs and outputs as nodes, and
+ * edges carrying tensor names. Weight-only nodes are folded into the node that uses them:
+ * Constant nodes, initializers, and every node whose inputs are all constant (a Transpose or
+ * DequantizeLinear of a weight, a shape computed from constants) — the consumer lists them as
+ * its weights, with the stored tensor's dtype and shape and the folded ops on the way.
+ *
+ * Covers the main graph and, nested below their If/Loop/Scan nodes, every subgraph (at any
+ * depth). A subgraph node that reads a value of an enclosing graph gets an edge from that value's
+ * producer, so the control-flow node sits after everything its bodies use. Training graphs and
+ * function bodies are not part of the drawn graph.
+ *
+ * Iterative throughout (a worker's stack is small); linear in the size of the model.
+ * Call assignNodeNames (src/onnx/load.ts does) first: node names are the keys.
+ */
+import { constantValue, findLayers, safeElementCount, type Layer } from '../onnx/layers';
+import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
+import { dtypeName, tensorValues } from '../onnx/tensor';
+import { DataType, type Model, type Node, type Tensor } from '../onnx/types';
+import { inferNode, valueInfoType, type TensorType } from './shapes';
+import type { WeightChip } from './types';
+
+export interface VNode {
+  /** scene id: 'n:<key>' for ops, 'i:<graph>:<name>' / 'o:<graph>:<name>' for I/O */
+  id: string;
+  kind: 'op' | 'input' | 'output';
+  /** ops: the unique node name */
+  key?: string;
+  op: string;
+  domain: string;
+  /** ops: the node name; I/O: the tensor name */
+  name: string;
+  /** index into ViewGraph.graphs */
+  graph: number;
+  /** a topological rank over the whole view graph (inputs first, subgraphs after their parents) */
+  rank: number;
+  weights: WeightChip[];
+  params: number;
+  isLayer: boolean;
+  /** ops with graph attributes: one entry per subgraph */
+  subgraphs: { attr: string; graph: number }[];
+  /** I/O: declared type */
+  type?: TensorType;
+}
+
+export interface VEdge {
+  from: number;
+  to: number;
+  tensor: string;
+  /** a structural edge from a control-flow node to the first nodes of its body */
+  control?: boolean;
+}
+
+export interface VGraph {
+  /** graphPath of the record ('main', '<node>/<attr>') */
+  path: string;
+  /** the control-flow node that owns it (-1 for the main graph) */
+  owner: number;
+  attr: string;
+  /** VNode indexes, in rank order */
+  nodes: number[];
+}
+
+export interface ViewGraph {
+  nodes: VNode[];
+  edges: VEdge[];
+  graphs: VGraph[];
+  /** out-edge and in-edge lists per node (edge indexes) */
+  outEdges: number[][];
+  inEdges: number[][];
+  /** nodes folded into consumers */
+  folded: number;
+  /** tensor type by graph index and name (declared or propagated) */
+  typeOf(graph: number, tensor: string): TensorType | undefined;
+}
+
+/** Constant information for a tensor name: the stored tensor behind it. */
+interface ConstInfo {
+  stored: string;
+  dtype: string;
+  dataType: number;
+  shape: number[];
+  elements: number;
+  via: string[];
+  tensor?: Tensor;
+}
+
+type Def = { kind: 'const'; info: ConstInfo } | { kind: 'node'; node: number } | { kind: 'input'; node: number };
+
+interface Scope {
+  defs: Map<string, Def>;
+  types: Map<string, TensorType>;
+  outer?: Scope;
+  graph: number;
+}
+
+const isDefaultDomain = (d: string | undefined) => !d || d === 'ai.onnx';
+/** Ops never folded even when their inputs are constant (they are not functions of their inputs). */
+const NO_FOLD = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
+/** Integer constants up to this many elements are read for shape propagation (Reshape targets, axes). */
+const SMALL_INTS = 64;
+
+function lookup(scope: Scope | undefined, name: string): Def | undefined {
+  for (let s = scope; s; s = s.outer) {
+    const d = s.defs.get(name);
+    if (d) return d;
+  }
+  return undefined;
+}
+function lookupType(scope: Scope | undefined, name: string): TensorType | undefined {
+  for (let s = scope; s; s = s.outer) {
+    const t = s.types.get(name);
+    if (t) return t;
+  }
+  return undefined;
+}
+
+function tensorInfo(name: string, t: Tensor): ConstInfo {
+  return {
+    stored: name,
+    dtype: dtypeName(t.dataType),
+    dataType: t.dataType ?? 0,
+    shape: t.dims.slice(),
+    elements: safeElementCount(t.dims),
+    via: [],
+    tensor: t,
+  };
+}
+
+function constantInfo(node: Node): ConstInfo | undefined {
+  const name = node.outputs[0] ?? '';
+  const c = constantValue(node);
+  if (!c) return { stored: name, dtype: 'string', dataType: DataType.STRING, shape: [], elements: 1, via: [] };
+  if (c.sparse) {
+    const dt = c.sparse.values?.dataType;
+    return { stored: name, dtype: dtypeName(dt), dataType: dt ?? 0, shape: c.sparse.dims.slice(), elements: safeElementCount(c.sparse.dims), via: [] };
+  }
+  return tensorInfo(name, c.tensor!);
+}
+
+function hasGraphAttr(node: Node): boolean {
+  for (const a of node.attributes) if (a.g || a.graphs.length > 0) return true;
+  return false;
+}
+
+/**
+ * Kahn's topological order of a graph's nodes, ties broken by file order. Inputs produced outside
+ * the graph (outer scope, initializers, graph inputs) impose no constraint. Nodes caught in a
+ * cycle (a malformed file) come last, in file order.
+ */
+export function topoOrder(nodes: readonly Node[]): number[] {
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    for (const o of n.outputs) if (o && !producer.has(o)) producer.set(o, i);
+  });
+  const indeg = new Int32Array(nodes.length);
+  const succ: number[][] = nodes.map(() => []);
+  const stamp = new Int32Array(nodes.length).fill(-1);
+  for (let i = 0; i < nodes.length; i++) {
+    for (const inp of nodes[i].inputs) {
+      const p = inp ? producer.get(inp) : undefined;
+      if (p === undefined || p === i || stamp[p] === i) continue;
+      stamp[p] = i;
+      succ[p].push(i);
+      indeg[i]++;
+    }
+  }
+  // A binary heap on the index keeps file order among ready nodes.
+  const heap: number[] = [];
+  const push = (v: number) => {
+    heap.push(v);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p] <= v) break;
+      heap[i] = heap[p];
+      i = p;
+    }
+    heap[i] = v;
+  };
+  const pop = () => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    const size = heap.length;
+    if (size > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= size) break;
+        const r = l + 1;
+        const c = r < size && heap[r] < heap[l] ? r : l;
+        if (heap[c] >= last) break;
+        heap[i] = heap[c];
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  for (let i = 0; i < nodes.length; i++) if (indeg[i] === 0) push(i);
+  const order: number[] = [];
+  const done = new Uint8Array(nodes.length);
+  while (heap.length > 0) {
+    const v = pop();
+    order.push(v);
+    done[v] = 1;
+    for (const s of succ[v]) if (--indeg[s] === 0) push(s);
+  }
+  if (order.length < nodes.length) for (let i = 0; i < nodes.length; i++) if (!done[i]) order.push(i);
+  return order;
+}
+
+/** The records of the main graph and its subgraphs (not training graphs or function bodies). */
+function drawnRecords(model: Model): GraphRecord[] {
+  const all = modelGraphs(model);
+  const keep = new Set<GraphRecord>();
+  for (const rec of all) {
+    if (rec.kind === 'main') keep.add(rec);
+    else if (rec.kind === 'subgraph' && rec.parent && keep.has(rec.parent)) keep.add(rec);
+  }
+  return all.filter((r) => keep.has(r));
+}
+
+/** Builds the view graph of a model. */
+export function buildViewGraph(model: Model, layers: Layer[] = findLayers(model)): ViewGraph {
+  const layerOf = new Map<Node, Layer>();
+  for (const l of layers) layerOf.set(l.node, l);
+  const opset = model.opsetImport.find((o) => isDefaultDomain(o.domain))?.version ?? 13;
+
+  const nodes: VNode[] = [];
+  const edges: VEdge[] = [];
+  const graphs: VGraph[] = [];
+  const scopes = new Map<GraphRecord, Scope>();
+  /** the VNode of each model Node that became a node */
+  const vnodeOf = new Map<Node, number>();
+  /** in-edges per node while building (for de-duplication) */
+  const inEdges: number[][] = [];
+  let folded = 0;
+
+  const addEdge = (from: number, to: number, tensor: string, control = false) => {
+    if (from === to) return;
+    const list = (inEdges[to] ??= []);
+    for (const e of list) if (edges[e].from === from && edges[e].tensor === tensor) return;
+    list.push(edges.length);
+    edges.push(control ? { from, to, tensor, control } : { from, to, tensor });
+  };
+
+  for (const rec of drawnRecords(model)) {
+    const g = rec.graph!;
+    const gi = graphs.length;
+    const path = graphPath(rec);
+    const ownerNode = rec.parent && rec.parentNode !== undefined ? rec.parent.nodes[rec.parentNode] : undefined;
+    const owner = ownerNode ? (vnodeOf.get(ownerNode) ?? -1) : -1;
+    const vg: VGraph = { path, owner, attr: rec.label, nodes: [] };
+    graphs.push(vg);
+    if (owner >= 0) nodes[owner].subgraphs.push({ attr: rec.label, graph: gi });
+
+    const outer = rec.parent ? scopes.get(rec.parent) : undefined;
+    const scope: Scope = { defs: new Map(), types: new Map(), outer, graph: gi };
+    scopes.set(rec, scope);
+
+    for (const v of g.valueInfo) {
+      const t = v.name ? valueInfoType(v) : undefined;
+      if (t) scope.types.set(v.name!, t);
+    }
+    for (const v of g.outputs) {
+      const t = v.name ? valueInfoType(v) : undefined;
+      if (t) scope.types.set(v.name!, t);
+    }
+    const initNames = new Set<string>();
+    for (const t of g.initializers) if (t.name) initNames.add(t.name);
+    for (const s of g.sparseInitializers) if (s.values?.name) initNames.add(s.values.name);
+
+    // Graph inputs (those that are not initializers: IR < 4 lists weights as inputs too).
+    for (const v of g.inputs) {
+      const name = v.name ?? '';
+      if (!name || initNames.has(name)) continue;
+      const type = valueInfoType(v);
+      if (type) scope.types.set(name, type);
+      const idx = nodes.length;
+      nodes.push({
+        id: `i:${path}:${name}`,
+        kind: 'input',
+        op: 'Input',
+        domain: '',
+        name,
+        graph: gi,
+        rank: idx,
+        weights: [],
+        params: 0,
+        isLayer: false,
+        subgraphs: [],
+        type,
+      });
+      vg.nodes.push(idx);
+      scope.defs.set(name, { kind: 'input', node: idx });
+    }
+    for (const t of g.initializers) {
+      if (!t.name) continue;
+      scope.defs.set(t.name, { kind: 'const', info: tensorInfo(t.name, t) });
+      if (!scope.types.has(t.name)) scope.types.set(t.name, { dtype: dtypeName(t.dataType), shape: t.dims.slice() });
+    }
+    for (const s of g.sparseInitializers) {
+      const name = s.values?.name;
+      if (!name) continue;
+      const dt = s.values?.dataType;
+      scope.defs.set(name, {
+        kind: 'const',
+        info: { stored: name, dtype: dtypeName(dt), dataType: dt ?? 0, shape: s.dims.slice(), elements: safeElementCount(s.dims), via: [] },
+      });
+      if (!scope.types.has(name)) scope.types.set(name, { dtype: dtypeName(dt), shape: s.dims.slice() });
+    }
+
+    const constInts = (name: string): number[] | undefined => {
+      const d = lookup(scope, name);
+      if (d?.kind !== 'const' || d.info.via.length > 0 || !d.info.tensor) return undefined;
+      const t = d.info.tensor;
+      if (t.dataType !== DataType.INT64 && t.dataType !== DataType.INT32) return undefined;
+      if (d.info.elements > SMALL_INTS) return undefined;
+      try {
+        return Array.from(tensorValues(t) as ArrayLike<number | bigint>, Number);
+      } catch {
+        return undefined;
+      }
+    };
+    const typeOf = (name: string) => lookupType(scope, name);
+
+    for (const i of topoOrder(rec.nodes)) {
+      const node = rec.nodes[i];
+      const op = node.opType ?? '';
+      const defaultDomain = isDefaultDomain(node.domain);
+      // Fold: Constant, and any deterministic default-domain op whose inputs are all constant.
+      let foldable = false;
+      if (defaultDomain && op === 'Constant') foldable = true;
+      else if (defaultDomain && !NO_FOLD.has(op) && !hasGraphAttr(node)) {
+        let any = false;
+        foldable = true;
+        for (const inp of node.inputs) {
+          if (!inp) continue;
+          any = true;
+          if (lookup(scope, inp)?.kind !== 'const') {
+            foldable = false;
+            break;
+          }
+        }
+        foldable &&= any;
+      }
+      if (foldable) {
+        folded++;
+        let info: ConstInfo | undefined;
+        if (op === 'Constant') info = constantInfo(node);
+        else {
+          let best: ConstInfo | undefined;
+          for (const inp of node.inputs) {
+            const d = inp ? lookup(scope, inp) : undefined;
+            if (d?.kind === 'const' && (!best || d.info.elements > best.elements)) best = d.info;
+          }
+          if (best) info = { ...best, via: [...best.via, op], tensor: best.tensor };
+        }
+        const outTypes = inferNode(node, typeOf, constInts, opset);
+        node.outputs.forEach((o, k) => {
+          if (!o || !info) return;
+          scope.defs.set(o, { kind: 'const', info });
+          const t = outTypes[k] ?? (op === 'Constant' ? { dtype: info.dtype, shape: info.shape } : undefined);
+          if (t && !scope.types.has(o)) scope.types.set(o, t);
+        });
+        continue;
+      }
+
+      const idx = nodes.length;
+      const key = node.name ?? `${path}#${i}`;
+      const layer = layerOf.get(node);
+      const vnode: VNode = {
+        id: `n:${key}`,
+        kind: 'op',
+        key,
+        op,
+        domain: node.domain ?? '',
+        name: key,
+        graph: gi,
+        rank: idx,
+        weights: [],
+        params: 0,
+        isLayer: layer !== undefined,
+        subgraphs: [],
+      };
+      nodes.push(vnode);
+      vnodeOf.set(node, idx);
+      vg.nodes.push(idx);
+
+      const countedStored = new Set<string>();
+      node.inputs.forEach((inp, k) => {
+        if (!inp) return;
+        const d = lookup(scope, inp);
+        if (!d) return;
+        if (d.kind === 'const') {
+          const lw = layer?.weights.find((w) => w.inputIndex === k);
+          vnode.weights.push({
+            name: d.info.stored,
+            input: inp,
+            inputIndex: k,
+            role: lw ? lw.role : 'const',
+            dtype: d.info.dtype,
+            shape: d.info.shape,
+            elements: d.info.elements,
+            via: d.info.via,
+          });
+          if (!countedStored.has(d.info.stored)) {
+            countedStored.add(d.info.stored);
+            vnode.params = Math.min(Number.MAX_SAFE_INTEGER, vnode.params + d.info.elements);
+          }
+        } else {
+          addEdge(d.node, idx, inp);
+        }
+      });
+      const outTypes = inferNode(node, typeOf, constInts, opset);
+      node.outputs.forEach((o, k) => {
+        if (!o) return;
+        scope.defs.set(o, { kind: 'node', node: idx });
+        const t = outTypes[k];
+        if (t && !scope.types.has(o)) scope.types.set(o, t);
+      });
+    }
+
+    // Graph outputs.
+    for (const v of g.outputs) {
+      const name = v.name ?? '';
+      if (!name) continue;
+      const idx = nodes.length;
+      const vnode: VNode = {
+        id: `o:${path}:${name}`,
+        kind: 'output',
+        op: 'Output',
+        domain: '',
+        name,
+        graph: gi,
+        rank: idx,
+        weights: [],
+        params: 0,
+        isLayer: false,
+        subgraphs: [],
+        type: typeOf(name),
+      };
+      nodes.push(vnode);
+      vg.nodes.push(idx);
+      const d = lookup(scope, name);
+      if (d?.kind === 'const') {
+        vnode.weights.push({ name: d.info.stored, input: name, inputIndex: 0, role: 'const', dtype: d.info.dtype, shape: d.info.shape, elements: d.info.elements, via: d.info.via });
+      } else if (d) addEdge(d.node, idx, name);
+    }
+  }
+
+  // Ranks: the main graph first, each subgraph right after its owner's rank (ordering only).
+  // Creation order already puts parents before subgraphs; nodes get rank = creation index.
+
+  // Control edges: a control-flow node to the nodes of its bodies that have no other input there.
+  for (let gi = 1; gi < graphs.length; gi++) {
+    const vg = graphs[gi];
+    if (vg.owner < 0) continue;
+    for (const v of vg.nodes) {
+      if (nodes[v].kind === 'output') continue;
+      const local = (inEdges[v] ?? []).some((e) => nodes[edges[e].from].graph === gi);
+      if (!local) addEdge(vg.owner, v, '', true);
+    }
+  }
+  const outEdges: number[][] = nodes.map(() => []);
+  for (let i = 0; i < nodes.length; i++) inEdges[i] ??= [];
+  edges.forEach((e, i) => outEdges[e.from].push(i));
+
+  const scopeByGraph: Scope[] = [];
+  for (const s of scopes.values()) scopeByGraph[s.graph] = s;
+  return {
+    nodes,
+    edges,
+    graphs,
+    outEdges,
+    inEdges,
+    folded,
+    typeOf: (graph, tensor) => lookupType(scopeByGraph[graph], tensor),
+  };
+}

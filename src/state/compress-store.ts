@@ -1,0 +1,225 @@
+/**
+ * Compression of the open model: the job in flight (per-layer progress), and the last result
+ * (sizes, per-layer report, the compressed file as a Blob) for the benchmark and export features.
+ *
+ * - One compression at a time: a new request cancels the one in flight and waits for it to end.
+ * - A result belongs to the model it was made from; opening another model cancels and clears.
+ * - The compressed bytes live in a Blob (an immutable handle), never copied into React state.
+ */
+import { create } from 'zustand';
+import { AppError, errorMessage, isAppError } from '../core/errors';
+import type { CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
+import { CompressClient } from '../workers/compress-client';
+import type { OpenedModel } from '../workers/model-api';
+import { modelFiles, useModelStore } from './model-store';
+
+export interface CompressJob {
+  id: number;
+  /** the model being compressed */
+  model: OpenedModel;
+  recipe: Recipe;
+  stage: CompressStage;
+  /** layers done / to do (0 / 0 before the compress stage) */
+  done: number;
+  total: number;
+  /** the layer finished last */
+  layerKey: string;
+  /** keys of the layers finished so far, in order */
+  finished: string[];
+  startedAt: number;
+}
+
+export interface CompressOutcome {
+  id: number;
+  /** the model it was made from (the open model, by identity) */
+  model: OpenedModel;
+  /** the recipe it was made with (applied), as sent */
+  recipe: Recipe;
+  /** the original model's file name */
+  fileName: string;
+  /** the original files' bytes (model and external data) */
+  originalBytes: number;
+  /** the compressed .onnx file's bytes */
+  compressedBytes: number;
+  /** the compressed .onnx file */
+  blob: Blob;
+  report: CompressReport;
+  timings: CompressTimings;
+  /** wall time from the request to the result, in ms */
+  totalMs: number;
+}
+
+export type VerifyState =
+  | { kind: 'idle' }
+  | { kind: 'running'; backends: VerifyBackend[] }
+  | { kind: 'done'; report: VerifyReport; resultId: number }
+  | { kind: 'failed'; message: string };
+
+export interface CompressState {
+  job: CompressJob | undefined;
+  result: CompressOutcome | undefined;
+  /** one line naming the problem with the last compression */
+  error: string | undefined;
+  /** set when the user cancelled */
+  notice: string | undefined;
+  verify: VerifyState;
+  /** whether the compression panel is shown */
+  panelOpen: boolean;
+
+  /** Compresses the open model with `recipe`; cancels a compression in flight first. */
+  compress(recipe: Recipe): Promise<void>;
+  cancel(): void;
+  /** Runs the original and the result on the backends and compares the outputs. */
+  verifyResult(backends?: VerifyBackend[]): Promise<void>;
+  setPanelOpen(open: boolean): void;
+  dismissMessage(): void;
+}
+
+let client: CompressClient | undefined;
+function getClient(): CompressClient {
+  client ??= new CompressClient();
+  return client;
+}
+
+let nextId = 1;
+let inFlight: AbortController | undefined;
+/** Settles when the compression in flight has finished (successfully or not). */
+let settled: Promise<void> = Promise.resolve();
+let verifyInFlight: AbortController | undefined;
+
+const now = () => globalThis.performance?.now() ?? Date.now();
+
+export const useCompressStore = create<CompressState>()((set, get) => ({
+  job: undefined,
+  result: undefined,
+  error: undefined,
+  notice: undefined,
+  verify: { kind: 'idle' },
+  panelOpen: false,
+
+  async compress(recipe) {
+    const model = useModelStore.getState().model;
+    const files = model && modelFiles(model);
+    if (!model || !files) {
+      set({ error: 'Open a model first.', panelOpen: true });
+      return;
+    }
+    inFlight?.abort(new AppError('aborted', 'Cancelled.'));
+    verifyInFlight?.abort();
+    verifyInFlight = undefined;
+    const controller = new AbortController();
+    inFlight = controller;
+    let done!: () => void;
+    const previous = settled;
+    settled = new Promise((resolve) => (done = resolve));
+    await previous;
+    // replaced by a newer request, or the model changed meanwhile
+    if (inFlight !== controller || useModelStore.getState().model !== model) {
+      if (inFlight === controller) inFlight = undefined;
+      return done();
+    }
+    const id = nextId++;
+    const startedAt = now();
+    set({
+      panelOpen: true,
+      error: undefined,
+      notice: undefined,
+      result: undefined,
+      verify: { kind: 'idle' },
+      job: { id, model, recipe, stage: 'read', done: 0, total: 0, layerKey: '', finished: [], startedAt },
+    });
+    try {
+      const out = await getClient().compress(files, recipe, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          const job = get().job;
+          if (inFlight !== controller || !job || job.id !== id) return;
+          set({
+            job: {
+              ...job,
+              stage: p.stage,
+              done: p.done,
+              total: p.total,
+              layerKey: p.layerKey || job.layerKey,
+              finished: p.finished.length > 0 ? [...job.finished, ...p.finished] : job.finished,
+            },
+          });
+        },
+      });
+      if (inFlight !== controller) return;
+      const blob = new Blob([out.bytes], { type: 'application/octet-stream' });
+      set({
+        job: undefined,
+        result: {
+          id,
+          model,
+          recipe,
+          fileName: out.fileName,
+          originalBytes: out.originalBytes,
+          compressedBytes: blob.size,
+          blob,
+          report: out.report,
+          timings: out.timings,
+          totalMs: now() - startedAt,
+        },
+      });
+    } catch (e) {
+      if (inFlight !== controller && isAppError(e) && e.code === 'aborted') return;
+      if (isAppError(e) && e.code === 'aborted') set({ job: undefined, notice: 'Compression was cancelled.' });
+      else set({ job: undefined, error: errorMessage(e) });
+    } finally {
+      if (inFlight === controller) inFlight = undefined;
+      done();
+    }
+  },
+
+  cancel() {
+    inFlight?.abort(new AppError('aborted', 'Cancelled.'));
+  },
+
+  async verifyResult(backends = ['wasm', 'webgpu']) {
+    const result = get().result;
+    const files = result && modelFiles(result.model);
+    if (!result || !files) return;
+    verifyInFlight?.abort();
+    const controller = new AbortController();
+    verifyInFlight = controller;
+    set({ verify: { kind: 'running', backends } });
+    try {
+      const report = await getClient().verify(files, result.blob, backends, controller.signal);
+      if (verifyInFlight !== controller || get().result?.id !== result.id) return;
+      set({ verify: { kind: 'done', report, resultId: result.id } });
+    } catch (e) {
+      if (verifyInFlight !== controller) return;
+      set({ verify: { kind: 'failed', message: errorMessage(e) } });
+    } finally {
+      if (verifyInFlight === controller) verifyInFlight = undefined;
+    }
+  },
+
+  setPanelOpen(open) {
+    set({ panelOpen: open });
+  },
+
+  dismissMessage() {
+    set({ error: undefined, notice: undefined });
+  },
+}));
+
+/** The compressed file of the last result for the open model, if any (for benchmark and export). */
+export function compressedFile(): { blob: Blob; report: CompressReport; recipe: Recipe } | undefined {
+  const r = useCompressStore.getState().result;
+  return r && { blob: r.blob, report: r.report, recipe: r.recipe };
+}
+
+// A result belongs to its model: another model (or none) cancels the job and clears the result.
+useModelStore.subscribe((state, prev) => {
+  if (state.model === prev.model) return;
+  const s = useCompressStore.getState();
+  if (s.job && s.job.model !== state.model) s.cancel();
+  verifyInFlight?.abort();
+  verifyInFlight = undefined;
+  if (s.result || s.error || s.notice || s.verify.kind !== 'idle') {
+    useCompressStore.setState({ result: undefined, error: undefined, notice: undefined, verify: { kind: 'idle' } });
+  }
+});

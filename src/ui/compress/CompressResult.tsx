@@ -1,0 +1,98 @@
+import { useEffect, useRef } from 'react';
+import { formatBytes } from '../../core/format';
+import { useCompressStore, type CompressOutcome } from '../../state/compress-store';
+import { Stat } from '../common/Stat';
+import { formatRatio, modelLines } from './describe';
+import { downloadName } from './file-name';
+import { LayerReportTable } from './LayerReportTable';
+import { RuntimeCheck } from './RuntimeCheck';
+
+export interface CompressResultProps {
+  result: CompressOutcome;
+}
+
+/** Object URLs handed out for downloads live this long (the browser needs them until the download starts). */
+const URL_LIFETIME_MS = 60_000;
+
+/** The last compression: sizes, notes, the per-layer table, the download, and a runtime check. */
+export function CompressResult({ result }: CompressResultProps) {
+  const verify = useCompressStore((s) => s.verify);
+  const verifyResult = useCompressStore((s) => s.verifyResult);
+  const urls = useRef<{ url: string; timer: ReturnType<typeof setTimeout> }[]>([]);
+  useEffect(() => {
+    const list = urls.current;
+    return () => {
+      for (const u of list) {
+        clearTimeout(u.timer);
+        URL.revokeObjectURL(u.url);
+      }
+      list.length = 0;
+    };
+  }, []);
+  const { report } = result;
+  const name = downloadName(result.fileName, result.recipe);
+  const download = () => {
+    const url = URL.createObjectURL(result.blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.rel = 'noopener';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    const entry = {
+      url,
+      timer: setTimeout(() => {
+        URL.revokeObjectURL(url);
+        urls.current = urls.current.filter((u) => u !== entry);
+      }, URL_LIFETIME_MS),
+    };
+    urls.current.push(entry);
+  };
+  const notes = [...modelLines(report), ...(report.opset.note ? [`opset ${report.opset.note}`] : []), ...report.notes];
+  return (
+    <div className="compress-result stack" data-testid="compress-result" data-result-id={result.id}>
+      <div className="stats">
+        <Stat label="Original" value={formatBytes(result.originalBytes)} raw={result.originalBytes} testId="compress-original-size" />
+        <Stat label="Compressed" value={formatBytes(result.compressedBytes)} raw={result.compressedBytes} testId="compress-compressed-size" />
+        <Stat
+          label="Ratio"
+          value={formatRatio(result.originalBytes, result.compressedBytes)}
+          raw={result.compressedBytes > 0 ? result.originalBytes / result.compressedBytes : 0}
+          testId="compress-ratio"
+        />
+        <Stat
+          label="Layers"
+          value={
+            <>
+              {report.layersChanged} changed
+              {report.layersFailed > 0 && <span className="stat__small compress-failed"> · {report.layersFailed} left as they were</span>}
+            </>
+          }
+          raw={`${report.layersChanged}/${report.layersFailed}`}
+          testId="compress-layer-stats"
+          hint="layers whose weights changed · layers that could not take their settings"
+        />
+      </div>
+      <div className="compress-result__bar">
+        <button type="button" className="button button--primary" onClick={download} data-testid="compress-download" data-file-name={name}>
+          Download .onnx
+        </button>
+        <span className="muted mono compress-result__name">{name}</span>
+        <span className="muted">
+          {result.report.target} · opset {report.opset.before ?? '—'}
+          {report.opset.after !== report.opset.before ? ` → ${report.opset.after ?? '—'}` : ''} · {Math.round(result.totalMs)} ms
+        </span>
+      </div>
+      {notes.length > 0 && (
+        <ul className="compress-notes" data-testid="compress-notes">
+          {notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+      <RuntimeCheck verify={verify} onRun={() => void verifyResult()} />
+      <LayerReportTable layers={report.layers} />
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import { memo } from 'react';
+import type { LayerReport } from '../../compress/compress';
+import { formatBytes } from '../../core/format';
+import { describeSettings } from './describe';
+
+export interface LayerReportTableProps {
+  layers: readonly LayerReport[];
+}
+
+function weightTitle(l: LayerReport): string {
+  return l.weights
+    .map((w) => `${w.name} [${w.shape.join(', ')}]: ${w.encoding}, ${w.bytesBefore} -> ${w.bytesAfter} bytes${w.pruned !== undefined ? `, ${w.pruned} zeros` : ''}`)
+    .join('\n');
+}
+
+/** What compression did to every layer: requested versus applied, bytes, and why a layer was left alone. */
+export const LayerReportTable = memo(function LayerReportTable({ layers }: LayerReportTableProps) {
+  return (
+    <div className="table-scroll compress-table" data-testid="compress-layers">
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Layer</th>
+            <th>Op</th>
+            <th>Requested</th>
+            <th>Applied</th>
+            <th className="num">Before</th>
+            <th className="num">After</th>
+            <th>Note</th>
+          </tr>
+        </thead>
+        <tbody>
+          {layers.map((l) => {
+            const note = l.error ?? l.notes.join('; ');
+            return (
+              <tr
+                key={`${l.graphPath}/${l.key}`}
+                data-testid="compress-layer-row"
+                data-key={l.key}
+                data-applied={l.applied}
+                data-bytes-before={l.bytesBefore}
+                data-bytes-after={l.bytesAfter}
+                data-error={l.error !== undefined ? 'true' : 'false'}
+                className={l.error !== undefined ? 'compress-row--error' : undefined}
+              >
+                <td className="mono layer-key">{l.key}</td>
+                <td>
+                  <span className="tag tag--op">{l.op}</span>
+                </td>
+                <td>{describeSettings(l.requested)}</td>
+                <td className="mono" title={weightTitle(l)}>
+                  {l.error !== undefined ? 'left as it was' : l.applied}
+                </td>
+                <td className="num" data-value={l.bytesBefore}>
+                  {formatBytes(l.bytesBefore)}
+                </td>
+                <td className="num" data-value={l.bytesAfter}>
+                  {formatBytes(l.bytesAfter)}
+                </td>
+                <td className={l.error !== undefined ? 'compress-note compress-note--error' : 'compress-note muted'}>{note}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+});

@@ -1,0 +1,112 @@
+/**
+ * The compress worker's pipeline (compress-run.ts), run in Node: it gives exactly the CLI's bytes
+ * for the same model and recipe (spawned as a user would run it), reports progress per layer,
+ * stops when aborted, and names a bad recipe's key.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeRecipe, serializeRecipe } from '../compress/recipe';
+import { externalFixture } from '../compress/testing/fixtures';
+import { AppError } from '../core/errors';
+import { encodeModel } from '../onnx/codec';
+import type { CompressProgress } from './compress-api';
+import { cosine, runCompression, synthesizeInputs } from './compress-run';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
+
+function cliCompress(model: string, recipeText: string, out: string): void {
+  const recipe = path.join(tmp, `${path.basename(out)}.recipe.json`);
+  fs.writeFileSync(recipe, recipeText);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compress', model, '--recipe', recipe, '--out', out], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+}
+
+describe("the compress worker's pipeline", () => {
+  it('gives the same bytes as the CLI, for the sample and for a model with external data', () => {
+    const sample = new Uint8Array(fs.readFileSync(SAMPLE));
+    const recipe = makeRecipe('portable', { weights: 'int8', granularity: 'per-channel' }, { '/classifier/fc2/Gemm': { weights: 'int4', granularity: 'block', blockSize: 16 } });
+    const out = path.join(tmp, 'digits.onnx');
+    cliCompress(SAMPLE, serializeRecipe(recipe), out);
+    // the recipe crosses the worker boundary as plain data: it is validated again there
+    const page = runCompression([{ name: 'digits-cnn.onnx', bytes: sample }], JSON.parse(serializeRecipe(recipe)));
+    expect(Buffer.compare(Buffer.from(page.bytes), fs.readFileSync(out))).toBe(0);
+    expect(page.originalBytes).toBe(sample.length);
+    expect(page.fileName).toBe('digits-cnn.onnx');
+
+    const fx = externalFixture();
+    const dir = fs.mkdtempSync(path.join(tmp, 'ext-'));
+    const modelBytes = encodeModel(fx.model);
+    fs.writeFileSync(path.join(dir, 'm.onnx'), modelBytes);
+    fs.writeFileSync(path.join(dir, 'weights.bin'), fx.external!['weights.bin']);
+    const fp16 = makeRecipe('webgpu', { weights: 'fp16' });
+    const extOut = path.join(tmp, 'ext.onnx');
+    cliCompress(path.join(dir, 'm.onnx'), serializeRecipe(fp16), extOut);
+    // files in the order a user might drop them: data first
+    const ext = runCompression(
+      [
+        { name: 'weights.bin', bytes: fx.external!['weights.bin'] },
+        { name: 'm.onnx', bytes: modelBytes },
+      ],
+      fp16,
+    );
+    expect(Buffer.compare(Buffer.from(ext.bytes), fs.readFileSync(extOut))).toBe(0);
+    expect(ext.originalBytes).toBe(modelBytes.length + fx.external!['weights.bin'].length);
+  });
+
+  it('reports progress layer by layer, and stops when aborted', () => {
+    const sample = new Uint8Array(fs.readFileSync(SAMPLE));
+    const events: CompressProgress[] = [];
+    runCompression([{ name: 's.onnx', bytes: sample }], makeRecipe('portable', { weights: 'int8' }), { onProgress: (p) => events.push(p) });
+    expect(events.map((e) => e.stage)).toEqual(['parse', 'compress', 'compress', 'compress', 'compress', 'compress', 'encode']);
+    expect(events.filter((e) => e.stage === 'compress').map((e) => `${e.done}/${e.total}`)).toEqual(['0/4', '1/4', '2/4', '3/4', '4/4']);
+    expect(events.flatMap((e) => e.finished)).toEqual(['/features/conv1/Conv', '/features/conv2/Conv', '/classifier/fc1/Gemm', '/classifier/fc2/Gemm']);
+
+    const controller = new AbortController();
+    const seen: string[] = [];
+    let caught: unknown;
+    try {
+      runCompression([{ name: 's.onnx', bytes: sample }], makeRecipe('portable', { weights: 'int8' }), {
+        signal: controller.signal,
+        onProgress: (p) => {
+          seen.push(...p.finished);
+          if (p.done === 2) controller.abort();
+        },
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(AppError);
+    expect((caught as AppError).code).toBe('aborted');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('names the key of a bad recipe', () => {
+    const sample = new Uint8Array(fs.readFileSync(SAMPLE));
+    const bad = { ...makeRecipe('portable', {}), layers: { '/features/conv1/Conv': { weights: 'int2' } } };
+    expect(() => runCompression([{ name: 's.onnx', bytes: sample }], bad)).toThrow(/layers\["\/features\/conv1\/Conv"\]\.weights: expected one of/);
+    expect(() => runCompression([{ name: 's.onnx', bytes: sample }], makeRecipe('portable', {}, { nope: {} }))).toThrow(/layers\["nope"\]: names no layer/);
+  });
+
+  it('synthesizes deterministic inputs for checking results on the runtimes', () => {
+    const a = synthesizeInputs([{ name: 'x', dtype: 'float32', shape: ['batch', 3, 4] }, { name: 'ids', dtype: 'int64', shape: [2] }], 7);
+    const b = synthesizeInputs([{ name: 'x', dtype: 'float32', shape: ['batch', 3, 4] }], 7);
+    expect(a[0].dims).toEqual([1, 3, 4]);
+    expect(Array.from(a[0].data as Float32Array)).toEqual(Array.from(b[0].data as Float32Array));
+    expect(a[1]).toMatchObject({ type: 'int64', dims: [2] });
+    expect(() => synthesizeInputs([{ name: 's', dtype: 'string', shape: [1] }], 1)).toThrow(/input "s" is string/);
+    expect(cosine([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
+    expect(cosine([0, 0], [0, 0])).toBe(1);
+  });
+});

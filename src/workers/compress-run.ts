@@ -1,0 +1,131 @@
+/**
+ * What the compress worker does, without comlink or the DOM, so that Node tests run exactly the
+ * page's code path: load the files -> compressModel -> pull any remaining external data inline
+ * -> encodeModel. The CLI's `compress` runs the same core calls in the same order (src/cli/
+ * compress.ts), and a test checks that both give identical bytes.
+ */
+import { throwIfAborted } from '../core/errors';
+import { compressModel, type CompressReport } from '../compress/compress';
+import { parseRecipe, type Recipe } from '../compress/recipe';
+import { encodeModel } from '../onnx/codec';
+import { externalReferences, inlineExternalData } from '../onnx/external';
+import { loadModel, type InputFile } from '../onnx/load';
+import type { IoSummary } from '../onnx/summary';
+import type { ExternalDataResolver, Model } from '../onnx/types';
+import { seeded } from '../testing/random';
+import type { CompressProgressCallback, CompressTimings } from './compress-api';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: CompressProgressCallback;
+  /** clock for the timings (performance.now in the worker) */
+  now?: () => number;
+}
+
+export interface RunResult {
+  fileName: string;
+  originalBytes: number;
+  bytes: Uint8Array;
+  report: CompressReport;
+  timings: Omit<CompressTimings, 'readMs'>;
+}
+
+/**
+ * Compresses a model given as files (the model plus its external data files). The recipe is
+ * validated again here (it crossed a thread boundary): a bad one throws AppError naming the key.
+ */
+export function runCompression(files: readonly InputFile[], recipeJson: Recipe | unknown, options: RunOptions = {}): RunResult {
+  const { signal, onProgress } = options;
+  const now = options.now ?? (() => 0);
+  const recipe = parseRecipe(recipeJson);
+  throwIfAborted(signal);
+  onProgress?.({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
+  const t0 = now();
+  const loaded = loadModel(files, { signal });
+  let planned = 0;
+  const t1 = now();
+  const { model, report } = compressModel(loaded.model, recipe, {
+    signal,
+    external: loaded.external,
+    onProgress: (done, total, layerKey) => {
+      planned = total;
+      onProgress?.({ stage: 'compress', done, total, layerKey, finished: layerKey ? [layerKey] : [] });
+    },
+  });
+  const t2 = now();
+  throwIfAborted(signal);
+  onProgress?.({ stage: 'encode', done: planned, total: planned, layerKey: '', finished: [] });
+  const bytes = encodeCompressed(model, loaded.external);
+  const t3 = now();
+  return {
+    fileName: loaded.fileName,
+    originalBytes: files.reduce((n, f) => n + f.bytes.length, 0),
+    bytes,
+    report,
+    timings: { parseMs: t1 - t0, compressMs: t2 - t1, encodeMs: t3 - t2 },
+  };
+}
+
+/** One self-contained file: tensors left external (untouched layers) are pulled inline first. */
+export function encodeCompressed(model: Model, external: ExternalDataResolver | undefined): Uint8Array {
+  if (externalReferences(model).length > 0 && external) return encodeModel(inlineExternalData(model, external));
+  return encodeModel(model);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs for checking a result on the runtimes
+
+export type SynthTensor =
+  | { name: string; type: 'float32'; dims: number[]; data: Float32Array }
+  | { name: string; type: 'int64'; dims: number[]; data: BigInt64Array }
+  | { name: string; type: 'int32'; dims: number[]; data: Int32Array }
+  | { name: string; type: 'bool'; dims: number[]; data: Uint8Array };
+
+/**
+ * Deterministic inputs for a model's graph inputs: uniform [-1, 1) floats, zeros for integers,
+ * false for bools; symbolic or unknown dims are 1. Throws a one-line message for an input whose
+ * type cannot be made up (strings, sequences, maps).
+ */
+export function synthesizeInputs(inputs: readonly IoSummary[], seed: number): SynthTensor[] {
+  const rng = seeded(seed);
+  return inputs.map((io) => {
+    const dims = (io.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const n = dims.reduce((p, d) => p * d, 1);
+    switch (io.dtype) {
+      case 'float32': {
+        const data = new Float32Array(n);
+        for (let i = 0; i < n; i++) data[i] = rng() * 2 - 1;
+        return { name: io.name, type: 'float32', dims, data };
+      }
+      case 'int64':
+        return { name: io.name, type: 'int64', dims, data: new BigInt64Array(n) };
+      case 'int32':
+        return { name: io.name, type: 'int32', dims, data: new Int32Array(n) };
+      case 'bool':
+        return { name: io.name, type: 'bool', dims, data: new Uint8Array(n) };
+      default:
+        throw new Error(`input "${io.name}" is ${io.dtype}; only float32, int32, int64 and bool inputs can be synthesized`);
+    }
+  });
+}
+
+/** Cosine similarity of two equally long vectors (1 when both are all zeros). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    x += a[i] * a[i];
+    y += b[i] * b[i];
+  }
+  if (x === 0 && y === 0) return 1;
+  if (x === 0 || y === 0) return 0;
+  return d / Math.sqrt(x * y);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

@@ -1,0 +1,243 @@
+/**
+ * The compress worker: a dedicated thread for compression, so the model worker stays free for
+ * the graph and the page stays responsive. A thin comlink `expose` over compress-run.ts, plus a
+ * check that runs the original and the result on onnxruntime-web's backends.
+ */
+import { expose, transfer } from 'comlink';
+import { errorMessage, isAppError } from '../core/errors';
+import { loadModel } from '../onnx/load';
+import { summarizeModel } from '../onnx/summary';
+import type {
+  BackendCheck,
+  CompressOutput,
+  CompressProgress,
+  CompressProgressCallback,
+  CompressWorkerApi,
+  SessionRun,
+  VerifyBackend,
+  VerifyReport,
+  WorkerResult,
+} from './compress-api';
+import { cosine, encodeCompressed, maxAbsDiff, runCompression, synthesizeInputs, type SynthTensor } from './compress-run';
+import { loadOrt, type Ort } from './ort';
+
+/**
+ * An AbortSignal the page can fire while this worker is busy in synchronous code: reading
+ * `aborted` (compressModel does before every layer) polls a flag in shared memory.
+ */
+function sharedFlagSignal(flag: Int32Array | undefined): AbortSignal {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  if (!flag) return signal;
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  Object.defineProperty(signal, 'aborted', {
+    get: () => {
+      if (Atomics.load(flag, 0) !== 0 && !nativeAborted.call(signal)) controller.abort();
+      return nativeAborted.call(signal) as boolean;
+    },
+  });
+  return signal;
+}
+
+/**
+ * Progress goes to the page at most every 40 ms (stage changes and the last layer always), with
+ * the keys of every layer finished since the previous report.
+ */
+function throttled(onProgress: CompressProgressCallback | undefined): CompressProgressCallback {
+  let last = -Infinity;
+  let stage = '';
+  let pending: string[] = [];
+  return (p: CompressProgress) => {
+    if (!onProgress) return;
+    pending.push(...p.finished);
+    const now = performance.now();
+    if (now - last >= 40 || p.stage !== stage || (p.total > 0 && p.done >= p.total)) {
+      last = now;
+      stage = p.stage;
+      void onProgress({ ...p, finished: pending });
+      pending = [];
+    }
+  };
+}
+
+type Failure = Extract<WorkerResult<never>, { ok: false }>;
+
+function failure(e: unknown): Failure {
+  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
+}
+
+/** The buffer of exactly these bytes (the encoder may hand back a view into a larger one). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+async function readFiles(files: File[]) {
+  return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the original and the result on onnxruntime-web
+
+type Outputs = Map<string, Float32Array>;
+
+interface GpuLike {
+  requestAdapter(): Promise<unknown>;
+}
+
+async function backendAvailable(backend: VerifyBackend): Promise<{ available: boolean; detail: string }> {
+  if (backend === 'wasm') return { available: true, detail: `wasm, ${globalThis.crossOriginIsolated ? 'threaded' : '1 thread'}` };
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GpuLike }).gpu;
+  if (!gpu) return { available: false, detail: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { available: false, detail: 'no WebGPU adapter (GPU blocked or disabled)' };
+    return { available: true, detail: 'WebGPU adapter found' };
+  } catch (e) {
+    return { available: false, detail: `WebGPU adapter request failed: ${errorMessage(e)}` };
+  }
+}
+
+function ortTensor(ort: Ort, t: SynthTensor) {
+  // fresh data for every run: a session may take ownership of the buffers it is given
+  switch (t.type) {
+    case 'float32':
+      return new ort.Tensor('float32', t.data.slice(), t.dims);
+    case 'int64':
+      return new ort.Tensor('int64', t.data.slice(), t.dims);
+    case 'int32':
+      return new ort.Tensor('int32', t.data.slice(), t.dims);
+    case 'bool':
+      return new ort.Tensor('bool', t.data.slice(), t.dims);
+  }
+}
+
+async function runSession(
+  ort: Ort,
+  bytes: Uint8Array,
+  backend: VerifyBackend,
+  sets: SynthTensor[][],
+): Promise<{ run: SessionRun; outputs?: Outputs[] }> {
+  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>> | undefined;
+  try {
+    const t0 = performance.now();
+    session = await ort.InferenceSession.create(bytes.slice(), { executionProviders: [backend] });
+    const loadMs = performance.now() - t0;
+    const outputs: Outputs[] = [];
+    let total = 0;
+    for (const set of sets) {
+      const feeds = Object.fromEntries(set.map((t) => [t.name, ortTensor(ort, t)]));
+      const t1 = performance.now();
+      const result = await session.run(feeds);
+      total += performance.now() - t1;
+      const out: Outputs = new Map();
+      for (const name of session.outputNames) {
+        const v = result[name];
+        if (v && (v.type === 'float32' || v.type === 'float16')) out.set(name, Float32Array.from(v.data as ArrayLike<number>));
+      }
+      outputs.push(out);
+    }
+    return { run: { ok: true, loadMs, runMs: total / Math.max(1, sets.length) }, outputs };
+  } catch (e) {
+    return { run: { ok: false, error: errorMessage(e).replace(/^Unexpected error: /, '') } };
+  } finally {
+    await session?.release().catch(() => undefined);
+  }
+}
+
+function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: number } {
+  let cos = 1;
+  let diff = 0;
+  a.forEach((set, i) => {
+    for (const [name, x] of set) {
+      const y = b[i]?.get(name);
+      if (!y || y.length !== x.length) {
+        cos = 0;
+        diff = Infinity;
+        continue;
+      }
+      cos = Math.min(cos, cosine(x, y));
+      diff = Math.max(diff, maxAbsDiff(x, y));
+    }
+  });
+  return { cosine: cos, maxAbsDiff: diff };
+}
+
+const VERIFY_SETS = 2;
+
+async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]): Promise<VerifyReport> {
+  const inputFiles = await readFiles(files);
+  const loaded = loadModel(inputFiles);
+  const inputs = summarizeModel(loaded).inputs;
+  const sets = Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k));
+  // onnxruntime-web would need external data mounted: run a self-contained copy instead
+  const original = loaded.external
+    ? encodeCompressed(loaded.model, loaded.external)
+    : inputFiles.find((f) => f.name === loaded.fileName)!.bytes;
+  const result = new Uint8Array(await compressed.arrayBuffer());
+  const ort = await loadOrt();
+  const checks: BackendCheck[] = [];
+  let reference: Outputs[] | undefined;
+  // wasm first: it is the reference the other backends are compared to
+  const order = [...new Set<VerifyBackend>(['wasm', ...backends])];
+  for (const backend of order) {
+    const availability = await backendAvailable(backend);
+    const check: BackendCheck = {
+      backend,
+      ...availability,
+      original: { ok: false, error: 'not run' },
+      compressed: { ok: false, error: 'not run' },
+    };
+    if (availability.available) {
+      const orig = await runSession(ort, original, backend, sets);
+      const comp = await runSession(ort, result, backend, sets);
+      check.original = orig.run;
+      check.compressed = comp.run;
+      if (backend === 'wasm') reference = orig.outputs;
+      if (comp.outputs && orig.outputs) check.cosineVsOriginal = compare(orig.outputs, comp.outputs).cosine;
+      if (comp.outputs && reference) {
+        const c = compare(reference, comp.outputs);
+        check.cosineVsReference = c.cosine;
+        check.maxAbsDiff = c.maxAbsDiff;
+      }
+    }
+    if (backends.includes(backend)) checks.push(check);
+  }
+  const shapes = sets[0].map((t) => `${t.name} ${t.type}[${t.dims.join(', ')}]`).join(', ');
+  return { inputs: `${VERIFY_SETS} random input sets (${shapes}); reference: the original on wasm`, backends: checks };
+}
+
+const api: CompressWorkerApi = {
+  async compress(files, recipe, onProgress, cancelFlag): Promise<WorkerResult<CompressOutput>> {
+    const signal = sharedFlagSignal(cancelFlag && new Int32Array(cancelFlag));
+    const progress = throttled(onProgress);
+    try {
+      progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
+      const t0 = performance.now();
+      const inputs = await readFiles(files);
+      const readMs = performance.now() - t0;
+      const r = runCompression(inputs, recipe, { signal, onProgress: progress, now: () => performance.now() });
+      const bytes = ownBuffer(r.bytes);
+      const value: CompressOutput = {
+        fileName: r.fileName,
+        originalBytes: r.originalBytes,
+        bytes,
+        report: r.report,
+        timings: { readMs, ...r.timings },
+      };
+      return transfer({ ok: true, value }, [bytes]);
+    } catch (e) {
+      return failure(e);
+    }
+  },
+
+  async verify(files, compressed, backends) {
+    try {
+      return { ok: true, value: await verify(files, compressed, backends) };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+};
+
+expose(api);
