@@ -171,23 +171,31 @@ function GraphCanvas() {
   const prevScene = useRef<GraphScene | undefined>(undefined);
   const handledFocus = useRef(0);
 
-  // The worker starts building the graph at once; xyflow mounts in a task of its own meanwhile
-  // (not in the task that opens the studio), so its cost overlaps the worker's.
+  // The worker starts building the graph at once; xyflow mounts meanwhile in a task of its own,
+  // after the studio's first frame is painted (so the page's first layout is not forced inside
+  // it), and its cost overlaps the worker's.
   const [canvas, setCanvas] = useState(false);
   useEffect(() => {
     void useGraphStore.getState().start();
-    const id = setTimeout(() => setCanvas(true), 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => setCanvas(true), 0);
+    });
     return () => {
-      clearTimeout(id);
+      cancelAnimationFrame(frame);
+      if (timer !== undefined) clearTimeout(timer);
       useGraphStore.getState().reset();
     };
   }, []);
 
-  const previous = useRef<ReadonlyMap<string, FlowNode>>(new Map());
-  const flow = useMemo(() => (scene ? toFlow(scene, previous.current) : EMPTY), [scene]);
+  // The last mounted nodes, reused by identity so unchanged nodes do not re-render (a stable
+  // container held in state: read while computing the next flow, written after it mounts).
+  const [previous] = useState(() => new Map<string, FlowNode>());
+  const flow = useMemo(() => (scene ? toFlow(scene, previous) : EMPTY), [scene, previous]);
   useEffect(() => {
-    previous.current = new Map(flow.nodes.map((n) => [n.id, n]));
-  }, [flow]);
+    previous.clear();
+    for (const n of flow.nodes) previous.set(n.id, n);
+  }, [flow, previous]);
   // Mount new nodes a chunk per frame (each chunk is one short task), the edges last.
   const [chunk, setChunk] = useState<{ flow: Flow; limit: number }>({ flow: EMPTY, limit: 0 });
   const limit = chunk.flow === flow ? chunk.limit : flow.reused + CHUNK;
