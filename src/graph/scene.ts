@@ -22,7 +22,7 @@ import type { VNode } from './view-graph';
 /** Node sizes: the page draws nodes at exactly these sizes. */
 export const SIZES = {
   opWidth: 184,
-  opBase: 44,
+  opBase: 46,
   chipRow: 17,
   maxChipRows: 3,
   subgraphRow: 22,
@@ -490,8 +490,8 @@ function opOrIoNode(
     width: size.width,
     height: size.height,
     key: v.key,
-    label: v.domain && v.domain !== 'ai.onnx' ? `${v.op}` : v.op,
-    sub: shortName(v.name),
+    label: v.op,
+    sub: subtitle(v),
     depth,
     params: v.params,
     isLayer: v.isLayer,
@@ -503,6 +503,14 @@ function opOrIoNode(
 function chipsOf(v: VNode): { weights: WeightChip[]; moreWeights: number } {
   const { shown, more } = shownChips(v.weights);
   return { weights: shown, moreWeights: more };
+}
+
+/** The node's short name, unless it says no more than the op type (`/Shape` for a Shape). */
+function subtitle(v: VNode): string {
+  const short = shortName(v.name);
+  const domain = v.domain && v.domain !== 'ai.onnx' ? v.domain : '';
+  if (short === v.op) return domain;
+  return domain ? `${domain} · ${short}` : short;
 }
 
 /** The last two segments of a node name: `/encoder/layer.3/attention/MatMul` -> `attention/MatMul`. */

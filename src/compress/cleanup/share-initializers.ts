@@ -1,6 +1,6 @@
 /**
  * Shares identical initializers: within each graph, initializers with the same data type, dims
- * and bytes (hashed, then compared byte for byte) become one, the first in file order; the reads
+ * and bytes (grouped by type and shape, then compared byte for byte) become one, the first in file order; the reads
  * of the others (in the graph and the subgraphs that see it) read that one, and the others go.
  * Left alone: external and string tensors, a tensor that is a graph output, and a duplicate whose
  * readers include a subgraph defining its own copy of the kept name. Values are not touched.
@@ -11,19 +11,19 @@ import { DataType, type Model, type Tensor } from '../../onnx/types';
 import { renameUses } from './graph-scope';
 import { plural, type PassResult } from './pass';
 
-/** FNV-1a over the bytes (32-bit). */
-function hashBytes(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) {
-    h ^= b[i];
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
+/**
+ * Byte equality with an early exit. Tensors are grouped by type and shape first, and distinct
+ * weights differ within their first bytes, so reading every byte (as a hash would) is avoided:
+ * only true duplicates are read in full. A few spread-out probes go first.
+ */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let k = 0; k < 16 && n > 0; k++) {
+    const i = Math.floor((k * (n - 1)) / 15);
+    if (a[i] !== b[i]) return false;
+  }
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -55,7 +55,7 @@ export function shareInitializers(model: Model): PassResult {
       if (!name || outputs.has(name) || trainingReads.has(name)) continue;
       const raw = rawOf(t);
       if (!raw) continue;
-      const key = `${t.dataType}|${t.dims.join(',')}|${raw.length}|${hashBytes(raw)}`;
+      const key = `${t.dataType}|${t.dims.join(',')}|${raw.length}`;
       const list = groups.get(key);
       const same = list?.find((k) => sameBytes(k.raw, raw));
       if (!same) {

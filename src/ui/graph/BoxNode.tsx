@@ -30,7 +30,7 @@ export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
         </button>
         <span className="gbox__title">{n.label}</span>
         <span className="gbox__meta">
-          {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)}` : ''}
+          {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}
         </span>
       </div>
     </div>

@@ -31,61 +31,67 @@ import './graph.css';
 const nodeTypes = { opNode: OpNode, ioNode: IoNode, groupNode: GroupNode, boxNode: BoxNode, edgeLayer: EdgeLayer };
 const EMPTY: Flow = { nodes: [], reused: 0 };
 /** New nodes mounted per frame: xyflow mounts nodes synchronously, so a big scene is added in steps. */
-const CHUNK = 36;
+const CHUNK = 20;
 /** Above this many nodes only what is on screen is rendered. */
 const VIRTUALIZE_ABOVE = 400;
 const EDGE_LAYER = '__edges';
 
 interface Flow {
   nodes: FlowNode[];
-  /** how many leading nodes are unchanged objects from the previous scene */
+  /** how many leading nodes were shown before (kept or moved); the rest are new */
   reused: number;
 }
 
+/** What a node component draws, apart from where: equal signatures keep the data object. */
+const signature = (n: SceneNode) => `${n.kind}|${n.width}|${n.height}|${n.depth}|${n.label}|${n.nodeCount ?? ''}`;
+
 /**
- * The scene as xyflow nodes. A node that did not move keeps its previous object, so xyflow and
- * the memoised components skip it; unchanged nodes come first, new ones after (they are mounted
- * in chunks), the edge layer last.
+ * The scene as xyflow nodes. A node that was shown before keeps its object when it did not move,
+ * and its data object when only its position changed, so xyflow and the memoised components skip
+ * it; nodes shown before come first, new ones after (they are mounted in chunks), the edge layer
+ * last.
  */
 function toFlow(scene: GraphScene, previous: ReadonlyMap<string, FlowNode>): Flow {
   const byId = new Map<string, SceneNode>();
   for (const n of scene.nodes) byId.set(n.id, n);
-  const same: FlowNode[] = [];
+  const known: FlowNode[] = [];
   const fresh: FlowNode[] = [];
   for (const n of scene.nodes) {
     const old = previous.get(n.id);
-    if (old && old.type !== 'edgeLayer' && old.position.x === n.x && old.position.y === n.y && old.width === n.width && old.height === n.height && old.data.node.depth === n.depth) {
-      same.push(old);
-      continue;
+    if (!old || old.type === 'edgeLayer' || signature(old.data.node) !== signature(n)) {
+      fresh.push(flowNode(n));
+    } else if (old.position.x === n.x && old.position.y === n.y) {
+      known.push(old);
+    } else {
+      known.push({ ...old, position: { x: n.x, y: n.y } } as FlowNode);
     }
-    fresh.push(flowNode(n));
   }
-  const nodes = [...same, ...fresh];
+  const nodes = [...known, ...fresh];
   nodes.push(edgeLayer(scene, byId));
-  return { nodes, reused: same.length };
+  return { nodes, reused: known.length };
 }
 
 function flowNode(n: SceneNode): FlowNode {
-    const base = {
-      id: n.id,
-      position: { x: n.x, y: n.y },
-      width: n.width,
-      height: n.height,
-      draggable: false,
-      selectable: false,
-      connectable: false,
-      data: { node: n },
-    };
-    switch (n.kind) {
-      case 'box':
-        return { ...base, type: 'boxNode', zIndex: n.depth };
-      case 'group':
-        return { ...base, type: 'groupNode', zIndex: 200 };
-      case 'op':
-        return { ...base, type: 'opNode', zIndex: 200 };
-      default:
-        return { ...base, type: 'ioNode', zIndex: 200 };
-    }
+  const base = {
+    id: n.id,
+    position: { x: n.x, y: n.y },
+    width: n.width,
+    height: n.height,
+    draggable: false,
+    selectable: false,
+    connectable: false,
+    data: { node: n },
+  };
+  switch (n.kind) {
+    case 'box':
+      return { ...base, type: 'boxNode', zIndex: n.depth };
+    case 'group':
+      return { ...base, type: 'groupNode', zIndex: 200 };
+    case 'op':
+      return { ...base, type: 'opNode', zIndex: 200 };
+    default:
+      return { ...base, type: 'ioNode', zIndex: 200 };
+  }
 }
 
 function edgeLayer(scene: GraphScene, byId: ReadonlyMap<string, SceneNode>): FlowNode {
@@ -214,7 +220,14 @@ function GraphCanvas() {
     });
     return () => cancelAnimationFrame(id);
   }, [scene, complete]);
-  const initialized = framed === scene && complete && (virtualized || measured);
+  // The minimap, controls and panels mount a frame after the first scene is drawn (their own task).
+  const [chrome, setChrome] = useState(false);
+  useEffect(() => {
+    if (chrome || !complete || !scene) return;
+    const id = requestAnimationFrame(() => setChrome(true));
+    return () => cancelAnimationFrame(id);
+  }, [chrome, complete, scene]);
+  const initialized = framed === scene && complete && chrome && (virtualized || measured);
 
   // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
   // group stays where it was on screen; a search result is zoomed to.
@@ -224,16 +237,19 @@ function GraphCanvas() {
     prevScene.current = scene;
     const el = wrapper.current;
     if (!prev && el) {
+      // room for the toolbar above and the legend below
       const pad = 32;
+      const top = 64;
+      const bottom = 56;
       const w = el.clientWidth;
       const h = el.clientHeight;
-      const fit = Math.min((w - 2 * pad) / Math.max(scene.width, 1), (h - 2 * pad) / Math.max(scene.height, 1), 1);
+      const fit = Math.min((w - 2 * pad) / Math.max(scene.width, 1), (h - top - bottom) / Math.max(scene.height, 1), 1);
       if (fit >= 0.55) {
-        void rf.setViewport({ x: (w - scene.width * fit) / 2, y: (h - scene.height * fit) / 2, zoom: fit });
+        void rf.setViewport({ x: (w - scene.width * fit) / 2, y: top + (h - top - bottom - scene.height * fit) / 2, zoom: fit });
       } else {
         const zoom = Math.max(0.3, Math.min(0.85, (w - 2 * pad) / Math.max(scene.width, 1)));
         const x = scene.width * zoom < w - 2 * pad ? (w - scene.width * zoom) / 2 : pad;
-        void rf.setViewport({ x, y: pad, zoom });
+        void rf.setViewport({ x, y: top, zoom });
       }
     }
     if (!focus || focus.seq === handledFocus.current) return;
@@ -326,7 +342,9 @@ function GraphCanvas() {
       const onHeader = (event.target as HTMLElement).closest?.('.gbox__header') !== null;
       if (n.kind === 'group' || (n.kind === 'box' && onHeader)) void useGraphStore.getState().toggle(n.id);
       else if (n.kind === 'op' && n.expandId) void useGraphStore.getState().toggle(n.expandId);
-      else if (n.kind === 'op') void rf.setCenter(n.x + n.width / 2, n.y + n.height / 2, { zoom: Math.max(rf.getViewport().zoom, 1.2), duration: 250 });
+      else if (n.kind === 'op') {
+        void rf.setCenter(node.position.x + n.width / 2, node.position.y + n.height / 2, { zoom: Math.max(rf.getViewport().zoom, 1.2), duration: 250 });
+      }
     },
     [rf],
   );
@@ -389,39 +407,43 @@ function GraphCanvas() {
           maxZoom={2.5}
           proOptions={{ hideAttribution: true }}
         >
-          <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
-          <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
-          <Controls showInteractive={false} position="bottom-left">
-            <ControlButton onClick={() => setSearchOpen(true)} title="Search (Ctrl+K or /)" aria-label="Search">
-              <span className="gctl">⌕</span>
-            </ControlButton>
-            <ControlButton onClick={zoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
-              <span className="gctl">◎</span>
-            </ControlButton>
-          </Controls>
-          <Panel position="top-left" className="gtoolbar">
-            {info && (
-              <span className="gtoolbar__stats" data-testid="graph-stats">
-                <strong>{groupDigits(info.nodeCount)}</strong> nodes
-                {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
-                {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
-              </span>
-            )}
-            <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
-              Search <kbd>Ctrl K</kbd>
-            </button>
-            <button type="button" className="gtoolbar__button" onClick={() => void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 })}>
-              Fit <kbd>F</kbd>
-            </button>
-            {info && (
-              <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
-                Reset
-              </button>
-            )}
-          </Panel>
-          <Panel position="bottom-center" className="glegend">
-            <GraphLegend />
-          </Panel>
+          {chrome && (
+            <>
+              <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
+              <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
+              <Controls showInteractive={false} position="bottom-left">
+                <ControlButton onClick={() => setSearchOpen(true)} title="Search (Ctrl+K or /)" aria-label="Search">
+                  <span className="gctl">⌕</span>
+                </ControlButton>
+                <ControlButton onClick={zoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
+                  <span className="gctl">◎</span>
+                </ControlButton>
+              </Controls>
+              <Panel position="top-left" className="gtoolbar">
+                {info && (
+                  <span className="gtoolbar__stats" data-testid="graph-stats">
+                    <strong>{groupDigits(info.nodeCount)}</strong> nodes
+                    {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
+                    {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
+                  </span>
+                )}
+                <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
+                  Search <kbd>Ctrl K</kbd>
+                </button>
+                <button type="button" className="gtoolbar__button" onClick={() => void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 })}>
+                  Fit <kbd>F</kbd>
+                </button>
+                {info && (
+                  <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
+                    Reset
+                  </button>
+                )}
+              </Panel>
+              <Panel position="bottom-center" className="glegend">
+                <GraphLegend />
+              </Panel>
+            </>
+          )}
         </ReactFlow>
       )}
       {searchOpen && <GraphSearch onPick={onPick} onClose={() => setSearchOpen(false)} />}

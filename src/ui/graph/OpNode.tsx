@@ -25,12 +25,10 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
   const style: CSSProperties = { width: n.width, height: n.height };
   if (n.isLayer) {
     const mode = setting?.weights ?? 'fp32';
+    // the shorthand first, so the stripe's own colour wins
+    if (pruned) style.borderColor = PRUNE_COLOR;
     style.borderLeftColor = WEIGHT_COLORS[mode];
     if (mode !== 'fp32') style.background = WEIGHT_TINTS[mode];
-    if (pruned) {
-      style.borderColor = PRUNE_COLOR;
-      style.borderLeftColor = WEIGHT_COLORS[mode];
-    }
   }
   const cls = [
     'gnode',

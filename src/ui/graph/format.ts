@@ -3,6 +3,7 @@ import type { Dim, SceneEdge, WeightChip } from '../../graph/types';
 
 export function shapeText(shape: readonly Dim[] | null | undefined): string {
   if (!shape) return '';
+  if (shape.length === 0) return 'scalar';
   return `[${shape.map((d) => String(d)).join(', ')}]`;
 }
 
