@@ -19,6 +19,7 @@ import { quantizeTensor, type GroupLayout } from '../src/compress/quantize/quant
 import { makeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../src/compress/recipe';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { DataType, type Model, type Tensor } from '../src/onnx/types';
+import { seeded } from '../src/testing/random';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const args = process.argv.slice(2);
@@ -37,16 +38,6 @@ interface Weight {
   values: Float32Array;
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The weights: views at random offsets into one block of roughly normal values (sum of 3 uniforms). */
 function makeWeights(): Weight[] {

@@ -204,6 +204,7 @@ const RESULT_JS = `(() => {
     readyMs: ready - t0,
     longestTaskMs: Math.max(0, ...inWindow.map((t) => t.duration)),
     longTasks: inWindow.length,
+    taskList: inWindow.map((t) => [Math.round(t.start - t0), Math.round(t.duration)]),
     stages,
     visible: Number(el.getAttribute('data-visible')),
     total: Number(el.getAttribute('data-total')),
@@ -231,6 +232,8 @@ interface RunResult {
   readyMs: number;
   longestTaskMs: number;
   longTasks: number;
+  /** [start after the drop, duration] of each task over 50 ms */
+  taskList: [number, number][];
   stages: Record<string, number>;
   expandMs: number;
   expandLongestMs: number;
@@ -351,6 +354,7 @@ async function main(): Promise<void> {
         `  stages (median run)         graph view starts ${fmt(mid.stages.start)}, graph built ${fmt(mid.stages.info)} (worker ${mid.stages.buildMs} ms), ` +
           `laid out ${fmt(mid.stages.scene)} (layout ${mid.stages.layoutMs} ms), drawn ${fmt(mid.readyMs)}; ${mid.visible} items shown`,
       );
+      console.log(`  tasks over 50 ms (median run, ms after the drop: duration)  ${mid.taskList.map(([a, d]) => `${a}: ${d}`).join(', ')}`);
       console.log(
         `  open a group                median ${fmt(median(runs.map((r) => r.expandMs)))}, longest task ${Math.max(...runs.map((r) => r.expandLongestMs)).toFixed(0)} ms`,
       );

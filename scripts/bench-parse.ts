@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { DataType, type Attribute, type Model, type Node, type Tensor } from '../src/onnx/types';
+import { seeded } from '../src/testing/random';
 
 const MiB = 1 << 20;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -28,16 +29,6 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 // ---------------------------------------------------------------------------------------------
 // Model generation
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Plan {
   layers: number;

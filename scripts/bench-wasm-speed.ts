@@ -31,6 +31,7 @@ import type { BrowserType } from '@playwright/test';
 import * as ort from 'onnxruntime-node';
 import { collectCalibration, type Calibration, type Sample } from '../src/compress/activations/calibrate';
 import { convNet, convNetInputs, CONV_NET_INPUT } from '../src/compress/activations/testing/conv-net';
+import { cosine } from '../src/core/vector';
 import { opCounts, opTypes, ortRunModel, toOrtFeeds } from '../src/compress/activations/testing/ort-node';
 import { compressModel } from '../src/compress/compress';
 import { makeRecipe } from '../src/compress/recipe';
@@ -190,17 +191,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return d / Math.sqrt(x * y);
-}
 
 /** Median latency (ms) per variant in onnxruntime-node, 1 thread; rounds interleave the variants. */
 async function timeNode(vs: Variant[], feeds: Sample[]): Promise<{ ms: number[]; cos: number[] }> {

@@ -20,6 +20,7 @@ import { loadModel } from '../onnx/load';
 import type { CompressOutcome } from './compress';
 import { encodeNpy } from './npy';
 import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
+import { cosine } from '../core/vector';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-cli-compress-'));
@@ -51,17 +52,6 @@ function direct(files: { name: string; bytes: Uint8Array }[], recipe: Recipe): U
   return encodeModel(externalReferences(model).length > 0 && loaded.external ? inlineExternalData(model, loaded.external) : model);
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return d / Math.sqrt(x * y);
-}
 
 function worstRowCosine(a: Float32Array, b: Float32Array, width: number): number {
   let worst = 1;

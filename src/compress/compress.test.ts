@@ -29,6 +29,7 @@ import {
   mlpFixture,
   type Fixture,
 } from './testing/fixtures';
+import { cosine } from '../core/vector';
 
 // ---------------------------------------------------------------- onnxruntime helpers
 
@@ -73,17 +74,6 @@ async function runAll(bytes: Uint8Array, sets: Record<string, ort.Tensor>[], fil
   return outs;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return x === 0 && y === 0 ? 1 : d / Math.sqrt(x * y);
-}
 
 /** The worst cosine similarity over every output of every input set. */
 function worstCosine(ref: Outputs[], got: Outputs[]): number {

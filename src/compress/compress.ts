@@ -33,6 +33,7 @@ import type { CleanupReport } from './cleanup/meta';
 import { bytesOf, Emitter } from './emit';
 import { toFloat16 } from './fp16/fp16';
 import {
+  addCandidates,
   cloneModel,
   collectNames,
   constScope,
@@ -49,7 +50,7 @@ import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPorta
 import type { QuantBits } from './quantize/meta';
 import { quantizeTensor, type GroupLayout } from './quantize/quantize';
 import { cleanupOptions, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
-import { effectiveWeight, weightAxes } from './weights';
+import { effectiveWeight, weightAxes, weightStoredBytes } from './weights';
 
 export type Encoding =
   | 'unchanged'
@@ -164,17 +165,10 @@ interface LayerPlan {
 const portableEncoding = (bits: QuantBits): Encoding => (bits === 8 ? 'int8-cast-mul' : 'int4-nibbles-mul');
 const dqEncoding = (bits: QuantBits): Encoding => (bits === 8 ? 'int8-dequantize-linear' : 'int4-dequantize-linear');
 
+
+
 function sparseBytes(s: SparseTensor): number {
   return (s.values ? tensorByteLength(s.values) : 0) + (s.indices ? tensorByteLength(s.indices) : 0);
-}
-
-function storedBytes(w: LayerWeight): number {
-  try {
-    if (w.sparse) return sparseBytes(w.sparse);
-    return w.tensor ? tensorByteLength(w.tensor) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Stored bytes of every tensor constant in the model. */
@@ -288,8 +282,8 @@ function stageWeight(plan: WeightPlan, lp: LayerPlan, names: NameAllocator, opse
     input: w.inputIndex,
     shape: plan.shape,
     encoding: plan.encoding,
-    bytesBefore: storedBytes(w),
-    bytesAfter: storedBytes(w),
+    bytesBefore: weightStoredBytes(w),
+    bytesAfter: weightStoredBytes(w),
     ...(plan.note ? { note: plan.note } : {}),
   };
   if (plan.encoding === 'unchanged') return { plan, report };
@@ -333,15 +327,6 @@ function stageWeight(plan: WeightPlan, lp: LayerPlan, names: NameAllocator, opse
   return { plan, output, emitter: encoding === 'unchanged' ? undefined : e, matMulNBits, report };
 }
 
-function addCandidates(c: RemovalCandidates, w: LayerWeight): void {
-  for (const n of w.viaNodes) c.nodes.add(n);
-  if (w.owner.kind === 'constant') c.nodes.add(w.owner.node);
-  else {
-    let set = c.initializers.get(w.owner.graph);
-    if (!set) c.initializers.set(w.owner.graph, (set = new Set()));
-    set.add(w.name);
-  }
-}
 
 function commitLayer(model: Model, lp: LayerPlan, staged: Staged[], c: RemovalCandidates): void {
   const graph = lp.rec.graph as Graph;
@@ -396,7 +381,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   };
   let layers = findLayers(out);
   let resolved = resolveRecipe(present(layers), layers);
-  const before = new Map(layers.map((l) => [l.key, { params: l.params, bytes: l.weights.reduce((n, w) => n + storedBytes(w), 0) }]));
+  const before = new Map(layers.map((l) => [l.key, { params: l.params, bytes: l.weights.reduce((n, w) => n + weightStoredBytes(w), 0) }]));
   const channelRequests = resolved.filter((r) => r.settings.prune > 0 && r.settings.pruneMethod === 'channel').map((r) => ({ key: r.key, fraction: r.settings.prune }));
   const channel = channelRequests.length > 0 ? channelPrune(out, channelRequests, { names, external, signal }) : undefined;
   if (channel) {
@@ -431,7 +416,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
     // channel pruning is done: what is left for this layer is its weight encoding
     const s = requested.pruneMethod === 'channel' ? { ...requested, prune: 0 } : requested;
     let bytes = 0;
-    for (const w of layer.weights) bytes += storedBytes(w);
+    for (const w of layer.weights) bytes += weightStoredBytes(w);
     const was = before.get(layer.key);
     const row: LayerReport = {
       key: layer.key,

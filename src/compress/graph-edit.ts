@@ -3,7 +3,7 @@
  * tensor bytes, a fresh-name allocator, constant lookup through graph scopes, and removal of
  * tensors and nodes left without consumers.
  */
-import { constantValue } from '../onnx/layers';
+import { constantValue, type LayerWeight } from '../onnx/layers';
 import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
 import { tensorValues } from '../onnx/tensor';
 import type { ExternalDataResolver, Graph, Model, Node, Tensor } from '../onnx/types';
@@ -138,6 +138,17 @@ export interface RemovalCandidates {
   nodes: Set<Node>;
   /** initializer names per graph to remove once nothing reads them */
   initializers: Map<Graph, Set<string>>;
+}
+
+/** Marks a layer weight's storage (its Constant node or initializer) and shape-op chain for removal. */
+export function addCandidates(c: RemovalCandidates, w: LayerWeight): void {
+  for (const n of w.viaNodes) c.nodes.add(n);
+  if (w.owner.kind === 'constant') c.nodes.add(w.owner.node);
+  else {
+    let set = c.initializers.get(w.owner.graph);
+    if (!set) c.initializers.set(w.owner.graph, (set = new Set()));
+    set.add(w.name);
+  }
 }
 
 /**

@@ -9,9 +9,10 @@
 import { AppError } from '../core/errors';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../core/float16';
 import type { Layer, LayerWeight } from '../onnx/layers';
-import { elementCount, tensorFloats, tensorValues } from '../onnx/tensor';
-import { DataType, type ExternalDataResolver, type Int64, type Node, type SparseTensor } from '../onnx/types';
+import { elementCount, tensorByteLength, tensorFloats, tensorValues } from '../onnx/tensor';
+import { DataType, type ExternalDataResolver, type Node, type SparseTensor } from '../onnx/types';
 import { constInts, type ConstScope } from './graph-edit';
+import { attrInt, attrInts } from '../onnx/attributes';
 
 export const FLOAT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE]);
 
@@ -25,16 +26,6 @@ export interface EffectiveWeight {
 
 function unsupported(msg: string): never {
   throw new AppError('unsupported', msg);
-}
-
-function attrInt(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i === undefined ? dflt : Number(a.i as Int64);
-}
-
-function attrInts(n: Node, name: string): number[] | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a ? a.ints.map((v) => Number(v)) : undefined;
 }
 
 function normAxis(axis: number, rank: number, what: string): number {
@@ -251,5 +242,15 @@ export function weightAxes(layer: Layer, inputIndex: number, rank: number): Weig
       return (inputIndex === 1 || inputIndex === 2) && rank === 3 ? { channelAxis: 1, blockAxis: 2 } : {};
     default:
       return {};
+  }
+}
+
+/** Bytes a layer weight takes where it is stored (sparse: values plus indices); 0 when unreadable. */
+export function weightStoredBytes(w: LayerWeight): number {
+  try {
+    if (w.sparse) return (w.sparse.values ? tensorByteLength(w.sparse.values) : 0) + (w.sparse.indices ? tensorByteLength(w.sparse.indices) : 0);
+    return w.tensor ? tensorByteLength(w.tensor) : 0;
+  } catch {
+    return 0;
   }
 }

@@ -396,7 +396,9 @@ function visibleCount(h: Hierarchy, start: number, expanded: (gi: number) => boo
 export function fitExpansion(h: Hierarchy, start: number, budget: number): string[] {
   const { groups } = h;
   const base = groups[start].depth;
-  const openable = (gi: number) => gi === start || (groups[gi].kind !== 'control' && !(groups[gi].kind === 'subgraph' && groups[groups[gi].parent].control !== undefined && groups[gi].parent !== start));
+  // control groups never open by themselves; the bodies of one open only with it
+  const openable = (gi: number) =>
+    gi === start || (groups[gi].kind !== 'control' && !(groups[gi].kind === 'subgraph' && groups[gi].parent !== start));
   let maxDepth = 0;
   const order = preOrder(groups, start).filter((gi) => {
     // Only groups reachable through openable groups.
@@ -406,8 +408,7 @@ export function fitExpansion(h: Hierarchy, start: number, budget: number): strin
   for (const gi of order) maxDepth = Math.max(maxDepth, groups[gi].depth - base);
   let chosen = 0;
   for (let d = 1; d <= maxDepth; d++) {
-    const open = (gi: number) => openable(gi) && groups[gi].depth - base <= d;
-    if (visibleCount(h, start, (gi) => open(gi) && reachableOpen(h, gi, start, open)) > budget) break;
+    if (visibleCount(h, start, (gi) => openable(gi) && groups[gi].depth - base <= d) > budget) break;
     chosen = d;
   }
   const result: string[] = [];
@@ -415,11 +416,6 @@ export function fitExpansion(h: Hierarchy, start: number, budget: number): strin
     if (gi === start || groups[gi].depth - base <= chosen) result.push(groups[gi].id);
   }
   return result.filter((id) => id !== 'root');
-}
-
-function reachableOpen(h: Hierarchy, gi: number, start: number, open: (gi: number) => boolean): boolean {
-  for (let p = h.groups[gi].parent; p >= 0 && p !== start; p = h.groups[p].parent) if (!open(p)) return false;
-  return true;
 }
 
 /** The groups open at start: the deepest level at which the whole model shows within FIT_VISIBLE items. */

@@ -121,6 +121,7 @@ describe('search', () => {
     expect(byOp.slice(0, 4).map((h) => h.op)).toEqual(['Softmax', 'Softmax', 'Softmax', 'Softmax']);
     expect(byOp[0].path).toBe('encoder / layer.0 / attention / scores');
     expect(graphSearch(gm, 'layer.3')[0]).toMatchObject({ kind: 'group', id: 'g:encoder/layer.3' });
+    expect(graphSearch(gm, 'encoder/layer.2/attention')[0]).toMatchObject({ kind: 'group', id: 'g:encoder/layer.2/attention' });
     expect(graphSearch(gm, 'lyr3attn').length).toBeGreaterThan(0);
     expect(graphSearch(gm, 'zzzz')).toEqual([]);
     expect(graphReveal(gm, 'n:/encoder/layer.2/attention/scores/Softmax')).toEqual([

@@ -80,8 +80,9 @@ export function searchGraph(index: SearchIndex, query: string, limit = 30): Sear
   });
   h.groups.forEach((g, gi) => {
     if (gi === 0 || g.kind === 'control') return;
-    const title = g.title.toLowerCase();
-    const s = scoreText(title, '', q);
+    // scopes match by their whole path (`h.3/attn`) as well as their title
+    const scope = g.kind === 'scope' ? g.id.slice(g.id.indexOf('|') + 1).replace(/^g:/, '').toLowerCase() : '';
+    const s = Math.max(scoreText(g.title.toLowerCase(), '', q), scope ? scoreText(scope, '', q) : -1);
     if (s < 0) return;
     scored.push({
       score: s - 1,

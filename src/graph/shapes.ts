@@ -4,8 +4,9 @@
  * dimension that cannot be worked out is '?', an op we do not model gives no shape at all.
  */
 import { dtypeName } from '../onnx/tensor';
-import { DataType, type Attribute, type Node, type TypeProto, type ValueInfo } from '../onnx/types';
+import { DataType, type Node, type TypeProto, type ValueInfo } from '../onnx/types';
 import type { Dim } from './types';
+import { attrInt, attrInts, attrString } from '../onnx/attributes';
 
 export interface TensorType {
   dtype: string;
@@ -52,23 +53,6 @@ const REDUCE = new Set([
 ]);
 const POOL = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 const GLOBAL_POOL = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool']);
-
-function attrOf(node: Node, name: string): Attribute | undefined {
-  for (const a of node.attributes) if (a.name === name) return a;
-  return undefined;
-}
-function attrInt(node: Node, name: string, fallback: number): number {
-  const a = attrOf(node, name);
-  return a?.i === undefined ? fallback : Number(a.i);
-}
-function attrInts(node: Node, name: string): number[] | undefined {
-  const a = attrOf(node, name);
-  return a && a.ints.length > 0 ? a.ints.map(Number) : undefined;
-}
-function attrString(node: Node, name: string): string | undefined {
-  const a = attrOf(node, name);
-  return a?.s ? new TextDecoder().decode(a.s) : undefined;
-}
 
 const known = (d: Dim): d is number => typeof d === 'number' && d >= 0;
 

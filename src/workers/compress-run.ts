@@ -14,6 +14,9 @@ import type { IoSummary } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { seeded } from '../testing/random';
 import type { CompressProgressCallback, CompressTimings } from './compress-api';
+import { cosine } from '../core/vector';
+
+export { cosine };
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -109,20 +112,6 @@ export function synthesizeInputs(inputs: readonly IoSummary[], seed: number): Sy
   });
 }
 
-/** Cosine similarity of two equally long vectors (1 when both are all zeros). */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  if (x === 0 && y === 0) return 1;
-  if (x === 0 || y === 0) return 0;
-  return d / Math.sqrt(x * y);
-}
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

@@ -21,6 +21,7 @@ import { activationParams, quantizeBias } from './activations';
 import { collectCalibration, synthesizeSamples, type Calibration, type Sample } from './calibrate';
 import { convNet, convNetInputs } from './testing/conv-net';
 import { opCounts, opTypes, ortRunModel, toOrtFeeds } from './testing/ort-node';
+import { cosine } from '../../core/vector';
 
 const INT8: PartialLayerSettings = { weights: 'int8', activations: 'int8' };
 /** the encoding tests write int8 activations wherever asked; the cost guard has its own tests (cost.test.ts) */
@@ -45,17 +46,6 @@ async function outputs(bytes: Uint8Array, feeds: Sample[]): Promise<Float32Array
   return out;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return x === 0 && y === 0 ? 1 : d / Math.sqrt(x * y);
-}
 
 /** Worst cosine over every sample (each output row of a batch counted on its own). */
 async function worstCosine(original: Model, compressed: Model, feeds: Sample[], rows = 1): Promise<number> {

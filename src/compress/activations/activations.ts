@@ -30,17 +30,18 @@ import { AppError } from '../../core/errors';
 import { attr, emptyTensor, makeNode } from '../../onnx/build';
 import type { Layer, LayerWeight } from '../../onnx/layers';
 import type { GraphRecord } from '../../onnx/names';
-import { tensorByteLength, tensorFloats } from '../../onnx/tensor';
-import { DataType, type ExternalDataResolver, type Graph, type Int64, type Model, type Node, type Tensor } from '../../onnx/types';
+import { tensorFloats } from '../../onnx/tensor';
+import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type Tensor } from '../../onnx/types';
 import type { LayerReport, WeightReport } from '../compress';
 import { bytesOf, Emitter } from '../emit';
-import type { ConstScope, NameAllocator, RemovalCandidates } from '../graph-edit';
+import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from '../graph-edit';
 import { magnitudePrune } from '../prune/prune';
 import { quantizeTensor, roundHalfEven, type GroupLayout, type QuantizedTensor } from '../quantize/quantize';
 import type { LayerSettings, Target } from '../recipe';
-import { effectiveWeight, weightAxes } from '../weights';
+import { effectiveWeight, weightAxes, weightStoredBytes } from '../weights';
 import type { Calibration, TensorRange } from './calibrate';
 import { DYNAMIC_MIN_OPSET, STATIC_MIN_OPSET } from './meta';
+import { attrFloat, attrInt } from '../../onnx/attributes';
 
 /** What a layer's row says about its activations. */
 export interface ActivationReport {
@@ -81,16 +82,6 @@ export type PlanResult = { plan: ActivationPlan } | { fallback: string };
 
 const isDefault = (d: string | undefined) => !d || d === 'ai.onnx';
 const isOp = (n: Node | undefined, op: string) => !!n && n.opType === op && isDefault(n.domain);
-
-function attrInt(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i === undefined ? dflt : Number(a.i as Int64);
-}
-
-function attrFloat(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.f === undefined ? dflt : a.f;
-}
 
 /** Producers, readers and graph outputs of the main graph. */
 export class GraphIndex {
@@ -253,15 +244,6 @@ export function activationParams(range: TensorRange): { scale: number; zeroPoint
   return { scale: Math.fround(scale64), zeroPoint: roundHalfEven(-lo / scale64) };
 }
 
-function candidateOf(c: RemovalCandidates, w: LayerWeight): void {
-  for (const n of w.viaNodes) c.nodes.add(n);
-  if (w.owner.kind === 'constant') c.nodes.add(w.owner.node);
-  else {
-    let set = c.initializers.get(w.owner.graph);
-    if (!set) c.initializers.set(w.owner.graph, (set = new Set()));
-    set.add(w.name);
-  }
-}
 
 /** A constant of the main graph (initializer or Constant node output), to remove once unused. */
 function constantCandidate(c: RemovalCandidates, g: Graph, index: GraphIndex, name: string): void {
@@ -274,13 +256,6 @@ function constantCandidate(c: RemovalCandidates, g: Graph, index: GraphIndex, na
   }
 }
 
-function storedBytes(w: LayerWeight): number {
-  try {
-    return w.tensor ? tensorByteLength(w.tensor) : 0;
-  } catch {
-    return 0;
-  }
-}
 
 interface Prepared {
   item: ActivationItem;
@@ -301,8 +276,8 @@ function prepare(item: ActivationItem, external?: ExternalDataResolver): Prepare
     input: w.inputIndex,
     shape: plan.shape,
     encoding: plan.mode === 'static' ? 'int8-qdq' : 'int8-dynamic',
-    bytesBefore: storedBytes(w),
-    bytesAfter: storedBytes(w),
+    bytesBefore: weightStoredBytes(w),
+    bytesAfter: weightStoredBytes(w),
   };
   if (settings.prune > 0 && settings.pruneMethod === 'magnitude') {
     const r = magnitudePrune(values, settings.prune);
@@ -463,8 +438,8 @@ export function applyActivations(model: Model, items: readonly ActivationItem[],
           e.initializers.push(...be.initializers);
           if (bias.weight) {
             node.inputs[2] = dq;
-            rows.push({ name: bias.name, input: 2, shape: [bias.values.length], encoding: 'int32-bias', bytesBefore: storedBytes(bias.weight), bytesAfter: be.storedBytes() });
-            candidateOf(env.candidates, bias.weight);
+            rows.push({ name: bias.name, input: 2, shape: [bias.values.length], encoding: 'int32-bias', bytesBefore: weightStoredBytes(bias.weight), bytesAfter: be.storedBytes() });
+            addCandidates(env.candidates, bias.weight);
           } else if (plan.biasAdd) {
             plan.biasAdd.node.inputs[plan.biasAdd.input] = dq;
             item.row.notes.push(`${bias.name}: the bias added after it stored as int32 codes (scale input_scale * weight_scale), so the pair fuses`);
@@ -493,7 +468,7 @@ export function applyActivations(model: Model, items: readonly ActivationItem[],
       item.row.weights = [report];
       item.row.activations = { mode: 'dynamic', input: plan.input };
     }
-    candidateOf(env.candidates, plan.weight);
+    addCandidates(env.candidates, plan.weight);
     item.row.applied = item.row.applied === 'channel-pruned' ? `channel-pruned, ${report.encoding}` : report.encoding;
     item.row.notes.push(...plan.notes);
   }

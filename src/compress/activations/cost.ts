@@ -19,7 +19,8 @@
  *   - a layer whose MACs cannot be estimated keeps its weights only (conservative).
  */
 import { tensorValues } from '../../onnx/tensor';
-import type { Int64, Model, Node, TypeProto } from '../../onnx/types';
+import type { Model, Node, TypeProto } from '../../onnx/types';
+import { attrInt, attrInts, attrString } from '../../onnx/attributes';
 
 /** Fewest multiply-adds per run for a Conv's integer kernel to pay off on wasm (see the header). */
 export const MIN_CONV_MACS = 4_000_000;
@@ -32,21 +33,6 @@ export const MIN_MODEL_FRACTION = 0.5;
 export type Shape = (number | undefined)[];
 
 const isDefault = (d: string | undefined) => !d || d === 'ai.onnx';
-
-function attrInts(n: Node, name: string): number[] | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a && a.ints.length > 0 ? a.ints.map((v) => Number(v)) : undefined;
-}
-
-function attrInt(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i === undefined ? dflt : Number(a.i as Int64);
-}
-
-function attrString(n: Node, name: string): string | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.s ? new TextDecoder().decode(a.s) : undefined;
-}
 
 /** A declared tensor type's shape: the first symbolic dimension taken as 1 (batch), others unknown. */
 function declaredShape(t: TypeProto | undefined): Shape | undefined {

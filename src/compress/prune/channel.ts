@@ -31,13 +31,14 @@ import { attr } from '../../onnx/build';
 import { findLayers, type Layer, type LayerWeight } from '../../onnx/layers';
 import { graphPath, modelGraphs, type GraphRecord } from '../../onnx/names';
 import { dtypeBits, elementCount, tensorFloats, tensorRawBytes } from '../../onnx/tensor';
-import { DataType, type ExternalDataResolver, type Graph, type Int64, type Model, type Node, type ValueInfo } from '../../onnx/types';
+import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type ValueInfo } from '../../onnx/types';
 import { ConstEditor, isDefaultDomain, subgraphReads, type ConstRef } from '../cleanup/graph-scope';
 import { bytesOf } from '../emit';
 import { constScope, type NameAllocator } from '../graph-edit';
 import { effectiveWeight, FLOAT_TYPES } from '../weights';
 import { axisIndex, identityMap, removedPositions, sameLayout, sliceAxis, sumSquaresAlong, unitSize, type ChannelMap } from './channel-map';
 import { pruneCount } from './prune';
+import { attrInt, attrInts } from '../../onnx/attributes';
 
 export interface ChannelPruneRequest {
   /** layer key (node name) */
@@ -99,16 +100,6 @@ const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMax
 
 function refuse(msg: string): never {
   throw new AppError('unsupported', msg);
-}
-
-function attrInt(n: Node, name: string, dflt: number): number {
-  const a = n.attributes.find((x) => x.name === name);
-  return a?.i === undefined ? dflt : Number(a.i as Int64);
-}
-
-function attrInts(n: Node, name: string): number[] | undefined {
-  const a = n.attributes.find((x) => x.name === name);
-  return a && a.ints.length > 0 ? a.ints.map(Number) : undefined;
 }
 
 function attrFloats(n: Node, name: string): number[] | undefined {

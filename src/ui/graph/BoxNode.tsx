@@ -15,7 +15,10 @@ export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
       data-testid="graph-box"
       data-id={n.id}
     >
-      <div className="gbox__header" title={`${n.sub}\nDouble-click to close`}>
+      <div
+        className="gbox__header"
+        title={`${n.sub}: ${n.nodeCount} nodes${n.params > 0 ? `, ${compactCount(n.params)} params` : ''}\nDouble-click to close`}
+      >
         <button
           type="button"
           className="gbox__toggle nodrag"
@@ -30,7 +33,7 @@ export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
         </button>
         <span className="gbox__title">{n.label}</span>
         <span className="gbox__meta">
-          {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}
+          {n.nodeCount} nodes{n.params > 0 && n.width >= 300 ? ` · ${compactCount(n.params)} params` : ''}
         </span>
       </div>
     </div>

@@ -263,7 +263,9 @@ function GraphCanvas() {
       const before = prev ? findNode(prev, focus.id) : undefined;
       if (!before) return;
       const vp = rf.getViewport();
-      void rf.setViewport({ x: vp.x - (now.x - before.x) * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom });
+      // keep its top edge and its horizontal centre where they were on screen
+      const dx = now.x + now.width / 2 - (before.x + before.width / 2);
+      void rf.setViewport({ x: vp.x - dx * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom });
     } else {
       const zoom = Math.max(rf.getViewport().zoom, 1);
       void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
@@ -388,6 +390,10 @@ function GraphCanvas() {
       data-layout-ms={scene ? Math.round(scene.layoutMs) : undefined}
       data-scene-ms={scene ? Math.round(scene.sceneMs) : undefined}
       ref={wrapper}
+      // The pane pans by its own transform; never let focus or scrollIntoView scroll the frame.
+      onScroll={(e) => {
+        if (e.currentTarget.scrollTop !== 0 || e.currentTarget.scrollLeft !== 0) e.currentTarget.scrollTo(0, 0);
+      }}
     >
       {canvas && (
         <ReactFlow<FlowNode>
