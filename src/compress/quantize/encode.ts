@@ -150,26 +150,45 @@ export function emitMatMulNBits(e: Emitter, qt: QuantizedTensor): { inputs: stri
   const nb = qt.view.blocks;
   const blob = bs / 2;
   const zps = qt.zeroPoints;
+  const q = qt.q;
   const b = new Uint8Array(n * nb * blob);
-  for (let col = 0; col < n; col++) {
-    for (let kb = 0; kb < nb; kb++) {
-      const zpu = zps ? zps[kb * n + col] + 8 : 8;
-      const base = (col * nb + kb) * blob;
-      for (let w = 0; w < bs; w++) {
-        const row = kb * bs + w;
-        const u = row < k ? qt.q[row * n + col] + 8 : zpu;
-        b[base + (w >> 1)] |= w & 1 ? u << 4 : u;
+  const scales = new Float32Array(n * nb);
+  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes), tile by tile: one block of bs rows
+  // by TILE columns at a time, two rows per pass (low and high nibble), so the rows read stay in
+  // cache and each column's bytes of the block are written while their lines are still there.
+  const TILE = 64;
+  const stride = nb * blob;
+  for (let kb = 0; kb < nb; kb++) {
+    const r0 = kb * bs;
+    const full = r0 + bs <= k;
+    for (let c0 = 0; c0 < n; c0 += TILE) {
+      const c1 = c0 + TILE < n ? c0 + TILE : n;
+      for (let col = c0; col < c1; col++) scales[col * nb + kb] = qt.scales[kb * n + col];
+      for (let w = 0; w < bs; w += 2) {
+        const ra = (r0 + w) * n;
+        const rb = ra + n;
+        let o = c0 * stride + kb * blob + (w >> 1);
+        if (full) {
+          for (let col = c0; col < c1; col++, o += stride) b[o] = (q[ra + col] + 8) | ((q[rb + col] + 8) << 4);
+        } else {
+          // the last block runs past K: its padding rows hold the zero point (they dequantize to 0)
+          for (let col = c0; col < c1; col++, o += stride) {
+            const zpu = zps ? zps[kb * n + col] + 8 : 8;
+            const lo = r0 + w < k ? q[ra + col] + 8 : zpu;
+            const hi = r0 + w + 1 < k ? q[rb + col] + 8 : zpu;
+            b[o] = lo | (hi << 4);
+          }
+        }
       }
     }
   }
-  const scales = new Float32Array(n * nb);
-  for (let col = 0; col < n; col++) for (let kb = 0; kb < nb; kb++) scales[col * nb + kb] = qt.scales[kb * n + col];
   const inputs = [e.init('_matmul_nbits', DataType.UINT8, [n, nb, blob], b), e.floats('_scale', [n, nb], scales)];
   if (zps) {
     const zb = Math.ceil(nb / 2);
     const z = new Uint8Array(n * zb);
-    for (let col = 0; col < n; col++) {
-      for (let kb = 0; kb < nb; kb++) z[col * zb + (kb >> 1)] |= (zps[kb * n + col] + 8) << ((kb & 1) * 4);
+    for (let kb = 0; kb < nb; kb++) {
+      const shift = (kb & 1) * 4;
+      for (let col = 0, o = kb >> 1; col < n; col++, o += zb) z[o] |= (zps[kb * n + col] + 8) << shift;
     }
     inputs.push(e.init('_zero_point', DataType.UINT8, [n, zb], z));
   }
