@@ -20,8 +20,10 @@
  *   - shape computations: values derived from Shape/Size only (through Cast, Div, Mul, Concat
  *     ...), where float16's 11-bit integer precision would change sizes above 2048, and anything
  *     feeding Resize/Upsample scales or roi;
- *   - nodes reading a float constant with a value beyond float16's range (|v| > 65504, or not
- *     finite): the constant stays float32 and so does its reader (RECIPE.md: nothing overflows);
+ *   - ArgMax, ArgMin and Einsum, which onnxruntime-web's WebGPU (JSEP) kernels register for
+ *     float32 only;
+ *   - nodes reading a float constant with a finite value beyond float16's range (|v| > 65504):
+ *     the constant stays float32 and so does its reader (RECIPE.md: nothing overflows);
  *   - nodes whose value types cannot be worked out (unknown op, missing type information), and
  *     nodes the caller keeps (layers asking for float32 or integer weights, their decode chains).
  * - Initializers that are also graph inputs (IR < 4 exports) can be overridden by the caller:
@@ -57,14 +59,13 @@ block(
   ],
   'quantization op: its scales are float32 by design',
 );
-block(
-  ['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'EyeLike', 'Bernoulli', 'Multinomial', 'HannWindow', 'HammingWindow', 'BlackmanWindow', 'MelWeightMatrix', 'TfIdfVectorizer'],
-  'its output type comes from an attribute',
-);
-block(
-  ['SequenceConstruct', 'SequenceEmpty', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength', 'SplitToSequence', 'ConcatFromSequence', 'SequenceMap', 'Optional', 'OptionalGetElement', 'OptionalHasElement'],
-  'sequence and optional values are not converted',
-);
+const ATTR_TYPED = ['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'EyeLike', 'Bernoulli', 'Multinomial', 'HannWindow', 'HammingWindow', 'BlackmanWindow', 'MelWeightMatrix', 'TfIdfVectorizer'];
+const SEQUENCE_OPS = ['SequenceConstruct', 'SequenceEmpty', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength', 'SplitToSequence', 'ConcatFromSequence', 'SequenceMap', 'Optional', 'OptionalGetElement', 'OptionalHasElement'];
+/** ops whose output types this pass does not derive (they come from attributes, or are not tensors) */
+const UNTYPED = new Set([...ATTR_TYPED, ...SEQUENCE_OPS]);
+block(ATTR_TYPED, 'its output type comes from an attribute');
+block(['ArgMax', 'ArgMin', 'Einsum'], "onnxruntime-web's WebGPU kernel takes float32 only");
+block(SEQUENCE_OPS, 'sequence and optional values are not converted');
 
 const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 /** read only their input's shape: any element type will do */
@@ -121,14 +122,15 @@ function findAttr(n: Node, name: string): Attribute | undefined {
   return n.attributes.find((a) => a.name === name);
 }
 
-/** float16 bits of a float tensor's values, or why it cannot be stored so. */
+/** float16 bits of a float tensor's values, or how many finite values are beyond its range. */
 function toHalf(t: Tensor, external?: ExternalDataResolver): { bits: Uint16Array } | { count: number; maxAbs: number } {
   const v = tensorFloats(t, external);
   let count = 0;
   let maxAbs = 0;
   for (let i = 0; i < v.length; i++) {
+    // infinities and NaN are float16 values too; finite values past the largest one are not
     const a = Math.abs(v[i]);
-    if (!(a <= FLOAT16_MAX)) {
+    if (a > FLOAT16_MAX && a !== Infinity) {
       count++;
       if (!(a <= maxAbs)) maxAbs = a;
     }
@@ -201,9 +203,7 @@ function outputTypes(n: Node, inTypes: (number | undefined)[]): (number | undefi
     const outs = op === 'Loop' ? g.outputs.slice(1) : g.outputs;
     return Array.from({ length: k }, (_, i) => elemType(outs[i]));
   }
-  if (BLOCKED[op] && op !== 'Resize' && op !== 'Upsample' && op !== 'Min' && op !== 'Max' && op !== 'CumSum' && op !== 'Range' && op !== 'RoiAlign') {
-    return all(undefined);
-  }
+  if (UNTYPED.has(op)) return all(undefined);
   if (n.inputs.length === 0) return all(undefined);
   const first = n.inputs.findIndex((x) => x !== '');
   return all(first < 0 ? undefined : inTypes[first]);
@@ -329,7 +329,7 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
   }
   for (let i = 0; i < back.length; i++) {
     const p = producer.get(back[i]);
-    if (!p || shapeNodes.has(p)) continue;
+    if (!p || shapeNodes.has(p) || SHAPE_OF.has(p.opType ?? '')) continue;
     shapeNodes.add(p);
     back.push(...p.inputs.filter((x) => x));
   }
