@@ -14,6 +14,7 @@ import { makeTensor } from '../../onnx/tensor';
 import { DataType, type Graph, type Model, type ValueInfo } from '../../onnx/types';
 import { seeded } from '../../testing/random';
 import { compressModel } from '../compress';
+import { usesFloat16Compute } from './compute';
 import { makeRecipe } from '../recipe';
 import { cnnFixture, constantsOpset9Fixture, externalFixture, gaussian, ifSubgraphFixture, mlpFixture, type Fixture } from '../testing/fixtures';
 
@@ -236,7 +237,10 @@ describe('what stays float32', () => {
       const { report } = compressModel(fx.model, makeRecipe(target, { weights: 'fp16' }));
       expect(report.fp16Compute).toBeUndefined();
       expect(report.layers.every((r) => r.weights.every((w) => w.encoding === 'fp16-cast'))).toBe(true);
+      expect(usesFloat16Compute(compressModel(fx.model, makeRecipe(target, { weights: 'fp16' })).model)).toBe(false);
     }
+    expect(usesFloat16Compute(fx.model)).toBe(false);
+    expect(usesFloat16Compute(compressModel(fx.model, FP16).model)).toBe(true);
     const { report } = compressModel(fx.model, makeRecipe('webgpu', {}, { fc0: { weights: 'fp16' } }));
     expect(report.fp16Compute).toBeUndefined();
     expect(report.notes.join('\n')).toMatch(/float16 compute applies when the recipe's default weights are fp16/);

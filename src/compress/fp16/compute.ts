@@ -504,3 +504,22 @@ export function convertComputeToFloat16(model: Model, opts: Fp16ComputeOptions):
   convertGraph(model.graph, new Map(), new Map(), { opts, report, compute, readInSubgraphs });
   return { report, compute };
 }
+
+/**
+ * Whether a model computes in float16 somewhere: a Cast to float16, or a node other than Cast
+ * reading a float16 initializer (weights merely stored as float16 are cast to float32 first).
+ */
+export function usesFloat16Compute(model: Model): boolean {
+  const graphs: Graph[] = model.graph ? [model.graph] : [];
+  for (let i = 0; i < graphs.length; i++) {
+    const g = graphs[i];
+    const half = new Set(g.initializers.filter((t) => t.dataType === F16).map((t) => t.name));
+    for (const n of g.nodes) {
+      if (n.opType === 'Cast') {
+        if (Number(findAttr(n, 'to')?.i) === F16) return true;
+      } else if (n.inputs.some((x) => half.has(x))) return true;
+      graphs.push(...subgraphsOf(n));
+    }
+  }
+  return false;
+}
