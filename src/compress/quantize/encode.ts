@@ -153,31 +153,33 @@ export function emitMatMulNBits(e: Emitter, qt: QuantizedTensor): { inputs: stri
   const q = qt.q;
   const b = new Uint8Array(n * nb * blob);
   const scales = new Float32Array(n * nb);
-  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes), tile by tile: one block of bs rows
-  // by TILE columns at a time, two rows per pass (low and high nibble), so the rows read stay in
-  // cache and each column's bytes of the block are written while their lines are still there.
+  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes) by strips of TILE columns: down the
+  // whole of K for one strip, two rows per step (low and high nibble). Every 64-byte line of codes
+  // read is used whole, and each column of the strip is one sequential run of output bytes.
   const TILE = 64;
   const stride = nb * blob;
-  for (let kb = 0; kb < nb; kb++) {
-    const r0 = kb * bs;
-    const full = r0 + bs <= k;
-    for (let c0 = 0; c0 < n; c0 += TILE) {
-      const c1 = c0 + TILE < n ? c0 + TILE : n;
+  for (let c0 = 0; c0 < n; c0 += TILE) {
+    const c1 = c0 + TILE < n ? c0 + TILE : n;
+    for (let kb = 0; kb < nb; kb++) {
+      const r0 = kb * bs;
       for (let col = c0; col < c1; col++) scales[col * nb + kb] = qt.scales[kb * n + col];
+      if (r0 + bs <= k) {
+        for (let w = 0; w < bs; w += 2) {
+          const ra = (r0 + w) * n;
+          const rb = ra + n;
+          for (let col = c0, o = c0 * stride + kb * blob + (w >> 1); col < c1; col++, o += stride) b[o] = (q[ra + col] + 8) | ((q[rb + col] + 8) << 4);
+        }
+        continue;
+      }
+      // the last block runs past K: its padding rows hold the zero point (they dequantize to 0)
       for (let w = 0; w < bs; w += 2) {
         const ra = (r0 + w) * n;
         const rb = ra + n;
-        let o = c0 * stride + kb * blob + (w >> 1);
-        if (full) {
-          for (let col = c0; col < c1; col++, o += stride) b[o] = (q[ra + col] + 8) | ((q[rb + col] + 8) << 4);
-        } else {
-          // the last block runs past K: its padding rows hold the zero point (they dequantize to 0)
-          for (let col = c0; col < c1; col++, o += stride) {
-            const zpu = zps ? zps[kb * n + col] + 8 : 8;
-            const lo = r0 + w < k ? q[ra + col] + 8 : zpu;
-            const hi = r0 + w + 1 < k ? q[rb + col] + 8 : zpu;
-            b[o] = lo | (hi << 4);
-          }
+        for (let col = c0, o = c0 * stride + kb * blob + (w >> 1); col < c1; col++, o += stride) {
+          const zpu = zps ? zps[kb * n + col] + 8 : 8;
+          const lo = r0 + w < k ? q[ra + col] + 8 : zpu;
+          const hi = r0 + w + 1 < k ? q[rb + col] + 8 : zpu;
+          b[o] = lo | (hi << 4);
         }
       }
     }
