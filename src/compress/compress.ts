@@ -50,7 +50,7 @@ import { magnitudePrune } from './prune/prune';
 import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPortable, PORTABLE_MIN_OPSET } from './quantize/encode';
 import type { QuantBits } from './quantize/meta';
 import { quantizeTensor, type GroupLayout } from './quantize/quantize';
-import { cleanupOptions, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
+import { cleanupOptions, fp16Compute as isFp16Compute, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
 import { effectiveWeight, weightAxes, weightStoredBytes } from './weights';
 
 export type Encoding =
@@ -401,7 +401,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   }
   const target = recipe.target;
   // webgpu with float16 weights by default: the whole float computation goes float16 (fp16/compute.ts)
-  const fp16Compute = target === 'webgpu' && recipe.defaults.weights === 'fp16';
+  const fp16Compute = isFp16Compute(recipe);
   const records = graphRecordsByPath(out);
   const opsetBefore = defaultOpset(out);
   const notes: string[] = [];
