@@ -180,6 +180,27 @@ describe.each(FIXTURES.map((f) => [f().name, f] as const))('fixture %s', (_name,
     }
   }
 
+  for (const target of TARGETS) {
+    it(`${target} pruning, magnitude 50% and channel 50%: loads, exact fraction / channel counts, outputs keep their shapes`, async () => {
+      for (const pruneMethod of ['magnitude', 'channel'] as const) {
+        const { model, report } = compressModel(fx.model, makeRecipe(target, { prune: 0.5, pruneMethod }), { external });
+        // (a layer left as it was keeps its weights in the external file)
+        const got = await runAll(encodeModel(model), sets, fx.external);
+        const want = await ref();
+        for (const k of Object.keys(want[0])) expect(got[0][k].length, `${pruneMethod} ${k}`).toBe(want[0][k].length);
+        for (const row of report.layers) {
+          if (pruneMethod === 'magnitude') {
+            expect(row.error, row.key).toBeUndefined();
+            for (const w of row.weights) expect(w.pruned, `${row.key} ${w.name}`).toBe(Math.round(0.5 * w.shape.reduce((p, d) => p * d, 1)));
+          } else if (!row.error) {
+            expect(row.applied, row.key).toBe('channel-pruned');
+            expect(row.paramsAfter, row.key).toBeLessThan(row.params);
+          } else expect(row.error, row.key).toMatch(/reach the graph output|graph input|subgraph/);
+        }
+      }
+    });
+  }
+
   it('the input model is not modified, and the same recipe gives identical bytes twice', () => {
     const recipe = makeRecipe('webgpu', { weights: 'int4', granularity: 'block', symmetric: false, prune: 0.3 });
     const a = encodeModel(compressModel(fx.model, recipe, { external }).model);
