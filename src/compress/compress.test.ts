@@ -677,6 +677,7 @@ describe('the sample model (digits CNN) keeps its accuracy', () => {
   }
   const cases: [string, Target, PartialLayerSettings, number][] = [
     ['fp16', 'portable', { weights: 'fp16' }, 447],
+    ['fp16 compute (webgpu)', 'webgpu', { weights: 'fp16' }, 447],
     ['int8 per-channel', 'portable', { weights: 'int8' }, 445],
     ['int8 per-channel (webgpu)', 'webgpu', { weights: 'int8' }, 445],
     ['int4 block 16', 'portable', { weights: 'int4', granularity: 'block', blockSize: 16 }, 440],
