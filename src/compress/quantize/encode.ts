@@ -153,25 +153,45 @@ export function emitMatMulNBits(e: Emitter, qt: QuantizedTensor): { inputs: stri
   const q = qt.q;
   const b = new Uint8Array(n * nb * blob);
   const scales = new Float32Array(n * nb);
-  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes) by strips of TILE columns: down the
-  // whole of K for one strip, two rows per step (low and high nibble). Every 64-byte line of codes
-  // read is used whole, and each column of the strip is one sequential run of output bytes.
+  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes) by strips of TILE columns, block by
+  // block. Full blocks, when N is a multiple of 4: four codes of two rows are read as one int32
+  // each and turned into four packed bytes at once (code + 8 = (code & 15) ^ 8 in each byte), into
+  // a small column-major stage; each column's bs / 2 bytes are then copied out as int32 words. The
+  // stage avoids scattering single bytes at a stride of blocks * bs / 2 (often a power of two,
+  // which maps every write of a strip to the same few cache sets). Everything else (a last block
+  // running past K, odd N) goes value by value.
   const TILE = 64;
   const stride = nb * blob;
+  const swar = n % 4 === 0 && q.byteOffset % 4 === 0;
+  const q32 = swar ? new Int32Array(q.buffer, q.byteOffset, q.length >> 2) : undefined;
+  const b32 = new Int32Array(b.buffer, 0, b.length >> 2);
+  const stage = new Uint8Array(TILE * blob);
+  const s32 = new Int32Array(stage.buffer);
+  const words = blob >> 2;
   for (let c0 = 0; c0 < n; c0 += TILE) {
     const c1 = c0 + TILE < n ? c0 + TILE : n;
     for (let kb = 0; kb < nb; kb++) {
       const r0 = kb * bs;
       for (let col = c0; col < c1; col++) scales[col * nb + kb] = qt.scales[kb * n + col];
-      if (r0 + bs <= k) {
+      if (q32 && r0 + bs <= k) {
+        const n4 = n >> 2;
         for (let w = 0; w < bs; w += 2) {
-          const ra = (r0 + w) * n;
-          const rb = ra + n;
-          for (let col = c0, o = c0 * stride + kb * blob + (w >> 1); col < c1; col++, o += stride) b[o] = (q[ra + col] + 8) | ((q[rb + col] + 8) << 4);
+          let ia = ((r0 + w) * n + c0) >> 2;
+          let ib = ia + n4;
+          for (let col = c0, o = w >> 1; col < c1; col += 4, ia++, ib++, o += 4 * blob) {
+            const v = ((q32[ia] & 0x0f0f0f0f) ^ 0x08080808) | (((q32[ib] & 0x0f0f0f0f) ^ 0x08080808) << 4);
+            stage[o] = v;
+            stage[o + blob] = v >>> 8;
+            stage[o + 2 * blob] = v >>> 16;
+            stage[o + 3 * blob] = v >>> 24;
+          }
+        }
+        for (let col = c0, d = (c0 * stride + kb * blob) >> 2, src = 0; col < c1; col++, d += stride >> 2) {
+          for (let i = 0; i < words; i++, src++) b32[d + i] = s32[src];
         }
         continue;
       }
-      // the last block runs past K: its padding rows hold the zero point (they dequantize to 0)
+      // value by value; padding rows past K hold the zero point (they dequantize to 0)
       for (let w = 0; w < bs; w += 2) {
         const ra = (r0 + w) * n;
         const rb = ra + n;
