@@ -15,7 +15,6 @@
  *   8).
  */
 import { attr } from '../../onnx/build';
-import { pack4 } from '../../onnx/tensor';
 import { DataType, type Attribute } from '../../onnx/types';
 import { bytesOf, sameShape, type Emitter } from '../emit';
 import { groupParamShape, type GroupLayout, type QuantizedTensor } from './quantize';
@@ -118,11 +117,21 @@ export function emitPortable(e: Emitter, qt: QuantizedTensor, finalShape: number
   return x;
 }
 
+/** INT4 tensor bytes (element 2i in the low nibble, 2i+1 in the high one): pack4, a pair per step. */
+export function packNibbles(a: Int8Array): Uint8Array {
+  const n = a.length;
+  const out = new Uint8Array((n + 1) >> 1);
+  const pairs = n >> 1;
+  for (let j = 0, i = 0; j < pairs; j++, i += 2) out[j] = (a[i] & 15) | ((a[i + 1] & 15) << 4);
+  if (n & 1) out[pairs] = a[n - 1] & 15;
+  return out;
+}
+
 /** Emits a DequantizeLinear (per-tensor, per-axis or blocked) and any Reshape/Cast after it. */
 export function emitDequantizeLinear(e: Emitter, qt: QuantizedTensor, finalShape: number[], outType: number): string {
   const { layout, view } = qt;
   const type = qt.bits === 8 ? DataType.INT8 : DataType.INT4;
-  const raw = (a: Int8Array) => (qt.bits === 8 ? bytesOf(a) : pack4(a));
+  const raw = (a: Int8Array) => (qt.bits === 8 ? bytesOf(a) : packNibbles(a));
   const x = e.init('_quantized', type, qt.shape, raw(qt.q));
   const paramShape = groupParamShape(qt.shape, layout, view);
   const inputs = [x, e.floats('_scale', paramShape, qt.scales)];

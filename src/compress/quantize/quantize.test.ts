@@ -4,7 +4,8 @@ import { seeded } from '../../testing/random';
 import { gaussian } from '../testing/fixtures';
 import { Emitter } from '../emit';
 import { NameAllocator } from '../graph-edit';
-import { emitMatMulNBits } from './encode';
+import { pack4 } from '../../onnx/tensor';
+import { emitMatMulNBits, packNibbles } from './encode';
 import {
   dequantizeTensor,
   groupParamShape,
@@ -325,4 +326,13 @@ describe('emitMatMulNBits packing', () => {
       expect(Buffer.from(b.rawData!).equals(Buffer.from(reference(qt.q, k, n, bs, qt.zeroPoints)))).toBe(true);
     });
   }
+});
+
+describe('packNibbles', () => {
+  it('writes the bytes pack4 writes (odd and even lengths, every code)', () => {
+    for (const n of [1, 2, 15, 16, 1001]) {
+      const a = Int8Array.from({ length: n }, (_, i) => ((i * 7) % 16) - 8);
+      expect(Buffer.from(packNibbles(a)).equals(Buffer.from(pack4(a)))).toBe(true);
+    }
+  });
 });
