@@ -180,11 +180,11 @@ function main(): void {
     `${label.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms ${(count / 1e3 / ms).toFixed(0).padStart(6)} M weights/s ${((mib * 1000) / ms).toFixed(0).padStart(6)} MiB/s ${ratio.toFixed(2).padStart(6)}x copy ${(best / bestCopy).toFixed(2).padStart(6)}x best`;
   console.log(`${''.padEnd(44)} ${'median'.padStart(10)} ${''.padStart(17)} ${''.padStart(13)} ${'paired'.padStart(12)} ${'best of'.padStart(12)}`);
   console.log(line('copy (Float32Array.slice of every weight)', median(copies), 1, bestCopy));
-  for (const [label, r] of rows) console.log(line(label, r.ms, r.ratio, r.best));
+  for (const [label, r] of rows) console.log(line(label, r.ms, r.ratio, (r.best / r.bestCopy) * bestCopy));
   const worst = (pred: (l: string) => boolean, f: (r: ReturnType<typeof timePaired>) => number) => Math.max(...rows.filter(([l]) => pred(l)).map(([, r]) => f(r)));
   const paired = (r: ReturnType<typeof timePaired>) => r.ratio;
-  const best = (r: ReturnType<typeof timePaired>) => r.best / bestCopy;
-  console.log(`\n(paired: median over the runs of each run's time / the copy's time just before it; best of: the fastest run / the fastest copy)`);
+  const best = (r: ReturnType<typeof timePaired>) => r.best / r.bestCopy;
+  console.log(`\n(paired: median over the runs of each run's time / the copy's time just before it; best of: the row's fastest run / the fastest of the copies run with it)`);
   console.log(`quantize step: worst ${worst((l) => l.startsWith('quantizeTensor'), paired).toFixed(2)}x paired, ${worst((l) => l.startsWith('quantizeTensor'), best).toFixed(2)}x best of`);
   console.log(`every path:    worst ${worst(() => true, paired).toFixed(2)}x paired, ${worst(() => true, best).toFixed(2)}x best of (goal: within 4x)`);
 }
