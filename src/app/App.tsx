@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useDeferredValue, useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
@@ -61,7 +61,8 @@ function Messages() {
 type Tab = 'graph' | 'overview';
 
 function Content() {
-  const model = useModelStore((s) => s.model);
+  // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
+  const model = useDeferredValue(useModelStore((s) => s.model));
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
