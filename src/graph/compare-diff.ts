@@ -243,7 +243,10 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
       for (const e of vc.outEdges[v]) {
         const t = vc.edges[e].to;
         if (free(t)) {
-          if (!visited.has(t)) (visited.add(t), comp.push(t));
+          if (!visited.has(t)) {
+            visited.add(t);
+            comp.push(t);
+          }
         } else {
           const k = showsAs(t);
           if (k) consumers.push(k);
@@ -252,7 +255,10 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
       for (const e of vc.inEdges[v]) {
         const f = vc.edges[e].from;
         if (free(f)) {
-          if (!visited.has(f)) (visited.add(f), comp.push(f));
+          if (!visited.has(f)) {
+            visited.add(f);
+            comp.push(f);
+          }
         } else {
           const k = showsAs(f);
           if (k) producersOf.push(k);
@@ -484,7 +490,10 @@ export function foldCompressedView(
         const { from, tensor, control } = vc.edges[e];
         if (control) continue;
         if (keep[from]) out.push({ from, tensor });
-        else if (!seen.has(from)) (seen.add(from), stack.push(from));
+        else if (!seen.has(from)) {
+          seen.add(from);
+          stack.push(from);
+        }
       }
     }
     preds.set(v, out);
