@@ -124,12 +124,14 @@ const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 const INT_TYPES = new Set(['int8', 'uint8', 'int4', 'uint4']);
 const FOLDS_BN = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
-function bitsOf(chip: WeightChip): 8 | 4 | undefined {
+function bitsOf(chip: WeightChip, original: WeightChip, applied: string): 8 | 4 | undefined {
   if (chip.dtype === 'int4' || chip.dtype === 'uint4') return 4;
   if (chip.dtype === 'int8') return 8;
-  // packed nibbles (portable int4): uint8 unpacked with Div/Floor
-  if (chip.dtype === 'uint8') return chip.via.includes('Floor') || chip.via.includes('Div') ? 4 : 8;
-  return undefined;
+  if (chip.dtype !== 'uint8') return undefined;
+  // packed nibbles (portable int4): uint8 codes, two per byte, unpacked by the chain
+  if (/int4/.test(applied)) return 4;
+  if (/int8/.test(applied)) return 8;
+  return chip.elements < original.elements && chip.elements * 2 >= original.elements ? 4 : 8;
 }
 
 const elementsOf = (c: WeightChip | undefined) => c?.elements ?? 0;
@@ -379,7 +381,7 @@ function classifyKept(diff: CompareDiff, key: string, o: VNode, c: VNode, node: 
   for (const cw of c.weights) {
     const ow = o.weights.find((w) => w.inputIndex === cw.inputIndex);
     if (!ow) continue;
-    const bits = bitsOf(cw);
+    const bits = bitsOf(cw, ow, applied);
     if (bits === 8 && cw.dtype === 'int8' && cw.elements < ow.elements && ow.role === 'weight' && !applied.includes('channel-pruned')) {
       push(diff.original, key, 'rewired', `input ${cw.inputIndex}: ${ow.elements} → ${cw.elements} elements`, 'rewired');
       push(diff.compressed, key, 'rewired', `input ${cw.inputIndex}: ${ow.elements} → ${cw.elements} elements`, 'rewired');
