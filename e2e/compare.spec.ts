@@ -118,6 +118,13 @@ test('compare: both graphs, changed nodes, synchronised pan and zoom, sizes, and
 
   // a node on the other side selects the same layer: conv2, int8 per channel, 256 levels
   await page.getByTestId('compare-fit').click();
+  // the compressed side is drawn on the original's coordinates: the same node at the same place
+  const at = async (pane: Locator, key: string) => {
+    const p = (await pane.boundingBox())!;
+    const b = (await pane.locator(`[data-testid="compare-node"][data-key="${key}"]`).boundingBox())!;
+    return { x: Math.round(b.x + b.width / 2 - p.x), y: Math.round(b.y - p.y) };
+  };
+  for (const key of ['/features/conv1/Conv', '/classifier/fc2/Gemm']) expect(await at(right, key)).toEqual(await at(left, key));
   await right.locator('[data-testid="compare-node"][data-key="/features/conv2/Conv"]').click();
   await expect(weights).toHaveAttribute('data-key', '/features/conv2/Conv');
   await expect(left.locator('[data-testid="compare-node"][data-key="/features/conv2/Conv"]')).toHaveAttribute('data-selected', 'true');
@@ -129,4 +136,5 @@ test('compare: both graphs, changed nodes, synchronised pan and zoom, sizes, and
   await select.selectOption(second!);
   await expect(select).toHaveValue(second!);
   await expect(weights).toHaveAttribute('data-state', 'ready');
+  await page.screenshot({ path: 'tmp/compare-conv2.png' });
 });

@@ -28,7 +28,7 @@
 import { modelGraphs, graphPath } from '../onnx/names';
 import { findLayers } from '../onnx/layers';
 import type { Model, Node } from '../onnx/types';
-import type { WeightChip } from './types';
+import type { GraphScene, SceneEdge, SceneNode, WeightChip } from './types';
 import { buildViewGraph, type VEdge, type VGraph, type VNode, type ViewGraph } from './view-graph';
 
 export type ChangeKind =
@@ -274,8 +274,11 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
   }
 
   // 3. Record the changes.
+  const replacedKeys = new Set(standsFor.values());
+  const chainOf = new Map<string, number[]>();
+  for (const [v, k] of servedBy) if (replacedKeys.has(k) && !QDQ.has(vc.nodes[v].op)) chainOf.set(k, [...(chainOf.get(k) ?? []), v]);
   for (const [ci, key] of standsFor) {
-    const chain = [ci, ...[...servedBy].filter(([, k]) => k === key).map(([v]) => v)];
+    const chain = [ci, ...(chainOf.get(key) ?? [])];
     const ops = chain.map((v) => vc.nodes[v].op);
     const oop = vo.nodes[oIdx.get(key)!].op;
     const line = `${oop} replaced by ${[...new Set(ops)].join(' + ')}`;
@@ -289,7 +292,7 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
   }
   const servedActs = new Map<string, { ops: string[]; tensors: string[] }>();
   for (const [ci, key] of servedBy) {
-    if ([...standsFor.values()].includes(key) && !QDQ.has(vc.nodes[ci].op)) continue; // part of a replacement chain
+    if (replacedKeys.has(key) && !QDQ.has(vc.nodes[ci].op)) continue; // part of a replacement chain
     const s = servedActs.get(key) ?? { ops: [], tensors: [] };
     s.ops.push(vc.nodes[ci].op);
     for (const e of vc.outEdges[ci]) if (!free(vc.edges[e].to)) s.tensors.push(vc.edges[e].tensor);
@@ -312,12 +315,14 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     push(diff.compressed, key, 'added', `${vc.nodes[ci].op} added`, 'added');
   }
 
+  let oProd_: Map<string, string> | undefined;
   for (const key of removed) {
     if (diff.original[key]?.kinds.includes('replaced')) continue;
     const info = oNodes.get(key);
     const op = vo.nodes[oIdx.get(key)!].op;
     if (op === 'BatchNormalization' && info) {
-      const oProd = producerKeyOf(original, info);
+      const input = info.node.inputs[0];
+      const oProd = input ? (oProd_ ??= producers(original)).get(`${info.path}\u0000${input}`) : undefined;
       if (oProd && cIdx.has(oProd) && FOLDS_BN.has(vo.nodes[oIdx.get(oProd)!].op)) {
         const c = push(diff.original, key, 'folded', `folded into ${oProd}`, 'folded');
         c.into = oProd;
@@ -356,15 +361,9 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
   };
   const members: Record<string, string[]> = {};
   for (const [ci, key] of standsFor) {
-    members[key] = [vc.nodes[ci].key!, ...[...servedBy].filter(([v, k]) => k === key && !QDQ.has(vc.nodes[v].op)).map(([v]) => vc.nodes[v].key!)];
+    members[key] = [vc.nodes[ci].key!, ...(chainOf.get(key) ?? []).map((v) => vc.nodes[v].key!)];
   }
   return { diff, originalView: vo, compressedView, members };
-}
-
-function producerKeyOf(model: Model, info: NodeInfo): string | undefined {
-  const input = info.node.inputs[0];
-  if (!input) return undefined;
-  return producers(model).get(`${info.path}\u0000${input}`);
 }
 
 function classifyKept(diff: CompareDiff, key: string, o: VNode, c: VNode, node: Node | undefined, hint: LayerHint | undefined): void {
@@ -530,4 +529,45 @@ export function foldCompressedView(
     inEdges[e.to].push(i);
   });
   return { nodes, edges, graphs, outEdges, inEdges, folded: vc.folded + servedBy.size, typeOf: vc.typeOf };
+}
+
+/**
+ * The compressed side's scene drawn on the original's coordinates, so that one shared viewport
+ * shows the same node at the same place on both sides: every node (and open group frame) that
+ * the original scene also shows takes its position; edges the original also has take its route,
+ * others (across a folded or removed node) run straight; what the original does not show keeps
+ * its own place, moved to the right of the original's drawing. Frames the original does not have
+ * are dropped (their members are placed by the original).
+ */
+export function alignScene(target: GraphScene, reference: GraphScene): GraphScene {
+  const ref = new Map<string, SceneNode>();
+  for (const n of reference.nodes) ref.set(n.id, n);
+  const nodes: SceneNode[] = [];
+  let width = reference.width;
+  let height = reference.height;
+  const shift = reference.width + 80;
+  for (const n of target.nodes) {
+    const r = ref.get(n.id);
+    if (r) {
+      const placed = n.kind === 'box' ? { ...n, x: r.x, y: r.y, width: r.width, height: r.height } : { ...n, x: r.x + (r.width - n.width) / 2, y: r.y };
+      nodes.push(placed);
+    } else if (n.kind === 'box') {
+      continue;
+    } else {
+      const placed = { ...n, x: n.x + shift };
+      nodes.push(placed);
+      width = Math.max(width, placed.x + placed.width);
+    }
+    const last = nodes[nodes.length - 1];
+    height = Math.max(height, last.y + last.height);
+  }
+  const refEdges = new Map<string, SceneEdge>();
+  for (const e of reference.edges) refEdges.set(`${e.source}>${e.target}`, e);
+  const moved = new Set(nodes.filter((n) => ref.has(n.id)).map((n) => n.id));
+  const edges = target.edges.map((e) => {
+    const r = refEdges.get(`${e.source}>${e.target}`);
+    if (r && moved.has(e.source) && moved.has(e.target)) return { ...e, points: r.points };
+    return { ...e, points: moved.has(e.source) || moved.has(e.target) ? [] : e.points.map((p) => ({ x: p.x + shift, y: p.y })) };
+  });
+  return { ...target, nodes, edges, width, height };
 }

@@ -5,6 +5,7 @@
  * calibration in onnxruntime-node, dynamic for MatMul). Each compressed model goes through the
  * codec and is parsed back, as the worker gets it from the page.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compressModel, type CompressOptions } from '../compress/compress';
 import { collectCalibration } from '../compress/activations/calibrate';
@@ -62,6 +63,16 @@ describe('compare: diff of an original and its compressed file', () => {
     const before = await ops(original, 'original');
     const after = await ops(original, 'compressed');
     expect(after).toEqual(before.filter((o) => o !== 'bn1:BatchNormalization'));
+    // drawn on the original's coordinates: one viewport shows each node at the same place on both sides
+    const so = await compareScene(original, 'original', []);
+    const sc = await compareScene(original, 'compressed', []);
+    for (const n of sc.nodes) {
+      const o = so.nodes.find((x) => x.id === n.id)!;
+      expect(n.y, n.id).toBe(o.y);
+      expect(n.x + n.width / 2, n.id).toBeCloseTo(o.x + o.width / 2, 6);
+    }
+    // the edge across the folded BatchNormalization runs straight from conv1 to relu1
+    expect(sc.edges.find((e) => e.source === 'n:conv1')).toMatchObject({ target: 'n:relu1', points: [] });
 
     // conv2's decoded weights are exactly what the quantizer wrote, on the grid of its channels
     const w = compareWeights(original, 'conv2');
@@ -83,6 +94,11 @@ describe('compare: diff of an original and its compressed file', () => {
     expect(ranges).toEqual([...ranges].sort((a, b) => b - a));
     const ref = dequantizeTensor(quantizeTensor(weightOf(fx.model, 'conv2.weight'), [16, 8, 3, 3], { kind: 'channel', axis: 0 }, 8, true));
     expect(w.maxAbsError).toBeCloseTo(Math.max(...Array.from(weightOf(fx.model, 'conv2.weight'), (v, i) => Math.abs(v - ref[i]))), 7);
+    // conv1 absorbed bn1: compared with its folded weights, which its codes were made from
+    const w1 = compareWeights(original, 'conv1');
+    expect(w1.note).toMatch(/bn1 folded in/);
+    expect(w1.cosine!).toBeGreaterThan(0.9999);
+    expect(w1.clipped).toBe(0);
     // another channel on request
     const other = w.groups[w.groups.length - 1].index;
     const w2 = compareWeights(original, 'conv2', other);
@@ -189,5 +205,49 @@ describe('compare: diff of an original and its compressed file', () => {
     expect(info.diff.counts).toEqual({});
     expect(Object.keys(info.diff.compressed)).toEqual([]);
     expect(() => compareWeights(original, 'nope')).toThrow(/nope is not a layer/);
+  });
+});
+
+// ---------------------------------------------------------------- real exports and the sample
+
+const RECIPES: [string, Recipe][] = [
+  ['portable int8 per-channel', makeRecipe('portable', { weights: 'int8', granularity: 'per-channel' })],
+  ['webgpu int4 blocks', makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 })],
+  ['portable int4 per-tensor asymmetric', makeRecipe('portable', { weights: 'int4', granularity: 'per-tensor', symmetric: false })],
+  ['wasm int8 activations (dynamic)', makeRecipe('wasm', { weights: 'int8', activations: 'int8' })],
+];
+
+const file = (rel: string) => new Uint8Array(readFileSync(new URL(rel, import.meta.url)));
+
+describe.each(['cnn-opset9', 'lstm-opset11', 'transformer-opset17', 'helper-opset13', 'sample'])('compare on %s', (name) => {
+  const bytes = name === 'sample' ? file('../../public/sample/digits-cnn.onnx') : file(`../testing/real/${name}.onnx`);
+  it.each(RECIPES)('%s: the compressed graph reads like the original, every compressed layer decodes', async (_label, recipe) => {
+    const original = loadModel(bytes, { fileName: `${name}.onnx` });
+    const { model: out, report } = compressModel(original.model, recipe, { activationCostGuard: false });
+    const info = compareOpen(original, encodeModel(out), report.layers);
+    const d = info.diff;
+    // every node of the folded compressed graph is a node of the original, under its key and op
+    const before = new Map((await compareScene(original, 'original', info.original.initialExpanded)).nodes.filter((n) => n.kind === 'op').map((n) => [n.key, n.label]));
+    const flat = await compareScene(original, 'compressed', info.compressed.initialExpanded);
+    expect(info.compressed.nodeCount).toBe(info.original.nodeCount - d.nodes.removed + Object.values(d.original).filter((c) => c.kinds.includes('replaced')).length);
+    for (const n of flat.nodes.filter((x) => x.kind === 'op' && before.has(x.key))) {
+      expect(n.label === before.get(n.key) || n.label === 'MatMulNBits', `${n.key}: ${before.get(n.key)} -> ${n.label}`).toBe(true);
+    }
+    expect(d.counts.added ?? 0).toBe(0);
+    // each changed layer is marked, and its weights decode to what the quantizer kept
+    let checked = 0;
+    for (const row of report.layers) {
+      if (row.error || row.applied === 'unchanged') continue;
+      checked++;
+      expect(d.compressed[row.key], row.key).toBeDefined();
+      const w = compareWeights(original, row.key);
+      if (w.aligned && w.cosine !== undefined) expect(w.cosine, `${row.key} ${w.storage}`).toBeGreaterThan(0.9);
+      if (w.grid) expect(onGrid(w), `${row.key} on its grid`).toBe(true);
+      expect(w.bins.reduce((t, b) => t + b.decoded, 0)).toBe(w.aligned ? w.group.elements : w.compressedShape.reduce((p, k) => p * k, 1));
+    }
+    expect(checked).toBeGreaterThan(0);
+    if (recipe.layers && recipe.defaults.activations === 'int8' && report.layers.some((r) => r.applied === 'int8-dynamic')) {
+      expect(Object.values(d.compressed).filter((c) => c.kinds.includes('replaced')).length).toBe(report.layers.filter((r) => r.applied === 'int8-dynamic').length);
+    }
   });
 });

@@ -10,9 +10,10 @@
 import { AppError } from '../core/errors';
 import { cosine } from '../core/vector';
 import type { LayerReport } from '../compress/compress';
-import { constScope, graphRecordsByPath } from '../compress/graph-edit';
+import { runCleanup } from '../compress/cleanup/cleanup';
+import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator } from '../compress/graph-edit';
 import { effectiveWeight, weightAxes } from '../compress/weights';
-import { diffModels, type CompareDiff, type LayerHint } from '../graph/compare-diff';
+import { alignScene, diffModels, type CompareDiff, type LayerHint } from '../graph/compare-diff';
 import { ConstEvaluator, transposeValues, type EvalTensor } from '../graph/const-eval';
 import { expansionFor, graphReveal, graphScene, openGraphFromView, type GraphModel } from '../graph/graph-model';
 import type { GraphInfo, GraphScene } from '../graph/types';
@@ -20,7 +21,7 @@ import { attrInt } from '../onnx/attributes';
 import { findLayers, type Layer } from '../onnx/layers';
 import { loadModel, type LoadedModel } from '../onnx/load';
 import { modelGraphs, graphPath } from '../onnx/names';
-import { DataType, type Node, type Tensor } from '../onnx/types';
+import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from '../onnx/types';
 
 export type CompareSide = 'original' | 'compressed';
 
@@ -88,6 +89,8 @@ interface Session {
   members: Record<string, string[]>;
   hints: Map<string, LayerReport>;
   layers?: Layer[];
+  /** the original's layers after folding BatchNormalizations (see foldedOriginal) */
+  folded?: { model: Model; layers: Layer[] };
   evaluator?: ConstEvaluator;
   weights: Map<string, WeightComparison>;
 }
@@ -122,8 +125,16 @@ function sessionFor(original: LoadedModel | undefined): Session {
   return session;
 }
 
-export function compareScene(original: LoadedModel | undefined, side: CompareSide, expanded: string[]): Promise<GraphScene> {
-  return graphScene(sessionFor(original).graphs[side], expanded);
+/**
+ * One side's scene. The compressed side is drawn on the original's coordinates (laid out with the
+ * same open groups), so one viewport shows the same node at the same place on both sides.
+ */
+export async function compareScene(original: LoadedModel | undefined, side: CompareSide, expanded: string[]): Promise<GraphScene> {
+  const s = sessionFor(original);
+  const scene = await graphScene(s.graphs[side], expanded);
+  if (side === 'original') return scene;
+  const known = expanded.filter((id) => s.graphs.original.h.byId.has(id));
+  return alignScene(scene, await graphScene(s.graphs.original, known));
 }
 
 export function compareExpand(original: LoadedModel | undefined, side: CompareSide, id: string): string[] {
@@ -276,15 +287,33 @@ function decodeDynamic(ev: ConstEvaluator, loaded: LoadedModel, members: string[
   return { values, dims: [kk, nn], lo, hi, levels: 256, storage: 'int8 codes in MatMulInteger (dynamic activations)' };
 }
 
-function originalValues(s: Session, layer: Layer, inputIndex: number): { values: Float64Array; dims: number[] } {
+/**
+ * The original model with its BatchNormalizations folded into the layers before them, as the
+ * compressor does before choosing scales (once per comparison): a layer that absorbed one is
+ * compared with these weights, the ones its codes were made from.
+ */
+function foldedOriginal(s: Session): { model: Model; layers: Layer[] } {
+  if (!s.folded) {
+    const m = cloneModel(s.original.model);
+    runCleanup(
+      m,
+      { constantsToInitializers: false, dropIdentity: false, foldBatchNorm: true, removeDead: false, shareInitializers: false },
+      { names: new NameAllocator(collectNames(m)), external: s.original.external },
+    );
+    s.folded = { model: m, layers: findLayers(m) };
+  }
+  return s.folded;
+}
+
+function originalValues(model: Model, external: ExternalDataResolver | undefined, layer: Layer, inputIndex: number): { values: Float64Array; dims: number[] } {
   const w = layer.weights.find((x) => x.inputIndex === inputIndex)!;
-  const rec = graphRecordsByPath(s.original.model).get(layer.graphPath);
+  const rec = graphRecordsByPath(model).get(layer.graphPath);
   try {
     if (!rec) throw new Error('no graph');
-    const eff = effectiveWeight(w, constScope(rec), true, s.original.external);
+    const eff = effectiveWeight(w, constScope(rec), true, external);
     return { values: Float64Array.from(eff.values!), dims: eff.shape };
   } catch {
-    const ev = new ConstEvaluator(s.original.model, s.original.external);
+    const ev = new ConstEvaluator(model, external);
     const t = ev.evaluate(layer.graphPath, layer.node.inputs[inputIndex]);
     return { values: t.data, dims: t.dims };
   }
@@ -344,7 +373,12 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
   if (!layer) throw new AppError('invalid-argument', `${key} is not a layer with weights in the original model`);
   const w = layer.weights.find((x) => x.role === 'weight');
   if (!w) throw new AppError('invalid-argument', `${key} has no weight input`);
-  const orig = originalValues(s, layer, w.inputIndex);
+  // a layer that absorbed a BatchNormalization is compared with its folded weights
+  const absorbed = s.info.diff.compressed[key]?.absorbed;
+  const folded = absorbed?.length ? foldedOriginal(s) : undefined;
+  const source = folded?.layers.find((l) => l.key === key);
+  const orig =
+    folded && source ? originalValues(folded.model, s.original.external, source, w.inputIndex) : originalValues(s.original.model, s.original.external, layer, w.inputIndex);
   s.evaluator ??= new ConstEvaluator(s.compressed.model, s.compressed.external);
   const ev = s.evaluator;
   const where = nodeByKey(s.compressed, key);
@@ -361,6 +395,7 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     dec = { ...dec, values: t(dec.values), lo: dec.lo && t(dec.lo), hi: dec.hi && t(dec.hi), dims: [dec.dims[1], dec.dims[0]] };
   }
   const aligned = dec.values.length === orig.values.length;
+  if (source) note = `original weights shown with ${absorbed!.join(', ')} folded in, as the compressor quantized them`;
   if (!aligned) note = `shapes differ ([${orig.dims.join(', ')}] → [${dec.dims.join(', ')}], channel pruning): the histograms show whole tensors, the grid one group of the compressed tensor`;
   const hint = s.hints.get(key);
   const blockSize = hint?.requested.granularity === 'block' ? hint.requested.blockSize : undefined;
