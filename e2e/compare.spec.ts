@@ -136,5 +136,4 @@ test('compare: both graphs, changed nodes, synchronised pan and zoom, sizes, and
   await select.selectOption(second!);
   await expect(select).toHaveValue(second!);
   await expect(weights).toHaveAttribute('data-state', 'ready');
-  await page.screenshot({ path: 'tmp/compare-conv2.png' });
 });
