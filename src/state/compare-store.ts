@@ -53,6 +53,8 @@ export interface CompareState {
   showLayer(key: string): Promise<void>;
   /** The weight comparison of `key` for a chosen group (undefined: the widest). */
   loadWeights(key: string, group?: number): Promise<void>;
+  /** No layer selected (or a node without weights): the weights panel says so. */
+  clearWeights(): void;
   reset(): void;
 }
 
@@ -170,6 +172,11 @@ export const useCompareStore = create<CompareState>()((set, get) => {
       } catch (e) {
         if (ws === weightSeq) set({ weights: { kind: 'error', key, message: errorMessage(e) } });
       }
+    },
+
+    clearWeights() {
+      weightSeq++;
+      if (get().weights.kind !== 'none') set({ weights: { kind: 'none' } });
     },
 
     reset() {

@@ -360,6 +360,8 @@ function groupLabel(index: number, firstElement: number, count: number, dims: nu
 }
 
 const MAX_BINS = 320;
+/** Decoding keeps a few float64 copies of a weight in the worker: above this many values it says so instead. */
+export const MAX_COMPARE_ELEMENTS = 8_000_000;
 const MAX_LINES = 64;
 
 /** The weight comparison of layer `key`, for group `group` (default: the widest range). */
@@ -373,6 +375,9 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
   if (!layer) throw new AppError('invalid-argument', `${key} is not a layer with weights in the original model`);
   const w = layer.weights.find((x) => x.role === 'weight');
   if (!w) throw new AppError('invalid-argument', `${key} has no weight input`);
+  if (w.elements > MAX_COMPARE_ELEMENTS) {
+    throw new AppError('unsupported', `${w.name} holds ${w.elements.toLocaleString('en-US')} values; weights above ${MAX_COMPARE_ELEMENTS.toLocaleString('en-US')} are not decoded for the histogram yet`);
+  }
   // a layer that absorbed a BatchNormalization is compared with its folded weights
   const absorbed = s.info.diff.compressed[key]?.absorbed;
   const folded = absorbed?.length ? foldedOriginal(s) : undefined;

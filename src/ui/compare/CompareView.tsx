@@ -38,8 +38,9 @@ export function CompareView() {
   // a selected layer (row, node, graph tab) is shown on both sides and its weights loaded
   const isLayer = !!selectedKey && !!layers?.some((l) => l.key === selectedKey);
   useEffect(() => {
-    if (phase !== 'ready' || !selectedKey) return;
-    if (isLayer) void useCompareStore.getState().showLayer(selectedKey);
+    if (phase !== 'ready') return;
+    if (selectedKey && isLayer) void useCompareStore.getState().showLayer(selectedKey);
+    else useCompareStore.getState().clearWeights();
   }, [phase, selectedKey, isLayer]);
 
   const paneSize = useCallback(() => {
