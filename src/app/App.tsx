@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
 import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
 import { Banner } from '../ui/common/Banner';
@@ -66,7 +66,8 @@ type Tab = 'graph' | 'overview' | 'compare';
 const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', compare: 'Compare' };
 
 function Content() {
-  const model = useModelStore((s) => s.model);
+  // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
+  const model = useDeferredValue(useModelStore((s) => s.model));
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
