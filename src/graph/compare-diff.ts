@@ -342,7 +342,10 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
   }
 
   // 4. The folded view and the counts.
-  const compressedView = foldCompressedView(vc, standsFor, servedBy, (key) => vo.nodes[oIdx.get(key)!]);
+  const compressedView = foldCompressedView(vc, standsFor, servedBy, (key) => {
+    const oi = oIdx.get(key);
+    return oi === undefined ? undefined : vo.nodes[oi];
+  });
   for (const side of [diff.original, diff.compressed] as const) {
     for (const [key, c] of Object.entries(side)) {
       for (const k of c.kinds) {
@@ -442,7 +445,6 @@ export function foldCompressedView(
   servedBy: ReadonlyMap<number, string>,
   originalNode: (key: string) => VNode | undefined,
 ): ViewGraph {
-  if (standsFor.size === 0 && servedBy.size === 0) return vc;
   const keep = vc.nodes.map((_, i) => !servedBy.has(i));
   const newIndex = new Int32Array(vc.nodes.length).fill(-1);
   const nodes: VNode[] = [];
@@ -451,7 +453,15 @@ export function foldCompressedView(
     newIndex[i] = nodes.length;
     const key = standsFor.get(i);
     if (key === undefined) {
-      nodes.push({ ...n, rank: nodes.length });
+      // a layer keeps its weight/bias chips' roles, though its decode chain hides them from findLayers
+      const orig = n.kind === 'op' && n.key ? originalNode(n.key) : undefined;
+      const weights = orig
+        ? n.weights.map((w) => {
+            const role = orig.weights.find((o) => o.inputIndex === w.inputIndex)?.role;
+            return w.role === 'const' && role && role !== 'const' ? { ...w, role } : w;
+          })
+        : n.weights;
+      nodes.push({ ...n, rank: nodes.length, weights, isLayer: n.isLayer || (orig?.isLayer ?? false) });
       return;
     }
     const orig = originalNode(key);

@@ -71,6 +71,8 @@ describe('compare: diff of an original and its compressed file', () => {
       expect(n.y, n.id).toBe(o.y);
       expect(n.x + n.width / 2, n.id).toBeCloseTo(o.x + o.width / 2, 6);
     }
+    // the int8 codes are conv2's weight chip (W), though findLayers cannot see through Cast → Mul
+    expect(sc.nodes.find((n) => n.key === 'conv2')!.weights!.find((w) => w.role === 'weight')).toMatchObject({ dtype: 'int8', shape: [16, 8, 3, 3] });
     // the edge across the folded BatchNormalization runs straight from conv1 to relu1
     expect(sc.edges.find((e) => e.source === 'n:conv1')).toMatchObject({ target: 'n:relu1', points: [] });
 
