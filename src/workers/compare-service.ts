@@ -425,21 +425,33 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
   if (!groups.some((x) => x.index === chosen)) groups.push(view(chosen));
 
   // the chosen group's values on both sides
-  const pickO: number[] = [];
-  const pickD: number[] = [];
-  for (let i = 0; i < dec.values.length; i++) {
-    if (g.of[i] !== chosen) continue;
-    pickD.push(dec.values[i]);
-    if (aligned) pickO.push(orig.values[i]);
+  let oVals: Float64Array;
+  let dVals: Float64Array;
+  if (aligned) {
+    const n = gcount[chosen];
+    oVals = new Float64Array(n);
+    dVals = new Float64Array(n);
+    for (let i = 0, k = 0; i < dec.values.length; i++) {
+      if (g.of[i] !== chosen) continue;
+      dVals[k] = dec.values[i];
+      oVals[k++] = orig.values[i];
+    }
+  } else {
+    oVals = orig.values;
+    dVals = dec.values;
   }
-  const oVals = aligned ? pickO : Array.from(orig.values);
-  const dVals = aligned ? pickD : Array.from(dec.values);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of [...oVals, ...dVals]) {
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+  for (const a of [oVals, dVals]) {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (lo === -Infinity || hi === Infinity) {
+    lo = Number.isFinite(lo) ? lo : -Number.MAX_VALUE;
+    hi = Number.isFinite(hi) ? hi : Number.MAX_VALUE;
   }
   if (!Number.isFinite(lo)) lo = hi = 0;
   let grid: WeightComparison['grid'];
@@ -451,7 +463,7 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     const L = Math.min(dec.lo[first], dec.hi[first]);
     const H = Math.max(dec.lo[first], dec.hi[first]);
     const step = (H - L) / (dec.levels - 1);
-    for (const v of oVals) if (aligned && (v < L - step / 2 || v > H + step / 2)) clipped++;
+    if (aligned) for (let i = 0; i < oVals.length; i++) if (oVals[i] < L - step / 2 || oVals[i] > H + step / 2) clipped++;
     const every = Math.max(1, Math.ceil(dec.levels / MAX_LINES));
     const shown: number[] = [];
     for (let k = 0; k < dec.levels; k += every) shown.push(L + k * step);
@@ -488,8 +500,8 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     }
     bins[a][field]++;
   };
-  for (const v of oVals) put(v, 'original');
-  for (const v of dVals) put(v, 'decoded');
+  for (let i = 0; i < oVals.length; i++) put(oVals[i], 'original');
+  for (let i = 0; i < dVals.length; i++) put(dVals[i], 'decoded');
 
   const out: WeightComparison = {
     key,
