@@ -28,13 +28,21 @@ describe('repeat until the median is stable', () => {
         calls++;
         return 5;
       },
-      { minRuns: 3, checkEvery: 1, tolerance: 0, stableChecks: 2, maxRuns: 100, maxMs: 1e9 },
+      { minRuns: 3, checkEvery: 1, tolerance: 0, stableChecks: 2, maxRuns: 100, maxMs: 1e9, minMs: 0 },
       { now: () => 0 },
     );
     // checks at run 3 (first median), 4 (calm 1), 5 (calm 2) -> stop after 5 runs
     expect(r.stop).toBe('stable');
     expect(r.samplesMs).toHaveLength(5);
     expect(calls).toBe(5);
+  });
+
+  it('keeps running a stable median until the minimum time has passed', async () => {
+    let t = 0;
+    const r = await repeatUntilStable(async () => ((t += 10), 5), { minRuns: 3, checkEvery: 1, tolerance: 0, stableChecks: 2, maxRuns: 100, maxMs: 1e9, minMs: 100 }, { now: () => t });
+    // stable from run 5 on, but only at run 10 has 100 ms passed
+    expect(r.stop).toBe('stable');
+    expect(r.samplesMs).toHaveLength(10);
   });
 
   it('stops at the run cap when the median keeps moving', async () => {

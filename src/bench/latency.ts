@@ -58,6 +58,8 @@ export interface RepeatOptions {
   maxRuns: number;
   /** the cap on time spent in the loop, ms (checked between runs) */
   maxMs: number;
+  /** never stop as stable before this much time was spent, ms (tiny models need many runs) */
+  minMs: number;
   /** the median is re-taken every `checkEvery` runs */
   checkEvery: number;
   /** the median is stable when it moved by at most this fraction since the previous check ... */
@@ -70,6 +72,7 @@ export const DEFAULT_REPEAT: RepeatOptions = {
   minRuns: 10,
   maxRuns: 500,
   maxMs: 10_000,
+  minMs: 300,
   checkEvery: 5,
   tolerance: 0.02,
   stableChecks: 2,
@@ -119,7 +122,7 @@ export async function repeatUntilStable(
       if (previous !== undefined) {
         const moved = previous === 0 ? (m === 0 ? 0 : Infinity) : Math.abs(m - previous) / previous;
         calm = moved <= o.tolerance ? calm + 1 : 0;
-        if (calm >= o.stableChecks) return { samplesMs, stop: 'stable' };
+        if (calm >= o.stableChecks && now() - start >= o.minMs) return { samplesMs, stop: 'stable' };
       }
       previous = m;
     }

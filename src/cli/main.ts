@@ -3,6 +3,7 @@
  *   npm run cli -- inspect MODEL [--json]
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
  *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
+ *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */
@@ -11,6 +12,7 @@ import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
 import { compressCommand } from './compress';
 import { convert } from './convert';
+import { evalCommand } from './eval';
 import { loadModelFromPath } from './fs-model';
 import { formatSummary } from './inspect';
 
@@ -44,6 +46,9 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'compress':
       print(await compressCommand(cmd));
+      return 0;
+    case 'eval':
+      print(await evalCommand(cmd));
       return 0;
   }
 }
