@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
+import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
 import { DropZone } from '../ui/common/DropZone';
@@ -58,7 +59,9 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'overview';
+type Tab = 'graph' | 'overview' | 'bench';
+
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', bench: 'Benchmark' };
 
 function Content() {
   const model = useModelStore((s) => s.model);
@@ -72,7 +75,7 @@ function Content() {
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'overview'] as const).map((t) => (
+            {(['graph', 'overview', 'bench'] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -82,7 +85,7 @@ function Content() {
                 data-testid={`tab-${t}`}
                 onClick={() => setTab(t)}
               >
-                {t === 'graph' ? 'Graph' : 'Overview'}
+                {TAB_LABELS[t]}
               </button>
             ))}
           </nav>
@@ -91,8 +94,10 @@ function Content() {
               <GraphView />
               <Inspector />
             </div>
-          ) : (
+          ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+          ) : (
+            <BenchPanel />
           )}
         </div>
       ) : (
