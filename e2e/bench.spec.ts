@@ -141,7 +141,7 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
   const report = JSON.parse(cli.stdout) as {
     original: { accuracy: { correct: number }; latency: { medianMs: number } };
     compressed: { accuracy: { correct: number }; latency: { medianMs: number } };
-    fidelity: { output: string; top1: { rate: number }; cosine: { worst: number }; sqnrDb: { worst: number }; maxAbsError: { worst: number } }[];
+    fidelity: { output: string; top1: { rate: number }; cosine: { worst: number }; rowCosine: { worst: number }; sqnrDb: { worst: number }; maxAbsError: { worst: number } }[];
   };
   expect(Number(await acc.getAttribute('data-original-correct'))).toBe(report.original.accuracy.correct);
   expect(Math.abs(Number(await acc.getAttribute('data-compressed-correct')) - report.compressed.accuracy.correct)).toBeLessThanOrEqual(1);
@@ -151,6 +151,7 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
   const pageSqnr = Number(await fid.getAttribute('data-sqnr-worst'));
   const pageTop1 = Number(await fid.getAttribute('data-top1'));
   expect(Math.abs(pageCos - cliFid.cosine.worst)).toBeLessThan(1e-4);
+  expect(Math.abs(Number(await fid.getAttribute('data-row-cosine-worst')) - cliFid.rowCosine.worst)).toBeLessThan(1e-4);
   expect(Math.abs(pageSqnr - cliFid.sqnrDb.worst)).toBeLessThan(0.5);
   expect(Math.abs(pageTop1 - cliFid.top1.rate)).toBeLessThanOrEqual(1 / 450);
   const pageMedian = await num(page, '[data-testid="bench-row"][data-backend="wasm-1"][data-model="original"]', 'data-median-ms');
