@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../compress/compress';
 import { makeRecipe } from '../compress/recipe';
-import { runCompression } from '../workers/compress-run';
+import { encodeModel } from '../onnx/codec';
+import { loadModel } from '../onnx/load';
 import type { EvalReport } from './eval';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,7 +28,8 @@ function cli(args: string[]) {
 }
 
 const int8 = path.join(tmp, 'digits.int8.onnx');
-fs.writeFileSync(int8, runCompression([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(fs.readFileSync(SAMPLE)) }], makeRecipe('portable', { weights: 'int8' })).bytes);
+const loaded = loadModel([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(fs.readFileSync(SAMPLE)) }]);
+fs.writeFileSync(int8, encodeModel(compressModel(loaded.model, makeRecipe('portable', { weights: 'int8' })).model));
 
 describe('cli eval', () => {
   it("compares the sample with its int8 version on the sample's labeled set", async () => {
@@ -61,8 +64,14 @@ describe('cli eval', () => {
       const bm = rb.indexOf(Math.max(...rb));
       if (am === bm) agree++;
       if (bm === set.labels[i]) correct++;
-      let d = 0, na = 0, nb = 0;
-      for (let k = 0; k < 10; k++) (d += ra[k] * rb[k]), (na += ra[k] ** 2), (nb += rb[k] ** 2);
+      let d = 0;
+      let na = 0;
+      let nb = 0;
+      for (let k = 0; k < 10; k++) {
+        d += ra[k] * rb[k];
+        na += ra[k] ** 2;
+        nb += rb[k] ** 2;
+      }
       worstCos = Math.min(worstCos, d / Math.sqrt(na * nb));
     }
     expect(f.top1.agree).toBe(agree);

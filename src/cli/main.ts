@@ -12,7 +12,6 @@ import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
 import { compressCommand } from './compress';
 import { convert } from './convert';
-import { evalCommand } from './eval';
 import { loadModelFromPath } from './fs-model';
 import { formatSummary } from './inspect';
 
@@ -47,9 +46,12 @@ async function run(argv: string[]): Promise<number> {
     case 'compress':
       print(await compressCommand(cmd));
       return 0;
-    case 'eval':
+    case 'eval': {
+      // loaded on use: the other commands start without the bench code
+      const { evalCommand } = await import('./eval');
       print(await evalCommand(cmd));
       return 0;
+    }
   }
 }
 
