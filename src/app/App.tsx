@@ -1,6 +1,7 @@
 import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
 import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
+import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
 import { DropZone } from '../ui/common/DropZone';
@@ -61,9 +62,10 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'overview' | 'compare';
+type Tab = 'graph' | 'overview' | 'bench' | 'compare';
 
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', compare: 'Compare' };
+const TABS: readonly Tab[] = ['graph', 'overview', 'bench', 'compare'];
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -81,7 +83,7 @@ function Content() {
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'overview', 'compare'] as const).map((t) => (
+            {TABS.map((t) => (
               <button
                 key={t}
                 type="button"
@@ -106,8 +108,10 @@ function Content() {
             <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>
               <CompareView key={`${model.fileName}:${model.parseMs}`} />
             </Suspense>
-          ) : (
+          ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+          ) : (
+            <BenchPanel />
           )}
         </div>
       ) : (
