@@ -117,11 +117,15 @@ async function runSession(
   bytes: Uint8Array,
   backend: VerifyBackend,
   sets: SynthTensor[][],
+  externalData?: { path: string; data: Uint8Array },
 ): Promise<{ run: SessionRun; outputs?: Outputs[] }> {
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>> | undefined;
   try {
     const t0 = performance.now();
-    session = await ort.InferenceSession.create(bytes.slice(), { executionProviders: [backend] });
+    session = await ort.InferenceSession.create(bytes.slice(), {
+      executionProviders: [backend],
+      ...(externalData ? { externalData: [{ path: externalData.path, data: externalData.data.slice() }] } : {}),
+    });
     const loadMs = performance.now() - t0;
     const outputs: Outputs[] = [];
     let total = 0;
@@ -165,7 +169,12 @@ function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: numb
 
 const VERIFY_SETS = 2;
 
-async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]): Promise<VerifyReport> {
+async function verify(
+  files: File[],
+  compressed: Blob,
+  backends: VerifyBackend[],
+  compressedData?: { name: string; blob: Blob },
+): Promise<VerifyReport> {
   const inputFiles = await readFiles(files);
   const loaded = loadModel(inputFiles);
   const inputs = summarizeModel(loaded).inputs;
@@ -175,6 +184,7 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     ? encodeCompressed(loaded.model, loaded.external)
     : inputFiles.find((f) => f.name === loaded.fileName)!.bytes;
   const result = new Uint8Array(await compressed.arrayBuffer());
+  const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
   const ort = await loadOrt();
   const checks: BackendCheck[] = [];
   let reference: Outputs[] | undefined;
@@ -190,7 +200,7 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     };
     if (availability.available) {
       const orig = await runSession(ort, original, backend, sets);
-      const comp = await runSession(ort, result, backend, sets);
+      const comp = await runSession(ort, result, backend, sets, resultData);
       check.original = orig.run;
       check.compressed = comp.run;
       if (backend === 'wasm') reference = orig.outputs;
@@ -218,22 +228,24 @@ const api: CompressWorkerApi = {
       const readMs = performance.now() - t0;
       const r = runCompression(inputs, recipe, { signal, onProgress: progress, now: () => performance.now() });
       const bytes = ownBuffer(r.bytes);
+      const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
       const value: CompressOutput = {
         fileName: r.fileName,
         originalBytes: r.originalBytes,
         bytes,
+        ...(data ? { data } : {}),
         report: r.report,
         timings: { readMs, ...r.timings },
       };
-      return transfer({ ok: true, value }, [bytes]);
+      return transfer({ ok: true, value }, data ? [bytes, data.bytes] : [bytes]);
     } catch (e) {
       return failure(e);
     }
   },
 
-  async verify(files, compressed, backends) {
+  async verify(files, compressed, backends, compressedData) {
     try {
-      return { ok: true, value: await verify(files, compressed, backends) };
+      return { ok: true, value: await verify(files, compressed, backends, compressedData) };
     } catch (e) {
       return failure(e);
     }
