@@ -75,7 +75,12 @@ export interface CompressState {
   verifyResult(backends?: VerifyBackend[]): Promise<void>;
   setPanelOpen(open: boolean): void;
   dismissMessage(): void;
+  /** Puts back a saved result for the open model (a restored session). */
+  restoreResult(saved: SavedResult): void;
 }
+
+/** A result as the session store keeps it (without the in-memory model it belongs to). */
+export type SavedResult = Omit<CompressOutcome, 'id' | 'model'>;
 
 let client: CompressClient | undefined;
 function getClient(): CompressClient {
@@ -207,6 +212,12 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 
   dismissMessage() {
     set({ error: undefined, notice: undefined });
+  },
+
+  restoreResult(saved) {
+    const model = useModelStore.getState().model;
+    if (!model || get().job) return;
+    set({ result: { ...saved, id: nextId++, model }, error: undefined, notice: undefined, verify: { kind: 'idle' } });
   },
 }));
 
