@@ -49,7 +49,8 @@ function withHeaders(response) {
 
 async function fromCache(request) {
   const cache = await caches.open(CACHE);
-  return cache.match(request, { ignoreSearch: true });
+  // ignoreVary: the server varies on Origin, which a precache request (none) and a module script (same origin) differ in
+  return cache.match(request, { ignoreSearch: true, ignoreVary: true });
 }
 
 async function navigate(request) {

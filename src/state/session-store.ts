@@ -319,10 +319,16 @@ useModelStore.subscribe((state, prev) => {
       useCompressStore.getState().setPanelOpen(true);
     }
     for (const part of parts) if (p.state && Object.hasOwn(p.state.parts, part.key)) part.restore(p.state.parts[part.key]);
+    // the reopened model moves to the top of the recent list
     void enqueue(async () => {
-      await set('current', p.id, store());
+      const s = store();
+      const index = (await get<RecentModel[]>('index', s)) ?? [];
+      const entry = index.find((e) => e.id === p.id);
+      const next = entry ? [{ ...entry, savedAt: Date.now() }, ...index.filter((e) => e.id !== p.id)] : index;
+      await set('index', next, s);
+      await set('current', p.id, s);
+      useSessionStore.setState({ recent: next });
     });
-    void useSessionStore.getState().loadRecent();
     return;
   }
   if (files.length > 0) void startSession(files);
