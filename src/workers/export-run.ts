@@ -7,6 +7,7 @@
  */
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { AppError } from '../core/errors';
+import { Sha256 } from '../core/sha256';
 import { buildReport, layersCsv, reportJson, reportMarkdown, type ExportReport, type ReportFile, type ReportInput } from '../compress/report';
 import { serializeRecipe, type Recipe } from '../compress/recipe';
 import { decodeModel, encodeModel } from '../onnx/codec';
@@ -50,16 +51,26 @@ export interface ExportBundle {
 
 /** A zip entry's size and the archive's offsets are 32-bit (fflate writes no Zip64). */
 export const ZIP_LIMIT = 0xffff_ffff - 0x10_0000;
-/** Bytes read from a Blob at a time while hashing is not possible (subtle has no streaming) or zipping. */
+/** Bytes read from a Blob at a time (large files' hashing, zipping). */
 const SLICE = 16 * 1024 * 1024;
 /** Zip output is gathered into a Blob part whenever this much is pending. */
 const FLUSH = 64 * 1024 * 1024;
 
 const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** Lowercase hex SHA-256 of a Blob's bytes (crypto.subtle; the bytes are read once). */
-export async function sha256Hex(blob: Blob): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+/** Files up to this size are hashed by crypto.subtle in one buffer; larger ones in slices. */
+export const SUBTLE_MAX = 256 * 1024 * 1024;
+
+/**
+ * Lowercase hex SHA-256 of a Blob's bytes: crypto.subtle.digest (native) for files up to
+ * `subtleMax`; beyond, the incremental hash over 16 MB slices, so memory stays flat (subtle has no
+ * streaming interface and would need the whole file in one buffer).
+ */
+export async function sha256Hex(blob: Blob, subtleMax = SUBTLE_MAX): Promise<string> {
+  if (blob.size <= subtleMax) return hex(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+  const h = new Sha256();
+  for (let at = 0; at < blob.size; at += SLICE) h.update(new Uint8Array(await blob.slice(at, Math.min(blob.size, at + SLICE)).arrayBuffer()));
+  return h.hex();
 }
 
 /** `name.onnx` -> `name` (the stem the other parts share). */
