@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import react from '@vitejs/plugin-react';
 // vitest/config's defineConfig is Vite's, with the `test` block typed.
 import { configDefaults, defineConfig } from 'vitest/config';
-import { ISOLATION_HEADERS, offlinePlugin, SERVED_HEADERS } from './scripts/offline';
+import { ISOLATION_HEADERS, offlinePlugin, SERVED_HEADERS } from './scripts/offline.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
