@@ -227,6 +227,10 @@ export function registerSessionPart(part: SessionPart): () => void {
 // Saving
 
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
+/** The model the current session belongs to (the recipe store's model must be this one to save). */
+let sessionModel: object | undefined;
+/** The state to write when the timer fires, taken when it changed (so it belongs to its session). */
+let latest: { id: string; state: SavedState } | undefined;
 
 function snapshotState(): SavedState {
   const r = useRecipeStore.getState();
@@ -240,25 +244,30 @@ function snapshotState(): SavedState {
 
 /** Saves the recipe, history and parts of the current session (soon: rapid edits are one write). */
 function scheduleStateSave(): void {
+  const id = useSessionStore.getState().currentId;
+  if (!id || pending || sessionModel === undefined || useRecipeStore.getState().model !== sessionModel) return;
+  latest = { id, state: snapshotState() };
   if (saveTimer !== undefined) clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => {
-    saveTimer = undefined;
-    void saveStateNow();
-  }, SAVE_DELAY_MS);
+  saveTimer = setTimeout(() => void flushState(), SAVE_DELAY_MS);
 }
 
-function saveStateNow(): Promise<void> {
-  const id = useSessionStore.getState().currentId;
-  if (!id || pending) return Promise.resolve();
-  const state = snapshotState();
-  return enqueue(() => set(`state:${id}`, state, store()));
+/** Writes the state taken last, now. */
+function flushState(): Promise<void> {
+  if (saveTimer !== undefined) clearTimeout(saveTimer);
+  saveTimer = undefined;
+  const l = latest;
+  latest = undefined;
+  if (!l) return Promise.resolve();
+  return enqueue(() => set(`state:${l.id}`, l.state, store()));
 }
 
 function saveResult(): Promise<void> {
   const id = useSessionStore.getState().currentId;
-  if (!id || pending) return Promise.resolve();
+  // only for the session's own model (a result cleared because another model opened stays saved)
+  if (!id || pending || sessionModel === undefined || useModelStore.getState().model !== sessionModel) return Promise.resolve();
   const { result, verify } = useCompressStore.getState();
   if (!result) return enqueue(() => del(`result:${id}`, store()));
+  if (result.model !== sessionModel) return Promise.resolve();
   const { id: _id, model: _model, ...saved } = result;
   const record: SavedResultRecord = {
     result: saved,
@@ -268,13 +277,17 @@ function saveResult(): Promise<void> {
 }
 
 /** A model was opened from files: start its session (or reuse the entry of the same files). */
-function startSession(files: readonly File[]): Promise<void> {
+function startSession(model: object, files: readonly File[]): Promise<void> {
   const signature = signatureOf(files);
   return enqueue(async () => {
+    // another model opened meanwhile: that one's session is started instead
+    if (useModelStore.getState().model !== model) return;
     const s = store();
     const index = (await get<RecentModel[]>('index', s)) ?? [];
     const same = index.find((e) => e.signature === signature);
     const id = same?.id ?? newId();
+    if (useModelStore.getState().model !== model) return;
+    sessionModel = model;
     useSessionStore.setState({ currentId: id });
     const entry: RecentModel = {
       id,
@@ -301,14 +314,17 @@ function startSession(files: readonly File[]): Promise<void> {
 useModelStore.subscribe((state, prev) => {
   if (state.model === prev.model) return;
   const model = state.model;
-  if (!model) {
-    useSessionStore.setState({ currentId: undefined });
-    return;
-  }
+  // the previous model's last edits are written now; nothing is saved for the new model until
+  // its session is known
+  void flushState();
+  sessionModel = undefined;
+  useSessionStore.setState({ currentId: undefined });
+  if (!model) return;
   const files = modelFiles(model) ?? [];
   const p = pending;
   if (p && p.files.length === files.length && p.files.every((n, i) => n === files[i]?.name)) {
     pending = undefined;
+    sessionModel = model;
     useSessionStore.setState({ currentId: p.id });
     if (p.state) useRecipeStore.getState().restore(p.state);
     if (p.result) {
@@ -331,7 +347,7 @@ useModelStore.subscribe((state, prev) => {
     });
     return;
   }
-  if (files.length > 0) void startSession(files);
+  if (files.length > 0) void startSession(model, files);
 });
 
 useRecipeStore.subscribe((state, prev) => {
@@ -346,10 +362,6 @@ useCompressStore.subscribe((state, prev) => {
 // Leaving the page: write what is pending now.
 if (typeof window !== 'undefined') {
   window.addEventListener('pagehide', () => {
-    if (saveTimer !== undefined) {
-      clearTimeout(saveTimer);
-      saveTimer = undefined;
-      void saveStateNow();
-    }
+    void flushState();
   });
 }
