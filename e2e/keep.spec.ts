@@ -103,11 +103,13 @@ test('a reload and a closed tab restore the model, the recipe with its undo hist
   expect(await again.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
 });
 
-test('recent models reopen with their recipe, and can be deleted', async ({ page }) => {
+test('recent models reopen with their recipe and result, and can be deleted', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
   await page.getByTestId('preset-int8').click();
-  await expect.poll(async () => (await saved(page)).weights).toBe('int8');
+  await compress(page);
+  const size = (await page.getByTestId('compress-compressed-size').getAttribute('data-value'))!;
+  await expect.poll(() => saved(page)).toMatchObject({ weights: 'int8', result: true });
 
   const mlp = tinyMlp();
   await page.getByTestId('file-input').setInputFiles({ name: mlp.name, mimeType: 'application/octet-stream', buffer: Buffer.from(mlp.bytes) });
@@ -125,6 +127,8 @@ test('recent models reopen with their recipe, and can be deleted', async ({ page
   await expect(page.getByTestId('summary-file-name')).toHaveText('digits-cnn.onnx');
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('defaults-weights-int8')).toHaveAttribute('aria-checked', 'true');
+  // its result was kept while the other model was open
+  await expect(page.getByTestId('compress-compressed-size')).toHaveAttribute('data-value', size);
 
   await page.getByTestId('recent-menu-button').click();
   await expect(items.nth(0)).toHaveAttribute('data-name', 'digits-cnn.onnx');
