@@ -77,6 +77,7 @@ async function main() {
   const out = await zipParts(parts, 'model');
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+  gc();
   const held = process.memoryUsage().arrayBuffers - before; // the finished zip itself
 
   const row = (name: string, ms: number) => `${name.padEnd(40)} ${ms.toFixed(0).padStart(7)} ms   ${(ms / base).toFixed(2)}x`;
