@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useDeferredValue, useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { openDropped } from '../state/open-dropped';
 import { useSessionStore } from '../state/session-store';
@@ -84,7 +84,8 @@ function Messages() {
 type Tab = 'graph' | 'overview';
 
 function Content() {
-  const model = useModelStore((s) => s.model);
+  // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
+  const model = useDeferredValue(useModelStore((s) => s.model));
   const loading = useModelStore((s) => s.loading);
   const cancel = useModelStore((s) => s.cancelOpen);
   const restoring = useSessionStore((s) => s.restoring);
