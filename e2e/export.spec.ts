@@ -175,6 +175,16 @@ test('exports a zip with every part; the model runs in onnxruntime-node as the p
   expect(csv).toHaveLength(5);
   expect(csv[4]).toMatch(/^\/classifier\/fc2\/Gemm,Gemm,/);
   expect(JSON.parse(strFromU8(part('.recipe.json')))).toEqual({ ...RECIPE, layers: RECIPE.layers });
+  // each part also downloads on its own, with the zip's bytes
+  for (const [testId, ext] of [
+    ['export-recipe', '.recipe.json'],
+    ['export-report-md', '.report.md'],
+    ['export-csv', '.layers.csv'],
+  ] as const) {
+    const { download, bytes } = await downloadOf(page, testId);
+    expect(download.suggestedFilename()).toBe(`${stem}${ext}`);
+    expect(Buffer.compare(bytes, Buffer.from(part(ext)))).toBe(0);
+  }
 
   // onnxruntime-node: it runs, its outputs agree with the original as the page measured, accuracy holds
   const original = await ort.InferenceSession.create(SAMPLE);

@@ -14,6 +14,7 @@ import type { CompressOutcome, VerifyState } from './compress-store';
 import { useCompressStore } from './compress-store';
 import type { AccuracySection, BenchmarkSection, ExportBundle, ExportPart, FidelitySection } from '../workers/export-api';
 import { ExportClient } from '../workers/export-client';
+import { serializeRecipe } from '../workers/recipe-rules';
 import { modelFiles } from './model-store';
 
 export type { ExportPart, PartKind } from '../workers/export-api';
@@ -209,6 +210,12 @@ export const useExportStore = create<ExportState>()((set, get) => ({
     if (get().status.kind === 'failed') set({ status: { kind: 'idle' } });
   },
 }));
+
+/** The result's recipe as the bundle names it (`<model>.recipe.json`), without waiting for hashes. */
+export function recipeFile(result: CompressOutcome, modelName: string): { blob: Blob; name: string } {
+  const stem = modelName.replace(/\.onnx$/i, '') || 'model';
+  return { blob: new Blob([serializeRecipe(result.recipe)], { type: 'application/json' }), name: `${stem}.recipe.json` };
+}
 
 /** The parts of a bundle of one kind set (the model and its data file, or one document). */
 export function partsOf(bundle: ExportBundle, kinds: readonly ExportPart['kind'][]): ExportPart[] {

@@ -1,6 +1,6 @@
 import { formatBytes } from '../../core/format';
 import type { CompressOutcome } from '../../state/compress-store';
-import { partsOf, useExportStore, type PartKind } from '../../state/export-store';
+import { partsOf, recipeFile, useExportStore, type PartKind } from '../../state/export-store';
 import { ProgressBar } from '../common/ProgressBar';
 import { downloadBlob } from './download';
 import './export.css';
@@ -33,6 +33,11 @@ export function ExportPanel({ result, modelName }: ExportPanelProps) {
   const busy = status.kind === 'working';
 
   const download = async (kinds: PartKind[]) => {
+    if (kinds.length === 1 && kinds[0] === 'recipe') {
+      // the recipe needs no hashing: right away
+      const f = recipeFile(result, modelName);
+      return downloadBlob(f.blob, f.name);
+    }
     const bundle = await prepare(modelName);
     if (bundle) for (const p of partsOf(bundle, kinds)) downloadBlob(p.blob, p.name);
   };
