@@ -141,6 +141,12 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // The service worker template (scripts/offline.ts builds dist/sw.js from it).
+    name: 'project/service-worker',
+    files: ['scripts/service-worker.js'],
+    languageOptions: { globals: globals.serviceworker },
+  },
+  {
     name: 'project/ambient',
     files: ['**/*.d.ts'],
     rules: { 'no-var': 'off' },

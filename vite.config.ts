@@ -1,17 +1,19 @@
+import { readFileSync } from 'node:fs';
 import react from '@vitejs/plugin-react';
 // vitest/config's defineConfig is Vite's, with the `test` block typed.
 import { configDefaults, defineConfig } from 'vitest/config';
+import { ISOLATION_HEADERS, offlinePlugin, SERVED_HEADERS } from './scripts/offline.ts';
 
-// Cross-origin isolation: SharedArrayBuffer, and so onnxruntime-web's WASM threads, need both.
-const isolationHeaders = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig({
-  plugins: [react()],
-  server: { headers: isolationHeaders },
-  preview: { headers: isolationHeaders },
+  // offlinePlugin: the CSP <meta> tag and the service worker (dist/sw.js), build only.
+  plugins: [react(), offlinePlugin()],
+  define: { __APP_VERSION__: JSON.stringify(pkg.version) },
+  // The dev server's React refresh runs an inline script: no CSP there, only the isolation headers.
+  server: { headers: ISOLATION_HEADERS },
+  // The production build is served with the CSP header too (it covers workers, which a <meta> tag does not).
+  preview: { headers: SERVED_HEADERS },
   worker: { format: 'es' },
   // onnxruntime-web is imported lazily (src/workers/ort.ts) and finds its .wasm through URLs
   // that Vite emits as our own assets; pre-bundling it would break its import.meta.url lookups.

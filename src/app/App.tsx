@@ -1,6 +1,8 @@
 import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
 import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
+import { openDropped } from '../state/open-dropped';
+import { useSessionStore } from '../state/session-store';
 import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
@@ -13,19 +15,29 @@ import { LoadingPanel } from '../ui/model/LoadingPanel';
 import { ModelSummaryPanel } from '../ui/model/ModelSummaryPanel';
 import { SummaryBar } from '../ui/recipe/SummaryBar';
 import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
+import { RecentMenu } from '../ui/session/RecentMenu';
+import { RecentModels } from '../ui/session/RecentModels';
+import { registerServiceWorker } from './offline';
 
 const CompareView = lazy(() => import('../ui/compare/CompareView').then((m) => ({ default: m.CompareView })));
 
-/** `?empty` in the address starts with the drop zone instead of the built-in sample. */
+/** `?empty` in the address starts with the drop zone instead of the saved session or the built-in sample. */
 const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
 
 /** The shell: header, messages, the current view, a status bar, and the window-wide drop zone. */
 export function App() {
-  const openFiles = useModelStore((s) => s.openFiles);
   const openSample = useModelStore((s) => s.openSample);
   const hasModel = useModelStore((s) => s.model !== undefined);
   useEffect(() => {
-    if (!START_EMPTY) void useModelStore.getState().openSample();
+    registerServiceWorker();
+    if (START_EMPTY) return;
+    // the last session (reload, crash, closed tab) comes back; a first visit opens the sample
+    void useSessionStore
+      .getState()
+      .restoreLast()
+      .then((restored) => {
+        if (!restored && !useModelStore.getState().model && !useModelStore.getState().loading) return useModelStore.getState().openSample();
+      });
   }, []);
   return (
     <div className={hasModel ? 'app app--studio' : 'app'}>
@@ -39,7 +51,8 @@ export function App() {
           <button type="button" className="button button--secondary" data-testid="open-sample" onClick={() => void openSample()}>
             Try the sample model
           </button>
-          <FilePicker onFiles={(files) => void openFiles(files)}>Open model…</FilePicker>
+          <RecentMenu />
+          <FilePicker onFiles={(files) => void openDropped(files)}>Open model…</FilePicker>
           <CompressButton />
         </div>
       </header>
@@ -48,7 +61,7 @@ export function App() {
         <Content />
       </main>
       <StatusBar />
-      <DropZone onFiles={(files) => void openFiles(files)} />
+      <DropZone onFiles={(files) => void openDropped(files)} />
     </div>
   );
 }
@@ -57,9 +70,19 @@ function Messages() {
   const error = useModelStore((s) => s.error);
   const notice = useModelStore((s) => s.notice);
   const dismiss = useModelStore((s) => s.dismissError);
-  if (error !== undefined) return <Banner kind="error" message={error} onDismiss={dismiss} />;
-  if (notice !== undefined) return <Banner kind="notice" message={notice} onDismiss={dismiss} />;
-  return null;
+  const storageError = useSessionStore((s) => s.storageError);
+  const dismissStorage = useSessionStore((s) => s.dismissStorageError);
+  return (
+    <>
+      {storageError !== undefined && (
+        <div data-testid="storage-error">
+          <Banner kind="error" message={storageError} onDismiss={dismissStorage} />
+        </div>
+      )}
+      {error !== undefined && <Banner kind="error" message={error} onDismiss={dismiss} />}
+      {error === undefined && notice !== undefined && <Banner kind="notice" message={notice} onDismiss={dismiss} />}
+    </>
+  );
 }
 
 type Tab = 'graph' | 'overview' | 'bench' | 'compare';
@@ -71,8 +94,8 @@ function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
   const model = useDeferredValue(useModelStore((s) => s.model));
   const loading = useModelStore((s) => s.loading);
-  const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
+  const restoring = useSessionStore((s) => s.restoring);
   const [chosen, setTab] = useState<Tab>('graph');
   // Compare needs a compression result of this model
   const hasResult = useCompressStore((s) => s.result !== undefined && s.result.model === model);
@@ -115,7 +138,15 @@ function Content() {
           )}
         </div>
       ) : (
-        !loading && <EmptyState onFiles={(files) => void openFiles(files)} onSample={() => void useModelStore.getState().openSample()} />
+        !loading &&
+        !restoring && (
+          <EmptyState onFiles={(files) => void openDropped(files)} onSample={() => void useModelStore.getState().openSample()}>
+            <div className="empty__recent">
+              <div className="strong">Recent models</div>
+              <RecentModels />
+            </div>
+          </EmptyState>
+        )
       )}
     </>
   );

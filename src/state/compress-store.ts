@@ -43,6 +43,8 @@ export interface CompressOutcome {
   compressedBytes: number;
   /** the compressed .onnx file */
   blob: Blob;
+  /** its external data file, when the result is too large for one protobuf file (2 GB) */
+  data?: { name: string; blob: Blob };
   report: CompressReport;
   timings: CompressTimings;
   /** wall time from the request to the result, in ms */
@@ -73,7 +75,12 @@ export interface CompressState {
   verifyResult(backends?: VerifyBackend[]): Promise<void>;
   setPanelOpen(open: boolean): void;
   dismissMessage(): void;
+  /** Puts back a saved result for the open model (a restored session). */
+  restoreResult(saved: SavedResult): void;
 }
+
+/** A result as the session store keeps it (without the in-memory model it belongs to). */
+export type SavedResult = Omit<CompressOutcome, 'id' | 'model'>;
 
 let client: CompressClient | undefined;
 function getClient(): CompressClient {
@@ -148,6 +155,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
       });
       if (inFlight !== controller) return;
       const blob = new Blob([out.bytes], { type: 'application/octet-stream' });
+      const data = out.data && { name: out.data.name, blob: new Blob([out.data.bytes], { type: 'application/octet-stream' }) };
       set({
         job: undefined,
         result: {
@@ -156,8 +164,9 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
           recipe,
           fileName: out.fileName,
           originalBytes: out.originalBytes,
-          compressedBytes: blob.size,
+          compressedBytes: blob.size + (data?.blob.size ?? 0),
           blob,
+          ...(data ? { data } : {}),
           report: out.report,
           timings: out.timings,
           totalMs: now() - startedAt,
@@ -186,7 +195,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
     verifyInFlight = controller;
     set({ verify: { kind: 'running', backends } });
     try {
-      const report = await getClient().verify(files, result.blob, backends, controller.signal);
+      const report = await getClient().verify(files, result.blob, backends, controller.signal, result.data);
       if (verifyInFlight !== controller || get().result?.id !== result.id) return;
       set({ verify: { kind: 'done', report, resultId: result.id } });
     } catch (e) {
@@ -203,6 +212,12 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 
   dismissMessage() {
     set({ error: undefined, notice: undefined });
+  },
+
+  restoreResult(saved) {
+    const model = useModelStore.getState().model;
+    if (!model || get().job) return;
+    set({ result: { ...saved, id: nextId++, model }, error: undefined, notice: undefined, verify: { kind: 'idle' } });
   },
 }));
 

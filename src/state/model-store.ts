@@ -122,7 +122,8 @@ export const useModelStore = create<ModelState>()((set, get) => ({
       const res = await fetch(SAMPLE_URL);
       if (!res.ok) throw new AppError('io', `The sample model could not be loaded (HTTP ${res.status}).`);
       const blob = await res.blob();
-      await get().openFiles([new File([blob], 'digits-cnn.onnx')]);
+      // a fixed modification time: the same sample is the same file (one entry in the recent models)
+      await get().openFiles([new File([blob], 'digits-cnn.onnx', { lastModified: 0 })]);
     } catch (e) {
       set({ error: errorMessage(e) });
     }

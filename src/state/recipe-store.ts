@@ -25,6 +25,7 @@ import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, ty
 import { useModelStore } from './model-store';
 import {
   commit,
+  HISTORY_LIMIT,
   history,
   importRecipe,
   redo,
@@ -75,6 +76,11 @@ export interface RecipeState extends RecipeHistory {
   clearLayers(keys: readonly string[]): void;
   /** Replaces the whole recipe (one undo step). */
   replace(recipe: Recipe): void;
+  /**
+   * Puts back a saved recipe with its undo/redo history (a restored session). Every recipe is
+   * validated against the open model's layers; false (nothing changed) when one is not valid.
+   */
+  restore(saved: Pick<RecipeHistory, 'recipe' | 'past' | 'future'>): boolean;
   /** Validates recipe JSON against this model and applies it; false (with importError set) when it is not valid. */
   importText(text: string): boolean;
   /** The recipe as JSON (the CLI's stable key order). */
@@ -169,6 +175,23 @@ export const useRecipeStore = create<RecipeState>()((set, get) => {
 
     replace(recipe) {
       edit(recipe);
+    },
+
+    restore(saved) {
+      const layers = get().layers;
+      try {
+        const check = (r: unknown) => importRecipe(JSON.stringify(r), layers);
+        const h: RecipeHistory = {
+          recipe: check(saved.recipe),
+          past: saved.past.map(check).slice(-HISTORY_LIMIT),
+          future: saved.future.map(check).slice(0, HISTORY_LIMIT),
+          lastEdit: undefined,
+        };
+        go(h, { importError: undefined });
+        return true;
+      } catch {
+        return false;
+      }
     },
 
     importText(text) {

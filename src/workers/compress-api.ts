@@ -37,8 +37,10 @@ export interface CompressOutput {
   fileName: string;
   /** bytes of every input file together (the model and its external data files) */
   originalBytes: number;
-  /** the compressed .onnx file, all weights inline; transferred, not copied */
+  /** the compressed .onnx file (all weights inline unless `data` is given); transferred, not copied */
   bytes: ArrayBuffer;
+  /** the external data file, when the result is too large for one protobuf file (2 GB); transferred */
+  data?: { name: string; bytes: ArrayBuffer };
   report: CompressReport;
   timings: CompressTimings;
 }
@@ -94,5 +96,10 @@ export interface CompressWorkerApi {
    * Runs the original and the compressed model on each backend with the same synthesized inputs
    * and compares the outputs.
    */
-  verify(files: File[], compressed: Blob, backends: VerifyBackend[]): Promise<WorkerResult<VerifyReport>>;
+  verify(
+    files: File[],
+    compressed: Blob,
+    backends: VerifyBackend[],
+    compressedData?: { name: string; blob: Blob },
+  ): Promise<WorkerResult<VerifyReport>>;
 }

@@ -123,7 +123,13 @@ export class CompressClient {
   }
 
   /** Runs the original and the compressed file on each backend with the same inputs and compares. */
-  verify(files: readonly File[], compressed: Blob, backends: VerifyBackend[], signal?: AbortSignal): Promise<VerifyReport> {
+  verify(
+    files: readonly File[],
+    compressed: Blob,
+    backends: VerifyBackend[],
+    signal?: AbortSignal,
+    compressedData?: { name: string; blob: Blob },
+  ): Promise<VerifyReport> {
     return this.serial(async (remote) => {
       const generation = this.generation;
       const onAbort = () => {
@@ -132,7 +138,7 @@ export class CompressClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const result = await remote.verify([...files], compressed, backends);
+        const result = await remote.verify([...files], compressed, backends, compressedData);
         if (!result.ok) throw new AppError(result.code === 'unexpected' ? 'malformed' : result.code, result.message);
         return result.value;
       } finally {

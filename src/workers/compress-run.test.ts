@@ -14,7 +14,9 @@ import { externalFixture } from '../compress/testing/fixtures';
 import { AppError } from '../core/errors';
 import { encodeModel } from '../onnx/codec';
 import type { CompressProgress } from './compress-api';
-import { runCompression } from './compress-run';
+import * as ort from 'onnxruntime-node';
+import { synthesizeInputs } from '../bench/inputs';
+import { dataFileName, runCompression } from './compress-run';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
@@ -90,6 +92,30 @@ describe("the compress worker's pipeline", () => {
     expect(caught).toBeInstanceOf(AppError);
     expect((caught as AppError).code).toBe('aborted');
     expect(seen).toHaveLength(2);
+  });
+
+  it('moves the weights of a result too large for one file to an external data file that onnxruntime reads', async () => {
+    const sample = new Uint8Array(fs.readFileSync(SAMPLE));
+    const recipe = makeRecipe('portable', { weights: 'int8' });
+    const single = runCompression([{ name: 'digits-cnn.onnx', bytes: sample }], recipe);
+    expect(single.data).toBeUndefined();
+    // a limit below the sample's weight bytes stands in for protobuf's 2 GB
+    const split = runCompression([{ name: 'digits-cnn.onnx', bytes: sample }], recipe, { singleFileLimit: 1000 });
+    expect(split.data?.name).toBe('digits-cnn.compressed.onnx.data');
+    expect(split.bytes.length).toBeLessThan(single.bytes.length / 2);
+    expect(split.data!.bytes.length).toBeGreaterThan(single.bytes.length / 2);
+    const dir = fs.mkdtempSync(path.join(tmp, 'split-'));
+    fs.writeFileSync(path.join(dir, 'model.onnx'), split.bytes);
+    fs.writeFileSync(path.join(dir, split.data!.name), split.data!.bytes);
+    const run = async (s: ort.InferenceSession) => {
+      const x = synthesizeInputs([{ name: s.inputNames[0], dtype: 'float32', shape: [2, 1, 8, 8] }], 3)[0];
+      const out = await s.run({ [x.name]: new ort.Tensor('float32', x.data as Float32Array, x.dims) });
+      return Float32Array.from(out[s.outputNames[0]].data as Float32Array);
+    };
+    const a = await run(await ort.InferenceSession.create(single.bytes));
+    const b = await run(await ort.InferenceSession.create(path.join(dir, 'model.onnx')));
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(dataFileName('dir/My Model.ONNX')).toBe('My_Model.compressed.onnx.data');
   });
 
   it('names the key of a bad recipe', () => {

@@ -5,10 +5,11 @@
  * compress.ts), and a test checks that both give identical bytes.
  */
 import { throwIfAborted } from '../core/errors';
-import { compressModel, type CompressReport } from '../compress/compress';
+import { AppError } from '../core/errors';
+import { compressModel, modelTensorBytes, type CompressReport } from '../compress/compress';
 import { parseRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
-import { externalReferences, inlineExternalData } from '../onnx/external';
+import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel, type InputFile } from '../onnx/load';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import type { CompressProgressCallback, CompressTimings } from './compress-api';
@@ -18,12 +19,26 @@ export interface RunOptions {
   onProgress?: CompressProgressCallback;
   /** clock for the timings (performance.now in the worker) */
   now?: () => number;
+  /**
+   * Weights beyond this many stored bytes go to an external data file beside the model. Left
+   * out: only when the single file would break protobuf's 2 GB limit.
+   */
+  singleFileLimit?: number;
+}
+
+/** The external data file of a result too large for one protobuf file. */
+export interface DataFile {
+  /** the file name the model's tensors refer to (their `location`) */
+  name: string;
+  bytes: Uint8Array;
 }
 
 export interface RunResult {
   fileName: string;
   originalBytes: number;
   bytes: Uint8Array;
+  /** present when the weights had to go to an external data file */
+  data?: DataFile;
   report: CompressReport;
   timings: Omit<CompressTimings, 'readMs'>;
 }
@@ -53,15 +68,44 @@ export function runCompression(files: readonly InputFile[], recipeJson: Recipe |
   const t2 = now();
   throwIfAborted(signal);
   onProgress?.({ stage: 'encode', done: planned, total: planned, layerKey: '', finished: [] });
-  const bytes = encodeCompressed(model, loaded.external);
+  const { bytes, data } = encodeResult(model, loaded.external, dataFileName(loaded.fileName), options.singleFileLimit);
   const t3 = now();
   return {
     fileName: loaded.fileName,
     originalBytes: files.reduce((n, f) => n + f.bytes.length, 0),
     bytes,
+    ...(data ? { data } : {}),
     report,
     timings: { parseMs: t1 - t0, compressMs: t2 - t1, encodeMs: t3 - t2 },
   };
+}
+
+/** `<stem>.compressed.onnx.data` for a model file `<stem>.onnx`: the external data file of a large result. */
+export function dataFileName(modelFileName: string): string {
+  const base = modelFileName.replace(/\\/g, '/').split('/').pop() ?? '';
+  const stem = base.replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'model';
+  return `${stem}.compressed.onnx.data`;
+}
+
+/**
+ * The result as one self-contained file when it fits (protobuf's 2 GB limit, or `limit` stored
+ * weight bytes when given), else the model with its weights in the external data file `dataName`.
+ */
+export function encodeResult(
+  model: Model,
+  external: ExternalDataResolver | undefined,
+  dataName: string,
+  limit?: number,
+): { bytes: Uint8Array; data?: DataFile } {
+  if (limit === undefined || modelTensorBytes(model) <= limit) {
+    try {
+      return { bytes: encodeCompressed(model, external) };
+    } catch (e) {
+      if (!(e instanceof AppError && e.code === 'too-large')) throw e;
+    }
+  }
+  const split = externalizeData(model, dataName, { resolver: external });
+  return { bytes: encodeModel(split.model), data: { name: dataName, bytes: split.data } };
 }
 
 /** One self-contained file: tensors left external (untouched layers) are pulled inline first. */

@@ -110,11 +110,15 @@ async function runSession(
   bytes: Uint8Array,
   backend: VerifyBackend,
   sets: BenchTensor[][],
+  externalData?: { path: string; data: Uint8Array },
 ): Promise<{ run: SessionRun; outputs?: Outputs[] }> {
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>> | undefined;
   try {
     const t0 = performance.now();
-    session = await ort.InferenceSession.create(bytes.slice(), { executionProviders: [backend] });
+    session = await ort.InferenceSession.create(bytes.slice(), {
+      executionProviders: [backend],
+      ...(externalData ? { externalData: [{ path: externalData.path, data: externalData.data.slice() }] } : {}),
+    });
     const loadMs = performance.now() - t0;
     const runner = webRunSession(ort, session);
     const outputs: Outputs[] = [];
@@ -147,7 +151,12 @@ function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: numb
 
 const VERIFY_SETS = 2;
 
-async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]): Promise<VerifyReport> {
+async function verify(
+  files: File[],
+  compressed: Blob,
+  backends: VerifyBackend[],
+  compressedData?: { name: string; blob: Blob },
+): Promise<VerifyReport> {
   const inputFiles = await readFiles(files);
   const loaded = loadModel(inputFiles);
   const inputs = summarizeModel(loaded).inputs;
@@ -158,6 +167,7 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     : inputFiles.find((f) => f.name === loaded.fileName)!.bytes;
   const result = new Uint8Array(await compressed.arrayBuffer());
   const halfCompute = usesFloat16Compute(decodeModel(result));
+  const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
   const ort = await loadOrt();
   const checks: BackendCheck[] = [];
   let reference: Outputs[] | undefined;
@@ -178,7 +188,7 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
       const comp =
         backend === 'webgpu' && halfCompute && !shaderF16
           ? { run: { ok: false, error: 'float16 compute needs the WebGPU feature shader-f16, which this adapter lacks (onnxruntime-web would run it with wrong results); not run' } }
-          : await runSession(ort, result, backend, sets);
+          : await runSession(ort, result, backend, sets, resultData);
       check.original = orig.run;
       check.compressed = comp.run;
       if (backend === 'wasm') reference = orig.outputs;
@@ -206,22 +216,24 @@ const api: CompressWorkerApi = {
       const readMs = performance.now() - t0;
       const r = runCompression(inputs, recipe, { signal, onProgress: progress, now: () => performance.now() });
       const bytes = ownBuffer(r.bytes);
+      const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
       const value: CompressOutput = {
         fileName: r.fileName,
         originalBytes: r.originalBytes,
         bytes,
+        ...(data ? { data } : {}),
         report: r.report,
         timings: { readMs, ...r.timings },
       };
-      return transfer({ ok: true, value }, [bytes]);
+      return transfer({ ok: true, value }, data ? [bytes, data.bytes] : [bytes]);
     } catch (e) {
       return failure(e);
     }
   },
 
-  async verify(files, compressed, backends) {
+  async verify(files, compressed, backends, compressedData) {
     try {
-      return { ok: true, value: await verify(files, compressed, backends) };
+      return { ok: true, value: await verify(files, compressed, backends, compressedData) };
     } catch (e) {
       return failure(e);
     }

@@ -62,7 +62,7 @@ export function DropZone({ onFiles }: DropZoneProps) {
       <div className="drop-overlay__card">
         <DropIcon />
         <p className="drop-overlay__title">Drop to open</p>
-        <p className="drop-overlay__hint">A .onnx model, with its external data files if it has any</p>
+        <p className="drop-overlay__hint">A .onnx model, with its external data files if it has any, or a recipe .json for the open model</p>
       </div>
     </div>
   );

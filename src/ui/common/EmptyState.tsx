@@ -1,12 +1,15 @@
+import type { ReactNode } from 'react';
 import { FilePicker } from './FilePicker';
 
 export interface EmptyStateProps {
   onFiles: (files: File[]) => void;
   onSample?: () => void;
+  /** shown below the buttons (e.g. the recent models) */
+  children?: ReactNode;
 }
 
 /** The first screen: where to drop a model, and a button for those who prefer a dialog. */
-export function EmptyState({ onFiles, onSample }: EmptyStateProps) {
+export function EmptyState({ onFiles, onSample, children }: EmptyStateProps) {
   return (
     <div className="empty" data-testid="empty-state">
       <div className="empty__art" aria-hidden="true">
@@ -28,6 +31,7 @@ export function EmptyState({ onFiles, onSample }: EmptyStateProps) {
           Try the sample model
         </button>
       )}
+      {children}
       <p className="empty__privacy">Everything runs in this tab. Nothing is uploaded.</p>
     </div>
   );

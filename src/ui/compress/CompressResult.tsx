@@ -1,7 +1,8 @@
-import { useEffect, useRef } from 'react';
 import { formatBytes } from '../../core/format';
 import { useCompressStore, type CompressOutcome } from '../../state/compress-store';
 import { Stat } from '../common/Stat';
+import { downloadBlob } from '../export/download';
+import { ExportPanel } from '../export/ExportPanel';
 import { formatRatio, modelLines } from './describe';
 import { downloadName } from './file-name';
 import { LayerReportTable } from './LayerReportTable';
@@ -11,43 +12,15 @@ export interface CompressResultProps {
   result: CompressOutcome;
 }
 
-/** Object URLs handed out for downloads live this long (the browser needs them until the download starts). */
-const URL_LIFETIME_MS = 60_000;
-
 /** The last compression: sizes, notes, the per-layer table, the download, and a runtime check. */
 export function CompressResult({ result }: CompressResultProps) {
   const verify = useCompressStore((s) => s.verify);
   const verifyResult = useCompressStore((s) => s.verifyResult);
-  const urls = useRef<{ url: string; timer: ReturnType<typeof setTimeout> }[]>([]);
-  useEffect(() => {
-    const list = urls.current;
-    return () => {
-      for (const u of list) {
-        clearTimeout(u.timer);
-        URL.revokeObjectURL(u.url);
-      }
-      list.length = 0;
-    };
-  }, []);
   const { report } = result;
   const name = downloadName(result.fileName, result.recipe);
   const download = () => {
-    const url = URL.createObjectURL(result.blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = name;
-    a.rel = 'noopener';
-    document.body.append(a);
-    a.click();
-    a.remove();
-    const entry = {
-      url,
-      timer: setTimeout(() => {
-        URL.revokeObjectURL(url);
-        urls.current = urls.current.filter((u) => u !== entry);
-      }, URL_LIFETIME_MS),
-    };
-    urls.current.push(entry);
+    downloadBlob(result.blob, name);
+    if (result.data) downloadBlob(result.data.blob, result.data.name);
   };
   const notes = [...modelLines(report), ...(report.opset.note ? [`opset ${report.opset.note}`] : []), ...report.notes];
   return (
@@ -84,6 +57,7 @@ export function CompressResult({ result }: CompressResultProps) {
           {report.opset.after !== report.opset.before ? ` → ${report.opset.after ?? '—'}` : ''} · {Math.round(result.totalMs)} ms
         </span>
       </div>
+      <ExportPanel result={result} modelName={name} />
       {notes.length > 0 && (
         <ul className="compress-notes" data-testid="compress-notes">
           {notes.map((n) => (
