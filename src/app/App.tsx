@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
@@ -11,6 +11,9 @@ import { LoadingPanel } from '../ui/model/LoadingPanel';
 import { ModelSummaryPanel } from '../ui/model/ModelSummaryPanel';
 import { SummaryBar } from '../ui/recipe/SummaryBar';
 import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
+
+// the explorer brings recharts: it loads with the tab, not with the page
+const ExplorePanel = lazy(() => import('../ui/explore/ExplorePanel').then((m) => ({ default: m.ExplorePanel })));
 
 /** `?empty` in the address starts with the drop zone instead of the built-in sample. */
 const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
@@ -58,7 +61,9 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'overview';
+type Tab = 'graph' | 'explore' | 'overview';
+
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview' };
 
 function Content() {
   const model = useModelStore((s) => s.model);
@@ -72,7 +77,7 @@ function Content() {
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'overview'] as const).map((t) => (
+            {(['graph', 'explore', 'overview'] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -82,7 +87,7 @@ function Content() {
                 data-testid={`tab-${t}`}
                 onClick={() => setTab(t)}
               >
-                {t === 'graph' ? 'Graph' : 'Overview'}
+                {TAB_LABELS[t]}
               </button>
             ))}
           </nav>
@@ -90,6 +95,13 @@ function Content() {
             <div className="studio__body" key={`${model.fileName}:${model.parseMs}`}>
               <GraphView />
               <Inspector />
+            </div>
+          ) : tab === 'explore' ? (
+            <div className="studio__body studio__body--explore" key={`${model.fileName}:${model.parseMs}`}>
+              <GraphView />
+              <Suspense fallback={<aside className="explore-panel muted">Loading the explorer…</aside>}>
+                <ExplorePanel />
+              </Suspense>
             </div>
           ) : (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
