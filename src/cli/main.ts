@@ -4,12 +4,14 @@
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
  *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
  *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
+ *   npm run cli -- autotune MODEL --max-size RATIO | --min-fidelity X [--samples DIR|FILE] --out RECIPE.json [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */
 import { AppError, isAppError } from '../core/errors';
 import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
+import { autotuneCommand } from './autotune';
 import { compressCommand } from './compress';
 import { convert } from './convert';
 import { evalCommand } from './eval';
@@ -49,6 +51,9 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'eval':
       print(await evalCommand(cmd));
+      return 0;
+    case 'autotune':
+      print(await autotuneCommand(cmd));
       return 0;
   }
 }

@@ -367,9 +367,11 @@ export class Explorer {
       if (this.setup.sizes.total(assignmentRecipe(this.target, a, this.options)) <= budget) starts.push(a);
     }
     if (starts.length === 0) return undefined;
-    const measured = await Promise.all(starts.map((a) => this.measureAssignment(a, label, budget)));
-    let best = measured.reduce((b, p) => (better(p, b) ? p : b));
-    let bestA = best.assignment as Assignment;
+    // (a start equal to a uniform setting is the uniform point, already measured: its assignment is kept here)
+    const measured = await Promise.all(starts.map(async (a) => ({ a, p: await this.measureAssignment(a, label, budget) })));
+    const first = measured.reduce((b, x) => (better(x.p, b.p) ? x : b));
+    let best = first.p;
+    let bestA = first.a;
     const rounds = this.setup.refineRounds ?? 4;
     const tried = new Set<string>();
     for (let r = 0; r < rounds; r++) {
@@ -436,14 +438,18 @@ export class Explorer {
     return best;
   }
 
-  /** Uniform points, then budget searches from uniform int8 down (below int4 when pruning is allowed). */
+  /**
+   * Uniform points, then budget searches at the uniform fp16, int8 and int4 sizes, between them,
+   * and below int4 when pruning is allowed. Returns the configuration chosen for each budget (a
+   * uniform one where nothing mixed measured better).
+   */
   async sweep(onBudget?: (budget: number) => void): Promise<ExplorePoint[]> {
     const uni = await this.uniform();
     const size = (label: string) => uni.find((u) => u.label === label)?.size;
     const s8 = size('uniform int8') ?? this.original.size / 4;
     const s4 = size('uniform int4') ?? this.original.size / 8;
     const s16 = size('uniform fp16') ?? this.original.size / 2;
-    const budgets = [(s16 + s8) / 2, s8, (s8 + s4) / 2, s4];
+    const budgets = [s16, (s16 + s8) / 2, s8, (s8 + s4) / 2, s4];
     if (this.setup.allowPrune) budgets.push(s4 * 0.8, s4 * 0.6);
     const found = await Promise.all(
       budgets.map(async (b) => {
