@@ -46,6 +46,8 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   // the original is the current recipe (nothing chosen yet)
   await expect(chart.locator('[data-testid="pareto-point"][data-kind="original"]')).toHaveAttribute('data-current', 'true');
 
+  if (process.env.EXPLORE_SHOT) await page.screenshot({ path: process.env.EXPLORE_SHOT });
+
   // Click a mixed configuration: its recipe is loaded.
   const point = chart.locator('[data-testid="pareto-point"][data-kind="search"]').first();
   const id = await point.getAttribute('data-id');
@@ -56,4 +58,22 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   // undo brings the original recipe back
   await page.getByTestId('undo').click();
   await expect(page.getByTestId('summary-after')).toHaveAttribute('data-value', before ?? '');
+
+  // A search can be cancelled: the measured points stay.
+  const count = Number(await chart.getAttribute('data-points'));
+  await page.getByTestId('search-goal').selectOption('floor');
+  await page.getByTestId('search-floor').fill('0.98');
+  await page.getByTestId('run-search').click();
+  await page.getByTestId('explore-cancel').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'cancelled');
+  expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(count);
+  // and the next search runs on fresh workers, finds a recipe and loads it
+  await page.getByTestId('search-goal').selectOption('size');
+  await page.getByTestId('search-ratio').fill('12');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+  // 12% is below uniform int4 (13.5%): only pruning fits, so the budget is the projected download (zip) size
+  const found = Number(await page.getByTestId('summary-zip').getAttribute('data-value'));
+  expect(found).toBeLessThanOrEqual(0.12 * Number(await page.getByTestId('summary-before').getAttribute('data-value')));
 });

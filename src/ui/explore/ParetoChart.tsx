@@ -1,4 +1,4 @@
-import { useMemo, useRef } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes } from '../../core/format';
 import { paretoFront, useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
@@ -67,6 +67,18 @@ export function ParetoChart() {
   const box = useRef<HTMLDivElement>(null);
   const rows = useMemo(() => points.map((p): Row => ({ ...p, x: p.size, y: p.metric })), [points]);
   const front = useMemo(() => paretoFront(rows), [rows]);
+  const [full, setFull] = useState(false);
+  // zoomed: from a little below the lowest point on the front (points far below it, like heavy
+  // uniform pruning, would squash the interesting part); "full range" shows every point
+  const yDomain = useMemo((): [number, number] | ['auto', 'auto'] => {
+    const finite = rows.map((r) => r.y).filter(Number.isFinite);
+    if (full || finite.length === 0 || front.length === 0) return ['auto', 'auto'];
+    const top = Math.max(...finite);
+    const low = Math.min(...front.map((f) => f.y), ...rows.filter((r) => r.kind !== 'uniform' || r.y >= top - 0.05).map((r) => r.y));
+    const pad = Math.max((top - low) * 0.08, 1e-4);
+    return [low - pad, top + pad];
+  }, [rows, front, full]);
+  const hidden = Array.isArray(yDomain) && typeof yDomain[0] === 'number' ? rows.filter((r) => r.y < (yDomain[0] as number)).length : 0;
   const byKind = (k: ExplorePoint['kind']) => rows.filter((r) => r.kind === k);
   const svg = () => box.current?.querySelector<SVGSVGElement>('svg.recharts-surface') ?? undefined;
   const shape = (fill: string) => (props: unknown) => <PointShape {...(props as ShapeProps)} fill={fill} current={current} onPick={apply} />;
@@ -81,12 +93,12 @@ export function ParetoChart() {
     <div className="pareto" data-testid="pareto-chart" data-points={points.length} data-front={front.length}>
       <div className="pareto__chart" ref={box}>
         <ResponsiveContainer width="100%" height={300}>
-          <ScatterChart margin={{ top: 10, right: 16, bottom: 28, left: 8 }}>
+          <ScatterChart margin={{ top: 10, right: 16, bottom: 36, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis type="number" dataKey="x" name="size" tickFormatter={(v: number) => formatBytes(v)} domain={['auto', 'auto']} label={{ value: 'projected size', position: 'insideBottom', offset: -16 }} />
-            <YAxis type="number" dataKey="y" name="metric" domain={['auto', 'auto']} tickFormatter={(v: number) => formatMetric(v, metric)} width={70} />
+            <YAxis type="number" dataKey="y" name="metric" domain={yDomain} allowDataOverflow tickFormatter={(v: number) => formatMetric(v, metric)} width={70} />
             <Tooltip content={<TipContent />} cursor={{ strokeDasharray: '3 3' }} />
-            <Legend verticalAlign="top" height={24} />
+            <Legend verticalAlign="bottom" height={20} wrapperStyle={{ bottom: 0 }} />
             <Scatter name="Pareto front" data={front} fill={COLORS.front} line={{ stroke: COLORS.front, strokeWidth: 2 }} shape={() => <g />} legendType="line" isAnimationActive={false} />
             <Scatter name="original" data={byKind('original')} fill={COLORS.original} shape={shape(COLORS.original)} isAnimationActive={false} />
             <Scatter name="uniform" data={byKind('uniform')} fill={COLORS.uniform} shape={shape(COLORS.uniform)} isAnimationActive={false} />
@@ -95,7 +107,14 @@ export function ParetoChart() {
         </ResponsiveContainer>
       </div>
       <div className="pareto__actions">
-        <span className="muted">{points.length} configurations · {front.length} on the front</span>
+        <span className="muted">
+          {points.length} points, {front.length} on the front
+          {hidden > 0 ? `, ${hidden} below` : ''}
+        </span>
+        <label className="explore-check">
+          <input type="checkbox" checked={full} onChange={(e) => setFull(e.target.checked)} data-testid="pareto-full" />
+          full range
+        </label>
         <button type="button" className="button button--secondary button--small" data-testid="export-svg" onClick={() => { const s = svg(); if (s) download(new Blob([svgText(s)], { type: 'image/svg+xml' }), 'pareto.svg'); }}>
           SVG
         </button>
