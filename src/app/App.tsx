@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
+import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
 import { DropZone } from '../ui/common/DropZone';
@@ -61,9 +62,9 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'explore' | 'overview';
+type Tab = 'graph' | 'explore' | 'overview' | 'bench';
 
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview' };
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark' };
 
 function Content() {
   const model = useModelStore((s) => s.model);
@@ -77,7 +78,7 @@ function Content() {
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'explore', 'overview'] as const).map((t) => (
+            {(['graph', 'explore', 'overview', 'bench'] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -103,8 +104,10 @@ function Content() {
                 <ExplorePanel />
               </Suspense>
             </div>
-          ) : (
+          ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+          ) : (
+            <BenchPanel />
           )}
         </div>
       ) : (

@@ -4,7 +4,7 @@
  */
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
-import { seeded } from '../testing/random';
+import { seeded } from '../core/random';
 import { allocate, elementCount, isTensorDtype, type BenchTensor, type TensorDtype } from './tensor';
 import { float32ToFloat16 } from '../core/float16';
 
