@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
 import { useModelStore } from '../state/model-store';
 import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
@@ -67,7 +67,8 @@ type Tab = 'graph' | 'explore' | 'overview' | 'bench';
 const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark' };
 
 function Content() {
-  const model = useModelStore((s) => s.model);
+  // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
+  const model = useDeferredValue(useModelStore((s) => s.model));
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);

@@ -12,7 +12,7 @@ import {
   type NodeMouseHandler,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import type { GraphScene, SceneNode, SearchHit } from '../../graph/types';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
@@ -161,8 +161,10 @@ export function GraphView() {
 }
 
 function GraphCanvas() {
-  const scene = useGraphStore((s) => s.scene);
-  const focus = useGraphStore((s) => s.focus);
+  // A new scene renders as a transition (time-sliced, so no long task), as do the chunks below.
+  const scene = useDeferredValue(useGraphStore((s) => s.scene));
+  // deferred together with the scene: a focus set with a new scene must meet that scene
+  const focus = useDeferredValue(useGraphStore((s) => s.focus));
   const phase = useGraphStore((s) => s.phase);
   const busy = useGraphStore((s) => s.busy > 0);
   const error = useGraphStore((s) => s.error);
@@ -185,7 +187,7 @@ function GraphCanvas() {
     void useGraphStore.getState().start();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const frame = requestAnimationFrame(() => {
-      timer = setTimeout(() => setCanvas(true), 0);
+      timer = setTimeout(() => startTransition(() => setCanvas(true)), 0);
     });
     return () => {
       cancelAnimationFrame(frame);
@@ -208,7 +210,7 @@ function GraphCanvas() {
   const complete = limit >= flow.nodes.length;
   useEffect(() => {
     if (complete) return;
-    const id = requestAnimationFrame(() => setChunk({ flow, limit: limit + CHUNK }));
+    const id = requestAnimationFrame(() => startTransition(() => setChunk({ flow, limit: limit + CHUNK })));
     return () => cancelAnimationFrame(id);
   }, [flow, limit, complete]);
   const shown = useMemo(() => (complete ? flow.nodes : flow.nodes.slice(0, limit)), [flow, limit, complete]);
@@ -224,7 +226,7 @@ function GraphCanvas() {
   const [chrome, setChrome] = useState(false);
   useEffect(() => {
     if (chrome || !complete || !scene) return;
-    const id = requestAnimationFrame(() => setChrome(true));
+    const id = requestAnimationFrame(() => startTransition(() => setChrome(true)));
     return () => cancelAnimationFrame(id);
   }, [chrome, complete, scene]);
   const initialized = framed === scene && complete && chrome && (virtualized || measured);

@@ -1,12 +1,20 @@
-import { memo, useDeferredValue, useMemo, useState, type MouseEvent } from 'react';
+import { memo, useDeferredValue, useMemo, useState, type MouseEvent, type UIEvent } from 'react';
 import { useLayerSetting, useRecipeStore } from '../../state/recipe-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { PRUNE_COLOR, settingColor, settingSummary } from './colors';
 import { patternMatcher } from './scope';
 import './recipe.css';
 
-/** Rows drawn at once; a longer list asks for a narrower search. */
-const MAX_ROWS = 300;
+/**
+ * The list is windowed: rows have one fixed height (the key is cut with an ellipsis, the full key
+ * is in the tooltip) and only those in view, plus a margin, are mounted, so a model with
+ * thousands of layers costs the same first render as one with twenty.
+ */
+const ROW_HEIGHT = 44;
+/** the scroller's height in rows */
+const VIEW_ROWS = 12;
+/** rows mounted beyond each edge of the view */
+const OVERSCAN = 6;
 
 const LayerRow = memo(function LayerRow({ layerKey, op, multi }: { layerKey: string; op: string; multi: boolean }) {
   const setting = useLayerSetting(layerKey);
@@ -17,7 +25,7 @@ const LayerRow = memo(function LayerRow({ layerKey, op, multi }: { layerKey: str
   };
   const changed = setting !== undefined && (setting.weights !== 'fp32' || setting.prune > 0);
   return (
-    <li>
+    <li style={{ height: ROW_HEIGHT }}>
       <button
         type="button"
         className={multi ? 'layer-row layer-row--multi' : 'layer-row'}
@@ -58,6 +66,10 @@ export function LayerList() {
     return layers.filter((l) => match(l.key) || l.op.toLowerCase() === lower);
   }, [layers, deferred]);
   const multi = useMemo(() => new Set(multiKeys), [multiKeys]);
+  const [scrollTop, setScrollTop] = useState(0);
+  const onScroll = (e: UIEvent<HTMLDivElement>) => setScrollTop(e.currentTarget.scrollTop);
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(shown.length, Math.ceil(scrollTop / ROW_HEIGHT) + VIEW_ROWS + OVERSCAN);
   return (
     <div className="layer-list" data-testid="layer-list">
       <div className="layer-list__tools">
@@ -86,16 +98,22 @@ export function LayerList() {
       {shown.length === 0 ? (
         <p className="muted small">{layers.length === 0 ? 'This model has no layers with weights.' : 'No layer matches.'}</p>
       ) : (
-        <ul className="layer-list__rows">
-          {shown.slice(0, MAX_ROWS).map((l) => (
-            <LayerRow key={l.key} layerKey={l.key} op={l.op} multi={multi.has(l.key)} />
-          ))}
-        </ul>
-      )}
-      {shown.length > MAX_ROWS && (
-        <p className="muted small">
-          {shown.length - MAX_ROWS} more — narrow the search to see them.
-        </p>
+        <div
+          className="layer-list__scroller"
+          data-testid="layer-list-scroller"
+          style={{ height: Math.min(shown.length, VIEW_ROWS) * ROW_HEIGHT }}
+          onScroll={onScroll}
+        >
+          <ul
+            className="layer-list__rows"
+            style={{ height: shown.length * ROW_HEIGHT, paddingTop: first * ROW_HEIGHT }}
+            aria-rowcount={shown.length}
+          >
+            {shown.slice(first, last).map((l) => (
+              <LayerRow key={l.key} layerKey={l.key} op={l.op} multi={multi.has(l.key)} />
+            ))}
+          </ul>
+        </div>
       )}
     </div>
   );
