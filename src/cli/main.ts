@@ -11,7 +11,6 @@
 import { AppError, isAppError } from '../core/errors';
 import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
-import { autotuneCommand } from './autotune';
 import { compressCommand } from './compress';
 import { convert } from './convert';
 import { evalCommand } from './eval';
@@ -52,9 +51,12 @@ async function run(argv: string[]): Promise<number> {
     case 'eval':
       print(await evalCommand(cmd));
       return 0;
-    case 'autotune':
+    case 'autotune': {
+      // loaded on demand: the search code need not slow down the other commands' start
+      const { autotuneCommand } = await import('./autotune');
       print(await autotuneCommand(cmd));
       return 0;
+    }
   }
 }
 
