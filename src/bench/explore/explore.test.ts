@@ -20,7 +20,8 @@ import { parseLabeledJson } from '../labeled';
 import { planInputs } from '../plan';
 import { CandidateEvaluator } from './evaluator';
 import { type MetricKind } from './score';
-import { assignmentRecipe, dominatesOrEquals, Explorer, paretoFront, searchOptions, type ExplorePoint } from './search';
+import { assignmentRecipe, CostTable, dominatesOrEquals, Explorer, greedyPath, paretoFront, searchOptions, type ExplorePoint } from './search';
+import type { SensitivityEntry } from './sensitivity';
 import { PROBE_IDS, runSensitivity } from './sensitivity';
 import { SizeModel } from './size';
 import { openNodeSession } from './testing/node-session';
@@ -156,5 +157,40 @@ describe('search pieces', () => {
     const p = assignmentRecipe('portable', { a: 'int8+p25', b: 'int8+p25', c: 'int4' }, searchOptions(true));
     // a layer without pruning under pruned defaults says prune 0
     expect(p.layers.c).toEqual({ weights: 'int4', prune: 0 });
+  });
+
+  test('greedyPath lowers the layer with the least cost per byte first and stops when the projection fits', () => {
+    // two MatMul layers of 1000 x 100 floats (400,000 B each); "a" is robust, "b" sensitive at int4
+    const weight = (key: string) => ({
+      key,
+      op: 'MatMul',
+      weights: [{ id: `main|${key}.w`, role: 'weight' as const, bytes: 400_000, elements: 100_000, channels: 100, blockLen: 1000, matMulB: true }],
+    });
+    const sizes = new SizeModel({ totalBytes: 800_000, layers: [weight('a'), weight('b')] }, 'portable');
+    const entry = (key: string, probe: SensitivityEntry['probe'], drop: number): SensitivityEntry => ({
+      key,
+      op: 'MatMul',
+      probe,
+      drop,
+      cosineDrop: drop / 10,
+      score: { top1: 1, cosine: 1 - drop / 10, sqnrDb: 40, kl: 0 },
+      fileBytes: 0,
+      ms: 0,
+    });
+    const costs = new CostTable([entry('a', 'int8', 0), entry('a', 'int4', 0.001), entry('b', 'int8', 0), entry('b', 'int4', 0.05)]);
+    const layers = [
+      { key: 'a', op: 'MatMul' },
+      { key: 'b', op: 'MatMul' },
+    ];
+    const options = searchOptions(false);
+    // int8 per-channel: 100,000 codes + 100 scales x 4 = 100,400 B; int4: 50,000 + 400 = 50,400 B
+    const budget = 100_400 + 50_400;
+    const path = greedyPath({ layers, options, sizes, costs, mode: 'blend' }, { a: 'fp32', b: 'fp32' }, { budget });
+    const last = path[path.length - 1];
+    expect(last.assignment).toEqual({ a: 'int4', b: 'int8' });
+    expect(last.size).toBe(budget);
+    expect(sizes.total(assignmentRecipe('portable', last.assignment, options))).toBe(budget);
+    // sizes fall along the path
+    for (let i = 1; i < path.length; i++) expect(path[i].size).toBeLessThan(path[i - 1].size);
   });
 });
