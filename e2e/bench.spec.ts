@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
+import { zlibSync } from 'fflate';
+import * as ort from 'onnxruntime-node';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
@@ -141,7 +143,7 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
   const report = JSON.parse(cli.stdout) as {
     original: { accuracy: { correct: number }; latency: { medianMs: number } };
     compressed: { accuracy: { correct: number }; latency: { medianMs: number } };
-    fidelity: { output: string; top1: { rate: number }; cosine: { worst: number }; sqnrDb: { worst: number }; maxAbsError: { worst: number } }[];
+    fidelity: { output: string; top1: { rate: number }; cosine: { worst: number }; rowCosine: { worst: number }; sqnrDb: { worst: number }; maxAbsError: { worst: number } }[];
   };
   expect(Number(await acc.getAttribute('data-original-correct'))).toBe(report.original.accuracy.correct);
   expect(Math.abs(Number(await acc.getAttribute('data-compressed-correct')) - report.compressed.accuracy.correct)).toBeLessThanOrEqual(1);
@@ -151,6 +153,7 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
   const pageSqnr = Number(await fid.getAttribute('data-sqnr-worst'));
   const pageTop1 = Number(await fid.getAttribute('data-top1'));
   expect(Math.abs(pageCos - cliFid.cosine.worst)).toBeLessThan(1e-4);
+  expect(Math.abs(Number(await fid.getAttribute('data-row-cosine-worst')) - cliFid.rowCosine.worst)).toBeLessThan(1e-4);
   expect(Math.abs(pageSqnr - cliFid.sqnrDb.worst)).toBeLessThan(0.5);
   expect(Math.abs(pageTop1 - cliFid.top1.rate)).toBeLessThanOrEqual(1 / 450);
   const pageMedian = await num(page, '[data-testid="bench-row"][data-backend="wasm-1"][data-model="original"]', 'data-median-ms');
@@ -191,4 +194,67 @@ test('cancels a benchmark and keeps working; synthesized inputs give fidelity wi
   await expect(page.getByTestId('bench-failed')).toHaveText(/bad\.json: "input" has shape \[1, 2\], the model's input "input" has rank 4/);
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('compress-button')).toBeEnabled();
+});
+
+/** An 8-bit grayscale PNG (zlib through fflate; CRC-32 per chunk). */
+function grayPng(width: number, height: number, pixels: Uint8Array): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Uint8Array) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), Buffer.from(data)]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const raw = new Uint8Array((width + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw)), chunk('IEND', new Uint8Array())]);
+}
+
+test('accuracy on a folder of images, one sub-folder per class', async ({ page }) => {
+  test.setTimeout(180_000);
+  // the first 60 test digits as 8x8 PNGs (pixel = value * 255), in folders named by their label
+  const set = JSON.parse(fs.readFileSync(TEST_SET, 'utf8')) as { inputs: number[][]; labels: number[] };
+  const dir = path.join(tmp, 'digits-images');
+  set.inputs.slice(0, 60).forEach((row, i) => {
+    const folder = path.join(dir, String(set.labels[i]));
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, `${String(i).padStart(3, '0')}.png`), grayPng(8, 8, Uint8Array.from(row, (v) => Math.round(v * 255))));
+  });
+  await compressInt8(page);
+  await openBench(page);
+  await page.getByTestId('bench-source-images').check();
+  await page.getByTestId('bench-images-folder').setInputFiles(dir);
+  await choose(page, ['wasm-1']);
+  await setCaps(page, 10, 0.5);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await expect(page.getByTestId('bench-setup')).toHaveText(/60 labeled samples from 60 images in 10 class folders/);
+  // the images carry the test set's values to within 1/510: the original gets what it gets on the JSON
+  const s = await ort.InferenceSession.create(SAMPLE);
+  const x = new Float32Array(set.inputs.slice(0, 60).flat());
+  const out = (await s.run({ input: new ort.Tensor('float32', x, [60, 1, 8, 8]) })).logits.data as Float32Array;
+  await s.release();
+  let correct = 0;
+  for (let i = 0; i < 60; i++) {
+    const r = Array.from(out.subarray(i * 10, i * 10 + 10));
+    if (r.indexOf(Math.max(...r)) === set.labels[i]) correct++;
+  }
+  const row = page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"]');
+  await expect(row.getByTestId('bench-accuracy-original')).toHaveText(new RegExp(`^${correct}/60 = `));
 });

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
+import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
 import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
@@ -15,6 +16,7 @@ import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
 
 // the explorer brings recharts: it loads with the tab, not with the page
 const ExplorePanel = lazy(() => import('../ui/explore/ExplorePanel').then((m) => ({ default: m.ExplorePanel })));
+const CompareView = lazy(() => import('../ui/compare/CompareView').then((m) => ({ default: m.CompareView })));
 
 /** `?empty` in the address starts with the drop zone instead of the built-in sample. */
 const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
@@ -62,9 +64,10 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'explore' | 'overview' | 'bench';
+type Tab = 'graph' | 'explore' | 'overview' | 'bench' | 'compare';
 
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark' };
+const TABS: readonly Tab[] = ['graph', 'explore', 'overview', 'bench', 'compare'];
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -72,14 +75,17 @@ function Content() {
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
-  const [tab, setTab] = useState<Tab>('graph');
+  const [chosen, setTab] = useState<Tab>('graph');
+  // Compare needs a compression result of this model
+  const hasResult = useCompressStore((s) => s.result !== undefined && s.result.model === model);
+  const tab = chosen === 'compare' && !hasResult ? 'graph' : chosen;
   return (
     <>
       {loading && <LoadingPanel loading={loading} onCancel={cancel} />}
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'explore', 'overview', 'bench'] as const).map((t) => (
+            {TABS.map((t) => (
               <button
                 key={t}
                 type="button"
@@ -87,6 +93,8 @@ function Content() {
                 aria-selected={tab === t}
                 className={tab === t ? 'tab tab--active' : 'tab'}
                 data-testid={`tab-${t}`}
+                disabled={t === 'compare' && !hasResult}
+                title={t === 'compare' && !hasResult ? 'Compress the model first' : undefined}
                 onClick={() => setTab(t)}
               >
                 {TAB_LABELS[t]}
@@ -105,6 +113,10 @@ function Content() {
                 <ExplorePanel />
               </Suspense>
             </div>
+          ) : tab === 'compare' ? (
+            <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>
+              <CompareView key={`${model.fileName}:${model.parseMs}`} />
+            </Suspense>
           ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
           ) : (

@@ -81,6 +81,8 @@ describe('fidelity metrics', () => {
     // B: dot 2+2+9 = 13, norms both 14 -> cosine 13/14; noise 1+1 = 2, signal 14 -> 10 log10 7 dB
     expect(b.agree).toBe(1);
     expect(b.cosine).toBeCloseTo(13 / 14, 12);
+    // rows: [1,2]·[2,1] = 4 over 5 -> 0.8; [3,0]·[3,0] -> 1
+    expect(b.rowCosineWorst).toBeCloseTo(0.8, 12);
     expect(b.sqnrDb).toBeCloseTo(10 * Math.log10(7), 10);
     expect(b.maxAbsError).toBe(1);
     expect(b.meanAbsError).toBe(0.5);
@@ -94,6 +96,8 @@ describe('fidelity metrics', () => {
     expect(f.top1).toEqual({ agree: 3, rows: 4, rate: 0.75, worst: 0.5 });
     expect(f.cosine.worst).toBeCloseTo(13 / 14, 12);
     expect(f.cosine.mean).toBeCloseTo((1 + 13 / 14) / 2, 12);
+    expect(f.rowCosine.worst).toBeCloseTo(0.8, 12);
+    expect(f.rowCosine.mean).toBeCloseTo(0.9, 12);
     expect(f.sqnrDb.worst).toBeCloseTo(10 * Math.log10(7), 10);
     expect(f.maxAbsError).toEqual({ worst: 1, mean: 0.5 });
     expect(f.kl.worst).toBeCloseTo((1 - 2 * p) / 2, 10);

@@ -32,7 +32,10 @@ export interface OutputComparison {
   classes: number;
   /** rows whose argmax is the same in both */
   agree: number;
+  /** over the whole output */
   cosine: number;
+  /** the lowest cosine of a single row (one sample's scores, for [batch, classes] outputs) */
+  rowCosineWorst: number;
   sqnrDb: number;
   kl: number;
   klBasis: KlBasis;
@@ -57,6 +60,8 @@ export interface OutputFidelity {
   classes: number;
   top1: { agree: number; rows: number; rate: number; worst: number };
   cosine: WorstMean;
+  /** the lowest single-row cosine over all sets, and the mean of the sets' lowest */
+  rowCosine: WorstMean;
   sqnrDb: WorstMean;
   kl: WorstMean & { basis: KlBasis };
   maxAbsError: WorstMean;
@@ -196,6 +201,20 @@ export function meanRowKl(reference: Values, test: Values, classes: number): { k
   return { kl: Math.max(0, sum / rows), basis };
 }
 
+/** The lowest cosine similarity of corresponding rows of `classes` values. */
+export function worstRowCosine(a: Values, b: Values, classes: number): number {
+  const c = Math.max(1, classes);
+  const rows = Math.floor(a.length / c);
+  let worst = 1;
+  for (let r = 0; r < rows; r++) {
+    const o = r * c;
+    const v = cosine(Array.prototype.slice.call(a, o, o + c) as number[], Array.prototype.slice.call(b, o, o + c) as number[]);
+    if (Number.isNaN(v)) return NaN;
+    worst = Math.min(worst, v);
+  }
+  return worst;
+}
+
 /** Values per row for an output of these dims: its last dim (a scalar is one value). */
 export function classesOf(dims: readonly number[], elements: number): number {
   if (dims.length === 0) return 1;
@@ -223,6 +242,7 @@ export function compareOutput(output: string, reference: Values, test: Values, d
     classes,
     agree,
     cosine: nonFinite > 0 ? NaN : cosine(reference, test),
+    rowCosineWorst: nonFinite > 0 ? NaN : worstRowCosine(reference, test, classes),
     sqnrDb: nonFinite > 0 ? NaN : sqnrDb(reference, test),
     kl: nonFinite > 0 ? NaN : kl,
     klBasis: basis,
@@ -276,6 +296,7 @@ export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])
         worst: Math.min(...list.map((c) => (c.rows === 0 ? 1 : c.agree / c.rows))),
       },
       cosine: pick((c) => c.cosine, true),
+      rowCosine: pick((c) => c.rowCosineWorst, true),
       sqnrDb: pick((c) => c.sqnrDb, true),
       kl: { ...pick((c) => c.kl, false), basis: list.some((c) => c.klBasis === 'softmax') ? 'softmax' : 'probabilities' },
       maxAbsError: pick((c) => c.maxAbsError, false),

@@ -225,7 +225,7 @@ export function formatEval(r: EvalReport): string[] {
   for (const f of r.fidelity) {
     lines.push(`  ${f.output} (${f.rows} rows of ${f.classes}, ${f.sets} sets)`);
     lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
-    lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)}`);
+    lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
     lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
     lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
     lines.push(`    max abs error     ${f.maxAbsError.worst.toPrecision(4)} / ${f.maxAbsError.mean.toPrecision(4)}`);

@@ -13,7 +13,6 @@ import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
 import { compressCommand } from './compress';
 import { convert } from './convert';
-import { evalCommand } from './eval';
 import { loadModelFromPath } from './fs-model';
 import { formatSummary } from './inspect';
 
@@ -48,9 +47,12 @@ async function run(argv: string[]): Promise<number> {
     case 'compress':
       print(await compressCommand(cmd));
       return 0;
-    case 'eval':
+    case 'eval': {
+      // loaded on use: the other commands start without the bench code
+      const { evalCommand } = await import('./eval');
       print(await evalCommand(cmd));
       return 0;
+    }
     case 'autotune': {
       // loaded on demand: the search code need not slow down the other commands' start
       const { autotuneCommand } = await import('./autotune');

@@ -106,6 +106,8 @@ export interface JobResult {
   cpuFallbackNodes?: string[];
   /** whether the log gave node placements at all */
   placementLogged?: boolean;
+  /** onnxruntime's node-placement log lines (verbose log, WebGPU) */
+  placementLog?: string[];
 }
 
 export interface BenchWorkerApi {

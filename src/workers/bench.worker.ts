@@ -9,6 +9,7 @@ import { compareRuns, measureModel } from '../bench/evaluate';
 import { imageToTensor } from '../bench/image';
 import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import { inputsFromJsonObject, inputsFromNpyFile, parseJsonText } from '../bench/parse-inputs';
+import { cpuFallbacks, describeFailure } from '../bench/ort-log';
 import { planInputs } from '../bench/plan';
 import type { BenchTensor } from '../bench/tensor';
 import { loadModel } from '../onnx/load';
@@ -63,6 +64,17 @@ function wasmBytes(): number | undefined {
   let n = 0;
   for (const m of memories) n += m.buffer.byteLength;
   return n;
+}
+
+// Console capture: onnxruntime's wasm module binds console methods when it loads, so they are
+// wrapped here, before that, and send lines to `consoleSink` while a capture is on.
+let consoleSink: string[] | undefined;
+for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  const original = console[m].bind(console);
+  console[m] = (...a: unknown[]) => {
+    if (consoleSink) consoleSink.push(a.map(String).join(' '));
+    else original(...a);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,54 +255,14 @@ async function prepare(req: PrepareRequest): Promise<PreparedBench> {
 // ---------------------------------------------------------------------------------------------
 // Running one model on one backend
 
-/** "cannot resolve operator 'HardSigmoid' with opsets: ai.onnx v9" -> "WebGL: operator HardSigmoid not supported at opset 9 (…)" */
-export function describeFailure(backend: string, message: string): string {
-  const m = message.replace(/^Unexpected error: /, '');
-  const op = /cannot resolve operator '([^']+)' with opsets: ([^\n]+)/i.exec(m);
-  const label = backend === 'webgl' ? 'WebGL' : backend === 'webgpu' ? 'WebGPU' : 'wasm';
-  if (op) {
-    const opset = /ai\.onnx v(\d+)/.exec(op[2]);
-    return `${label}: operator ${op[1]} not supported${opset ? ` at opset ${opset[1]}` : ''} (${op[2].trim()})`;
-  }
-  return `${label}: ${m}`;
-}
-
-/** Nodes placed on the CPU EP, from onnxruntime's verbose node-placement log lines. */
-export function cpuFallbacks(lines: readonly string[]): { logged: boolean; nodes: string[] } {
-  const nodes: string[] = [];
-  let logged = false;
-  let inCpu = false;
-  for (const raw of lines) {
-    for (const line of raw.split('\n')) {
-      const head = /Node\(s\) placed on \[(\w+)\]/.exec(line);
-      if (head) {
-        logged = true;
-        inCpu = head[1] === 'CPUExecutionProvider';
-        continue;
-      }
-      if (/All nodes placed on \[/.test(line) || /Node placements/.test(line)) {
-        logged = true;
-        inCpu = false;
-        continue;
-      }
-      const node = inCpu ? /^\s*(?:\[[^\]]*\]\s*)*\s*([A-Za-z][\w.]*) \(([^)]*)\)\s*$/.exec(line) ?? /\]\s+([A-Za-z][\w.]*) \(([^)]*)\)\s*$/.exec(line) : null;
-      if (node) nodes.push(`${node[1]} (${node[2]})`);
-      else if (inCpu && line.trim() !== '' && !/^\s/.test(line) && !/\]\s/.test(line)) inCpu = false;
-    }
-  }
-  return { logged, nodes };
-}
-
-/** Console output during `f` (onnxruntime's wasm log goes to the console). */
+/** Console output during `f`: onnxruntime's wasm log goes to console methods bound when it loads (see the top of this file). */
 async function withConsoleCapture<T>(f: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
   const lines: string[] = [];
-  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
-  const saved = methods.map((m) => console[m]);
-  for (const m of methods) console[m] = (...a: unknown[]) => void lines.push(a.map(String).join(' '));
+  consoleSink = lines;
   try {
     return { value: await f(), lines };
   } finally {
-    methods.forEach((m, i) => (console[m] = saved[i]));
+    consoleSink = undefined;
   }
 }
 
@@ -363,7 +335,7 @@ async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promis
             : job.backend === 'webgpu'
               ? 'wasm heap only; GPU memory is not exposed'
               : undefined,
-      ...(fallback ? { cpuFallbackNodes: fallback.nodes, placementLogged: fallback.logged } : {}),
+      ...(fallback ? { cpuFallbackNodes: fallback.nodes, placementLogged: fallback.logged, placementLog: fallback.log } : {}),
     };
     return result;
   } catch (e) {

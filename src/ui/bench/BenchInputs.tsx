@@ -18,7 +18,7 @@ export interface BenchInputsProps {
 
 const SOURCES: { kind: SourceKind; label: string; hint: string }[] = [
   { kind: 'sample-labeled', label: "The sample's labeled set", hint: '450 labeled 8x8 digits (public/sample/digits-test.json): accuracy and fidelity' },
-  { kind: 'synthetic', label: 'Synthesized inputs', hint: 'deterministic random values at the shapes below: fidelity and latency, no accuracy' },
+  { kind: 'synthetic', label: 'Synthesized inputs', hint: 'deterministic random values at the shapes above: fidelity and latency, no accuracy' },
   { kind: 'files', label: 'Input files', hint: '.npy or .json files (one input set each), or one labeled .json / .csv (inputs and labels)' },
   { kind: 'images', label: 'Images', hint: 'a folder with one sub-folder per class (labeled), or loose images; resized and normalized as set below' },
 ];

@@ -131,6 +131,14 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
               : r.cpuFallbackNodes && r.cpuFallbackNodes.length > 0
                 ? `${r.cpuFallbackNodes.length} node${r.cpuFallbackNodes.length === 1 ? '' : 's'} fall back to the CPU: ${r.cpuFallbackNodes.join(', ')}`
                 : 'every node runs on WebGPU.'}
+            {r.placementLog && r.placementLog.length > 0 && (
+              <details>
+                <summary>onnxruntime's node placement log</summary>
+                <pre className="mono bench-log" data-testid="bench-placement-log">
+                  {r.placementLog.join('\n')}
+                </pre>
+              </details>
+            )}
           </div>
         ))}
       {chart.length > 0 && (
@@ -153,6 +161,7 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
                   <th>Output</th>
                   <th className="num">Top-1 agreement</th>
                   <th className="num">Cosine</th>
+                  <th className="num" title="the lowest cosine of a single row (one sample) over every set">Worst row cosine</th>
                   <th className="num">SQNR</th>
                   <th className="num">KL</th>
                   <th className="num">Max |error|</th>
@@ -168,6 +177,7 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
                       data-output={f.output}
                       data-top1={raw(f.top1.rate)}
                       data-cosine-worst={raw(f.cosine.worst)}
+                      data-row-cosine-worst={raw(f.rowCosine.worst)}
                       data-sqnr-worst={raw(f.sqnrDb.worst)}
                       data-kl-worst={raw(f.kl.worst)}
                       data-max-abs-worst={raw(f.maxAbsError.worst)}
@@ -182,6 +192,7 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
                       <td className="num">
                         {num(f.cosine.worst)} / {num(f.cosine.mean)}
                       </td>
+                      <td className="num">{num(f.rowCosine.worst)}</td>
                       <td className="num">
                         {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
                       </td>
