@@ -19,6 +19,8 @@ import { RecentMenu } from '../ui/session/RecentMenu';
 import { RecentModels } from '../ui/session/RecentModels';
 import { registerServiceWorker } from './offline';
 
+// the explorer brings recharts: it loads with the tab, not with the page
+const ExplorePanel = lazy(() => import('../ui/explore/ExplorePanel').then((m) => ({ default: m.ExplorePanel })));
 const CompareView = lazy(() => import('../ui/compare/CompareView').then((m) => ({ default: m.CompareView })));
 
 /** `?empty` in the address starts with the drop zone instead of the saved session or the built-in sample. */
@@ -85,10 +87,10 @@ function Messages() {
   );
 }
 
-type Tab = 'graph' | 'overview' | 'bench' | 'compare';
+type Tab = 'graph' | 'explore' | 'overview' | 'bench' | 'compare';
 
-const TABS: readonly Tab[] = ['graph', 'overview', 'bench', 'compare'];
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
+const TABS: readonly Tab[] = ['graph', 'explore', 'overview', 'bench', 'compare'];
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -126,6 +128,13 @@ function Content() {
             <div className="studio__body" key={`${model.fileName}:${model.parseMs}`}>
               <GraphView />
               <Inspector />
+            </div>
+          ) : tab === 'explore' ? (
+            <div className="studio__body studio__body--explore" key={`${model.fileName}:${model.parseMs}`}>
+              <GraphView />
+              <Suspense fallback={<aside className="explore-panel muted">Loading the explorer…</aside>}>
+                <ExplorePanel />
+              </Suspense>
             </div>
           ) : tab === 'compare' ? (
             <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>

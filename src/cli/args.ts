@@ -35,6 +35,19 @@ Usage:
       synthesized. --dims sizes symbolic dims (default batch 1). --threads: onnxruntime's
       intra-op threads (default 1). The same code and inputs as the studio's Benchmark tab.
 
+  npm run cli -- autotune MODEL (--max-size RATIO | --min-fidelity X) --out RECIPE.json
+                    [--samples DIR|FILE] [--metric accuracy|top1|cosine] [--no-prune]
+                    [--target portable|wasm|webgpu] [--dims NAME=N,...] [--json]
+      Finds a per-layer recipe (int8/int4/fp16 and, unless --no-prune, magnitude pruning) for
+      MODEL: measures every layer's sensitivity alone, then searches (greedy by sensitivity per
+      byte saved, refined by measuring real candidate models in onnxruntime-node) for the best
+      metric within a size budget (--max-size: a fraction of the original's projected size,
+      e.g. 0.15; with pruning, the projected download size) or the smallest model whose metric
+      stays at or above X (--min-fidelity). The metric: labeled accuracy when --samples is a
+      labeled set, else the worst cosine similarity to the original's outputs; --metric
+      chooses. Writes the recipe to RECIPE.json (apply it with compress) and prints the
+      uniform settings and the choice (--json: everything, with the Pareto front).
+
   npm run cli -- --help
 
 External data files are read from beside MODEL. Exit codes: 0 done, 2 bad input or options
@@ -54,6 +67,19 @@ export type Command =
       threads?: number;
       maxRuns?: number;
       maxSeconds?: number;
+      json: boolean;
+    }
+  | {
+      kind: 'autotune';
+      model: string;
+      out: string;
+      maxSize?: number;
+      minFidelity?: number;
+      samples?: string;
+      dims?: string;
+      metric?: 'accuracy' | 'top1' | 'cosine';
+      target?: 'portable' | 'wasm' | 'webgpu';
+      prune: boolean;
       json: boolean;
     };
 
@@ -164,6 +190,46 @@ export function parseArgs(argv: string[]): Command {
       ...(threads !== undefined ? { threads } : {}),
       ...(maxRuns !== undefined ? { maxRuns } : {}),
       ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    };
+  }
+  if (cmd === 'autotune') {
+    const valued = ['--max-size', '--min-fidelity', '--samples', '--dims', '--out', '--metric', '--target'];
+    const p = split(rest, new Set(valued), new Set([...valued, '--json', '--no-prune']));
+    if (p.positional.length !== 1) throw bad(`autotune needs one MODEL file, got ${p.positional.length}`);
+    const str = (flag: string) => {
+      const v = p.flags.get(flag);
+      return typeof v === 'string' ? v : undefined;
+    };
+    const out = str('--out');
+    if (out === undefined) throw bad('autotune needs --out RECIPE.json');
+    const num = (flag: string, lo: number, hi: number): number | undefined => {
+      const v = str(flag);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= lo || n > hi) throw bad(`${flag} needs a number above ${lo} and at most ${hi}, not "${v}"`);
+      return n;
+    };
+    const maxSize = num('--max-size', 0, 1);
+    const minFidelity = num('--min-fidelity', -Infinity, Infinity);
+    if ((maxSize === undefined) === (minFidelity === undefined)) throw bad('autotune needs one of --max-size RATIO or --min-fidelity X');
+    const metric = str('--metric');
+    if (metric !== undefined && !['accuracy', 'top1', 'cosine'].includes(metric)) throw bad(`--metric must be accuracy, top1 or cosine, not "${metric}"`);
+    const target = str('--target');
+    if (target !== undefined && !['portable', 'wasm', 'webgpu'].includes(target)) throw bad(`--target must be portable, wasm or webgpu, not "${target}"`);
+    const samples = str('--samples');
+    const dims = str('--dims');
+    return {
+      kind: 'autotune',
+      model: p.positional[0],
+      out,
+      ...(maxSize !== undefined ? { maxSize } : {}),
+      ...(minFidelity !== undefined ? { minFidelity } : {}),
+      ...(samples !== undefined ? { samples } : {}),
+      ...(dims !== undefined ? { dims } : {}),
+      ...(metric !== undefined ? { metric: metric as 'accuracy' | 'top1' | 'cosine' } : {}),
+      ...(target !== undefined ? { target: target as 'portable' | 'wasm' | 'webgpu' } : {}),
+      prune: !p.flags.has('--no-prune'),
+      json: p.flags.has('--json'),
     };
   }
   throw bad(`Unknown command "${cmd}"`);

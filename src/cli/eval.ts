@@ -89,7 +89,7 @@ function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: Io
 }
 
 /** --samples: a labeled .json/.csv file, or a folder of input sets (the compress --samples format). */
-function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: LabeledSet; sets?: BenchTensor[][] } {
+export function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: LabeledSet; sets?: BenchTensor[][] } {
   let st: fs.Stats;
   try {
     st = fs.statSync(spec);
@@ -118,7 +118,7 @@ function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: Labeled
 type OrtModule = typeof Ort;
 
 /** An onnxruntime-node session as a RunSession (fresh tensors per run; only session.run is timed). */
-function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunSession {
+export function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunSession {
   return {
     outputNames: session.outputNames,
     async run(feeds) {

@@ -4,6 +4,7 @@
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
  *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
  *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
+ *   npm run cli -- autotune MODEL --max-size RATIO | --min-fidelity X [--samples DIR|FILE] --out RECIPE.json [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */
@@ -50,6 +51,12 @@ async function run(argv: string[]): Promise<number> {
       // loaded on use: the other commands start without the bench code
       const { evalCommand } = await import('./eval');
       print(await evalCommand(cmd));
+      return 0;
+    }
+    case 'autotune': {
+      // loaded on demand: the search code need not slow down the other commands' start
+      const { autotuneCommand } = await import('./autotune');
+      print(await autotuneCommand(cmd));
       return 0;
     }
   }

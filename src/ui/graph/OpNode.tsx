@@ -1,6 +1,7 @@
 import type { NodeProps } from '@xyflow/react';
 import { memo, type CSSProperties } from 'react';
 import { useLayerSetting } from '../../state/recipe-store';
+import { useExploreStore } from '../../state/explore-store';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { PRUNE_COLOR, WEIGHT_COLORS, WEIGHT_TINTS } from '../recipe/colors';
@@ -18,6 +19,8 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
   const selected = useSelectionStore((s) => s.selectedKey === key);
   const inMulti = useSelectionStore((s) => s.multiKeys.includes(key));
   const setting = useLayerSetting(key);
+  // the explorer's heat overlay: 0 (robust) to 1 (most sensitive), when it is on
+  const heat = useExploreStore((s) => (s.heatOn ? s.heat[key] : undefined));
   const open = useGraphStore((s) => (n.expandId ? s.scene?.expanded.includes(n.expandId) === true : false));
   const shown = n.weights ?? [];
   const more = n.moreWeights ?? 0;
@@ -29,6 +32,7 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
     if (pruned) style.borderColor = PRUNE_COLOR;
     style.borderLeftColor = WEIGHT_COLORS[mode];
     if (mode !== 'fp32') style.background = WEIGHT_TINTS[mode];
+    if (heat !== undefined) style.boxShadow = `0 0 0 4px rgba(220, 38, 38, ${(0.1 + 0.8 * heat).toFixed(2)})`;
   }
   const cls = [
     'gnode',
@@ -47,6 +51,7 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
       data-selected={selected || inMulti ? 'true' : 'false'}
       data-weights={setting?.weights}
       data-prune={setting?.prune}
+      data-heat={heat === undefined ? undefined : heat.toFixed(2)}
       title={key}
     >
       <div className="gnode__head">

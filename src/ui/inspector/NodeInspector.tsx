@@ -8,6 +8,7 @@ import { settingColor } from '../recipe/colors';
 import { formatDims } from './format';
 import { LayerControls } from './LayerControls';
 import { Section } from './Section';
+import { LayerSensitivity } from '../explore/LayerSensitivity';
 import { WeightCard } from './WeightCard';
 
 const KIND_LABELS: Record<ValueView['kind'], string> = {
@@ -100,6 +101,9 @@ export function NodeInspector({ nodeKey }: { nodeKey: string }) {
               <Section title="Compression" testId="section-compression">
                 <LayerControls layerKey={nodeKey} />
               </Section>
+            )}
+            {details.isLayer && (
+              <LayerSensitivity nodeKey={nodeKey} />
             )}
             {details.weights.length > 0 && (
               <Section title="Weights" aside={<span className="count">{details.weights.length}</span>} testId="section-weights">

@@ -1,0 +1,79 @@
+/**
+ * The trade-off explorer on the built-in sample, in real Chromium with onnxruntime-web (wasm):
+ * the per-layer sensitivity scan fills the bar chart, the heat overlay marks the graph, a sweep
+ * fills the accuracy/size chart, and clicking a point loads its recipe: the graph's colours and
+ * the projected size change, and the point is highlighted as the current recipe.
+ */
+import { expect, test } from '@playwright/test';
+
+test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/');
+  await expect(page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]')).toBeVisible({ timeout: 30_000 });
+  await page.getByTestId('tab-explore').click();
+  await expect(page.getByTestId('explore-panel')).toBeVisible();
+  await expect(page.getByTestId('explore-data')).toHaveValue('sample');
+
+  // Sensitivity: 4 layers x 5 probes, measured in workers.
+  await page.getByTestId('run-sensitivity').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('sensitivity-chart')).toHaveAttribute('data-layers', '4');
+  await expect(page.getByTestId('sensitivity-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+  await expect(page.getByTestId('explore-status')).toContainText('labeled accuracy (original 99.33%)');
+
+  // Heat overlay on the graph: every layer gets a heat value, the most sensitive 1.00.
+  await page.getByTestId('explore-heat').check();
+  const heated = page.locator('[data-testid="graph-node"][data-heat]');
+  await expect(heated).toHaveCount(4);
+  await expect(page.locator('[data-testid="graph-node"][data-heat="1.00"]')).toHaveCount(1);
+
+  // The inspector shows the numbers of a selected layer.
+  await page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]').click();
+  await page.getByTestId('tab-graph').click();
+  await expect(page.getByTestId('layer-sensitivity').locator('tr[data-probe]')).toHaveCount(5);
+  await page.getByTestId('tab-explore').click();
+
+  // Sweep: uniform settings and mixed configurations; points appear as measured.
+  const before = await page.getByTestId('summary-after').getAttribute('data-value');
+  const weightsBefore = await page.locator('[data-testid="graph-node"][data-key="/classifier/fc1/Gemm"]').getAttribute('data-weights');
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  const chart = page.getByTestId('pareto-chart');
+  expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(8);
+  expect(Number(await chart.getAttribute('data-front'))).toBeGreaterThanOrEqual(1);
+  await expect(chart.locator('[data-testid="pareto-point"][data-kind="uniform"]')).toHaveCount(6);
+  await expect(chart.locator('[data-testid="pareto-point"][data-kind="original"]')).toHaveCount(1);
+  // the original is the current recipe (nothing chosen yet)
+  await expect(chart.locator('[data-testid="pareto-point"][data-kind="original"]')).toHaveAttribute('data-current', 'true');
+
+  if (process.env.EXPLORE_SHOT) await page.screenshot({ path: process.env.EXPLORE_SHOT });
+
+  // Click a mixed configuration: its recipe is loaded.
+  const point = chart.locator('[data-testid="pareto-point"][data-kind="search"]').first();
+  const id = await point.getAttribute('data-id');
+  await point.dispatchEvent('click');
+  await expect(chart.locator(`[data-testid="pareto-point"][data-id="${id}"]`)).toHaveAttribute('data-current', 'true');
+  await expect(page.getByTestId('summary-after')).not.toHaveAttribute('data-value', before ?? '');
+  await expect(page.locator('[data-testid="graph-node"][data-key="/classifier/fc1/Gemm"]')).not.toHaveAttribute('data-weights', weightsBefore ?? 'fp32');
+  // undo brings the original recipe back
+  await page.getByTestId('undo').click();
+  await expect(page.getByTestId('summary-after')).toHaveAttribute('data-value', before ?? '');
+
+  // A search can be cancelled: the measured points stay.
+  const count = Number(await chart.getAttribute('data-points'));
+  await page.getByTestId('search-goal').selectOption('floor');
+  await page.getByTestId('search-floor').fill('0.98');
+  await page.getByTestId('run-search').click();
+  await page.getByTestId('explore-cancel').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'cancelled');
+  expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(count);
+  // and the next search runs on fresh workers, finds a recipe and loads it
+  await page.getByTestId('search-goal').selectOption('size');
+  await page.getByTestId('search-ratio').fill('12');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+  // 12% is below uniform int4 (13.5%): only pruning fits, so the budget is the projected download (zip) size
+  const found = Number(await page.getByTestId('summary-zip').getAttribute('data-value'));
+  expect(found).toBeLessThanOrEqual(0.12 * Number(await page.getByTestId('summary-before').getAttribute('data-value')));
+});

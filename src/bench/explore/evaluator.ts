@@ -1,0 +1,120 @@
+/**
+ * Measures candidate recipes on one model: the same code in the page's explore workers
+ * (onnxruntime-web, one wasm thread each), the CLI's `autotune` and the tests (onnxruntime-node);
+ * the runtime comes in as `OpenSession`.
+ *
+ * Made fast for many candidates that each change a few layers:
+ * - the clean-up passes (BatchNormalization folding, Constants to initializers, ...) run once,
+ *   on a base copy; every candidate is compressed from that base with `cleanup: false`, so only
+ *   the layers the candidate names are touched (compressModel clones structure, shares bytes);
+ * - the original's outputs on the plan's inputs are computed once and kept as the reference;
+ * - inputs are built once (the plan) and reused for every candidate.
+ * The measured bytes are the ones a user gets: compressModel(original, recipe) runs the same
+ * clean-up first, and compressing the cleaned base with the same recipe gives the same model.
+ */
+import { AppError, throwIfAborted } from '../../core/errors';
+import { compressModel } from '../../compress/compress';
+import { cloneModel } from '../../compress/graph-edit';
+import { makeRecipe, type Recipe, type Target } from '../../compress/recipe';
+import { encodeModel } from '../../onnx/codec';
+import { findLayers } from '../../onnx/layers';
+import { assignNodeNames } from '../../onnx/names';
+import type { Model } from '../../onnx/types';
+import type { ModelPlan, OutputValues, RunSession } from '../evaluate';
+import { runSets, scoreOutputs, type Score } from './score';
+
+/** A loaded model on some runtime, released when done. */
+export interface OpenedSession extends RunSession {
+  release(): Promise<void>;
+}
+
+/** Loads model bytes into a runtime session. */
+export type OpenSession = (bytes: Uint8Array) => Promise<OpenedSession>;
+
+export interface Measured {
+  score: Score;
+  /** bytes of the compressed .onnx file */
+  fileBytes: number;
+  /** time spent compressing + encoding, and loading + running, in ms */
+  compressMs: number;
+  runMs: number;
+  /** layers the compressor refused (left as they were), with the reason */
+  refused: { key: string; error: string }[];
+}
+
+/** The layers a recipe can name (the base's, after clean-up). */
+export interface ExploreLayer {
+  key: string;
+  op: string;
+}
+
+export class CandidateEvaluator {
+  private constructor(
+    readonly plan: ModelPlan,
+    readonly target: Target,
+    private readonly base: Model,
+    private readonly reference: OutputValues[][],
+    private readonly open: OpenSession,
+    /** the original model's score against itself (accuracy of the original; fidelity 1) */
+    readonly baseline: Score,
+    readonly layers: ExploreLayer[],
+    readonly originalBytes: number,
+  ) {}
+
+  /**
+   * Prepares a model (self-contained: external data inlined) for measuring: clean-up once, the
+   * original's outputs once.
+   */
+  static async create(model: Model, plan: ModelPlan, open: OpenSession, options: { target?: Target; signal?: AbortSignal } = {}): Promise<CandidateEvaluator> {
+    const target = options.target ?? 'portable';
+    const named = cloneModel(model);
+    assignNodeNames(named);
+    const originalBytes = encodeModel(named);
+    const session = await openChecked(open, originalBytes, 'the original model');
+    let reference: OutputValues[][];
+    try {
+      reference = await runSets(session, plan, options.signal);
+    } finally {
+      await session.release();
+    }
+    const baseline = scoreOutputs(plan, reference, reference);
+    const base = compressModel(named, makeRecipe(target, {}), { signal: options.signal }).model;
+    const originalKeys = new Set(findLayers(named).map((l) => l.key));
+    const layers = findLayers(base)
+      .filter((l) => originalKeys.has(l.key))
+      .map((l) => ({ key: l.key, op: l.op }));
+    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length);
+  }
+
+  /** Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and scores it. */
+  async measure(recipe: Recipe, signal?: AbortSignal): Promise<Measured> {
+    throwIfAborted(signal);
+    const t0 = performance.now();
+    const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal });
+    const bytes = encodeModel(model);
+    const t1 = performance.now();
+    const session = await openChecked(this.open, bytes, 'a candidate model');
+    let outputs: OutputValues[][];
+    try {
+      outputs = await runSets(session, this.plan, signal);
+    } finally {
+      await session.release();
+    }
+    const score = scoreOutputs(this.plan, this.reference, outputs);
+    return {
+      score,
+      fileBytes: bytes.length,
+      compressMs: t1 - t0,
+      runMs: performance.now() - t1,
+      refused: report.layers.filter((l) => l.error).map((l) => ({ key: l.key, error: l.error as string })),
+    };
+  }
+}
+
+async function openChecked(open: OpenSession, bytes: Uint8Array, what: string): Promise<OpenedSession> {
+  try {
+    return await open(bytes);
+  } catch (e) {
+    throw new AppError('invalid-argument', `${what} does not load in the runtime: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * The trade-off explorer: per-layer sensitivity, the mixed-precision search and the accuracy /
+ * size sweep for the open model, run on a pool of explore workers (src/workers/explore-client.ts).
+ *
+ * - Results stream in: sensitivity entries and chart points are added as each is measured.
+ * - One run at a time; cancel ends it (the workers are terminated) and keeps what was measured.
+ * - A new model, target or labeled set starts over; sensitivity is cached per model and settings.
+ * - Clicking a point replaces the recipe (one undo step in the recipe store).
+ */
+import { create } from 'zustand';
+import { errorMessage, isAppError } from '../core/errors';
+import {
+  ExploreClient,
+  layerSensitivity,
+  makeExplorer,
+  sensitivityScan,
+  type ExplorePoint,
+  type ExploreSession,
+  type MetricKind,
+  type SensitivityEntry,
+} from '../workers/explore-client';
+import type { LabeledSource, Recipe, Score } from '../workers/explore-api';
+import type { OpenedModel } from '../workers/model-api';
+import { serializeRecipe } from '../workers/recipe-rules';
+import { modelFiles, useModelStore } from './model-store';
+import { useRecipeStore } from './recipe-store';
+
+export type { ExplorePoint, MetricKind, SensitivityEntry };
+export { METRIC_LABELS, PROBES, metricOf, paretoFront } from '../workers/explore-client';
+
+export type ExplorePhase = 'idle' | 'preparing' | 'sensitivity' | 'sweep' | 'search' | 'done' | 'cancelled' | 'error';
+
+export type SearchGoal = { kind: 'size'; ratio: number } | { kind: 'floor'; value: number };
+
+export interface ExploreState {
+  model: OpenedModel | undefined;
+  phase: ExplorePhase;
+  /** what is being done, with counts where known */
+  progress: { done: number; total: number; label: string } | undefined;
+  error: string | undefined;
+  /** the labeled set in use ('sample' = the built-in sample's), or none */
+  labeled: { kind: 'sample' } | { kind: 'file'; file: File } | { kind: 'none' };
+  allowPrune: boolean;
+  /** the metric of the current results */
+  metric: MetricKind | undefined;
+  baseline: Score | undefined;
+  /** what the candidates are fed */
+  inputs: string | undefined;
+  labeledName: string | undefined;
+  workers: number;
+  entries: SensitivityEntry[];
+  sensitivityMs: number | undefined;
+  sensitivityCached: boolean;
+  points: ExplorePoint[];
+  /** serialized recipe per point id (for highlighting the current recipe) */
+  pointText: Record<number, string>;
+  searchMs: number | undefined;
+  /** the point the last search chose */
+  found: number | undefined;
+  /** heat overlay on the graph */
+  heatOn: boolean;
+  /** per layer, 0 (robust) to 1 (most sensitive) */
+  heat: Record<string, number>;
+
+  runSensitivity(): Promise<void>;
+  runSweep(): Promise<void>;
+  search(goal: SearchGoal): Promise<void>;
+  cancel(): void;
+  applyPoint(id: number): void;
+  setHeatOn(on: boolean): void;
+  setAllowPrune(on: boolean): void;
+  setLabeled(l: ExploreState['labeled']): void;
+}
+
+const SAMPLE_LABELS_URL = `${import.meta.env.BASE_URL}sample/digits-test.json`;
+
+/** The built-in sample, recognised by its file name and input. */
+function isSample(model: OpenedModel): boolean {
+  const input = model.summary.inputs[0];
+  return model.fileName === 'digits-cnn.onnx' && model.summary.inputs.length === 1 && input?.name === 'input';
+}
+
+let client: ExploreClient | undefined;
+let session: ExploreSession | undefined;
+let clientKey = '';
+let controller: AbortController | undefined;
+/** one explorer per session and settings: its measured points are reused by later searches */
+let explorer: { ex: ReturnType<typeof makeExplorer>; key: string } | undefined;
+
+function labeledSource(s: ExploreState): LabeledSource | undefined {
+  if (s.labeled.kind === 'sample') return { kind: 'url', url: SAMPLE_LABELS_URL, name: 'digits-test.json' };
+  if (s.labeled.kind === 'file') return { kind: 'file', file: s.labeled.file };
+  return undefined;
+}
+
+function dropClient(): void {
+  client?.dispose();
+  client = undefined;
+  session = undefined;
+  clientKey = '';
+  explorer = undefined;
+}
+
+/** The text a recipe is compared by (defaults and layers; the target and clean-up are the user's). */
+function pointKey(r: Recipe): string {
+  return serializeRecipe({ ...r, target: 'portable', cleanup: undefined });
+}
+
+function heatOf(entries: readonly SensitivityEntry[]): Record<string, number> {
+  const raw = layerSensitivity(entries);
+  const max = Math.max(0, ...raw.values());
+  const out: Record<string, number> = {};
+  for (const [k, v] of raw) out[k] = max > 0 ? Math.min(1, v / max) : 0;
+  return out;
+}
+
+const cleared = {
+  phase: 'idle' as ExplorePhase,
+  progress: undefined,
+  error: undefined,
+  metric: undefined,
+  baseline: undefined,
+  inputs: undefined,
+  labeledName: undefined,
+  entries: [],
+  sensitivityMs: undefined,
+  sensitivityCached: false,
+  points: [],
+  pointText: {},
+  searchMs: undefined,
+  found: undefined,
+  heat: {},
+};
+
+export const useExploreStore = create<ExploreState>()((set, get) => {
+  /** Starts (or reuses) the worker pool for the current model and settings. */
+  async function ensureSession(signal: AbortSignal): Promise<{ c: ExploreClient; s: ExploreSession }> {
+    const st = get();
+    const model = st.model;
+    if (!model) throw new Error('Open a model first.');
+    const files = modelFiles(model);
+    if (!files) throw new Error('The model\u2019s files are no longer available; open it again.');
+    const target = useRecipeStore.getState().recipe.target;
+    const key = `${model.fileName}:${model.parseMs}:${target}:${st.labeled.kind}:${st.labeled.kind === 'file' ? st.labeled.file.name : ''}`;
+    if (client && session && key === clientKey) return { c: client, s: session };
+    dropClient();
+    set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
+    const started = await ExploreClient.start({ files: [...files], target, labeled: labeledSource(st) });
+    if (signal.aborted || get().model !== model) {
+      started.client.dispose();
+      throw new Error('Cancelled.');
+    }
+    client = started.client;
+    session = started.session;
+    clientKey = key;
+    set({
+      metric: session.metric,
+      baseline: session.ready.baseline,
+      inputs: session.ready.inputs,
+      labeledName: session.ready.labeled,
+      workers: session.workers,
+    });
+    return { c: client, s: session };
+  }
+
+  function begin(): AbortController {
+    controller?.abort();
+    const c = new AbortController();
+    controller = c;
+    set({ error: undefined });
+    return c;
+  }
+
+  function fail(e: unknown, c: AbortController): void {
+    if (controller !== c) return;
+    const cancelled = c.signal.aborted || (isAppError(e) && e.code === 'aborted');
+    set({ phase: cancelled ? 'cancelled' : 'error', progress: undefined, error: cancelled ? undefined : errorMessage(e) });
+    if (cancelled) dropClient();
+  }
+
+  async function sensitivity(c: AbortController): Promise<SensitivityEntry[]> {
+    if (get().entries.length > 0 && get().phase !== 'cancelled') return get().entries;
+    const { c: cl, s } = await ensureSession(c.signal);
+    const target = useRecipeStore.getState().recipe.target;
+    set({ phase: 'sensitivity', entries: [], heat: {}, progress: { done: 0, total: s.ready.layers.length * 5, label: 'Sensitivity' } });
+    const t0 = performance.now();
+    const got: SensitivityEntry[] = [];
+    const { entries, cached } = await sensitivityScan(cl, s, target, c.signal, (e, done, total) => {
+      if (controller !== c) return;
+      got.push(e);
+      set({ entries: [...got], heat: heatOf(got), progress: { done, total, label: `Sensitivity: ${e.key} ${e.probe}` } });
+    });
+    set({ entries, heat: heatOf(entries), sensitivityCached: cached, sensitivityMs: cached ? get().sensitivityMs : performance.now() - t0 });
+    return entries;
+  }
+
+  function addPoint(p: ExplorePoint, c: AbortController): void {
+    if (controller !== c) return;
+    const st = get();
+    set({ points: [...st.points.filter((x) => x.id !== p.id || x.kind !== p.kind), p], pointText: { ...st.pointText, [p.id]: pointKey(p.recipe) } });
+  }
+
+  async function explorerRun(c: AbortController, entries: SensitivityEntry[]) {
+    const { c: cl, s } = await ensureSession(c.signal);
+    const key = `${clientKey}:${get().allowPrune}`;
+    const onPoint = (p: ExplorePoint) => {
+      addPoint(p, c);
+      const pr = get().progress;
+      if (pr) set({ progress: { ...pr, done: pr.done + 1 } });
+    };
+    if (!explorer || explorer.key !== key) {
+      explorer = { ex: makeExplorer(cl, s, entries, get().allowPrune, c.signal, onPoint), key };
+      set({ points: [], pointText: {} });
+    }
+    explorer.ex.setRun(c.signal, onPoint);
+    addPoint(explorer.ex.original, c);
+    return explorer.ex;
+  }
+
+  return {
+    model: undefined,
+    ...cleared,
+    labeled: { kind: 'none' },
+    allowPrune: true,
+    workers: 0,
+    heatOn: false,
+
+    async runSensitivity() {
+      const c = begin();
+      try {
+        await sensitivity(c);
+        if (controller === c) set({ phase: 'done', progress: undefined });
+      } catch (e) {
+        fail(e, c);
+      }
+    },
+
+    async runSweep() {
+      const c = begin();
+      try {
+        const entries = await sensitivity(c);
+        const ex = await explorerRun(c, entries);
+        set({ phase: 'sweep', progress: { done: 0, total: 0, label: 'Sweep: uniform settings and searches per size budget' } });
+        const t0 = performance.now();
+        await ex.sweep();
+        if (controller === c) set({ phase: 'done', progress: undefined, searchMs: performance.now() - t0 });
+      } catch (e) {
+        fail(e, c);
+      }
+    },
+
+    async search(goal) {
+      const c = begin();
+      try {
+        const entries = await sensitivity(c);
+        const ex = await explorerRun(c, entries);
+        set({ phase: 'search', progress: { done: 0, total: 0, label: goal.kind === 'size' ? `Search: size ≤ ${(goal.ratio * 100).toFixed(0)}% of the original` : `Search: metric ≥ ${goal.value}` } });
+        const t0 = performance.now();
+        let found: ExplorePoint | undefined;
+        if (goal.kind === 'size') {
+          await ex.uniform();
+          found = await ex.searchBudget(goal.ratio * ex.original.size);
+          if (!found) throw new Error(`No configuration fits ${(goal.ratio * 100).toFixed(1)}% of the original size.`);
+        } else {
+          found = await ex.searchFloor(goal.value);
+        }
+        if (controller !== c) return;
+        set({ phase: 'done', progress: undefined, searchMs: performance.now() - t0, found: found.id });
+        get().applyPoint(found.id);
+      } catch (e) {
+        fail(e, c);
+      }
+    },
+
+    cancel() {
+      controller?.abort();
+      const c = controller;
+      if (c) fail(new Error('Cancelled.'), c);
+    },
+
+    applyPoint(id) {
+      const p = get().points.find((x) => x.id === id);
+      if (!p) return;
+      const current = useRecipeStore.getState().recipe;
+      // keep the user's target and clean-up choices; the point decides defaults and layers
+      useRecipeStore.getState().replace({ ...current, defaults: p.recipe.defaults, layers: p.recipe.layers });
+    },
+
+    setHeatOn(on) {
+      set({ heatOn: on });
+    },
+
+    setAllowPrune(on) {
+      set({ allowPrune: on });
+    },
+
+    setLabeled(l) {
+      controller?.abort();
+      dropClient();
+      set({ ...cleared, labeled: l });
+    },
+  };
+});
+
+/** The id of the point whose recipe is the current one (undefined when none is). */
+export function useCurrentPointId(): number | undefined {
+  const recipe = useRecipeStore((s) => s.recipe);
+  const pointText = useExploreStore((s) => s.pointText);
+  const text = pointKey(recipe);
+  for (const [id, t] of Object.entries(pointText)) if (t === text) return Number(id);
+  return undefined;
+}
+
+// A new model starts over (its sample labels when it is the sample).
+useModelStore.subscribe((state, prev) => {
+  if (state.model === prev.model) return;
+  controller?.abort();
+  dropClient();
+  useExploreStore.setState({ ...cleared, model: state.model, labeled: state.model && isSample(state.model) ? { kind: 'sample' } : { kind: 'none' } });
+});

@@ -1,0 +1,42 @@
+/**
+ * The contract between the page and the explore workers (a pool: each one holds the model, its
+ * own onnxruntime-web wasm session per candidate, one thread). Plain data only.
+ */
+import type { ExploreLayer, Measured } from '../bench/explore/evaluator';
+import type { Score } from '../bench/explore/score';
+import type { ProjectionInput } from '../compress/project';
+import type { Recipe, Target } from '../compress/recipe';
+import type { WorkerResult } from './model-api';
+
+export type { ExploreLayer, Measured, Score, ProjectionInput, Recipe, Target, WorkerResult };
+
+/** Where the labeled set comes from: a same-origin URL (the sample's) or a file the user gave. */
+export type LabeledSource = { kind: 'url'; url: string; name: string } | { kind: 'file'; file: File };
+
+export interface ExploreInit {
+  /** the model and its external data files (handles; the worker reads them) */
+  files: File[];
+  target: Target;
+  labeled?: LabeledSource;
+}
+
+export interface ExploreReady {
+  /** SHA-256 of the model's files, hex (the cache key) */
+  hash: string;
+  layers: ExploreLayer[];
+  /** the original's score against itself (its accuracy; fidelity 1) */
+  baseline: Score;
+  originalFileBytes: number;
+  /** what the projection of sizes needs (compact: shapes and byte counts) */
+  projection: ProjectionInput;
+  /** what is fed to every candidate, in one line */
+  inputs: string;
+  /** the labeled set's name, when there is one */
+  labeled?: string;
+  setupMs: number;
+}
+
+export interface ExploreWorkerApi {
+  init(init: ExploreInit): Promise<WorkerResult<ExploreReady>>;
+  measure(recipe: Recipe): Promise<WorkerResult<Measured>>;
+}

@@ -1,0 +1,224 @@
+/**
+ * The page's side of the trade-off explorer: a pool of explore workers (one per core, up to 4,
+ * each with its own onnxruntime-web wasm session of one thread), and the orchestration from
+ * src/bench/explore (sensitivity, search, sweep) on top of it. The orchestration is light
+ * bookkeeping (the greedy over projected sizes); compression and inference run in the workers.
+ * Cancel terminates the workers (a candidate in the middle of compressing cannot be interrupted
+ * otherwise); the next run starts fresh ones.
+ *
+ * Sensitivity results are cached per model (SHA-256 of its files), target, metric and inputs: in
+ * memory, and in IndexedDB (idb-keyval) so a reload does not measure again.
+ */
+import { releaseProxy, wrap, type Remote } from 'comlink';
+import { get as idbGet, set as idbSet } from 'idb-keyval';
+import { AppError } from '../core/errors';
+import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
+import { Explorer, type ExplorePoint } from '../bench/explore/search';
+import type { MetricKind } from '../bench/explore/score';
+import { SizeModel } from '../bench/explore/size';
+import type { Recipe } from '../compress/recipe';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured, WorkerResult } from './explore-api';
+
+export type { SensitivityEntry, ExplorePoint, MetricKind };
+export { PROBES, PROBE_IDS, layerSensitivity, type ProbeId } from '../bench/explore/sensitivity';
+export { paretoFront } from '../bench/explore/search';
+export { METRIC_LABELS, metricOf } from '../bench/explore/score';
+
+function unwrap<T>(r: WorkerResult<T>): T {
+  if (r.ok) return r.value;
+  throw new AppError(r.code === 'unexpected' ? 'malformed' : r.code, r.message);
+}
+
+/** Workers to run side by side: the machine's cores, 1 to 4. */
+export function poolSize(): number {
+  const n = globalThis.navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(4, n));
+}
+
+interface Member {
+  worker: Worker;
+  remote: Remote<ExploreWorkerApi>;
+  ready: Promise<ExploreReady>;
+}
+
+const memoryCache = new Map<string, SensitivityEntry[]>();
+
+export interface ExploreSession {
+  ready: ExploreReady;
+  metric: MetricKind;
+  workers: number;
+  sizes: SizeModel;
+}
+
+export class ExploreClient {
+  private members: Member[] = [];
+  private idle: Member[] = [];
+  private waiting: ((m: Member) => void)[] = [];
+  private failAll: ((e: Error) => void)[] = [];
+  private disposed = false;
+
+  private constructor(private readonly init: ExploreInit) {}
+
+  /** Starts the workers and prepares the model in each (the first one's answer is returned). */
+  static async start(init: ExploreInit, metric?: MetricKind): Promise<{ client: ExploreClient; session: ExploreSession }> {
+    const c = new ExploreClient(init);
+    const n = poolSize();
+    for (let i = 0; i < n; i++) c.members.push(c.spawn(i));
+    const ready = await c.members[0].ready;
+    // the others get ready in the background; a member that fails to start is dropped
+    c.idle.push(c.members[0]);
+    for (const m of c.members.slice(1)) {
+      m.ready.then(
+        () => c.release(m),
+        () => {
+          c.members = c.members.filter((x) => x !== m);
+          m.worker.terminate();
+        },
+      );
+    }
+    const chosen: MetricKind = metric && (metric !== 'accuracy' || ready.labeled) ? metric : ready.labeled ? 'accuracy' : 'cosine';
+    return { client: c, session: { ready, metric: chosen, workers: n, sizes: new SizeModel(ready.projection, init.target) } };
+  }
+
+  private spawn(i: number): Member {
+    const worker = new Worker(new URL('./explore.worker.ts', import.meta.url), { type: 'module', name: `explore-${i}` });
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.fail(new AppError('io', `An explore worker stopped${event.message ? `: ${event.message}` : ''}.`));
+    });
+    const remote = wrap<ExploreWorkerApi>(worker);
+    const ready = remote.init(this.init).then((r) => unwrap(r as WorkerResult<ExploreReady>));
+    return { worker, remote, ready };
+  }
+
+  private fail(e: Error): void {
+    const list = this.failAll;
+    this.failAll = [];
+    for (const f of list) f(e);
+  }
+
+  private release(m: Member): void {
+    if (this.disposed) return;
+    const next = this.waiting.shift();
+    if (next) next(m);
+    else this.idle.push(m);
+  }
+
+  private acquire(): Promise<Member> {
+    const m = this.idle.shift();
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Workers currently able to measure. */
+  get concurrency(): number {
+    return Math.max(1, this.members.length);
+  }
+
+  /** Measures one recipe on the next free worker. */
+  async measure(recipe: Recipe, signal?: AbortSignal): Promise<Measured> {
+    if (signal?.aborted || this.disposed) throw new AppError('aborted', 'Cancelled.');
+    const m = await this.acquire();
+    try {
+      return await new Promise<Measured>((resolve, reject) => {
+        const fail = (e: Error) => reject(e);
+        this.failAll.push(fail);
+        const onAbort = () => reject(new AppError('aborted', 'Cancelled.'));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        m.remote
+          .measure(recipe)
+          .then((r) => unwrap(r as WorkerResult<Measured>))
+          .then(resolve, reject)
+          .finally(() => {
+            signal?.removeEventListener('abort', onAbort);
+            this.failAll = this.failAll.filter((f) => f !== fail);
+          });
+      });
+    } finally {
+      this.release(m);
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.fail(new AppError('aborted', 'Cancelled.'));
+    for (const m of this.members) {
+      m.remote[releaseProxy]();
+      m.worker.terminate();
+    }
+    this.members = [];
+    this.idle = [];
+    this.waiting = [];
+  }
+}
+
+export function sensitivityCacheKey(session: ExploreSession, target: string): string {
+  return `explore-sensitivity:v1:${session.ready.hash}:${target}:${session.metric}:${session.ready.inputs}`;
+}
+
+/** Cached sensitivity entries of this model and settings (memory, then IndexedDB). */
+export async function cachedSensitivity(key: string): Promise<SensitivityEntry[] | undefined> {
+  const hit = memoryCache.get(key);
+  if (hit) return hit;
+  try {
+    const stored = await idbGet<SensitivityEntry[]>(key);
+    if (stored) memoryCache.set(key, stored);
+    return stored;
+  } catch {
+    return undefined;
+  }
+}
+
+async function storeSensitivity(key: string, entries: SensitivityEntry[]): Promise<void> {
+  memoryCache.set(key, entries);
+  try {
+    await idbSet(key, entries);
+  } catch {
+    /* private mode or quota: the memory cache still holds it */
+  }
+}
+
+/** Runs the sensitivity scan on the pool (or answers from the cache), reporting each entry as it comes. */
+export async function sensitivityScan(
+  client: ExploreClient,
+  session: ExploreSession,
+  target: ExploreInit['target'],
+  signal: AbortSignal,
+  onEntry: (e: SensitivityEntry, done: number, total: number) => void,
+): Promise<{ entries: SensitivityEntry[]; cached: boolean }> {
+  const key = sensitivityCacheKey(session, target);
+  const hit = await cachedSensitivity(key);
+  if (hit) return { entries: hit, cached: true };
+  const entries = await runSensitivity(session.ready.layers, session.ready.baseline, (r, s) => client.measure(r, s), {
+    target,
+    metric: session.metric,
+    concurrency: client.concurrency,
+    signal,
+    onEntry,
+  });
+  await storeSensitivity(key, entries);
+  return { entries, cached: false };
+}
+
+/** An explorer (search and sweep) over the pool. */
+export function makeExplorer(
+  client: ExploreClient,
+  session: ExploreSession,
+  entries: SensitivityEntry[],
+  allowPrune: boolean,
+  signal: AbortSignal,
+  onPoint: (p: ExplorePoint) => void,
+): Explorer {
+  return new Explorer({
+    layers: session.ready.layers,
+    sizes: session.sizes,
+    entries,
+    metric: session.metric,
+    baseline: session.ready.baseline,
+    originalFileBytes: session.ready.originalFileBytes,
+    allowPrune,
+    measure: (r, s) => client.measure(r, s),
+    signal,
+    onPoint,
+  });
+}

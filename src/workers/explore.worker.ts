@@ -1,0 +1,125 @@
+/**
+ * An explore worker: holds one model, prepared once (clean-up, the original's outputs on the
+ * inputs), and measures candidate recipes on onnxruntime-web's wasm backend with one thread (the
+ * page runs several of these side by side). A thin comlink `expose` over bench/explore.
+ */
+import { expose } from 'comlink';
+import { AppError, errorMessage, isAppError } from '../core/errors';
+import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
+import { toOutputValues, type OutputValues } from '../bench/evaluate';
+import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
+import { parseJsonText } from '../bench/parse-inputs';
+import { planInputs } from '../bench/plan';
+import { modelTensorBytes } from '../compress/compress';
+import { projectionInput } from '../compress/project';
+import { inlineExternalData, externalReferences } from '../onnx/external';
+import { findLayers } from '../onnx/layers';
+import { loadModel } from '../onnx/load';
+import { summarizeModel, type IoSummary } from '../onnx/summary';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi, LabeledSource, WorkerResult } from './explore-api';
+import { loadOrt } from './ort';
+
+let evaluator: CandidateEvaluator | undefined;
+
+function failure(e: unknown): Extract<WorkerResult<never>, { ok: false }> {
+  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
+}
+
+async function sha256(parts: Uint8Array[]): Promise<string> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  const digest = await crypto.subtle.digest('SHA-256', all);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function readLabeled(source: LabeledSource, inputs: readonly IoSummary[]): Promise<LabeledSet> {
+  let name: string;
+  let bytes: Uint8Array;
+  if (source.kind === 'url') {
+    name = source.name;
+    const res = await fetch(source.url);
+    if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } else {
+    name = source.file.name;
+    bytes = new Uint8Array(await source.file.arrayBuffer());
+  }
+  if (name.toLowerCase().endsWith('.csv')) return parseLabeledCsv(name, new TextDecoder().decode(bytes), inputs);
+  return parseLabeledJson(name, parseJsonText(name, bytes), inputs);
+}
+
+/** onnxruntime-web sessions on wasm, one thread (several workers run side by side). */
+const openWasm: OpenSession = async (bytes) => {
+  const ort = await loadOrt();
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  return {
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      // fresh tensors every run (buffers may be transferred)
+      for (const t of feeds) f[t.name] = new ort.Tensor(t.dtype, t.data.slice() as Float32Array, t.dims);
+      const t0 = performance.now();
+      const result = await session.run(f);
+      const ms = performance.now() - t0;
+      const outputs: OutputValues[] = [];
+      for (const name of session.outputNames) {
+        const v = result[name];
+        const o = v && toOutputValues(name, v.type, v.dims, v.data);
+        if (o) outputs.push(o);
+        v?.dispose?.();
+      }
+      return { ms, outputs };
+    },
+    release: () => session.release(),
+  };
+};
+
+const api: ExploreWorkerApi = {
+  async init(init: ExploreInit): Promise<WorkerResult<ExploreReady>> {
+    try {
+      const t0 = performance.now();
+      const files = await Promise.all(init.files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+      const hash = await sha256(files.map((f) => f.bytes));
+      const loaded = loadModel(files);
+      const summary = summarizeModel(loaded);
+      const refs = externalReferences(loaded.model).length > 0;
+      if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
+      const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+      const labeled = init.labeled ? await readLabeled(init.labeled, summary.inputs) : undefined;
+      const plan = planInputs(summary.inputs, { labeled });
+      evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target });
+      return {
+        ok: true,
+        value: {
+          hash,
+          layers: evaluator.layers,
+          baseline: evaluator.baseline,
+          originalFileBytes: evaluator.originalBytes,
+          projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
+          inputs: plan.description,
+          ...(labeled ? { labeled: labeled.source } : {}),
+          setupMs: performance.now() - t0,
+        },
+      };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+
+  async measure(recipe) {
+    try {
+      if (!evaluator) throw new Error('the explore worker has no model yet');
+      return { ok: true, value: await evaluator.measure(recipe) };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+};
+
+expose(api);
