@@ -15,6 +15,12 @@ import { summarizeModel } from './summary';
 import { makeTensor } from './tensor';
 import { DataType, type Model } from './types';
 
+/**
+ * A hang guard, not a speed test: every case here finishes in milliseconds; a parser that loops
+ * or blows up exponentially would take minutes. Generous, so a loaded machine never trips it.
+ */
+const HANG_MS = 10_000;
+
 // ---------------------------------------------------------------------------------------------
 // The path under test
 
@@ -674,7 +680,7 @@ describe('fuzz: the model reader never crashes, never hangs', () => {
 
     expect(h.failures, JSON.stringify(h.failures.slice(0, 5), null, 2)).toEqual([]);
     expect(h.calls).toBeGreaterThanOrEqual(5000);
-    expect(h.maxMs, `slowest: ${h.maxWhere}`).toBeLessThan(1000);
+    expect(h.maxMs, `slowest: ${h.maxWhere}`).toBeLessThan(HANG_MS);
     // the mutations really exercised both outcomes and the main error kinds
     expect(h.loaded).toBeGreaterThan(100);
     expect(h.rejected).toBeGreaterThan(1000);
@@ -697,7 +703,7 @@ describe('fuzz: the model reader never crashes, never hangs', () => {
     const deep = nestedIfModel(10_000);
     expect(deep.length).toBeGreaterThan(300_000);
     const r = timed(() => expectAppError(() => loadPath(deep), 'too-deep'));
-    expect(r.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(HANG_MS);
     expect(r.value.message).toMatch(/deep/);
 
     const ok = loadPath(nestedIfModel(20));
@@ -715,12 +721,12 @@ describe('fuzz: the model reader never crashes, never hangs', () => {
 
   it('10,000 levels of nested sequence types and of nested groups are rejected as too deep', () => {
     const types = nestedTypeModel(10_000);
-    expect(timed(() => expectAppError(() => loadPath(types), 'too-deep')).ms).toBeLessThan(1000);
+    expect(timed(() => expectAppError(() => loadPath(types), 'too-deep')).ms).toBeLessThan(HANG_MS);
     // groups (wire types 3/4) at the top level: the decoder finds the nesting too deep; the load
     // path's sniffer already refuses a group in a ModelProto
     const groups = nestedGroupsModel(10_000);
-    expect(timed(() => expectAppError(() => decodeModel(groups), 'too-deep')).ms).toBeLessThan(1000);
-    expect(timed(() => expectAppError(() => loadPath(groups))).ms).toBeLessThan(1000);
+    expect(timed(() => expectAppError(() => decodeModel(groups), 'too-deep')).ms).toBeLessThan(HANG_MS);
+    expect(timed(() => expectAppError(() => loadPath(groups))).ms).toBeLessThan(HANG_MS);
     // shallow versions are fine
     const t = loadPath(nestedTypeModel(10));
     expect(t.graph?.inputs[0].type?.sequenceType?.elemType?.sequenceType).toBeDefined();
@@ -807,7 +813,7 @@ describe('fuzz: the model reader never crashes, never hangs', () => {
 
     console.log(`${report(h)}\n  ${times.join(', ')}`);
     expect(h.failures, JSON.stringify(h.failures, null, 2)).toEqual([]);
-    expect(h.maxMs, h.maxWhere).toBeLessThan(1000);
+    expect(h.maxMs, h.maxWhere).toBeLessThan(HANG_MS);
   });
 
   it('decodes the same at every byte alignment of the input (file buffers start anywhere)', () => {
@@ -830,9 +836,9 @@ describe('fuzz: the model reader never crashes, never hangs', () => {
     for (let i = 0; i < noise.length; i++) noise[i] = rng.int(256);
     const zeros = new Uint8Array(1 << 20);
     for (const bytes of [noise, zeros]) {
-      expect(timed(() => expectAppError(() => decodeModel(bytes))).ms).toBeLessThan(200);
+      expect(timed(() => expectAppError(() => decodeModel(bytes))).ms).toBeLessThan(HANG_MS);
       const r = timed(() => expectAppError(() => loadPath(bytes)));
-      expect(r.ms).toBeLessThan(200);
+      expect(r.ms).toBeLessThan(HANG_MS);
       expect(r.value.message.length).toBeGreaterThan(0);
       expect(r.value.message).not.toMatch(/\n/);
     }
