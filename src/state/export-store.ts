@@ -15,6 +15,8 @@ import { useCompressStore } from './compress-store';
 import type { AccuracySection, BenchmarkSection, ExportBundle, ExportPart, FidelitySection } from '../workers/export-api';
 import { ExportClient } from '../workers/export-client';
 import { serializeRecipe } from '../workers/recipe-rules';
+import { benchSections } from './bench-sections';
+import { useBenchStore } from './bench-store';
 import { modelFiles } from './model-store';
 
 export type { ExportPart, PartKind } from '../workers/export-api';
@@ -228,4 +230,15 @@ useCompressStore.subscribe((state, prev) => {
   inFlight?.abort();
   inFlight = undefined;
   useExportStore.setState({ prepared: undefined, zip: undefined, status: { kind: 'idle' } });
+});
+
+// The Benchmark tab's results for this result go into the report (accuracy, benchmark table).
+registerReportSections({
+  sections: () => {
+    const b = useBenchStore.getState();
+    const result = useCompressStore.getState().result;
+    if (!result || b.resultId !== result.id || b.results.length === 0) return undefined;
+    return benchSections(b.results, b.source);
+  },
+  version: () => useBenchStore.getState().results,
 });
