@@ -13,13 +13,13 @@ import { expect, test, type Page } from '@playwright/test';
 import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../src/onnx/codec';
 import { tensorFloats } from '../src/onnx/tensor';
-import { synthesizeInputs } from '../src/workers/compress-run';
+import { synthesizeInputs } from '../src/bench/inputs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = path.join(root, 'src/testing/real/cnn-opset9.onnx');
 const MODEL_BYTES = new Uint8Array(fs.readFileSync(MODEL));
 const LAYERS = ['/Conv', '/conv2/Conv', '/fc/Gemm'];
-/** the page's verify check: 2 input sets, seeds 1000 and 1001, symbolic dims 1 (src/workers/compress.worker.ts) */
+/** the page's verify check: 2 input sets, seeds 1000 and 1001, symbolic dims at their defaults (src/workers/compress.worker.ts, src/bench/inputs.ts) */
 const VERIFY_INPUTS = [1000, 1001].map((seed) => synthesizeInputs([{ name: 'image', dtype: 'float32', shape: ['batch', 3, 16, 16] }], seed));
 
 let requests: string[] = [];

@@ -1,5 +1,7 @@
-import { useDeferredValue, useEffect, useState } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
+import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
+import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
 import { DropZone } from '../ui/common/DropZone';
@@ -11,6 +13,8 @@ import { LoadingPanel } from '../ui/model/LoadingPanel';
 import { ModelSummaryPanel } from '../ui/model/ModelSummaryPanel';
 import { SummaryBar } from '../ui/recipe/SummaryBar';
 import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
+
+const CompareView = lazy(() => import('../ui/compare/CompareView').then((m) => ({ default: m.CompareView })));
 
 /** `?empty` in the address starts with the drop zone instead of the built-in sample. */
 const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
@@ -58,7 +62,10 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'overview';
+type Tab = 'graph' | 'overview' | 'bench' | 'compare';
+
+const TABS: readonly Tab[] = ['graph', 'overview', 'bench', 'compare'];
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -66,14 +73,17 @@ function Content() {
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
-  const [tab, setTab] = useState<Tab>('graph');
+  const [chosen, setTab] = useState<Tab>('graph');
+  // Compare needs a compression result of this model
+  const hasResult = useCompressStore((s) => s.result !== undefined && s.result.model === model);
+  const tab = chosen === 'compare' && !hasResult ? 'graph' : chosen;
   return (
     <>
       {loading && <LoadingPanel loading={loading} onCancel={cancel} />}
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'overview'] as const).map((t) => (
+            {TABS.map((t) => (
               <button
                 key={t}
                 type="button"
@@ -81,9 +91,11 @@ function Content() {
                 aria-selected={tab === t}
                 className={tab === t ? 'tab tab--active' : 'tab'}
                 data-testid={`tab-${t}`}
+                disabled={t === 'compare' && !hasResult}
+                title={t === 'compare' && !hasResult ? 'Compress the model first' : undefined}
                 onClick={() => setTab(t)}
               >
-                {t === 'graph' ? 'Graph' : 'Overview'}
+                {TAB_LABELS[t]}
               </button>
             ))}
           </nav>
@@ -92,8 +104,14 @@ function Content() {
               <GraphView />
               <Inspector />
             </div>
-          ) : (
+          ) : tab === 'compare' ? (
+            <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>
+              <CompareView key={`${model.fileName}:${model.parseMs}`} />
+            </Suspense>
+          ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
+          ) : (
+            <BenchPanel />
           )}
         </div>
       ) : (

@@ -24,6 +24,17 @@ Usage:
       or per .npy file for a one-input model, or per sub-folder of <input>.npy files.
       A bad recipe exits with 2 and names the key.
 
+  npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--dims NAME=N,...] [--threads N]
+                    [--max-runs N] [--max-seconds S] [--json]
+      Compares COMPRESSED with ORIGINAL in onnxruntime-node on the same inputs: fidelity per
+      output (top-1 agreement, cosine, SQNR, KL, max abs error; worst and mean over input
+      sets), labeled accuracy, and latency (session creation, first run, median/p90/p99 of runs
+      repeated until the median is stable, throughput). --samples: a folder of input sets (the
+      compress --samples format), or a labeled set: the sample's digits-test.json format, a list
+      of {"input", "label"}, or a CSV of values and a label column. Without it, inputs are
+      synthesized. --dims sizes symbolic dims (default batch 1). --threads: onnxruntime's
+      intra-op threads (default 1). The same code and inputs as the studio's Benchmark tab.
+
   npm run cli -- --help
 
 External data files are read from beside MODEL. Exit codes: 0 done, 2 bad input or options
@@ -33,7 +44,18 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
   | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
-  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; json: boolean };
+  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; json: boolean }
+  | {
+      kind: 'eval';
+      original: string;
+      compressed: string;
+      samples?: string;
+      dims?: string;
+      threads?: number;
+      maxRuns?: number;
+      maxSeconds?: number;
+      json: boolean;
+    };
 
 const bad = (msg: string) => new AppError('invalid-argument', `${msg} (see --help)`);
 
@@ -112,6 +134,36 @@ export function parseArgs(argv: string[]): Command {
       out,
       ...(typeof samples === 'string' ? { samples } : {}),
       json: p.flags.has('--json'),
+    };
+  }
+  if (cmd === 'eval') {
+    const valued = ['--samples', '--dims', '--threads', '--max-runs', '--max-seconds'];
+    const p = split(rest, new Set(valued), new Set([...valued, '--json']));
+    if (p.positional.length !== 2) throw bad(`eval needs ORIGINAL and COMPRESSED model files, got ${p.positional.length} file${p.positional.length === 1 ? '' : 's'}`);
+    const num = (flag: string, min: number, integer: boolean): number | undefined => {
+      const v = p.flags.get(flag);
+      if (typeof v !== 'string') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw bad(`${flag} needs ${integer ? 'a whole number' : 'a number'} of at least ${min}, not "${v}"`);
+      return n;
+    };
+    const str = (flag: string) => {
+      const v = p.flags.get(flag);
+      return typeof v === 'string' ? v : undefined;
+    };
+    const out: Command = { kind: 'eval', original: p.positional[0], compressed: p.positional[1], json: p.flags.has('--json') };
+    const samples = str('--samples');
+    const dims = str('--dims');
+    const threads = num('--threads', 1, true);
+    const maxRuns = num('--max-runs', 1, true);
+    const maxSeconds = num('--max-seconds', 0.01, false);
+    return {
+      ...out,
+      ...(samples !== undefined ? { samples } : {}),
+      ...(dims !== undefined ? { dims } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+      ...(maxRuns !== undefined ? { maxRuns } : {}),
+      ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     };
   }
   throw bad(`Unknown command "${cmd}"`);

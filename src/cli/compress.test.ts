@@ -18,7 +18,7 @@ import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
 import type { CompressOutcome } from './compress';
-import { encodeNpy } from './npy';
+import { encodeNpy } from '../bench/npy';
 import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
 import { cosine } from '../core/vector';
 

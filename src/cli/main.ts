@@ -3,6 +3,7 @@
  *   npm run cli -- inspect MODEL [--json]
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
  *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
+ *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */
@@ -45,6 +46,12 @@ async function run(argv: string[]): Promise<number> {
     case 'compress':
       print(await compressCommand(cmd));
       return 0;
+    case 'eval': {
+      // loaded on use: the other commands start without the bench code
+      const { evalCommand } = await import('./eval');
+      print(await evalCommand(cmd));
+      return 0;
+    }
   }
 }
 

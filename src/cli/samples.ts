@@ -14,16 +14,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
-import { parseNpy, type NpyArray } from './npy';
+import { parseNpy } from '../bench/npy';
+import { checkShape, inputsFromJsonObject, inputsFromNpyFile, listInputs, parseJsonText, tensorFromNpy } from '../bench/parse-inputs';
+import type { BenchTensor } from '../bench/tensor';
 
-export type SampleDtype = 'float32' | 'float64' | 'float16' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool';
-
-export interface SampleTensor {
-  dtype: SampleDtype;
-  dims: number[];
-  /** float16 as raw bits (Uint16Array); bool as 0/1 bytes */
-  data: Float32Array | Float64Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
-}
+export type SampleTensor = Omit<BenchTensor, 'name'>;
 
 export interface CalibrationSample {
   /** the file or folder it came from */
@@ -39,6 +34,16 @@ export interface SampleSet {
 
 const bad = (msg: string) => new AppError('invalid-argument', `--samples: ${msg}`);
 
+/** The shared parsers' errors, prefixed with the option they came from. */
+function prefixed<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'invalid-argument' && !e.message.startsWith('--samples: ')) throw bad(e.message);
+    throw e;
+  }
+}
+
 function readFile(file: string): Uint8Array {
   try {
     const b = fs.readFileSync(file);
@@ -48,113 +53,7 @@ function readFile(file: string): Uint8Array {
   }
 }
 
-/** A typed array of the input's type from an .npy array (float64 narrows to float32). */
-function fromNpy(where: string, a: NpyArray, want: string): SampleTensor {
-  if (want === 'float32' && (a.dtype === 'float32' || a.dtype === 'float64')) {
-    return { dtype: 'float32', dims: a.shape, data: a.dtype === 'float32' ? (a.data as Float32Array) : Float32Array.from(a.data as Float64Array) };
-  }
-  const same: Partial<Record<string, SampleDtype>> = {
-    float64: 'float64',
-    float16: 'float16',
-    int8: 'int8',
-    uint8: 'uint8',
-    int32: 'int32',
-    int64: 'int64',
-    bool: 'bool',
-  };
-  const dt = same[a.dtype];
-  if (dt && dt === want) return { dtype: dt, dims: a.shape, data: a.data as SampleTensor['data'] };
-  throw bad(`${where} is ${a.dtype}, the model's input needs ${want}`);
-}
-
-function typedFromNumbers(where: string, want: string, values: unknown[]): SampleTensor['data'] {
-  const nums = values.map((v, i) => {
-    if (want === 'bool' && typeof v === 'boolean') return v ? 1 : 0;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where}: value ${i} is ${JSON.stringify(v)}, not a finite number`);
-    return v;
-  });
-  const ints = (lo: number, hi: number) => {
-    for (const v of nums) if (!Number.isInteger(v) || v < lo || v > hi) throw bad(`${where}: ${v} is not a ${want} value`);
-  };
-  switch (want) {
-    case 'float32':
-      return Float32Array.from(nums);
-    case 'float64':
-      return Float64Array.from(nums);
-    case 'int8':
-      ints(-128, 127);
-      return Int8Array.from(nums);
-    case 'uint8':
-      ints(0, 255);
-      return Uint8Array.from(nums);
-    case 'bool':
-      ints(0, 1);
-      return Uint8Array.from(nums);
-    case 'int32':
-      ints(-(2 ** 31), 2 ** 31 - 1);
-      return Int32Array.from(nums);
-    case 'int64':
-      ints(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-      return BigInt64Array.from(nums.map((v) => BigInt(v)));
-    default:
-      throw bad(`${where}: the model's input is ${want}; give it as .npy`);
-  }
-}
-
-/** dims and flat values of a nested JSON array (rectangular). */
-function flatten(where: string, v: unknown): { dims: number[]; values: unknown[] } {
-  const dims: number[] = [];
-  let probe = v;
-  while (Array.isArray(probe)) {
-    dims.push(probe.length);
-    probe = probe[0];
-  }
-  const values: unknown[] = [];
-  const walk = (x: unknown, depth: number) => {
-    if (depth === dims.length) {
-      if (Array.isArray(x)) throw bad(`${where} is not rectangular`);
-      values.push(x);
-      return;
-    }
-    if (!Array.isArray(x) || x.length !== dims[depth]) throw bad(`${where} is not rectangular`);
-    for (const y of x) walk(y, depth + 1);
-  };
-  walk(v, 0);
-  return { dims, values };
-}
-
-function fromJson(where: string, v: unknown, want: string): SampleTensor {
-  let dims: number[];
-  let values: unknown[];
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    if (!Array.isArray(o.dims) || !Array.isArray(o.data)) throw bad(`${where}: expected a nested array or {"dims": [...], "data": [...]}`);
-    dims = o.dims.map((d) => {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw bad(`${where}.dims: ${JSON.stringify(d)} is not a size`);
-      return d;
-    });
-    values = o.data;
-    const n = dims.reduce((p, d) => p * d, 1);
-    if (values.length !== n) throw bad(`${where}: ${values.length} values for dims [${dims.join(', ')}] (${n})`);
-  } else if (Array.isArray(v) || typeof v === 'number' || typeof v === 'boolean') {
-    ({ dims, values } = flatten(where, v));
-  } else throw bad(`${where}: expected a nested array or {"dims": [...], "data": [...]}`);
-  return { dtype: want as SampleDtype, dims, data: typedFromNumbers(where, want, values) };
-}
-
-function checkShape(where: string, t: SampleTensor, io: IoSummary): void {
-  if (!io.shape) return;
-  if (t.dims.length !== io.shape.length) {
-    throw bad(`${where} has shape [${t.dims.join(', ')}], the model's input "${io.name}" has rank ${io.shape.length} ([${io.shape.join(', ')}])`);
-  }
-  io.shape.forEach((d, i) => {
-    if (typeof d === 'number' && d >= 0 && t.dims[i] !== d) {
-      throw bad(`${where} has shape [${t.dims.join(', ')}], the model's input "${io.name}" needs [${io.shape!.join(', ')}]`);
-    }
-  });
-}
-
-const SUPPORTED = new Set(['float32', 'float64', 'float16', 'int8', 'uint8', 'int32', 'int64', 'bool']);
+const SUPPORTED = new Set(['float32', 'float64', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool']);
 
 /** Reads and checks the samples in `dir` against the model's inputs. Throws AppError naming the file. */
 export function readSamples(dir: string, inputs: readonly IoSummary[]): SampleSet {
@@ -178,48 +77,36 @@ export function readSamples(dir: string, inputs: readonly IoSummary[]): SampleSe
   for (const e of sorted) {
     const full = path.join(dir, e.name);
     const lower = e.name.toLowerCase();
-    const tensors: Record<string, SampleTensor> = {};
+    let given: BenchTensor[];
     if (e.isDirectory()) {
       const files = fs.readdirSync(full).filter((n) => n.toLowerCase().endsWith('.npy'));
       if (files.length === 0) {
         ignored.push(`${e.name}/`);
         continue;
       }
+      given = [];
       for (const f of files) {
         const inputName = f.slice(0, -4);
         const io = byName.get(inputName);
         const where = `${e.name}/${f}`;
-        if (!io) throw bad(`${where} names no input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
-        tensors[inputName] = fromNpy(where, parseNpy(readFile(path.join(full, f)), where), io.dtype);
+        if (!io) throw bad(`${where} names no input of the model (inputs: ${listInputs(inputs)})`);
+        given.push(prefixed(() => tensorFromNpy(where, inputName, parseNpy(readFile(path.join(full, f)), where), io.dtype)));
+      }
+      for (const io of inputs) {
+        const t = given.find((g) => g.name === io.name);
+        if (!t) throw bad(`${e.name} gives no value for the model's input "${io.name}"`);
+        prefixed(() => checkShape(`${e.name}: "${io.name}"`, t.dims, io));
       }
     } else if (lower.endsWith('.npy')) {
-      if (inputs.length !== 1) {
-        throw bad(`${e.name}: a bare .npy file fits only a one-input model; this one has ${inputs.length} inputs (use a folder of <input>.npy per sample, or .json)`);
-      }
-      tensors[inputs[0].name] = fromNpy(e.name, parseNpy(readFile(full), e.name), inputs[0].dtype);
+      given = prefixed(() => inputsFromNpyFile(e.name, readFile(full), inputs));
     } else if (lower.endsWith('.json')) {
-      let json: unknown;
-      try {
-        json = JSON.parse(new TextDecoder().decode(readFile(full)));
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        throw bad(`${e.name} is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-      }
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad(`${e.name}: expected an object of input name -> values`);
-      for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
-        const io = byName.get(k);
-        if (!io) throw bad(`${e.name}: "${k}" names no input of the model (inputs: ${inputs.map((i) => i.name).join(', ')})`);
-        tensors[k] = fromJson(`${e.name}: "${k}"`, v, io.dtype);
-      }
+      given = prefixed(() => inputsFromJsonObject(e.name, parseJsonText(e.name, readFile(full)), inputs));
     } else {
       ignored.push(e.name);
       continue;
     }
-    for (const io of inputs) {
-      const t = tensors[io.name];
-      if (!t) throw bad(`${e.name} gives no value for the model's input "${io.name}"`);
-      checkShape(`${e.name}: "${io.name}"`, t, io);
-    }
+    const tensors: Record<string, SampleTensor> = {};
+    for (const t of given) tensors[t.name] = { dtype: t.dtype, dims: t.dims, data: t.data };
     samples.push({ name: e.name, inputs: tensors });
   }
   if (samples.length === 0) throw bad(`${dir} holds no samples (.json, .npy, or folders of <input>.npy)`);

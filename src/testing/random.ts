@@ -2,19 +2,9 @@
  * A small seeded PRNG (mulberry32) so fixture weights and inputs are the same on every run and
  * every machine.
  */
-export type Rng = () => number;
+import { seeded, type Rng } from '../core/random';
 
-/** Uniform floats in [0, 1), deterministic for a given seed. */
-export function seeded(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded, type Rng };
 
 /** `n` float32 values uniform in [-scale, scale). */
 export function randomFloats(rng: Rng, n: number, scale = 1): Float32Array {

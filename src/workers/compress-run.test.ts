@@ -14,7 +14,7 @@ import { externalFixture } from '../compress/testing/fixtures';
 import { AppError } from '../core/errors';
 import { encodeModel } from '../onnx/codec';
 import type { CompressProgress } from './compress-api';
-import { cosine, runCompression, synthesizeInputs } from './compress-run';
+import { runCompression } from './compress-run';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
@@ -97,16 +97,5 @@ describe("the compress worker's pipeline", () => {
     const bad = { ...makeRecipe('portable', {}), layers: { '/features/conv1/Conv': { weights: 'int2' } } };
     expect(() => runCompression([{ name: 's.onnx', bytes: sample }], bad)).toThrow(/layers\["\/features\/conv1\/Conv"\]\.weights: expected one of/);
     expect(() => runCompression([{ name: 's.onnx', bytes: sample }], makeRecipe('portable', {}, { nope: {} }))).toThrow(/layers\["nope"\]: names no layer/);
-  });
-
-  it('synthesizes deterministic inputs for checking results on the runtimes', () => {
-    const a = synthesizeInputs([{ name: 'x', dtype: 'float32', shape: ['batch', 3, 4] }, { name: 'ids', dtype: 'int64', shape: [2] }], 7);
-    const b = synthesizeInputs([{ name: 'x', dtype: 'float32', shape: ['batch', 3, 4] }], 7);
-    expect(a[0].dims).toEqual([1, 3, 4]);
-    expect(Array.from(a[0].data as Float32Array)).toEqual(Array.from(b[0].data as Float32Array));
-    expect(a[1]).toMatchObject({ type: 'int64', dims: [2] });
-    expect(() => synthesizeInputs([{ name: 's', dtype: 'string', shape: [1] }], 1)).toThrow(/input "s" is string/);
-    expect(cosine([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
-    expect(cosine([0, 0], [0, 0])).toBe(1);
   });
 });

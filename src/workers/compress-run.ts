@@ -10,13 +10,8 @@ import { parseRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel, type InputFile } from '../onnx/load';
-import type { IoSummary } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
-import { seeded } from '../testing/random';
 import type { CompressProgressCallback, CompressTimings } from './compress-api';
-import { cosine } from '../core/vector';
-
-export { cosine };
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -73,48 +68,4 @@ export function runCompression(files: readonly InputFile[], recipeJson: Recipe |
 export function encodeCompressed(model: Model, external: ExternalDataResolver | undefined): Uint8Array {
   if (externalReferences(model).length > 0 && external) return encodeModel(inlineExternalData(model, external));
   return encodeModel(model);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inputs for checking a result on the runtimes
-
-export type SynthTensor =
-  | { name: string; type: 'float32'; dims: number[]; data: Float32Array }
-  | { name: string; type: 'int64'; dims: number[]; data: BigInt64Array }
-  | { name: string; type: 'int32'; dims: number[]; data: Int32Array }
-  | { name: string; type: 'bool'; dims: number[]; data: Uint8Array };
-
-/**
- * Deterministic inputs for a model's graph inputs: uniform [-1, 1) floats, zeros for integers,
- * false for bools; symbolic or unknown dims are 1. Throws a one-line message for an input whose
- * type cannot be made up (strings, sequences, maps).
- */
-export function synthesizeInputs(inputs: readonly IoSummary[], seed: number): SynthTensor[] {
-  const rng = seeded(seed);
-  return inputs.map((io) => {
-    const dims = (io.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-    const n = dims.reduce((p, d) => p * d, 1);
-    switch (io.dtype) {
-      case 'float32': {
-        const data = new Float32Array(n);
-        for (let i = 0; i < n; i++) data[i] = rng() * 2 - 1;
-        return { name: io.name, type: 'float32', dims, data };
-      }
-      case 'int64':
-        return { name: io.name, type: 'int64', dims, data: new BigInt64Array(n) };
-      case 'int32':
-        return { name: io.name, type: 'int32', dims, data: new Int32Array(n) };
-      case 'bool':
-        return { name: io.name, type: 'bool', dims, data: new Uint8Array(n) };
-      default:
-        throw new Error(`input "${io.name}" is ${io.dtype}; only float32, int32, int64 and bool inputs can be synthesized`);
-    }
-  });
-}
-
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }

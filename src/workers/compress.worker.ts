@@ -20,8 +20,12 @@ import type {
   VerifyReport,
   WorkerResult,
 } from './compress-api';
-import { cosine, encodeCompressed, maxAbsDiff, runCompression, synthesizeInputs, type SynthTensor } from './compress-run';
+import { compareRuns, type OutputValues } from '../bench/evaluate';
+import { synthesizeInputs } from '../bench/inputs';
+import type { BenchTensor } from '../bench/tensor';
+import { encodeCompressed, runCompression } from './compress-run';
 import { loadOrt, type Ort } from './ort';
+import { webRunSession } from './ort-session';
 
 /**
  * An AbortSignal the page can fire while this worker is busy in synchronous code: reading
@@ -81,7 +85,7 @@ async function readFiles(files: File[]) {
 // ---------------------------------------------------------------------------------------------
 // Running the original and the result on onnxruntime-web
 
-type Outputs = Map<string, Float32Array>;
+type Outputs = OutputValues[];
 
 interface GpuLike {
   requestAdapter(): Promise<{ features?: { has(name: string): boolean } } | null>;
@@ -101,44 +105,24 @@ async function backendAvailable(backend: VerifyBackend): Promise<{ available: bo
   }
 }
 
-function ortTensor(ort: Ort, t: SynthTensor) {
-  // fresh data for every run: a session may take ownership of the buffers it is given
-  switch (t.type) {
-    case 'float32':
-      return new ort.Tensor('float32', t.data.slice(), t.dims);
-    case 'int64':
-      return new ort.Tensor('int64', t.data.slice(), t.dims);
-    case 'int32':
-      return new ort.Tensor('int32', t.data.slice(), t.dims);
-    case 'bool':
-      return new ort.Tensor('bool', t.data.slice(), t.dims);
-  }
-}
-
 async function runSession(
   ort: Ort,
   bytes: Uint8Array,
   backend: VerifyBackend,
-  sets: SynthTensor[][],
+  sets: BenchTensor[][],
 ): Promise<{ run: SessionRun; outputs?: Outputs[] }> {
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>> | undefined;
   try {
     const t0 = performance.now();
     session = await ort.InferenceSession.create(bytes.slice(), { executionProviders: [backend] });
     const loadMs = performance.now() - t0;
+    const runner = webRunSession(ort, session);
     const outputs: Outputs[] = [];
     let total = 0;
     for (const set of sets) {
-      const feeds = Object.fromEntries(set.map((t) => [t.name, ortTensor(ort, t)]));
-      const t1 = performance.now();
-      const result = await session.run(feeds);
-      total += performance.now() - t1;
-      const out: Outputs = new Map();
-      for (const name of session.outputNames) {
-        const v = result[name];
-        if (v && (v.type === 'float32' || v.type === 'float16')) out.set(name, Float32Array.from(v.data as ArrayLike<number>));
-      }
-      outputs.push(out);
+      const r = await runner.run(set);
+      total += r.ms;
+      outputs.push(r.outputs);
     }
     return { run: { ok: true, loadMs, runMs: total / Math.max(1, sets.length) }, outputs };
   } catch (e) {
@@ -148,22 +132,17 @@ async function runSession(
   }
 }
 
+/** Worst cosine and max abs error over outputs and input sets (src/bench/metrics.ts). */
 function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: number } {
-  let cos = 1;
-  let diff = 0;
-  a.forEach((set, i) => {
-    for (const [name, x] of set) {
-      const y = b[i]?.get(name);
-      if (!y || y.length !== x.length) {
-        cos = 0;
-        diff = Infinity;
-        continue;
-      }
-      cos = Math.min(cos, cosine(x, y));
-      diff = Math.max(diff, maxAbsDiff(x, y));
-    }
-  });
-  return { cosine: cos, maxAbsDiff: diff };
+  try {
+    const f = compareRuns(a, b);
+    return {
+      cosine: Math.min(...f.map((o) => o.cosine.worst)),
+      maxAbsDiff: Math.max(...f.map((o) => o.maxAbsError.worst)),
+    };
+  } catch {
+    return { cosine: 0, maxAbsDiff: Infinity };
+  }
 }
 
 const VERIFY_SETS = 2;
@@ -212,7 +191,7 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     }
     if (backends.includes(backend)) checks.push(check);
   }
-  const shapes = sets[0].map((t) => `${t.name} ${t.type}[${t.dims.join(', ')}]`).join(', ');
+  const shapes = sets[0].map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');
   return { inputs: `${VERIFY_SETS} random input sets (${shapes}); reference: the original on wasm`, backends: checks };
 }
 

@@ -18,13 +18,29 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, cores));
 }
 
-export function loadOrt(): Promise<Ort> {
+/**
+ * onnxruntime-web with its wasm backend and WebGPU (JSEP). `threads` is read by the first call
+ * only: onnxruntime reads numThreads once per wasm instance, so a worker that needs another
+ * thread count is another worker.
+ */
+export function loadOrt(threads = wasmThreads()): Promise<Ort> {
   ortPromise ??= import('onnxruntime-web').then((ort) => {
     ort.env.wasm.wasmPaths = { wasm: new URL(jsepWasmUrl, globalThis.location.href).href };
-    ort.env.wasm.numThreads = wasmThreads();
+    ort.env.wasm.numThreads = threads;
     ort.env.wasm.proxy = false; // we are already off the main thread
     ort.env.logLevel = 'error';
     return ort;
   });
   return ortPromise;
+}
+
+let webglPromise: Promise<Ort> | undefined;
+
+/** onnxruntime-web's WebGL build (no wasm inside; WebGL has no CPU fallback). */
+export function loadOrtWebgl(): Promise<Ort> {
+  webglPromise ??= import('onnxruntime-web/webgl').then((ort) => {
+    ort.env.logLevel = 'error';
+    return ort as unknown as Ort;
+  });
+  return webglPromise;
 }

@@ -10,7 +10,7 @@ import type { BackendStatus, RuntimeReport } from './model-api';
 import { loadOrt, wasmThreads } from './ort';
 
 /** y = Relu(x) over a [1, 4] float tensor, opset 13. */
-function probeModelBytes(): Uint8Array {
+export function probeModelBytes(): Uint8Array {
   const graph = makeGraph({
     name: 'probe',
     nodes: [makeNode('Relu', ['x'], ['y'], [], { name: 'relu' })],

@@ -45,7 +45,7 @@ export interface Calibration {
 export interface SampleTensor {
   dtype: string;
   dims: number[];
-  data: ArrayLike<number> | BigInt64Array;
+  data: ArrayLike<number> | BigInt64Array | BigUint64Array;
 }
 
 /** One set of model inputs, by input name. */

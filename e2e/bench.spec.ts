@@ -1,0 +1,260 @@
+/**
+ * The Benchmark tab on the built-in sample: compress (int8), benchmark original vs compressed on
+ * wasm and WebGPU (SwiftShader here: few runs), numbers appear, an unsupported backend shows its
+ * reason, accuracy on the sample's labeled set shows for both models, and the page's fidelity
+ * and accuracy agree with `npm run cli -- eval` on the very same pair. Cancel keeps the app
+ * working.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Page } from '@playwright/test';
+import { zlibSync } from 'fflate';
+import * as ort from 'onnxruntime-node';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
+const TEST_SET = path.join(root, 'public/sample/digits-test.json');
+
+let requests: string[] = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-bench-'));
+test.afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test.beforeEach(async ({ page, context }) => {
+  requests = [];
+  context.on('request', (r) => requests.push(r.url()));
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+});
+
+test.afterEach(async ({ baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
+  expect(foreign, 'requests outside the page origin').toEqual([]);
+});
+
+/** Compresses the open sample with the int8 preset (portable) and returns the compressed file's bytes. */
+async function compressInt8(page: Page): Promise<Buffer> {
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('preset-int8').click();
+  await expect(page.getByTestId('defaults-weights-int8')).toHaveAttribute('aria-checked', 'true');
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  const download = page.waitForEvent('download');
+  await page.getByTestId('compress-download').click();
+  const file = path.join(tmp, 'digits.int8.onnx');
+  await (await download).saveAs(file);
+  await page.getByTestId('compress-close').click();
+  return fs.readFileSync(file);
+}
+
+async function openBench(page: Page): Promise<void> {
+  await page.getByTestId('tab-bench').click();
+  await expect(page.getByTestId('bench-panel')).toBeVisible();
+  // availability is known for every backend
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
+}
+
+async function setCaps(page: Page, runs: number, seconds: number): Promise<void> {
+  await page.getByTestId('bench-max-runs').fill(String(runs));
+  await page.getByTestId('bench-max-seconds').fill(String(seconds));
+}
+
+async function choose(page: Page, on: string[]): Promise<void> {
+  for (const b of ['wasm-1', 'wasm-n', 'webgl', 'webgpu']) {
+    const box = page.getByTestId(`bench-backend-${b}`);
+    if (await box.isDisabled()) continue;
+    await box.setChecked(on.includes(b));
+  }
+}
+
+const num = async (page: Page, selector: string, attr: string) => Number(await page.locator(selector).getAttribute(attr));
+
+test('benchmarks the sample and its int8 version on wasm and WebGPU, with fidelity and accuracy that match cli eval', async ({ page }) => {
+  test.setTimeout(300_000);
+  const compressed = await compressInt8(page);
+  await openBench(page);
+
+  // the sample's input and its symbolic batch dim, filled with 1
+  await expect(page.locator('[data-testid="bench-input-row"][data-input="input"] [data-testid="bench-input-dims"]')).toHaveText('[1, 1, 8, 8]');
+  await expect(page.getByTestId('bench-dim-batch')).toHaveValue('1');
+  // the sample's labeled set is the data out of the box
+  await expect(page.getByTestId('bench-source-sample-labeled')).toBeChecked();
+
+  // wasm is always there; an unavailable backend names its reason
+  await expect(page.locator('[data-testid="bench-backend"][data-backend="wasm-1"]')).toHaveAttribute('data-available', 'true');
+  for (const row of await page.locator('[data-testid="bench-backend"][data-available="false"]').all()) {
+    await expect(row.getByTestId('bench-backend-detail')).toHaveText(/\S{4,}/);
+  }
+  const webglAvailable = (await page.locator('[data-testid="bench-backend"][data-backend="webgl"]').getAttribute('data-available')) === 'true';
+  const webgpuAvailable = (await page.locator('[data-testid="bench-backend"][data-backend="webgpu"]').getAttribute('data-available')) === 'true';
+  expect(webgpuAvailable, 'WebGPU (SwiftShader with --enable-unsafe-webgpu) is available in this Chromium').toBe(true);
+
+  // few runs: WebGPU is a software adapter here
+  await setCaps(page, 15, 1);
+  await choose(page, ['wasm-1', 'webgl', 'webgpu']);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-progress')).toBeVisible();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+
+  // numbers appear for both models on wasm and WebGPU
+  for (const backend of ['wasm-1', 'webgpu']) {
+    for (const model of ['original', 'compressed']) {
+      const row = page.locator(`[data-testid="bench-row"][data-backend="${backend}"][data-model="${model}"]`);
+      await expect(row).toHaveAttribute('data-ok', 'true');
+      expect(Number(await row.getAttribute('data-median-ms'))).toBeGreaterThan(0);
+      expect(Number(await row.getAttribute('data-session-ms'))).toBeGreaterThan(0);
+      await expect(row.getByTestId('bench-median')).toHaveText(/\d/);
+    }
+    expect(await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"]`, 'data-speedup')).toBeGreaterThan(0);
+  }
+  await expect(page.getByTestId('bench-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+  await expect(page.locator('[data-testid="bench-fallback"]')).toHaveCount(2);
+
+  // WebGL: unsupported here one way or the other, and the reason is shown
+  if (webglAvailable) {
+    const failed = page.locator('[data-testid="bench-row"][data-backend="webgl"][data-ok="false"]');
+    const ok = page.locator('[data-testid="bench-row"][data-backend="webgl"][data-ok="true"]');
+    expect((await failed.count()) + (await ok.count())).toBe(2);
+    for (const r of await failed.all()) await expect(r.getByTestId('bench-error')).toHaveText(/^WebGL: .{8,}/);
+  } else {
+    await expect(page.locator('[data-testid="bench-backend"][data-backend="webgl"] [data-testid="bench-backend-detail"]')).toHaveText(/^WebGL: .{8,}/);
+  }
+
+  // accuracy on the labeled set, for both models
+  const acc = page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"]');
+  await expect(acc.getByTestId('bench-accuracy-original')).toHaveText('447/450 = 99.33%');
+  await expect(acc.getByTestId('bench-accuracy-compressed')).toHaveText(/^\d+\/450 = /);
+  const gpuAcc = page.locator('[data-testid="bench-accuracy-row"][data-backend="webgpu"]');
+  await expect(gpuAcc.getByTestId('bench-accuracy-original')).toHaveText('447/450 = 99.33%');
+
+  // the same pair in cli eval (onnxruntime-node): the same fidelity and accuracy, within noise
+  const file = path.join(tmp, 'digits.int8.onnx');
+  fs.writeFileSync(file, compressed);
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'eval', SAMPLE, file, '--samples', TEST_SET, '--json', '--max-seconds', '1'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(cli.stderr).toBe('');
+  expect(cli.status).toBe(0);
+  const report = JSON.parse(cli.stdout) as {
+    original: { accuracy: { correct: number }; latency: { medianMs: number } };
+    compressed: { accuracy: { correct: number }; latency: { medianMs: number } };
+    fidelity: { output: string; top1: { rate: number }; cosine: { worst: number }; rowCosine: { worst: number }; sqnrDb: { worst: number }; maxAbsError: { worst: number } }[];
+  };
+  expect(Number(await acc.getAttribute('data-original-correct'))).toBe(report.original.accuracy.correct);
+  expect(Math.abs(Number(await acc.getAttribute('data-compressed-correct')) - report.compressed.accuracy.correct)).toBeLessThanOrEqual(1);
+  const fid = page.locator('[data-testid="bench-fidelity-row"][data-backend="wasm-1"][data-output="logits"]');
+  const cliFid = report.fidelity.find((f) => f.output === 'logits')!;
+  const pageCos = Number(await fid.getAttribute('data-cosine-worst'));
+  const pageSqnr = Number(await fid.getAttribute('data-sqnr-worst'));
+  const pageTop1 = Number(await fid.getAttribute('data-top1'));
+  expect(Math.abs(pageCos - cliFid.cosine.worst)).toBeLessThan(1e-4);
+  expect(Math.abs(Number(await fid.getAttribute('data-row-cosine-worst')) - cliFid.rowCosine.worst)).toBeLessThan(1e-4);
+  expect(Math.abs(pageSqnr - cliFid.sqnrDb.worst)).toBeLessThan(0.5);
+  expect(Math.abs(pageTop1 - cliFid.top1.rate)).toBeLessThanOrEqual(1 / 450);
+  const pageMedian = await num(page, '[data-testid="bench-row"][data-backend="wasm-1"][data-model="original"]', 'data-median-ms');
+  console.log(
+    `page wasm-1 vs cli eval: cosine ${pageCos.toFixed(6)} vs ${cliFid.cosine.worst.toFixed(6)}, SQNR ${pageSqnr.toFixed(2)} vs ${cliFid.sqnrDb.worst.toFixed(2)} dB, ` +
+      `top-1 ${pageTop1} vs ${cliFid.top1.rate}, accuracy ${await acc.getAttribute('data-original-correct')}/${await acc.getAttribute('data-compressed-correct')} vs ` +
+      `${report.original.accuracy.correct}/${report.compressed.accuracy.correct}; original median ${pageMedian.toFixed(3)} ms (wasm) vs ${report.original.latency.medianMs.toFixed(3)} ms (node)`,
+  );
+});
+
+test('cancels a benchmark and keeps working; synthesized inputs give fidelity without accuracy', async ({ page }) => {
+  test.setTimeout(180_000);
+  await compressInt8(page);
+  await openBench(page);
+  await page.getByTestId('bench-source-synthetic').check();
+  await page.getByTestId('bench-dim-batch').fill('4');
+  await expect(page.locator('[data-testid="bench-input-row"][data-input="input"] [data-testid="bench-input-dims"]')).toHaveText('[4, 1, 8, 8]');
+  await choose(page, ['wasm-1']);
+  await setCaps(page, 100000, 30);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-progress-label')).toHaveText(/timing runs/, { timeout: 30_000 });
+  await page.getByTestId('bench-cancel').click();
+  await expect(page.getByTestId('bench-cancelled')).toBeVisible();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'cancelled');
+
+  await setCaps(page, 20, 1);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('bench-setup')).toHaveText(/input float32\[4, 1, 8, 8\].*4 synthesized input sets/);
+  const fid = page.locator('[data-testid="bench-fidelity-row"][data-backend="wasm-1"]');
+  expect(Number(await fid.getAttribute('data-cosine-worst'))).toBeGreaterThan(0.99);
+  await expect(page.getByTestId('bench-accuracy-table')).toHaveCount(0);
+
+  // a bad input file names the problem; the app keeps working
+  await page.getByTestId('bench-source-files').check();
+  await page.getByTestId('bench-files-input').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"input": [[1, 2]]}') });
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-failed')).toHaveText(/bad\.json: "input" has shape \[1, 2\], the model's input "input" has rank 4/);
+  await page.getByTestId('tab-graph').click();
+  await expect(page.getByTestId('compress-button')).toBeEnabled();
+});
+
+/** An 8-bit grayscale PNG (zlib through fflate; CRC-32 per chunk). */
+function grayPng(width: number, height: number, pixels: Uint8Array): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Uint8Array) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), Buffer.from(data)]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  const raw = new Uint8Array((width + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibSync(raw)), chunk('IEND', new Uint8Array())]);
+}
+
+test('accuracy on a folder of images, one sub-folder per class', async ({ page }) => {
+  test.setTimeout(180_000);
+  // the first 60 test digits as 8x8 PNGs (pixel = value * 255), in folders named by their label
+  const set = JSON.parse(fs.readFileSync(TEST_SET, 'utf8')) as { inputs: number[][]; labels: number[] };
+  const dir = path.join(tmp, 'digits-images');
+  set.inputs.slice(0, 60).forEach((row, i) => {
+    const folder = path.join(dir, String(set.labels[i]));
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, `${String(i).padStart(3, '0')}.png`), grayPng(8, 8, Uint8Array.from(row, (v) => Math.round(v * 255))));
+  });
+  await compressInt8(page);
+  await openBench(page);
+  await page.getByTestId('bench-source-images').check();
+  await page.getByTestId('bench-images-folder').setInputFiles(dir);
+  await choose(page, ['wasm-1']);
+  await setCaps(page, 10, 0.5);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await expect(page.getByTestId('bench-setup')).toHaveText(/60 labeled samples from 60 images in 10 class folders/);
+  // the images carry the test set's values to within 1/510: the original gets what it gets on the JSON
+  const s = await ort.InferenceSession.create(SAMPLE);
+  const x = new Float32Array(set.inputs.slice(0, 60).flat());
+  const out = (await s.run({ input: new ort.Tensor('float32', x, [60, 1, 8, 8]) })).logits.data as Float32Array;
+  await s.release();
+  let correct = 0;
+  for (let i = 0; i < 60; i++) {
+    const r = Array.from(out.subarray(i * 10, i * 10 + 10));
+    if (r.indexOf(Math.max(...r)) === set.labels[i]) correct++;
+  }
+  const row = page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"]');
+  await expect(row.getByTestId('bench-accuracy-original')).toHaveText(new RegExp(`^${correct}/60 = `));
+});

@@ -1,0 +1,125 @@
+/**
+ * Inputs for any model: the shapes it declares, symbolic dims resolved with defaults the user can
+ * change, and deterministic synthesized values of every input dtype.
+ */
+import { AppError } from '../core/errors';
+import type { IoSummary } from '../onnx/summary';
+import { seeded } from '../core/random';
+import { allocate, elementCount, isTensorDtype, type BenchTensor, type TensorDtype } from './tensor';
+import { float32ToFloat16 } from '../core/float16';
+
+/** One model input as the benchmark sees it. */
+export interface InputSpec {
+  name: string;
+  dtype: TensorDtype;
+  /** declared dims: sizes, symbolic names, or '?' for unknown */
+  shape: (number | string)[];
+}
+
+/** A symbolic (or unknown) dim and the size used for it. */
+export interface SymbolicDim {
+  /** the dim's name; unknown dims are named "<input>[<axis>]" */
+  name: string;
+  value: number;
+  /** where it appears, e.g. "input[0]" */
+  usedBy: string[];
+}
+
+/** Size guessed for a symbolic dim from its name: batch 1, sequence lengths 32, image sides 224, channels 3, else 1. */
+export function defaultDimValue(name: string): number {
+  const n = name.toLowerCase();
+  if (/batch|^n$|^b$|^bs$/.test(n)) return 1;
+  if (/seq|len|token|time|step|^t$|^l$/.test(n)) return 32;
+  if (/height|width|^h$|^w$|size|side/.test(n)) return 224;
+  if (/chan|^c$/.test(n)) return 3;
+  return 1;
+}
+
+/**
+ * The model's inputs as specs. Throws a one-line AppError for an input whose type cannot be fed
+ * (strings, sequences, maps, optional, sparse) or whose rank is unknown.
+ */
+export function inputSpecs(inputs: readonly IoSummary[]): InputSpec[] {
+  return inputs.map((io) => {
+    if (!isTensorDtype(io.dtype)) {
+      throw new AppError('unsupported', `input "${io.name}" is ${io.dtype}; the benchmark feeds numeric and bool tensors only`);
+    }
+    if (!io.shape) throw new AppError('unsupported', `input "${io.name}" has no declared shape (unknown rank); give real inputs (.npy or JSON)`);
+    return { name: io.name, dtype: io.dtype, shape: io.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : '?')) };
+  });
+}
+
+function dimKey(spec: InputSpec, axis: number): string | undefined {
+  const d = spec.shape[axis];
+  if (typeof d === 'number') return undefined;
+  return d === '?' || d === '' ? `${spec.name}[${axis}]` : d;
+}
+
+/** The symbolic dims of the inputs (one entry per distinct name), with default sizes. */
+export function symbolicDims(specs: readonly InputSpec[]): SymbolicDim[] {
+  const byName = new Map<string, SymbolicDim>();
+  for (const spec of specs) {
+    spec.shape.forEach((_, axis) => {
+      const key = dimKey(spec, axis);
+      if (key === undefined) return;
+      let dim = byName.get(key);
+      if (!dim) byName.set(key, (dim = { name: key, value: defaultDimValue(key.replace(/\[\d+\]$/, '')), usedBy: [] }));
+      dim.usedBy.push(`${spec.name}[${axis}]`);
+    });
+  }
+  return [...byName.values()];
+}
+
+/** Concrete dims of an input; `values` sizes its symbolic dims (missing ones take their default). */
+export function resolveDims(spec: InputSpec, values: Readonly<Record<string, number>> = {}): number[] {
+  return spec.shape.map((d, axis) => {
+    if (typeof d === 'number') return d;
+    const key = dimKey(spec, axis)!;
+    const v = values[key] ?? defaultDimValue(key.replace(/\[\d+\]$/, ''));
+    if (!Number.isSafeInteger(v) || v < 1) throw new AppError('invalid-argument', `dim "${key}" of input "${spec.name}" must be a whole number of at least 1, not ${v}`);
+    return v;
+  });
+}
+
+/** Largest input the synthesizer makes (elements), so a typo in a dim does not exhaust memory. */
+export const MAX_SYNTH_ELEMENTS = 1 << 28;
+
+/**
+ * Deterministic values for the inputs: floats uniform in [-1, 1); int8/uint8 uniform over their
+ * range; other integers 0 (safe as indices and lengths); bools false.
+ */
+export function synthesizeTensor(spec: InputSpec, dims: number[], seed: number): BenchTensor {
+  const n = elementCount(dims);
+  if (n > MAX_SYNTH_ELEMENTS) {
+    throw new AppError('too-large', `input "${spec.name}" would have ${n} elements ([${dims.join(', ')}]); choose smaller symbolic dims`);
+  }
+  const rng = seeded(seed);
+  const data = allocate(spec.dtype, n);
+  switch (spec.dtype) {
+    case 'float32':
+    case 'float64':
+      for (let i = 0; i < n; i++) (data as Float32Array)[i] = rng() * 2 - 1;
+      break;
+    case 'float16':
+      for (let i = 0; i < n; i++) (data as Uint16Array)[i] = float32ToFloat16(rng() * 2 - 1);
+      break;
+    case 'int8':
+      for (let i = 0; i < n; i++) (data as Int8Array)[i] = Math.floor(rng() * 256) - 128;
+      break;
+    case 'uint8':
+      for (let i = 0; i < n; i++) (data as Uint8Array)[i] = Math.floor(rng() * 256);
+      break;
+    default:
+      break;
+  }
+  return { name: spec.name, dtype: spec.dtype, dims, data };
+}
+
+/** One set of synthesized inputs for the model (see synthesizeTensor), seeded per input. */
+export function synthesizeInputs(
+  inputs: readonly IoSummary[],
+  seed: number,
+  dimValues: Readonly<Record<string, number>> = {},
+): BenchTensor[] {
+  return inputSpecs(inputs).map((spec, k) => synthesizeTensor(spec, resolveDims(spec, dimValues), seed * 7919 + k));
+}

@@ -1,0 +1,131 @@
+/**
+ * Latency statistics and the repeat-until-the-median-is-stable loop, shared by the page's bench
+ * worker and the CLI's `eval`. Pure: the clock and the run are passed in.
+ */
+import { AppError } from '../core/errors';
+
+export interface LatencyStats {
+  /** timed runs (the first run is timed separately and not among them) */
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  /** items per second at the median latency: batch * 1000 / medianMs */
+  throughputPerS: number;
+}
+
+/**
+ * The q-quantile (0..1) of `sorted` (ascending) with linear interpolation between closest ranks
+ * (NumPy's default, 'linear'): position q * (n - 1).
+ */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const pos = Math.min(1, Math.max(0, q)) * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function median(values: readonly number[]): number {
+  return quantileSorted([...values].sort((a, b) => a - b), 0.5);
+}
+
+/** Statistics of run times in ms; `batch` is the items each run processed (for throughput). */
+export function latencyStats(samplesMs: readonly number[], batch = 1): LatencyStats {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const n = sorted.length;
+  const med = quantileSorted(sorted, 0.5);
+  return {
+    runs: n,
+    medianMs: med,
+    p90Ms: quantileSorted(sorted, 0.9),
+    p99Ms: quantileSorted(sorted, 0.99),
+    meanMs: n === 0 ? NaN : sorted.reduce((s, v) => s + v, 0) / n,
+    minMs: n === 0 ? NaN : sorted[0],
+    maxMs: n === 0 ? NaN : sorted[n - 1],
+    throughputPerS: n === 0 || !(med > 0) ? NaN : (batch * 1000) / med,
+  };
+}
+
+export interface RepeatOptions {
+  /** runs before stability is first judged */
+  minRuns: number;
+  /** the cap on runs */
+  maxRuns: number;
+  /** the cap on time spent in the loop, ms (checked between runs) */
+  maxMs: number;
+  /** never stop as stable before this much time was spent, ms (tiny models need many runs) */
+  minMs: number;
+  /** the median is re-taken every `checkEvery` runs */
+  checkEvery: number;
+  /** the median is stable when it moved by at most this fraction since the previous check ... */
+  tolerance: number;
+  /** ... this many checks in a row */
+  stableChecks: number;
+}
+
+export const DEFAULT_REPEAT: RepeatOptions = {
+  minRuns: 10,
+  maxRuns: 500,
+  maxMs: 10_000,
+  minMs: 300,
+  checkEvery: 5,
+  tolerance: 0.02,
+  stableChecks: 2,
+};
+
+export type RepeatStop = 'stable' | 'max-runs' | 'max-time';
+
+export interface RepeatResult {
+  samplesMs: number[];
+  stop: RepeatStop;
+}
+
+export interface RepeatHooks {
+  signal?: AbortSignal;
+  /** after every run: runs so far and the cap */
+  onProgress?: (runs: number, maxRuns: number) => void;
+  /** clock in ms (performance.now by default) */
+  now?: () => number;
+}
+
+/**
+ * Calls `runOnce` (which returns the time one run took, ms) until the median of all times is
+ * stable (see RepeatOptions), or a cap is reached. Always runs at least once. Throws an
+ * 'aborted' AppError when the signal fires between runs.
+ */
+export async function repeatUntilStable(
+  runOnce: () => Promise<number>,
+  options: Partial<RepeatOptions> = {},
+  hooks: RepeatHooks = {},
+): Promise<RepeatResult> {
+  const o = { ...DEFAULT_REPEAT, ...options };
+  const now = hooks.now ?? (() => performance.now());
+  const maxRuns = Math.max(1, o.maxRuns);
+  const checkEvery = Math.max(1, o.checkEvery);
+  const start = now();
+  const samplesMs: number[] = [];
+  let previous: number | undefined;
+  let calm = 0;
+  for (;;) {
+    if (hooks.signal?.aborted) throw new AppError('aborted', 'Cancelled.');
+    samplesMs.push(await runOnce());
+    hooks.onProgress?.(samplesMs.length, maxRuns);
+    const n = samplesMs.length;
+    if (n >= maxRuns) return { samplesMs, stop: 'max-runs' };
+    if (n >= o.minRuns && (n - o.minRuns) % checkEvery === 0) {
+      const m = median(samplesMs);
+      if (previous !== undefined) {
+        const moved = previous === 0 ? (m === 0 ? 0 : Infinity) : Math.abs(m - previous) / previous;
+        calm = moved <= o.tolerance ? calm + 1 : 0;
+        if (calm >= o.stableChecks && now() - start >= o.minMs) return { samplesMs, stop: 'stable' };
+      }
+      previous = m;
+    }
+    if (now() - start >= o.maxMs) return { samplesMs, stop: 'max-time' };
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import {
+  accuracy,
+  argmaxRows,
+  classesOf,
+  compareOutput,
+  cosine,
+  isProbabilityRows,
+  klDivergence,
+  maxAbsError,
+  meanAbsError,
+  meanRowKl,
+  softmax,
+  sqnrDb,
+  summarizeFidelity,
+  top1Agreement,
+} from './metrics';
+
+// Every expected value below is worked out by hand in the comment next to it.
+describe('fidelity metrics', () => {
+  it('cosine', () => {
+    // (1*2 + 2*1 + 2*2) / (3 * 3) = 8/9
+    expect(cosine([1, 2, 2], [2, 1, 2])).toBeCloseTo(8 / 9, 12);
+    expect(cosine([1, 2], [2, 4])).toBeCloseTo(1, 12);
+    expect(cosine([1, 0], [0, 1])).toBe(0);
+    expect(cosine([1, 0], [-1, 0])).toBe(-1);
+  });
+
+  it('SQNR in dB', () => {
+    // signal 1+4+4 = 9, noise (2-3)^2 = 1 -> 10 log10 9 = 9.5424 dB
+    expect(sqnrDb([1, 2, 2], [1, 2, 3])).toBeCloseTo(9.542425094, 8);
+    // signal 9+16 = 25, noise 0.5^2 = 0.25 -> 10 log10 100 = 20 dB
+    expect(sqnrDb([3, 4], [3, 4.5])).toBeCloseTo(20, 10);
+    expect(sqnrDb([3, 4], [3, 4])).toBe(Infinity);
+    expect(sqnrDb([0, 0], [1, 0])).toBe(-Infinity);
+  });
+
+  it('max and mean absolute error', () => {
+    // |1-1.5| = 0.5, 0, |3-1| = 2
+    expect(maxAbsError([1, 2, 3], [1.5, 2, 1])).toBe(2);
+    expect(meanAbsError([1, 2, 3], [1.5, 2, 1])).toBeCloseTo(2.5 / 3, 12);
+    expect(maxAbsError([1, 2], [1, NaN])).toBeNaN();
+  });
+
+  it('top-1 agreement per row of the last axis', () => {
+    // row 0: argmax 2 vs 1 (disagree); row 1: argmax 0 vs 0 (agree)
+    expect(top1Agreement([1, 2, 3, 3, 2, 1], [1, 3, 2, 3, 2, 1], 3)).toEqual({ agree: 1, rows: 2 });
+    expect(Array.from(argmaxRows([0, 5, 5, 1, 9, 2], 3))).toEqual([1, 1]); // ties take the first
+  });
+
+  it('KL on probabilities', () => {
+    // 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75) = 0.5 (0.693147) + 0.5 (-0.405465) = 0.143841
+    expect(klDivergence([0.5, 0.5], [0.25, 0.75])).toBeCloseTo(0.1438410362, 9);
+    expect(klDivergence([1, 0], [1, 0])).toBe(0);
+    expect(isProbabilityRows([0.5, 0.5, 0.2, 0.8], 2)).toBe(true);
+    expect(isProbabilityRows([0.5, 0.6], 2)).toBe(false);
+    expect(isProbabilityRows([-1, 2], 2)).toBe(false);
+    const r = meanRowKl([0.5, 0.5, 1, 0], [0.25, 0.75, 1, 0], 2);
+    // rows: 0.143841 and 0 -> mean 0.0719205
+    expect(r.basis).toBe('probabilities');
+    expect(r.kl).toBeCloseTo(0.1438410362 / 2, 9);
+  });
+
+  it('KL on the softmax of logits', () => {
+    // softmax([0, ln 3]) = [1/4, 3/4]; softmax([5, 5]) = [1/2, 1/2]
+    const s = softmax([0, Math.log(3)]);
+    expect(s[0]).toBeCloseTo(0.25, 12);
+    expect(s[1]).toBeCloseTo(0.75, 12);
+    const r = meanRowKl([5, 5], [0, Math.log(3)], 2);
+    expect(r.basis).toBe('softmax');
+    expect(r.kl).toBeCloseTo(0.1438410362, 9);
+  });
+
+  it('compares an output and summarizes worst and mean over input sets', () => {
+    expect(classesOf([2, 3], 6)).toBe(3);
+    expect(classesOf([], 1)).toBe(1);
+    // set A: identical; set B: rows [1,2] vs [2,1] (disagree) and [3,0] vs [3,0]
+    const a = compareOutput('y', [1, 2, 3, 0], [1, 2, 3, 0], [2, 2]);
+    const b = compareOutput('y', [1, 2, 3, 0], [2, 1, 3, 0], [2, 2]);
+    expect(a).toMatchObject({ rows: 2, classes: 2, agree: 2, cosine: 1, sqnrDb: Infinity, kl: 0, maxAbsError: 0, nonFinite: 0 });
+    // B: dot 2+2+9 = 13, norms both 14 -> cosine 13/14; noise 1+1 = 2, signal 14 -> 10 log10 7 dB
+    expect(b.agree).toBe(1);
+    expect(b.cosine).toBeCloseTo(13 / 14, 12);
+    // rows: [1,2]·[2,1] = 4 over 5 -> 0.8; [3,0]·[3,0] -> 1
+    expect(b.rowCosineWorst).toBeCloseTo(0.8, 12);
+    expect(b.sqnrDb).toBeCloseTo(10 * Math.log10(7), 10);
+    expect(b.maxAbsError).toBe(1);
+    expect(b.meanAbsError).toBe(0.5);
+    // B's KL: row 0 softmax([1,2]) = [p, 1-p] with p = 1/(1+e), test is the mirror [1-p, p];
+    // KL = p ln(p/(1-p)) + (1-p) ln((1-p)/p) = (1-2p) * 1 (ln((1-p)/p) = 1); row 1 is 0; mean / 2
+    const p = 1 / (1 + Math.E);
+    expect(b.kl).toBeCloseTo((1 - 2 * p) / 2, 10);
+    const [f] = summarizeFidelity([[a], [b]]);
+    expect(f.output).toBe('y');
+    expect(f.sets).toBe(2);
+    expect(f.top1).toEqual({ agree: 3, rows: 4, rate: 0.75, worst: 0.5 });
+    expect(f.cosine.worst).toBeCloseTo(13 / 14, 12);
+    expect(f.cosine.mean).toBeCloseTo((1 + 13 / 14) / 2, 12);
+    expect(f.rowCosine.worst).toBeCloseTo(0.8, 12);
+    expect(f.rowCosine.mean).toBeCloseTo(0.9, 12);
+    expect(f.sqnrDb.worst).toBeCloseTo(10 * Math.log10(7), 10);
+    expect(f.maxAbsError).toEqual({ worst: 1, mean: 0.5 });
+    expect(f.kl.worst).toBeCloseTo((1 - 2 * p) / 2, 10);
+    expect(f.kl.basis).toBe('softmax');
+  });
+
+  it('non-finite test outputs make the metrics NaN and are counted', () => {
+    const c = compareOutput('y', [1, 2], [1, NaN], [2]);
+    expect(c.nonFinite).toBe(1);
+    expect(c.cosine).toBeNaN();
+    expect(summarizeFidelity([[c]])[0].cosine.worst).toBeNaN();
+    expect(() => compareOutput('y', [1, 2], [1], [2])).toThrow(/gives 1 values, the original 2/);
+  });
+});
+
+describe('labeled accuracy', () => {
+  it('counts correct predictions overall and per class', () => {
+    // labels 0,1,1,1 / predicted 0,1,2,1: correct at 0,1,3 -> 3/4; class 1: 2 of 3
+    const r = accuracy([0, 1, 2, 1], [0, 1, 1, 1], 3);
+    expect(r).toMatchObject({ correct: 3, total: 4, accuracy: 0.75 });
+    expect(r.perClass).toEqual([
+      { correct: 1, total: 1 },
+      { correct: 2, total: 3 },
+      { correct: 0, total: 0 },
+    ]);
+    expect(accuracy([], []).accuracy).toBeNaN();
+    expect(() => accuracy([1], [1, 2])).toThrow(/1 predictions for 2 labels/);
+  });
+});

@@ -1,0 +1,343 @@
+/**
+ * Output fidelity of a compressed model against the original, on the same inputs, and labeled
+ * accuracy. Pure functions over plain numeric arrays: the page's bench worker, the CLI's `eval`
+ * and the trade-off explorer all use these, so their numbers agree.
+ *
+ * Conventions (docs/BENCH.md):
+ * - An output of dims [..., C] is read as rows of C values along its last axis (C = the last dim;
+ *   a scalar or 1-D output of length n is one row of n values). Top-1 agreement and KL are per row.
+ * - KL divergence is KL(reference || test), natural log (nats), mean over rows. When every row of
+ *   both outputs already is a probability distribution (values in [0, 1] summing to 1 within
+ *   1e-3), KL is taken on the values as they are (`klBasis: 'probabilities'`); otherwise on the
+ *   softmax of each row (`klBasis: 'softmax'`: the outputs are read as logits).
+ * - SQNR = 10 log10(sum ref^2 / sum (ref - test)^2) in dB; +Infinity when the outputs are equal.
+ * - Over several input sets: `worst` is the minimum (cosine, SQNR, top-1 rate) or the maximum
+ *   (KL, max abs error) over the sets, `mean` the mean over the sets; top-1 `rate` pools rows.
+ */
+import { cosine } from '../core/vector';
+
+export { cosine };
+
+/** Mean KL over rows, or probabilities/logits, as documented above. */
+export type KlBasis = 'probabilities' | 'softmax';
+
+/** One output of one input set: the test output compared to the reference output. */
+export interface OutputComparison {
+  output: string;
+  /** elements compared */
+  elements: number;
+  /** rows (elements / classes) */
+  rows: number;
+  /** values per row: the last dim */
+  classes: number;
+  /** rows whose argmax is the same in both */
+  agree: number;
+  /** over the whole output */
+  cosine: number;
+  /** the lowest cosine of a single row (one sample's scores, for [batch, classes] outputs) */
+  rowCosineWorst: number;
+  sqnrDb: number;
+  kl: number;
+  klBasis: KlBasis;
+  maxAbsError: number;
+  meanAbsError: number;
+  /** NaN or infinite values in the test output (any makes cosine/SQNR/KL NaN) */
+  nonFinite: number;
+}
+
+/** A metric over several input sets. */
+export interface WorstMean {
+  worst: number;
+  mean: number;
+}
+
+/** One output over all input sets. */
+export interface OutputFidelity {
+  output: string;
+  /** input sets compared */
+  sets: number;
+  rows: number;
+  classes: number;
+  top1: { agree: number; rows: number; rate: number; worst: number };
+  cosine: WorstMean;
+  /** the lowest single-row cosine over all sets, and the mean of the sets' lowest */
+  rowCosine: WorstMean;
+  sqnrDb: WorstMean;
+  kl: WorstMean & { basis: KlBasis };
+  maxAbsError: WorstMean;
+  meanAbsError: WorstMean;
+  nonFinite: number;
+}
+
+/** Numeric array views the metrics read (typed arrays of numbers, or plain arrays). */
+export type Values = ArrayLike<number>;
+
+/** Index of the largest value in `v[start, start + n)` (the first on ties; NaN never wins). */
+export function argmax(v: Values, start = 0, n = v.length - start): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = v[start + i];
+    if (x > bestValue) {
+      bestValue = x;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** The argmax of every row of `classes` values. */
+export function argmaxRows(v: Values, classes: number): Int32Array {
+  const c = Math.max(1, classes);
+  const rows = Math.floor(v.length / c);
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = argmax(v, r * c, c);
+  return out;
+}
+
+/** Rows of `classes` values whose argmax agrees between `a` and `b`. */
+export function top1Agreement(a: Values, b: Values, classes: number): { agree: number; rows: number } {
+  const pa = argmaxRows(a, classes);
+  const pb = argmaxRows(b, classes);
+  let agree = 0;
+  for (let i = 0; i < pa.length; i++) if (pa[i] === pb[i]) agree++;
+  return { agree, rows: pa.length };
+}
+
+/** 10 log10(signal power / noise power) in dB; +Infinity for equal inputs; -Infinity for a zero reference with noise. */
+export function sqnrDb(reference: Values, test: Values): number {
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i];
+    const d = r - test[i];
+    s += r * r;
+    e += d * d;
+  }
+  if (Number.isNaN(s) || Number.isNaN(e)) return NaN;
+  if (e === 0) return Infinity;
+  if (s === 0) return -Infinity;
+  return 10 * Math.log10(s / e);
+}
+
+export function maxAbsError(a: Values, b: Values): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return NaN;
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+export function meanAbsError(a: Values, b: Values): number {
+  if (a.length === 0) return 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+/** Softmax of `v[start, start + n)` (max-subtracted, in float64). */
+export function softmax(v: Values, start = 0, n = v.length - start): Float64Array {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, v[start + i]);
+  const out = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = Math.exp(v[start + i] - m);
+    sum += out[i];
+  }
+  for (let i = 0; i < n; i++) out[i] /= sum;
+  return out;
+}
+
+/** Whether every row of `classes` values is a probability distribution (in [0, 1], sums to 1 within `tol`). */
+export function isProbabilityRows(v: Values, classes: number, tol = 1e-3): boolean {
+  const c = Math.max(1, classes);
+  if (v.length === 0 || v.length % c !== 0 || c < 2) return false;
+  for (let r = 0; r < v.length; r += c) {
+    let sum = 0;
+    for (let i = 0; i < c; i++) {
+      const x = v[r + i];
+      if (!(x >= 0 && x <= 1)) return false;
+      sum += x;
+    }
+    if (Math.abs(sum - 1) > tol) return false;
+  }
+  return true;
+}
+
+/** Smallest probability used in KL, so a zero in the test distribution gives a large, finite value. */
+export const KL_EPSILON = 1e-12;
+
+/** KL(p || q) of two distributions, in nats. Terms with p = 0 contribute 0; q is clamped to KL_EPSILON. */
+export function klDivergence(p: Values, q: Values): number {
+  let kl = 0;
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i];
+    if (pi > 0) kl += pi * Math.log(pi / Math.max(q[i], KL_EPSILON));
+  }
+  return kl;
+}
+
+/**
+ * Mean KL(reference || test) over rows of `classes` values, on the values as probabilities when both
+ * are, else on their softmax.
+ */
+export function meanRowKl(reference: Values, test: Values, classes: number): { kl: number; basis: KlBasis } {
+  const c = Math.max(1, classes);
+  const rows = Math.floor(reference.length / c);
+  const basis: KlBasis = isProbabilityRows(reference, c) && isProbabilityRows(test, c) ? 'probabilities' : 'softmax';
+  if (rows === 0) return { kl: 0, basis };
+  let sum = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * c;
+    if (basis === 'probabilities') {
+      sum += klDivergence(Array.prototype.slice.call(reference, o, o + c) as number[], Array.prototype.slice.call(test, o, o + c) as number[]);
+    } else {
+      sum += klDivergence(softmax(reference, o, c), softmax(test, o, c));
+    }
+  }
+  return { kl: Math.max(0, sum / rows), basis };
+}
+
+/** The lowest cosine similarity of corresponding rows of `classes` values. */
+export function worstRowCosine(a: Values, b: Values, classes: number): number {
+  const c = Math.max(1, classes);
+  const rows = Math.floor(a.length / c);
+  let worst = 1;
+  for (let r = 0; r < rows; r++) {
+    const o = r * c;
+    const v = cosine(Array.prototype.slice.call(a, o, o + c) as number[], Array.prototype.slice.call(b, o, o + c) as number[]);
+    if (Number.isNaN(v)) return NaN;
+    worst = Math.min(worst, v);
+  }
+  return worst;
+}
+
+/** Values per row for an output of these dims: its last dim (a scalar is one value). */
+export function classesOf(dims: readonly number[], elements: number): number {
+  if (dims.length === 0) return 1;
+  const last = dims[dims.length - 1];
+  return last > 0 && elements % last === 0 ? last : Math.max(1, elements);
+}
+
+/**
+ * Compares one output: `test` (the compressed model's) against `reference` (the original's), both
+ * with the output's `dims`. Throws when the two differ in length.
+ */
+export function compareOutput(output: string, reference: Values, test: Values, dims: readonly number[]): OutputComparison {
+  if (reference.length !== test.length) {
+    throw new Error(`output "${output}": the compressed model gives ${test.length} values, the original ${reference.length}`);
+  }
+  const classes = classesOf(dims, reference.length);
+  let nonFinite = 0;
+  for (let i = 0; i < test.length; i++) if (!Number.isFinite(test[i])) nonFinite++;
+  const { agree, rows } = top1Agreement(reference, test, classes);
+  const { kl, basis } = meanRowKl(reference, test, classes);
+  return {
+    output,
+    elements: reference.length,
+    rows,
+    classes,
+    agree,
+    cosine: nonFinite > 0 ? NaN : cosine(reference, test),
+    rowCosineWorst: nonFinite > 0 ? NaN : worstRowCosine(reference, test, classes),
+    sqnrDb: nonFinite > 0 ? NaN : sqnrDb(reference, test),
+    kl: nonFinite > 0 ? NaN : kl,
+    klBasis: basis,
+    maxAbsError: maxAbsError(reference, test),
+    meanAbsError: meanAbsError(reference, test),
+    nonFinite,
+  };
+}
+
+/** NaN-aware min/max: a NaN anywhere makes the worst NaN (it is worse than any number). */
+function worstOf(values: number[], lowerIsWorse: boolean): number {
+  if (values.some((v) => Number.isNaN(v))) return NaN;
+  return lowerIsWorse ? Math.min(...values) : Math.max(...values);
+}
+
+function meanOf(values: number[]): number {
+  if (values.length === 0) return NaN;
+  // the mean of dB values with +Infinity (identical outputs) stays +Infinity: say so, do not average it away
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/**
+ * Folds per-set comparisons (`perSet[set][output]`) into one summary per output (by output name, in
+ * the order of the first set).
+ */
+export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])[]): OutputFidelity[] {
+  const byName = new Map<string, OutputComparison[]>();
+  for (const set of perSet) {
+    for (const c of set) {
+      let list = byName.get(c.output);
+      if (!list) byName.set(c.output, (list = []));
+      list.push(c);
+    }
+  }
+  return [...byName.entries()].map(([output, list]) => {
+    const agree = list.reduce((s, c) => s + c.agree, 0);
+    const rows = list.reduce((s, c) => s + c.rows, 0);
+    const pick = (f: (c: OutputComparison) => number, lowerIsWorse: boolean): WorstMean => {
+      const v = list.map(f);
+      return { worst: worstOf(v, lowerIsWorse), mean: meanOf(v) };
+    };
+    return {
+      output,
+      sets: list.length,
+      rows,
+      classes: list[0].classes,
+      top1: {
+        agree,
+        rows,
+        rate: rows === 0 ? NaN : agree / rows,
+        worst: Math.min(...list.map((c) => (c.rows === 0 ? 1 : c.agree / c.rows))),
+      },
+      cosine: pick((c) => c.cosine, true),
+      rowCosine: pick((c) => c.rowCosineWorst, true),
+      sqnrDb: pick((c) => c.sqnrDb, true),
+      kl: { ...pick((c) => c.kl, false), basis: list.some((c) => c.klBasis === 'softmax') ? 'softmax' : 'probabilities' },
+      maxAbsError: pick((c) => c.maxAbsError, false),
+      meanAbsError: pick((c) => c.meanAbsError, false),
+      nonFinite: list.reduce((s, c) => s + c.nonFinite, 0),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labeled accuracy
+
+export interface AccuracyResult {
+  correct: number;
+  total: number;
+  /** correct / total (NaN for no samples) */
+  accuracy: number;
+  /** per class: [correct, total] by label index */
+  perClass: { correct: number; total: number }[];
+}
+
+/**
+ * Accuracy of predicted class indices against labels. `classes` sizes the per-class table (labels
+ * and predictions at or above it are counted in the total, not per class).
+ */
+export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>, classes = 0): AccuracyResult {
+  if (predicted.length !== labels.length) {
+    throw new Error(`${predicted.length} predictions for ${labels.length} labels`);
+  }
+  let n = classes;
+  for (let i = 0; i < labels.length; i++) n = Math.max(n, labels[i] + 1);
+  const perClass = Array.from({ length: n }, () => ({ correct: 0, total: 0 }));
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const ok = predicted[i] === labels[i];
+    if (ok) correct++;
+    const pc = perClass[labels[i]];
+    if (pc) {
+      pc.total++;
+      if (ok) pc.correct++;
+    }
+  }
+  return { correct, total: labels.length, accuracy: labels.length === 0 ? NaN : correct / labels.length, perClass };
+}

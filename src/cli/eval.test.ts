@@ -1,0 +1,119 @@
+/**
+ * `npm run cli -- eval`, run as a user would: the sample against its int8 version (made by the
+ * page's own compression code), on its labeled set, on a folder of input sets, and on
+ * synthesized inputs; bad options exit with 2 and one line.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../compress/compress';
+import { makeRecipe } from '../compress/recipe';
+import { encodeModel } from '../onnx/codec';
+import { loadModel } from '../onnx/load';
+import type { EvalReport } from './eval';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-eval-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
+const TEST_SET = path.join(root, 'public/sample/digits-test.json');
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const int8 = path.join(tmp, 'digits.int8.onnx');
+const loaded = loadModel([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(fs.readFileSync(SAMPLE)) }]);
+fs.writeFileSync(int8, encodeModel(compressModel(loaded.model, makeRecipe('portable', { weights: 'int8' })).model));
+
+describe('cli eval', () => {
+  it("compares the sample with its int8 version on the sample's labeled set", async () => {
+    const r = cli(['eval', SAMPLE, int8, '--samples', TEST_SET, '--json', '--max-seconds', '0.5']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as EvalReport;
+    expect(report.original.accuracy).toMatchObject({ correct: 447, total: 450, output: 'logits' });
+    expect(report.inputs).toMatch(/450 labeled samples from digits-test\.json in 8 batches/);
+    const [f] = report.fidelity;
+    expect(f.output).toBe('logits');
+    expect(f.rows).toBe(450);
+    expect(f.sets).toBe(8);
+
+    // the same figures, computed here directly with onnxruntime-node on the whole set at once
+    const set = JSON.parse(fs.readFileSync(TEST_SET, 'utf8')) as { inputs: number[][]; labels: number[] };
+    const x = new Float32Array(set.inputs.flat());
+    const logits = async (file: string) => {
+      const s = await ort.InferenceSession.create(file);
+      const out = await s.run({ input: new ort.Tensor('float32', x, [450, 1, 8, 8]) });
+      await s.release();
+      return out.logits.data as Float32Array;
+    };
+    const [a, b] = [await logits(SAMPLE), await logits(int8)];
+    let agree = 0;
+    let correct = 0;
+    let worstCos = 1;
+    for (let i = 0; i < 450; i++) {
+      const ra = Array.from(a.subarray(i * 10, i * 10 + 10));
+      const rb = Array.from(b.subarray(i * 10, i * 10 + 10));
+      const am = ra.indexOf(Math.max(...ra));
+      const bm = rb.indexOf(Math.max(...rb));
+      if (am === bm) agree++;
+      if (bm === set.labels[i]) correct++;
+      let d = 0;
+      let na = 0;
+      let nb = 0;
+      for (let k = 0; k < 10; k++) {
+        d += ra[k] * rb[k];
+        na += ra[k] ** 2;
+        nb += rb[k] ** 2;
+      }
+      worstCos = Math.min(worstCos, d / Math.sqrt(na * nb));
+    }
+    expect(f.top1.agree).toBe(agree);
+    expect(report.compressed.accuracy!.correct).toBe(correct);
+    // the worst single sample's cosine, as computed here on the whole set in one batch
+    expect(Math.abs(f.rowCosine.worst - worstCos)).toBeLessThan(1e-5);
+    expect(f.cosine.worst).toBeGreaterThan(0.9999);
+    expect(report.sizeRatio).toBeLessThan(0.3);
+    expect(report.original.latency.runs).toBeGreaterThan(0);
+    expect(report.speedup).toBeGreaterThan(0);
+  });
+
+  it('reads a folder of input sets, synthesizes inputs without one, and prints a readable table', () => {
+    const dir = path.join(tmp, 'samples');
+    fs.mkdirSync(dir);
+    const one = (v: number) => ({ input: { dims: [2, 1, 8, 8], data: Array.from({ length: 128 }, (_, i) => ((i * 7) % 17) / 16 + v) } });
+    fs.writeFileSync(path.join(dir, 'a.json'), JSON.stringify(one(0)));
+    fs.writeFileSync(path.join(dir, 'b.json'), JSON.stringify(one(0.1)));
+    const r = cli(['eval', SAMPLE, int8, '--samples', dir, '--max-runs', '5']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/Inputs: latency: input float32\[2, 1, 8, 8\] \(the first given set\); fidelity: 2 given input sets/);
+    expect(r.stdout).toMatch(/top-1 agreement\s+\d+\/4 = /);
+    expect(r.stdout).toMatch(/speed-up \(original median \/ compressed median\): \d+\.\d\dx/);
+    const s = cli(['eval', SAMPLE, int8, '--dims', 'batch=3', '--max-runs', '5', '--json']);
+    const report = JSON.parse(s.stdout) as EvalReport;
+    expect(report.inputs).toMatch(/input float32\[3, 1, 8, 8\] \(synthesized\); fidelity: 4 synthesized input sets/);
+    expect(report.original.accuracy).toBeUndefined();
+    expect(report.fidelity[0].rows).toBe(12);
+  });
+
+  it('exits with 2 and one line for bad input', () => {
+    const one = cli(['eval', SAMPLE]);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/^error: eval needs ORIGINAL and COMPRESSED model files, got 1 file/);
+    const dims = cli(['eval', SAMPLE, int8, '--dims', 'batch=0']);
+    expect(dims.code).toBe(2);
+    expect(dims.stderr).toMatch(/--dims: "batch=0" is not NAME=SIZE/);
+    const bad = path.join(tmp, 'bad.csv');
+    fs.writeFileSync(bad, '1,2,3\n');
+    const csv = cli(['eval', SAMPLE, int8, '--samples', bad]);
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toMatch(/--samples: bad\.csv: a sample has 2 values; the model's input "input" \[batch, 1, 8, 8\] needs 64/);
+    expect(csv.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

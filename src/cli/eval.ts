@@ -1,0 +1,240 @@
+/**
+ * `eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--dims name=N,...] [--threads N] [--json]`:
+ * fidelity of the compressed model against the original on the same inputs, labeled accuracy
+ * when the samples carry labels, and a latency comparison, in onnxruntime-node, with the same
+ * bench code (src/bench) and the same input plan as the page's Benchmark tab.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import { AppError } from '../core/errors';
+import { formatBytes } from '../core/format';
+import { measureModel, toOutputValues, compareRuns, type ModelRun, type OutputValues, type RunSession } from '../bench/evaluate';
+import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
+import type { OutputFidelity } from '../bench/metrics';
+import { parseJsonText } from '../bench/parse-inputs';
+import { planInputs, type InputPlan } from '../bench/plan';
+import type { BenchTensor } from '../bench/tensor';
+import { encodeModel } from '../onnx/codec';
+import { externalReferences, inlineExternalData } from '../onnx/external';
+import { summarizeModel, type IoSummary } from '../onnx/summary';
+import { loadModelFromPath } from './fs-model';
+import { readSamples } from './samples';
+
+export interface EvalArgs {
+  original: string;
+  compressed: string;
+  samples?: string;
+  dims?: string;
+  threads?: number;
+  maxRuns?: number;
+  maxSeconds?: number;
+  json?: boolean;
+}
+
+export interface EvalModelReport {
+  file: string;
+  bytes: number;
+  sessionMs: number;
+  firstRunMs: number;
+  latency: ModelRun['latency'];
+  stop: ModelRun['stop'];
+  accuracy?: { correct: number; total: number; accuracy: number; output: string };
+}
+
+export interface EvalReport {
+  runtime: string;
+  inputs: string;
+  original: EvalModelReport;
+  compressed: EvalModelReport;
+  /** original median / compressed median */
+  speedup: number;
+  /** compressed bytes / original bytes */
+  sizeRatio: number;
+  fidelity: OutputFidelity[];
+}
+
+/** "batch=4,seq=32" -> { batch: 4, seq: 32 } */
+export function parseDims(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    const m = /^\s*([^=]+?)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new AppError('invalid-argument', `--dims: "${part}" is not NAME=SIZE (a whole number of at least 1)`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+function readBytes(file: string): Uint8Array {
+  try {
+    const b = fs.readFileSync(file);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    throw new AppError('io', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
+  }
+}
+
+/** A model file as one self-contained buffer (external data pulled inline) and its inputs. */
+function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: IoSummary[] } {
+  const loaded = loadModelFromPath(file);
+  try {
+    const summary = summarizeModel(loaded);
+    const ext = externalReferences(loaded.model).length > 0;
+    const bytes = ext ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : readBytes(file);
+    return { bytes, size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
+  } finally {
+    loaded.external.close();
+  }
+}
+
+/** --samples: a labeled .json/.csv file, or a folder of input sets (the compress --samples format). */
+function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: LabeledSet; sets?: BenchTensor[][] } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(spec);
+  } catch {
+    throw new AppError('invalid-argument', `--samples: no such file or folder: ${spec}`);
+  }
+  const name = path.basename(spec);
+  if (st.isDirectory()) {
+    const { samples } = readSamples(spec, inputs);
+    return { sets: samples.map((s) => inputs.map((io) => ({ name: io.name, ...s.inputs[io.name] }))) };
+  }
+  const lower = name.toLowerCase();
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof AppError) throw new AppError(e.code, `--samples: ${e.message}`);
+      throw e;
+    }
+  };
+  if (lower.endsWith('.json')) return { labeled: wrap(() => parseLabeledJson(name, parseJsonText(name, readBytes(spec)), inputs)) };
+  if (lower.endsWith('.csv')) return { labeled: wrap(() => parseLabeledCsv(name, new TextDecoder().decode(readBytes(spec)), inputs)) };
+  throw new AppError('invalid-argument', `--samples: ${name} is neither a folder of samples nor a labeled .json or .csv file`);
+}
+
+type OrtModule = typeof Ort;
+
+/** An onnxruntime-node session as a RunSession (fresh tensors per run; only session.run is timed). */
+function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunSession {
+  return {
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const f: Record<string, Ort.Tensor> = {};
+      for (const t of feeds) f[t.name] = new ort.Tensor(t.dtype, t.data.slice() as Float32Array, t.dims);
+      const t0 = performance.now();
+      const result = await session.run(f);
+      const ms = performance.now() - t0;
+      const outputs: OutputValues[] = [];
+      for (const name of session.outputNames) {
+        const v = result[name];
+        const o = v && toOutputValues(name, v.type, v.dims, v.data);
+        if (o) outputs.push(o);
+      }
+      return { ms, outputs };
+    },
+  };
+}
+
+async function measure(ort: OrtModule, file: string, bytes: Uint8Array, size: number, plan: InputPlan, threads: number): Promise<{ report: EvalModelReport; run: ModelRun }> {
+  const t0 = performance.now();
+  let session: Ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  } catch (e) {
+    throw new AppError('invalid-argument', `${path.basename(file)}: onnxruntime-node cannot load it: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const sessionMs = performance.now() - t0;
+  try {
+    const run = await measureModel(nodeSession(ort, session), plan);
+    const a = run.accuracy;
+    return {
+      run,
+      report: {
+        file,
+        bytes: size,
+        sessionMs,
+        firstRunMs: run.firstRunMs,
+        latency: run.latency,
+        stop: run.stop,
+        ...(a ? { accuracy: { correct: a.correct, total: a.total, accuracy: a.accuracy, output: a.output } } : {}),
+      },
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
+  const original = modelBytes(args.original);
+  const compressed = modelBytes(args.compressed);
+  const names = (l: IoSummary[]) => l.map((i) => `${i.name}:${i.dtype}`).join(',');
+  if (names(original.inputs) !== names(compressed.inputs)) {
+    throw new AppError('invalid-argument', `the models' inputs differ (${names(original.inputs)} vs ${names(compressed.inputs)}); eval compares two versions of one model`);
+  }
+  const samples = args.samples !== undefined ? readEvalSamples(args.samples, original.inputs) : {};
+  const repeat = {
+    ...(args.maxRuns !== undefined ? { maxRuns: args.maxRuns } : {}),
+    ...(args.maxSeconds !== undefined ? { maxMs: args.maxSeconds * 1000 } : {}),
+  };
+  const plan = planInputs(original.inputs, { dimValues: parseDims(args.dims), ...samples, repeat });
+  const ort = await import('onnxruntime-node');
+  const threads = args.threads ?? 1;
+  const a = await measure(ort, args.original, original.bytes, original.size, plan, threads);
+  const b = await measure(ort, args.compressed, compressed.bytes, compressed.size, plan, threads);
+  return {
+    runtime: `onnxruntime-node, cpu, ${threads} thread${threads === 1 ? '' : 's'}`,
+    inputs: plan.description,
+    original: a.report,
+    compressed: b.report,
+    speedup: a.report.latency.medianMs / b.report.latency.medianMs,
+    sizeRatio: b.report.bytes / a.report.bytes,
+    fidelity: compareRuns(a.run.outputs, b.run.outputs),
+  };
+}
+
+const ms = (v: number) => (v >= 100 ? `${v.toFixed(0)} ms` : v >= 1 ? `${v.toFixed(2)} ms` : `${(v * 1000).toFixed(0)} µs`);
+const db = (v: number) => (v === Infinity ? 'inf (identical)' : `${v.toFixed(2)} dB`);
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+export function formatEval(r: EvalReport): string[] {
+  const lines: string[] = [];
+  lines.push(`Runtime: ${r.runtime}`);
+  lines.push(`Inputs: ${r.inputs}`);
+  lines.push('');
+  lines.push('Latency              original        compressed');
+  const row = (label: string, a: string, b: string) => `${label.padEnd(20)} ${a.padEnd(15)} ${b}`;
+  lines.push(row('file size', formatBytes(r.original.bytes), `${formatBytes(r.compressed.bytes)} (${(r.sizeRatio * 100).toFixed(1)}%)`));
+  lines.push(row('session creation', ms(r.original.sessionMs), ms(r.compressed.sessionMs)));
+  lines.push(row('first run', ms(r.original.firstRunMs), ms(r.compressed.firstRunMs)));
+  lines.push(row('median', ms(r.original.latency.medianMs), ms(r.compressed.latency.medianMs)));
+  lines.push(row('p90', ms(r.original.latency.p90Ms), ms(r.compressed.latency.p90Ms)));
+  lines.push(row('p99', ms(r.original.latency.p99Ms), ms(r.compressed.latency.p99Ms)));
+  lines.push(row('throughput', `${r.original.latency.throughputPerS.toFixed(0)}/s`, `${r.compressed.latency.throughputPerS.toFixed(0)}/s`));
+  lines.push(row('runs', `${r.original.latency.runs} (${r.original.stop})`, `${r.compressed.latency.runs} (${r.compressed.stop})`));
+  lines.push(`speed-up (original median / compressed median): ${r.speedup.toFixed(2)}x`);
+  if (r.original.accuracy && r.compressed.accuracy) {
+    lines.push('');
+    const acc = (a: NonNullable<EvalModelReport['accuracy']>) => `${a.correct}/${a.total} = ${pct(a.accuracy)}`;
+    lines.push(`Accuracy (output ${r.original.accuracy.output}): original ${acc(r.original.accuracy)}, compressed ${acc(r.compressed.accuracy)}`);
+  }
+  lines.push('');
+  lines.push('Fidelity of the compressed model against the original (worst / mean over input sets)');
+  for (const f of r.fidelity) {
+    lines.push(`  ${f.output} (${f.rows} rows of ${f.classes}, ${f.sets} sets)`);
+    lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
+    lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
+    lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+    lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
+    lines.push(`    max abs error     ${f.maxAbsError.worst.toPrecision(4)} / ${f.maxAbsError.mean.toPrecision(4)}`);
+    if (f.nonFinite > 0) lines.push(`    non-finite values ${f.nonFinite}`);
+  }
+  return lines;
+}
+
+export async function evalCommand(args: EvalArgs): Promise<string[]> {
+  const r = await evaluatePair(args);
+  return args.json ? [JSON.stringify(r, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)] : formatEval(r);
+}

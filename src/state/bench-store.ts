@@ -1,0 +1,191 @@
+/**
+ * The Benchmark tab's state: the user's choices (backends, symbolic dims, data source, caps), the
+ * backends this browser has, the run in flight (progress, cancel) and its results. Results belong
+ * to the compressed result they were measured on; a new model or a new compression clears them.
+ */
+import { create } from 'zustand';
+import { errorMessage, isAppError } from '../core/errors';
+import type { BackendAvailability, BackendId, DataSource, ImagePrep, JobResult } from '../workers/bench-api';
+import { BenchClient, type BenchProgress, type BenchSetup, type InputSpec, type InputsDescription, type SymbolicDim } from '../workers/bench-client';
+import { useCompressStore } from './compress-store';
+import { modelFiles, useModelStore } from './model-store';
+
+export type { BackendAvailability, BackendId, BenchProgress, BenchSetup, ImagePrep, InputSpec, InputsDescription, JobResult, SymbolicDim };
+/** Pure helpers over a model's inputs (symbolic dims, defaults, image settings) for the Benchmark tab. */
+export { concreteDims, defaultImagePrep, describeInputs } from '../workers/bench-client';
+
+export type SourceKind = DataSource['kind'];
+
+export type Availability =
+  | { kind: 'unknown' }
+  | { kind: 'checking' }
+  | { kind: 'done'; list: BackendAvailability[] }
+  | { kind: 'failed'; message: string };
+
+export type RunState =
+  | { kind: 'idle' }
+  | { kind: 'running'; progress: BenchProgress }
+  | { kind: 'done'; ms: number }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; message: string };
+
+export interface BenchState {
+  backends: Record<BackendId, boolean>;
+  /** symbolic dim name -> size chosen by the user (unset: the default) */
+  dimValues: Record<string, number>;
+  source: SourceKind;
+  /** data files the user chose (for 'files' and 'images') */
+  files: File[];
+  /** image settings the user changed (merged over the defaults for the model's input) */
+  imagePrep: Partial<ImagePrep>;
+  maxRuns: number;
+  maxSeconds: number;
+  availability: Availability;
+  run: RunState;
+  setup: BenchSetup | undefined;
+  results: JobResult[];
+  /** the compress result id the results were measured on */
+  resultId: number | undefined;
+
+  checkBackends(): Promise<void>;
+  setBackend(b: BackendId, on: boolean): void;
+  setDim(name: string, value: number | undefined): void;
+  setSource(kind: SourceKind): void;
+  setFiles(files: File[]): void;
+  setImagePrep(p: Partial<ImagePrep>): void;
+  setCaps(caps: { maxRuns?: number; maxSeconds?: number }): void;
+  /** Benchmarks the open model and its compressed result on the chosen backends. */
+  start(imagePrep?: ImagePrep): Promise<void>;
+  cancel(): void;
+}
+
+let client: BenchClient | undefined;
+const getClient = () => (client ??= new BenchClient());
+let inFlight: AbortController | undefined;
+
+const now = () => globalThis.performance?.now() ?? Date.now();
+
+export const useBenchStore = create<BenchState>()((set, get) => ({
+  backends: { 'wasm-1': true, 'wasm-n': true, webgl: true, webgpu: true },
+  dimValues: {},
+  source: 'synthetic',
+  files: [],
+  imagePrep: {},
+  maxRuns: 200,
+  maxSeconds: 3,
+  availability: { kind: 'unknown' },
+  run: { kind: 'idle' },
+  setup: undefined,
+  results: [],
+  resultId: undefined,
+
+  async checkBackends() {
+    if (get().availability.kind === 'checking') return;
+    set({ availability: { kind: 'checking' } });
+    try {
+      const list = await getClient().probe();
+      const backends = { ...get().backends };
+      for (const a of list) if (!a.available) backends[a.backend] = false;
+      set({ availability: { kind: 'done', list }, backends });
+    } catch (e) {
+      set({ availability: { kind: 'failed', message: errorMessage(e) } });
+    }
+  },
+
+  setBackend(b, on) {
+    set({ backends: { ...get().backends, [b]: on } });
+  },
+
+  setDim(name, value) {
+    const dimValues = { ...get().dimValues };
+    if (value === undefined) delete dimValues[name];
+    else dimValues[name] = value;
+    set({ dimValues });
+  },
+
+  setSource(kind) {
+    set({ source: kind, files: kind === get().source ? get().files : [] });
+  },
+
+  setFiles(files) {
+    set({ files });
+  },
+
+  setImagePrep(p) {
+    set({ imagePrep: { ...get().imagePrep, ...p } });
+  },
+
+  setCaps(caps) {
+    set({ ...(caps.maxRuns !== undefined ? { maxRuns: caps.maxRuns } : {}), ...(caps.maxSeconds !== undefined ? { maxSeconds: caps.maxSeconds } : {}) });
+  },
+
+  async start(imagePrep) {
+    const model = useModelStore.getState().model;
+    const files = model && modelFiles(model);
+    const result = useCompressStore.getState().result;
+    if (!model || !files) return set({ run: { kind: 'failed', message: 'Open a model first.' } });
+    if (!result || result.model !== model) return set({ run: { kind: 'failed', message: 'Compress the model first: the benchmark compares the original with the compressed result.' } });
+    const s = get();
+    const backends = (Object.keys(s.backends) as BackendId[]).filter((b) => s.backends[b]);
+    if (backends.length === 0) return set({ run: { kind: 'failed', message: 'Choose at least one backend.' } });
+    let source: DataSource;
+    if (s.source === 'files') {
+      if (s.files.length === 0) return set({ run: { kind: 'failed', message: 'Choose input files (.npy, .json) or a labeled .json / .csv first.' } });
+      source = { kind: 'files', files: s.files };
+    } else if (s.source === 'images') {
+      if (s.files.length === 0) return set({ run: { kind: 'failed', message: 'Choose images (a folder with one sub-folder per class for accuracy) first.' } });
+      if (!imagePrep) return set({ run: { kind: 'failed', message: "The model's input does not look like an image ([N, C, H, W] or [N, H, W, C] with 1 or 3 channels)." } });
+      source = { kind: 'images', files: s.files, prep: imagePrep };
+    } else source = { kind: s.source };
+    inFlight?.abort();
+    const controller = new AbortController();
+    inFlight = controller;
+    const t0 = now();
+    set({ run: { kind: 'running', progress: { fraction: 0, label: 'Starting…' } }, results: [], setup: undefined, resultId: result.id });
+    const alive = () => inFlight === controller;
+    try {
+      await getClient().run(
+        {
+          files: [...files],
+          compressed: result.blob,
+          source,
+          dimValues: s.dimValues,
+          repeat: { maxRuns: s.maxRuns, maxMs: s.maxSeconds * 1000 },
+        },
+        backends,
+        {
+          signal: controller.signal,
+          onProgress: (progress) => alive() && set({ run: { kind: 'running', progress } }),
+          onSetup: (setup) => alive() && set({ setup }),
+          onResult: (r) => alive() && set({ results: [...get().results, r] }),
+        },
+      );
+      if (alive()) set({ run: { kind: 'done', ms: now() - t0 } });
+    } catch (e) {
+      if (!alive()) return;
+      if (isAppError(e) && e.code === 'aborted') set({ run: { kind: 'cancelled' } });
+      else set({ run: { kind: 'failed', message: errorMessage(e) } });
+    } finally {
+      if (inFlight === controller) inFlight = undefined;
+    }
+  },
+
+  cancel() {
+    inFlight?.abort();
+  },
+}));
+
+// Results belong to a model and its compressed result: a new one of either clears them.
+function clear() {
+  inFlight?.abort();
+  inFlight = undefined;
+  useBenchStore.setState({ run: { kind: 'idle' }, results: [], setup: undefined, resultId: undefined });
+}
+useModelStore.subscribe((state, prev) => {
+  if (state.model === prev.model) return;
+  useBenchStore.setState({ dimValues: {}, files: [], imagePrep: {}, source: state.model?.fileName === 'digits-cnn.onnx' ? 'sample-labeled' : 'synthetic' });
+  clear();
+});
+useCompressStore.subscribe((state, prev) => {
+  if (state.result !== prev.result && useBenchStore.getState().results.length > 0) clear();
+});

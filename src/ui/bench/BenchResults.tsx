@@ -1,0 +1,249 @@
+import { lazy, Suspense } from 'react';
+import { formatBytes } from '../../core/format';
+import type { BackendId, JobResult } from '../../state/bench-store';
+import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './format';
+
+// recharts is large: it loads with the first chart
+const LatencyChart = lazy(() => import('./LatencyChart'));
+
+export interface BenchResultsProps {
+  results: JobResult[];
+  originalBytes?: number;
+  compressedBytes?: number;
+  classNames: string[];
+}
+
+function byBackend(results: JobResult[]): { backend: BackendId; original?: JobResult; compressed?: JobResult }[] {
+  const order: BackendId[] = [];
+  for (const r of results) if (!order.includes(r.backend)) order.push(r.backend);
+  return order.map((backend) => ({
+    backend,
+    original: results.find((r) => r.backend === backend && r.model === 'original'),
+    compressed: results.find((r) => r.backend === backend && r.model === 'compressed'),
+  }));
+}
+
+function speedup(a?: JobResult, b?: JobResult): number | undefined {
+  const x = a?.latency?.medianMs;
+  const y = b?.latency?.medianMs;
+  return x !== undefined && y !== undefined && y > 0 ? x / y : undefined;
+}
+
+function memory(r: JobResult): string {
+  if (r.wasmPeakBytes !== undefined) return `${formatBytes(r.wasmPeakBytes)}${r.memoryNote ? ' *' : ''}`;
+  return r.memoryNote ?? 'n/a';
+}
+
+/** Latency table and chart, fidelity and accuracy tables, as results arrive. */
+export function BenchResults({ results, originalBytes, compressedBytes }: BenchResultsProps) {
+  const pairs = byBackend(results);
+  if (pairs.length === 0) return null;
+  const chart = pairs
+    .filter((p) => p.original?.ok || p.compressed?.ok)
+    .map((p) => ({ backend: BACKEND_NAMES[p.backend], original: p.original?.latency?.medianMs, compressed: p.compressed?.latency?.medianMs, speedup: speedup(p.original, p.compressed) }));
+  const withFidelity = pairs.filter((p) => p.compressed?.fidelity && p.compressed.fidelity.length > 0);
+  const withAccuracy = pairs.filter((p) => p.original?.accuracy || p.compressed?.accuracy);
+  return (
+    <div className="bench-results">
+      <h3 className="bench-h">Latency</h3>
+      <div className="table-scroll">
+        <table className="table" data-testid="bench-latency-table">
+          <thead>
+            <tr>
+              <th>Backend</th>
+              <th>Model</th>
+              <th className="num">File</th>
+              <th className="num">Session</th>
+              <th className="num">First run</th>
+              <th className="num">Median</th>
+              <th className="num">p90</th>
+              <th className="num">p99</th>
+              <th className="num">Throughput</th>
+              <th className="num">Runs</th>
+              <th className="num">Peak memory</th>
+              <th className="num">Speed-up</th>
+            </tr>
+          </thead>
+          <tbody>
+            {pairs.flatMap((p) =>
+              (['original', 'compressed'] as const).map((model) => {
+                const r = p[model];
+                if (!r) return null;
+                const size = model === 'original' ? originalBytes : compressedBytes;
+                const s = model === 'compressed' ? speedup(p.original, p.compressed) : undefined;
+                return (
+                  <tr
+                    key={`${p.backend}:${model}`}
+                    data-testid="bench-row"
+                    data-backend={p.backend}
+                    data-model={model}
+                    data-ok={String(r.ok)}
+                    data-median-ms={raw(r.latency?.medianMs)}
+                    data-session-ms={raw(r.sessionMs)}
+                    data-speedup={raw(s)}
+                  >
+                    <td>{model === 'original' ? BACKEND_NAMES[p.backend] : ''}</td>
+                    <td>{model}</td>
+                    {r.ok ? (
+                      <>
+                        <td className="num">{size === undefined ? '–' : formatBytes(size)}</td>
+                        <td className="num">{ms(r.sessionMs)}</td>
+                        <td className="num">{ms(r.firstRunMs)}</td>
+                        <td className="num strong" data-testid="bench-median">
+                          {ms(r.latency?.medianMs)}
+                        </td>
+                        <td className="num">{ms(r.latency?.p90Ms)}</td>
+                        <td className="num">{ms(r.latency?.p99Ms)}</td>
+                        <td className="num">{r.latency ? `${r.latency.throughputPerS.toFixed(r.latency.throughputPerS >= 100 ? 0 : 1)}/s` : '–'}</td>
+                        <td className="num" title={r.stop === 'stable' ? 'the median was stable' : r.stop === 'max-runs' ? 'stopped at the run cap' : 'stopped at the time cap'}>
+                          {r.latency?.runs}
+                          {r.stop === 'stable' ? '' : ' (cap)'}
+                        </td>
+                        <td className="num" title={r.memoryNote}>
+                          {memory(r)}
+                        </td>
+                        <td className="num strong">{s === undefined ? '' : `${s.toFixed(2)}×`}</td>
+                      </>
+                    ) : (
+                      <td colSpan={10} className="compress-note compress-note--error" data-testid="bench-error">
+                        {r.error}
+                      </td>
+                    )}
+                  </tr>
+                );
+              }),
+            )}
+          </tbody>
+        </table>
+      </div>
+      {pairs.some((p) => p.original?.memoryNote || p.compressed?.memoryNote) && (
+        <div className="muted">* Peak memory is onnxruntime's wasm heap (it never shrinks); on WebGPU the GPU's own memory is not exposed to pages, on WebGL nothing is.</div>
+      )}
+      {pairs
+        .filter((p) => p.backend === 'webgpu')
+        .flatMap((p) => [p.original, p.compressed])
+        .filter((r): r is JobResult => !!r && r.ok)
+        .map((r) => (
+          <div key={`fallback:${r.model}`} className="muted" data-testid="bench-fallback" data-model={r.model} data-count={r.cpuFallbackNodes?.length ?? ''}>
+            WebGPU, {r.model}:{' '}
+            {!r.placementLogged
+              ? 'onnxruntime logged no node placements, so CPU fallbacks are unknown.'
+              : r.cpuFallbackNodes && r.cpuFallbackNodes.length > 0
+                ? `${r.cpuFallbackNodes.length} node${r.cpuFallbackNodes.length === 1 ? '' : 's'} fall back to the CPU: ${r.cpuFallbackNodes.join(', ')}`
+                : 'every node runs on WebGPU.'}
+            {r.placementLog && r.placementLog.length > 0 && (
+              <details>
+                <summary>onnxruntime's node placement log</summary>
+                <pre className="mono bench-log" data-testid="bench-placement-log">
+                  {r.placementLog.join('\n')}
+                </pre>
+              </details>
+            )}
+          </div>
+        ))}
+      {chart.length > 0 && (
+        <div className="bench-chart" data-testid="bench-chart">
+          <Suspense fallback={<div className="muted">Loading the chart…</div>}>
+            <LatencyChart data={chart} />
+          </Suspense>
+        </div>
+      )}
+
+      {withFidelity.length > 0 && (
+        <>
+          <h3 className="bench-h">Fidelity of the compressed model against the original</h3>
+          <div className="muted">Worst / mean over the input sets, on the same backend. KL is KL(original ‖ compressed) in nats, on the softmax of the outputs when they are not probabilities.</div>
+          <div className="table-scroll">
+            <table className="table" data-testid="bench-fidelity-table">
+              <thead>
+                <tr>
+                  <th>Backend</th>
+                  <th>Output</th>
+                  <th className="num">Top-1 agreement</th>
+                  <th className="num">Cosine</th>
+                  <th className="num" title="the lowest cosine of a single row (one sample) over every set">Worst row cosine</th>
+                  <th className="num">SQNR</th>
+                  <th className="num">KL</th>
+                  <th className="num">Max |error|</th>
+                </tr>
+              </thead>
+              <tbody>
+                {withFidelity.flatMap((p) =>
+                  p.compressed!.fidelity!.map((f) => (
+                    <tr
+                      key={`${p.backend}:${f.output}`}
+                      data-testid="bench-fidelity-row"
+                      data-backend={p.backend}
+                      data-output={f.output}
+                      data-top1={raw(f.top1.rate)}
+                      data-cosine-worst={raw(f.cosine.worst)}
+                      data-row-cosine-worst={raw(f.rowCosine.worst)}
+                      data-sqnr-worst={raw(f.sqnrDb.worst)}
+                      data-kl-worst={raw(f.kl.worst)}
+                      data-max-abs-worst={raw(f.maxAbsError.worst)}
+                    >
+                      <td>{BACKEND_NAMES[p.backend]}</td>
+                      <td className="mono">
+                        {f.output} <span className="muted">({f.rows}×{f.classes})</span>
+                      </td>
+                      <td className="num">
+                        {f.top1.agree}/{f.top1.rows} = {pct(f.top1.rate)}
+                      </td>
+                      <td className="num">
+                        {num(f.cosine.worst)} / {num(f.cosine.mean)}
+                      </td>
+                      <td className="num">{num(f.rowCosine.worst)}</td>
+                      <td className="num">
+                        {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
+                      </td>
+                      <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
+                        {sci(f.kl.worst)} / {sci(f.kl.mean)} {f.kl.basis === 'softmax' ? '(softmax)' : ''}
+                      </td>
+                      <td className="num">
+                        {f.maxAbsError.worst.toPrecision(3)} / {f.maxAbsError.mean.toPrecision(3)}
+                      </td>
+                    </tr>
+                  )),
+                )}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+
+      {withAccuracy.length > 0 && (
+        <>
+          <h3 className="bench-h">Accuracy on the labeled set</h3>
+          <table className="table" data-testid="bench-accuracy-table">
+            <thead>
+              <tr>
+                <th>Backend</th>
+                <th className="num">Original</th>
+                <th className="num">Compressed</th>
+                <th className="num">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {withAccuracy.map((p) => {
+                const a = p.original?.accuracy;
+                const b = p.compressed?.accuracy;
+                return (
+                  <tr key={p.backend} data-testid="bench-accuracy-row" data-backend={p.backend} data-original={raw(a?.accuracy)} data-compressed={raw(b?.accuracy)} data-original-correct={raw(a?.correct)} data-compressed-correct={raw(b?.correct)}>
+                    <td>{BACKEND_NAMES[p.backend]}</td>
+                    <td className="num" data-testid="bench-accuracy-original">
+                      {a ? `${a.correct}/${a.total} = ${pct(a.accuracy)}` : '–'}
+                    </td>
+                    <td className="num" data-testid="bench-accuracy-compressed">
+                      {b ? `${b.correct}/${b.total} = ${pct(b.accuracy)}` : '–'}
+                    </td>
+                    <td className="num">{a && b ? `${((b.accuracy - a.accuracy) * 100).toFixed(2)} pts` : ''}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * The contract between the page and the bench workers. One worker prepares the inputs (reads
+ * the model files and the user's data, decodes images); then every (backend, model) pair runs in
+ * a fresh worker of its own: onnxruntime-web reads its thread count once per wasm instance, and
+ * a fresh worker gives a clean peak-memory figure and a cancel that always works (terminate).
+ */
+import type { ModelAccuracy, ModelRun, OutputValues } from '../bench/evaluate';
+import type { ImagePrep } from '../bench/image';
+import type { LatencyStats, RepeatOptions, RepeatStop } from '../bench/latency';
+import type { OutputFidelity } from '../bench/metrics';
+import type { InputPlan } from '../bench/plan';
+import type { IoSummary } from '../onnx/summary';
+import type { WorkerResult } from './model-api';
+
+export type { ImagePrep, LatencyStats, ModelAccuracy, ModelRun, OutputFidelity, OutputValues, RepeatOptions, RepeatStop, WorkerResult };
+
+/** wasm with 1 thread, wasm with the machine's threads, WebGL, WebGPU (JSEP). */
+export type BackendId = 'wasm-1' | 'wasm-n' | 'webgl' | 'webgpu';
+
+export const BACKENDS: readonly BackendId[] = ['wasm-1', 'wasm-n', 'webgl', 'webgpu'];
+
+export interface BackendAvailability {
+  backend: BackendId;
+  available: boolean;
+  /** what was found, or why it is unavailable */
+  detail: string;
+  /** wasm threads (wasm backends) */
+  threads?: number;
+}
+
+/** Where the benchmark's inputs come from. */
+export type DataSource =
+  | { kind: 'synthetic' }
+  /** the built-in sample's labeled test set (public/sample/digits-test.json) */
+  | { kind: 'sample-labeled' }
+  /** .npy / .json files (one input set each), or one labeled .json / .csv file */
+  | { kind: 'files'; files: File[] }
+  /** images: in one folder per class (labeled), or loose (one input set each) */
+  | { kind: 'images'; files: File[]; prep: ImagePrep };
+
+export interface PrepareRequest {
+  /** the open model's files (model + external data) */
+  files: File[];
+  /** the compressed model */
+  compressed: Blob;
+  source: DataSource;
+  /** sizes for symbolic dims */
+  dimValues: Record<string, number>;
+  repeat: Partial<RepeatOptions>;
+  /** samples per labeled run */
+  labeledBatch?: number;
+}
+
+export interface PreparedBench {
+  inputs: IoSummary[];
+  plan: InputPlan;
+  /** self-contained model files (external data inline), transferred */
+  original: ArrayBuffer;
+  compressed: ArrayBuffer;
+  /** as the user has them (model + external data files) */
+  originalFileBytes: number;
+  compressedFileBytes: number;
+  /** class names of the labeled set, if any */
+  classNames: string[];
+}
+
+export type ModelRole = 'original' | 'compressed';
+
+export interface BenchJob {
+  backend: BackendId;
+  model: ModelRole;
+  bytes: ArrayBuffer;
+  plan: InputPlan;
+  /** the original's outputs on the same backend (for the compressed model's fidelity) */
+  reference?: OutputValues[][];
+}
+
+export type JobPhase = 'load' | 'first-run' | 'latency' | 'fidelity' | 'accuracy';
+
+export interface JobProgress {
+  phase: JobPhase;
+  done: number;
+  total: number;
+}
+
+export interface JobResult {
+  backend: BackendId;
+  model: ModelRole;
+  ok: boolean;
+  /** why the session failed to load or run (the operator, for WebGL) */
+  error?: string;
+  sessionMs?: number;
+  firstRunMs?: number;
+  latency?: LatencyStats;
+  stop?: RepeatStop;
+  accuracy?: Omit<ModelAccuracy, 'predictions'>;
+  /** the outputs on the fidelity sets (the original's, to compare the compressed model with) */
+  outputs?: OutputValues[][];
+  /** compressed vs original on this backend */
+  fidelity?: OutputFidelity[];
+  /** peak bytes of onnxruntime's wasm memory (it never shrinks); undefined where not measurable */
+  wasmPeakBytes?: number;
+  /** why memory is not given */
+  memoryNote?: string;
+  /** nodes onnxruntime placed on the CPU instead of WebGPU ("OpType (name)"), from its verbose log */
+  cpuFallbackNodes?: string[];
+  /** whether the log gave node placements at all */
+  placementLogged?: boolean;
+  /** onnxruntime's node-placement log lines (verbose log, WebGPU) */
+  placementLog?: string[];
+}
+
+export interface BenchWorkerApi {
+  /** Which backends this browser has (no model loaded). */
+  probe(): Promise<BackendAvailability[]>;
+  prepare(request: PrepareRequest): Promise<WorkerResult<PreparedBench>>;
+  run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promise<WorkerResult<JobResult>>;
+}
