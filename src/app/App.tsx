@@ -1,4 +1,5 @@
-import { useDeferredValue, useEffect, useState } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useState } from 'react';
+import { useCompressStore } from '../state/compress-store';
 import { useModelStore } from '../state/model-store';
 import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
@@ -12,6 +13,8 @@ import { LoadingPanel } from '../ui/model/LoadingPanel';
 import { ModelSummaryPanel } from '../ui/model/ModelSummaryPanel';
 import { SummaryBar } from '../ui/recipe/SummaryBar';
 import { RuntimeStatus } from '../ui/runtime/RuntimeStatus';
+
+const CompareView = lazy(() => import('../ui/compare/CompareView').then((m) => ({ default: m.CompareView })));
 
 /** `?empty` in the address starts with the drop zone instead of the built-in sample. */
 const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
@@ -59,9 +62,9 @@ function Messages() {
   return null;
 }
 
-type Tab = 'graph' | 'overview' | 'bench';
+type Tab = 'graph' | 'overview' | 'compare' | 'bench';
 
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', bench: 'Benchmark' };
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', overview: 'Overview', compare: 'Compare', bench: 'Benchmark' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -69,14 +72,17 @@ function Content() {
   const loading = useModelStore((s) => s.loading);
   const openFiles = useModelStore((s) => s.openFiles);
   const cancel = useModelStore((s) => s.cancelOpen);
-  const [tab, setTab] = useState<Tab>('graph');
+  const [chosen, setTab] = useState<Tab>('graph');
+  // Compare needs a compression result of this model
+  const hasResult = useCompressStore((s) => s.result !== undefined && s.result.model === model);
+  const tab = chosen === 'compare' && !hasResult ? 'graph' : chosen;
   return (
     <>
       {loading && <LoadingPanel loading={loading} onCancel={cancel} />}
       {model ? (
         <div className="studio">
           <nav className="tabs" role="tablist">
-            {(['graph', 'overview', 'bench'] as const).map((t) => (
+            {(['graph', 'overview', 'compare', 'bench'] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -84,6 +90,8 @@ function Content() {
                 aria-selected={tab === t}
                 className={tab === t ? 'tab tab--active' : 'tab'}
                 data-testid={`tab-${t}`}
+                disabled={t === 'compare' && !hasResult}
+                title={t === 'compare' && !hasResult ? 'Compress the model first' : undefined}
                 onClick={() => setTab(t)}
               >
                 {TAB_LABELS[t]}
@@ -95,6 +103,10 @@ function Content() {
               <GraphView />
               <Inspector />
             </div>
+          ) : tab === 'compare' ? (
+            <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>
+              <CompareView key={`${model.fileName}:${model.parseMs}`} />
+            </Suspense>
           ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
           ) : (

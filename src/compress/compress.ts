@@ -31,6 +31,7 @@ import type { ActivationEncoding } from './activations/meta';
 import { runCleanup } from './cleanup/cleanup';
 import type { CleanupReport } from './cleanup/meta';
 import { bytesOf, Emitter } from './emit';
+import { convertComputeToFloat16, type Fp16ComputeReport } from './fp16/compute';
 import { toFloat16 } from './fp16/fp16';
 import {
   addCandidates,
@@ -49,7 +50,7 @@ import { magnitudePrune } from './prune/prune';
 import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPortable, PORTABLE_MIN_OPSET } from './quantize/encode';
 import type { QuantBits } from './quantize/meta';
 import { quantizeTensor, type GroupLayout } from './quantize/quantize';
-import { cleanupOptions, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
+import { cleanupOptions, fp16Compute as isFp16Compute, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
 import { effectiveWeight, weightAxes, weightStoredBytes } from './weights';
 
 export type Encoding =
@@ -57,6 +58,7 @@ export type Encoding =
   | 'pruned'
   | 'channel-pruned'
   | 'fp16-cast'
+  | 'fp16-compute'
   | 'int8-cast-mul'
   | 'int4-nibbles-mul'
   | 'int8-dequantize-linear'
@@ -99,6 +101,8 @@ export interface LayerReport {
   activations?: ActivationReport;
   /** why the layer could not take its settings; it was left as it was */
   error?: string;
+  /** target webgpu with fp16 weights: whether the layer computes in float16, or why not */
+  compute?: { type: 'fp16' | 'fp32'; reason?: string };
 }
 
 export interface CompressReport {
@@ -117,6 +121,8 @@ export interface CompressReport {
   pruning?: ChannelPruneReport;
   /** elements of every float tensor constant: of the input, and after clean-up and pruning (quantizing keeps the count) */
   params?: { before: number; after: number };
+  /** target webgpu with fp16 default weights: the float16 compute conversion (fp16/compute.ts) */
+  fp16Compute?: Fp16ComputeReport;
 }
 
 export interface CompressOptions {
@@ -205,7 +211,7 @@ function describeError(e: unknown): string {
 }
 
 /** Chooses layout and encoding for one weight (no tensor data is read). */
-function planWeight(layer: Layer, w: LayerWeight, scope: ConstScope, s: LayerSettings, target: Target, external?: ExternalDataResolver): WeightPlan {
+function planWeight(layer: Layer, w: LayerWeight, scope: ConstScope, s: LayerSettings, target: Target, external?: ExternalDataResolver, fp16Compute = false): WeightPlan {
   const eff = effectiveWeight(w, scope, false, external);
   const base = { weight: w, shape: eff.shape, dataType: eff.dataType };
   if (eff.shape.some((d) => d === 0)) throw new AppError('unsupported', `its weight ${w.name} is empty`);
@@ -216,6 +222,7 @@ function planWeight(layer: Layer, w: LayerWeight, scope: ConstScope, s: LayerSet
       if (s.prune === 0) return { ...base, encoding: 'unchanged', needOpset: 0, note: 'already float16' };
       if (eff.dataType === DataType.FLOAT16) return { ...base, encoding: 'pruned', needOpset: 0 };
     }
+    if (fp16Compute && eff.dataType === DataType.FLOAT) return { ...base, encoding: 'fp16-compute', needOpset: PORTABLE_MIN_OPSET };
     return { ...base, encoding: 'fp16-cast', needOpset: PORTABLE_MIN_OPSET };
   }
   const bits: QuantBits = s.weights === 'int8' ? 8 : 4;
@@ -302,10 +309,13 @@ function stageWeight(plan: WeightPlan, lp: LayerPlan, names: NameAllocator, opse
     case 'pruned':
       output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
       break;
-    case 'fp16-cast': {
+    case 'fp16-cast':
+    case 'fp16-compute': {
       const r = toFloat16(values);
       if (r.ok) {
-        output = e.cast(e.init('_fp16', DataType.FLOAT16, plan.shape, bytesOf(r.bits)), plan.dataType);
+        const half = e.init('_fp16', DataType.FLOAT16, plan.shape, bytesOf(r.bits));
+        // fp16 compute: the layer reads the float16 tensor itself (the graph is converted afterwards)
+        output = plan.encoding === 'fp16-compute' ? half : e.cast(half, plan.dataType);
       } else {
         report.note = r.reason;
         if (report.pruned !== undefined) {
@@ -328,7 +338,7 @@ function stageWeight(plan: WeightPlan, lp: LayerPlan, names: NameAllocator, opse
 }
 
 
-function commitLayer(model: Model, lp: LayerPlan, staged: Staged[], c: RemovalCandidates): void {
+function commitLayer(model: Model, lp: LayerPlan, staged: Staged[], c: RemovalCandidates, emitted?: Node[]): void {
   const graph = lp.rec.graph as Graph;
   const node = lp.layer.node;
   const newNodes: Node[] = [];
@@ -354,6 +364,7 @@ function commitLayer(model: Model, lp: LayerPlan, staged: Staged[], c: RemovalCa
   }
   const at = lp.rec.nodes.indexOf(node);
   lp.rec.nodes.splice(at < 0 ? 0 : at, 0, ...newNodes);
+  emitted?.push(...newNodes);
 }
 
 function summarize(weights: WeightReport[]): string {
@@ -389,6 +400,8 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
     resolved = resolveRecipe(present(layers), layers);
   }
   const target = recipe.target;
+  // webgpu with float16 weights by default: the whole float computation goes float16 (fp16/compute.ts)
+  const fp16Compute = isFp16Compute(recipe);
   const records = graphRecordsByPath(out);
   const opsetBefore = defaultOpset(out);
   const notes: string[] = [];
@@ -460,7 +473,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
         else row.notes.push(r.fallback);
       }
       const weights: WeightPlan[] = [];
-      if (!activation) for (const w of layer.weights) if (w.role === 'weight') weights.push(planWeight(layer, w, scope, s, target, external));
+      if (!activation) for (const w of layer.weights) if (w.role === 'weight') weights.push(planWeight(layer, w, scope, s, target, external, fp16Compute));
       plans.push({ layer, row, rec, scope, weights, activation });
     } catch (e) {
       row.error = describeError(e);
@@ -476,7 +489,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
       lp.activation = undefined;
       lp.row.notes.push(decision.reasons.get(lp.layer.key) ?? 'int8 activations: weights only');
       try {
-        for (const w of lp.layer.weights) if (w.role === 'weight') lp.weights.push(planWeight(lp.layer, w, lp.scope, lp.row.requested.pruneMethod === 'channel' ? { ...lp.row.requested, prune: 0 } : lp.row.requested, target, external));
+        for (const w of lp.layer.weights) if (w.role === 'weight') lp.weights.push(planWeight(lp.layer, w, lp.scope, lp.row.requested.pruneMethod === 'channel' ? { ...lp.row.requested, prune: 0 } : lp.row.requested, target, external, fp16Compute));
       } catch (e) {
         lp.row.error = describeError(e);
         lp.weights = [];
@@ -515,6 +528,8 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
 
   // 3. Apply, layer by layer; a failing layer is left as it was.
   const candidates: RemovalCandidates = { nodes: new Set(), initializers: new Map() };
+  const halfWeights = new Set<string>();
+  const keepFp32 = new Map<Node, string>();
   const total = plans.length;
   onProgress?.(0, total, '');
   let done = 0;
@@ -527,7 +542,12 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
     }
     try {
       const staged = lp.weights.map((wp) => stageWeight(wp, lp, names, opset, external));
-      commitLayer(out, lp, staged, candidates);
+      const emitted: Node[] = [];
+      commitLayer(out, lp, staged, candidates, emitted);
+      if (fp16Compute) {
+        for (const st of staged) if (st.report.encoding === 'fp16-compute' && st.output) halfWeights.add(st.output);
+        if (lp.row.requested.weights !== 'fp16') for (const n of emitted) keepFp32.set(n, `decodes the ${lp.row.requested.weights} weights of ${lp.layer.key}`);
+      }
       lp.row.weights = staged.map((st) => st.report);
       const enc = summarize(lp.row.weights);
       lp.row.applied = lp.row.applied === 'channel-pruned' ? (enc === 'unchanged' ? lp.row.applied : `channel-pruned, ${enc}`) : enc;
@@ -546,6 +566,29 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
 
   // 4. Drop the stored tensors and chains nothing reads any more.
   removeUnused(out, candidates);
+
+  // 5. float16 compute: every float computation of the graph in float16, casts at the model's edges.
+  let fp16Report: Fp16ComputeReport | undefined;
+  if (fp16Compute) {
+    for (const [i, layer] of layers.entries()) {
+      const row = rows[i];
+      if (row.error) keepFp32.set(layer.node, `left as it was (${row.error})`);
+      else if (row.requested.weights !== 'fp16') keepFp32.set(layer.node, `the recipe asks for ${row.requested.weights} weights here`);
+    }
+    const r = convertComputeToFloat16(out, { names, keep: keepFp32, halfWeights, external });
+    fp16Report = r.report;
+    layers.forEach((layer, i) => {
+      const c = r.compute.get(layer.node);
+      if (c === undefined) return;
+      rows[i].compute = c === 'fp16' ? { type: 'fp16' } : { type: 'fp32', reason: c };
+      rows[i].notes.push(c === 'fp16' ? 'computes in float16' : `computes in float32: ${c}`);
+    });
+    const big = fp16Report.overflow.map((o) => `${o.name} (${o.count} value${o.count === 1 ? '' : 's'}, max |v| ${o.maxAbs})`);
+    notes.push(
+      `webgpu fp16: float16 compute in ${fp16Report.converted} nodes, ${fp16Report.kept.length} kept in float32 (${fp16Report.casts} casts at the boundaries); inputs and outputs stay float32` +
+        (big.length > 0 ? `; beyond float16's range, kept float32 with their readers: ${big.join(', ')}` : ''),
+    );
+  }
 
   for (const row of rows) {
     if (row.weights.length === 0) continue;
@@ -568,8 +611,8 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
       notes.push(`calibration: ${cal.samples ?? 'unknown number of'} ${sets}, ranges clipped at the ${cal.percentile ?? 100}th percentile`);
     }
   }
-  if (target === 'webgpu' && rows.some((r) => r.requested.weights === 'fp16')) {
-    notes.push('webgpu: fp16 stores weights as float16 (cast to float32 at load); float16 compute is not implemented yet');
+  if (target === 'webgpu' && !fp16Compute && rows.some((r) => r.requested.weights === 'fp16')) {
+    notes.push("webgpu: fp16 layers store float16 weights (cast to float32 at load) and compute in float32; float16 compute applies when the recipe's default weights are fp16");
   }
   return {
     model: out,
@@ -585,6 +628,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
       cleanup,
       ...(channel ? { pruning: channel.report } : {}),
       params: { before: paramsBefore, after: channel?.report.paramsAfter ?? floatParamCount(out) },
+      ...(fp16Report ? { fp16Compute: fp16Report } : {}),
     },
   };
 }

@@ -5,7 +5,7 @@ import { makeTensor } from '../onnx/tensor';
 import { DataType } from '../onnx/types';
 import { compressModel, modelTensorBytes } from './compress';
 import { projectionInput, projectSize, type ProjectionInput } from './project';
-import { BUILTIN_DEFAULTS, makeRecipe, resolveRecipe, type LayerSettings, type PartialLayerSettings } from './recipe';
+import { BUILTIN_DEFAULTS, fp16Compute, makeRecipe, resolveRecipe, type LayerSettings, type PartialLayerSettings } from './recipe';
 import { cnnFixture, mlpFixture } from './testing/fixtures';
 
 const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 13) - 6) / 10);
@@ -164,7 +164,7 @@ describe('projectSize', () => {
         for (const defaults of cases) {
           const recipe = makeRecipe(target, defaults);
           const byKey = new Map(resolveRecipe(recipe, layers).map((r) => [r.key, r.settings]));
-          const projected = projectSize(p, (k) => byKey.get(k) as LayerSettings, target);
+          const projected = projectSize(p, (k) => byKey.get(k) as LayerSettings, target, undefined, fp16Compute(recipe));
           const { report } = compressModel(f.model, recipe);
           const what = `${f.name} ${target} ${JSON.stringify(defaults)}: stored ${report.bytesAfter}, projected ${projected.after}`;
           expect(report.layersFailed, what).toBe(0);

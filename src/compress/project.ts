@@ -20,7 +20,8 @@
  *              are (H = binary entropy); everything else is counted at its stored size.
  *   channel    removes round(p x channels) output channels: the weight and its bias shrink.
  *              (The inputs of the layers that consume it shrink too; that is not counted here.)
- * Biases, normalization parameters and tensors outside layers are counted unchanged. The small
+ * Biases, normalization parameters and tensors outside layers are counted unchanged, except under
+ * float16 compute (target webgpu, fp16 default weights), which halves their float32 ones. The small
  * constants of the decode chains (scalars, Reshape shapes, Slice bounds: tens of bytes a layer)
  * are left out.
  * A weight that the compressor would refuse (no output-channel axis for per-channel, not a float
@@ -28,7 +29,8 @@
  * A tensor shared by several layers is counted once, under the first layer that uses it.
  */
 import type { Layer, WeightRole } from '../onnx/layers';
-import type { Model } from '../onnx/types';
+import { modelGraphs } from '../onnx/names';
+import type { Model, Tensor } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { tensorByteLength } from '../onnx/tensor';
 import { constScope, graphRecordsByPath } from './graph-edit';
@@ -67,6 +69,8 @@ export interface ProjectionInput {
   /** stored bytes of every tensor of the model (the summary's weightBytes) */
   totalBytes: number;
   layers: ProjectionLayer[];
+  /** stored bytes of the float32 tensors among them (float16 compute halves those outside the layers too) */
+  float32Bytes?: number;
 }
 
 export interface SizeShare {
@@ -131,7 +135,7 @@ interface WeightOutcome {
 const SCALE_BYTES = 4;
 
 /** Projected bytes of one constant input of a layer; `keptChannels` under channel pruning. */
-export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string, target: Target = 'portable', keptChannels?: number): WeightOutcome {
+export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string, target: Target = 'portable', keptChannels?: number, fp16Compute = false): WeightOutcome {
   // Channel pruning shrinks everything laid out along the output channels (the weight, its bias).
   let elements = w.elements;
   let bytes = w.bytes;
@@ -142,7 +146,11 @@ export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string,
     bytes = Math.round(w.bytes * f);
     channels = keptChannels;
   }
-  if (w.role !== 'weight') return { after: bytes, zip: bytes };
+  if (w.role !== 'weight') {
+    // float16 compute stores the layer's float32 biases and other constants as float16 too
+    const half = fp16Compute && s.weights === 'fp16' && bytes === elements * 4 ? elements * 2 : bytes;
+    return { after: half, zip: half };
+  }
   if (s.weights === 'fp32' && s.prune === 0) return { after: bytes, zip: bytes };
   if (w.unsupported) return { after: w.bytes, zip: w.bytes, unsupported: w.unsupported };
   let after = bytes;
@@ -200,6 +208,8 @@ export function projectSize(
   settingsOf: (key: string) => LayerSettings,
   target: Target = 'portable',
   focusKey?: string,
+  /** the recipe computes in float16 (recipe.ts fp16Compute) */
+  fp16Compute = false,
 ): SizeProjection {
   const byWeights = Object.fromEntries(MODES.map((m) => [m, { layers: 0, before: 0, after: 0 }])) as Record<WeightMode, SizeShare>;
   const seen = new Set<string>();
@@ -208,6 +218,7 @@ export function projectSize(
   let layerZip = 0;
   let otherBefore = 0;
   const pruned = { magnitude: 0, channel: 0 };
+  let layerFloat32 = 0;
   const unsupported: { key: string; reason: string }[] = [];
   let unsupportedCount = 0;
   let focus: LayerProjection | undefined;
@@ -226,7 +237,8 @@ export function projectSize(
     for (const w of layer.weights) {
       if (seen.has(w.id)) continue;
       seen.add(w.id);
-      const out = projectWeight(w, s, layer.op, target, w.role === 'other' ? undefined : kept);
+      if (w.bytes === w.elements * 4) layerFloat32 += w.bytes;
+      const out = projectWeight(w, s, layer.op, target, w.role === 'other' ? undefined : kept, fp16Compute);
       before += w.bytes;
       after += out.after;
       zip += out.zip;
@@ -254,12 +266,14 @@ export function projectSize(
     layerZip += zip;
     if (layer.key === focusKey) focus = { key: layer.key, before, after, zip };
   }
-  // Tensors outside the layers (and the layers' biases/others, counted above) stay as they are.
+  // Tensors outside the layers (and the layers' biases/others, counted above) stay as they are,
+  // except under float16 compute, which stores their float32 ones as float16.
   const outside = Math.max(0, input.totalBytes - layerBefore);
+  const outsideAfter = fp16Compute ? outside - Math.max(0, (input.float32Bytes ?? 0) - layerFloat32) / 2 : outside;
   return {
     before: input.totalBytes,
-    after: outside + layerAfter,
-    zip: outside + layerZip,
+    after: outsideAfter + layerAfter,
+    zip: outsideAfter + layerZip,
     other: outside + otherBefore,
     byWeights,
     pruned,
@@ -297,8 +311,23 @@ export function projectionInput(model: Model, layers: readonly Layer[], totalByt
     }
     return s;
   };
+  let float32Bytes = 0;
+  for (const rec of modelGraphs(model)) {
+    const count = (t: Tensor | undefined) => {
+      if (t?.dataType === DataType.FLOAT) {
+        try {
+          float32Bytes += tensorByteLength(t);
+        } catch {
+          /* malformed external info: not counted */
+        }
+      }
+    };
+    rec.graph?.initializers.forEach(count);
+    for (const n of rec.nodes) if (n.opType === 'Constant') n.attributes.forEach((a) => count(a.t));
+  }
   return {
     totalBytes,
+    float32Bytes,
     layers: layers.map((layer) => ({
       key: layer.key,
       op: layer.op,

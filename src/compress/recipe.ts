@@ -275,6 +275,14 @@ function merge(into: LayerSettings, over: PartialLayerSettings): LayerSettings {
 }
 
 /** A recipe applying `defaults` to every layer. */
+/**
+ * Whether the recipe turns the model's float computation to float16 (fp16/compute.ts): target
+ * webgpu with fp16 default weights. Other fp16 layers store float16 weights and compute float32.
+ */
+export function fp16Compute(recipe: Pick<Recipe, 'target' | 'defaults'>): boolean {
+  return recipe.target === 'webgpu' && recipe.defaults.weights === 'fp16';
+}
+
 export function makeRecipe(target: Target, defaults: PartialLayerSettings, layers: Record<string, PartialLayerSettings> = {}): Recipe {
   return { format: RECIPE_FORMAT, version: RECIPE_VERSION, target, defaults, layers };
 }

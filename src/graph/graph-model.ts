@@ -10,7 +10,7 @@ import { layeredLayout } from './layered';
 import { buildScene, LayoutCache, type LayoutFn } from './scene';
 import { buildSearchIndex, revealIds, searchGraph, type SearchIndex } from './search';
 import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from './types';
-import { buildViewGraph } from './view-graph';
+import { buildViewGraph, type ViewGraph } from './view-graph';
 
 /** New items an opened group may show at once (its sub-groups open too while they fit). */
 export const OPEN_BUDGET = 90;
@@ -26,7 +26,11 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 
 export function openGraph(model: Model, layers?: Layer[]): GraphModel {
   const t0 = now();
-  const view = buildViewGraph(model, layers ?? findLayers(model));
+  return openGraphFromView(buildViewGraph(model, layers ?? findLayers(model)), t0);
+}
+
+/** The same from a view graph built elsewhere (the compare view's folded compressed graph). */
+export function openGraphFromView(view: ViewGraph, t0 = now()): GraphModel {
   const h = buildHierarchy(view);
   const index = buildSearchIndex(h);
   const info: GraphInfo = {

@@ -5,6 +5,8 @@
  */
 import { expose, transfer } from 'comlink';
 import { errorMessage, isAppError } from '../core/errors';
+import { usesFloat16Compute } from '../compress/fp16/compute';
+import { decodeModel } from '../onnx/codec';
 import { loadModel } from '../onnx/load';
 import { summarizeModel } from '../onnx/summary';
 import type {
@@ -86,17 +88,18 @@ async function readFiles(files: File[]) {
 type Outputs = OutputValues[];
 
 interface GpuLike {
-  requestAdapter(): Promise<unknown>;
+  requestAdapter(): Promise<{ features?: { has(name: string): boolean } } | null>;
 }
 
-async function backendAvailable(backend: VerifyBackend): Promise<{ available: boolean; detail: string }> {
+async function backendAvailable(backend: VerifyBackend): Promise<{ available: boolean; detail: string; shaderF16?: boolean }> {
   if (backend === 'wasm') return { available: true, detail: `wasm, ${globalThis.crossOriginIsolated ? 'threaded' : '1 thread'}` };
   const gpu = (globalThis.navigator as Navigator & { gpu?: GpuLike }).gpu;
   if (!gpu) return { available: false, detail: 'this browser has no WebGPU (navigator.gpu is missing)' };
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, detail: 'no WebGPU adapter (GPU blocked or disabled)' };
-    return { available: true, detail: 'WebGPU adapter found' };
+    const shaderF16 = adapter.features?.has('shader-f16') === true;
+    return { available: true, detail: `WebGPU adapter found (${shaderF16 ? 'with' : 'without'} shader-f16)`, shaderF16 };
   } catch (e) {
     return { available: false, detail: `WebGPU adapter request failed: ${errorMessage(e)}` };
   }
@@ -154,13 +157,14 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     ? encodeCompressed(loaded.model, loaded.external)
     : inputFiles.find((f) => f.name === loaded.fileName)!.bytes;
   const result = new Uint8Array(await compressed.arrayBuffer());
+  const halfCompute = usesFloat16Compute(decodeModel(result));
   const ort = await loadOrt();
   const checks: BackendCheck[] = [];
   let reference: Outputs[] | undefined;
   // wasm first: it is the reference the other backends are compared to
   const order = [...new Set<VerifyBackend>(['wasm', ...backends])];
   for (const backend of order) {
-    const availability = await backendAvailable(backend);
+    const { shaderF16, ...availability } = await backendAvailable(backend);
     const check: BackendCheck = {
       backend,
       ...availability,
@@ -169,7 +173,12 @@ async function verify(files: File[], compressed: Blob, backends: VerifyBackend[]
     };
     if (availability.available) {
       const orig = await runSession(ort, original, backend, sets);
-      const comp = await runSession(ort, result, backend, sets);
+      // Measured on a WebGPU adapter without shader-f16 (SwiftShader): onnxruntime-web 1.30 runs a
+      // float16 graph without an error and returns wrong values (cosine 0.0). Say so instead.
+      const comp =
+        backend === 'webgpu' && halfCompute && !shaderF16
+          ? { run: { ok: false, error: 'float16 compute needs the WebGPU feature shader-f16, which this adapter lacks (onnxruntime-web would run it with wrong results); not run' } }
+          : await runSession(ort, result, backend, sets);
       check.original = orig.run;
       check.compressed = comp.run;
       if (backend === 'wasm') reference = orig.outputs;

@@ -9,7 +9,7 @@
 import { AppError } from '../core/errors';
 import { modelTensorBytes } from '../compress/compress';
 import { projectionInput, projectSize, type ProjectionInput, type SizeProjection } from '../compress/project';
-import { resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
+import { fp16Compute, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from '../onnx/layers';
 import type { LoadedModel } from '../onnx/load';
 import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
@@ -557,5 +557,5 @@ export function projectRecipe(loaded: LoadedModel | undefined, recipe: Recipe, f
   const ix = indexOf(loaded);
   ix.projection ??= projectionInput(loaded.model, ix.layers, modelTensorBytes(loaded.model));
   const byKey = settingsByKey(ix, recipe);
-  return projectSize(ix.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey);
+  return projectSize(ix.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey, fp16Compute(recipe));
 }

@@ -8,11 +8,16 @@ import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/ty
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
 import type { NodeDetails, TensorStatsView } from './inspect-service';
+import type { CompareInfo, CompareSide, WeightComparison } from './compare-service';
+import type { LayerReport } from '../compress/compress';
 
 export type { ModelSummary };
 export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
 export type { AttributeView, ValueView, WeightView } from './inspect-service';
+export type { CompareInfo, CompareSide, WeightBin, WeightComparison, WeightGroup } from './compare-service';
+export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff';
+export type { LayerReport };
 
 /** One file handed to the worker; `buffer` is transferred, not copied. */
 export interface ModelFileInput {
@@ -78,4 +83,20 @@ export interface ModelWorkerApi {
   graphSearch(query: string, limit?: number): Promise<WorkerResult<SearchHit[]>>;
   /** Graph view: the groups to open so that node or group `id` shows. */
   graphReveal(id: string): Promise<WorkerResult<string[]>>;
+  /**
+   * Compare view: parses the compressed file (a Blob handle: the worker reads it) next to the open
+   * model and diffs the two; `layers` are the compressor's report rows (hints for what structure
+   * cannot tell). Replaces any previous comparison.
+   */
+  compareOpen(compressed: Blob, layers: LayerReport[]): Promise<WorkerResult<CompareInfo>>;
+  /** Compare view: the laid-out scene of one side with these groups expanded. */
+  compareScene(side: CompareSide, expanded: string[]): Promise<WorkerResult<GraphScene>>;
+  /** Compare view: the groups to open when the user opens group `id` on one side (none when it has no such group). */
+  compareExpand(side: CompareSide, id: string): Promise<WorkerResult<string[]>>;
+  /** Compare view: the groups to open on one side so that `id` shows. */
+  compareReveal(side: CompareSide, id: string): Promise<WorkerResult<string[]>>;
+  /** Compare view: a layer's original and decoded weights in shared bins, with the grid of one group (default: the widest). */
+  compareWeights(key: string, group?: number): Promise<WorkerResult<WeightComparison>>;
+  /** Compare view: forgets the comparison. */
+  compareClose(): Promise<void>;
 }

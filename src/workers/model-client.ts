@@ -6,6 +6,10 @@
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { AppError } from '../core/errors';
 import type {
+  CompareInfo,
+  CompareSide,
+  LayerReport,
+  WeightComparison,
   GraphInfo,
   GraphScene,
   LayoutEngine,
@@ -185,6 +189,31 @@ export class ModelClient {
   /** Graph view: the groups to open so that `id` shows. */
   async graphReveal(id: string): Promise<string[]> {
     return unwrap(await this.guarded<WorkerResult<string[]>>(() => this.remote.graphReveal(id)));
+  }
+
+  /** Compare view: parses the compressed file next to the open model and diffs them. */
+  async compareOpen(compressed: Blob, layers: LayerReport[]): Promise<CompareInfo> {
+    return unwrap(await this.guarded<WorkerResult<CompareInfo>>(() => this.remote.compareOpen(compressed, layers)));
+  }
+
+  async compareScene(side: CompareSide, expanded: string[]): Promise<GraphScene> {
+    return unwrap(await this.guarded<WorkerResult<GraphScene>>(() => this.remote.compareScene(side, expanded)));
+  }
+
+  async compareExpand(side: CompareSide, id: string): Promise<string[]> {
+    return unwrap(await this.guarded<WorkerResult<string[]>>(() => this.remote.compareExpand(side, id)));
+  }
+
+  async compareReveal(side: CompareSide, id: string): Promise<string[]> {
+    return unwrap(await this.guarded<WorkerResult<string[]>>(() => this.remote.compareReveal(side, id)));
+  }
+
+  async compareWeights(key: string, group?: number): Promise<WeightComparison> {
+    return unwrap(await this.guarded<WorkerResult<WeightComparison>>(() => this.remote.compareWeights(key, group)));
+  }
+
+  compareClose(): Promise<void> {
+    return this.guarded(() => this.remote.compareClose());
   }
 
   dispose(): void {

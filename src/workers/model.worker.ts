@@ -10,6 +10,7 @@ import type { ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from
 import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
 import { nodeDetails, projectRecipe, tensorStatsOf } from './inspect-service';
+import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
 
 /** The model of the last successful open; replaced only when a new one parses. */
 let current: LoadedModel | undefined;
@@ -105,6 +106,34 @@ const api: ModelWorkerApi = {
   },
   async projectSize(recipe, focusKey) {
     return answer(() => projectRecipe(current, recipe, focusKey));
+  },
+
+  async compareOpen(compressed, layers) {
+    try {
+      const bytes = new Uint8Array(await compressed.arrayBuffer());
+      return answer(() => compareOpen(current, bytes, layers));
+    } catch (e) {
+      return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
+    }
+  },
+  async compareScene(side, expanded) {
+    try {
+      return { ok: true, value: await compareScene(current, side, expanded) };
+    } catch (e) {
+      return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
+    }
+  },
+  async compareExpand(side, id) {
+    return answer(() => compareExpand(current, side, id));
+  },
+  async compareReveal(side, id) {
+    return answer(() => compareReveal(current, side, id));
+  },
+  async compareWeights(key, group) {
+    return answer(() => compareWeights(current, key, group));
+  },
+  async compareClose() {
+    compareClose();
   },
 };
 

@@ -8,12 +8,31 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../onnx/codec';
+import { findLayers } from '../../onnx/layers';
+import { assignNodeNames } from '../../onnx/names';
+import { graphRecordsByPath, constScope } from '../graph-edit';
+import { effectiveWeight, weightAxes } from '../weights';
+import type { Model } from '../../onnx/types';
 import { compressModel } from '../compress';
 import { floatFeeds, run } from '../cleanup/testing/ort-check';
 import { makeRecipe, type PartialLayerSettings, type Recipe } from '../recipe';
 import { cnnFixture, constantsOpset9Fixture, ifSubgraphFixture, mlpFixture } from '../testing/fixtures';
 
 const channel = (prune: number): PartialLayerSettings => ({ prune, pruneMethod: 'channel' });
+
+/** Each layer's output channels: the length of its weight's per-channel axis, as the layer reads it. */
+function outputChannels(model: Model): Map<string, number> {
+  const records = graphRecordsByPath(model);
+  const out = new Map<string, number>();
+  for (const layer of findLayers(model)) {
+    const w = layer.weights.find((x) => x.role === 'weight');
+    if (!w) continue;
+    const shape = effectiveWeight(w, constScope(records.get(layer.graphPath)!), false).shape;
+    const axis = weightAxes(layer, w.inputIndex, shape.length).channelAxis;
+    if (axis !== undefined) out.set(layer.key, shape[axis]);
+  }
+  return out;
+}
 
 describe('the digits sample: fold BatchNormalization, then prune 25% of conv1 and fc1', () => {
   const dir = new URL('../../../public/sample/', import.meta.url);
@@ -115,6 +134,15 @@ describe('the compression fixtures, every layer channel-pruned 50%', () => {
       };
       expect(summary).toEqual(expected[fx.name]);
       if (report.layers.some((r) => !r.error)) expect(report.params!.after).toBeLessThan(report.params!.before);
+      // as asked: every accepted layer keeps exactly C - round(0.5 C) of its C output channels
+      const named = structuredClone(fx.model);
+      assignNodeNames(named);
+      const before = outputChannels(named);
+      const after = outputChannels(model);
+      for (const r of report.layers) {
+        const c = before.get(r.key) as number;
+        expect(after.get(r.key), r.key).toBe(r.error ? c : c - Math.round(0.5 * c));
+      }
     });
   }
 

@@ -15,7 +15,6 @@
  *   8).
  */
 import { attr } from '../../onnx/build';
-import { pack4 } from '../../onnx/tensor';
 import { DataType, type Attribute } from '../../onnx/types';
 import { bytesOf, sameShape, type Emitter } from '../emit';
 import { groupParamShape, type GroupLayout, type QuantizedTensor } from './quantize';
@@ -118,11 +117,21 @@ export function emitPortable(e: Emitter, qt: QuantizedTensor, finalShape: number
   return x;
 }
 
+/** INT4 tensor bytes (element 2i in the low nibble, 2i+1 in the high one): pack4, a pair per step. */
+export function packNibbles(a: Int8Array): Uint8Array {
+  const n = a.length;
+  const out = new Uint8Array((n + 1) >> 1);
+  const pairs = n >> 1;
+  for (let j = 0, i = 0; j < pairs; j++, i += 2) out[j] = (a[i] & 15) | ((a[i + 1] & 15) << 4);
+  if (n & 1) out[pairs] = a[n - 1] & 15;
+  return out;
+}
+
 /** Emits a DequantizeLinear (per-tensor, per-axis or blocked) and any Reshape/Cast after it. */
 export function emitDequantizeLinear(e: Emitter, qt: QuantizedTensor, finalShape: number[], outType: number): string {
   const { layout, view } = qt;
   const type = qt.bits === 8 ? DataType.INT8 : DataType.INT4;
-  const raw = (a: Int8Array) => (qt.bits === 8 ? bytesOf(a) : pack4(a));
+  const raw = (a: Int8Array) => (qt.bits === 8 ? bytesOf(a) : packNibbles(a));
   const x = e.init('_quantized', type, qt.shape, raw(qt.q));
   const paramShape = groupParamShape(qt.shape, layout, view);
   const inputs = [x, e.floats('_scale', paramShape, qt.scales)];
@@ -150,26 +159,67 @@ export function emitMatMulNBits(e: Emitter, qt: QuantizedTensor): { inputs: stri
   const nb = qt.view.blocks;
   const blob = bs / 2;
   const zps = qt.zeroPoints;
+  const q = qt.q;
   const b = new Uint8Array(n * nb * blob);
-  for (let col = 0; col < n; col++) {
+  const scales = new Float32Array(n * nb);
+  // A transpose ([K, N] codes to [N, blocks, bs / 2] bytes) by strips of TILE columns, block by
+  // block. Full blocks, when N is a multiple of 4: four codes of two rows are read as one int32
+  // each and turned into four packed bytes at once (code + 8 = (code & 15) ^ 8 in each byte), into
+  // a small column-major stage; each column's bs / 2 bytes are then copied out as int32 words. The
+  // stage avoids scattering single bytes at a stride of blocks * bs / 2 (often a power of two,
+  // which maps every write of a strip to the same few cache sets). Everything else (a last block
+  // running past K, odd N) goes value by value.
+  const TILE = 64;
+  const stride = nb * blob;
+  const swar = n % 4 === 0 && q.byteOffset % 4 === 0;
+  const q32 = swar ? new Int32Array(q.buffer, q.byteOffset, q.length >> 2) : undefined;
+  const b32 = new Int32Array(b.buffer, 0, b.length >> 2);
+  const stage = new Uint8Array(TILE * blob);
+  const s32 = new Int32Array(stage.buffer);
+  const words = blob >> 2;
+  for (let c0 = 0; c0 < n; c0 += TILE) {
+    const c1 = c0 + TILE < n ? c0 + TILE : n;
     for (let kb = 0; kb < nb; kb++) {
-      const zpu = zps ? zps[kb * n + col] + 8 : 8;
-      const base = (col * nb + kb) * blob;
-      for (let w = 0; w < bs; w++) {
-        const row = kb * bs + w;
-        const u = row < k ? qt.q[row * n + col] + 8 : zpu;
-        b[base + (w >> 1)] |= w & 1 ? u << 4 : u;
+      const r0 = kb * bs;
+      for (let col = c0; col < c1; col++) scales[col * nb + kb] = qt.scales[kb * n + col];
+      if (q32 && r0 + bs <= k) {
+        const n4 = n >> 2;
+        for (let w = 0; w < bs; w += 2) {
+          let ia = ((r0 + w) * n + c0) >> 2;
+          let ib = ia + n4;
+          for (let col = c0, o = w >> 1; col < c1; col += 4, ia++, ib++, o += 4 * blob) {
+            const v = ((q32[ia] & 0x0f0f0f0f) ^ 0x08080808) | (((q32[ib] & 0x0f0f0f0f) ^ 0x08080808) << 4);
+            stage[o] = v;
+            stage[o + blob] = v >>> 8;
+            stage[o + 2 * blob] = v >>> 16;
+            stage[o + 3 * blob] = v >>> 24;
+          }
+        }
+        for (let col = c0, d = (c0 * stride + kb * blob) >> 2, src = 0; col < c1; col++, d += stride >> 2) {
+          for (let i = 0; i < words; i++, src++) b32[d + i] = s32[src];
+        }
+        continue;
+      }
+      // value by value; padding rows past K hold the zero point (they dequantize to 0)
+      for (let w = 0; w < bs; w += 2) {
+        const ra = (r0 + w) * n;
+        const rb = ra + n;
+        for (let col = c0, o = c0 * stride + kb * blob + (w >> 1); col < c1; col++, o += stride) {
+          const zpu = zps ? zps[kb * n + col] + 8 : 8;
+          const lo = r0 + w < k ? q[ra + col] + 8 : zpu;
+          const hi = r0 + w + 1 < k ? q[rb + col] + 8 : zpu;
+          b[o] = lo | (hi << 4);
+        }
       }
     }
   }
-  const scales = new Float32Array(n * nb);
-  for (let col = 0; col < n; col++) for (let kb = 0; kb < nb; kb++) scales[col * nb + kb] = qt.scales[kb * n + col];
   const inputs = [e.init('_matmul_nbits', DataType.UINT8, [n, nb, blob], b), e.floats('_scale', [n, nb], scales)];
   if (zps) {
     const zb = Math.ceil(nb / 2);
     const z = new Uint8Array(n * zb);
-    for (let col = 0; col < n; col++) {
-      for (let kb = 0; kb < nb; kb++) z[col * zb + (kb >> 1)] |= (zps[kb * n + col] + 8) << ((kb & 1) * 4);
+    for (let kb = 0; kb < nb; kb++) {
+      const shift = (kb & 1) * 4;
+      for (let col = 0, o = kb >> 1; col < n; col++, o += zb) z[o] |= (zps[kb * n + col] + 8) << shift;
     }
     inputs.push(e.init('_zero_point', DataType.UINT8, [n, zb], z));
   }

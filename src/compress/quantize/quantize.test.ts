@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../core/errors';
 import { seeded } from '../../testing/random';
 import { gaussian } from '../testing/fixtures';
+import { Emitter } from '../emit';
+import { NameAllocator } from '../graph-edit';
+import { pack4 } from '../../onnx/tensor';
+import { emitMatMulNBits, packNibbles } from './encode';
 import {
   dequantizeTensor,
   groupParamShape,
@@ -284,5 +288,51 @@ describe('layouts', () => {
     const ms = performance.now() - t0;
     console.log(`quantize 2 x 1M weights: ${ms.toFixed(1)} ms`);
     expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('emitMatMulNBits packing', () => {
+  /** The layout from the MatMulNBits spec, element by element: B[n][block][byte], low nibble first, padding = zero point. */
+  function reference(q: Int8Array, k: number, n: number, bs: number, zps?: Int8Array): Uint8Array {
+    const nb = Math.ceil(k / bs);
+    const out = new Uint8Array(n * nb * (bs / 2));
+    for (let col = 0; col < n; col++) {
+      for (let kb = 0; kb < nb; kb++) {
+        for (let i = 0; i < bs; i++) {
+          const row = kb * bs + i;
+          const u = row < k ? q[row * n + col] + 8 : zps ? zps[kb * n + col] + 8 : 8;
+          out[(col * nb + kb) * (bs / 2) + (i >> 1)] |= i & 1 ? u << 4 : u;
+        }
+      }
+    }
+    return out;
+  }
+  for (const [k, n, bs, symmetric] of [
+    [64, 8, 32, true],
+    [100, 12, 32, false],
+    [96, 130, 16, true],
+    [40, 7, 16, false],
+    [300, 68, 128, true],
+    [256, 256, 64, false],
+  ] as const) {
+    it(`K ${k}, N ${n}, block ${bs}, ${symmetric ? 'symmetric' : 'asymmetric'}: the bytes of the spec's layout`, () => {
+      const rng = seeded(k * 1000 + n);
+      const values = Float32Array.from({ length: k * n }, () => rng() * 2 - 1);
+      const qt = quantizeTensor(values, [k, n], { kind: 'block', axis: 0, blockSize: bs }, 4, symmetric);
+      const e = new Emitter(new NameAllocator(new Set()), 21, 'w');
+      emitMatMulNBits(e, qt);
+      const b = e.initializers[0];
+      expect(b.dims).toEqual([n, Math.ceil(k / bs), bs / 2]);
+      expect(Buffer.from(b.rawData!).equals(Buffer.from(reference(qt.q, k, n, bs, qt.zeroPoints)))).toBe(true);
+    });
+  }
+});
+
+describe('packNibbles', () => {
+  it('writes the bytes pack4 writes (odd and even lengths, every code)', () => {
+    for (const n of [1, 2, 15, 16, 1001]) {
+      const a = Int8Array.from({ length: n }, (_, i) => ((i * 7) % 16) - 8);
+      expect(Buffer.from(packNibbles(a)).equals(Buffer.from(pack4(a)))).toBe(true);
+    }
   });
 });
