@@ -165,11 +165,24 @@ function build(): void {
   if (r.status !== 0) throw new Error('vite build failed');
 }
 
+/** Ends the preview server and everything it started (npx, vite). */
+function stopServer(proc: ChildProcess): void {
+  try {
+    if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGTERM');
+  } catch {
+    proc.kill();
+  }
+  proc.stdout?.destroy();
+  proc.stderr?.destroy();
+}
+
 async function serve(): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn('npx', ['vite', 'preview', '--outDir', DIST, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group: npx does not pass a kill on to vite, whose open pipes kept this script alive
+    detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -181,7 +194,7 @@ async function serve(): Promise<{ url: string; proc: ChildProcess }> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  proc.kill();
+  stopServer(proc);
   throw new Error('vite preview did not start');
 }
 
@@ -367,7 +380,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await browser.close();
-    proc.kill();
+    stopServer(proc);
   }
   console.log(ok ? 'All goals met.' : 'Some goals were missed (see FAIL above).');
   if (!ok && flag('--strict')) process.exitCode = 1;
