@@ -174,7 +174,7 @@ test('cancels a benchmark and keeps working; synthesized inputs give fidelity wi
   await choose(page, ['wasm-1']);
   await setCaps(page, 100000, 30);
   await page.getByTestId('bench-run').click();
-  await expect(page.getByTestId('bench-progress-label')).toHaveText(/timing runs/, { timeout: 30_000 });
+  await expect(page.getByTestId('bench-progress-label')).toHaveText(/Original on wasm/, { timeout: 30_000 });
   await page.getByTestId('bench-cancel').click();
   await expect(page.getByTestId('bench-cancelled')).toBeVisible();
   await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'cancelled');
