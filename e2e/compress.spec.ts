@@ -286,6 +286,8 @@ test('cancel stops a compression at any point, and a second request replaces the
   const { progress, maxGap } = await progressSeen(page);
   await expect(page.getByTestId('compress-layer-row')).toHaveCount(32);
   await expect(page.locator('[data-testid="compress-layer-row"][data-applied="int4-nibbles-mul"]')).toHaveCount(32);
+  // the worker quantized on the WebAssembly SIMD kernels (allowed by the page's CSP), not the scalar fallback
+  await expect(page.getByTestId('compress-run-info')).toHaveAttribute('data-quantizer', 'wasm-simd');
   await expect(panel.getByTestId('error')).toHaveCount(0);
   await expect(panel.getByTestId('notice')).toHaveCount(0);
   await expect(page.getByTestId('compress-original-size')).toHaveAttribute('data-value', String(model.bytes.length));

@@ -29,6 +29,8 @@ export interface SymbolicDim {
 export function defaultDimValue(name: string): number {
   const n = name.toLowerCase();
   if (/batch|^n$|^b$|^bs$/.test(n)) return 1;
+  // raw audio: one second at 16 kHz (a window or a mel front end needs more than a few samples)
+  if (/sample|audio|wave|pcm/.test(n)) return 16000;
   if (/seq|len|token|time|step|^t$|^l$/.test(n)) return 32;
   if (/height|width|^h$|^w$|size|side/.test(n)) return 224;
   if (/chan|^c$/.test(n)) return 3;

@@ -13,7 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compressModel } from '../compress/compress';
 import { makeRecipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
+import { emptyTensor, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { loadModel } from '../onnx/load';
+import { DataType, type Tensor } from '../onnx/types';
 import type { EvalReport } from './eval';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -115,5 +117,27 @@ describe('cli eval', () => {
     expect(csv.code).toBe(2);
     expect(csv.stderr).toMatch(/--samples: bad\.csv: a sample has 2 values; the model's input "input" \[batch, 1, 8, 8\] needs 64/);
     expect(csv.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('names the input sizes to set when the model cannot run on the synthesized inputs', () => {
+    // a 3x3 Conv without padding on an image whose size is an unnamed-looking dim (default 1)
+    const w: Tensor = emptyTensor({ name: 'w', dataType: DataType.FLOAT, dims: [2, 1, 3, 3], rawData: new Uint8Array(72) });
+    const model = makeModel({
+      graph: makeGraph({
+        nodes: [makeNode('Conv', ['x', 'w'], ['y'])],
+        initializers: [w],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 1, 'q', 'q'])],
+        outputs: [makeValueInfo('y', DataType.FLOAT, [1, 2, 'r', 'r'])],
+      }),
+      opsetImport: [{ domain: '', version: 13 }],
+    });
+    const file = path.join(tmp, 'conv-dyn.onnx');
+    fs.writeFileSync(file, encodeModel(model));
+    const r = cli(['eval', file, file, '--max-runs', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: conv-dyn\.onnx: onnxruntime-node could not run it on latency: x float32\[1, 1, 1, 1\] \(synthesized\).*Set the input sizes with --dims NAME=N/);
+    const ok = cli(['eval', file, file, '--max-runs', '2', '--dims', 'q=8']);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/x float32\[1, 1, 8, 8\]/);
   });
 });

@@ -148,7 +148,18 @@ async function measure(ort: OrtModule, file: string, bytes: Uint8Array, size: nu
   }
   const sessionMs = performance.now() - t0;
   try {
-    const run = await measureModel(nodeSession(ort, session), plan);
+    let run: ModelRun;
+    try {
+      run = await measureModel(nodeSession(ort, session), plan);
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      const why = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
+      throw new AppError(
+        'invalid-argument',
+        `${path.basename(file)}: onnxruntime-node could not run it on ${plan.description}: ${why}. ` +
+          'Set the input sizes with --dims NAME=N (see `npm run cli -- inspect` for the input names) or give real inputs with --samples.',
+      );
+    }
     const a = run.accuracy;
     return {
       run,

@@ -48,3 +48,4 @@ interface AbortSignal {
 
 /** Monotonic clock for timings in bench code. */
 declare var performance: { now(): number };
+

@@ -30,6 +30,8 @@ export interface CompressTimings {
   parseMs: number;
   compressMs: number;
   encodeMs: number;
+  /** what quantized block-wise weights: the WebAssembly SIMD kernels or the scalar loops (no SIMD in this engine) */
+  quantizer: 'wasm-simd' | 'scalar';
 }
 
 export interface CompressOutput {

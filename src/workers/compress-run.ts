@@ -7,6 +7,7 @@
 import { throwIfAborted } from '../core/errors';
 import { AppError } from '../core/errors';
 import { compressModel, modelTensorBytes, type CompressReport } from '../compress/compress';
+import { blockwiseSimdAvailable } from '../compress/quantize/blockwise-simd';
 import { parseRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
@@ -76,7 +77,7 @@ export function runCompression(files: readonly InputFile[], recipeJson: Recipe |
     bytes,
     ...(data ? { data } : {}),
     report,
-    timings: { parseMs: t1 - t0, compressMs: t2 - t1, encodeMs: t3 - t2 },
+    timings: { parseMs: t1 - t0, compressMs: t2 - t1, encodeMs: t3 - t2, quantizer: blockwiseSimdAvailable() ? 'wasm-simd' : 'scalar' },
   };
 }
 

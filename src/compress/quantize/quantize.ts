@@ -41,6 +41,7 @@
  *     code 0 either way).
  */
 import { AppError } from '../../core/errors';
+import { quantizeBlockColumnsSimd, quantizeRunsSimd } from './blockwise-simd';
 import type { QuantBits } from './meta';
 
 /** How elements are grouped under one scale. Axes are non-negative. */
@@ -227,7 +228,8 @@ class Params {
     const half = this.bits === 8 ? 128 : 8;
     let scale: number;
     if (this.symmetric) {
-      scale = fround(-(Math.abs(hi) > Math.abs(lo) ? hi : lo) / half);
+      // + 0: an all-zero block's scale is +0 whichever sign its zeros had (as the SIMD kernels)
+      scale = fround(-(Math.abs(hi) > Math.abs(lo) ? hi : lo) / half) + 0;
     } else {
       const p = blockwiseScaleZeroPoint(lo, hi, this.bits, false);
       scale = p.scale;
@@ -535,8 +537,16 @@ export function quantizeTensor(
   let ok: boolean;
   if (layout.kind === 'tensor') ok = quantizeRuns(values, q, 1, n, 1, n, p, false, tmin, tmax);
   else if (layout.kind === 'block') {
-    if (inner === 1) ok = quantizeRuns(values, q, outer, len, view.blocks, layout.blockSize, p, true, tmin, tmax);
-    else ok = quantizeBlockColumns(values, q, outer, len, inner, layout.blockSize, p, tmin, tmax);
+    const bs = layout.blockSize;
+    const out = { q, scales: p.scales, zps: p.zps };
+    let simd: boolean | undefined;
+    if (inner === 1) {
+      if (len % bs === 0) simd = quantizeRunsSimd(values, out, outer * view.blocks, bs, bits, symmetric);
+      ok = simd ?? quantizeRuns(values, q, outer, len, view.blocks, bs, p, true, tmin, tmax);
+    } else {
+      simd = quantizeBlockColumnsSimd(values, out, outer, len, inner, bs, bits, symmetric);
+      ok = simd ?? quantizeBlockColumns(values, q, outer, len, inner, bs, p, tmin, tmax);
+    }
   } else if (outer === 1) ok = quantizeRuns(values, q, 1, n, len, inner, p, false, tmin, tmax);
   else if (inner === 1) ok = quantizeLastAxis(values, q, outer, len, p, tmin, tmax);
   else ok = quantizeMiddleAxis(values, q, outer, len, inner, p, tmin, tmax);

@@ -52,9 +52,19 @@ export function CompressResult({ result }: CompressResultProps) {
           Download .onnx
         </button>
         <span className="muted mono compress-result__name">{name}</span>
-        <span className="muted">
+        <span
+          className="muted"
+          data-testid="compress-run-info"
+          data-quantizer={result.timings.quantizer}
+          title={
+            result.timings.quantizer === 'wasm-simd'
+              ? 'Block-wise weights were quantized by WebAssembly SIMD kernels'
+              : 'This browser has no WebAssembly SIMD: block-wise weights were quantized by the slower scalar code'
+          }
+        >
           {result.report.target} · opset {report.opset.before ?? '—'}
           {report.opset.after !== report.opset.before ? ` → ${report.opset.after ?? '—'}` : ''} · {Math.round(result.totalMs)} ms
+          {result.timings.quantizer === 'scalar' ? ' · no WebAssembly SIMD' : ''}
         </span>
       </div>
       <ExportPanel result={result} modelName={name} />
