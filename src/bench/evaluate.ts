@@ -27,6 +27,56 @@ export interface RunSession {
   run(feeds: readonly BenchTensor[]): Promise<{ ms: number; outputs: OutputValues[] }>;
 }
 
+/** What this code reads of an onnxruntime (web or node) output tensor. */
+export interface OrtLikeOutput {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+  /** web: where the data lives ('cpu', 'cpu-pinned', 'gpu-buffer', ...); node tensors are on the CPU */
+  readonly location?: string;
+  getData?(releaseData?: boolean): Promise<unknown>;
+  dispose?(): void;
+}
+
+/** What this code uses of an onnxruntime (web or node) InferenceSession. */
+export interface OrtLikeSession {
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, unknown>): Promise<Record<string, OrtLikeOutput>>;
+}
+
+/** onnxruntime's Tensor constructor (overloaded per dtype; the data's type matches the dtype by construction). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OrtTensorConstructor = new (type: any, data: any, dims: readonly number[]) => unknown;
+
+/**
+ * An onnxruntime session (web or node: passed in, never imported) as a RunSession: fresh input
+ * tensors every run (a session may take ownership of what it is fed), only session.run timed,
+ * GPU-resident outputs downloaded and then disposed, outputs as floats.
+ */
+export function ortRunSession(Tensor: OrtTensorConstructor, session: OrtLikeSession): RunSession {
+  const onCpu = (v: OrtLikeOutput) => v.location === undefined || v.location === 'cpu' || v.location === 'cpu-pinned';
+  return {
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const f: Record<string, unknown> = {};
+      for (const t of feeds) f[t.name] = new Tensor(t.dtype, t.data.slice(), t.dims);
+      const t0 = performance.now();
+      const result = await session.run(f);
+      const ms = performance.now() - t0;
+      const outputs: OutputValues[] = [];
+      for (const name of session.outputNames) {
+        const v = result[name];
+        if (!v) continue;
+        const data = onCpu(v) || !v.getData ? v.data : await v.getData(true);
+        const o = toOutputValues(name, v.type, v.dims, data);
+        if (o) outputs.push(o);
+      }
+      for (const v of Object.values(result)) if (!onCpu(v)) v.dispose?.();
+      return { ms, outputs };
+    },
+  };
+}
+
 /** An output tensor of a runtime (type name as onnxruntime gives it) as floats; undefined for strings and the like. */
 export function toOutputValues(name: string, type: string, dims: readonly number[], data: unknown): OutputValues | undefined {
   const d = [...dims];

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/format';
-import { measureModel, toOutputValues, compareRuns, type ModelRun, type OutputValues, type RunSession } from '../bench/evaluate';
+import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
 import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import type { OutputFidelity } from '../bench/metrics';
 import { parseJsonText } from '../bench/parse-inputs';
@@ -117,25 +117,9 @@ export function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: 
 
 type OrtModule = typeof Ort;
 
-/** An onnxruntime-node session as a RunSession (fresh tensors per run; only session.run is timed). */
+/** An onnxruntime-node session as a RunSession (src/bench/evaluate.ts ortRunSession). */
 export function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunSession {
-  return {
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const f: Record<string, Ort.Tensor> = {};
-      for (const t of feeds) f[t.name] = new ort.Tensor(t.dtype, t.data.slice() as Float32Array, t.dims);
-      const t0 = performance.now();
-      const result = await session.run(f);
-      const ms = performance.now() - t0;
-      const outputs: OutputValues[] = [];
-      for (const name of session.outputNames) {
-        const v = result[name];
-        const o = v && toOutputValues(name, v.type, v.dims, v.data);
-        if (o) outputs.push(o);
-      }
-      return { ms, outputs };
-    },
-  };
+  return ortRunSession(ort.Tensor, session);
 }
 
 async function measure(ort: OrtModule, file: string, bytes: Uint8Array, size: number, plan: InputPlan, threads: number): Promise<{ report: EvalModelReport; run: ModelRun }> {

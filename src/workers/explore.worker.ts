@@ -6,7 +6,7 @@
 import { expose } from 'comlink';
 import { AppError, errorMessage, isAppError } from '../core/errors';
 import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
-import { toOutputValues, type OutputValues } from '../bench/evaluate';
+import { webRunSession } from './ort-session';
 import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
 import { planInputs } from '../bench/plan';
@@ -58,26 +58,7 @@ const openWasm: OpenSession = async (bytes) => {
   const ort = await loadOrt();
   ort.env.wasm.numThreads = 1;
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  return {
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
-      // fresh tensors every run (buffers may be transferred)
-      for (const t of feeds) f[t.name] = new ort.Tensor(t.dtype, t.data.slice() as Float32Array, t.dims);
-      const t0 = performance.now();
-      const result = await session.run(f);
-      const ms = performance.now() - t0;
-      const outputs: OutputValues[] = [];
-      for (const name of session.outputNames) {
-        const v = result[name];
-        const o = v && toOutputValues(name, v.type, v.dims, v.data);
-        if (o) outputs.push(o);
-        v?.dispose?.();
-      }
-      return { ms, outputs };
-    },
-    release: () => session.release(),
-  };
+  return { ...webRunSession(ort, session), release: () => session.release() };
 };
 
 const api: ExploreWorkerApi = {

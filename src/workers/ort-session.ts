@@ -1,10 +1,9 @@
 /**
- * onnxruntime-web sessions as the bench code's RunSession (src/bench/evaluate.ts): fresh input
- * tensors for every run (a session may take ownership of what it is fed), only session.run timed,
- * outputs as floats.
+ * onnxruntime-web sessions as the bench code's RunSession (src/bench/evaluate.ts, ortRunSession:
+ * fresh input tensors for every run, only session.run timed, GPU outputs downloaded, outputs as
+ * floats).
  */
-import type { OutputValues, RunSession } from '../bench/evaluate';
-import { toOutputValues } from '../bench/evaluate';
+import { ortRunSession, type RunSession } from '../bench/evaluate';
 import type { BenchTensor } from '../bench/tensor';
 import type { Ort } from './ort';
 
@@ -18,25 +17,5 @@ export function toOrtTensor(ort: Ort, t: BenchTensor): OrtTensor {
 }
 
 export function webRunSession(ort: Ort, session: OrtSession): RunSession {
-  return {
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const f: Record<string, OrtTensor> = {};
-      for (const t of feeds) f[t.name] = toOrtTensor(ort, t);
-      const t0 = performance.now();
-      const result = await session.run(f);
-      const ms = performance.now() - t0;
-      const outputs: OutputValues[] = [];
-      for (const name of session.outputNames) {
-        const v = result[name];
-        if (!v) continue;
-        // GPU-resident outputs are downloaded; on wasm and webgl .data is already on the CPU
-        const data = v.location === 'cpu' || v.location === 'cpu-pinned' ? v.data : await v.getData(true);
-        const o = toOutputValues(name, v.type, v.dims, data);
-        if (o) outputs.push(o);
-      }
-      for (const v of Object.values(result)) if (v.location !== 'cpu' && v.location !== 'cpu-pinned') v.dispose();
-      return { ms, outputs };
-    },
-  };
+  return ortRunSession(ort.Tensor, session);
 }

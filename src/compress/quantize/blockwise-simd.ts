@@ -88,6 +88,18 @@ function areas(inputBytes: number, groups: number, outBytes: number): Areas {
   return { lo, hi, scale, recip, zp, out, end: out + outBytes };
 }
 
+/** The module's memory laid out as `a`, viewed as floats and bytes, and the code range of `bits`. */
+function workspace(k: Kernel, a: Areas, bits: QuantBits) {
+  const buffer = memoryOf(k, a.end);
+  return {
+    f32: new Float32Array(buffer),
+    i8: new Int8Array(buffer),
+    half: bits === 8 ? 128 : 8,
+    tmin: bits === 8 ? -128 : -8,
+    tmax: bits === 8 ? 127 : 7,
+  };
+}
+
 /** Output of a block-wise quantization: codes, and per group its scale and signed zero point. */
 export interface BlockwiseOut {
   q: Int8Array;
@@ -116,11 +128,7 @@ export function quantizeBlockColumnsSimd(
   const outStride = cp + 64;
   const rowsMax = Math.min(bs, len);
   const a = areas(rowsMax * rowFloats * 4, cp, rowsMax * outStride);
-  const buffer = memoryOf(k, a.end);
-  const f32 = new Float32Array(buffer);
-  const i8 = new Int8Array(buffer);
-  const half = bits === 8 ? 128 : 8;
-  const [tmin, tmax] = bits === 8 ? [-128, 127] : [-8, 7];
+  const { f32, i8, half, tmin, tmax } = workspace(k, a, bits);
   const { q, scales, zps } = out;
   let bad = 0;
   let base = 0;
@@ -164,11 +172,7 @@ export function quantizeRunsSimd(
   const per = Math.max(1, Math.floor(RUN_CHUNK / bs));
   const per4 = (per + 3) & ~3;
   const a = areas(per * bs * 4, per4, per * bs);
-  const buffer = memoryOf(k, a.end);
-  const f32 = new Float32Array(buffer);
-  const i8 = new Int8Array(buffer);
-  const half = bits === 8 ? 128 : 8;
-  const [tmin, tmax] = bits === 8 ? [-128, 127] : [-8, 7];
+  const { f32, i8, half, tmin, tmax } = workspace(k, a, bits);
   const { q, scales, zps } = out;
   let bad = 0;
   for (let g0 = 0; g0 < count; g0 += per) {
