@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import { zlibSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 
@@ -18,21 +19,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
 const TEST_SET = path.join(root, 'public/sample/digits-test.json');
 
-let requests: string[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-bench-'));
 test.afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** Compresses the open sample with the int8 preset (portable) and returns the compressed file's bytes. */

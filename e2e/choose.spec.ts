@@ -3,7 +3,8 @@
  * its weight statistics and histogram, set it to int4, prune a name-scope group by 50%, watch
  * the projected size follow with exact numbers, undo, and import a bad recipe.
  */
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { encodeModel } from '../src/onnx/codec';
 import { makeTensor } from '../src/onnx/tensor';
@@ -69,19 +70,9 @@ const ZIP_HEAD_HALF = AFTER_INT4 - 4096 - 2560 + (2048 + 1024 / 8) + (1280 + 640
 // channel 50% on /head/: proj keeps 32 of 64 columns (2048 B), fc 5 of 10 (1280 B)
 const AFTER_HEAD_CHANNELS = AFTER_INT4 - 4096 - 2560 + 2048 + 1280;
 
-let requests: string[] = [];
-
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/?empty');
   await expect(page.getByTestId('empty-state')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** Drops a file on the page the way a browser does: dragenter, dragover, drop with a DataTransfer. */

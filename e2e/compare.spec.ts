@@ -4,7 +4,8 @@
  * BatchNormalizations folded into their Convs), pan one side and watch the other follow, sort the
  * per-layer table, pick a layer and see the original and decoded histograms with the grid.
  */
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
+import { expect, test } from './helpers';
 
 const RECIPE = {
   format: 'onnx-compression-recipe',
@@ -14,19 +15,9 @@ const RECIPE = {
   layers: { '/classifier/fc1/Gemm': { weights: 'int4', granularity: 'block', blockSize: 32 } },
 };
 
-let requests: string[] = [];
-
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 async function compress(page: Page): Promise<void> {

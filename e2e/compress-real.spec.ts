@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../src/onnx/codec';
 import { tensorFloats } from '../src/onnx/tensor';
@@ -22,19 +23,9 @@ const LAYERS = ['/Conv', '/conv2/Conv', '/fc/Gemm'];
 /** the page's verify check: 2 input sets, seeds 1000 and 1001, symbolic dims at their defaults (src/workers/compress.worker.ts, src/bench/inputs.ts) */
 const VERIFY_INPUTS = [1000, 1001].map((seed) => synthesizeInputs([{ name: 'image', dtype: 'float32', shape: ['batch', 3, 16, 16] }], seed));
 
-let requests: string[] = [];
-
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/?empty');
   await expect(page.getByTestId('empty-state')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** Drops a file on the page the way a browser does: dragenter/dragover/drop with a DataTransfer. */

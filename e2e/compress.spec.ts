@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import * as ort from 'onnxruntime-node';
 import { deepMlp } from './compress-fixtures';
 
@@ -23,22 +24,13 @@ const TEST_SET = JSON.parse(fs.readFileSync(path.join(root, 'public/sample/digit
 /** int8 per-channel weights keep the sample's logits this close (cosine, worst case). */
 const INT8_COSINE = 0.999;
 
-let requests: string[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-compress-'));
 test.afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/');
   // the sample opens at start
   await expect(page.getByTestId('compress-button')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** Imports a recipe through the recipe panel's file input, as a user picking a .json file. */

@@ -4,7 +4,7 @@
  * fills the accuracy/size chart, and clicking a point loads its recipe: the graph's colours and
  * the projected size change, and the point is highlighted as the current recipe.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test } from './helpers';
 
 test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ page }) => {
   test.setTimeout(240_000);

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Download, type Page } from '@playwright/test';
+import type { Download, Page } from '@playwright/test';
+import { dropFiles, expect, test } from './helpers';
 import { strFromU8, unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import { synthesizeInputs } from '../src/bench/inputs';
@@ -29,17 +30,9 @@ test.afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-let requests: string[] = [];
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
-});
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 const RECIPE = {
@@ -49,17 +42,6 @@ const RECIPE = {
   defaults: { weights: 'int8', granularity: 'per-channel' },
   layers: { '/classifier/fc2/Gemm': { weights: 'int4', granularity: 'block', blockSize: 16 } },
 };
-
-/** Drops files on the page as a browser does (dragenter, dragover, drop with a DataTransfer). */
-async function dropFiles(page: Page, files: { name: string; type: string; bytes: Uint8Array }[]): Promise<void> {
-  const payload = files.map((f) => ({ name: f.name, type: f.type, b64: Buffer.from(f.bytes).toString('base64') }));
-  await page.evaluate((files) => {
-    const dt = new DataTransfer();
-    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
-    const target = document.querySelector('main') ?? document.body;
-    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-  }, payload);
-}
 
 const json = (name: string, value: unknown) => ({ name, type: 'application/json', bytes: Buffer.from(JSON.stringify(value)) });
 

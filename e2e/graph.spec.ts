@@ -1,35 +1,10 @@
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { dropFiles, expect, test } from './helpers';
 import { controlFlowModel, transformerModel, unnamedResNet } from '../src/graph/testing/synthetic';
 import { encodeModel } from '../src/onnx/codec';
 
-/** Every URL the page and its workers asked for, to prove nothing leaves the origin. */
-let requests: string[] = [];
-
-test.beforeEach(async ({ context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
-});
-
-/** Drops a model on the page the way a browser does (dragenter, dragover, drop with a DataTransfer). */
-async function dropModel(page: Page, name: string, bytes: Uint8Array): Promise<void> {
-  await page.evaluate(
-    ({ name, b64 }) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
-      const target = document.querySelector('main') ?? document.body;
-      for (const type of ['dragenter', 'dragover', 'drop']) {
-        target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-      }
-    },
-    { name, b64: Buffer.from(bytes).toString('base64') },
-  );
-}
+/** Drops a model on the page the way a browser does. */
+const dropModel = (page: Page, name: string, bytes: Uint8Array) => dropFiles(page, [{ name, bytes }]);
 
 const graph = (page: Page) => page.getByTestId('graph-view');
 const node = (page: Page, key: string) => page.locator(`[data-testid="graph-node"][data-key="${key}"]`);

@@ -5,24 +5,17 @@
  * runs with the network off (service worker), cross-origin isolated and under its
  * Content-Security-Policy; and no request ever leaves the page's origin.
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import { tinyMlp } from './fixtures';
 
-let requests: string[] = [];
 test.beforeEach(async ({ context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
   // every CSP violation the page sees is recorded
   await context.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };
     w.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-});
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** The saved session as IndexedDB holds it: current id, its recipe's default weights and whether a result is kept. */

@@ -1,20 +1,10 @@
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import { emptyFile, longChain, pngLike, tinyMlp, tinyMlpExternal, TINY_MLP, type FileSpec } from './fixtures';
 
-/** Every URL the page and its workers asked for, to prove nothing leaves the origin. */
-let requests: string[] = [];
-
-test.beforeEach(async ({ page, context }) => {
-  requests = [];
-  context.on('request', (r) => requests.push(r.url()));
+test.beforeEach(async ({ page }) => {
   await page.goto('/?empty');
   await expect(page.getByTestId('empty-state')).toBeVisible();
-});
-
-test.afterEach(async ({ baseURL }) => {
-  const origin = new URL(baseURL!).origin;
-  const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
-  expect(foreign, 'requests outside the page origin').toEqual([]);
 });
 
 /** Drops files on the page the way a browser does: dragenter/dragover/drop with a DataTransfer. */
@@ -155,7 +145,7 @@ test('shows progress while parsing, and Cancel stops it', async ({ page }) => {
   await expect(page.getByTestId('notice')).toHaveCount(0);
 });
 
-test('runs onnxruntime-web (wasm, threaded) loaded from our own origin', async ({ page, baseURL }) => {
+test('runs onnxruntime-web (wasm, threaded) loaded from our own origin', async ({ page, baseURL, requests }) => {
   await page.getByTestId('runtime-check').click();
   const wasm = page.getByTestId('runtime-wasm');
   await expect(wasm).toHaveAttribute('data-available', 'true', { timeout: 60_000 });

@@ -5,9 +5,7 @@ import type { GraphScene, SceneNode } from '../../graph/types';
 import { useCompareStore } from '../../state/compare-store';
 import { useSelectionStore } from '../../state/selection-store';
 import type { CompareSide, NodeChange } from '../../workers/model-api';
-import { EdgeLayer, routePath } from '../graph/EdgeLayer';
-import type { LaidEdge } from '../graph/flow-types';
-import { edgeLabel, edgeTitle } from '../graph/format';
+import { EdgeLayer, laidEdges } from '../graph/EdgeLayer';
 import { IoNode } from '../graph/IoNode';
 import { CompareBoxNode, CompareGroupNode, CompareOpNode } from './CompareNodes';
 import type { CompareFlowNode } from './flow-types';
@@ -39,29 +37,7 @@ function toFlow(scene: GraphScene, side: CompareSide, changes: Readonly<Record<s
       out.push({ ...base, type: 'ioNode', zIndex: 200, data: { node: n } });
     }
   }
-  const edges: LaidEdge[] = [];
-  for (const e of scene.edges) {
-    const s = byId.get(e.source);
-    const t = byId.get(e.target);
-    if (!s || !t) continue;
-    const pts = [{ x: s.x + s.width / 2, y: s.y + s.height }, ...e.points, { x: t.x + t.width / 2, y: t.y }];
-    const mid = pts.length > 2 ? pts[Math.floor(pts.length / 2)] : { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
-    edges.push({
-      id: e.id,
-      source: e.source,
-      target: e.target,
-      path: routePath(pts),
-      label: edgeLabel(e),
-      labelX: mid.x,
-      labelY: mid.y,
-      title: edgeTitle(e),
-      control: e.control === true,
-      bundle: e.count > 1,
-      sourceKey: s.key,
-      targetKey: t.key,
-      edge: e,
-    });
-  }
+  const edges = laidEdges(scene, byId);
   out.push({
     id: '__edges',
     type: 'edgeLayer',

@@ -1,7 +1,9 @@
 import type { NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { useSelectionStore } from '../../state/selection-store';
+import type { GraphScene, SceneNode } from '../../graph/types';
 import type { EdgeLayerFlowNode, LaidEdge } from './flow-types';
+import { edgeLabel, edgeTitle } from './format';
 
 interface P {
   x: number;
@@ -21,6 +23,34 @@ export function routePath(points: readonly P[]): string {
     d += ` C${a.x},${a.y + k} ${b.x},${b.y - k} ${b.x},${b.y}`;
   }
   return d;
+}
+
+/** Every edge of a scene whose ends are drawn, routed and labelled for the edge layer. */
+export function laidEdges(scene: GraphScene, byId: ReadonlyMap<string, SceneNode>): LaidEdge[] {
+  const edges: LaidEdge[] = [];
+  for (const e of scene.edges) {
+    const s = byId.get(e.source);
+    const t = byId.get(e.target);
+    if (!s || !t) continue;
+    const pts = [{ x: s.x + s.width / 2, y: s.y + s.height }, ...e.points, { x: t.x + t.width / 2, y: t.y }];
+    const mid = pts.length > 2 ? pts[Math.floor(pts.length / 2)] : { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
+    edges.push({
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      path: routePath(pts),
+      label: edgeLabel(e),
+      labelX: mid.x,
+      labelY: mid.y,
+      title: edgeTitle(e),
+      control: e.control === true,
+      bundle: e.count > 1,
+      sourceKey: s.key,
+      targetKey: t.key,
+      edge: e,
+    });
+  }
+  return edges;
 }
 
 const EdgePath = memo(function EdgePath({ e, lit }: { e: LaidEdge; lit: boolean }) {

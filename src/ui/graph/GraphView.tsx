@@ -17,9 +17,9 @@ import type { GraphScene, SceneNode, SearchHit } from '../../graph/types';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { BoxNode } from './BoxNode';
-import { EdgeLayer, routePath } from './EdgeLayer';
-import type { FlowNode, LaidEdge } from './flow-types';
-import { edgeLabel, edgeTitle, groupDigits } from './format';
+import { EdgeLayer, laidEdges } from './EdgeLayer';
+import type { FlowNode } from './flow-types';
+import { groupDigits } from './format';
 import { GraphLegend } from './GraphLegend';
 import { GraphSearch } from './GraphSearch';
 import { GroupNode } from './GroupNode';
@@ -95,29 +95,7 @@ function flowNode(n: SceneNode): FlowNode {
 }
 
 function edgeLayer(scene: GraphScene, byId: ReadonlyMap<string, SceneNode>): FlowNode {
-  const edges: LaidEdge[] = [];
-  for (const e of scene.edges) {
-    const s = byId.get(e.source);
-    const t = byId.get(e.target);
-    if (!s || !t) continue;
-    const pts = [{ x: s.x + s.width / 2, y: s.y + s.height }, ...e.points, { x: t.x + t.width / 2, y: t.y }];
-    const mid = pts.length > 2 ? pts[Math.floor(pts.length / 2)] : { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
-    edges.push({
-      id: e.id,
-      source: e.source,
-      target: e.target,
-      path: routePath(pts),
-      label: edgeLabel(e),
-      labelX: mid.x,
-      labelY: mid.y,
-      title: edgeTitle(e),
-      control: e.control === true,
-      bundle: e.count > 1,
-      sourceKey: s.key,
-      targetKey: t.key,
-      edge: e,
-    });
-  }
+  const edges = laidEdges(scene, byId);
   // One node draws every edge: above the group frames (z = depth), below the nodes (z = 200).
   return {
     id: EDGE_LAYER,
