@@ -4,6 +4,7 @@
  * fills the accuracy/size chart, and clicking a point loads its recipe: the graph's colours and
  * the projected size change, and the point is highlighted as the current recipe.
  */
+import * as fs from 'node:fs';
 import { expect, test } from './helpers';
 
 test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ page }) => {
@@ -47,6 +48,24 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   await expect(chart.locator('[data-testid="pareto-point"][data-kind="original"]')).toHaveAttribute('data-current', 'true');
 
   if (process.env.EXPLORE_SHOT) await page.screenshot({ path: process.env.EXPLORE_SHOT });
+
+  // The same points against latency on wasm (measured with each candidate), with their own front;
+  // the CSV carries each point's latency.
+  const shown = await chart.locator('[data-testid="pareto-point"]').count();
+  await page.getByTestId('pareto-axis-latency').click();
+  await expect(chart).toHaveAttribute('data-axis', 'latency');
+  await expect(chart.locator('[data-testid="pareto-point"]')).toHaveCount(shown);
+  expect(Number(await chart.getAttribute('data-front'))).toBeGreaterThanOrEqual(1);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
+  // CSV fields: quoted ones may hold commas
+  const fields = (line: string) => Array.from(line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g), (m) => m[1]).slice(0, -1);
+  const col = fields(lines[0]).indexOf('latency_ms_wasm_1_thread');
+  expect(col).toBeGreaterThan(0);
+  expect(lines.length - 1).toBe(Number(await chart.getAttribute('data-points')));
+  for (const line of lines.slice(1)) expect(Number(fields(line)[col])).toBeGreaterThan(0);
+  await page.getByTestId('pareto-axis-size').click();
+  await expect(chart).toHaveAttribute('data-axis', 'size');
 
   // Click a mixed configuration: its recipe is loaded.
   const point = chart.locator('[data-testid="pareto-point"][data-kind="search"]').first();

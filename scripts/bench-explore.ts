@@ -105,6 +105,7 @@ async function bench(file: string, labels?: string) {
     metric,
     baseline: ev.baseline,
     originalFileBytes: ev.originalBytes,
+    originalLatencyMs: ev.baselineLatencyMs,
     allowPrune: true,
     measure: (r, s) => {
       measured++;

@@ -100,6 +100,7 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       metric,
       baseline: ev.baseline,
       originalFileBytes: ev.originalBytes,
+      originalLatencyMs: ev.baselineLatencyMs,
       allowPrune: args.prune,
       measure,
     });

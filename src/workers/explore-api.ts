@@ -27,6 +27,8 @@ export interface ExploreReady {
   /** the original's score against itself (its accuracy; fidelity 1) */
   baseline: Score;
   originalFileBytes: number;
+  /** the original's latency on wasm, one thread, measured as a candidate's (ms) */
+  originalLatencyMs: number;
   /** what the projection of sizes needs (compact: shapes and byte counts) */
   projection: ProjectionInput;
   /** what is fed to every candidate, in one line */

@@ -216,6 +216,7 @@ export function makeExplorer(
     metric: session.metric,
     baseline: session.ready.baseline,
     originalFileBytes: session.ready.originalFileBytes,
+    originalLatencyMs: session.ready.originalLatencyMs,
     allowPrune,
     measure: (r, s) => client.measure(r, s),
     signal,

@@ -82,6 +82,7 @@ const api: ExploreWorkerApi = {
           layers: evaluator.layers,
           baseline: evaluator.baseline,
           originalFileBytes: evaluator.originalBytes,
+          originalLatencyMs: evaluator.baselineLatencyMs,
           projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
           inputs: plan.description,
           ...(labeled ? { labeled: labeled.source } : {}),

@@ -38,6 +38,8 @@ export interface Measured {
   /** time spent compressing + encoding, and loading + running, in ms */
   compressMs: number;
   runMs: number;
+  /** median latency of the plan's latency inputs on the runtime (LATENCY_RUNS runs after a warm-up), ms */
+  latencyMs: number;
   /** layers the compressor refused (left as they were), with the reason */
   refused: { key: string; error: string }[];
 }
@@ -59,6 +61,8 @@ export class CandidateEvaluator {
     readonly baseline: Score,
     readonly layers: ExploreLayer[],
     readonly originalBytes: number,
+    /** the original's latency, measured as a candidate's */
+    readonly baselineLatencyMs: number,
   ) {}
 
   /**
@@ -72,8 +76,10 @@ export class CandidateEvaluator {
     const originalBytes = encodeModel(named);
     const session = await openChecked(open, originalBytes, 'the original model');
     let reference: OutputValues[][];
+    let latencyMs: number;
     try {
       reference = await runSets(session, plan, options.signal);
+      latencyMs = await timeLatency(session, plan, options.signal);
     } finally {
       await session.release();
     }
@@ -83,7 +89,7 @@ export class CandidateEvaluator {
     const layers = findLayers(base)
       .filter((l) => originalKeys.has(l.key))
       .map((l) => ({ key: l.key, op: l.op }));
-    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length);
+    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs);
   }
 
   /** Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and scores it. */
@@ -95,8 +101,10 @@ export class CandidateEvaluator {
     const t1 = performance.now();
     const session = await openChecked(this.open, bytes, 'a candidate model');
     let outputs: OutputValues[][];
+    let latencyMs: number;
     try {
       outputs = await runSets(session, this.plan, signal);
+      latencyMs = await timeLatency(session, this.plan, signal);
     } finally {
       await session.release();
     }
@@ -106,9 +114,25 @@ export class CandidateEvaluator {
       fileBytes: bytes.length,
       compressMs: t1 - t0,
       runMs: performance.now() - t1,
+      latencyMs,
       refused: report.layers.filter((l) => l.error).map((l) => ({ key: l.key, error: l.error as string })),
     };
   }
+}
+
+/** Timed runs per candidate for its latency (after the fidelity runs and one warm-up run). */
+export const LATENCY_RUNS = 5;
+
+/** Median time of LATENCY_RUNS runs of the plan's latency inputs, after one warm-up run. */
+async function timeLatency(session: RunSession, plan: ModelPlan, signal?: AbortSignal): Promise<number> {
+  await session.run(plan.latencyInputs);
+  const times: number[] = [];
+  for (let i = 0; i < LATENCY_RUNS; i++) {
+    throwIfAborted(signal);
+    times.push((await session.run(plan.latencyInputs)).ms);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
 }
 
 async function openChecked(open: OpenSession, bytes: Uint8Array, what: string): Promise<OpenedSession> {

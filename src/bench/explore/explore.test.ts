@@ -37,6 +37,7 @@ async function setup(model: Model, plan: ReturnType<typeof planInputs>, metric: 
     metric,
     baseline: ev.baseline,
     originalFileBytes: ev.originalBytes,
+    originalLatencyMs: ev.baselineLatencyMs,
     allowPrune: true,
     measure: (r, s) => ev.measure(r, s),
   });

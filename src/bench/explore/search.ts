@@ -205,6 +205,8 @@ export interface ExplorePoint {
   size: number;
   /** the compressed file's bytes */
   fileBytes: number;
+  /** median latency of one run on the explorer's runtime (wasm, one thread in the page), ms */
+  latencyMs: number;
   score: Score;
   /** the chosen metric's value */
   metric: number;
@@ -219,6 +221,8 @@ export interface ExplorerSetup {
   metric: MetricKind;
   baseline: Score;
   originalFileBytes: number;
+  /** the original's latency, measured as a candidate's */
+  originalLatencyMs: number;
   allowPrune: boolean;
   measure: (recipe: Recipe, signal?: AbortSignal) => Promise<Measured>;
   signal?: AbortSignal;
@@ -246,9 +250,14 @@ export function better(a: ExplorePoint, b: ExplorePoint): boolean {
   return a.size < b.size;
 }
 
-/** The points no other point beats in both size (smaller or equal) and metric (higher or equal), by size. */
-export function paretoFront<T extends { size: number; metric: number }>(points: readonly T[]): T[] {
-  const sorted = [...points].filter((p) => !Number.isNaN(p.metric)).sort((a, b) => a.size - b.size || b.metric - a.metric);
+/**
+ * The points no other point beats in both cost (smaller or equal; the size, or what `cost` reads,
+ * such as latency) and metric (higher or equal), by cost.
+ */
+export function paretoFront<T extends { size: number; metric: number }>(points: readonly T[], cost: (p: T) => number = (p) => p.size): T[] {
+  const sorted = [...points]
+    .filter((p) => !Number.isNaN(p.metric) && Number.isFinite(cost(p)))
+    .sort((a, b) => cost(a) - cost(b) || b.metric - a.metric);
   const out: T[] = [];
   let best = -Infinity;
   for (const p of sorted) {
@@ -286,6 +295,7 @@ export class Explorer {
       recipe,
       size: setup.sizes.total(recipe),
       fileBytes: setup.originalFileBytes,
+      latencyMs: setup.originalLatencyMs,
       score: setup.baseline,
       metric: metricOf(setup.baseline, setup.metric),
     };
@@ -319,6 +329,7 @@ export class Explorer {
         ...extra,
         size: this.setup.sizes.total(recipe),
         fileBytes: m.fileBytes,
+        latencyMs: m.latencyMs,
         score: m.score,
         metric: metricOf(m.score, this.setup.metric),
       };

@@ -2,9 +2,11 @@ import { useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes } from '../../core/format';
 import { paretoFront, useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
-import { download, formatMetric, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './format';
+import { download, formatMetric, formatMs, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './format';
 
 const COLORS = { original: '#475569', uniform: '#0ea5e9', search: '#f59e0b', front: '#16a34a', current: '#e11d48' };
+
+type Axis = 'size' | 'latency';
 
 interface Row extends ExplorePoint {
   x: number;
@@ -45,6 +47,7 @@ function TipContent({ active, payload }: { active?: boolean; payload?: { payload
       <div>
         {formatBytes(p.size)} projected · file {formatBytes(p.fileBytes)}
       </div>
+      <div>latency {formatMs(p.latencyMs)} (wasm, 1 thread)</div>
       <div>
         {metric ? METRIC_SHORT[metric] : 'metric'} {formatMetric(p.metric, metric)}
         {p.score.accuracy !== undefined && metric !== 'accuracy' ? ` · accuracy ${formatMetric(p.score.accuracy, 'accuracy')}` : ''}
@@ -58,15 +61,19 @@ function TipContent({ active, payload }: { active?: boolean; payload?: { payload
   );
 }
 
-/** Size against the metric, one point per measured configuration, the Pareto front as a line; click a point to load its recipe. */
+/**
+ * Size (or latency on wasm) against the metric, one point per measured configuration, the Pareto
+ * front as a line; click a point to load its recipe.
+ */
 export function ParetoChart() {
   const points = useExploreStore((s) => s.points);
   const metric = useExploreStore((s) => s.metric);
   const apply = useExploreStore((s) => s.applyPoint);
   const current = useCurrentPointId();
   const box = useRef<HTMLDivElement>(null);
-  const rows = useMemo(() => points.map((p): Row => ({ ...p, x: p.size, y: p.metric })), [points]);
-  const front = useMemo(() => paretoFront(rows), [rows]);
+  const [axis, setAxis] = useState<Axis>('size');
+  const rows = useMemo(() => points.map((p): Row => ({ ...p, x: axis === 'size' ? p.size : p.latencyMs, y: p.metric })), [points, axis]);
+  const front = useMemo(() => paretoFront(rows, (r) => r.x), [rows]);
   const [full, setFull] = useState(false);
   // zoomed: from a little below the lowest point on the front (points far below it, like heavy
   // uniform pruning, would squash the interesting part); "full range" shows every point
@@ -90,12 +97,35 @@ export function ParetoChart() {
     );
   }
   return (
-    <div className="pareto" data-testid="pareto-chart" data-points={points.length} data-front={front.length}>
+    <div className="pareto" data-testid="pareto-chart" data-points={points.length} data-front={front.length} data-axis={axis}>
+      <div className="segmented pareto__axis" role="radiogroup" aria-label="Horizontal axis">
+        {(['size', 'latency'] as const).map((a) => (
+          <button
+            key={a}
+            type="button"
+            role="radio"
+            aria-checked={axis === a}
+            className={`segmented__option${axis === a ? ' segmented__option--on' : ''}`}
+            onClick={() => setAxis(a)}
+            data-testid={`pareto-axis-${a}`}
+            title={a === 'size' ? 'Projected download size' : 'Median latency of one run on onnxruntime-web wasm, one thread, measured with each candidate (other candidates run in parallel workers, so compare points with each other rather than with the Benchmark tab)'}
+          >
+            {a === 'size' ? 'Size' : 'Latency (wasm)'}
+          </button>
+        ))}
+      </div>
       <div className="pareto__chart" ref={box}>
         <ResponsiveContainer width="100%" height={300}>
           <ScatterChart margin={{ top: 10, right: 16, bottom: 36, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis type="number" dataKey="x" name="size" tickFormatter={(v: number) => formatBytes(v)} domain={['auto', 'auto']} label={{ value: 'projected size', position: 'insideBottom', offset: -16 }} />
+            <XAxis
+              type="number"
+              dataKey="x"
+              name={axis}
+              tickFormatter={(v: number) => (axis === 'size' ? formatBytes(v) : formatMs(v))}
+              domain={['auto', 'auto']}
+              label={{ value: axis === 'size' ? 'projected size' : 'latency, wasm 1 thread', position: 'insideBottom', offset: -16 }}
+            />
             <YAxis type="number" dataKey="y" name="metric" domain={yDomain} allowDataOverflow tickFormatter={(v: number) => formatMetric(v, metric)} width={70} />
             <Tooltip content={<TipContent />} cursor={{ strokeDasharray: '3 3' }} />
             <Legend verticalAlign="bottom" height={20} wrapperStyle={{ bottom: 0 }} />

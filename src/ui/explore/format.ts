@@ -24,7 +24,7 @@ export function mixText(p: ExplorePoint): string {
 /** Points as CSV (one row per measured configuration). */
 export function pointsCsv(points: readonly ExplorePoint[], metric: MetricKind | undefined): string {
   const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const rows = [['id', 'kind', 'label', 'projected_bytes', 'file_bytes', `metric_${metric ?? ''}`, 'accuracy', 'top1', 'cosine_worst', 'sqnr_db_worst', 'kl_mean', 'mix', 'recipe'].join(',')];
+  const rows = [['id', 'kind', 'label', 'projected_bytes', 'file_bytes', 'latency_ms_wasm_1_thread', `metric_${metric ?? ''}`, 'accuracy', 'top1', 'cosine_worst', 'sqnr_db_worst', 'kl_mean', 'mix', 'recipe'].join(',')];
   for (const p of points) {
     rows.push(
       [
@@ -33,6 +33,7 @@ export function pointsCsv(points: readonly ExplorePoint[], metric: MetricKind | 
         esc(p.label),
         String(Math.round(p.size)),
         String(p.fileBytes),
+        String(p.latencyMs),
         String(p.metric),
         p.score.accuracy === undefined ? '' : String(p.score.accuracy),
         String(p.score.top1),
@@ -102,4 +103,11 @@ export async function svgPng(svg: SVGSVGElement): Promise<Blob> {
   } finally {
     URL.revokeObjectURL(url);
   }
+}
+
+/** A latency in ms: 3 significant digits, µs below 1 ms. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`;
+  return `${ms.toPrecision(3)} ms`;
 }
