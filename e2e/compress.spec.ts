@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './helpers';
+import { encodeModel } from '../src/onnx/codec';
+import { convNet } from '../src/compress/activations/testing/conv-net';
 import * as ort from 'onnxruntime-node';
 import { deepMlp } from './compress-fixtures';
 
@@ -298,4 +300,36 @@ test('cancel stops a compression at any point, and a second request replaces the
   expect(download.suggestedFilename()).toBe('deep-mlp.int4-block32-prune50.portable.onnx');
   const cli = cliCompress(modelPath, recipe, path.join(tmp, 'cli-int4.onnx'));
   expect(Buffer.compare(fs.readFileSync((await download.path())!), cli), 'page and CLI bytes differ').toBe(0);
+});
+
+test('int8 activations on target wasm: the page calibrates on synthesized inputs, writes QDQ Convs, and the result runs on wasm', async ({ page }) => {
+  test.setTimeout(120_000);
+  // five 3x3 Conv+Relu layers of 32-64 channels (about 37 M multiply-adds per image): integer kernels pay off
+  const bytes = encodeModel(convNet({ batch: 'batch' }));
+  await page.getByTestId('file-input').setInputFiles({ name: 'conv-net.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page.getByTestId('tab-overview').click();
+  await expect(page.getByTestId('summary-file-name')).toHaveText('conv-net.onnx');
+  await page.getByTestId('tab-graph').click();
+  // the Activations setting is offered for the wasm target
+  await expect(page.getByTestId('defaults-activations-int8')).toHaveCount(0);
+  await page.getByTestId('target-wasm').click();
+  await page.getByTestId('defaults-weights-int8').click();
+  await page.getByTestId('defaults-activations-int8').click();
+  await expect(page.getByTestId('defaults-activations-int8')).toHaveAttribute('aria-checked', 'true');
+
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  const convs = page.locator('[data-testid="compress-layer-row"][data-activations="static"]');
+  await expect(convs).toHaveCount(5);
+  for (const row of await convs.all()) await expect(row).toHaveAttribute('data-applied', 'int8-qdq');
+  await expect(page.getByTestId('compress-notes')).toContainText('calibration: 8 synthesized (random) input sets');
+
+  // the result runs on onnxruntime-web wasm and stays close to the original
+  await page.getByTestId('compress-verify-run').click();
+  await expect(page.getByTestId('compress-verify')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const wasm = page.locator('[data-testid="compress-verify-row"][data-backend="wasm"]');
+  await expect(wasm).toHaveAttribute('data-ok', 'true');
+  const cosine = Number(await wasm.getAttribute('data-cosine'));
+  console.log(`conv net, int8 weights + activations (static QDQ, synthesized calibration) on wasm: cosine ${cosine}`);
+  expect(cosine).toBeGreaterThanOrEqual(0.99);
 });

@@ -15,13 +15,15 @@ Usage:
       or more into the file NAME beside OUT; --inline pulls external data into OUT itself
       (one file, at most 2 GB).
 
-  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR] [--json]
+  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR | --synthesize-samples] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. Prints a
       per-layer table (requested, applied encoding, bytes before and after, notes and errors),
       or with --json the whole report. --samples DIR: calibration inputs for int8 activations,
       one sample per .json file ({"input": nested array or {"dims": [...], "data": [...]}}),
       or per .npy file for a one-input model, or per sub-folder of <input>.npy files.
+      --synthesize-samples: calibrate on 8 random N(0, 1) input sets instead, as the studio
+      does (ranges of random data, not of yours: give real samples where you have them).
       A bad recipe exits with 2 and names the key.
 
   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--dims NAME=N,...] [--threads N]
@@ -57,7 +59,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
   | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
-  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; json: boolean }
+  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; synthesizeSamples?: boolean; json: boolean }
   | {
       kind: 'eval';
       original: string;
@@ -145,7 +147,7 @@ export function parseArgs(argv: string[]): Command {
     return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
   }
   if (cmd === 'compress') {
-    const p = split(rest, new Set(['--recipe', '--out', '--samples']), new Set(['--recipe', '--out', '--samples', '--json']));
+    const p = split(rest, new Set(['--recipe', '--out', '--samples']), new Set(['--recipe', '--out', '--samples', '--synthesize-samples', '--json']));
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
     const recipe = p.flags.get('--recipe');
@@ -153,12 +155,15 @@ export function parseArgs(argv: string[]): Command {
     const out = p.flags.get('--out');
     if (typeof out !== 'string') throw bad('compress needs --out OUT.onnx');
     const samples = p.flags.get('--samples');
+    const synthesize = p.flags.has('--synthesize-samples');
+    if (synthesize && typeof samples === 'string') throw bad('compress takes --samples DIR or --synthesize-samples, not both');
     return {
       kind: 'compress',
       model: p.positional[0],
       recipe,
       out,
       ...(typeof samples === 'string' ? { samples } : {}),
+      ...(synthesize ? { synthesizeSamples: true } : {}),
       json: p.flags.has('--json'),
     };
   }

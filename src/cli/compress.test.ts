@@ -276,5 +276,25 @@ describe('cli compress', () => {
     const missing = cli(['compress', SAMPLE, '--recipe', recipe, '--out', path.join(tmp, 'never.onnx'), '--samples', path.join(tmp, 'none')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--samples: no such folder/);
+
+    // Without samples the convs stay weights-only and say how to calibrate; --synthesize-samples
+    // calibrates on random input sets, as the studio does.
+    const none = cli(['compress', netPath, '--recipe', act, '--out', path.join(tmp, 'conv-net.none.onnx'), '--json']);
+    expect(none.code).toBe(0);
+    const noneOutcome = JSON.parse(none.stdout) as CompressOutcome;
+    expect(noneOutcome.report.layers.filter((l) => l.op === 'Conv').every((l) => l.applied === 'int8-cast-mul')).toBe(true);
+    expect(noneOutcome.report.layers.find((l) => l.op === 'Conv')?.notes.join(' ')).toMatch(/--synthesize-samples to calibrate on random inputs/);
+    const synthOut = path.join(tmp, 'conv-net.synth.onnx');
+    const synth = cli(['compress', netPath, '--recipe', act, '--out', synthOut, '--synthesize-samples', '--json']);
+    expect(synth.stderr).toBe('');
+    expect(synth.code).toBe(0);
+    const synthOutcome = JSON.parse(synth.stdout) as CompressOutcome;
+    expect(synthOutcome.report.notes.join('\n')).toMatch(/calibration: 8 synthesized \(random\) input sets/);
+    expect(synthOutcome.report.layers.filter((l) => l.op === 'Conv').every((l) => l.applied === 'int8-qdq')).toBe(true);
+    const c = await run(new Uint8Array(fs.readFileSync(synthOut)), probe);
+    expect(worstRowCosine(a, c, a.length)).toBeGreaterThanOrEqual(0.99);
+    const both = cli(['compress', netPath, '--recipe', act, '--out', synthOut, '--synthesize-samples', '--samples', netDir]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--samples DIR or --synthesize-samples, not both/);
   });
 });

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/format';
-import { collectCalibration, type Calibration, type RunModel } from '../compress/activations/calibrate';
+import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
@@ -23,13 +23,15 @@ import { findLayers } from '../onnx/layers';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
-import { readSamples, type CalibrationSample, type SampleSet } from './samples';
+import { readSamples, type SampleSet } from './samples';
 
 export interface CompressArgs {
   model: string;
   recipe: string;
   out: string;
   samples?: string;
+  /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
+  synthesizeSamples?: boolean;
   json?: boolean;
 }
 
@@ -52,15 +54,19 @@ async function ortRunModel(): Promise<RunModel> {
   };
 }
 
-/** Activation ranges from the user's samples, for the layers that ask for int8 activations. */
-async function calibrate(model: Model, external: ExternalDataResolver | undefined, samples: readonly CalibrationSample[]): Promise<Calibration> {
+/** Random input sets for --synthesize-samples (the studio calibrates on as many). */
+const SYNTHESIZED_SETS = 8;
+
+/** Activation ranges from the user's samples (or random ones), for the layers that ask for int8 activations. */
+async function calibrate(model: Model, external: ExternalDataResolver | undefined, samples: readonly Sample[], source?: 'synthesized'): Promise<Calibration> {
   // onnxruntime gets the model as bytes: external data goes inline for the calibration run
   const self = externalReferences(model).length > 0 && external ? inlineExternalData(model, external) : model;
+  const flag = source === 'synthesized' ? '--synthesize-samples' : '--samples';
   try {
-    return await collectCalibration(self, samples.map((s) => s.inputs), await ortRunModel());
+    return await collectCalibration(self, samples, await ortRunModel(), source ? { source } : {});
   } catch (e) {
-    if (e instanceof AppError) throw e;
-    throw new AppError('invalid-argument', `--samples: the model did not run on the samples: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof AppError) throw new AppError(e.code, `${flag}: ${e.message}`, { cause: e });
+    throw new AppError('invalid-argument', `${flag}: the model did not run on the samples: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -166,7 +172,11 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     }
     let sampleSet: SampleSet | undefined;
     if (args.samples !== undefined) sampleSet = readSamples(args.samples, summarizeModel(loaded).inputs);
-    const calibration = sampleSet && wantsActivations ? await calibrate(loaded.model, loaded.external, sampleSet.samples) : undefined;
+    let calibration: Calibration | undefined;
+    if (wantsActivations && sampleSet) calibration = await calibrate(loaded.model, loaded.external, sampleSet.samples.map((s) => s.inputs));
+    else if (wantsActivations && args.synthesizeSamples) {
+      calibration = await calibrate(loaded.model, loaded.external, synthesizeSamples(loaded.model, { count: SYNTHESIZED_SETS }), 'synthesized');
+    }
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
     const { model, report } = compressModel(loaded.model, recipe, options);
     const bytes = encodeSelfContained(model, loaded.external);

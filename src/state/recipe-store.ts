@@ -41,6 +41,7 @@ import {
 import { useSelectionStore } from './selection-store';
 
 export {
+  ACTIVATION_MODES,
   GRANULARITIES,
   MAX_BLOCK_SIZE,
   MAX_PRUNE,

@@ -9,7 +9,7 @@ import type { WorkerResult } from './model-api';
 
 export type { CompressReport, Recipe, WorkerResult };
 
-export type CompressStage = 'read' | 'parse' | 'compress' | 'encode';
+export type CompressStage = 'read' | 'parse' | 'calibrate' | 'compress' | 'encode';
 
 export interface CompressProgress {
   stage: CompressStage;

@@ -8,10 +8,12 @@ import { throwIfAborted } from '../core/errors';
 import { AppError } from '../core/errors';
 import { compressModel, modelTensorBytes, type CompressReport } from '../compress/compress';
 import { blockwiseSimdAvailable } from '../compress/quantize/blockwise-simd';
-import { parseRecipe, type Recipe } from '../compress/recipe';
+import type { Calibration } from '../compress/activations/calibrate';
+import { parseRecipe, resolveRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
-import { loadModel, type InputFile } from '../onnx/load';
+import { findLayers } from '../onnx/layers';
+import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import type { CompressProgressCallback, CompressTimings } from './compress-api';
 
@@ -44,11 +46,22 @@ export interface RunResult {
   timings: Omit<CompressTimings, 'readMs'>;
 }
 
+/** A model loaded for compression, with its validated recipe (prepareCompression). */
+export interface Prepared {
+  recipe: Recipe;
+  loaded: LoadedModel;
+  originalBytes: number;
+  parseMs: number;
+  /** some layer asks for int8 activations: calibration ranges would be used */
+  wantsCalibration: boolean;
+}
+
 /**
- * Compresses a model given as files (the model plus its external data files). The recipe is
- * validated again here (it crossed a thread boundary): a bad one throws AppError naming the key.
+ * Parses the recipe and loads the model given as files (the model plus its external data files).
+ * The recipe is validated again here (it crossed a thread boundary): a bad one throws AppError
+ * naming the key.
  */
-export function runCompression(files: readonly InputFile[], recipeJson: Recipe | unknown, options: RunOptions = {}): RunResult {
+export function prepareCompression(files: readonly InputFile[], recipeJson: Recipe | unknown, options: RunOptions = {}): Prepared {
   const { signal, onProgress } = options;
   const now = options.now ?? (() => 0);
   const recipe = parseRecipe(recipeJson);
@@ -56,11 +69,21 @@ export function runCompression(files: readonly InputFile[], recipeJson: Recipe |
   onProgress?.({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
   const t0 = now();
   const loaded = loadModel(files, { signal });
+  const wantsCalibration = resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+  return { recipe, loaded, originalBytes: files.reduce((n, f) => n + f.bytes.length, 0), parseMs: now() - t0, wantsCalibration };
+}
+
+/** Compresses a prepared model (with activation ranges when given) and encodes the result. */
+export function finishCompression(prepared: Prepared, options: RunOptions & { calibration?: Calibration } = {}): RunResult {
+  const { signal, onProgress, calibration } = options;
+  const now = options.now ?? (() => 0);
+  const { loaded, recipe } = prepared;
   let planned = 0;
   const t1 = now();
   const { model, report } = compressModel(loaded.model, recipe, {
     signal,
     external: loaded.external,
+    ...(calibration ? { calibration } : {}),
     onProgress: (done, total, layerKey) => {
       planned = total;
       onProgress?.({ stage: 'compress', done, total, layerKey, finished: layerKey ? [layerKey] : [] });
@@ -73,12 +96,17 @@ export function runCompression(files: readonly InputFile[], recipeJson: Recipe |
   const t3 = now();
   return {
     fileName: loaded.fileName,
-    originalBytes: files.reduce((n, f) => n + f.bytes.length, 0),
+    originalBytes: prepared.originalBytes,
     bytes,
     ...(data ? { data } : {}),
     report,
-    timings: { parseMs: t1 - t0, compressMs: t2 - t1, encodeMs: t3 - t2, quantizer: blockwiseSimdAvailable() ? 'wasm-simd' : 'scalar' },
+    timings: { parseMs: prepared.parseMs, compressMs: t2 - t1, encodeMs: t3 - t2, quantizer: blockwiseSimdAvailable() ? 'wasm-simd' : 'scalar' },
   };
+}
+
+/** Compresses a model given as files, without calibration: prepareCompression then finishCompression. */
+export function runCompression(files: readonly InputFile[], recipeJson: Recipe | unknown, options: RunOptions = {}): RunResult {
+  return finishCompression(prepareCompression(files, recipeJson, options), options);
 }
 
 /** `<stem>.compressed.onnx.data` for a model file `<stem>.onnx`: the external data file of a large result. */

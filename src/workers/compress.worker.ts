@@ -5,7 +5,9 @@
  */
 import { expose, transfer } from 'comlink';
 import { errorMessage, isAppError } from '../core/errors';
+import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
+import { externalReferences, inlineExternalData } from '../onnx/external';
 import { decodeModel } from '../onnx/codec';
 import { loadModel } from '../onnx/load';
 import { summarizeModel } from '../onnx/summary';
@@ -23,9 +25,9 @@ import type {
 import { compareRuns, type OutputValues } from '../bench/evaluate';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
-import { encodeCompressed, runCompression } from './compress-run';
+import { encodeCompressed, finishCompression, prepareCompression, type Prepared } from './compress-run';
 import { loadOrt, type Ort } from './ort';
-import { webRunSession } from './ort-session';
+import { webRunSession, type OrtSession, type OrtTensor } from './ort-session';
 
 /**
  * An AbortSignal the page can fire while this worker is busy in synchronous code: reading
@@ -205,6 +207,50 @@ async function verify(
   return { inputs: `${VERIFY_SETS} random input sets (${shapes}); reference: the original on wasm`, backends: checks };
 }
 
+/** Input sets synthesized for calibration in the page (random N(0, 1); the CLI takes the user's with --samples). */
+const CALIBRATION_SETS = 8;
+
+/**
+ * Activation ranges for the layers that ask for int8 activations, from CALIBRATION_SETS random
+ * input sets run on onnxruntime-web's wasm backend. Where inputs cannot be synthesized (not
+ * float32) or the model does not run on them, no ranges: those layers stay weights-only and the
+ * returned note says why.
+ */
+async function calibrateSynthesized(prepared: Prepared, signal: AbortSignal): Promise<{ calibration?: Calibration; note?: string }> {
+  const { loaded } = prepared;
+  let samples: Sample[];
+  try {
+    samples = synthesizeSamples(loaded.model, { count: CALIBRATION_SETS });
+  } catch (e) {
+    if (isAppError(e)) return { note: `int8 activations: no calibration (${e.message})` };
+    throw e;
+  }
+  const self = externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+  const ort = await loadOrt();
+  const sessions: OrtSession[] = [];
+  const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
+  const run: RunModel = async (bytes, sample) => {
+    let session = byBytes.get(bytes);
+    if (!session) {
+      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      byBytes.set(bytes, session);
+      sessions.push(await session);
+    }
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of Object.entries(sample)) feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    const out = await (await session).run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+  };
+  try {
+    return { calibration: await collectCalibration(self, samples, run, { source: 'synthesized', signal }) };
+  } catch (e) {
+    if (isAppError(e) && e.code === 'aborted') throw e;
+    return { note: `int8 activations: calibration did not run on synthesized inputs (${errorMessage(e)})` };
+  } finally {
+    for (const session of sessions) await session.release();
+  }
+}
+
 const api: CompressWorkerApi = {
   async compress(files, recipe, onProgress, cancelFlag): Promise<WorkerResult<CompressOutput>> {
     const signal = sharedFlagSignal(cancelFlag && new Int32Array(cancelFlag));
@@ -214,7 +260,15 @@ const api: CompressWorkerApi = {
       const t0 = performance.now();
       const inputs = await readFiles(files);
       const readMs = performance.now() - t0;
-      const r = runCompression(inputs, recipe, { signal, onProgress: progress, now: () => performance.now() });
+      const options = { signal, onProgress: progress, now: () => performance.now() };
+      const prepared = prepareCompression(inputs, recipe, options);
+      let calibrated: { calibration?: Calibration; note?: string } = {};
+      if (prepared.wantsCalibration) {
+        progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
+        calibrated = await calibrateSynthesized(prepared, signal);
+      }
+      const r = finishCompression(prepared, { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) });
+      if (calibrated.note) r.report.notes.push(calibrated.note);
       const bytes = ownBuffer(r.bytes);
       const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
       const value: CompressOutput = {

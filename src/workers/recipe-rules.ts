@@ -5,6 +5,7 @@
  * undo and import is checked by the very code the CLI and the compressor use. Small, pure, no DOM.
  */
 export {
+  ACTIVATION_MODES,
   BUILTIN_DEFAULTS,
   GRANULARITIES,
   MAX_BLOCK_SIZE,

@@ -164,7 +164,7 @@ describe('static int8 activations on a Conv-heavy network', () => {
     const conv1 = rows(plain.report).conv1;
     expect(conv1.applied).toBe('int8-cast-mul');
     expect(conv1.notes).toContain(
-      'int8 activations: a Conv needs calibrated activation ranges and no calibration samples were given (give samples, or allow synthesized ones); weights only',
+      'int8 activations: a Conv needs calibrated activation ranges and no calibration samples were given (give samples: compress --samples DIR, or --synthesize-samples to calibrate on random inputs); weights only',
     );
     // the Gemm needs no calibration: dynamic
     expect(rows(plain.report).fc.applied).toBe('int8-dynamic');

@@ -191,7 +191,7 @@ export function planActivation(layer: Layer, rec: GraphRecord, scope: ConstScope
     return weightsOnly(
       env.calibration
         ? `the calibration has no range for its input ${input}`
-        : 'a Conv needs calibrated activation ranges and no calibration samples were given (give samples, or allow synthesized ones)',
+        : 'a Conv needs calibrated activation ranges and no calibration samples were given (give samples: compress --samples DIR, or --synthesize-samples to calibrate on random inputs)',
     );
   }
   if (layer.op === 'Gemm' && attrFloat(node, 'beta', 1) !== 1 && node.inputs[2]) return weightsOnly('Gemm with beta other than 1 is not covered');

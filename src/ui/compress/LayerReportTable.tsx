@@ -38,6 +38,7 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
                 data-testid="compress-layer-row"
                 data-key={l.key}
                 data-applied={l.applied}
+                data-activations={l.activations?.mode ?? 'fp32'}
                 data-bytes-before={l.bytesBefore}
                 data-bytes-after={l.bytesAfter}
                 data-error={l.error !== undefined ? 'true' : 'false'}
@@ -50,6 +51,7 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
                 <td>{describeSettings(l.requested)}</td>
                 <td className="mono" title={weightTitle(l)}>
                   {l.error !== undefined ? 'left as it was' : l.applied}
+                  {l.error === undefined && l.activations ? `, ${l.activations.mode} int8 activations` : ''}
                 </td>
                 <td className="num" data-value={l.bytesBefore}>
                   {formatBytes(l.bytesBefore)}

@@ -19,6 +19,7 @@ export function describeSettings(s: LayerSettings): string {
 const STAGE_LABELS: Record<CompressJob['stage'], string> = {
   read: 'Reading the model files',
   parse: 'Parsing',
+  calibrate: 'Calibrating activation ranges',
   compress: 'Compressing layers',
   encode: 'Writing the compressed file',
 };
@@ -34,6 +35,8 @@ export function jobFraction(job: Pick<CompressJob, 'stage' | 'done' | 'total'>):
       return 0.01;
     case 'parse':
       return 0.04;
+    case 'calibrate':
+      return 0.045;
     case 'compress':
       return 0.05 + 0.9 * (job.total > 0 ? job.done / job.total : 0);
     case 'encode':

@@ -1,5 +1,6 @@
 import { useId, type CSSProperties, type ReactNode } from 'react';
 import {
+  ACTIVATION_MODES,
   GRANULARITIES,
   MAX_BLOCK_SIZE,
   MAX_PRUNE,
@@ -8,6 +9,7 @@ import {
   WEIGHT_MODES,
   type LayerSettings,
   type PartialLayerSettings,
+  useRecipeStore,
 } from '../../state/recipe-store';
 import { WEIGHT_COLORS } from './colors';
 import './recipe.css';
@@ -21,6 +23,8 @@ const HINTS = {
   granularity: 'One scale per tensor, per output channel, or per block of weights along the reduction axis.',
   symmetric: 'Zero point fixed at 0 (symmetric) or fitted to each group’s range.',
   prune: 'Fraction of the weights (magnitude) or output channels (channel) removed.',
+  activations:
+    'int8 quantizes the activations too (target wasm): Conv layers get static QDQ that onnxruntime fuses into integer kernels, with ranges calibrated on 8 random input sets in the page (the CLI takes real ones: compress --samples DIR); MatMul/Gemm get dynamic quantization. Layers where integer kernels would not be faster stay weights-only, and the report says why.',
   method:
     'magnitude: the smallest weights become exact zeros (the file keeps its size; zips smaller). channel: whole output channels are removed.',
 };
@@ -90,6 +94,8 @@ export function SettingsEditor({ value, own, onChange, testId }: SettingsEditorP
   const quantized = value.weights === 'int8' || value.weights === 'int4';
   const percent = Math.round(value.prune * 1000) / 10;
   const mark = (k: keyof LayerSettings) => own !== undefined && own[k] !== undefined;
+  // int8 activations are written for the wasm target only (integer kernels on the CPU)
+  const target = useRecipeStore((st) => st.recipe.target);
   return (
     <div className="settings" data-testid={`${testId}-settings`}>
       <Row label="Weights" hint={HINTS.weights} marked={mark('weights')}>
@@ -180,6 +186,17 @@ export function SettingsEditor({ value, own, onChange, testId }: SettingsEditorP
           </span>
         </div>
       </Row>
+      {(target === 'wasm' || value.activations !== 'fp32') && (
+        <Row label="Activations" hint={HINTS.activations} marked={mark('activations')}>
+          <Segmented
+            options={ACTIVATION_MODES}
+            value={value.activations}
+            onPick={(activations) => onChange({ activations }, `${testId}:activations`)}
+            label="Activations"
+            testId={`${testId}-activations`}
+          />
+        </Row>
+      )}
       {value.prune > 0 && (
         <Row label="Method" hint={HINTS.method} marked={mark('pruneMethod')}>
           <Segmented
