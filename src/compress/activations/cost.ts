@@ -10,7 +10,8 @@
  *   as 1; any other symbolic dimension is unknown.
  * - A layer's work is its multiply-adds (MACs) for one run at those shapes.
  * - The rule, calibrated with scripts/bench-wasm-speed.ts (docs/COMPRESS-SPEED.md has the table):
- *   - a Conv keeps int8 activations (QLinearConv) when it does at least MIN_CONV_MACS;
+ *   - a Conv keeps int8 activations (QLinearConv) when it does at least MIN_CONV_MACS, and at
+ *     least MIN_CONV_MACS_PER_OUTPUT per output value (not depthwise or very thin);
  *   - Gemm and MatMul keep their weights only: onnxruntime-web's wasm integer GEMM (QGemm,
  *     DynamicQuantizeMatMul) measured slower than float32 at batch 1 at every size tried;
  *   - the model keeps any int8 activations only when the layers keeping them hold at least
@@ -24,6 +25,13 @@ import { attrInt, attrInts, attrString } from '../../onnx/attributes';
 
 /** Fewest multiply-adds per run for a Conv's integer kernel to pay off on wasm (see the header). */
 export const MIN_CONV_MACS = 4_000_000;
+/**
+ * Fewest multiply-adds per output value ((C / group) x kernel) for a Conv's integer kernel to pay
+ * off: a depthwise or very thin Conv does too little per value to cover quantizing its input and
+ * output (efficientnet_b0 with its depthwise Convs in QDQ ran 0.85x of fp32; without them, see
+ * docs/COMPRESS-SPEED.md).
+ */
+export const MIN_CONV_MACS_PER_OUTPUT = 64;
 /** Fewest multiply-adds per run the int8 layers must hold together. */
 export const MIN_MODEL_MACS = 24_000_000;
 /** Smallest share of the model's Conv/Gemm/MatMul work the int8 layers must hold. */
@@ -196,6 +204,12 @@ export function nodeMacs(n: Node, shapes: Map<string, Shape>): number | undefine
   return undefined;
 }
 
+/** Multiply-adds per output value of a Conv: (C / group) x kernel size (W is [M, C / group, k...]); 0 when unknown. */
+function convReduction(n: Node, shapes: Map<string, Shape>): number {
+  const w = shapes.get(n.inputs[1] ?? '');
+  return known(w) ? w.slice(1).reduce((p, d) => p * d, 1) : 0;
+}
+
 /** The batch the estimate assumes: the first graph input's first dimension when fixed, else 1. */
 export function assumedBatch(model: Model): number {
   const g = model.graph;
@@ -246,6 +260,12 @@ export function guardActivations(model: Model, planned: readonly GuardLayer[]): 
     if (l.node.opType !== 'Conv') reasons.set(l.key, GEMM_REASON);
     else if (m === undefined) {
       reasons.set(l.key, 'int8 activations: its work cannot be estimated (a shape around it is unknown; give the model fixed input sizes), so integer kernels may not pay off; weights only');
+    } else if (convReduction(l.node, shapes) < MIN_CONV_MACS_PER_OUTPUT) {
+      const r = convReduction(l.node, shapes);
+      reasons.set(
+        l.key,
+        `int8 activations: each output value takes ${r} multiply-adds (${attrInt(l.node, 'group', 1) > 1 ? 'a grouped or depthwise Conv' : 'a thin Conv'}), below the ${MIN_CONV_MACS_PER_OUTPUT} that cover quantizing its input and output on wasm; weights only`,
+      );
     } else if (m < MIN_CONV_MACS) {
       reasons.set(l.key, `int8 activations: estimated ${formatMacs(m)} MACs ${per}, below the ${formatMacs(MIN_CONV_MACS)} where integer kernels pay off on wasm; weights only`);
     } else {
