@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { makeValueInfo } from '../../onnx/build';
+import { attr, makeValueInfo } from '../../onnx/build';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import { DataType, type Model } from '../../onnx/types';
 import { compressModel } from '../compress';
@@ -77,6 +77,22 @@ describe('shape-based MAC estimates', () => {
     expect(d.keep.size).toBe(0);
     expect(d.reasons.get('conv1')).toMatch(/^int8 activations: its work cannot be estimated/);
     expect(d.macs.get('conv1')).toBeUndefined();
+  });
+
+  it('a depthwise Conv (9 multiply-adds per output value) keeps its weights only, whatever its total work', () => {
+    const model = convNet();
+    const conv = model.graph!.nodes.find((n) => n.opType === 'Conv' && n.name === 'conv2')!;
+    const w = model.graph!.initializers.find((t) => t.name === conv.inputs[1])!;
+    const [m, c] = w.dims.map(Number);
+    // the same Conv made depthwise: group = C = M, W [M, 1, 3, 3]
+    expect(m).toBe(c);
+    conv.attributes.push(attr.int('group', c));
+    w.dims = [m, 1, 3, 3];
+    const planned = model.graph!.nodes.filter((n) => n.opType === 'Conv').map((n) => ({ key: n.name ?? '', node: n }));
+    const d = guardActivations(model, planned);
+    expect(d.reasons.get('conv2')).toMatch(/^int8 activations: each output value takes 9 multiply-adds \(a grouped or depthwise Conv\), below the 64/);
+    expect(d.keep.has('conv2')).toBe(false);
+    expect(d.keep.has('conv3')).toBe(true);
   });
 });
 
