@@ -101,6 +101,9 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
       await expect(row.getByTestId('bench-median')).toHaveText(/\d/);
     }
     expect(await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"]`, 'data-speedup')).toBeGreaterThan(0);
+    // the speed-up comes from both models timed side by side in one worker (alternating runs)
+    const rounds = await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"] [data-testid="bench-speedup"]`, 'data-paired-rounds');
+    expect(rounds).toBeGreaterThanOrEqual(6);
   }
   await expect(page.getByTestId('bench-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
   await expect(page.locator('[data-testid="bench-fallback"]')).toHaveCount(2);

@@ -29,6 +29,8 @@ export function benchSections(results: readonly JobResult[], source: string): { 
     add('first run', 'ms', o.firstRunMs, c.firstRunMs);
     add('median latency', 'ms', o.latency?.medianMs, c.latency?.medianMs);
     add('p90 latency', 'ms', o.latency?.p90Ms, c.latency?.p90Ms);
+    // both models side by side in one worker, alternating runs (the fair comparison)
+    if (c.paired) add(`side-by-side median (${c.paired.rounds} alternating runs)`, 'ms', c.paired.originalMs, c.paired.compressedMs);
     const mb = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
     add('wasm peak memory', 'MiB', mb(o.wasmPeakBytes), mb(c.wasmPeakBytes));
     if (!accuracy && o.accuracy && c.accuracy && o.accuracy.total > 0) {

@@ -75,6 +75,22 @@ export interface BenchJob {
   reference?: OutputValues[][];
 }
 
+/** Both models on one backend, in one worker, timed in alternating runs (the fair speed-up). */
+export interface PairedJob {
+  backend: BackendId;
+  original: ArrayBuffer;
+  compressed: ArrayBuffer;
+  plan: InputPlan;
+}
+
+export interface PairedResult {
+  /** median over rounds of original time / compressed time (each round runs both, the order alternating) */
+  speedup: number;
+  rounds: number;
+  originalMs: number;
+  compressedMs: number;
+}
+
 export type JobPhase = 'load' | 'first-run' | 'latency' | 'fidelity' | 'accuracy';
 
 export interface JobProgress {
@@ -108,6 +124,8 @@ export interface JobResult {
   placementLogged?: boolean;
   /** onnxruntime's node-placement log lines (verbose log, WebGPU) */
   placementLog?: string[];
+  /** compressed results: both models timed side by side in one worker (see PairedResult) */
+  paired?: PairedResult;
 }
 
 export interface BenchWorkerApi {
@@ -115,4 +133,5 @@ export interface BenchWorkerApi {
   probe(): Promise<BackendAvailability[]>;
   prepare(request: PrepareRequest): Promise<WorkerResult<PreparedBench>>;
   run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promise<WorkerResult<JobResult>>;
+  paired(job: PairedJob): Promise<WorkerResult<PairedResult>>;
 }

@@ -23,6 +23,8 @@ import type {
   ImagePrep,
   JobProgress,
   JobResult,
+  PairedJob,
+  PairedResult,
   PreparedBench,
   PrepareRequest,
   WorkerResult,
@@ -345,6 +347,58 @@ async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promis
   }
 }
 
+/** Side-by-side rounds: at least PAIRED_MIN, then until PAIRED_MS have passed, at most PAIRED_MAX. */
+const PAIRED_MIN = 6;
+const PAIRED_MAX = 40;
+const PAIRED_MS = 6000;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Both models in one worker, timed in alternating runs on the latency inputs: each round runs
+ * the original and the compressed model once (the order alternating), and the speed-up is the
+ * median of the rounds' ratios. Separate workers measured one after the other can differ by
+ * tens of percent on a busy machine (the same file measured 247 and 397 ms in two workers);
+ * side by side, both see the same conditions.
+ */
+async function paired(job: PairedJob): Promise<PairedResult> {
+  const ort = job.backend === 'webgl' ? await loadOrtWebgl() : await loadOrt(job.backend === 'wasm-1' ? 1 : wasmThreads());
+  const ep = job.backend === 'wasm-1' || job.backend === 'wasm-n' ? 'wasm' : job.backend;
+  const sessions: OrtSession[] = [];
+  try {
+    for (const bytes of [job.original, job.compressed]) sessions.push(await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [ep] }));
+    const [a, b] = sessions.map((s) => webRunSession(ort, s));
+    const feeds = job.plan.latencyInputs;
+    await a.run(feeds);
+    await b.run(feeds);
+    const ta: number[] = [];
+    const tb: number[] = [];
+    const ratios: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < PAIRED_MAX && (i < PAIRED_MIN || performance.now() - t0 < PAIRED_MS); i++) {
+      let x: number;
+      let y: number;
+      if (i % 2 === 0) {
+        x = (await a.run(feeds)).ms;
+        y = (await b.run(feeds)).ms;
+      } else {
+        y = (await b.run(feeds)).ms;
+        x = (await a.run(feeds)).ms;
+      }
+      ta.push(x);
+      tb.push(y);
+      if (y > 0) ratios.push(x / y);
+    }
+    return { speedup: median(ratios), rounds: ta.length, originalMs: median(ta), compressedMs: median(tb) };
+  } finally {
+    for (const s of sessions) await s.release().catch(() => undefined);
+  }
+}
+
 const api: BenchWorkerApi = {
   probe,
   async prepare(req) {
@@ -358,6 +412,13 @@ const api: BenchWorkerApi = {
   async run(job, onProgress) {
     try {
       return { ok: true, value: await run(job, onProgress) };
+    } catch (e) {
+      return failure(e);
+    }
+  },
+  async paired(job) {
+    try {
+      return { ok: true, value: await paired(job) };
     } catch (e) {
       return failure(e);
     }

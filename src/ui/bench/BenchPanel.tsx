@@ -87,7 +87,13 @@ export function BenchPanel() {
           Inputs: {setup.inputs}
         </div>
       )}
-      <BenchResults results={results} originalBytes={setup?.originalFileBytes} compressedBytes={setup?.compressedFileBytes} classNames={setup?.classNames ?? []} />
+      <BenchResults
+        results={results}
+        originalBytes={setup?.originalFileBytes}
+        compressedBytes={setup?.compressedFileBytes}
+        classNames={setup?.classNames ?? []}
+        intActivations={result?.report.layers.some((l) => !l.error && l.activations !== undefined) ?? false}
+      />
     </div>
   );
 }

@@ -11,7 +11,12 @@ export interface BenchResultsProps {
   originalBytes?: number;
   compressedBytes?: number;
   classNames: string[];
+  /** the compressed model runs int8 activations (integer kernels) on some layers */
+  intActivations?: boolean;
 }
+
+/** Below this speed-up the compressed model counts as slower (side-by-side noise is a few percent). */
+const SLOWER = 0.9;
 
 function byBackend(results: JobResult[]): { backend: BackendId; original?: JobResult; compressed?: JobResult }[] {
   const order: BackendId[] = [];
@@ -23,7 +28,9 @@ function byBackend(results: JobResult[]): { backend: BackendId; original?: JobRe
   }));
 }
 
+/** Original time / compressed time: side by side (alternating runs in one worker) when measured, else the medians' ratio. */
 function speedup(a?: JobResult, b?: JobResult): number | undefined {
+  if (b?.paired) return b.paired.speedup;
   const x = a?.latency?.medianMs;
   const y = b?.latency?.medianMs;
   return x !== undefined && y !== undefined && y > 0 ? x / y : undefined;
@@ -35,12 +42,21 @@ function memory(r: JobResult): string {
 }
 
 /** Latency table and chart, fidelity and accuracy tables, as results arrive. */
-export function BenchResults({ results, originalBytes, compressedBytes }: BenchResultsProps) {
+export function BenchResults({ results, originalBytes, compressedBytes, intActivations = false }: BenchResultsProps) {
   const pairs = byBackend(results);
   if (pairs.length === 0) return null;
   const chart = pairs
     .filter((p) => p.original?.ok || p.compressed?.ok)
-    .map((p) => ({ backend: BACKEND_NAMES[p.backend], original: p.original?.latency?.medianMs, compressed: p.compressed?.latency?.medianMs, speedup: speedup(p.original, p.compressed) }));
+    .map((p) => {
+      // side by side when measured (the fair comparison), else each model's own median
+      const side = p.compressed?.paired;
+      return {
+        backend: BACKEND_NAMES[p.backend],
+        original: side ? side.originalMs : p.original?.latency?.medianMs,
+        compressed: side ? side.compressedMs : p.compressed?.latency?.medianMs,
+        speedup: speedup(p.original, p.compressed),
+      };
+    });
   const withFidelity = pairs.filter((p) => p.compressed?.fidelity && p.compressed.fidelity.length > 0);
   const withAccuracy = pairs.filter((p) => p.original?.accuracy || p.compressed?.accuracy);
   return (
@@ -102,7 +118,18 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
                         <td className="num" title={r.memoryNote}>
                           {memory(r)}
                         </td>
-                        <td className="num strong">{s === undefined ? '' : `${s.toFixed(2)}×`}</td>
+                        <td
+                          className="num strong"
+                          data-testid={s === undefined ? undefined : 'bench-speedup'}
+                          data-paired-rounds={r.paired?.rounds}
+                          title={
+                            r.paired
+                              ? `original / compressed over ${r.paired.rounds} alternating runs of both models in one worker (${ms(r.paired.originalMs)} vs ${ms(r.paired.compressedMs)}); the medians on the left come from separate workers`
+                              : 'ratio of the medians'
+                          }
+                        >
+                          {s === undefined ? '' : `${s.toFixed(2)}×`}
+                        </td>
                       </>
                     ) : (
                       <td colSpan={10} className="compress-note compress-note--error" data-testid="bench-error">
@@ -116,6 +143,32 @@ export function BenchResults({ results, originalBytes, compressedBytes }: BenchR
           </tbody>
         </table>
       </div>
+      {pairs
+        .filter((p) => p.compressed?.paired)
+        .map((p) => {
+          const side = p.compressed!.paired!;
+          return (
+            <div key={`side:${p.backend}`} className="muted" data-testid="bench-side-by-side" data-backend={p.backend}>
+              {BACKEND_NAMES[p.backend]}, side by side ({side.rounds} alternating runs of both in one worker): original {ms(side.originalMs)}, compressed{' '}
+              {ms(side.compressedMs)}, speed-up {side.speedup.toFixed(2)}×. The medians in the table come from separate workers run one after the other,
+              which can drift on a busy machine; the speed-up and the chart use the side-by-side runs.
+            </div>
+          );
+        })}
+      {pairs
+        .map((p) => ({ p, s: speedup(p.original, p.compressed) }))
+        .filter(({ s }) => s !== undefined && s < SLOWER)
+        .map(({ p, s }) => (
+          <div key={`slower:${p.backend}`} className="bench-slower" role="status" data-testid="bench-slower" data-backend={p.backend}>
+            On {BACKEND_NAMES[p.backend]} the compressed model ran {(1 / (s as number)).toFixed(2)}× slower than the original
+            {p.compressed?.paired ? ` (${p.compressed.paired.rounds} alternating runs of both)` : ' (medians)'}.{' '}
+            {intActivations && p.backend.startsWith('wasm')
+              ? 'Its int8 activations run integer kernels that do not pay off for this model in this browser: compress with Activations fp32 (int8 weights are folded to float32 at load and run at the original’s speed).'
+              : p.backend.startsWith('wasm')
+                ? 'Weight-only encodings are folded to float32 at load on wasm; run again to rule out noise.'
+                : 'Encodings decoded at run time (DequantizeLinear, MatMulNBits) trade speed for size on this backend.'}
+          </div>
+        ))}
       {pairs.some((p) => p.original?.memoryNote || p.compressed?.memoryNote) && (
         <div className="muted">* Peak memory is onnxruntime's wasm heap (it never shrinks); on WebGPU the GPU's own memory is not exposed to pages, on WebGL nothing is.</div>
       )}
