@@ -55,7 +55,7 @@ export interface SessionRun {
   error?: string;
   /** session creation time */
   loadMs?: number;
-  /** mean run time over the input sets */
+  /** mean run time over the input sets, after one untimed warm-up run */
   runMs?: number;
 }
 
