@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRecipe, serializeRecipe } from '../compress/recipe';
-import { externalFixture } from '../compress/testing/fixtures';
+import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
 import { AppError } from '../core/errors';
 import { encodeModel } from '../onnx/codec';
 import type { CompressProgress } from './compress-api';
 import * as ort from 'onnxruntime-node';
 import { synthesizeInputs } from '../bench/inputs';
-import { dataFileName, runCompression } from './compress-run';
+import { dataFileName, prepareCompression, runCompression } from './compress-run';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
@@ -123,5 +123,16 @@ describe("the compress worker's pipeline", () => {
     const bad = { ...makeRecipe('portable', {}), layers: { '/features/conv1/Conv': { weights: 'int2' } } };
     expect(() => runCompression([{ name: 's.onnx', bytes: sample }], bad)).toThrow(/layers\["\/features\/conv1\/Conv"\]\.weights: expected one of/);
     expect(() => runCompression([{ name: 's.onnx', bytes: sample }], makeRecipe('portable', {}, { nope: {} }))).toThrow(/layers\["nope"\]: names no layer/);
+  });
+
+  it('calibrates only where it can matter: target wasm, a Conv asking for int8 activations', () => {
+    const sample = new Uint8Array(fs.readFileSync(SAMPLE));
+    const files = [{ name: 's.onnx', bytes: sample }];
+    expect(prepareCompression(files, makeRecipe('wasm', { weights: 'int8', activations: 'int8' })).wantsCalibration).toBe(true);
+    expect(prepareCompression(files, makeRecipe('wasm', { weights: 'int8' })).wantsCalibration).toBe(false);
+    expect(prepareCompression(files, makeRecipe('portable', { weights: 'int8', activations: 'int8' })).wantsCalibration).toBe(false);
+    // MatMul/Gemm keep int8 weights only on wasm: no calibration pass for an MLP
+    const mlp = [{ name: 'mlp.onnx', bytes: encodeModel(mlpFixture().model) }];
+    expect(prepareCompression(mlp, makeRecipe('wasm', { weights: 'int8', activations: 'int8' })).wantsCalibration).toBe(false);
   });
 });

@@ -52,7 +52,7 @@ export interface Prepared {
   loaded: LoadedModel;
   originalBytes: number;
   parseMs: number;
-  /** target wasm and some layer asks for int8 activations: calibration ranges would be used */
+  /** target wasm and some Conv asks for int8 activations: calibration ranges would be used */
   wantsCalibration: boolean;
 }
 
@@ -69,8 +69,11 @@ export function prepareCompression(files: readonly InputFile[], recipeJson: Reci
   onProgress?.({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
   const t0 = now();
   const loaded = loadModel(files, { signal });
-  // int8 activations are written for target wasm only (other targets keep those layers weights-only)
-  const wantsCalibration = recipe.target === 'wasm' && resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+  // int8 activations are written for target wasm only (other targets keep those layers weights-only),
+  // and only Convs keep static (calibrated) ones there: Gemm/MatMul keep int8 weights only on wasm
+  // (activations/cost.ts), so a transformer is not run through a calibration pass for nothing
+  const wantsCalibration =
+    recipe.target === 'wasm' && resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
   return { recipe, loaded, originalBytes: files.reduce((n, f) => n + f.bytes.length, 0), parseMs: now() - t0, wantsCalibration };
 }
 
