@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './helpers';
+import { cosine } from '../src/core/vector';
 import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../src/onnx/codec';
 import { tensorFloats } from '../src/onnx/tensor';
@@ -59,17 +60,7 @@ async function nodeCosine(a: Uint8Array, b: Uint8Array): Promise<number> {
     const feeds = () => Object.fromEntries(set.map((t) => [t.name, new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims)]));
     const [ra, rb] = [await sa.run(feeds()), await sb.run(feeds())];
     for (const k of sa.outputNames) {
-      const x = ra[k].data as Float32Array;
-      const y = Float32Array.from(rb[k].data as ArrayLike<number>);
-      let d = 0;
-      let p = 0;
-      let q = 0;
-      for (let i = 0; i < x.length; i++) {
-        d += x[i] * y[i];
-        p += x[i] * x[i];
-        q += y[i] * y[i];
-      }
-      worst = Math.min(worst, d / Math.sqrt(p * q));
+      worst = Math.min(worst, cosine(ra[k].data as Float32Array, Float32Array.from(rb[k].data as ArrayLike<number>)));
     }
   }
   await Promise.all([sa.release(), sb.release()]);

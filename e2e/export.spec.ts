@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Download, Page } from '@playwright/test';
 import { dropFiles, expect, test } from './helpers';
+import { cosine } from '../src/core/vector';
 import { strFromU8, unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import { synthesizeInputs } from '../src/bench/inputs';
@@ -63,15 +64,7 @@ async function worstCosine(reference: ort.InferenceSession, candidate: ort.Infer
     const feeds = () => ({ [x.name]: new ort.Tensor('float32', (x.data as Float32Array).slice(), x.dims) });
     const a = (await reference.run(feeds()))[reference.outputNames[0]].data as Float32Array;
     const b = (await candidate.run(feeds()))[candidate.outputNames[0]].data as Float32Array;
-    let d = 0;
-    let na = 0;
-    let nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      d += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    worst = Math.min(worst, d / Math.sqrt(na * nb));
+    worst = Math.min(worst, cosine(a, b));
   }
   return worst;
 }

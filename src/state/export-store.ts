@@ -112,6 +112,11 @@ function collectSections(): ReportSections {
   return out;
 }
 
+/** The status after an export step threw: idle when it was cancelled, else the message. */
+function failureStatus(e: unknown): ExportState['status'] {
+  return isAppError(e) && e.code === 'aborted' ? { kind: 'idle' } : { kind: 'failed', message: errorMessage(e) };
+}
+
 export const useExportStore = create<ExportState>()((set, get) => ({
   externalData: false,
   status: { kind: 'idle' },
@@ -162,7 +167,7 @@ export const useExportStore = create<ExportState>()((set, get) => ({
       return bundle;
     } catch (e) {
       if (inFlight !== controller) return undefined;
-      set({ status: isAppError(e) && e.code === 'aborted' ? { kind: 'idle' } : { kind: 'failed', message: errorMessage(e) } });
+      set({ status: failureStatus(e) });
       return undefined;
     } finally {
       if (inFlight === controller) inFlight = undefined;
@@ -195,7 +200,7 @@ export const useExportStore = create<ExportState>()((set, get) => ({
       return zip;
     } catch (e) {
       if (inFlight !== controller) return undefined;
-      set({ status: isAppError(e) && e.code === 'aborted' ? { kind: 'idle' } : { kind: 'failed', message: errorMessage(e) } });
+      set({ status: failureStatus(e) });
       return undefined;
     } finally {
       if (inFlight === controller) inFlight = undefined;

@@ -9,6 +9,7 @@ import { EdgeLayer, laidEdges } from '../graph/EdgeLayer';
 import { IoNode } from '../graph/IoNode';
 import { CompareBoxNode, CompareGroupNode, CompareOpNode } from './CompareNodes';
 import type { CompareFlowNode } from './flow-types';
+import { READ_ONLY_FLOW } from '../graph/flow-types';
 
 /** Defined once: xyflow re-creates every node when this object changes. */
 const nodeTypes = { cmpOp: CompareOpNode, ioNode: IoNode, cmpGroup: CompareGroupNode, cmpBox: CompareBoxNode, edgeLayer: EdgeLayer };
@@ -101,16 +102,8 @@ function PaneCanvas({ side }: ComparePaneProps) {
         onNodeClick={onNodeClick}
         onNodeDoubleClick={onNodeDoubleClick}
         onPaneClick={onPaneClick}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        nodesFocusable={false}
-        elementsSelectable={false}
-        zoomOnDoubleClick={false}
-        disableKeyboardA11y
+        {...READ_ONLY_FLOW}
         onlyRenderVisibleElements={nodes.length > 400}
-        minZoom={0.02}
-        maxZoom={2.5}
-        proOptions={{ hideAttribution: true }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
       </ReactFlow>

@@ -18,7 +18,7 @@ import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { BoxNode } from './BoxNode';
 import { EdgeLayer, laidEdges } from './EdgeLayer';
-import type { FlowNode } from './flow-types';
+import { READ_ONLY_FLOW, type FlowNode } from './flow-types';
 import { groupDigits } from './format';
 import { GraphLegend } from './GraphLegend';
 import { GraphSearch } from './GraphSearch';
@@ -382,16 +382,8 @@ function GraphCanvas() {
           onNodeClick={onNodeClick}
           onNodeDoubleClick={onNodeDoubleClick}
           onPaneClick={onPaneClick}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          nodesFocusable={false}
-          elementsSelectable={false}
-          zoomOnDoubleClick={false}
-          disableKeyboardA11y
+          {...READ_ONLY_FLOW}
           onlyRenderVisibleElements={virtualized}
-          minZoom={0.02}
-          maxZoom={2.5}
-          proOptions={{ hideAttribution: true }}
         >
           {chrome && (
             <>

@@ -32,3 +32,16 @@ export interface LaidEdge {
 export type EdgeLayerFlowNode = Node<{ edges: LaidEdge[]; width: number; height: number }, 'edgeLayer'>;
 
 export type FlowNode = OpFlowNode | IoFlowNode | GroupFlowNode | BoxFlowNode | EdgeLayerFlowNode;
+
+/** The canvas settings both graph views share: a read-only diagram (no dragging, connecting or xyflow selection), zoomable far out. */
+export const READ_ONLY_FLOW = {
+  nodesDraggable: false,
+  nodesConnectable: false,
+  nodesFocusable: false,
+  elementsSelectable: false,
+  zoomOnDoubleClick: false,
+  disableKeyboardA11y: true,
+  minZoom: 0.02,
+  maxZoom: 2.5,
+  proOptions: { hideAttribution: true },
+} as const;
