@@ -90,6 +90,9 @@ function getClient(): CompressClient {
 
 let nextId = 1;
 let inFlight: AbortController | undefined;
+/** How long a finished compression waits for its last progress reports (see compress()). */
+const PROGRESS_SETTLE_MS = 20;
+
 /** Settles when the compression in flight has finished (successfully or not). */
 let settled: Promise<void> = Promise.resolve();
 let verifyInFlight: AbortController | undefined;
@@ -153,6 +156,10 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
           });
         },
       });
+      // Progress travels on its own message port (comlink's proxied callback), so the result of a
+      // fast compression can overtake the last progress reports: let those already sent arrive and
+      // render before the result replaces the progress panel.
+      await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
       if (inFlight !== controller) return;
       const blob = new Blob([out.bytes], { type: 'application/octet-stream' });
       const data = out.data && { name: out.data.name, blob: new Blob([out.data.bytes], { type: 'application/octet-stream' }) };
