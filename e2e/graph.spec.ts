@@ -150,8 +150,11 @@ test('F fits the whole graph in view', async ({ page }) => {
   await page.locator('.react-flow__pane').click({ position: { x: 5, y: 300 } });
   await page.keyboard.press('f');
   await expect.poll(async () => viewport.getAttribute('style')).not.toBe(before);
-  // everything drawn now fits in the pane
+  // everything drawn fits in the pane once the fit's 250 ms animation has run
   const pane = (await page.locator('.react-flow').boundingBox())!;
-  const last = (await page.locator('[data-testid="graph-io"][data-name="logits"]').boundingBox())!;
-  expect(last.y + last.height).toBeLessThanOrEqual(pane.y + pane.height + 1);
+  const lastBottom = async () => {
+    const last = (await page.locator('[data-testid="graph-io"][data-name="logits"]').boundingBox())!;
+    return last.y + last.height;
+  };
+  await expect.poll(lastBottom).toBeLessThanOrEqual(pane.y + pane.height + 1);
 });
