@@ -268,6 +268,17 @@ export function resolveRecipe(recipe: Recipe, layers: readonly LayerRef[]): Reso
   });
 }
 
+/**
+ * The recipe resolved once: checks its layer keys against `layers` (as resolveRecipe does) and
+ * returns the effective settings of a layer key (a fresh object per call). Layers that appear
+ * later under a key the recipe names (none do today) get that override too.
+ */
+export function settingsResolver(recipe: Recipe, layers: readonly LayerRef[]): (key: string) => LayerSettings {
+  resolveRecipe(recipe, layers);
+  const base = merge({ ...BUILTIN_DEFAULTS }, recipe.defaults);
+  return (key) => (Object.hasOwn(recipe.layers, key) ? merge({ ...base }, recipe.layers[key]) : { ...base });
+}
+
 function merge(into: LayerSettings, over: PartialLayerSettings): LayerSettings {
   const target = into as unknown as Record<string, unknown>;
   for (const k of SETTING_KEYS) if (over[k] !== undefined) target[k] = over[k];

@@ -1,4 +1,6 @@
 /** int8 activations (recipe key `activations: "int8"`, target `wasm`): id, label, what it writes. */
+import type { TensorRange } from './calibrate';
+
 export const id = 'activations';
 export const label = 'Quantize activations (int8, wasm)';
 
@@ -17,3 +19,17 @@ export type ActivationEncoding = 'int8-qdq' | 'int8-dynamic' | 'int32-bias';
 /** The opsets the encodings need: per-axis DequantizeLinear (13), DynamicQuantizeLinear (11). */
 export const STATIC_MIN_OPSET = 13;
 export const DYNAMIC_MIN_OPSET = 11;
+
+/** What a layer's row says about its activations. */
+export interface ActivationReport {
+  mode: 'static' | 'dynamic';
+  /** the activation tensor the layer reads */
+  input: string;
+  /** static: the calibrated range its scale comes from */
+  inputRange?: TensorRange;
+  /** static Conv: the tensor quantized after the layer (its output, or the Relu's after it) */
+  output?: string;
+  outputRange?: TensorRange;
+  /** static: the Relu (or Clip from 0) folded into the output quantization */
+  fused?: string;
+}
