@@ -30,6 +30,14 @@ const noOrtWeb = { regex: '^onnxruntime-web(\\/|$)', message: 'onnxruntime-web i
 const noOrtNode = { regex: '^onnxruntime-node(\\/|$)', message: 'onnxruntime-node is for the CLI and tests only.' };
 const noBare = { regex: '^(?![./])', message: 'src/core has no dependencies.' };
 
+/**
+ * Algorithm files the page (`state`, `ui`) may import as values: the recipe format and the
+ * compression methods' settings entries (`meta.ts`), small and pure, so that every edit, undo
+ * and import is checked by the very code the CLI and the compressor use (docs/ARCHITECTURE.md,
+ * "Methods"). `*` is one path segment.
+ */
+const SHARED_WITH_PAGE = ['compress/recipe', 'compress/methods', 'compress/method', 'compress/*/meta'];
+
 const RULES = {
   core: { allow: [], types: [], packages: [noBare] },
   onnx: { allow: ['core'], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
@@ -38,8 +46,8 @@ const RULES = {
   graph: { allow: ['core', 'onnx'], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   testing: { allow: ['core', ...ALGORITHMS], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   workers: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noOrtNode, noNode, noNodeBare] },
-  state: { allow: ['core', 'workers'], types: ALGORITHMS, packages: [noOrt, noNode, noNodeBare] },
-  ui: { allow: ['core', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
+  state: { allow: ['core', 'workers'], types: ALGORITHMS, shared: SHARED_WITH_PAGE, packages: [noOrt, noNode, noNodeBare] },
+  ui: { allow: ['core', 'state'], types: [...ALGORITHMS, 'workers'], shared: SHARED_WITH_PAGE, packages: [noOrt, noNode, noNodeBare] },
   app: { allow: ['core', 'ui', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
   cli: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noUiPackages, noOrtWeb] },
 };
@@ -64,6 +72,12 @@ const TEST_PACKAGES = {
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/** A negative lookahead that exempts the room's files listed in `shared` (e.g. `(?!\/(recipe|[^/]+\/meta)(\.ts)?$)`). */
+function sharedExemption(room, shared = []) {
+  const paths = shared.filter((p) => p.startsWith(`${room}/`)).map((p) => esc(p.slice(room.length + 1)).replaceAll('\\*', '[^/]+'));
+  return paths.length === 0 ? '' : `(?!\\/(${paths.join('|')})(\\.ts)?$)`;
+}
+
 /** no-restricted-imports patterns for a file `depth` folders below src/ (src/x.ts is depth 0). */
 function roomPatterns(room, depth, test) {
   const up = depth === 0 ? '\\.\\/' : `(\\.\\.\\/){${depth}}`;
@@ -74,9 +88,9 @@ function roomPatterns(room, depth, test) {
     if (allowed.has(other)) continue;
     const typeOnly = spec.types.includes(other);
     patterns.push({
-      regex: `^${up}${esc(other)}(\\/|$)`,
+      regex: `^${up}${esc(other)}${sharedExemption(other, spec.shared)}(\\/|$)`,
       message: typeOnly
-        ? `src/${room} may use src/${other} through \`import type\` only (rooms: docs/ARCHITECTURE.md).`
+        ? `src/${room} may use src/${other} through \`import type\` only${spec.shared?.some((p) => p.startsWith(`${other}/`)) ? `, except the files shared with the page (${spec.shared.join(', ')})` : ''} (rooms: docs/ARCHITECTURE.md).`
         : `src/${room} must not import src/${other} (rooms: docs/ARCHITECTURE.md).`,
       ...(typeOnly ? { allowTypeImports: true } : {}),
     });

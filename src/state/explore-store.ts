@@ -21,7 +21,7 @@ import {
 } from '../workers/explore-client';
 import type { LabeledSource, Recipe, Score } from '../workers/explore-api';
 import type { OpenedModel } from '../workers/model-api';
-import { serializeRecipe } from '../workers/recipe-rules';
+import { serializeRecipe } from '../compress/recipe';
 import { modelFiles, useModelStore } from './model-store';
 import { useRecipeStore } from './recipe-store';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_DEFAULTS, makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe } from '../workers/recipe-rules';
+import { BUILTIN_DEFAULTS, makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe } from '../compress/recipe';
 import {
   COALESCE_MS,
   HISTORY_LIMIT,

@@ -18,7 +18,7 @@ import {
   type PartialLayerSettings,
   type Recipe,
   type WeightMode,
-} from '../workers/recipe-rules';
+} from '../compress/recipe';
 
 export type WeightsSetting = WeightMode;
 
