@@ -3,7 +3,7 @@
  * own so that the methods' steps (activations/, quantize/ …) can name them without importing the
  * pipeline that imports them.
  */
-import type { LayerWeight } from '../onnx/layers';
+import type { LayerWeight, WeightRole } from '../onnx/layers';
 import type { ExternalDataResolver, Model, Node } from '../onnx/types';
 import type { ActivationEncoding, ActivationReport } from './activations/meta';
 import type { Calibration } from './activations/calibrate';
@@ -130,4 +130,25 @@ export interface StagedWeight {
   /** int4 blocks of a MatMul's B on webgpu: the layer becomes MatMulNBits with these */
   matMulNBits?: { inputs: string[]; attributes: Node['attributes'] };
   report: WeightReport;
+}
+
+/** One constant input of a layer, reduced to what the projection needs. */
+export interface ProjectionWeight {
+  /** `<graph path>|<tensor name>`: the stored tensor, counted once even when shared */
+  id: string;
+  role: WeightRole;
+  /** stored bytes now */
+  bytes: number;
+  /** values in the tensor */
+  elements: number;
+  /** output channels (the length of the per-channel scale axis), when the op has that axis */
+  channels?: number;
+  /** length of the reduction axis that blocks run along (Conv kernels: every axis after the first) */
+  blockLen?: number;
+  /** the layer reads it as float16 already */
+  fp16?: boolean;
+  /** the B input of a plain MatMul (rank 2, float32): int4 blocks become MatMulNBits on webgpu */
+  matMulB?: boolean;
+  /** why the compressor cannot quantize it (it is then counted unchanged) */
+  unsupported?: string;
 }
