@@ -132,7 +132,7 @@ export function formatLayerTable(layers: readonly LayerReport[]): string[] {
     l.key,
     l.op,
     describeSettings(l.requested),
-    l.error !== undefined ? 'left as it was' : l.applied,
+    l.error !== undefined ? 'left as it was' : l.quantized ? 'already quantized' : l.applied,
     formatBytes(l.bytesBefore),
     formatBytes(l.bytesAfter),
     l.error !== undefined ? `error: ${l.error}` : l.notes.join('; '),
