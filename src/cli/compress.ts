@@ -19,7 +19,7 @@ import { compressModel, type CompressOptions, type CompressReport, type LayerRep
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
-import { findLayers } from '../onnx/layers';
+import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
@@ -165,7 +165,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     let wantsActivations: boolean;
     try {
       // a layer key that names no layer: reported against the recipe file, before any work
-      wantsActivations = resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+      wantsActivations = resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });
       throw e;

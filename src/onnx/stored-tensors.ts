@@ -139,3 +139,9 @@ export function findStoredTensors(model: Model, layers: readonly Layer[] = findL
   }
   return out;
 }
+
+/** Every key a recipe may name: the layers, then the stored tensors (key and op of each). */
+export function recipeLayers(model: Model): { key: string; op: string }[] {
+  const layers = findLayers(model);
+  return [...layers, ...findStoredTensors(model, layers)].map((l) => ({ key: l.key, op: l.op }));
+}

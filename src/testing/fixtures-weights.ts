@@ -7,11 +7,14 @@
  *   8 kHz branch:  W, R = Unsqueeze(Concat(Split(W_pt / R_pt) re-ordered))
  * and a MatMul + Sigmoid head reading an outer-scope weight. Outputs: the head's 8 probabilities
  * and the LSTM's last hidden state. Opset 13, seeded weights.
+ *
+ * Also a model of already-quantized layers with real layer shapes (quantizedLayersFixture).
  */
-import { attr, makeGraph, makeNode } from '../onnx/build';
-import type { Model, Node, Tensor } from '../onnx/types';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
+import { DataType, type Model, type Node, type Tensor } from '../onnx/types';
 import { f32, i64, INT64, modelAt, vi, FLOAT } from './fixture-kit';
 import { randomFloats, seeded, type Rng } from './random';
+import { makeTensor } from '../onnx/tensor';
 
 export const VAD = { frames: 16, features: 64, encoder: 128, hidden: 64, heads: 8 } as const;
 
@@ -99,4 +102,55 @@ export function vadFixture(): VadFixture {
     sampleRate: 'sr',
     stored: { w16k: b16.w, r16k: b16.r, w8k: b8.w, r8k: b8.r, window },
   };
+}
+
+/** ConvInteger, QLinearConv (per-channel), QLinearMatMul, MatMulNBits (4-bit, block 32) and DequantizeLinear → Conv, real layer shapes. */
+export function quantizedLayersFixture(): Model {
+  const rng = seeded(31);
+  const int8 = (name: string, dims: number[]) => makeTensor(name, DataType.INT8, dims, Int8Array.from(randomFloats(rng, dims.reduce((p, d) => p * d, 1), 127), Math.round));
+  const uint8 = (name: string, dims: number[], v?: number) =>
+    makeTensor(name, DataType.UINT8, dims, Uint8Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => v ?? Math.floor(rng() * 256)));
+  const f32 = (name: string, dims: number[], lo: number, hi: number) => makeTensor(name, DataType.FLOAT, dims, Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => lo + rng() * (hi - lo)));
+  const K = 256;
+  const N = 128;
+  const pads = attr.ints('pads', [1, 1, 1, 1]);
+  const g = makeGraph({
+    nodes: [
+      makeNode('ConvInteger', ['xu', 'ci_w', 'xu_zp'], ['ci_y'], [pads], { name: 'conv_integer' }),
+      makeNode('Cast', ['ci_y'], ['ci_out'], [attr.int('to', DataType.FLOAT)], { name: 'ci_cast' }),
+      makeNode('QLinearConv', ['xu', 'x_scale', 'xu_zp', 'qc_w', 'qc_w_scale', 'qc_w_zp', 'y_scale', 'y_zp', 'qc_b'], ['qc_y'], [pads], { name: 'qlinear_conv' }),
+      makeNode('Cast', ['qc_y'], ['qc_out'], [attr.int('to', DataType.FLOAT)], { name: 'qc_cast' }),
+      makeNode('QLinearMatMul', ['au', 'x_scale', 'xu_zp', 'qm_b', 'qm_b_scale', 'qm_b_zp', 'y_scale', 'y_zp'], ['qm_y'], [], { name: 'qlinear_matmul' }),
+      makeNode('Cast', ['qm_y'], ['qm_out'], [attr.int('to', DataType.FLOAT)], { name: 'qm_cast' }),
+      makeNode('MatMulNBits', ['af', 'nb_b', 'nb_scales'], ['nb_out'], [attr.int('K', K), attr.int('N', N), attr.int('bits', 4), attr.int('block_size', 32)], { name: 'matmul_nbits', domain: 'com.microsoft' }),
+      makeNode('DequantizeLinear', ['dq_w', 'dq_scale'], ['dq_wf'], [attr.int('axis', 0)], { name: 'dq' }),
+      makeNode('Conv', ['xf', 'dq_wf'], ['dq_out'], [pads], { name: 'dq_conv' }),
+    ],
+    initializers: [
+      int8('ci_w', [64, 32, 3, 3]),
+      uint8('xu_zp', [], 128),
+      f32('x_scale', [], 0.02, 0.02),
+      int8('qc_w', [64, 32, 3, 3]),
+      f32('qc_w_scale', [64], 0.001, 0.003),
+      makeTensor('qc_w_zp', DataType.INT8, [64], new Int8Array(64)),
+      f32('y_scale', [], 0.5, 0.5),
+      uint8('y_zp', [], 128),
+      makeTensor('qc_b', DataType.INT32, [64], new Int32Array(64)),
+      uint8('qm_b', [K, N]),
+      f32('qm_b_scale', [], 0.01, 0.01),
+      uint8('qm_b_zp', [], 128),
+      uint8('nb_b', [N, K / 32, 16]),
+      f32('nb_scales', [N * (K / 32)], 0.001, 0.01),
+      int8('dq_w', [64, 32, 3, 3]),
+      f32('dq_scale', [64], 0.001, 0.003),
+    ],
+    inputs: [
+      makeValueInfo('xu', DataType.UINT8, [1, 32, 16, 16]),
+      makeValueInfo('au', DataType.UINT8, [4, K]),
+      makeValueInfo('af', DataType.FLOAT, [4, K]),
+      makeValueInfo('xf', DataType.FLOAT, [1, 32, 16, 16]),
+    ],
+    outputs: ['ci_out', 'qc_out', 'qm_out', 'nb_out', 'dq_out'].map((n) => makeValueInfo(n, DataType.FLOAT)),
+  });
+  return makeModel({ graph: g, irVersion: 7, opsetImport: [{ domain: '', version: 13 }, { domain: 'com.microsoft', version: 1 }] });
 }
