@@ -313,3 +313,25 @@ describe('already-quantized layers and float16 stored weights', () => {
     }
   });
 });
+
+describe('compressing a compressed model', () => {
+  it('its layers are already quantized, and the scales of its decodes are not taken for stored tensors', () => {
+    const f = vadFixture();
+    const int8 = compressModel(f.model, recipe({ weights: 'int8' })).model;
+    const again = compressModel(int8, recipe({ weights: 'int4', granularity: 'block', blockSize: 16 }));
+    expect(again.report.layers.filter((r) => ['LSTM', 'MatMul'].includes(r.op)).map((r) => [r.op, r.quantized, r.error])).toEqual([
+      ['MatMul', 'Cast → Mul int8', undefined],
+      ['LSTM', 'Cast → Mul int8', undefined],
+      ['MatMul', 'Cast → Mul int8', undefined],
+      ['LSTM', 'Cast → Mul int8', undefined],
+      ['MatMul', 'Cast → Mul int8', undefined],
+    ]);
+    // (the int4 nibble decode hides its layers from the tracer; its block scales are still no "tensor")
+    const int4 = compressModel(f.model, recipe({ weights: 'int4', granularity: 'block', blockSize: 16 })).model;
+    for (const m of [int8, int4]) {
+      const r = compressModel(m, recipe({ weights: 'int8' })).report;
+      expect(r.layers.filter((x) => x.op === 'tensor').map((x) => x.key)).toEqual([]);
+      expect(r.layersChanged).toBe(0);
+    }
+  });
+});
