@@ -32,7 +32,7 @@ import {
   type DataDescription,
 } from '../bench/dataset';
 import { imageToTensor } from '../bench/image';
-import { inputSpecs, type InputSpec } from '../bench/inputs';
+import { dimGuess, inputSpecs, type InputSpec } from '../bench/inputs';
 import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
 import { allocate, elementCount, type BenchTensor } from '../bench/tensor';
@@ -274,10 +274,21 @@ function loadAudio(root: string, files: string[], specs: InputSpec[], d: DataDes
   const spec = candidates[0];
   const last = spec.shape.length - 1;
   let length: number;
+  let guessedNote = '';
+  const lastName = typeof spec.shape[last] === 'string' && spec.shape[last] !== '?' && spec.shape[last] !== '' ? (spec.shape[last] as string) : `${spec.name}[${last}]`;
   if (typeof spec.shape[last] === 'number') length = spec.shape[last] as number;
   else if (d.audio.frame !== undefined) length = d.audio.frame;
-  else length = dimValue(spec, last, d.dims);
+  else if (d.dims[lastName] !== undefined) length = d.dims[lastName];
+  else {
+    const g = dimGuess(lastName);
+    if (g.basis !== 'name') length = dimValue(spec, last, d.dims);
+    else {
+      length = g.value;
+      guessedNote = ` (frame length guessed from the dim's name; set it with --dims ${lastName}=N)`;
+    }
+  }
   const inputDims = spec.shape.map((_, axis) => (axis === last ? length : dimValue(spec, axis, d.dims)));
+  const dims = { ...d.dims, [lastName]: length };
   if (elementCount(inputDims) !== length) throw bad(`--samples: input "${spec.name}" [${inputDims.join(', ')}] takes more than one frame of audio; give a batch of 1`);
   const others = otherInputs(specs, spec.name, d, true);
   const sets: BenchTensor[][] = [];
@@ -295,8 +306,8 @@ function loadAudio(root: string, files: string[], specs: InputSpec[], d: DataDes
     description: d,
     sets: orderLike(specs, sets),
     count: sets.length,
-    summary: `${sets.length} frames of ${length} samples at ${d.audio.sampleRate} Hz from ${files.length} audio file${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}]${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,
-    dims: dimsUsed(spec, inputDims),
+    summary: `${sets.length} frames of ${length} samples${guessedNote} at ${d.audio.sampleRate} Hz from ${files.length} audio file${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}]${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,
+    dims: { ...dims, ...dimsUsed(spec, inputDims) },
     names,
     ignored: [],
   };
