@@ -27,6 +27,7 @@
  *   guard            the activations' cost guard (activations/step.ts)
  *   opset            raise the opset as far as the plans need and every node allows
  *   apply            stage and commit every layer's weights; int8 activations in one pass
+ *   stored tensors   large float tensors no layer claims, where they are stored (stored-tensors.ts)
  *   remove unused    tensors and chains nothing reads any more
  *   float16 compute  fp16/step.ts (target webgpu, fp16 default weights)
  *   report           bytes, counts and the model's notes
@@ -34,6 +35,7 @@
 import { AppError, throwIfAborted } from '../core/errors';
 import { findLayers, type Layer } from '../onnx/layers';
 import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
+import { findStoredTensors, type TensorLayer } from '../onnx/stored-tensors';
 import { tensorByteLength } from '../onnx/tensor';
 import type { Model, Node, SparseTensor, Tensor } from '../onnx/types';
 import { applyActivations, planActivation, type ActivationItem, type ActivationPlan, type PlanEnv } from './activations/activations';
@@ -51,6 +53,7 @@ import { afterChannelPruning, channelPruneStep } from './prune/step';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
 import { cleanupOptions, fp16Compute as isFp16Compute, settingsResolver, type LayerSettings, type Recipe, type Target } from './recipe';
+import { compressStoredTensors } from './stored-tensors';
 import type { CompressOptions, CompressResult, LayerReport, WeightPlan } from './types';
 import { weightStoredBytes } from './weights';
 
@@ -112,6 +115,10 @@ interface Run {
   /** stored bytes and params of each layer before channel pruning */
   before: Map<string, { params: number; bytes: number }>;
   channel?: ChannelPruneResult;
+  /** large float tensors no layer claims, compressed where they are stored (stored-tensors.ts) */
+  storedTensors: TensorLayer[];
+  /** stored bytes of each row's layer after channel pruning (what quantization starts from) */
+  baseBytes: Map<LayerReport, number>;
   opsetBefore: number | undefined;
   /** the report's model-wide notes */
   notes: string[];
@@ -134,7 +141,8 @@ function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
   assignNodeNames(out);
   const names = new NameAllocator(collectNames(out));
   // layer keys are checked before anything changes
-  const settingsOf = settingsResolver(recipe, findLayers(out));
+  const original = findLayers(out);
+  const settingsOf = settingsResolver(recipe, [...original, ...findStoredTensors(out, original)]);
   const paramsBefore = floatParamCount(out);
   const cleanup = runCleanup(out, cleanupOptions(recipe), { names, external });
   throwIfAborted(signal);
@@ -156,6 +164,8 @@ function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
     layers,
     before,
     channel,
+    storedTensors: findStoredTensors(out, layers),
+    baseBytes: new Map(),
     opsetBefore: defaultOpset(out),
     notes: [],
   };
@@ -178,6 +188,7 @@ function startRow(run: Run, layer: Layer, requested: LayerSettings): LayerReport
     params: was?.params ?? layer.params,
     notes: [],
   };
+  run.baseBytes.set(row, bytes);
   const ch = run.channel?.layers.get(layer.key);
   if (ch) {
     row.notes.push(...ch.notes);
@@ -231,6 +242,12 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
     const row = startRow(run, layer, run.settingsOf(layer.key));
     rows.push(row);
     if (row.error) continue;
+    if (layer.quantized) {
+      // stored quantized already (ConvInteger, QLinear*, MatMulNBits, DequantizeLinear …): left alone
+      row.quantized = layer.quantized;
+      row.notes.push(`already quantized (${layer.quantized}): left as it is`);
+      continue;
+    }
     const s = afterChannelPruning(row.requested);
     if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32') continue;
     try {
@@ -348,7 +365,7 @@ function finishReport(run: Run, model: Model, rows: LayerReport[], opset: { note
     if (row.weights.length === 0) continue;
     let delta = 0;
     for (const w of row.weights) delta += w.bytesAfter - w.bytesBefore;
-    row.bytesAfter = row.bytesAfter + delta;
+    row.bytesAfter = (run.baseBytes.get(row) ?? row.bytesBefore) + delta;
   }
   if (target === 'wasm') notes.push(...wasmNotes(applied.activationLayers, run.options));
   if (target === 'webgpu' && !run.fp16Compute && rows.some((r) => r.requested.weights === 'fp16')) {
@@ -381,6 +398,8 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   const plans = guardStep(run, planned);
   const opset = decideOpset(run, plans);
   const applied = applyLayers(run, plans, opset.opset);
+  const { out, names, target, fp16Compute } = run;
+  rows.push(...compressStoredTensors(out, run.storedTensors, recipe, { target, names, opset: opset.opset, external: options.external, fp16Compute, keepFp32: applied.keepFp32 }));
   removeUnused(run.out, applied.candidates);
   let fp16Report: Fp16ComputeReport | undefined;
   if (run.fp16Compute) {

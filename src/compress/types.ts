@@ -63,6 +63,8 @@ export interface LayerReport {
   activations?: ActivationReport;
   /** why the layer could not take its settings; it was left as it was */
   error?: string;
+  /** its weights were stored quantized already (what it is: 'MatMulNBits 4-bit', 'QLinearConv int8' …); it was left as it was */
+  quantized?: string;
   /** target webgpu with fp16 weights: whether the layer computes in float16, or why not */
   compute?: { type: 'fp16' | 'fp32'; reason?: string };
 }

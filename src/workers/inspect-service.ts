@@ -9,8 +9,9 @@
 import { AppError } from '../core/errors';
 import { modelTensorBytes } from '../compress/compress';
 import { projectionInput, projectSize, type ProjectionInput, type SizeProjection } from '../compress/project';
-import { fp16Compute, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
+import { fp16Compute, resolveRecipe, type LayerRef, type LayerSettings, type Recipe } from '../compress/recipe';
 import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from '../onnx/layers';
+import { findStoredTensors } from '../onnx/stored-tensors';
 import type { LoadedModel } from '../onnx/load';
 import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
 import { tensorStats, type TensorStats } from '../onnx/stats';
@@ -95,6 +96,8 @@ interface ModelIndex {
   nodes: Map<string, NodeRef>;
   layers: Layer[];
   layerByKey: Map<string, Layer>;
+  /** large float tensors no layer claims (op "tensor" pseudo-layers): recipe keys too */
+  storedTensors: LayerRef[];
   /** per graph record: value name -> value info, constants */
   values: Map<GraphRecord, Map<string, ValueInfo>>;
   consts: Map<GraphRecord, Map<string, ConstDef>>;
@@ -123,6 +126,7 @@ function indexOf(loaded: LoadedModel): ModelIndex {
     nodes,
     layers,
     layerByKey: new Map(layers.map((l) => [l.key, l])),
+    storedTensors: findStoredTensors(loaded.model, layers),
     values: new Map(),
     consts: new Map(),
     outputs: new Map(),
@@ -548,7 +552,8 @@ export function tensorStatsOf(loaded: LoadedModel | undefined, id: string): Tens
 
 /** Settings of every layer under `recipe` (throws AppError naming a key that names no layer). */
 function settingsByKey(ix: ModelIndex, recipe: Recipe): Map<string, LayerSettings> {
-  return new Map(resolveRecipe(recipe, ix.layers).map((r) => [r.key, r.settings]));
+  // (stored tensors are valid keys; the projection counts them as they are stored)
+  return new Map(resolveRecipe(recipe, [...ix.layers, ...ix.storedTensors]).map((r) => [r.key, r.settings]));
 }
 
 /** Projected stored size (and zip estimate) of the model under `recipe`. */
