@@ -83,7 +83,12 @@ describe('cli eval', () => {
     expect(f.cosine.worst).toBeGreaterThan(0.9999);
     expect(report.sizeRatio).toBeLessThan(0.3);
     expect(report.original.latency.runs).toBeGreaterThan(0);
+    // one speed-up: original / compressed, the median of the side-by-side rounds' ratios, and
+    // the times printed beside it agree with it (original / speed-up = compressed)
     expect(report.speedup).toBeGreaterThan(0);
+    expect(report.sideBySide.speedup).toBe(report.speedup);
+    expect(report.sideBySide.rounds).toBeGreaterThanOrEqual(6);
+    expect(report.sideBySide.originalMs / report.sideBySide.compressedMs).toBeCloseTo(report.speedup, 9);
   });
 
   it('reads a folder of input sets, synthesizes inputs without one, and prints a readable table', () => {
@@ -96,7 +101,8 @@ describe('cli eval', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/Inputs: latency: input float32\[2, 1, 8, 8\] \(the first given set\); fidelity: 2 given input sets/);
     expect(r.stdout).toMatch(/top-1 agreement\s+\d+\/4 = /);
-    expect(r.stdout).toMatch(/speed-up \(original median \/ compressed median\): \d+\.\d\dx/);
+    expect(r.stdout).toMatch(/speed-up: \d+\.\d\dx \((\d+\.\d\dx (faster|slower)|the same speed); original time \/ compressed time, the median of 5 side-by-side rounds' ratios/);
+    expect(r.stdout).toMatch(/median \(own run\)/);
     const s = cli(['eval', SAMPLE, int8, '--dims', 'batch=3', '--max-runs', '5', '--json']);
     const report = JSON.parse(s.stdout) as EvalReport;
     expect(report.inputs).toMatch(/input float32\[3, 1, 8, 8\] \(synthesized\); fidelity: 4 synthesized input sets/);
