@@ -16,7 +16,8 @@ import { encodeModel } from '../onnx/codec';
 import { emptyTensor, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { loadModel } from '../onnx/load';
 import { DataType, type Tensor } from '../onnx/types';
-import type { EvalReport } from './eval';
+import { compareOutput, summarizeFidelity } from '../bench/metrics';
+import { formatEval, type EvalReport } from './eval';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-eval-'));
@@ -150,5 +151,27 @@ describe('cli eval', () => {
     const ok = cli(['eval', file, file, '--max-runs', '2', '--dims', 'q=8']);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/x float32\[1, 1, 8, 8\]/);
+  });
+
+  it('prints a scalar output with decisions at 0.5 and a near-zero one with abs error, no cosine of noise', () => {
+    const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
+    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
+    const fidelity = summarizeFidelity([
+      [compareOutput('prob', [0.9, 0.4], [0.8, 0.6], [2, 1]), compareOutput('residual', [1e-9, -1e-9], [-1e-9, 1e-9], [1, 2])],
+    ]);
+    const text = formatEval({
+      runtime: 'onnxruntime-node',
+      inputs: 'synthesized',
+      original: model('a.onnx'),
+      compressed: model('b.onnx'),
+      speedup: 1,
+      sideBySide: { speedup: 1, rounds: 6, originalMs: 2, compressedMs: 2 },
+      sizeRatio: 1,
+      fidelity,
+    }).join('\n');
+    expect(text).toContain('agreement at 0.5  1/2 = 50.00%');
+    expect(text).toMatch(/cosine\s+0\.\d{6} \(over all 2 samples\)/);
+    expect(text).toContain('cosine            n/a: both outputs are ~0');
+    expect(text).not.toMatch(/cosine\s+-?[01]\.0+ \/ /); // no cosine of noise (it was -1.000000)
   });
 });

@@ -13,7 +13,7 @@ import { sideBySideTimes, speedUpWords, type SideBySideTimes } from '../core/spe
 import { DEFAULT_SIDE_BY_SIDE, timeSideBySide } from '../bench/latency';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
 import type { LabeledSet } from '../bench/labeled';
-import type { OutputFidelity } from '../bench/metrics';
+import { DECISION_THRESHOLD, NEAR_ZERO, type OutputFidelity } from '../bench/metrics';
 import { planInputs, type InputPlan } from '../bench/plan';
 import type { BenchTensor } from '../bench/tensor';
 import { encodeModel } from '../onnx/codec';
@@ -261,11 +261,22 @@ export function formatEval(r: EvalReport): string[] {
   lines.push('Fidelity of the compressed model against the original (worst / mean over input sets)');
   for (const f of r.fidelity) {
     lines.push(`  ${f.output} (${f.rows} rows of ${f.classes}, ${f.sets} sets)`);
-    lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
-    lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
-    lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
-    lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
+    if (f.kind === 'scalar') {
+      // one value per sample (src/bench/metrics.ts): decisions at 0.5, and a cosine over all samples
+      lines.push(`    agreement at ${DECISION_THRESHOLD}  ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
+      lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} (over all ${f.rows} samples)`);
+      lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+    } else if (f.kind === 'near-zero') {
+      lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)}`);
+      lines.push(`    cosine            n/a: both outputs are ~0 (every |value| <= ${NEAR_ZERO}); the abs error is the figure`);
+    } else {
+      lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
+      lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
+      lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+      lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
+    }
     lines.push(`    max abs error     ${f.maxAbsError.worst.toPrecision(4)} / ${f.maxAbsError.mean.toPrecision(4)}`);
+    lines.push(`    mean abs error    ${f.meanAbsError.worst.toPrecision(4)} / ${f.meanAbsError.mean.toPrecision(4)}`);
     if (f.nonFinite > 0) lines.push(`    non-finite values ${f.nonFinite}`);
   }
   return lines;

@@ -8,7 +8,7 @@
  * Answers are small plain objects; no tensor crosses to the page.
  */
 import { AppError } from '../core/errors';
-import { cosine } from '../core/vector';
+import { fidelityCosine } from '../bench/metrics';
 import type { LayerReport } from '../compress/compress';
 import { runCleanup } from '../compress/cleanup/cleanup';
 import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator } from '../compress/graph-edit';
@@ -530,7 +530,9 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     }
     out.maxAbsError = max;
     out.rmse = Math.sqrt(se / Math.max(1, dec.values.length));
-    out.cosine = cosine(orig.values, dec.values);
+    // none when both are ~0 (src/bench/metrics.ts): the abs error and RMSE say it
+    const c = fidelityCosine(orig.values, dec.values);
+    if (c !== undefined) out.cosine = c;
   }
   s.weights.set(cacheKey, out);
   return out;

@@ -245,24 +245,34 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
                       data-sqnr-worst={raw(f.sqnrDb.worst)}
                       data-kl-worst={raw(f.kl.worst)}
                       data-max-abs-worst={raw(f.maxAbsError.worst)}
+                      data-kind={f.kind}
                     >
                       <td>{BACKEND_NAMES[p.backend]}</td>
                       <td className="mono">
                         {f.output} <span className="muted">({f.rows}×{f.classes})</span>
                       </td>
-                      <td className="num">
+                      <td className="num" title={f.kind === 'scalar' ? 'one value per sample: samples whose decision at 0.5 agrees' : 'rows whose argmax agrees'}>
                         {f.top1.agree}/{f.top1.rows} = {pct(f.top1.rate)}
+                        {f.kind === 'scalar' ? ' at 0.5' : ''}
                       </td>
-                      <td className="num">
-                        {num(f.cosine.worst)} / {num(f.cosine.mean)}
-                      </td>
-                      <td className="num">{num(f.rowCosine.worst)}</td>
-                      <td className="num">
-                        {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
-                      </td>
-                      <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
-                        {sci(f.kl.worst)} / {sci(f.kl.mean)} {f.kl.basis === 'softmax' ? '(softmax)' : ''}
-                      </td>
+                      {f.kind === 'near-zero' ? (
+                        <td colSpan={4} className="muted" data-testid="bench-fidelity-near-zero">
+                          n/a: both outputs ≈ 0 (every |value| ≤ 1e-6); the max |error| is the figure
+                        </td>
+                      ) : (
+                        <>
+                          <td className="num" title={f.kind === 'scalar' ? 'over every sample of every set (one value per sample)' : undefined}>
+                            {f.kind === 'scalar' ? `${num(f.cosine.worst)} (all samples)` : `${num(f.cosine.worst)} / ${num(f.cosine.mean)}`}
+                          </td>
+                          <td className="num">{f.kind === 'scalar' ? 'n/a' : num(f.rowCosine.worst)}</td>
+                          <td className="num">
+                            {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
+                          </td>
+                          <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
+                            {f.kind === 'scalar' ? 'n/a' : `${sci(f.kl.worst)} / ${sci(f.kl.mean)} ${f.kl.basis === 'softmax' ? '(softmax)' : ''}`}
+                          </td>
+                        </>
+                      )}
                       <td className="num">
                         {f.maxAbsError.worst.toPrecision(3)} / {f.maxAbsError.mean.toPrecision(3)}
                       </td>
