@@ -30,6 +30,20 @@ const noOrtWeb = { regex: '^onnxruntime-web(\\/|$)', message: 'onnxruntime-web i
 const noOrtNode = { regex: '^onnxruntime-node(\\/|$)', message: 'onnxruntime-node is for the CLI and tests only.' };
 const noBare = { regex: '^(?![./])', message: 'src/core has no dependencies.' };
 
+/**
+ * Algorithm modules the page runs on its own thread (small, pure, synchronous: where a worker
+ * round trip would not do), by path under src/ without extension. `state` may import these
+ * modules (and only these) of the rooms it otherwise reaches through `import type`; everything
+ * else of the algorithm rooms reaches the page through a worker. No re-export relays in
+ * src/workers: the page imports the listed module itself.
+ */
+const PAGE_SHARED = [
+  'bench/describe-inputs', // the Benchmark tab's input description (symbolic dims, image defaults)
+  'bench/explore/sensitivity', // the explorer's probes and per-layer sensitivity
+  'bench/explore/search', // the explorer's Pareto front
+  'bench/explore/score', // the explorer's metric labels
+];
+
 const RULES = {
   core: { allow: [], types: [], packages: [noBare] },
   onnx: { allow: ['core'], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
@@ -38,7 +52,7 @@ const RULES = {
   graph: { allow: ['core', 'onnx'], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   testing: { allow: ['core', ...ALGORITHMS], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   workers: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noOrtNode, noNode, noNodeBare] },
-  state: { allow: ['core', 'workers'], types: ALGORITHMS, packages: [noOrt, noNode, noNodeBare] },
+  state: { allow: ['core', 'workers'], types: ALGORITHMS, shared: PAGE_SHARED, packages: [noOrt, noNode, noNodeBare] },
   ui: { allow: ['core', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
   app: { allow: ['core', 'ui', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
   cli: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noUiPackages, noOrtWeb] },
@@ -73,8 +87,11 @@ function roomPatterns(room, depth, test) {
   for (const other of ROOMS) {
     if (allowed.has(other)) continue;
     const typeOnly = spec.types.includes(other);
+    // the page-shared modules of this room (PAGE_SHARED) are exempt
+    const shared = (spec.shared ?? []).filter((p) => p.startsWith(`${other}/`)).map((p) => esc(p.slice(other.length + 1)));
+    const except = shared.length > 0 ? `(?!\\/(${shared.join('|')})(\\.ts)?$)` : '';
     patterns.push({
-      regex: `^${up}${esc(other)}(\\/|$)`,
+      regex: `^${up}${esc(other)}${except}(\\/|$)`,
       message: typeOnly
         ? `src/${room} may use src/${other} through \`import type\` only (rooms: docs/ARCHITECTURE.md).`
         : `src/${room} must not import src/${other} (rooms: docs/ARCHITECTURE.md).`,

@@ -69,12 +69,21 @@ export function prepareCompression(files: readonly InputFile[], recipeJson: Reci
   onProgress?.({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
   const t0 = now();
   const loaded = loadModel(files, { signal });
+  return prepareLoaded(loaded, files.reduce((n, f) => n + f.bytes.length, 0), recipe, now() - t0);
+}
+
+/**
+ * prepareCompression for a model parsed already (the compress worker's model, handed over by the
+ * model worker): validates the recipe and says whether calibration would be used.
+ */
+export function prepareLoaded(loaded: LoadedModel, originalBytes: number, recipeJson: Recipe | unknown, parseMs = 0): Prepared {
+  const recipe = parseRecipe(recipeJson);
   // int8 activations are written for target wasm only (other targets keep those layers weights-only),
   // and only Convs keep static (calibrated) ones there: Gemm/MatMul keep int8 weights only on wasm
   // (activations/cost.ts), so a transformer is not run through a calibration pass for nothing
   const wantsCalibration =
     recipe.target === 'wasm' && resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
-  return { recipe, loaded, originalBytes: files.reduce((n, f) => n + f.bytes.length, 0), parseMs: now() - t0, wantsCalibration };
+  return { recipe, loaded, originalBytes, parseMs, wantsCalibration };
 }
 
 /** Compresses a prepared model (with activation ranges when given) and encodes the result. */

@@ -11,7 +11,7 @@ import type { Api, ArgsOf, ProgressOf, Reply, Request, ResultOf, TransferList, W
 
 /** What the client needs of a Worker (a real one, or a fake over a MessagePort in tests). */
 export interface WorkerLike {
-  postMessage(message: unknown, transfer?: TransferList): void;
+  postMessage(message: unknown, transfer: TransferList): void;
   addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: Event) => void): void;
   terminate(): void;
 }
@@ -181,7 +181,7 @@ export class WorkerClient<A extends Api> {
 
   /** Test hook: makes the worker fail outside any call, as a crash would. */
   crashForTest(): void {
-    this.ensure().postMessage({ type: 'crash' } satisfies Request);
+    this.ensure().postMessage({ type: 'crash' } satisfies Request, []);
   }
 
   dispose(): void {

@@ -1,21 +1,18 @@
 /**
- * The inspector's and the recipe editor's work inside the model worker, on the model it keeps:
- * details of one node (attributes, inputs/outputs with shapes, weight tensors), statistics of
- * one tensor (cached), the projected size under a recipe, and recipe checks.
+ * The inspector's work on a loaded model (the model worker runs it on the model it keeps):
+ * details of one node (attributes, inputs/outputs with shapes, weight tensors) and statistics of
+ * one tensor (cached). The recipe's size projection is src/compress/project-recipe.ts.
  *
  * Everything is indexed lazily, once per loaded model (WeakMap caches), and answers are small
  * plain objects: no tensor data crosses to the page except a histogram and up to 16 values.
  */
 import { AppError } from '../core/errors';
-import { modelTensorBytes } from '../compress/compress';
-import { projectionInput, projectSize, type ProjectionInput, type SizeProjection } from '../compress/project';
-import { fp16Compute, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
-import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from '../onnx/layers';
-import type { LoadedModel } from '../onnx/load';
-import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
-import { tensorStats, type TensorStats } from '../onnx/stats';
-import { dtypeBits, dtypeName, isExternal, tensorByteLength, tensorValues, type TensorValues } from '../onnx/tensor';
-import { AttributeType, DataType, type Attribute, type Graph, type Int64, type Node, type SparseTensor, type Tensor, type TypeProto, type ValueInfo } from '../onnx/types';
+import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from './layers';
+import type { LoadedModel } from './load';
+import { graphPath, modelGraphs, type GraphRecord } from './names';
+import { tensorStats, type TensorStats } from './stats';
+import { dtypeBits, dtypeName, isExternal, tensorByteLength, tensorValues, type TensorValues } from './tensor';
+import { AttributeType, DataType, type Attribute, type Graph, type Int64, type Node, type SparseTensor, type Tensor, type TypeProto, type ValueInfo } from './types';
 
 export type Dim = number | string;
 
@@ -103,7 +100,6 @@ interface ModelIndex {
   /** tensor handles given out in NodeDetails */
   tensors: Map<string, ConstDef>;
   stats: Map<string, TensorStatsView>;
-  projection?: ProjectionInput;
 }
 
 const indexes = new WeakMap<LoadedModel, ModelIndex>();
@@ -544,18 +540,4 @@ export function tensorStatsOf(loaded: LoadedModel | undefined, id: string): Tens
   }
   ix.stats.set(id, result);
   return result;
-}
-
-/** Settings of every layer under `recipe` (throws AppError naming a key that names no layer). */
-function settingsByKey(ix: ModelIndex, recipe: Recipe): Map<string, LayerSettings> {
-  return new Map(resolveRecipe(recipe, ix.layers).map((r) => [r.key, r.settings]));
-}
-
-/** Projected stored size (and zip estimate) of the model under `recipe`. */
-export function projectRecipe(loaded: LoadedModel | undefined, recipe: Recipe, focusKey?: string): SizeProjection {
-  if (!loaded) noModel();
-  const ix = indexOf(loaded);
-  ix.projection ??= projectionInput(loaded.model, ix.layers, modelTensorBytes(loaded.model));
-  const byKey = settingsByKey(ix, recipe);
-  return projectSize(ix.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey, fp16Compute(recipe));
 }
