@@ -4,7 +4,8 @@
  * size, and the external data files given with it. `fromSnapshot` rebuilds the LoadedModel on the
  * other side; `buffersOf` lists the buffers to transfer rather than copy.
  */
-import { filesResolver } from './external';
+import { encodeModel } from './codec';
+import { externalReferences, filesResolver, inlineExternalData } from './external';
 import { dataFiles, type InputFile, type LoadedModel } from './load';
 import type { Model } from './types';
 
@@ -38,6 +39,17 @@ export function fromSnapshot(s: ModelSnapshot): LoadedModel {
     renamedNodes: s.renamedNodes,
     ...(s.data.length > 0 ? { external: filesResolver(s.data) } : {}),
   };
+}
+
+/**
+ * The model as one self-contained file that a runtime can load (onnxruntime-web would need
+ * external data mounted): the file's own bytes when it has no external tensors, else the model
+ * encoded with its external data inline. A fresh buffer of exactly those bytes either way.
+ */
+export function runnableBytes(loaded: LoadedModel, modelFileBytes: Uint8Array): ArrayBuffer {
+  const bytes =
+    loaded.external && externalReferences(loaded.model).length > 0 ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : modelFileBytes.slice();
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : (bytes.slice().buffer as ArrayBuffer);
 }
 
 /** Every distinct ArrayBuffer under `value` (typed arrays' buffers included), for a transfer list. */

@@ -6,11 +6,9 @@
  * src/compress.
  */
 import { AppError } from '../core/errors';
-import { encodeModel } from '../onnx/codec';
-import { externalReferences, inlineExternalData } from '../onnx/external';
 import { nodeDetails, tensorStatsOf } from '../onnx/inspect';
 import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
-import { snapshotOf } from '../onnx/snapshot';
+import { runnableBytes, snapshotOf } from '../onnx/snapshot';
 import { summarizeModel } from '../onnx/summary';
 import { projectRecipe } from '../compress/project-recipe';
 import type { ModelWorkerApi, OpenProgress } from './model-api';
@@ -80,12 +78,7 @@ const handlers: Handlers<ModelWorkerApi> = {
 
   runnable(_ctx, id) {
     const loaded = modelOf(id);
-    // onnxruntime-web would need external data mounted: run a self-contained copy instead
-    const bytes =
-      loaded.external && externalReferences(loaded.model).length > 0
-        ? encodeModel(inlineExternalData(loaded.model, loaded.external))
-        : session!.files.find((f) => f.name === loaded.fileName)!.bytes.slice();
-    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+    const buffer = runnableBytes(loaded, session!.files.find((f) => f.name === loaded.fileName)!.bytes);
     return withTransfer(buffer, [buffer]);
   },
 

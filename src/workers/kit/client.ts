@@ -68,6 +68,8 @@ export class WorkerClient<A extends Api> {
   private queue: Promise<unknown> = Promise.resolve();
   /** Bumped whenever the worker is replaced (after a crash or a forced cancel). */
   generation = 0;
+  /** test hook: the next call's worker crashes while it is in flight */
+  private crashNext = false;
 
   constructor(private readonly options: ClientOptions) {
     liveClients.set(options.name, this as unknown as WorkerClient<Api>);
@@ -168,7 +170,9 @@ export class WorkerClient<A extends Api> {
         },
       });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const request: Request = { type: 'call', id, method, args, ...(shared ? { cancel: shared } : {}) };
+      const crash = this.crashNext;
+      this.crashNext = false;
+      const request: Request = { type: 'call', id, method, args, ...(shared ? { cancel: shared } : {}), ...(crash ? { crash: true as const } : {}) };
       try {
         worker.postMessage(request, transfer);
       } catch (e) {
@@ -182,6 +186,11 @@ export class WorkerClient<A extends Api> {
   /** Test hook: makes the worker fail outside any call, as a crash would. */
   crashForTest(): void {
     this.ensure().postMessage({ type: 'crash' } satisfies Request, []);
+  }
+
+  /** Test hook: the worker crashes while the next call is in flight (instead of answering it). */
+  crashOnNextCall(): void {
+    this.crashNext = true;
   }
 
   dispose(): void {

@@ -2,8 +2,8 @@
  * Test hooks for the e2e suite, on every build (they cost nothing until used):
  * - every worker reports each model decode on the BroadcastChannel 'studio-debug', and the page
  *   counts them in `globalThis.__studioDebug.decodes` (the promise: a model is decoded once per open);
- * - `__studioDebug.crash(name)` makes a live worker (by client name: 'model', 'compress', …) fail
- *   outside any call, as a crash would.
+ * - `__studioDebug.crash(name)` makes a worker (by client name: 'model', 'compress', …) crash
+ *   while its next call is in flight, as a bug or running out of memory would.
  */
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
 import { liveClients } from './client';
@@ -35,7 +35,7 @@ export function installDebugHook(): void {
     crash(name) {
       const c = liveClients.get(name);
       if (!c) return false;
-      c.crashForTest();
+      c.crashOnNextCall();
       return true;
     },
   };

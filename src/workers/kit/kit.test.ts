@@ -127,6 +127,15 @@ describe('worker kit', () => {
     await expect(c.call('count', [2])).resolves.toBe(2);
   });
 
+  it('a worker that dies while a call is in flight fails that call with the crash message (the test hook the e2e suite uses)', async () => {
+    const c = client({ name: 'model' });
+    await c.call('count', [1]);
+    c.crashOnNextCall();
+    const e = await rejection(c.call('count', [5]));
+    expect(e.message).toMatch(/^The model worker stopped unexpectedly/);
+    await expect(c.call('count', [5])).resolves.toBe(5);
+  });
+
   it('serial clients run one call at a time, in order, even when the first is cancelled', async () => {
     g.crossOriginIsolated = true;
     const c = client({ serial: true });

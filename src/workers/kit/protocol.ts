@@ -40,6 +40,8 @@ export type Request =
       args: unknown[];
       /** a 4-byte SharedArrayBuffer the page sets to 1 to cancel (when cross-origin isolated) */
       cancel?: SharedArrayBuffer;
+      /** test hook: instead of answering, the worker crashes while this call is in flight */
+      crash?: true;
     }
   /** test hook: the worker throws outside any call, as a crash would */
   | { type: 'crash' };

@@ -101,6 +101,13 @@ export function serve<A extends Api>(handlers: Handlers<A>, endpoint: ServeEndpo
       return;
     }
     if (request?.type !== 'call') return;
+    if (request.crash) {
+      // test hook: the worker dies while this call is in flight
+      setTimeout(() => {
+        throw new Error('simulated crash (test hook)');
+      });
+      return;
+    }
     void answer(handlers, endpoint, request);
   });
 }
