@@ -18,6 +18,7 @@ interface Debug {
 async function sampleIsOpen(page: Page): Promise<void> {
   await page.getByTestId('tab-overview').click();
   await expect(page.getByTestId('summary-file-name')).toHaveText('digits-cnn.onnx');
+  await page.getByTestId('tab-graph').click();
 }
 
 test.beforeEach(async ({ page }) => {

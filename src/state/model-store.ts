@@ -113,8 +113,10 @@ export const useModelStore = create<ModelState>()((set, get) => ({
       set({ model, loading: undefined });
     } catch (e) {
       if (inFlight !== controller && isAppError(e) && e.code === 'aborted') return;
-      // A replaced worker has forgotten the previous model, so the page must forget it too.
-      const lost = c.generation !== modelGeneration;
+      // A replaced worker has forgotten the previous model, so the page must forget it too
+      // (unless its handle has opened it again since, after a crash).
+      const shown = get().model;
+      const lost = c.generation !== modelGeneration && !(shown && modelHandle(shown)?.live);
       if (isAppError(e) && e.code === 'aborted') {
         set({ loading: undefined, notice: 'Opening was cancelled.', ...(lost ? { model: undefined } : {}) });
       } else {

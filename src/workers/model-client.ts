@@ -104,6 +104,11 @@ export class ModelHandle {
     this.generation = client.generation;
   }
 
+  /** Whether the worker holds this model now (false after a restart, until it is opened again). */
+  get live(): boolean {
+    return this.generation === this.client.generation;
+  }
+
   /** The session id in the worker now: after a worker crash, the current model is opened again. */
   private async id(): Promise<number> {
     if (this.client.generation === this.generation || this.client.current !== this) return this.session;

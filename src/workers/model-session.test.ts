@@ -74,6 +74,25 @@ describe('one model session', () => {
     expect(r.info.diff.counts.quantized).toBe(4);
   });
 
+  it('the model the compress worker holds is not changed by compressing it: recipe after recipe gives the direct bytes', () => {
+    const bytes = new Uint8Array(fs.readFileSync(SAMPLE));
+    const files = [{ name: 'digits-cnn.onnx', bytes }];
+    const held = fromSnapshot(structuredClone(snapshotOf(loadModel(files), files)));
+    const recipes = [
+      makeRecipe('portable', { weights: 'int8' }),
+      makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 16 }),
+      makeRecipe('portable', { weights: 'fp16' }),
+      makeRecipe('portable', { weights: 'int8', prune: 0.5, pruneMethod: 'channel' }),
+      makeRecipe('wasm', { weights: 'int8', activations: 'int8' }),
+      makeRecipe('portable', { weights: 'int8' }),
+    ];
+    for (const recipe of recipes) {
+      const viaHeld = finishCompression(prepareLoaded(held, bytes.length, recipe));
+      const direct = runCompression(files, recipe);
+      expect(Buffer.compare(Buffer.from(viaHeld.bytes), Buffer.from(direct.bytes)), JSON.stringify(recipe.defaults)).toBe(0);
+    }
+  });
+
   it('keeps external data working through the snapshot, and runs the model with its data inline', async () => {
     const fx = externalFixture();
     const modelBytes = encodeModel(fx.model);
