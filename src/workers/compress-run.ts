@@ -1,8 +1,10 @@
 /**
- * What the compress worker does, without comlink or the DOM, so that Node tests run exactly the
- * page's code path: load the files -> compressModel -> pull any remaining external data inline
- * -> encodeModel. The CLI's `compress` runs the same core calls in the same order (src/cli/
- * compress.ts), and a test checks that both give identical bytes.
+ * What the compress worker does, without the worker plumbing or the DOM, so that Node tests run
+ * exactly the page's code path: the loaded model (the worker's comes from the model worker's
+ * snapshot: prepareLoaded; from files: prepareCompression) -> compressModel -> pull any remaining
+ * external data inline -> encodeModel. The CLI's `compress` runs the same core calls in the same
+ * order (src/cli/compress.ts), and tests check that both give identical bytes
+ * (compress-run.test.ts, model-session.test.ts).
  */
 import { throwIfAborted } from '../core/errors';
 import { AppError } from '../core/errors';
