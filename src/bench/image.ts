@@ -25,6 +25,8 @@ export interface ImagePrep {
   std: number[];
   /** 255 - v before scaling (dark ink on a light page -> high values, as the digits sample wants) */
   invert: boolean;
+  /** 3 channels in blue, green, red order (OpenCV-trained models) */
+  bgr?: boolean;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -175,7 +177,7 @@ export function imageToTensor(rgba: ArrayLike<number>, w: number, h: number, pre
         let v = 0;
         if (iy >= 0 && iy < dst.h && ix >= 0 && ix < dst.w) {
           const q = iy * dst.w + ix;
-          v = C === 1 ? 0.299 * planes[q] + 0.587 * planes[area + q] + 0.114 * planes[2 * area + q] : planes[c * area + q];
+          v = C === 1 ? 0.299 * planes[q] + 0.587 * planes[area + q] + 0.114 * planes[2 * area + q] : planes[(prep.bgr ? 2 - c : c) * area + q];
           if (prep.invert) v = 255 - v;
         }
         const n = (scalePixel(v, prep.range) - mean) / std;

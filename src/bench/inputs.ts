@@ -27,14 +27,23 @@ export interface SymbolicDim {
 
 /** Size guessed for a symbolic dim from its name: batch 1, sequence lengths 32, image sides 224, channels 3, else 1. */
 export function defaultDimValue(name: string): number {
+  return dimGuess(name).value;
+}
+
+/**
+ * The guess behind defaultDimValue and what it rests on: `batch` (a batch dim, 1), `name` (the
+ * dim's name says what it is: audio samples, a sequence, an image side, channels) or `none` (no
+ * idea: 1, which a caller that must not run a model at a size nobody chose refuses).
+ */
+export function dimGuess(name: string): { value: number; basis: 'batch' | 'name' | 'none' } {
   const n = name.toLowerCase();
-  if (/batch|^n$|^b$|^bs$/.test(n)) return 1;
+  if (/batch|^n$|^b$|^bs$/.test(n)) return { value: 1, basis: 'batch' };
   // raw audio: one second at 16 kHz (a window or a mel front end needs more than a few samples)
-  if (/sample|audio|wave|pcm/.test(n)) return 16000;
-  if (/seq|len|token|time|step|^t$|^l$/.test(n)) return 32;
-  if (/height|width|^h$|^w$|size|side/.test(n)) return 224;
-  if (/chan|^c$/.test(n)) return 3;
-  return 1;
+  if (/sample|audio|wave|pcm/.test(n)) return { value: 16000, basis: 'name' };
+  if (/seq|len|token|time|step|^t$|^l$/.test(n)) return { value: 32, basis: 'name' };
+  if (/height|width|^h$|^w$|size|side/.test(n)) return { value: 224, basis: 'name' };
+  if (/chan|^c$/.test(n)) return { value: 3, basis: 'name' };
+  return { value: 1, basis: 'none' };
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Command-line parsing with one-line errors (AppError 'invalid-argument'). */
 import { AppError } from '../core/errors';
+import { DATA_FLAGS, type DataFlags } from './data';
 
 export const USAGE = `ONNX Compression Studio CLI
 
@@ -15,18 +16,19 @@ Usage:
       or more into the file NAME beside OUT; --inline pulls external data into OUT itself
       (one file, at most 2 GB).
 
-  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR | --synthesize-samples] [--json]
+  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR|FILE [DATA] | --synthesize-samples] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. Prints a
       per-layer table (requested, applied encoding, bytes before and after, notes and errors),
       or with --json the whole report. --samples DIR: calibration inputs for int8 activations,
       one sample per .json file ({"input": nested array or {"dims": [...], "data": [...]}}),
-      or per .npy file for a one-input model, or per sub-folder of <input>.npy files.
+      or per .npy file for a one-input model, or per sub-folder of <input>.npy files, or images
+      or .wav audio prepared by the DATA options below.
       --synthesize-samples: calibrate on 8 random N(0, 1) input sets instead, as the studio
       does (ranges of random data, not of yours: give real samples where you have them).
       A bad recipe exits with 2 and names the key.
 
-  npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--dims NAME=N,...] [--threads N]
+  npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE [DATA]] [--threads N]
                     [--max-runs N] [--max-seconds S] [--json]
       Compares COMPRESSED with ORIGINAL in onnxruntime-node on the same inputs: fidelity per
       output (top-1 agreement, cosine, SQNR, KL, max abs error; worst and mean over input
@@ -34,21 +36,37 @@ Usage:
       repeated until the median is stable, throughput). --samples: a folder of input sets (the
       compress --samples format), or a labeled set: the sample's digits-test.json format, a list
       of {"input", "label"}, or a CSV of values and a label column. Without it, inputs are
-      synthesized. --dims sizes symbolic dims (default batch 1). --threads: onnxruntime's
+      synthesized (a symbolic dim needs --dims unless it is a batch or its name says its size).
+      --threads: onnxruntime's
       intra-op threads (default 1). The same code and inputs as the studio's Benchmark tab.
 
   npm run cli -- autotune MODEL (--max-size RATIO | --min-fidelity X) --out RECIPE.json
-                    [--samples DIR|FILE] [--metric accuracy|top1|cosine] [--no-prune]
-                    [--target portable|wasm|webgpu] [--dims NAME=N,...] [--json]
+                    [--samples DIR|FILE [DATA]] [--metric accuracy|top1|cosine] [--no-prune]
+                    [--target portable|wasm|webgpu] [--size stored|transfer] [--json]
       Finds a per-layer recipe (int8/int4/fp16 and, unless --no-prune, magnitude pruning) for
       MODEL: measures every layer's sensitivity alone, then searches (greedy by sensitivity per
       byte saved, refined by measuring real candidate models in onnxruntime-node) for the best
-      metric within a size budget (--max-size: a fraction of the original's projected size,
-      e.g. 0.15; with pruning, the projected download size) or the smallest model whose metric
+      metric within a size budget (--max-size: a fraction of the original file, e.g. 0.15: the
+      compressed file fits it; with --size transfer, of the estimated download size after
+      zip-like compression, where magnitude pruning counts) or the smallest model whose metric
       stays at or above X (--min-fidelity). The metric: labeled accuracy when --samples is a
       labeled set, else the worst cosine similarity to the original's outputs; --metric
       chooses. Writes the recipe to RECIPE.json (apply it with compress) and prints the
       uniform settings and the choice (--json: everything, with the Pareto front).
+
+  DATA (compress, eval, autotune): how --samples becomes model inputs
+      --samples DIR|FILE   images (.png, .jpg; class sub-folders make a labeled set), audio
+                           (.wav), tensors (.npy, .json, folders of <input>.npy) or a labeled
+                           .json/.csv file
+      --data data.json     the description the studio's Data place exports (flags override it)
+      --image-size HxW     e.g. 48x320 (default: the model's fixed sides)
+      --resize stretch|pad|crop   --layout nchw|nhwc   --channels rgb|bgr|gray
+      --normalize 0to1|minus1to1|imagenet|0to255|mean=A,B,C,std=X,Y,Z  (mean/std on 0..1)
+      --sample-rate HZ     audio is resampled to it and fills a rate input (sr)
+      --dims NAME=N,...    sizes of symbolic dims
+      --input NAME=V,...   values of inputs the files do not feed (else zeros, said)
+      --calibration N      N samples calibrate (compress), the others evaluate (eval,
+                           autotune); without it every sample does both, and it is said
 
   npm run cli -- --help
 
@@ -59,31 +77,40 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
   | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
-  | { kind: 'compress'; model: string; recipe: string; out: string; samples?: string; synthesizeSamples?: boolean; json: boolean }
-  | {
+  | ({ kind: 'compress'; model: string; recipe: string; out: string; synthesizeSamples?: boolean; json: boolean } & DataFlags)
+  | ({
       kind: 'eval';
       original: string;
       compressed: string;
-      samples?: string;
-      dims?: string;
       threads?: number;
       maxRuns?: number;
       maxSeconds?: number;
       json: boolean;
-    }
-  | {
+    } & DataFlags)
+  | ({
       kind: 'autotune';
       model: string;
       out: string;
       maxSize?: number;
       minFidelity?: number;
-      samples?: string;
-      dims?: string;
       metric?: 'accuracy' | 'top1' | 'cosine';
       target?: 'portable' | 'wasm' | 'webgpu';
+      size?: 'stored' | 'transfer';
       prune: boolean;
       json: boolean;
-    };
+    } & DataFlags);
+
+const DATA_FLAG_NAMES = Object.keys(DATA_FLAGS);
+
+/** The data flags given (src/cli/data.ts). */
+function dataFlags(p: Parsed): DataFlags {
+  const out: DataFlags = {};
+  for (const [flag, key] of Object.entries(DATA_FLAGS)) {
+    const v = p.flags.get(flag);
+    if (typeof v === 'string') out[key] = v;
+  }
+  return out;
+}
 
 const bad = (msg: string) => new AppError('invalid-argument', `${msg} (see --help)`);
 
@@ -147,28 +174,28 @@ export function parseArgs(argv: string[]): Command {
     return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
   }
   if (cmd === 'compress') {
-    const p = split(rest, new Set(['--recipe', '--out', '--samples']), new Set(['--recipe', '--out', '--samples', '--synthesize-samples', '--json']));
+    const p = split(rest, new Set(['--recipe', '--out', ...DATA_FLAG_NAMES]), new Set(['--recipe', '--out', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json']));
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
     const recipe = p.flags.get('--recipe');
     if (typeof recipe !== 'string') throw bad('compress needs --recipe RECIPE.json');
     const out = p.flags.get('--out');
     if (typeof out !== 'string') throw bad('compress needs --out OUT.onnx');
-    const samples = p.flags.get('--samples');
+    const data = dataFlags(p);
     const synthesize = p.flags.has('--synthesize-samples');
-    if (synthesize && typeof samples === 'string') throw bad('compress takes --samples DIR or --synthesize-samples, not both');
+    if (synthesize && data.samples !== undefined) throw bad('compress takes --samples DIR or --synthesize-samples, not both');
     return {
       kind: 'compress',
       model: p.positional[0],
       recipe,
       out,
-      ...(typeof samples === 'string' ? { samples } : {}),
+      ...data,
       ...(synthesize ? { synthesizeSamples: true } : {}),
       json: p.flags.has('--json'),
     };
   }
   if (cmd === 'eval') {
-    const valued = ['--samples', '--dims', '--threads', '--max-runs', '--max-seconds'];
+    const valued = [...DATA_FLAG_NAMES, '--threads', '--max-runs', '--max-seconds'];
     const p = split(rest, new Set(valued), new Set([...valued, '--json']));
     if (p.positional.length !== 2) throw bad(`eval needs ORIGINAL and COMPRESSED model files, got ${p.positional.length} file${p.positional.length === 1 ? '' : 's'}`);
     const num = (flag: string, min: number, integer: boolean): number | undefined => {
@@ -178,27 +205,20 @@ export function parseArgs(argv: string[]): Command {
       if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw bad(`${flag} needs ${integer ? 'a whole number' : 'a number'} of at least ${min}, not "${v}"`);
       return n;
     };
-    const str = (flag: string) => {
-      const v = p.flags.get(flag);
-      return typeof v === 'string' ? v : undefined;
-    };
     const out: Command = { kind: 'eval', original: p.positional[0], compressed: p.positional[1], json: p.flags.has('--json') };
-    const samples = str('--samples');
-    const dims = str('--dims');
     const threads = num('--threads', 1, true);
     const maxRuns = num('--max-runs', 1, true);
     const maxSeconds = num('--max-seconds', 0.01, false);
     return {
       ...out,
-      ...(samples !== undefined ? { samples } : {}),
-      ...(dims !== undefined ? { dims } : {}),
+      ...dataFlags(p),
       ...(threads !== undefined ? { threads } : {}),
       ...(maxRuns !== undefined ? { maxRuns } : {}),
       ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     };
   }
   if (cmd === 'autotune') {
-    const valued = ['--max-size', '--min-fidelity', '--samples', '--dims', '--out', '--metric', '--target'];
+    const valued = ['--max-size', '--min-fidelity', ...DATA_FLAG_NAMES, '--out', '--metric', '--target', '--size'];
     const p = split(rest, new Set(valued), new Set([...valued, '--json', '--no-prune']));
     if (p.positional.length !== 1) throw bad(`autotune needs one MODEL file, got ${p.positional.length}`);
     const str = (flag: string) => {
@@ -221,18 +241,18 @@ export function parseArgs(argv: string[]): Command {
     if (metric !== undefined && !['accuracy', 'top1', 'cosine'].includes(metric)) throw bad(`--metric must be accuracy, top1 or cosine, not "${metric}"`);
     const target = str('--target');
     if (target !== undefined && !['portable', 'wasm', 'webgpu'].includes(target)) throw bad(`--target must be portable, wasm or webgpu, not "${target}"`);
-    const samples = str('--samples');
-    const dims = str('--dims');
+    const size = str('--size');
+    if (size !== undefined && size !== 'stored' && size !== 'transfer') throw bad(`--size must be stored or transfer, not "${size}"`);
     return {
       kind: 'autotune',
       model: p.positional[0],
       out,
       ...(maxSize !== undefined ? { maxSize } : {}),
       ...(minFidelity !== undefined ? { minFidelity } : {}),
-      ...(samples !== undefined ? { samples } : {}),
-      ...(dims !== undefined ? { dims } : {}),
+      ...dataFlags(p),
       ...(metric !== undefined ? { metric: metric as 'accuracy' | 'top1' | 'cosine' } : {}),
       ...(target !== undefined ? { target: target as 'portable' | 'wasm' | 'webgpu' } : {}),
+      ...(size !== undefined ? { size: size as 'stored' | 'transfer' } : {}),
       prune: !p.flags.has('--no-prune'),
       json: p.flags.has('--json'),
     };

@@ -28,11 +28,13 @@ const LABELS = 'public/sample/digits-test.json';
 describe('cli autotune', () => {
   it('finds a recipe within the size budget whose accuracy cli eval confirms', () => {
     const recipePath = path.join(tmp, 'r.json');
-    const r = cli(['autotune', SAMPLE, '--max-size', '0.12', '--samples', LABELS, '--out', recipePath, '--json']);
+    // transfer size: magnitude pruning counts (zeros compress), so a mix with pruning can go below int4
+    const r = cli(['autotune', SAMPLE, '--max-size', '0.12', '--size', 'transfer', '--samples', LABELS, '--out', recipePath, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as AutotuneReport;
     expect(report.metric).toBe('accuracy');
+    expect(report.sizeBasis).toBe('transfer');
     expect(report.original.metric).toBeCloseTo(447 / 450, 10);
     expect(report.chosen.sizeRatio).toBeLessThanOrEqual(0.12);
     const int4 = report.uniform.find((u) => u.label === 'uniform int4')!;
@@ -48,6 +50,20 @@ describe('cli autotune', () => {
     expect(ev.code).toBe(0);
     const acc = (JSON.parse(ev.stdout) as { compressed: { accuracy: { correct: number; total: number } } }).compressed.accuracy;
     expect(acc.correct / acc.total).toBeCloseTo(report.chosen.metric, 10);
+  });
+
+  it('--max-size means the stored file unless --size transfer: the compressed file fits it', () => {
+    const recipePath = path.join(tmp, 'stored.json');
+    const r = cli(['autotune', SAMPLE, '--max-size', '0.3', '--samples', LABELS, '--out', recipePath, '--json']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as AutotuneReport;
+    expect(report.sizeBasis).toBe('stored');
+    expect(report.chosen.size).toBe(report.chosen.fileBytes);
+    expect(report.chosen.sizeRatio).toBeLessThanOrEqual(0.3);
+    const out = path.join(tmp, 'stored.onnx');
+    expect(cli(['compress', SAMPLE, '--recipe', recipePath, '--out', out]).code).toBe(0);
+    expect(fs.statSync(out).size / fs.statSync(SAMPLE).size).toBeLessThanOrEqual(0.3);
+    expect(Math.abs(fs.statSync(out).size - report.chosen.fileBytes) / report.chosen.fileBytes).toBeLessThan(0.02);
   });
 
   it('refuses a missing goal, two goals and a bad ratio with exit 2', () => {

@@ -14,7 +14,7 @@ import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator
 import { METRIC_LABELS, type MetricKind } from '../bench/explore/score';
 import { Explorer, paretoFront, type ExplorePoint } from '../bench/explore/search';
 import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
-import { SizeModel } from '../bench/explore/size';
+import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import { planInputs } from '../bench/plan';
 import { modelTensorBytes } from '../compress/compress';
 import { projectionInput } from '../compress/project';
@@ -22,19 +22,20 @@ import { serializeRecipe, type Target } from '../compress/recipe';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
 import { summarizeModel } from '../onnx/summary';
-import { nodeSession, parseDims, readEvalSamples } from './eval';
+import type { DataFlags } from './data';
+import { evaluationData, nodeSession } from './eval';
 import { loadModelFromPath } from './fs-model';
 
-export interface AutotuneArgs {
+export interface AutotuneArgs extends DataFlags {
   model: string;
   maxSize?: number;
   minFidelity?: number;
-  samples?: string;
-  dims?: string;
   out: string;
   metric?: MetricKind;
   prune: boolean;
   target?: Target;
+  /** what --max-size means: the stored file (default) or the estimated transfer (zip) size */
+  size?: SizeBasis;
   json: boolean;
 }
 
@@ -54,7 +55,11 @@ export interface AutotuneReport {
   model: string;
   runtime: string;
   inputs: string;
+  /** what --samples held and how it was prepared and split */
+  data?: string;
   metric: MetricKind;
+  /** what `size` and `sizeRatio` mean: the compressed file's bytes, or the estimated transfer size */
+  sizeBasis: SizeBasis;
   goal: { maxSize: number } | { minMetric: number };
   original: PointSummary;
   chosen: PointSummary & { recipe: string };
@@ -73,8 +78,8 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
   try {
     const summary = summarizeModel(loaded);
     const model = externalReferences(loaded.model).length > 0 ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-    const samples = args.samples !== undefined ? readEvalSamples(args.samples, summary.inputs) : {};
-    const plan = planInputs(summary.inputs, { dimValues: parseDims(args.dims), ...samples });
+    const data = evaluationData(args, summary.inputs);
+    const plan = planInputs(summary.inputs, { dimValues: data.dimValues, ...data.samples });
     const metric: MetricKind = args.metric ?? (plan.labeled ? 'accuracy' : 'cosine');
     if (metric === 'accuracy' && !plan.labeled) throw new AppError('invalid-argument', '--metric accuracy needs a labeled set (--samples FILE.json or FILE.csv)');
     const target = args.target ?? 'portable';
@@ -92,7 +97,8 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
     const t0 = performance.now();
     const entries: SensitivityEntry[] = await runSensitivity(ev.layers, ev.baseline, measure, { target, metric });
     const sensitivityMs = performance.now() - t0;
-    const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), target);
+    const basis: SizeBasis = args.size ?? 'stored';
+    const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), target, basis);
     const ex = new Explorer({
       layers: ev.layers,
       sizes,
@@ -108,8 +114,12 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
     const uniform = await ex.uniform();
     let chosen: ExplorePoint | undefined;
     if (args.maxSize !== undefined) {
-      chosen = await ex.searchBudget(args.maxSize * ex.original.size);
-      if (!chosen) throw new AppError('invalid-argument', `no configuration fits ${(args.maxSize * 100).toFixed(1)}% of the original size (${formatBytes(args.maxSize * ex.original.size)})`);
+      // stored: the compressed file itself must fit; transfer: the projected download size
+      const limit = basis === 'stored' ? args.maxSize * ex.original.fileBytes : args.maxSize * ex.original.size;
+      chosen = basis === 'stored' ? await ex.searchFileBudget(limit) : await ex.searchBudget(limit);
+      if (!chosen) {
+        throw new AppError('invalid-argument', `no configuration fits ${(args.maxSize * 100).toFixed(1)}% of the original's ${basis === 'stored' ? 'file' : 'transfer size'} (${formatBytes(limit)})`);
+      }
     } else {
       chosen = await ex.searchFloor(args.minFidelity as number);
     }
@@ -123,8 +133,9 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
     const sum = (p: ExplorePoint): PointSummary => ({
       label: p.label,
       kind: p.kind,
-      size: p.size,
-      sizeRatio: p.size / ex.original.size,
+      // one size, said one way: the file (stored) or the projected download (transfer)
+      size: basis === 'stored' ? p.fileBytes : p.size,
+      sizeRatio: basis === 'stored' ? p.fileBytes / ex.original.fileBytes : p.size / ex.original.size,
       fileBytes: p.fileBytes,
       metric: p.metric,
       ...(p.score.accuracy !== undefined ? { accuracy: p.score.accuracy } : {}),
@@ -135,7 +146,9 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       model: args.model,
       runtime: 'onnxruntime-node, cpu, 1 thread',
       inputs: plan.description,
+    ...(data.line ? { data: data.line } : {}),
       metric,
+      sizeBasis: basis,
       goal: args.maxSize !== undefined ? { maxSize: args.maxSize } : { minMetric: args.minFidelity as number },
       original: sum(ex.original),
       chosen: { ...sum(chosen), recipe },
@@ -159,11 +172,12 @@ export function formatAutotune(r: AutotuneReport, out: string): string[] {
   const row = (p: PointSummary) => `  ${p.label.padEnd(28)} ${formatBytes(p.size).padStart(10)} (${(p.sizeRatio * 100).toFixed(1).padStart(5)}%)  ${fmt(p.metric, r.metric)}`;
   return [
     `Runtime: ${r.runtime}`,
+    ...(r.data ? [`Data: ${r.data}`] : []),
     `Inputs: ${r.inputs}`,
     `Metric: ${METRIC_LABELS[r.metric]}`,
     `Sensitivity: ${r.sensitivity.length} candidates in ${(r.sensitivityMs / 1000).toFixed(1)} s; search: ${(r.searchMs / 1000).toFixed(1)} s; ${r.measured} models measured in all`,
     '',
-    'Configuration                 projected size           metric',
+    `Configuration                 ${r.sizeBasis === 'stored' ? 'file size     ' : 'transfer size '}           metric`,
     row(r.original),
     ...r.uniform.map(row),
     '',

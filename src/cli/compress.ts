@@ -19,17 +19,16 @@ import { compressModel, type CompressOptions, type CompressReport, type LayerRep
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
-import { findLayers } from '../onnx/layers';
+import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
-import { readSamples, type SampleSet } from './samples';
+import { descriptionFromFlags, loadData, splitData, type DataFlags, type LoadedData } from './data';
 
-export interface CompressArgs {
+export interface CompressArgs extends DataFlags {
   model: string;
   recipe: string;
   out: string;
-  samples?: string;
   /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
   synthesizeSamples?: boolean;
   json?: boolean;
@@ -68,6 +67,15 @@ async function calibrate(model: Model, external: ExternalDataResolver | undefine
     if (e instanceof AppError) throw new AppError(e.code, `${flag}: ${e.message}`, { cause: e });
     throw new AppError('invalid-argument', `${flag}: the model did not run on the samples: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** Calibration input sets as the calibrator takes them (a labeled set's rows one by one). */
+function calibrationSamples(part: ReturnType<typeof splitData>['calibration']): Sample[] {
+  if (part.sets) return part.sets.map((set) => Object.fromEntries(set.map((t) => [t.name, { dtype: t.dtype, dims: t.dims, data: t.data }])));
+  const l = part.labeled;
+  if (!l) return [];
+  const per = l.sampleDims.reduce((p, d) => p * d, 1);
+  return Array.from(l.labels, (_, i) => ({ [l.inputName]: { dtype: 'float32', dims: [1, ...l.sampleDims], data: l.data.slice(i * per, (i + 1) * per) } }));
 }
 
 /** Reads and validates the recipe file: a bad one is AppError('invalid-argument') naming the key. */
@@ -132,7 +140,7 @@ export function formatLayerTable(layers: readonly LayerReport[]): string[] {
     l.key,
     l.op,
     describeSettings(l.requested),
-    l.error !== undefined ? 'left as it was' : l.applied,
+    l.error !== undefined ? 'left as it was' : l.quantized ? 'already quantized' : l.applied,
     formatBytes(l.bytesBefore),
     formatBytes(l.bytesAfter),
     l.error !== undefined ? `error: ${l.error}` : l.notes.join('; '),
@@ -152,7 +160,7 @@ export interface CompressOutcome {
   out: string;
   fileBytesBefore: number;
   fileBytesAfter: number;
-  samples?: { count: number; names: string[]; ignored: string[]; note?: string };
+  samples?: { count: number; names: string[]; ignored: string[]; note?: string; data?: string };
   report: CompressReport;
 }
 
@@ -165,15 +173,16 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     let wantsActivations: boolean;
     try {
       // a layer key that names no layer: reported against the recipe file, before any work
-      wantsActivations = resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+      wantsActivations = resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });
       throw e;
     }
-    let sampleSet: SampleSet | undefined;
-    if (args.samples !== undefined) sampleSet = readSamples(args.samples, summarizeModel(loaded).inputs);
+    let data: LoadedData | undefined;
+    if (args.samples !== undefined) data = loadData(args.samples, descriptionFromFlags(args), summarizeModel(loaded).inputs);
+    const part = data ? splitData(data) : undefined;
     let calibration: Calibration | undefined;
-    if (wantsActivations && sampleSet) calibration = await calibrate(loaded.model, loaded.external, sampleSet.samples.map((s) => s.inputs));
+    if (wantsActivations && data && part) calibration = await calibrate(loaded.model, loaded.external, calibrationSamples(part.calibration));
     else if (wantsActivations && args.synthesizeSamples) {
       calibration = await calibrate(loaded.model, loaded.external, synthesizeSamples(loaded.model, { count: SYNTHESIZED_SETS }), 'synthesized');
     }
@@ -188,11 +197,12 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;
     let samples: CompressOutcome['samples'];
-    if (sampleSet) {
+    if (data && part) {
       samples = {
-        count: sampleSet.samples.length,
-        names: sampleSet.samples.map((s) => s.name),
-        ignored: sampleSet.ignored,
+        count: data.count,
+        names: data.names,
+        ignored: data.ignored,
+        ...(data.kind === 'tensors' ? {} : { data: `${data.summary}; ${part.line}` }),
         ...(wantsActivations ? {} : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
       };
     }
@@ -221,6 +231,7 @@ export async function compressCommand(args: CompressArgs): Promise<string[]> {
     lines.push(
       `samples: ${s.count} checked against the model's inputs${s.ignored.length ? ` (${s.ignored.length} other files ignored)` : ''}${s.note ? `; ${s.note}` : ''}`,
     );
+    if (s.data) lines.push(`data: ${s.data}`);
   }
   const passes = r.cleanup?.passes.filter((p) => p.enabled && p.count > 0) ?? [];
   if (r.cleanup && passes.length > 0) lines.push(`clean-up: ${passes.map((p) => p.summary).join('; ')} (nodes ${r.cleanup.nodesBefore} -> ${r.cleanup.nodesAfter})`);

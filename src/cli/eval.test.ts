@@ -120,7 +120,7 @@ describe('cli eval', () => {
   });
 
   it('names the input sizes to set when the model cannot run on the synthesized inputs', () => {
-    // a 3x3 Conv without padding on an image whose size is an unnamed-looking dim (default 1)
+    // a 3x3 Conv without padding on an image whose size is a dim named "q"
     const w: Tensor = emptyTensor({ name: 'w', dataType: DataType.FLOAT, dims: [2, 1, 3, 3], rawData: new Uint8Array(72) });
     const model = makeModel({
       graph: makeGraph({
@@ -133,9 +133,14 @@ describe('cli eval', () => {
     });
     const file = path.join(tmp, 'conv-dyn.onnx');
     fs.writeFileSync(file, encodeModel(model));
+    // "q" says nothing of its size: refused before anything runs (it was run at 1 and failed)
     const r = cli(['eval', file, file, '--max-runs', '2']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/error: conv-dyn\.onnx: onnxruntime-node could not run it on latency: x float32\[1, 1, 1, 1\] \(synthesized\).*Set the input sizes with --dims NAME=N/);
+    expect(r.stderr.trim()).toBe('error: the size of dim "q" (x[2], x[3]) is not fixed by the model and its name says nothing of it; give --dims q=N, or real inputs with --samples');
+    // a size the runtime refuses: its reason, and what to change
+    const small = cli(['eval', file, file, '--max-runs', '2', '--dims', 'q=2']);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/error: conv-dyn\.onnx: onnxruntime-node could not run it on latency: x float32\[1, 1, 2, 2\] \(synthesized\).*Set the input sizes with --dims NAME=N/);
     const ok = cli(['eval', file, file, '--max-runs', '2', '--dims', 'q=8']);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/x float32\[1, 1, 8, 8\]/);

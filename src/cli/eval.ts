@@ -10,22 +10,20 @@ import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/format';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
-import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
+import type { LabeledSet } from '../bench/labeled';
 import type { OutputFidelity } from '../bench/metrics';
-import { parseJsonText } from '../bench/parse-inputs';
 import { planInputs, type InputPlan } from '../bench/plan';
 import type { BenchTensor } from '../bench/tensor';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
-import { readSamples } from './samples';
+import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
+import { descriptionFromFlags, loadData, splitData, type DataFlags } from './data';
 
-export interface EvalArgs {
+export interface EvalArgs extends DataFlags {
   original: string;
   compressed: string;
-  samples?: string;
-  dims?: string;
   threads?: number;
   maxRuns?: number;
   maxSeconds?: number;
@@ -45,6 +43,8 @@ export interface EvalModelReport {
 export interface EvalReport {
   runtime: string;
   inputs: string;
+  /** what --samples held and how it was prepared and split */
+  data?: string;
   original: EvalModelReport;
   compressed: EvalModelReport;
   /** original median / compressed median */
@@ -52,18 +52,6 @@ export interface EvalReport {
   /** compressed bytes / original bytes */
   sizeRatio: number;
   fidelity: OutputFidelity[];
-}
-
-/** "batch=4,seq=32" -> { batch: 4, seq: 32 } */
-export function parseDims(text: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (!text) return out;
-  for (const part of text.split(',')) {
-    const m = /^\s*([^=]+?)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m || Number(m[2]) < 1) throw new AppError('invalid-argument', `--dims: "${part}" is not NAME=SIZE (a whole number of at least 1)`);
-    out[m[1]] = Number(m[2]);
-  }
-  return out;
 }
 
 function readBytes(file: string): Uint8Array {
@@ -88,31 +76,49 @@ function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: Io
   }
 }
 
-/** --samples: a labeled .json/.csv file, or a folder of input sets (the compress --samples format). */
-export function readEvalSamples(spec: string, inputs: IoSummary[]): { labeled?: LabeledSet; sets?: BenchTensor[][] } {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(spec);
-  } catch {
-    throw new AppError('invalid-argument', `--samples: no such file or folder: ${spec}`);
-  }
-  const name = path.basename(spec);
-  if (st.isDirectory()) {
-    const { samples } = readSamples(spec, inputs);
-    return { sets: samples.map((s) => inputs.map((io) => ({ name: io.name, ...s.inputs[io.name] }))) };
-  }
-  const lower = name.toLowerCase();
-  const wrap = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof AppError) throw new AppError(e.code, `--samples: ${e.message}`);
-      throw e;
+/**
+ * Sizes for synthesized inputs: the user's, a batch dim 1, a dim whose name says its size (an
+ * image side 224, a sequence 32 …) with a line saying it was guessed; any other symbolic dim must
+ * be given: never run a model at a size nobody chose.
+ */
+function synthesizedDims(inputs: readonly IoSummary[], given: Record<string, number>): { samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string } {
+  const guessed: string[] = [];
+  const dimValues = { ...given };
+  for (const d of symbolicDims(inputSpecs(inputs))) {
+    if (given[d.name] !== undefined) continue;
+    const axis0 = d.usedBy.every((u) => u.endsWith('[0]'));
+    const g = dimGuess(d.name.replace(/\[\d+\]$/, ''));
+    if (g.basis === 'batch' || (g.basis === 'none' && axis0)) dimValues[d.name] = 1;
+    else if (g.basis === 'name') {
+      dimValues[d.name] = g.value;
+      guessed.push(`${d.name}=${g.value}`);
+    } else {
+      throw new AppError(
+        'invalid-argument',
+        `the size of dim "${d.name}" (${d.usedBy.join(', ')}) is not fixed by the model and its name says nothing of it; give --dims ${d.name}=N, or real inputs with --samples`,
+      );
     }
+  }
+  return {
+    samples: {},
+    dimValues,
+    ...(guessed.length ? { line: `random inputs; sizes guessed from the dims' names: ${guessed.join(', ')} (set them with --dims)` } : { line: 'random inputs' }),
   };
-  if (lower.endsWith('.json')) return { labeled: wrap(() => parseLabeledJson(name, parseJsonText(name, readBytes(spec)), inputs)) };
-  if (lower.endsWith('.csv')) return { labeled: wrap(() => parseLabeledCsv(name, new TextDecoder().decode(readBytes(spec)), inputs)) };
-  throw new AppError('invalid-argument', `--samples: ${name} is neither a folder of samples nor a labeled .json or .csv file`);
+}
+
+/**
+ * The input sets eval and autotune measure on: `--samples` read with the data description (the
+ * evaluation part when a split is asked for), and the sizes of symbolic dims.
+ */
+export function evaluationData(
+  flags: DataFlags,
+  inputs: readonly IoSummary[],
+): { samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string } {
+  const description = descriptionFromFlags(flags);
+  if (flags.samples === undefined) return synthesizedDims(inputs, description.dims);
+  const data = loadData(flags.samples, description, inputs);
+  const { evaluation, line } = splitData(data);
+  return { samples: evaluation, dimValues: { ...description.dims, ...data.dims }, line: `${data.summary}; ${line}` };
 }
 
 type OrtModule = typeof Ort;
@@ -169,12 +175,12 @@ export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   if (names(original.inputs) !== names(compressed.inputs)) {
     throw new AppError('invalid-argument', `the models' inputs differ (${names(original.inputs)} vs ${names(compressed.inputs)}); eval compares two versions of one model`);
   }
-  const samples = args.samples !== undefined ? readEvalSamples(args.samples, original.inputs) : {};
+  const data = evaluationData(args, original.inputs);
   const repeat = {
     ...(args.maxRuns !== undefined ? { maxRuns: args.maxRuns } : {}),
     ...(args.maxSeconds !== undefined ? { maxMs: args.maxSeconds * 1000 } : {}),
   };
-  const plan = planInputs(original.inputs, { dimValues: parseDims(args.dims), ...samples, repeat });
+  const plan = planInputs(original.inputs, { dimValues: data.dimValues, ...data.samples, repeat });
   const ort = await import('onnxruntime-node');
   const threads = args.threads ?? 1;
   const a = await measure(ort, args.original, original.bytes, original.size, plan, threads);
@@ -182,6 +188,7 @@ export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   return {
     runtime: `onnxruntime-node, cpu, ${threads} thread${threads === 1 ? '' : 's'}`,
     inputs: plan.description,
+    ...(data.line ? { data: data.line } : {}),
     original: a.report,
     compressed: b.report,
     speedup: a.report.latency.medianMs / b.report.latency.medianMs,
@@ -197,6 +204,7 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 export function formatEval(r: EvalReport): string[] {
   const lines: string[] = [];
   lines.push(`Runtime: ${r.runtime}`);
+  if (r.data) lines.push(`Data: ${r.data}`);
   lines.push(`Inputs: ${r.inputs}`);
   lines.push('');
   lines.push('Latency              original        compressed');

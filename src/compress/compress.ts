@@ -20,6 +20,7 @@
  */
 import { AppError, throwIfAborted } from '../core/errors';
 import { findLayers, type Layer, type LayerWeight } from '../onnx/layers';
+import { findStoredTensors } from '../onnx/stored-tensors';
 import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { tensorByteLength } from '../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type SparseTensor, type Tensor } from '../onnx/types';
@@ -51,6 +52,7 @@ import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPorta
 import type { QuantBits } from './quantize/meta';
 import { quantizeTensor, type GroupLayout } from './quantize/quantize';
 import { cleanupOptions, fp16Compute as isFp16Compute, resolveRecipe, type LayerSettings, type Recipe, type Target } from './recipe';
+import { compressStoredTensors } from './stored-tensors';
 import { effectiveWeight, weightAxes, weightStoredBytes } from './weights';
 
 export type Encoding =
@@ -101,6 +103,8 @@ export interface LayerReport {
   activations?: ActivationReport;
   /** why the layer could not take its settings; it was left as it was */
   error?: string;
+  /** its weights were stored quantized already (what it is: 'MatMulNBits 4-bit', 'QLinearConv int8' …); it was left as it was */
+  quantized?: string;
   /** target webgpu with fp16 weights: whether the layer computes in float16, or why not */
   compute?: { type: 'fp16' | 'fp32'; reason?: string };
 }
@@ -381,7 +385,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   const names = new NameAllocator(collectNames(out));
   // layer keys are checked before anything changes
   const original = findLayers(out);
-  resolveRecipe(recipe, original);
+  resolveRecipe(recipe, [...original, ...findStoredTensors(out, original)]);
   const paramsBefore = floatParamCount(out);
   const cleanup = runCleanup(out, cleanupOptions(recipe), { names, external });
   throwIfAborted(signal);
@@ -399,6 +403,8 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
     layers = findLayers(out);
     resolved = resolveRecipe(present(layers), layers);
   }
+  // large float tensors no layer claims, compressed where they are stored (stored-tensors.ts)
+  const storedTensors = findStoredTensors(out, layers);
   const target = recipe.target;
   // webgpu with float16 weights by default: the whole float computation goes float16 (fp16/compute.ts)
   const fp16Compute = isFp16Compute(recipe);
@@ -454,6 +460,12 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
         return;
       }
       if (ch.notes.some((n) => !n.startsWith('input channels'))) row.applied = 'channel-pruned';
+    }
+    if (layer.quantized) {
+      // stored quantized already (ConvInteger, QLinear*, MatMulNBits, DequantizeLinear …): left alone
+      row.quantized = layer.quantized;
+      row.notes.push(`already quantized (${layer.quantized}): left as it is`);
+      return;
     }
     if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32') return;
     try {
@@ -563,6 +575,7 @@ export function compressModel(model: Model, recipe: Recipe, options: CompressOpt
   applyActivations(out, actItems, { names, opset, calibration: options.calibration, external, candidates });
   for (const it of actItems) onProgress?.(++done, total, it.layer.key);
   throwIfAborted(signal);
+  rows.push(...compressStoredTensors(out, storedTensors, recipe, { target, names, opset, external, fp16Compute, keepFp32 }));
 
   // 4. Drop the stored tensors and chains nothing reads any more.
   removeUnused(out, candidates);

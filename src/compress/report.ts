@@ -103,6 +103,8 @@ export interface ReportLayer {
   bytesAfter: number;
   notes: string[];
   error?: string;
+  /** stored quantized already (what it is); left as it was */
+  quantized?: string;
 }
 
 export interface ExportReport {
@@ -162,6 +164,7 @@ function reportLayer(l: LayerReport): ReportLayer {
     bytesAfter: l.bytesAfter,
     notes: [...l.notes],
     ...(l.error ? { error: l.error } : {}),
+    ...(l.quantized ? { quantized: l.quantized } : {}),
   };
 }
 

@@ -1,14 +1,15 @@
 /**
- * A layer's weight as the layer sees it: the stored tensor (initializer, Constant node, sparse or
- * external) run through the shape-only ops between it and the layer (Identity, Cast, Reshape,
- * Transpose, Unsqueeze, Squeeze, Flatten). Compression replaces the layer's input with a new
+ * A layer's weight as the layer sees it: the stored tensor(s) (initializer, Constant node, sparse
+ * or external) run through the ops between them and the layer: shape-only ops (Identity, Cast,
+ * Reshape, Transpose, Unsqueeze, Squeeze, Flatten) and data movement with constant arguments
+ * (Slice, Split, Gather, Concat: PyTorch's LSTM/GRU gate re-ordering), all bit-exact copies. Compression replaces the layer's input with a new
  * tensor of exactly this shape and type, so the chain itself can go.
  *
  * Also: which axis of a layer's weight holds its output channels and which is reduced over.
  */
 import { AppError } from '../core/errors';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../core/float16';
-import type { Layer, LayerWeight } from '../onnx/layers';
+import type { Layer, LayerWeight, StoredTensorRef } from '../onnx/layers';
 import { elementCount, tensorByteLength, tensorFloats, tensorValues } from '../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Node, type SparseTensor } from '../onnx/types';
 import { constInts, type ConstScope } from './graph-edit';
@@ -94,11 +95,215 @@ function transpose(values: Float32Array, shape: number[], perm: number[]): Float
   return out;
 }
 
+/** A value on the weight's chain: its shape and float type, and (with data) its row-major values. */
+interface ChainValue {
+  shape: number[];
+  dataType: number;
+  values?: Float32Array;
+}
+
+/** Copies the entries `idx` along `axis` (Slice, Split and Gather all reduce to this): bit-exact. */
+function takeAlong(v: ChainValue, axis: number, idx: readonly number[]): ChainValue {
+  const shape = v.shape.slice();
+  const len = shape[axis];
+  shape[axis] = idx.length;
+  if (!v.values) return { ...v, shape };
+  const outer = elementCount(v.shape.slice(0, axis));
+  const inner = elementCount(v.shape.slice(axis + 1));
+  const src = v.values;
+  const out = new Float32Array(outer * idx.length * inner);
+  let o = 0;
+  for (let a = 0; a < outer; a++) {
+    for (const j of idx) {
+      const from = (a * len + j) * inner;
+      out.set(src.subarray(from, from + inner), o);
+      o += inner;
+    }
+  }
+  return { ...v, shape, values: out };
+}
+
+const range = (start: number, end: number) => Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
+
+/** ONNX Slice's index list for one axis (negative starts/ends count from the end, clamped; any non-zero step). */
+function sliceIndices(dim: number, start: number, end: number, step: number): number[] {
+  if (step === 0 || !Number.isFinite(step)) unsupported('Slice with a zero step');
+  const norm = (x: number) => (x < 0 ? x + dim : x);
+  let s = norm(start);
+  let e = norm(end);
+  const out: number[] = [];
+  if (step > 0) {
+    s = Math.max(0, Math.min(dim, s));
+    e = Math.max(0, Math.min(dim, e));
+    for (let i = s; i < e; i += step) out.push(i);
+  } else {
+    s = Math.max(-1, Math.min(dim - 1, s));
+    e = Math.max(-1, Math.min(dim - 1, e));
+    for (let i = s; i > e; i += step) out.push(i);
+  }
+  return out;
+}
+
+function concat(parts: ChainValue[], axis0: number, what: string): ChainValue {
+  const first = parts[0];
+  const rank = first.shape.length;
+  const axis = normAxis(axis0, rank, what);
+  for (const p of parts) {
+    if (p.dataType !== first.dataType) unsupported(`${what} joins tensors of different types`);
+    if (p.shape.length !== rank || p.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+      unsupported(`${what} joins [${first.shape.join(', ')}] and [${p.shape.join(', ')}]`);
+    }
+  }
+  const shape = first.shape.slice();
+  shape[axis] = parts.reduce((n, p) => n + p.shape[axis], 0);
+  if (parts.some((p) => !p.values)) return { shape, dataType: first.dataType };
+  const outer = elementCount(first.shape.slice(0, axis));
+  const out = new Float32Array(elementCount(shape));
+  let o = 0;
+  for (let a = 0; a < outer; a++) {
+    for (const p of parts) {
+      const run = elementCount(p.shape.slice(axis));
+      out.set((p.values as Float32Array).subarray(a * run, (a + 1) * run), o);
+      o += run;
+    }
+  }
+  return { shape, dataType: first.dataType, values: out };
+}
+
+/** One op of a weight chain applied to its evaluated input(s). `output` is the value asked for (Split has several). */
+function applyOp(n: Node, output: string, input: (i: number) => ChainValue, scope: ConstScope, w: LayerWeight, external?: ExternalDataResolver): ChainValue {
+  const op = n.opType ?? '';
+  const what = `${op} "${n.name ?? ''}"`;
+  switch (op) {
+    case 'Identity':
+      return input(0);
+    case 'Cast': {
+      const x = input(0);
+      const to = attrInt(n, 'to', 0);
+      if (!FLOAT_TYPES.has(to)) unsupported(`its weight ${w.name} is cast to a non-float type`);
+      // (values may view the model file: write a new array)
+      let values = x.values;
+      if (values && to === DataType.FLOAT16) {
+        const src = values;
+        values = new Float32Array(src.length);
+        for (let i = 0; i < src.length; i++) values[i] = float16ToFloat32(float32ToFloat16(src[i]));
+      } else if (values && to === DataType.BFLOAT16) {
+        const src = values;
+        values = new Float32Array(src.length);
+        for (let i = 0; i < src.length; i++) values[i] = bfloat16ToFloat32(float32ToBfloat16(src[i]));
+      }
+      return { shape: x.shape, dataType: to, values };
+    }
+    case 'Reshape': {
+      const x = input(0);
+      const shape = x.shape;
+      const target = constInput(n, 1, scope, external) ?? unsupported('Reshape without a shape');
+      const allowZero = attrInt(n, 'allowzero', 0) === 1;
+      const total = elementCount(shape);
+      const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
+      const neg = out.indexOf(-1);
+      if (neg >= 0) {
+        const known = out.reduce((p, d, i) => (i === neg ? p : p * d), 1);
+        out[neg] = known === 0 ? 0 : total / known;
+      }
+      if (out.some((d) => !Number.isInteger(d) || d < 0) || elementCount(out) !== total) {
+        unsupported(`${what} to [${target.join(', ')}] does not fit [${shape.join(', ')}]`);
+      }
+      return { ...x, shape: out };
+    }
+    case 'Flatten': {
+      const x = input(0);
+      const axis = attrInt(n, 'axis', 1);
+      const a = axis < 0 ? axis + x.shape.length : axis;
+      if (a < 0 || a > x.shape.length) unsupported(`Flatten axis ${axis} is outside rank ${x.shape.length}`);
+      return { ...x, shape: [elementCount(x.shape.slice(0, a)), elementCount(x.shape.slice(a))] };
+    }
+    case 'Unsqueeze': {
+      const x = input(0);
+      const axes = attrInts(n, 'axes') ?? constInput(n, 1, scope, external) ?? unsupported('Unsqueeze without axes');
+      const rank = x.shape.length + axes.length;
+      const norm = axes.map((a) => normAxis(a, rank, 'Unsqueeze')).sort((p, q) => p - q);
+      const out: number[] = [];
+      let k = 0;
+      for (let d = 0; d < rank; d++) out.push(norm.includes(d) ? 1 : x.shape[k++]);
+      return { ...x, shape: out };
+    }
+    case 'Squeeze': {
+      const x = input(0);
+      const shape = x.shape;
+      const axes = attrInts(n, 'axes') ?? constInput(n, 1, scope, external);
+      const drop = axes ? axes.map((a) => normAxis(a, shape.length, 'Squeeze')) : shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+      if (drop.some((a) => shape[a] !== 1)) unsupported(`${what} removes a dimension that is not 1`);
+      return { ...x, shape: shape.filter((_, i) => !drop.includes(i)) };
+    }
+    case 'Transpose': {
+      const x = input(0);
+      const shape = x.shape;
+      const perm = attrInts(n, 'perm') ?? shape.map((_, i) => shape.length - 1 - i);
+      if (perm.length !== shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) unsupported(`${what} has an invalid perm`);
+      return { ...x, shape: perm.map((p) => shape[p]), values: x.values && transpose(x.values, shape, perm) };
+    }
+    case 'Slice': {
+      let v = input(0);
+      const rank = v.shape.length;
+      // opset < 10 keeps starts/ends/axes as attributes; later opsets as inputs (steps since 10)
+      const byInputs = n.inputs.length >= 3;
+      const starts = (byInputs ? constInput(n, 1, scope, external) : attrInts(n, 'starts')) ?? unsupported(`${what} without starts`);
+      const ends = (byInputs ? constInput(n, 2, scope, external) : attrInts(n, 'ends')) ?? unsupported(`${what} without ends`);
+      const axes = (byInputs ? constInput(n, 3, scope, external) : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
+      const steps = (byInputs ? constInput(n, 4, scope, external) : undefined) ?? starts.map(() => 1);
+      if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) unsupported(`${what} has arguments of different lengths`);
+      axes.forEach((a0, i) => {
+        const a = normAxis(a0, rank, 'Slice');
+        v = takeAlong(v, a, sliceIndices(v.shape[a], starts[i], ends[i], steps[i]));
+      });
+      return v;
+    }
+    case 'Gather': {
+      const x = input(0);
+      const rank = x.shape.length;
+      const axis = normAxis(attrInt(n, 'axis', 0), rank, 'Gather');
+      const t = scope.lookup(n.inputs[1] ?? '') ?? unsupported(`${what} reads indices that are not a constant`);
+      const idx = constInts(t, external).map((i) => (i < 0 ? i + x.shape[axis] : i));
+      if (idx.some((i) => !Number.isInteger(i) || i < 0 || i >= x.shape[axis])) unsupported(`${what} has an index outside [0, ${x.shape[axis]})`);
+      if (idx.length !== elementCount(t.dims)) unsupported(`${what} has indices that do not fit their shape`);
+      const g = takeAlong(x, axis, idx);
+      return { ...g, shape: [...x.shape.slice(0, axis), ...t.dims, ...x.shape.slice(axis + 1)] };
+    }
+    case 'Split': {
+      const x = input(0);
+      const axis = normAxis(attrInt(n, 'axis', 0), x.shape.length, 'Split');
+      const dim = x.shape[axis];
+      const k = n.outputs.indexOf(output);
+      const count = n.outputs.length;
+      let sizes = attrInts(n, 'split') ?? constInput(n, 1, scope, external);
+      if (!sizes) {
+        // equal parts; since opset 18 (num_outputs) the last may be smaller
+        const each = Math.ceil(dim / count);
+        sizes = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(each, dim - i * each)));
+      }
+      if (k < 0 || sizes.length !== count || sizes.some((d) => !Number.isInteger(d) || d < 0) || sizes.reduce((p, d) => p + d, 0) !== dim) {
+        unsupported(`${what} does not split [${x.shape.join(', ')}] into its ${count} outputs`);
+      }
+      const from = sizes.slice(0, k).reduce((p, d) => p + d, 0);
+      return takeAlong(x, axis, range(from, from + sizes[k]));
+    }
+    case 'Concat':
+      return concat(n.inputs.map((_, i) => input(i)), attrInt(n, 'axis', 0), what);
+    case 'DequantizeLinear':
+    case 'Mul':
+      return unsupported(`its weight ${w.name} is already quantized (it passes through ${op})`);
+    default:
+      return unsupported(`its weight ${w.name} passes through ${op}, which this pass cannot evaluate`);
+  }
+}
+
 /**
- * Evaluates the weight through its chain. With `withData` false only the shape and type are
- * computed (no tensor bytes are read). Throws AppError('unsupported') with the reason when the
- * weight is not a float tensor or the chain holds something else (e.g. a DequantizeLinear: the
- * weight is already quantized).
+ * Evaluates the weight through its chain: from its stored tensor(s) (several when a Concat joins
+ * them) through every node of `viaNodes`, to the value the layer reads. With `withData` false only
+ * the shape and type are computed (no tensor bytes are read). Throws AppError('unsupported') with
+ * the reason when the weight is not a float tensor or the chain holds something else (e.g. a
+ * DequantizeLinear: the weight is already quantized).
  */
 export function effectiveWeight(
   w: LayerWeight,
@@ -106,95 +311,44 @@ export function effectiveWeight(
   withData: boolean,
   external?: ExternalDataResolver,
 ): EffectiveWeight {
-  let dataType = w.dataType;
-  if (!FLOAT_TYPES.has(dataType)) unsupported(`its weight ${w.name} is ${w.dtype}, not a float tensor (already quantized?)`);
-  let shape = [...w.shape];
-  let values: Float32Array | undefined;
-  if (withData) {
-    if (w.sparse) values = densify(w.sparse, external);
-    else if (w.tensor) values = tensorFloats(w.tensor, external);
-    else unsupported(`its weight ${w.name} holds no data`);
-    if (values.length !== elementCount(shape)) unsupported(`its weight ${w.name} holds ${values.length} values for shape [${shape.join(', ')}]`);
+  const stored = new Map<string, StoredTensorRef>([[w.name, w]]);
+  for (const p of w.parts ?? []) if (!stored.has(p.name)) stored.set(p.name, p);
+  for (const s of stored.values()) {
+    if (!FLOAT_TYPES.has(s.dataType)) unsupported(`its weight ${s.name} is ${s.dtype}, not a float tensor (already quantized?)`);
   }
   for (const n of w.viaNodes) {
     const op = n.opType ?? '';
-    switch (op) {
-      case 'Identity':
-        break;
-      case 'Cast': {
-        const to = attrInt(n, 'to', 0);
-        if (!FLOAT_TYPES.has(to)) unsupported(`its weight ${w.name} is cast to a non-float type`);
-        // (values may view the model file: write a new array)
-        if (values && to === DataType.FLOAT16) {
-          const src = values;
-          values = new Float32Array(src.length);
-          for (let i = 0; i < src.length; i++) values[i] = float16ToFloat32(float32ToFloat16(src[i]));
-        } else if (values && to === DataType.BFLOAT16) {
-          const src = values;
-          values = new Float32Array(src.length);
-          for (let i = 0; i < src.length; i++) values[i] = bfloat16ToFloat32(float32ToBfloat16(src[i]));
-        }
-        dataType = to;
-        break;
-      }
-      case 'Reshape': {
-        const target = constInput(n, 1, scope, external) ?? unsupported('Reshape without a shape');
-        const allowZero = attrInt(n, 'allowzero', 0) === 1;
-        const total = elementCount(shape);
-        const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
-        const neg = out.indexOf(-1);
-        if (neg >= 0) {
-          const known = out.reduce((p, d, i) => (i === neg ? p : p * d), 1);
-          out[neg] = known === 0 ? 0 : total / known;
-        }
-        if (out.some((d) => !Number.isInteger(d) || d < 0) || elementCount(out) !== total) {
-          unsupported(`Reshape "${n.name ?? ''}" to [${target.join(', ')}] does not fit [${shape.join(', ')}]`);
-        }
-        shape = out;
-        break;
-      }
-      case 'Flatten': {
-        const axis = attrInt(n, 'axis', 1);
-        const a = axis < 0 ? axis + shape.length : axis;
-        if (a < 0 || a > shape.length) unsupported(`Flatten axis ${axis} is outside rank ${shape.length}`);
-        shape = [elementCount(shape.slice(0, a)), elementCount(shape.slice(a))];
-        break;
-      }
-      case 'Unsqueeze': {
-        const axes = attrInts(n, 'axes') ?? constInput(n, 1, scope, external) ?? unsupported('Unsqueeze without axes');
-        const rank = shape.length + axes.length;
-        const norm = axes.map((a) => normAxis(a, rank, 'Unsqueeze')).sort((x, y) => x - y);
-        const out: number[] = [];
-        let k = 0;
-        for (let d = 0; d < rank; d++) out.push(norm.includes(d) ? 1 : shape[k++]);
-        shape = out;
-        break;
-      }
-      case 'Squeeze': {
-        const axes = attrInts(n, 'axes') ?? constInput(n, 1, scope, external);
-        const drop = axes ? axes.map((a) => normAxis(a, shape.length, 'Squeeze')) : shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
-        if (drop.some((a) => shape[a] !== 1)) unsupported(`Squeeze "${n.name ?? ''}" removes a dimension that is not 1`);
-        shape = shape.filter((_, i) => !drop.includes(i));
-        break;
-      }
-      case 'Transpose': {
-        const perm = attrInts(n, 'perm') ?? shape.map((_, i) => shape.length - 1 - i);
-        if (perm.length !== shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
-          unsupported(`Transpose "${n.name ?? ''}" has an invalid perm`);
-        }
-        if (values) values = transpose(values, shape, perm);
-        shape = perm.map((p) => shape[p]);
-        break;
-      }
-      case 'DequantizeLinear':
-      case 'Mul':
-        unsupported(`its weight ${w.name} is already quantized (it passes through ${op})`);
-        break;
-      default:
-        unsupported(`its weight ${w.name} passes through ${op}, which this pass cannot evaluate`);
-    }
+    if (op === 'DequantizeLinear' || op === 'Mul') unsupported(`its weight ${w.name} is already quantized (it passes through ${op})`);
   }
-  return { shape, dataType, values };
+  const producer = new Map<string, Node>();
+  for (const n of w.viaNodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const memo = new Map<string, ChainValue>();
+  const load = (s: StoredTensorRef): ChainValue => {
+    const shape = [...s.shape];
+    if (!withData) return { shape, dataType: s.dataType };
+    let values: Float32Array;
+    if (s.sparse) values = densify(s.sparse, external);
+    else if (s.tensor) values = tensorFloats(s.tensor, external);
+    else unsupported(`its weight ${s.name} holds no data`);
+    if (values.length !== elementCount(shape)) unsupported(`its weight ${s.name} holds ${values.length} values for shape [${shape.join(', ')}]`);
+    return { shape, dataType: s.dataType, values };
+  };
+  const value = (name: string): ChainValue => {
+    const hit = memo.get(name);
+    if (hit) return hit;
+    const n = producer.get(name);
+    const s = stored.get(name);
+    let v: ChainValue;
+    if (n) v = applyOp(n, name, (i) => value(n.inputs[i] ?? ''), scope, w, external);
+    else if (s) v = load(s);
+    else unsupported(`its weight ${w.name} reads ${name || '(empty)'}, which its chain does not hold`);
+    memo.set(name, v);
+    return v;
+  };
+  // a straight chain ends at the layer's input; without nodes the layer reads the stored tensor
+  const top = w.viaNodes.length > 0 ? w.input : w.name;
+  const r = value(top);
+  return { shape: r.shape, dataType: r.dataType, values: r.values };
 }
 
 export interface WeightAxes {
@@ -247,6 +401,12 @@ export function weightAxes(layer: Layer, inputIndex: number, rank: number): Weig
 
 /** Bytes a layer weight takes where it is stored (sparse: values plus indices); 0 when unreadable. */
 export function weightStoredBytes(w: LayerWeight): number {
+  let n = storedBytes(w);
+  for (const p of w.parts ?? []) n += storedBytes(p);
+  return n;
+}
+
+function storedBytes(w: StoredTensorRef): number {
   try {
     if (w.sparse) return (w.sparse.values ? tensorByteLength(w.sparse.values) : 0) + (w.sparse.indices ? tensorByteLength(w.sparse.indices) : 0);
     return w.tensor ? tensorByteLength(w.tensor) : 0;

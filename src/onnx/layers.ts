@@ -23,13 +23,10 @@ export type WeightOwner =
   /** a Constant node; `attribute` is value | sparse_value | value_float | value_floats | value_int | value_ints */
   | { kind: 'constant'; node: Node; attribute: string };
 
-export interface LayerWeight {
+/** A stored tensor: where it is kept, its type and shape. */
+export interface StoredTensorRef {
   /** the stored tensor's name (initializer name, or the Constant node's output) */
   name: string;
-  /** the input of the layer that leads to it, and its position */
-  input: string;
-  inputIndex: number;
-  role: WeightRole;
   /** dtype name of the stored tensor ('float32', 'int8', ...) */
   dtype: string;
   dataType: number;
@@ -38,9 +35,6 @@ export interface LayerWeight {
   /** element count of the stored tensor (dense count for sparse tensors); 0 when dims are invalid */
   elements: number;
   source: WeightSource;
-  /** op types passed through, from the stored tensor towards the layer */
-  via: string[];
-  viaNodes: Node[];
   /** the dense tensor (for value_float(s)/value_int(s) a tensor made from the attribute) */
   tensor?: Tensor;
   /** the sparse tensor, for sparse initializers and Constant sparse_value */
@@ -48,6 +42,22 @@ export interface LayerWeight {
   owner: WeightOwner;
   /** graphPath of the graph that stores it (an enclosing graph for outer-scope references) */
   storedIn: string;
+}
+
+export interface LayerWeight extends StoredTensorRef {
+  /** the input of the layer that leads to it, and its position */
+  input: string;
+  inputIndex: number;
+  role: WeightRole;
+  /** op types passed through, from the stored tensor towards the layer */
+  via: string[];
+  /**
+   * the nodes between the stored tensor(s) and the layer, each after the nodes it reads (a
+   * straight chain for shape ops; a tree where a Concat joins several stored tensors)
+   */
+  viaNodes: Node[];
+  /** the other stored tensors joined by a Concat on the way (PyTorch's gate re-ordering), when any */
+  parts?: StoredTensorRef[];
 }
 
 export interface Layer {
@@ -62,6 +72,8 @@ export interface Layer {
   /** elements in all of its weights (weights, biases and other constants) */
   params: number;
   weights: LayerWeight[];
+  /** set when its weights are stored quantized already: what it is ('MatMulNBits 4-bit', 'DequantizeLinear int8 → float32' …) */
+  quantized?: string;
 }
 
 type Spec = { roles: Record<number, WeightRole>; rest?: WeightRole; gather?: boolean };
@@ -108,6 +120,14 @@ const MS_LAYERS: Record<string, Spec> = {
 
 /** Ops that only move or retype the data of their first input. */
 const PASS_THROUGH = new Set(['Unsqueeze', 'Reshape', 'Transpose', 'Identity', 'Cast', 'Squeeze', 'Flatten', 'DequantizeLinear']);
+
+/**
+ * Ops that select or re-order the data of their first input, followed when all their other
+ * inputs are stored constants. (Concat, whose every input is data, is followed when every part
+ * leads to stored tensors. Expand and Tile are not followed: the layer's view of the weight is
+ * larger than what is stored, so it is compressed where it is stored instead.)
+ */
+const DATA_MOVEMENT = new Set(['Slice', 'Split', 'Gather']);
 
 /** Hops followed from a layer input back to a stored tensor. */
 const MAX_HOPS = 32;
@@ -209,6 +229,8 @@ interface Found {
   scope: Scope;
   /** pass-through nodes from the stored tensor towards the layer */
   viaNodes: Node[];
+  /** the other stored tensors a Concat on the way joins to this one */
+  parts: Found[];
 }
 
 function found(
@@ -233,6 +255,7 @@ function found(
     owner,
     scope,
     viaNodes: [],
+    parts: [],
   };
 }
 
@@ -262,43 +285,75 @@ function storedWeight(def: Def, scope: Scope, name: string): Found | undefined {
 
 const isConstantOp = (n: Node) => n.opType === 'Constant' && isDefaultDomain(n.domain);
 
+/** Whether `name` is a stored constant (initializer, sparse initializer or Constant node) seen from `scope`; '' (an omitted optional input) counts. */
+function isStoredConstant(scope: Scope, name: string): boolean {
+  if (!name) return true;
+  const r = resolve(scope, name);
+  if (!r) return false;
+  return r.def.kind === 'init' || r.def.kind === 'sparse' || (r.def.kind === 'node' && isConstantOp(r.def.node));
+}
+
+/** A node's inputs after the first are all stored constants (Slice starts/ends/axes/steps, Gather indices, Split sizes). */
+const constantArgs = (scope: Scope, node: Node) => node.inputs.slice(1).every((i) => isStoredConstant(scope, i));
+
+/** Nodes visited per traced layer input (bounds the work on DAG-shaped chains such as Concat of Concats). */
+const TRACE_BUDGET = 256;
+
 /**
- * Follows `name` back through pass-through ops to a stored tensor. A Mul whose operands both
- * lead to stored tensors (a dequantization scale) is passed towards the larger one, once.
+ * Follows `start` back to the stored tensor(s) it is computed from, through pass-through ops and
+ * the data-movement ops whose other arguments are constants (Slice, Split, Gather with constant
+ * indices, Concat of constant parts: PyTorch's gate re-ordering of LSTM/GRU weights). A Mul whose
+ * operands both lead to stored tensors (a dequantization scale) is passed towards the larger one,
+ * once. For a Concat the largest part becomes the weight and the others its `parts`; `viaNodes`
+ * holds every node of the chain, each after the nodes it reads (stored tensor first, layer last).
  */
-function trace(scope: Scope, start: string, allowMul = true): Found | undefined {
-  let name = start;
-  let cur: Scope | undefined = scope;
-  // pass-through nodes, from the layer back towards the stored tensor
-  let back: Node[] | undefined;
-  for (let hop = 0; hop < MAX_HOPS && name; hop++) {
-    const r = resolve(cur, name);
-    if (!r) return undefined;
-    const { def } = r;
-    if (def.kind === 'input') return undefined;
-    if (def.kind !== 'node' || isConstantOp(def.node)) {
-      const f = storedWeight(def, r.scope, name);
-      if (f && back) f.viaNodes = back.reverse();
-      return f;
+function trace(scope: Scope, start: string, allowMul = true, budget = { left: TRACE_BUDGET }, hops = 0): Found | undefined {
+  if (!start || hops >= MAX_HOPS || --budget.left < 0) return undefined;
+  const r = resolve(scope, start);
+  if (!r) return undefined;
+  const { def } = r;
+  if (def.kind === 'input') return undefined;
+  if (def.kind !== 'node' || isConstantOp(def.node)) return storedWeight(def, r.scope, start);
+  const node = def.node;
+  if (!isDefaultDomain(node.domain)) return undefined;
+  const op = node.opType ?? '';
+  const follow = (): Found | undefined => {
+    const f = trace(r.scope, node.inputs[0] ?? '', allowMul, budget, hops + 1);
+    if (f) f.viaNodes.push(node);
+    return f;
+  };
+  if (PASS_THROUGH.has(op)) return follow();
+  if (DATA_MOVEMENT.has(op)) return constantArgs(r.scope, node) ? follow() : undefined;
+  if (op === 'Concat' && node.inputs.length > 0) {
+    const parts: Found[] = [];
+    for (const input of node.inputs) {
+      const f = trace(r.scope, input, false, budget, hops + 1);
+      if (!f) return undefined;
+      parts.push(f);
     }
-    const node = def.node;
-    if (!isDefaultDomain(node.domain)) return undefined;
-    const op = node.opType ?? '';
-    if (PASS_THROUGH.has(op)) {
-      (back ??= []).push(node);
-      name = node.inputs[0] ?? '';
-      cur = r.scope;
-      continue;
+    let big = parts[0];
+    for (const p of parts) if (p.elements > big.elements) big = p;
+    const nodes = new Set<Node>();
+    const extra = new Map<string, Found>();
+    for (const p of parts) {
+      for (const n of p.viaNodes) nodes.add(n);
+      for (const q of [p, ...p.parts]) {
+        const k = `${graphPath(q.scope.rec)}\u0000${q.name}`;
+        if (q.name !== big.name || q.scope !== big.scope) extra.set(k, q);
+      }
     }
-    if (op === 'Mul' && allowMul && node.inputs.length === 2) {
-      const a = trace(r.scope, node.inputs[0], false);
-      const c = a && trace(r.scope, node.inputs[1], false);
-      if (!a || !c) return undefined;
-      const big = a.elements >= c.elements ? a : c;
-      big.viaNodes = [...big.viaNodes, node, ...(back ? back.reverse() : [])];
-      return big;
-    }
-    return undefined;
+    nodes.add(node);
+    big.viaNodes = [...nodes];
+    big.parts = [...extra.values()];
+    return big;
+  }
+  if (op === 'Mul' && allowMul && node.inputs.length === 2) {
+    const a = trace(r.scope, node.inputs[0], false, budget, hops + 1);
+    const c = a && trace(r.scope, node.inputs[1], false, budget, hops + 1);
+    if (!a || !c) return undefined;
+    const big = a.elements >= c.elements ? a : c;
+    big.viaNodes.push(node);
+    return big;
   }
   return undefined;
 }
@@ -333,26 +388,22 @@ function layerOf(node: Node, nodeIndex: number, scope: Scope, path: string): Lay
     if (custom && isFloatType(f.dataType) && f.shape.length >= 2) role = 'weight';
     if (role === 'weight') hasWeight = true;
     weights.push({
-      name: f.name,
+      ...storedRef(f),
       input,
       inputIndex,
       role,
-      dtype: f.dtype,
-      dataType: f.dataType,
-      shape: f.shape,
-      elements: f.elements,
-      source: f.source,
       via: f.viaNodes.map((n) => n.opType ?? ''),
       viaNodes: f.viaNodes,
-      tensor: f.tensor,
-      sparse: f.sparse,
-      owner: f.owner,
-      storedIn: graphPath(f.scope.rec),
+      ...(f.parts.length > 0 ? { parts: f.parts.map(storedRef) } : {}),
     });
   }
   if (!hasWeight) return undefined;
   let params = 0;
-  for (const x of weights) params += x.elements;
+  for (const x of weights) {
+    params += x.elements;
+    for (const p of x.parts ?? []) params += p.elements;
+  }
+  const quantized = quantizedAs(node, weights);
   return {
     key: node.name || `${path}#${nodeIndex}`,
     op: node.opType ?? '',
@@ -362,7 +413,59 @@ function layerOf(node: Node, nodeIndex: number, scope: Scope, path: string): Lay
     nodeIndex,
     params: Math.min(params, Number.MAX_SAFE_INTEGER),
     weights,
+    ...(quantized ? { quantized } : {}),
   };
+}
+
+function storedRef(f: Found): StoredTensorRef {
+  return {
+    name: f.name,
+    dtype: f.dtype,
+    dataType: f.dataType,
+    shape: f.shape,
+    elements: f.elements,
+    source: f.source,
+    tensor: f.tensor,
+    sparse: f.sparse,
+    owner: f.owner,
+    storedIn: graphPath(f.scope.rec),
+  };
+}
+
+const INTEGER_OPS: Record<string, string> = {
+  ConvInteger: 'ConvInteger',
+  MatMulInteger: 'MatMulInteger',
+  QLinearConv: 'QLinearConv',
+  QLinearMatMul: 'QLinearMatMul',
+  QGemm: 'QGemm',
+  DynamicQuantizeMatMul: 'DynamicQuantizeMatMul',
+  MatMulIntegerToFloat: 'MatMulIntegerToFloat',
+  QAttention: 'QAttention',
+  MatMulBnb4: 'MatMulBnb4 4-bit',
+  GatherBlockQuantized: 'GatherBlockQuantized',
+};
+
+/**
+ * What an already-quantized layer is, or undefined when its weights are float: an integer op
+ * (ConvInteger, QLinearConv, QLinearMatMul, MatMulNBits …) or a float op whose weight is
+ * decoded from integer codes on the way (DequantizeLinear, or Cast + Mul by a scale).
+ */
+function quantizedAs(node: Node, weights: LayerWeight[]): string | undefined {
+  const main = weights.filter((x) => x.role === 'weight');
+  if (main.length === 0) return undefined;
+  const op = node.opType ?? '';
+  const dtypes = [...new Set(main.map((x) => x.dtype))].join('/');
+  if (op === 'MatMulNBits' && node.domain === 'com.microsoft') {
+    let bits = 4;
+    for (const a of node.attributes) if (a.name === 'bits' && a.i !== undefined) bits = Number(a.i);
+    return `MatMulNBits ${bits}-bit`;
+  }
+  if (Object.hasOwn(INTEGER_OPS, op)) return `${INTEGER_OPS[op]} ${dtypes}`;
+  // a float op reading integer codes through DequantizeLinear or Cast → Mul
+  const coded = main.filter((x) => !isFloatType(x.dataType) && x.viaNodes.length > 0);
+  if (coded.length === 0 || coded.length !== main.length) return undefined;
+  const how = coded.some((x) => x.via.includes('DequantizeLinear')) ? 'DequantizeLinear' : coded[0].via.join(' → ');
+  return `${how} ${dtypes}`;
 }
 
 /** Every layer of the model, in traversal order (main graph, subgraphs, training graphs, functions). */
@@ -382,5 +485,9 @@ export function findLayers(model: Model): Layer[] {
       if (layer) layers.push(layer);
     }
   }
-  return layers;
+  // A Gather with constant indices on the way to another layer (gate re-ordering) is part of
+  // that layer's weight chain, not a layer of its own.
+  const passed = new Set<Node>();
+  for (const l of layers) for (const x of l.weights) for (const n of x.viaNodes) passed.add(n);
+  return passed.size === 0 ? layers : layers.filter((l) => !passed.has(l.node));
 }

@@ -4,6 +4,7 @@
  * external references): every count is guarded and nothing here throws.
  */
 import { constantValue, findLayers, safeElementCount, type WeightRole, type WeightSource } from './layers';
+import { findStoredTensors } from './stored-tensors';
 import type { LoadedModel } from './load';
 import { modelGraphs } from './names';
 import { dtypeBits, dtypeName, externalInfo, isExternal } from './tensor';
@@ -27,6 +28,8 @@ export interface LayerSummary {
   graph: string;
   params: number;
   weights: { name: string; dtype: string; shape: number[]; role: WeightRole; source: WeightSource; via: string[] }[];
+  /** its weights are stored quantized already: what it is ('MatMulNBits 4-bit', 'DequantizeLinear int8' …); the compressor leaves it alone */
+  quantized?: string;
 }
 
 export interface ModelSummary {
@@ -169,13 +172,16 @@ export function summarizeModel(loaded: LoadedModel): ModelSummary {
     opCounts[op] = n;
   }
 
-  const layers: LayerSummary[] = findLayers(model).map((l) => ({
+  // layers, then the large float tensors no layer claims (op "tensor", keyed by the tensor's name)
+  const found = findLayers(model);
+  const layers: LayerSummary[] = [...found, ...findStoredTensors(model, found)].map((l) => ({
     key: l.key,
     op: l.op,
     domain: l.domain,
     graph: l.graphPath,
     params: l.params,
     weights: l.weights.map((w) => ({ name: w.name, dtype: w.dtype, shape: w.shape, role: w.role, source: w.source, via: w.via })),
+    ...('quantized' in l && l.quantized ? { quantized: l.quantized } : {}),
   }));
 
   const metadata = dict<string>();

@@ -14,7 +14,7 @@ import type { Calibration } from '../compress/activations/calibrate';
 import { parseRecipe, resolveRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
-import { findLayers } from '../onnx/layers';
+import { recipeLayers } from '../onnx/stored-tensors';
 import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import type { CompressProgressCallback, CompressTimings } from './compress-api';
@@ -84,7 +84,7 @@ export function prepareLoaded(loaded: LoadedModel, originalBytes: number, recipe
   // and only Convs keep static (calibrated) ones there: Gemm/MatMul keep int8 weights only on wasm
   // (activations/cost.ts), so a transformer is not run through a calibration pass for nothing
   const wantsCalibration =
-    recipe.target === 'wasm' && resolveRecipe(recipe, findLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
+    recipe.target === 'wasm' && resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
   return { recipe, loaded, originalBytes, parseMs, wantsCalibration };
 }
 

@@ -417,6 +417,23 @@ export class Explorer {
     return best;
   }
 
+  /**
+   * The best measured configuration whose compressed file is at most `maxFileBytes`: the
+   * projection counts tensor bytes only (not the graph, nor the decode nodes a layer gains), so
+   * the projected budget starts at the file budget less the original's non-tensor bytes and is
+   * lowered by what the measured file overshoots, at most `tries` times. Undefined when nothing fits.
+   */
+  async searchFileBudget(maxFileBytes: number, tries = 5): Promise<ExplorePoint | undefined> {
+    let budget = maxFileBytes - Math.max(0, this.original.fileBytes - this.original.size);
+    for (let k = 0; k < tries && budget > 0; k++) {
+      const p = await this.searchBudget(budget);
+      if (!p) return undefined;
+      if (p.fileBytes <= maxFileBytes) return p;
+      budget -= p.fileBytes - maxFileBytes;
+    }
+    return undefined;
+  }
+
   /** The cheapest option (in estimated cost) that is better than `o` for the layer: the next step up. */
   private raise(key: string, o: SearchOption): SearchOption | undefined {
     const c = this.costs.cost(key, o, 'blend');

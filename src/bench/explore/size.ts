@@ -8,6 +8,13 @@
 import { projectSize, projectWeight, type ProjectionInput } from '../../compress/project';
 import { BUILTIN_DEFAULTS, resolveRecipe, type LayerSettings, type PartialLayerSettings, type Recipe, type Target } from '../../compress/recipe';
 
+/**
+ * What a size means: `stored`, the bytes the file keeps (what `--max-size` and the file name
+ * mean); `transfer`, the estimated download after zip-like compression, where magnitude-pruned
+ * zeros count as nearly free.
+ */
+export type SizeBasis = 'stored' | 'transfer';
+
 export class SizeModel {
   private readonly byKey = new Map<string, ProjectionInput['layers'][number]>();
   private readonly owned = new Map<string, Set<string>>();
@@ -16,6 +23,7 @@ export class SizeModel {
   constructor(
     readonly input: ProjectionInput,
     readonly target: Target,
+    readonly basis: SizeBasis = 'transfer',
   ) {
     const seen = new Set<string>();
     for (const l of input.layers) {
@@ -47,7 +55,7 @@ export class SizeModel {
         if (!mine.has(w.id)) continue;
         const out = projectWeight(w, s, layer.op, this.target);
         if (out.unsupported) refused = true;
-        sum += out.zip;
+        sum += this.basis === 'stored' ? out.after : out.zip;
         before += w.bytes;
       }
       n = refused ? before : sum;
@@ -60,7 +68,8 @@ export class SizeModel {
   total(recipe: Recipe): number {
     const resolved = resolveRecipe(recipe, this.input.layers);
     const byKey = new Map(resolved.map((r) => [r.key, r.settings]));
-    return projectSize(this.input, (k) => byKey.get(k) as LayerSettings, this.target).zip;
+    const p = projectSize(this.input, (k) => byKey.get(k) as LayerSettings, this.target);
+    return this.basis === 'stored' ? p.after : p.zip;
   }
 
   /** Stored bytes now. */
