@@ -31,13 +31,18 @@ const noOrtNode = { regex: '^onnxruntime-node(\\/|$)', message: 'onnxruntime-nod
 const noBare = { regex: '^(?![./])', message: 'src/core has no dependencies.' };
 
 /**
- * Algorithm modules the page runs on its own thread (small, pure, synchronous: where a worker
- * round trip would not do), by path under src/ without extension. `state` may import these
- * modules (and only these) of the rooms it otherwise reaches through `import type`; everything
- * else of the algorithm rooms reaches the page through a worker. No re-export relays in
- * src/workers: the page imports the listed module itself.
+ * Algorithm files the page (`state`, `ui`) may import as values: the recipe format and the
+ * compression methods' settings entries (`meta.ts`), small and pure, so that every edit, undo
+ * and import is checked by the very code the CLI and the compressor use (docs/ARCHITECTURE.md,
+ * "Methods"); and the few bench modules the page runs on its own thread where a worker round
+ * trip would not do. `*` is one path segment. Nothing in src/workers re-exports algorithm code
+ * for the page.
  */
-const PAGE_SHARED = [
+const SHARED_WITH_PAGE = [
+  'compress/recipe',
+  'compress/methods',
+  'compress/method',
+  'compress/*/meta',
   'bench/describe-inputs', // the Benchmark tab's input description (symbolic dims, image defaults)
   'bench/explore/sensitivity', // the explorer's probes and per-layer sensitivity
   'bench/explore/search', // the explorer's Pareto front
@@ -52,8 +57,8 @@ const RULES = {
   graph: { allow: ['core', 'onnx'], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   testing: { allow: ['core', ...ALGORITHMS], types: [], packages: [noUiPackages, noOrt, noNode, noNodeBare] },
   workers: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noOrtNode, noNode, noNodeBare] },
-  state: { allow: ['core', 'workers'], types: ALGORITHMS, shared: PAGE_SHARED, packages: [noOrt, noNode, noNodeBare] },
-  ui: { allow: ['core', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
+  state: { allow: ['core', 'workers'], types: ALGORITHMS, shared: SHARED_WITH_PAGE, packages: [noOrt, noNode, noNodeBare] },
+  ui: { allow: ['core', 'state'], types: [...ALGORITHMS, 'workers'], shared: SHARED_WITH_PAGE, packages: [noOrt, noNode, noNodeBare] },
   app: { allow: ['core', 'ui', 'state'], types: [...ALGORITHMS, 'workers'], packages: [noOrt, noNode, noNodeBare] },
   cli: { allow: ['core', ...ALGORITHMS, 'testing'], types: [], packages: [noUiPackages, noOrtWeb] },
 };
@@ -78,6 +83,12 @@ const TEST_PACKAGES = {
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/** A negative lookahead that exempts the room's files listed in `shared` (e.g. `(?!\/(recipe|[^/]+\/meta)(\.ts)?$)`). */
+function sharedExemption(room, shared = []) {
+  const paths = shared.filter((p) => p.startsWith(`${room}/`)).map((p) => esc(p.slice(room.length + 1)).replaceAll('\\*', '[^/]+'));
+  return paths.length === 0 ? '' : `(?!\\/(${paths.join('|')})(\\.ts)?$)`;
+}
+
 /** no-restricted-imports patterns for a file `depth` folders below src/ (src/x.ts is depth 0). */
 function roomPatterns(room, depth, test) {
   const up = depth === 0 ? '\\.\\/' : `(\\.\\.\\/){${depth}}`;
@@ -87,13 +98,10 @@ function roomPatterns(room, depth, test) {
   for (const other of ROOMS) {
     if (allowed.has(other)) continue;
     const typeOnly = spec.types.includes(other);
-    // the page-shared modules of this room (PAGE_SHARED) are exempt
-    const shared = (spec.shared ?? []).filter((p) => p.startsWith(`${other}/`)).map((p) => esc(p.slice(other.length + 1)));
-    const except = shared.length > 0 ? `(?!\\/(${shared.join('|')})(\\.ts)?$)` : '';
     patterns.push({
-      regex: `^${up}${esc(other)}${except}(\\/|$)`,
+      regex: `^${up}${esc(other)}${sharedExemption(other, spec.shared)}(\\/|$)`,
       message: typeOnly
-        ? `src/${room} may use src/${other} through \`import type\` only (rooms: docs/ARCHITECTURE.md).`
+        ? `src/${room} may use src/${other} through \`import type\` only${spec.shared?.some((p) => p.startsWith(`${other}/`)) ? `, except the files shared with the page (${spec.shared.join(', ')})` : ''} (rooms: docs/ARCHITECTURE.md).`
         : `src/${room} must not import src/${other} (rooms: docs/ARCHITECTURE.md).`,
       ...(typeOnly ? { allowTypeImports: true } : {}),
     });

@@ -136,6 +136,9 @@ test('choose int4 for a layer and prune a group, watching the projected size, th
   await page.getByTestId('bulk-group').selectOption('/head/');
   await expect(page.getByTestId('bulk-count')).toHaveAttribute('data-value', '2');
   await page.getByTestId('bulk-prune-number').fill('50');
+  // Before Apply, the preview says exactly what changes: pruning on both layers, nothing else.
+  await expect(page.getByTestId('bulk-change')).toHaveCount(1);
+  await expect(page.locator('[data-testid="bulk-change"][data-key="prune"]')).toHaveAttribute('data-layers', '2');
   await page.getByTestId('bulk-apply').click();
   // Magnitude pruning keeps the stored size and shows what a zip would make of the zeros.
   await expect(page.getByTestId('summary-zip')).toHaveAttribute('data-value', String(ZIP_HEAD_HALF));
@@ -148,6 +151,15 @@ test('choose int4 for a layer and prune a group, watching the projected size, th
   await page.getByTestId('bulk-apply').click();
   await expect(after(page)).toHaveAttribute('data-value', String(AFTER_HEAD_CHANNELS));
   await expect(page.getByTestId('summary-ratio')).toHaveText(`${(BYTES / AFTER_HEAD_CHANNELS).toFixed(2)}× smaller`);
+  // A new scope starts from nothing (issue #13: prune chosen for /head/ is not carried to the Convs).
+  await page.getByTestId('bulk-scope-op').click();
+  await page.getByTestId('bulk-op').selectOption('Conv');
+  await expect(page.getByTestId('bulk-patch')).toHaveCount(0);
+  await expect(page.getByTestId('bulk-apply')).toBeDisabled();
+  await expect(page.getByTestId('bulk-prune-number')).toHaveValue('0');
+  await page.getByTestId('bulk-weights-int8').click();
+  await expect(page.getByTestId('bulk-change')).toHaveCount(1);
+  await expect(page.locator('[data-testid="bulk-change"][data-key="weights"]')).toContainText('→ int8');
 
   // Undo, step by step (button and keyboard), and redo.
   await page.getByTestId('undo').click();

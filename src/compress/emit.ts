@@ -5,6 +5,7 @@
 import { attr, emptyTensor, makeNode } from '../onnx/build';
 import { tensorByteLength } from '../onnx/tensor';
 import { DataType, type Attribute, type Node, type Tensor } from '../onnx/types';
+import { toFloat16 } from './fp16/fp16';
 import type { NameAllocator } from './graph-edit';
 
 export function bytesOf(a: ArrayBufferView): Uint8Array {
@@ -84,4 +85,14 @@ export class Emitter {
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Stores float values in the weight's own type (float32; float16 when they fit; else float32 and a Cast); returns the value name. */
+export function storeFloats(e: Emitter, suffix: string, values: Float32Array, shape: number[], dataType: number): string {
+  if (dataType === DataType.FLOAT) return e.floats(suffix, shape, values);
+  if (dataType === DataType.FLOAT16) {
+    const r = toFloat16(values);
+    if (r.ok) return e.init(suffix, DataType.FLOAT16, shape, bytesOf(r.bits));
+  }
+  return e.cast(e.floats(suffix, shape, values), dataType);
 }

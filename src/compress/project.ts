@@ -28,36 +28,20 @@
  * tensor, ...) is counted unchanged and listed in `unsupported` with the reason.
  * A tensor shared by several layers is counted once, under the first layer that uses it.
  */
-import type { Layer, WeightRole } from '../onnx/layers';
+import type { Layer } from '../onnx/layers';
 import { modelGraphs } from '../onnx/names';
 import type { Model, Tensor } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { tensorByteLength } from '../onnx/tensor';
 import { constScope, graphRecordsByPath } from './graph-edit';
-import { pruneCount } from './prune/prune';
+import { fp16ComputeBytes, fp16WeightBytes } from './fp16/project';
+import { channelPrunedSize, keptChannels, magnitudePrunedZip } from './prune/project';
+import { quantizedBytes } from './quantize/project';
 import type { LayerSettings, Target, WeightMode } from './recipe';
+import type { ProjectionWeight } from './types';
 import { effectiveWeight, FLOAT_TYPES, weightAxes } from './weights';
 
-/** One constant input of a layer, reduced to what the projection needs. */
-export interface ProjectionWeight {
-  /** `<graph path>|<tensor name>`: the stored tensor, counted once even when shared */
-  id: string;
-  role: WeightRole;
-  /** stored bytes now */
-  bytes: number;
-  /** values in the tensor */
-  elements: number;
-  /** output channels (the length of the per-channel scale axis), when the op has that axis */
-  channels?: number;
-  /** length of the reduction axis that blocks run along (Conv kernels: every axis after the first) */
-  blockLen?: number;
-  /** the layer reads it as float16 already */
-  fp16?: boolean;
-  /** the B input of a plain MatMul (rank 2, float32): int4 blocks become MatMulNBits on webgpu */
-  matMulB?: boolean;
-  /** why the compressor cannot quantize it (it is then counted unchanged) */
-  unsupported?: string;
-}
+export type { ProjectionWeight } from './types';
 
 export interface ProjectionLayer {
   key: string;
@@ -111,92 +95,31 @@ export interface SizeProjection {
 const MODES: readonly WeightMode[] = ['fp32', 'fp16', 'int8', 'int4'];
 const MAX_LISTED = 20;
 
-/** Binary entropy in bits. */
-function entropy(p: number): number {
-  if (p <= 0 || p >= 1) return 0;
-  return -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
-}
-
-/** How the compressor stores a quantized weight for the target (see compress.ts planWeight). */
-type Storage = 'portable' | 'dequantize-linear' | 'matmul-nbits';
-
-function storageOf(w: ProjectionWeight, s: LayerSettings, target: Target): Storage {
-  if (target !== 'webgpu') return 'portable';
-  if (s.weights === 'int4' && s.granularity === 'block' && w.matMulB) return 'matmul-nbits';
-  return s.granularity === 'per-tensor' ? 'portable' : 'dequantize-linear';
-}
-
 interface WeightOutcome {
   after: number;
   zip: number;
   unsupported?: string;
 }
 
-const SCALE_BYTES = 4;
-
-/** Projected bytes of one constant input of a layer; `keptChannels` under channel pruning. */
+/** Projected bytes of one constant input of a layer; `keptChannels` under channel pruning. Each method answers for its part. */
 export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string, target: Target = 'portable', keptChannels?: number, fp16Compute = false): WeightOutcome {
   // Channel pruning shrinks everything laid out along the output channels (the weight, its bias).
-  let elements = w.elements;
-  let bytes = w.bytes;
-  let channels = w.channels;
-  if (keptChannels !== undefined && w.channels !== undefined && w.channels > 0) {
-    const f = keptChannels / w.channels;
-    elements = Math.round(w.elements * f);
-    bytes = Math.round(w.bytes * f);
-    channels = keptChannels;
-  }
+  const { elements, bytes, channels } = channelPrunedSize(w, keptChannels);
   if (w.role !== 'weight') {
     // float16 compute stores the layer's float32 biases and other constants as float16 too
-    const half = fp16Compute && s.weights === 'fp16' && bytes === elements * 4 ? elements * 2 : bytes;
+    const half = fp16Compute && s.weights === 'fp16' ? fp16ComputeBytes(bytes, elements) : bytes;
     return { after: half, zip: half };
   }
   if (s.weights === 'fp32' && s.prune === 0) return { after: bytes, zip: bytes };
   if (w.unsupported) return { after: w.bytes, zip: w.bytes, unsupported: w.unsupported };
   let after = bytes;
-  if (s.weights === 'fp16') after = w.fp16 ? bytes : elements * 2;
+  if (s.weights === 'fp16') after = fp16WeightBytes(w, bytes, elements);
   else if (s.weights === 'int8' || s.weights === 'int4') {
-    const storage = storageOf(w, s, target);
-    let groups: number;
-    let codes = elements;
-    // rows and blocks of a block layout (zero points of MatMulNBits are packed per row)
-    let rows = 0;
-    let blocks = 0;
-    if (s.granularity === 'per-tensor') groups = 1;
-    else if (s.granularity === 'per-channel') {
-      if (channels === undefined) return { after: w.bytes, zip: w.bytes, unsupported: `per-channel needs an output-channel axis, and this ${op} weight has none` };
-      groups = channels;
-    } else {
-      if (!w.blockLen) return { after: w.bytes, zip: w.bytes, unsupported: `block needs a reduction axis, and this ${op} weight has none` };
-      rows = elements / w.blockLen;
-      blocks = Math.ceil(w.blockLen / s.blockSize);
-      groups = rows * blocks;
-      // codes are padded to whole blocks (portable: unless a row is a single block)
-      if (storage === 'matmul-nbits' || (storage === 'portable' && blocks > 1)) codes = groups * s.blockSize;
-    }
-    const int8 = s.weights === 'int8';
-    let zeroPoints = 0;
-    if (!s.symmetric) {
-      if (int8 || storage === 'portable') zeroPoints = groups;
-      else if (storage === 'dequantize-linear') zeroPoints = Math.ceil(groups / 2);
-      else zeroPoints = rows * Math.ceil(blocks / 2);
-    }
-    after = (int8 ? codes : Math.ceil(codes / 2)) + groups * SCALE_BYTES + zeroPoints;
+    const q = quantizedBytes(w, s, op, target, elements, channels);
+    if ('unsupported' in q) return { after: w.bytes, zip: w.bytes, unsupported: q.unsupported };
+    after = q.after;
   }
-  let zip = after;
-  if (s.prune > 0 && s.pruneMethod === 'magnitude') {
-    const p = elements > 0 ? pruneCount(elements, s.prune) / elements : 0;
-    zip = Math.round(after * (1 - p) + (elements * entropy(p)) / 8);
-  }
-  return { after, zip };
-}
-
-/** Output channels a layer keeps under channel pruning (undefined when it is not channel-pruned). */
-function keptChannels(layer: ProjectionLayer, s: LayerSettings): number | undefined {
-  if (!(s.prune > 0 && s.pruneMethod === 'channel')) return undefined;
-  const main = layer.weights.find((w) => w.role === 'weight' && w.channels !== undefined);
-  if (!main || main.channels === undefined) return undefined;
-  return main.channels - pruneCount(main.channels, s.prune);
+  return { after, zip: magnitudePrunedZip(after, elements, s) };
 }
 
 /**

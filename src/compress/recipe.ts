@@ -7,36 +7,19 @@
  */
 import { AppError } from '../core/errors';
 import { CLEANUP_PASSES, type CleanupOptions, type CleanupPass } from './cleanup/meta';
+import { SETTINGS, type LayerSettings, type SettingKey } from './methods';
 
 export const RECIPE_FORMAT = 'onnx-compression-recipe';
 export const RECIPE_VERSION = 1;
 
 export const TARGETS = ['portable', 'wasm', 'webgpu'] as const;
-export const WEIGHT_MODES = ['fp32', 'fp16', 'int8', 'int4'] as const;
-export const GRANULARITIES = ['per-tensor', 'per-channel', 'block'] as const;
-export const PRUNE_METHODS = ['magnitude', 'channel'] as const;
-export const ACTIVATION_MODES = ['fp32', 'int8'] as const;
-
 export type Target = (typeof TARGETS)[number];
-export type WeightMode = (typeof WEIGHT_MODES)[number];
-export type Granularity = (typeof GRANULARITIES)[number];
-export type PruneMethod = (typeof PRUNE_METHODS)[number];
-export type ActivationMode = (typeof ACTIVATION_MODES)[number];
 
-export const MIN_BLOCK_SIZE = 16;
-export const MAX_BLOCK_SIZE = 256;
-export const MAX_PRUNE = 0.95;
-
-/** Every per-layer setting, all present (what a layer is compressed with). */
-export interface LayerSettings {
-  weights: WeightMode;
-  granularity: Granularity;
-  blockSize: number;
-  symmetric: boolean;
-  prune: number;
-  pruneMethod: PruneMethod;
-  activations: ActivationMode;
-}
+// The per-layer settings are the methods' (methods.ts); the recipe format re-exports their values.
+export { ACTIVATION_MODES, type ActivationMode } from './activations/meta';
+export { MAX_PRUNE, PRUNE_METHODS, type PruneMethod } from './prune/meta';
+export { GRANULARITIES, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, WEIGHT_MODES, type Granularity, type WeightMode } from './quantize/meta';
+export type { LayerSettings, SettingKey } from './methods';
 
 /** Settings as written in a recipe: any subset. */
 export type PartialLayerSettings = Partial<LayerSettings>;
@@ -59,18 +42,12 @@ export interface Recipe {
 }
 
 /** What a key left out of both `defaults` and `layers` means: the layer is left untouched. */
-export const BUILTIN_DEFAULTS: Readonly<LayerSettings> = Object.freeze({
-  weights: 'fp32',
-  granularity: 'per-channel',
-  blockSize: 32,
-  symmetric: true,
-  prune: 0,
-  pruneMethod: 'magnitude',
-  activations: 'fp32',
-});
+export const BUILTIN_DEFAULTS: Readonly<LayerSettings> = Object.freeze(
+  Object.fromEntries(Object.entries(SETTINGS).map(([k, spec]) => [k, spec.default])) as unknown as LayerSettings,
+);
 
-/** Canonical order of the per-layer keys (also the serialization order). */
-export const SETTING_KEYS = ['weights', 'granularity', 'blockSize', 'symmetric', 'prune', 'pruneMethod', 'activations'] as const;
+/** Canonical order of the per-layer keys (also the serialization order): the methods' keys in registry order. */
+export const SETTING_KEYS: readonly SettingKey[] = Object.freeze(Object.keys(SETTINGS) as SettingKey[]);
 const TOP_KEYS = ['format', 'version', 'target', 'cleanup', 'defaults', 'layers'] as const;
 
 function fail(path: string, message: string): never {
@@ -94,10 +71,6 @@ function oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]
   fail(path, `expected one of ${allowed.join(', ')}, got ${show(v)}`);
 }
 
-function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
-}
-
 /** The JSON key path of a layer, quoted so that any node name reads unambiguously. */
 export function layerPath(key: string): string {
   return `layers[${JSON.stringify(key)}]`;
@@ -105,44 +78,16 @@ export function layerPath(key: string): string {
 
 function parseSettings(path: string, v: unknown): PartialLayerSettings {
   if (!isPlainObject(v)) fail(path, `expected an object, got ${show(v)}`);
-  const out: PartialLayerSettings = {};
+  const out: Record<string, unknown> = {};
   for (const key of Object.keys(v)) {
     const p = `${path}.${key}`;
+    if (!Object.hasOwn(SETTINGS, key)) fail(p, `unknown key (expected one of ${SETTING_KEYS.join(', ')})`);
+    const spec = SETTINGS[key as SettingKey];
     const value = v[key];
-    switch (key) {
-      case 'weights':
-        out.weights = oneOf(p, value, WEIGHT_MODES);
-        break;
-      case 'granularity':
-        out.granularity = oneOf(p, value, GRANULARITIES);
-        break;
-      case 'blockSize':
-        if (typeof value !== 'number' || !isPowerOfTwo(value) || value < MIN_BLOCK_SIZE || value > MAX_BLOCK_SIZE) {
-          fail(p, `expected a power of two from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}, got ${show(value)}`);
-        }
-        out.blockSize = value;
-        break;
-      case 'symmetric':
-        if (typeof value !== 'boolean') fail(p, `expected true or false, got ${show(value)}`);
-        out.symmetric = value;
-        break;
-      case 'prune':
-        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_PRUNE) {
-          fail(p, `expected a number from 0 to ${MAX_PRUNE}, got ${show(value)}`);
-        }
-        out.prune = value;
-        break;
-      case 'pruneMethod':
-        out.pruneMethod = oneOf(p, value, PRUNE_METHODS);
-        break;
-      case 'activations':
-        out.activations = oneOf(p, value, ACTIVATION_MODES);
-        break;
-      default:
-        fail(p, `unknown key (expected one of ${SETTING_KEYS.join(', ')})`);
-    }
+    if (!spec.accepts(value)) fail(p, `expected ${spec.expected}, got ${show(value)}`);
+    out[key] = value;
   }
-  return out;
+  return out as PartialLayerSettings;
 }
 
 function parseCleanup(v: unknown): CleanupSetting {
@@ -266,6 +211,17 @@ export function resolveRecipe(recipe: Recipe, layers: readonly LayerRef[]): Reso
     const own = Object.hasOwn(recipe.layers, l.key) ? recipe.layers[l.key] : undefined;
     return { key: l.key, op: l.op, settings: own ? merge({ ...base }, own) : { ...base }, overridden: own !== undefined };
   });
+}
+
+/**
+ * The recipe resolved once: checks its layer keys against `layers` (as resolveRecipe does) and
+ * returns the effective settings of a layer key (a fresh object per call). Layers that appear
+ * later under a key the recipe names (none do today) get that override too.
+ */
+export function settingsResolver(recipe: Recipe, layers: readonly LayerRef[]): (key: string) => LayerSettings {
+  resolveRecipe(recipe, layers);
+  const base = merge({ ...BUILTIN_DEFAULTS }, recipe.defaults);
+  return (key) => (Object.hasOwn(recipe.layers, key) ? merge({ ...base }, recipe.layers[key]) : { ...base });
 }
 
 function merge(into: LayerSettings, over: PartialLayerSettings): LayerSettings {

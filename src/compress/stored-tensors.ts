@@ -18,7 +18,7 @@ import { modelGraphs } from '../onnx/names';
 import type { TensorLayer } from '../onnx/stored-tensors';
 import { tensorByteLength, tensorFloats } from '../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type Tensor } from '../onnx/types';
-import type { Encoding, LayerReport, WeightReport } from './compress';
+import type { Encoding, LayerReport, WeightReport } from './types';
 import { bytesOf, Emitter } from './emit';
 import { toFloat16 } from './fp16/fp16';
 import type { NameAllocator } from './graph-edit';

@@ -21,12 +21,12 @@ import {
 } from '../workers/explore-client';
 import type { LabeledSource, Recipe, Score } from '../workers/explore-api';
 import type { OpenedModel } from '../workers/model-api';
-import { serializeRecipe } from '../workers/recipe-rules';
+import { serializeRecipe } from '../compress/recipe';
 import { modelFiles, modelHandle, useModelStore } from './model-store';
 import { useRecipeStore } from './recipe-store';
 
 export type { ExplorePoint, MetricKind, SensitivityEntry };
-// page-shared algorithm code (lint's PAGE_SHARED list): labels, probes and the Pareto front
+// algorithm code shared with the page (lint's SHARED_WITH_PAGE): labels, probes and the Pareto front
 export { PROBES } from '../bench/explore/sensitivity';
 export { paretoFront } from '../bench/explore/search';
 export { METRIC_LABELS, metricOf } from '../bench/explore/score';

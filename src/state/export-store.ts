@@ -14,7 +14,7 @@ import type { CompressOutcome, VerifyState } from './compress-store';
 import { useCompressStore } from './compress-store';
 import type { AccuracySection, BenchmarkSection, ExportBundle, ExportPart, FidelitySection } from '../workers/export-api';
 import { ExportClient } from '../workers/export-client';
-import { serializeRecipe } from '../workers/recipe-rules';
+import { serializeRecipe } from '../compress/recipe';
 import { benchSections } from './bench-sections';
 import { useBenchStore } from './bench-store';
 import { modelFiles } from './model-store';

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_DEFAULTS, makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe } from '../workers/recipe-rules';
+import { BUILTIN_DEFAULTS, makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe } from '../compress/recipe';
 import {
+  bulkChanges,
   COALESCE_MS,
+  draftPatch,
+  touchDraft,
   HISTORY_LIMIT,
   commit,
   effectiveDefaults,
@@ -13,6 +16,7 @@ import {
   withDefaults,
   withLayers,
   withoutLayers,
+  type BulkDraft,
   type RecipeHistory,
 } from './recipe-edits';
 
@@ -188,5 +192,45 @@ describe('recipe edits', () => {
     expect(() => importRecipe(bad({ conv9: { prune: 0.5 } }), LAYERS)).toThrow('layers["conv9"]: names no layer of this model');
     expect(() => importRecipe(bad({}, { prune: 0.99 }), LAYERS)).toThrow(/^defaults\.prune: /);
     expect(() => importRecipe('{ not json', LAYERS)).toThrow(/^recipe: not valid JSON/);
+  });
+});
+
+describe('bulk edits (issue #13: a bulk edit applies only what the user touched in it)', () => {
+  const CONVS = [A, B];
+
+  it('does not carry a Weights choice made for one op type to another', () => {
+    const e = editor();
+    // MatMuls: int4, applied
+    let draft: BulkDraft | undefined = touchDraft(undefined, 'op:MatMul', { weights: 'int4' });
+    e.set([C], draftPatch(draft, 'op:MatMul'));
+    // then Convs: prune 30% only
+    draft = touchDraft(draft, 'op:Conv', { prune: 0.3 });
+    expect(draftPatch(draft, 'op:Conv')).toEqual({ prune: 0.3 });
+    e.set(CONVS, draftPatch(draft, 'op:Conv'));
+    const r = resolveAll(e.h.recipe, LAYERS);
+    expect(r[A]).toMatchObject({ weights: 'fp32', prune: 0.3 });
+    expect(r[B]).toMatchObject({ weights: 'fp32', prune: 0.3 });
+    expect(r[C]).toMatchObject({ weights: 'int4', prune: 0 });
+    expect(e.h.recipe.layers).toEqual({ [A]: { prune: 0.3 }, [B]: { prune: 0.3 }, [C]: { weights: 'int4' } });
+  });
+
+  it('keeps refining the same scope: prune, then its method, both applied', () => {
+    let draft = touchDraft(undefined, 'group:/enc/', { prune: 0.5 });
+    draft = touchDraft(draft, 'group:/enc/', { pruneMethod: 'channel' });
+    expect(draftPatch(draft, 'group:/enc/')).toEqual({ prune: 0.5, pruneMethod: 'channel' });
+    expect(draftPatch(draft, 'group:/head/')).toEqual({});
+  });
+
+  it('says exactly what it will change before Apply, key by key', () => {
+    const recipe = withLayers(empty(), KNOWN, [A], { weights: 'int8' });
+    const changes = bulkChanges(recipe, LAYERS, CONVS, { weights: 'int8', prune: 0.3 });
+    expect(changes).toEqual([
+      // A is int8 already: only B changes
+      { key: 'weights', to: 'int8', layers: 1, from: ['fp32'] },
+      { key: 'prune', to: 0.3, layers: 2, from: [0] },
+    ]);
+    // an untouched key is not listed, and a patch that changes nothing says so (0 layers)
+    expect(bulkChanges(recipe, LAYERS, [A], { weights: 'int8' })).toEqual([{ key: 'weights', to: 'int8', layers: 0, from: [] }]);
+    expect(bulkChanges(recipe, LAYERS, CONVS, {})).toEqual([]);
   });
 });

@@ -17,8 +17,9 @@ import {
   type LayerSettings,
   type PartialLayerSettings,
   type Recipe,
+  type SettingKey,
   type WeightMode,
-} from '../workers/recipe-rules';
+} from '../compress/recipe';
 
 export type WeightsSetting = WeightMode;
 
@@ -52,8 +53,6 @@ export interface RecipeHistory {
 export function history(recipe: Recipe): RecipeHistory {
   return { recipe, past: [], future: [], lastEdit: undefined };
 }
-
-type SettingKey = (typeof SETTING_KEYS)[number];
 
 function sameSettings(a: PartialLayerSettings, b: PartialLayerSettings): boolean {
   for (const k of SETTING_KEYS) if (a[k] !== b[k]) return false;
@@ -162,6 +161,57 @@ export function resolveAll(
     const view: LayerSettingView = { ...r.settings, overridden: r.overridden };
     const old = previous[r.key];
     out[r.key] = old && old.overridden === view.overridden && sameSettings(old, view) ? old : view;
+  }
+  return out;
+}
+
+/**
+ * A bulk edit's draft: the settings the user touched, and the scope (op type, group, pattern or
+ * selection, as a string) they were touched for. A draft belongs to its scope: choosing another
+ * scope starts from nothing, so a choice made for one op type is never carried to another.
+ */
+export interface BulkDraft {
+  scope: string;
+  patch: PartialLayerSettings;
+}
+
+/** What a bulk edit over `scope` applies: the draft's patch when it was made for that scope, else nothing. */
+export function draftPatch(draft: BulkDraft | undefined, scope: string): PartialLayerSettings {
+  return draft !== undefined && draft.scope === scope ? draft.patch : {};
+}
+
+/** The draft after the user touched `patch` while `scope` was chosen. */
+export function touchDraft(draft: BulkDraft | undefined, scope: string, patch: PartialLayerSettings): BulkDraft {
+  return { scope, patch: withDefined(draftPatch(draft, scope), patch) };
+}
+
+/** One key a bulk edit changes: on how many of its layers, and from which values. */
+export interface BulkChange {
+  key: SettingKey;
+  to: LayerSettings[SettingKey];
+  /** layers whose effective value changes */
+  layers: number;
+  /** their values before, distinct, in layer order */
+  from: LayerSettings[SettingKey][];
+}
+
+/** Exactly what `withLayers(recipe, …, keys, patch)` would change in the layers' effective settings, key by key. */
+export function bulkChanges(recipe: Recipe, layers: readonly LayerInfo[], keys: readonly string[], patch: PartialLayerSettings): BulkChange[] {
+  const known = new Set(layers.map((l) => l.key));
+  const before = new Map(resolveRecipe(recipe, layers).map((r) => [r.key, r.settings]));
+  const after = new Map(resolveRecipe(withLayers(recipe, known, keys, patch), layers).map((r) => [r.key, r.settings]));
+  const out: BulkChange[] = [];
+  for (const k of SETTING_KEYS) {
+    if (patch[k] === undefined) continue;
+    const change: BulkChange = { key: k, to: patch[k], layers: 0, from: [] };
+    for (const key of new Set(keys)) {
+      const b = before.get(key);
+      const a = after.get(key);
+      if (!a || !b || a[k] === b[k]) continue;
+      change.layers++;
+      if (!change.from.includes(b[k])) change.from.push(b[k]);
+    }
+    out.push(change);
   }
   return out;
 }

@@ -20,7 +20,7 @@
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
 import type { OpenedModel, SizeProjection } from '../workers/model-api';
-import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../workers/recipe-rules';
+import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../compress/recipe';
 import { modelHandle, useModelStore } from './model-store';
 import {
   commit,
@@ -39,17 +39,7 @@ import {
 } from './recipe-edits';
 import { useSelectionStore } from './selection-store';
 
-export {
-  ACTIVATION_MODES,
-  GRANULARITIES,
-  MAX_BLOCK_SIZE,
-  MAX_PRUNE,
-  MIN_BLOCK_SIZE,
-  PRUNE_METHODS,
-  TARGETS,
-  WEIGHT_MODES,
-} from '../workers/recipe-rules';
-export type { Granularity, LayerSettings, PartialLayerSettings, PruneMethod, Recipe, Target } from '../workers/recipe-rules';
+export type { Granularity, LayerSettings, PartialLayerSettings, PruneMethod, Recipe, Target } from '../compress/recipe';
 export { COALESCE_MS, HISTORY_LIMIT, effectiveDefaults } from './recipe-edits';
 export type { LayerInfo, LayerSettingView, WeightsSetting } from './recipe-edits';
 

@@ -14,7 +14,7 @@
 import { createStore, del, delMany, get, set, type UseStore } from 'idb-keyval';
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
-import type { Recipe } from '../workers/recipe-rules';
+import type { Recipe } from '../compress/recipe';
 import type { VerifyReport } from '../workers/compress-api';
 import { useCompressStore, type SavedResult } from './compress-store';
 import { modelFiles, useModelStore } from './model-store';

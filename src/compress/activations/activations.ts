@@ -32,7 +32,7 @@ import type { Layer, LayerWeight } from '../../onnx/layers';
 import type { GraphRecord } from '../../onnx/names';
 import { tensorFloats } from '../../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Graph, type Model, type Node, type Tensor } from '../../onnx/types';
-import type { LayerReport, WeightReport } from '../compress';
+import type { LayerReport, WeightReport } from '../types';
 import { bytesOf, Emitter } from '../emit';
 import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from '../graph-edit';
 import { magnitudePrune } from '../prune/prune';
@@ -43,19 +43,7 @@ import type { Calibration, TensorRange } from './calibrate';
 import { DYNAMIC_MIN_OPSET, STATIC_MIN_OPSET } from './meta';
 import { attrFloat, attrInt } from '../../onnx/attributes';
 
-/** What a layer's row says about its activations. */
-export interface ActivationReport {
-  mode: 'static' | 'dynamic';
-  /** the activation tensor the layer reads */
-  input: string;
-  /** static: the calibrated range its scale comes from */
-  inputRange?: TensorRange;
-  /** static Conv: the tensor quantized after the layer (its output, or the Relu's after it) */
-  output?: string;
-  outputRange?: TensorRange;
-  /** static: the Relu (or Clip from 0) folded into the output quantization */
-  fused?: string;
-}
+export type { ActivationReport } from './meta';
 
 export interface ActivationPlan {
   mode: 'static' | 'dynamic';

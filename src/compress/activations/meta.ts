@@ -1,6 +1,25 @@
 /** int8 activations (recipe key `activations: "int8"`, target `wasm`): id, label, what it writes. */
+import { choice, type ValuesOf } from '../method';
+import type { TensorRange } from './calibrate';
+
 export const id = 'activations';
 export const label = 'Quantize activations (int8, wasm)';
+
+export const ACTIVATION_MODES = ['fp32', 'int8'] as const;
+export type ActivationMode = (typeof ACTIVATION_MODES)[number];
+
+/** Its recipe key (RECIPE.md): `activations`. */
+export const settings = {
+  activations: choice({
+    values: ACTIVATION_MODES,
+    default: 'fp32',
+    label: 'Activations',
+    hint: 'int8 quantizes the activations too (target wasm): Conv layers get static QDQ that onnxruntime fuses into integer kernels, with ranges calibrated on 8 random input sets in the page (the CLI takes real ones: compress --samples DIR); MatMul/Gemm get dynamic quantization. Layers where integer kernels would not be faster stay weights-only, and the report says why.',
+    // int8 activations are written for the wasm target only (integer kernels on the CPU)
+    shown: (s, target) => target === 'wasm' || s.activations !== 'fp32',
+  }),
+} as const;
+export type ActivationSettings = ValuesOf<typeof settings>;
 
 /**
  * How a layer with int8 activations is written:
@@ -17,3 +36,17 @@ export type ActivationEncoding = 'int8-qdq' | 'int8-dynamic' | 'int32-bias';
 /** The opsets the encodings need: per-axis DequantizeLinear (13), DynamicQuantizeLinear (11). */
 export const STATIC_MIN_OPSET = 13;
 export const DYNAMIC_MIN_OPSET = 11;
+
+/** What a layer's row says about its activations. */
+export interface ActivationReport {
+  mode: 'static' | 'dynamic';
+  /** the activation tensor the layer reads */
+  input: string;
+  /** static: the calibrated range its scale comes from */
+  inputRange?: TensorRange;
+  /** static Conv: the tensor quantized after the layer (its output, or the Relu's after it) */
+  output?: string;
+  outputRange?: TensorRange;
+  /** static: the Relu (or Clip from 0) folded into the output quantization */
+  fused?: string;
+}

@@ -1,4 +1,6 @@
 import { useMemo, useState } from 'react';
+import { SETTINGS, type SettingKey } from '../../compress/methods';
+import { bulkChanges, draftPatch, touchDraft, type BulkChange, type BulkDraft } from '../../state/recipe-edits';
 import { effectiveDefaults, useRecipeStore, type LayerSettings, type PartialLayerSettings } from '../../state/recipe-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { matchLayers, opCounts, scopeGroups, type BulkScope } from './scope';
@@ -14,21 +16,34 @@ const KINDS: { kind: Kind; label: string }[] = [
 ];
 const MAX_OPTIONS = 400;
 
+function showValue(key: SettingKey, v: unknown): string {
+  if (key === 'prune') return `${Math.round((v as number) * 100)}%`;
+  if (key === 'symmetric') return v ? 'symmetric' : 'asymmetric';
+  return String(v);
+}
+
 function describePatch(p: PartialLayerSettings): string {
-  const parts: string[] = [];
-  if (p.weights) parts.push(p.weights);
-  if (p.granularity) parts.push(p.granularity);
-  if (p.blockSize) parts.push(`block ${p.blockSize}`);
-  if (p.symmetric !== undefined) parts.push(p.symmetric ? 'symmetric' : 'asymmetric');
-  if (p.prune !== undefined) parts.push(`prune ${Math.round(p.prune * 100)}%`);
-  if (p.pruneMethod) parts.push(p.pruneMethod);
-  return parts.join(', ');
+  return (Object.keys(SETTINGS) as SettingKey[])
+    .filter((k) => p[k] !== undefined)
+    .map((k) => `${SETTINGS[k].label} ${showValue(k, p[k])}`)
+    .join(', ');
+}
+
+/** One line of the preview: `Prune: 0% → 30% on 12 layers`. */
+function ChangeLine({ change }: { change: BulkChange }) {
+  const spec = SETTINGS[change.key];
+  return (
+    <li data-testid="bulk-change" data-key={change.key} data-layers={change.layers}>
+      {spec.label}: {change.layers === 0 ? `already ${showValue(change.key, change.to)} on every layer` : `${change.from.map((v) => showValue(change.key, v)).join(' / ')} → ${showValue(change.key, change.to)} on ${change.layers} layer${change.layers === 1 ? '' : 's'}`}
+    </li>
+  );
 }
 
 /**
  * Applies settings to many layers at once: every layer of an op type, a name-scope group, the
  * layers whose name matches a pattern, or the current multi-selection. Only the controls the
- * user touched are applied.
+ * user touched for this scope are applied (another scope starts from nothing), and the preview
+ * lists exactly what Apply will change.
  */
 export function BulkEdit() {
   const layers = useRecipeStore((s) => s.layers);
@@ -43,7 +58,7 @@ export function BulkEdit() {
   const [op, setOp] = useState('');
   const [group, setGroup] = useState('');
   const [pattern, setPattern] = useState('');
-  const [patch, setPatch] = useState<PartialLayerSettings>({});
+  const [draft, setDraft] = useState<BulkDraft | undefined>(undefined);
   // a new multi-selection (e.g. a group clicked in the graph) becomes the scope
   const [seenMulti, setSeenMulti] = useState(multiKeys);
   if (seenMulti !== multiKeys) {
@@ -58,8 +73,13 @@ export function BulkEdit() {
     return { kind, keys: multiKeys };
   }, [kind, op, ops, group, groups, pattern, multiKeys]);
   const keys = useMemo(() => matchLayers(layers, scope), [layers, scope]);
-  const draft: LayerSettings = { ...effectiveDefaults(recipe), ...patch };
+  // the draft belongs to the scope it was made for: a new scope starts from nothing
+  const scopeId = JSON.stringify(scope);
+  const patch = draftPatch(draft, scopeId);
+  const shown: LayerSettings = { ...effectiveDefaults(recipe), ...patch };
   const touched = Object.keys(patch).length > 0;
+  const changes = useMemo(() => (touched ? bulkChanges(recipe, layers, keys, patch) : []), [touched, recipe, layers, keys, patch]);
+  const changing = changes.some((c) => c.layers > 0);
 
   return (
     <div className="bulk" data-testid="bulk-edit">
@@ -133,14 +153,14 @@ export function BulkEdit() {
           )}
         </p>
       </div>
-      <SettingsEditor value={draft} own={patch} testId="bulk" onChange={(p) => setPatch((old) => ({ ...old, ...p }))} />
+      <SettingsEditor value={shown} own={patch} testId="bulk" onChange={(p) => setDraft((old) => touchDraft(old, scopeId, p))} />
       <div className="bulk__actions">
         <button
           type="button"
           className="button button--primary button--small"
-          disabled={!touched || keys.length === 0}
+          disabled={!changing}
           data-testid="bulk-apply"
-          title={touched ? `Set ${describePatch(patch)}` : 'Change a setting above first'}
+          title={touched ? (changing ? `Set ${describePatch(patch)}` : 'These layers have these settings already') : 'Change a setting above first'}
           onClick={() => setLayers(keys, patch)}
         >
           Apply to {keys.length} layer{keys.length === 1 ? '' : 's'}
@@ -156,12 +176,21 @@ export function BulkEdit() {
           Use defaults
         </button>
         {touched && (
-          <button type="button" className="link-button small" onClick={() => setPatch({})}>
+          <button type="button" className="link-button small" onClick={() => setDraft(undefined)}>
             clear
           </button>
         )}
       </div>
-      {touched && <p className="muted small" data-testid="bulk-patch">Sets: {describePatch(patch)}</p>}
+      {touched && (
+        <div className="muted small" data-testid="bulk-patch">
+          Apply changes:
+          <ul className="bulk__changes" data-testid="bulk-preview">
+            {changes.map((c) => (
+              <ChangeLine key={c.key} change={c} />
+            ))}
+          </ul>
+        </div>
+      )}
     </div>
   );
 }

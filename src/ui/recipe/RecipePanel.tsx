@@ -1,6 +1,7 @@
 import { useRef } from 'react';
 import { useModelStore } from '../../state/model-store';
-import { effectiveDefaults, TARGETS, useRecipeStore, type PartialLayerSettings } from '../../state/recipe-store';
+import { TARGETS } from '../../compress/recipe';
+import { effectiveDefaults, useRecipeStore, type PartialLayerSettings } from '../../state/recipe-store';
 import { SettingsEditor } from './SettingsEditor';
 import './recipe.css';
 

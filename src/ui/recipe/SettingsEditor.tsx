@@ -1,33 +1,13 @@
 import { useId, type CSSProperties, type ReactNode } from 'react';
-import {
-  ACTIVATION_MODES,
-  GRANULARITIES,
-  MAX_BLOCK_SIZE,
-  MAX_PRUNE,
-  MIN_BLOCK_SIZE,
-  PRUNE_METHODS,
-  WEIGHT_MODES,
-  type LayerSettings,
-  type PartialLayerSettings,
-  useRecipeStore,
-} from '../../state/recipe-store';
+import { SETTINGS, type SettingKey } from '../../compress/methods';
+import type { ChoiceSetting, FractionSetting, ListSetting, Setting, ToggleSetting } from '../../compress/method';
+import { type LayerSettings, type PartialLayerSettings, useRecipeStore } from '../../state/recipe-store';
 import { WEIGHT_COLORS } from './colors';
 import './recipe.css';
 
-const BLOCK_SIZES: number[] = [];
-for (let b = MIN_BLOCK_SIZE; b <= MAX_BLOCK_SIZE; b *= 2) BLOCK_SIZES.push(b);
-
-const GRANULARITY_LABELS: Record<string, string> = { 'per-tensor': 'tensor', 'per-channel': 'channel', block: 'block' };
-const HINTS = {
-  weights: 'How the weights are stored. fp32 leaves the layer untouched; int8/int4 store integer codes with scales.',
-  granularity: 'One scale per tensor, per output channel, or per block of weights along the reduction axis.',
-  symmetric: 'Zero point fixed at 0 (symmetric) or fitted to each group’s range.',
-  prune: 'Fraction of the weights (magnitude) or output channels (channel) removed.',
-  activations:
-    'int8 quantizes the activations too (target wasm): Conv layers get static QDQ that onnxruntime fuses into integer kernels, with ranges calibrated on 8 random input sets in the page (the CLI takes real ones: compress --samples DIR); MatMul/Gemm get dynamic quantization. Layers where integer kernels would not be faster stay weights-only, and the report says why.',
-  method:
-    'magnitude: the smallest weights become exact zeros (the file keeps its size; zips smaller). channel: whole output channels are removed.',
-};
+/** Colours of a setting's options, where the page has them (the graph colours layers by weights). */
+const COLORS: Partial<Record<SettingKey, Record<string, string>>> = { weights: WEIGHT_COLORS };
+const ENTRIES = Object.entries(SETTINGS) as [SettingKey, Setting][];
 
 export interface SettingsEditorProps {
   /** the effective settings shown */
@@ -51,26 +31,10 @@ function Row({ label, hint, marked, children }: { label: string; hint: string; m
   );
 }
 
-function Segmented<T extends string>({
-  options,
-  value,
-  onPick,
-  label,
-  testId,
-  colors,
-  labels,
-}: {
-  options: readonly T[];
-  value: T;
-  onPick(v: T): void;
-  label: string;
-  testId: string;
-  colors?: Record<string, string>;
-  labels?: Record<string, string>;
-}) {
+function Segmented({ spec, value, onPick, testId, colors }: ControlProps<ChoiceSetting>) {
   return (
-    <div className="segmented" role="radiogroup" aria-label={label}>
-      {options.map((o) => (
+    <div className="segmented" role="radiogroup" aria-label={spec.ariaLabel ?? spec.label}>
+      {spec.values.map((o) => (
         <button
           key={o}
           type="button"
@@ -81,133 +45,111 @@ function Segmented<T extends string>({
           onClick={() => onPick(o)}
         >
           {colors && <span className="segmented__dot" style={{ background: colors[o] }} />}
-          {labels?.[o] ?? o}
+          {spec.valueLabels?.[o] ?? o}
         </button>
       ))}
     </div>
   );
 }
 
-/** The per-layer controls (also used for the defaults): weights, granularity, block size, symmetric, pruning. */
-export function SettingsEditor({ value, own, onChange, testId }: SettingsEditorProps) {
+interface ControlProps<S extends Setting> {
+  spec: S;
+  value: unknown;
+  onPick(v: unknown): void;
+  testId: string;
+  colors?: Record<string, string>;
+}
+
+function ListControl({ spec, value, onPick, testId }: ControlProps<ListSetting>) {
+  return (
+    <select className="select" aria-label={spec.ariaLabel ?? spec.label} data-testid={testId} value={value as number} onChange={(e) => onPick(Number(e.target.value))}>
+      {spec.values.map((b) => (
+        <option key={b} value={b}>
+          {b}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function ToggleControl({ spec, value, onPick, testId }: ControlProps<ToggleSetting>) {
+  return (
+    <label className="toggle">
+      <input type="checkbox" checked={value as boolean} data-testid={testId} onChange={(e) => onPick(e.target.checked)} />
+      {spec.text}
+    </label>
+  );
+}
+
+function FractionControl({ spec, value, onPick, testId }: ControlProps<FractionSetting>) {
   const id = useId();
-  const quantized = value.weights === 'int8' || value.weights === 'int4';
-  const percent = Math.round(value.prune * 1000) / 10;
-  const mark = (k: keyof LayerSettings) => own !== undefined && own[k] !== undefined;
-  // int8 activations are written for the wasm target only (integer kernels on the CPU)
+  const v = value as number;
+  const percent = Math.round(v * 1000) / 10;
+  const name = spec.ariaLabel ?? spec.label;
+  return (
+    <div className="prune">
+      <input
+        id={`${id}-range`}
+        type="range"
+        className="prune__range"
+        min={0}
+        max={spec.max}
+        step={0.01}
+        value={v}
+        aria-label={`${name} ratio`}
+        data-testid={`${testId}-range`}
+        style={{ '--fill': `${(v / spec.max) * 100}%` } as CSSProperties}
+        onChange={(e) => onPick(Number(e.target.value))}
+      />
+      <span className="prune__number">
+        <input
+          type="number"
+          className="input input--number"
+          min={0}
+          max={spec.max * 100}
+          step={1}
+          value={percent}
+          aria-label={`${name} percent`}
+          data-testid={`${testId}-number`}
+          onChange={(e) => {
+            const n = Number(e.target.value);
+            if (e.target.value !== '' && Number.isFinite(n) && n >= 0 && n <= spec.max * 100) onPick(Math.round(n * 10) / 1000);
+          }}
+        />
+        %
+      </span>
+    </div>
+  );
+}
+
+function Control(props: ControlProps<Setting>) {
+  const { spec } = props;
+  if (spec.control === 'choice') return <Segmented {...props} spec={spec} />;
+  if (spec.control === 'list') return <ListControl {...props} spec={spec} />;
+  if (spec.control === 'toggle') return <ToggleControl {...props} spec={spec} />;
+  return <FractionControl {...props} spec={spec} />;
+}
+
+/**
+ * The per-layer controls (also used for the defaults), one row per setting of the registered
+ * methods (compress/methods.ts), in their order, each shown when its entry says so.
+ */
+export function SettingsEditor({ value, own, onChange, testId }: SettingsEditorProps) {
   const target = useRecipeStore((st) => st.recipe.target);
+  const mark = (k: SettingKey) => own !== undefined && own[k] !== undefined;
   return (
     <div className="settings" data-testid={`${testId}-settings`}>
-      <Row label="Weights" hint={HINTS.weights} marked={mark('weights')}>
-        <Segmented
-          options={WEIGHT_MODES}
-          value={value.weights}
-          onPick={(weights) => onChange({ weights }, `${testId}:weights`)}
-          label="Weights"
-          testId={`${testId}-weights`}
-          colors={WEIGHT_COLORS}
-        />
-      </Row>
-      {quantized && (
-        <>
-          <Row label="Scales" hint={HINTS.granularity} marked={mark('granularity')}>
-            <Segmented
-              options={GRANULARITIES}
-              value={value.granularity}
-              onPick={(granularity) => onChange({ granularity }, `${testId}:granularity`)}
-              label="Granularity"
-              testId={`${testId}-granularity`}
-              labels={GRANULARITY_LABELS}
-            />
-          </Row>
-          {value.granularity === 'block' && (
-            <Row label="Block" hint="Weights per block (a power of two)" marked={mark('blockSize')}>
-              <select
-                className="select"
-                aria-label="Block size"
-                data-testid={`${testId}-block-size`}
-                value={value.blockSize}
-                onChange={(e) => onChange({ blockSize: Number(e.target.value) }, `${testId}:blockSize`)}
-              >
-                {BLOCK_SIZES.map((b) => (
-                  <option key={b} value={b}>
-                    {b}
-                  </option>
-                ))}
-              </select>
-            </Row>
-          )}
-          <Row label="Zero point" hint={HINTS.symmetric} marked={mark('symmetric')}>
-            <label className="toggle">
-              <input
-                type="checkbox"
-                checked={value.symmetric}
-                data-testid={`${testId}-symmetric`}
-                onChange={(e) => onChange({ symmetric: e.target.checked }, `${testId}:symmetric`)}
-              />
-              symmetric
-            </label>
-          </Row>
-        </>
-      )}
-      <Row label="Prune" hint={HINTS.prune} marked={mark('prune')}>
-        <div className="prune">
-          <input
-            id={`${id}-prune`}
-            type="range"
-            className="prune__range"
-            min={0}
-            max={MAX_PRUNE}
-            step={0.01}
-            value={value.prune}
-            aria-label="Prune ratio"
-            data-testid={`${testId}-prune-range`}
-            style={{ '--fill': `${(value.prune / MAX_PRUNE) * 100}%` } as CSSProperties}
-            onChange={(e) => onChange({ prune: Number(e.target.value) }, `${testId}:prune`)}
-          />
-          <span className="prune__number">
-            <input
-              type="number"
-              className="input input--number"
-              min={0}
-              max={MAX_PRUNE * 100}
-              step={1}
-              value={percent}
-              aria-label="Prune percent"
-              data-testid={`${testId}-prune-number`}
-              onChange={(e) => {
-                const v = Number(e.target.value);
-                if (e.target.value !== '' && Number.isFinite(v) && v >= 0 && v <= MAX_PRUNE * 100) {
-                  onChange({ prune: Math.round(v * 10) / 1000 }, `${testId}:prune`);
-                }
-              }}
-            />
-            %
-          </span>
-        </div>
-      </Row>
-      {(target === 'wasm' || value.activations !== 'fp32') && (
-        <Row label="Activations" hint={HINTS.activations} marked={mark('activations')}>
-          <Segmented
-            options={ACTIVATION_MODES}
-            value={value.activations}
-            onPick={(activations) => onChange({ activations }, `${testId}:activations`)}
-            label="Activations"
-            testId={`${testId}-activations`}
+      {ENTRIES.filter(([, spec]) => spec.shown?.(value as unknown as Record<string, unknown>, target) ?? true).map(([key, spec]) => (
+        <Row key={key} label={spec.label} hint={spec.hint} marked={mark(key)}>
+          <Control
+            spec={spec}
+            value={value[key]}
+            onPick={(v) => onChange({ [key]: v } as PartialLayerSettings, `${testId}:${key}`)}
+            testId={`${testId}-${spec.testId ?? key}`}
+            colors={COLORS[key]}
           />
         </Row>
-      )}
-      {value.prune > 0 && (
-        <Row label="Method" hint={HINTS.method} marked={mark('pruneMethod')}>
-          <Segmented
-            options={PRUNE_METHODS}
-            value={value.pruneMethod}
-            onPick={(pruneMethod) => onChange({ pruneMethod }, `${testId}:pruneMethod`)}
-            label="Prune method"
-            testId={`${testId}-prune-method`}
-          />
-        </Row>
-      )}
+      ))}
     </div>
   );
 }

@@ -1,0 +1,59 @@
+/**
+ * The activations method's steps in compressModel (`activations: "int8"`, target wasm): what the
+ * planner needs to know about the model (PlanEnv), the cost guard over the planned layers, and the
+ * notes the report gets.
+ */
+import type { Layer } from '../../onnx/layers';
+import type { ExternalDataResolver, Model, Node } from '../../onnx/types';
+import { canRaiseOpset } from '../opset';
+import type { Target } from '../recipe';
+import type { CompressOptions } from '../types';
+import { GraphIndex, type PlanEnv } from './activations';
+import type { Calibration } from './calibrate';
+import { guardActivations } from './cost';
+
+/** A lazily built PlanEnv: built on the first layer that asks for int8 activations. */
+export function activationEnv(model: Model, target: Target, opsetBefore: number | undefined, calibration?: Calibration, external?: ExternalDataResolver): () => PlanEnv {
+  let env: PlanEnv | undefined;
+  return () => {
+    if (env) return env;
+    const allowed = new Map<number, boolean>();
+    const opsetAllows = (v: number) => {
+      if ((opsetBefore ?? 0) >= v) return true;
+      if (!allowed.has(v)) allowed.set(v, canRaiseOpset(model, v).ok);
+      return allowed.get(v) as boolean;
+    };
+    return (env = { target, calibration, opsetAllows, graph: new GraphIndex(model), external });
+  };
+}
+
+/**
+ * The cost guard (cost.ts): of the layers planned with int8 activations, which keep them. Returns
+ * the keys that lose them with the reason, and a model note when some were dropped.
+ */
+export function guardActivationLayers(model: Model, planned: readonly { layer: Layer }[], options: Pick<CompressOptions, 'activationCostGuard'>): { drop: Map<string, string>; note?: string } {
+  const drop = new Map<string, string>();
+  if (planned.length === 0 || options.activationCostGuard === false) return { drop };
+  const decision = guardActivations(model, planned.map((p): { key: string; node: Node } => ({ key: p.layer.key, node: p.layer.node })));
+  for (const p of planned) {
+    if (!decision.keep.has(p.layer.key)) drop.set(p.layer.key, decision.reasons.get(p.layer.key) ?? 'int8 activations: weights only');
+  }
+  return { drop, ...(decision.dropped ? { note: decision.dropped } : {}) };
+}
+
+/** The report's notes for target wasm. */
+export function wasmNotes(activationLayers: number, options: Pick<CompressOptions, 'activationCostGuard' | 'calibration'>): string[] {
+  const notes = ['wasm: weight-only encodings are folded to float32 at load (fp32 speed); int8 activations run integer kernels (static QDQ: QLinearConv/QLinearMatMul/QGemm; dynamic: DynamicQuantizeMatMul)'];
+  if (activationLayers === 0) return notes;
+  notes.push(
+    options.activationCostGuard === false
+      ? 'int8 activations written wherever asked (cost guard off): on small layers the quantize steps around them can cost more than they save (measure: scripts/bench-wasm-speed.ts)'
+      : 'int8 activations kept only on layers whose estimated work (MACs, from shapes) is large enough for integer kernels to pay off on wasm (docs/COMPRESS-SPEED.md)',
+  );
+  const cal = options.calibration;
+  if (cal) {
+    const sets = cal.source === 'synthesized' ? 'synthesized (random) input sets' : 'sample input sets';
+    notes.push(`calibration: ${cal.samples ?? 'unknown number of'} ${sets}, ranges clipped at the ${cal.percentile ?? 100}th percentile`);
+  }
+  return notes;
+}

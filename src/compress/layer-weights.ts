@@ -1,0 +1,111 @@
+/**
+ * The weight step of compressModel for one layer: each weight input is planned by the method its
+ * `weights` setting names (fp32: prune only; fp16/; quantize/), staged (values read, magnitude
+ * pruning, encoding written into an Emitter), and committed into the layer's graph.
+ */
+import { AppError } from '../core/errors';
+import type { Layer, LayerWeight } from '../onnx/layers';
+import { makeValueInfo } from '../onnx/build';
+import type { GraphRecord } from '../onnx/names';
+import type { ExternalDataResolver, Graph, Model, Node } from '../onnx/types';
+import { Emitter, storeFloats } from './emit';
+import { planFp16Weight, stageFp16Weight } from './fp16/step';
+import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from './graph-edit';
+import { pruneValues } from './prune/step';
+import { planQuantizedWeight, stageQuantizedWeight } from './quantize/step';
+import type { LayerSettings, Target } from './recipe';
+import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
+import { effectiveWeight, weightStoredBytes } from './weights';
+
+/** Chooses layout and encoding for one weight (no tensor data is read). */
+export function planWeight(layer: Layer, w: LayerWeight, scope: ConstScope, s: LayerSettings, target: Target, external?: ExternalDataResolver, fp16Compute = false): WeightPlan {
+  const eff = effectiveWeight(w, scope, false, external);
+  const base = { weight: w, shape: eff.shape, dataType: eff.dataType };
+  if (eff.shape.some((d) => d === 0)) throw new AppError('unsupported', `its weight ${w.name} is empty`);
+  if (s.weights === 'fp32') return { ...base, encoding: s.prune > 0 ? 'pruned' : 'unchanged', needOpset: 0 };
+  if (s.weights === 'fp16') return planFp16Weight(base, s, fp16Compute);
+  return planQuantizedWeight(layer, base, s, target);
+}
+
+/** Plans of a layer's weight inputs (role 'weight'; biases and normalization parameters stay). */
+export function planLayerWeights(layer: Layer, scope: ConstScope, s: LayerSettings, target: Target, external: ExternalDataResolver | undefined, fp16Compute: boolean): WeightPlan[] {
+  const plans: WeightPlan[] = [];
+  for (const w of layer.weights) if (w.role === 'weight') plans.push(planWeight(layer, w, scope, s, target, external, fp16Compute));
+  return plans;
+}
+
+export interface StageEnv {
+  scope: ConstScope;
+  names: NameAllocator;
+  opset: number;
+  external?: ExternalDataResolver;
+}
+
+/** Reads the weight's values, prunes them, and writes them in the planned encoding (not yet into the graph). */
+export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): StagedWeight {
+  const w = plan.weight;
+  const report: WeightReport = {
+    name: w.name,
+    input: w.inputIndex,
+    shape: plan.shape,
+    encoding: plan.encoding,
+    bytesBefore: weightStoredBytes(w),
+    bytesAfter: weightStoredBytes(w),
+    ...(plan.note ? { note: plan.note } : {}),
+  };
+  if (plan.encoding === 'unchanged') return { plan, report };
+  const eff = effectiveWeight(w, env.scope, true, env.external);
+  const pruned = pruneValues(eff.values as Float32Array, s);
+  const values = pruned.values;
+  if (pruned.pruned !== undefined) report.pruned = pruned.pruned;
+  const e = new Emitter(env.names, env.opset, w.name);
+  let encoding: Encoding = plan.encoding;
+  let output: string | undefined;
+  let matMulNBits: StagedWeight['matMulNBits'];
+  if (plan.encoding === 'pruned') output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
+  else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
+  else ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric));
+  report.encoding = encoding;
+  if (encoding !== 'unchanged') report.bytesAfter = e.storedBytes();
+  return { plan, output, emitter: encoding === 'unchanged' ? undefined : e, matMulNBits, report };
+}
+
+/**
+ * Puts the staged weights into the layer's graph: initializers, decode nodes right before the
+ * layer, the layer reading the results; the old tensors become removal candidates. Returns the
+ * nodes it inserted.
+ */
+export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged: readonly StagedWeight[], c: RemovalCandidates): Node[] {
+  const graph = rec.graph as Graph;
+  const node = layer.node;
+  const newNodes: Node[] = [];
+  const listInputs = graph === model.graph && (model.irVersion ?? 0) < 4;
+  for (const st of staged) {
+    if (!st.emitter) continue;
+    newNodes.push(...st.emitter.nodes);
+    for (const t of st.emitter.initializers) {
+      graph.initializers.push(t);
+      // IR < 4 files list every initializer as a graph input too: keep to their convention
+      if (listInputs) graph.inputs.push(makeValueInfo(t.name ?? '', t.dataType, t.dims));
+    }
+    if (st.matMulNBits) {
+      node.opType = 'MatMulNBits';
+      node.domain = 'com.microsoft';
+      node.inputs = [node.inputs[0], ...st.matMulNBits.inputs];
+      node.attributes = st.matMulNBits.attributes;
+      if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push({ domain: 'com.microsoft', version: 1 });
+    } else if (st.output) {
+      node.inputs[st.plan.weight.inputIndex] = st.output;
+    }
+    addCandidates(c, st.plan.weight);
+  }
+  const at = rec.nodes.indexOf(node);
+  rec.nodes.splice(at < 0 ? 0 : at, 0, ...newNodes);
+  return newNodes;
+}
+
+/** The encodings a layer's weights got, comma-separated ('unchanged' when none changed). */
+export function summarizeEncodings(weights: readonly WeightReport[]): string {
+  const set = [...new Set(weights.map((w) => w.encoding).filter((x) => x !== 'unchanged'))];
+  return set.length === 0 ? 'unchanged' : set.join(', ');
+}
