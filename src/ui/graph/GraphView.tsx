@@ -249,7 +249,9 @@ function GraphCanvas() {
   // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
   // group stays where it was on screen; a search result is zoomed to.
   useEffect(() => {
-    if (!scene) return;
+    // xyflow mounts in a task of its own: a scene that comes first (a small model) waits for it,
+    // or its first view would be set on no viewport and the graph left at the origin, under the toolbar
+    if (!scene || !canvas) return;
     const prev = prevScene.current;
     prevScene.current = scene;
     const el = wrapper.current;
@@ -303,7 +305,7 @@ function GraphCanvas() {
       const zoom = Math.max(rf.getViewport().zoom, 1);
       void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
     }
-  }, [scene, focus, rf, fitAll]);
+  }, [scene, focus, rf, fitAll, canvas]);
 
   // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
   const selectedKey = useSelectionStore((s) => s.selectedKey);
