@@ -165,6 +165,32 @@ export default tseslint.config(
     files: ['**/*.d.ts'],
     rules: { 'no-var': 'off' },
   },
+  {
+    // Function length (docs/ARCHITECTURE.md, "Function length"): a function longer than 120
+    // lines (blank lines and comments not counted) is split into named steps. Permanent
+    // exceptions carry an `eslint-disable-next-line max-lines-per-function -- <why>` and are
+    // listed in the docs. Tests (*.test.ts) and e2e/ are left out: a `describe` callback holds
+    // its cases and is long by nature.
+    name: 'project/function-length',
+    files: ['src/**/*.{ts,tsx}', 'scripts/**/*.{ts,js}'],
+    ignores: ['**/*.test.ts', 'e2e/**'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
+  {
+    // TEMPORARY: being split in other branches — remove at merge. Functions over 120 lines in
+    // files other engineers are rewriting (workers, state, bench/explore/graph view UI); their
+    // branches split them, and this block goes when they land.
+    name: 'TEMPORARY/function-length-other-branches',
+    files: [
+      'src/state/explore-store.ts',
+      'src/ui/bench/BenchResults.tsx',
+      'src/ui/graph/GraphView.tsx',
+      'src/workers/compare-service.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off' },
+  },
   ...roomConfigs,
   {
     // import('onnxruntime-…') is not seen by no-restricted-imports.
