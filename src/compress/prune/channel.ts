@@ -141,7 +141,8 @@ interface ConstInfo {
   weight?: LayerWeight;
 }
 
-class GraphView {
+/** One graph as channel pruning reads it: producers, consumers, shapes, and its constants (sliceable or not). */
+class ChannelGraph {
   readonly rec: GraphRecord;
   readonly graph: Graph;
   readonly producer = new Map<string, Node>();
@@ -247,8 +248,14 @@ interface Source {
   info: ConstInfo;
 }
 
+/**
+ * One group of tied channels: grown from a seed tensor by visiting producers and consumers
+ * (`run`), noting each constant slice (`edits`), the layers whose output channels these are
+ * (`sources`), and the depthwise and Reshape nodes that follow. Refuses (throws) what it cannot
+ * rewire.
+ */
 class Group {
-  readonly view: GraphView;
+  readonly view: ChannelGraph;
   readonly tensors = new Map<string, ChannelMap>();
   readonly queue: string[] = [];
   readonly edits = new Map<string, ConstEdit>();
@@ -261,7 +268,7 @@ class Group {
   readonly channels: number;
   private readonly ids = new Map<Node, number>();
 
-  constructor(view: GraphView, channels: number) {
+  constructor(view: ChannelGraph, channels: number) {
     this.view = view;
     this.channels = channels;
   }
@@ -635,7 +642,7 @@ function requestableReason(layer: Layer): string | undefined {
 }
 
 /** The tensor and layout a requested layer's group starts from. */
-function seed(view: GraphView, layer: Layer): { name: string; map: ChannelMap } {
+function seed(view: ChannelGraph, layer: Layer): { name: string; map: ChannelMap } {
   const node = layer.node;
   const w = view.constInfo(node, 1);
   if (!w) refuse(`its weight (input 1) is not a constant`);
@@ -663,17 +670,45 @@ function smallest(scores: Float64Array, k: number): number[] {
 }
 
 interface Pending {
-  view: GraphView;
+  view: ChannelGraph;
   node: Node;
   input: number;
   info: ConstInfo;
   axes: Map<number, Set<number>>;
 }
 
+/** What channelPrune's steps share. */
+interface PruneRun {
+  model: Model;
+  options: ChannelPruneOptions;
+  report: ChannelPruneReport;
+  outcome: Map<string, ChannelLayerOutcome>;
+  byNode: Map<Node, Layer>;
+  fractions: Map<string, number>;
+  ed: ConstEditor;
+  note: (key: string, text: string) => void;
+  fail: (key: string, reason: string) => void;
+}
+
+interface AcceptedGroup {
+  group: Group;
+  requested: string[];
+  fraction: number;
+}
+
+/** What step 2 collects for step 3: slices per constant input, depthwise `group` cuts, Reshape target cuts. */
+interface Cuts {
+  pending: Map<Node, Map<number, Pending>>;
+  groupCuts: Map<Node, number>;
+  reshapeCuts: Map<Node, { view: ChannelGraph; cut: number }>;
+}
+
 /**
  * Removes output channels of the requested layers (see the file comment). Layers not found, not
  * prunable, or whose group is refused get an `error`; the model is changed only for accepted
  * groups.
+ *
+ * Steps: buildGroups, chooseChannels per group, rewriteCuts.
  */
 export function channelPrune(model: Model, requests: readonly ChannelPruneRequest[], options: ChannelPruneOptions): ChannelPruneResult {
   const paramsBefore = floatParamCount(model);
@@ -682,11 +717,7 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
   const wanted = requests.filter((r) => r.fraction > 0);
   if (wanted.length === 0) return { report, layers: outcome };
   const layers = findLayers(model);
-  const byKey = new Map(layers.map((l) => [l.key, l]));
   const byNode = new Map(layers.map((l) => [l.node, l]));
-  const ed = new ConstEditor(model, options.names);
-  const views = new Map<GraphRecord, GraphView>();
-  const records = new Map(modelGraphs(model).map((r) => [graphPath(r), r]));
   const fractions = new Map(wanted.map((r) => [r.key, r.fraction]));
   const note = (key: string, text: string) => {
     let o = outcome.get(key);
@@ -698,10 +729,24 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     if (!o) outcome.set(key, (o = { notes: [] }));
     o.error = reason;
   };
+  const run: PruneRun = { model, options, report, outcome, byNode, fractions, ed: new ConstEditor(model, options.names), note, fail };
+  const accepted = buildGroups(run, wanted, layers);
+  const cuts: Cuts = { pending: new Map(), groupCuts: new Map(), reshapeCuts: new Map() };
+  for (const a of accepted) chooseChannels(run, a, cuts);
+  rewriteCuts(run.ed, cuts);
+  run.ed.finish();
+  report.paramsAfter = floatParamCount(model);
+  return { report, layers: outcome };
+}
 
-  // 1. Build every group (nothing changes yet).
+/** 1. Build every group (nothing changes yet); a group that cannot be rewired is refused with its layers. */
+function buildGroups(run: PruneRun, wanted: readonly ChannelPruneRequest[], layers: readonly Layer[]): AcceptedGroup[] {
+  const { model, options, report, byNode, fractions, ed, fail } = run;
+  const byKey = new Map(layers.map((l) => [l.key, l]));
+  const views = new Map<GraphRecord, ChannelGraph>();
+  const records = new Map(modelGraphs(model).map((r) => [graphPath(r), r]));
   const done = new Set<Node>();
-  const accepted: { group: Group; requested: string[]; fraction: number }[] = [];
+  const accepted: AcceptedGroup[] = [];
   for (const req of wanted) {
     throwIfAborted(options.signal);
     const layer = byKey.get(req.key);
@@ -717,7 +762,7 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
       continue;
     }
     let view = views.get(rec);
-    if (!view) views.set(rec, (view = new GraphView(rec, ed, byNode, options.external)));
+    if (!view) views.set(rec, (view = new ChannelGraph(rec, ed, byNode, options.external)));
     let group: Group | undefined;
     try {
       const s = seed(view, layer);
@@ -742,56 +787,59 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     accepted.push({ group, requested, fraction: Math.max(...requested.map((k) => fractions.get(k) ?? 0)) });
   }
 
-  // 2. Choose the channels of each group and collect the slices per constant input.
-  const pending = new Map<Node, Map<number, Pending>>();
-  const groupCuts = new Map<Node, number>();
-  const reshapeCuts = new Map<Node, { view: GraphView; cut: number }>();
-  for (const { group, requested, fraction } of accepted) {
-    const C = group.channels;
-    const scores = new Float64Array(C);
-    for (const s of group.sources.values()) {
-      const ss = sumSquaresAlong(group.view.floats(s.info), s.info.dims, s.axis);
-      for (let c = 0; c < C; c++) {
-        let sum = 0;
-        for (let u = s.map.pos[c]; u < s.map.pos[c] + s.map.width; u++) sum += ss[u];
-        scores[c] += Math.sqrt(sum);
-      }
-    }
-    const k = Math.min(C - 1, pruneCount(C, fraction));
-    const removed = smallest(scores, k);
-    const sources = [...group.sources.keys()].map((n) => byNode.get(n)?.key ?? n.name ?? '');
-    const rewired = [...group.touched].filter((n) => !group.sources.has(n)).map((n) => n.name || n.outputs[0] || '');
-    report.groups.push({ sources, requested, fraction, channels: C, removed, rewired });
-    const tied = sources.length > 1 ? `, tied across ${sources.join(', ')}` : '';
-    const how = `removed ${k} by ${sources.length > 1 ? 'summed ' : ''}L2 norm${tied}`;
-    for (const n of group.sources.keys()) note(byNode.get(n)?.key ?? '', `output channels ${C} -> ${C - k} (${how})`);
-    for (const n of group.groupEdits.keys()) note(byNode.get(n)?.key ?? '', `depthwise: channels ${C} -> ${C - k} with its input (${how})`);
-    for (const n of group.touched) {
-      const key = byNode.get(n)?.key;
-      if (key && !group.sources.has(n) && !group.groupEdits.has(n)) note(key, `input channels follow ${sources.join(', ')}: ${k} of ${C} removed`);
-    }
-    if (k === 0) continue;
-    for (const e of group.edits.values()) {
-      const S = unitSize(e.map, e.info.dims[e.axis], 'a constant');
-      let byInput = pending.get(e.node);
-      if (!byInput) pending.set(e.node, (byInput = new Map()));
-      let p = byInput.get(e.input);
-      if (!p) byInput.set(e.input, (p = { view: group.view, node: e.node, input: e.input, info: e.info, axes: new Map() }));
-      let set = p.axes.get(e.axis);
-      if (!set) p.axes.set(e.axis, (set = new Set()));
-      for (const x of removedPositions(e.map, removed, S)) set.add(x);
-    }
-    for (const [node, m] of group.groupEdits) groupCuts.set(node, (groupCuts.get(node) ?? 0) + removedPositions(m, removed).length);
-    for (const [node, m] of group.reshapeEdits) {
-      const target = Array.from(tensorFloats(group.view.constInfo(node, 1)!.ref!.tensor));
-      const S = target[1] / m.extent;
-      const prev = reshapeCuts.get(node)?.cut ?? 0;
-      reshapeCuts.set(node, { view: group.view, cut: prev + removedPositions(m, removed, S).length });
-    }
-    updateShapes(group, removed);
-  }
+  return accepted;
+}
 
-  // 3. Rewrite the constants, `group` attributes and Reshape targets.
+/** 2. Choose the channels of one group (smallest summed L2 norms) and collect the slices per constant input. */
+function chooseChannels(run: PruneRun, { group, requested, fraction }: AcceptedGroup, cuts: Cuts): void {
+  const { report, byNode, note } = run;
+  const { pending, groupCuts, reshapeCuts } = cuts;
+  const C = group.channels;
+  const scores = new Float64Array(C);
+  for (const s of group.sources.values()) {
+    const ss = sumSquaresAlong(group.view.floats(s.info), s.info.dims, s.axis);
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let u = s.map.pos[c]; u < s.map.pos[c] + s.map.width; u++) sum += ss[u];
+      scores[c] += Math.sqrt(sum);
+    }
+  }
+  const k = Math.min(C - 1, pruneCount(C, fraction));
+  const removed = smallest(scores, k);
+  const sources = [...group.sources.keys()].map((n) => byNode.get(n)?.key ?? n.name ?? '');
+  const rewired = [...group.touched].filter((n) => !group.sources.has(n)).map((n) => n.name || n.outputs[0] || '');
+  report.groups.push({ sources, requested, fraction, channels: C, removed, rewired });
+  const tied = sources.length > 1 ? `, tied across ${sources.join(', ')}` : '';
+  const how = `removed ${k} by ${sources.length > 1 ? 'summed ' : ''}L2 norm${tied}`;
+  for (const n of group.sources.keys()) note(byNode.get(n)?.key ?? '', `output channels ${C} -> ${C - k} (${how})`);
+  for (const n of group.groupEdits.keys()) note(byNode.get(n)?.key ?? '', `depthwise: channels ${C} -> ${C - k} with its input (${how})`);
+  for (const n of group.touched) {
+    const key = byNode.get(n)?.key;
+    if (key && !group.sources.has(n) && !group.groupEdits.has(n)) note(key, `input channels follow ${sources.join(', ')}: ${k} of ${C} removed`);
+  }
+  if (k === 0) return;
+  for (const e of group.edits.values()) {
+    const S = unitSize(e.map, e.info.dims[e.axis], 'a constant');
+    let byInput = pending.get(e.node);
+    if (!byInput) pending.set(e.node, (byInput = new Map()));
+    let p = byInput.get(e.input);
+    if (!p) byInput.set(e.input, (p = { view: group.view, node: e.node, input: e.input, info: e.info, axes: new Map() }));
+    let set = p.axes.get(e.axis);
+    if (!set) p.axes.set(e.axis, (set = new Set()));
+    for (const x of removedPositions(e.map, removed, S)) set.add(x);
+  }
+  for (const [node, m] of group.groupEdits) groupCuts.set(node, (groupCuts.get(node) ?? 0) + removedPositions(m, removed).length);
+  for (const [node, m] of group.reshapeEdits) {
+    const target = Array.from(tensorFloats(group.view.constInfo(node, 1)!.ref!.tensor));
+    const S = target[1] / m.extent;
+    const prev = reshapeCuts.get(node)?.cut ?? 0;
+    reshapeCuts.set(node, { view: group.view, cut: prev + removedPositions(m, removed, S).length });
+  }
+  updateShapes(group, removed);
+}
+
+/** 3. Rewrite the constants, `group` attributes and Reshape targets. */
+function rewriteCuts(ed: ConstEditor, { pending, groupCuts, reshapeCuts }: Cuts): void {
   for (const byInput of pending.values()) {
     for (const p of byInput.values()) {
       const src = p.view.raw(p.info);
@@ -813,9 +861,6 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     const values = BigInt64Array.from([BigInt(target[0]), BigInt(target[1] - cut)]);
     ed.replaceInput(view.rec, node, 1, { dataType: DataType.INT64, dims: [2], raw: bytesOf(values) }, `${node.inputs[1]}_pruned`);
   }
-  ed.finish();
-  report.paramsAfter = floatParamCount(model);
-  return { report, layers: outcome };
 }
 
 /** Shrinks the channel axis in the value_info entries of the group's tensors. */
