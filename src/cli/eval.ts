@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
 import type { LabeledSet } from '../bench/labeled';
 import type { OutputFidelity } from '../bench/metrics';

@@ -28,7 +28,7 @@
 import { modelGraphs, graphPath } from '../onnx/names';
 import { findLayers } from '../onnx/layers';
 import type { Model, Node } from '../onnx/types';
-import type { GraphScene, SceneEdge, SceneNode, WeightChip } from './types';
+import type { GraphScene, SceneEdge, SceneNode, WeightChip } from './scene-types';
 import { buildViewGraph, type VEdge, type VGraph, type VNode, type ViewGraph } from './view-graph';
 
 export type ChangeKind =

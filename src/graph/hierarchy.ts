@@ -11,7 +11,7 @@
  *
  * Everything here is iterative (no recursion over the tree) and deterministic.
  */
-import type { GroupKind } from './types';
+import type { GroupKind } from './scene-types';
 import type { ViewGraph } from './view-graph';
 
 /** A child of a group: a node index (>= 0) or a group, encoded as ~groupIndex (< 0). */

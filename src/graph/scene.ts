@@ -16,7 +16,7 @@ import {
   type Item,
 } from './hierarchy';
 import type { LayoutEdgeInput, LayoutNodeInput, LayoutResult, Point } from './layered';
-import type { GraphScene, LayoutEngine, SceneEdge, SceneNode, WeightChip } from './types';
+import type { GraphScene, LayoutEngine, SceneEdge, SceneNode, WeightChip } from './scene-types';
 import type { VNode } from './view-graph';
 
 /** Node sizes: the page draws nodes at exactly these sizes. */

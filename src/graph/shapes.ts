@@ -5,7 +5,7 @@
  */
 import { dtypeName } from '../onnx/tensor';
 import { DataType, type Node, type TypeProto, type ValueInfo } from '../onnx/types';
-import type { Dim } from './types';
+import type { Dim } from './scene-types';
 import { attrInt, attrInts, attrString } from '../onnx/attributes';
 
 export interface TensorType {

@@ -18,7 +18,7 @@ import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
 import { dtypeName, tensorValues } from '../onnx/tensor';
 import { DataType, type Graph, type Model, type Node, type Tensor } from '../onnx/types';
 import { inferNode, valueInfoType, type TensorType } from './shapes';
-import type { WeightChip } from './types';
+import type { WeightChip } from './scene-types';
 
 export interface VNode {
   /** scene id: 'n:<key>' for ops, 'i:<graph>:<name>' / 'o:<graph>:<name>' for I/O */

@@ -16,7 +16,7 @@ import { effectiveWeight, weightAxes } from '../compress/weights';
 import { alignScene, diffModels, type CompareDiff, type LayerHint } from '../graph/compare-diff';
 import { ConstEvaluator, transposeValues, type EvalTensor } from '../graph/const-eval';
 import { expansionFor, graphReveal, graphScene, openGraphFromView, type GraphModel } from '../graph/graph-model';
-import type { GraphInfo, GraphScene } from '../graph/types';
+import type { GraphInfo, GraphScene } from '../graph/scene-types';
 import { attrInt } from '../onnx/attributes';
 import { findLayers, type Layer } from '../onnx/layers';
 import { loadModel, type LoadedModel } from '../onnx/load';

@@ -12,7 +12,7 @@ import {
   openGraph,
   type GraphModel,
 } from '../graph/graph-model';
-import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { LoadedModel } from '../onnx/load';
 import type { WorkerResult } from './model-api';
 

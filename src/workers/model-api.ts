@@ -4,7 +4,7 @@
  */
 import type { ErrorCode } from '../core/errors';
 import type { ModelSummary } from '../onnx/summary';
-import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
 import type { NodeDetails, TensorStatsView } from './inspect-service';
@@ -12,7 +12,7 @@ import type { CompareInfo, CompareSide, WeightComparison } from './compare-servi
 import type { LayerReport } from '../compress/compress';
 
 export type { ModelSummary };
-export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
 export type { AttributeView, ValueView, WeightView } from './inspect-service';
 export type { CompareInfo, CompareSide, WeightBin, WeightComparison, WeightGroup } from './compare-service';

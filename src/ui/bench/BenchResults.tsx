@@ -1,7 +1,7 @@
 import { lazy, Suspense } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import type { BackendId, JobResult } from '../../state/bench-store';
-import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './format';
+import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './bench-numbers';
 
 // recharts is large: it loads with the first chart
 const LatencyChart = lazy(() => import('./LatencyChart'));

@@ -1,11 +1,11 @@
 import { useEffect } from 'react';
-import { formatCount } from '../../core/format';
+import { formatCount } from '../../core/bytes-and-counts';
 import { useInspectorStore } from '../../state/inspector-store';
 import { useLayerSetting } from '../../state/recipe-store';
 import { useSelectionStore } from '../../state/selection-store';
 import type { NodeDetails, ValueView } from '../../workers/model-api';
 import { settingColor } from '../recipe/colors';
-import { formatDims } from './format';
+import { formatDims } from './stat-text';
 import { LayerControls } from './LayerControls';
 import { Section } from './Section';
 import { LayerSensitivity } from '../explore/LayerSensitivity';

@@ -1,8 +1,8 @@
 import { lazy, Suspense, useEffect } from 'react';
-import { formatBytes, formatCount } from '../../core/format';
+import { formatBytes, formatCount } from '../../core/bytes-and-counts';
 import { useInspectorStore } from '../../state/inspector-store';
 import type { WeightView } from '../../workers/model-api';
-import { formatDims, formatPercent, formatStat } from './format';
+import { formatDims, formatPercent, formatStat } from './stat-text';
 
 // recharts is large: it loads with the first histogram, not with the page
 const Histogram = lazy(() => import('./Histogram'));
