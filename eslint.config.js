@@ -34,9 +34,20 @@ const noBare = { regex: '^(?![./])', message: 'src/core has no dependencies.' };
  * Algorithm files the page (`state`, `ui`) may import as values: the recipe format and the
  * compression methods' settings entries (`meta.ts`), small and pure, so that every edit, undo
  * and import is checked by the very code the CLI and the compressor use (docs/ARCHITECTURE.md,
- * "Methods"). `*` is one path segment.
+ * "Methods"); and the few bench modules the page runs on its own thread where a worker round
+ * trip would not do. `*` is one path segment. Nothing in src/workers re-exports algorithm code
+ * for the page.
  */
-const SHARED_WITH_PAGE = ['compress/recipe', 'compress/methods', 'compress/method', 'compress/*/meta'];
+const SHARED_WITH_PAGE = [
+  'compress/recipe',
+  'compress/methods',
+  'compress/method',
+  'compress/*/meta',
+  'bench/describe-inputs', // the Benchmark tab's input description (symbolic dims, image defaults)
+  'bench/explore/sensitivity', // the explorer's probes and per-layer sensitivity
+  'bench/explore/search', // the explorer's Pareto front
+  'bench/explore/score', // the explorer's metric labels
+];
 
 const RULES = {
   core: { allow: [], types: [], packages: [noBare] },
