@@ -2,6 +2,7 @@
  * What Netron users expect (issue #13): operator documentation on click, the graph exported as
  * SVG and PNG, and a weight's raw values on demand.
  */
+import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, test } from './helpers';
 
@@ -33,4 +34,61 @@ test('clicking a Conv shows its ONNX schema at the model opset: summary, inputs,
   await expect(doc.getByTestId('op-doc-constraint')).toContainText(['tensor(float)']);
   // no link in the documentation: it is all offline
   await expect(doc.locator('a')).toHaveCount(0);
+});
+
+test('the graph downloads as SVG (one text per node label, edges as paths) and as PNG', async ({ page }) => {
+  await openSample(page);
+  const [svgDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('graph-export-svg').click()]);
+  expect(svgDownload.suggestedFilename()).toBe('digits-cnn-graph.svg');
+  const svg = readFileSync(await svgDownload.path());
+  const text = svg.toString('utf8');
+  // self-contained: no reference outside the document (only #arrow, the marker inside it)
+  expect(text).not.toMatch(/(href|src)=|url\((?!#arrow\))|@import|<image|<foreignObject/);
+  const parsed = await page.evaluate((source) => {
+    const doc = new DOMParser().parseFromString(source, 'image/svg+xml');
+    const svgEl = doc.documentElement;
+    const labels = [...doc.querySelectorAll('text.node-label')];
+    const rendered = [...document.querySelectorAll<HTMLElement>('.react-flow__node:not(.react-flow__node-edgeLayer)')];
+    return {
+      error: doc.querySelector('parsererror')?.textContent ?? null,
+      root: svgEl.localName,
+      ns: svgEl.namespaceURI,
+      width: Number(svgEl.getAttribute('width')),
+      height: Number(svgEl.getAttribute('height')),
+      labelIds: labels.map((t) => t.getAttribute('data-id')).sort(),
+      renderedIds: rendered.map((n) => n.dataset.id ?? '').sort(),
+      firstLines: Object.fromEntries(labels.map((t) => [t.getAttribute('data-id'), t.querySelector('tspan')?.textContent ?? ''])),
+      ops: [...document.querySelectorAll<HTMLElement>('[data-testid="graph-node"]')].map((n) => ({
+        id: n.closest<HTMLElement>('.react-flow__node')!.dataset.id!,
+        op: n.dataset.op!,
+      })),
+      rects: doc.querySelectorAll('g.node > rect').length,
+      paths: doc.querySelectorAll('path.edge').length,
+      domEdges: document.querySelectorAll('[data-testid="graph-edge"]').length,
+      edgeLabels: [...doc.querySelectorAll('text.edge-label')].map((t) => t.textContent),
+    };
+  }, text);
+  expect(parsed.error).toBeNull();
+  expect(parsed.root).toBe('svg');
+  expect(parsed.ns).toBe('http://www.w3.org/2000/svg');
+  // one <text> per rendered node (11 ops, the input and output, the scope frames), none missing, none twice
+  expect(parsed.labelIds.length).toBeGreaterThanOrEqual(13);
+  expect(parsed.labelIds).toEqual(parsed.renderedIds);
+  expect(parsed.ops).toHaveLength(11);
+  for (const { id, op } of parsed.ops) expect(parsed.firstLines[id]).toBe(op);
+  expect(parsed.rects).toBeGreaterThanOrEqual(parsed.labelIds.length);
+  expect(parsed.paths).toBe(parsed.domEdges);
+  expect(parsed.paths).toBeGreaterThanOrEqual(12);
+  expect(parsed.edgeLabels).toContain('[batch, 16, 8, 8]');
+
+  const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('graph-export-png').click()]);
+  expect(pngDownload.suggestedFilename()).toBe('digits-cnn-graph.png');
+  const png = readFileSync(await pngDownload.path());
+  expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
+  // drawn at twice the SVG's size (the sample is small enough for the full scale)
+  expect(png.readUInt32BE(16)).toBe(parsed.width * 2);
+  expect(png.readUInt32BE(20)).toBe(parsed.height * 2);
+  expect(png.length).toBeGreaterThan(5_000);
+  await expect(page.getByTestId('graph-export-error')).toHaveCount(0);
 });
