@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, test } from './helpers';
+import { decodeModel } from '../src/onnx/codec';
+import { tensorValues } from '../src/onnx/tensor';
 
 const graph = (page: Page) => page.getByTestId('graph-view');
 const node = (page: Page, key: string) => page.locator(`[data-testid="graph-node"][data-key="${key}"]`);
@@ -91,4 +93,58 @@ test('the graph downloads as SVG (one text per node label, edges as paths) and a
   expect(png.readUInt32BE(20)).toBe(parsed.height * 2);
   expect(png.length).toBeGreaterThan(5_000);
   await expect(page.getByTestId('graph-export-error')).toHaveCount(0);
+});
+
+/** The sample's weights as Node reads them from public/sample/digits-cnn.onnx. */
+function sampleWeight(name: string): { dims: number[]; values: number[] } {
+  const model = decodeModel(new Uint8Array(readFileSync(new URL('../public/sample/digits-cnn.onnx', import.meta.url))));
+  const t = model.graph!.initializers.find((x) => x.name === name)!;
+  return { dims: t.dims, values: Array.from(tensorValues(t) as Float32Array) };
+}
+
+function indexOf(flat: number, dims: number[]): string {
+  const index: number[] = [];
+  for (let d = dims.length - 1; d >= 0; d--) {
+    index.unshift(flat % dims[d]);
+    flat = Math.floor(flat / dims[d]);
+  }
+  return `[${index.join(', ')}]`;
+}
+
+test('a weight card shows its raw values on demand, a page at a time, with indices, as stored in the file', async ({ page }) => {
+  await openSample(page);
+  await node(page, '/features/conv2/Conv').click();
+  const card = page.locator('[data-testid="weight-card"][data-name="features.conv2.weight"]');
+  const panel = card.getByTestId('tensor-values');
+  await expect(panel.getByTestId('tensor-value')).toHaveCount(0);
+  await panel.getByTestId('tensor-values-more').click();
+  const rows = panel.getByTestId('tensor-value');
+  await expect(rows).toHaveCount(256);
+  const expected = sampleWeight('features.conv2.weight');
+  expect(expected.dims).toEqual([32, 16, 3, 3]);
+  const read = () =>
+    rows.evaluateAll((trs) => trs.map((tr) => ({ flat: Number(tr.dataset.flat), value: Number(tr.dataset.value), index: tr.firstElementChild!.textContent })));
+  let shown = await read();
+  expect(shown.map((r) => r.value)).toEqual(expected.values.slice(0, 256));
+  expect(shown[0].index).toBe('[0, 0, 0, 0]');
+  expect(shown[200].index).toBe(indexOf(200, expected.dims));
+  await expect(panel.getByTestId('tensor-values-count')).toHaveText('256 of 4,608 values');
+  // the next page
+  await expect(panel.getByTestId('tensor-values-more')).toHaveText('Next 256 values');
+  await panel.getByTestId('tensor-values-more').click();
+  await expect(rows).toHaveCount(512);
+  shown = await read();
+  expect(shown.map((r) => r.flat)).toEqual(Array.from({ length: 512 }, (_, i) => i));
+  expect(shown.map((r) => r.value)).toEqual(expected.values.slice(0, 512));
+  expect(shown[300].index).toBe(indexOf(300, expected.dims));
+  await expect(panel.getByTestId('tensor-values-count')).toHaveText('512 of 4,608 values');
+
+  // the first conv's 144 weights: one page, and no "next"
+  await node(page, '/features/conv1/Conv').click();
+  const first = page.locator('[data-testid="weight-card"][data-name="features.conv1.weight"]').getByTestId('tensor-values');
+  await first.getByTestId('tensor-values-more').click();
+  await expect(first.getByTestId('tensor-value')).toHaveCount(144);
+  const values = await first.getByTestId('tensor-value').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.value)));
+  expect(values).toEqual(sampleWeight('features.conv1.weight').values);
+  await expect(first.getByTestId('tensor-values-more')).toHaveCount(0);
 });

@@ -10,6 +10,7 @@ import type { SizeProjection } from '../compress/project';
 import type { NodeDetails, TensorStatsView } from './inspect-service';
 import type { CompareInfo, CompareSide, WeightComparison } from './compare-service';
 import type { LayerReport } from '../compress/compress';
+import type { TensorPage } from '../onnx/tensor-page';
 
 export type { ModelSummary };
 export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
@@ -18,6 +19,7 @@ export type { AttributeView, ValueView, WeightView } from './inspect-service';
 export type { CompareInfo, CompareSide, WeightBin, WeightComparison, WeightGroup } from './compare-service';
 export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff';
 export type { LayerReport };
+export type { TensorPage };
 
 /** One file handed to the worker; `buffer` is transferred, not copied. */
 export interface ModelFileInput {
@@ -71,6 +73,8 @@ export interface ModelWorkerApi {
   inspectNode(key: string): Promise<WorkerResult<NodeDetails>>;
   /** Inspector: statistics and histogram of a tensor listed by inspectNode (cached per tensor). */
   tensorStats(id: string): Promise<WorkerResult<TensorStatsView>>;
+  /** Inspector: a page of a tensor's values (at most 4,096) from flat index `offset`, decoded in the worker (tensor-values.ts). */
+  tensorValues(id: string, offset: number, count: number): Promise<WorkerResult<TensorPage>>;
   /** Recipe: projected size of the open model under `recipe` (with one layer's share when `focusKey` is given). */
   projectSize(recipe: Recipe, focusKey?: string): Promise<WorkerResult<SizeProjection>>;
   /** Graph view: builds the view graph of the open model (once) and says which groups to open first. */

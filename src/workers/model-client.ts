@@ -23,6 +23,7 @@ import type {
   SearchHit,
   SizeProjection,
   TensorStatsView,
+  TensorPage,
   WorkerResult,
 } from './model-api';
 
@@ -159,6 +160,11 @@ export class ModelClient {
   /** Statistics of a tensor listed in inspectNode's answer. */
   async tensorStats(id: string): Promise<TensorStatsView> {
     return unwrap(await this.guarded<WorkerResult<TensorStatsView>>(() => this.remote.tensorStats(id)));
+  }
+
+  /** A page of a tensor's values (listed in inspectNode's answer), from flat index `offset`. */
+  async tensorValues(id: string, offset: number, count: number): Promise<TensorPage> {
+    return unwrap(await this.guarded<WorkerResult<TensorPage>>(() => this.remote.tensorValues(id, offset, count)));
   }
 
   /** Projected size of the open model under `recipe`. */

@@ -10,6 +10,7 @@ import type { ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from
 import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
 import { nodeDetails, projectRecipe, tensorStatsOf } from './inspect-service';
+import { tensorValuesOf } from './tensor-values';
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
 
 /** The model of the last successful open; replaced only when a new one parses. */
@@ -103,6 +104,9 @@ const api: ModelWorkerApi = {
   },
   async tensorStats(id) {
     return answer(() => tensorStatsOf(current, id));
+  },
+  async tensorValues(id, offset, count) {
+    return answer(() => tensorValuesOf(current, id, offset, count));
   },
   async projectSize(recipe, focusKey) {
     return answer(() => projectRecipe(current, recipe, focusKey));
