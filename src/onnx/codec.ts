@@ -8,6 +8,7 @@
  * Fields this code does not know keep their raw bytes and are written back on encode.
  */
 import { AppError } from '../core/errors';
+import { recordDecode } from './decode-log';
 import type { Model } from './types';
 import { SCHEMAS, isTypedKind, type FieldDef, type MessageSchema } from './schema';
 
@@ -382,11 +383,14 @@ function joinTyped(byNo: (FieldDef | undefined)[], key: string, chunks: ArrayLik
 
 export interface DecodeOptions {
   signal?: AbortSignal;
+  /** the file's name, for the decode log (decode-log.ts) */
+  name?: string;
 }
 
 /** Decodes a serialized ModelProto. Throws AppError on any malformed input. */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Model {
   const ctx: DecodeContext = { buf: bytes, pos: 0, signal: options.signal, ticks: 0 };
+  recordDecode(options.name, bytes.length);
   try {
     return decodeMessage(ctx, SCHEMAS.Model, bytes.length, 0) as unknown as Model;
   } catch (e) {

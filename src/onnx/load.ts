@@ -62,6 +62,18 @@ function pickModel(files: readonly InputFile[]): InputFile {
   throw new AppError('not-onnx', `None of the ${files.length} files is an ONNX model (${files.map((f) => f.name).join(', ')}).`);
 }
 
+/** The files given beside the model file (external data candidates), named relative to its folder. */
+export function dataFiles(modelFile: InputFile, files: readonly InputFile[]): InputFile[] {
+  const modelName = modelFile.name.replace(/\\/g, '/');
+  const dir = modelName.slice(0, modelName.lastIndexOf('/') + 1);
+  return files
+    .filter((f) => f !== modelFile)
+    .map((f) => {
+      const name = f.name.replace(/\\/g, '/');
+      return dir && name.startsWith(dir) ? { name: name.slice(dir.length), bytes: f.bytes } : f;
+    });
+}
+
 /** Reads a model from bytes or from several files (model plus external data). Throws AppError. */
 export function loadModel(input: readonly InputFile[] | Uint8Array, options: LoadOptions = {}): LoadedModel {
   const { signal, onProgress } = options;
@@ -74,7 +86,7 @@ export function loadModel(input: readonly InputFile[] | Uint8Array, options: Loa
   throwIfAborted(signal);
 
   onProgress?.(0.05, 'decode');
-  const model = decodeModel(file.bytes, { signal });
+  const model = decodeModel(file.bytes, { signal, name: file.name });
   throwIfAborted(signal);
 
   onProgress?.(0.9, 'names');
@@ -82,14 +94,7 @@ export function loadModel(input: readonly InputFile[] | Uint8Array, options: Loa
 
   onProgress?.(0.95, 'external data');
   // Names of the other files relative to the model's folder (a dropped folder gives 'dir/model.onnx').
-  const modelName = file.name.replace(/\\/g, '/');
-  const dir = modelName.slice(0, modelName.lastIndexOf('/') + 1);
-  const others = files
-    .filter((f) => f !== file)
-    .map((f) => {
-      const name = f.name.replace(/\\/g, '/');
-      return dir && name.startsWith(dir) ? { name: name.slice(dir.length), bytes: f.bytes } : f;
-    });
+  const others = dataFiles(file, files);
   const external: ExternalFiles | undefined = options.external ?? (others.length > 0 ? filesResolver(others) : undefined);
   checkExternalData(model, external);
   throwIfAborted(signal);

@@ -6,13 +6,14 @@
 import { create } from 'zustand';
 import { errorMessage, isAppError } from '../core/errors';
 import type { BackendAvailability, BackendId, DataSource, ImagePrep, JobResult } from '../workers/bench-api';
-import { BenchClient, type BenchProgress, type BenchSetup, type InputSpec, type InputsDescription, type SymbolicDim } from '../workers/bench-client';
+import { BenchClient, type BenchProgress, type BenchSetup } from '../workers/bench-client';
+import type { InputSpec, InputsDescription, SymbolicDim } from '../bench/describe-inputs';
 import { useCompressStore } from './compress-store';
-import { modelFiles, useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 
 export type { BackendAvailability, BackendId, BenchProgress, BenchSetup, ImagePrep, InputSpec, InputsDescription, JobResult, SymbolicDim };
-/** Pure helpers over a model's inputs (symbolic dims, defaults, image settings) for the Benchmark tab. */
-export { concreteDims, defaultImagePrep, describeInputs } from '../workers/bench-client';
+/** Pure helpers over a model's inputs (symbolic dims, defaults, image settings) for the Benchmark tab (page-shared algorithm code). */
+export { concreteDims, defaultImagePrep, describeInputs } from '../bench/describe-inputs';
 
 export type SourceKind = DataSource['kind'];
 
@@ -121,9 +122,9 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
 
   async start(imagePrep) {
     const model = useModelStore.getState().model;
-    const files = model && modelFiles(model);
+    const handle = modelHandle(model);
     const result = useCompressStore.getState().result;
-    if (!model || !files) return set({ run: { kind: 'failed', message: 'Open a model first.' } });
+    if (!model || !handle) return set({ run: { kind: 'failed', message: 'Open a model first.' } });
     if (!result || result.model !== model) return set({ run: { kind: 'failed', message: 'Compress the model first: the benchmark compares the original with the compressed result.' } });
     const s = get();
     const backends = (Object.keys(s.backends) as BackendId[]).filter((b) => s.backends[b]);
@@ -145,8 +146,10 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
     const alive = () => inFlight === controller;
     try {
       await getClient().run(
+        handle,
         {
-          files: [...files],
+          inputs: model.summary.inputs,
+          originalFileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
           compressed: result.blob,
           source,
           dimValues: s.dimValues,
@@ -186,6 +189,10 @@ useModelStore.subscribe((state, prev) => {
   useBenchStore.setState({ dimValues: {}, files: [], imagePrep: {}, source: state.model?.fileName === 'digits-cnn.onnx' ? 'sample-labeled' : 'synthetic' });
   clear();
 });
+// A run measures the result it started with: a new compression (or none) ends it, so results of
+// two different compressions are never shown together.
 useCompressStore.subscribe((state, prev) => {
-  if (state.result !== prev.result && useBenchStore.getState().results.length > 0) clear();
+  if (state.result === prev.result) return;
+  const b = useBenchStore.getState();
+  if (b.results.length > 0 || b.run.kind === 'running') clear();
 });

@@ -10,9 +10,9 @@
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
 import type { CompareInfo, CompareSide, GraphScene, WeightComparison } from '../workers/model-api';
-import { currentModelClient, type ModelClient } from '../workers/model-client';
+import type { ModelHandle } from '../workers/model-client';
 import { useCompressStore } from './compress-store';
-import { useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 
 export interface CompareViewport {
   x: number;
@@ -63,10 +63,10 @@ let requestSeq = 0;
 let weightSeq = 0;
 let focusSeq = 0;
 
-function client(): ModelClient {
-  const c = currentModelClient();
-  if (!c) throw new Error('No model is open.');
-  return c;
+function client(): ModelHandle {
+  const h = modelHandle();
+  if (!h) throw new Error('No model is open.');
+  return h;
 }
 
 const empty = () => ({ original: [] as string[], compressed: [] as string[] });
@@ -194,6 +194,6 @@ useModelStore.subscribe((state, prev) => {
 useCompressStore.subscribe((state, prev) => {
   if (state.result !== prev.result && useCompareStore.getState().resultId !== state.result?.id) {
     useCompareStore.getState().reset();
-    void currentModelClient()?.compareClose().catch(() => undefined);
+    void modelHandle()?.compareClose().catch(() => undefined);
   }
 });

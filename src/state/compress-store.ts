@@ -11,7 +11,7 @@ import { AppError, errorMessage, isAppError } from '../core/errors';
 import type { CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
 import { CompressClient } from '../workers/compress-client';
 import type { OpenedModel } from '../workers/model-api';
-import { modelFiles, useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 
 export interface CompressJob {
   id: number;
@@ -90,8 +90,6 @@ function getClient(): CompressClient {
 
 let nextId = 1;
 let inFlight: AbortController | undefined;
-/** How long a finished compression waits for its last progress reports (see compress()). */
-const PROGRESS_SETTLE_MS = 20;
 
 /** Settles when the compression in flight has finished (successfully or not). */
 let settled: Promise<void> = Promise.resolve();
@@ -109,8 +107,8 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 
   async compress(recipe) {
     const model = useModelStore.getState().model;
-    const files = model && modelFiles(model);
-    if (!model || !files) {
+    const handle = modelHandle(model);
+    if (!model || !handle) {
       set({ error: 'Open a model first.', panelOpen: true });
       return;
     }
@@ -139,7 +137,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
       job: { id, model, recipe, stage: 'read', done: 0, total: 0, layerKey: '', finished: [], startedAt },
     });
     try {
-      const out = await getClient().compress(files, recipe, {
+      const out = await getClient().compress(handle, recipe, {
         signal: controller.signal,
         onProgress: (p) => {
           const job = get().job;
@@ -156,10 +154,8 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
           });
         },
       });
-      // Progress travels on its own message port (comlink's proxied callback), so the result of a
-      // fast compression can overtake the last progress reports: let those already sent arrive and
-      // render before the result replaces the progress panel.
-      await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
+      // every progress report has been applied by now: the worker kit delivers a call's progress
+      // before its result, on the same port
       if (inFlight !== controller) return;
       const blob = new Blob([out.bytes], { type: 'application/octet-stream' });
       const data = out.data && { name: out.data.name, blob: new Blob([out.data.bytes], { type: 'application/octet-stream' }) };
@@ -195,14 +191,14 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 
   async verifyResult(backends = ['wasm', 'webgpu']) {
     const result = get().result;
-    const files = result && modelFiles(result.model);
-    if (!result || !files) return;
+    const handle = result && modelHandle(result.model);
+    if (!result || !handle) return;
     verifyInFlight?.abort();
     const controller = new AbortController();
     verifyInFlight = controller;
     set({ verify: { kind: 'running', backends } });
     try {
-      const report = await getClient().verify(files, result.blob, backends, controller.signal, result.data);
+      const report = await getClient().verify(handle, result.model.summary.inputs, result.blob, backends, controller.signal, result.data);
       if (verifyInFlight !== controller || get().result?.id !== result.id) return;
       set({ verify: { kind: 'done', report, resultId: result.id } });
     } catch (e) {

@@ -9,9 +9,9 @@
  */
 import { create } from 'zustand';
 import { errorMessage, isAppError } from '../core/errors';
+import { layerSensitivity } from '../bench/explore/sensitivity';
 import {
   ExploreClient,
-  layerSensitivity,
   makeExplorer,
   sensitivityScan,
   type ExplorePoint,
@@ -22,11 +22,14 @@ import {
 import type { LabeledSource, Recipe, Score } from '../workers/explore-api';
 import type { OpenedModel } from '../workers/model-api';
 import { serializeRecipe } from '../compress/recipe';
-import { modelFiles, useModelStore } from './model-store';
+import { modelFiles, modelHandle, useModelStore } from './model-store';
 import { useRecipeStore } from './recipe-store';
 
 export type { ExplorePoint, MetricKind, SensitivityEntry };
-export { METRIC_LABELS, PROBES, metricOf, paretoFront } from '../workers/explore-client';
+// algorithm code shared with the page (lint's SHARED_WITH_PAGE): labels, probes and the Pareto front
+export { PROBES } from '../bench/explore/sensitivity';
+export { paretoFront } from '../bench/explore/search';
+export { METRIC_LABELS, metricOf } from '../bench/explore/score';
 
 export type ExplorePhase = 'idle' | 'preparing' | 'sensitivity' | 'sweep' | 'search' | 'done' | 'cancelled' | 'error';
 
@@ -139,13 +142,14 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     const model = st.model;
     if (!model) throw new Error('Open a model first.');
     const files = modelFiles(model);
-    if (!files) throw new Error('The model\u2019s files are no longer available; open it again.');
+    const handle = modelHandle(model);
+    if (!files || !handle) throw new Error('The model\u2019s files are no longer available; open it again.');
     const target = useRecipeStore.getState().recipe.target;
     const key = `${model.fileName}:${model.parseMs}:${target}:${st.labeled.kind}:${st.labeled.kind === 'file' ? st.labeled.file.name : ''}`;
     if (client && session && key === clientKey) return { c: client, s: session };
     dropClient();
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
-    const started = await ExploreClient.start({ files: [...files], target, labeled: labeledSource(st) });
+    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, labeled: labeledSource(st) });
     if (signal.aborted || get().model !== model) {
       started.client.dispose();
       throw new Error('Cancelled.');

@@ -7,7 +7,8 @@
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
 import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../workers/model-api';
-import { currentModelClient, type ModelClient } from '../workers/model-client';
+import type { ModelHandle } from '../workers/model-client';
+import { modelHandle } from './model-store';
 
 export type GraphPhase = 'idle' | 'building' | 'ready' | 'error';
 
@@ -59,10 +60,10 @@ function mark(name: string): void {
   if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name);
 }
 
-function client(): ModelClient {
-  const c = currentModelClient();
-  if (!c) throw new Error('No model is open.');
-  return c;
+function client(): ModelHandle {
+  const h = modelHandle();
+  if (!h) throw new Error('No model is open.');
+  return h;
 }
 
 export const useGraphStore = create<GraphState>()((set, get) => {

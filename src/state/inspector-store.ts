@@ -6,8 +6,7 @@
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
 import type { NodeDetails, OpenedModel, TensorStatsView } from '../workers/model-api';
-import { currentModelClient } from '../workers/model-client';
-import { useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 
 export type Loadable<T> = { status: 'loading' } | { status: 'ready'; value: T } | { status: 'error'; message: string };
 
@@ -31,8 +30,8 @@ export const useInspectorStore = create<InspectorState>()((set, get) => ({
   loadNode(key) {
     const s = get();
     if (s.nodes[key] && s.nodes[key].status !== 'error') return;
-    const client = currentModelClient();
     const model = s.model;
+    const client = modelHandle(model);
     if (!client || !model) return;
     set({ nodes: { ...s.nodes, [key]: { status: 'loading' } } });
     client.inspectNode(key).then(
@@ -48,8 +47,8 @@ export const useInspectorStore = create<InspectorState>()((set, get) => ({
   loadStats(id) {
     const s = get();
     if (s.stats[id] && s.stats[id].status !== 'error') return;
-    const client = currentModelClient();
     const model = s.model;
+    const client = modelHandle(model);
     if (!client || !model) return;
     set({ stats: { ...s.stats, [id]: { status: 'loading' } } });
     client.tensorStats(id).then(

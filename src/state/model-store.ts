@@ -5,7 +5,7 @@
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
 import type { OpenedModel, RuntimeReport } from '../workers/model-api';
-import { ModelClient } from '../workers/model-client';
+import { ModelClient, type ModelHandle } from '../workers/model-client';
 
 export interface LoadingState {
   fileNames: string[];
@@ -52,6 +52,14 @@ const filesOfModel = new WeakMap<OpenedModel, readonly File[]>();
 /** The files `model` was opened from (the model and its external data files), for workers that re-read them. */
 export function modelFiles(model: OpenedModel): readonly File[] | undefined {
   return filesOfModel.get(model);
+}
+
+/** The handle of each opened model: how views and the other workers reach the parsed model. */
+const handles = new WeakMap<OpenedModel, ModelHandle>();
+
+/** The model worker's handle of `model` (default: the open model); undefined when none is open. */
+export function modelHandle(model: OpenedModel | undefined = useModelStore.getState().model): ModelHandle | undefined {
+  return model && handles.get(model);
 }
 
 let inFlight: AbortController | undefined;
@@ -101,11 +109,14 @@ export const useModelStore = create<ModelState>()((set, get) => ({
       if (inFlight !== controller) return;
       modelGeneration = c.generation;
       filesOfModel.set(model, [...files]);
+      handles.set(model, c.handle(model, [...files]));
       set({ model, loading: undefined });
     } catch (e) {
       if (inFlight !== controller && isAppError(e) && e.code === 'aborted') return;
-      // A replaced worker has forgotten the previous model, so the page must forget it too.
-      const lost = c.generation !== modelGeneration;
+      // A replaced worker has forgotten the previous model, so the page must forget it too
+      // (unless its handle has opened it again since, after a crash).
+      const shown = get().model;
+      const lost = c.generation !== modelGeneration && !(shown && modelHandle(shown)?.live);
       if (isAppError(e) && e.code === 'aborted') {
         set({ loading: undefined, notice: 'Opening was cancelled.', ...(lost ? { model: undefined } : {}) });
       } else {

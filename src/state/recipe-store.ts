@@ -20,9 +20,8 @@
 import { create } from 'zustand';
 import { errorMessage } from '../core/errors';
 import type { OpenedModel, SizeProjection } from '../workers/model-api';
-import { currentModelClient } from '../workers/model-client';
 import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../compress/recipe';
-import { useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 import {
   commit,
   HISTORY_LIMIT,
@@ -93,8 +92,8 @@ function requestProjection(): void {
     projectAgain = true;
     return;
   }
-  const client = currentModelClient();
   const { model, recipe } = useRecipeStore.getState();
+  const client = modelHandle(model);
   if (!client || !model) return;
   const seq = ++projectionSeq;
   const focus = useSelectionStore.getState().selectedKey;

@@ -1,6 +1,7 @@
 /**
- * The contract between the page and the bench workers. One worker prepares the inputs (reads
- * the model files and the user's data, decodes images); then every (backend, model) pair runs in
+ * The contract between the page and the bench workers. One worker prepares the inputs (reads the
+ * user's data, decodes images; the model's inputs come from the open model's summary and its
+ * runnable bytes from the model worker: nothing decodes the model here); then every (backend, model) pair runs in
  * a fresh worker of its own: onnxruntime-web reads its thread count once per wasm instance, and
  * a fresh worker gives a clean peak-memory figure and a cancel that always works (terminate).
  */
@@ -8,11 +9,12 @@ import type { ModelAccuracy, ModelRun, OutputValues } from '../bench/evaluate';
 import type { ImagePrep } from '../bench/image';
 import type { LatencyStats, RepeatOptions, RepeatStop } from '../bench/latency';
 import type { OutputFidelity } from '../bench/metrics';
+import type { PairedResult } from '../bench/paired';
 import type { InputPlan } from '../bench/plan';
 import type { IoSummary } from '../onnx/summary';
-import type { WorkerResult } from './model-api';
+import type { Method, WorkerResult } from './kit/protocol';
 
-export type { ImagePrep, LatencyStats, ModelAccuracy, ModelRun, OutputFidelity, OutputValues, RepeatOptions, RepeatStop, WorkerResult };
+export type { ImagePrep, LatencyStats, ModelAccuracy, ModelRun, OutputFidelity, OutputValues, PairedResult, RepeatOptions, RepeatStop, WorkerResult };
 
 /** wasm with 1 thread, wasm with the machine's threads, WebGL, WebGPU (JSEP). */
 export type BackendId = 'wasm-1' | 'wasm-n' | 'webgl' | 'webgpu';
@@ -39,8 +41,8 @@ export type DataSource =
   | { kind: 'images'; files: File[]; prep: ImagePrep };
 
 export interface PrepareRequest {
-  /** the open model's files (model + external data) */
-  files: File[];
+  /** the open model's inputs (its summary) */
+  inputs: IoSummary[];
   /** the compressed model */
   compressed: Blob;
   source: DataSource;
@@ -52,13 +54,9 @@ export interface PrepareRequest {
 }
 
 export interface PreparedBench {
-  inputs: IoSummary[];
   plan: InputPlan;
-  /** self-contained model files (external data inline), transferred */
-  original: ArrayBuffer;
+  /** the compressed file's bytes, transferred */
   compressed: ArrayBuffer;
-  /** as the user has them (model + external data files) */
-  originalFileBytes: number;
   compressedFileBytes: number;
   /** class names of the labeled set, if any */
   classNames: string[];
@@ -81,14 +79,6 @@ export interface PairedJob {
   original: ArrayBuffer;
   compressed: ArrayBuffer;
   plan: InputPlan;
-}
-
-export interface PairedResult {
-  /** median over rounds of original time / compressed time (each round runs both, the order alternating) */
-  speedup: number;
-  rounds: number;
-  originalMs: number;
-  compressedMs: number;
 }
 
 export type JobPhase = 'load' | 'first-run' | 'latency' | 'fidelity' | 'accuracy';
@@ -130,8 +120,8 @@ export interface JobResult {
 
 export interface BenchWorkerApi {
   /** Which backends this browser has (no model loaded). */
-  probe(): Promise<BackendAvailability[]>;
-  prepare(request: PrepareRequest): Promise<WorkerResult<PreparedBench>>;
-  run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promise<WorkerResult<JobResult>>;
-  paired(job: PairedJob): Promise<WorkerResult<PairedResult>>;
+  probe: Method<[], BackendAvailability[]>;
+  prepare: Method<[request: PrepareRequest], PreparedBench>;
+  run: Method<[job: BenchJob], JobResult, JobProgress>;
+  paired: Method<[job: PairedJob], PairedResult>;
 }

@@ -1,14 +1,11 @@
 /**
  * The page's side of the benchmark: one worker prepares the inputs, then every (backend, model)
  * pair runs in a fresh worker, original first so the compressed model's fidelity is measured
- * against the original's outputs on the same backend. Cancel terminates the worker in flight
+ * against the original's outputs on the same backend. The original's runnable bytes come from the
+ * model worker (the open model is not decoded again). Cancel terminates the worker in flight
  * (onnxruntime calls cannot be interrupted). Results arrive one job at a time.
  */
-import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
-import { AppError, errorMessage } from '../core/errors';
-import { imageTargetFromDims, IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from '../bench/image';
-import { inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from '../bench/inputs';
-import type { IoSummary } from '../onnx/summary';
+import { AppError } from '../core/errors';
 import type {
   BackendAvailability,
   BackendId,
@@ -19,8 +16,10 @@ import type {
   ModelRole,
   PreparedBench,
   PrepareRequest,
-  WorkerResult,
 } from './bench-api';
+import { WorkerClient, cancelled, type CallOptions } from './kit/client';
+import type { ArgsOf, ProgressOf, ResultOf } from './kit/protocol';
+import type { ModelHandle } from './model-client';
 
 export interface BenchProgress {
   /** 0..1 over every job */
@@ -50,8 +49,6 @@ export interface BenchRunOptions {
   onResult?: (r: JobResult) => void;
 }
 
-const cancelled = () => new AppError('aborted', 'Cancelled.');
-
 const PHASE_SPAN: Record<JobPhase, [number, number]> = {
   load: [0, 0.15],
   'first-run': [0.15, 0.2],
@@ -62,53 +59,52 @@ const PHASE_SPAN: Record<JobPhase, [number, number]> = {
 
 const BACKEND_LABEL: Record<BackendId, string> = { 'wasm-1': 'wasm (1 thread)', 'wasm-n': 'wasm (threads)', webgl: 'WebGL', webgpu: 'WebGPU' };
 
-function unwrap<T>(r: WorkerResult<T>): T {
-  if (!r.ok) throw new AppError(r.code === 'unexpected' ? 'malformed' : r.code, r.message);
-  return r.value;
+/** Runs one call in a fresh bench worker, terminated afterwards or when `signal` fires. */
+async function inWorker<K extends keyof BenchWorkerApi & string>(
+  method: K,
+  args: ArgsOf<BenchWorkerApi[K]>,
+  options: CallOptions<ProgressOf<BenchWorkerApi[K]>> = {},
+): Promise<ResultOf<BenchWorkerApi[K]>> {
+  if (options.signal?.aborted) throw cancelled();
+  const client = new WorkerClient<BenchWorkerApi>({
+    name: 'bench',
+    spawn: () => new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' }),
+    crashHint: 'The model and the compressed result are kept: run the benchmark again with fewer backends or runs; if it stops again, close other tabs to free memory.',
+  });
+  try {
+    return await client.call(method, args, { ...options, cancel: 'terminate' });
+  } finally {
+    client.dispose();
+  }
 }
 
-/** Runs `call` in a fresh bench worker, terminated afterwards or when `signal` fires. */
-async function inWorker<T>(call: (remote: Remote<BenchWorkerApi>) => Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (signal?.aborted) throw cancelled();
-  const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' });
-  const remote = wrap<BenchWorkerApi>(worker);
-  let onAbort: (() => void) | undefined;
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      onAbort = () => reject(cancelled());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      worker.addEventListener('error', (event) => {
-        event.preventDefault();
-        reject(new AppError('io', `The bench worker stopped${event.message ? `: ${event.message}` : ''}.`));
-      });
-      call(remote).then(resolve, (e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
-    });
-  } finally {
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-    remote[releaseProxy]();
-    worker.terminate();
-  }
+/** What the page gives a benchmark: the open model (handle) and what to measure with. */
+export interface BenchRequest extends PrepareRequest {
+  /** the open model's files' bytes as the user has them (model + external data) */
+  originalFileBytes: number;
 }
 
 export class BenchClient {
   /** Which backends this browser has. */
   probe(signal?: AbortSignal): Promise<BackendAvailability[]> {
-    return inWorker((r) => r.probe(), signal);
+    return inWorker('probe', [], { signal });
   }
 
   /**
    * Benchmarks the original and the compressed model on `backends`. Resolves with every job's
    * result (outputs stripped); rejects with an AppError ('aborted' on cancel).
    */
-  async run(request: PrepareRequest, backends: readonly BackendId[], options: BenchRunOptions = {}): Promise<JobResult[]> {
+  async run(handle: ModelHandle, benchRequest: BenchRequest, backends: readonly BackendId[], options: BenchRunOptions = {}): Promise<JobResult[]> {
     const { signal, onProgress, onResult, onSetup } = options;
     if (backends.length === 0) throw new AppError('invalid-argument', 'Choose at least one backend.');
     const jobs = backends.length * 2;
     onProgress?.({ fraction: 0, label: 'Preparing inputs…', phase: 'prepare' });
-    const prepared: PreparedBench = await inWorker(async (r) => unwrap(await r.prepare(request)), signal);
+    const { originalFileBytes, ...request } = benchRequest;
+    const [original, prepared]: [ArrayBuffer, PreparedBench] = await Promise.all([handle.runnable(), inWorker('prepare', [request], { signal })]);
+    if (signal?.aborted) throw cancelled();
     onSetup?.({
       inputs: prepared.plan.description,
-      originalFileBytes: prepared.originalFileBytes,
+      originalFileBytes,
       compressedFileBytes: prepared.compressedFileBytes,
       labeledCount: prepared.plan.labeled?.set.labels.length,
       classNames: prepared.classNames,
@@ -133,9 +129,9 @@ export class BenchClient {
           });
         };
         report({ phase: 'load', done: 0, total: 1 });
-        const bytes = (model === 'original' ? prepared.original : prepared.compressed).slice(0);
+        const bytes = (model === 'original' ? original : prepared.compressed).slice(0);
         const job = { backend, model, bytes, plan: prepared.plan, ...(model === 'compressed' && reference ? { reference } : {}) };
-        const result = await inWorker(async (r) => unwrap(await r.run(job, proxy(report))), signal);
+        const result = await inWorker('run', [job], { signal, onProgress: report, transfer: [bytes] });
         if (model === 'original') {
           reference = result.outputs;
           originalOk = result.ok;
@@ -143,9 +139,9 @@ export class BenchClient {
         if (model === 'compressed' && result.ok && originalOk) {
           // the fair speed-up: both models side by side in one worker, alternating runs
           onProgress?.({ fraction: (index + 0.95) / jobs, label: `Both models on ${BACKEND_LABEL[backend]}: alternating runs`, backend, model, phase: 'latency' });
-          const pairedJob = { backend, original: prepared.original.slice(0), compressed: prepared.compressed.slice(0), plan: prepared.plan };
+          const pairedJob = { backend, original: original.slice(0), compressed: prepared.compressed.slice(0), plan: prepared.plan };
           try {
-            result.paired = await inWorker(async (r) => unwrap(await r.paired(pairedJob)), signal);
+            result.paired = await inWorker('paired', [pairedJob], { signal, transfer: [pairedJob.original, pairedJob.compressed] });
           } catch (e) {
             if (e instanceof AppError && e.code === 'aborted') throw e;
             // no side-by-side figure: the table keeps the separate medians' ratio
@@ -159,53 +155,4 @@ export class BenchClient {
     onProgress?.({ fraction: 1, label: 'Done' });
     return results;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Describing a model's inputs for the page (cheap, pure: runs on the calling thread)
-
-
-export type { InputSpec, SymbolicDim, ImagePrep };
-export { IMAGENET_MEAN, IMAGENET_STD };
-
-export interface InputsDescription {
-  specs: InputSpec[];
-  dims: SymbolicDim[];
-  /** why the model's inputs cannot be synthesized, if so */
-  problem?: string;
-}
-
-export function describeInputs(inputs: readonly IoSummary[]): InputsDescription {
-  try {
-    const specs = inputSpecs(inputs);
-    return { specs, dims: symbolicDims(specs) };
-  } catch (e) {
-    return { specs: [], dims: [], problem: errorMessage(e) };
-  }
-}
-
-/** Concrete dims of each input with these symbolic sizes (a message instead when a size is bad). */
-export function concreteDims(specs: readonly InputSpec[], values: Record<string, number>): { name: string; dims?: number[]; problem?: string }[] {
-  return specs.map((s) => {
-    try {
-      return { name: s.name, dims: resolveDims(s, values) };
-    } catch (e) {
-      return { name: s.name, problem: errorMessage(e) };
-    }
-  });
-}
-
-/** Image settings fitting the model's (only) input at these dims, or undefined when it is not an image input. */
-export function defaultImagePrep(dims: readonly number[] | undefined): ImagePrep | undefined {
-  const t = dims && imageTargetFromDims(dims);
-  if (!t) return undefined;
-  const rgb = t.channels === 3;
-  return {
-    ...t,
-    fit: rgb ? 'center-crop' : 'stretch',
-    range: '0-1',
-    mean: rgb ? [...IMAGENET_MEAN] : [0],
-    std: rgb ? [...IMAGENET_STD] : [1],
-    invert: false,
-  };
 }

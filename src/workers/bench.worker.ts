@@ -1,20 +1,19 @@
 /**
  * A bench worker: prepares the inputs (prepare), or runs one model on one backend (run). The
- * client starts a fresh worker for every run (see bench-api.ts). Heavy work only; the metric
- * and latency code is src/bench, shared with the CLI.
+ * client starts a fresh worker for every run (see bench-api.ts). Browser work only (reading
+ * files, decoding images, onnxruntime-web); the data, metric, latency and side-by-side code is
+ * src/bench, shared with the CLI.
  */
-import { expose, transfer } from 'comlink';
-import { errorMessage, isAppError } from '../core/errors';
+import { AppError, errorMessage } from '../core/errors';
+import { dataFromFiles, dataFromImages, type BenchData } from '../bench/data-files';
 import { compareRuns, measureModel } from '../bench/evaluate';
 import { imageToTensor } from '../bench/image';
-import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
-import { inputsFromJsonObject, inputsFromNpyFile, parseJsonText } from '../bench/parse-inputs';
+import { parseLabeledJson, type LabeledSet } from '../bench/labeled';
+import { parseJsonText } from '../bench/parse-inputs';
 import { cpuFallbacks, describeFailure } from '../bench/ort-log';
+import { pairedRounds } from '../bench/paired';
 import { planInputs } from '../bench/plan';
-import type { BenchTensor } from '../bench/tensor';
-import { loadModel } from '../onnx/load';
-import { summarizeModel, type IoSummary } from '../onnx/summary';
-import { AppError } from '../core/errors';
+import type { IoSummary } from '../onnx/summary';
 import type {
   BackendAvailability,
   BenchJob,
@@ -27,9 +26,9 @@ import type {
   PairedResult,
   PreparedBench,
   PrepareRequest,
-  WorkerResult,
 } from './bench-api';
-import { encodeCompressed } from './compress-run';
+import { reportDecodes } from './kit/debug';
+import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, loadOrtWebgl, wasmThreads, type Ort } from './ort';
 import { webRunSession, type OrtSession } from './ort-session';
 import { probeModelBytes } from './runtime-probe';
@@ -135,12 +134,6 @@ async function probe(): Promise<BackendAvailability[]> {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-type Failure = Extract<WorkerResult<never>, { ok: false }>;
-
-function failure(e: unknown): Failure {
-  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-}
-
 async function bytesOf(f: Blob): Promise<Uint8Array> {
   return new Uint8Array(await f.arrayBuffer());
 }
@@ -170,48 +163,19 @@ async function decodeImage(file: File, prep: ImagePrep): Promise<Float32Array> {
 
 const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
 
-async function imagesSource(files: File[], prep: ImagePrep, inputs: IoSummary[]): Promise<{ labeled?: LabeledSet; sets?: BenchTensor[][] }> {
+async function imagesSource(files: File[], prep: ImagePrep, inputs: IoSummary[]): Promise<BenchData> {
   const images = files.filter((f) => IMAGE_EXT.test(f.name)).sort((a, b) => (relativePath(a) < relativePath(b) ? -1 : 1));
   if (images.length === 0) throw new AppError('invalid-argument', 'no images among the chosen files (.png, .jpg, .gif, .bmp, .webp)');
   if (inputs.length !== 1) throw new AppError('unsupported', `images feed one-input models; this one has ${inputs.length} inputs`);
-  const io = inputs[0];
   const sampleDims = prep.layout === 'NCHW' ? [prep.channels, prep.height, prep.width] : [prep.height, prep.width, prep.channels];
   const per = prep.channels * prep.height * prep.width;
   const data = new Float32Array(per * images.length);
   for (const [i, f] of images.entries()) data.set(await decodeImage(f, prep), i * per);
-  const folders = images.map((f) => relativePath(f).split('/').slice(0, -1));
-  const labeledByFolder = folders.every((p) => p.length >= 2);
-  if (labeledByFolder) {
-    const classOf = folders.map((p) => p[p.length - 1]);
-    const { classNames, index } = classIndexByFolder(classOf);
-    const labels = Int32Array.from(classOf, (c) => index.get(c)!);
-    return { labeled: { source: `${images.length} images in ${classNames.length} class folders`, inputName: io.name, sampleDims, classNames, labels, data } };
-  }
-  const sets = images.map((_, i) => [{ name: io.name, dtype: 'float32' as const, dims: [1, ...sampleDims], data: data.slice(i * per, (i + 1) * per) }]);
-  return { sets };
+  return dataFromImages(images.map(relativePath), data, sampleDims, inputs[0]);
 }
 
-async function filesSource(files: File[], inputs: IoSummary[]): Promise<{ labeled?: LabeledSet; sets?: BenchTensor[][] }> {
-  if (files.length === 0) throw new AppError('invalid-argument', 'no input files chosen');
-  if (files.length === 1) {
-    const f = files[0];
-    const lower = f.name.toLowerCase();
-    if (lower.endsWith('.csv')) return { labeled: parseLabeledCsv(f.name, new TextDecoder().decode(await bytesOf(f)), inputs) };
-    if (lower.endsWith('.json')) {
-      const json = parseJsonText(f.name, await bytesOf(f));
-      const labeled = Array.isArray(json) || (json !== null && typeof json === 'object' && 'labels' in json);
-      if (labeled) return { labeled: parseLabeledJson(f.name, json, inputs) };
-      return { sets: [inputsFromJsonObject(f.name, json, inputs)] };
-    }
-  }
-  const sets: BenchTensor[][] = [];
-  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const lower = f.name.toLowerCase();
-    if (lower.endsWith('.npy')) sets.push(inputsFromNpyFile(f.name, await bytesOf(f), inputs));
-    else if (lower.endsWith('.json')) sets.push(inputsFromJsonObject(f.name, parseJsonText(f.name, await bytesOf(f)), inputs));
-    else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy or .json files (or one labeled .json / .csv)`);
-  }
-  return { sets };
+async function filesSource(files: File[], inputs: IoSummary[]): Promise<BenchData> {
+  return dataFromFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f) }))), inputs);
 }
 
 async function sampleSource(inputs: IoSummary[]): Promise<{ labeled: LabeledSet }> {
@@ -221,7 +185,7 @@ async function sampleSource(inputs: IoSummary[]): Promise<{ labeled: LabeledSet 
   return { labeled: parseLabeledJson('digits-test.json', parseJsonText('digits-test.json', new Uint8Array(await res.arrayBuffer())), inputs) };
 }
 
-async function dataFrom(source: DataSource, inputs: IoSummary[]): Promise<{ labeled?: LabeledSet; sets?: BenchTensor[][] }> {
+async function dataFrom(source: DataSource, inputs: IoSummary[]): Promise<BenchData> {
   switch (source.kind) {
     case 'synthetic':
       return {};
@@ -235,23 +199,9 @@ async function dataFrom(source: DataSource, inputs: IoSummary[]): Promise<{ labe
 }
 
 async function prepare(req: PrepareRequest): Promise<PreparedBench> {
-  const files = await Promise.all(req.files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f) })));
-  const loaded = loadModel(files);
-  const inputs = summarizeModel(loaded).inputs;
-  const data = await dataFrom(req.source, inputs);
-  const plan = planInputs(inputs, { dimValues: req.dimValues, ...data, repeat: req.repeat, labeledBatch: req.labeledBatch });
-  const originalBytes = loaded.external ? encodeCompressed(loaded.model, loaded.external) : files.find((f) => f.name === loaded.fileName)!.bytes;
-  const original = originalBytes.slice().buffer as ArrayBuffer;
-  const compressed = await req.compressed.arrayBuffer();
-  return {
-    inputs,
-    plan,
-    original,
-    compressed,
-    originalFileBytes: files.reduce((n, f) => n + f.bytes.length, 0),
-    compressedFileBytes: req.compressed.size,
-    classNames: data.labeled?.classNames ?? [],
-  };
+  const data = await dataFrom(req.source, req.inputs);
+  const plan = planInputs(req.inputs, { dimValues: req.dimValues, ...data, repeat: req.repeat, labeledBatch: req.labeledBatch });
+  return { plan, compressed: await req.compressed.arrayBuffer(), compressedFileBytes: req.compressed.size, classNames: data.labeled?.classNames ?? [] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,7 +218,7 @@ async function withConsoleCapture<T>(f: () => Promise<T>): Promise<{ value: T; l
   }
 }
 
-async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promise<JobResult> {
+async function run(job: BenchJob, onProgress: (p: JobProgress) => void): Promise<JobResult> {
   const base: JobResult = { backend: job.backend, model: job.model, ok: false };
   if (job.backend === 'webgpu') {
     const a = await webgpuAvailability();
@@ -278,7 +228,7 @@ async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promis
     const a = webglAvailability();
     if (!a.available) return { ...base, error: a.detail };
   }
-  void onProgress?.({ phase: 'load', done: 0, total: 1 });
+  onProgress({ phase: 'load', done: 0, total: 1 });
   let ort: Ort;
   try {
     ort = job.backend === 'webgl' ? await loadOrtWebgl() : await loadOrt(job.backend === 'wasm-1' ? 1 : wasmThreads());
@@ -311,7 +261,7 @@ async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promis
     const sessionMs = performance.now() - t0;
     session = created.value;
     const fallback = verbose ? cpuFallbacks(created.lines) : undefined;
-    const measured = await measureModel(webRunSession(ort, session), job.plan, { onProgress: (p) => void onProgress?.(p) });
+    const measured = await measureModel(webRunSession(ort, session), job.plan, { onProgress });
     const heap = job.backend === 'webgl' ? undefined : wasmBytes();
     let accuracy: JobResult['accuracy'];
     if (measured.accuracy) {
@@ -347,24 +297,7 @@ async function run(job: BenchJob, onProgress?: (p: JobProgress) => void): Promis
   }
 }
 
-/** Side-by-side rounds: at least PAIRED_MIN, then until PAIRED_MS have passed, at most PAIRED_MAX. */
-const PAIRED_MIN = 6;
-const PAIRED_MAX = 40;
-const PAIRED_MS = 6000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/**
- * Both models in one worker, timed in alternating runs on the latency inputs: each round runs
- * the original and the compressed model once (the order alternating), and the speed-up is the
- * median of the rounds' ratios. Separate workers measured one after the other can differ by
- * tens of percent on a busy machine (the same file measured 247 and 397 ms in two workers);
- * side by side, both see the same conditions.
- */
+/** Both models in one worker, timed in alternating runs (src/bench/paired.ts). */
 async function paired(job: PairedJob): Promise<PairedResult> {
   const ort = job.backend === 'webgl' ? await loadOrtWebgl() : await loadOrt(job.backend === 'wasm-1' ? 1 : wasmThreads());
   const ep = job.backend === 'wasm-1' || job.backend === 'wasm-n' ? 'wasm' : job.backend;
@@ -372,57 +305,21 @@ async function paired(job: PairedJob): Promise<PairedResult> {
   try {
     for (const bytes of [job.original, job.compressed]) sessions.push(await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [ep] }));
     const [a, b] = sessions.map((s) => webRunSession(ort, s));
-    const feeds = job.plan.latencyInputs;
-    await a.run(feeds);
-    await b.run(feeds);
-    const ta: number[] = [];
-    const tb: number[] = [];
-    const ratios: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < PAIRED_MAX && (i < PAIRED_MIN || performance.now() - t0 < PAIRED_MS); i++) {
-      let x: number;
-      let y: number;
-      if (i % 2 === 0) {
-        x = (await a.run(feeds)).ms;
-        y = (await b.run(feeds)).ms;
-      } else {
-        y = (await b.run(feeds)).ms;
-        x = (await a.run(feeds)).ms;
-      }
-      ta.push(x);
-      tb.push(y);
-      if (y > 0) ratios.push(x / y);
-    }
-    return { speedup: median(ratios), rounds: ta.length, originalMs: median(ta), compressedMs: median(tb) };
+    return await pairedRounds(a, b, job.plan.latencyInputs);
   } finally {
     for (const s of sessions) await s.release().catch(() => undefined);
   }
 }
 
-const api: BenchWorkerApi = {
-  probe,
-  async prepare(req) {
-    try {
-      const value = await prepare(req);
-      return transfer({ ok: true, value }, [value.original, value.compressed]);
-    } catch (e) {
-      return failure(e);
-    }
+const handlers: Handlers<BenchWorkerApi> = {
+  probe: () => probe(),
+  async prepare(_ctx, req) {
+    const value = await prepare(req);
+    return withTransfer(value, [value.compressed]);
   },
-  async run(job, onProgress) {
-    try {
-      return { ok: true, value: await run(job, onProgress) };
-    } catch (e) {
-      return failure(e);
-    }
-  },
-  async paired(job) {
-    try {
-      return { ok: true, value: await paired(job) };
-    } catch (e) {
-      return failure(e);
-    }
-  },
+  run: (ctx, job) => run(job, ctx.progress),
+  paired: (_ctx, job) => paired(job),
 };
 
-expose(api);
+reportDecodes('bench');
+serve(handlers);

@@ -1,9 +1,13 @@
 /**
- * The compare view's side of the model worker: parses the compressed file next to the open
- * (original) model, diffs the two (src/graph/compare-diff.ts), keeps a graph model per side for
- * scenes, and answers a layer's weight comparison: the original weights and what the compressed
- * file decodes them to (evaluated from the file: src/graph/const-eval.ts), in shared bins, with
- * the quantization grid and the representable (clipped) range of one channel or block.
+ * The compare view's side of the model worker: keeps one comparison of the open (original) model
+ * with a compressed file (parsing, diff, scenes: src/graph/compare.ts), and answers a layer's
+ * weight comparison: the original weights and what the compressed file decodes them to
+ * (evaluated from the file: src/graph/const-eval.ts), in shared bins, with the quantization grid
+ * and the representable (clipped) range of one channel or block.
+ *
+ * The weight comparison stays here for now: it needs both src/compress (BatchNormalization
+ * folding, effective weights) and src/graph (the constant evaluator), which no algorithm room may
+ * combine (docs/ARCHITECTURE.md).
  *
  * Answers are small plain objects; no tensor crosses to the page.
  */
@@ -13,27 +17,17 @@ import type { LayerReport } from '../compress/compress';
 import { runCleanup } from '../compress/cleanup/cleanup';
 import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator } from '../compress/graph-edit';
 import { effectiveWeight, weightAxes } from '../compress/weights';
-import { alignScene, diffModels, type CompareDiff, type LayerHint } from '../graph/compare-diff';
+import { comparisonExpand, comparisonReveal, comparisonScene, openComparison, type CompareSide, type Comparison } from '../graph/compare';
+import type { LayerHint } from '../graph/compare-diff';
 import { ConstEvaluator, transposeValues, type EvalTensor } from '../graph/const-eval';
-import { expansionFor, graphReveal, graphScene, openGraphFromView, type GraphModel } from '../graph/graph-model';
-import type { GraphInfo, GraphScene } from '../graph/types';
+import type { GraphScene } from '../graph/types';
 import { attrInt } from '../onnx/attributes';
 import { findLayers, type Layer } from '../onnx/layers';
-import { loadModel, type LoadedModel } from '../onnx/load';
+import type { LoadedModel } from '../onnx/load';
 import { modelGraphs, graphPath } from '../onnx/names';
 import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from '../onnx/types';
 
-export type CompareSide = 'original' | 'compressed';
-
-export interface CompareInfo {
-  diff: CompareDiff;
-  original: GraphInfo;
-  compressed: GraphInfo;
-  /** the compressed file's size and how long parsing and diffing took in the worker */
-  compressedBytes: number;
-  parseMs: number;
-  diffMs: number;
-}
+export type { CompareInfo, CompareSide } from '../graph/compare';
 
 export interface WeightGroup {
   index: number;
@@ -81,12 +75,7 @@ export interface WeightComparison {
   note?: string;
 }
 
-interface Session {
-  original: LoadedModel;
-  compressed: LoadedModel;
-  info: CompareInfo;
-  graphs: Record<CompareSide, GraphModel>;
-  members: Record<string, string[]>;
+interface Session extends Comparison {
   hints: Map<string, LayerReport>;
   layers?: Layer[];
   /** the original's layers after folding BatchNormalizations (see foldedOriginal) */
@@ -97,27 +86,12 @@ interface Session {
 
 let session: Session | undefined;
 
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-
 /** Parses the compressed file and diffs it against the open model. */
-export function compareOpen(original: LoadedModel | undefined, bytes: Uint8Array, layers: readonly LayerReport[] = []): CompareInfo {
+export function compareOpen(original: LoadedModel | undefined, bytes: Uint8Array, layers: readonly LayerReport[] = []): Comparison['info'] {
   if (!original) throw new AppError('invalid-argument', 'No model is open.');
-  const t0 = now();
-  const compressed = loadModel(bytes, { fileName: 'compressed.onnx' });
-  const t1 = now();
   const hints: LayerHint[] = layers.map((l) => ({ key: l.key, applied: l.applied, notes: l.notes, error: l.error }));
-  const result = diffModels(original.model, compressed.model, hints);
-  const graphs = { original: openGraphFromView(result.originalView), compressed: openGraphFromView(result.compressedView) };
-  const info: CompareInfo = {
-    diff: result.diff,
-    original: graphs.original.info,
-    compressed: graphs.compressed.info,
-    compressedBytes: bytes.byteLength,
-    parseMs: t1 - t0,
-    diffMs: now() - t1,
-  };
-  session = { original, compressed, info, graphs, members: result.members, hints: new Map(layers.map((l) => [l.key, l])), weights: new Map() };
-  return info;
+  session = { ...openComparison(original, bytes, hints), hints: new Map(layers.map((l) => [l.key, l])), weights: new Map() };
+  return session.info;
 }
 
 function sessionFor(original: LoadedModel | undefined): Session {
@@ -125,24 +99,17 @@ function sessionFor(original: LoadedModel | undefined): Session {
   return session;
 }
 
-/**
- * One side's scene. The compressed side is drawn on the original's coordinates (laid out with the
- * same open groups), so one viewport shows the same node at the same place on both sides.
- */
-export async function compareScene(original: LoadedModel | undefined, side: CompareSide, expanded: string[]): Promise<GraphScene> {
-  const s = sessionFor(original);
-  const scene = await graphScene(s.graphs[side], expanded);
-  if (side === 'original') return scene;
-  const known = expanded.filter((id) => s.graphs.original.h.byId.has(id));
-  return alignScene(scene, await graphScene(s.graphs.original, known));
+/** One side's scene (the compressed side on the original's coordinates). */
+export function compareScene(original: LoadedModel | undefined, side: CompareSide, expanded: string[]): Promise<GraphScene> {
+  return comparisonScene(sessionFor(original), side, expanded);
 }
 
 export function compareExpand(original: LoadedModel | undefined, side: CompareSide, id: string): string[] {
-  return expansionFor(sessionFor(original).graphs[side], id);
+  return comparisonExpand(sessionFor(original), side, id);
 }
 
 export function compareReveal(original: LoadedModel | undefined, side: CompareSide, id: string): string[] {
-  return graphReveal(sessionFor(original).graphs[side], id);
+  return comparisonReveal(sessionFor(original), side, id);
 }
 
 /** Forgets the comparison (the page left it, or the result changed). */

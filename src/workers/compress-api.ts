@@ -1,13 +1,16 @@
 /**
- * The contract between the page and the compress worker. The page hands over the model's File
- * objects (handles: the worker reads their bytes itself, nothing is copied on the main thread)
- * and a recipe; the worker answers with the compressed file's bytes (transferred) and the report.
+ * The contract between the page and the compress worker. The worker holds one model, handed to
+ * it once per open as the model worker's snapshot (the parsed model, its buffers transferred: the
+ * file is not decoded again), and compresses it with a recipe; it answers with the compressed
+ * file's bytes (transferred) and the report.
  */
 import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
-import type { WorkerResult } from './model-api';
+import type { ModelSnapshot } from '../onnx/snapshot';
+import type { IoSummary } from '../onnx/summary';
+import type { Method, WorkerResult } from './kit/protocol';
 
-export type { CompressReport, Recipe, WorkerResult };
+export type { CompressReport, ModelSnapshot, Recipe, WorkerResult };
 
 export type CompressStage = 'read' | 'parse' | 'calibrate' | 'compress' | 'encode';
 
@@ -83,25 +86,27 @@ export interface VerifyReport {
   backends: BackendCheck[];
 }
 
+/**
+ * The model to compress: `key` names it; `snapshot` comes along when the page does not know the
+ * worker to hold that model already (first use, another model, a restarted worker).
+ */
+export interface CompressModel {
+  key: number;
+  snapshot?: ModelSnapshot;
+}
+
 export interface CompressWorkerApi {
   /**
-   * Reads the files (a model and its external data files), applies the recipe, and returns the
-   * compressed file. `cancelFlag` is a 4-byte SharedArrayBuffer the page sets to 1 to cancel.
+   * Applies the recipe to the model and returns the compressed file. Fails with code 'stale' in
+   * its message when the worker does not hold `model.key` and no snapshot was given.
    */
-  compress(
-    files: File[],
-    recipe: Recipe,
-    onProgress?: CompressProgressCallback,
-    cancelFlag?: SharedArrayBuffer,
-  ): Promise<WorkerResult<CompressOutput>>;
+  compress: Method<[model: CompressModel, recipe: Recipe], CompressOutput, CompressProgress>;
   /**
-   * Runs the original and the compressed model on each backend with the same synthesized inputs
-   * and compares the outputs.
+   * Runs the original (`original`: a self-contained file with these inputs) and the compressed
+   * model on each backend with the same synthesized inputs and compares the outputs.
    */
-  verify(
-    files: File[],
-    compressed: Blob,
-    backends: VerifyBackend[],
-    compressedData?: { name: string; blob: Blob },
-  ): Promise<WorkerResult<VerifyReport>>;
+  verify: Method<
+    [original: ArrayBuffer, inputs: IoSummary[], compressed: Blob, backends: VerifyBackend[], compressedData?: { name: string; blob: Blob }],
+    VerifyReport
+  >;
 }

@@ -1,8 +1,10 @@
 /**
- * What the compress worker does, without comlink or the DOM, so that Node tests run exactly the
- * page's code path: load the files -> compressModel -> pull any remaining external data inline
- * -> encodeModel. The CLI's `compress` runs the same core calls in the same order (src/cli/
- * compress.ts), and a test checks that both give identical bytes.
+ * What the compress worker does, without the worker plumbing or the DOM, so that Node tests run
+ * exactly the page's code path: the loaded model (the worker's comes from the model worker's
+ * snapshot: prepareLoaded; from files: prepareCompression) -> compressModel -> pull any remaining
+ * external data inline -> encodeModel. The CLI's `compress` runs the same core calls in the same
+ * order (src/cli/compress.ts), and tests check that both give identical bytes
+ * (compress-run.test.ts, model-session.test.ts).
  */
 import { throwIfAborted } from '../core/errors';
 import { AppError } from '../core/errors';
@@ -69,12 +71,21 @@ export function prepareCompression(files: readonly InputFile[], recipeJson: Reci
   onProgress?.({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
   const t0 = now();
   const loaded = loadModel(files, { signal });
+  return prepareLoaded(loaded, files.reduce((n, f) => n + f.bytes.length, 0), recipe, now() - t0);
+}
+
+/**
+ * prepareCompression for a model parsed already (the compress worker's model, handed over by the
+ * model worker): validates the recipe and says whether calibration would be used.
+ */
+export function prepareLoaded(loaded: LoadedModel, originalBytes: number, recipeJson: Recipe | unknown, parseMs = 0): Prepared {
+  const recipe = parseRecipe(recipeJson);
   // int8 activations are written for target wasm only (other targets keep those layers weights-only),
   // and only Convs keep static (calibrated) ones there: Gemm/MatMul keep int8 weights only on wasm
   // (activations/cost.ts), so a transformer is not run through a calibration pass for nothing
   const wantsCalibration =
     recipe.target === 'wasm' && resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
-  return { recipe, loaded, originalBytes: files.reduce((n, f) => n + f.bytes.length, 0), parseMs: now() - t0, wantsCalibration };
+  return { recipe, loaded, originalBytes, parseMs, wantsCalibration };
 }
 
 /** Compresses a prepared model (with activation ranges when given) and encodes the result. */

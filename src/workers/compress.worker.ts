@@ -1,16 +1,17 @@
 /**
  * The compress worker: a dedicated thread for compression, so the model worker stays free for
- * the graph and the page stays responsive. A thin comlink `expose` over compress-run.ts, plus a
+ * the graph and the page stays responsive. It holds the open model, handed over once by the
+ * model worker (a snapshot: no second decode). A thin kit `serve` over compress-run.ts, plus a
  * check that runs the original and the result on onnxruntime-web's backends.
  */
-import { expose, transfer } from 'comlink';
-import { errorMessage, isAppError } from '../core/errors';
+import { AppError, errorMessage, isAppError } from '../core/errors';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { decodeModel } from '../onnx/codec';
-import { loadModel } from '../onnx/load';
-import { summarizeModel } from '../onnx/summary';
+import type { LoadedModel } from '../onnx/load';
+import { fromSnapshot } from '../onnx/snapshot';
+import type { IoSummary } from '../onnx/summary';
 import type {
   BackendCheck,
   CompressOutput,
@@ -20,68 +21,40 @@ import type {
   SessionRun,
   VerifyBackend,
   VerifyReport,
-  WorkerResult,
 } from './compress-api';
 import { compareRuns, type OutputValues } from '../bench/evaluate';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
-import { encodeCompressed, finishCompression, prepareCompression, type Prepared } from './compress-run';
+import { finishCompression, prepareLoaded, type Prepared } from './compress-run';
+import { reportDecodes } from './kit/debug';
+import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession, type OrtSession, type OrtTensor } from './ort-session';
-
-/**
- * An AbortSignal the page can fire while this worker is busy in synchronous code: reading
- * `aborted` (compressModel does before every layer) polls a flag in shared memory.
- */
-function sharedFlagSignal(flag: Int32Array | undefined): AbortSignal {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  if (!flag) return signal;
-  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
-  Object.defineProperty(signal, 'aborted', {
-    get: () => {
-      if (Atomics.load(flag, 0) !== 0 && !nativeAborted.call(signal)) controller.abort();
-      return nativeAborted.call(signal) as boolean;
-    },
-  });
-  return signal;
-}
 
 /**
  * Progress goes to the page at most every 40 ms (stage changes and the last layer always), with
  * the keys of every layer finished since the previous report.
  */
-function throttled(onProgress: CompressProgressCallback | undefined): CompressProgressCallback {
+function throttled(onProgress: CompressProgressCallback): CompressProgressCallback {
   let last = -Infinity;
   let stage = '';
   let pending: string[] = [];
   return (p: CompressProgress) => {
-    if (!onProgress) return;
     pending.push(...p.finished);
     const now = performance.now();
     if (now - last >= 40 || p.stage !== stage || (p.total > 0 && p.done >= p.total)) {
       last = now;
       stage = p.stage;
-      void onProgress({ ...p, finished: pending });
+      onProgress({ ...p, finished: pending });
       pending = [];
     }
   };
-}
-
-type Failure = Extract<WorkerResult<never>, { ok: false }>;
-
-function failure(e: unknown): Failure {
-  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
 }
 
 /** The buffer of exactly these bytes (the encoder may hand back a view into a larger one). */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
   return bytes.slice().buffer as ArrayBuffer;
-}
-
-async function readFiles(files: File[]) {
-  return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,21 +130,17 @@ function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: numb
 const VERIFY_SETS = 2;
 
 async function verify(
-  files: File[],
+  originalBuffer: ArrayBuffer,
+  inputs: IoSummary[],
   compressed: Blob,
   backends: VerifyBackend[],
   compressedData?: { name: string; blob: Blob },
 ): Promise<VerifyReport> {
-  const inputFiles = await readFiles(files);
-  const loaded = loadModel(inputFiles);
-  const inputs = summarizeModel(loaded).inputs;
   const sets = Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k));
-  // onnxruntime-web would need external data mounted: run a self-contained copy instead
-  const original = loaded.external
-    ? encodeCompressed(loaded.model, loaded.external)
-    : inputFiles.find((f) => f.name === loaded.fileName)!.bytes;
+  // self-contained already (the model worker inlined any external data)
+  const original = new Uint8Array(originalBuffer);
   const result = new Uint8Array(await compressed.arrayBuffer());
-  const halfCompute = usesFloat16Compute(decodeModel(result));
+  const halfCompute = usesFloat16Compute(decodeModel(result, { name: 'compressed.onnx' }));
   const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
   const ort = await loadOrt();
   const checks: BackendCheck[] = [];
@@ -254,47 +223,46 @@ async function calibrateSynthesized(prepared: Prepared, signal: AbortSignal): Pr
   }
 }
 
-const api: CompressWorkerApi = {
-  async compress(files, recipe, onProgress, cancelFlag): Promise<WorkerResult<CompressOutput>> {
-    const signal = sharedFlagSignal(cancelFlag && new Int32Array(cancelFlag));
-    const progress = throttled(onProgress);
-    try {
-      progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
-      const t0 = performance.now();
-      const inputs = await readFiles(files);
-      const readMs = performance.now() - t0;
-      const options = { signal, onProgress: progress, now: () => performance.now() };
-      const prepared = prepareCompression(inputs, recipe, options);
-      let calibrated: { calibration?: Calibration; note?: string } = {};
-      if (prepared.wantsCalibration) {
-        progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
-        calibrated = await calibrateSynthesized(prepared, signal);
-      }
-      const r = finishCompression(prepared, { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) });
-      if (calibrated.note) r.report.notes.push(calibrated.note);
-      const bytes = ownBuffer(r.bytes);
-      const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
-      const value: CompressOutput = {
-        fileName: r.fileName,
-        originalBytes: r.originalBytes,
-        bytes,
-        ...(data ? { data } : {}),
-        report: r.report,
-        timings: { readMs, ...r.timings },
-      };
-      return transfer({ ok: true, value }, data ? [bytes, data.bytes] : [bytes]);
-    } catch (e) {
-      return failure(e);
+/** The model this worker holds (handed over once per open), by the page's key. */
+let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
+
+const handlers: Handlers<CompressWorkerApi> = {
+  async compress(ctx, model, recipe) {
+    const { signal } = ctx;
+    const progress = throttled(ctx.progress);
+    progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
+    const t0 = performance.now();
+    if (model.snapshot) {
+      const loaded = fromSnapshot(model.snapshot);
+      held = { key: model.key, loaded, originalBytes: loaded.fileSize + model.snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
     }
+    if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
+    const readMs = performance.now() - t0;
+    const options = { signal, onProgress: progress, now: () => performance.now() };
+    progress({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
+    const prepared = prepareLoaded(held.loaded, held.originalBytes, recipe);
+    let calibrated: { calibration?: Calibration; note?: string } = {};
+    if (prepared.wantsCalibration) {
+      progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
+      calibrated = await calibrateSynthesized(prepared, signal);
+    }
+    const r = finishCompression(prepared, { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) });
+    if (calibrated.note) r.report.notes.push(calibrated.note);
+    const bytes = ownBuffer(r.bytes);
+    const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
+    const value: CompressOutput = {
+      fileName: r.fileName,
+      originalBytes: r.originalBytes,
+      bytes,
+      ...(data ? { data } : {}),
+      report: r.report,
+      timings: { readMs, ...r.timings },
+    };
+    return withTransfer(value, data ? [bytes, data.bytes] : [bytes]);
   },
 
-  async verify(files, compressed, backends, compressedData) {
-    try {
-      return { ok: true, value: await verify(files, compressed, backends, compressedData) };
-    } catch (e) {
-      return failure(e);
-    }
-  },
+  verify: (_ctx, original, inputs, compressed, backends, compressedData) => verify(original, inputs, compressed, backends, compressedData),
 };
 
-expose(api);
+reportDecodes('compress');
+serve(handlers);

@@ -6,16 +6,19 @@ import type { ExploreLayer, Measured } from '../bench/explore/evaluator';
 import type { Score } from '../bench/explore/score';
 import type { ProjectionInput } from '../compress/project';
 import type { Recipe, Target } from '../compress/recipe';
-import type { WorkerResult } from './model-api';
+import type { ModelSnapshot } from '../onnx/snapshot';
+import type { Method, WorkerResult } from './kit/protocol';
 
-export type { ExploreLayer, Measured, Score, ProjectionInput, Recipe, Target, WorkerResult };
+export type { ExploreLayer, Measured, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
 
 /** Where the labeled set comes from: a same-origin URL (the sample's) or a file the user gave. */
 export type LabeledSource = { kind: 'url'; url: string; name: string } | { kind: 'file'; file: File };
 
 export interface ExploreInit {
-  /** the model and its external data files (handles; the worker reads them) */
+  /** the model and its external data files (handles; the worker reads them for the cache key's hash only) */
   files: File[];
+  /** the parsed model, from the model worker (not decoded again) */
+  snapshot: ModelSnapshot;
   target: Target;
   labeled?: LabeledSource;
 }
@@ -39,6 +42,6 @@ export interface ExploreReady {
 }
 
 export interface ExploreWorkerApi {
-  init(init: ExploreInit): Promise<WorkerResult<ExploreReady>>;
-  measure(recipe: Recipe): Promise<WorkerResult<Measured>>;
+  init: Method<[init: ExploreInit], ExploreReady>;
+  measure: Method<[recipe: Recipe], Measured>;
 }

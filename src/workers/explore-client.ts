@@ -9,7 +9,6 @@
  * Sensitivity results are cached per model (SHA-256 of its files), target, metric and inputs: in
  * memory, and in IndexedDB (idb-keyval) so a reload does not measure again.
  */
-import { releaseProxy, wrap, type Remote } from 'comlink';
 import { get as idbGet, set as idbSet } from 'idb-keyval';
 import { AppError } from '../core/errors';
 import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
@@ -17,17 +16,10 @@ import { Explorer, type ExplorePoint } from '../bench/explore/search';
 import type { MetricKind } from '../bench/explore/score';
 import { SizeModel } from '../bench/explore/size';
 import type { Recipe } from '../compress/recipe';
-import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured, WorkerResult } from './explore-api';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured } from './explore-api';
+import { WorkerClient } from './kit/client';
 
 export type { SensitivityEntry, ExplorePoint, MetricKind };
-export { PROBES, PROBE_IDS, layerSensitivity, type ProbeId } from '../bench/explore/sensitivity';
-export { paretoFront } from '../bench/explore/search';
-export { METRIC_LABELS, metricOf } from '../bench/explore/score';
-
-function unwrap<T>(r: WorkerResult<T>): T {
-  if (r.ok) return r.value;
-  throw new AppError(r.code === 'unexpected' ? 'malformed' : r.code, r.message);
-}
 
 /** Workers to run side by side: the machine's cores, 1 to 4. */
 export function poolSize(): number {
@@ -36,8 +28,7 @@ export function poolSize(): number {
 }
 
 interface Member {
-  worker: Worker;
-  remote: Remote<ExploreWorkerApi>;
+  client: WorkerClient<ExploreWorkerApi>;
   ready: Promise<ExploreReady>;
 }
 
@@ -72,7 +63,7 @@ export class ExploreClient {
         () => c.release(m),
         () => {
           c.members = c.members.filter((x) => x !== m);
-          m.worker.terminate();
+          m.client.dispose();
         },
       );
     }
@@ -81,14 +72,16 @@ export class ExploreClient {
   }
 
   private spawn(i: number): Member {
-    const worker = new Worker(new URL('./explore.worker.ts', import.meta.url), { type: 'module', name: `explore-${i}` });
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      this.fail(new AppError('io', `An explore worker stopped${event.message ? `: ${event.message}` : ''}.`));
+    const client: WorkerClient<ExploreWorkerApi> = new WorkerClient<ExploreWorkerApi>({
+      name: `explore-${i}`,
+      spawn: () => new Worker(new URL('./explore.worker.ts', import.meta.url), { type: 'module', name: `explore-${i}` }),
+      crashHint: 'The model and the recipe are kept: run the explorer again; if it stops again, close other tabs to free memory.',
+      onRestart: (reason) => {
+        // a restarted worker has no model: fail the run (the store starts a fresh pool next time)
+        if (reason.code !== 'aborted') this.fail(reason);
+      },
     });
-    const remote = wrap<ExploreWorkerApi>(worker);
-    const ready = remote.init(this.init).then((r) => unwrap(r as WorkerResult<ExploreReady>));
-    return { worker, remote, ready };
+    return { client, ready: client.call('init', [this.init]) };
   }
 
   private fail(e: Error): void {
@@ -125,9 +118,8 @@ export class ExploreClient {
         this.failAll.push(fail);
         const onAbort = () => reject(new AppError('aborted', 'Cancelled.'));
         signal?.addEventListener('abort', onAbort, { once: true });
-        m.remote
-          .measure(recipe)
-          .then((r) => unwrap(r as WorkerResult<Measured>))
+        m.client
+          .call('measure', [recipe])
           .then(resolve, reject)
           .finally(() => {
             signal?.removeEventListener('abort', onAbort);
@@ -142,10 +134,7 @@ export class ExploreClient {
   dispose(): void {
     this.disposed = true;
     this.fail(new AppError('aborted', 'Cancelled.'));
-    for (const m of this.members) {
-      m.remote[releaseProxy]();
-      m.worker.terminate();
-    }
+    for (const m of this.members) m.client.dispose();
     this.members = [];
     this.idle = [];
     this.waiting = [];

@@ -1,10 +1,10 @@
 /**
  * An explore worker: holds one model, prepared once (clean-up, the original's outputs on the
  * inputs), and measures candidate recipes on onnxruntime-web's wasm backend with one thread (the
- * page runs several of these side by side). A thin comlink `expose` over bench/explore.
+ * page runs several of these side by side). The model comes parsed, from the model worker. A thin
+ * kit `serve` over bench/explore.
  */
-import { expose } from 'comlink';
-import { AppError, errorMessage, isAppError } from '../core/errors';
+import { AppError } from '../core/errors';
 import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
 import { webRunSession } from './ort-session';
 import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
@@ -14,16 +14,14 @@ import { modelTensorBytes } from '../compress/compress';
 import { projectionInput } from '../compress/project';
 import { inlineExternalData, externalReferences } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
-import { loadModel } from '../onnx/load';
+import { fromSnapshot } from '../onnx/snapshot';
 import { summarizeModel, type IoSummary } from '../onnx/summary';
-import type { ExploreInit, ExploreReady, ExploreWorkerApi, LabeledSource, WorkerResult } from './explore-api';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi, LabeledSource } from './explore-api';
+import { reportDecodes } from './kit/debug';
+import { serve, type Handlers } from './kit/serve';
 import { loadOrt } from './ort';
 
 let evaluator: CandidateEvaluator | undefined;
-
-function failure(e: unknown): Extract<WorkerResult<never>, { ok: false }> {
-  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-}
 
 async function sha256(parts: Uint8Array[]): Promise<string> {
   const total = parts.reduce((n, p) => n + p.length, 0);
@@ -61,47 +59,37 @@ const openWasm: OpenSession = async (bytes) => {
   return { ...webRunSession(ort, session), release: () => session.release() };
 };
 
-const api: ExploreWorkerApi = {
-  async init(init: ExploreInit): Promise<WorkerResult<ExploreReady>> {
-    try {
-      const t0 = performance.now();
-      const files = await Promise.all(init.files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-      const hash = await sha256(files.map((f) => f.bytes));
-      const loaded = loadModel(files);
-      const summary = summarizeModel(loaded);
-      const refs = externalReferences(loaded.model).length > 0;
-      if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
-      const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-      const labeled = init.labeled ? await readLabeled(init.labeled, summary.inputs) : undefined;
-      const plan = planInputs(summary.inputs, { labeled });
-      evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target });
-      return {
-        ok: true,
-        value: {
-          hash,
-          layers: evaluator.layers,
-          baseline: evaluator.baseline,
-          originalFileBytes: evaluator.originalBytes,
-          originalLatencyMs: evaluator.baselineLatencyMs,
-          projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
-          inputs: plan.description,
-          ...(labeled ? { labeled: labeled.source } : {}),
-          setupMs: performance.now() - t0,
-        },
-      };
-    } catch (e) {
-      return failure(e);
-    }
+const handlers: Handlers<ExploreWorkerApi> = {
+  async init(_ctx, init: ExploreInit): Promise<ExploreReady> {
+    const t0 = performance.now();
+    const files = await Promise.all(init.files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
+    const hash = await sha256(files);
+    const loaded = fromSnapshot(init.snapshot);
+    const summary = summarizeModel(loaded);
+    const refs = externalReferences(loaded.model).length > 0;
+    if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
+    const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+    const labeled = init.labeled ? await readLabeled(init.labeled, summary.inputs) : undefined;
+    const plan = planInputs(summary.inputs, { labeled });
+    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target });
+    return {
+      hash,
+      layers: evaluator.layers,
+      baseline: evaluator.baseline,
+      originalFileBytes: evaluator.originalBytes,
+      originalLatencyMs: evaluator.baselineLatencyMs,
+      projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
+      inputs: plan.description,
+      ...(labeled ? { labeled: labeled.source } : {}),
+      setupMs: performance.now() - t0,
+    };
   },
 
-  async measure(recipe) {
-    try {
-      if (!evaluator) throw new Error('the explore worker has no model yet');
-      return { ok: true, value: await evaluator.measure(recipe) };
-    } catch (e) {
-      return failure(e);
-    }
+  async measure(_ctx, recipe) {
+    if (!evaluator) throw new Error('the explore worker has no model yet');
+    return evaluator.measure(recipe);
   },
 };
 
-expose(api);
+reportDecodes('explore');
+serve(handlers);

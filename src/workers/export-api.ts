@@ -4,7 +4,7 @@
  */
 import type { ExportReport } from '../compress/report';
 import type { ExportBundle, ExportPart, ExportRequest, NamedBlob, PartKind } from './export-run';
-import type { WorkerResult } from './model-api';
+import type { Method, WorkerResult } from './kit/protocol';
 
 export type { AccuracySection, BenchmarkRow, BenchmarkSection, FidelityRow, FidelitySection, ReportFile } from '../compress/report';
 export type { ExportBundle, ExportPart, ExportReport, ExportRequest, NamedBlob, PartKind, WorkerResult };
@@ -13,7 +13,7 @@ export type ExportProgressCallback = (done: number, total: number) => void;
 
 export interface ExportWorkerApi {
   /** Hashes the files, splits off external data when asked, and writes the recipe and report. */
-  prepare(request: ExportRequest): Promise<WorkerResult<ExportBundle>>;
-  /** Packs the parts into one zip (inside the folder `folder/`). */
-  zip(parts: ExportPart[], folder: string, onProgress?: ExportProgressCallback): Promise<WorkerResult<Blob>>;
+  prepare: Method<[request: ExportRequest], ExportBundle>;
+  /** Packs the parts into one zip (inside the folder `folder/`); progress: [done, total]. */
+  zip: Method<[parts: ExportPart[], folder: string], Blob, [done: number, total: number]>;
 }

@@ -1,5 +1,5 @@
 /**
- * What the export worker does, without comlink, so Node tests run the page's exact code: hash
+ * What the export worker does, without the worker plumbing, so Node tests run the page's exact code: hash
  * the files (SHA-256 with crypto.subtle), move the weights to an external data file when asked,
  * write the recipe and the report (JSON, Markdown, CSV), and pack everything in one zip (fflate,
  * streamed: binary parts are fed in slices and stored, text parts deflated; the archive is

@@ -1,40 +1,25 @@
 /** The export worker: hashing, the external data split and zipping run here, off the page's thread. */
-import { expose } from 'comlink';
-import { errorMessage, isAppError } from '../core/errors';
-import type { ExportWorkerApi, WorkerResult } from './export-api';
+import type { ExportWorkerApi } from './export-api';
 import { prepareExport, zipParts } from './export-run';
-
-function failure(e: unknown): Extract<WorkerResult<never>, { ok: false }> {
-  return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-}
+import { reportDecodes } from './kit/debug';
+import { serve, type Handlers } from './kit/serve';
 
 /** Progress goes to the page at most every 50 ms (and at the end). */
-function throttled(cb: ((done: number, total: number) => void) | undefined) {
+function throttled(report: (p: [number, number]) => void) {
   let last = -Infinity;
   return (done: number, total: number) => {
     const now = performance.now();
-    if (cb && (now - last >= 50 || done >= total)) {
+    if (now - last >= 50 || done >= total) {
       last = now;
-      void cb(done, total);
+      report([done, total]);
     }
   };
 }
 
-const api: ExportWorkerApi = {
-  async prepare(request) {
-    try {
-      return { ok: true, value: await prepareExport(request) };
-    } catch (e) {
-      return failure(e);
-    }
-  },
-  async zip(parts, folder, onProgress) {
-    try {
-      return { ok: true, value: await zipParts(parts, folder, { onProgress: throttled(onProgress) }) };
-    } catch (e) {
-      return failure(e);
-    }
-  },
+const handlers: Handlers<ExportWorkerApi> = {
+  prepare: (_ctx, request) => prepareExport(request),
+  zip: (ctx, parts, folder) => zipParts(parts, folder, { onProgress: throttled(ctx.progress) }),
 };
 
-expose(api);
+reportDecodes('export');
+serve(handlers);

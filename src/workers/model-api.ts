@@ -1,21 +1,26 @@
 /**
- * The contract between the page and the model worker. Only plain, structured-cloneable data
- * crosses it; file bytes go in as transferred ArrayBuffers and small results come back.
+ * The contract between the page and the model worker, which parses a model once per open and
+ * keeps it: the graph view, the inspector, the recipe's projection and the compare view ask it,
+ * and the other workers get the parsed model (snapshot) or runnable bytes from it instead of
+ * decoding the file again. Only plain, structured-cloneable data crosses it; file bytes go in as
+ * transferred ArrayBuffers and small results come back. Every call about the open model names
+ * the session it means (OpenedModel.session), so an answer never belongs to another model.
  */
-import type { ErrorCode } from '../core/errors';
 import type { ModelSummary } from '../onnx/summary';
+import type { ModelSnapshot } from '../onnx/snapshot';
 import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
-import type { NodeDetails, TensorStatsView } from './inspect-service';
+import type { NodeDetails, TensorStatsView } from '../onnx/inspect';
 import type { CompareInfo, CompareSide, WeightComparison } from './compare-service';
 import type { LayerReport } from '../compress/compress';
+import type { Method, WorkerResult } from './kit/protocol';
 import type { TensorPage } from '../onnx/tensor-page';
 
-export type { ModelSummary };
+export type { ModelSummary, ModelSnapshot, WorkerResult };
 export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
-export type { AttributeView, ValueView, WeightView } from './inspect-service';
+export type { AttributeView, ValueView, WeightView } from '../onnx/inspect';
 export type { CompareInfo, CompareSide, WeightBin, WeightComparison, WeightGroup } from './compare-service';
 export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff';
 export type { LayerReport };
@@ -28,6 +33,8 @@ export interface ModelFileInput {
 }
 
 export interface OpenedModel {
+  /** which open this is, in this worker: calls about the model name it */
+  session: number;
   /** The .onnx file among the inputs (the others are external data files). */
   fileName: string;
   fileBytes: number;
@@ -38,12 +45,12 @@ export interface OpenedModel {
   parseMs: number;
 }
 
-export type ProgressCallback = (fraction: number, stage: string) => void;
+export interface OpenProgress {
+  fraction: number;
+  stage: string;
+}
 
-/** Errors do not survive postMessage with their type, so the worker answers with a union. */
-export type WorkerResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; code: ErrorCode | 'unexpected'; message: string };
+export type ProgressCallback = (fraction: number, stage: string) => void;
 
 export interface BackendStatus {
   available: boolean;
@@ -58,49 +65,46 @@ export interface RuntimeReport {
 }
 
 export interface ModelWorkerApi {
-  /**
-   * Parses the files (a model plus any external data files) and keeps the model in the worker.
-   * `cancelFlag` is a 4-byte SharedArrayBuffer; the page sets it to 1 to cancel.
-   */
-  open(
-    files: ModelFileInput[],
-    onProgress?: ProgressCallback,
-    cancelFlag?: SharedArrayBuffer,
-  ): Promise<WorkerResult<OpenedModel>>;
+  /** Parses the files (a model plus any external data files) and keeps the model in the worker. */
+  open: Method<[files: ModelFileInput[]], OpenedModel, OpenProgress>;
   /** Loads onnxruntime-web (from our own origin) and runs a tiny model on the wasm backend. */
-  probeRuntimes(): Promise<RuntimeReport>;
+  probeRuntimes: Method<[], RuntimeReport>;
+  /** The parsed model as plain data, for a worker that works on the model itself (compress, explore). */
+  snapshot: Method<[session: number], ModelSnapshot>;
+  /** The model as one self-contained file (external data inline) that onnxruntime can run: bench, verify. */
+  runnable: Method<[session: number], ArrayBuffer>;
   /** Inspector: attributes, inputs/outputs with shapes and weight tensors of the node named `key`. */
-  inspectNode(key: string): Promise<WorkerResult<NodeDetails>>;
+  inspectNode: Method<[session: number, key: string], NodeDetails>;
   /** Inspector: statistics and histogram of a tensor listed by inspectNode (cached per tensor). */
-  tensorStats(id: string): Promise<WorkerResult<TensorStatsView>>;
+  tensorStats: Method<[session: number, id: string], TensorStatsView>;
   /** Inspector: a page of a tensor's values (at most 4,096) from flat index `offset`, decoded in the worker (tensor-values.ts). */
-  tensorValues(id: string, offset: number, count: number): Promise<WorkerResult<TensorPage>>;
+  tensorValues: Method<[session: number, id: string, offset: number, count: number], TensorPage>;
   /** Recipe: projected size of the open model under `recipe` (with one layer's share when `focusKey` is given). */
-  projectSize(recipe: Recipe, focusKey?: string): Promise<WorkerResult<SizeProjection>>;
+  projectSize: Method<[session: number, recipe: Recipe, focusKey?: string], SizeProjection>;
   /** Graph view: builds the view graph of the open model (once) and says which groups to open first. */
-  graphInfo(): Promise<WorkerResult<GraphInfo>>;
+  graphInfo: Method<[session: number], GraphInfo>;
   /** Graph view: the laid-out scene with these groups expanded. */
-  graphScene(expanded: string[], engine?: LayoutEngine): Promise<WorkerResult<GraphScene>>;
+  graphScene: Method<[session: number, expanded: string[], engine?: LayoutEngine], GraphScene>;
   /** Graph view: the groups to open when the user opens group `id` (it and, while they fit, its sub-groups). */
-  graphExpand(id: string): Promise<WorkerResult<string[]>>;
+  graphExpand: Method<[session: number, id: string], string[]>;
   /** Graph view: nodes and groups matching `query` by name or op type. */
-  graphSearch(query: string, limit?: number): Promise<WorkerResult<SearchHit[]>>;
+  graphSearch: Method<[session: number, query: string, limit?: number], SearchHit[]>;
   /** Graph view: the groups to open so that node or group `id` shows. */
-  graphReveal(id: string): Promise<WorkerResult<string[]>>;
+  graphReveal: Method<[session: number, id: string], string[]>;
   /**
    * Compare view: parses the compressed file (a Blob handle: the worker reads it) next to the open
    * model and diffs the two; `layers` are the compressor's report rows (hints for what structure
    * cannot tell). Replaces any previous comparison.
    */
-  compareOpen(compressed: Blob, layers: LayerReport[]): Promise<WorkerResult<CompareInfo>>;
+  compareOpen: Method<[session: number, compressed: Blob, layers: LayerReport[]], CompareInfo>;
   /** Compare view: the laid-out scene of one side with these groups expanded. */
-  compareScene(side: CompareSide, expanded: string[]): Promise<WorkerResult<GraphScene>>;
+  compareScene: Method<[session: number, side: CompareSide, expanded: string[]], GraphScene>;
   /** Compare view: the groups to open when the user opens group `id` on one side (none when it has no such group). */
-  compareExpand(side: CompareSide, id: string): Promise<WorkerResult<string[]>>;
+  compareExpand: Method<[session: number, side: CompareSide, id: string], string[]>;
   /** Compare view: the groups to open on one side so that `id` shows. */
-  compareReveal(side: CompareSide, id: string): Promise<WorkerResult<string[]>>;
+  compareReveal: Method<[session: number, side: CompareSide, id: string], string[]>;
   /** Compare view: a layer's original and decoded weights in shared bins, with the grid of one group (default: the widest). */
-  compareWeights(key: string, group?: number): Promise<WorkerResult<WeightComparison>>;
+  compareWeights: Method<[session: number, key: string, group?: number], WeightComparison>;
   /** Compare view: forgets the comparison. */
-  compareClose(): Promise<void>;
+  compareClose: Method<[], void>;
 }

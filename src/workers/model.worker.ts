@@ -1,153 +1,111 @@
 /**
- * The model worker: parses dropped files off the main thread and keeps the parsed model for
- * later work (graph, compression, benchmarks). A thin comlink `expose` over src/onnx.
+ * The model worker: parses dropped files off the main thread, once per open, and keeps the
+ * parsed model for the features that work on it (graph, inspector, projection, compare) and for
+ * the other workers, which get it as a snapshot (compress, explore) or as runnable bytes (bench,
+ * verify) instead of decoding the file again. A thin kit `serve` over src/onnx, src/graph,
+ * src/compress.
  */
-import { expose } from 'comlink';
-import { errorMessage, isAppError } from '../core/errors';
-import { loadModel, type LoadedModel } from '../onnx/load';
+import { AppError } from '../core/errors';
+import { nodeDetails, tensorStatsOf } from '../onnx/inspect';
+import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
+import { runnableBytes, snapshotOf } from '../onnx/snapshot';
 import { summarizeModel } from '../onnx/summary';
-import type { ModelWorkerApi, OpenedModel, ProgressCallback, WorkerResult } from './model-api';
+import { projectRecipe } from '../compress/project-recipe';
+import type { ModelWorkerApi, OpenProgress } from './model-api';
 import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
-import { nodeDetails, projectRecipe, tensorStatsOf } from './inspect-service';
-import { tensorValuesOf } from './tensor-values';
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
+import { reportDecodes } from './kit/debug';
+import { tensorValuesOf } from './tensor-values';
+import { serve, withTransfer, type Handlers } from './kit/serve';
 
-/** The model of the last successful open; replaced only when a new one parses. */
-let current: LoadedModel | undefined;
+reportDecodes('model');
 
-/** The parsed model, for the features that work on it. */
-export function currentModel(): LoadedModel | undefined {
-  return current;
+/** The open model: replaced only when a new one parses. */
+interface Session {
+  id: number;
+  loaded: LoadedModel;
+  files: InputFile[];
 }
+let session: Session | undefined;
+let nextSession = 1;
 
-/**
- * An AbortSignal that the page can fire while this worker is busy in synchronous code: reading
- * `aborted` (as the decoder does every so often) polls a flag in shared memory.
- */
-function sharedFlagSignal(flag: Int32Array | undefined): AbortSignal {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  if (!flag) return signal;
-  const poll = () => {
-    if (!signal.aborted && Atomics.load(flag, 0) !== 0) controller.abort();
-  };
-  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
-  Object.defineProperty(signal, 'aborted', {
-    get: () => {
-      if (Atomics.load(flag, 0) !== 0 && !nativeAborted.call(signal)) controller.abort();
-      return nativeAborted.call(signal) as boolean;
-    },
-  });
-  const nativeThrow = signal.throwIfAborted.bind(signal);
-  signal.throwIfAborted = () => {
-    poll();
-    nativeThrow();
-  };
-  return signal;
+/** The model of session `id`, or an error saying it is gone (another model was opened, or the worker restarted). */
+function modelOf(id: number): LoadedModel {
+  if (!session) throw new AppError('invalid-argument', 'No model is open.');
+  if (session.id !== id) throw new AppError('invalid-argument', 'That model is no longer open (another one was opened since).');
+  return session.loaded;
 }
 
 /** Progress goes to the page at most every 50 ms. */
-function throttled(onProgress: ProgressCallback | undefined): ProgressCallback {
+function throttled(report: (p: OpenProgress) => void): (fraction: number, stage: string) => void {
   let last = -Infinity;
   return (fraction, stage) => {
     const now = performance.now();
-    if (onProgress && (now - last >= 50 || fraction >= 1)) {
+    if (now - last >= 50 || fraction >= 1) {
       last = now;
-      void onProgress(fraction, stage);
+      report({ fraction, stage });
     }
   };
 }
 
-const api: ModelWorkerApi = {
-  async open(files, onProgress, cancelFlag): Promise<WorkerResult<OpenedModel>> {
-    const signal = sharedFlagSignal(cancelFlag && new Int32Array(cancelFlag));
-    const progress = throttled(onProgress);
-    try {
-      const t0 = performance.now();
-      const loaded = loadModel(
-        files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) })),
-        { signal, onProgress: progress },
-      );
-      progress(1, 'summary');
-      const summary = summarizeModel(loaded);
-      current = loaded;
-      const others = files.filter((f) => f.name !== loaded.fileName);
-      return {
-        ok: true,
-        value: {
-          fileName: loaded.fileName,
-          fileBytes: loaded.fileSize,
-          files: [
-            { name: loaded.fileName, bytes: loaded.fileSize },
-            ...others.map((f) => ({ name: f.name, bytes: f.buffer.byteLength })),
-          ],
-          summary,
-          parseMs: performance.now() - t0,
-        },
-      };
-    } catch (e) {
-      return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-    }
+const handlers: Handlers<ModelWorkerApi> = {
+  open(ctx, files) {
+    const progress = throttled(ctx.progress);
+    const t0 = performance.now();
+    const inputs = files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) }));
+    const loaded = loadModel(inputs, { signal: ctx.signal, onProgress: progress });
+    progress(1, 'summary');
+    const summary = summarizeModel(loaded);
+    session = { id: nextSession++, loaded, files: inputs };
+    const others = files.filter((f) => f.name !== loaded.fileName);
+    return {
+      session: session.id,
+      fileName: loaded.fileName,
+      fileBytes: loaded.fileSize,
+      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.buffer.byteLength }))],
+      summary,
+      parseMs: performance.now() - t0,
+    };
   },
 
-  probeRuntimes,
+  probeRuntimes: () => probeRuntimes(),
 
-  graphInfo: () => graphInfoOf(current),
-  graphScene: (expanded, engine) => graphSceneOf(current, expanded, engine),
-  graphExpand: (id) => graphExpandOf(current, id),
-  graphSearch: (query, limit) => graphSearchOf(current, query, limit),
-  graphReveal: (id) => graphRevealOf(current, id),
-
-  async inspectNode(key) {
-    return answer(() => nodeDetails(current, key));
-  },
-  async tensorStats(id) {
-    return answer(() => tensorStatsOf(current, id));
-  },
-  async tensorValues(id, offset, count) {
-    return answer(() => tensorValuesOf(current, id, offset, count));
-  },
-  async projectSize(recipe, focusKey) {
-    return answer(() => projectRecipe(current, recipe, focusKey));
+  snapshot(_ctx, id) {
+    const loaded = modelOf(id);
+    // structured clone copies the file's buffer once (tensors are views into it); the page moves it on
+    return snapshotOf(loaded, session!.files);
   },
 
-  async compareOpen(compressed, layers) {
-    try {
-      const bytes = new Uint8Array(await compressed.arrayBuffer());
-      return answer(() => compareOpen(current, bytes, layers));
-    } catch (e) {
-      return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-    }
+  runnable(_ctx, id) {
+    const loaded = modelOf(id);
+    const buffer = runnableBytes(loaded, session!.files.find((f) => f.name === loaded.fileName)!.bytes);
+    return withTransfer(buffer, [buffer]);
   },
-  async compareScene(side, expanded) {
-    try {
-      return { ok: true, value: await compareScene(current, side, expanded) };
-    } catch (e) {
-      return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-    }
+
+  graphInfo: (_ctx, id) => graphInfoOf(modelOf(id)),
+  graphScene: (_ctx, id, expanded, engine) => graphSceneOf(modelOf(id), expanded, engine),
+  graphExpand: (_ctx, id, group) => graphExpandOf(modelOf(id), group),
+  graphSearch: (_ctx, id, query, limit) => graphSearchOf(modelOf(id), query, limit),
+  graphReveal: (_ctx, id, node) => graphRevealOf(modelOf(id), node),
+
+  inspectNode: (_ctx, id, key) => nodeDetails(modelOf(id), key),
+  tensorStats: (_ctx, id, tensor) => tensorStatsOf(modelOf(id), tensor),
+  tensorValues: (_ctx, id, tensor, offset, count) => tensorValuesOf(modelOf(id), tensor, offset, count),
+  projectSize: (_ctx, id, recipe, focusKey) => projectRecipe(modelOf(id), recipe, focusKey),
+
+  async compareOpen(_ctx, id, compressed, layers) {
+    const original = modelOf(id);
+    const bytes = new Uint8Array(await compressed.arrayBuffer());
+    return compareOpen(original, bytes, layers);
   },
-  async compareExpand(side, id) {
-    return answer(() => compareExpand(current, side, id));
-  },
-  async compareReveal(side, id) {
-    return answer(() => compareReveal(current, side, id));
-  },
-  async compareWeights(key, group) {
-    return answer(() => compareWeights(current, key, group));
-  },
-  async compareClose() {
+  compareScene: (_ctx, id, side, expanded) => compareScene(modelOf(id), side, expanded),
+  compareExpand: (_ctx, id, side, group) => compareExpand(modelOf(id), side, group),
+  compareReveal: (_ctx, id, side, node) => compareReveal(modelOf(id), side, node),
+  compareWeights: (_ctx, id, key, group) => compareWeights(modelOf(id), key, group),
+  compareClose() {
     compareClose();
   },
 };
 
-/** Runs `work` and answers with its value, or with the error as data (errors lose their type in postMessage). */
-function answer<T>(work: () => T): WorkerResult<T> {
-  try {
-    return { ok: true, value: work() };
-  } catch (e) {
-    return { ok: false, code: isAppError(e) ? e.code : 'unexpected', message: errorMessage(e) };
-  }
-}
-
-expose(api);
+serve(handlers);

@@ -5,7 +5,7 @@
 import { AppError } from '../core/errors';
 import type { LoadedModel } from '../onnx/load';
 import { tensorValuesPage, type TensorPage } from '../onnx/tensor-page';
-import { inspectedTensor } from './inspect-service';
+import { inspectedTensor } from '../onnx/inspect';
 
 export function tensorValuesOf(loaded: LoadedModel | undefined, id: string, offset: number, count: number): TensorPage {
   if (!loaded) throw new AppError('invalid-argument', 'No model is open.');

@@ -1,22 +1,18 @@
 /**
- * The inspector's and the recipe editor's work inside the model worker, on the model it keeps:
- * details of one node (attributes, inputs/outputs with shapes, weight tensors), statistics of
- * one tensor (cached), the projected size under a recipe, and recipe checks.
+ * The inspector's work on a loaded model (the model worker runs it on the model it keeps):
+ * details of one node (attributes, inputs/outputs with shapes, weight tensors) and statistics of
+ * one tensor (cached). The recipe's size projection is src/compress/project-recipe.ts.
  *
  * Everything is indexed lazily, once per loaded model (WeakMap caches), and answers are small
  * plain objects: no tensor data crosses to the page except a histogram and up to 16 values.
  */
 import { AppError } from '../core/errors';
-import { modelTensorBytes } from '../compress/compress';
-import { projectionInput, projectSize, type ProjectionInput, type SizeProjection } from '../compress/project';
-import { fp16Compute, resolveRecipe, type LayerRef, type LayerSettings, type Recipe } from '../compress/recipe';
-import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from '../onnx/layers';
-import { findStoredTensors } from '../onnx/stored-tensors';
-import type { LoadedModel } from '../onnx/load';
-import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
-import { tensorStats, type TensorStats } from '../onnx/stats';
-import { dtypeBits, dtypeName, isExternal, tensorByteLength, tensorValues, type TensorValues } from '../onnx/tensor';
-import { AttributeType, DataType, type Attribute, type Graph, type Int64, type Node, type SparseTensor, type Tensor, type TypeProto, type ValueInfo } from '../onnx/types';
+import { constantValue, findLayers, safeElementCount, type Layer, type WeightRole, type WeightSource } from './layers';
+import type { LoadedModel } from './load';
+import { graphPath, modelGraphs, type GraphRecord } from './names';
+import { tensorStats, type TensorStats } from './stats';
+import { dtypeBits, dtypeName, isExternal, tensorByteLength, tensorValues, type TensorValues } from './tensor';
+import { AttributeType, DataType, type Attribute, type Graph, type Int64, type Node, type SparseTensor, type Tensor, type TypeProto, type ValueInfo } from './types';
 
 export type Dim = number | string;
 
@@ -96,8 +92,6 @@ interface ModelIndex {
   nodes: Map<string, NodeRef>;
   layers: Layer[];
   layerByKey: Map<string, Layer>;
-  /** large float tensors no layer claims (op "tensor" pseudo-layers): recipe keys too */
-  storedTensors: LayerRef[];
   /** per graph record: value name -> value info, constants */
   values: Map<GraphRecord, Map<string, ValueInfo>>;
   consts: Map<GraphRecord, Map<string, ConstDef>>;
@@ -106,7 +100,6 @@ interface ModelIndex {
   /** tensor handles given out in NodeDetails */
   tensors: Map<string, ConstDef>;
   stats: Map<string, TensorStatsView>;
-  projection?: ProjectionInput;
 }
 
 const indexes = new WeakMap<LoadedModel, ModelIndex>();
@@ -126,7 +119,6 @@ function indexOf(loaded: LoadedModel): ModelIndex {
     nodes,
     layers,
     layerByKey: new Map(layers.map((l) => [l.key, l])),
-    storedTensors: findStoredTensors(loaded.model, layers),
     values: new Map(),
     consts: new Map(),
     outputs: new Map(),
@@ -529,7 +521,7 @@ function unavailable(id: string, count: number, why: string): TensorStatsView {
   };
 }
 
-/** A tensor handed out by nodeDetails, by its id (for tensor-values.ts). */
+/** A tensor handed out by nodeDetails, by its id (for src/workers/tensor-values.ts). */
 export function inspectedTensor(loaded: LoadedModel | undefined, id: string): { tensor: Tensor } | { sparse: SparseTensor } | undefined {
   return loaded ? indexOf(loaded).tensors.get(id) : undefined;
 }
@@ -553,19 +545,4 @@ export function tensorStatsOf(loaded: LoadedModel | undefined, id: string): Tens
   }
   ix.stats.set(id, result);
   return result;
-}
-
-/** Settings of every layer under `recipe` (throws AppError naming a key that names no layer). */
-function settingsByKey(ix: ModelIndex, recipe: Recipe): Map<string, LayerSettings> {
-  // (stored tensors are valid keys; the projection counts them as they are stored)
-  return new Map(resolveRecipe(recipe, [...ix.layers, ...ix.storedTensors]).map((r) => [r.key, r.settings]));
-}
-
-/** Projected stored size (and zip estimate) of the model under `recipe`. */
-export function projectRecipe(loaded: LoadedModel | undefined, recipe: Recipe, focusKey?: string): SizeProjection {
-  if (!loaded) noModel();
-  const ix = indexOf(loaded);
-  ix.projection ??= projectionInput(loaded.model, ix.layers, modelTensorBytes(loaded.model));
-  const byKey = settingsByKey(ix, recipe);
-  return projectSize(ix.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey, fp16Compute(recipe));
 }

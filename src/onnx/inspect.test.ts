@@ -1,61 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { attr, makeGraph, makeModel, makeNode, makeSparseTensor, makeValueInfo } from '../onnx/build';
-import { encodeModel } from '../onnx/codec';
-import { loadModel } from '../onnx/load';
-import { makeTensor } from '../onnx/tensor';
-import { DataType } from '../onnx/types';
-import { makeRecipe } from '../compress/recipe';
-import { nodeDetails, projectRecipe, tensorStatsOf } from './inspect-service';
-
-/** A Conv layer with attributes of many kinds, a BatchNormalization, an If with a subgraph, a Constant. */
-function model() {
-  const thenBranch = makeGraph({
-    name: 'then',
-    nodes: [makeNode('Identity', ['n'], ['t_out'], [], { name: 'then_id' }), makeNode('Relu', ['t_out'], ['t2'], [], { name: 'then_relu' })],
-    outputs: [makeValueInfo('t2', DataType.FLOAT, [1, 2, 4, 4])],
-  });
-  const elseBranch = makeGraph({ name: 'else', nodes: [makeNode('Identity', ['n'], ['e_out'], [], { name: 'else_id' })], outputs: [makeValueInfo('e_out')] });
-  const w = Float32Array.from({ length: 2 * 1 * 3 * 3 }, (_, i) => (i % 3 === 0 ? 0 : i - 9));
-  const graph = makeGraph({
-    nodes: [
-      makeNode(
-        'Conv',
-        ['x', 'conv.w', 'conv.b'],
-        ['c'],
-        [
-          attr.ints('pads', [1, 1, 1, 1]),
-          attr.int('group', 1),
-          attr.floats('fake_floats', [0.1, 2.5]),
-          attr.string('auto_pad', 'NOTSET'),
-          attr.strings('tags', ['a', 'b']),
-          attr.tensor('t', makeTensor('t', DataType.INT64, [2], [3, 4])),
-          attr.float('alpha', 0.30000001192092896),
-        ],
-        { name: '/enc/conv/Conv', docString: 'the first conv' },
-      ),
-      makeNode('BatchNormalization', ['c', 'bn.s', 'bn.b', 'bn.m', 'bn.v'], ['n'], [attr.float('epsilon', 1e-5)], { name: '/enc/bn' }),
-      makeNode('Constant', [], ['shape'], [attr.tensor('value', makeTensor('shape', DataType.INT64, [2], [1, -1]))], { name: 'const_shape' }),
-      makeNode('If', ['cond'], ['y'], [attr.graph('then_branch', thenBranch), attr.graph('else_branch', elseBranch)], { name: 'branch' }),
-      makeNode('Reshape', ['y', 'shape'], ['flat'], [], { name: 'reshape' }),
-      makeNode('Gather', ['emb', 'ids'], ['g'], [], { name: 'gather_sparse' }),
-    ],
-    initializers: [
-      makeTensor('conv.w', DataType.FLOAT, [2, 1, 3, 3], w),
-      makeTensor('conv.b', DataType.FLOAT, [2], [0.5, -0.5]),
-      makeTensor('bn.s', DataType.FLOAT, [2], [1, 1]),
-      makeTensor('bn.b', DataType.FLOAT, [2], [0, 0]),
-      makeTensor('bn.m', DataType.FLOAT, [2], [0, 0]),
-      makeTensor('bn.v', DataType.FLOAT, [2], [1, 1]),
-    ],
-    sparseInitializers: [
-      makeSparseTensor(makeTensor('emb', DataType.FLOAT, [2], [3, -1]), makeTensor('emb_idx', DataType.INT64, [2], [1, 6]), [4, 5]),
-    ],
-    inputs: [makeValueInfo('x', DataType.FLOAT, ['batch', 1, 4, 4]), makeValueInfo('cond', DataType.BOOL, []), makeValueInfo('ids', DataType.INT64, [3])],
-    outputs: [makeValueInfo('flat', DataType.FLOAT, [1, null]), makeValueInfo('g', DataType.FLOAT, [3, 5])],
-    valueInfo: [makeValueInfo('c', DataType.FLOAT, ['batch', 2, 4, 4])],
-  });
-  return loadModel(encodeModel(makeModel({ graph, opsetImport: [{ domain: '', version: 13 }] })), { fileName: 'm.onnx' });
-}
+import { nodeDetails, tensorStatsOf } from './inspect';
+import { inspectFixture as model } from './testing/inspect-fixture';
 
 describe('nodeDetails', () => {
   const loaded = model();
@@ -143,18 +88,5 @@ describe('tensorStatsOf', () => {
     expect(es.zeros).toBe(18);
     expect(es.min).toBe(-1);
     expect(es.max).toBe(3);
-  });
-});
-
-describe('projectRecipe', () => {
-  it('projects the open model under a recipe, with the focus layer', () => {
-    const loaded = model();
-    const r = projectRecipe(loaded, makeRecipe('portable', { weights: 'int8' }), '/enc/conv/Conv');
-    // conv.w 72 B -> 18 codes + 2 scales (8 B) = 26 B (its bias stays: 8 B)
-    expect(r.focus).toEqual({ key: '/enc/conv/Conv', before: 80, after: 34, zip: 34 });
-    // the sparse Gather table (2 float values + 2 int64 indices = 24 B) is stored dense:
-    // 20 codes + 4 row scales (16 B) = 36 B
-    expect(r.after).toBe(r.before - 72 + 26 - 24 + 36);
-    expect(() => projectRecipe(loaded, makeRecipe('portable', {}, { conv9: { weights: 'int4' } }))).toThrow('layers["conv9"]: names no layer of this model');
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * The benchmark's input data from files the user chose: one labeled .json / .csv file, or input
+ * sets as .npy / .json files (one set each, in name order). Bytes in, tensors out; reading the
+ * files and decoding images is the caller's.
+ */
+import { AppError } from '../core/errors';
+import type { IoSummary } from '../onnx/summary';
+import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from './labeled';
+import { inputsFromJsonObject, inputsFromNpyFile, parseJsonText } from './parse-inputs';
+import type { BenchTensor } from './tensor';
+
+export interface DataFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface BenchData {
+  labeled?: LabeledSet;
+  sets?: BenchTensor[][];
+}
+
+export function dataFromFiles(files: readonly DataFile[], inputs: readonly IoSummary[]): BenchData {
+  if (files.length === 0) throw new AppError('invalid-argument', 'no input files chosen');
+  if (files.length === 1) {
+    const f = files[0];
+    const lower = f.name.toLowerCase();
+    if (lower.endsWith('.csv')) return { labeled: parseLabeledCsv(f.name, new TextDecoder().decode(f.bytes), inputs) };
+    if (lower.endsWith('.json')) {
+      const json = parseJsonText(f.name, f.bytes);
+      const labeled = Array.isArray(json) || (json !== null && typeof json === 'object' && 'labels' in json);
+      if (labeled) return { labeled: parseLabeledJson(f.name, json, inputs) };
+      return { sets: [inputsFromJsonObject(f.name, json, inputs)] };
+    }
+  }
+  const sets: BenchTensor[][] = [];
+  for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const lower = f.name.toLowerCase();
+    if (lower.endsWith('.npy')) sets.push(inputsFromNpyFile(f.name, f.bytes, inputs));
+    else if (lower.endsWith('.json')) sets.push(inputsFromJsonObject(f.name, parseJsonText(f.name, f.bytes), inputs));
+    else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy or .json files (or one labeled .json / .csv)`);
+  }
+  return { sets };
+}
+
+/**
+ * Image tensors (already decoded and prepared, `per` floats each, in `paths` order) as the
+ * benchmark's data: labeled by class folder when every image sits in a folder, else one input set each.
+ */
+export function dataFromImages(paths: readonly string[], data: Float32Array, sampleDims: number[], io: IoSummary): BenchData {
+  const per = sampleDims.reduce((p, d) => p * d, 1);
+  const folders = paths.map((p) => p.split('/').slice(0, -1));
+  if (folders.every((p) => p.length >= 2)) {
+    const classOf = folders.map((p) => p[p.length - 1]);
+    const { classNames, index } = classIndexByFolder(classOf);
+    const labels = Int32Array.from(classOf, (c) => index.get(c)!);
+    return { labeled: { source: `${paths.length} images in ${classNames.length} class folders`, inputName: io.name, sampleDims, classNames, labels, data } };
+  }
+  return { sets: paths.map((_, i) => [{ name: io.name, dtype: 'float32' as const, dims: [1, ...sampleDims], data: data.slice(i * per, (i + 1) * per) }]) };
+}

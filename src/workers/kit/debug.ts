@@ -1,0 +1,44 @@
+/**
+ * Test hooks for the e2e suite, on every build (they cost nothing until used):
+ * - every worker reports each model decode on the BroadcastChannel 'studio-debug', and the page
+ *   counts them in `globalThis.__studioDebug.decodes` (the promise: a model is decoded once per open);
+ * - `__studioDebug.crash(name)` makes a worker (by client name: 'model', 'compress', …) crash
+ *   while its next call is in flight, as a bug or running out of memory would.
+ */
+import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
+import { liveClients } from './client';
+
+const CHANNEL = 'studio-debug';
+
+export interface DecodeReport extends DecodeEvent {
+  worker: string;
+}
+
+export interface StudioDebug {
+  decodes: DecodeReport[];
+  crash(name: string): boolean;
+}
+
+/** In a worker: tell the page about every decode on this thread. */
+export function reportDecodes(worker: string): void {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const channel = new BroadcastChannel(CHANNEL);
+  onDecode((e) => channel.postMessage({ ...e, worker } satisfies DecodeReport));
+}
+
+/** On the page: installs `globalThis.__studioDebug` (once). */
+export function installDebugHook(): void {
+  const g = globalThis as { __studioDebug?: StudioDebug };
+  if (g.__studioDebug || typeof BroadcastChannel === 'undefined') return;
+  const debug: StudioDebug = {
+    decodes: [],
+    crash(name) {
+      const c = liveClients.get(name);
+      if (!c) return false;
+      c.crashOnNextCall();
+      return true;
+    },
+  };
+  new BroadcastChannel(CHANNEL).addEventListener('message', (e) => debug.decodes.push(e.data as DecodeReport));
+  g.__studioDebug = debug;
+}
