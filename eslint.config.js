@@ -34,7 +34,7 @@ const noBare = { regex: '^(?![./])', message: 'src/core has no dependencies.' };
  * Algorithm files the page (`state`, `ui`) may import as values: the recipe format and the
  * compression methods' settings entries (`meta.ts`), small and pure, so that every edit, undo
  * and import is checked by the very code the CLI and the compressor use (docs/ARCHITECTURE.md,
- * "Methods"); and the few bench modules the page runs on its own thread where a worker round
+ * "Methods"); the operator documentation lookup (`onnx/op-docs.ts`); and the few bench modules the page runs on its own thread where a worker round
  * trip would not do. `*` is one path segment. Nothing in src/workers re-exports algorithm code
  * for the page.
  */
@@ -47,6 +47,7 @@ const SHARED_WITH_PAGE = [
   'bench/explore/sensitivity', // the explorer's probes and per-layer sensitivity
   'bench/explore/search', // the explorer's Pareto front
   'bench/explore/score', // the explorer's metric labels
+  'onnx/op-docs', // the node inspector's operator documentation (its data is a lazily imported chunk)
 ];
 
 const RULES = {

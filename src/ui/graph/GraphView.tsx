@@ -20,6 +20,7 @@ import { BoxNode } from './BoxNode';
 import { EdgeLayer, laidEdges } from './EdgeLayer';
 import { READ_ONLY_FLOW, type FlowNode } from './flow-types';
 import { groupDigits } from './graph-labels';
+import { GraphExportButtons } from './GraphExportButtons';
 import { GraphLegend } from './GraphLegend';
 import { GraphSearch } from './GraphSearch';
 import { GroupNode } from './GroupNode';
@@ -416,6 +417,7 @@ function GraphCanvas() {
                     Reset
                   </button>
                 )}
+                <GraphExportButtons />
               </Panel>
               <Panel position="bottom-center" className="glegend">
                 <GraphLegend />

@@ -9,6 +9,7 @@ import { formatDims } from './stat-text';
 import { LayerControls } from './LayerControls';
 import { Section } from './Section';
 import { LayerSensitivity } from '../explore/LayerSensitivity';
+import { OpDocSection } from './OpDocSection';
 import { WeightCard } from './WeightCard';
 
 const KIND_LABELS: Record<ValueView['kind'], string> = {
@@ -136,6 +137,7 @@ export function NodeInspector({ nodeKey }: { nodeKey: string }) {
             <Section title="Outputs" aside={<span className="count">{details.outputs.length}</span>} testId="section-outputs">
               <ValueRows values={details.outputs} testId="output" />
             </Section>
+            <OpDocSection op={details.op} domain={details.domain} />
           </>
         )
       )}
