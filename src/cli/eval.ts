@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { sideBySideTimes, speedUpWords, type SideBySideTimes } from '../core/speedup';
 import { DEFAULT_SIDE_BY_SIDE, timeSideBySide } from '../bench/latency';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';

@@ -6,7 +6,7 @@
  * computed elsewhere), the recipe, the compression report and whatever measurements exist
  * (fidelity, accuracy, benchmark); a section without data is left out of every format.
  */
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import type { CompressReport, LayerReport } from './compress';
 import { serializeRecipe, type Recipe } from './recipe';
 

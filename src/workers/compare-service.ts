@@ -20,7 +20,7 @@ import { effectiveWeight, weightAxes } from '../compress/weights';
 import { comparisonExpand, comparisonReveal, comparisonScene, openComparison, type CompareSide, type Comparison } from '../graph/compare';
 import type { LayerHint } from '../graph/compare-diff';
 import { ConstEvaluator, transposeValues, type EvalTensor } from '../graph/const-eval';
-import type { GraphScene } from '../graph/types';
+import type { GraphScene } from '../graph/scene-types';
 import { attrInt } from '../onnx/attributes';
 import { findLayers, type Layer } from '../onnx/layers';
 import type { LoadedModel } from '../onnx/load';

@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { concreteDims, defaultImagePrep, describeInputs, useBenchStore } from '../../state/bench-store';
 import { useCompressStore } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';

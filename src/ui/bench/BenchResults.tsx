@@ -1,8 +1,8 @@
 import { lazy, Suspense } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { sideBySideTimes, speedUp } from '../../core/speedup';
 import type { BackendId, JobResult } from '../../state/bench-store';
-import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './format';
+import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './bench-numbers';
 
 // recharts is large: it loads with the first chart
 const LatencyChart = lazy(() => import('./LatencyChart'));

@@ -3,7 +3,7 @@ import { memo, type CSSProperties } from 'react';
 import { useCompareStore } from '../../state/compare-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { WEIGHT_TINTS } from '../recipe/colors';
-import { chipLetter, chipTitle, compactCount, opCategory, shapeText } from '../graph/format';
+import { chipLetter, chipTitle, compactCount, opCategory, shapeText } from '../graph/graph-labels';
 import type { CompareBoxFlowNode, CompareGroupFlowNode, CompareOpFlowNode } from './flow-types';
 import { badgeColor, KIND_COLORS, mainKind } from './kinds';
 

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useExploreStore, METRIC_LABELS } from '../../state/explore-store';
 import { ProgressBar } from '../common/ProgressBar';
-import { formatMetric } from './format';
+import { formatMetric } from './metric-export';
 import { ParetoChart } from './ParetoChart';
 import { SensitivityChart } from './SensitivityChart';
 import './explore.css';

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { PROBES, useExploreStore } from '../../state/explore-store';
 import { useSelectionStore } from '../../state/selection-store';
-import { METRIC_SHORT } from './format';
+import { METRIC_SHORT } from './metric-export';
 
 const PROBE_COLORS: Record<string, string> = { int8: '#22c55e', int4: '#f59e0b', prune25: '#fda4af', prune50: '#fb7185', prune75: '#e11d48' };
 

@@ -2,7 +2,7 @@ import type { NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { useGraphStore } from '../../state/graph-store';
 import type { BoxFlowNode } from './flow-types';
-import { compactCount } from './format';
+import { compactCount } from './graph-labels';
 
 /** An open group: a frame around its members, with a header that closes it. */
 export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { SearchHit } from '../../graph/types';
+import type { SearchHit } from '../../graph/scene-types';
 import { useGraphStore } from '../../state/graph-store';
 
 export interface GraphSearchProps {

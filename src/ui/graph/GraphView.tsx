@@ -13,13 +13,14 @@ import {
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
-import type { GraphScene, SceneNode, SearchHit } from '../../graph/types';
+import type { GraphScene, SceneNode, SearchHit } from '../../graph/scene-types';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { BoxNode } from './BoxNode';
 import { EdgeLayer, laidEdges } from './EdgeLayer';
 import { READ_ONLY_FLOW, type FlowNode } from './flow-types';
-import { groupDigits } from './format';
+import { groupDigits } from './graph-labels';
+import { GraphExportButtons } from './GraphExportButtons';
 import { GraphLegend } from './GraphLegend';
 import { GraphSearch } from './GraphSearch';
 import { GroupNode } from './GroupNode';
@@ -471,6 +472,7 @@ function GraphCanvas() {
                     Reset
                   </button>
                 )}
+                <GraphExportButtons />
               </Panel>
               <Panel position="bottom-center" className="glegend">
                 <GraphLegend />

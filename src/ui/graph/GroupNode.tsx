@@ -4,7 +4,7 @@ import { useGraphStore } from '../../state/graph-store';
 import { useRecipeStore, type WeightsSetting } from '../../state/recipe-store';
 import { PRUNE_COLOR, WEIGHT_COLORS } from '../recipe/colors';
 import type { GroupFlowNode } from './flow-types';
-import { compactCount } from './format';
+import { compactCount } from './graph-labels';
 
 const MODES: readonly WeightsSetting[] = ['fp32', 'fp16', 'int8', 'int4'];
 

@@ -6,7 +6,7 @@ import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { PRUNE_COLOR, WEIGHT_COLORS, WEIGHT_TINTS } from '../recipe/colors';
 import type { OpFlowNode } from './flow-types';
-import { chipLetter, chipTitle, opCategory, shapeText } from './format';
+import { chipLetter, chipTitle, opCategory, shapeText } from './graph-labels';
 
 /**
  * One op node: the op type, its short name, its folded weights as shape chips, and for layers
