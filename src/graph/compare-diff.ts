@@ -135,6 +135,28 @@ function bitsOf(chip: WeightChip, original: WeightChip, applied: string): 8 | 4 
 }
 
 const elementsOf = (c: WeightChip | undefined) => c?.elements ?? 0;
+
+/** A stored weight of 4-bit codes packed two per byte: portable int4 (uint8 unpacked through Cast … Concat) or MatMulNBits' B. */
+function packedNibbles(w: WeightChip, op: string): boolean {
+  return w.dtype === 'uint8' && ((op === 'MatMulNBits' && w.inputIndex === 1) || w.via.includes('Concat'));
+}
+
+/**
+ * The parameters of a compressed layer, counted as the original's are (elements, not bytes): a
+ * layer with 4-bit codes packed two per byte counts two a byte of its weight, plus its bias; the
+ * scales and zero points of that encoding are counted in bytes, not as parameters. Other nodes
+ * keep `params` as the view counted them.
+ */
+export function layerParams(weights: readonly WeightChip[], op: string, params: number): number {
+  if (!weights.some((w) => w.role === 'weight' && packedNibbles(w, op))) return params;
+  let n = 0;
+  for (const w of weights) {
+    if (w.role === 'weight') n += packedNibbles(w, op) ? 2 * w.elements : w.elements;
+    else if (w.role === 'bias') n += w.elements;
+  }
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Which kind's badge a node shows when several apply. */
@@ -497,7 +519,7 @@ export function foldCompressedView(
             return w.role === 'const' && role && role !== 'const' ? { ...w, role } : w;
           })
         : n.weights;
-      nodes.push({ ...n, rank: nodes.length, weights, isLayer: n.isLayer || (orig?.isLayer ?? false) });
+      nodes.push({ ...n, rank: nodes.length, weights, params: layerParams(weights, n.op, n.params), isLayer: n.isLayer || (orig?.isLayer ?? false) });
       return;
     }
     const orig = originalNode(key);
@@ -518,7 +540,7 @@ export function foldCompressedView(
       domain: orig?.domain ?? n.domain,
       rank: nodes.length,
       weights,
-      params: weights.reduce((p, w) => p + w.elements, 0),
+      params: layerParams(weights, n.op, weights.reduce((p, w) => p + w.elements, 0)),
       isLayer: orig?.isLayer ?? true,
     });
   });

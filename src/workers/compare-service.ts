@@ -12,7 +12,7 @@
  * Answers are small plain objects; no tensor crosses to the page.
  */
 import { AppError } from '../core/errors';
-import { cosine } from '../core/vector';
+import { fidelityCosine } from '../bench/metrics';
 import type { LayerReport } from '../compress/compress';
 import { runCleanup } from '../compress/cleanup/cleanup';
 import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator } from '../compress/graph-edit';
@@ -525,7 +525,9 @@ function errorStats(orig: Float64Array, dec: Float64Array): Pick<WeightCompariso
     if (e > max) max = e;
     se += e * e;
   }
-  return { maxAbsError: max, rmse: Math.sqrt(se / Math.max(1, dec.length)), cosine: cosine(orig, dec) };
+  // no cosine when both are ~0 (src/bench/metrics.ts): the abs error and RMSE say it
+  const c = fidelityCosine(orig, dec);
+  return { maxAbsError: max, rmse: Math.sqrt(se / Math.max(1, dec.length)), ...(c !== undefined ? { cosine: c } : {}) };
 }
 
 function count0(a: Float64Array): number {

@@ -1,5 +1,6 @@
 import { lazy, Suspense } from 'react';
 import { formatBytes } from '../../core/bytes-and-counts';
+import { sideBySideTimes, speedUp } from '../../core/speedup';
 import type { BackendId, JobResult } from '../../state/bench-store';
 import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './bench-numbers';
 
@@ -28,12 +29,15 @@ function byBackend(results: JobResult[]): { backend: BackendId; original?: JobRe
   }));
 }
 
-/** Original time / compressed time: side by side (alternating runs in one worker) when measured, else the medians' ratio. */
-function speedup(a?: JobResult, b?: JobResult): number | undefined {
-  if (b?.paired) return b.paired.speedup;
-  const x = a?.latency?.medianMs;
-  const y = b?.latency?.medianMs;
-  return x !== undefined && y !== undefined && y > 0 ? x / y : undefined;
+/**
+ * The speed-up (src/core/speedup.ts: original time / compressed time, > 1 is faster): the median of
+ * the side-by-side rounds' ratios when measured, else the ratio of the two separate runs' medians
+ * (`separate: true`, labelled so wherever it is shown).
+ */
+function speedup(a?: JobResult, b?: JobResult): { value: number; separate: boolean } | undefined {
+  if (b?.paired) return { value: b.paired.speedup, separate: false };
+  const v = speedUp(a?.latency?.medianMs, b?.latency?.medianMs);
+  return v === undefined ? undefined : { value: v, separate: true };
 }
 
 function memory(r: JobResult): string {
@@ -48,13 +52,16 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
   const chart = pairs
     .filter((p) => p.original?.ok || p.compressed?.ok)
     .map((p) => {
-      // side by side when measured (the fair comparison), else each model's own median
-      const side = p.compressed?.paired;
+      // side by side when measured (the fair comparison): the original's median and that / the
+      // speed-up, so the bars and the label agree; else each model's own median
+      const side = p.compressed?.paired ? sideBySideTimes(p.compressed.paired) : undefined;
+      const s = speedup(p.original, p.compressed);
       return {
         backend: BACKEND_NAMES[p.backend],
         original: side ? side.originalMs : p.original?.latency?.medianMs,
         compressed: side ? side.compressedMs : p.compressed?.latency?.medianMs,
-        speedup: speedup(p.original, p.compressed),
+        speedup: s?.value,
+        separate: s?.separate ?? false,
       };
     });
   const withFidelity = pairs.filter((p) => p.compressed?.fidelity && p.compressed.fidelity.length > 0);
@@ -71,7 +78,9 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
               <th className="num">File</th>
               <th className="num">Session</th>
               <th className="num">First run</th>
-              <th className="num">Median</th>
+              <th className="num" title="each model's own median, measured in separate workers one after the other">
+                Median (own run)
+              </th>
               <th className="num">p90</th>
               <th className="num">p99</th>
               <th className="num">Throughput</th>
@@ -96,7 +105,7 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
                     data-ok={String(r.ok)}
                     data-median-ms={raw(r.latency?.medianMs)}
                     data-session-ms={raw(r.sessionMs)}
-                    data-speedup={raw(s)}
+                    data-speedup={raw(s?.value)}
                   >
                     <td>{model === 'original' ? BACKEND_NAMES[p.backend] : ''}</td>
                     <td>{model}</td>
@@ -122,13 +131,14 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
                           className="num strong"
                           data-testid={s === undefined ? undefined : 'bench-speedup'}
                           data-paired-rounds={r.paired?.rounds}
+                          data-speedup-basis={s === undefined ? undefined : s.separate ? 'separate-runs' : 'side-by-side'}
                           title={
                             r.paired
-                              ? `original / compressed over ${r.paired.rounds} alternating runs of both models in one worker (${ms(r.paired.originalMs)} vs ${ms(r.paired.compressedMs)}); the medians on the left come from separate workers`
-                              : 'ratio of the medians'
+                              ? `original time / compressed time (> 1 is faster): the median of the ratios of ${r.paired.rounds} alternating runs of both models in one worker; the medians on the left come from separate workers`
+                              : 'original time / compressed time, from the two separate runs’ medians (no side-by-side run)'
                           }
                         >
-                          {s === undefined ? '' : `${s.toFixed(2)}×`}
+                          {s === undefined ? '' : `${s.value.toFixed(2)}×${s.separate ? ' (separate runs)' : ''}`}
                         </td>
                       </>
                     ) : (
@@ -146,22 +156,23 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
       {pairs
         .filter((p) => p.compressed?.paired)
         .map((p) => {
-          const side = p.compressed!.paired!;
+          const side = sideBySideTimes(p.compressed!.paired!);
           return (
             <div key={`side:${p.backend}`} className="muted" data-testid="bench-side-by-side" data-backend={p.backend}>
-              {BACKEND_NAMES[p.backend]}, side by side ({side.rounds} alternating runs of both in one worker): original {ms(side.originalMs)}, compressed{' '}
-              {ms(side.compressedMs)}, speed-up {side.speedup.toFixed(2)}×. The medians in the table come from separate workers run one after the other,
-              which can drift on a busy machine; the speed-up and the chart use the side-by-side runs.
+              {BACKEND_NAMES[p.backend]}, side by side ({side.rounds} alternating runs of both in one worker): speed-up {side.speedup.toFixed(2)}× (the median of
+              the rounds’ original / compressed ratios), i.e. original {ms(side.originalMs)}, compressed {ms(side.compressedMs)} at that ratio. The “own run”
+              medians in the table come from separate workers run one after the other and can drift on a busy machine; the speed-up, the chart and the report
+              use the side-by-side runs.
             </div>
           );
         })}
       {pairs
         .map((p) => ({ p, s: speedup(p.original, p.compressed) }))
-        .filter(({ s }) => s !== undefined && s < SLOWER)
+        .filter(({ s }) => s !== undefined && s.value < SLOWER)
         .map(({ p, s }) => (
           <div key={`slower:${p.backend}`} className="bench-slower" role="status" data-testid="bench-slower" data-backend={p.backend}>
-            On {BACKEND_NAMES[p.backend]} the compressed model ran {(1 / (s as number)).toFixed(2)}× slower than the original
-            {p.compressed?.paired ? ` (${p.compressed.paired.rounds} alternating runs of both)` : ' (medians)'}.{' '}
+            On {BACKEND_NAMES[p.backend]} the compressed model ran {(1 / s!.value).toFixed(2)}× slower than the original (speed-up {s!.value.toFixed(2)}×)
+            {p.compressed?.paired ? `, over ${p.compressed.paired.rounds} alternating runs of both` : ', from separate runs'}.{' '}
             {intActivations && p.backend.startsWith('wasm')
               ? 'Its int8 activations run integer kernels that do not pay off for this model in this browser: compress with Activations fp32 (int8 weights are folded to float32 at load and run at the original’s speed).'
               : p.backend.startsWith('wasm')
@@ -234,24 +245,34 @@ export function BenchResults({ results, originalBytes, compressedBytes, intActiv
                       data-sqnr-worst={raw(f.sqnrDb.worst)}
                       data-kl-worst={raw(f.kl.worst)}
                       data-max-abs-worst={raw(f.maxAbsError.worst)}
+                      data-kind={f.kind}
                     >
                       <td>{BACKEND_NAMES[p.backend]}</td>
                       <td className="mono">
                         {f.output} <span className="muted">({f.rows}×{f.classes})</span>
                       </td>
-                      <td className="num">
+                      <td className="num" title={f.kind === 'scalar' ? 'one value per sample: samples whose decision at 0.5 agrees' : 'rows whose argmax agrees'}>
                         {f.top1.agree}/{f.top1.rows} = {pct(f.top1.rate)}
+                        {f.kind === 'scalar' ? ' at 0.5' : ''}
                       </td>
-                      <td className="num">
-                        {num(f.cosine.worst)} / {num(f.cosine.mean)}
-                      </td>
-                      <td className="num">{num(f.rowCosine.worst)}</td>
-                      <td className="num">
-                        {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
-                      </td>
-                      <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
-                        {sci(f.kl.worst)} / {sci(f.kl.mean)} {f.kl.basis === 'softmax' ? '(softmax)' : ''}
-                      </td>
+                      {f.kind === 'near-zero' ? (
+                        <td colSpan={4} className="muted" data-testid="bench-fidelity-near-zero">
+                          n/a: both outputs ≈ 0 (every |value| ≤ 1e-6); the max |error| is the figure
+                        </td>
+                      ) : (
+                        <>
+                          <td className="num" title={f.kind === 'scalar' ? 'over every sample of every set (one value per sample)' : undefined}>
+                            {f.kind === 'scalar' ? `${num(f.cosine.worst)} (all samples)` : `${num(f.cosine.worst)} / ${num(f.cosine.mean)}`}
+                          </td>
+                          <td className="num">{f.kind === 'scalar' ? 'n/a' : num(f.rowCosine.worst)}</td>
+                          <td className="num">
+                            {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
+                          </td>
+                          <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
+                            {f.kind === 'scalar' ? 'n/a' : `${sci(f.kl.worst)} / ${sci(f.kl.mean)} ${f.kl.basis === 'softmax' ? '(softmax)' : ''}`}
+                          </td>
+                        </>
+                      )}
                       <td className="num">
                         {f.maxAbsError.worst.toPrecision(3)} / {f.maxAbsError.mean.toPrecision(3)}
                       </td>

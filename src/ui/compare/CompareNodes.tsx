@@ -101,7 +101,9 @@ export const CompareGroupNode = memo(function CompareGroupNode({ data }: NodePro
       title={`${n.sub}: ${n.nodeCount} nodes\nDouble-click to open (on both sides)`}
       onDoubleClick={() => void useCompareStore.getState().toggle(side, n.id)}
     >
-      <div className="ggroup__title">{n.label}</div>
+      <div className="ggroup__title" title={n.label}>
+        {n.label}
+      </div>
       <div className="ggroup__meta">
         {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}
       </div>
@@ -131,7 +133,9 @@ export const CompareBoxNode = memo(function CompareBoxNode({ data }: NodeProps<C
         >
           ▾
         </button>
-        <span className="gbox__title">{n.label}</span>
+        <span className="gbox__title" title={n.label}>
+          {n.label}
+        </span>
         <span className="gbox__meta">{n.nodeCount} nodes</span>
       </div>
     </div>

@@ -31,7 +31,9 @@ export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
         >
           ▾
         </button>
-        <span className="gbox__title">{n.label}</span>
+        <span className="gbox__title" title={n.label}>
+          {n.label}
+        </span>
         <span className="gbox__meta">
           {n.nodeCount} nodes{n.params > 0 && n.width >= 300 ? ` · ${compactCount(n.params)} params` : ''}
         </span>

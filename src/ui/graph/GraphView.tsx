@@ -130,6 +130,35 @@ function minimapColor(node: FlowNode): string {
   }
 }
 
+/**
+ * The part of the pane a fit may use: below the toolbar (top-left) and above the legend
+ * (bottom-centre), measured when they are drawn (before, their usual sizes), so that a fitted
+ * graph never lies under them: the input node at the top stays clear of the toolbar.
+ */
+function roomOf(el: HTMLElement): { top: number; bottom: number; side: number } {
+  const box = el.getBoundingClientRect();
+  const toolbar = el.querySelector('.gtoolbar')?.getBoundingClientRect();
+  const legend = el.querySelector('.glegend')?.getBoundingClientRect();
+  return {
+    top: toolbar && toolbar.height > 0 ? toolbar.bottom - box.top + 12 : 64,
+    bottom: legend && legend.height > 0 ? box.bottom - legend.top + 8 : 56,
+    side: 24,
+  };
+}
+
+/** The viewport that shows `r` (graph coordinates) whole in the room left by the toolbar and legend, at most at `maxZoom`. */
+function viewportFitting(
+  r: { x: number; y: number; width: number; height: number },
+  pane: { width: number; height: number },
+  room: { top: number; bottom: number; side: number },
+  maxZoom: number,
+): { x: number; y: number; zoom: number } {
+  const w = Math.max(1, pane.width - 2 * room.side);
+  const h = Math.max(1, pane.height - room.top - room.bottom);
+  const zoom = Math.max(0.02, Math.min(maxZoom, w / Math.max(r.width, 1), h / Math.max(r.height, 1)));
+  return { x: room.side + (w - r.width * zoom) / 2 - r.x * zoom, y: room.top + (h - r.height * zoom) / 2 - r.y * zoom, zoom };
+}
+
 /** The model's graph: laid out in the model worker, drawn here with xyflow. */
 export function GraphView() {
   return (
@@ -210,18 +239,27 @@ function GraphCanvas() {
   }, [chrome, complete, scene]);
   const initialized = framed === scene && complete && chrome && (virtualized || measured);
 
+  /** Fits the whole graph (Fit, F, a reset) in the room the toolbar and legend leave. */
+  const fitAll = useCallback(() => {
+    const el = wrapper.current;
+    const sc = useGraphStore.getState().scene;
+    if (!el || !sc) return;
+    void rf.setViewport(viewportFitting({ x: 0, y: 0, width: sc.width, height: sc.height }, { width: el.clientWidth, height: el.clientHeight }, roomOf(el), 1), { duration: 250 });
+  }, [rf]);
+
   // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
   // group stays where it was on screen; a search result is zoomed to.
   useEffect(() => {
-    if (!scene) return;
+    // xyflow mounts in a task of its own: a scene that comes first (a small model) waits for it,
+    // or its first view would be set on no viewport and the graph left at the origin, under the toolbar
+    if (!scene || !canvas) return;
     const prev = prevScene.current;
     prevScene.current = scene;
     const el = wrapper.current;
     if (!prev && el) {
       // room for the toolbar above and the legend below
       const pad = 32;
-      const top = 64;
-      const bottom = 56;
+      const { top, bottom } = roomOf(el);
       const w = el.clientWidth;
       const h = el.clientHeight;
       const fit = Math.min((w - 2 * pad) / Math.max(scene.width, 1), (h - top - bottom) / Math.max(scene.height, 1), 1);
@@ -237,7 +275,7 @@ function GraphCanvas() {
     handledFocus.current = focus.seq;
     const now = findNode(scene, focus.id);
     if (!now) {
-      if (focus.mode === 'zoom' && !focus.id) void rf.fitView({ padding: 0.08, duration: 250 });
+      if (focus.mode === 'zoom' && !focus.id) fitAll();
       return;
     }
     if (focus.mode === 'anchor') {
@@ -246,12 +284,29 @@ function GraphCanvas() {
       const vp = rf.getViewport();
       // keep its top edge and its horizontal centre where they were on screen
       const dx = now.x + now.width / 2 - (before.x + before.width / 2);
-      void rf.setViewport({ x: vp.x - dx * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom });
+      const anchored = { x: vp.x - dx * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom };
+      const el = wrapper.current;
+      if (before.kind === 'op' && now.kind === 'box' && el) {
+        // an If/Loop body (or a group) was opened: refit so that all of it is in view, zooming out
+        // when it is larger than the pane, never in further than before
+        const room = roomOf(el);
+        const pane = { width: el.clientWidth, height: el.clientHeight };
+        const fitted = viewportFitting(now, pane, room, vp.zoom);
+        const inView =
+          fitted.zoom >= vp.zoom &&
+          anchored.x + now.x * vp.zoom >= room.side &&
+          anchored.x + (now.x + now.width) * vp.zoom <= pane.width - room.side &&
+          anchored.y + now.y * vp.zoom >= room.top &&
+          anchored.y + (now.y + now.height) * vp.zoom <= pane.height - room.bottom;
+        void rf.setViewport(inView ? anchored : fitted, { duration: inView ? 0 : 250 });
+      } else {
+        void rf.setViewport(anchored);
+      }
     } else {
       const zoom = Math.max(rf.getViewport().zoom, 1);
       void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
     }
-  }, [scene, focus, rf]);
+  }, [scene, focus, rf, fitAll, canvas]);
 
   // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
   const selectedKey = useSelectionStore((s) => s.selectedKey);
@@ -277,14 +332,14 @@ function GraphCanvas() {
         setSearchOpen(true);
       } else if (e.key === 'f' || e.key === 'F') {
         e.preventDefault();
-        void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 });
+        fitAll();
       } else if (e.key === 'Escape') {
         setSearchOpen(false);
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [rf]);
+  }, [fitAll]);
 
   const onNodeClick: NodeMouseHandler<FlowNode> = useCallback((event, node) => {
     if (node.type === 'edgeLayer') return;
@@ -409,7 +464,7 @@ function GraphCanvas() {
                 <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
                   Search <kbd>Ctrl K</kbd>
                 </button>
-                <button type="button" className="gtoolbar__button" onClick={() => void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 })}>
+                <button type="button" className="gtoolbar__button" data-testid="graph-fit" onClick={fitAll}>
                   Fit <kbd>F</kbd>
                 </button>
                 {info && (

@@ -55,7 +55,9 @@ export const GroupNode = memo(function GroupNode({ data }: NodeProps<GroupFlowNo
         >
           ▸
         </button>
-        <span className="ggroup__title">{n.label}</span>
+        <span className="ggroup__title" title={n.label}>
+          {n.label}
+        </span>
       </div>
       <div className="ggroup__meta">
         {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}

@@ -56,7 +56,9 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
     >
       <div className="gnode__head">
         <span className="gnode__dot" />
-        <span className="gnode__op">{n.label}</span>
+        <span className="gnode__op" title={n.label}>
+          {n.label}
+        </span>
         {n.isLayer && setting && setting.weights !== 'fp32' && (
           <span className="gnode__badge" style={{ background: WEIGHT_COLORS[setting.weights] }} data-testid="graph-node-bits">
             {setting.weights}
@@ -68,7 +70,9 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
           </span>
         )}
       </div>
-      <div className="gnode__name">{n.sub}</div>
+      <div className="gnode__name" title={key} data-testid="graph-node-name">
+        {n.sub}
+      </div>
       {(shown.length > 0 || more > 0) && (
         <div className="gnode__chips">
           {shown.map((w) => (
