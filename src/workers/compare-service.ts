@@ -22,7 +22,7 @@ import type { LayerHint } from '../graph/compare-diff';
 import { ConstEvaluator, transposeValues, type EvalTensor } from '../graph/const-eval';
 import type { GraphScene } from '../graph/scene-types';
 import { attrInt } from '../onnx/attributes';
-import { findLayers, type Layer } from '../onnx/layers';
+import { findLayers, type Layer, type LayerWeight } from '../onnx/layers';
 import type { LoadedModel } from '../onnx/load';
 import { modelGraphs, graphPath } from '../onnx/names';
 import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from '../onnx/types';
@@ -331,53 +331,31 @@ const MAX_BINS = 320;
 export const MAX_COMPARE_ELEMENTS = 8_000_000;
 const MAX_LINES = 64;
 
-/** The weight comparison of layer `key`, for group `group` (default: the widest range). */
-export function compareWeights(originalLoaded: LoadedModel | undefined, key: string, group?: number): WeightComparison {
-  const s = sessionFor(originalLoaded);
-  const cacheKey = `${key}\u0000${group ?? ''}`;
-  const hit = s.weights.get(cacheKey);
-  if (hit) return hit;
-  s.layers ??= findLayers(s.original.model);
-  const layer = s.layers.find((l) => l.key === key);
-  if (!layer) throw new AppError('invalid-argument', `${key} is not a layer with weights in the original model`);
-  const w = layer.weights.find((x) => x.role === 'weight');
-  if (!w) throw new AppError('invalid-argument', `${key} has no weight input`);
-  if (w.elements > MAX_COMPARE_ELEMENTS) {
-    throw new AppError('unsupported', `${w.name} holds ${w.elements.toLocaleString('en-US')} values; weights above ${MAX_COMPARE_ELEMENTS.toLocaleString('en-US')} are not decoded for the histogram yet`);
-  }
-  // a layer that absorbed a BatchNormalization is compared with its folded weights
-  const absorbed = s.info.diff.compressed[key]?.absorbed;
-  const folded = absorbed?.length ? foldedOriginal(s) : undefined;
-  const source = folded?.layers.find((l) => l.key === key);
-  const orig =
-    folded && source ? originalValues(folded.model, s.original.external, source, w.inputIndex) : originalValues(s.original.model, s.original.external, layer, w.inputIndex);
+/** The compressed layer's weight, decoded as the runtime would see it, in the original's layout. */
+function decodeCompressed(s: Session, key: string, inputIndex: number, origDims: number[]): Decoded {
   s.evaluator ??= new ConstEvaluator(s.compressed.model, s.compressed.external);
   const ev = s.evaluator;
   const where = nodeByKey(s.compressed, key);
   let dec: Decoded;
-  let note: string | undefined;
   if (where?.node.opType === 'MatMulNBits') dec = decodeNBits(ev, where.path, where.node);
-  else if (where) dec = decodeChain(ev, where.path, where.node.inputs[w.inputIndex]);
+  else if (where) dec = decodeChain(ev, where.path, where.node.inputs[inputIndex]);
   else if (s.members[key]) dec = decodeDynamic(ev, s.compressed, s.members[key]);
   else throw new AppError('invalid-argument', `${key} is not in the compressed model`);
   // Gemm(transB) weights are written [K, N] for MatMulInteger: back to the original's [N, K]
-  if (dec.dims.length === 2 && orig.dims.length === 2 && dec.dims[0] === orig.dims[1] && dec.dims[1] === orig.dims[0] && dec.dims[0] !== dec.dims[1]) {
+  if (dec.dims.length === 2 && origDims.length === 2 && dec.dims[0] === origDims[1] && dec.dims[1] === origDims[0] && dec.dims[0] !== dec.dims[1]) {
     const perm = [1, 0];
     const t = (a: Float64Array) => transposeValues(a, dec.dims, perm);
     dec = { ...dec, values: t(dec.values), lo: dec.lo && t(dec.lo), hi: dec.hi && t(dec.hi), dims: [dec.dims[1], dec.dims[0]] };
   }
-  const aligned = dec.values.length === orig.values.length;
-  if (source) note = `original weights shown with ${absorbed!.join(', ')} folded in, as the compressor quantized them`;
-  if (!aligned) note = `shapes differ ([${orig.dims.join(', ')}] → [${dec.dims.join(', ')}], channel pruning): the histograms show whole tensors, the grid one group of the compressed tensor`;
-  const hint = s.hints.get(key);
-  const blockSize = hint?.requested.granularity === 'block' ? hint.requested.blockSize : undefined;
-  const g = groupsOf(dec, layer, w.inputIndex, blockSize);
-  // group ranges (original values where aligned)
+  return dec;
+}
+
+/** Each group's range and size over `src`, and the groups ordered widest range first. */
+function groupRanges(src: Float64Array, g: ReturnType<typeof groupsOf>): { gmin: Float64Array; gmax: Float64Array; gcount: Int32Array; order: number[] } {
   const gmin = new Float64Array(g.count).fill(Infinity);
   const gmax = new Float64Array(g.count).fill(-Infinity);
   const gcount = new Int32Array(g.count);
-  const src = aligned ? orig.values : dec.values;
-  for (let i = 0; i < dec.values.length; i++) {
+  for (let i = 0; i < src.length; i++) {
     const k = g.of[i];
     const v = src[i];
     if (v < gmin[k]) gmin[k] = v;
@@ -385,31 +363,27 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     gcount[k]++;
   }
   const order = Array.from({ length: g.count }, (_, i) => i).sort((a, b) => gmax[b] - gmin[b] - (gmax[a] - gmin[a]) || a - b);
-  const label = (i: number) => groupLabel(i, g.first[i], g.count, dec.dims, layer, w.inputIndex, blockSize);
-  const view = (i: number): WeightGroup => ({ index: i, label: label(i), min: gmin[i], max: gmax[i], elements: gcount[i] });
-  const chosen = group !== undefined && group >= 0 && group < g.count ? group : order[0];
-  const groups = order.slice(0, 64).map(view);
-  if (!groups.some((x) => x.index === chosen)) groups.push(view(chosen));
+  return { gmin, gmax, gcount, order };
+}
 
-  // the chosen group's values on both sides
-  let oVals: Float64Array;
-  let dVals: Float64Array;
-  if (aligned) {
-    const n = gcount[chosen];
-    oVals = new Float64Array(n);
-    dVals = new Float64Array(n);
-    for (let i = 0, k = 0; i < dec.values.length; i++) {
-      if (g.of[i] !== chosen) continue;
-      dVals[k] = dec.values[i];
-      oVals[k++] = orig.values[i];
-    }
-  } else {
-    oVals = orig.values;
-    dVals = dec.values;
+/** The chosen group's values on both sides (whole tensors when the shapes differ). */
+function groupValues(aligned: boolean, g: ReturnType<typeof groupsOf>, chosen: number, n: number, orig: Float64Array, dec: Float64Array): { oVals: Float64Array; dVals: Float64Array } {
+  if (!aligned) return { oVals: orig, dVals: dec };
+  const oVals = new Float64Array(n);
+  const dVals = new Float64Array(n);
+  for (let i = 0, k = 0; i < dec.length; i++) {
+    if (g.of[i] !== chosen) continue;
+    dVals[k] = dec[i];
+    oVals[k++] = orig[i];
   }
+  return { oVals, dVals };
+}
+
+/** The finite range both value sets span (0..0 when empty). */
+function valueRange(sets: readonly Float64Array[]): { lo: number; hi: number } {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const a of [oVals, dVals]) {
+  for (const a of sets) {
     for (let i = 0; i < a.length; i++) {
       const v = a[i];
       if (v < lo) lo = v;
@@ -421,36 +395,41 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     hi = Number.isFinite(hi) ? hi : Number.MAX_VALUE;
   }
   if (!Number.isFinite(lo)) lo = hi = 0;
-  let grid: WeightComparison['grid'];
-  let clipped = 0;
-  let edges: number[];
-  if (dec.lo && dec.hi && dec.levels) {
-    const first = g.first[chosen];
-    // (a symmetric block scale can be negative: the lowest code then decodes to the highest value)
-    const L = Math.min(dec.lo[first], dec.hi[first]);
-    const H = Math.max(dec.lo[first], dec.hi[first]);
-    const step = (H - L) / (dec.levels - 1);
-    if (aligned) for (let i = 0; i < oVals.length; i++) if (oVals[i] < L - step / 2 || oVals[i] > H + step / 2) clipped++;
-    const every = Math.max(1, Math.ceil(dec.levels / MAX_LINES));
-    const shown: number[] = [];
-    for (let k = 0; k < dec.levels; k += every) shown.push(L + k * step);
-    grid = { levels: dec.levels, step, lo: L, hi: H, shown, every };
-    // bins centred on the levels, covering the values and the range
-    const from = Math.min(lo, L);
-    const to = Math.max(hi, H);
-    if (step > 0) {
-      const k0 = Math.floor((from - L) / step + 0.5);
-      const k1 = Math.ceil((to - L) / step - 0.5);
-      const count = k1 - k0 + 1;
-      const merge = Math.max(1, Math.ceil(count / MAX_BINS));
-      edges = [];
-      for (let k = k0; k <= k1 + 1; k += merge) edges.push(L + (k - 0.5) * step);
-      if (edges[edges.length - 1] < L + (k1 + 0.5) * step) edges.push(L + (k1 + 0.5) * step);
-    } else edges = [from - 0.5, to + 0.5];
-  } else {
+  return { lo, hi };
+}
+
+/** The quantization grid of the chosen group (when the encoding has one), the original values outside it, and the bin edges. */
+function gridAndEdges(dec: Decoded, first: number, aligned: boolean, oVals: Float64Array, lo: number, hi: number): { grid?: WeightComparison['grid']; clipped: number; edges: number[] } {
+  if (!(dec.lo && dec.hi && dec.levels)) {
     const span = hi - lo || Math.abs(hi) || 1;
-    edges = Array.from({ length: 65 }, (_, i) => lo + (span * i) / 64);
+    return { clipped: 0, edges: Array.from({ length: 65 }, (_, i) => lo + (span * i) / 64) };
   }
+  // (a symmetric block scale can be negative: the lowest code then decodes to the highest value)
+  const L = Math.min(dec.lo[first], dec.hi[first]);
+  const H = Math.max(dec.lo[first], dec.hi[first]);
+  const step = (H - L) / (dec.levels - 1);
+  let clipped = 0;
+  if (aligned) for (let i = 0; i < oVals.length; i++) if (oVals[i] < L - step / 2 || oVals[i] > H + step / 2) clipped++;
+  const every = Math.max(1, Math.ceil(dec.levels / MAX_LINES));
+  const shown: number[] = [];
+  for (let k = 0; k < dec.levels; k += every) shown.push(L + k * step);
+  const grid = { levels: dec.levels, step, lo: L, hi: H, shown, every };
+  // bins centred on the levels, covering the values and the range
+  const from = Math.min(lo, L);
+  const to = Math.max(hi, H);
+  if (!(step > 0)) return { grid, clipped, edges: [from - 0.5, to + 0.5] };
+  const k0 = Math.floor((from - L) / step + 0.5);
+  const k1 = Math.ceil((to - L) / step - 0.5);
+  const count = k1 - k0 + 1;
+  const merge = Math.max(1, Math.ceil(count / MAX_BINS));
+  const edges: number[] = [];
+  for (let k = k0; k <= k1 + 1; k += merge) edges.push(L + (k - 0.5) * step);
+  if (edges[edges.length - 1] < L + (k1 + 0.5) * step) edges.push(L + (k1 + 0.5) * step);
+  return { grid, clipped, edges };
+}
+
+/** Both value sets counted into the bins between `edges` (values beyond the ends go to the end bins). */
+function histogram(edges: number[], oVals: Float64Array, dVals: Float64Array): WeightBin[] {
   const bins: WeightBin[] = [];
   for (let i = 0; i + 1 < edges.length; i++) bins.push({ x0: edges[i], x1: edges[i + 1], original: 0, decoded: 0 });
   const put = (v: number, field: 'original' | 'decoded') => {
@@ -469,7 +448,52 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
   };
   for (let i = 0; i < oVals.length; i++) put(oVals[i], 'original');
   for (let i = 0; i < dVals.length; i++) put(dVals[i], 'decoded');
+  return bins;
+}
 
+/** The layer's weight and its original values (with a BatchNormalization it absorbed folded in). */
+function originalWeight(s: Session, key: string): { layer: Layer; w: LayerWeight; orig: { dims: number[]; values: Float64Array }; foldedNote?: string } {
+  s.layers ??= findLayers(s.original.model);
+  const layer = s.layers.find((l) => l.key === key);
+  if (!layer) throw new AppError('invalid-argument', `${key} is not a layer with weights in the original model`);
+  const w = layer.weights.find((x) => x.role === 'weight');
+  if (!w) throw new AppError('invalid-argument', `${key} has no weight input`);
+  if (w.elements > MAX_COMPARE_ELEMENTS) {
+    throw new AppError('unsupported', `${w.name} holds ${w.elements.toLocaleString('en-US')} values; weights above ${MAX_COMPARE_ELEMENTS.toLocaleString('en-US')} are not decoded for the histogram yet`);
+  }
+  // a layer that absorbed a BatchNormalization is compared with its folded weights
+  const absorbed = s.info.diff.compressed[key]?.absorbed;
+  const folded = absorbed?.length ? foldedOriginal(s) : undefined;
+  const source = folded?.layers.find((l) => l.key === key);
+  const orig =
+    folded && source ? originalValues(folded.model, s.original.external, source, w.inputIndex) : originalValues(s.original.model, s.original.external, layer, w.inputIndex);
+  return { layer, w, orig, ...(source ? { foldedNote: `original weights shown with ${absorbed!.join(', ')} folded in, as the compressor quantized them` } : {}) };
+}
+
+/** The weight comparison of layer `key`, for group `group` (default: the widest range). */
+export function compareWeights(originalLoaded: LoadedModel | undefined, key: string, group?: number): WeightComparison {
+  const s = sessionFor(originalLoaded);
+  const cacheKey = `${key}\u0000${group ?? ''}`;
+  const hit = s.weights.get(cacheKey);
+  if (hit) return hit;
+  const { layer, w, orig, foldedNote } = originalWeight(s, key);
+  const dec = decodeCompressed(s, key, w.inputIndex, orig.dims);
+  const aligned = dec.values.length === orig.values.length;
+  let note = foldedNote;
+  if (!aligned) note = `shapes differ ([${orig.dims.join(', ')}] → [${dec.dims.join(', ')}], channel pruning): the histograms show whole tensors, the grid one group of the compressed tensor`;
+  const hint = s.hints.get(key);
+  const blockSize = hint?.requested.granularity === 'block' ? hint.requested.blockSize : undefined;
+  const g = groupsOf(dec, layer, w.inputIndex, blockSize);
+  // group ranges (original values where aligned)
+  const { gmin, gmax, gcount, order } = groupRanges(aligned ? orig.values : dec.values, g);
+  const label = (i: number) => groupLabel(i, g.first[i], g.count, dec.dims, layer, w.inputIndex, blockSize);
+  const view = (i: number): WeightGroup => ({ index: i, label: label(i), min: gmin[i], max: gmax[i], elements: gcount[i] });
+  const chosen = group !== undefined && group >= 0 && group < g.count ? group : order[0];
+  const groups = order.slice(0, 64).map(view);
+  if (!groups.some((x) => x.index === chosen)) groups.push(view(chosen));
+  const { oVals, dVals } = groupValues(aligned, g, chosen, gcount[chosen], orig.values, dec.values);
+  const { lo, hi } = valueRange([oVals, dVals]);
+  const { grid, clipped, edges } = gridAndEdges(dec, g.first[chosen], aligned, oVals, lo, hi);
   const out: WeightComparison = {
     key,
     op: layer.op,
@@ -481,28 +505,29 @@ export function compareWeights(originalLoaded: LoadedModel | undefined, key: str
     groups,
     groupCount: g.count,
     group: view(chosen),
-    bins,
+    bins: histogram(edges, oVals, dVals),
     ...(grid ? { grid } : {}),
     clipped,
     zeros: { original: count0(orig.values), decoded: count0(dec.values) },
     ...(note ? { note } : {}),
   };
-  if (aligned) {
-    let max = 0;
-    let se = 0;
-    for (let i = 0; i < dec.values.length; i++) {
-      const e = Math.abs(dec.values[i] - orig.values[i]);
-      if (e > max) max = e;
-      se += e * e;
-    }
-    out.maxAbsError = max;
-    out.rmse = Math.sqrt(se / Math.max(1, dec.values.length));
-    // none when both are ~0 (src/bench/metrics.ts): the abs error and RMSE say it
-    const c = fidelityCosine(orig.values, dec.values);
-    if (c !== undefined) out.cosine = c;
-  }
+  if (aligned) Object.assign(out, errorStats(orig.values, dec.values));
   s.weights.set(cacheKey, out);
   return out;
+}
+
+/** Max and RMS error and cosine of the decoded weight against the original. */
+function errorStats(orig: Float64Array, dec: Float64Array): Pick<WeightComparison, 'maxAbsError' | 'rmse' | 'cosine'> {
+  let max = 0;
+  let se = 0;
+  for (let i = 0; i < dec.length; i++) {
+    const e = Math.abs(dec[i] - orig[i]);
+    if (e > max) max = e;
+    se += e * e;
+  }
+  // no cosine when both are ~0 (src/bench/metrics.ts): the abs error and RMSE say it
+  const c = fidelityCosine(orig, dec);
+  return { maxAbsError: max, rmse: Math.sqrt(se / Math.max(1, dec.length)), ...(c !== undefined ? { cosine: c } : {}) };
 }
 
 function count0(a: Float64Array): number {

@@ -12,7 +12,7 @@ import {
   type NodeMouseHandler,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { GraphScene, SceneNode, SearchHit } from '../../graph/scene-types';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
@@ -168,28 +168,12 @@ export function GraphView() {
   );
 }
 
-function GraphCanvas() {
-  // A new scene renders as a transition (time-sliced, so no long task), as do the chunks below.
-  const scene = useDeferredValue(useGraphStore((s) => s.scene));
-  // deferred together with the scene: a focus set with a new scene must meet that scene
-  const focus = useDeferredValue(useGraphStore((s) => s.focus));
-  const phase = useGraphStore((s) => s.phase);
-  const busy = useGraphStore((s) => s.busy > 0);
-  const error = useGraphStore((s) => s.error);
-  const info = useGraphStore((s) => s.info);
-  const [searchOpen, setSearchOpen] = useState(false);
-  const rf = useReactFlow<FlowNode>();
-  // Every node measured (handles found) means the scene is on screen; with virtualised
-  // rendering only the visible ones ever are, so a frame after the update is taken instead.
-  const measured = useNodesInitialized({ includeHiddenNodes: true });
-  const [framed, setFramed] = useState<GraphScene | undefined>(undefined);
-  const wrapper = useRef<HTMLDivElement>(null);
-  const prevScene = useRef<GraphScene | undefined>(undefined);
-  const handledFocus = useRef(0);
-
-  // The worker starts building the graph at once; xyflow mounts meanwhile in a task of its own,
-  // after the studio's first frame is painted (so the page's first layout is not forced inside
-  // it), and its cost overlaps the worker's.
+/**
+ * The worker starts building the graph at once; xyflow mounts meanwhile in a task of its own,
+ * after the studio's first frame is painted (so the page's first layout is not forced inside it),
+ * and its cost overlaps the worker's. True once xyflow may mount.
+ */
+function useCanvasMount(): boolean {
   const [canvas, setCanvas] = useState(false);
   useEffect(() => {
     void useGraphStore.getState().start();
@@ -204,6 +188,18 @@ function GraphCanvas() {
     };
   }, []);
 
+  return canvas;
+}
+
+/**
+ * The scene as xyflow nodes, mounted a chunk per frame; `initialized` once the whole scene is on
+ * screen (every node measured, or a frame after the update when rendering is virtualised).
+ */
+function useChunkedFlow(scene: GraphScene | undefined): { shown: FlowNode[]; virtualized: boolean; initialized: boolean; chrome: boolean } {
+  // Every node measured (handles found) means the scene is on screen; with virtualised
+  // rendering only the visible ones ever are, so a frame after the update is taken instead.
+  const measured = useNodesInitialized({ includeHiddenNodes: true });
+  const [framed, setFramed] = useState<GraphScene | undefined>(undefined);
   // The last mounted nodes, reused by identity so unchanged nodes do not re-render (a stable
   // container held in state: read while computing the next flow, written after it mounts).
   const [previous] = useState(() => new Map<string, FlowNode>());
@@ -239,16 +235,23 @@ function GraphCanvas() {
   }, [chrome, complete, scene]);
   const initialized = framed === scene && complete && chrome && (virtualized || measured);
 
-  /** Fits the whole graph (Fit, F, a reset) in the room the toolbar and legend leave. */
-  const fitAll = useCallback(() => {
-    const el = wrapper.current;
-    const sc = useGraphStore.getState().scene;
-    if (!el || !sc) return;
-    void rf.setViewport(viewportFitting({ x: 0, y: 0, width: sc.width, height: sc.height }, { width: el.clientWidth, height: el.clientHeight }, roomOf(el), 1), { duration: 250 });
-  }, [rf]);
+  return { shown, virtualized, initialized, chrome };
+}
 
-  // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
-  // group stays where it was on screen; a search result is zoomed to.
+/**
+ * Where to look: a fitting view for the first scene; after an expand or collapse the toggled
+ * group stays where it was on screen; a search result is zoomed to.
+ */
+function useViewportFocus(
+  scene: GraphScene | undefined,
+  focus: ReturnType<typeof useGraphStore.getState>['focus'],
+  canvas: boolean,
+  wrapper: RefObject<HTMLDivElement | null>,
+  fitAll: () => void,
+): void {
+  const rf = useReactFlow<FlowNode>();
+  const prevScene = useRef<GraphScene | undefined>(undefined);
+  const handledFocus = useRef(0);
   useEffect(() => {
     // xyflow mounts in a task of its own: a scene that comes first (a small model) waits for it,
     // or its first view would be set on no viewport and the graph left at the origin, under the toolbar
@@ -306,17 +309,12 @@ function GraphCanvas() {
       const zoom = Math.max(rf.getViewport().zoom, 1);
       void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
     }
-  }, [scene, focus, rf, fitAll, canvas]);
+  }, [scene, focus, rf, fitAll, canvas, wrapper]);
 
-  // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
-  const selectedKey = useSelectionStore((s) => s.selectedKey);
-  useEffect(() => {
-    if (!selectedKey || !scene) return;
-    if (scene.nodes.some((n) => n.key === selectedKey)) return;
-    void useGraphStore.getState().reveal(`n:${selectedKey}`);
-  }, [selectedKey, scene]);
+}
 
-  // Ctrl+K or / opens the search, F fits the view, Escape closes the search.
+/** Ctrl+K or / opens the search, F fits the view, Escape closes the search. */
+function useGraphKeys(setSearchOpen: (open: boolean) => void, fitAll: () => void): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
@@ -339,8 +337,13 @@ function GraphCanvas() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [fitAll]);
+  }, [fitAll, setSearchOpen]);
 
+}
+
+/** Click selects (shift/ctrl adds), a group's click selects its layers, double click opens or zooms. */
+function useNodeHandlers(): { onNodeClick: NodeMouseHandler<FlowNode>; onNodeDoubleClick: NodeMouseHandler<FlowNode>; onPaneClick: () => void } {
+  const rf = useReactFlow<FlowNode>();
   const onNodeClick: NodeMouseHandler<FlowNode> = useCallback((event, node) => {
     if (node.type === 'edgeLayer') return;
     const n = node.data.node;
@@ -394,6 +397,102 @@ function GraphCanvas() {
     sel.setMulti([]);
   }, []);
 
+  return { onNodeClick, onNodeDoubleClick, onPaneClick };
+}
+
+/** The background, minimap, controls, toolbar and legend (mounted a frame after the first scene). */
+function GraphChrome({
+  info,
+  scene,
+  onSearch,
+  onZoomToSelection,
+  onFit,
+}: {
+  info: ReturnType<typeof useGraphStore.getState>['info'];
+  scene: GraphScene | undefined;
+  onSearch: () => void;
+  onZoomToSelection: () => void;
+  onFit: () => void;
+}) {
+  return (
+    <>
+      <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
+      <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
+      <Controls showInteractive={false} position="bottom-left">
+        <ControlButton onClick={onSearch} title="Search (Ctrl+K or /)" aria-label="Search">
+          <span className="gctl">⌕</span>
+        </ControlButton>
+        <ControlButton onClick={onZoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
+          <span className="gctl">◎</span>
+        </ControlButton>
+      </Controls>
+      <Panel position="top-left" className="gtoolbar">
+        {info && (
+          <span className="gtoolbar__stats" data-testid="graph-stats">
+            <strong>{groupDigits(info.nodeCount)}</strong> nodes
+            {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
+            {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
+          </span>
+        )}
+        <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={onSearch}>
+          Search <kbd>Ctrl K</kbd>
+        </button>
+        <button type="button" className="gtoolbar__button" data-testid="graph-fit" onClick={onFit}>
+          Fit <kbd>F</kbd>
+        </button>
+        {info && (
+          <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
+            Reset
+          </button>
+        )}
+        <GraphExportButtons />
+      </Panel>
+      <Panel position="bottom-center" className="glegend">
+        <GraphLegend />
+      </Panel>
+    </>
+  );
+}
+
+function GraphCanvas() {
+  // A new scene renders as a transition (time-sliced, so no long task), as do the chunks below.
+  const scene = useDeferredValue(useGraphStore((s) => s.scene));
+  // deferred together with the scene: a focus set with a new scene must meet that scene
+  const focus = useDeferredValue(useGraphStore((s) => s.focus));
+  const phase = useGraphStore((s) => s.phase);
+  const busy = useGraphStore((s) => s.busy > 0);
+  const error = useGraphStore((s) => s.error);
+  const info = useGraphStore((s) => s.info);
+  const [searchOpen, setSearchOpen] = useState(false);
+  const rf = useReactFlow<FlowNode>();
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  const canvas = useCanvasMount();
+
+  const { shown, virtualized, initialized, chrome } = useChunkedFlow(scene);
+
+  /** Fits the whole graph (Fit, F, a reset) in the room the toolbar and legend leave. */
+  const fitAll = useCallback(() => {
+    const el = wrapper.current;
+    const sc = useGraphStore.getState().scene;
+    if (!el || !sc) return;
+    void rf.setViewport(viewportFitting({ x: 0, y: 0, width: sc.width, height: sc.height }, { width: el.clientWidth, height: el.clientHeight }, roomOf(el), 1), { duration: 250 });
+  }, [rf]);
+
+  useViewportFocus(scene, focus, canvas, wrapper, fitAll);
+
+  // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
+  const selectedKey = useSelectionStore((s) => s.selectedKey);
+  useEffect(() => {
+    if (!selectedKey || !scene) return;
+    if (scene.nodes.some((n) => n.key === selectedKey)) return;
+    void useGraphStore.getState().reveal(`n:${selectedKey}`);
+  }, [selectedKey, scene]);
+
+  useGraphKeys(setSearchOpen, fitAll);
+
+  const { onNodeClick, onNodeDoubleClick, onPaneClick } = useNodeHandlers();
+
   const onPick = useCallback((hit: SearchHit) => {
     setSearchOpen(false);
     const sel = useSelectionStore.getState();
@@ -441,44 +540,7 @@ function GraphCanvas() {
           {...READ_ONLY_FLOW}
           onlyRenderVisibleElements={virtualized}
         >
-          {chrome && (
-            <>
-              <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
-              <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
-              <Controls showInteractive={false} position="bottom-left">
-                <ControlButton onClick={() => setSearchOpen(true)} title="Search (Ctrl+K or /)" aria-label="Search">
-                  <span className="gctl">⌕</span>
-                </ControlButton>
-                <ControlButton onClick={zoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
-                  <span className="gctl">◎</span>
-                </ControlButton>
-              </Controls>
-              <Panel position="top-left" className="gtoolbar">
-                {info && (
-                  <span className="gtoolbar__stats" data-testid="graph-stats">
-                    <strong>{groupDigits(info.nodeCount)}</strong> nodes
-                    {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
-                    {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
-                  </span>
-                )}
-                <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
-                  Search <kbd>Ctrl K</kbd>
-                </button>
-                <button type="button" className="gtoolbar__button" data-testid="graph-fit" onClick={fitAll}>
-                  Fit <kbd>F</kbd>
-                </button>
-                {info && (
-                  <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
-                    Reset
-                  </button>
-                )}
-                <GraphExportButtons />
-              </Panel>
-              <Panel position="bottom-center" className="glegend">
-                <GraphLegend />
-              </Panel>
-            </>
-          )}
+          {chrome && <GraphChrome info={info} scene={scene} onSearch={() => setSearchOpen(true)} onZoomToSelection={zoomToSelection} onFit={fitAll} />}
         </ReactFlow>
       )}
       {searchOpen && <GraphSearch onPick={onPick} onClose={() => setSearchOpen(false)} />}
