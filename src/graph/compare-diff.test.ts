@@ -9,7 +9,7 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/bui
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type Model, type Node, type Tensor } from '../onnx/types';
 import { diffModels } from './compare-diff';
-import { ConstEvaluator } from './const-eval';
+import { ConstEvaluator } from '../onnx/const-eval';
 
 const W = makeTensor('w', DataType.FLOAT, [2, 2], [1, 2, 3, 4]);
 

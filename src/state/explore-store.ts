@@ -27,9 +27,6 @@ import { useRecipeStore } from './recipe-store';
 
 export type { ExplorePoint, MetricKind, SensitivityEntry };
 // algorithm code shared with the page (lint's SHARED_WITH_PAGE): labels, probes and the Pareto front
-export { PROBES } from '../bench/explore/sensitivity';
-export { paretoFront } from '../bench/explore/search';
-export { METRIC_LABELS, metricOf } from '../bench/explore/score';
 
 export type ExplorePhase = 'idle' | 'preparing' | 'sensitivity' | 'sweep' | 'search' | 'done' | 'cancelled' | 'error';
 

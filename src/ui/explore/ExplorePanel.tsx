@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { useExploreStore, METRIC_LABELS } from '../../state/explore-store';
+import { METRIC_LABELS } from '../../bench/explore/score';
+import { useExploreStore } from '../../state/explore-store';
 import { ProgressBar } from '../common/ProgressBar';
 import { formatMetric } from './metric-export';
 import { ParetoChart } from './ParetoChart';

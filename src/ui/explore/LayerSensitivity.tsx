@@ -1,4 +1,5 @@
-import { PROBES, useExploreStore } from '../../state/explore-store';
+import { PROBES } from '../../bench/explore/sensitivity';
+import { useExploreStore } from '../../state/explore-store';
 import './explore.css';
 import { Section } from '../inspector/Section';
 import { formatMetric } from './metric-export';

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { PROBES, useExploreStore } from '../../state/explore-store';
+import { PROBES } from '../../bench/explore/sensitivity';
+import { useExploreStore } from '../../state/explore-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { METRIC_SHORT } from './metric-export';
 

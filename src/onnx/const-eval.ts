@@ -13,11 +13,11 @@
  */
 import { AppError } from '../core/errors';
 import { float16ToFloat32, float32ToFloat16 } from '../core/float16';
-import { attrInt, attrInts } from '../onnx/attributes';
-import { constantValue } from '../onnx/layers';
-import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
-import { elementCount, tensorValues } from '../onnx/tensor';
-import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from '../onnx/types';
+import { attrInt, attrInts } from './attributes';
+import { constantValue } from './layers';
+import { graphPath, modelGraphs, type GraphRecord } from './names';
+import { elementCount, tensorValues } from './tensor';
+import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from './types';
 
 export interface EvalTensor {
   dims: number[];
