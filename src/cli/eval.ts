@@ -4,7 +4,6 @@
  * when the samples carry labels, and a latency comparison, in onnxruntime-node, with the same
  * bench code (src/bench) and the same input plan as the page's Benchmark tab.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
@@ -22,6 +21,7 @@ import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
 import { descriptionFromFlags, loadData, splitData, type DataFlags } from './data';
+import { readFileBytes } from './samples';
 
 export interface EvalArgs extends DataFlags {
   original: string;
@@ -61,14 +61,6 @@ export interface EvalReport {
   fidelity: OutputFidelity[];
 }
 
-function readBytes(file: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new AppError('io', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
-  }
-}
 
 /** A model file as one self-contained buffer (external data pulled inline) and its inputs. */
 function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: IoSummary[] } {
@@ -76,7 +68,7 @@ function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: Io
   try {
     const summary = summarizeModel(loaded);
     const ext = externalReferences(loaded.model).length > 0;
-    const bytes = ext ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : readBytes(file);
+    const bytes = ext ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : readFileBytes(file);
     return { bytes, size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
   } finally {
     loaded.external.close();
