@@ -75,7 +75,7 @@ function Controls() {
         </button>
         <span className="explore-sep" />
         <select value={goal} onChange={(e) => setGoal(e.target.value as 'size' | 'floor')} disabled={busy} data-testid="search-goal">
-          <option value="size">size ≤ % of original</option>
+          <option value="size" title="the projected download (zip estimate, as the top bar shows it): magnitude pruning counts; cli autotune --max-size means the file unless --size transfer">download (zip) ≤ % of original</option>
           <option value="floor">metric ≥</option>
         </select>
         {goal === 'size' ? (
