@@ -23,7 +23,8 @@ import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
-import { descriptionFromFlags, loadData, splitData, type DataFlags, type LoadedData } from './data';
+import { splitData, type LoadedData } from '../bench/data-load';
+import { descriptionFromFlags, loadData, type DataFlags } from './data';
 
 export interface CompressArgs extends DataFlags {
   model: string;

@@ -18,24 +18,11 @@ import * as path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { AppError } from '../core/errors';
-import { decodeWav, frames, resample } from '../bench/audio';
-import {
-  defaultDescription,
-  describeNormalize,
-  dimValue,
-  fillInput,
-  imagePrepFor,
-  parseDataDescription,
-  parseImageSize,
-  parseNormalizeFlag,
-  splitSamples,
-  type DataDescription,
-} from '../bench/dataset';
-import { imageToTensor } from '../bench/image';
-import { dimGuess, inputSpecs, type InputSpec } from '../bench/inputs';
-import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
+import { decodeWav } from '../bench/audio';
+import { assembleAudio, assembleImages, type LoadedData } from '../bench/data-load';
+import { defaultDescription, parseDataDescription, parseImageSize, parseNormalizeFlag, type DataDescription } from '../bench/dataset';
+import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
-import { allocate, elementCount, type BenchTensor } from '../bench/tensor';
 import type { IoSummary } from '../onnx/summary';
 import { readFileBytes, readSamples } from './samples';
 
@@ -166,157 +153,37 @@ export function decodeImageFile(where: string, bytes: Uint8Array): { rgba: Uint8
   throw bad(`${where}: not a PNG or JPEG image`);
 }
 
-/** A number (or values) as a tensor of the input's dtype. */
-function filledTensor(spec: InputSpec, dims: number[], values: number[] | number): BenchTensor {
-  const n = elementCount(dims);
-  const data = allocate(spec.dtype, n);
-  for (let i = 0; i < n; i++) {
-    const v = Array.isArray(values) ? values[i] : values;
-    if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(Math.round(v));
-    else (data as Float32Array)[i] = v;
+function loadImages(root: string, files: string[], inputs: readonly IoSummary[], d: DataDescription): LoadedData {
+  return withSamplesPrefix(() =>
+    assembleImages(
+      files.map((f) => ({ path: f, ...decodeImageFile(f, readFileBytes(path.join(root, f))) })),
+      inputs,
+      d,
+    ),
+  );
+}
+
+function loadAudio(root: string, files: string[], inputs: readonly IoSummary[], d: DataDescription): LoadedData {
+  return withSamplesPrefix(() =>
+    assembleAudio(
+      files.map((f) => {
+        const a = decodeWav(f, readFileBytes(path.join(root, f)));
+        return { path: f, samples: a.samples, sampleRate: a.sampleRate };
+      }),
+      inputs,
+      d,
+    ),
+  );
+}
+
+/** Errors from the shared data code, said as --samples errors (the flag to look at). */
+function withSamplesPrefix<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof AppError && !e.message.startsWith('--')) throw new AppError(e.code, `--samples: ${e.message}`);
+    throw e;
   }
-  return { name: spec.name, dtype: spec.dtype, dims, data };
-}
-
-/** Loaded data: every sample as a full set of model inputs (or a labeled set), and the split. */
-export interface LoadedData {
-  kind: 'images' | 'audio' | 'tensors' | 'labeled';
-  description: DataDescription;
-  /** one set of model inputs per sample (absent for a labeled set) */
-  sets?: BenchTensor[][];
-  labeled?: LabeledSet;
-  /** how many samples (sets, or labeled rows) */
-  count: number;
-  /** one line: what was read and how it was prepared */
-  summary: string;
-  /** the sizes every symbolic dim got (what the run reports) */
-  dims: Record<string, number>;
-  /** each sample's file (or file and frame) */
-  names: string[];
-  /** files in the folder that are not samples */
-  ignored: string[];
-}
-
-/** Values for the inputs the data does not feed. */
-function otherInputs(specs: InputSpec[], fed: string, d: DataDescription, audio: boolean): { tensors: BenchTensor[]; notes: string[] } {
-  const tensors: BenchTensor[] = [];
-  const notes: string[] = [];
-  for (const spec of specs) {
-    if (spec.name === fed) continue;
-    let value = d.inputs[spec.name];
-    if (value === undefined && audio && /^(sr|sample_?rate|rate|fs)$/i.test(spec.name)) value = d.audio.sampleRate;
-    const f = fillInput(spec, value, d.dims);
-    tensors.push(filledTensor(spec, f.dims, f.values));
-    notes.push(f.note);
-  }
-  return { tensors, notes };
-}
-
-function loadImages(root: string, files: string[], specs: InputSpec[], d: DataDescription): LoadedData {
-  const candidates = specs.filter((s) => s.shape.length === 4 && s.dtype.startsWith('float'));
-  if (candidates.length === 0) throw bad(`--samples: images feed a float input of rank 4, and the model's inputs are ${specs.map((s) => `${s.name} ${s.dtype}[${s.shape.join(', ')}]`).join(', ')}`);
-  const spec = candidates[0];
-  const { prep, inputDims } = imagePrepFor(spec, d.image, d.dims);
-  if (inputDims[0] !== 1) throw bad(`--samples: input "${spec.name}" has a fixed batch of ${inputDims[0]}; image folders feed batch 1`);
-  const others = otherInputs(specs, spec.name, d, false);
-  const per = elementCount(inputDims);
-  const data = new Float32Array(per * files.length);
-  files.forEach((f, i) => {
-    const { rgba, width, height } = decodeImageFile(f, readFileBytes(path.join(root, f)));
-    data.set(imageToTensor(rgba, width, height, prep), i * per);
-  });
-  const folders = files.map((f) => f.split('/').slice(0, -1).join('/'));
-  const classFolders = folders.every((x) => x !== '') && new Set(folders).size >= 2;
-  const how = `${d.image.resize}, ${d.image.channels}, ${describeNormalize(d.image.normalize)}${d.image.invert ? ', inverted' : ''}`;
-  const dims = dimsUsed(spec, inputDims);
-  if (classFolders && specs.length === 1) {
-    const { classNames, index } = classIndexByFolder(folders);
-    const labels = Int32Array.from(folders, (x) => index.get(x) as number);
-    return {
-      kind: 'labeled',
-      description: d,
-      labeled: { source: `${files.length} images in ${classNames.length} class folders`, inputName: spec.name, sampleDims: inputDims.slice(1), classNames, labels, data },
-      count: files.length,
-      summary: `${files.length} images in ${classNames.length} class folders, each ${spec.name} float32[${inputDims.join(', ')}] (${how})`,
-      dims,
-      names: files,
-      ignored: [],
-    };
-  }
-  const sets = files.map((_, i) => [
-    { name: spec.name, dtype: 'float32' as const, dims: inputDims, data: data.slice(i * per, (i + 1) * per) },
-    ...others.tensors.map((t) => ({ ...t, data: t.data.slice() })),
-  ]);
-  return {
-    kind: 'images',
-    description: d,
-    sets: orderLike(specs, sets),
-    count: files.length,
-    summary: `${files.length} images, each ${spec.name} float32[${inputDims.join(', ')}] (${how})${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,
-    dims,
-    names: files,
-    ignored: [],
-  };
-}
-
-function loadAudio(root: string, files: string[], specs: InputSpec[], d: DataDescription): LoadedData {
-  const stateLike = /state|hidden|^h0?$|^c0?$|^h_|^c_|cache|past/i;
-  const candidates = specs.filter((s) => s.dtype === 'float32' && s.shape.length >= 1 && s.shape.length <= 3 && !stateLike.test(s.name));
-  if (candidates.length === 0) throw bad(`--samples: audio feeds a float32 input of rank 1 to 3, and the model's inputs are ${specs.map((s) => `${s.name} ${s.dtype}[${s.shape.join(', ')}]`).join(', ')}`);
-  const spec = candidates[0];
-  const last = spec.shape.length - 1;
-  let length: number;
-  let guessedNote = '';
-  const lastName = typeof spec.shape[last] === 'string' && spec.shape[last] !== '?' && spec.shape[last] !== '' ? (spec.shape[last] as string) : `${spec.name}[${last}]`;
-  if (typeof spec.shape[last] === 'number') length = spec.shape[last] as number;
-  else if (d.audio.frame !== undefined) length = d.audio.frame;
-  else if (d.dims[lastName] !== undefined) length = d.dims[lastName];
-  else {
-    const g = dimGuess(lastName);
-    if (g.basis !== 'name') length = dimValue(spec, last, d.dims);
-    else {
-      length = g.value;
-      guessedNote = ` (frame length guessed from the dim's name; set it with --dims ${lastName}=N)`;
-    }
-  }
-  const inputDims = spec.shape.map((_, axis) => (axis === last ? length : dimValue(spec, axis, d.dims)));
-  const dims = { ...d.dims, [lastName]: length };
-  if (elementCount(inputDims) !== length) throw bad(`--samples: input "${spec.name}" [${inputDims.join(', ')}] takes more than one frame of audio; give a batch of 1`);
-  const others = otherInputs(specs, spec.name, d, true);
-  const sets: BenchTensor[][] = [];
-  const names: string[] = [];
-  for (const f of files) {
-    const a = decodeWav(f, readFileBytes(path.join(root, f)));
-    const x = resample(a.samples, a.sampleRate, d.audio.sampleRate);
-    for (const [k, frame] of frames(x, length, d.audio.hop ?? length).entries()) {
-      names.push(`${f}#${k}`);
-      sets.push([{ name: spec.name, dtype: 'float32', dims: inputDims, data: frame }, ...others.tensors.map((t) => ({ ...t, data: t.data.slice() }))]);
-    }
-  }
-  return {
-    kind: 'audio',
-    description: d,
-    sets: orderLike(specs, sets),
-    count: sets.length,
-    summary: `${sets.length} frames of ${length} samples${guessedNote} at ${d.audio.sampleRate} Hz from ${files.length} audio file${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}]${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,
-    dims: { ...dims, ...dimsUsed(spec, inputDims) },
-    names,
-    ignored: [],
-  };
-}
-
-/** Sets in the model's input order. */
-function orderLike(specs: InputSpec[], sets: BenchTensor[][]): BenchTensor[][] {
-  return sets.map((set) => specs.map((s) => set.find((t) => t.name === s.name) as BenchTensor));
-}
-
-/** name -> size for the symbolic dims of `spec` at `dims`. */
-function dimsUsed(spec: InputSpec, dims: number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  spec.shape.forEach((d, axis) => {
-    if (typeof d !== 'number') out[d === '?' || d === '' ? `${spec.name}[${axis}]` : d] = dims[axis];
-  });
-  return out;
 }
 
 /**
@@ -330,22 +197,13 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
   } catch {
     throw bad(`--samples: no such file or folder: ${samples}`);
   }
-  const specs = inputSpecs(inputs);
   const root = st.isDirectory() ? samples : path.dirname(samples);
   const files = st.isDirectory() ? listFiles(samples) : [path.basename(samples)];
   const images = files.filter((f) => IMAGE_EXT.test(f));
   const audio = files.filter((f) => AUDIO_EXT.test(f));
-  if (images.length > 0 && images.length >= audio.length) return loadImages(root, images, specs, d);
-  if (audio.length > 0) return loadAudio(root, audio, specs, d);
+  if (images.length > 0 && images.length >= audio.length) return loadImages(root, images, inputs, d);
+  if (audio.length > 0) return loadAudio(root, audio, inputs, d);
   const name = path.basename(samples);
-  const wrap = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof AppError && !e.message.startsWith('--samples')) throw new AppError(e.code, `--samples: ${e.message}`);
-      throw e;
-    }
-  };
   if (st.isDirectory()) {
     const { samples: read, ignored } = readSamples(samples, inputs);
     const sets = read.map((s) => inputs.map((io) => ({ name: io.name, ...s.inputs[io.name] })));
@@ -353,48 +211,8 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
   }
   const lower = name.toLowerCase();
   let labeled: LabeledSet;
-  if (lower.endsWith('.json')) labeled = wrap(() => parseLabeledJson(name, parseJsonText(name, readFileBytes(samples)), inputs));
-  else if (lower.endsWith('.csv')) labeled = wrap(() => parseLabeledCsv(name, new TextDecoder().decode(readFileBytes(samples)), inputs));
+  if (lower.endsWith('.json')) labeled = withSamplesPrefix(() => parseLabeledJson(name, parseJsonText(name, readFileBytes(samples)), inputs));
+  else if (lower.endsWith('.csv')) labeled = withSamplesPrefix(() => parseLabeledCsv(name, new TextDecoder().decode(readFileBytes(samples)), inputs));
   else throw bad(`--samples: ${name} is not a folder of samples or images, a labeled .json or .csv file, an image or a .wav file`);
   return { kind: 'labeled', description: d, labeled, count: labeled.labels.length, summary: `${labeled.labels.length} labeled samples from ${name}`, dims: {}, names: [name], ignored: [] };
-}
-
-/** The samples at `indices` (a labeled set's rows, or sets). */
-export function subset(data: LoadedData, indices: readonly number[]): { sets?: BenchTensor[][]; labeled?: LabeledSet } {
-  if (data.labeled) {
-    const l = data.labeled;
-    const per = elementCount(l.sampleDims);
-    const out = new Float32Array(per * indices.length);
-    indices.forEach((i, k) => out.set(l.data.subarray(i * per, (i + 1) * per), k * per));
-    return { labeled: { ...l, labels: Int32Array.from(indices, (i) => l.labels[i]), data: out } };
-  }
-  return { sets: indices.map((i) => (data.sets as BenchTensor[][])[i]) };
-}
-
-/**
- * The calibration and evaluation parts, and a line saying how many of each. Split when the
- * description says how many calibrate (`--calibration N`, or `calibration` in data.json) or when
- * one command both calibrates and evaluates (`always`); otherwise every sample does both, and the
- * line says so.
- */
-export function splitData(
-  data: LoadedData,
-  always = false,
-): {
-  calibration: { sets?: BenchTensor[][]; labeled?: LabeledSet };
-  evaluation: { sets?: BenchTensor[][]; labeled?: LabeledSet };
-  line: string;
-} {
-  if (data.description.calibration === undefined && !always) {
-    const all = subset(data, Array.from({ length: data.count }, (_, i) => i));
-    return { calibration: all, evaluation: all, line: `all ${data.count} samples (split them into calibration and evaluation with --calibration N)` };
-  }
-  const s = splitSamples(data.count, data.description.calibration);
-  return {
-    calibration: subset(data, s.calibration),
-    evaluation: subset(data, s.evaluation),
-    line: s.overlap
-      ? '1 sample: it both calibrates and evaluates'
-      : `${s.calibration.length} calibrate, ${s.evaluation.length} evaluate (never the same samples)`,
-  };
 }

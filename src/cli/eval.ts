@@ -20,7 +20,8 @@ import { externalReferences, inlineExternalData } from '../onnx/external';
 import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
-import { descriptionFromFlags, loadData, splitData, type DataFlags } from './data';
+import { splitData } from '../bench/data-load';
+import { descriptionFromFlags, loadData, type DataFlags } from './data';
 import { readFileBytes } from './samples';
 
 export interface EvalArgs extends DataFlags {
