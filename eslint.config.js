@@ -44,6 +44,7 @@ const SHARED_WITH_PAGE = [
   'compress/method',
   'compress/*/meta',
   'bench/describe-inputs', // the Benchmark tab's input description (symbolic dims, image defaults)
+  'bench/dataset', // the Data place's description (data.json): parse, serialize, defaults
   'bench/explore/sensitivity', // the explorer's probes and per-layer sensitivity
   'bench/explore/search', // the explorer's Pareto front
   'bench/explore/score', // the explorer's metric labels

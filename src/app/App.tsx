@@ -6,6 +6,7 @@ import { useSessionStore } from '../state/session-store';
 import { BenchPanel } from '../ui/bench/BenchPanel';
 import { Banner } from '../ui/common/Banner';
 import { CompressButton } from '../ui/compress/CompressButton';
+import { DataPanel } from '../ui/data/DataPanel';
 import { DropZone } from '../ui/common/DropZone';
 import { EmptyState } from '../ui/common/EmptyState';
 import { FilePicker } from '../ui/common/FilePicker';
@@ -93,10 +94,10 @@ function Messages() {
   );
 }
 
-type Tab = 'graph' | 'explore' | 'overview' | 'bench' | 'compare';
+type Tab = 'graph' | 'data' | 'explore' | 'overview' | 'bench' | 'compare';
 
-const TABS: readonly Tab[] = ['graph', 'explore', 'overview', 'bench', 'compare'];
-const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', explore: 'Explore', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
+const TABS: readonly Tab[] = ['graph', 'data', 'explore', 'overview', 'bench', 'compare'];
+const TAB_LABELS: Record<Tab, string> = { graph: 'Graph', data: 'Data', explore: 'Explore', overview: 'Overview', bench: 'Benchmark', compare: 'Compare' };
 
 function Content() {
   // The studio for a newly opened model renders as a transition: time-sliced, never one long task.
@@ -159,6 +160,8 @@ function Content() {
             <Suspense fallback={<div className="compare" data-testid="compare-view" data-state="busy" />}>
               <CompareView key={`${model.fileName}:${model.parseMs}`} />
             </Suspense>
+          ) : tab === 'data' ? (
+            <DataPanel />
           ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
           ) : (

@@ -6,7 +6,7 @@
 import { errorMessage } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import { imageTargetFromDims, IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from './image';
-import { inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
+import { dimGuess, inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
 
 export type { ImagePrep, InputSpec, SymbolicDim };
 
@@ -49,5 +49,47 @@ export function defaultImagePrep(dims: readonly number[] | undefined): ImagePrep
     mean: [...(rgb ? IMAGENET_MEAN : [0])],
     std: [...(rgb ? IMAGENET_STD : [1])],
     invert: false,
+  };
+}
+
+/** How a symbolic dim got its size: set by the user, a batch dim (1), guessed from its name, or unknown (must be set). */
+export type DimBasis = 'set' | 'data' | 'batch' | 'name' | 'none';
+
+export interface DimChoice {
+  name: string;
+  /** the size used (absent: unknown, the user must set it) */
+  value?: number;
+  basis: DimBasis;
+  usedBy: string[];
+}
+
+/**
+ * The sizes of the model's symbolic dims for random inputs: the user's, else what the data fixed,
+ * else 1 for a batch dim, else a guess from the dim's name (said as a guess), else none: `missing`
+ * names the dims a consumer must refuse to run without (never a silent 1).
+ */
+export function dimChoices(
+  specs: readonly InputSpec[],
+  set: Readonly<Record<string, number>>,
+  fromData: Readonly<Record<string, number>> = {},
+): { choices: DimChoice[]; dims: Record<string, number>; missing: string[]; guessed: string[] } {
+  const choices = symbolicDims(specs).map((d): DimChoice => {
+    const base = { name: d.name, usedBy: d.usedBy };
+    if (set[d.name] !== undefined) return { ...base, value: set[d.name], basis: 'set' };
+    if (fromData[d.name] !== undefined) return { ...base, value: fromData[d.name], basis: 'data' };
+    const g = dimGuess(d.name.replace(/\[\d+\]$/, ''));
+    // an unnamed dim at axis 0 of an input of rank 2 or more is the batch
+    const unnamedBatch = /\[0\]$/.test(d.name) && (specs.find((s) => `${s.name}[0]` === d.name)?.shape.length ?? 0) > 1;
+    if (g.basis === 'batch' || unnamedBatch) return { ...base, value: 1, basis: 'batch' };
+    if (g.basis === 'name') return { ...base, value: g.value, basis: 'name' };
+    return { ...base, basis: 'none' };
+  });
+  const dims: Record<string, number> = {};
+  for (const c of choices) if (c.value !== undefined) dims[c.name] = c.value;
+  return {
+    choices,
+    dims,
+    missing: choices.filter((c) => c.basis === 'none').map((c) => c.name),
+    guessed: choices.filter((c) => c.basis === 'name').map((c) => `${c.name}=${c.value}`),
   };
 }

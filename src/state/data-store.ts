@@ -1,0 +1,326 @@
+/**
+ * The Data place: the inputs the user gives once for the open model, used by every measurement
+ * (int8-activation calibration, the runtime check, Benchmark, Explore). It keeps the files and
+ * the description (preprocessing, sizes of symbolic dims, values of inputs the data does not feed,
+ * how many samples calibrate), has the data worker prepare them, and hands consumers a `DataFeed`:
+ * the calibration part, the evaluation part, the dims and one line saying what was fed.
+ *
+ * - Without data, consumers run random inputs: the feed says so (`random`), sizes come from the
+ *   user, the batch (1) or a guess from the dim's name (said), and a dim nobody sized stops them
+ *   with a message naming it (never a silent 1).
+ * - Kept with the session (IndexedDB, the files as Blobs), never uploaded.
+ * - `version` changes whenever what consumers get changes: results made before are stale.
+ */
+import { create } from 'zustand';
+import { errorMessage, isAppError } from '../core/errors';
+import { defaultDescription, parseDataDescription, serializeDataDescription, type AudioOptions, type DataDescription, type ImageOptions } from '../bench/dataset';
+import { concreteDims, describeInputs, dimChoices } from '../bench/describe-inputs';
+import type { DataPart, DataPreview, DecodedAudioFile, PreparedData } from '../workers/data-api';
+import { DataClient } from '../workers/data-client';
+import type { OpenedModel } from '../workers/model-api';
+import { useModelStore } from './model-store';
+import { registerSessionPart } from './session-store';
+
+export type { DataPart, DataPreview, PreparedData };
+
+export type DataSourceState = { kind: 'none' } | { kind: 'sample' } | { kind: 'files'; files: File[]; paths: string[] };
+
+export type DataStatus = { kind: 'idle' } | { kind: 'preparing'; done: number; total: number } | { kind: 'ready' } | { kind: 'failed'; message: string };
+
+/** What a consumer is fed. */
+export interface DataFeed {
+  /** random inputs (no data given) */
+  random: boolean;
+  /** one line: what is fed, e.g. "322 evaluation samples of 450 labeled samples from digits-test.json" */
+  line: string;
+  /** sizes of the symbolic dims (random inputs are made at these) */
+  dims: Record<string, number>;
+  calibration?: DataPart;
+  evaluation?: DataPart;
+  calibrationCount: number;
+  evaluationCount: number;
+  /** what the data is (for reports) */
+  summary: string;
+  version: number;
+}
+
+export interface DataState {
+  model: OpenedModel | undefined;
+  source: DataSourceState;
+  description: DataDescription;
+  status: DataStatus;
+  prepared: PreparedData | undefined;
+  version: number;
+
+  /** Uses these files (images, audio, .npy/.json/.csv; `paths` within a chosen folder). */
+  setFiles(files: File[], paths?: string[]): void;
+  useSample(): void;
+  /** No data: random inputs. */
+  clear(): void;
+  setImage(p: Partial<ImageOptions>): void;
+  setAudio(p: Partial<AudioOptions>): void;
+  setDim(name: string, value: number | undefined): void;
+  setInputValue(name: string, value: number | undefined): void;
+  setCalibration(n: number | undefined): void;
+  /** The description as data.json text (what `cli --data` reads). */
+  exportDescription(): string;
+  /** Reads a data.json; throws a one-line error naming the key. */
+  importDescription(text: string): void;
+}
+
+let client: DataClient | undefined;
+const getClient = () => (client ??= new DataClient());
+let inFlight: AbortController | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** The built-in sample, recognised by its file name and input. */
+export function isSampleModel(model: OpenedModel | undefined): boolean {
+  const input = model?.summary.inputs[0];
+  return model?.fileName === 'digits-cnn.onnx' && model.summary.inputs.length === 1 && input?.name === 'input';
+}
+
+/** The CLI's flag names in shared messages, in the Data place's words. */
+function pageWords(message: string): string {
+  return message
+    .replace(/give --image-size HEIGHTxWIDTH/g, 'set the image size under Preprocessing')
+    .replace(/--image-size/g, 'image size')
+    .replace(/give --dims ([^\s=]+)=N/g, 'set the size of $1 under Inputs')
+    .replace(/set it with --input ([^\s=)]+)=V/g, 'set its value under Inputs')
+    .replace(/give --layout nchw or nhwc/g, 'choose the layout under Preprocessing')
+    .replace(/^--samples: /, '')
+    .replace(/--(channels|normalize|layout)/g, '$1');
+}
+
+const AUDIO_NEEDS_BROWSER = /\.(mp3|ogg|oga|opus|flac|m4a|aac|webm)$/i;
+
+/** Audio the worker cannot decode (everything but wav), decoded by the browser on this thread. */
+async function decodeAudioFiles(files: File[], paths: string[]): Promise<DecodedAudioFile[]> {
+  const out: DecodedAudioFile[] = [];
+  for (const [i, f] of files.entries()) {
+    const path = paths[i] ?? f.name;
+    if (!AUDIO_NEEDS_BROWSER.test(path)) continue;
+    if (typeof OfflineAudioContext === 'undefined') throw new Error(`${path}: this browser has no audio decoder; give .wav files`);
+    const ctx = new OfflineAudioContext(1, 1, 44100);
+    let buf: AudioBuffer;
+    try {
+      buf = await ctx.decodeAudioData(await f.arrayBuffer());
+    } catch {
+      throw new Error(`${path}: this browser could not decode the audio`);
+    }
+    const mono = new Float32Array(buf.length);
+    for (let c = 0; c < buf.numberOfChannels; c++) {
+      const ch = buf.getChannelData(c);
+      for (let k = 0; k < mono.length; k++) mono[k] += ch[k] / buf.numberOfChannels;
+    }
+    out.push({ path, samples: mono, sampleRate: buf.sampleRate });
+  }
+  return out;
+}
+
+function relativePath(f: File): string {
+  return (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+}
+
+export const useDataStore = create<DataState>()((set, get) => {
+  /** A change of what consumers get: bump the version and prepare again (soon, once). */
+  const changed = (patch: Partial<DataState>) => {
+    set({ ...patch, version: get().version + 1 });
+    schedule();
+  };
+  const schedule = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    inFlight?.abort();
+    if (get().source.kind === 'none') {
+      set({ status: { kind: 'idle' }, prepared: undefined });
+      return;
+    }
+    set({ status: { kind: 'preparing', done: 0, total: 0 } });
+    timer = setTimeout(() => void prepareNow(), 150);
+  };
+  const prepareNow = async () => {
+    timer = undefined;
+    const { model, source, description } = get();
+    if (!model || source.kind === 'none') return;
+    const controller = new AbortController();
+    inFlight = controller;
+    const alive = () => inFlight === controller && get().model === model;
+    try {
+      const audio = source.kind === 'files' ? await decodeAudioFiles(source.files, source.paths) : [];
+      const prepared = await getClient().prepare(
+        { inputs: model.summary.inputs, description, source: source.kind === 'files' ? { kind: 'files', files: source.files, paths: source.paths, audio } : { kind: 'sample' } },
+        (p) => alive() && set({ status: { kind: 'preparing', ...p } }),
+        controller.signal,
+      );
+      if (alive()) set({ prepared, status: { kind: 'ready' }, version: get().version + 1 });
+    } catch (e) {
+      if (!alive() || (isAppError(e) && e.code === 'aborted')) return;
+      set({ prepared: undefined, status: { kind: 'failed', message: pageWords(errorMessage(e)) }, version: get().version + 1 });
+    } finally {
+      if (inFlight === controller) inFlight = undefined;
+    }
+  };
+  const describe = (f: (d: DataDescription) => DataDescription) => changed({ description: f(get().description) });
+  return {
+    model: undefined,
+    source: { kind: 'none' },
+    description: defaultDescription(),
+    status: { kind: 'idle' },
+    prepared: undefined,
+    version: 0,
+
+    setFiles(files, paths) {
+      if (files.length === 0) return get().clear();
+      changed({ source: { kind: 'files', files, paths: paths ?? files.map(relativePath) } });
+    },
+    useSample() {
+      changed({ source: { kind: 'sample' } });
+    },
+    clear() {
+      changed({ source: { kind: 'none' } });
+    },
+    setImage(p) {
+      describe((d) => ({ ...d, image: stripUndefined({ ...d.image, ...p }) }));
+    },
+    setAudio(p) {
+      describe((d) => ({ ...d, audio: stripUndefined({ ...d.audio, ...p }) }));
+    },
+    setDim(name, value) {
+      describe((d) => {
+        const dims = { ...d.dims };
+        if (value === undefined || !Number.isSafeInteger(value) || value < 1) delete dims[name];
+        else dims[name] = value;
+        return { ...d, dims };
+      });
+    },
+    setInputValue(name, value) {
+      describe((d) => {
+        const inputs = { ...d.inputs };
+        if (value === undefined || !Number.isFinite(value)) delete inputs[name];
+        else inputs[name] = value;
+        return { ...d, inputs };
+      });
+    },
+    setCalibration(n) {
+      describe((d) => {
+        const { calibration: _old, ...rest } = d;
+        return n === undefined || !Number.isSafeInteger(n) || n < 0 ? rest : { ...rest, calibration: n };
+      });
+    },
+    exportDescription() {
+      return serializeDataDescription(get().description);
+    },
+    importDescription(text) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new Error('data.json: not JSON');
+      }
+      changed({ description: parseDataDescription(json) });
+    },
+  };
+});
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * What consumers are fed now, or why they cannot run: the data is still being prepared, failed,
+ * or (random inputs) a dim has no size.
+ */
+export function dataFeed(s: DataState = useDataStore.getState()): DataFeed | { problem: string } {
+  const model = s.model;
+  if (!model) return { problem: 'Open a model first.' };
+  if (s.source.kind !== 'none') {
+    if (s.status.kind === 'failed') return { problem: `The data could not be used: ${s.status.message} (see the Data tab).` };
+    const p = s.prepared;
+    if (!p || s.status.kind !== 'ready') return { problem: 'The data is still being prepared (see the Data tab).' };
+    const split = p.overlap ? '1 sample both calibrates and evaluates' : `${p.calibrationCount} calibrate, ${p.evaluationCount} evaluate`;
+    return {
+      random: false,
+      line: `${p.loaded.summary}; ${split}`,
+      summary: p.loaded.summary,
+      dims: p.loaded.dims,
+      calibration: p.calibration,
+      evaluation: p.evaluation,
+      calibrationCount: p.calibrationCount,
+      evaluationCount: p.evaluationCount,
+      version: s.version,
+    };
+  }
+  const described = describeInputs(model.summary.inputs);
+  if (described.problem) return { problem: `${described.problem} (give real inputs in the Data tab)` };
+  const d = dimChoices(described.specs, s.description.dims);
+  if (d.missing.length > 0) {
+    return { problem: `Random inputs need a size for ${d.missing.map((m) => `"${m}"`).join(', ')}: set ${d.missing.length === 1 ? 'it' : 'them'} in the Data tab, or give real data there.` };
+  }
+  const shapes = concreteDims(described.specs, d.dims).map((c) => `${c.name}[${c.dims?.join(', ') ?? '?'}]`);
+  const guessed = d.guessed.length ? `; sizes guessed from the dims' names: ${d.guessed.join(', ')} (set them in the Data tab)` : '';
+  return {
+    random: true,
+    line: `random inputs ${shapes.join(', ')}${guessed}`,
+    summary: `random inputs ${shapes.join(', ')}`,
+    dims: d.dims,
+    calibrationCount: 0,
+    evaluationCount: 0,
+    version: s.version,
+  };
+}
+
+/** The feed, or an Error with its problem (for actions that must stop). */
+export function requireFeed(): DataFeed {
+  const f = dataFeed();
+  if ('problem' in f) throw new Error(f.problem);
+  return f;
+}
+
+// A new model starts with no data (the sample with its labeled set); a saved session puts its data back.
+useModelStore.subscribe((state, prev) => {
+  if (state.model === prev.model) return;
+  inFlight?.abort();
+  if (timer !== undefined) clearTimeout(timer);
+  const sample = isSampleModel(state.model);
+  useDataStore.setState({
+    model: state.model,
+    source: sample ? { kind: 'sample' } : { kind: 'none' },
+    description: defaultDescription(),
+    status: { kind: 'idle' },
+    prepared: undefined,
+    version: useDataStore.getState().version + 1,
+  });
+  if (sample) useDataStore.getState().useSample();
+});
+
+interface SavedData {
+  source: DataSourceState;
+  description: string;
+}
+
+registerSessionPart({
+  key: 'data',
+  snapshot(): SavedData | undefined {
+    const s = useDataStore.getState();
+    if (!s.model) return undefined;
+    return { source: s.source, description: serializeDataDescription(s.description) };
+  },
+  restore(saved) {
+    const v = saved as Partial<SavedData> | undefined;
+    if (!v || !v.source || typeof v.description !== 'string') return;
+    try {
+      const description = parseDataDescription(JSON.parse(v.description));
+      const source = v.source.kind === 'files' && Array.isArray(v.source.files) ? { kind: 'files' as const, files: v.source.files, paths: v.source.paths ?? v.source.files.map((f) => f.name) } : v.source.kind === 'sample' ? { kind: 'sample' as const } : { kind: 'none' as const };
+      useDataStore.setState({ description, source });
+      if (source.kind === 'files') useDataStore.getState().setFiles(source.files, source.paths);
+      else if (source.kind === 'sample') useDataStore.getState().useSample();
+      else useDataStore.getState().clear();
+    } catch {
+      // a saved description that no longer parses: start without data
+    }
+  },
+  subscribe(changed) {
+    return useDataStore.subscribe((s, prev) => {
+      if (s.source !== prev.source || s.description !== prev.description) changed();
+    });
+  },
+});

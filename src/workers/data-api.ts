@@ -1,0 +1,47 @@
+/**
+ * The contract between the page and the data worker: the Data place's files and description in,
+ * the prepared samples (every model input of every sample, or a labeled set), the calibration /
+ * evaluation split and a preview out. Decoding (images, wav) happens in the worker; other audio
+ * formats are decoded by the browser's audio decoder on the page (workers have none) and come
+ * as samples. The assembly is src/bench/data-load.ts, shared with the CLI.
+ */
+import type { DataPart, DecodedAudioFile, LoadedData } from '../bench/data-load';
+import type { DataPreview } from '../bench/data-preview';
+import type { DataDescription } from '../bench/dataset';
+import type { IoSummary } from '../onnx/summary';
+import type { Method, WorkerResult } from './kit/protocol';
+
+export type { DataDescription, DataPart, DataPreview, DecodedAudioFile, LoadedData, WorkerResult };
+
+/** Where the samples come from: the user's files, or the built-in sample's labeled set. */
+export type DataFiles =
+  /** `paths`: each file's path within the chosen folder (class folders label images), else its name */
+  | { kind: 'files'; files: File[]; paths: string[]; audio: DecodedAudioFile[] }
+  | { kind: 'sample' };
+
+export interface DataRequest {
+  inputs: IoSummary[];
+  description: DataDescription;
+  source: DataFiles;
+}
+
+export interface PreparedData {
+  loaded: LoadedData;
+  calibration: DataPart;
+  evaluation: DataPart;
+  calibrationCount: number;
+  evaluationCount: number;
+  /** one sample both calibrates and evaluates */
+  overlap: boolean;
+  preview: DataPreview;
+  ms: number;
+}
+
+export interface DataProgress {
+  done: number;
+  total: number;
+}
+
+export interface DataWorkerApi {
+  prepare: Method<[request: DataRequest], PreparedData, DataProgress>;
+}

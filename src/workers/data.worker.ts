@@ -1,0 +1,110 @@
+/**
+ * The data worker: turns the Data place's files into model inputs. Images are decoded by the
+ * browser (createImageBitmap, an OffscreenCanvas for the pixels), wav files by src/bench/audio.ts;
+ * the rest (resizing, normalizing, framing, other inputs, the split, the preview) is shared code
+ * in src/bench, the same the CLI runs.
+ */
+import { AppError } from '../core/errors';
+import { decodeWav } from '../bench/audio';
+import { dataFromFiles } from '../bench/data-files';
+import { assembleAudio, assembleImages, AUDIO_FILE, fromLabeled, fromSets, IMAGE_FILE, splitData, TENSOR_FILE, type DecodedAudioFile, type DecodedImage, type LoadedData } from '../bench/data-load';
+import { previewData } from '../bench/data-preview';
+import type { DataDescription } from '../bench/dataset';
+import { parseLabeledJson } from '../bench/labeled';
+import { parseJsonText } from '../bench/parse-inputs';
+import type { IoSummary } from '../onnx/summary';
+import type { DataProgress, DataRequest, DataWorkerApi, PreparedData } from './data-api';
+import { reportDecodes } from './kit/debug';
+import { serve, type Handlers } from './kit/serve';
+
+async function decodeImage(file: Blob, path: string): Promise<DecodedImage> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw new AppError('invalid-argument', `${path} is not an image this browser can decode`);
+  }
+  try {
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new AppError('unsupported', 'no 2D canvas in this worker to read image pixels');
+    ctx.drawImage(bitmap, 0, 0);
+    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    return { path, rgba: data, width: bitmap.width, height: bitmap.height };
+  } finally {
+    bitmap.close();
+  }
+}
+
+async function sampleSet(inputs: IoSummary[], d: DataDescription): Promise<LoadedData> {
+  const url = new URL(`${import.meta.env.BASE_URL}sample/digits-test.json`, globalThis.location.origin);
+  const res = await fetch(url);
+  if (!res.ok) throw new AppError('io', `The sample's labeled set could not be loaded (HTTP ${res.status}).`);
+  return fromLabeled(parseLabeledJson('digits-test.json', parseJsonText('digits-test.json', new Uint8Array(await res.arrayBuffer())), inputs), d, 'digits-test.json');
+}
+
+type Progress = (p: DataProgress) => void;
+
+async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile[], inputs: IoSummary[], d: DataDescription, progress: Progress): Promise<LoadedData> {
+  const entries = files.map((file, i) => ({ file, path: paths[i] ?? file.name })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const images = entries.filter((e) => IMAGE_FILE.test(e.path));
+  const sounds = entries.filter((e) => AUDIO_FILE.test(e.path));
+  const tensors = entries.filter((e) => TENSOR_FILE.test(e.path));
+  const ignored = entries.filter((e) => !IMAGE_FILE.test(e.path) && !AUDIO_FILE.test(e.path) && !TENSOR_FILE.test(e.path)).map((e) => e.path);
+  let loaded: LoadedData;
+  if (images.length > 0 && images.length >= sounds.length && images.length >= tensors.length) {
+    const decoded: DecodedImage[] = [];
+    for (const [i, e] of images.entries()) {
+      decoded.push(await decodeImage(e.file, e.path));
+      progress({ done: i + 1, total: images.length });
+    }
+    loaded = assembleImages(decoded, inputs, d);
+    ignored.push(...sounds.map((e) => e.path), ...tensors.map((e) => e.path));
+  } else if (sounds.length > 0 && sounds.length >= tensors.length) {
+    const decoded: DecodedAudioFile[] = [];
+    for (const [i, e] of sounds.entries()) {
+      const given = audio.find((a) => a.path === e.path);
+      if (given) decoded.push(given);
+      else if (/\.wav$/i.test(e.path)) {
+        const a = decodeWav(e.path, new Uint8Array(await e.file.arrayBuffer()));
+        decoded.push({ path: e.path, samples: a.samples, sampleRate: a.sampleRate });
+      } else throw new AppError('invalid-argument', `${e.path}: this browser could not decode the audio`);
+      progress({ done: i + 1, total: sounds.length });
+    }
+    loaded = assembleAudio(decoded, inputs, d);
+    ignored.push(...images.map((e) => e.path), ...tensors.map((e) => e.path));
+  } else if (tensors.length > 0) {
+    const read = await Promise.all(tensors.map(async (e) => ({ name: e.path, bytes: new Uint8Array(await e.file.arrayBuffer()) })));
+    const data = dataFromFiles(read, inputs);
+    loaded = data.labeled ? fromLabeled(data.labeled, d, tensors[0].path) : fromSets(data.sets ?? [], tensors.map((e) => e.path), `${tensors.length} file${tensors.length === 1 ? '' : 's'}`);
+    loaded.description = d;
+    ignored.push(...images.map((e) => e.path), ...sounds.map((e) => e.path));
+  } else {
+    throw new AppError('invalid-argument', `none of the ${files.length} chosen files is an image, audio or tensor file (.png .jpg .wav .mp3 .ogg .npy .json .csv)`);
+  }
+  return { ...loaded, ignored };
+}
+
+async function prepare(req: DataRequest, progress: Progress): Promise<PreparedData> {
+  const t0 = performance.now();
+  const loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.description, progress);
+  if (loaded.count === 0) throw new AppError('invalid-argument', 'the files hold no samples');
+  const split = splitData(loaded, true);
+  return {
+    loaded,
+    calibration: split.calibration,
+    evaluation: split.evaluation,
+    calibrationCount: split.calibrationCount,
+    evaluationCount: split.evaluationCount,
+    overlap: split.overlap,
+    preview: previewData(loaded),
+    ms: performance.now() - t0,
+  };
+}
+
+const handlers: Handlers<DataWorkerApi> = {
+  prepare: (ctx, req) => prepare(req, ctx.progress),
+};
+
+reportDecodes('data');
+serve(handlers);
