@@ -153,7 +153,7 @@ function Content() {
             // the charts get the whole pane; the heat overlay shows on the Graph tab
             <div className="studio__body studio__body--explore" key={`${model.fileName}:${model.parseMs}`}>
               <Suspense fallback={<section className="explore-panel muted">Loading the explorer…</section>}>
-                <ExplorePanel />
+                <ExplorePanel onOpenData={() => choose('data')} />
               </Suspense>
             </div>
           ) : tab === 'compare' ? (
@@ -165,7 +165,7 @@ function Content() {
           ) : tab === 'overview' ? (
             <ModelSummaryPanel key={`${model.fileName}:${model.parseMs}`} model={model} />
           ) : (
-            <BenchPanel />
+            <BenchPanel onOpenData={() => choose('data')} />
           )}
         </div>
       ) : (

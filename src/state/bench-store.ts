@@ -1,11 +1,14 @@
 /**
- * The Benchmark tab's state: the user's choices (backends, symbolic dims, data source, caps), the
- * backends this browser has, the run in flight (progress, cancel) and its results. Results belong
- * to the compressed result they were measured on; a new model or a new compression clears them.
+ * The Benchmark tab's state: the user's choices (backends, caps), the backends this browser has,
+ * the run in flight (progress, cancel) and its results. The inputs are the Data place's evaluation
+ * part (src/state/data-store.ts), or random inputs, said with the results. Results belong to the
+ * compressed result and the data they were measured on; a new model or a new compression clears
+ * them; new data marks them stale.
  */
 import { create } from 'zustand';
 import { errorMessage, isAppError } from '../core/errors';
 import type { BackendAvailability, BackendId, DataSource, ImagePrep, JobResult } from '../workers/bench-api';
+import { dataFeed } from './data-store';
 import { BenchClient, type BenchProgress, type BenchSetup } from '../workers/bench-client';
 import type { InputSpec, InputsDescription, SymbolicDim } from '../bench/describe-inputs';
 import { useCompressStore } from './compress-store';
@@ -14,7 +17,6 @@ import { modelHandle, useModelStore } from './model-store';
 export type { BackendAvailability, BackendId, BenchProgress, BenchSetup, ImagePrep, InputSpec, InputsDescription, JobResult, SymbolicDim };
 /** Pure helpers over a model's inputs (symbolic dims, defaults, image settings) for the Benchmark tab (page-shared algorithm code). */
 
-export type SourceKind = DataSource['kind'];
 
 export type Availability =
   | { kind: 'unknown' }
@@ -31,13 +33,6 @@ export type RunState =
 
 export interface BenchState {
   backends: Record<BackendId, boolean>;
-  /** symbolic dim name -> size chosen by the user (unset: the default) */
-  dimValues: Record<string, number>;
-  source: SourceKind;
-  /** data files the user chose (for 'files' and 'images') */
-  files: File[];
-  /** image settings the user changed (merged over the defaults for the model's input) */
-  imagePrep: Partial<ImagePrep>;
   maxRuns: number;
   maxSeconds: number;
   availability: Availability;
@@ -46,16 +41,14 @@ export interface BenchState {
   results: JobResult[];
   /** the compress result id the results were measured on */
   resultId: number | undefined;
+  /** what the results were measured on: the data line, whether random, the data version */
+  data: { line: string; random: boolean; version: number } | undefined;
 
   checkBackends(): Promise<void>;
   setBackend(b: BackendId, on: boolean): void;
-  setDim(name: string, value: number | undefined): void;
-  setSource(kind: SourceKind): void;
-  setFiles(files: File[]): void;
-  setImagePrep(p: Partial<ImagePrep>): void;
   setCaps(caps: { maxRuns?: number; maxSeconds?: number }): void;
   /** Benchmarks the open model and its compressed result on the chosen backends. */
-  start(imagePrep?: ImagePrep): Promise<void>;
+  start(): Promise<void>;
   cancel(): void;
 }
 
@@ -67,10 +60,6 @@ const now = () => globalThis.performance?.now() ?? Date.now();
 
 export const useBenchStore = create<BenchState>()((set, get) => ({
   backends: { 'wasm-1': true, 'wasm-n': true, webgl: true, webgpu: true },
-  dimValues: {},
-  source: 'synthetic',
-  files: [],
-  imagePrep: {},
   maxRuns: 200,
   maxSeconds: 3,
   availability: { kind: 'unknown' },
@@ -78,6 +67,7 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
   setup: undefined,
   results: [],
   resultId: undefined,
+  data: undefined,
 
   async checkBackends() {
     if (get().availability.kind === 'checking') return;
@@ -96,30 +86,11 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
     set({ backends: { ...get().backends, [b]: on } });
   },
 
-  setDim(name, value) {
-    const dimValues = { ...get().dimValues };
-    if (value === undefined) delete dimValues[name];
-    else dimValues[name] = value;
-    set({ dimValues });
-  },
-
-  setSource(kind) {
-    set({ source: kind, files: kind === get().source ? get().files : [] });
-  },
-
-  setFiles(files) {
-    set({ files });
-  },
-
-  setImagePrep(p) {
-    set({ imagePrep: { ...get().imagePrep, ...p } });
-  },
-
   setCaps(caps) {
     set({ ...(caps.maxRuns !== undefined ? { maxRuns: caps.maxRuns } : {}), ...(caps.maxSeconds !== undefined ? { maxSeconds: caps.maxSeconds } : {}) });
   },
 
-  async start(imagePrep) {
+  async start() {
     const model = useModelStore.getState().model;
     const handle = modelHandle(model);
     const result = useCompressStore.getState().result;
@@ -128,20 +99,14 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
     const s = get();
     const backends = (Object.keys(s.backends) as BackendId[]).filter((b) => s.backends[b]);
     if (backends.length === 0) return set({ run: { kind: 'failed', message: 'Choose at least one backend.' } });
-    let source: DataSource;
-    if (s.source === 'files') {
-      if (s.files.length === 0) return set({ run: { kind: 'failed', message: 'Choose input files (.npy, .json) or a labeled .json / .csv first.' } });
-      source = { kind: 'files', files: s.files };
-    } else if (s.source === 'images') {
-      if (s.files.length === 0) return set({ run: { kind: 'failed', message: 'Choose images (a folder with one sub-folder per class for accuracy) first.' } });
-      if (!imagePrep) return set({ run: { kind: 'failed', message: "The model's input does not look like an image ([N, C, H, W] or [N, H, W, C] with 1 or 3 channels)." } });
-      source = { kind: 'images', files: s.files, prep: imagePrep };
-    } else source = { kind: s.source };
+    const feed = dataFeed();
+    if ('problem' in feed) return set({ run: { kind: 'failed', message: feed.problem } });
+    const source: DataSource = feed.evaluation ? { kind: 'given', part: feed.evaluation } : { kind: 'synthetic' };
     inFlight?.abort();
     const controller = new AbortController();
     inFlight = controller;
     const t0 = now();
-    set({ run: { kind: 'running', progress: { fraction: 0, label: 'Starting…' } }, results: [], setup: undefined, resultId: result.id });
+    set({ run: { kind: 'running', progress: { fraction: 0, label: 'Starting…' } }, results: [], setup: undefined, resultId: result.id, data: { line: feed.line, random: feed.random, version: feed.version } });
     const alive = () => inFlight === controller;
     try {
       await getClient().run(
@@ -151,7 +116,7 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
           originalFileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
           compressed: result.blob,
           source,
-          dimValues: s.dimValues,
+          dimValues: feed.dims,
           repeat: { maxRuns: s.maxRuns, maxMs: s.maxSeconds * 1000 },
         },
         backends,
@@ -181,11 +146,10 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
 function clear() {
   inFlight?.abort();
   inFlight = undefined;
-  useBenchStore.setState({ run: { kind: 'idle' }, results: [], setup: undefined, resultId: undefined });
+  useBenchStore.setState({ run: { kind: 'idle' }, results: [], setup: undefined, resultId: undefined, data: undefined });
 }
 useModelStore.subscribe((state, prev) => {
   if (state.model === prev.model) return;
-  useBenchStore.setState({ dimValues: {}, files: [], imagePrep: {}, source: state.model?.fileName === 'digits-cnn.onnx' ? 'sample-labeled' : 'synthetic' });
   clear();
 });
 // A run measures the result it started with: a new compression (or none) ends it, so results of

@@ -8,7 +8,7 @@
  */
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
-import type { CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
+import type { CompressData, CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
 import { CompressClient } from '../workers/compress-client';
 import type { OpenedModel } from '../workers/model-api';
 import { modelHandle, useModelStore } from './model-store';
@@ -49,6 +49,16 @@ export interface CompressOutcome {
   timings: CompressTimings;
   /** wall time from the request to the result, in ms */
   totalMs: number;
+}
+
+/** What the Data place gives compression (`calibration`) and the runtime check (`evaluation`), or why it cannot. */
+export type DataForCompress = (use: 'calibration' | 'evaluation') => CompressData | { problem: string };
+
+let dataFor: DataForCompress | undefined;
+
+/** Set once by the data store (src/state/data-store.ts): this store does not import it (no import cycle through the session store). */
+export function provideCompressData(f: DataForCompress): void {
+  dataFor = f;
 }
 
 export type VerifyState =
@@ -97,6 +107,32 @@ let verifyInFlight: AbortController | undefined;
 
 const now = () => globalThis.performance?.now() ?? Date.now();
 
+/** Runs the original and the result on the runtimes with the Data place's evaluation samples (or random inputs). */
+async function verifyResult(set: (p: Partial<CompressState>) => void, get: () => CompressState, backends: VerifyBackend[]): Promise<void> {
+  const result = get().result;
+  const handle = result && modelHandle(result.model);
+  if (!result || !handle) return;
+  verifyInFlight?.abort();
+  const controller = new AbortController();
+  verifyInFlight = controller;
+  const data = dataFor?.('evaluation');
+  if (data && 'problem' in data) {
+    set({ verify: { kind: 'failed', message: data.problem } });
+    return;
+  }
+  set({ verify: { kind: 'running', backends } });
+  try {
+    const report = await getClient().verify(handle, result.model.summary.inputs, result.blob, backends, controller.signal, result.data, data);
+    if (verifyInFlight !== controller || get().result?.id !== result.id) return;
+    set({ verify: { kind: 'done', report, resultId: result.id } });
+  } catch (e) {
+    if (verifyInFlight !== controller) return;
+    set({ verify: { kind: 'failed', message: errorMessage(e) } });
+  } finally {
+    if (verifyInFlight === controller) verifyInFlight = undefined;
+  }
+}
+
 export const useCompressStore = create<CompressState>()((set, get) => ({
   job: undefined,
   result: undefined,
@@ -136,9 +172,12 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
       verify: { kind: 'idle' },
       job: { id, model, recipe, stage: 'read', done: 0, total: 0, layerKey: '', finished: [], startedAt },
     });
+    const given = dataFor?.('calibration');
+    const feed = given && !('problem' in given) ? given : undefined;
     try {
       const out = await getClient().compress(handle, recipe, {
         signal: controller.signal,
+        ...(feed ? { data: feed } : {}),
         onProgress: (p) => {
           const job = get().job;
           if (inFlight !== controller || !job || job.id !== id) return;
@@ -189,25 +228,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
     inFlight?.abort(new AppError('aborted', 'Cancelled.'));
   },
 
-  async verifyResult(backends = ['wasm', 'webgpu']) {
-    const result = get().result;
-    const handle = result && modelHandle(result.model);
-    if (!result || !handle) return;
-    verifyInFlight?.abort();
-    const controller = new AbortController();
-    verifyInFlight = controller;
-    set({ verify: { kind: 'running', backends } });
-    try {
-      const report = await getClient().verify(handle, result.model.summary.inputs, result.blob, backends, controller.signal, result.data);
-      if (verifyInFlight !== controller || get().result?.id !== result.id) return;
-      set({ verify: { kind: 'done', report, resultId: result.id } });
-    } catch (e) {
-      if (verifyInFlight !== controller) return;
-      set({ verify: { kind: 'failed', message: errorMessage(e) } });
-    } finally {
-      if (verifyInFlight === controller) verifyInFlight = undefined;
-    }
-  },
+  verifyResult: (backends = ['wasm', 'webgpu']) => verifyResult(set, get, backends),
 
   setPanelOpen(open) {
     set({ panelOpen: open });

@@ -11,13 +11,16 @@
  * - Kept with the session (IndexedDB, the files as Blobs), never uploaded.
  * - `version` changes whenever what consumers get changes: results made before are stale.
  */
+import { useMemo } from 'react';
 import { create } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
 import { errorMessage, isAppError } from '../core/errors';
 import { defaultDescription, parseDataDescription, serializeDataDescription, type AudioOptions, type DataDescription, type ImageOptions } from '../bench/dataset';
 import { concreteDims, describeInputs, dimChoices } from '../bench/describe-inputs';
 import type { DataPart, DataPreview, DecodedAudioFile, PreparedData } from '../workers/data-api';
 import { DataClient } from '../workers/data-client';
 import type { OpenedModel } from '../workers/model-api';
+import { provideCompressData } from './compress-store';
 import { useModelStore } from './model-store';
 import { registerSessionPart } from './session-store';
 
@@ -323,4 +326,18 @@ registerSessionPart({
       if (s.source !== prev.source || s.description !== prev.description) changed();
     });
   },
+});
+
+/** The feed for components: re-computed only when what it depends on changes. */
+export function useDataFeed(): DataFeed | { problem: string } {
+  const picked = useDataStore(useShallow((s) => ({ model: s.model, source: s.source, status: s.status, prepared: s.prepared, description: s.description, version: s.version })));
+  return useMemo(() => dataFeed({ ...useDataStore.getState(), ...picked }), [picked]);
+}
+
+// Compression calibrates on the calibration part; the runtime check runs the evaluation part.
+provideCompressData((use) => {
+  const f = dataFeed();
+  if ('problem' in f) return f;
+  const part = use === 'calibration' ? f.calibration : f.evaluation;
+  return { ...(part ? { part } : {}), dims: f.dims, line: f.summary, random: f.random };
 });

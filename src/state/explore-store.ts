@@ -19,7 +19,8 @@ import {
   type MetricKind,
   type SensitivityEntry,
 } from '../workers/explore-client';
-import type { LabeledSource, Recipe, Score } from '../workers/explore-api';
+import type { Recipe, Score } from '../workers/explore-api';
+import { requireFeed, useDataStore } from './data-store';
 import type { OpenedModel } from '../workers/model-api';
 import { serializeRecipe } from '../compress/recipe';
 import { modelFiles, modelHandle, useModelStore } from './model-store';
@@ -38,8 +39,8 @@ export interface ExploreState {
   /** what is being done, with counts where known */
   progress: { done: number; total: number; label: string } | undefined;
   error: string | undefined;
-  /** the labeled set in use ('sample' = the built-in sample's), or none */
-  labeled: { kind: 'sample' } | { kind: 'file'; file: File } | { kind: 'none' };
+  /** what the results were measured on: the data line, random or not, the data version */
+  data: { line: string; random: boolean; version: number } | undefined;
   allowPrune: boolean;
   /** the metric of the current results */
   metric: MetricKind | undefined;
@@ -69,15 +70,6 @@ export interface ExploreState {
   applyPoint(id: number): void;
   setHeatOn(on: boolean): void;
   setAllowPrune(on: boolean): void;
-  setLabeled(l: ExploreState['labeled']): void;
-}
-
-const SAMPLE_LABELS_URL = `${import.meta.env.BASE_URL}sample/digits-test.json`;
-
-/** The built-in sample, recognised by its file name and input. */
-function isSample(model: OpenedModel): boolean {
-  const input = model.summary.inputs[0];
-  return model.fileName === 'digits-cnn.onnx' && model.summary.inputs.length === 1 && input?.name === 'input';
 }
 
 let client: ExploreClient | undefined;
@@ -86,12 +78,6 @@ let clientKey = '';
 let controller: AbortController | undefined;
 /** one explorer per session and settings: its measured points are reused by later searches */
 let explorer: { ex: ReturnType<typeof makeExplorer>; key: string } | undefined;
-
-function labeledSource(s: ExploreState): LabeledSource | undefined {
-  if (s.labeled.kind === 'sample') return { kind: 'url', url: SAMPLE_LABELS_URL, name: 'digits-test.json' };
-  if (s.labeled.kind === 'file') return { kind: 'file', file: s.labeled.file };
-  return undefined;
-}
 
 function dropClient(): void {
   client?.dispose();
@@ -122,6 +108,7 @@ const cleared = {
   baseline: undefined,
   inputs: undefined,
   labeledName: undefined,
+  data: undefined,
   entries: [],
   sensitivityMs: undefined,
   sensitivityCached: false,
@@ -146,11 +133,13 @@ function exploreRunner(set: SetState, get: GetState) {
     const handle = modelHandle(model);
     if (!files || !handle) throw new Error('The model\u2019s files are no longer available; open it again.');
     const target = useRecipeStore.getState().recipe.target;
-    const key = `${model.fileName}:${model.parseMs}:${target}:${st.labeled.kind}:${st.labeled.kind === 'file' ? st.labeled.file.name : ''}`;
+    const feed = requireFeed();
+    const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}`;
     if (client && session && key === clientKey) return { c: client, s: session };
     dropClient();
+    set({ data: { line: feed.line, random: feed.random, version: feed.version } });
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
-    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, labeled: labeledSource(st) });
+    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims });
     if (signal.aborted || get().model !== model) {
       started.client.dispose();
       throw new Error('Cancelled.');
@@ -172,6 +161,12 @@ function exploreRunner(set: SetState, get: GetState) {
     controller?.abort();
     const c = new AbortController();
     controller = c;
+    // results measured on other data than the Data tab's now: start over
+    const d = get().data;
+    if (d && d.version !== useDataStore.getState().version) {
+      dropClient();
+      set({ ...cleared });
+    }
     set({ error: undefined });
     return c;
   }
@@ -230,7 +225,6 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
   return {
     model: undefined,
     ...cleared,
-    labeled: { kind: 'none' },
     allowPrune: true,
     workers: 0,
     heatOn: false,
@@ -303,12 +297,6 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     setAllowPrune(on) {
       set({ allowPrune: on });
     },
-
-    setLabeled(l) {
-      controller?.abort();
-      dropClient();
-      set({ ...cleared, labeled: l });
-    },
   };
 });
 
@@ -326,5 +314,16 @@ useModelStore.subscribe((state, prev) => {
   if (state.model === prev.model) return;
   controller?.abort();
   dropClient();
-  useExploreStore.setState({ ...cleared, model: state.model, labeled: state.model && isSample(state.model) ? { kind: 'sample' } : { kind: 'none' } });
+  useExploreStore.setState({ ...cleared, model: state.model });
+});
+
+// New data: the results were measured on other inputs. Kept and marked stale until the next run,
+// which starts over on the new data (the workers are started with the data).
+useDataStore.subscribe((state, prev) => {
+  if (state.version === prev.version) return;
+  const e = useExploreStore.getState();
+  if (e.phase === 'preparing' || e.phase === 'sensitivity' || e.phase === 'sweep' || e.phase === 'search') return;
+  if (e.data && e.data.version !== state.version) {
+    dropClient();
+  }
 });

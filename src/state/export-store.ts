@@ -243,7 +243,7 @@ registerReportSections({
     const b = useBenchStore.getState();
     const result = useCompressStore.getState().result;
     if (!result || b.resultId !== result.id || b.results.length === 0) return undefined;
-    return benchSections(b.results, b.source);
+    return benchSections(b.results, b.data?.line ?? 'random inputs');
   },
   version: () => useBenchStore.getState().results,
 });

@@ -6,6 +6,7 @@
  * a fresh worker gives a clean peak-memory figure and a cancel that always works (terminate).
  */
 import type { ModelAccuracy, ModelRun, OutputValues } from '../bench/evaluate';
+import type { DataPart } from '../bench/data-load';
 import type { ImagePrep } from '../bench/image';
 import type { LatencyStats, RepeatOptions, RepeatStop } from '../bench/latency';
 import type { OutputFidelity } from '../bench/metrics';
@@ -30,15 +31,8 @@ export interface BackendAvailability {
   threads?: number;
 }
 
-/** Where the benchmark's inputs come from. */
-export type DataSource =
-  | { kind: 'synthetic' }
-  /** the built-in sample's labeled test set (public/sample/digits-test.json) */
-  | { kind: 'sample-labeled' }
-  /** .npy / .json files (one input set each), or one labeled .json / .csv file */
-  | { kind: 'files'; files: File[] }
-  /** images: in one folder per class (labeled), or loose (one input set each) */
-  | { kind: 'images'; files: File[]; prep: ImagePrep };
+/** Where the benchmark's inputs come from: the Data place's evaluation part, or random inputs. */
+export type DataSource = { kind: 'synthetic' } | { kind: 'given'; part: DataPart };
 
 export interface PrepareRequest {
   /** the open model's inputs (its summary) */

@@ -4,22 +4,15 @@
  * files, decoding images, onnxruntime-web); the data, metric, latency and side-by-side code is
  * src/bench, shared with the CLI.
  */
-import { AppError, errorMessage } from '../core/errors';
-import { dataFromFiles, dataFromImages, type BenchData } from '../bench/data-files';
+import { errorMessage } from '../core/errors';
 import { compareRuns, measureModel } from '../bench/evaluate';
-import { imageToTensor } from '../bench/image';
-import { parseLabeledJson, type LabeledSet } from '../bench/labeled';
-import { parseJsonText } from '../bench/parse-inputs';
 import { cpuFallbacks, describeFailure } from '../bench/ort-log';
 import { pairedRounds } from '../bench/paired';
 import { planInputs } from '../bench/plan';
-import type { IoSummary } from '../onnx/summary';
 import type {
   BackendAvailability,
   BenchJob,
   BenchWorkerApi,
-  DataSource,
-  ImagePrep,
   JobProgress,
   JobResult,
   PairedJob,
@@ -131,75 +124,8 @@ async function probe(): Promise<BackendAvailability[]> {
   ];
 }
 
-// ---------------------------------------------------------------------------------------------
-// Inputs
-
-async function bytesOf(f: Blob): Promise<Uint8Array> {
-  return new Uint8Array(await f.arrayBuffer());
-}
-
-function relativePath(f: File): string {
-  return (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
-}
-
-async function decodeImage(file: File, prep: ImagePrep): Promise<Float32Array> {
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(file);
-  } catch {
-    throw new AppError('invalid-argument', `${relativePath(file)} is not an image this browser can decode`);
-  }
-  try {
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d');
-    if (!ctx) throw new AppError('unsupported', 'no 2D canvas in this worker to read image pixels');
-    ctx.drawImage(bitmap, 0, 0);
-    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-    return imageToTensor(data, bitmap.width, bitmap.height, prep);
-  } finally {
-    bitmap.close();
-  }
-}
-
-const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
-
-async function imagesSource(files: File[], prep: ImagePrep, inputs: IoSummary[]): Promise<BenchData> {
-  const images = files.filter((f) => IMAGE_EXT.test(f.name)).sort((a, b) => (relativePath(a) < relativePath(b) ? -1 : 1));
-  if (images.length === 0) throw new AppError('invalid-argument', 'no images among the chosen files (.png, .jpg, .gif, .bmp, .webp)');
-  if (inputs.length !== 1) throw new AppError('unsupported', `images feed one-input models; this one has ${inputs.length} inputs`);
-  const sampleDims = prep.layout === 'NCHW' ? [prep.channels, prep.height, prep.width] : [prep.height, prep.width, prep.channels];
-  const per = prep.channels * prep.height * prep.width;
-  const data = new Float32Array(per * images.length);
-  for (const [i, f] of images.entries()) data.set(await decodeImage(f, prep), i * per);
-  return dataFromImages(images.map(relativePath), data, sampleDims, inputs[0]);
-}
-
-async function filesSource(files: File[], inputs: IoSummary[]): Promise<BenchData> {
-  return dataFromFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await bytesOf(f) }))), inputs);
-}
-
-async function sampleSource(inputs: IoSummary[]): Promise<{ labeled: LabeledSet }> {
-  const url = new URL(`${import.meta.env.BASE_URL}sample/digits-test.json`, globalThis.location.origin);
-  const res = await fetch(url);
-  if (!res.ok) throw new AppError('io', `The sample's labeled set could not be loaded (HTTP ${res.status}).`);
-  return { labeled: parseLabeledJson('digits-test.json', parseJsonText('digits-test.json', new Uint8Array(await res.arrayBuffer())), inputs) };
-}
-
-async function dataFrom(source: DataSource, inputs: IoSummary[]): Promise<BenchData> {
-  switch (source.kind) {
-    case 'synthetic':
-      return {};
-    case 'sample-labeled':
-      return sampleSource(inputs);
-    case 'files':
-      return filesSource(source.files, inputs);
-    case 'images':
-      return imagesSource(source.files, source.prep, inputs);
-  }
-}
-
 async function prepare(req: PrepareRequest): Promise<PreparedBench> {
-  const data = await dataFrom(req.source, req.inputs);
+  const data = req.source.kind === 'given' ? req.source.part : {};
   const plan = planInputs(req.inputs, { dimValues: req.dimValues, ...data, repeat: req.repeat, labeledBatch: req.labeledBatch });
   return { plan, compressed: await req.compressed.arrayBuffer(), compressedFileBytes: req.compressed.size, classNames: data.labeled?.classNames ?? [] };
 }

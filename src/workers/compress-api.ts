@@ -6,11 +6,12 @@
  */
 import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
+import type { DataPart } from '../bench/data-load';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import type { Method, WorkerResult } from './kit/protocol';
 
-export type { CompressReport, ModelSnapshot, Recipe, WorkerResult };
+export type { CompressReport, DataPart, ModelSnapshot, Recipe, WorkerResult };
 
 export type CompressStage = 'read' | 'parse' | 'calibrate' | 'compress' | 'encode';
 
@@ -84,6 +85,8 @@ export interface BackendCheck {
 export interface VerifyReport {
   /** how the inputs were made, e.g. "2 random input sets; input [1, 1, 8, 8]" */
   inputs: string;
+  /** random inputs (no data given) */
+  random?: boolean;
   backends: BackendCheck[];
 }
 
@@ -96,18 +99,31 @@ export interface CompressModel {
   snapshot?: ModelSnapshot;
 }
 
+/**
+ * The inputs compression and the runtime check use, from the Data place: the calibration part
+ * (int8 activations) or the evaluation part (the runtime check), else random inputs at `dims`.
+ */
+export interface CompressData {
+  part?: DataPart;
+  /** sizes of symbolic dims (random inputs) */
+  dims: Record<string, number>;
+  /** one line: what the data is */
+  line: string;
+  random: boolean;
+}
+
 export interface CompressWorkerApi {
   /**
    * Applies the recipe to the model and returns the compressed file. Fails with code 'stale' in
    * its message when the worker does not hold `model.key` and no snapshot was given.
    */
-  compress: Method<[model: CompressModel, recipe: Recipe], CompressOutput, CompressProgress>;
+  compress: Method<[model: CompressModel, recipe: Recipe, data?: CompressData], CompressOutput, CompressProgress>;
   /**
    * Runs the original (`original`: a self-contained file with these inputs) and the compressed
    * model on each backend with the same synthesized inputs and compares the outputs.
    */
   verify: Method<
-    [original: ArrayBuffer, inputs: IoSummary[], compressed: Blob, backends: VerifyBackend[], compressedData?: { name: string; blob: Blob }],
+    [original: ArrayBuffer, inputs: IoSummary[], compressed: Blob, backends: VerifyBackend[], compressedData?: { name: string; blob: Blob }, data?: CompressData],
     VerifyReport
   >;
 }

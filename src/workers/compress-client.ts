@@ -8,13 +8,15 @@
 import { AppError, isAppError } from '../core/errors';
 import { buffersOf } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
-import type { CompressOutput, CompressProgressCallback, CompressWorkerApi, Recipe, VerifyBackend, VerifyReport } from './compress-api';
+import type { CompressData, CompressOutput, CompressProgressCallback, CompressWorkerApi, Recipe, VerifyBackend, VerifyReport } from './compress-api';
 import { WorkerClient } from './kit/client';
 import type { ModelHandle } from './model-client';
 
 export interface CompressCallOptions {
   signal?: AbortSignal;
   onProgress?: CompressProgressCallback;
+  /** the Data place's calibration part (int8 activations), else random inputs at its dims */
+  data?: CompressData;
 }
 
 export class CompressClient {
@@ -33,10 +35,10 @@ export class CompressClient {
    * with code 'aborted' when `signal` fires.
    */
   async compress(handle: ModelHandle, recipe: Recipe, options: CompressCallOptions = {}): Promise<CompressOutput> {
-    const { signal, onProgress } = options;
+    const { signal, onProgress, data } = options;
     const attempt = async (handOver: boolean): Promise<CompressOutput> => {
       const snapshot = handOver ? await handle.snapshot() : undefined;
-      const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe], {
+      const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe, data], {
         signal,
         ...(onProgress ? { onProgress } : {}),
         transfer: snapshot ? buffersOf(snapshot) : [],
@@ -61,11 +63,12 @@ export class CompressClient {
     backends: VerifyBackend[],
     signal?: AbortSignal,
     compressedData?: { name: string; blob: Blob },
+    data?: CompressData,
   ): Promise<VerifyReport> {
     if (signal?.aborted) throw new AppError('aborted', 'Cancelled.');
     const original = await handle.runnable();
     // onnxruntime calls cannot be interrupted: a cancel replaces the worker
-    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData], { signal, cancel: 'terminate', transfer: [original] });
+    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData, data], { signal, cancel: 'terminate', transfer: [original] });
   }
 
   dispose(): void {

@@ -12,8 +12,10 @@ import { decodeModel } from '../onnx/codec';
 import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
+import { partAsSamples, type DataPart } from '../bench/data-load';
 import type {
   BackendCheck,
+  CompressData,
   CompressOutput,
   CompressProgress,
   CompressProgressCallback,
@@ -128,7 +130,15 @@ function compare(a: Outputs[], b: Outputs[]): { cosine?: number; maxAbsDiff: num
   }
 }
 
-const VERIFY_SETS = 2;
+const VERIFY_SETS = 4;
+
+/** The part's samples as input sets in the model's input order (labeled rows one sample each). */
+function partAsSets(part: DataPart, inputs: IoSummary[]): BenchTensor[][] {
+  return partAsSamples(part).flatMap((byName) => {
+    const set = inputs.map((io) => byName[io.name]);
+    return set.every((t) => t !== undefined) ? [set] : [];
+  });
+}
 
 async function verify(
   originalBuffer: ArrayBuffer,
@@ -136,8 +146,10 @@ async function verify(
   compressed: Blob,
   backends: VerifyBackend[],
   compressedData?: { name: string; blob: Blob },
+  data?: CompressData,
 ): Promise<VerifyReport> {
-  const sets = Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k));
+  const given = data?.part ? partAsSets(data.part, inputs).slice(0, VERIFY_SETS) : [];
+  const sets = given.length > 0 ? given : Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k, data?.dims ?? {}));
   // self-contained already (the model worker inlined any external data)
   const original = new Uint8Array(originalBuffer);
   const result = new Uint8Array(await compressed.arrayBuffer());
@@ -177,10 +189,11 @@ async function verify(
     if (backends.includes(backend)) checks.push(check);
   }
   const shapes = sets[0].map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');
-  return { inputs: `${VERIFY_SETS} random input sets (${shapes}); reference: the original on wasm`, backends: checks };
+  const what = given.length > 0 ? `${given.length} evaluation sample${given.length === 1 ? '' : 's'} of your data (${shapes})` : `${VERIFY_SETS} random input sets (${shapes})`;
+  return { inputs: `${what}; reference: the original on wasm`, random: given.length === 0, backends: checks };
 }
 
-/** Input sets synthesized for calibration in the page (random N(0, 1); the CLI takes the user's with --samples). */
+/** Input sets synthesized for calibration in the page when no data is given (random N(0, 1)). */
 const CALIBRATION_SETS = 8;
 
 /**
@@ -189,15 +202,20 @@ const CALIBRATION_SETS = 8;
  * float32) or the model does not run on them, no ranges: those layers stay weights-only and the
  * returned note says why.
  */
-async function calibrateSynthesized(prepared: Prepared, signal: AbortSignal): Promise<{ calibration?: Calibration; note?: string }> {
+async function calibrate(prepared: Prepared, signal: AbortSignal, data: CompressData | undefined): Promise<{ calibration?: Calibration; note?: string }> {
   const { loaded } = prepared;
   let samples: Sample[];
-  try {
-    samples = synthesizeSamples(loaded.model, { count: CALIBRATION_SETS });
-  } catch (e) {
-    if (isAppError(e)) return { note: `int8 activations: no calibration (${e.message})` };
-    throw e;
+  const given = data?.part ? partAsSamples(data.part) : [];
+  if (given.length > 0) samples = given;
+  else {
+    try {
+      samples = synthesizeSamples(loaded.model, { count: CALIBRATION_SETS, dims: data?.dims ?? {} });
+    } catch (e) {
+      if (isAppError(e)) return { note: `int8 activations: no calibration (${e.message}); give data in the Data tab` };
+      throw e;
+    }
   }
+  const source = given.length > 0 ? 'samples' : 'synthesized';
   const self = externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
   const ort = await loadOrt();
   const sessions: OrtSession[] = [];
@@ -215,10 +233,14 @@ async function calibrateSynthesized(prepared: Prepared, signal: AbortSignal): Pr
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
   try {
-    return { calibration: await collectCalibration(self, samples, run, { source: 'synthesized', signal }) };
+    const calibration = await collectCalibration(self, samples, run, { source, signal });
+    return {
+      calibration,
+      note: given.length > 0 ? `int8 activations: calibrated on ${given.length} calibration samples of ${data?.line ?? 'your data'}` : 'int8 activations: calibrated on random inputs (no data given in the Data tab): the ranges describe random data, not yours',
+    };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
-    return { note: `int8 activations: calibration did not run on synthesized inputs (${errorMessage(e)})` };
+    return { note: `int8 activations: calibration did not run on ${source === 'samples' ? 'your calibration samples' : 'random inputs'} (${errorMessage(e)})` };
   } finally {
     for (const session of sessions) await session.release();
   }
@@ -228,7 +250,7 @@ async function calibrateSynthesized(prepared: Prepared, signal: AbortSignal): Pr
 let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
 
 const handlers: Handlers<CompressWorkerApi> = {
-  async compress(ctx, model, recipe) {
+  async compress(ctx, model, recipe, given) {
     const { signal } = ctx;
     const progress = throttled(ctx.progress);
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
@@ -245,7 +267,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     let calibrated: { calibration?: Calibration; note?: string } = {};
     if (prepared.wantsCalibration) {
       progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
-      calibrated = await calibrateSynthesized(prepared, signal);
+      calibrated = await calibrate(prepared, signal, given);
     }
     const r = finishCompression(prepared, { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) });
     if (calibrated.note) r.report.notes.push(calibrated.note);
@@ -262,7 +284,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     return withTransfer(value, data ? [bytes, data.bytes] : [bytes]);
   },
 
-  verify: (_ctx, original, inputs, compressed, backends, compressedData) => verify(original, inputs, compressed, backends, compressedData),
+  verify: (_ctx, original, inputs, compressed, backends, compressedData, data) => verify(original, inputs, compressed, backends, compressedData, data),
 };
 
 reportDecodes('compress');

@@ -4,6 +4,7 @@
  */
 import type { ExploreLayer, Measured } from '../bench/explore/evaluator';
 import type { Score } from '../bench/explore/score';
+import type { DataPart } from '../bench/data-load';
 import type { ProjectionInput } from '../compress/project';
 import type { Recipe, Target } from '../compress/recipe';
 import type { ModelSnapshot } from '../onnx/snapshot';
@@ -11,8 +12,6 @@ import type { Method, WorkerResult } from './kit/protocol';
 
 export type { ExploreLayer, Measured, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
 
-/** Where the labeled set comes from: a same-origin URL (the sample's) or a file the user gave. */
-export type LabeledSource = { kind: 'url'; url: string; name: string } | { kind: 'file'; file: File };
 
 export interface ExploreInit {
   /** the model and its external data files (handles; the worker reads them for the cache key's hash only) */
@@ -20,7 +19,10 @@ export interface ExploreInit {
   /** the parsed model, from the model worker (not decoded again) */
   snapshot: ModelSnapshot;
   target: Target;
-  labeled?: LabeledSource;
+  /** the Data place's evaluation part (absent: random inputs at `dimValues`) */
+  data?: DataPart;
+  /** sizes of symbolic dims (random inputs) */
+  dimValues: Record<string, number>;
 }
 
 export interface ExploreReady {

@@ -7,16 +7,14 @@
 import { AppError } from '../core/errors';
 import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
 import { webRunSession } from './ort-session';
-import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
-import { parseJsonText } from '../bench/parse-inputs';
 import { planInputs } from '../bench/plan';
 import { modelTensorBytes } from '../compress/compress';
 import { projectionInput } from '../compress/project';
 import { inlineExternalData, externalReferences } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
 import { fromSnapshot } from '../onnx/snapshot';
-import { summarizeModel, type IoSummary } from '../onnx/summary';
-import type { ExploreInit, ExploreReady, ExploreWorkerApi, LabeledSource } from './explore-api';
+import { summarizeModel } from '../onnx/summary';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi } from './explore-api';
 import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
 import { loadOrt } from './ort';
@@ -35,22 +33,6 @@ async function sha256(parts: Uint8Array[]): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function readLabeled(source: LabeledSource, inputs: readonly IoSummary[]): Promise<LabeledSet> {
-  let name: string;
-  let bytes: Uint8Array;
-  if (source.kind === 'url') {
-    name = source.name;
-    const res = await fetch(source.url);
-    if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
-    bytes = new Uint8Array(await res.arrayBuffer());
-  } else {
-    name = source.file.name;
-    bytes = new Uint8Array(await source.file.arrayBuffer());
-  }
-  if (name.toLowerCase().endsWith('.csv')) return parseLabeledCsv(name, new TextDecoder().decode(bytes), inputs);
-  return parseLabeledJson(name, parseJsonText(name, bytes), inputs);
-}
-
 /** onnxruntime-web sessions on wasm, one thread (several workers run side by side). */
 const openWasm: OpenSession = async (bytes) => {
   const ort = await loadOrt();
@@ -63,14 +45,16 @@ const handlers: Handlers<ExploreWorkerApi> = {
   async init(_ctx, init: ExploreInit): Promise<ExploreReady> {
     const t0 = performance.now();
     const files = await Promise.all(init.files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
-    const hash = await sha256(files);
+    // the cache key: the model's files and, with data, its evaluation part's values
+    const data = init.data ? (init.data.labeled ? [new Uint8Array(init.data.labeled.data.buffer, init.data.labeled.data.byteOffset, init.data.labeled.data.byteLength)] : (init.data.sets ?? []).flat().map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))) : [];
+    const hash = `${await sha256(files)}${data.length ? `:data-${(await sha256(data)).slice(0, 16)}` : ''}`;
     const loaded = fromSnapshot(init.snapshot);
     const summary = summarizeModel(loaded);
     const refs = externalReferences(loaded.model).length > 0;
     if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
     const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-    const labeled = init.labeled ? await readLabeled(init.labeled, summary.inputs) : undefined;
-    const plan = planInputs(summary.inputs, { labeled });
+    const labeled = init.data?.labeled;
+    const plan = planInputs(summary.inputs, { ...(labeled ? { labeled } : {}), ...(init.data?.sets ? { sets: init.data.sets } : {}), dimValues: init.dimValues });
     evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target });
     return {
       hash,

@@ -287,8 +287,10 @@ export interface SynthesizeOptions {
   seed?: number;
   /** standard deviation of the normal distribution (default 1); values are clipped at 3 of them */
   std?: number;
-  /** size of every symbolic or unknown dimension (default 1) */
+  /** size of every symbolic or unknown dimension not in `dims` (default 1) */
   dynamicDim?: number;
+  /** sizes of symbolic dims by name (unnamed ones as "input[axis]"), as the Data place gives them */
+  dims?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -298,7 +300,7 @@ export interface SynthesizeOptions {
  * input that is not float32 (token ids, masks: nothing sensible to invent).
  */
 export function synthesizeSamples(model: Model, options: SynthesizeOptions = {}): Sample[] {
-  const { count = 8, seed = 1, std = 1, dynamicDim = 1 } = options;
+  const { count = 8, seed = 1, std = 1, dynamicDim = 1, dims: named = {} } = options;
   const g = model.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph.');
   const inits = new Set(g.initializers.map((t) => t.name));
@@ -316,9 +318,11 @@ export function synthesizeSamples(model: Model, options: SynthesizeOptions = {})
     if (!tt || tt.elemType !== DataType.FLOAT) {
       throw new AppError('unsupported', `Cannot synthesize calibration inputs: input ${v.name} is not float32.`);
     }
-    const dims = (tt.shape?.dim ?? []).map((d) => {
+    const dims = (tt.shape?.dim ?? []).map((d, axis) => {
       const n = d.dimValue === undefined ? NaN : Number(d.dimValue);
-      return Number.isInteger(n) && n > 0 ? n : dynamicDim;
+      if (Number.isInteger(n) && n > 0) return n;
+      const key = d.dimParam ? d.dimParam : `${v.name}[${axis}]`;
+      return named[key] ?? dynamicDim;
     });
     return { name: v.name as string, dims };
   });

@@ -1,9 +1,10 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect } from 'react';
 import { formatBytes } from '../../core/bytes-and-counts';
-import { concreteDims, defaultImagePrep, describeInputs } from '../../bench/describe-inputs';
 import { useBenchStore } from '../../state/bench-store';
 import { useCompressStore } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';
+import { useDataStore } from '../../state/data-store';
+import { RandomMark } from '../common/RandomMark';
 import { ProgressBar } from '../common/ProgressBar';
 import { BenchBackends } from './BenchBackends';
 import { BenchInputs } from './BenchInputs';
@@ -11,7 +12,7 @@ import { BenchResults } from './BenchResults';
 import './bench.css';
 
 /** The Benchmark tab: original vs compressed on every backend, fidelity and accuracy. */
-export function BenchPanel() {
+export function BenchPanel({ onOpenData }: { onOpenData: () => void }) {
   const model = useModelStore((s) => s.model);
   const result = useCompressStore((s) => s.result);
   const compressing = useCompressStore((s) => s.job !== undefined);
@@ -22,18 +23,11 @@ export function BenchPanel() {
   const setup = useBenchStore((s) => s.setup);
   const start = useBenchStore((s) => s.start);
   const cancel = useBenchStore((s) => s.cancel);
-  const dimValues = useBenchStore((s) => s.dimValues);
-  const userPrep = useBenchStore((s) => s.imagePrep);
+  const measuredOn = useBenchStore((s) => s.data);
+  const dataVersion = useDataStore((s) => s.version);
   useEffect(() => {
     if (availability === 'unknown') void checkBackends();
   }, [availability, checkBackends]);
-  const inputs = useMemo(() => model?.summary.inputs ?? [], [model]);
-  const imagePrep = useMemo(() => {
-    const d = describeInputs(inputs);
-    const dims = d.specs.length === 1 ? concreteDims(d.specs, dimValues)[0]?.dims : undefined;
-    const base = defaultImagePrep(dims);
-    return base && { ...base, ...userPrep, width: base.width, height: base.height, channels: base.channels, layout: base.layout };
-  }, [inputs, dimValues, userPrep]);
   if (!model) return null;
   const running = run.kind === 'running';
   const current = result && result.model === model ? result : undefined;
@@ -56,10 +50,10 @@ export function BenchPanel() {
           </div>
         )}
       </div>
-      <BenchInputs inputs={inputs} isSample={model.fileName === 'digits-cnn.onnx'} disabled={running} imagePrep={imagePrep} />
+      <BenchInputs disabled={running} onOpenData={onOpenData} />
       <BenchBackends disabled={running} />
       <div className="bench-run">
-        <button type="button" className="button button--primary" disabled={running || !current} onClick={() => void start(imagePrep)} data-testid="bench-run">
+        <button type="button" className="button button--primary" disabled={running || !current} onClick={() => void start()} data-testid="bench-run">
           {results.length > 0 && !running ? 'Run again' : 'Run benchmark'}
         </button>
         {running && (
@@ -85,7 +79,13 @@ export function BenchPanel() {
       </div>
       {setup && (
         <div className="muted" data-testid="bench-setup">
-          Inputs: {setup.inputs}
+          {measuredOn?.random && <RandomMark testId="bench-results-random" />} Inputs: {setup.inputs}
+          {measuredOn && measuredOn.version !== dataVersion && (
+            <span className="stale-mark" data-testid="bench-stale">
+              {' '}
+              stale: the data changed since (run again)
+            </span>
+          )}
         </div>
       )}
       <BenchResults

@@ -1,4 +1,5 @@
 import type { VerifyState } from '../../state/compress-store';
+import { RandomMark } from '../common/RandomMark';
 import type { SessionRun } from '../../workers/compress-api';
 
 export interface RuntimeCheckProps {
@@ -45,7 +46,7 @@ export function RuntimeCheck({ verify, onRun }: RuntimeCheckProps) {
       {verify.kind === 'done' && (
         <>
           <div className="muted" data-testid="compress-verify-inputs">
-            {verify.report.inputs}
+            {verify.report.random && <RandomMark testId="compress-verify-random" />} {verify.report.inputs}
           </div>
           <table className="table">
             <thead>

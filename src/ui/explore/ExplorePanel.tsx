@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { METRIC_LABELS } from '../../bench/explore/score';
 import { useExploreStore } from '../../state/explore-store';
+import { useDataFeed, useDataStore } from '../../state/data-store';
+import { RandomMark } from '../common/RandomMark';
 import { ProgressBar } from '../common/ProgressBar';
 import { formatMetric } from './metric-export';
 import { ParetoChart } from './ParetoChart';
@@ -9,10 +11,41 @@ import './explore.css';
 
 const secs = (ms: number | undefined) => (ms === undefined ? '' : ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
 
-function Controls() {
+/** What the candidates are fed: the Data tab's evaluation part, or random inputs (marked), and whether the results are stale. */
+function ExploreData({ onOpenData }: { onOpenData: () => void }) {
+  const feed = useDataFeed();
+  const measured = useExploreStore((s) => s.data);
+  const version = useDataStore((s) => s.version);
+  return (
+    <div className="explore-field" data-testid="explore-data">
+      <span className="strong">Data:</span>{' '}
+      {'problem' in feed ? (
+        <span className="compress-note--error">{feed.problem}</span>
+      ) : feed.random ? (
+        <>
+          <RandomMark testId="explore-random-mark" /> <span className="muted">{feed.line}</span>
+        </>
+      ) : (
+        <span className="muted">
+          {feed.evaluationCount} evaluation samples ({feed.summary}); the {feed.calibrationCount} calibration samples are never scored
+        </span>
+      )}{' '}
+      <button type="button" className="button button--link" data-testid="explore-open-data" onClick={onOpenData}>
+        Data tab
+      </button>
+      {measured && measured.version !== version && (
+        <span className="stale-mark" data-testid="explore-stale">
+          {' '}
+          results below are from other data: the next run starts over
+        </span>
+      )}
+    </div>
+  );
+}
+
+function Controls({ onOpenData }: { onOpenData: () => void }) {
   const phase = useExploreStore((s) => s.phase);
   const progress = useExploreStore((s) => s.progress);
-  const labeled = useExploreStore((s) => s.labeled);
   const allowPrune = useExploreStore((s) => s.allowPrune);
   const heatOn = useExploreStore((s) => s.heatOn);
   const hasEntries = useExploreStore((s) => s.entries.length > 0);
@@ -26,37 +59,7 @@ function Controls() {
   return (
     <div className="explore-controls">
       <div className="explore-row">
-        <label className="explore-field">
-          Data
-          <select
-            value={labeled.kind}
-            disabled={busy}
-            data-testid="explore-data"
-            onChange={(e) => {
-              const v = e.target.value;
-              if (v === 'sample') st().setLabeled({ kind: 'sample' });
-              else if (v === 'none') st().setLabeled({ kind: 'none' });
-            }}
-          >
-            <option value="sample">the sample's labeled set</option>
-            <option value="none">no labels: fidelity on synthesized inputs</option>
-            {labeled.kind === 'file' && <option value="file">{labeled.file.name}</option>}
-          </select>
-        </label>
-        <label className="button button--secondary button--small explore-file">
-          Labeled set…
-          <input
-            type="file"
-            accept=".json,.csv"
-            disabled={busy}
-            data-testid="explore-labeled-file"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              if (f) st().setLabeled({ kind: 'file', file: f });
-              e.target.value = '';
-            }}
-          />
-        </label>
+        <ExploreData onOpenData={onOpenData} />
         <label className="explore-check">
           <input type="checkbox" checked={allowPrune} disabled={busy} onChange={(e) => st().setAllowPrune(e.target.checked)} data-testid="explore-prune" />
           allow pruning
@@ -147,10 +150,10 @@ function Status() {
 }
 
 /** The Explore tab's panel: run controls, the Pareto chart, the sensitivity chart. */
-export function ExplorePanel() {
+export function ExplorePanel({ onOpenData }: { onOpenData: () => void }) {
   return (
     <section className="explore-panel" data-testid="explore-panel" aria-label="Trade-off explorer">
-      <Controls />
+      <Controls onOpenData={onOpenData} />
       <Status />
       <div className="explore-charts">
         <div className="explore-chart">
