@@ -279,8 +279,12 @@ export function requireFeed(): DataFeed {
 }
 
 // A new model starts with no data (the sample with its labeled set); a saved session puts its data back.
+/** The model whose saved data the session store put back (its own model-change listener may run first). */
+let restoredFor: OpenedModel | undefined;
+
 useModelStore.subscribe((state, prev) => {
   if (state.model === prev.model) return;
+  if (state.model !== undefined && restoredFor === state.model) return;
   inFlight?.abort();
   if (timer !== undefined) clearTimeout(timer);
   const sample = isSampleModel(state.model);
@@ -313,7 +317,9 @@ registerSessionPart({
     try {
       const description = parseDataDescription(JSON.parse(v.description));
       const source = v.source.kind === 'files' && Array.isArray(v.source.files) ? { kind: 'files' as const, files: v.source.files, paths: v.source.paths ?? v.source.files.map((f) => f.name) } : v.source.kind === 'sample' ? { kind: 'sample' as const } : { kind: 'none' as const };
-      useDataStore.setState({ description, source });
+      const model = useModelStore.getState().model;
+      restoredFor = model;
+      useDataStore.setState({ model, description, source });
       if (source.kind === 'files') useDataStore.getState().setFiles(source.files, source.paths);
       else if (source.kind === 'sample') useDataStore.getState().useSample();
       else useDataStore.getState().clear();

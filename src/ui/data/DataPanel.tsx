@@ -154,7 +154,9 @@ function DataInputs() {
                     <span className="muted">random values</span>
                   ) : (
                     <label className="bench-dim">
-                      <span className="muted">value</span>
+                      <span className="muted" data-testid={`data-input-note-${s.name}`}>
+                        {prepared?.loaded.otherInputs?.find((n) => n.startsWith(`${s.name} =`))?.replace(/ \(set it[^)]*\)$/, '') ?? 'value'}
+                      </span>
                       <input
                         type="number"
                         step="any"
