@@ -5,6 +5,7 @@ import { useCompressStore } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';
 import { useDataStore } from '../../state/data-store';
 import { RandomMark } from '../common/RandomMark';
+import { StaleResult } from '../compress/StaleResult';
 import { ProgressBar } from '../common/ProgressBar';
 import { BenchBackends } from './BenchBackends';
 import { BenchInputs } from './BenchInputs';
@@ -50,6 +51,7 @@ export function BenchPanel({ onOpenData }: { onOpenData: () => void }) {
           </div>
         )}
       </div>
+      {current && <StaleResult where="bench" />}
       <BenchInputs disabled={running} onOpenData={onOpenData} />
       <BenchBackends disabled={running} />
       <div className="bench-run">

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef } from 'react';
+import { StaleResult } from '../compress/StaleResult';
 import { formatBytes } from '../../core/bytes-and-counts';
 import { useCompareStore } from '../../state/compare-store';
 import { useCompressStore } from '../../state/compress-store';
@@ -101,6 +102,7 @@ export function CompareView() {
   const d = info?.diff;
   return (
     <div className="compare" data-testid="compare-view" data-state={state}>
+      <StaleResult where="compare" />
       <div className="compare__head">
         <div className="compare__summary" data-testid="compare-summary">
           {info && d && sizes && (

@@ -1,4 +1,5 @@
 import { formatBytes } from '../../core/bytes-and-counts';
+import { StaleResult } from './StaleResult';
 import { useCompressStore, type CompressOutcome } from '../../state/compress-store';
 import { Stat } from '../common/Stat';
 import { downloadBlob } from '../export/download';
@@ -25,6 +26,7 @@ export function CompressResult({ result }: CompressResultProps) {
   const notes = [...modelLines(report), ...(report.opset.note ? [`opset ${report.opset.note}`] : []), ...report.notes];
   return (
     <div className="compress-result stack" data-testid="compress-result" data-result-id={result.id}>
+      <StaleResult where="result" />
       <div className="stats">
         <Stat label="Original" value={formatBytes(result.originalBytes)} raw={result.originalBytes} testId="compress-original-size" />
         <Stat label="Compressed" value={formatBytes(result.compressedBytes)} raw={result.compressedBytes} testId="compress-compressed-size" />

@@ -1,0 +1,91 @@
+/**
+ * The shared data assembly (page and CLI): images labeled by class folder or one set each, audio
+ * frames with the other inputs filled, the split, the preview and the sizes of symbolic dims.
+ */
+import { describe, expect, it } from 'vitest';
+import { assembleAudio, assembleImages, partAsSamples, splitData, type DecodedImage } from './data-load';
+import { previewData } from './data-preview';
+import { defaultDescription } from './dataset';
+import { describeInputs, dimChoices } from './describe-inputs';
+import type { IoSummary } from '../onnx/summary';
+
+const io = (name: string, dtype: string, shape: (number | string)[]): IoSummary => ({ name, dtype, shape }) as IoSummary;
+
+function flat(w: number, h: number, v: number): DecodedImage['rgba'] {
+  const px = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) px.set([v, v, v, 255], i * 4);
+  return px;
+}
+
+describe('assembleImages', () => {
+  const inputs = [io('x', 'float32', [1, 3, 48, '?'])];
+  it('asks for the size the model does not fix, then resizes and normalizes every image', () => {
+    const images = [0, 255].map((v, i) => ({ path: `lines/${i}.png`, rgba: flat(100, 20, v), width: 100, height: 20 }));
+    expect(() => assembleImages(images, inputs, defaultDescription())).toThrow(/width of input "x" \(dim x\[3\]\) is not fixed by the model/);
+    const d = { ...defaultDescription(), image: { ...defaultDescription().image, width: 320 } };
+    const data = assembleImages(images, inputs, d);
+    expect(data.kind).toBe('images');
+    expect(data.count).toBe(2);
+    expect(data.sets?.[0][0].dims).toEqual([1, 3, 48, 320]);
+    expect(data.dims).toEqual({ 'x[3]': 320 });
+    expect(Math.max(...(data.sets?.[0][0].data as Float32Array))).toBe(0);
+    expect(Math.min(...(data.sets?.[1][0].data as Float32Array))).toBe(1);
+  });
+
+  it('makes a labeled set from class folders (one-input models)', () => {
+    const images = ['cat/a.png', 'cat/b.png', 'dog/c.png'].map((path) => ({ path: `set/${path}`, rgba: flat(8, 8, 128), width: 8, height: 8 }));
+    const data = assembleImages(images, [io('x', 'float32', [1, 1, 8, 8])], { ...defaultDescription(), image: { ...defaultDescription().image, channels: 'gray' } });
+    expect(data.kind).toBe('labeled');
+    expect(data.labeled?.classNames).toEqual(['cat', 'dog']);
+    expect(Array.from(data.labeled?.labels ?? [])).toEqual([0, 0, 1]);
+  });
+});
+
+describe('assembleAudio', () => {
+  const inputs = [io('input', 'float32', [1, '?']), io('sr', 'int64', []), io('state', 'float32', [2, 1, 64])];
+  it('cuts frames of the size the user sets, gives sr the rate and the state zeros, each said', () => {
+    const audio = [{ path: 'a.wav', samples: new Float32Array(8000).fill(0.5), sampleRate: 8000 }];
+    expect(() => assembleAudio(audio, inputs, defaultDescription())).toThrow(/give --dims input\[1\]=N/);
+    const d = { ...defaultDescription(), dims: { 'input[1]': 512 } };
+    const data = assembleAudio(audio, inputs, d);
+    // 1 s at 8 kHz resampled to 16 kHz: 16000 samples, 31 whole frames of 512
+    expect(data.count).toBe(31);
+    const set = data.sets![0];
+    expect(set.map((t) => t.name)).toEqual(['input', 'sr', 'state']);
+    expect(set[0].dims).toEqual([1, 512]);
+    expect(set[1].data[0]).toBe(16000n);
+    expect(set[2].dims).toEqual([2, 1, 64]);
+    expect(data.otherInputs).toEqual(['sr = 16000', 'state = zeros [2, 1, 64] (set it with --input state=V)']);
+    const preview = previewData(data);
+    expect(preview.pictures).toHaveLength(0);
+    expect(preview.waves).toHaveLength(6);
+    expect(preview.range?.input).toBe('input');
+  });
+});
+
+describe('splitData and partAsSamples', () => {
+  it('never gives a sample to both parts, and the parts cover every sample', () => {
+    const images = Array.from({ length: 10 }, (_, i) => ({ path: `${i}.png`, rgba: flat(4, 4, i * 20), width: 4, height: 4 }));
+    const data = assembleImages(images, [io('x', 'float32', [1, 3, 4, 4])], defaultDescription());
+    const s = splitData({ ...data, description: { ...data.description, calibration: 3 } }, true);
+    expect([s.calibrationCount, s.evaluationCount, s.overlap]).toEqual([3, 7, false]);
+    const seen = new Set([...(s.calibration.sets ?? []), ...(s.evaluation.sets ?? [])]);
+    expect(seen.size).toBe(10);
+    const samples = partAsSamples(s.calibration);
+    expect(samples).toHaveLength(3);
+    expect(samples[0].x.dims).toEqual([1, 3, 4, 4]);
+  });
+});
+
+describe('dimChoices', () => {
+  it('sizes batch dims 1, guesses from names (said), and leaves unknown dims for the user', () => {
+    const { specs } = describeInputs([io('x', 'float32', ['?', 3, 'height', '?']), io('signal', 'float32', ['?'])]);
+    const c = dimChoices(specs, {});
+    expect(Object.fromEntries(c.choices.map((x) => [x.name, x.basis]))).toEqual({ 'x[0]': 'batch', height: 'name', 'x[3]': 'none', 'signal[0]': 'none' });
+    expect(c.missing).toEqual(['x[3]', 'signal[0]']);
+    expect(c.guessed).toEqual(['height=224']);
+    const set = dimChoices(specs, { 'x[3]': 320, 'signal[0]': 16000 });
+    expect(set.missing).toEqual([]);
+    expect(set.dims).toEqual({ 'x[0]': 1, height: 224, 'x[3]': 320, 'signal[0]': 16000 });
+  });
+});
