@@ -91,8 +91,18 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   await page.getByTestId('explore-cancel').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'cancelled');
   expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(count);
-  // and the next search runs on fresh workers, finds a recipe and loads it
+  // and the next search runs on fresh workers, finds a recipe and loads it: sizes mean the stored
+  // file by default (as the file name and cli autotune --max-size)
+  await expect(page.getByTestId('size-basis')).toHaveValue('stored');
   await page.getByTestId('search-goal').selectOption('size');
+  await page.getByTestId('search-ratio').fill('20');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+  const file = Number(await page.getByTestId('summary-after').getAttribute('data-value'));
+  expect(file).toBeLessThanOrEqual(0.2 * Number(await page.getByTestId('summary-before').getAttribute('data-value')));
+  // or the projected download (zip estimate), where magnitude pruning counts
+  await page.getByTestId('size-basis').selectOption('transfer');
   await page.getByTestId('search-ratio').fill('12');
   await page.getByTestId('run-search').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });

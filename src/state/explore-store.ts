@@ -23,6 +23,7 @@ import type { Recipe, Score } from '../workers/explore-api';
 import { requireFeed, useDataStore } from './data-store';
 import type { OpenedModel } from '../workers/model-api';
 import { serializeRecipe } from '../compress/recipe';
+import type { SizeBasis } from '../bench/explore/size';
 import { modelFiles, modelHandle, useModelStore } from './model-store';
 import { useRecipeStore } from './recipe-store';
 
@@ -42,6 +43,8 @@ export interface ExploreState {
   /** what the results were measured on: the data line, random or not, the data version */
   data: { line: string; random: boolean; version: number } | undefined;
   allowPrune: boolean;
+  /** what a size means: the stored file (as the file name and cli autotune --max-size) or the projected download (zip estimate) */
+  sizeBasis: SizeBasis;
   /** the metric of the current results */
   metric: MetricKind | undefined;
   baseline: Score | undefined;
@@ -70,6 +73,7 @@ export interface ExploreState {
   applyPoint(id: number): void;
   setHeatOn(on: boolean): void;
   setAllowPrune(on: boolean): void;
+  setSizeBasis(b: SizeBasis): void;
 }
 
 let client: ExploreClient | undefined;
@@ -134,12 +138,12 @@ function exploreRunner(set: SetState, get: GetState) {
     if (!files || !handle) throw new Error('The model\u2019s files are no longer available; open it again.');
     const target = useRecipeStore.getState().recipe.target;
     const feed = requireFeed();
-    const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}`;
+    const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}:${st.sizeBasis}`;
     if (client && session && key === clientKey) return { c: client, s: session };
     dropClient();
     set({ data: { line: feed.line, random: feed.random, version: feed.version } });
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
-    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims });
+    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims }, undefined, st.sizeBasis);
     if (signal.aborted || get().model !== model) {
       started.client.dispose();
       throw new Error('Cancelled.');
@@ -226,6 +230,7 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     model: undefined,
     ...cleared,
     allowPrune: true,
+    sizeBasis: 'stored',
     workers: 0,
     heatOn: false,
 
@@ -263,8 +268,9 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
         let found: ExplorePoint | undefined;
         if (goal.kind === 'size') {
           await ex.uniform();
-          found = await ex.searchBudget(goal.ratio * ex.original.size);
-          if (!found) throw new Error(`No configuration fits ${(goal.ratio * 100).toFixed(1)}% of the original size.`);
+          const stored = get().sizeBasis === 'stored';
+          found = stored ? await ex.searchFileBudget(goal.ratio * ex.original.fileBytes) : await ex.searchBudget(goal.ratio * ex.original.size);
+          if (!found) throw new Error(`No configuration fits ${(goal.ratio * 100).toFixed(1)}% of the original ${stored ? 'file' : 'download (zip estimate)'}.`);
         } else {
           found = await ex.searchFloor(goal.value);
         }
@@ -296,6 +302,13 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
 
     setAllowPrune(on) {
       set({ allowPrune: on });
+    },
+
+    setSizeBasis(b) {
+      if (b === get().sizeBasis) return;
+      controller?.abort();
+      dropClient();
+      set({ ...cleared, sizeBasis: b });
     },
   };
 });

@@ -14,7 +14,7 @@ import { AppError } from '../core/errors';
 import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
 import { Explorer, type ExplorePoint } from '../bench/explore/search';
 import type { MetricKind } from '../bench/explore/score';
-import { SizeModel } from '../bench/explore/size';
+import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import type { Recipe } from '../compress/recipe';
 import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured } from './explore-api';
 import { WorkerClient } from './kit/client';
@@ -51,7 +51,7 @@ export class ExploreClient {
   private constructor(private readonly init: ExploreInit) {}
 
   /** Starts the workers and prepares the model in each (the first one's answer is returned). */
-  static async start(init: ExploreInit, metric?: MetricKind): Promise<{ client: ExploreClient; session: ExploreSession }> {
+  static async start(init: ExploreInit, metric?: MetricKind, basis: SizeBasis = 'stored'): Promise<{ client: ExploreClient; session: ExploreSession }> {
     const c = new ExploreClient(init);
     const n = poolSize();
     for (let i = 0; i < n; i++) c.members.push(c.spawn(i));
@@ -68,7 +68,7 @@ export class ExploreClient {
       );
     }
     const chosen: MetricKind = metric && (metric !== 'accuracy' || ready.labeled) ? metric : ready.labeled ? 'accuracy' : 'cosine';
-    return { client: c, session: { ready, metric: chosen, workers: n, sizes: new SizeModel(ready.projection, init.target) } };
+    return { client: c, session: { ready, metric: chosen, workers: n, sizes: new SizeModel(ready.projection, init.target, basis) } };
   }
 
   private spawn(i: number): Member {

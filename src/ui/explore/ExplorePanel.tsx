@@ -50,6 +50,7 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
   const heatOn = useExploreStore((s) => s.heatOn);
   const hasEntries = useExploreStore((s) => s.entries.length > 0);
   const st = useExploreStore.getState;
+  const sizeBasis = useExploreStore((s) => s.sizeBasis);
   const [goal, setGoal] = useState<'size' | 'floor'>('size');
   const [ratio, setRatio] = useState('15');
   const [floor, setFloor] = useState('0.99');
@@ -77,8 +78,14 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
           Sweep
         </button>
         <span className="explore-sep" />
+        <select value={sizeBasis} onChange={(e) => st().setSizeBasis(e.target.value as 'stored' | 'transfer')} disabled={busy} data-testid="size-basis" title="What a size means in the search and the chart">
+          <option value="stored">sizes: the stored file</option>
+          <option value="transfer">sizes: download (zip estimate)</option>
+        </select>
         <select value={goal} onChange={(e) => setGoal(e.target.value as 'size' | 'floor')} disabled={busy} data-testid="search-goal">
-          <option value="size" title="the projected download (zip estimate, as the top bar shows it): magnitude pruning counts; cli autotune --max-size means the file unless --size transfer">download (zip) ≤ % of original</option>
+          <option value="size" title={sizeBasis === 'stored' ? 'the compressed file (model plus data file), as its name and cli autotune --max-size mean it' : 'the projected download (zip estimate, as the top bar shows it): magnitude pruning counts; cli autotune --size transfer'}>
+            {sizeBasis === 'stored' ? 'file' : 'download (zip)'} ≤ % of original
+          </option>
           <option value="floor">metric ≥</option>
         </select>
         {goal === 'size' ? (

@@ -69,6 +69,7 @@ function TipContent({ active, payload }: { active?: boolean; payload?: { payload
 export function ParetoChart() {
   const points = useExploreStore((s) => s.points);
   const metric = useExploreStore((s) => s.metric);
+  const sizeBasis = useExploreStore((s) => s.sizeBasis);
   const apply = useExploreStore((s) => s.applyPoint);
   const current = useCurrentPointId();
   const box = useRef<HTMLDivElement>(null);
@@ -109,7 +110,7 @@ export function ParetoChart() {
             className={`segmented__option${axis === a ? ' segmented__option--on' : ''}`}
             onClick={() => setAxis(a)}
             data-testid={`pareto-axis-${a}`}
-            title={a === 'size' ? 'Projected download size' : 'Median latency of one run on onnxruntime-web wasm, one thread, measured with each candidate (other candidates run in parallel workers, so compare points with each other rather than with the Benchmark tab)'}
+            title={a === 'size' ? (sizeBasis === 'stored' ? 'Projected file size (model plus data file)' : 'Projected download size (zip estimate)') : 'Median latency of one run on onnxruntime-web wasm, one thread, measured with each candidate (other candidates run in parallel workers, so compare points with each other rather than with the Benchmark tab)'}
           >
             {a === 'size' ? 'Size' : 'Latency (wasm)'}
           </button>
@@ -125,7 +126,7 @@ export function ParetoChart() {
               name={axis}
               tickFormatter={(v: number) => (axis === 'size' ? formatBytes(v) : formatMs(v))}
               domain={['auto', 'auto']}
-              label={{ value: axis === 'size' ? 'projected size' : 'latency, wasm 1 thread', position: 'insideBottom', offset: -16 }}
+              label={{ value: axis === 'size' ? (sizeBasis === 'stored' ? 'projected file size' : 'projected download (zip)') : 'latency, wasm 1 thread', position: 'insideBottom', offset: -16 }}
             />
             <YAxis type="number" dataKey="y" name="metric" domain={yDomain} allowDataOverflow tickFormatter={(v: number) => formatMetric(v, metric)} width={70} />
             <Tooltip content={<TipContent />} cursor={{ strokeDasharray: '3 3' }} />
