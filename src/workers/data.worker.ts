@@ -45,10 +45,32 @@ async function sampleSet(inputs: IoSummary[], d: DataDescription): Promise<Loade
 
 type Progress = (p: DataProgress) => void;
 
+/**
+ * The most image or audio files, and samples, one data set holds: every sample stays in memory as
+ * float32 model inputs (on the page and in each consumer's worker), so a folder of thousands of
+ * photos must not exhaust the tab. What is left out is said in the summary.
+ */
+const MAX_FILES = 512;
+const MAX_SAMPLES = 2048;
+
+function capped<T>(list: T[], what: string, notes: string[]): T[] {
+  if (list.length <= MAX_FILES) return list;
+  // spread evenly over the sorted list, so every class folder stays represented
+  notes.push(`${MAX_FILES} of ${list.length} ${what}, spread evenly, are used`);
+  return Array.from({ length: MAX_FILES }, (_, k) => list[Math.floor((k * list.length) / MAX_FILES)]);
+}
+
+function capSamples(loaded: LoadedData, notes: string[]): LoadedData {
+  if (!loaded.sets || loaded.sets.length <= MAX_SAMPLES) return loaded;
+  notes.push(`the first ${MAX_SAMPLES} of ${loaded.sets.length} samples are used`);
+  return { ...loaded, sets: loaded.sets.slice(0, MAX_SAMPLES), names: loaded.names.slice(0, MAX_SAMPLES), count: MAX_SAMPLES };
+}
+
 async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile[], inputs: IoSummary[], d: DataDescription, progress: Progress): Promise<LoadedData> {
   const entries = files.map((file, i) => ({ file, path: paths[i] ?? file.name })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const images = entries.filter((e) => IMAGE_FILE.test(e.path));
-  const sounds = entries.filter((e) => AUDIO_FILE.test(e.path));
+  const notes: string[] = [];
+  const images = capped(entries.filter((e) => IMAGE_FILE.test(e.path)), 'images', notes);
+  const sounds = capped(entries.filter((e) => AUDIO_FILE.test(e.path)), 'audio files', notes);
   const tensors = entries.filter((e) => TENSOR_FILE.test(e.path));
   const ignored = entries.filter((e) => !IMAGE_FILE.test(e.path) && !AUDIO_FILE.test(e.path) && !TENSOR_FILE.test(e.path)).map((e) => e.path);
   let loaded: LoadedData;
@@ -82,7 +104,8 @@ async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile
   } else {
     throw new AppError('invalid-argument', `none of the ${files.length} chosen files is an image, audio or tensor file (.png .jpg .wav .mp3 .ogg .npy .json .csv)`);
   }
-  return { ...loaded, ignored };
+  loaded = capSamples(loaded, notes);
+  return { ...loaded, ignored, summary: notes.length ? `${loaded.summary} (${notes.join('; ')})` : loaded.summary };
 }
 
 async function prepare(req: DataRequest, progress: Progress): Promise<PreparedData> {
