@@ -22,7 +22,8 @@ const MODEL = path.join(root, 'src/testing/real/cnn-opset9.onnx');
 const MODEL_BYTES = new Uint8Array(fs.readFileSync(MODEL));
 const LAYERS = ['/Conv', '/conv2/Conv', '/fc/Gemm'];
 /** the page's verify check: 2 input sets, seeds 1000 and 1001, symbolic dims at their defaults (src/workers/compress.worker.ts, src/bench/inputs.ts) */
-const VERIFY_INPUTS = [1000, 1001].map((seed) => synthesizeInputs([{ name: 'image', dtype: 'float32', shape: ['batch', 3, 16, 16] }], seed));
+// the runtime check's random inputs (no data given): 4 sets, seeds 1000..1003
+const VERIFY_INPUTS = [1000, 1001, 1002, 1003].map((seed) => synthesizeInputs([{ name: 'image', dtype: 'float32', shape: ['batch', 3, 16, 16] }], seed));
 
 test.beforeEach(async ({ page }) => {
   await page.goto('/?empty');
