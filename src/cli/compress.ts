@@ -15,6 +15,8 @@ import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
+import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
+import { recoveryLayers, wantsRecovery } from '../compress/recovery/plan';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
@@ -68,6 +70,17 @@ async function calibrate(model: Model, external: ExternalDataResolver | undefine
     if (e instanceof AppError) throw new AppError(e.code, `${flag}: ${e.message}`, { cause: e });
     throw new AppError('invalid-argument', `${flag}: the model did not run on the samples: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/**
+ * H of the inputs of every layer the recipe asks to recover (recovery "gptq"), on the calibration
+ * samples; an error naming --samples when there are none (random inputs would teach nothing).
+ */
+async function recoveryData(model: Model, external: ExternalDataResolver, recipe: Recipe, samples: Sample[] | undefined): Promise<Map<string, LayerHessian> | undefined> {
+  if (!wantsRecovery(model, recipe)) return undefined;
+  if (!samples || samples.length === 0) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
+  const self = externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
+  return collectHessians(self, recoveryLayers(model, recipe), samples, await ortRunModel());
 }
 
 /** Calibration input sets as the calibrator takes them (a labeled set's rows one by one). */
@@ -187,7 +200,8 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     else if (wantsActivations && args.synthesizeSamples) {
       calibration = await calibrate(loaded.model, loaded.external, synthesizeSamples(loaded.model, { count: SYNTHESIZED_SETS }), 'synthesized');
     }
-    const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
+    const recovery = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined);
+    const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
     const { model, report } = compressModel(loaded.model, recipe, options);
     const bytes = encodeSelfContained(model, loaded.external);
     try {

@@ -316,7 +316,8 @@ interface Applied {
 function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): void {
   const row = lp.row;
   try {
-    const env = { scope: lp.scope, names: run.names, opset, external: run.options.external };
+    const hessian = run.options.recovery?.get(lp.layer.key);
+    const env = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}) };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
     const emitted = commitLayer(run.out, lp.layer, lp.rec, staged, applied.candidates);
     if (run.fp16Compute) {

@@ -15,6 +15,9 @@ import { planQuantizedWeight, stageQuantizedWeight } from './quantize/step';
 import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
+import type { QuantizedTensor } from './quantize/quantize';
+import { recoverWeight } from './recovery/step';
+import type { LayerHessian } from './recovery/hessian';
 import { effectiveWeight, weightStoredBytes } from './weights';
 
 /** Chooses layout and encoding for one weight (no tensor data is read). */
@@ -39,6 +42,9 @@ export interface StageEnv {
   names: NameAllocator;
   opset: number;
   external?: ExternalDataResolver;
+  /** the layer, and H of its inputs for `recovery: "gptq"` */
+  layer?: Layer;
+  hessian?: LayerHessian;
 }
 
 /** Reads the weight's values, prunes them, and writes them in the planned encoding (not yet into the graph). */
@@ -68,7 +74,17 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   let matMulNBits: StagedWeight['matMulNBits'];
   if (plan.encoding === 'pruned') output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
   else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
-  else ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric));
+  else {
+    const refine =
+      s.recovery === 'gptq' && env.layer && w.role === 'weight'
+        ? (qt: QuantizedTensor) => {
+            const r = recoverWeight(env.layer as Layer, plan.shape, values, qt, env.hessian);
+            if (r.report) report.recovery = r.report;
+            if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+          }
+        : undefined;
+    ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));
+  }
   report.encoding = encoding;
   if (encoding !== 'unchanged') report.bytesAfter = e.storedBytes();
   return { plan, output, emitter: encoding === 'unchanged' ? undefined : e, matMulNBits, report };

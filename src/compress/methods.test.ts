@@ -4,13 +4,14 @@ import { BUILTIN_DEFAULTS, parseRecipe, SETTING_KEYS } from './recipe';
 
 describe('the methods registry', () => {
   it('gives the recipe its keys in RECIPE.md order and its built-in defaults', () => {
-    expect(METHODS.map((m) => m.id)).toEqual(['quantize', 'prune', 'activations']);
-    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'prune', 'pruneMethod', 'activations']);
+    expect(METHODS.map((m) => m.id)).toEqual(['quantize', 'recovery', 'prune', 'activations']);
+    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'prune', 'pruneMethod', 'activations']);
     expect(BUILTIN_DEFAULTS).toEqual({
       weights: 'fp32',
       granularity: 'per-channel',
       blockSize: 32,
       symmetric: true,
+      recovery: 'none',
       prune: 0,
       pruneMethod: 'magnitude',
       activations: 'fp32',
@@ -48,6 +49,7 @@ describe('the methods registry', () => {
       'granularity',
       'blockSize',
       'symmetric',
+      'recovery',
       'prune',
       'pruneMethod',
       'activations',

@@ -10,11 +10,12 @@ import * as activations from './activations/meta';
 import type { MethodEntry, Setting } from './method';
 import * as prune from './prune/meta';
 import * as quantize from './quantize/meta';
+import * as recovery from './recovery/meta';
 
-export const METHODS = [quantize, prune, activations] as const satisfies readonly MethodEntry[];
+export const METHODS = [quantize, recovery, prune, activations] as const satisfies readonly MethodEntry[];
 
 /** Every per-layer setting, all present (what a layer is compressed with). */
-export interface LayerSettings extends quantize.WeightSettings, prune.PruneSettings, activations.ActivationSettings {}
+export interface LayerSettings extends quantize.WeightSettings, recovery.RecoverySettings, prune.PruneSettings, activations.ActivationSettings {}
 
 export type SettingKey = keyof LayerSettings;
 

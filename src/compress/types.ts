@@ -7,6 +7,7 @@ import type { LayerWeight, WeightRole } from '../onnx/layers';
 import type { ExternalDataResolver, Model, Node } from '../onnx/types';
 import type { ActivationEncoding, ActivationReport } from './activations/meta';
 import type { Calibration } from './activations/calibrate';
+import type { LayerHessian } from './recovery/hessian';
 import type { CleanupReport } from './cleanup/meta';
 import type { Emitter } from './emit';
 import type { Fp16ComputeReport } from './fp16/compute';
@@ -40,7 +41,18 @@ export interface WeightReport {
   bytesAfter: number;
   /** values set to zero by magnitude pruning */
   pruned?: number;
+  /** recovery: the layer's output error on the calibration inputs (relative), round-to-nearest and after */
+  recovery?: RecoveryReport;
   note?: string;
+}
+
+export interface RecoveryReport {
+  method: 'gptq';
+  /** relative output error on the calibration inputs: round-to-nearest, then with recovery */
+  errorBefore: number;
+  errorAfter: number;
+  /** calibration input rows (tokens, patches) H was built from */
+  rows: number;
 }
 
 export interface LayerReport {
@@ -97,6 +109,8 @@ export interface CompressOptions {
   external?: ExternalDataResolver;
   /** activation ranges for `activations: "int8"` (activations/calibrate.ts collects them) */
   calibration?: Calibration;
+  /** per layer key, H of its inputs on the calibration samples, for `recovery: "gptq"` (recovery/hessian.ts collects them) */
+  recovery?: ReadonlyMap<string, LayerHessian>;
   /**
    * int8 activations only where the shape-based cost estimate says integer kernels pay off
    * (activations/cost.ts); default true. false writes them wherever asked (tests, benchmarks).

@@ -12,7 +12,7 @@ import type { Encoding, WeightPlan } from '../types';
 import { weightAxes } from '../weights';
 import { dequantizeLinearOpset, emitDequantizeLinear, emitMatMulNBits, emitPortable, PORTABLE_MIN_OPSET } from './encode';
 import type { QuantBits } from './meta';
-import { quantizeTensor, type GroupLayout } from './quantize';
+import { quantizeTensor, type GroupLayout, type QuantizedTensor } from './quantize';
 
 type PlanBase = Pick<WeightPlan, 'weight' | 'shape' | 'dataType'>;
 
@@ -81,8 +81,11 @@ export function stageQuantizedWeight(
   plan: WeightPlan,
   values: Float32Array,
   symmetric: boolean,
+  /** changes the codes on the quantizer's grid before they are written (recovery) */
+  refine?: (qt: QuantizedTensor) => void,
 ): { output?: string; matMulNBits?: ReturnType<typeof emitMatMulNBits> } {
   const qt = quantizeTensor(values, plan.quantShape as number[], plan.layout as GroupLayout, plan.bits as QuantBits, symmetric);
+  refine?.(qt);
   if (plan.encoding === 'int4-matmul-nbits') return { matMulNBits: emitMatMulNBits(e, qt) };
   if (plan.encoding === 'int8-cast-mul' || plan.encoding === 'int4-nibbles-mul') return { output: emitPortable(e, qt, plan.shape, plan.dataType) };
   return { output: emitDequantizeLinear(e, qt, plan.shape, plan.dataType) };

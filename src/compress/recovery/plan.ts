@@ -1,0 +1,28 @@
+/** Which layers a recipe asks to recover, and the shapes their weights have (what collectHessians needs). */
+import { findLayers, type Layer } from '../../onnx/layers';
+import { recipeLayers } from '../../onnx/stored-tensors';
+import type { Model } from '../../onnx/types';
+import { resolveRecipe, type Recipe } from '../recipe';
+import { recoverable } from './hessian';
+
+export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[] }[] {
+  const wanted = new Set(
+    resolveRecipe(recipe, recipeLayers(model))
+      .filter((l) => l.settings.recovery === 'gptq' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'))
+      .map((l) => l.key),
+  );
+  if (wanted.size === 0) return [];
+  const out: { layer: Layer; shape: number[] }[] = [];
+  for (const layer of findLayers(model)) {
+    if (!wanted.has(layer.key) || !recoverable(layer)) continue;
+    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+    // the weight as stored is the weight as read (no reshaping chain between them)
+    if (w && w.via.length === 0) out.push({ layer, shape: w.shape });
+  }
+  return out;
+}
+
+/** Whether the recipe asks any layer for recovery (the run then needs calibration samples). */
+export function wantsRecovery(model: Model, recipe: Recipe): boolean {
+  return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.recovery === 'gptq' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'));
+}
