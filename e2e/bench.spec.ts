@@ -104,8 +104,12 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
     // the speed-up comes from both models timed side by side in one worker (alternating runs)
     const rounds = await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"] [data-testid="bench-speedup"]`, 'data-paired-rounds');
     expect(rounds).toBeGreaterThanOrEqual(6);
+    await expect(page.locator(`[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"] [data-testid="bench-speedup"]`)).toHaveAttribute('data-speedup-basis', 'side-by-side');
   }
   await expect(page.getByTestId('bench-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
+  // the chart's label is the table's speed-up, in the same words
+  const tableSpeedup = (await page.locator('[data-testid="bench-row"][data-backend="wasm-1"][data-model="compressed"] [data-testid="bench-speedup"]').innerText()).trim();
+  await expect(page.getByTestId('bench-chart').locator('.recharts-label-list').first()).toContainText(`speed-up ${tableSpeedup}`);
   await expect(page.locator('[data-testid="bench-fallback"]')).toHaveCount(2);
 
   // WebGL: unsupported here one way or the other, and the reason is shown

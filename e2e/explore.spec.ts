@@ -22,21 +22,24 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   await expect(page.getByTestId('sensitivity-chart').locator('.recharts-bar-rectangle').first()).toBeVisible();
   await expect(page.getByTestId('explore-status')).toContainText('labeled accuracy (original 99.33%)');
 
-  // Heat overlay on the graph: every layer gets a heat value, the most sensitive 1.00.
+  // Heat overlay on the graph (the Graph tab: Explore gives its charts the whole pane): every
+  // layer gets a heat value, the most sensitive 1.00.
   await page.getByTestId('explore-heat').check();
+  await page.getByTestId('tab-graph').click();
   const heated = page.locator('[data-testid="graph-node"][data-heat]');
   await expect(heated).toHaveCount(4);
   await expect(page.locator('[data-testid="graph-node"][data-heat="1.00"]')).toHaveCount(1);
 
   // The inspector shows the numbers of a selected layer.
   await page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]').click();
-  await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('layer-sensitivity').locator('tr[data-probe]')).toHaveCount(5);
   await page.getByTestId('tab-explore').click();
 
   // Sweep: uniform settings and mixed configurations; points appear as measured.
   const before = await page.getByTestId('summary-after').getAttribute('data-value');
+  await page.getByTestId('tab-graph').click();
   const weightsBefore = await page.locator('[data-testid="graph-node"][data-key="/classifier/fc1/Gemm"]').getAttribute('data-weights');
+  await page.getByTestId('tab-explore').click();
   await page.getByTestId('run-sweep').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
   const chart = page.getByTestId('pareto-chart');
@@ -73,7 +76,9 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   await point.dispatchEvent('click');
   await expect(chart.locator(`[data-testid="pareto-point"][data-id="${id}"]`)).toHaveAttribute('data-current', 'true');
   await expect(page.getByTestId('summary-after')).not.toHaveAttribute('data-value', before ?? '');
+  await page.getByTestId('tab-graph').click();
   await expect(page.locator('[data-testid="graph-node"][data-key="/classifier/fc1/Gemm"]')).not.toHaveAttribute('data-weights', weightsBefore ?? 'fp32');
+  await page.getByTestId('tab-explore').click();
   // undo brings the original recipe back
   await page.getByTestId('undo').click();
   await expect(page.getByTestId('summary-after')).toHaveAttribute('data-value', before ?? '');

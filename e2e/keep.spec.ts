@@ -117,7 +117,8 @@ test('recent models reopen with their recipe and result, and can be deleted', as
   await expect(items.nth(0)).toHaveAttribute('data-current', 'true');
   await expect(items.nth(1)).toHaveAttribute('data-name', 'digits-cnn.onnx');
   await items.nth(1).getByTestId('recent-open').click();
-  await expect(page.getByTestId('summary-file-name')).toHaveText('digits-cnn.onnx');
+  // a model reopened with its result shows the result's panel, which belongs to the Graph tab
+  await expect(page.getByTestId('topbar-file')).toHaveText('digits-cnn.onnx');
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('defaults-weights-int8')).toHaveAttribute('aria-checked', 'true');
   // its result was kept while the other model was open

@@ -30,6 +30,7 @@ const START_EMPTY = new URLSearchParams(window.location.search).has('empty');
 export function App() {
   const openSample = useModelStore((s) => s.openSample);
   const hasModel = useModelStore((s) => s.model !== undefined);
+  const fileName = useModelStore((s) => s.model?.fileName);
   useEffect(() => {
     registerServiceWorker();
     if (START_EMPTY) return;
@@ -43,15 +44,20 @@ export function App() {
   }, []);
   return (
     <div className={hasModel ? 'app app--studio' : 'app'}>
-      <header className="topbar">
-        <div className="brand">
+      <header className="topbar" data-testid="topbar">
+        <div className="brand" title="ONNX Compression Studio">
           <img className="brand__logo" src="/favicon.svg" alt="" width={28} height={28} />
           <span className="brand__name">ONNX Compression Studio</span>
+          {fileName !== undefined && (
+            <span className="brand__file mono" data-testid="topbar-file" title={fileName}>
+              {fileName}
+            </span>
+          )}
         </div>
         {hasModel && <SummaryBar />}
         <div className="topbar__actions">
-          <button type="button" className="button button--secondary" data-testid="open-sample" onClick={() => void openSample()}>
-            Try the sample model
+          <button type="button" className="button button--secondary" data-testid="open-sample" title="Try the sample model" onClick={() => void openSample()}>
+            {hasModel ? 'Sample' : 'Try the sample model'}
           </button>
           <RecentMenu />
           <FilePicker onFiles={(files) => void openDropped(files)}>Open model…</FilePicker>
@@ -102,6 +108,19 @@ function Content() {
   // Compare needs a compression result of this model
   const hasResult = useCompressStore((s) => s.result !== undefined && s.result.model === model);
   const tab = chosen === 'compare' && !hasResult ? 'graph' : chosen;
+  // The compression panel belongs to the Graph tab (it sits over the graph, beside the recipe):
+  // another tab closes it; opening it (Compress, Result) from another tab comes back to Graph.
+  useEffect(
+    () =>
+      useCompressStore.subscribe((s, prev) => {
+        if (s.panelOpen && !prev.panelOpen) setTab('graph');
+      }),
+    [],
+  );
+  const choose = (t: Tab) => {
+    if (t !== 'graph') useCompressStore.getState().setPanelOpen(false);
+    setTab(t);
+  };
   return (
     <>
       {loading && <LoadingPanel loading={loading} onCancel={cancel} />}
@@ -118,7 +137,7 @@ function Content() {
                 data-testid={`tab-${t}`}
                 disabled={t === 'compare' && !hasResult}
                 title={t === 'compare' && !hasResult ? 'Compress the model first' : undefined}
-                onClick={() => setTab(t)}
+                onClick={() => choose(t)}
               >
                 {TAB_LABELS[t]}
               </button>
@@ -130,9 +149,9 @@ function Content() {
               <Inspector />
             </div>
           ) : tab === 'explore' ? (
+            // the charts get the whole pane; the heat overlay shows on the Graph tab
             <div className="studio__body studio__body--explore" key={`${model.fileName}:${model.parseMs}`}>
-              <GraphView />
-              <Suspense fallback={<aside className="explore-panel muted">Loading the explorer…</aside>}>
+              <Suspense fallback={<section className="explore-panel muted">Loading the explorer…</section>}>
                 <ExplorePanel />
               </Suspense>
             </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latencyStats, median, quantileSorted, repeatUntilStable } from './latency';
+import { latencyStats, median, quantileSorted, repeatUntilStable, timeSideBySide } from './latency';
 
 describe('latency statistics', () => {
   it('percentiles interpolate between ranks', () => {
@@ -69,5 +69,21 @@ describe('repeat until the median is stable', () => {
       repeatUntilStable(async () => (++runs === 2 && c.abort(), 1), { minRuns: 100, maxRuns: 1000, maxMs: 1e9 }, { signal: c.signal }),
     ).rejects.toThrow(/Cancelled/);
     expect(runs).toBe(2);
+  });
+});
+
+describe('side by side', () => {
+  it('times both models in alternating order, at least the minimum rounds, then until the time is spent', async () => {
+    const order: string[] = [];
+    let clock = 0;
+    const s = await timeSideBySide(
+      async () => (order.push('a'), (clock += 1), 4),
+      async () => (order.push('b'), (clock += 1), 2),
+      { minRounds: 4, maxRounds: 40, minMs: 10 },
+      () => clock,
+    );
+    expect(order.slice(0, 8).join('')).toBe('abbaabba');
+    expect(s.rounds).toBe(5); // 4 rounds = 8 ms, the fifth ends at 10 ms
+    expect(s.speedup).toBe(2);
   });
 });

@@ -3,6 +3,7 @@
  * worker and the CLI's `eval`. Pure: the clock and the run are passed in.
  */
 import { AppError } from '../core/errors';
+import { sideBySide, type SideBySide } from '../core/speedup';
 
 export interface LatencyStats {
   /** timed runs (the first run is timed separately and not among them) */
@@ -128,4 +129,43 @@ export async function repeatUntilStable(
     }
     if (now() - start >= o.maxMs) return { samplesMs, stop: 'max-time' };
   }
+}
+
+export interface SideBySideOptions {
+  /** rounds before the time budget is looked at */
+  minRounds: number;
+  /** the cap on rounds */
+  maxRounds: number;
+  /** keep going until this much time has passed (ms), within maxRounds */
+  minMs: number;
+}
+
+/** The page's side-by-side job uses the same numbers (docs/BENCH.md). */
+export const DEFAULT_SIDE_BY_SIDE: SideBySideOptions = { minRounds: 6, maxRounds: 40, minMs: 6000 };
+
+/**
+ * Both models timed side by side: each round runs the original and the compressed model once (the
+ * order alternating, so neither always runs on a warm cache); the speed-up is the median of the
+ * rounds' original / compressed ratios (src/core/speedup.ts). Each `run` returns its time in ms.
+ */
+export async function timeSideBySide(
+  runOriginal: () => Promise<number>,
+  runCompressed: () => Promise<number>,
+  options: Partial<SideBySideOptions> = {},
+  now: () => number = () => performance.now(),
+): Promise<SideBySide> {
+  const o = { ...DEFAULT_SIDE_BY_SIDE, ...options };
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const t0 = now();
+  for (let i = 0; i < Math.max(1, o.maxRounds) && (i < o.minRounds || now() - t0 < o.minMs); i++) {
+    if (i % 2 === 0) {
+      ta.push(await runOriginal());
+      tb.push(await runCompressed());
+    } else {
+      tb.push(await runCompressed());
+      ta.push(await runOriginal());
+    }
+  }
+  return sideBySide(ta, tb);
 }

@@ -5,6 +5,9 @@ import {
   classesOf,
   compareOutput,
   cosine,
+  fidelityCosine,
+  nearZero,
+  worstCosine,
   isProbabilityRows,
   klDivergence,
   maxAbsError,
@@ -110,6 +113,63 @@ describe('fidelity metrics', () => {
     expect(c.cosine).toBeNaN();
     expect(summarizeFidelity([[c]])[0].cosine.worst).toBeNaN();
     expect(() => compareOutput('y', [1, 2], [1], [2])).toThrow(/gives 1 values, the original 2/);
+  });
+});
+
+describe('near-zero and scalar outputs', () => {
+  it('gives no cosine when both outputs are ~0: the absolute error stands for fidelity', () => {
+    const ref = [1e-9, -2e-9, 3e-10, 0];
+    const test = [-1e-9, 2e-9, 0, 5e-10];
+    // the plain cosine of rounding noise: -0.98, "the outputs disagree"
+    expect(cosine(ref, test)).toBeLessThan(-0.9);
+    expect(nearZero(ref, test)).toBe(true);
+    expect(fidelityCosine(ref, test)).toBeUndefined();
+    expect(fidelityCosine([1, 2], [1, 2.1])).toBeCloseTo(cosine([1, 2], [1, 2.1]), 12);
+    const c = compareOutput('y', ref, test, [1, 4]);
+    expect(c.kind).toBe('near-zero');
+    expect(c.cosine).toBeNaN();
+    expect(c.sqnrDb).toBeNaN();
+    expect(c.maxAbsError).toBeCloseTo(4e-9, 15);
+    const f = summarizeFidelity([[c]]);
+    expect(f[0].kind).toBe('near-zero');
+    expect(f[0].maxAbsError.worst).toBeCloseTo(4e-9, 15);
+    expect(worstCosine(f)).toBeUndefined();
+    // one output ~0 and one real: the real one's cosine is the worst, the ~0 one does not make it 0 or NaN
+    const real = compareOutput('z', [1, 2, 3], [1, 2, 3.1], [3]);
+    expect(worstCosine(summarizeFidelity([[c, real]]))).toBeCloseTo(real.cosine, 12);
+    // a set ~0 among sets that are not: the others' figures stand
+    const loud = compareOutput('y', [0.5, -0.5, 0.2, 0.1], [0.5, -0.4, 0.2, 0.1], [1, 4]);
+    const mixed = summarizeFidelity([[c], [loud]])[0];
+    expect(mixed.kind).toBe('scores');
+    expect(mixed.cosine.worst).toBeCloseTo(loud.cosine, 12);
+  });
+
+  it('compares [N, 1] outputs by decisions at 0.5 and abs error, with a cosine over the whole batch of samples', () => {
+    // a probability per frame, 4 frames per set, 2 sets
+    const refA = [0.9, 0.1, 0.6, 0.45];
+    const testA = [0.88, 0.12, 0.49, 0.46]; // frame 3 crosses 0.5
+    const refB = [0.2, 0.7, 0.95, 0.05];
+    const testB = [0.21, 0.69, 0.94, 0.06];
+    const a = compareOutput('p', refA, testA, [4, 1]);
+    const b = compareOutput('p', refB, testB, [4, 1]);
+    expect(a.kind).toBe('scalar');
+    expect(a.agree).toBe(3); // decisions at 0.5, not argmax of one value (always agrees)
+    expect(a.rows).toBe(4);
+    expect(a.rowCosineWorst).toBeNaN(); // a cosine of one value is ±1: not given
+    expect(a.kl).toBeNaN();
+    expect(a.maxAbsError).toBeCloseTo(0.11, 12);
+    const f = summarizeFidelity([[a], [b]])[0];
+    expect(f.kind).toBe('scalar');
+    expect(f.top1).toMatchObject({ agree: 7, rows: 8 });
+    const all = cosine([...refA, ...refB], [...testA, ...testB]);
+    expect(f.cosine.worst).toBeCloseTo(all, 12);
+    expect(f.cosine.mean).toBeCloseTo(all, 12);
+    expect(f.meanAbsError.worst).toBeCloseTo(a.meanAbsError, 12);
+    // one sample per set ([1, 1]): each set's cosine is over one value; the summary's is over all samples
+    const one = [0.3, 0.8, 0.6].map((r, i) => compareOutput('p', [r], [r + [0.05, -0.1, 0.02][i]], [1, 1]));
+    const g = summarizeFidelity(one.map((c) => [c]))[0];
+    expect(g.cosine.worst).toBeCloseTo(cosine([0.3, 0.8, 0.6], [0.35, 0.7, 0.62]), 12);
+    expect(g.cosine.worst).toBeLessThan(1);
   });
 });
 

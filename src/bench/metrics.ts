@@ -13,6 +13,14 @@
  * - SQNR = 10 log10(sum ref^2 / sum (ref - test)^2) in dB; +Infinity when the outputs are equal.
  * - Over several input sets: `worst` is the minimum (cosine, SQNR, top-1 rate) or the maximum
  *   (KL, max abs error) over the sets, `mean` the mean over the sets; top-1 `rate` pools rows.
+ * - Near-zero outputs (`kind: 'near-zero'`): when the largest |value| of both the reference and
+ *   the test output is at most NEAR_ZERO, the direction of the vectors is rounding noise: no
+ *   cosine, SQNR or KL (NaN, shown as n/a), only the absolute errors. Sets like that are left out
+ *   of the other sets' cosine/SQNR/KL; `fidelityCosine` and `worstCosine` give undefined for them.
+ * - Scalar outputs (`kind: 'scalar'`: one value per row, an output [N, 1] such as a probability
+ *   per frame, or a scalar): top-1 agreement is the agreement of the decisions at DECISION_THRESHOLD
+ *   (reference >= 0.5 vs test >= 0.5); there is no row cosine or KL; the cosine is taken over
+ *   every value of every set together (the whole batch of evaluation samples), not per set.
  */
 import { cosine } from '../core/vector';
 
@@ -21,16 +29,62 @@ export { cosine };
 /** Mean KL over rows, or probabilities/logits, as documented above. */
 export type KlBasis = 'probabilities' | 'softmax';
 
+/** Both outputs' largest |value| at most this: "~0", no cosine (see above). */
+export const NEAR_ZERO = 1e-6;
+
+/** A scalar output's decision: value >= this (a probability of the positive class). */
+export const DECISION_THRESHOLD = 0.5;
+
+/** How an output is compared: rows of scores, one value per row, or ~0 in both models. */
+export type OutputKind = 'scores' | 'scalar' | 'near-zero';
+
+/** Largest |value| (NaN when any value is NaN). */
+function maxAbs(v: Values): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i]);
+    if (Number.isNaN(a)) return NaN;
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+/** Whether both outputs are ~0 (every |value| at most NEAR_ZERO): their cosine means nothing. */
+export function nearZero(reference: Values, test: Values): boolean {
+  return maxAbs(reference) <= NEAR_ZERO && maxAbs(test) <= NEAR_ZERO;
+}
+
+/**
+ * The cosine of two outputs (or weight tensors) under the near-zero rule: undefined when both are
+ * ~0 (report the absolute error instead), else their cosine.
+ */
+export function fidelityCosine(reference: Values, test: Values): number | undefined {
+  return nearZero(reference, test) ? undefined : cosine(reference, test);
+}
+
+/** Scalar outputs' decisions at `threshold` that agree: (reference >= t) === (test >= t). */
+export function decisionAgreement(reference: Values, test: Values, threshold = DECISION_THRESHOLD): { agree: number; rows: number } {
+  let agree = 0;
+  for (let i = 0; i < reference.length; i++) if (reference[i] >= threshold === test[i] >= threshold) agree++;
+  return { agree, rows: reference.length };
+}
+
 /** One output of one input set: the test output compared to the reference output. */
 export interface OutputComparison {
   output: string;
+  /** how it was compared (see above) */
+  kind: OutputKind;
+  /** sum of reference * test, reference^2 and test^2: a scalar output's cosine pools them over sets */
+  dot: number;
+  refSq: number;
+  testSq: number;
   /** elements compared */
   elements: number;
   /** rows (elements / classes) */
   rows: number;
   /** values per row: the last dim */
   classes: number;
-  /** rows whose argmax is the same in both */
+  /** rows whose argmax is the same in both (scalar outputs: whose decision at 0.5 is) */
   agree: number;
   /** over the whole output */
   cosine: number;
@@ -54,11 +108,15 @@ export interface WorstMean {
 /** One output over all input sets. */
 export interface OutputFidelity {
   output: string;
+  /** 'near-zero' when every set's outputs were ~0; 'scalar' for one value per row (see above) */
+  kind: OutputKind;
   /** input sets compared */
   sets: number;
   rows: number;
   classes: number;
+  /** argmax agreement; for a scalar output, the agreement of the decisions at DECISION_THRESHOLD */
   top1: { agree: number; rows: number; rate: number; worst: number };
+  /** for a scalar output, worst = mean = the cosine over every set's values together */
   cosine: WorstMean;
   /** the lowest single-row cosine over all sets, and the mean of the sets' lowest */
   rowCosine: WorstMean;
@@ -233,18 +291,32 @@ export function compareOutput(output: string, reference: Values, test: Values, d
   const classes = classesOf(dims, reference.length);
   let nonFinite = 0;
   for (let i = 0; i < test.length; i++) if (!Number.isFinite(test[i])) nonFinite++;
-  const { agree, rows } = top1Agreement(reference, test, classes);
+  const kind: OutputKind = nonFinite === 0 && nearZero(reference, test) ? 'near-zero' : classes === 1 ? 'scalar' : 'scores';
+  const { agree, rows } = classes === 1 ? decisionAgreement(reference, test) : top1Agreement(reference, test, classes);
   const { kl, basis } = meanRowKl(reference, test, classes);
+  let dot = 0;
+  let refSq = 0;
+  let testSq = 0;
+  for (let i = 0; i < reference.length; i++) {
+    dot += reference[i] * test[i];
+    refSq += reference[i] * reference[i];
+    testSq += test[i] * test[i];
+  }
+  const bad = nonFinite > 0 || kind === 'near-zero';
   return {
     output,
+    kind,
+    dot,
+    refSq,
+    testSq,
     elements: reference.length,
     rows,
     classes,
     agree,
-    cosine: nonFinite > 0 ? NaN : cosine(reference, test),
-    rowCosineWorst: nonFinite > 0 ? NaN : worstRowCosine(reference, test, classes),
-    sqnrDb: nonFinite > 0 ? NaN : sqnrDb(reference, test),
-    kl: nonFinite > 0 ? NaN : kl,
+    cosine: bad ? NaN : cosine(reference, test),
+    rowCosineWorst: bad || classes === 1 ? NaN : worstRowCosine(reference, test, classes),
+    sqnrDb: bad ? NaN : sqnrDb(reference, test),
+    kl: bad || classes === 1 ? NaN : kl,
     klBasis: basis,
     maxAbsError: maxAbsError(reference, test),
     meanAbsError: meanAbsError(reference, test),
@@ -280,12 +352,27 @@ export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])
   return [...byName.entries()].map(([output, list]) => {
     const agree = list.reduce((s, c) => s + c.agree, 0);
     const rows = list.reduce((s, c) => s + c.rows, 0);
-    const pick = (f: (c: OutputComparison) => number, lowerIsWorse: boolean): WorstMean => {
-      const v = list.map(f);
+    // near-zero sets have no cosine, SQNR or KL: the others' figures stand for the output
+    const measured = list.filter((c) => c.kind !== 'near-zero');
+    const kind: OutputKind = measured.length === 0 ? 'near-zero' : list[0].classes === 1 ? 'scalar' : 'scores';
+    const pickFrom = (from: OutputComparison[], f: (c: OutputComparison) => number, lowerIsWorse: boolean): WorstMean => {
+      if (from.length === 0) return { worst: NaN, mean: NaN };
+      const v = from.map(f);
       return { worst: worstOf(v, lowerIsWorse), mean: meanOf(v) };
     };
+    const pick = (f: (c: OutputComparison) => number, lowerIsWorse: boolean) => pickFrom(list, f, lowerIsWorse);
+    const pickMeasured = (f: (c: OutputComparison) => number, lowerIsWorse: boolean) => pickFrom(measured, f, lowerIsWorse);
+    let cos = pickMeasured((c) => c.cosine, true);
+    if (kind === 'scalar' && !measured.some((c) => c.nonFinite > 0)) {
+      // one value per sample: the cosine over every sample of every set, not per set
+      const sum = (f: (c: OutputComparison) => number) => measured.reduce((s, c) => s + f(c), 0);
+      const [d, x, y] = [sum((c) => c.dot), sum((c) => c.refSq), sum((c) => c.testSq)];
+      const pooled = x === 0 && y === 0 ? 1 : x === 0 || y === 0 ? 0 : d / Math.sqrt(x * y);
+      cos = { worst: pooled, mean: pooled };
+    }
     return {
       output,
+      kind,
       sets: list.length,
       rows,
       classes: list[0].classes,
@@ -295,15 +382,25 @@ export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])
         rate: rows === 0 ? NaN : agree / rows,
         worst: Math.min(...list.map((c) => (c.rows === 0 ? 1 : c.agree / c.rows))),
       },
-      cosine: pick((c) => c.cosine, true),
-      rowCosine: pick((c) => c.rowCosineWorst, true),
-      sqnrDb: pick((c) => c.sqnrDb, true),
-      kl: { ...pick((c) => c.kl, false), basis: list.some((c) => c.klBasis === 'softmax') ? 'softmax' : 'probabilities' },
+      cosine: cos,
+      rowCosine: pickMeasured((c) => c.rowCosineWorst, true),
+      sqnrDb: pickMeasured((c) => c.sqnrDb, true),
+      kl: { ...pickMeasured((c) => c.kl, false), basis: list.some((c) => c.klBasis === 'softmax') ? 'softmax' : 'probabilities' },
       maxAbsError: pick((c) => c.maxAbsError, false),
       meanAbsError: pick((c) => c.meanAbsError, false),
       nonFinite: list.reduce((s, c) => s + c.nonFinite, 0),
     };
   });
+}
+
+/**
+ * The worst cosine over outputs under the near-zero rule (the runtime check's and the explorer's
+ * figure): near-zero outputs are left out; undefined when every output is ~0 (report abs error).
+ */
+export function worstCosine(fidelity: readonly OutputFidelity[]): number | undefined {
+  const v = fidelity.filter((f) => f.kind !== 'near-zero').map((f) => f.cosine.worst);
+  if (v.length === 0) return undefined;
+  return v.some((x) => Number.isNaN(x)) ? NaN : Math.min(...v);
 }
 
 // ---------------------------------------------------------------------------------------------

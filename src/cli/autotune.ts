@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
 import { METRIC_LABELS, type MetricKind } from '../bench/explore/score';
 import { Explorer, paretoFront, type ExplorePoint } from '../bench/explore/search';

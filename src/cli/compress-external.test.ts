@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes as fmt } from '../core/format';
+import { formatBytes as fmt } from '../core/bytes-and-counts';
 import { makeRecipe, serializeRecipe, type Recipe } from '../compress/recipe';
 import { decodeModel, encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences } from '../onnx/external';

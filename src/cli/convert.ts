@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { encodeModel } from '../onnx/codec';
 import { checkLocation, externalReferences, externalizeData, inlineExternalData } from '../onnx/external';
 import { loadModelFromPath } from './fs-model';

@@ -37,7 +37,7 @@ import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet 
 import { parseJsonText } from '../bench/parse-inputs';
 import { allocate, elementCount, type BenchTensor } from '../bench/tensor';
 import type { IoSummary } from '../onnx/summary';
-import { readSamples } from './samples';
+import { readFileBytes, readSamples } from './samples';
 
 /** The data options as given on the command line (strings, checked here). */
 export interface DataFlags {
@@ -71,14 +71,6 @@ export const DATA_FLAGS: Readonly<Record<string, keyof DataFlags>> = {
 
 const bad = (msg: string) => new AppError('invalid-argument', msg);
 
-function readBytes(file: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new AppError('io', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
-  }
-}
 
 /** "batch=4,seq=32" -> { batch: 4, seq: 32 } */
 export function parseDims(text: string | undefined): Record<string, number> {
@@ -114,7 +106,7 @@ export function descriptionFromFlags(f: DataFlags): DataDescription {
   let d = defaultDescription();
   if (f.data !== undefined) {
     try {
-      d = parseDataDescription(parseJsonText(path.basename(f.data), readBytes(f.data)));
+      d = parseDataDescription(parseJsonText(path.basename(f.data), readFileBytes(f.data)));
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `--data ${f.data}: ${e.message}`);
       throw e;
@@ -230,7 +222,7 @@ function loadImages(root: string, files: string[], specs: InputSpec[], d: DataDe
   const per = elementCount(inputDims);
   const data = new Float32Array(per * files.length);
   files.forEach((f, i) => {
-    const { rgba, width, height } = decodeImageFile(f, readBytes(path.join(root, f)));
+    const { rgba, width, height } = decodeImageFile(f, readFileBytes(path.join(root, f)));
     data.set(imageToTensor(rgba, width, height, prep), i * per);
   });
   const folders = files.map((f) => f.split('/').slice(0, -1).join('/'));
@@ -294,7 +286,7 @@ function loadAudio(root: string, files: string[], specs: InputSpec[], d: DataDes
   const sets: BenchTensor[][] = [];
   const names: string[] = [];
   for (const f of files) {
-    const a = decodeWav(f, readBytes(path.join(root, f)));
+    const a = decodeWav(f, readFileBytes(path.join(root, f)));
     const x = resample(a.samples, a.sampleRate, d.audio.sampleRate);
     for (const [k, frame] of frames(x, length, d.audio.hop ?? length).entries()) {
       names.push(`${f}#${k}`);
@@ -361,8 +353,8 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
   }
   const lower = name.toLowerCase();
   let labeled: LabeledSet;
-  if (lower.endsWith('.json')) labeled = wrap(() => parseLabeledJson(name, parseJsonText(name, readBytes(samples)), inputs));
-  else if (lower.endsWith('.csv')) labeled = wrap(() => parseLabeledCsv(name, new TextDecoder().decode(readBytes(samples)), inputs));
+  if (lower.endsWith('.json')) labeled = wrap(() => parseLabeledJson(name, parseJsonText(name, readFileBytes(samples)), inputs));
+  else if (lower.endsWith('.csv')) labeled = wrap(() => parseLabeledCsv(name, new TextDecoder().decode(readFileBytes(samples)), inputs));
   else throw bad(`--samples: ${name} is not a folder of samples or images, a labeled .json or .csv file, an image or a .wav file`);
   return { kind: 'labeled', description: d, labeled, count: labeled.labels.length, summary: `${labeled.labels.length} labeled samples from ${name}`, dims: {}, names: [name], ignored: [] };
 }

@@ -16,7 +16,8 @@ import { encodeModel } from '../onnx/codec';
 import { emptyTensor, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { loadModel } from '../onnx/load';
 import { DataType, type Tensor } from '../onnx/types';
-import type { EvalReport } from './eval';
+import { compareOutput, summarizeFidelity } from '../bench/metrics';
+import { formatEval, type EvalReport } from './eval';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-eval-'));
@@ -83,7 +84,12 @@ describe('cli eval', () => {
     expect(f.cosine.worst).toBeGreaterThan(0.9999);
     expect(report.sizeRatio).toBeLessThan(0.3);
     expect(report.original.latency.runs).toBeGreaterThan(0);
+    // one speed-up: original / compressed, the median of the side-by-side rounds' ratios, and
+    // the times printed beside it agree with it (original / speed-up = compressed)
     expect(report.speedup).toBeGreaterThan(0);
+    expect(report.sideBySide.speedup).toBe(report.speedup);
+    expect(report.sideBySide.rounds).toBeGreaterThanOrEqual(6);
+    expect(report.sideBySide.originalMs / report.sideBySide.compressedMs).toBeCloseTo(report.speedup, 9);
   });
 
   it('reads a folder of input sets, synthesizes inputs without one, and prints a readable table', () => {
@@ -96,7 +102,8 @@ describe('cli eval', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/Inputs: latency: input float32\[2, 1, 8, 8\] \(the first given set\); fidelity: 2 given input sets/);
     expect(r.stdout).toMatch(/top-1 agreement\s+\d+\/4 = /);
-    expect(r.stdout).toMatch(/speed-up \(original median \/ compressed median\): \d+\.\d\dx/);
+    expect(r.stdout).toMatch(/speed-up: \d+\.\d\dx \((\d+\.\d\dx (faster|slower)|the same speed); original time \/ compressed time, the median of 5 side-by-side rounds' ratios/);
+    expect(r.stdout).toMatch(/median \(own run\)/);
     const s = cli(['eval', SAMPLE, int8, '--dims', 'batch=3', '--max-runs', '5', '--json']);
     const report = JSON.parse(s.stdout) as EvalReport;
     expect(report.inputs).toMatch(/input float32\[3, 1, 8, 8\] \(synthesized\); fidelity: 4 synthesized input sets/);
@@ -144,5 +151,27 @@ describe('cli eval', () => {
     const ok = cli(['eval', file, file, '--max-runs', '2', '--dims', 'q=8']);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/x float32\[1, 1, 8, 8\]/);
+  });
+
+  it('prints a scalar output with decisions at 0.5 and a near-zero one with abs error, no cosine of noise', () => {
+    const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
+    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
+    const fidelity = summarizeFidelity([
+      [compareOutput('prob', [0.9, 0.4], [0.8, 0.6], [2, 1]), compareOutput('residual', [1e-9, -1e-9], [-1e-9, 1e-9], [1, 2])],
+    ]);
+    const text = formatEval({
+      runtime: 'onnxruntime-node',
+      inputs: 'synthesized',
+      original: model('a.onnx'),
+      compressed: model('b.onnx'),
+      speedup: 1,
+      sideBySide: { speedup: 1, rounds: 6, originalMs: 2, compressedMs: 2 },
+      sizeRatio: 1,
+      fidelity,
+    }).join('\n');
+    expect(text).toContain('agreement at 0.5  1/2 = 50.00%');
+    expect(text).toMatch(/cosine\s+0\.\d{6} \(over all 2 samples\)/);
+    expect(text).toContain('cosine            n/a: both outputs are ~0');
+    expect(text).not.toMatch(/cosine\s+-?[01]\.0+ \/ /); // no cosine of noise (it was -1.000000)
   });
 });

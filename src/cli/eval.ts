@@ -4,14 +4,15 @@
  * when the samples carry labels, and a latency comparison, in onnxruntime-node, with the same
  * bench code (src/bench) and the same input plan as the page's Benchmark tab.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
+import { sideBySideTimes, speedUpWords, type SideBySideTimes } from '../core/speedup';
+import { DEFAULT_SIDE_BY_SIDE, timeSideBySide } from '../bench/latency';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
 import type { LabeledSet } from '../bench/labeled';
-import type { OutputFidelity } from '../bench/metrics';
+import { DECISION_THRESHOLD, NEAR_ZERO, type OutputFidelity } from '../bench/metrics';
 import { planInputs, type InputPlan } from '../bench/plan';
 import type { BenchTensor } from '../bench/tensor';
 import { externalReferences } from '../onnx/external';
@@ -19,6 +20,7 @@ import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
 import { descriptionFromFlags, loadData, splitData, type DataFlags } from './data';
+import { readFileBytes } from './samples';
 
 export interface EvalArgs extends DataFlags {
   original: string;
@@ -46,21 +48,18 @@ export interface EvalReport {
   data?: string;
   original: EvalModelReport;
   compressed: EvalModelReport;
-  /** original median / compressed median */
+  /**
+   * original time / compressed time (> 1 is faster): the median of the per-round ratios of both
+   * models timed side by side (src/core/speedup.ts), the figure the Benchmark tab shows too
+   */
   speedup: number;
+  /** the side-by-side rounds: the original's median and that median / speed-up */
+  sideBySide: SideBySideTimes;
   /** compressed bytes / original bytes */
   sizeRatio: number;
   fidelity: OutputFidelity[];
 }
 
-function readBytes(file: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new AppError('io', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
-  }
-}
 
 /**
  * What onnxruntime-node opens for a model file, and its inputs: the file's bytes, or, when it has
@@ -72,7 +71,7 @@ function modelSource(file: string): { source: Uint8Array | string; size: number;
   try {
     const summary = summarizeModel(loaded);
     const ext = externalReferences(loaded.model).length > 0;
-    return { source: ext ? path.resolve(file) : readBytes(file), size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
+    return { source: ext ? path.resolve(file) : readFileBytes(file), size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
   } finally {
     loaded.external.close();
   }
@@ -130,12 +129,17 @@ export function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunS
   return ortRunSession(ort.Tensor, session);
 }
 
+/** A session over a model's bytes, or over its path (a model with external data beside it). */
+function openSession(ort: OrtModule, source: Uint8Array | string, threads: number): Promise<Ort.InferenceSession> {
+  const options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  return typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
+}
+
 async function measure(ort: OrtModule, file: string, source: Uint8Array | string, size: number, plan: InputPlan, threads: number): Promise<{ report: EvalModelReport; run: ModelRun }> {
   const t0 = performance.now();
   let session: Ort.InferenceSession;
   try {
-    const options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
-    session = await (typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options));
+    session = await openSession(ort, source, threads);
   } catch (e) {
     throw new AppError('invalid-argument', `${path.basename(file)}: onnxruntime-node cannot load it: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -171,6 +175,26 @@ async function measure(ort: OrtModule, file: string, source: Uint8Array | string
   }
 }
 
+/** Both models loaded at once and timed in alternating runs (src/bench/latency.ts timeSideBySide). */
+async function sideBySideNode(ort: OrtModule, files: [Uint8Array | string, Uint8Array | string], plan: InputPlan, threads: number, args: EvalArgs): Promise<SideBySideTimes> {
+  const sessions: Ort.InferenceSession[] = [];
+  try {
+    for (const source of files) sessions.push(await openSession(ort, source, threads));
+    const [a, b] = sessions.map((s) => nodeSession(ort, s));
+    await a.run(plan.latencyInputs);
+    await b.run(plan.latencyInputs);
+    const once = (s: RunSession) => async () => (await s.run(plan.latencyInputs)).ms;
+    // --max-runs and --max-seconds cap the side-by-side rounds too
+    const caps = {
+      ...(args.maxRuns !== undefined ? { maxRounds: Math.min(DEFAULT_SIDE_BY_SIDE.maxRounds, Math.max(1, args.maxRuns)) } : {}),
+      ...(args.maxSeconds !== undefined ? { minMs: Math.min(DEFAULT_SIDE_BY_SIDE.minMs, args.maxSeconds * 1000) } : {}),
+    };
+    return sideBySideTimes(await timeSideBySide(once(a), once(b), caps));
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+}
+
 export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   const original = modelSource(args.original);
   const compressed = modelSource(args.compressed);
@@ -188,13 +212,15 @@ export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   const threads = args.threads ?? 1;
   const a = await measure(ort, args.original, original.source, original.size, plan, threads);
   const b = await measure(ort, args.compressed, compressed.source, compressed.size, plan, threads);
+  const side = await sideBySideNode(ort, [original.source, compressed.source], plan, threads, args);
   return {
     runtime: `onnxruntime-node, cpu, ${threads} thread${threads === 1 ? '' : 's'}`,
     inputs: plan.description,
     ...(data.line ? { data: data.line } : {}),
     original: a.report,
     compressed: b.report,
-    speedup: a.report.latency.medianMs / b.report.latency.medianMs,
+    speedup: side.speedup,
+    sideBySide: side,
     sizeRatio: b.report.bytes / a.report.bytes,
     fidelity: compareRuns(a.run.outputs, b.run.outputs),
   };
@@ -215,12 +241,17 @@ export function formatEval(r: EvalReport): string[] {
   lines.push(row('file size', formatBytes(r.original.bytes), `${formatBytes(r.compressed.bytes)} (${(r.sizeRatio * 100).toFixed(1)}%)`));
   lines.push(row('session creation', ms(r.original.sessionMs), ms(r.compressed.sessionMs)));
   lines.push(row('first run', ms(r.original.firstRunMs), ms(r.compressed.firstRunMs)));
-  lines.push(row('median', ms(r.original.latency.medianMs), ms(r.compressed.latency.medianMs)));
+  lines.push(row('median (own run)', ms(r.original.latency.medianMs), ms(r.compressed.latency.medianMs)));
   lines.push(row('p90', ms(r.original.latency.p90Ms), ms(r.compressed.latency.p90Ms)));
   lines.push(row('p99', ms(r.original.latency.p99Ms), ms(r.compressed.latency.p99Ms)));
   lines.push(row('throughput', `${r.original.latency.throughputPerS.toFixed(0)}/s`, `${r.compressed.latency.throughputPerS.toFixed(0)}/s`));
   lines.push(row('runs', `${r.original.latency.runs} (${r.original.stop})`, `${r.compressed.latency.runs} (${r.compressed.stop})`));
-  lines.push(`speed-up (original median / compressed median): ${r.speedup.toFixed(2)}x`);
+  const side = r.sideBySide;
+  lines.push(row(`side by side`, ms(side.originalMs), `${ms(side.compressedMs)} (original / speed-up)`));
+  lines.push(
+    `speed-up: ${r.speedup.toFixed(2)}x (${speedUpWords(r.speedup)}; original time / compressed time, the median of ${side.rounds} side-by-side rounds' ratios; ` +
+      'the "own run" medians come from separate runs one after the other)',
+  );
   if (r.original.accuracy && r.compressed.accuracy) {
     lines.push('');
     const acc = (a: NonNullable<EvalModelReport['accuracy']>) => `${a.correct}/${a.total} = ${pct(a.accuracy)}`;
@@ -230,11 +261,22 @@ export function formatEval(r: EvalReport): string[] {
   lines.push('Fidelity of the compressed model against the original (worst / mean over input sets)');
   for (const f of r.fidelity) {
     lines.push(`  ${f.output} (${f.rows} rows of ${f.classes}, ${f.sets} sets)`);
-    lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
-    lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
-    lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
-    lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
+    if (f.kind === 'scalar') {
+      // one value per sample (src/bench/metrics.ts): decisions at 0.5, and a cosine over all samples
+      lines.push(`    agreement at ${DECISION_THRESHOLD}  ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
+      lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} (over all ${f.rows} samples)`);
+      lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+    } else if (f.kind === 'near-zero') {
+      lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)}`);
+      lines.push(`    cosine            n/a: both outputs are ~0 (every |value| <= ${NEAR_ZERO}); the abs error is the figure`);
+    } else {
+      lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
+      lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)} (worst single row ${f.rowCosine.worst.toFixed(6)})`);
+      lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+      lines.push(`    KL (${f.kl.basis === 'softmax' ? 'softmax of logits' : 'probabilities'})  ${f.kl.worst.toExponential(3)} / ${f.kl.mean.toExponential(3)} nats`);
+    }
     lines.push(`    max abs error     ${f.maxAbsError.worst.toPrecision(4)} / ${f.maxAbsError.mean.toPrecision(4)}`);
+    lines.push(`    mean abs error    ${f.meanAbsError.worst.toPrecision(4)} / ${f.meanAbsError.mean.toPrecision(4)}`);
     if (f.nonFinite > 0) lines.push(`    non-finite values ${f.nonFinite}`);
   }
   return lines;

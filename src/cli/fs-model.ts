@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { MAX_MESSAGE_BYTES } from '../onnx/codec';
 import { checkLocation, checkRange, missingFile, type ExternalFiles } from '../onnx/external';
 import { loadModel, type LoadedModel, type LoadOptions } from '../onnx/load';

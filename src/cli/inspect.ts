@@ -1,5 +1,5 @@
 /** `inspect`: a readable summary of a model, or the summary object as JSON. */
-import { formatBytes, formatCount } from '../core/format';
+import { formatBytes, formatCount } from '../core/bytes-and-counts';
 import type { IoSummary, ModelSummary } from '../onnx/summary';
 
 function table(rows: string[][], indent = '  '): string[] {

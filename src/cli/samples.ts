@@ -44,7 +44,8 @@ function prefixed<T>(f: () => T): T {
   }
 }
 
-function readFile(file: string): Uint8Array {
+/** A file's bytes; a read failure is one AppError('io') line naming the file. */
+export function readFileBytes(file: string): Uint8Array {
   try {
     const b = fs.readFileSync(file);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -90,7 +91,7 @@ export function readSamples(dir: string, inputs: readonly IoSummary[]): SampleSe
         const io = byName.get(inputName);
         const where = `${e.name}/${f}`;
         if (!io) throw bad(`${where} names no input of the model (inputs: ${listInputs(inputs)})`);
-        given.push(prefixed(() => tensorFromNpy(where, inputName, parseNpy(readFile(path.join(full, f)), where), io.dtype)));
+        given.push(prefixed(() => tensorFromNpy(where, inputName, parseNpy(readFileBytes(path.join(full, f)), where), io.dtype)));
       }
       for (const io of inputs) {
         const t = given.find((g) => g.name === io.name);
@@ -98,9 +99,9 @@ export function readSamples(dir: string, inputs: readonly IoSummary[]): SampleSe
         prefixed(() => checkShape(`${e.name}: "${io.name}"`, t.dims, io));
       }
     } else if (lower.endsWith('.npy')) {
-      given = prefixed(() => inputsFromNpyFile(e.name, readFile(full), inputs));
+      given = prefixed(() => inputsFromNpyFile(e.name, readFileBytes(full), inputs));
     } else if (lower.endsWith('.json')) {
-      given = prefixed(() => inputsFromJsonObject(e.name, parseJsonText(e.name, readFile(full)), inputs));
+      given = prefixed(() => inputsFromJsonObject(e.name, parseJsonText(e.name, readFileBytes(full)), inputs));
     } else {
       ignored.push(e.name);
       continue;

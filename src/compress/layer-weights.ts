@@ -11,10 +11,10 @@ import type { ExternalDataResolver, Graph, Model, Node } from '../onnx/types';
 import { Emitter, storeFloats } from './emit';
 import { planFp16Weight, stageFp16Weight } from './fp16/step';
 import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from './graph-edit';
-import { pruneValues } from './prune/step';
 import { planQuantizedWeight, stageQuantizedWeight } from './quantize/step';
 import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
+import { VALUE_STEPS } from './value-steps';
 import { effectiveWeight, weightStoredBytes } from './weights';
 
 /** Chooses layout and encoding for one weight (no tensor data is read). */
@@ -55,9 +55,13 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   };
   if (plan.encoding === 'unchanged') return { plan, report };
   const eff = effectiveWeight(w, env.scope, true, env.external);
-  const pruned = pruneValues(eff.values as Float32Array, s);
-  const values = pruned.values;
-  if (pruned.pruned !== undefined) report.pruned = pruned.pruned;
+  // the methods' value steps (value-steps.ts: magnitude pruning), then the weight's encoding
+  let values = eff.values as Float32Array;
+  for (const step of VALUE_STEPS) {
+    const r = step.apply(values, s);
+    values = r.values;
+    if (r.pruned !== undefined) report.pruned = r.pruned;
+  }
   const e = new Emitter(env.names, env.opset, w.name);
   let encoding: Encoding = plan.encoding;
   let output: string | undefined;

@@ -35,10 +35,11 @@ import { DataType } from '../onnx/types';
 import { tensorByteLength } from '../onnx/tensor';
 import { constScope, graphRecordsByPath } from './graph-edit';
 import { fp16ComputeBytes, fp16WeightBytes } from './fp16/project';
-import { channelPrunedSize, keptChannels, magnitudePrunedZip } from './prune/project';
+import { channelPrunedSize, keptChannels } from './prune/project';
 import { quantizedBytes } from './quantize/project';
 import type { LayerSettings, Target, WeightMode } from './recipe';
 import type { ProjectionWeight } from './types';
+import { VALUE_STEPS } from './value-steps';
 import { effectiveWeight, FLOAT_TYPES, weightAxes } from './weights';
 
 export type { ProjectionWeight } from './types';
@@ -119,7 +120,8 @@ export function projectWeight(w: ProjectionWeight, s: LayerSettings, op: string,
     if ('unsupported' in q) return { after: w.bytes, zip: w.bytes, unsupported: q.unsupported };
     after = q.after;
   }
-  return { after, zip: magnitudePrunedZip(after, elements, s) };
+  // what the methods' value steps (value-steps.ts: magnitude pruning) make of the download
+  return { after, zip: VALUE_STEPS.reduce((zip, step) => step.zip(zip, elements, s), after) };
 }
 
 /**

@@ -97,7 +97,10 @@ describe('buildReport', () => {
         accuracy: { dataset: 'digits-test (450)', samples: 450, original: 447 / 450, compressed: 446 / 450 },
         benchmark: {
           method: '20 runs after 3 warm-up runs',
-          rows: [{ backend: 'wasm', metric: 'median latency', unit: 'ms', original: 2, compressed: 1.5 }],
+          rows: [
+            { backend: 'wasm', metric: 'median latency (own run)', unit: 'ms', original: 2, compressed: 1.5 },
+            { backend: 'webgpu', metric: 'side by side (12 rounds)', unit: 'ms', original: 10149, compressed: 10149 / 0.96, speedup: 0.96 },
+          ],
         },
       }),
     );
@@ -107,7 +110,11 @@ describe('buildReport', () => {
     expect(md).toContain('## Fidelity');
     expect(md).toContain('| wasm | yes | 0.999912 | 0.0123 |');
     expect(md).toContain('| digits-test (450) | 450 | 99.33% | 99.11% | -0.22 pt |');
-    expect(md).toContain('| wasm | median latency | 2 ms | 1.5 ms | 0.750x |');
+    // one speed-up, one direction (original / compressed), given where it was measured side by side;
+    // no ratio of separate runs' medians (which read 1.223x "compressed / original" beside 0.96x)
+    expect(md).toContain('| speed-up (original / compressed) |');
+    expect(md).toContain('| wasm | median latency (own run) | 2 ms | 1.5 ms | — |');
+    expect(md).toContain('| webgpu | side by side (12 rounds) | 10150 ms | 10570 ms | 0.96x |');
   });
 
   it('writes Markdown with the identity, per-layer table and the recipe', () => {

@@ -154,3 +154,15 @@ export interface ProjectionWeight {
   /** why the compressor cannot quantize it (it is then counted unchanged) */
   unsupported?: string;
 }
+
+/**
+ * A method's step over one weight's values, before the weight is encoded (value-steps.ts lists
+ * them): what it makes of the values, and what it makes of the projected download size.
+ */
+export interface ValueStep {
+  id: string;
+  /** the values to encode (the same array when the settings do not ask for this step); `pruned` counts values set to zero, for the report */
+  apply(values: Float32Array, s: LayerSettings): { values: Float32Array; pruned?: number };
+  /** the projected download bytes of the encoded weight: `after` stored bytes holding `elements` values */
+  zip(after: number, elements: number, s: LayerSettings): number;
+}

@@ -177,40 +177,10 @@ function applyOp(n: Node, output: string, input: (i: number) => ChainValue, scop
   switch (op) {
     case 'Identity':
       return input(0);
-    case 'Cast': {
-      const x = input(0);
-      const to = attrInt(n, 'to', 0);
-      if (!FLOAT_TYPES.has(to)) unsupported(`its weight ${w.name} is cast to a non-float type`);
-      // (values may view the model file: write a new array)
-      let values = x.values;
-      if (values && to === DataType.FLOAT16) {
-        const src = values;
-        values = new Float32Array(src.length);
-        for (let i = 0; i < src.length; i++) values[i] = float16ToFloat32(float32ToFloat16(src[i]));
-      } else if (values && to === DataType.BFLOAT16) {
-        const src = values;
-        values = new Float32Array(src.length);
-        for (let i = 0; i < src.length; i++) values[i] = bfloat16ToFloat32(float32ToBfloat16(src[i]));
-      }
-      return { shape: x.shape, dataType: to, values };
-    }
-    case 'Reshape': {
-      const x = input(0);
-      const shape = x.shape;
-      const target = constInput(n, 1, scope, external) ?? unsupported('Reshape without a shape');
-      const allowZero = attrInt(n, 'allowzero', 0) === 1;
-      const total = elementCount(shape);
-      const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
-      const neg = out.indexOf(-1);
-      if (neg >= 0) {
-        const known = out.reduce((p, d, i) => (i === neg ? p : p * d), 1);
-        out[neg] = known === 0 ? 0 : total / known;
-      }
-      if (out.some((d) => !Number.isInteger(d) || d < 0) || elementCount(out) !== total) {
-        unsupported(`${what} to [${target.join(', ')}] does not fit [${shape.join(', ')}]`);
-      }
-      return { ...x, shape: out };
-    }
+    case 'Cast':
+      return applyCast(n, input, w);
+    case 'Reshape':
+      return applyReshape(n, input, scope, what, external);
     case 'Flatten': {
       const x = input(0);
       const axis = attrInt(n, 'axis', 1);
@@ -243,22 +213,8 @@ function applyOp(n: Node, output: string, input: (i: number) => ChainValue, scop
       if (perm.length !== shape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) unsupported(`${what} has an invalid perm`);
       return { ...x, shape: perm.map((p) => shape[p]), values: x.values && transpose(x.values, shape, perm) };
     }
-    case 'Slice': {
-      let v = input(0);
-      const rank = v.shape.length;
-      // opset < 10 keeps starts/ends/axes as attributes; later opsets as inputs (steps since 10)
-      const byInputs = n.inputs.length >= 3;
-      const starts = (byInputs ? constInput(n, 1, scope, external) : attrInts(n, 'starts')) ?? unsupported(`${what} without starts`);
-      const ends = (byInputs ? constInput(n, 2, scope, external) : attrInts(n, 'ends')) ?? unsupported(`${what} without ends`);
-      const axes = (byInputs ? constInput(n, 3, scope, external) : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
-      const steps = (byInputs ? constInput(n, 4, scope, external) : undefined) ?? starts.map(() => 1);
-      if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) unsupported(`${what} has arguments of different lengths`);
-      axes.forEach((a0, i) => {
-        const a = normAxis(a0, rank, 'Slice');
-        v = takeAlong(v, a, sliceIndices(v.shape[a], starts[i], ends[i], steps[i]));
-      });
-      return v;
-    }
+    case 'Slice':
+      return applySlice(n, input, scope, what, external);
     case 'Gather': {
       const x = input(0);
       const rank = x.shape.length;
@@ -270,24 +226,8 @@ function applyOp(n: Node, output: string, input: (i: number) => ChainValue, scop
       const g = takeAlong(x, axis, idx);
       return { ...g, shape: [...x.shape.slice(0, axis), ...t.dims, ...x.shape.slice(axis + 1)] };
     }
-    case 'Split': {
-      const x = input(0);
-      const axis = normAxis(attrInt(n, 'axis', 0), x.shape.length, 'Split');
-      const dim = x.shape[axis];
-      const k = n.outputs.indexOf(output);
-      const count = n.outputs.length;
-      let sizes = attrInts(n, 'split') ?? constInput(n, 1, scope, external);
-      if (!sizes) {
-        // equal parts; since opset 18 (num_outputs) the last may be smaller
-        const each = Math.ceil(dim / count);
-        sizes = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(each, dim - i * each)));
-      }
-      if (k < 0 || sizes.length !== count || sizes.some((d) => !Number.isInteger(d) || d < 0) || sizes.reduce((p, d) => p + d, 0) !== dim) {
-        unsupported(`${what} does not split [${x.shape.join(', ')}] into its ${count} outputs`);
-      }
-      const from = sizes.slice(0, k).reduce((p, d) => p + d, 0);
-      return takeAlong(x, axis, range(from, from + sizes[k]));
-    }
+    case 'Split':
+      return applySplit(n, output, input, scope, what, external);
     case 'Concat':
       return concat(n.inputs.map((_, i) => input(i)), attrInt(n, 'axis', 0), what);
     case 'DequantizeLinear':
@@ -413,4 +353,80 @@ function storedBytes(w: StoredTensorRef): number {
   } catch {
     return 0;
   }
+}
+
+/** Cast: float types only; float16 and bfloat16 round the values as the cast would. */
+function applyCast(n: Node, input: (i: number) => ChainValue, w: LayerWeight): ChainValue {
+  const x = input(0);
+  const to = attrInt(n, 'to', 0);
+  if (!FLOAT_TYPES.has(to)) unsupported(`its weight ${w.name} is cast to a non-float type`);
+  // (values may view the model file: write a new array)
+  let values = x.values;
+  if (values && to === DataType.FLOAT16) {
+    const src = values;
+    values = new Float32Array(src.length);
+    for (let i = 0; i < src.length; i++) values[i] = float16ToFloat32(float32ToFloat16(src[i]));
+  } else if (values && to === DataType.BFLOAT16) {
+    const src = values;
+    values = new Float32Array(src.length);
+    for (let i = 0; i < src.length; i++) values[i] = bfloat16ToFloat32(float32ToBfloat16(src[i]));
+  }
+  return { shape: x.shape, dataType: to, values };
+}
+
+/** Reshape to a constant target (0 copies a dimension unless allowzero, -1 is inferred). */
+function applyReshape(n: Node, input: (i: number) => ChainValue, scope: ConstScope, what: string, external?: ExternalDataResolver): ChainValue {
+  const x = input(0);
+  const shape = x.shape;
+  const target = constInput(n, 1, scope, external) ?? unsupported('Reshape without a shape');
+  const allowZero = attrInt(n, 'allowzero', 0) === 1;
+  const total = elementCount(shape);
+  const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
+  const neg = out.indexOf(-1);
+  if (neg >= 0) {
+    const known = out.reduce((p, d, i) => (i === neg ? p : p * d), 1);
+    out[neg] = known === 0 ? 0 : total / known;
+  }
+  if (out.some((d) => !Number.isInteger(d) || d < 0) || elementCount(out) !== total) {
+    unsupported(`${what} to [${target.join(', ')}] does not fit [${shape.join(', ')}]`);
+  }
+  return { ...x, shape: out };
+}
+
+/** Slice with constant starts, ends, axes and steps (attributes before opset 10, inputs since). */
+function applySlice(n: Node, input: (i: number) => ChainValue, scope: ConstScope, what: string, external?: ExternalDataResolver): ChainValue {
+  let v = input(0);
+  const rank = v.shape.length;
+  // opset < 10 keeps starts/ends/axes as attributes; later opsets as inputs (steps since 10)
+  const byInputs = n.inputs.length >= 3;
+  const starts = (byInputs ? constInput(n, 1, scope, external) : attrInts(n, 'starts')) ?? unsupported(`${what} without starts`);
+  const ends = (byInputs ? constInput(n, 2, scope, external) : attrInts(n, 'ends')) ?? unsupported(`${what} without ends`);
+  const axes = (byInputs ? constInput(n, 3, scope, external) : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
+  const steps = (byInputs ? constInput(n, 4, scope, external) : undefined) ?? starts.map(() => 1);
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) unsupported(`${what} has arguments of different lengths`);
+  axes.forEach((a0, i) => {
+    const a = normAxis(a0, rank, 'Slice');
+    v = takeAlong(v, a, sliceIndices(v.shape[a], starts[i], ends[i], steps[i]));
+  });
+  return v;
+}
+
+/** Split: the part that `output` names. */
+function applySplit(n: Node, output: string, input: (i: number) => ChainValue, scope: ConstScope, what: string, external?: ExternalDataResolver): ChainValue {
+  const x = input(0);
+  const axis = normAxis(attrInt(n, 'axis', 0), x.shape.length, 'Split');
+  const dim = x.shape[axis];
+  const k = n.outputs.indexOf(output);
+  const count = n.outputs.length;
+  let sizes = attrInts(n, 'split') ?? constInput(n, 1, scope, external);
+  if (!sizes) {
+    // equal parts; since opset 18 (num_outputs) the last may be smaller
+    const each = Math.ceil(dim / count);
+    sizes = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(each, dim - i * each)));
+  }
+  if (k < 0 || sizes.length !== count || sizes.some((d) => !Number.isInteger(d) || d < 0) || sizes.reduce((p, d) => p + d, 0) !== dim) {
+    unsupported(`${what} does not split [${x.shape.join(', ')}] into its ${count} outputs`);
+  }
+  const from = sizes.slice(0, k).reduce((p, d) => p + d, 0);
+  return takeAlong(x, axis, range(from, from + sizes[k]));
 }

@@ -9,7 +9,7 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/bui
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type Model, type Node, type Tensor } from '../onnx/types';
 import { diffModels } from './compare-diff';
-import { ConstEvaluator } from './const-eval';
+import { ConstEvaluator } from '../onnx/const-eval';
 
 const W = makeTensor('w', DataType.FLOAT, [2, 2], [1, 2, 3, 4]);
 
@@ -123,5 +123,56 @@ describe('ConstEvaluator', () => {
   it('names an op it cannot evaluate', () => {
     const m = model([makeNode('Sin', ['w'], ['ws'], [], { name: 'sin' }), makeNode('MatMul', ['x', 'ws'], ['y'], [], { name: 'mm' })]);
     expect(() => new ConstEvaluator(m).evaluate('main', 'ws')).toThrow(/Sin is not a decode op/);
+  });
+});
+
+describe('parameters of compressed layers', () => {
+  const K = 32;
+  const N = 4;
+  const io = (nodes: Node[], inits: Tensor[], ms = false): Model =>
+    makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }, ...(ms ? [{ domain: 'com.microsoft', version: 1 }] : [])],
+      graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, K])], outputs: [makeValueInfo('y', DataType.FLOAT, [1, N])] }),
+    });
+  const original = io([makeNode('MatMul', ['x', 'w'], ['y'], [], { name: 'mm' })], [makeTensor('w', DataType.FLOAT, [K, N], Array.from({ length: K * N }, (_, i) => i / 100))]);
+  const params = (r: ReturnType<typeof diffModels>, side: 'originalView' | 'compressedView') => r[side].nodes.find((n) => n.key === 'mm')!.params;
+
+  it('counts int4 codes packed two per byte (portable chain) as elements, not bytes', () => {
+    const h = (K * N) / 2;
+    // the portable int4 chain as src/compress/quantize/encode.ts writes it: Cast, Div, Floor, Mul, Sub, Concat, then Sub(8) and Mul(scale)
+    const compressed = io(
+      [
+        makeNode('Cast', ['mm_int4x2'], ['p'], [attr.int('to', DataType.FLOAT)], { name: 'mm_cast' }),
+        makeNode('Div', ['p', 'c16'], ['d'], [], { name: 'mm_div' }),
+        makeNode('Floor', ['d'], ['hi'], [], { name: 'mm_floor' }),
+        makeNode('Mul', ['hi', 'c16'], ['hm'], [], { name: 'mm_mul16' }),
+        makeNode('Sub', ['p', 'hm'], ['lo'], [], { name: 'mm_lo' }),
+        makeNode('Concat', ['lo', 'hi'], ['cat'], [attr.int('axis', 0)], { name: 'mm_concat' }),
+        makeNode('Reshape', ['cat', 'shp'], ['r'], [], { name: 'mm_reshape' }),
+        makeNode('Sub', ['r', 'c8'], ['s8'], [], { name: 'mm_sub8' }),
+        makeNode('Mul', ['s8', 'sc'], ['wd'], [], { name: 'mm_scale' }),
+        makeNode('MatMul', ['x', 'wd'], ['y'], [], { name: 'mm' }),
+      ],
+      [
+        makeTensor('mm_int4x2', DataType.UINT8, [h], Array.from({ length: h }, (_, i) => i % 256)),
+        makeTensor('c16', DataType.FLOAT, [], [16]),
+        makeTensor('c8', DataType.FLOAT, [], [8]),
+        makeTensor('sc', DataType.FLOAT, [1, N], [0.1, 0.1, 0.1, 0.1]),
+        makeTensor('shp', DataType.INT64, [2], [K, N]),
+      ],
+    );
+    const r = diffModels(original, compressed);
+    expect(params(r, 'originalView')).toBe(K * N);
+    expect(params(r, 'compressedView')).toBe(K * N); // was 64: the packed bytes
+  });
+
+  it("counts MatMulNBits' packed B as elements and leaves its scales out", () => {
+    const compressed = io(
+      [makeNode('MatMulNBits', ['x', 'B', 'S'], ['y'], [attr.int('K', K), attr.int('N', N), attr.int('bits', 4), attr.int('block_size', 32)], { name: 'mm', domain: 'com.microsoft' })],
+      [makeTensor('B', DataType.UINT8, [N, 1, 16], Array.from({ length: N * 16 }, (_, i) => i)), makeTensor('S', DataType.FLOAT, [N], [0.1, 0.1, 0.1, 0.1])],
+      true,
+    );
+    expect(params(diffModels(original, compressed), 'compressedView')).toBe(K * N); // was 68: 64 bytes + 4 scales
   });
 });

@@ -28,7 +28,7 @@
 import { modelGraphs, graphPath } from '../onnx/names';
 import { findLayers } from '../onnx/layers';
 import type { Model, Node } from '../onnx/types';
-import type { GraphScene, SceneEdge, SceneNode, WeightChip } from './types';
+import type { GraphScene, SceneEdge, SceneNode, WeightChip } from './scene-types';
 import { buildViewGraph, type VEdge, type VGraph, type VNode, type ViewGraph } from './view-graph';
 
 export type ChangeKind =
@@ -135,6 +135,28 @@ function bitsOf(chip: WeightChip, original: WeightChip, applied: string): 8 | 4 
 }
 
 const elementsOf = (c: WeightChip | undefined) => c?.elements ?? 0;
+
+/** A stored weight of 4-bit codes packed two per byte: portable int4 (uint8 unpacked through Cast … Concat) or MatMulNBits' B. */
+function packedNibbles(w: WeightChip, op: string): boolean {
+  return w.dtype === 'uint8' && ((op === 'MatMulNBits' && w.inputIndex === 1) || w.via.includes('Concat'));
+}
+
+/**
+ * The parameters of a compressed layer, counted as the original's are (elements, not bytes): a
+ * layer with 4-bit codes packed two per byte counts two a byte of its weight, plus its bias; the
+ * scales and zero points of that encoding are counted in bytes, not as parameters. Other nodes
+ * keep `params` as the view counted them.
+ */
+export function layerParams(weights: readonly WeightChip[], op: string, params: number): number {
+  if (!weights.some((w) => w.role === 'weight' && packedNibbles(w, op))) return params;
+  let n = 0;
+  for (const w of weights) {
+    if (w.role === 'weight') n += packedNibbles(w, op) ? 2 * w.elements : w.elements;
+    else if (w.role === 'bias') n += w.elements;
+  }
+  return Math.min(n, Number.MAX_SAFE_INTEGER);
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Which kind's badge a node shows when several apply. */
@@ -167,6 +189,22 @@ export interface DiffResult {
   members: Record<string, string[]>;
 }
 
+/** What diffModels' steps share: both views, their op indices by key, and the matching so far. */
+interface DiffCtx {
+  original: Model;
+  vo: ViewGraph;
+  vc: ViewGraph;
+  oIdx: Map<string, number>;
+  cIdx: Map<string, number>;
+  removed: string[];
+  addedSet: Set<string>;
+  /** compressed view index -> original key it stands for */
+  standsFor: Map<number, string>;
+  /** compressed view index of an added node -> the original key (or kept key) it is folded onto */
+  servedBy: Map<number, string>;
+  diff: CompareDiff;
+}
+
 /** Compares an original model with its compressed file (both with unique node names, as loading gives them). */
 export function diffModels(original: Model, compressed: Model, hints: readonly LayerHint[] = []): DiffResult {
   const vo = buildViewGraph(original, findLayers(original));
@@ -180,17 +218,53 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
   vc.nodes.forEach((n, i) => n.kind === 'op' && n.key && cIdx.set(n.key, i));
   const oNodes = nodesByKey(original);
   const cNodes = nodesByKey(compressed);
-  const cProd = producers(compressed);
 
   const removed = [...oIdx.keys()].filter((k) => !cIdx.has(k));
   const addedSet = new Set([...cIdx.keys()].filter((k) => !oIdx.has(k)));
+  const ctx: DiffCtx = { original, vo, vc, oIdx, cIdx, removed, addedSet, standsFor: new Map(), servedBy: new Map(), diff };
 
-  // 1. Replacements: an added node writing a removed node's output takes its place.
-  /** compressed view index -> original key it stands for */
-  const standsFor = new Map<number, string>();
-  /** compressed view index of an added node -> the original key (or kept key) it is folded onto */
-  const servedBy = new Map<number, string>();
-  for (const key of removed) {
+  findReplacements(ctx, oNodes, producers(compressed));
+  foldAddedGroups(ctx);
+  const chainOf = recordReplacements(ctx);
+  recordServed(ctx);
+  for (const key of addedSet) {
+    const ci = cIdx.get(key)!;
+    if (ctx.standsFor.has(ci) || ctx.servedBy.has(ci)) continue;
+    push(diff.compressed, key, 'added', `${vc.nodes[ci].op} added`, 'added');
+  }
+  recordRemoved(ctx, oNodes);
+  for (const [key, oi] of oIdx) {
+    const ci = cIdx.get(key);
+    if (ci === undefined) continue;
+    classifyKept(diff, key, vo.nodes[oi], vc.nodes[ci], cNodes.get(key)?.node, hintOf.get(key));
+  }
+
+  // 4. The folded view and the counts.
+  const compressedView = foldCompressedView(vc, ctx.standsFor, ctx.servedBy, (key) => {
+    const oi = oIdx.get(key);
+    return oi === undefined ? undefined : vo.nodes[oi];
+  });
+  countKinds(diff);
+  diff.nodes = {
+    original: oIdx.size,
+    compressed: compressedView.nodes.filter((n) => n.kind === 'op').length,
+    added: addedSet.size,
+    removed: removed.length,
+  };
+  const members: Record<string, string[]> = {};
+  for (const [ci, key] of ctx.standsFor) {
+    members[key] = [vc.nodes[ci].key!, ...(chainOf.get(key) ?? []).map((v) => vc.nodes[v].key!)];
+  }
+  return { diff, originalView: vo, compressedView, members };
+}
+
+/**
+ * 1. Replacements: an added node writing a removed node's output takes its place; the added
+ * nodes feeding it (not Q/DQ) are folded onto it.
+ */
+function findReplacements(ctx: DiffCtx, oNodes: ReturnType<typeof nodesByKey>, cProd: Map<string, string>): void {
+  const { vc, cIdx, addedSet, standsFor, servedBy } = ctx;
+  for (const key of ctx.removed) {
     const info = oNodes.get(key);
     if (!info) continue;
     for (const out of info.node.outputs) {
@@ -216,8 +290,17 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
       }
     }
   }
+}
 
-  // 2. Other added nodes: connected groups, each folded onto the layer it serves.
+/** An added node not yet placed: neither a replacement nor folded onto one. */
+function isFree(ctx: DiffCtx, ci: number): boolean {
+  const n = ctx.vc.nodes[ci];
+  return n.kind === 'op' && ctx.addedSet.has(n.key!) && !ctx.standsFor.has(ci) && !ctx.servedBy.has(ci);
+}
+
+/** 2. Other added nodes: connected groups, each folded onto the layer it serves. */
+function foldAddedGroups(ctx: DiffCtx): void {
+  const { vo, vc, oIdx, addedSet, standsFor, servedBy } = ctx;
   /** the original key a compressed view node shows as (kept: itself; replacement: the original) */
   const showsAs = (ci: number): string | undefined => {
     const n = vc.nodes[ci];
@@ -229,10 +312,7 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     const oi = oIdx.get(key);
     return oi !== undefined && vo.nodes[oi].isLayer;
   };
-  const free = (ci: number) => {
-    const n = vc.nodes[ci];
-    return n.kind === 'op' && addedSet.has(n.key!) && !standsFor.has(ci) && !servedBy.has(ci);
-  };
+  const free = (ci: number) => isFree(ctx, ci);
   const visited = new Set<number>();
   for (let start = 0; start < vc.nodes.length; start++) {
     if (visited.has(start) || !free(start)) continue;
@@ -240,40 +320,32 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     visited.add(start);
     const consumers: string[] = [];
     const producersOf: string[] = [];
+    const reach = (other: number, outside: string[]) => {
+      if (free(other)) {
+        if (!visited.has(other)) {
+          visited.add(other);
+          comp.push(other);
+        }
+      } else {
+        const k = showsAs(other);
+        if (k) outside.push(k);
+      }
+    };
     for (let q = 0; q < comp.length; q++) {
       const v = comp[q];
-      for (const e of vc.outEdges[v]) {
-        const t = vc.edges[e].to;
-        if (free(t)) {
-          if (!visited.has(t)) {
-            visited.add(t);
-            comp.push(t);
-          }
-        } else {
-          const k = showsAs(t);
-          if (k) consumers.push(k);
-        }
-      }
-      for (const e of vc.inEdges[v]) {
-        const f = vc.edges[e].from;
-        if (free(f)) {
-          if (!visited.has(f)) {
-            visited.add(f);
-            comp.push(f);
-          }
-        } else {
-          const k = showsAs(f);
-          if (k) producersOf.push(k);
-        }
-      }
+      for (const e of vc.outEdges[v]) reach(vc.edges[e].to, consumers);
+      for (const e of vc.inEdges[v]) reach(vc.edges[e].from, producersOf);
     }
     const target =
       consumers.find(isLayerKey) ?? producersOf.find(isLayerKey) ?? producersOf[0] ?? consumers[0];
     if (target === undefined) continue; // stays as an added node of its own
     for (const v of comp) servedBy.set(v, target);
   }
+}
 
-  // 3. Record the changes.
+/** 3a. Record the replacements (both sides); returns each replaced key's chain of added nodes. */
+function recordReplacements(ctx: DiffCtx): Map<string, number[]> {
+  const { vo, vc, oIdx, standsFor, servedBy, diff } = ctx;
   const replacedKeys = new Set(standsFor.values());
   const chainOf = new Map<string, number[]>();
   for (const [v, k] of servedBy) if (replacedKeys.has(k) && !QDQ.has(vc.nodes[v].op)) chainOf.set(k, [...(chainOf.get(k) ?? []), v]);
@@ -290,12 +362,19 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     c.addedOps = ops.filter((_, i) => i > 0);
     diff.original[key].into = key;
   }
+  return chainOf;
+}
+
+/** 3b. Record the added nodes folded onto a node (Q/DQ pairs and others), not part of a replacement chain. */
+function recordServed(ctx: DiffCtx): void {
+  const { vc, oIdx, standsFor, servedBy, diff } = ctx;
+  const replacedKeys = new Set(standsFor.values());
   const servedActs = new Map<string, { ops: string[]; tensors: string[] }>();
   for (const [ci, key] of servedBy) {
     if (replacedKeys.has(key) && !QDQ.has(vc.nodes[ci].op)) continue; // part of a replacement chain
     const s = servedActs.get(key) ?? { ops: [], tensors: [] };
     s.ops.push(vc.nodes[ci].op);
-    for (const e of vc.outEdges[ci]) if (!free(vc.edges[e].to)) s.tensors.push(vc.edges[e].tensor);
+    for (const e of vc.outEdges[ci]) if (!isFree(ctx, vc.edges[e].to)) s.tensors.push(vc.edges[e].tensor);
     servedActs.set(key, s);
   }
   for (const [key, s] of servedActs) {
@@ -309,20 +388,19 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     c.addedOps = [...(c.addedOps ?? []), ...s.ops];
     if (oIdx.has(key)) push(diff.original, key, 'activations', line, q > 0 ? '+Q/DQ' : undefined);
   }
-  for (const key of addedSet) {
-    const ci = cIdx.get(key)!;
-    if (standsFor.has(ci) || servedBy.has(ci)) continue;
-    push(diff.compressed, key, 'added', `${vc.nodes[ci].op} added`, 'added');
-  }
+}
 
+/** 3c. Record the removed nodes: BatchNormalization folded into its producer, Identity/Dropout dropped, dead code. */
+function recordRemoved(ctx: DiffCtx, oNodes: ReturnType<typeof nodesByKey>): void {
+  const { vo, oIdx, cIdx, diff } = ctx;
   let oProd_: Map<string, string> | undefined;
-  for (const key of removed) {
+  for (const key of ctx.removed) {
     if (diff.original[key]?.kinds.includes('replaced')) continue;
     const info = oNodes.get(key);
     const op = vo.nodes[oIdx.get(key)!].op;
     if (op === 'BatchNormalization' && info) {
       const input = info.node.inputs[0];
-      const oProd = input ? (oProd_ ??= producers(original)).get(`${info.path}\u0000${input}`) : undefined;
+      const oProd = input ? (oProd_ ??= producers(ctx.original)).get(`${info.path}\u0000${input}`) : undefined;
       if (oProd && cIdx.has(oProd) && FOLDS_BN.has(vo.nodes[oIdx.get(oProd)!].op)) {
         const c = push(diff.original, key, 'folded', `folded into ${oProd}`, 'folded');
         c.into = oProd;
@@ -334,39 +412,19 @@ export function diffModels(original: Model, compressed: Model, hints: readonly L
     if (op === 'Identity' || op === 'Dropout') push(diff.original, key, 'removed', `${op} dropped (its output is its input)`, 'removed');
     else push(diff.original, key, 'removed', 'removed: nothing reads its result (dead code)', 'removed');
   }
+}
 
-  for (const [key, oi] of oIdx) {
-    const ci = cIdx.get(key);
-    if (ci === undefined) continue;
-    classifyKept(diff, key, vo.nodes[oi], vc.nodes[ci], cNodes.get(key)?.node, hintOf.get(key));
-  }
-
-  // 4. The folded view and the counts.
-  const compressedView = foldCompressedView(vc, standsFor, servedBy, (key) => {
-    const oi = oIdx.get(key);
-    return oi === undefined ? undefined : vo.nodes[oi];
-  });
+/** 4. The counts per kind: removed and folded on the original's side, the rest on the compressed file's. */
+function countKinds(diff: CompareDiff): void {
   for (const side of [diff.original, diff.compressed] as const) {
-    for (const [key, c] of Object.entries(side)) {
+    for (const c of Object.values(side)) {
       for (const k of c.kinds) {
         const originalSide = k === 'removed' || k === 'folded';
         if (originalSide !== (side === diff.original)) continue;
         diff.counts[k] = (diff.counts[k] ?? 0) + 1;
       }
-      void key;
     }
   }
-  diff.nodes = {
-    original: oIdx.size,
-    compressed: compressedView.nodes.filter((n) => n.kind === 'op').length,
-    added: addedSet.size,
-    removed: removed.length,
-  };
-  const members: Record<string, string[]> = {};
-  for (const [ci, key] of standsFor) {
-    members[key] = [vc.nodes[ci].key!, ...(chainOf.get(key) ?? []).map((v) => vc.nodes[v].key!)];
-  }
-  return { diff, originalView: vo, compressedView, members };
 }
 
 function classifyKept(diff: CompareDiff, key: string, o: VNode, c: VNode, node: Node | undefined, hint: LayerHint | undefined): void {
@@ -461,7 +519,7 @@ export function foldCompressedView(
             return w.role === 'const' && role && role !== 'const' ? { ...w, role } : w;
           })
         : n.weights;
-      nodes.push({ ...n, rank: nodes.length, weights, isLayer: n.isLayer || (orig?.isLayer ?? false) });
+      nodes.push({ ...n, rank: nodes.length, weights, params: layerParams(weights, n.op, n.params), isLayer: n.isLayer || (orig?.isLayer ?? false) });
       return;
     }
     const orig = originalNode(key);
@@ -482,7 +540,7 @@ export function foldCompressedView(
       domain: orig?.domain ?? n.domain,
       rank: nodes.length,
       weights,
-      params: weights.reduce((p, w) => p + w.elements, 0),
+      params: layerParams(weights, n.op, weights.reduce((p, w) => p + w.elements, 0)),
       isLayer: orig?.isLayer ?? true,
     });
   });

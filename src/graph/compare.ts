@@ -8,7 +8,7 @@
 import { loadModel, type LoadedModel } from '../onnx/load';
 import { alignScene, diffModels, type CompareDiff, type LayerHint } from './compare-diff';
 import { expansionFor, graphReveal, graphScene, openGraphFromView, type GraphModel } from './graph-model';
-import type { GraphInfo, GraphScene } from './types';
+import type { GraphInfo, GraphScene } from './scene-types';
 
 export type CompareSide = 'original' | 'compressed';
 

@@ -9,7 +9,7 @@ import { buildHierarchy, fitExpansion, initialExpansion, type Hierarchy } from '
 import { layeredLayout } from './layered';
 import { buildScene, LayoutCache, type LayoutFn } from './scene';
 import { buildSearchIndex, revealIds, searchGraph, type SearchIndex } from './search';
-import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from './types';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from './scene-types';
 import { buildViewGraph, type ViewGraph } from './view-graph';
 
 /** New items an opened group may show at once (its sub-groups open too while they fit). */

@@ -11,7 +11,7 @@
  *
  * Everything here is iterative (no recursion over the tree) and deterministic.
  */
-import type { GroupKind } from './types';
+import type { GroupKind } from './scene-types';
 import type { ViewGraph } from './view-graph';
 
 /** A child of a group: a node index (>= 0) or a group, encoded as ~groupIndex (< 0). */
@@ -103,7 +103,7 @@ export function buildHierarchy(view: ViewGraph): Hierarchy {
   const byId = new Map<string, number>();
   const parentOf = new Int32Array(nodes.length).fill(-1);
 
-  const addGroup = (g: Omit<Group, 'depth' | 'nodeCount' | 'params' | 'opCounts' | 'layerKeys' | 'rank'>): number => {
+  const addGroup: AddGroup = (g) => {
     let id = g.id;
     for (let n = 2; byId.has(id); n++) id = `${g.id}~${n}`;
     const index = groups.length;
@@ -155,44 +155,7 @@ export function buildHierarchy(view: ViewGraph): Hierarchy {
       t.items.push(item);
     }
 
-    // Post-order over the trie: each scope becomes a group, a single item, or a merged chain.
-    const result = new Map<Trie, Item | undefined>();
-    const stack: { t: Trie; visited: boolean }[] = [{ t: top, visited: false }];
-    while (stack.length > 0) {
-      const top2 = stack[stack.length - 1];
-      if (!top2.visited) {
-        top2.visited = true;
-        for (const c of top2.t.items) if (typeof c !== 'number') stack.push({ t: c, visited: false });
-        continue;
-      }
-      stack.pop();
-      const t = top2.t;
-      const items: Item[] = [];
-      for (const c of t.items) {
-        if (typeof c === 'number') items.push(c);
-        else {
-          const r = result.get(c);
-          if (r !== undefined) items.push(r);
-        }
-      }
-      if (t === top) {
-        groups[container].children.push(...items);
-        continue;
-      }
-      if (items.length === 0) {
-        result.set(t, undefined);
-      } else if (items.length === 1) {
-        const only = items[0];
-        if (isGroupItem(only) && groups[itemGroup(only)].kind === 'scope') {
-          const g = groups[itemGroup(only)];
-          g.title = `${t.seg}/${g.title}`;
-        }
-        result.set(t, only);
-      } else {
-        const g = addGroup({ id: `${idPrefix}${t.path}`, kind: 'scope', title: t.seg, parent: -1, children: items, graph: gi });
-        result.set(t, groupItem(g));
-      }
-    }
+    groups[container].children.push(...trieToItems(top, groups, addGroup, idPrefix, gi));
   });
 
   // Parents, then ranks (minimum node rank inside), computed bottom-up.
@@ -228,7 +191,57 @@ export function buildHierarchy(view: ViewGraph): Hierarchy {
   }
   computeRanks();
 
-  // Depths (top-down) and statistics (bottom-up).
+  depthsAndStats(groups, nodes, root);
+  return { view, groups, parentOf, byId };
+}
+
+type AddGroup = (g: Omit<Group, 'depth' | 'nodeCount' | 'params' | 'opCounts' | 'layerKeys' | 'rank'>) => number;
+
+/** Post-order over a graph's scope trie: each scope becomes a group, a single item, or a merged chain; returns the top's items. */
+function trieToItems(top: Trie, groups: Group[], addGroup: AddGroup, idPrefix: string, gi: number): Item[] {
+  let topItems: Item[] = [];
+  const result = new Map<Trie, Item | undefined>();
+  const stack: { t: Trie; visited: boolean }[] = [{ t: top, visited: false }];
+  while (stack.length > 0) {
+    const top2 = stack[stack.length - 1];
+    if (!top2.visited) {
+      top2.visited = true;
+      for (const c of top2.t.items) if (typeof c !== 'number') stack.push({ t: c, visited: false });
+      continue;
+    }
+    stack.pop();
+    const t = top2.t;
+    const items: Item[] = [];
+    for (const c of t.items) {
+      if (typeof c === 'number') items.push(c);
+      else {
+        const r = result.get(c);
+        if (r !== undefined) items.push(r);
+      }
+    }
+    if (t === top) {
+      topItems = items;
+      continue;
+    }
+    if (items.length === 0) {
+      result.set(t, undefined);
+    } else if (items.length === 1) {
+      const only = items[0];
+      if (isGroupItem(only) && groups[itemGroup(only)].kind === 'scope') {
+        const g = groups[itemGroup(only)];
+        g.title = `${t.seg}/${g.title}`;
+      }
+      result.set(t, only);
+    } else {
+      const g = addGroup({ id: `${idPrefix}${t.path}`, kind: 'scope', title: t.seg, parent: -1, children: items, graph: gi });
+      result.set(t, groupItem(g));
+    }
+  }
+  return topItems;
+}
+
+/** Depths (top-down) and statistics (bottom-up): node counts, params, op counts, layer keys. */
+function depthsAndStats(groups: Group[], nodes: ViewGraph['nodes'], root: number): void {
   for (const gi of preOrder(groups, root)) {
     const g = groups[gi];
     g.depth = g.parent < 0 ? 0 : groups[g.parent].depth + 1;
@@ -260,7 +273,6 @@ export function buildHierarchy(view: ViewGraph): Hierarchy {
     g.opCounts = [...ops.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     g.layerKeys = layerKeys;
   }
-  return { view, groups, parentOf, byId };
 }
 
 /** Group indexes, parents before children. */

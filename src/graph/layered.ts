@@ -80,8 +80,26 @@ export function layeredLayout(
 ): LayoutResult {
   const opt = { ...DEFAULT_LAYOUT, ...options };
   const n = nodes.length;
+  const fwd = mergeForwardEdges(n, edges);
+  const { layer, L } = assignLayers(nodes, fwd);
+  const g = properGraph(nodes, fwd, layer);
+  const layers = orderLayers(g, L, opt.sweeps);
+  const xc = placeX(g, layers, opt);
+  return finish(nodes, edges, fwd, g, layer, xc, L, opt);
+}
 
-  // 1. Forward edges, merged.
+/** Step 1: forward edges (an edge pointing backwards in the input order is reversed), merged. */
+interface ForwardEdges {
+  mSource: number[];
+  mTarget: number[];
+  mWeight: number[];
+  /** per input edge: its merged edge, or -1 (a self loop or out of range) */
+  edgeMerged: number[];
+  reversed: boolean[];
+  outOf: number[][];
+  inOf: number[][];
+}
+function mergeForwardEdges(n: number, edges: readonly LayoutEdgeInput[]): ForwardEdges {
   const merged = new Map<number, number>();
   const mSource: number[] = [];
   const mTarget: number[] = [];
@@ -115,8 +133,13 @@ export function layeredLayout(
     outOf[mSource[m]].push(m);
     inOf[mTarget[m]].push(m);
   }
+  return { mSource, mTarget, mWeight, edgeMerged, reversed, outOf, inOf };
+}
 
-  // 2. Layers.
+/** Step 2: layers (longest path, then nodes moved down next to their first consumer; exits last). */
+function assignLayers(nodes: readonly LayoutNodeInput[], fwd: ForwardEdges): { layer: number[]; L: number } {
+  const n = nodes.length;
+  const { outOf, inOf, mTarget } = fwd;
   const layer = new Array<number>(n).fill(0);
   for (let v = 0; v < n; v++) for (const m of outOf[v]) layer[mTarget[m]] = Math.max(layer[mTarget[m]], layer[v] + 1);
   const pin = (v: number) => nodes[v].pin ?? 0;
@@ -137,17 +160,42 @@ export function layeredLayout(
     }
   }
   if (anyExit) L++;
+  return { layer, L };
+}
 
-  // 3. Dummy chains (one per source, shared by its long edges) and the proper layered graph.
-  const nodeLayer: number[] = layer.slice();
-  const width: number[] = nodes.map((v) => v.width);
-  const height: number[] = nodes.map((v) => v.height);
+/** Step 3's result: the proper layered graph, real nodes 0..n-1 then dummies. */
+interface ProperGraph {
+  n: number;
+  nodeLayer: number[];
+  width: number[];
+  height: number[];
   /** the real node a dummy belongs to (its source), for the initial order */
-  const owner: number[] = Array.from({ length: n }, (_, i) => i);
-  const up: number[][] = Array.from({ length: n }, () => []);
-  const down: number[][] = Array.from({ length: n }, () => []);
-  const upW: number[][] = Array.from({ length: n }, () => []);
-  const downW: number[][] = Array.from({ length: n }, () => []);
+  owner: number[];
+  up: number[][];
+  down: number[][];
+  upW: number[][];
+  downW: number[][];
+  /** path (node ids, top to bottom) of each merged edge */
+  mPath: number[][];
+}
+
+/** Step 3: dummy chains (one per source, shared by its long edges) and the proper layered graph. */
+function properGraph(nodes: readonly LayoutNodeInput[], fwd: ForwardEdges, layer: readonly number[]): ProperGraph {
+  const n = nodes.length;
+  const { outOf, mTarget, mWeight } = fwd;
+  const g: ProperGraph = {
+    n,
+    nodeLayer: layer.slice(),
+    width: nodes.map((v) => v.width),
+    height: nodes.map((v) => v.height),
+    owner: Array.from({ length: n }, (_, i) => i),
+    up: Array.from({ length: n }, () => []),
+    down: Array.from({ length: n }, () => []),
+    upW: Array.from({ length: n }, () => []),
+    downW: Array.from({ length: n }, () => []),
+    mPath: new Array<number[]>(fwd.mSource.length),
+  };
+  const { nodeLayer, width, height, owner, up, down, upW, downW, mPath } = g;
   const segSeen = new Map<number, number>();
   const link = (a: number, b: number, w: number) => {
     // a is in the layer above b
@@ -166,8 +214,6 @@ export function layeredLayout(
     up[b].push(a);
     upW[b].push(w);
   };
-  /** path (node ids, top to bottom) of each merged edge */
-  const mPath: number[][] = new Array<number[]>(M);
   for (let v = 0; v < n; v++) {
     const chain: number[] = []; // chain[k] = dummy at layer layer[v] + 1 + k
     for (const m of outOf[v]) {
@@ -200,10 +246,13 @@ export function layeredLayout(
       }
     }
   }
-  const V = nodeLayer.length;
-  const isDummy = (v: number) => v >= n;
+  return g;
+}
 
-  // 4. Order within layers.
+/** Step 4: order within layers (barycenter sweeps, keeping the order with fewest crossings). */
+function orderLayers(g: ProperGraph, L: number, sweeps: number): number[][] {
+  const { nodeLayer, owner, up, down, upW, downW } = g;
+  const V = nodeLayer.length;
   const layers: number[][] = Array.from({ length: L }, () => []);
   for (let v = 0; v < V; v++) layers[nodeLayer[v]].push(v);
   for (const ly of layers) ly.sort((a, b) => owner[a] - owner[b] || a - b);
@@ -215,7 +264,7 @@ export function layeredLayout(
   let best = layers.map((ly) => ly.slice());
   let bestCrossings = totalCrossings(layers, down, pos);
   const bary = new Float64Array(V);
-  for (let it = 0; it < opt.sweeps && bestCrossings > 0; it++) {
+  for (let it = 0; it < sweeps && bestCrossings > 0; it++) {
     const downward = it % 2 === 0;
     const range = downward ? [...Array(L).keys()].slice(1) : [...Array(L).keys()].slice(0, -1).reverse();
     for (const l of range) {
@@ -245,11 +294,16 @@ export function layeredLayout(
     }
   }
   for (let l = 0; l < L; l++) layers[l] = best[l];
-  setPos();
+  return layers;
+}
 
-  // 5. x coordinates (centres).
+/** Step 5: x coordinates (centres). */
+function placeX(g: ProperGraph, layers: number[][], opt: LayoutOptions): Float64Array {
+  const { nodeLayer, width, up, down, upW, downW, n } = g;
+  const V = nodeLayer.length;
+  const L = layers.length;
   const xc = new Float64Array(V);
-  const sep = (a: number, b: number) => (width[a] + width[b]) / 2 + (isDummy(a) || isDummy(b) ? DUMMY_GAP : opt.nodeGap);
+  const sep = (a: number, b: number) => (width[a] + width[b]) / 2 + (a >= n || b >= n ? DUMMY_GAP : opt.nodeGap);
   let widest = 0;
   for (const ly of layers) {
     let x = 0;
@@ -314,15 +368,29 @@ export function layeredLayout(
       placeLayer(ly, target, weight, sep, xc);
     }
   }
+  return xc;
+}
 
-  // 6. y coordinates, and the bounding box.
+/** Step 6: y coordinates, the bounding box, top-left corners and the edges' routes. */
+function finish(
+  nodes: readonly LayoutNodeInput[],
+  edges: readonly LayoutEdgeInput[],
+  fwd: ForwardEdges,
+  g: ProperGraph,
+  layer: number[],
+  xc: Float64Array,
+  L: number,
+  opt: LayoutOptions,
+): LayoutResult {
+  const { n, nodeLayer, width, height, mPath } = g;
+  const V = nodeLayer.length;
   const layerTop = new Float64Array(L);
   const layerHeight = new Float64Array(L);
   for (let v = 0; v < V; v++) layerHeight[nodeLayer[v]] = Math.max(layerHeight[nodeLayer[v]], height[v]);
   let y = 0;
   // a row of entry or exit points only needs a little room
   const virtualRow = new Uint8Array(L).fill(1);
-  for (let v = 0; v < n; v++) if (pin(v) === 0) virtualRow[nodeLayer[v]] = 0;
+  for (let v = 0; v < n; v++) if ((nodes[v].pin ?? 0) === 0) virtualRow[nodeLayer[v]] = 0;
   for (let l = 0; l < L; l++) {
     layerHeight[l] = virtualRow[l] ? 0 : Math.max(layerHeight[l], 8);
     const gap = virtualRow[l] || (l + 1 < L && virtualRow[l + 1]) ? VIRTUAL_GAP : opt.layerGap;
@@ -346,12 +414,13 @@ export function layeredLayout(
     xs[v] = xc[v] - width[v] / 2 - minX;
     ys[v] = layerTop[nodeLayer[v]] + (layerHeight[nodeLayer[v]] - height[v]) / 2;
   }
+  const { edgeMerged, reversed } = fwd;
   const routes: Point[][] = edges.map((_, i) => {
     const m = edgeMerged[i];
     if (m < 0) return [];
     const pts: Point[] = [];
     for (const d of mPath[m]) {
-      if (!isDummy(d)) continue;
+      if (d < n) continue;
       pts.push({ x: xc[d] - minX, y: layerTop[nodeLayer[d]] + layerHeight[nodeLayer[d]] / 2 });
     }
     return reversed[i] ? pts.reverse() : pts;

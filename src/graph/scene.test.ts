@@ -5,7 +5,7 @@ import { loadModel } from '../onnx/load';
 import type { Model } from '../onnx/types';
 import { expansionFor, graphReveal, graphScene, graphSearch, openGraph } from './graph-model';
 import { controlFlowModel, transformerModel, unnamedResNet } from './testing/synthetic';
-import type { GraphScene, SceneNode } from './types';
+import type { GraphScene, SceneNode } from './scene-types';
 
 const fromFile = (path: string) => loadModel(new Uint8Array(readFileSync(path)), { fileName: path }).model;
 const fromModel = (m: Model) => loadModel(encodeModel(m), {}).model;

@@ -16,7 +16,7 @@ import {
   type Item,
 } from './hierarchy';
 import type { LayoutEdgeInput, LayoutNodeInput, LayoutResult, Point } from './layered';
-import type { GraphScene, LayoutEngine, SceneEdge, SceneNode, WeightChip } from './types';
+import type { GraphScene, LayoutEngine, SceneEdge, SceneNode, WeightChip } from './scene-types';
 import type { VNode } from './view-graph';
 
 /** Node sizes: the page draws nodes at exactly these sizes. */
@@ -118,32 +118,69 @@ export interface SceneOptions {
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-/** Builds the scene for a set of expanded group ids (unknown ids are ignored; the root is always open). */
+/**
+ * Builds the scene for a set of expanded group ids (unknown ids are ignored; the root is always
+ * open), in named steps: which groups show open, each node's visible representative, the edges
+ * between what shows (routed through the groups' frames), one layout per open group, absolute
+ * positions and scene nodes, and the scene edges' points.
+ */
 export async function buildScene(h: Hierarchy, expandedIds: readonly string[], options: SceneOptions): Promise<GraphScene> {
   const t0 = now();
-  const { groups, view, parentOf } = h;
-  const { nodes } = view;
+  const { groups, view } = h;
+  const { shownOpen, isOpen } = openGroups(h, expandedIds);
+  const repOf = representatives(h, shownOpen, isOpen);
+  const { perGroup, sceneEdges } = routeEdges(h, repOf);
+  const { layoutOf, sizeOfItem, computed, layoutMs } = await layoutGroups(h, shownOpen, isOpen, perGroup, options);
+  const { sceneNodes, originOf } = placeNodes(h, shownOpen, isOpen, layoutOf, sizeOfItem);
+  const sceneIdOf = (item: Item): string => {
+    if (!isGroupItem(item)) return view.nodes[item].id;
+    const g = groups[itemGroup(item)];
+    if (!isOpen[itemGroup(item)] && g.control !== undefined) return view.nodes[g.control].id;
+    return g.id;
+  };
+  const edgesOut = [...sceneEdges.values()].map((agg) => sceneEdge(h, agg, layoutOf, originOf, sceneIdOf));
+  edgesOut.sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
+
+  const root = layoutOf.get(0)!;
+  const expanded = shownOpen.filter((gi) => gi !== 0).map((gi) => groups[gi].id).sort();
+  return {
+    nodes: sceneNodes,
+    edges: edgesOut,
+    width: root.width,
+    height: root.height,
+    expanded,
+    engine: options.engine,
+    layoutMs,
+    sceneMs: now() - t0,
+    computed,
+  };
+}
+
+/** The groups shown open (pre-order from the root): only groups whose parents are all open count as open. */
+function openGroups(h: Hierarchy, expandedIds: readonly string[]): { shownOpen: number[]; isOpen: Uint8Array } {
+  const { groups } = h;
   const open = new Uint8Array(groups.length);
   open[0] = 1;
   for (const id of expandedIds) {
     const gi = h.byId.get(id);
     if (gi !== undefined) open[gi] = 1;
   }
-  // Only groups whose parents are all open count as open.
   const shownOpen: number[] = [];
-  {
-    const stack = [0];
-    while (stack.length > 0) {
-      const gi = stack.pop()!;
-      shownOpen.push(gi);
-      for (const c of groups[gi].children) if (isGroupItem(c) && open[itemGroup(c)]) stack.push(itemGroup(c));
-    }
+  const stack = [0];
+  while (stack.length > 0) {
+    const gi = stack.pop()!;
+    shownOpen.push(gi);
+    for (const c of groups[gi].children) if (isGroupItem(c) && open[itemGroup(c)]) stack.push(itemGroup(c));
   }
   const isOpen = new Uint8Array(groups.length);
   for (const gi of shownOpen) isOpen[gi] = 1;
+  return { shownOpen, isOpen };
+}
 
-  // The visible representative of every node.
-  const repOf = new Int32Array(nodes.length);
+/** The visible representative of every node: itself, or the collapsed group that holds it. */
+function representatives(h: Hierarchy, shownOpen: readonly number[], isOpen: Uint8Array): Int32Array {
+  const { groups } = h;
+  const repOf = new Int32Array(h.view.nodes.length);
   for (const gi of shownOpen) {
     for (const c of groups[gi].children) {
       if (!isGroupItem(c)) repOf[c] = c;
@@ -154,18 +191,46 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
       }
     }
   }
-  const parentGroup = (item: Item) => (isGroupItem(item) ? groups[itemGroup(item)].parent : parentOf[item]);
+  return repOf;
+}
 
-  // Edges. Each edge a -> b between shown items runs through the lowest open group holding both
-  // (between the two members of it that hold a and b); below that, it leaves each open group
-  // around a through an exit point at the group's bottom, and enters each open group around b
-  // through an entry point at its top. Each group's layout places its entry and exit points,
-  // so edges run around the nodes inside a frame instead of through them.
-  interface LayoutEdges {
-    edges: Map<string, { from: string; to: string; w: number }>;
-    entries: Set<string>;
-    exits: Set<string>;
-  }
+/** One open group's layout edges, and the entry and exit points on its frame. */
+interface LayoutEdges {
+  edges: Map<string, { from: string; to: string; w: number }>;
+  entries: Set<string>;
+  exits: Set<string>;
+}
+/** A step of an edge through a group's frame: the group, and its member the edge runs from or to. */
+interface Hop {
+  g: number;
+  child: Item;
+}
+/** The view edges between two shown items, aggregated into one scene edge. */
+interface Agg {
+  a: Item;
+  b: Item;
+  lca: number;
+  ca: Item;
+  cb: Item;
+  up: Hop[];
+  down: Hop[];
+  tensors: string[];
+  count: number;
+  control: boolean;
+  firstTensor: string;
+  graph: number;
+}
+
+/**
+ * Edges. Each edge a -> b between shown items runs through the lowest open group holding both
+ * (between the two members of it that hold a and b); below that, it leaves each open group
+ * around a through an exit point at the group's bottom, and enters each open group around b
+ * through an entry point at its top. Each group's layout places its entry and exit points,
+ * so edges run around the nodes inside a frame instead of through them.
+ */
+function routeEdges(h: Hierarchy, repOf: Int32Array): { perGroup: Map<number, LayoutEdges>; sceneEdges: Map<string, Agg> } {
+  const { groups, view, parentOf } = h;
+  const parentGroup = (item: Item) => (isGroupItem(item) ? groups[itemGroup(item)].parent : parentOf[item]);
   const perGroup = new Map<number, LayoutEdges>();
   const groupEdges = (gi: number): LayoutEdges => {
     let le = perGroup.get(gi);
@@ -179,24 +244,6 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
     if (x) x.w++;
     else le.edges.set(k, { from, to, w: 1 });
   };
-  interface Hop {
-    g: number;
-    child: Item;
-  }
-  interface Agg {
-    a: Item;
-    b: Item;
-    lca: number;
-    ca: Item;
-    cb: Item;
-    up: Hop[];
-    down: Hop[];
-    tensors: string[];
-    count: number;
-    control: boolean;
-    firstTensor: string;
-    graph: number;
-  }
   const sceneEdges = new Map<string, Agg>();
   for (const e of view.edges) {
     const a = repOf[e.from];
@@ -205,25 +252,7 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
     const sk = `${a},${b}`;
     let agg = sceneEdges.get(sk);
     if (!agg) {
-      // climb to the lowest common open group, noting the groups left and entered
-      let ca = a;
-      let cb = b;
-      let pa = parentGroup(ca);
-      let pb = parentGroup(cb);
-      const up: Hop[] = [];
-      const down: Hop[] = [];
-      while (pa !== pb) {
-        if (groups[pa].depth >= groups[pb].depth) {
-          up.push({ g: pa, child: ca });
-          ca = groupItem(pa);
-          pa = groups[pa].parent;
-        } else {
-          down.push({ g: pb, child: cb });
-          cb = groupItem(pb);
-          pb = groups[pb].parent;
-        }
-      }
-      agg = { a, b, lca: pa, ca, cb, up, down, tensors: [], count: 0, control: true, firstTensor: e.tensor, graph: nodes[e.from].graph };
+      agg = climbToCommonGroup(groups, parentGroup, a, b, e.tensor, view.nodes[e.from].graph);
       sceneEdges.set(sk, agg);
     }
     addLayoutEdge(agg.lca, `${agg.ca}`, `${agg.cb}`);
@@ -244,11 +273,53 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
       }
     }
   }
+  return { perGroup, sceneEdges };
+}
 
-  // Layouts, children before parents.
+/** Climbs from a and b to the lowest common open group, noting the groups left and entered. */
+function climbToCommonGroup(
+  groups: Hierarchy['groups'],
+  parentGroup: (item: Item) => number,
+  a: Item,
+  b: Item,
+  firstTensor: string,
+  graph: number,
+): Agg {
+  let ca = a;
+  let cb = b;
+  let pa = parentGroup(ca);
+  let pb = parentGroup(cb);
+  const up: Hop[] = [];
+  const down: Hop[] = [];
+  while (pa !== pb) {
+    if (groups[pa].depth >= groups[pb].depth) {
+      up.push({ g: pa, child: ca });
+      ca = groupItem(pa);
+      pa = groups[pa].parent;
+    } else {
+      down.push({ g: pb, child: cb });
+      cb = groupItem(pb);
+      pb = groups[pb].parent;
+    }
+  }
+  return { a, b, lca: pa, ca, cb, up, down, tensors: [], count: 0, control: true, firstTensor, graph };
+}
+
+type SizeOf = (item: Item) => { width: number; height: number };
+
+/** Layouts of the open groups, children before parents, from the cache where the key matches. */
+async function layoutGroups(
+  h: Hierarchy,
+  shownOpen: readonly number[],
+  isOpen: Uint8Array,
+  perGroup: Map<number, LayoutEdges>,
+  options: SceneOptions,
+): Promise<{ layoutOf: Map<number, GroupLayout>; sizeOfItem: SizeOf; computed: number; layoutMs: number }> {
+  const { groups } = h;
+  const { nodes } = h.view;
   const cache = options.cache;
   const layoutOf = new Map<number, GroupLayout>();
-  const sizeOfItem = (item: Item): { width: number; height: number } => {
+  const sizeOfItem: SizeOf = (item) => {
     if (!isGroupItem(item)) return nodeSize(nodes[item]);
     const gi = itemGroup(item);
     if (isOpen[gi]) {
@@ -274,60 +345,79 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
     }
     openInside.set(gi, inside);
     const le = perGroup.get(gi);
-    const entries = [...(le?.entries ?? [])].sort();
-    const exits = [...(le?.exits ?? [])].sort();
     const edgeList = [...(le?.edges.values() ?? [])];
     // What crosses the frame depends on the outside, so it is part of the key.
     const outside = le ? edgeList.filter((e) => e.from[0] === '>' || e.to[0] === '<').map((e) => `${e.from}|${e.to}`).sort().join(';') : '';
     const key = `${options.engine}|${g.id}|${inside.join(',')}|${outside}`;
     let gl = cache?.get(key);
     if (!gl) {
-      const keys = [...entries, ...g.children.map((c) => `${c}`), ...exits];
-      const index = new Map<string, number>();
-      keys.forEach((k, i2) => index.set(k, i2));
-      const lnodes: LayoutNodeInput[] = [
-        ...entries.map((): LayoutNodeInput => ({ width: 8, height: 0, pin: -1 })),
-        ...g.children.map(sizeOfItem),
-        ...exits.map((): LayoutNodeInput => ({ width: 8, height: 0, pin: 1 })),
-      ];
-      const ledges: LayoutEdgeInput[] = edgeList.map((e) => ({ source: index.get(e.from)!, target: index.get(e.to)!, weight: e.w }));
-      const t1 = now();
-      const res = await options.layout(lnodes, ledges);
-      layoutMs += now() - t1;
+      const laid = await layoutGroup(g.children, le, edgeList, sizeOfItem, options.layout);
+      gl = laid.layout;
+      layoutMs += laid.ms;
       computed++;
-      const routes = new Map<string, Point[]>();
-      const reversed = new Set<string>();
-      edgeList.forEach((e, k) => {
-        routes.set(`${e.from}|${e.to}`, res.routes[k] ?? []);
-        if (res.reversed[k]) reversed.add(`${e.from}|${e.to}`);
-      });
-      gl = {
-        keys,
-        index,
-        x: res.x,
-        y: res.y,
-        w: lnodes.map((v) => v.width),
-        h: lnodes.map((v) => v.height),
-        width: res.width,
-        height: res.height,
-        routes,
-        reversed,
-      };
       cache?.set(key, gl);
     }
     layoutOf.set(gi, gl);
   }
+  return { layoutOf, sizeOfItem, computed, layoutMs };
+}
 
-  // Absolute positions and scene nodes.
+/** Lays out one open group: its entry points, its members and its exit points. */
+async function layoutGroup(
+  children: readonly Item[],
+  le: LayoutEdges | undefined,
+  edgeList: { from: string; to: string; w: number }[],
+  sizeOfItem: SizeOf,
+  layout: LayoutFn,
+): Promise<{ layout: GroupLayout; ms: number }> {
+  const entries = [...(le?.entries ?? [])].sort();
+  const exits = [...(le?.exits ?? [])].sort();
+  const keys = [...entries, ...children.map((c) => `${c}`), ...exits];
+  const index = new Map<string, number>();
+  keys.forEach((k, i2) => index.set(k, i2));
+  const lnodes: LayoutNodeInput[] = [
+    ...entries.map((): LayoutNodeInput => ({ width: 8, height: 0, pin: -1 })),
+    ...children.map(sizeOfItem),
+    ...exits.map((): LayoutNodeInput => ({ width: 8, height: 0, pin: 1 })),
+  ];
+  const ledges: LayoutEdgeInput[] = edgeList.map((e) => ({ source: index.get(e.from)!, target: index.get(e.to)!, weight: e.w }));
+  const t1 = now();
+  const res = await layout(lnodes, ledges);
+  const ms = now() - t1;
+  const routes = new Map<string, Point[]>();
+  const reversed = new Set<string>();
+  edgeList.forEach((e, k) => {
+    routes.set(`${e.from}|${e.to}`, res.routes[k] ?? []);
+    if (res.reversed[k]) reversed.add(`${e.from}|${e.to}`);
+  });
+  const gl: GroupLayout = {
+    keys,
+    index,
+    x: res.x,
+    y: res.y,
+    w: lnodes.map((v) => v.width),
+    h: lnodes.map((v) => v.height),
+    width: res.width,
+    height: res.height,
+    routes,
+    reversed,
+  };
+  return { layout: gl, ms };
+}
+
+/** Absolute positions and scene nodes: each open group's members, placed at its origin. */
+function placeNodes(
+  h: Hierarchy,
+  shownOpen: readonly number[],
+  isOpen: Uint8Array,
+  layoutOf: Map<number, GroupLayout>,
+  sizeOfItem: SizeOf,
+): { sceneNodes: SceneNode[]; originOf: Map<number, Point> } {
+  const { groups } = h;
+  const { nodes } = h.view;
   const sceneNodes: SceneNode[] = [];
   const originOf = new Map<number, Point>();
   originOf.set(0, { x: 0, y: 0 });
-  const sceneIdOf = (item: Item): string => {
-    if (!isGroupItem(item)) return nodes[item].id;
-    const g = groups[itemGroup(item)];
-    if (!isOpen[itemGroup(item)] && g.control !== undefined) return nodes[g.control].id;
-    return g.id;
-  };
   const groupPath = (gi: number): string => {
     const parts: string[] = [];
     for (let p = gi; p > 0; p = groups[p].parent) parts.push(groups[p].title);
@@ -350,49 +440,76 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
       }
       const cg = itemGroup(item);
       const g = groups[cg];
-      if (isOpen[cg]) {
-        originOf.set(cg, { x: x + SIZES.padX, y: y + SIZES.header });
-        sceneNodes.push({
-          id: g.id,
-          kind: 'box',
-          x,
-          y,
-          width: size.width,
-          height: size.height,
-          label: g.kind === 'control' ? `${nodes[g.control!].op} · ${nodes[g.control!].key ?? ''}` : g.title,
-          sub: groupPath(cg),
-          depth,
-          params: g.params,
-          nodeCount: g.nodeCount,
-          layerKeys: g.layerKeys,
-          groupKind: g.kind === 'root' ? 'scope' : g.kind,
-        });
-      } else if (g.control !== undefined) {
+      if (isOpen[cg]) originOf.set(cg, { x: x + SIZES.padX, y: y + SIZES.header });
+      if (!isOpen[cg] && g.control !== undefined) {
         sceneNodes.push(opOrIoNode(nodes[g.control], x, y, size, depth, g.id, g.nodeCount - 1));
-      } else {
-        sceneNodes.push({
-          id: g.id,
-          kind: 'group',
-          x,
-          y,
-          width: size.width,
-          height: size.height,
-          label: g.title,
-          sub: groupPath(cg),
-          depth,
-          params: g.params,
-          nodeCount: g.nodeCount,
-          opSummary: g.opCounts.slice(0, 4),
-          layerKeys: g.layerKeys,
-          groupKind: g.kind === 'root' ? 'scope' : g.kind,
-        });
+        return;
       }
+      sceneNodes.push(groupNode(h, cg, isOpen[cg] === 1, x, y, size, depth, groupPath(cg)));
     });
   }
+  return { sceneNodes, originOf };
+}
 
-  // Scene edges: out of the frames around the source, along the common group's route, into the
-  // frames around the target.
-  const edgesOut: SceneEdge[] = [];
+/** An open group's box, or a collapsed group's card. */
+function groupNode(
+  h: Hierarchy,
+  cg: number,
+  open: boolean,
+  x: number,
+  y: number,
+  size: { width: number; height: number },
+  depth: number,
+  sub: string,
+): SceneNode {
+  const g = h.groups[cg];
+  const { nodes } = h.view;
+  if (open) {
+    return {
+      id: g.id,
+      kind: 'box',
+      x,
+      y,
+      width: size.width,
+      height: size.height,
+      label: g.kind === 'control' ? `${nodes[g.control!].op} · ${nodes[g.control!].key ?? ''}` : g.title,
+      sub,
+      depth,
+      params: g.params,
+      nodeCount: g.nodeCount,
+      layerKeys: g.layerKeys,
+      groupKind: g.kind === 'root' ? 'scope' : g.kind,
+    };
+  }
+  return {
+    id: g.id,
+    kind: 'group',
+    x,
+    y,
+    width: size.width,
+    height: size.height,
+    label: g.title,
+    sub,
+    depth,
+    params: g.params,
+    nodeCount: g.nodeCount,
+    opSummary: g.opCounts.slice(0, 4),
+    layerKeys: g.layerKeys,
+    groupKind: g.kind === 'root' ? 'scope' : g.kind,
+  };
+}
+
+/**
+ * A scene edge: out of the frames around the source, along the common group's route, into the
+ * frames around the target.
+ */
+function sceneEdge(
+  h: Hierarchy,
+  agg: Agg,
+  layoutOf: Map<number, GroupLayout>,
+  originOf: Map<number, Point>,
+  sceneIdOf: (item: Item) => string,
+): SceneEdge {
   const abs = (gi: number, pts: readonly Point[] | undefined, out: Point[]) => {
     const o = originOf.get(gi)!;
     for (const p of pts ?? []) out.push({ x: p.x + o.x, y: p.y + o.y });
@@ -403,56 +520,39 @@ export async function buildScene(h: Hierarchy, expandedIds: readonly string[], o
     const k = gl.index.get(key)!;
     return { x: o.x + gl.x[k] + gl.w[k] / 2, y: o.y + gl.y[k] };
   };
-  for (const agg of sceneEdges.values()) {
-    const points: Point[] = [];
-    for (const hop of agg.up) {
-      const gl = layoutOf.get(hop.g)!;
-      const rk = `${hop.child}|<${hop.child}`;
-      abs(hop.g, gl.routes.get(rk), points);
-      const exit = pointOf(hop.g, `<${hop.child}`);
-      points.push({ x: exit.x, y: originOf.get(hop.g)!.y + gl.height + SIZES.padBottom });
-    }
-    const lk = `${agg.ca}|${agg.cb}`;
-    const lcaLayout = layoutOf.get(agg.lca)!;
-    abs(agg.lca, lcaLayout.routes.get(lk), points);
-    const back = lcaLayout.reversed.has(lk);
-    for (let i = agg.down.length - 1; i >= 0; i--) {
-      const hop = agg.down[i];
-      const gl = layoutOf.get(hop.g)!;
-      const entry = pointOf(hop.g, `>${agg.a}`);
-      points.push({ x: entry.x, y: originOf.get(hop.g)!.y - SIZES.header });
-      abs(hop.g, gl.routes.get(`>${agg.a}|${hop.child}`), points);
-    }
-    const source = sceneIdOf(agg.a);
-    const target = sceneIdOf(agg.b);
-    const type = agg.control ? undefined : view.typeOf(agg.graph, agg.firstTensor);
-    edgesOut.push({
-      id: `e:${source}->${target}`,
-      source,
-      target,
-      tensors: agg.tensors,
-      count: agg.count,
-      dtype: agg.count === 1 ? type?.dtype : undefined,
-      shape: agg.count === 1 ? (type?.shape ?? undefined) : undefined,
-      points,
-      ...(agg.control ? { control: true } : {}),
-      ...(back ? { back: true } : {}),
-    });
+  const points: Point[] = [];
+  for (const hop of agg.up) {
+    const gl = layoutOf.get(hop.g)!;
+    const rk = `${hop.child}|<${hop.child}`;
+    abs(hop.g, gl.routes.get(rk), points);
+    const exit = pointOf(hop.g, `<${hop.child}`);
+    points.push({ x: exit.x, y: originOf.get(hop.g)!.y + gl.height + SIZES.padBottom });
   }
-  edgesOut.sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
-
-  const root = layoutOf.get(0)!;
-  const expanded = shownOpen.filter((gi) => gi !== 0).map((gi) => groups[gi].id).sort();
+  const lk = `${agg.ca}|${agg.cb}`;
+  const lcaLayout = layoutOf.get(agg.lca)!;
+  abs(agg.lca, lcaLayout.routes.get(lk), points);
+  const back = lcaLayout.reversed.has(lk);
+  for (let i = agg.down.length - 1; i >= 0; i--) {
+    const hop = agg.down[i];
+    const gl = layoutOf.get(hop.g)!;
+    const entry = pointOf(hop.g, `>${agg.a}`);
+    points.push({ x: entry.x, y: originOf.get(hop.g)!.y - SIZES.header });
+    abs(hop.g, gl.routes.get(`>${agg.a}|${hop.child}`), points);
+  }
+  const source = sceneIdOf(agg.a);
+  const target = sceneIdOf(agg.b);
+  const type = agg.control ? undefined : h.view.typeOf(agg.graph, agg.firstTensor);
   return {
-    nodes: sceneNodes,
-    edges: edgesOut,
-    width: root.width,
-    height: root.height,
-    expanded,
-    engine: options.engine,
-    layoutMs,
-    sceneMs: now() - t0,
-    computed,
+    id: `e:${source}->${target}`,
+    source,
+    target,
+    tensors: agg.tensors,
+    count: agg.count,
+    dtype: agg.count === 1 ? type?.dtype : undefined,
+    shape: agg.count === 1 ? (type?.shape ?? undefined) : undefined,
+    points,
+    ...(agg.control ? { control: true } : {}),
+    ...(back ? { back: true } : {}),
   };
 }
 

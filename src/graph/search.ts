@@ -4,7 +4,7 @@
  * their title too. Also: which groups to open so that a node shows.
  */
 import { ancestors, groupItem, type Hierarchy, type Item } from './hierarchy';
-import type { SearchHit } from './types';
+import type { SearchHit } from './scene-types';
 
 export interface SearchIndex {
   h: Hierarchy;

@@ -5,7 +5,7 @@
  */
 import { dtypeName } from '../onnx/tensor';
 import { DataType, type Node, type TypeProto, type ValueInfo } from '../onnx/types';
-import type { Dim } from './types';
+import type { Dim } from './scene-types';
 import { attrInt, attrInts, attrString } from '../onnx/attributes';
 
 export interface TensorType {
@@ -188,23 +188,7 @@ export function inferNode(node: Node, typeOf: TypeOf, consts: ConstInts, opset: 
     const perm = attrInts(node, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
     return [{ dtype: x.dtype, shape: perm.map((p) => xs[p] ?? '?') }];
   }
-  if (op === 'Reshape') {
-    const target = node.inputs[1] ? consts(node.inputs[1]) : undefined;
-    if (!target) {
-      const shapeOfShape = inT(1)?.shape;
-      const rank = shapeOfShape && shapeOfShape.length === 1 && known(shapeOfShape[0]) ? shapeOfShape[0] : undefined;
-      return [{ dtype: x.dtype, shape: rank === undefined ? null : new Array<Dim>(rank).fill('?') }];
-    }
-    const allowZero = attrInt(node, 'allowzero', 0) === 1;
-    const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (xs?.[i] ?? '?') : d === -1 ? '?' : d));
-    const minus = target.indexOf(-1);
-    if (minus >= 0 && xs && xs.every(known) && out.every((d, i) => i === minus || known(d))) {
-      const total = (xs as number[]).reduce((p, d) => p * d, 1);
-      const rest = out.reduce<number>((p, d, i) => (i === minus ? p : p * (d as number)), 1);
-      if (rest > 0 && total % rest === 0) out[minus] = total / rest;
-    }
-    return [{ dtype: x.dtype, shape: out }];
-  }
+  if (op === 'Reshape') return inferReshape(node, x, inT, consts);
   if (op === 'Concat') {
     const ts = node.inputs.map((_, i) => inT(i));
     if (ts.some((t) => !t?.shape) || !xs) return [{ dtype: x.dtype, shape: null }];
@@ -218,22 +202,7 @@ export function inferNode(node: Node, typeOf: TypeOf, consts: ConstInts, opset: 
     out[axis] = sum;
     return [{ dtype: x.dtype, shape: out }];
   }
-  if (op === 'Unsqueeze' || op === 'Squeeze') {
-    const axes = attrInts(node, 'axes') ?? (node.inputs[1] ? consts(node.inputs[1]) : undefined);
-    if (!xs) return [{ dtype: x.dtype, shape: null }];
-    if (op === 'Unsqueeze') {
-      if (!axes) return [{ dtype: x.dtype, shape: null }];
-      const rank = xs.length + axes.length;
-      const set = new Set(axes.map((a) => normAxis(a, rank)));
-      const out: Dim[] = [];
-      let j = 0;
-      for (let i = 0; i < rank; i++) out.push(set.has(i) ? 1 : (xs[j++] ?? '?'));
-      return [{ dtype: x.dtype, shape: out }];
-    }
-    if (!axes) return [{ dtype: x.dtype, shape: xs.every(known) ? xs.filter((d) => d !== 1) : null }];
-    const set = new Set(axes.map((a) => normAxis(a, xs.length)));
-    return [{ dtype: x.dtype, shape: xs.filter((_, i) => !set.has(i)) }];
-  }
+  if (op === 'Unsqueeze' || op === 'Squeeze') return inferSqueeze(node, x, inT, consts);
   if (REDUCE.has(op)) {
     if (!xs) return [{ dtype: x.dtype, shape: null }];
     const keep = attrInt(node, 'keepdims', 1) === 1;
@@ -252,42 +221,86 @@ export function inferNode(node: Node, typeOf: TypeOf, consts: ConstInts, opset: 
   }
   if (op === 'Shape') return [{ dtype: 'int64', shape: xs ? [xs.length] : null }];
   if (op === 'Size') return [{ dtype: 'int64', shape: [] }];
-  if (op === 'Slice') {
-    if (!xs) return [{ dtype: x.dtype, shape: null }];
-    const starts = node.inputs[1] ? consts(node.inputs[1]) : attrInts(node, 'starts');
-    const ends = node.inputs[2] ? consts(node.inputs[2]) : attrInts(node, 'ends');
-    const axes = node.inputs[3] ? consts(node.inputs[3]) : (attrInts(node, 'axes') ?? starts?.map((_, i) => i));
-    const steps = node.inputs[4] ? consts(node.inputs[4]) : starts?.map(() => 1);
-    if (!starts || !ends || !axes || !steps) {
-      return [{ dtype: x.dtype, shape: xs.map(() => '?') }];
-    }
-    const out = xs.slice();
-    axes.forEach((a, i) => {
-      const ax = normAxis(a, xs.length);
-      const d = xs[ax];
-      const step = steps[i] ?? 1;
-      if (!known(d) || step === 0) {
-        out[ax] = '?';
-        return;
-      }
-      const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-      let s = starts[i] < 0 ? starts[i] + d : starts[i];
-      let e = ends[i] < 0 ? ends[i] + d : ends[i];
-      if (step > 0) {
-        s = clamp(s, 0, d);
-        e = clamp(e, 0, d);
-        out[ax] = Math.max(0, Math.ceil((e - s) / step));
-      } else {
-        s = clamp(s, 0, d - 1);
-        e = clamp(e, -1, d - 1);
-        out[ax] = Math.max(0, Math.ceil((e - s) / step));
-      }
-    });
-    return [{ dtype: x.dtype, shape: out }];
-  }
+  if (op === 'Slice') return inferSlice(node, x, inT, consts);
   if (op === 'QuantizeLinear' || op === 'DequantizeLinear') {
     const dtype = op === 'DequantizeLinear' ? (inT(1)?.dtype ?? 'float32') : (inT(2)?.dtype ?? 'uint8');
     return [{ dtype, shape: xs }];
   }
   return [];
+}
+
+/** Reshape: the constant target (0 copies, -1 inferred where the rest is known), or only its rank. */
+function inferReshape(node: Node, x: TensorType, inT: (i: number) => TensorType | undefined, consts: ConstInts): (TensorType | undefined)[] {
+  const xs = x.shape ?? null;
+  const target = node.inputs[1] ? consts(node.inputs[1]) : undefined;
+  if (!target) {
+    const shapeOfShape = inT(1)?.shape;
+    const rank = shapeOfShape && shapeOfShape.length === 1 && known(shapeOfShape[0]) ? shapeOfShape[0] : undefined;
+    return [{ dtype: x.dtype, shape: rank === undefined ? null : new Array<Dim>(rank).fill('?') }];
+  }
+  const allowZero = attrInt(node, 'allowzero', 0) === 1;
+  const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? (xs?.[i] ?? '?') : d === -1 ? '?' : d));
+  const minus = target.indexOf(-1);
+  if (minus >= 0 && xs && xs.every(known) && out.every((d, i) => i === minus || known(d))) {
+    const total = (xs as number[]).reduce((p, d) => p * d, 1);
+    const rest = out.reduce<number>((p, d, i) => (i === minus ? p : p * (d as number)), 1);
+    if (rest > 0 && total % rest === 0) out[minus] = total / rest;
+  }
+  return [{ dtype: x.dtype, shape: out }];
+}
+
+/** Unsqueeze and Squeeze, with axes from the attribute (before opset 13) or the input. */
+function inferSqueeze(node: Node, x: TensorType, _inT: (i: number) => TensorType | undefined, consts: ConstInts): (TensorType | undefined)[] {
+  const op = node.opType ?? '';
+  const xs = x.shape ?? null;
+  const axes = attrInts(node, 'axes') ?? (node.inputs[1] ? consts(node.inputs[1]) : undefined);
+  if (!xs) return [{ dtype: x.dtype, shape: null }];
+  if (op === 'Unsqueeze') {
+    if (!axes) return [{ dtype: x.dtype, shape: null }];
+    const rank = xs.length + axes.length;
+    const set = new Set(axes.map((a) => normAxis(a, rank)));
+    const out: Dim[] = [];
+    let j = 0;
+    for (let i = 0; i < rank; i++) out.push(set.has(i) ? 1 : (xs[j++] ?? '?'));
+    return [{ dtype: x.dtype, shape: out }];
+  }
+  if (!axes) return [{ dtype: x.dtype, shape: xs.every(known) ? xs.filter((d) => d !== 1) : null }];
+  const set = new Set(axes.map((a) => normAxis(a, xs.length)));
+  return [{ dtype: x.dtype, shape: xs.filter((_, i) => !set.has(i)) }];
+}
+
+/** Slice with constant starts, ends, axes and steps (clamped as the operator does). */
+function inferSlice(node: Node, x: TensorType, _inT: (i: number) => TensorType | undefined, consts: ConstInts): (TensorType | undefined)[] {
+  const xs = x.shape ?? null;
+  if (!xs) return [{ dtype: x.dtype, shape: null }];
+  const starts = node.inputs[1] ? consts(node.inputs[1]) : attrInts(node, 'starts');
+  const ends = node.inputs[2] ? consts(node.inputs[2]) : attrInts(node, 'ends');
+  const axes = node.inputs[3] ? consts(node.inputs[3]) : (attrInts(node, 'axes') ?? starts?.map((_, i) => i));
+  const steps = node.inputs[4] ? consts(node.inputs[4]) : starts?.map(() => 1);
+  if (!starts || !ends || !axes || !steps) {
+    return [{ dtype: x.dtype, shape: xs.map(() => '?') }];
+  }
+  const out = xs.slice();
+  axes.forEach((a, i) => {
+    const ax = normAxis(a, xs.length);
+    const d = xs[ax];
+    const step = steps[i] ?? 1;
+    if (!known(d) || step === 0) {
+      out[ax] = '?';
+      return;
+    }
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    let s = starts[i] < 0 ? starts[i] + d : starts[i];
+    let e = ends[i] < 0 ? ends[i] + d : ends[i];
+    if (step > 0) {
+      s = clamp(s, 0, d);
+      e = clamp(e, 0, d);
+      out[ax] = Math.max(0, Math.ceil((e - s) / step));
+    } else {
+      s = clamp(s, 0, d - 1);
+      e = clamp(e, -1, d - 1);
+      out[ax] = Math.max(0, Math.ceil((e - s) / step));
+    }
+  });
+  return [{ dtype: x.dtype, shape: out }];
 }

@@ -16,9 +16,9 @@
 import { constantValue, findLayers, safeElementCount, type Layer } from '../onnx/layers';
 import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
 import { dtypeName, tensorValues } from '../onnx/tensor';
-import { DataType, type Model, type Node, type Tensor } from '../onnx/types';
+import { DataType, type Graph, type Model, type Node, type Tensor } from '../onnx/types';
 import { inferNode, valueInfoType, type TensorType } from './shapes';
-import type { WeightChip } from './types';
+import type { WeightChip } from './scene-types';
 
 export interface VNode {
   /** scene id: 'n:<key>' for ops, 'i:<graph>:<name>' / 'o:<graph>:<name>' for I/O */
@@ -221,254 +221,54 @@ function drawnRecords(model: Model): GraphRecord[] {
   return all.filter((r) => keep.has(r));
 }
 
-/** Builds the view graph of a model. */
+/** What buildViewGraph's steps share while they add graphs, nodes and edges. */
+interface ViewBuild {
+  nodes: VNode[];
+  edges: VEdge[];
+  graphs: VGraph[];
+  scopes: Map<GraphRecord, Scope>;
+  /** the VNode of each model Node that became a node */
+  vnodeOf: Map<Node, number>;
+  /** in-edges per node while building (for de-duplication) */
+  inEdges: number[][];
+  folded: number;
+  layerOf: Map<Node, Layer>;
+  opset: number;
+}
+
+/** What the steps over one graph's nodes share: the graph, its scope and the shape helpers. */
+interface GraphBuild {
+  gi: number;
+  path: string;
+  vg: VGraph;
+  scope: Scope;
+  typeOf: (name: string) => TensorType | undefined;
+  constInts: (name: string) => number[] | undefined;
+}
+
+/**
+ * Builds the view graph of a model, graph by graph (the main graph, then each subgraph after its
+ * owner): types, inputs, constants, nodes (folding constant ones), outputs; then the control
+ * edges into the bodies.
+ */
 export function buildViewGraph(model: Model, layers: Layer[] = findLayers(model)): ViewGraph {
   const layerOf = new Map<Node, Layer>();
   for (const l of layers) layerOf.set(l.node, l);
   const opset = model.opsetImport.find((o) => isDefaultDomain(o.domain))?.version ?? 13;
+  const b: ViewBuild = { nodes: [], edges: [], graphs: [], scopes: new Map(), vnodeOf: new Map(), inEdges: [], folded: 0, layerOf, opset };
 
-  const nodes: VNode[] = [];
-  const edges: VEdge[] = [];
-  const graphs: VGraph[] = [];
-  const scopes = new Map<GraphRecord, Scope>();
-  /** the VNode of each model Node that became a node */
-  const vnodeOf = new Map<Node, number>();
-  /** in-edges per node while building (for de-duplication) */
-  const inEdges: number[][] = [];
-  let folded = 0;
-
-  const addEdge = (from: number, to: number, tensor: string, control = false) => {
-    if (from === to) return;
-    const list = (inEdges[to] ??= []);
-    for (const e of list) if (edges[e].from === from && edges[e].tensor === tensor) return;
-    list.push(edges.length);
-    edges.push(control ? { from, to, tensor, control } : { from, to, tensor });
-  };
-
-  for (const rec of drawnRecords(model)) {
-    const g = rec.graph!;
-    const gi = graphs.length;
-    const path = graphPath(rec);
-    const ownerNode = rec.parent && rec.parentNode !== undefined ? rec.parent.nodes[rec.parentNode] : undefined;
-    const owner = ownerNode ? (vnodeOf.get(ownerNode) ?? -1) : -1;
-    const vg: VGraph = { path, owner, attr: rec.label, nodes: [] };
-    graphs.push(vg);
-    if (owner >= 0) nodes[owner].subgraphs.push({ attr: rec.label, graph: gi });
-
-    const outer = rec.parent ? scopes.get(rec.parent) : undefined;
-    const scope: Scope = { defs: new Map(), types: new Map(), outer, graph: gi };
-    scopes.set(rec, scope);
-
-    for (const v of g.valueInfo) {
-      const t = v.name ? valueInfoType(v) : undefined;
-      if (t) scope.types.set(v.name!, t);
-    }
-    for (const v of g.outputs) {
-      const t = v.name ? valueInfoType(v) : undefined;
-      if (t) scope.types.set(v.name!, t);
-    }
-    const initNames = new Set<string>();
-    for (const t of g.initializers) if (t.name) initNames.add(t.name);
-    for (const s of g.sparseInitializers) if (s.values?.name) initNames.add(s.values.name);
-
-    // Graph inputs (those that are not initializers: IR < 4 lists weights as inputs too).
-    for (const v of g.inputs) {
-      const name = v.name ?? '';
-      if (!name || initNames.has(name)) continue;
-      const type = valueInfoType(v);
-      if (type) scope.types.set(name, type);
-      const idx = nodes.length;
-      nodes.push({
-        id: `i:${path}:${name}`,
-        kind: 'input',
-        op: 'Input',
-        domain: '',
-        name,
-        graph: gi,
-        rank: idx,
-        weights: [],
-        params: 0,
-        isLayer: false,
-        subgraphs: [],
-        type,
-      });
-      vg.nodes.push(idx);
-      scope.defs.set(name, { kind: 'input', node: idx });
-    }
-    for (const t of g.initializers) {
-      if (!t.name) continue;
-      scope.defs.set(t.name, { kind: 'const', info: tensorInfo(t.name, t) });
-      if (!scope.types.has(t.name)) scope.types.set(t.name, { dtype: dtypeName(t.dataType), shape: t.dims.slice() });
-    }
-    for (const s of g.sparseInitializers) {
-      const name = s.values?.name;
-      if (!name) continue;
-      const dt = s.values?.dataType;
-      scope.defs.set(name, {
-        kind: 'const',
-        info: { stored: name, dtype: dtypeName(dt), dataType: dt ?? 0, shape: s.dims.slice(), elements: safeElementCount(s.dims), via: [] },
-      });
-      if (!scope.types.has(name)) scope.types.set(name, { dtype: dtypeName(dt), shape: s.dims.slice() });
-    }
-
-    const constInts = (name: string): number[] | undefined => {
-      const d = lookup(scope, name);
-      if (d?.kind !== 'const' || d.info.via.length > 0 || !d.info.tensor) return undefined;
-      const t = d.info.tensor;
-      if (t.dataType !== DataType.INT64 && t.dataType !== DataType.INT32) return undefined;
-      if (d.info.elements > SMALL_INTS) return undefined;
-      try {
-        return Array.from(tensorValues(t) as ArrayLike<number | bigint>, Number);
-      } catch {
-        return undefined;
-      }
-    };
-    const typeOf = (name: string) => lookupType(scope, name);
-
-    for (const i of topoOrder(rec.nodes)) {
-      const node = rec.nodes[i];
-      const op = node.opType ?? '';
-      const defaultDomain = isDefaultDomain(node.domain);
-      // Fold: Constant, and any deterministic default-domain op whose inputs are all constant.
-      let foldable = false;
-      if (defaultDomain && op === 'Constant') foldable = true;
-      else if (defaultDomain && !NO_FOLD.has(op) && !hasGraphAttr(node)) {
-        let any = false;
-        foldable = true;
-        for (const inp of node.inputs) {
-          if (!inp) continue;
-          any = true;
-          if (lookup(scope, inp)?.kind !== 'const') {
-            foldable = false;
-            break;
-          }
-        }
-        foldable &&= any;
-      }
-      if (foldable) {
-        folded++;
-        let info: ConstInfo | undefined;
-        if (op === 'Constant') info = constantInfo(node);
-        else {
-          let best: ConstInfo | undefined;
-          for (const inp of node.inputs) {
-            const d = inp ? lookup(scope, inp) : undefined;
-            if (d?.kind === 'const' && (!best || d.info.elements > best.elements)) best = d.info;
-          }
-          if (best) info = { ...best, via: [...best.via, op], tensor: best.tensor };
-        }
-        const outTypes = inferNode(node, typeOf, constInts, opset);
-        node.outputs.forEach((o, k) => {
-          if (!o || !info) return;
-          scope.defs.set(o, { kind: 'const', info });
-          const t = outTypes[k] ?? (op === 'Constant' ? { dtype: info.dtype, shape: info.shape } : undefined);
-          if (t && !scope.types.has(o)) scope.types.set(o, t);
-        });
-        continue;
-      }
-
-      const idx = nodes.length;
-      const key = node.name ?? `${path}#${i}`;
-      const layer = layerOf.get(node);
-      const vnode: VNode = {
-        id: `n:${key}`,
-        kind: 'op',
-        key,
-        op,
-        domain: node.domain ?? '',
-        name: key,
-        graph: gi,
-        rank: idx,
-        weights: [],
-        params: 0,
-        isLayer: layer !== undefined,
-        subgraphs: [],
-      };
-      nodes.push(vnode);
-      vnodeOf.set(node, idx);
-      vg.nodes.push(idx);
-
-      const countedStored = new Set<string>();
-      node.inputs.forEach((inp, k) => {
-        if (!inp) return;
-        const d = lookup(scope, inp);
-        if (!d) return;
-        if (d.kind === 'const') {
-          const lw = layer?.weights.find((w) => w.inputIndex === k);
-          vnode.weights.push({
-            name: d.info.stored,
-            input: inp,
-            inputIndex: k,
-            role: lw ? lw.role : 'const',
-            dtype: d.info.dtype,
-            shape: d.info.shape,
-            elements: d.info.elements,
-            via: d.info.via,
-          });
-          if (!countedStored.has(d.info.stored)) {
-            countedStored.add(d.info.stored);
-            vnode.params = Math.min(Number.MAX_SAFE_INTEGER, vnode.params + d.info.elements);
-          }
-        } else {
-          addEdge(d.node, idx, inp);
-        }
-      });
-      const outTypes = inferNode(node, typeOf, constInts, opset);
-      node.outputs.forEach((o, k) => {
-        if (!o) return;
-        scope.defs.set(o, { kind: 'node', node: idx });
-        const t = outTypes[k];
-        if (t && !scope.types.has(o)) scope.types.set(o, t);
-      });
-    }
-
-    // Graph outputs.
-    for (const v of g.outputs) {
-      const name = v.name ?? '';
-      if (!name) continue;
-      const idx = nodes.length;
-      const vnode: VNode = {
-        id: `o:${path}:${name}`,
-        kind: 'output',
-        op: 'Output',
-        domain: '',
-        name,
-        graph: gi,
-        rank: idx,
-        weights: [],
-        params: 0,
-        isLayer: false,
-        subgraphs: [],
-        type: typeOf(name),
-      };
-      nodes.push(vnode);
-      vg.nodes.push(idx);
-      const d = lookup(scope, name);
-      if (d?.kind === 'const') {
-        vnode.weights.push({ name: d.info.stored, input: name, inputIndex: 0, role: 'const', dtype: d.info.dtype, shape: d.info.shape, elements: d.info.elements, via: d.info.via });
-      } else if (d) addEdge(d.node, idx, name);
-    }
-  }
+  for (const rec of drawnRecords(model)) addGraph(b, rec);
 
   // Ranks: the main graph first, each subgraph right after its owner's rank (ordering only).
   // Creation order already puts parents before subgraphs; nodes get rank = creation index.
-
-  // Control edges: a control-flow node to the nodes of its bodies that have no other input there.
-  for (let gi = 1; gi < graphs.length; gi++) {
-    const vg = graphs[gi];
-    if (vg.owner < 0) continue;
-    for (const v of vg.nodes) {
-      if (nodes[v].kind === 'output') continue;
-      const local = (inEdges[v] ?? []).some((e) => nodes[edges[e].from].graph === gi);
-      if (!local) addEdge(vg.owner, v, '', true);
-    }
-  }
+  addControlEdges(b);
+  const { nodes, edges, graphs, inEdges, folded } = b;
   const outEdges: number[][] = nodes.map(() => []);
   for (let i = 0; i < nodes.length; i++) inEdges[i] ??= [];
   edges.forEach((e, i) => outEdges[e.from].push(i));
 
   const scopeByGraph: Scope[] = [];
-  for (const s of scopes.values()) scopeByGraph[s.graph] = s;
+  for (const s of b.scopes.values()) scopeByGraph[s.graph] = s;
   return {
     nodes,
     edges,
@@ -478,4 +278,256 @@ export function buildViewGraph(model: Model, layers: Layer[] = findLayers(model)
     folded,
     typeOf: (graph, tensor) => lookupType(scopeByGraph[graph], tensor),
   };
+}
+
+function addEdge(b: ViewBuild, from: number, to: number, tensor: string, control = false): void {
+  if (from === to) return;
+  const { edges } = b;
+  const list = (b.inEdges[to] ??= []);
+  for (const e of list) if (edges[e].from === from && edges[e].tensor === tensor) return;
+  list.push(edges.length);
+  edges.push(control ? { from, to, tensor, control } : { from, to, tensor });
+}
+
+/** Adds one graph: its scope and declared types, inputs, constants, nodes and outputs. */
+function addGraph(b: ViewBuild, rec: GraphRecord): void {
+  const { nodes, graphs } = b;
+  const g = rec.graph!;
+  const gi = graphs.length;
+  const path = graphPath(rec);
+  const ownerNode = rec.parent && rec.parentNode !== undefined ? rec.parent.nodes[rec.parentNode] : undefined;
+  const owner = ownerNode ? (b.vnodeOf.get(ownerNode) ?? -1) : -1;
+  const vg: VGraph = { path, owner, attr: rec.label, nodes: [] };
+  graphs.push(vg);
+  if (owner >= 0) nodes[owner].subgraphs.push({ attr: rec.label, graph: gi });
+
+  const outer = rec.parent ? b.scopes.get(rec.parent) : undefined;
+  const scope: Scope = { defs: new Map(), types: new Map(), outer, graph: gi };
+  b.scopes.set(rec, scope);
+
+  for (const v of g.valueInfo) {
+    const t = v.name ? valueInfoType(v) : undefined;
+    if (t) scope.types.set(v.name!, t);
+  }
+  for (const v of g.outputs) {
+    const t = v.name ? valueInfoType(v) : undefined;
+    if (t) scope.types.set(v.name!, t);
+  }
+  const gb: GraphBuild = { gi, path, vg, scope, typeOf: (name) => lookupType(scope, name), constInts: (name) => constInts(scope, name) };
+  addGraphInputs(b, gb, g);
+  declareInitializers(scope, g);
+  for (const i of topoOrder(rec.nodes)) {
+    const node = rec.nodes[i];
+    if (isFoldable(scope, node)) foldNode(b, gb, node);
+    else addOpNode(b, gb, node, i);
+  }
+  addGraphOutputs(b, gb, g);
+}
+
+/** Graph inputs (those that are not initializers: IR < 4 lists weights as inputs too). */
+function addGraphInputs(b: ViewBuild, gb: GraphBuild, g: Graph): void {
+  const { nodes } = b;
+  const { gi, path, vg, scope } = gb;
+  const initNames = new Set<string>();
+  for (const t of g.initializers) if (t.name) initNames.add(t.name);
+  for (const s of g.sparseInitializers) if (s.values?.name) initNames.add(s.values.name);
+  for (const v of g.inputs) {
+    const name = v.name ?? '';
+    if (!name || initNames.has(name)) continue;
+    const type = valueInfoType(v);
+    if (type) scope.types.set(name, type);
+    const idx = nodes.length;
+    nodes.push({
+      id: `i:${path}:${name}`,
+      kind: 'input',
+      op: 'Input',
+      domain: '',
+      name,
+      graph: gi,
+      rank: idx,
+      weights: [],
+      params: 0,
+      isLayer: false,
+      subgraphs: [],
+      type,
+    });
+    vg.nodes.push(idx);
+    scope.defs.set(name, { kind: 'input', node: idx });
+  }
+}
+
+/** Initializers (dense and sparse) become constants of the scope, with their types. */
+function declareInitializers(scope: Scope, g: Graph): void {
+  for (const t of g.initializers) {
+    if (!t.name) continue;
+    scope.defs.set(t.name, { kind: 'const', info: tensorInfo(t.name, t) });
+    if (!scope.types.has(t.name)) scope.types.set(t.name, { dtype: dtypeName(t.dataType), shape: t.dims.slice() });
+  }
+  for (const s of g.sparseInitializers) {
+    const name = s.values?.name;
+    if (!name) continue;
+    const dt = s.values?.dataType;
+    scope.defs.set(name, {
+      kind: 'const',
+      info: { stored: name, dtype: dtypeName(dt), dataType: dt ?? 0, shape: s.dims.slice(), elements: safeElementCount(s.dims), via: [] },
+    });
+    if (!scope.types.has(name)) scope.types.set(name, { dtype: dtypeName(dt), shape: s.dims.slice() });
+  }
+}
+
+/** A small constant integer tensor's values (for shape inference), or undefined. */
+function constInts(scope: Scope, name: string): number[] | undefined {
+  const d = lookup(scope, name);
+  if (d?.kind !== 'const' || d.info.via.length > 0 || !d.info.tensor) return undefined;
+  const t = d.info.tensor;
+  if (t.dataType !== DataType.INT64 && t.dataType !== DataType.INT32) return undefined;
+  if (d.info.elements > SMALL_INTS) return undefined;
+  try {
+    return Array.from(tensorValues(t) as ArrayLike<number | bigint>, Number);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fold: Constant, and any deterministic default-domain op whose inputs are all constant. */
+function isFoldable(scope: Scope, node: Node): boolean {
+  const op = node.opType ?? '';
+  const defaultDomain = isDefaultDomain(node.domain);
+  if (defaultDomain && op === 'Constant') return true;
+  if (!defaultDomain || NO_FOLD.has(op) || hasGraphAttr(node)) return false;
+  let any = false;
+  for (const inp of node.inputs) {
+    if (!inp) continue;
+    any = true;
+    if (lookup(scope, inp)?.kind !== 'const') return false;
+  }
+  return any;
+}
+
+/** A folded node: its outputs become constants (the largest constant input, with the op noted on the way). */
+function foldNode(b: ViewBuild, gb: GraphBuild, node: Node): void {
+  const { scope } = gb;
+  const op = node.opType ?? '';
+  b.folded++;
+  let info: ConstInfo | undefined;
+  if (op === 'Constant') info = constantInfo(node);
+  else {
+    let best: ConstInfo | undefined;
+    for (const inp of node.inputs) {
+      const d = inp ? lookup(scope, inp) : undefined;
+      if (d?.kind === 'const' && (!best || d.info.elements > best.elements)) best = d.info;
+    }
+    if (best) info = { ...best, via: [...best.via, op], tensor: best.tensor };
+  }
+  const outTypes = inferNode(node, gb.typeOf, gb.constInts, b.opset);
+  node.outputs.forEach((o, k) => {
+    if (!o || !info) return;
+    scope.defs.set(o, { kind: 'const', info });
+    const t = outTypes[k] ?? (op === 'Constant' ? { dtype: info.dtype, shape: info.shape } : undefined);
+    if (t && !scope.types.has(o)) scope.types.set(o, t);
+  });
+}
+
+/** An op node: its constant inputs become weight chips, the others edges; its outputs are defined here. */
+function addOpNode(b: ViewBuild, gb: GraphBuild, node: Node, i: number): void {
+  const { nodes } = b;
+  const { gi, path, vg, scope } = gb;
+  const idx = nodes.length;
+  const key = node.name ?? `${path}#${i}`;
+  const layer = b.layerOf.get(node);
+  const vnode: VNode = {
+    id: `n:${key}`,
+    kind: 'op',
+    key,
+    op: node.opType ?? '',
+    domain: node.domain ?? '',
+    name: key,
+    graph: gi,
+    rank: idx,
+    weights: [],
+    params: 0,
+    isLayer: layer !== undefined,
+    subgraphs: [],
+  };
+  nodes.push(vnode);
+  b.vnodeOf.set(node, idx);
+  vg.nodes.push(idx);
+
+  const countedStored = new Set<string>();
+  node.inputs.forEach((inp, k) => {
+    if (!inp) return;
+    const d = lookup(scope, inp);
+    if (!d) return;
+    if (d.kind === 'const') {
+      const lw = layer?.weights.find((w) => w.inputIndex === k);
+      vnode.weights.push({
+        name: d.info.stored,
+        input: inp,
+        inputIndex: k,
+        role: lw ? lw.role : 'const',
+        dtype: d.info.dtype,
+        shape: d.info.shape,
+        elements: d.info.elements,
+        via: d.info.via,
+      });
+      if (!countedStored.has(d.info.stored)) {
+        countedStored.add(d.info.stored);
+        vnode.params = Math.min(Number.MAX_SAFE_INTEGER, vnode.params + d.info.elements);
+      }
+    } else {
+      addEdge(b, d.node, idx, inp);
+    }
+  });
+  const outTypes = inferNode(node, gb.typeOf, gb.constInts, b.opset);
+  node.outputs.forEach((o, k) => {
+    if (!o) return;
+    scope.defs.set(o, { kind: 'node', node: idx });
+    const t = outTypes[k];
+    if (t && !scope.types.has(o)) scope.types.set(o, t);
+  });
+}
+
+/** Graph outputs: a node each, fed by an edge (or showing the constant it outputs as a chip). */
+function addGraphOutputs(b: ViewBuild, gb: GraphBuild, g: Graph): void {
+  const { nodes } = b;
+  const { gi, path, vg, scope } = gb;
+  for (const v of g.outputs) {
+    const name = v.name ?? '';
+    if (!name) continue;
+    const idx = nodes.length;
+    const vnode: VNode = {
+      id: `o:${path}:${name}`,
+      kind: 'output',
+      op: 'Output',
+      domain: '',
+      name,
+      graph: gi,
+      rank: idx,
+      weights: [],
+      params: 0,
+      isLayer: false,
+      subgraphs: [],
+      type: gb.typeOf(name),
+    };
+    nodes.push(vnode);
+    vg.nodes.push(idx);
+    const d = lookup(scope, name);
+    if (d?.kind === 'const') {
+      vnode.weights.push({ name: d.info.stored, input: name, inputIndex: 0, role: 'const', dtype: d.info.dtype, shape: d.info.shape, elements: d.info.elements, via: d.info.via });
+    } else if (d) addEdge(b, d.node, idx, name);
+  }
+}
+
+/** Control edges: a control-flow node to the nodes of its bodies that have no other input there. */
+function addControlEdges(b: ViewBuild): void {
+  const { nodes, edges, graphs, inEdges } = b;
+  for (let gi = 1; gi < graphs.length; gi++) {
+    const vg = graphs[gi];
+    if (vg.owner < 0) continue;
+    for (const v of vg.nodes) {
+      if (nodes[v].kind === 'output') continue;
+      const local = (inEdges[v] ?? []).some((e) => nodes[edges[e].from].graph === gi);
+      if (!local) addEdge(b, vg.owner, v, '', true);
+    }
+  }
 }

@@ -6,7 +6,7 @@
  * and unchanged large data stays shared (views).
  */
 import { AppError } from '../core/errors';
-import { formatBytes } from '../core/format';
+import { formatBytes } from '../core/bytes-and-counts';
 import { MAX_MESSAGE_BYTES } from './codec';
 import { modelGraphs } from './names';
 import { dtypeBits, externalInfo, isExternal, tensorRawBytes } from './tensor';

@@ -521,6 +521,11 @@ function unavailable(id: string, count: number, why: string): TensorStatsView {
   };
 }
 
+/** A tensor handed out by nodeDetails, by its id (for src/workers/tensor-values.ts). */
+export function inspectedTensor(loaded: LoadedModel | undefined, id: string): { tensor: Tensor } | { sparse: SparseTensor } | undefined {
+  return loaded ? indexOf(loaded).tensors.get(id) : undefined;
+}
+
 /** Statistics of a tensor handed out by nodeDetails (computed once per tensor). */
 export function tensorStatsOf(loaded: LoadedModel | undefined, id: string): TensorStatsView {
   if (!loaded) noModel();

@@ -17,11 +17,28 @@ describe('benchmark results as report sections', () => {
     expect(s.benchmark?.rows.map((r) => `${r.backend} ${r.metric} ${r.original ?? '-'} ${r.compressed ?? '-'}`)).toEqual([
       'wasm session load 10 8',
       'wasm first run 3 2',
-      'wasm median latency 2 1.5',
-      'wasm p90 latency 2.4 1.7999999999999998',
+      'wasm median latency (own run) 2 1.5',
+      'wasm p90 latency (own run) 2.4 1.7999999999999998',
       'wasm wasm peak memory 2 -',
     ]);
     expect(s.benchmark?.method).toContain('20 timed runs');
     expect(benchSections([], 'synthetic')).toEqual({});
+  });
+
+  it("reports the Benchmark tab's side-by-side speed-up (original / compressed), with times that agree with it", () => {
+    // the issue's WebGPU case: separate runs 10149 ms vs 12416 ms, side by side a speed-up of 0.96x
+    const results = [
+      { backend: 'webgpu', model: 'original', ok: true, latency: latency(10149) },
+      { backend: 'webgpu', model: 'compressed', ok: true, latency: latency(12416), paired: { speedup: 0.96, rounds: 12, originalMs: 10100, compressedMs: 9900 } },
+    ] as JobResult[];
+    const rows = benchSections(results, 'synthetic').benchmark!.rows;
+    const withSpeedup = rows.filter((r) => r.speedup !== undefined);
+    expect(withSpeedup).toHaveLength(1);
+    const [side] = withSpeedup;
+    expect(side.metric).toBe('side by side (12 alternating rounds)');
+    expect(side.speedup).toBe(0.96);
+    expect(side.original).toBe(10100);
+    expect(side.original! / side.compressed!).toBeCloseTo(0.96, 12);
+    expect(rows.find((r) => r.metric.startsWith('median latency'))?.metric).toBe('median latency (own run)');
   });
 });

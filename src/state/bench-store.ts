@@ -13,7 +13,6 @@ import { modelHandle, useModelStore } from './model-store';
 
 export type { BackendAvailability, BackendId, BenchProgress, BenchSetup, ImagePrep, InputSpec, InputsDescription, JobResult, SymbolicDim };
 /** Pure helpers over a model's inputs (symbolic dims, defaults, image settings) for the Benchmark tab (page-shared algorithm code). */
-export { concreteDims, defaultImagePrep, describeInputs } from '../bench/describe-inputs';
 
 export type SourceKind = DataSource['kind'];
 

@@ -7,7 +7,7 @@
  * - A new model, target or labeled set starts over; sensitivity is cached per model and settings.
  * - Clicking a point replaces the recipe (one undo step in the recipe store).
  */
-import { create } from 'zustand';
+import { create, type StateCreator } from 'zustand';
 import { errorMessage, isAppError } from '../core/errors';
 import { layerSensitivity } from '../bench/explore/sensitivity';
 import {
@@ -27,9 +27,6 @@ import { useRecipeStore } from './recipe-store';
 
 export type { ExplorePoint, MetricKind, SensitivityEntry };
 // algorithm code shared with the page (lint's SHARED_WITH_PAGE): labels, probes and the Pareto front
-export { PROBES } from '../bench/explore/sensitivity';
-export { paretoFront } from '../bench/explore/search';
-export { METRIC_LABELS, metricOf } from '../bench/explore/score';
 
 export type ExplorePhase = 'idle' | 'preparing' | 'sensitivity' | 'sweep' | 'search' | 'done' | 'cancelled' | 'error';
 
@@ -135,7 +132,11 @@ const cleared = {
   heat: {},
 };
 
-export const useExploreStore = create<ExploreState>()((set, get) => {
+type SetState = Parameters<StateCreator<ExploreState>>[0];
+type GetState = Parameters<StateCreator<ExploreState>>[1];
+
+/** The store's run steps: the worker pool, one run's controller, sensitivity, the explorer. */
+function exploreRunner(set: SetState, get: GetState) {
   /** Starts (or reuses) the worker pool for the current model and settings. */
   async function ensureSession(signal: AbortSignal): Promise<{ c: ExploreClient; s: ExploreSession }> {
     const st = get();
@@ -221,6 +222,11 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     return explorer.ex;
   }
 
+  return { begin, fail, sensitivity, explorerRun };
+}
+
+export const useExploreStore = create<ExploreState>()((set, get) => {
+  const { begin, fail, sensitivity, explorerRun } = exploreRunner(set, get);
   return {
     model: undefined,
     ...cleared,

@@ -5,7 +5,7 @@
  */
 import { attr, emptyTensor, makeGraph, makeNode, makeSparseTensor, tensorType } from '../onnx/build';
 import { makeTensor } from '../onnx/tensor';
-import { AttributeType, DataLocation, DataType, type FunctionDef, type Graph, type TypeProto, type ValueInfo } from '../onnx/types';
+import { AttributeType, DataLocation, DataType, type FunctionDef, type Graph, type Node, type TypeProto, type ValueInfo } from '../onnx/types';
 import { FLOAT, INT64, f32, floatInput, i64, modelAt, utf8, vi, type Fixture } from './fixture-kit';
 import * as ref from './reference';
 
@@ -60,6 +60,111 @@ const TYPES: Record<string, TypeProto> = {
   },
 };
 
+/** The all-fields fixture's custom-domain node: every attribute type, doc strings, device configurations. */
+function everythingNode(): Node {
+  return makeNode(
+    'Everything',
+    ['x', '', 'x'],
+    ['y', 'y2'],
+    [
+      attr.float('f_neg_zero', -0),
+      attr.float('f_nan', NaN),
+      attr.float('f_inf', -Infinity),
+      attr.int('i_minus_one', -1),
+      attr.int('i_max', 2n ** 63n - 1n),
+      attr.int('i_min', -(2n ** 63n)),
+      attr.int('i_zero', 0),
+      attr.string('s_empty', ''),
+      attr.string('s_bytes', Uint8Array.of(0xff, 0xfe, 0x00, 0x80)),
+      attr.string('s_text', 'naïve ∑ 🚀'),
+      attr.tensor('t', emptyTensor({ name: 'complex', dataType: DataType.COMPLEX64, dims: [2], floatData: Float32Array.of(1, -2, 0.5, 3) })),
+      attr.graph('g', nestedGraph('g')),
+      attr.floats('floats', [NaN, -0, Infinity, -Infinity, 1.5, Math.fround(1e-45)]),
+      attr.ints('ints', [0, -1, 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), 9007199254740991]),
+      attr.strings('strings', ['', 'ü', Uint8Array.of(0xc3)]),
+      attr.tensors('tensors', [
+        emptyTensor({
+          name: 'segmented',
+          dataType: FLOAT,
+          dims: [4],
+          segment: { begin: 0, end: 2 },
+          floatData: Float32Array.of(1, 2),
+          docString: 'a segment of a larger tensor',
+          metadataProps: [{ key: 'origin', value: 'split' }],
+        }),
+        emptyTensor({ name: 'c128', dataType: DataType.COMPLEX128, dims: [1], doubleData: Float64Array.of(1, -1) }),
+        makeTensor('f8', DataType.FLOAT8E4M3FN, [3], [0x38, 0xb8, 0x7f]),
+        makeTensor('f8e5', DataType.FLOAT8E5M2, [1], [0x3c]),
+        makeTensor('f8e8m0', DataType.FLOAT8E8M0, [2], [127, 128]),
+        makeTensor('f4', DataType.FLOAT4E2M1, [3], [1, 2, 15]),
+        makeTensor('empty', FLOAT, [0, 3], []),
+        emptyTensor({ name: 'no_type', dims: [] }),
+        emptyTensor({
+          name: 'external_ref',
+          dataType: FLOAT,
+          dims: [1024],
+          dataLocation: DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: 'weights.bin' },
+            { key: 'offset', value: '4096' },
+            { key: 'length', value: '4096' },
+            { key: 'checksum', value: '0123456789abcdef' },
+          ],
+        }),
+      ]),
+      attr.graphs('graphs', [nestedGraph('g0'), makeGraph({ name: 'empty_graph' })]),
+      attr.sparseTensor('sparse', sparse('sp')),
+      attr.sparseTensors('sparses', [sparse('sp0'), sparse('sp1')]),
+      attr.typeProto('tp', TYPES.denoted),
+      attr.typeProtos('tps', Object.values(TYPES)),
+      { ...attr.int('documented', 3), docString: 'an attribute with a doc string' },
+      { ...attr.float('untyped', 1), type: undefined },
+    ],
+    {
+      domain: X,
+      name: 'everything',
+      overload: 'v2',
+      docString: 'a node with every attribute type',
+      metadataProps: [{ key: 'source', value: 'fixtures' }],
+      deviceConfigurations: [
+        {
+          configurationId: 'two_devices',
+          pipelineStage: 1,
+          shardingSpec: [
+            {
+              tensorName: 'x',
+              device: [0, 1, -1],
+              indexToDeviceGroupMap: [{ key: -1, value: [0, 1] }],
+              shardedDim: [{ axis: 0, simpleSharding: [{ dimValue: 4, numShards: 2 }, { dimParam: 'N', numShards: 2 }] }],
+            },
+          ],
+        },
+      ],
+    },
+  );
+}
+
+/** The function behind the all-fields fixture's node. */
+function everythingFunction(): FunctionDef {
+  return {
+    name: 'Everything',
+    domain: X,
+    overload: 'v2',
+    inputs: ['a', 'b', 'c'],
+    outputs: ['y', 'y2'],
+    attribute: ['required_attr'],
+    attributeProto: [attr.int('count', 2), attr.string('mode', 'fast'), attr.tensor('table', f32('table', [2], [1, 2])), attr.ints('shape', [])],
+    nodes: [
+      makeNode('Identity', ['a'], ['y'], [attr.ref('unused', 'count', AttributeType.INT)]),
+      makeNode('Identity', ['a'], ['y2']),
+    ],
+    docString: 'the function behind Everything',
+    opsetImport: [{ domain: '', version: 23 }],
+    valueInfo: [vInfo('a', TYPES.tensor)],
+    metadataProps: [{ key: 'k', value: 'v' }],
+  };
+}
+
 const allFieldsFixture: Fixture = {
   id: 'all-fields-decode-only',
   description: 'every onnx.proto field: every attribute type (incl. TENSORS, GRAPHS, SPARSE_TENSORS, TYPE_PROTOS) on a custom-domain node, every TypeProto kind, sharding and device configuration, exotic dtypes, int64/float extremes',
@@ -70,103 +175,8 @@ const allFieldsFixture: Fixture = {
   ],
   runnable: false,
   build: () => {
-    const everything = makeNode(
-      'Everything',
-      ['x', '', 'x'],
-      ['y', 'y2'],
-      [
-        attr.float('f_neg_zero', -0),
-        attr.float('f_nan', NaN),
-        attr.float('f_inf', -Infinity),
-        attr.int('i_minus_one', -1),
-        attr.int('i_max', 2n ** 63n - 1n),
-        attr.int('i_min', -(2n ** 63n)),
-        attr.int('i_zero', 0),
-        attr.string('s_empty', ''),
-        attr.string('s_bytes', Uint8Array.of(0xff, 0xfe, 0x00, 0x80)),
-        attr.string('s_text', 'naïve ∑ 🚀'),
-        attr.tensor('t', emptyTensor({ name: 'complex', dataType: DataType.COMPLEX64, dims: [2], floatData: Float32Array.of(1, -2, 0.5, 3) })),
-        attr.graph('g', nestedGraph('g')),
-        attr.floats('floats', [NaN, -0, Infinity, -Infinity, 1.5, Math.fround(1e-45)]),
-        attr.ints('ints', [0, -1, 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), 9007199254740991]),
-        attr.strings('strings', ['', 'ü', Uint8Array.of(0xc3)]),
-        attr.tensors('tensors', [
-          emptyTensor({
-            name: 'segmented',
-            dataType: FLOAT,
-            dims: [4],
-            segment: { begin: 0, end: 2 },
-            floatData: Float32Array.of(1, 2),
-            docString: 'a segment of a larger tensor',
-            metadataProps: [{ key: 'origin', value: 'split' }],
-          }),
-          emptyTensor({ name: 'c128', dataType: DataType.COMPLEX128, dims: [1], doubleData: Float64Array.of(1, -1) }),
-          makeTensor('f8', DataType.FLOAT8E4M3FN, [3], [0x38, 0xb8, 0x7f]),
-          makeTensor('f8e5', DataType.FLOAT8E5M2, [1], [0x3c]),
-          makeTensor('f8e8m0', DataType.FLOAT8E8M0, [2], [127, 128]),
-          makeTensor('f4', DataType.FLOAT4E2M1, [3], [1, 2, 15]),
-          makeTensor('empty', FLOAT, [0, 3], []),
-          emptyTensor({ name: 'no_type', dims: [] }),
-          emptyTensor({
-            name: 'external_ref',
-            dataType: FLOAT,
-            dims: [1024],
-            dataLocation: DataLocation.EXTERNAL,
-            externalData: [
-              { key: 'location', value: 'weights.bin' },
-              { key: 'offset', value: '4096' },
-              { key: 'length', value: '4096' },
-              { key: 'checksum', value: '0123456789abcdef' },
-            ],
-          }),
-        ]),
-        attr.graphs('graphs', [nestedGraph('g0'), makeGraph({ name: 'empty_graph' })]),
-        attr.sparseTensor('sparse', sparse('sp')),
-        attr.sparseTensors('sparses', [sparse('sp0'), sparse('sp1')]),
-        attr.typeProto('tp', TYPES.denoted),
-        attr.typeProtos('tps', Object.values(TYPES)),
-        { ...attr.int('documented', 3), docString: 'an attribute with a doc string' },
-        { ...attr.float('untyped', 1), type: undefined },
-      ],
-      {
-        domain: X,
-        name: 'everything',
-        overload: 'v2',
-        docString: 'a node with every attribute type',
-        metadataProps: [{ key: 'source', value: 'fixtures' }],
-        deviceConfigurations: [
-          {
-            configurationId: 'two_devices',
-            pipelineStage: 1,
-            shardingSpec: [
-              {
-                tensorName: 'x',
-                device: [0, 1, -1],
-                indexToDeviceGroupMap: [{ key: -1, value: [0, 1] }],
-                shardedDim: [{ axis: 0, simpleSharding: [{ dimValue: 4, numShards: 2 }, { dimParam: 'N', numShards: 2 }] }],
-              },
-            ],
-          },
-        ],
-      },
-    );
-    const fn: FunctionDef = {
-      name: 'Everything',
-      domain: X,
-      overload: 'v2',
-      inputs: ['a', 'b', 'c'],
-      outputs: ['y', 'y2'],
-      attribute: ['required_attr'],
-      attributeProto: [attr.int('count', 2), attr.string('mode', 'fast'), attr.tensor('table', f32('table', [2], [1, 2])), attr.ints('shape', [])],
-      nodes: [
-        makeNode('Identity', ['a'], ['y'], [attr.ref('unused', 'count', AttributeType.INT)]),
-        makeNode('Identity', ['a'], ['y2']),
-      ],
-      docString: 'the function behind Everything',
-      opsetImport: [{ domain: '', version: 23 }],
-      valueInfo: [vInfo('a', TYPES.tensor)],
-      metadataProps: [{ key: 'k', value: 'v' }],
-    };
+    const everything = everythingNode();
+    const fn = everythingFunction();
     const graph = makeGraph({
       name: 'all_fields',
       docString: 'graph doc',

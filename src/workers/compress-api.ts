@@ -71,7 +71,8 @@ export interface BackendCheck {
   compressed: SessionRun;
   /**
    * Worst cosine similarity (over outputs and input sets) of the compressed model on this backend
-   * against the original on wasm (the reference).
+   * against the original on wasm (the reference); absent when every output is ~0 in both
+   * (src/bench/metrics.ts: no cosine for near-zero outputs, maxAbsDiff stands for fidelity).
    */
   cosineVsReference?: number;
   /** the same against the original on this backend */

@@ -23,6 +23,7 @@ import type {
   VerifyReport,
 } from './compress-api';
 import { compareRuns, type OutputValues } from '../bench/evaluate';
+import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
 import { finishCompression, prepareLoaded, type Prepared } from './compress-run';
@@ -114,12 +115,12 @@ async function runSession(
   }
 }
 
-/** Worst cosine and max abs error over outputs and input sets (src/bench/metrics.ts). */
-function compare(a: Outputs[], b: Outputs[]): { cosine: number; maxAbsDiff: number } {
+/** Worst cosine (none when every output is ~0: src/bench/metrics.ts worstCosine) and max abs error over outputs and input sets. */
+function compare(a: Outputs[], b: Outputs[]): { cosine?: number; maxAbsDiff: number } {
   try {
     const f = compareRuns(a, b);
     return {
-      cosine: Math.min(...f.map((o) => o.cosine.worst)),
+      cosine: worstCosine(f),
       maxAbsDiff: Math.max(...f.map((o) => o.maxAbsError.worst)),
     };
   } catch {

@@ -4,7 +4,7 @@
  * requests with small, plain results. The page only renders.
  */
 import { expansionFor, graphReveal, graphScene, graphSearch, openGraph, type GraphModel } from '../graph/graph-model';
-import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { LoadedModel } from '../onnx/load';
 
 const graphs = new WeakMap<LoadedModel, GraphModel>();

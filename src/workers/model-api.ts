@@ -8,21 +8,23 @@
  */
 import type { ModelSummary } from '../onnx/summary';
 import type { ModelSnapshot } from '../onnx/snapshot';
-import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
 import type { NodeDetails, TensorStatsView } from '../onnx/inspect';
 import type { CompareInfo, CompareSide, WeightComparison } from './compare-service';
 import type { LayerReport } from '../compress/compress';
 import type { Method, WorkerResult } from './kit/protocol';
+import type { TensorPage } from '../onnx/tensor-page';
 
 export type { ModelSummary, ModelSnapshot, WorkerResult };
-export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/types';
+export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
 export type { AttributeView, ValueView, WeightView } from '../onnx/inspect';
 export type { CompareInfo, CompareSide, WeightBin, WeightComparison, WeightGroup } from './compare-service';
 export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff';
 export type { LayerReport };
+export type { TensorPage };
 
 /** One file handed to the worker; `buffer` is transferred, not copied. */
 export interface ModelFileInput {
@@ -75,6 +77,8 @@ export interface ModelWorkerApi {
   inspectNode: Method<[session: number, key: string], NodeDetails>;
   /** Inspector: statistics and histogram of a tensor listed by inspectNode (cached per tensor). */
   tensorStats: Method<[session: number, id: string], TensorStatsView>;
+  /** Inspector: a page of a tensor's values (at most 4,096) from flat index `offset`, decoded in the worker (tensor-values.ts). */
+  tensorValues: Method<[session: number, id: string, offset: number, count: number], TensorPage>;
   /** Recipe: projected size of the open model under `recipe` (with one layer's share when `focusKey` is given). */
   projectSize: Method<[session: number, recipe: Recipe, focusKey?: string], SizeProjection>;
   /** Graph view: builds the view graph of the open model (once) and says which groups to open first. */

@@ -24,6 +24,7 @@ import type {
   SearchHit,
   SizeProjection,
   TensorStatsView,
+  TensorPage,
   WeightComparison,
 } from './model-api';
 import { WorkerClient } from './kit/client';
@@ -151,6 +152,11 @@ export class ModelHandle {
 
   tensorStats(id: string): Promise<TensorStatsView> {
     return this.call('tensorStats', [id]);
+  }
+
+  /** A page of a tensor's values (listed in inspectNode's answer), from flat index `offset`. */
+  tensorValues(id: string, offset: number, count: number): Promise<TensorPage> {
+    return this.call('tensorValues', [id, offset, count]);
   }
 
   projectSize(recipe: Recipe, focusKey?: string): Promise<SizeProjection> {

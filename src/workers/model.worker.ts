@@ -16,6 +16,7 @@ import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
 import { reportDecodes } from './kit/debug';
+import { tensorValuesOf } from './tensor-values';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 
 reportDecodes('model');
@@ -90,6 +91,7 @@ const handlers: Handlers<ModelWorkerApi> = {
 
   inspectNode: (_ctx, id, key) => nodeDetails(modelOf(id), key),
   tensorStats: (_ctx, id, tensor) => tensorStatsOf(modelOf(id), tensor),
+  tensorValues: (_ctx, id, tensor, offset, count) => tensorValuesOf(modelOf(id), tensor, offset, count),
   projectSize: (_ctx, id, recipe, focusKey) => projectRecipe(modelOf(id), recipe, focusKey),
 
   async compareOpen(_ctx, id, compressed, layers) {

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../core/errors';
 import { classOutput, compareRuns, type ModelPlan, type OutputValues, type RunSession } from '../evaluate';
-import { accuracy, argmaxRows, classesOf } from '../metrics';
+import { accuracy, argmaxRows, classesOf, worstCosine } from '../metrics';
 
 /** The number the explorer optimises: labeled accuracy, top-1 agreement with the original, or worst cosine. */
 export type MetricKind = 'accuracy' | 'top1' | 'cosine';
@@ -59,7 +59,8 @@ export function scoreOutputs(plan: ModelPlan, reference: readonly (readonly Outp
   const nan = (v: number) => (Number.isNaN(v) ? -Infinity : v);
   const score: Score = {
     top1: Math.min(...fid.map((f) => nan(f.top1.rate))),
-    cosine: Math.min(...fid.map((f) => nan(f.cosine.worst))),
+    // outputs ~0 in both models have no cosine (metrics.ts); all of them ~0: they agree to NEAR_ZERO
+    cosine: nan(worstCosine(fid) ?? 1),
     sqnrDb: Math.min(...fid.map((f) => nan(f.sqnrDb.worst))),
     kl: Math.max(...fid.map((f) => (Number.isNaN(f.kl.mean) ? Infinity : f.kl.mean))),
   };

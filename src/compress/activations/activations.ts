@@ -311,57 +311,7 @@ export function applyActivations(model: Model, items: readonly ActivationItem[],
   const ranges = env.calibration?.ranges ?? {};
 
   // 1. The tensors that get a Q/DQ pair, each with its own range or sharing another's parameters.
-  const own = new Map<string, TensorRange>();
-  const share = new Map<string, string>();
-  const anchorInputs: string[] = [];
-  for (const p of prepared) {
-    const plan = p.item.plan;
-    if (plan.mode !== 'static') continue;
-    own.set(plan.input, ranges[plan.input]);
-    anchorInputs.push(plan.input);
-    if (plan.output) own.set(plan.output, ranges[plan.output]);
-  }
-  // An anchor input reached from a quantized tensor through data-movement ops only: every tensor
-  // on the way shares that tensor's parameters (so onnxruntime drops each DQ -> op -> Q). When
-  // the chain starts at a pooling of a quantized tensor, the pooling's output is quantized with its
-  // own range (onnxruntime: QLinearGlobalAveragePool / QLinearAveragePool) and the chain shares it.
-  const quantized = (t: string) => own.has(t) || share.has(t);
-  const shareAlong = (path: string[], from: number, to: string) => {
-    for (let i = from; i >= 0; to = path[i], i--) {
-      share.set(path[i], to);
-      own.delete(path[i]);
-    }
-  };
-  for (const x of anchorInputs) {
-    const path = [x];
-    for (let hops = 0; hops < 64; hops++) {
-      const cur = path[path.length - 1];
-      const p = index.producer.get(cur);
-      if (!p || !isDefault(p.domain) || p.outputs[0] !== cur) break;
-      const src = p.inputs[0] ?? '';
-      if (POOLING.has(p.opType ?? '')) {
-        if (src && quantized(src) && ranges[cur] && path.length > 1) {
-          own.set(cur, ranges[cur]);
-          shareAlong(path, path.length - 2, cur);
-        }
-        break;
-      }
-      if (!DATA_MOVEMENT.has(p.opType ?? '') || !src || index.constants.has(src) || path.includes(src)) break;
-      if (quantized(src)) {
-        shareAlong(path, path.length - 1, src);
-        break;
-      }
-      path.push(src);
-    }
-  }
-  const root = (t: string): string => {
-    let r = t;
-    for (let i = 0; i < 64 && share.has(r); i++) r = share.get(r) as string;
-    return r;
-  };
-  const params = new Map<string, QParams>();
-  for (const [t, range] of own) params.set(t, { ...activationParams(range), range });
-  const paramsOf = (t: string) => params.get(root(t)) as QParams;
+  const { own, share, root, paramsOf } = pairParams(prepared, index, ranges);
 
   const newInits: Tensor[] = [];
   const scalarInit = (base: string, type: number, raw: Uint8Array): string => {
@@ -472,6 +422,69 @@ export function applyActivations(model: Model, items: readonly ActivationItem[],
   }
   g.nodes.splice(0, g.nodes.length, ...out);
   g.initializers.push(...newInits);
+}
+
+/**
+ * Step 1 of applyActivations: the tensors that get a Q/DQ pair, each with its own range (`own`)
+ * or sharing another's parameters (`share`, followed to its `root`), and their parameters.
+ */
+function pairParams(
+  prepared: readonly Prepared[],
+  index: GraphIndex,
+  ranges: Record<string, TensorRange>,
+): { own: Map<string, TensorRange>; share: Map<string, string>; root: (t: string) => string; paramsOf: (t: string) => QParams } {
+  const own = new Map<string, TensorRange>();
+  const share = new Map<string, string>();
+  const anchorInputs: string[] = [];
+  for (const p of prepared) {
+    const plan = p.item.plan;
+    if (plan.mode !== 'static') continue;
+    own.set(plan.input, ranges[plan.input]);
+    anchorInputs.push(plan.input);
+    if (plan.output) own.set(plan.output, ranges[plan.output]);
+  }
+  // An anchor input reached from a quantized tensor through data-movement ops only: every tensor
+  // on the way shares that tensor's parameters (so onnxruntime drops each DQ -> op -> Q). When
+  // the chain starts at a pooling of a quantized tensor, the pooling's output is quantized with its
+  // own range (onnxruntime: QLinearGlobalAveragePool / QLinearAveragePool) and the chain shares it.
+  const quantized = (t: string) => own.has(t) || share.has(t);
+  const shareAlong = (path: string[], from: number, to: string) => {
+    for (let i = from; i >= 0; to = path[i], i--) {
+      share.set(path[i], to);
+      own.delete(path[i]);
+    }
+  };
+  for (const x of anchorInputs) {
+    const path = [x];
+    for (let hops = 0; hops < 64; hops++) {
+      const cur = path[path.length - 1];
+      const p = index.producer.get(cur);
+      if (!p || !isDefault(p.domain) || p.outputs[0] !== cur) break;
+      const src = p.inputs[0] ?? '';
+      if (POOLING.has(p.opType ?? '')) {
+        if (src && quantized(src) && ranges[cur] && path.length > 1) {
+          own.set(cur, ranges[cur]);
+          shareAlong(path, path.length - 2, cur);
+        }
+        break;
+      }
+      if (!DATA_MOVEMENT.has(p.opType ?? '') || !src || index.constants.has(src) || path.includes(src)) break;
+      if (quantized(src)) {
+        shareAlong(path, path.length - 1, src);
+        break;
+      }
+      path.push(src);
+    }
+  }
+  const root = (t: string): string => {
+    let r = t;
+    for (let i = 0; i < 64 && share.has(r); i++) r = share.get(r) as string;
+    return r;
+  };
+  const params = new Map<string, QParams>();
+  for (const [t, range] of own) params.set(t, { ...activationParams(range), range });
+  const paramsOf = (t: string) => params.get(root(t)) as QParams;
+  return { own, share, root, paramsOf };
 }
 
 /**

@@ -39,6 +39,11 @@ export interface Calibration {
   percentile?: number;
   /** the unclipped min and max seen */
   observed?: CalibrationTable;
+  /**
+   * the dims of the user's samples' inputs (the first sample's), so the cost guard estimates the
+   * work at the sizes the model will run at; absent for synthesized samples (their sizes are made up)
+   */
+  inputDims?: Record<string, number[]>;
 }
 
 /** One model input: structurally the CLI's SampleTensor (src/cli/samples.ts) and an onnxruntime tensor's fields. */
@@ -234,7 +239,12 @@ export class RangeHistogram {
  * that never come back as float32 are left out. Throws AppError('invalid-argument') when there
  * are no samples or a percentile is out of (50, 100].
  */
-export async function collectCalibration(model: Model, samples: readonly Sample[], runModel: RunModel, options: CalibrateOptions = {}): Promise<Required<Calibration>> {
+export async function collectCalibration(
+  model: Model,
+  samples: readonly Sample[],
+  runModel: RunModel,
+  options: CalibrateOptions = {},
+): Promise<Required<Omit<Calibration, 'inputDims'>> & Pick<Calibration, 'inputDims'>> {
   const percentile = options.percentile ?? DEFAULT_PERCENTILE;
   if (!(percentile > 50 && percentile <= 100)) throw new AppError('invalid-argument', `percentile: expected a number above 50 and at most 100, got ${percentile}`);
   if (samples.length === 0) throw new AppError('invalid-argument', 'Calibration needs at least one sample.');
@@ -266,7 +276,9 @@ export async function collectCalibration(model: Model, samples: readonly Sample[
     ranges[name] = h.range(percentile);
     observed[name] = { min: h.min, max: h.max };
   }
-  return { ranges, source: options.source ?? 'samples', samples: samples.length, percentile, observed };
+  const source = options.source ?? 'samples';
+  const inputDims = source === 'samples' ? Object.fromEntries(Object.entries(samples[0]).map(([k, v]) => [k, [...v.dims]])) : undefined;
+  return { ranges, source, samples: samples.length, percentile, observed, ...(inputDims ? { inputDims } : {}) };
 }
 
 export interface SynthesizeOptions {

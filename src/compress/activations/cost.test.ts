@@ -79,6 +79,27 @@ describe('shape-based MAC estimates', () => {
     expect(d.macs.get('conv1')).toBeUndefined();
   });
 
+  it("with the user's samples, a symbolic size is estimated at the samples' size (the data decides, not a guess)", async () => {
+    const model = convNet();
+    model.graph!.inputs = [makeValueInfo('image', DataType.FLOAT, ['N', 16, 'H', 'W'])];
+    model.graph!.valueInfo = [];
+    const planned = model.graph!.nodes.filter((n) => n.opType === 'Conv').map((n) => ({ key: n.name ?? '', node: n }));
+    // the samples' own dims, as collectCalibration records them for the user's samples
+    const samples: Sample[] = convNetInputs(2, 3).map((x) => ({ image: { dtype: 'float32', dims: [1, 16, 32, 32], data: x } }));
+    const cal = await collectCalibration(model, samples, ortRunModel());
+    expect(cal.inputDims).toEqual({ image: [1, 16, 32, 32] });
+    const d = guardActivations(model, planned, cal.inputDims);
+    expect(d.keep.size).toBe(planned.length);
+    expect(d.macs.get('conv1')).toBe(32 * 16 * 9 * 1024);
+    // synthesized samples have made-up sizes: they are not recorded, and the guard still says it cannot estimate
+    const synth = await collectCalibration(model, samples, ortRunModel(), { source: 'synthesized' });
+    expect(synth.inputDims).toBeUndefined();
+    expect(guardActivations(model, planned, synth.inputDims).keep.size).toBe(0);
+    // through compressModel: every Conv becomes QDQ at the samples' size
+    const { report } = compressModel(model, makeRecipe('wasm', INT8), { calibration: cal });
+    expect(report.layers.filter((l) => l.op === 'Conv').every((l) => l.applied === 'int8-qdq')).toBe(true);
+  });
+
   it('a depthwise Conv (9 multiply-adds per output value) keeps its weights only, whatever its total work', () => {
     const model = convNet();
     const conv = model.graph!.nodes.find((n) => n.opType === 'Conv' && n.name === 'conv2')!;

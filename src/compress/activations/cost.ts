@@ -94,7 +94,7 @@ const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum
  * Shapes of the main graph's tensors: declared ones (graph inputs, value_info, outputs,
  * initializers, Constant nodes) completed by propagation through the ops listed in the header.
  */
-export function inferShapes(model: Model): Map<string, Shape> {
+export function inferShapes(model: Model, inputDims: Readonly<Record<string, readonly number[]>> = {}): Map<string, Shape> {
   const shapes = new Map<string, Shape>();
   const consts = new Map<string, { dims: number[]; values?: () => ArrayLike<number | bigint> }>();
   const g = model.graph;
@@ -107,7 +107,8 @@ export function inferShapes(model: Model): Map<string, Shape> {
   }
   for (const v of [...g.inputs, ...g.valueInfo, ...g.outputs]) {
     if (!v.name || consts.has(v.name)) continue;
-    const s = declaredShape(v.type);
+    const given = inputDims[v.name];
+    const s = given ? [...given] : declaredShape(v.type);
     if (s && !known(shapes.get(v.name))) shapes.set(v.name, s);
   }
   const set = (name: string | undefined, s: Shape | undefined) => {
@@ -242,8 +243,8 @@ const GEMM_REASON =
   'int8 activations: onnxruntime-web runs Gemm/MatMul integer kernels (QGemm, DynamicQuantizeMatMul) slower than float32 on wasm at batch 1 at every size measured; weights only';
 
 /** Decides which of the layers planned for int8 activations keep them (see the header). */
-export function guardActivations(model: Model, planned: readonly GuardLayer[]): GuardDecision {
-  const shapes = inferShapes(model);
+export function guardActivations(model: Model, planned: readonly GuardLayer[], inputDims?: Readonly<Record<string, readonly number[]>>): GuardDecision {
+  const shapes = inferShapes(model, inputDims);
   const batch = assumedBatch(model);
   const per = batch === 1 ? 'per sample' : `per run (batch ${batch})`;
   const keep = new Set<string>();

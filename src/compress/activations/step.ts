@@ -31,10 +31,19 @@ export function activationEnv(model: Model, target: Target, opsetBefore: number 
  * The cost guard (cost.ts): of the layers planned with int8 activations, which keep them. Returns
  * the keys that lose them with the reason, and a model note when some were dropped.
  */
-export function guardActivationLayers(model: Model, planned: readonly { layer: Layer }[], options: Pick<CompressOptions, 'activationCostGuard'>): { drop: Map<string, string>; note?: string } {
+export function guardActivationLayers(
+  model: Model,
+  planned: readonly { layer: Layer }[],
+  options: Pick<CompressOptions, 'activationCostGuard' | 'calibration'>,
+): { drop: Map<string, string>; note?: string } {
   const drop = new Map<string, string>();
   if (planned.length === 0 || options.activationCostGuard === false) return { drop };
-  const decision = guardActivations(model, planned.map((p): { key: string; node: Node } => ({ key: p.layer.key, node: p.layer.node })));
+  // at the sizes of the user's samples where they calibrated (a symbolic dim is otherwise unknown)
+  const decision = guardActivations(
+    model,
+    planned.map((p): { key: string; node: Node } => ({ key: p.layer.key, node: p.layer.node })),
+    options.calibration?.inputDims,
+  );
   for (const p of planned) {
     if (!decision.keep.has(p.layer.key)) drop.set(p.layer.key, decision.reasons.get(p.layer.key) ?? 'int8 activations: weights only');
   }

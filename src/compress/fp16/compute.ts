@@ -233,15 +233,51 @@ function collectSubgraphReads(g: Graph, into: Set<string>, nested: boolean): voi
   }
 }
 
+/** One graph's values as convertGraph's steps learn them. */
+interface GraphState {
+  g: Graph;
+  /** element types before conversion (outer scopes' values included) */
+  types: Map<string, number>;
+  /** initializers already stored as float16 by an earlier step (read as float32 before it) */
+  preHalf: Set<string>;
+  declared: Map<string, number>;
+  inputNames: Set<string>;
+  outputNames: Set<string>;
+  inits: Map<string, Tensor>;
+  /** nodes whose value types could not be worked out */
+  unknown: Set<Node>;
+  producer: Map<string, Node>;
+  /** float constants that fit float16, with their bits */
+  half: Map<string, Uint16Array>;
+  /** float constants that do not */
+  overflowing: Set<string>;
+  /** the nodes that compute in float16 */
+  fp16: Set<Node>;
+}
+
 /**
  * Converts one graph. `outerOrig` / `outerFinal`: element types of the enclosing scopes' values
  * before and after their conversion (subgraphs read them by name).
  */
 function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<string, number>, ctx: Ctx): void {
-  const { opts, report } = ctx;
-  const names = opts.names;
+  const st = scanGraph(g, outerOrig, ctx.opts.halfWeights ?? new Set<string>());
+  inferTypes(st);
+  checkConstants(st, ctx);
+  chooseFp16Nodes(st, shapeNodesOf(st), ctx);
+  const { renamedOutputs, finalType } = rewriteGraph(st, outerFinal, ctx);
+
+  // 6. Subgraphs: converted knowing how this scope's values are typed now.
+  const scopeFinal = new Map<string, number>();
+  for (const [x] of st.types) {
+    const t = renamedOutputs.has(x) ? F32 : finalType(x);
+    if (t !== undefined) scopeFinal.set(x, t);
+  }
+  for (const n of g.nodes) for (const s of subgraphsOf(n)) convertGraph(s, st.types, scopeFinal, ctx);
+}
+
+/** The graph's declared types, inputs, outputs and initializers. */
+function scanGraph(g: Graph, outerOrig: Map<string, number>, preHalf: Set<string>): GraphState {
   const types = new Map(outerOrig);
-  const preHalf = opts.halfWeights ?? new Set<string>();
   const declared = new Map<string, number>();
   for (const v of [...g.valueInfo, ...g.outputs]) {
     const t = elemType(v);
@@ -260,11 +296,26 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     if (!inputNames.has(t.name)) types.set(t.name, preHalf.has(t.name) ? F32 : (t.dataType ?? 0));
   }
   for (const s of g.sparseInitializers) if (s.values?.name) types.set(s.values.name, s.values.dataType ?? 0);
+  return {
+    g,
+    types,
+    preHalf,
+    declared,
+    inputNames,
+    outputNames,
+    inits,
+    unknown: new Set(),
+    producer: new Map(),
+    half: new Map(),
+    overflowing: new Set(),
+    fp16: new Set(),
+  };
+}
 
-  // 1. Element types, node by node (the graph is topologically sorted).
-  const unknown = new Set<Node>();
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) {
+/** 1. Element types, node by node (the graph is topologically sorted). */
+function inferTypes(st: GraphState): void {
+  const { types, declared, unknown, producer } = st;
+  for (const n of st.g.nodes) {
     const inTypes = n.inputs.map((x) => (x ? types.get(x) : undefined));
     const rule = outputTypes(n, inTypes);
     n.outputs.forEach((o, i) => {
@@ -282,22 +333,21 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     });
     if (n.inputs.some((x) => x && !types.has(x))) unknown.add(n);
   }
-  const hasFloat = (n: Node) => n.inputs.some((x) => x && types.get(x) === F32) || n.outputs.some((x) => x && types.get(x) === F32);
+}
 
-  // 2. Float constants: which fit float16 (Constant nodes and initializers not declared as inputs).
-  const overflowing = new Set<string>();
-  const half = new Map<string, Uint16Array>();
-  const isConst = (x: string) => (inits.has(x) && !inputNames.has(x)) || !!(producer.get(x) && constantTensor(producer.get(x) as Node));
+/** 2. Float constants: which fit float16 (Constant nodes and initializers not declared as inputs). */
+function checkConstants(st: GraphState, ctx: Ctx): void {
+  const { types, inits, preHalf, half, overflowing } = st;
   const checkConst = (name: string, t: Tensor) => {
     if (half.has(name) || overflowing.has(name)) return;
-    const r = toHalf(t, opts.external);
+    const r = toHalf(t, ctx.opts.external);
     if ('bits' in r) half.set(name, r.bits);
     else {
       overflowing.add(name);
-      report.overflow.push({ name, count: r.count, maxAbs: r.maxAbs });
+      ctx.report.overflow.push({ name, count: r.count, maxAbs: r.maxAbs });
     }
   };
-  for (const n of g.nodes) {
+  for (const n of st.g.nodes) {
     for (const x of n.inputs) {
       if (!x || types.get(x) !== F32) continue;
       const t = inits.get(x);
@@ -306,8 +356,12 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     const ct = constantTensor(n);
     if (ct && ct.dataType === F32 && n.outputs[0]) checkConst(n.outputs[0], ct);
   }
+}
 
-  // 3. Shape computations: values derived only from Shape/Size (forward), and what feeds Resize/Upsample's scales (backward).
+/** 3. Shape computations: values derived only from Shape/Size (forward), and what feeds Resize/Upsample's scales (backward). */
+function shapeNodesOf(st: GraphState): Set<Node> {
+  const { g, inits, inputNames, producer } = st;
+  const isConst = (x: string) => (inits.has(x) && !inputNames.has(x)) || !!(producer.get(x) && constantTensor(producer.get(x) as Node));
   const shapeValues = new Set<string>();
   for (const n of g.nodes) {
     const op = n.opType ?? '';
@@ -334,44 +388,62 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     back.push(...p.inputs.filter((x) => x));
   }
   for (const n of g.nodes) if (!SHAPE_OF.has(n.opType ?? '') && n.outputs.some((o) => shapeValues.has(o))) shapeNodes.add(n);
+  return shapeNodes;
+}
 
-  // 4. Which nodes compute in float16.
-  const fp16 = new Set<Node>();
-  for (const n of g.nodes) {
+/** 4. Which nodes compute in float16; the others are reported with why they stay float32. */
+function chooseFp16Nodes(st: GraphState, shapeNodes: Set<Node>, ctx: Ctx): void {
+  const { types, fp16 } = st;
+  const hasFloat = (n: Node) => n.inputs.some((x) => x && types.get(x) === F32) || n.outputs.some((x) => x && types.get(x) === F32);
+  for (const n of st.g.nodes) {
     if (!hasFloat(n)) continue;
-    const op = n.opType ?? '';
-    let reason: string | undefined;
-    if (opts.keep?.has(n)) reason = opts.keep.get(n);
-    else if (!isDefaultDomain(n)) reason = `${n.domain}.${op} is outside the default domain`;
-    else if (CONTROL_FLOW.has(op)) reason = 'control flow: its body computes in float16, its float inputs and outputs stay float32';
-    else if (BLOCKED[op]) reason = BLOCKED[op];
-    else if (unknown.has(n)) reason = 'the types of its values could not be worked out';
-    else if (shapeNodes.has(n)) reason = 'computes shapes or scales (float16 would round sizes above 2048)';
-    else if (op === 'Constant' && !constantTensor(n)) reason = 'Constant given as value_float(s)';
-    else {
-      const big = [...n.inputs, ...(op === 'Constant' ? n.outputs : [])].find((x) => overflowing.has(x));
-      if (big) reason = `reads ${big}, which has values beyond float16's range (kept float32)`;
-      else {
-        for (const a of n.attributes) {
-          const ts = [...(a.t ? [a.t] : []), ...a.tensors];
-          for (const t of ts) {
-            if (t.dataType !== F32 || op === 'Constant') continue;
-            if ('count' in toHalf(t, opts.external)) reason = `its attribute ${a.name} has values beyond float16's range`;
-          }
-        }
-      }
-    }
+    const reason = keepReason(st, n, shapeNodes, ctx.opts);
     if (reason) {
       ctx.compute.set(n, reason);
-      report.kept.push({ node: n.name ?? '', op, reason });
+      ctx.report.kept.push({ node: n.name ?? '', op: n.opType ?? '', reason });
     } else {
       fp16.add(n);
       ctx.compute.set(n, 'fp16');
     }
   }
-  report.converted += fp16.size;
+  ctx.report.converted += fp16.size;
+}
 
-  // 5. Rewrite, node by node, with Casts placed right before the first reader that needs them.
+/** Why a node reading or writing float32 values stays float32, or undefined where it converts. */
+function keepReason(st: GraphState, n: Node, shapeNodes: Set<Node>, opts: Fp16ComputeOptions): string | undefined {
+  const op = n.opType ?? '';
+  if (opts.keep?.has(n)) return opts.keep.get(n);
+  if (!isDefaultDomain(n)) return `${n.domain}.${op} is outside the default domain`;
+  if (CONTROL_FLOW.has(op)) return 'control flow: its body computes in float16, its float inputs and outputs stay float32';
+  if (BLOCKED[op]) return BLOCKED[op];
+  if (st.unknown.has(n)) return 'the types of its values could not be worked out';
+  if (shapeNodes.has(n)) return 'computes shapes or scales (float16 would round sizes above 2048)';
+  if (op === 'Constant' && !constantTensor(n)) return 'Constant given as value_float(s)';
+  const big = [...n.inputs, ...(op === 'Constant' ? n.outputs : [])].find((x) => st.overflowing.has(x));
+  if (big) return `reads ${big}, which has values beyond float16's range (kept float32)`;
+  let reason: string | undefined;
+  for (const a of n.attributes) {
+    const ts = [...(a.t ? [a.t] : []), ...a.tensors];
+    for (const t of ts) {
+      if (t.dataType !== F32 || op === 'Constant') continue;
+      if ('count' in toHalf(t, opts.external)) reason = `its attribute ${a.name} has values beyond float16's range`;
+    }
+  }
+  return reason;
+}
+
+/**
+ * 5. Rewrite, node by node, with Casts placed right before the first reader that needs them;
+ * float16 copies of constants, graph outputs cast back to float32, value_info retyped.
+ */
+function rewriteGraph(
+  st: GraphState,
+  outerFinal: Map<string, number>,
+  ctx: Ctx,
+): { renamedOutputs: Map<string, string>; finalType: (x: string) => number | undefined } {
+  const { g, types, preHalf, inits, inputNames, outputNames, producer, half, fp16 } = st;
+  const { opts, report } = ctx;
+  const names = opts.names;
   const out: Node[] = [];
   const cast16 = new Map<string, string>();
   const cast32 = new Map<string, string>();
@@ -417,46 +489,28 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     halfInit.set(x, h);
     return h;
   };
+  const inputFor = (x: string, convert: boolean): string => {
+    if (!x || types.get(x) !== F32) return x;
+    if (convert) {
+      const r = renamedOutputs.get(x);
+      if (r) return r;
+      if (preHalf.has(x)) return x;
+      if (inits.has(x) && !inputNames.has(x) && half.has(x)) return halfCopy(x);
+      if (finalType(x) === F16) return x;
+      let c = cast16.get(x);
+      if (!c) cast16.set(x, (c = addCast(x, F16)));
+      return c;
+    }
+    // a float32 node reading a value that is float16 now
+    if (renamedOutputs.has(x) || finalType(x) !== F16) return x;
+    let c = cast32.get(x);
+    if (!c) cast32.set(x, (c = addCast(x, F32)));
+    return c;
+  };
   for (const n of g.nodes) {
     const convert = fp16.has(n);
-    n.inputs = n.inputs.map((x) => {
-      if (!x || types.get(x) !== F32) return x;
-      if (convert) {
-        const r = renamedOutputs.get(x);
-        if (r) return r;
-        if (preHalf.has(x)) return x;
-        if (inits.has(x) && !inputNames.has(x) && half.has(x)) return halfCopy(x);
-        if (finalType(x) === F16) return x;
-        let c = cast16.get(x);
-        if (!c) cast16.set(x, (c = addCast(x, F16)));
-        return c;
-      }
-      // a float32 node reading a value that is float16 now
-      if (renamedOutputs.has(x) || finalType(x) !== F16) return x;
-      let c = cast32.get(x);
-      if (!c) cast32.set(x, (c = addCast(x, F32)));
-      return c;
-    });
-    if (convert) {
-      if (n.opType === 'Cast') {
-        const a = findAttr(n, 'to');
-        if (a && Number(a.i) === F32) a.i = F16;
-      }
-      for (const a of n.attributes) {
-        if (a.t && a.t.dataType === F32) {
-          const r = toHalf(a.t, opts.external);
-          if ('bits' in r) {
-            a.t = halfTensor(a.t, r.bits);
-            report.constants++;
-          }
-        }
-        a.tensors = a.tensors.map((t) => {
-          if (t.dataType !== F32) return t;
-          const r = toHalf(t, opts.external);
-          return 'bits' in r ? halfTensor(t, r.bits) : t;
-        });
-      }
-    }
+    n.inputs = n.inputs.map((x) => inputFor(x, convert));
+    if (convert) convertAttributes(n, ctx);
     out.push(n);
     if (convert) {
       n.outputs = n.outputs.map((o) => {
@@ -476,22 +530,41 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
   g.initializers = g.initializers.filter(
     (t) => !t.name || !halfInit.has(t.name) || read.has(t.name) || outputNames.has(t.name) || inputNames.has(t.name) || ctx.readInSubgraphs.has(t.name),
   );
+  retypeValueInfo(g, renamedOutputs, finalType);
+  return { renamedOutputs, finalType };
+}
 
-  // value_info follows the new types
+/** A float16 node's attributes: Cast to float32 becomes Cast to float16, float32 tensors float16 where they fit. */
+function convertAttributes(n: Node, ctx: Ctx): void {
+  const { opts, report } = ctx;
+  if (n.opType === 'Cast') {
+    const a = findAttr(n, 'to');
+    if (a && Number(a.i) === F32) a.i = F16;
+  }
+  for (const a of n.attributes) {
+    if (a.t && a.t.dataType === F32) {
+      const r = toHalf(a.t, opts.external);
+      if ('bits' in r) {
+        a.t = halfTensor(a.t, r.bits);
+        report.constants++;
+      }
+    }
+    a.tensors = a.tensors.map((t) => {
+      if (t.dataType !== F32) return t;
+      const r = toHalf(t, opts.external);
+      return 'bits' in r ? halfTensor(t, r.bits) : t;
+    });
+  }
+}
+
+/** value_info follows the new types; renamed outputs get entries of their own. */
+function retypeValueInfo(g: Graph, renamedOutputs: Map<string, string>, finalType: (x: string) => number | undefined): void {
   const typed = (v: ValueInfo, t: number): ValueInfo => ({ ...v, type: { ...v.type, tensorType: { ...v.type?.tensorType, elemType: t } } });
   g.valueInfo = g.valueInfo.map((v) => (v.name && elemType(v) === F32 && !renamedOutputs.has(v.name) && finalType(v.name) === F16 ? typed(v, F16) : v));
   for (const [o, h] of renamedOutputs) {
     const v = g.valueInfo.find((x) => x.name === o) ?? g.outputs.find((x) => x.name === o);
     g.valueInfo.push(v ? typed({ ...v, name: h }, F16) : makeValueInfo(h, F16));
   }
-
-  // 6. Subgraphs: converted knowing how this scope's values are typed now.
-  const scopeFinal = new Map<string, number>();
-  for (const [x] of types) {
-    const t = renamedOutputs.has(x) ? F32 : finalType(x);
-    if (t !== undefined) scopeFinal.set(x, t);
-  }
-  for (const n of g.nodes) for (const s of subgraphsOf(n)) convertGraph(s, types, scopeFinal, ctx);
 }
 
 /** Converts `model` (in place) to float16 compute; see the file comment. */

@@ -141,7 +141,8 @@ interface ConstInfo {
   weight?: LayerWeight;
 }
 
-class GraphView {
+/** One graph as channel pruning reads it: producers, consumers, shapes, and its constants (sliceable or not). */
+class ChannelGraph {
   readonly rec: GraphRecord;
   readonly graph: Graph;
   readonly producer = new Map<string, Node>();
@@ -247,8 +248,14 @@ interface Source {
   info: ConstInfo;
 }
 
+/**
+ * One group of tied channels: grown from a seed tensor by visiting producers and consumers
+ * (`run`), noting each constant slice (`edits`), the layers whose output channels these are
+ * (`sources`), and the depthwise and Reshape nodes that follow. Refuses (throws) what it cannot
+ * rewire.
+ */
 class Group {
-  readonly view: GraphView;
+  readonly view: ChannelGraph;
   readonly tensors = new Map<string, ChannelMap>();
   readonly queue: string[] = [];
   readonly edits = new Map<string, ConstEdit>();
@@ -261,7 +268,7 @@ class Group {
   readonly channels: number;
   private readonly ids = new Map<Node, number>();
 
-  constructor(view: GraphView, channels: number) {
+  constructor(view: ChannelGraph, channels: number) {
     this.view = view;
     this.channels = channels;
   }
@@ -311,7 +318,7 @@ class Group {
     if (this.sources.size === 0) refuse('no layer produces these channels');
   }
 
-  private mapOf(name: string | undefined): ChannelMap | undefined {
+  mapOf(name: string | undefined): ChannelMap | undefined {
     return name ? this.tensors.get(name) : undefined;
   }
 
@@ -319,311 +326,313 @@ class Group {
     const op = node.opType ?? '';
     if (!isDefaultDomain(node.domain)) refuse(`its channels flow into ${label(node)} (domain ${node.domain}), which this pass cannot rewire`);
     if (UNARY.has(op) || ELEMENTWISE.has(op) || op in NORMS || POOLS.has(op) || op === 'Pad' || op === 'Resize' || op === 'Upsample') {
-      this.channelWise(node, op);
+      rewireChannelWise(this, node, op);
       return;
     }
     switch (op) {
       case 'Conv':
-        this.conv(node);
+        rewireConv(this, node);
         return;
       case 'ConvTranspose':
-        this.convTranspose(node);
+        rewireConvTranspose(this, node);
         return;
       case 'Gemm':
-        this.gemm(node);
+        rewireGemm(this, node);
         return;
       case 'MatMul':
-        this.matMul(node);
+        rewireMatMul(this, node);
         return;
       case 'Flatten':
       case 'Reshape':
-        this.flatten(node, op);
+        rewireFlatten(this, node, op);
         return;
       case 'Concat':
-        this.concat(node);
+        rewireConcat(this, node);
         return;
       default:
         refuse(`its channels flow into ${label(node)}, which this pass cannot rewire`);
     }
   }
 
-  private needAxis1(node: Node, m: ChannelMap): void {
+  needAxis1(node: Node, m: ChannelMap): void {
     if (m.flat || axisIndex(m) !== 1) refuse(`${label(node)} needs the channels on axis 1 of a tensor of known rank`);
   }
 
-  /** Ops whose output has the same channel layout as their data inputs. */
-  private channelWise(node: Node, op: string): void {
-    const params = new Set<number>(NORMS[op] ?? []);
-    if (UNARY.has(op)) for (let i = 1; i < node.inputs.length; i++) params.add(i);
-    if (op === 'Pad' || op === 'Resize' || op === 'Upsample') for (let i = 1; i < node.inputs.length; i++) params.add(i);
-    let m: ChannelMap | undefined;
-    const data = node.inputs.map((_, i) => i).filter((i) => !params.has(i) && node.inputs[i]);
-    for (const i of data) m ??= this.mapOf(node.inputs[i]);
-    m ??= this.mapOf(node.outputs[0]);
-    if (!m) {
-      const at = node.inputs.findIndex((n) => this.tensors.has(n));
-      refuse(`its channels reach input ${at} of ${label(node)}, a parameter this pass cannot rewire`);
-    }
-    for (const i of params) if (this.tensors.has(node.inputs[i])) refuse(`its channels reach input ${i} of ${label(node)}, a parameter this pass cannot rewire`);
-    if (op in NORMS || POOLS.has(op)) this.needAxis1(node, m);
-    if (op === 'MaxPool' && node.outputs[1] && (this.view.consumers.get(node.outputs[1]) || this.view.outputs.has(node.outputs[1]))) {
-      refuse(`${label(node)}'s indices output is read`);
-    }
-    if (op === 'Pad' || op === 'Resize' || op === 'Upsample') this.layoutOp(node, op, m);
-    for (const i of data) {
-      const name = node.inputs[i];
-      const c = this.view.constInfo(node, i);
-      if (c && m.rank !== undefined && c.dims.length > m.rank) refuse(`input ${i} of ${label(node)} broadcasts the channels to a higher rank`);
-      if (c) this.broadcastEdit(node, i, m, `input ${i}`);
-      else if (this.view.shapes.get(name)?.[(this.view.rankOf(name) ?? 0) + m.axis] === 1) continue; // broadcast along the channels
-      else this.assign(name, m);
-    }
-    if (op in NORMS) {
-      for (const i of NORMS[op]) {
-        if (!node.inputs[i]) continue;
-        const info = this.view.sliceable(node, i, `parameter ${i}`);
-        if (info.dims.length !== 1) refuse(`parameter ${i} of ${label(node)} is not a vector`);
-        unitSize(m, info.dims[0], `parameter ${i} of ${label(node)}`);
-        this.edit(node, i, 0, m, info);
-      }
-      if (node.outputs.slice(1).some((o) => o && this.view.consumers.has(o))) refuse(`${label(node)}'s running statistics are read`);
-    }
-    if (op === 'Dropout' && node.outputs[1]) this.assign(node.outputs[1], m);
-    if (op === 'Clip') {
-      for (const i of [1, 2]) {
-        if (!node.inputs[i]) continue;
-        const info = this.view.constInfo(node, i);
-        if (!info || elementCount(info.dims) !== 1) refuse(`${label(node)}'s bounds are not scalar constants`);
-      }
-    }
-    this.assign(node.outputs[0], m);
-  }
-
-  /** Pad / Resize / Upsample: allowed when they leave the channel axis alone. */
-  private layoutOp(node: Node, op: string, m: ChannelMap): void {
-    this.needAxis1(node, m);
-    const rank = m.rank as number;
-    const constVals = (i: number): number[] | undefined => {
-      if (!node.inputs[i]) return undefined;
-      const info = this.view.constInfo(node, i);
-      if (!info?.ref) refuse(`input ${i} of ${label(node)} is not a constant`);
-      return Array.from(tensorFloats(info.ref.tensor));
-    };
-    if (op === 'Pad') {
-      if (node.inputs[3]) refuse(`${label(node)} pads selected axes`);
-      const pads = attrInts(node, 'pads') ?? constVals(1);
-      if (!pads || pads.length !== 2 * rank) refuse(`${label(node)} has no constant pads for every axis`);
-      if (pads[1] !== 0 || pads[rank + 1] !== 0) refuse(`${label(node)} pads the channel axis`);
-      return;
-    }
-    if (op === 'Resize' && node.inputs[3]) refuse(`${label(node)} resizes to given sizes`);
-    const scales = attrFloats(node, 'scales') ?? constVals(op === 'Resize' && node.inputs.length > 2 ? 2 : 1);
-    if (!scales || scales.length !== rank || scales[1] !== 1) refuse(`${label(node)} scales the channel axis`);
-  }
-
-  private weightInfo(node: Node, index: number): ConstInfo {
+  weightInfo(node: Node, index: number): ConstInfo {
     return this.view.sliceable(node, index, index === 1 ? 'the weight' : `input ${index}`);
   }
 
-  private addSource(node: Node, input: number, axis: number, map: ChannelMap, info: ConstInfo): void {
+  addSource(node: Node, input: number, axis: number, map: ChannelMap, info: ConstInfo): void {
     if (map.flat || map.extent !== info.dims[axis]) refuse(`${label(node)} has ${info.dims[axis]} output channels, the group ${map.extent}`);
     this.sources.set(node, { node, input, axis, map, info });
     this.edit(node, input, axis, map, info);
   }
 
-  private bias(node: Node, index: number, map: ChannelMap): void {
+  bias(node: Node, index: number, map: ChannelMap): void {
     if (!node.inputs[index]) return;
     const info = this.view.sliceable(node, index, 'the bias');
     if (info.dims.length !== 1) refuse(`the bias of ${label(node)} is not a vector`);
     this.edit(node, index, 0, map, info);
   }
+}
 
-  private conv(node: Node): void {
-    const w = this.weightInfo(node, 1);
-    const rank = w.dims.length;
-    const group = attrInt(node, 'group', 1);
-    const inMap = this.mapOf(node.inputs[0]);
-    const outMap = this.mapOf(node.outputs[0]);
-    if (node.inputs.slice(1).some((i) => this.tensors.has(i))) refuse(`its channels reach the weights of ${label(node)}`);
-    for (const m of [inMap, outMap]) if (m && (m.flat || m.axis !== 1 - rank)) refuse(`${label(node)} reads its channels in another layout`);
-    if (group === 1) {
-      if (inMap) {
-        unitSize(inMap, w.dims[1], `the kernel of ${label(node)}`);
-        this.edit(node, 1, 1, inMap, w);
-      }
-      if (outMap) {
-        this.addSource(node, 1, 0, outMap, w);
-        this.bias(node, 2, outMap);
-      }
-      return;
+// Per-op rules: how channels pass through each op the group meets (a Group visits them).
+
+/** Ops whose output has the same channel layout as their data inputs. */
+function rewireChannelWise(g: Group, node: Node, op: string): void {
+  const params = new Set<number>(NORMS[op] ?? []);
+  if (UNARY.has(op)) for (let i = 1; i < node.inputs.length; i++) params.add(i);
+  if (op === 'Pad' || op === 'Resize' || op === 'Upsample') for (let i = 1; i < node.inputs.length; i++) params.add(i);
+  let m: ChannelMap | undefined;
+  const data = node.inputs.map((_, i) => i).filter((i) => !params.has(i) && node.inputs[i]);
+  for (const i of data) m ??= g.mapOf(node.inputs[i]);
+  m ??= g.mapOf(node.outputs[0]);
+  if (!m) {
+    const at = node.inputs.findIndex((n) => g.tensors.has(n));
+    refuse(`its channels reach input ${at} of ${label(node)}, a parameter this pass cannot rewire`);
+  }
+  for (const i of params) if (g.tensors.has(node.inputs[i])) refuse(`its channels reach input ${i} of ${label(node)}, a parameter this pass cannot rewire`);
+  if (op in NORMS || POOLS.has(op)) g.needAxis1(node, m);
+  if (op === 'MaxPool' && node.outputs[1] && (g.view.consumers.get(node.outputs[1]) || g.view.outputs.has(node.outputs[1]))) {
+    refuse(`${label(node)}'s indices output is read`);
+  }
+  if (op === 'Pad' || op === 'Resize' || op === 'Upsample') checkLayoutOp(g, node, op, m);
+  for (const i of data) {
+    const name = node.inputs[i];
+    const c = g.view.constInfo(node, i);
+    if (c && m.rank !== undefined && c.dims.length > m.rank) refuse(`input ${i} of ${label(node)} broadcasts the channels to a higher rank`);
+    if (c) g.broadcastEdit(node, i, m, `input ${i}`);
+    else if (g.view.shapes.get(name)?.[(g.view.rankOf(name) ?? 0) + m.axis] === 1) continue; // broadcast along the channels
+    else g.assign(name, m);
+  }
+  if (op in NORMS) {
+    for (const i of NORMS[op]) {
+      if (!node.inputs[i]) continue;
+      const info = g.view.sliceable(node, i, `parameter ${i}`);
+      if (info.dims.length !== 1) refuse(`parameter ${i} of ${label(node)} is not a vector`);
+      unitSize(m, info.dims[0], `parameter ${i} of ${label(node)}`);
+      g.edit(node, i, 0, m, info);
     }
-    const k = w.dims[0] / group;
-    if (w.dims[1] !== 1 || !Number.isInteger(k)) refuse(`${label(node)} is a grouped convolution (group ${group}), which ties channels in blocks`);
-    // depthwise: output channel c*k + j reads input channel c only
-    if (inMap) {
-      if (inMap.extent !== group) refuse(`${label(node)} has ${group} groups and its input ${inMap.extent} channels`);
-      const out: ChannelMap = { ...inMap, rank, extent: inMap.extent * k, pos: inMap.pos.map((p) => p * k), width: inMap.width * k };
-      this.assign(node.outputs[0], out);
-      this.edit(node, 1, 0, out, w);
-      this.bias(node, 2, out);
-      this.groupEdits.set(node, inMap);
-    } else if (outMap) {
-      if (outMap.width % k !== 0 || outMap.pos.some((p) => p % k !== 0)) refuse(`${label(node)} (depthwise, multiplier ${k}) would lose part of a channel's filters`);
-      this.assign(node.inputs[0], { ...outMap, extent: outMap.extent / k, pos: outMap.pos.map((p) => p / k), width: outMap.width / k });
+    if (node.outputs.slice(1).some((o) => o && g.view.consumers.has(o))) refuse(`${label(node)}'s running statistics are read`);
+  }
+  if (op === 'Dropout' && node.outputs[1]) g.assign(node.outputs[1], m);
+  if (op === 'Clip') {
+    for (const i of [1, 2]) {
+      if (!node.inputs[i]) continue;
+      const info = g.view.constInfo(node, i);
+      if (!info || elementCount(info.dims) !== 1) refuse(`${label(node)}'s bounds are not scalar constants`);
     }
   }
+  g.assign(node.outputs[0], m);
+}
 
-  private convTranspose(node: Node): void {
-    const w = this.weightInfo(node, 1);
-    const rank = w.dims.length;
-    if (attrInt(node, 'group', 1) !== 1) refuse(`${label(node)} is a grouped transposed convolution`);
-    if (node.inputs.slice(1).some((i) => this.tensors.has(i))) refuse(`its channels reach the weights of ${label(node)}`);
-    const inMap = this.mapOf(node.inputs[0]);
-    const outMap = this.mapOf(node.outputs[0]);
-    for (const m of [inMap, outMap]) if (m && (m.flat || m.axis !== 1 - rank)) refuse(`${label(node)} reads its channels in another layout`);
+/** Pad / Resize / Upsample: allowed when they leave the channel axis alone. */
+function checkLayoutOp(g: Group, node: Node, op: string, m: ChannelMap): void {
+  g.needAxis1(node, m);
+  const rank = m.rank as number;
+  const constVals = (i: number): number[] | undefined => {
+    if (!node.inputs[i]) return undefined;
+    const info = g.view.constInfo(node, i);
+    if (!info?.ref) refuse(`input ${i} of ${label(node)} is not a constant`);
+    return Array.from(tensorFloats(info.ref.tensor));
+  };
+  if (op === 'Pad') {
+    if (node.inputs[3]) refuse(`${label(node)} pads selected axes`);
+    const pads = attrInts(node, 'pads') ?? constVals(1);
+    if (!pads || pads.length !== 2 * rank) refuse(`${label(node)} has no constant pads for every axis`);
+    if (pads[1] !== 0 || pads[rank + 1] !== 0) refuse(`${label(node)} pads the channel axis`);
+    return;
+  }
+  if (op === 'Resize' && node.inputs[3]) refuse(`${label(node)} resizes to given sizes`);
+  const scales = attrFloats(node, 'scales') ?? constVals(op === 'Resize' && node.inputs.length > 2 ? 2 : 1);
+  if (!scales || scales.length !== rank || scales[1] !== 1) refuse(`${label(node)} scales the channel axis`);
+}
+
+function rewireConv(g: Group, node: Node): void {
+  const w = g.weightInfo(node, 1);
+  const rank = w.dims.length;
+  const group = attrInt(node, 'group', 1);
+  const inMap = g.mapOf(node.inputs[0]);
+  const outMap = g.mapOf(node.outputs[0]);
+  if (node.inputs.slice(1).some((i) => g.tensors.has(i))) refuse(`its channels reach the weights of ${label(node)}`);
+  for (const m of [inMap, outMap]) if (m && (m.flat || m.axis !== 1 - rank)) refuse(`${label(node)} reads its channels in another layout`);
+  if (group === 1) {
     if (inMap) {
-      unitSize(inMap, w.dims[0], `the kernel of ${label(node)}`);
-      this.edit(node, 1, 0, inMap, w);
+      unitSize(inMap, w.dims[1], `the kernel of ${label(node)}`);
+      g.edit(node, 1, 1, inMap, w);
     }
     if (outMap) {
-      this.addSource(node, 1, 1, outMap, w);
-      this.bias(node, 2, outMap);
+      g.addSource(node, 1, 0, outMap, w);
+      g.bias(node, 2, outMap);
     }
+    return;
   }
+  const k = w.dims[0] / group;
+  if (w.dims[1] !== 1 || !Number.isInteger(k)) refuse(`${label(node)} is a grouped convolution (group ${group}), which ties channels in blocks`);
+  // depthwise: output channel c*k + j reads input channel c only
+  if (inMap) {
+    if (inMap.extent !== group) refuse(`${label(node)} has ${group} groups and its input ${inMap.extent} channels`);
+    const out: ChannelMap = { ...inMap, rank, extent: inMap.extent * k, pos: inMap.pos.map((p) => p * k), width: inMap.width * k };
+    g.assign(node.outputs[0], out);
+    g.edit(node, 1, 0, out, w);
+    g.bias(node, 2, out);
+    g.groupEdits.set(node, inMap);
+  } else if (outMap) {
+    if (outMap.width % k !== 0 || outMap.pos.some((p) => p % k !== 0)) refuse(`${label(node)} (depthwise, multiplier ${k}) would lose part of a channel's filters`);
+    g.assign(node.inputs[0], { ...outMap, extent: outMap.extent / k, pos: outMap.pos.map((p) => p / k), width: outMap.width / k });
+  }
+}
 
-  private gemm(node: Node): void {
-    if (this.tensors.has(node.inputs[1]) || this.tensors.has(node.inputs[2] ?? '')) refuse(`its channels reach the weights of ${label(node)}`);
-    const w = this.weightInfo(node, 1);
-    if (w.dims.length !== 2) refuse(`the weight of ${label(node)} is not a matrix`);
-    const transB = attrInt(node, 'transB', 0) !== 0;
-    const inMap = this.mapOf(node.inputs[0]);
-    const outMap = this.mapOf(node.outputs[0]);
-    if (inMap) {
-      if (attrInt(node, 'transA', 0) !== 0 || inMap.axis !== -1) refuse(`${label(node)} reads its channels along another axis`);
-      const kAxis = transB ? 1 : 0;
-      unitSize(inMap, w.dims[kAxis], `the weight of ${label(node)}`);
-      this.edit(node, 1, kAxis, inMap, w);
-    }
-    if (outMap) {
-      if (outMap.axis !== -1) refuse(`${label(node)} writes its channels along another axis`);
-      this.addSource(node, 1, transB ? 0 : 1, outMap, w);
-      if (node.inputs[2]) {
-        const info = this.view.sliceable(node, 2, 'the bias');
-        const last = info.dims.length - 1;
-        if (last >= 0 && info.dims[last] !== 1) {
-          unitSize(outMap, info.dims[last], `the bias of ${label(node)}`);
-          this.edit(node, 2, last, outMap, info);
-        }
+function rewireConvTranspose(g: Group, node: Node): void {
+  const w = g.weightInfo(node, 1);
+  const rank = w.dims.length;
+  if (attrInt(node, 'group', 1) !== 1) refuse(`${label(node)} is a grouped transposed convolution`);
+  if (node.inputs.slice(1).some((i) => g.tensors.has(i))) refuse(`its channels reach the weights of ${label(node)}`);
+  const inMap = g.mapOf(node.inputs[0]);
+  const outMap = g.mapOf(node.outputs[0]);
+  for (const m of [inMap, outMap]) if (m && (m.flat || m.axis !== 1 - rank)) refuse(`${label(node)} reads its channels in another layout`);
+  if (inMap) {
+    unitSize(inMap, w.dims[0], `the kernel of ${label(node)}`);
+    g.edit(node, 1, 0, inMap, w);
+  }
+  if (outMap) {
+    g.addSource(node, 1, 1, outMap, w);
+    g.bias(node, 2, outMap);
+  }
+}
+
+function rewireGemm(g: Group, node: Node): void {
+  if (g.tensors.has(node.inputs[1]) || g.tensors.has(node.inputs[2] ?? '')) refuse(`its channels reach the weights of ${label(node)}`);
+  const w = g.weightInfo(node, 1);
+  if (w.dims.length !== 2) refuse(`the weight of ${label(node)} is not a matrix`);
+  const transB = attrInt(node, 'transB', 0) !== 0;
+  const inMap = g.mapOf(node.inputs[0]);
+  const outMap = g.mapOf(node.outputs[0]);
+  if (inMap) {
+    if (attrInt(node, 'transA', 0) !== 0 || inMap.axis !== -1) refuse(`${label(node)} reads its channels along another axis`);
+    const kAxis = transB ? 1 : 0;
+    unitSize(inMap, w.dims[kAxis], `the weight of ${label(node)}`);
+    g.edit(node, 1, kAxis, inMap, w);
+  }
+  if (outMap) {
+    if (outMap.axis !== -1) refuse(`${label(node)} writes its channels along another axis`);
+    g.addSource(node, 1, transB ? 0 : 1, outMap, w);
+    if (node.inputs[2]) {
+      const info = g.view.sliceable(node, 2, 'the bias');
+      const last = info.dims.length - 1;
+      if (last >= 0 && info.dims[last] !== 1) {
+        unitSize(outMap, info.dims[last], `the bias of ${label(node)}`);
+        g.edit(node, 2, last, outMap, info);
       }
     }
   }
+}
 
-  private matMul(node: Node): void {
-    const b = this.view.constInfo(node, 1);
-    if (!b || this.tensors.has(node.inputs[1])) refuse(`${label(node)} multiplies two computed tensors`);
-    this.view.sliceable(node, 1, 'the weight');
-    const r = b.dims.length;
-    if (r < 2) refuse(`the weight of ${label(node)} is a vector`);
-    const inMap = this.mapOf(node.inputs[0]);
-    const outMap = this.mapOf(node.outputs[0]);
-    if (inMap) {
-      if (inMap.axis !== -1) refuse(`${label(node)} reads its channels along another axis`);
-      unitSize(inMap, b.dims[r - 2], `the weight of ${label(node)}`);
-      this.edit(node, 1, r - 2, inMap, b);
+function rewireMatMul(g: Group, node: Node): void {
+  const b = g.view.constInfo(node, 1);
+  if (!b || g.tensors.has(node.inputs[1])) refuse(`${label(node)} multiplies two computed tensors`);
+  g.view.sliceable(node, 1, 'the weight');
+  const r = b.dims.length;
+  if (r < 2) refuse(`the weight of ${label(node)} is a vector`);
+  const inMap = g.mapOf(node.inputs[0]);
+  const outMap = g.mapOf(node.outputs[0]);
+  if (inMap) {
+    if (inMap.axis !== -1) refuse(`${label(node)} reads its channels along another axis`);
+    unitSize(inMap, b.dims[r - 2], `the weight of ${label(node)}`);
+    g.edit(node, 1, r - 2, inMap, b);
+  }
+  if (outMap) {
+    if (outMap.axis !== -1) refuse(`${label(node)} writes its channels along another axis`);
+    g.addSource(node, 1, r - 1, outMap, b);
+  }
+}
+
+/** Flatten(axis 1), or Reshape to [N, -1] / [N, K]: channel c becomes a block of the rows. */
+function rewireFlatten(g: Group, node: Node, op: string): void {
+  if (node.inputs.slice(1).some((i) => g.tensors.has(i))) refuse(`its channels reach the shape input of ${label(node)}`);
+  const inMap = g.mapOf(node.inputs[0]);
+  if (!inMap) refuse(`its channels come out of ${label(node)}, a reshape, and are tied to other tensors`);
+  if (inMap.flat) refuse(`${label(node)} flattens a tensor that is already flat`);
+  const ai = axisIndex(inMap);
+  if (ai !== 1) refuse(`${label(node)} needs the channels on axis 1 of a tensor of known rank`);
+  if (op === 'Flatten') {
+    if (attrInt(node, 'axis', 1) !== 1) refuse(`${label(node)} does not flatten at axis 1`);
+  } else {
+    const info = g.view.constInfo(node, 1);
+    if (!info?.ref) refuse(`${label(node)} has no constant shape`);
+    const target = Array.from(tensorFloats(info.ref.tensor));
+    const okFirst = target.length === 2 && (target[0] === 0 || target[0] > 0 || (target[0] === -1 && target[1] > 0));
+    if (!okFirst || !(target[1] === -1 || target[1] > 0) || attrInt(node, 'allowzero', 0) !== 0) {
+      refuse(`${label(node)} reshapes to [${target.join(', ')}], which moves channels (only [N, -1] and [N, K] are rewired)`);
     }
-    if (outMap) {
-      if (outMap.axis !== -1) refuse(`${label(node)} writes its channels along another axis`);
-      this.addSource(node, 1, r - 1, outMap, b);
+    if (target[1] > 0) {
+      g.view.sliceable(node, 1, 'the shape');
+      if (target[1] % inMap.extent !== 0) refuse(`${label(node)} reshapes to [${target.join(', ')}], which does not split into ${inMap.extent} channels`);
+      g.reshapeEdits.set(node, inMap);
+      g.touched.add(node);
     }
   }
+  g.assign(node.outputs[0], { ...inMap, axis: -1, rank: 2, flat: inMap.rank !== 2 });
+}
 
-  /** Flatten(axis 1), or Reshape to [N, -1] / [N, K]: channel c becomes a block of the rows. */
-  private flatten(node: Node, op: string): void {
-    if (node.inputs.slice(1).some((i) => this.tensors.has(i))) refuse(`its channels reach the shape input of ${label(node)}`);
-    const inMap = this.mapOf(node.inputs[0]);
-    if (!inMap) refuse(`its channels come out of ${label(node)}, a reshape, and are tied to other tensors`);
-    if (inMap.flat) refuse(`${label(node)} flattens a tensor that is already flat`);
-    const ai = axisIndex(inMap);
-    if (ai !== 1) refuse(`${label(node)} needs the channels on axis 1 of a tensor of known rank`);
-    if (op === 'Flatten') {
-      if (attrInt(node, 'axis', 1) !== 1) refuse(`${label(node)} does not flatten at axis 1`);
-    } else {
-      const info = this.view.constInfo(node, 1);
-      if (!info?.ref) refuse(`${label(node)} has no constant shape`);
-      const target = Array.from(tensorFloats(info.ref.tensor));
-      const okFirst = target.length === 2 && (target[0] === 0 || target[0] > 0 || (target[0] === -1 && target[1] > 0));
-      if (!okFirst || !(target[1] === -1 || target[1] > 0) || attrInt(node, 'allowzero', 0) !== 0) {
-        refuse(`${label(node)} reshapes to [${target.join(', ')}], which moves channels (only [N, -1] and [N, K] are rewired)`);
-      }
-      if (target[1] > 0) {
-        this.view.sliceable(node, 1, 'the shape');
-        if (target[1] % inMap.extent !== 0) refuse(`${label(node)} reshapes to [${target.join(', ')}], which does not split into ${inMap.extent} channels`);
-        this.reshapeEdits.set(node, inMap);
-        this.touched.add(node);
-      }
-    }
-    this.assign(node.outputs[0], { ...inMap, axis: -1, rank: 2, flat: inMap.rank !== 2 });
+/** Channels along the Concat axis: offsets by the inputs before. */
+function rewireConcat(g: Group, node: Node): void {
+  const axis = attrInt(node, 'axis', 0);
+  let m: ChannelMap | undefined;
+  let j = -1;
+  for (let i = 0; i < node.inputs.length && !m; i++) {
+    m = g.mapOf(node.inputs[i]);
+    j = i;
   }
+  if (!m) refuse(`its channels come out of ${label(node)} and are tied to other tensors`);
+  const onChannels = axis < 0 ? axis === m.axis : m.rank !== undefined && axis === m.rank + m.axis;
+  if (!onChannels) {
+    if (axis >= 0 && m.rank === undefined) refuse(`${label(node)} concatenates along axis ${axis} of a tensor of unknown rank`);
+    rewireChannelWise(g, node, 'Add');
+    return;
+  }
+  if (m.flat) refuse(`${label(node)} concatenates flattened channels`);
+  const ai = axisIndex(m);
+  let offset = 0;
+  let total = 0;
+  node.inputs.forEach((name, i) => {
+    const e = i === j ? m.extent : extentOf(g, name, ai, 0);
+    if (e === undefined) refuse(`${label(node)}: how many channels ${name} has is not known`);
+    if (i < j) offset += e;
+    total += e;
+  });
+  for (let i = j + 1; i < node.inputs.length; i++) {
+    if (g.tensors.has(node.inputs[i])) refuse(`${label(node)} concatenates channels of the same group twice`);
+  }
+  g.assign(node.outputs[0], { ...m, extent: total, pos: m.pos.map((p) => p + offset) });
+}
 
-  /** Channels along the Concat axis: offsets by the inputs before. */
-  private concat(node: Node): void {
-    const axis = attrInt(node, 'axis', 0);
-    let m: ChannelMap | undefined;
-    let j = -1;
-    for (let i = 0; i < node.inputs.length && !m; i++) {
-      m = this.mapOf(node.inputs[i]);
-      j = i;
-    }
-    if (!m) refuse(`its channels come out of ${label(node)} and are tied to other tensors`);
-    const onChannels = axis < 0 ? axis === m.axis : m.rank !== undefined && axis === m.rank + m.axis;
-    if (!onChannels) {
-      if (axis >= 0 && m.rank === undefined) refuse(`${label(node)} concatenates along axis ${axis} of a tensor of unknown rank`);
-      this.channelWise(node, 'Add');
-      return;
-    }
-    if (m.flat) refuse(`${label(node)} concatenates flattened channels`);
-    const ai = axisIndex(m);
-    let offset = 0;
-    let total = 0;
-    node.inputs.forEach((name, i) => {
-      const e = i === j ? m.extent : this.extentOf(name, ai, 0);
-      if (e === undefined) refuse(`${label(node)}: how many channels ${name} has is not known`);
-      if (i < j) offset += e;
-      total += e;
-    });
-    for (let i = j + 1; i < node.inputs.length; i++) {
-      if (this.tensors.has(node.inputs[i])) refuse(`${label(node)} concatenates channels of the same group twice`);
-    }
-    this.assign(node.outputs[0], { ...m, extent: total, pos: m.pos.map((p) => p + offset) });
+/** Channels of a tensor along axis index `ai`, from shapes or producers. */
+function extentOf(g: Group, name: string, ai: number | undefined, depth: number): number | undefined {
+  const m = g.tensors.get(name);
+  if (m && !m.flat) return m.extent;
+  const shape = g.view.shapes.get(name);
+  if (shape && ai !== undefined && shape[ai] !== undefined) return shape[ai];
+  const p = g.view.producer.get(name);
+  if (!p || depth > 64 || !isDefaultDomain(p.domain)) return undefined;
+  const op = p.opType ?? '';
+  const w = () => g.view.constInfo(p, 1)?.dims;
+  if (op === 'Conv' && ai === 1) return w()?.[0];
+  if (op === 'ConvTranspose' && ai === 1) {
+    const d = w();
+    return d ? d[1] * attrInt(p, 'group', 1) : undefined;
   }
-
-  /** Channels of a tensor along axis index `ai`, from shapes or producers. */
-  private extentOf(name: string, ai: number | undefined, depth: number): number | undefined {
-    const m = this.tensors.get(name);
-    if (m && !m.flat) return m.extent;
-    const shape = this.view.shapes.get(name);
-    if (shape && ai !== undefined && shape[ai] !== undefined) return shape[ai];
-    const p = this.view.producer.get(name);
-    if (!p || depth > 64 || !isDefaultDomain(p.domain)) return undefined;
-    const op = p.opType ?? '';
-    const w = () => this.view.constInfo(p, 1)?.dims;
-    if (op === 'Conv' && ai === 1) return w()?.[0];
-    if (op === 'ConvTranspose' && ai === 1) {
-      const d = w();
-      return d ? d[1] * attrInt(p, 'group', 1) : undefined;
+  if (UNARY.has(op) || op in NORMS || POOLS.has(op) || op === 'Pad' || op === 'Resize' || op === 'Upsample') return extentOf(g, p.inputs[0], ai, depth + 1);
+  if (op === 'Concat' && ai !== undefined && attrInt(p, 'axis', 0) === ai) {
+    let s = 0;
+    for (const i of p.inputs) {
+      const e = extentOf(g, i, ai, depth + 1);
+      if (e === undefined) return undefined;
+      s += e;
     }
-    if (UNARY.has(op) || op in NORMS || POOLS.has(op) || op === 'Pad' || op === 'Resize' || op === 'Upsample') return this.extentOf(p.inputs[0], ai, depth + 1);
-    if (op === 'Concat' && ai !== undefined && attrInt(p, 'axis', 0) === ai) {
-      let s = 0;
-      for (const i of p.inputs) {
-        const e = this.extentOf(i, ai, depth + 1);
-        if (e === undefined) return undefined;
-        s += e;
-      }
-      return s;
-    }
-    return undefined;
+    return s;
   }
+  return undefined;
 }
 
 // ---------------------------------------------------------------- the pass
@@ -635,7 +644,7 @@ function requestableReason(layer: Layer): string | undefined {
 }
 
 /** The tensor and layout a requested layer's group starts from. */
-function seed(view: GraphView, layer: Layer): { name: string; map: ChannelMap } {
+function seed(view: ChannelGraph, layer: Layer): { name: string; map: ChannelMap } {
   const node = layer.node;
   const w = view.constInfo(node, 1);
   if (!w) refuse(`its weight (input 1) is not a constant`);
@@ -663,17 +672,45 @@ function smallest(scores: Float64Array, k: number): number[] {
 }
 
 interface Pending {
-  view: GraphView;
+  view: ChannelGraph;
   node: Node;
   input: number;
   info: ConstInfo;
   axes: Map<number, Set<number>>;
 }
 
+/** What channelPrune's steps share. */
+interface PruneRun {
+  model: Model;
+  options: ChannelPruneOptions;
+  report: ChannelPruneReport;
+  outcome: Map<string, ChannelLayerOutcome>;
+  byNode: Map<Node, Layer>;
+  fractions: Map<string, number>;
+  ed: ConstEditor;
+  note: (key: string, text: string) => void;
+  fail: (key: string, reason: string) => void;
+}
+
+interface AcceptedGroup {
+  group: Group;
+  requested: string[];
+  fraction: number;
+}
+
+/** What step 2 collects for step 3: slices per constant input, depthwise `group` cuts, Reshape target cuts. */
+interface Cuts {
+  pending: Map<Node, Map<number, Pending>>;
+  groupCuts: Map<Node, number>;
+  reshapeCuts: Map<Node, { view: ChannelGraph; cut: number }>;
+}
+
 /**
  * Removes output channels of the requested layers (see the file comment). Layers not found, not
  * prunable, or whose group is refused get an `error`; the model is changed only for accepted
  * groups.
+ *
+ * Steps: buildGroups, chooseChannels per group, rewriteCuts.
  */
 export function channelPrune(model: Model, requests: readonly ChannelPruneRequest[], options: ChannelPruneOptions): ChannelPruneResult {
   const paramsBefore = floatParamCount(model);
@@ -682,11 +719,7 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
   const wanted = requests.filter((r) => r.fraction > 0);
   if (wanted.length === 0) return { report, layers: outcome };
   const layers = findLayers(model);
-  const byKey = new Map(layers.map((l) => [l.key, l]));
   const byNode = new Map(layers.map((l) => [l.node, l]));
-  const ed = new ConstEditor(model, options.names);
-  const views = new Map<GraphRecord, GraphView>();
-  const records = new Map(modelGraphs(model).map((r) => [graphPath(r), r]));
   const fractions = new Map(wanted.map((r) => [r.key, r.fraction]));
   const note = (key: string, text: string) => {
     let o = outcome.get(key);
@@ -698,10 +731,24 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     if (!o) outcome.set(key, (o = { notes: [] }));
     o.error = reason;
   };
+  const run: PruneRun = { model, options, report, outcome, byNode, fractions, ed: new ConstEditor(model, options.names), note, fail };
+  const accepted = buildGroups(run, wanted, layers);
+  const cuts: Cuts = { pending: new Map(), groupCuts: new Map(), reshapeCuts: new Map() };
+  for (const a of accepted) chooseChannels(run, a, cuts);
+  rewriteCuts(run.ed, cuts);
+  run.ed.finish();
+  report.paramsAfter = floatParamCount(model);
+  return { report, layers: outcome };
+}
 
-  // 1. Build every group (nothing changes yet).
+/** 1. Build every group (nothing changes yet); a group that cannot be rewired is refused with its layers. */
+function buildGroups(run: PruneRun, wanted: readonly ChannelPruneRequest[], layers: readonly Layer[]): AcceptedGroup[] {
+  const { model, options, report, byNode, fractions, ed, fail } = run;
+  const byKey = new Map(layers.map((l) => [l.key, l]));
+  const views = new Map<GraphRecord, ChannelGraph>();
+  const records = new Map(modelGraphs(model).map((r) => [graphPath(r), r]));
   const done = new Set<Node>();
-  const accepted: { group: Group; requested: string[]; fraction: number }[] = [];
+  const accepted: AcceptedGroup[] = [];
   for (const req of wanted) {
     throwIfAborted(options.signal);
     const layer = byKey.get(req.key);
@@ -717,7 +764,7 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
       continue;
     }
     let view = views.get(rec);
-    if (!view) views.set(rec, (view = new GraphView(rec, ed, byNode, options.external)));
+    if (!view) views.set(rec, (view = new ChannelGraph(rec, ed, byNode, options.external)));
     let group: Group | undefined;
     try {
       const s = seed(view, layer);
@@ -742,56 +789,59 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     accepted.push({ group, requested, fraction: Math.max(...requested.map((k) => fractions.get(k) ?? 0)) });
   }
 
-  // 2. Choose the channels of each group and collect the slices per constant input.
-  const pending = new Map<Node, Map<number, Pending>>();
-  const groupCuts = new Map<Node, number>();
-  const reshapeCuts = new Map<Node, { view: GraphView; cut: number }>();
-  for (const { group, requested, fraction } of accepted) {
-    const C = group.channels;
-    const scores = new Float64Array(C);
-    for (const s of group.sources.values()) {
-      const ss = sumSquaresAlong(group.view.floats(s.info), s.info.dims, s.axis);
-      for (let c = 0; c < C; c++) {
-        let sum = 0;
-        for (let u = s.map.pos[c]; u < s.map.pos[c] + s.map.width; u++) sum += ss[u];
-        scores[c] += Math.sqrt(sum);
-      }
-    }
-    const k = Math.min(C - 1, pruneCount(C, fraction));
-    const removed = smallest(scores, k);
-    const sources = [...group.sources.keys()].map((n) => byNode.get(n)?.key ?? n.name ?? '');
-    const rewired = [...group.touched].filter((n) => !group.sources.has(n)).map((n) => n.name || n.outputs[0] || '');
-    report.groups.push({ sources, requested, fraction, channels: C, removed, rewired });
-    const tied = sources.length > 1 ? `, tied across ${sources.join(', ')}` : '';
-    const how = `removed ${k} by ${sources.length > 1 ? 'summed ' : ''}L2 norm${tied}`;
-    for (const n of group.sources.keys()) note(byNode.get(n)?.key ?? '', `output channels ${C} -> ${C - k} (${how})`);
-    for (const n of group.groupEdits.keys()) note(byNode.get(n)?.key ?? '', `depthwise: channels ${C} -> ${C - k} with its input (${how})`);
-    for (const n of group.touched) {
-      const key = byNode.get(n)?.key;
-      if (key && !group.sources.has(n) && !group.groupEdits.has(n)) note(key, `input channels follow ${sources.join(', ')}: ${k} of ${C} removed`);
-    }
-    if (k === 0) continue;
-    for (const e of group.edits.values()) {
-      const S = unitSize(e.map, e.info.dims[e.axis], 'a constant');
-      let byInput = pending.get(e.node);
-      if (!byInput) pending.set(e.node, (byInput = new Map()));
-      let p = byInput.get(e.input);
-      if (!p) byInput.set(e.input, (p = { view: group.view, node: e.node, input: e.input, info: e.info, axes: new Map() }));
-      let set = p.axes.get(e.axis);
-      if (!set) p.axes.set(e.axis, (set = new Set()));
-      for (const x of removedPositions(e.map, removed, S)) set.add(x);
-    }
-    for (const [node, m] of group.groupEdits) groupCuts.set(node, (groupCuts.get(node) ?? 0) + removedPositions(m, removed).length);
-    for (const [node, m] of group.reshapeEdits) {
-      const target = Array.from(tensorFloats(group.view.constInfo(node, 1)!.ref!.tensor));
-      const S = target[1] / m.extent;
-      const prev = reshapeCuts.get(node)?.cut ?? 0;
-      reshapeCuts.set(node, { view: group.view, cut: prev + removedPositions(m, removed, S).length });
-    }
-    updateShapes(group, removed);
-  }
+  return accepted;
+}
 
-  // 3. Rewrite the constants, `group` attributes and Reshape targets.
+/** 2. Choose the channels of one group (smallest summed L2 norms) and collect the slices per constant input. */
+function chooseChannels(run: PruneRun, { group, requested, fraction }: AcceptedGroup, cuts: Cuts): void {
+  const { report, byNode, note } = run;
+  const { pending, groupCuts, reshapeCuts } = cuts;
+  const C = group.channels;
+  const scores = new Float64Array(C);
+  for (const s of group.sources.values()) {
+    const ss = sumSquaresAlong(group.view.floats(s.info), s.info.dims, s.axis);
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let u = s.map.pos[c]; u < s.map.pos[c] + s.map.width; u++) sum += ss[u];
+      scores[c] += Math.sqrt(sum);
+    }
+  }
+  const k = Math.min(C - 1, pruneCount(C, fraction));
+  const removed = smallest(scores, k);
+  const sources = [...group.sources.keys()].map((n) => byNode.get(n)?.key ?? n.name ?? '');
+  const rewired = [...group.touched].filter((n) => !group.sources.has(n)).map((n) => n.name || n.outputs[0] || '');
+  report.groups.push({ sources, requested, fraction, channels: C, removed, rewired });
+  const tied = sources.length > 1 ? `, tied across ${sources.join(', ')}` : '';
+  const how = `removed ${k} by ${sources.length > 1 ? 'summed ' : ''}L2 norm${tied}`;
+  for (const n of group.sources.keys()) note(byNode.get(n)?.key ?? '', `output channels ${C} -> ${C - k} (${how})`);
+  for (const n of group.groupEdits.keys()) note(byNode.get(n)?.key ?? '', `depthwise: channels ${C} -> ${C - k} with its input (${how})`);
+  for (const n of group.touched) {
+    const key = byNode.get(n)?.key;
+    if (key && !group.sources.has(n) && !group.groupEdits.has(n)) note(key, `input channels follow ${sources.join(', ')}: ${k} of ${C} removed`);
+  }
+  if (k === 0) return;
+  for (const e of group.edits.values()) {
+    const S = unitSize(e.map, e.info.dims[e.axis], 'a constant');
+    let byInput = pending.get(e.node);
+    if (!byInput) pending.set(e.node, (byInput = new Map()));
+    let p = byInput.get(e.input);
+    if (!p) byInput.set(e.input, (p = { view: group.view, node: e.node, input: e.input, info: e.info, axes: new Map() }));
+    let set = p.axes.get(e.axis);
+    if (!set) p.axes.set(e.axis, (set = new Set()));
+    for (const x of removedPositions(e.map, removed, S)) set.add(x);
+  }
+  for (const [node, m] of group.groupEdits) groupCuts.set(node, (groupCuts.get(node) ?? 0) + removedPositions(m, removed).length);
+  for (const [node, m] of group.reshapeEdits) {
+    const target = Array.from(tensorFloats(group.view.constInfo(node, 1)!.ref!.tensor));
+    const S = target[1] / m.extent;
+    const prev = reshapeCuts.get(node)?.cut ?? 0;
+    reshapeCuts.set(node, { view: group.view, cut: prev + removedPositions(m, removed, S).length });
+  }
+  updateShapes(group, removed);
+}
+
+/** 3. Rewrite the constants, `group` attributes and Reshape targets. */
+function rewriteCuts(ed: ConstEditor, { pending, groupCuts, reshapeCuts }: Cuts): void {
   for (const byInput of pending.values()) {
     for (const p of byInput.values()) {
       const src = p.view.raw(p.info);
@@ -813,9 +863,6 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
     const values = BigInt64Array.from([BigInt(target[0]), BigInt(target[1] - cut)]);
     ed.replaceInput(view.rec, node, 1, { dataType: DataType.INT64, dims: [2], raw: bytesOf(values) }, `${node.inputs[1]}_pruned`);
   }
-  ed.finish();
-  report.paramsAfter = floatParamCount(model);
-  return { report, layers: outcome };
 }
 
 /** Shrinks the channel axis in the value_info entries of the group's tensors. */

@@ -9,6 +9,8 @@ import type { NameAllocator } from '../graph-edit';
 import type { LayerSettings } from '../recipe';
 import { channelPrune, type ChannelPruneResult } from './channel';
 import { magnitudePrune } from './prune';
+import { magnitudePrunedZip } from './project';
+import type { ValueStep } from '../types';
 
 /** Removes the output channels of every layer set to `pruneMethod: "channel"`; undefined when none is. */
 export function channelPruneStep(
@@ -36,3 +38,6 @@ export function pruneValues(values: Float32Array, s: LayerSettings): { values: F
   const r = magnitudePrune(values, s.prune);
   return { values: r.values, pruned: r.pruned };
 }
+
+/** Magnitude pruning as a value step (value-steps.ts): zeros in the values, a smaller download. */
+export const magnitudeValueStep: ValueStep = { id: 'prune', apply: pruneValues, zip: magnitudePrunedZip };

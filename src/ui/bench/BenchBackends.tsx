@@ -1,5 +1,5 @@
 import { useBenchStore, type BackendId } from '../../state/bench-store';
-import { BACKEND_NAMES } from './format';
+import { BACKEND_NAMES } from './bench-numbers';
 
 const ORDER: BackendId[] = ['wasm-1', 'wasm-n', 'webgl', 'webgpu'];
 

@@ -1,11 +1,6 @@
 import { useMemo } from 'react';
-import {
-  concreteDims,
-  describeInputs,
-  useBenchStore,
-  type ImagePrep,
-  type SourceKind,
-} from '../../state/bench-store';
+import { concreteDims, describeInputs } from '../../bench/describe-inputs';
+import { useBenchStore, type ImagePrep, type SourceKind } from '../../state/bench-store';
 import type { IoSummary } from '../../onnx/summary';
 
 export interface BenchInputsProps {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
-import { formatBytes } from '../../core/format';
-import { concreteDims, defaultImagePrep, describeInputs, useBenchStore } from '../../state/bench-store';
+import { formatBytes } from '../../core/bytes-and-counts';
+import { concreteDims, defaultImagePrep, describeInputs } from '../../bench/describe-inputs';
+import { useBenchStore } from '../../state/bench-store';
 import { useCompressStore } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';
 import { ProgressBar } from '../common/ProgressBar';

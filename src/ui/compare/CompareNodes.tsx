@@ -3,7 +3,7 @@ import { memo, type CSSProperties } from 'react';
 import { useCompareStore } from '../../state/compare-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { WEIGHT_TINTS } from '../recipe/colors';
-import { chipLetter, chipTitle, compactCount, opCategory, shapeText } from '../graph/format';
+import { chipLetter, chipTitle, compactCount, opCategory, shapeText } from '../graph/graph-labels';
 import type { CompareBoxFlowNode, CompareGroupFlowNode, CompareOpFlowNode } from './flow-types';
 import { badgeColor, KIND_COLORS, mainKind } from './kinds';
 
@@ -101,7 +101,9 @@ export const CompareGroupNode = memo(function CompareGroupNode({ data }: NodePro
       title={`${n.sub}: ${n.nodeCount} nodes\nDouble-click to open (on both sides)`}
       onDoubleClick={() => void useCompareStore.getState().toggle(side, n.id)}
     >
-      <div className="ggroup__title">{n.label}</div>
+      <div className="ggroup__title" title={n.label}>
+        {n.label}
+      </div>
       <div className="ggroup__meta">
         {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}
       </div>
@@ -131,7 +133,9 @@ export const CompareBoxNode = memo(function CompareBoxNode({ data }: NodeProps<C
         >
           ▾
         </button>
-        <span className="gbox__title">{n.label}</span>
+        <span className="gbox__title" title={n.label}>
+          {n.label}
+        </span>
         <span className="gbox__meta">{n.nodeCount} nodes</span>
       </div>
     </div>

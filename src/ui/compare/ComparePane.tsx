@@ -1,7 +1,7 @@
 import { Background, BackgroundVariant, ReactFlow, ReactFlowProvider, type NodeMouseHandler } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { memo, useCallback, useMemo } from 'react';
-import type { GraphScene, SceneNode } from '../../graph/types';
+import type { GraphScene, SceneNode } from '../../graph/scene-types';
 import { useCompareStore } from '../../state/compare-store';
 import { useSelectionStore } from '../../state/selection-store';
 import type { CompareSide, NodeChange } from '../../workers/model-api';

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useCompareStore } from '../../state/compare-store';
 import { useCompressStore } from '../../state/compress-store';
 import { useSelectionStore } from '../../state/selection-store';

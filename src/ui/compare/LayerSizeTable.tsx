@@ -1,5 +1,5 @@
 import { memo, useMemo, useState } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useSelectionStore } from '../../state/selection-store';
 import type { LayerReport, NodeChange } from '../../workers/model-api';
 import { badgeColor } from './kinds';

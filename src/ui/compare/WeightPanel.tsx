@@ -88,7 +88,9 @@ function WeightDetails({ data }: { data: WeightComparison }) {
           </>
         )}
         <dt>cosine</dt>
-        <dd>{data.cosine === undefined ? '–' : data.cosine.toFixed(6)}</dd>
+        <dd title={data.cosine === undefined && data.maxAbsError !== undefined ? 'both tensors are ~0 (every |value| ≤ 1e-6): no cosine; see max |error| and RMSE' : undefined}>
+          {data.cosine !== undefined ? data.cosine.toFixed(6) : data.maxAbsError !== undefined ? 'n/a (≈ 0)' : '–'}
+        </dd>
         <dt>max |error|</dt>
         <dd>{num(data.maxAbsError, 5)}</dd>
         <dt>RMSE</dt>

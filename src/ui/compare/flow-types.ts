@@ -3,7 +3,7 @@
  * changed about it on this side. Edges are the graph view's single EdgeLayer node.
  */
 import type { Node } from '@xyflow/react';
-import type { SceneNode } from '../../graph/types';
+import type { SceneNode } from '../../graph/scene-types';
 import type { CompareSide, NodeChange } from '../../workers/model-api';
 import type { EdgeLayerFlowNode } from '../graph/flow-types';
 

@@ -22,8 +22,8 @@ export function CompressButton() {
   return (
     <>
       {!panelOpen && (hasOutcome || pct !== undefined) && (
-        <button type="button" className="button button--secondary" onClick={() => setOpen(true)} data-testid="compress-show">
-          {pct !== undefined ? `Compressing… ${pct}%` : 'Compression result'}
+        <button type="button" className="button button--secondary" onClick={() => setOpen(true)} data-testid="compress-show" title="Show the compression result">
+          {pct !== undefined ? `Compressing… ${pct}%` : 'Result'}
         </button>
       )}
       <button

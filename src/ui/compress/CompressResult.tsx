@@ -1,4 +1,4 @@
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useCompressStore, type CompressOutcome } from '../../state/compress-store';
 import { Stat } from '../common/Stat';
 import { downloadBlob } from '../export/download';

@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import type { LayerReport } from '../../compress/compress';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { describeSettings } from './describe';
 
 export interface LayerReportTableProps {

@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import { useExploreStore, METRIC_LABELS } from '../../state/explore-store';
+import { METRIC_LABELS } from '../../bench/explore/score';
+import { useExploreStore } from '../../state/explore-store';
 import { ProgressBar } from '../common/ProgressBar';
-import { formatMetric } from './format';
+import { formatMetric } from './metric-export';
 import { ParetoChart } from './ParetoChart';
 import { SensitivityChart } from './SensitivityChart';
 import './explore.css';
@@ -62,7 +63,7 @@ function Controls() {
         </label>
         <label className="explore-check">
           <input type="checkbox" checked={heatOn} onChange={(e) => st().setHeatOn(e.target.checked)} disabled={!hasEntries} data-testid="explore-heat" />
-          heat on graph
+          heat on the graph (Graph tab)
         </label>
       </div>
       <div className="explore-row">
@@ -148,13 +149,19 @@ function Status() {
 /** The Explore tab's panel: run controls, the Pareto chart, the sensitivity chart. */
 export function ExplorePanel() {
   return (
-    <aside className="explore-panel" data-testid="explore-panel" aria-label="Trade-off explorer">
+    <section className="explore-panel" data-testid="explore-panel" aria-label="Trade-off explorer">
       <Controls />
       <Status />
-      <h3 className="explore-h">Accuracy / size</h3>
-      <ParetoChart />
-      <h3 className="explore-h">Sensitivity per layer</h3>
-      <SensitivityChart />
-    </aside>
+      <div className="explore-charts">
+        <div className="explore-chart">
+          <h3 className="explore-h">Accuracy / size</h3>
+          <ParetoChart />
+        </div>
+        <div className="explore-chart">
+          <h3 className="explore-h">Sensitivity per layer</h3>
+          <SensitivityChart />
+        </div>
+      </div>
+    </section>
   );
 }

@@ -1,7 +1,8 @@
-import { PROBES, useExploreStore } from '../../state/explore-store';
+import { PROBES } from '../../bench/explore/sensitivity';
+import { useExploreStore } from '../../state/explore-store';
 import './explore.css';
 import { Section } from '../inspector/Section';
-import { formatMetric } from './format';
+import { formatMetric } from './metric-export';
 
 /** The inspector's numbers for one layer: each probe's metric, its drop and cosine to the original. */
 export function LayerSensitivity({ nodeKey }: { nodeKey: string }) {

@@ -1,8 +1,9 @@
 import { useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatBytes } from '../../core/format';
-import { paretoFront, useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
-import { download, formatMetric, formatMs, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './format';
+import { formatBytes } from '../../core/bytes-and-counts';
+import { paretoFront } from '../../bench/explore/search';
+import { useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
+import { download, formatMetric, formatMs, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './metric-export';
 
 const COLORS = { original: '#475569', uniform: '#0ea5e9', search: '#f59e0b', front: '#16a34a', current: '#e11d48' };
 

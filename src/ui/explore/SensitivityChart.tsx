@@ -1,10 +1,27 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { PROBES, useExploreStore } from '../../state/explore-store';
+import { PROBES } from '../../bench/explore/sensitivity';
+import { useExploreStore } from '../../state/explore-store';
 import { useSelectionStore } from '../../state/selection-store';
-import { METRIC_SHORT } from './format';
+import { METRIC_SHORT } from './metric-export';
 
 const PROBE_COLORS: Record<string, string> = { int8: '#22c55e', int4: '#f59e0b', prune25: '#fda4af', prune50: '#fb7185', prune75: '#e11d48' };
+
+/** Room for layer names on the vertical axis; a longer name keeps its end and shows whole on hover. */
+const NAME_WIDTH = 280;
+const NAME_CHARS = 44;
+
+function NameTick({ x = 0, y = 0, payload }: { x?: number | string; y?: number | string; payload?: { value?: string } }) {
+  const k = String(payload?.value ?? '');
+  return (
+    <g transform={`translate(${x},${y})`}>
+      <text x={-4} dy={4} textAnchor="end" fontSize={11} fill="#475569" data-testid="sensitivity-name">
+        <title>{k}</title>
+        {k.length > NAME_CHARS ? `…${k.slice(-(NAME_CHARS - 1))}` : k}
+      </text>
+    </g>
+  );
+}
 
 /** Layers sorted by sensitivity (most sensitive first): the metric's drop for each probe, in percentage points (cosine: 1 - cosine). */
 export function SensitivityChart() {
@@ -37,7 +54,7 @@ export function SensitivityChart() {
           <BarChart data={rows} layout="vertical" margin={{ top: 4, right: 16, bottom: 16, left: 8 }} barCategoryGap={4}>
             <CartesianGrid strokeDasharray="3 3" horizontal={false} />
             <XAxis type="number" tickFormatter={(v: number) => (metric === 'cosine' ? v.toExponential(0) : v.toFixed(1))} label={{ value: unit, position: 'insideBottom', offset: -8 }} />
-            <YAxis type="category" dataKey="key" width={150} interval={0} tick={{ fontSize: 11 }} tickFormatter={(k: string) => (k.length > 24 ? `…${k.slice(-23)}` : k)} />
+            <YAxis type="category" dataKey="key" width={NAME_WIDTH} interval={0} tick={<NameTick />} />
             <Tooltip formatter={(v) => (typeof v === 'number' ? (metric === 'cosine' ? v.toExponential(2) : `${v.toFixed(2)} pts`) : String(v))} />
             <Legend verticalAlign="top" height={24} />
             {PROBES.map((p) => (

@@ -1,4 +1,4 @@
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import type { CompressOutcome } from '../../state/compress-store';
 import { partsOf, recipeFile, useExportStore, type PartKind } from '../../state/export-store';
 import { ProgressBar } from '../common/ProgressBar';

@@ -2,7 +2,7 @@ import type { NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { useGraphStore } from '../../state/graph-store';
 import type { BoxFlowNode } from './flow-types';
-import { compactCount } from './format';
+import { compactCount } from './graph-labels';
 
 /** An open group: a frame around its members, with a header that closes it. */
 export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
@@ -31,7 +31,9 @@ export const BoxNode = memo(function BoxNode({ data }: NodeProps<BoxFlowNode>) {
         >
           ▾
         </button>
-        <span className="gbox__title">{n.label}</span>
+        <span className="gbox__title" title={n.label}>
+          {n.label}
+        </span>
         <span className="gbox__meta">
           {n.nodeCount} nodes{n.params > 0 && n.width >= 300 ? ` · ${compactCount(n.params)} params` : ''}
         </span>

@@ -1,9 +1,9 @@
 import type { NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { useSelectionStore } from '../../state/selection-store';
-import type { GraphScene, SceneNode } from '../../graph/types';
+import type { GraphScene, SceneNode } from '../../graph/scene-types';
 import type { EdgeLayerFlowNode, LaidEdge } from './flow-types';
-import { edgeLabel, edgeTitle } from './format';
+import { edgeLabel, edgeTitle } from './graph-labels';
 
 interface P {
   x: number;

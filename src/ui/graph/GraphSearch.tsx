@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { SearchHit } from '../../graph/types';
+import type { SearchHit } from '../../graph/scene-types';
 import { useGraphStore } from '../../state/graph-store';
 
 export interface GraphSearchProps {
@@ -96,8 +96,14 @@ export function GraphSearch({ onPick, onClose }: GraphSearchProps) {
               }}
             >
               <span className={`gsearch__op gsearch__op--${h.kind}`}>{h.kind === 'group' ? 'group' : h.op}</span>
-              <span className="gsearch__name">{h.label}</span>
-              {h.path && <span className="gsearch__path">{h.path}</span>}
+              <span className="gsearch__name" title={h.label}>
+                {h.label}
+              </span>
+              {h.path && (
+                <span className="gsearch__path" title={h.path}>
+                  {h.path}
+                </span>
+              )}
             </li>
           ))}
         </ul>

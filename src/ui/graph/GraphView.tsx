@@ -12,14 +12,15 @@ import {
   type NodeMouseHandler,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
-import type { GraphScene, SceneNode, SearchHit } from '../../graph/types';
+import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
+import type { GraphScene, SceneNode, SearchHit } from '../../graph/scene-types';
 import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { BoxNode } from './BoxNode';
 import { EdgeLayer, laidEdges } from './EdgeLayer';
 import { READ_ONLY_FLOW, type FlowNode } from './flow-types';
-import { groupDigits } from './format';
+import { groupDigits } from './graph-labels';
+import { GraphExportButtons } from './GraphExportButtons';
 import { GraphLegend } from './GraphLegend';
 import { GraphSearch } from './GraphSearch';
 import { GroupNode } from './GroupNode';
@@ -129,6 +130,35 @@ function minimapColor(node: FlowNode): string {
   }
 }
 
+/**
+ * The part of the pane a fit may use: below the toolbar (top-left) and above the legend
+ * (bottom-centre), measured when they are drawn (before, their usual sizes), so that a fitted
+ * graph never lies under them: the input node at the top stays clear of the toolbar.
+ */
+function roomOf(el: HTMLElement): { top: number; bottom: number; side: number } {
+  const box = el.getBoundingClientRect();
+  const toolbar = el.querySelector('.gtoolbar')?.getBoundingClientRect();
+  const legend = el.querySelector('.glegend')?.getBoundingClientRect();
+  return {
+    top: toolbar && toolbar.height > 0 ? toolbar.bottom - box.top + 12 : 64,
+    bottom: legend && legend.height > 0 ? box.bottom - legend.top + 8 : 56,
+    side: 24,
+  };
+}
+
+/** The viewport that shows `r` (graph coordinates) whole in the room left by the toolbar and legend, at most at `maxZoom`. */
+function viewportFitting(
+  r: { x: number; y: number; width: number; height: number },
+  pane: { width: number; height: number },
+  room: { top: number; bottom: number; side: number },
+  maxZoom: number,
+): { x: number; y: number; zoom: number } {
+  const w = Math.max(1, pane.width - 2 * room.side);
+  const h = Math.max(1, pane.height - room.top - room.bottom);
+  const zoom = Math.max(0.02, Math.min(maxZoom, w / Math.max(r.width, 1), h / Math.max(r.height, 1)));
+  return { x: room.side + (w - r.width * zoom) / 2 - r.x * zoom, y: room.top + (h - r.height * zoom) / 2 - r.y * zoom, zoom };
+}
+
 /** The model's graph: laid out in the model worker, drawn here with xyflow. */
 export function GraphView() {
   return (
@@ -138,28 +168,12 @@ export function GraphView() {
   );
 }
 
-function GraphCanvas() {
-  // A new scene renders as a transition (time-sliced, so no long task), as do the chunks below.
-  const scene = useDeferredValue(useGraphStore((s) => s.scene));
-  // deferred together with the scene: a focus set with a new scene must meet that scene
-  const focus = useDeferredValue(useGraphStore((s) => s.focus));
-  const phase = useGraphStore((s) => s.phase);
-  const busy = useGraphStore((s) => s.busy > 0);
-  const error = useGraphStore((s) => s.error);
-  const info = useGraphStore((s) => s.info);
-  const [searchOpen, setSearchOpen] = useState(false);
-  const rf = useReactFlow<FlowNode>();
-  // Every node measured (handles found) means the scene is on screen; with virtualised
-  // rendering only the visible ones ever are, so a frame after the update is taken instead.
-  const measured = useNodesInitialized({ includeHiddenNodes: true });
-  const [framed, setFramed] = useState<GraphScene | undefined>(undefined);
-  const wrapper = useRef<HTMLDivElement>(null);
-  const prevScene = useRef<GraphScene | undefined>(undefined);
-  const handledFocus = useRef(0);
-
-  // The worker starts building the graph at once; xyflow mounts meanwhile in a task of its own,
-  // after the studio's first frame is painted (so the page's first layout is not forced inside
-  // it), and its cost overlaps the worker's.
+/**
+ * The worker starts building the graph at once; xyflow mounts meanwhile in a task of its own,
+ * after the studio's first frame is painted (so the page's first layout is not forced inside it),
+ * and its cost overlaps the worker's. True once xyflow may mount.
+ */
+function useCanvasMount(): boolean {
   const [canvas, setCanvas] = useState(false);
   useEffect(() => {
     void useGraphStore.getState().start();
@@ -174,6 +188,18 @@ function GraphCanvas() {
     };
   }, []);
 
+  return canvas;
+}
+
+/**
+ * The scene as xyflow nodes, mounted a chunk per frame; `initialized` once the whole scene is on
+ * screen (every node measured, or a frame after the update when rendering is virtualised).
+ */
+function useChunkedFlow(scene: GraphScene | undefined): { shown: FlowNode[]; virtualized: boolean; initialized: boolean; chrome: boolean } {
+  // Every node measured (handles found) means the scene is on screen; with virtualised
+  // rendering only the visible ones ever are, so a frame after the update is taken instead.
+  const measured = useNodesInitialized({ includeHiddenNodes: true });
+  const [framed, setFramed] = useState<GraphScene | undefined>(undefined);
   // The last mounted nodes, reused by identity so unchanged nodes do not re-render (a stable
   // container held in state: read while computing the next flow, written after it mounts).
   const [previous] = useState(() => new Map<string, FlowNode>());
@@ -209,18 +235,34 @@ function GraphCanvas() {
   }, [chrome, complete, scene]);
   const initialized = framed === scene && complete && chrome && (virtualized || measured);
 
-  // Where to look: a fitting view for the first scene; after an expand or collapse the toggled
-  // group stays where it was on screen; a search result is zoomed to.
+  return { shown, virtualized, initialized, chrome };
+}
+
+/**
+ * Where to look: a fitting view for the first scene; after an expand or collapse the toggled
+ * group stays where it was on screen; a search result is zoomed to.
+ */
+function useViewportFocus(
+  scene: GraphScene | undefined,
+  focus: ReturnType<typeof useGraphStore.getState>['focus'],
+  canvas: boolean,
+  wrapper: RefObject<HTMLDivElement | null>,
+  fitAll: () => void,
+): void {
+  const rf = useReactFlow<FlowNode>();
+  const prevScene = useRef<GraphScene | undefined>(undefined);
+  const handledFocus = useRef(0);
   useEffect(() => {
-    if (!scene) return;
+    // xyflow mounts in a task of its own: a scene that comes first (a small model) waits for it,
+    // or its first view would be set on no viewport and the graph left at the origin, under the toolbar
+    if (!scene || !canvas) return;
     const prev = prevScene.current;
     prevScene.current = scene;
     const el = wrapper.current;
     if (!prev && el) {
       // room for the toolbar above and the legend below
       const pad = 32;
-      const top = 64;
-      const bottom = 56;
+      const { top, bottom } = roomOf(el);
       const w = el.clientWidth;
       const h = el.clientHeight;
       const fit = Math.min((w - 2 * pad) / Math.max(scene.width, 1), (h - top - bottom) / Math.max(scene.height, 1), 1);
@@ -236,7 +278,7 @@ function GraphCanvas() {
     handledFocus.current = focus.seq;
     const now = findNode(scene, focus.id);
     if (!now) {
-      if (focus.mode === 'zoom' && !focus.id) void rf.fitView({ padding: 0.08, duration: 250 });
+      if (focus.mode === 'zoom' && !focus.id) fitAll();
       return;
     }
     if (focus.mode === 'anchor') {
@@ -245,22 +287,34 @@ function GraphCanvas() {
       const vp = rf.getViewport();
       // keep its top edge and its horizontal centre where they were on screen
       const dx = now.x + now.width / 2 - (before.x + before.width / 2);
-      void rf.setViewport({ x: vp.x - dx * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom });
+      const anchored = { x: vp.x - dx * vp.zoom, y: vp.y - (now.y - before.y) * vp.zoom, zoom: vp.zoom };
+      const el = wrapper.current;
+      if (before.kind === 'op' && now.kind === 'box' && el) {
+        // an If/Loop body (or a group) was opened: refit so that all of it is in view, zooming out
+        // when it is larger than the pane, never in further than before
+        const room = roomOf(el);
+        const pane = { width: el.clientWidth, height: el.clientHeight };
+        const fitted = viewportFitting(now, pane, room, vp.zoom);
+        const inView =
+          fitted.zoom >= vp.zoom &&
+          anchored.x + now.x * vp.zoom >= room.side &&
+          anchored.x + (now.x + now.width) * vp.zoom <= pane.width - room.side &&
+          anchored.y + now.y * vp.zoom >= room.top &&
+          anchored.y + (now.y + now.height) * vp.zoom <= pane.height - room.bottom;
+        void rf.setViewport(inView ? anchored : fitted, { duration: inView ? 0 : 250 });
+      } else {
+        void rf.setViewport(anchored);
+      }
     } else {
       const zoom = Math.max(rf.getViewport().zoom, 1);
       void rf.setCenter(now.x + now.width / 2, now.y + Math.min(now.height, 400) / 2, { zoom, duration: 300 });
     }
-  }, [scene, focus, rf]);
+  }, [scene, focus, rf, fitAll, canvas, wrapper]);
 
-  // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
-  const selectedKey = useSelectionStore((s) => s.selectedKey);
-  useEffect(() => {
-    if (!selectedKey || !scene) return;
-    if (scene.nodes.some((n) => n.key === selectedKey)) return;
-    void useGraphStore.getState().reveal(`n:${selectedKey}`);
-  }, [selectedKey, scene]);
+}
 
-  // Ctrl+K or / opens the search, F fits the view, Escape closes the search.
+/** Ctrl+K or / opens the search, F fits the view, Escape closes the search. */
+function useGraphKeys(setSearchOpen: (open: boolean) => void, fitAll: () => void): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
@@ -276,15 +330,20 @@ function GraphCanvas() {
         setSearchOpen(true);
       } else if (e.key === 'f' || e.key === 'F') {
         e.preventDefault();
-        void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 });
+        fitAll();
       } else if (e.key === 'Escape') {
         setSearchOpen(false);
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [rf]);
+  }, [fitAll, setSearchOpen]);
 
+}
+
+/** Click selects (shift/ctrl adds), a group's click selects its layers, double click opens or zooms. */
+function useNodeHandlers(): { onNodeClick: NodeMouseHandler<FlowNode>; onNodeDoubleClick: NodeMouseHandler<FlowNode>; onPaneClick: () => void } {
+  const rf = useReactFlow<FlowNode>();
   const onNodeClick: NodeMouseHandler<FlowNode> = useCallback((event, node) => {
     if (node.type === 'edgeLayer') return;
     const n = node.data.node;
@@ -338,6 +397,102 @@ function GraphCanvas() {
     sel.setMulti([]);
   }, []);
 
+  return { onNodeClick, onNodeDoubleClick, onPaneClick };
+}
+
+/** The background, minimap, controls, toolbar and legend (mounted a frame after the first scene). */
+function GraphChrome({
+  info,
+  scene,
+  onSearch,
+  onZoomToSelection,
+  onFit,
+}: {
+  info: ReturnType<typeof useGraphStore.getState>['info'];
+  scene: GraphScene | undefined;
+  onSearch: () => void;
+  onZoomToSelection: () => void;
+  onFit: () => void;
+}) {
+  return (
+    <>
+      <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
+      <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
+      <Controls showInteractive={false} position="bottom-left">
+        <ControlButton onClick={onSearch} title="Search (Ctrl+K or /)" aria-label="Search">
+          <span className="gctl">⌕</span>
+        </ControlButton>
+        <ControlButton onClick={onZoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
+          <span className="gctl">◎</span>
+        </ControlButton>
+      </Controls>
+      <Panel position="top-left" className="gtoolbar">
+        {info && (
+          <span className="gtoolbar__stats" data-testid="graph-stats">
+            <strong>{groupDigits(info.nodeCount)}</strong> nodes
+            {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
+            {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
+          </span>
+        )}
+        <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={onSearch}>
+          Search <kbd>Ctrl K</kbd>
+        </button>
+        <button type="button" className="gtoolbar__button" data-testid="graph-fit" onClick={onFit}>
+          Fit <kbd>F</kbd>
+        </button>
+        {info && (
+          <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
+            Reset
+          </button>
+        )}
+        <GraphExportButtons />
+      </Panel>
+      <Panel position="bottom-center" className="glegend">
+        <GraphLegend />
+      </Panel>
+    </>
+  );
+}
+
+function GraphCanvas() {
+  // A new scene renders as a transition (time-sliced, so no long task), as do the chunks below.
+  const scene = useDeferredValue(useGraphStore((s) => s.scene));
+  // deferred together with the scene: a focus set with a new scene must meet that scene
+  const focus = useDeferredValue(useGraphStore((s) => s.focus));
+  const phase = useGraphStore((s) => s.phase);
+  const busy = useGraphStore((s) => s.busy > 0);
+  const error = useGraphStore((s) => s.error);
+  const info = useGraphStore((s) => s.info);
+  const [searchOpen, setSearchOpen] = useState(false);
+  const rf = useReactFlow<FlowNode>();
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  const canvas = useCanvasMount();
+
+  const { shown, virtualized, initialized, chrome } = useChunkedFlow(scene);
+
+  /** Fits the whole graph (Fit, F, a reset) in the room the toolbar and legend leave. */
+  const fitAll = useCallback(() => {
+    const el = wrapper.current;
+    const sc = useGraphStore.getState().scene;
+    if (!el || !sc) return;
+    void rf.setViewport(viewportFitting({ x: 0, y: 0, width: sc.width, height: sc.height }, { width: el.clientWidth, height: el.clientHeight }, roomOf(el), 1), { duration: 250 });
+  }, [rf]);
+
+  useViewportFocus(scene, focus, canvas, wrapper, fitAll);
+
+  // A node selected elsewhere (the inspector, a search) is brought into view when hidden.
+  const selectedKey = useSelectionStore((s) => s.selectedKey);
+  useEffect(() => {
+    if (!selectedKey || !scene) return;
+    if (scene.nodes.some((n) => n.key === selectedKey)) return;
+    void useGraphStore.getState().reveal(`n:${selectedKey}`);
+  }, [selectedKey, scene]);
+
+  useGraphKeys(setSearchOpen, fitAll);
+
+  const { onNodeClick, onNodeDoubleClick, onPaneClick } = useNodeHandlers();
+
   const onPick = useCallback((hit: SearchHit) => {
     setSearchOpen(false);
     const sel = useSelectionStore.getState();
@@ -385,43 +540,7 @@ function GraphCanvas() {
           {...READ_ONLY_FLOW}
           onlyRenderVisibleElements={virtualized}
         >
-          {chrome && (
-            <>
-              <Background variant={BackgroundVariant.Dots} gap={20} size={1} color="#d7dbe6" />
-              <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} maskColor="rgba(241, 243, 249, 0.65)" />
-              <Controls showInteractive={false} position="bottom-left">
-                <ControlButton onClick={() => setSearchOpen(true)} title="Search (Ctrl+K or /)" aria-label="Search">
-                  <span className="gctl">⌕</span>
-                </ControlButton>
-                <ControlButton onClick={zoomToSelection} title="Zoom to the selected node" aria-label="Zoom to selection">
-                  <span className="gctl">◎</span>
-                </ControlButton>
-              </Controls>
-              <Panel position="top-left" className="gtoolbar">
-                {info && (
-                  <span className="gtoolbar__stats" data-testid="graph-stats">
-                    <strong>{groupDigits(info.nodeCount)}</strong> nodes
-                    {info.foldedCount > 0 && <> · {groupDigits(info.foldedCount)} constants folded</>}
-                    {scene && <> · {scene.nodes.filter((n) => n.kind !== 'box').length} shown</>}
-                  </span>
-                )}
-                <button type="button" className="gtoolbar__button" data-testid="graph-search-open" onClick={() => setSearchOpen(true)}>
-                  Search <kbd>Ctrl K</kbd>
-                </button>
-                <button type="button" className="gtoolbar__button" onClick={() => void rf.fitView({ padding: 0.08, duration: 250, minZoom: 0.02 })}>
-                  Fit <kbd>F</kbd>
-                </button>
-                {info && (
-                  <button type="button" className="gtoolbar__button" data-testid="graph-reset" onClick={() => void useGraphStore.getState().resetView()}>
-                    Reset
-                  </button>
-                )}
-              </Panel>
-              <Panel position="bottom-center" className="glegend">
-                <GraphLegend />
-              </Panel>
-            </>
-          )}
+          {chrome && <GraphChrome info={info} scene={scene} onSearch={() => setSearchOpen(true)} onZoomToSelection={zoomToSelection} onFit={fitAll} />}
         </ReactFlow>
       )}
       {searchOpen && <GraphSearch onPick={onPick} onClose={() => setSearchOpen(false)} />}

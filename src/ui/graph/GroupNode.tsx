@@ -4,7 +4,7 @@ import { useGraphStore } from '../../state/graph-store';
 import { useRecipeStore, type WeightsSetting } from '../../state/recipe-store';
 import { PRUNE_COLOR, WEIGHT_COLORS } from '../recipe/colors';
 import type { GroupFlowNode } from './flow-types';
-import { compactCount } from './format';
+import { compactCount } from './graph-labels';
 
 const MODES: readonly WeightsSetting[] = ['fp32', 'fp16', 'int8', 'int4'];
 
@@ -55,7 +55,9 @@ export const GroupNode = memo(function GroupNode({ data }: NodeProps<GroupFlowNo
         >
           ▸
         </button>
-        <span className="ggroup__title">{n.label}</span>
+        <span className="ggroup__title" title={n.label}>
+          {n.label}
+        </span>
       </div>
       <div className="ggroup__meta">
         {n.nodeCount} nodes{n.params > 0 ? ` · ${compactCount(n.params)} params` : ''}

@@ -1,7 +1,7 @@
 import type { NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import type { IoFlowNode } from './flow-types';
-import { shapeText } from './format';
+import { shapeText } from './graph-labels';
 
 /** A graph input or output: the tensor's name, dtype and shape. */
 export const IoNode = memo(function IoNode({ data }: NodeProps<IoFlowNode>) {

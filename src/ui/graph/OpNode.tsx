@@ -6,7 +6,7 @@ import { useGraphStore } from '../../state/graph-store';
 import { useSelectionStore } from '../../state/selection-store';
 import { PRUNE_COLOR, WEIGHT_COLORS, WEIGHT_TINTS } from '../recipe/colors';
 import type { OpFlowNode } from './flow-types';
-import { chipLetter, chipTitle, opCategory, shapeText } from './format';
+import { chipLetter, chipTitle, opCategory, shapeText } from './graph-labels';
 
 /**
  * One op node: the op type, its short name, its folded weights as shape chips, and for layers
@@ -56,7 +56,9 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
     >
       <div className="gnode__head">
         <span className="gnode__dot" />
-        <span className="gnode__op">{n.label}</span>
+        <span className="gnode__op" title={n.label}>
+          {n.label}
+        </span>
         {n.isLayer && setting && setting.weights !== 'fp32' && (
           <span className="gnode__badge" style={{ background: WEIGHT_COLORS[setting.weights] }} data-testid="graph-node-bits">
             {setting.weights}
@@ -68,7 +70,9 @@ export const OpNode = memo(function OpNode({ data }: NodeProps<OpFlowNode>) {
           </span>
         )}
       </div>
-      <div className="gnode__name">{n.sub}</div>
+      <div className="gnode__name" title={key} data-testid="graph-node-name">
+        {n.sub}
+      </div>
       {(shown.length > 0 || more > 0) && (
         <div className="gnode__chips">
           {shown.map((w) => (

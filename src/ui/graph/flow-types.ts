@@ -5,7 +5,7 @@
  * edges: they are drawn together by one EdgeLayer node (see EdgeLayer.tsx).
  */
 import type { Node } from '@xyflow/react';
-import type { SceneEdge, SceneNode } from '../../graph/types';
+import type { SceneEdge, SceneNode } from '../../graph/scene-types';
 
 export type OpFlowNode = Node<{ node: SceneNode }, 'opNode'>;
 export type IoFlowNode = Node<{ node: SceneNode }, 'ioNode'>;

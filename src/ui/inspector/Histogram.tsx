@@ -1,6 +1,6 @@
 import { Bar, BarChart, Cell, Tooltip, XAxis, YAxis } from 'recharts';
 import type { TensorStatsView } from '../../workers/model-api';
-import { formatStat } from './format';
+import { formatStat } from './stat-text';
 
 export interface HistogramProps {
   stats: TensorStatsView;

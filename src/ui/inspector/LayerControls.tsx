@@ -1,4 +1,4 @@
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useLayerOverride, useLayerSetting, useRecipeStore } from '../../state/recipe-store';
 import { SettingsEditor } from '../recipe/SettingsEditor';
 

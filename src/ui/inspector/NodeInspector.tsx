@@ -1,14 +1,15 @@
 import { useEffect } from 'react';
-import { formatCount } from '../../core/format';
+import { formatCount } from '../../core/bytes-and-counts';
 import { useInspectorStore } from '../../state/inspector-store';
 import { useLayerSetting } from '../../state/recipe-store';
 import { useSelectionStore } from '../../state/selection-store';
 import type { NodeDetails, ValueView } from '../../workers/model-api';
 import { settingColor } from '../recipe/colors';
-import { formatDims } from './format';
+import { formatDims } from './stat-text';
 import { LayerControls } from './LayerControls';
 import { Section } from './Section';
 import { LayerSensitivity } from '../explore/LayerSensitivity';
+import { OpDocSection } from './OpDocSection';
 import { WeightCard } from './WeightCard';
 
 const KIND_LABELS: Record<ValueView['kind'], string> = {
@@ -136,6 +137,7 @@ export function NodeInspector({ nodeKey }: { nodeKey: string }) {
             <Section title="Outputs" aside={<span className="count">{details.outputs.length}</span>} testId="section-outputs">
               <ValueRows values={details.outputs} testId="output" />
             </Section>
+            <OpDocSection op={details.op} domain={details.domain} />
           </>
         )
       )}

@@ -1,8 +1,9 @@
 import { lazy, Suspense, useEffect } from 'react';
-import { formatBytes, formatCount } from '../../core/format';
+import { formatBytes, formatCount } from '../../core/bytes-and-counts';
 import { useInspectorStore } from '../../state/inspector-store';
 import type { WeightView } from '../../workers/model-api';
-import { formatDims, formatPercent, formatStat } from './format';
+import { formatDims, formatPercent, formatStat } from './stat-text';
+import { TensorValues } from './TensorValues';
 
 // recharts is large: it loads with the first histogram, not with the page
 const Histogram = lazy(() => import('./Histogram'));
@@ -95,6 +96,7 @@ export function WeightCard({ weight }: { weight: WeightView }) {
           [{weight.values.map((v) => (typeof v === 'number' ? formatStat(v) : JSON.stringify(v))).join(', ')}]
         </div>
       )}
+      {weight.elements > 0 && <TensorValues key={weight.id} id={weight.id} elements={weight.elements} />}
     </div>
   );
 }

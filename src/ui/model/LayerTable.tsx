@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { formatCount } from '../../core/format';
+import { formatCount } from '../../core/bytes-and-counts';
 import type { ModelSummary } from '../../workers/model-api';
 import { formatInteger, formatShape } from './shape';
 

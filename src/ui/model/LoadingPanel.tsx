@@ -1,4 +1,4 @@
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import type { LoadingState } from '../../state/model-store';
 import { ProgressBar } from '../common/ProgressBar';
 

@@ -1,4 +1,4 @@
-import { formatBytes, formatCount } from '../../core/format';
+import { formatBytes, formatCount } from '../../core/bytes-and-counts';
 import type { OpenedModel } from '../../workers/model-api';
 import { Card } from '../common/Card';
 import { Stat } from '../common/Stat';

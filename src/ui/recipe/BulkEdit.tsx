@@ -83,76 +83,19 @@ export function BulkEdit() {
 
   return (
     <div className="bulk" data-testid="bulk-edit">
-      <div className="bulk__scope">
-        <div className="segmented segmented--small" role="tablist" aria-label="Apply to">
-          {KINDS.map((k) => (
-            <button
-              key={k.kind}
-              type="button"
-              role="tab"
-              aria-selected={kind === k.kind}
-              className={kind === k.kind ? 'segmented__option segmented__option--on' : 'segmented__option'}
-              data-testid={`bulk-scope-${k.kind}`}
-              onClick={() => setKind(k.kind)}
-            >
-              {k.label}
-              {k.kind === 'selection' && multiKeys.length > 0 && <span className="badge">{multiKeys.length}</span>}
-            </button>
-          ))}
-        </div>
-        {kind === 'op' && (
-          <select className="select select--wide" aria-label="Op type" data-testid="bulk-op" value={scope.kind === 'op' ? scope.op : ''} onChange={(e) => setOp(e.target.value)}>
-            {ops.map((o) => (
-              <option key={o.op} value={o.op}>
-                {o.op} ({o.count})
-              </option>
-            ))}
-          </select>
-        )}
-        {kind === 'group' &&
-          (groups.length === 0 ? (
-            <p className="muted small">The layer names have no scopes (like /encoder/layer.3/…) to group by.</p>
-          ) : (
-            <select
-              className="select select--wide mono"
-              aria-label="Group"
-              data-testid="bulk-group"
-              value={scope.kind === 'group' ? scope.prefix : ''}
-              onChange={(e) => setGroup(e.target.value)}
-            >
-              {groups.slice(0, MAX_OPTIONS).map((g) => (
-                <option key={g.prefix} value={g.prefix}>
-                  {g.prefix}… ({g.count})
-                </option>
-              ))}
-            </select>
-          ))}
-        {kind === 'pattern' && (
-          <input
-            className="input input--wide mono"
-            type="search"
-            placeholder="attn  or  /encoder/*/MatMul"
-            aria-label="Name pattern"
-            title="A part of the name, or a glob: * any characters, ? one character"
-            data-testid="bulk-pattern"
-            value={pattern}
-            onChange={(e) => setPattern(e.target.value)}
-          />
-        )}
-        {kind === 'selection' && multiKeys.length === 0 && (
-          <p className="muted small">Ctrl- or Shift-click layers (in the list below or the graph) to select several.</p>
-        )}
-        <p className="bulk__count" data-testid="bulk-count" data-value={keys.length}>
-          {keys.length} layer{keys.length === 1 ? '' : 's'}
-          {keys.length > 0 && (
-            <span className="muted mono" title={keys.join('\n')}>
-              {' '}
-              {keys.slice(0, 2).join(', ')}
-              {keys.length > 2 ? ', …' : ''}
-            </span>
-          )}
-        </p>
-      </div>
+      <ScopePicker
+        kind={kind}
+        onKind={setKind}
+        scope={scope}
+        ops={ops}
+        onOp={setOp}
+        groups={groups}
+        onGroup={setGroup}
+        pattern={pattern}
+        onPattern={setPattern}
+        multiKeys={multiKeys}
+        keys={keys}
+      />
       <SettingsEditor value={shown} own={patch} testId="bulk" onChange={(p) => setDraft((old) => touchDraft(old, scopeId, p))} />
       <div className="bulk__actions">
         <button
@@ -191,6 +134,96 @@ export function BulkEdit() {
           </ul>
         </div>
       )}
+    </div>
+  );
+}
+
+interface ScopePickerProps {
+  kind: Kind;
+  onKind: (kind: Kind) => void;
+  scope: BulkScope;
+  ops: ReturnType<typeof opCounts>;
+  onOp: (op: string) => void;
+  groups: ReturnType<typeof scopeGroups>;
+  onGroup: (prefix: string) => void;
+  pattern: string;
+  onPattern: (pattern: string) => void;
+  multiKeys: readonly string[];
+  keys: readonly string[];
+}
+
+/** The scope row: op type, group, name pattern or selection, and how many layers it holds. */
+function ScopePicker({ kind, onKind, scope, ops, onOp, groups, onGroup, pattern, onPattern, multiKeys, keys }: ScopePickerProps) {
+  return (
+    <div className="bulk__scope">
+      <div className="segmented segmented--small" role="tablist" aria-label="Apply to">
+        {KINDS.map((k) => (
+          <button
+            key={k.kind}
+            type="button"
+            role="tab"
+            aria-selected={kind === k.kind}
+            className={kind === k.kind ? 'segmented__option segmented__option--on' : 'segmented__option'}
+            data-testid={`bulk-scope-${k.kind}`}
+            onClick={() => onKind(k.kind)}
+          >
+            {k.label}
+            {k.kind === 'selection' && multiKeys.length > 0 && <span className="badge">{multiKeys.length}</span>}
+          </button>
+        ))}
+      </div>
+      {kind === 'op' && (
+        <select className="select select--wide" aria-label="Op type" data-testid="bulk-op" value={scope.kind === 'op' ? scope.op : ''} onChange={(e) => onOp(e.target.value)}>
+          {ops.map((o) => (
+            <option key={o.op} value={o.op}>
+              {o.op} ({o.count})
+            </option>
+          ))}
+        </select>
+      )}
+      {kind === 'group' &&
+        (groups.length === 0 ? (
+          <p className="muted small">The layer names have no scopes (like /encoder/layer.3/…) to group by.</p>
+        ) : (
+          <select
+            className="select select--wide mono"
+            aria-label="Group"
+            data-testid="bulk-group"
+            value={scope.kind === 'group' ? scope.prefix : ''}
+            onChange={(e) => onGroup(e.target.value)}
+          >
+            {groups.slice(0, MAX_OPTIONS).map((g) => (
+              <option key={g.prefix} value={g.prefix}>
+                {g.prefix}… ({g.count})
+              </option>
+            ))}
+          </select>
+        ))}
+      {kind === 'pattern' && (
+        <input
+          className="input input--wide mono"
+          type="search"
+          placeholder="attn  or  /encoder/*/MatMul"
+          aria-label="Name pattern"
+          title="A part of the name, or a glob: * any characters, ? one character"
+          data-testid="bulk-pattern"
+          value={pattern}
+          onChange={(e) => onPattern(e.target.value)}
+        />
+      )}
+      {kind === 'selection' && multiKeys.length === 0 && (
+        <p className="muted small">Ctrl- or Shift-click layers (in the list below or the graph) to select several.</p>
+      )}
+      <p className="bulk__count" data-testid="bulk-count" data-value={keys.length}>
+        {keys.length} layer{keys.length === 1 ? '' : 's'}
+        {keys.length > 0 && (
+          <span className="muted mono" title={keys.join('\n')}>
+            {' '}
+            {keys.slice(0, 2).join(', ')}
+            {keys.length > 2 ? ', …' : ''}
+          </span>
+        )}
+      </p>
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useModelStore } from '../../state/model-store';
 import { useRecipeStore, type WeightsSetting } from '../../state/recipe-store';
 import type { SizeProjection } from '../../workers/model-api';

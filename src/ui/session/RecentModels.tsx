@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { formatBytes } from '../../core/format';
+import { formatBytes } from '../../core/bytes-and-counts';
 import { useSessionStore } from '../../state/session-store';
 import './session.css';
 

@@ -1,18 +1,21 @@
 /**
- * The page side of the kit: one `WorkerClient` per worker. It starts the worker on first use,
- * starts a fresh one after a crash (failing the calls in flight with a message that names what
- * happened and what to try), runs calls one at a time when asked (`serial`), relays progress in
- * order and before the result (both come on the one port), turns `{ ok: false }` answers back into
- * AppErrors, and cancels: through a shared flag the worker polls, then, when the worker has not
- * answered within a grace period, by terminating it (the next call starts a fresh one).
+ * The page side of the kit: one `WorkerClient` per worker, calling it through comlink. It starts
+ * the worker on first use, starts a fresh one after a crash (failing the calls in flight with a
+ * message that names what happened and what to try), runs calls one at a time when asked
+ * (`serial`), relays progress in order and before the result (the worker answers only after the
+ * page ran its last report: serve.ts), turns `{ ok: false }` answers back into AppErrors, and
+ * cancels: through a shared flag the worker polls, then, when the worker has not answered within
+ * a grace period, by terminating it (the next call starts a fresh one).
  */
+import * as Comlink from 'comlink';
 import { AppError } from '../../core/errors';
-import type { Api, ArgsOf, ProgressOf, Reply, Request, ResultOf, TransferList, WorkerResult } from './protocol';
+import type { Api, ArgsOf, KitRemote, ProgressOf, ResultOf, TransferList, WorkerResult } from './protocol';
 
-/** What the client needs of a Worker (a real one, or a fake over a MessagePort in tests). */
+/** What the client needs of a Worker (a real one, or one over worker_threads in tests). */
 export interface WorkerLike {
   postMessage(message: unknown, transfer: TransferList): void;
   addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: Event) => void): void;
+  removeEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: Event) => void): void;
   terminate(): void;
 }
 
@@ -51,7 +54,6 @@ export function unwrap<T>(result: WorkerResult<T>): T {
 }
 
 interface Pending {
-  onProgress?: (p: unknown) => void;
   settle(result: WorkerResult<unknown>): void;
   fail(e: AppError): void;
 }
@@ -63,6 +65,7 @@ const DEFAULT_HINT = 'Try again; if it stops again, reload the page.';
 
 export class WorkerClient<A extends Api> {
   private worker: WorkerLike | undefined;
+  private remote: Comlink.Remote<KitRemote> | undefined;
   private pending = new Map<number, Pending>();
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
@@ -80,8 +83,8 @@ export class WorkerClient<A extends Api> {
     return this.worker !== undefined;
   }
 
-  private ensure(): WorkerLike {
-    if (this.worker) return this.worker;
+  private ensure(): Comlink.Remote<KitRemote> {
+    if (this.worker && this.remote) return this.remote;
     const worker = this.options.spawn();
     const crashed = (detail: string) => {
       if (this.worker !== worker) return;
@@ -94,25 +97,16 @@ export class WorkerClient<A extends Api> {
       crashed(message ? ` (${message.replace(/^Uncaught /, '')})` : '');
     });
     worker.addEventListener('messageerror', () => crashed(' (a message could not be read)'));
-    worker.addEventListener('message', (event) => {
-      if (this.worker !== worker) return;
-      const reply = (event as MessageEvent).data as Reply;
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      if (reply.type === 'progress') p.onProgress?.(reply.value);
-      else {
-        this.pending.delete(reply.id);
-        p.settle(reply.result);
-      }
-    });
     this.worker = worker;
-    return worker;
+    this.remote = Comlink.wrap<KitRemote>(worker as unknown as Comlink.Endpoint);
+    return this.remote;
   }
 
   /** Terminates the worker and fails whatever was in flight; the next call starts a fresh one. */
   restart(reason: AppError): void {
     const worker = this.worker;
     this.worker = undefined;
+    this.remote = undefined;
     worker?.terminate();
     this.generation++;
     const pending = [...this.pending.values()];
@@ -135,7 +129,7 @@ export class WorkerClient<A extends Api> {
   private run<K extends keyof A & string>(method: K, args: ArgsOf<A[K]>, options: CallOptions<ProgressOf<A[K]>>): Promise<ResultOf<A[K]>> {
     const { signal, onProgress, transfer = [], cancel = 'flag' } = options;
     if (signal?.aborted) return Promise.reject(cancelled());
-    const worker = this.ensure();
+    const remote = this.ensure();
     const generation = this.generation;
     const id = this.nextId++;
     const shared = cancel === 'flag' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated ? new SharedArrayBuffer(4) : undefined;
@@ -153,8 +147,7 @@ export class WorkerClient<A extends Api> {
         signal?.removeEventListener('abort', onAbort);
         if (graceTimer !== undefined) clearTimeout(graceTimer);
       };
-      this.pending.set(id, {
-        onProgress: onProgress && ((p) => !signal?.aborted && onProgress(p as ProgressOf<A[K]>)),
+      const pending: Pending = {
         settle: (result) => {
           done();
           try {
@@ -168,24 +161,32 @@ export class WorkerClient<A extends Api> {
           done();
           reject(signal?.aborted ? cancelled() : e);
         },
-      });
+      };
+      this.pending.set(id, pending);
       signal?.addEventListener('abort', onAbort, { once: true });
       const crash = this.crashNext;
       this.crashNext = false;
-      const request: Request = { type: 'call', id, method, args, ...(shared ? { cancel: shared } : {}), ...(crash ? { crash: true as const } : {}) };
-      try {
-        worker.postMessage(request, transfer);
-      } catch (e) {
-        this.pending.delete(id);
-        done();
-        reject(new AppError('invalid-argument', `The ${this.options.name} worker could not be given the request: ${(e as Error).message}`));
-      }
+      const report = onProgress && Comlink.proxy((p: unknown) => void (!signal?.aborted && this.pending.has(id) && onProgress(p as ProgressOf<A[K]>)));
+      const sent = transfer.length > 0 ? Comlink.transfer(args as unknown[], transfer) : (args as unknown[]);
+      remote.call(method, sent, shared, crash, report).then(
+        (result) => {
+          // a worker replaced meanwhile has already failed this call
+          if (this.pending.get(id) !== pending) return;
+          this.pending.delete(id);
+          pending.settle(result);
+        },
+        (e: unknown) => {
+          if (this.pending.get(id) !== pending) return;
+          this.pending.delete(id);
+          pending.fail(new AppError('invalid-argument', `The ${this.options.name} worker could not take or answer the request: ${e instanceof Error ? e.message : String(e)}`));
+        },
+      );
     });
   }
 
   /** Test hook: makes the worker fail outside any call, as a crash would. */
   crashForTest(): void {
-    this.ensure().postMessage({ type: 'crash' } satisfies Request, []);
+    void this.ensure().crash();
   }
 
   /** Test hook: the worker crashes while the next call is in flight (instead of answering it). */

@@ -13,19 +13,30 @@ import type { FixtureApi } from './testing/fixture-api';
 const serveUrl = fileURLToPath(new URL('./serve.ts', import.meta.url));
 const fixtureUrl = fileURLToPath(new URL('./testing/fixture-api.ts', import.meta.url));
 
-/** A worker_threads Worker (TypeScript through tsx) behind the browser Worker's interface. */
+/**
+ * A worker_threads Worker (TypeScript through tsx) behind the browser Worker's interface; inside,
+ * the kit serves on comlink's Node adapter of the parent port.
+ */
 function spawnFixture(): WorkerLike {
   const code = `
     const { parentPort } = require('node:worker_threads');
-    import('tsx/esm/api').then(({ register }) => { register(); return Promise.all([import(${JSON.stringify(serveUrl)}), import(${JSON.stringify(fixtureUrl)})]); })
-      .then(([kit, fixture]) => kit.serve(fixture.fixtureHandlers, parentPort));`;
+    import('tsx/esm/api').then(({ register }) => { register(); return Promise.all([import(${JSON.stringify(serveUrl)}), import(${JSON.stringify(fixtureUrl)}), import('comlink/dist/esm/node-adapter.mjs')]); })
+      .then(([kit, fixture, adapter]) => kit.serve(fixture.fixtureHandlers, adapter.default(parentPort)));`;
   const w = new Worker(code, { eval: true });
+  const wrapped = new Map<(event: Event) => void, (data: unknown) => void>();
   return {
     postMessage: (m, transfer) => w.postMessage(m, transfer as never),
     addEventListener(type, listener) {
-      if (type === 'message') w.on('message', (data) => listener({ data } as MessageEvent));
-      else if (type === 'error') w.on('error', (e: Error) => listener({ message: e.message, preventDefault() {} } as unknown as Event));
+      if (type === 'message') {
+        const l = (data: unknown) => listener({ data } as MessageEvent);
+        wrapped.set(listener, l);
+        w.on('message', l);
+      } else if (type === 'error') w.on('error', (e: Error) => listener({ message: e.message, preventDefault() {} } as unknown as Event));
       else w.on('messageerror', () => listener({} as Event));
+    },
+    removeEventListener(type, listener) {
+      const l = wrapped.get(listener);
+      if (type === 'message' && l) w.off('message', l);
     },
     terminate: () => void w.terminate(),
   };

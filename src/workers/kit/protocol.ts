@@ -1,8 +1,9 @@
 /**
- * The worker kit's wire format and method typing, shared by both sides (serve.ts in the worker,
- * client.ts on the page). One port carries everything for a call: its progress reports and then
- * its result, so progress always arrives before the result it belongs to (comlink delivered
- * progress callbacks on a port of their own, and a fast result could overtake them).
+ * The worker kit's method typing and the remote interface, shared by both sides (serve.ts in the
+ * worker, client.ts on the page). comlink carries the calls. Its proxied progress callbacks travel
+ * on a port of their own, so a fast result could overtake the last reports (an e2e flake, 1 in 10):
+ * the worker therefore awaits each call's last progress report, which comlink resolves only after
+ * the page ran it, before it answers.
  */
 import type { ErrorCode } from '../../core/errors';
 
@@ -31,22 +32,22 @@ export type ProgressOf<M> = M extends Method<unknown[], unknown, infer P> ? P : 
 /** Buffers moved (not copied) with a message. */
 export type TransferList = ArrayBuffer[];
 
-/** Page -> worker. */
-export type Request =
-  | {
-      type: 'call';
-      id: number;
-      method: string;
-      args: unknown[];
-      /** a 4-byte SharedArrayBuffer the page sets to 1 to cancel (when cross-origin isolated) */
-      cancel?: SharedArrayBuffer;
-      /** test hook: instead of answering, the worker crashes while this call is in flight */
-      crash?: true;
-    }
+/**
+ * What the kit exposes through comlink in every worker: one `call` that runs a handler and answers
+ * with a WorkerResult (never a thrown error), and a test hook that crashes the worker.
+ * `onProgress` is a comlink proxy of the page's callback: each report is a call on it, and the
+ * worker awaits the last one before it answers, so the page has run every report before the result.
+ */
+export interface KitRemote {
+  call(
+    method: string,
+    args: unknown[],
+    /** a 4-byte SharedArrayBuffer the page sets to 1 to cancel (when cross-origin isolated) */
+    cancel: SharedArrayBuffer | undefined,
+    /** test hook: instead of answering, the worker crashes while this call is in flight */
+    crash: boolean,
+    onProgress: ((value: unknown) => void) | undefined,
+  ): Promise<WorkerResult<unknown>>;
   /** test hook: the worker throws outside any call, as a crash would */
-  | { type: 'crash' };
-
-/** Worker -> page. Progress of a call is always posted before its result, on the same port. */
-export type Reply =
-  | { type: 'progress'; id: number; value: unknown }
-  | { type: 'result'; id: number; result: WorkerResult<unknown> };
+  crash(): void;
+}

@@ -1,12 +1,13 @@
 /**
- * The worker side of the kit: `serve(handlers)` answers the page's calls. Every handler gets a
- * context with the call's AbortSignal (fed by the page's shared cancel flag, readable from
- * synchronous code) and a `progress` function; whatever it throws becomes `{ ok: false, code,
- * message }` (written once here for every worker), and its progress reports are posted on the
- * same port before its result, so they can never arrive after it.
+ * The worker side of the kit: `serve(handlers)` exposes the handlers through comlink. Every
+ * handler gets a context with the call's AbortSignal (fed by the page's shared cancel flag,
+ * readable from synchronous code) and a `progress` function; whatever it throws becomes `{ ok:
+ * false, code, message }` (written once here for every worker), and the answer waits until the
+ * page has run the last progress report, so no report can arrive after the result.
  */
+import * as Comlink from 'comlink';
 import { AppError, errorMessage, isAppError } from '../../core/errors';
-import type { Api, ArgsOf, ProgressOf, Reply, Request, ResultOf, TransferList, WorkerResult } from './protocol';
+import type { Api, ArgsOf, KitRemote, ProgressOf, ResultOf, TransferList, WorkerResult } from './protocol';
 
 export interface CallContext<P> {
   /** fires when the page cancels the call (reading `aborted` polls the shared flag) */
@@ -39,11 +40,8 @@ export type Handlers<A extends Api> = {
   ) => ResultOf<A[K]> | Transferred<ResultOf<A[K]>> | Promise<ResultOf<A[K]> | Transferred<ResultOf<A[K]>>>;
 };
 
-/** The side of a port the kit needs (a worker's global scope, or a MessagePort in tests). */
-export interface ServeEndpoint {
-  postMessage(message: unknown, transfer?: TransferList): void;
-  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
-}
+/** The side of a port the kit needs: a worker's global scope, or a comlink endpoint in tests. */
+export type ServeEndpoint = Comlink.Endpoint;
 
 /**
  * An AbortSignal the page can fire while the worker is busy in synchronous code: reading
@@ -89,34 +87,46 @@ export function failure(e: unknown): Extract<WorkerResult<never>, { ok: false }>
   return { ok: false, code: 'unexpected', message: errorMessage(e) };
 }
 
-/** Answers the page's calls with `handlers` on `endpoint` (the worker's global scope by default). */
-export function serve<A extends Api>(handlers: Handlers<A>, endpoint: ServeEndpoint = globalThis as unknown as ServeEndpoint): void {
-  endpoint.addEventListener('message', (event: MessageEvent) => {
-    const request = event.data as Request;
-    if (request?.type === 'crash') {
-      // test hook: fail outside any call, as a bug or an engine limit would
-      setTimeout(() => {
-        throw new Error('simulated crash (test hook)');
-      });
-      return;
-    }
-    if (request?.type !== 'call') return;
-    if (request.crash) {
-      // test hook: the worker dies while this call is in flight
-      setTimeout(() => {
-        throw new Error('simulated crash (test hook)');
-      });
-      return;
-    }
-    void answer(handlers, endpoint, request);
+/** Throws outside any call, as a bug or an engine limit would (test hook). */
+function crashSoon(): void {
+  setTimeout(() => {
+    throw new Error('simulated crash (test hook)');
   });
 }
 
-async function answer<A extends Api>(handlers: Handlers<A>, endpoint: ServeEndpoint, request: Extract<Request, { type: 'call' }>): Promise<void> {
-  const { id, method, args } = request;
+/** Answers the page's calls with `handlers` on `endpoint` (the worker's global scope by default). */
+export function serve<A extends Api>(handlers: Handlers<A>, endpoint: ServeEndpoint = globalThis as unknown as ServeEndpoint): void {
+  const remote: KitRemote = {
+    call(method, args, cancel, crash, onProgress) {
+      if (crash) {
+        // test hook: the worker dies while this call is in flight
+        crashSoon();
+        return new Promise<never>(() => {});
+      }
+      return answer(handlers, method, args, cancel, onProgress);
+    },
+    crash: crashSoon,
+  };
+  Comlink.expose(remote, endpoint);
+}
+
+async function answer<A extends Api>(
+  handlers: Handlers<A>,
+  method: string,
+  args: unknown[],
+  cancel: SharedArrayBuffer | undefined,
+  onProgress: ((value: unknown) => void) | undefined,
+): Promise<WorkerResult<unknown>> {
+  // each report is a comlink call on the page's proxy; `delivered` settles once the page has run
+  // the last one sent (the page answers them in order), and the result waits for it
+  let delivered: Promise<unknown> = Promise.resolve();
   const ctx: CallContext<unknown> = {
-    signal: sharedFlagSignal(request.cancel && new Int32Array(request.cancel)),
-    progress: (value) => endpoint.postMessage({ type: 'progress', id, value } satisfies Reply),
+    signal: sharedFlagSignal(cancel && new Int32Array(cancel)),
+    progress: (value) => {
+      if (!onProgress) return;
+      const sent = Promise.resolve(onProgress(value)).catch(() => undefined);
+      delivered = sent;
+    },
   };
   let result: WorkerResult<unknown>;
   let transfer: TransferList = [];
@@ -131,10 +141,7 @@ async function answer<A extends Api>(handlers: Handlers<A>, endpoint: ServeEndpo
   } catch (e) {
     result = failure(e);
   }
-  try {
-    endpoint.postMessage({ type: 'result', id, result } satisfies Reply, transfer);
-  } catch (e) {
-    // e.g. a value that cannot be cloned: still answer, with why
-    endpoint.postMessage({ type: 'result', id, result: failure(e) } satisfies Reply);
-  }
+  await delivered;
+  // a value that cannot be cloned: comlink answers with its own error, which the page turns into a message
+  return transfer.length > 0 ? Comlink.transfer(result, transfer) : result;
 }

@@ -13,11 +13,11 @@
  */
 import { AppError } from '../core/errors';
 import { float16ToFloat32, float32ToFloat16 } from '../core/float16';
-import { attrInt, attrInts } from '../onnx/attributes';
-import { constantValue } from '../onnx/layers';
-import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
-import { elementCount, tensorValues } from '../onnx/tensor';
-import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from '../onnx/types';
+import { attrInt, attrInts } from './attributes';
+import { constantValue } from './layers';
+import { graphPath, modelGraphs, type GraphRecord } from './names';
+import { elementCount, tensorValues } from './tensor';
+import { DataType, type ExternalDataResolver, type Model, type Node, type Tensor } from './types';
 
 export interface EvalTensor {
   dims: number[];
@@ -259,70 +259,10 @@ export class ConstEvaluator {
         const a = x();
         return { ...a, data: a.data.map((v) => -v) };
       }
-      case 'Concat': {
-        const parts = node.inputs.map((_, i) => input(i)).filter((t): t is EvalTensor => !!t);
-        if (parts.length === 0) unsupported('Concat without inputs');
-        const rank = parts[0].dims.length;
-        const axis = ((attrInt(node, 'axis', 0) % rank) + rank) % rank;
-        const outer = elementCount(parts[0].dims.slice(0, axis));
-        const dims = parts[0].dims.slice();
-        dims[axis] = parts.reduce((s, p) => s + p.dims[axis], 0);
-        const data = new Float64Array(elementCount(dims));
-        let o = 0;
-        for (let i = 0; i < outer; i++) {
-          for (const p of parts) {
-            const run = elementCount(p.dims.slice(axis));
-            data.set(p.data.subarray(i * run, (i + 1) * run), o);
-            o += run;
-          }
-        }
-        return { dims, data, dataType: parts[0].dataType };
-      }
-      case 'Slice': {
-        const a = x();
-        const rank = a.dims.length;
-        let starts: number[];
-        let ends: number[];
-        let axes: number[] | undefined;
-        let steps: number[] | undefined;
-        if (opset < 10) {
-          starts = attrInts(node, 'starts') ?? [];
-          ends = attrInts(node, 'ends') ?? [];
-          axes = attrInts(node, 'axes');
-        } else {
-          starts = ints(input(1) ?? unsupported('Slice without starts'));
-          ends = ints(input(2) ?? unsupported('Slice without ends'));
-          const ax = input(3);
-          const st = input(4);
-          axes = ax ? ints(ax) : undefined;
-          steps = st ? ints(st) : undefined;
-        }
-        axes ??= starts.map((_, i) => i);
-        const lo = a.dims.map(() => 0);
-        const hi = a.dims.slice();
-        axes.forEach((ax0, i) => {
-          const ax = ax0 < 0 ? ax0 + rank : ax0;
-          if ((steps?.[i] ?? 1) !== 1) unsupported('Slice with steps');
-          const d = a.dims[ax];
-          const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
-          lo[ax] = clamp(starts[i]);
-          hi[ax] = Math.max(lo[ax], clamp(ends[i]));
-        });
-        const dims = hi.map((h, i) => h - lo[i]);
-        const data = new Float64Array(elementCount(dims));
-        const st = strides(a.dims);
-        const idx = dims.map(() => 0);
-        for (let o = 0; o < data.length; o++) {
-          let src = 0;
-          for (let d = 0; d < rank; d++) src += (idx[d] + lo[d]) * st[d];
-          data[o] = a.data[src];
-          for (let d = rank - 1; d >= 0; d--) {
-            if (++idx[d] < dims[d]) break;
-            idx[d] = 0;
-          }
-        }
-        return { dims, data, dataType: a.dataType };
-      }
+      case 'Concat':
+        return evalConcat(node, input);
+      case 'Slice':
+        return evalSlice(node, x(), input, opset);
       case 'Reshape': {
         const a = x();
         const target = ints(input(1) ?? unsupported('Reshape without a shape'));
@@ -408,3 +348,70 @@ export function dequantize(node: Node, x: EvalTensor, scale: EvalTensor, zp: Eva
 }
 
 export const isFloatType = (t: number) => FLOATS.has(t);
+
+/** Concat of the evaluated inputs along `axis`. */
+function evalConcat(node: Node, input: (i: number) => EvalTensor | undefined): EvalTensor {
+  const parts = node.inputs.map((_, i) => input(i)).filter((t): t is EvalTensor => !!t);
+  if (parts.length === 0) unsupported('Concat without inputs');
+  const rank = parts[0].dims.length;
+  const axis = ((attrInt(node, 'axis', 0) % rank) + rank) % rank;
+  const outer = elementCount(parts[0].dims.slice(0, axis));
+  const dims = parts[0].dims.slice();
+  dims[axis] = parts.reduce((s, p) => s + p.dims[axis], 0);
+  const data = new Float64Array(elementCount(dims));
+  let o = 0;
+  for (let i = 0; i < outer; i++) {
+    for (const p of parts) {
+      const run = elementCount(p.dims.slice(axis));
+      data.set(p.data.subarray(i * run, (i + 1) * run), o);
+      o += run;
+    }
+  }
+  return { dims, data, dataType: parts[0].dataType };
+}
+
+/** Slice with unit steps (attributes before opset 10, inputs since). */
+function evalSlice(node: Node, a: EvalTensor, input: (i: number) => EvalTensor | undefined, opset: number): EvalTensor {
+  const rank = a.dims.length;
+  let starts: number[];
+  let ends: number[];
+  let axes: number[] | undefined;
+  let steps: number[] | undefined;
+  if (opset < 10) {
+    starts = attrInts(node, 'starts') ?? [];
+    ends = attrInts(node, 'ends') ?? [];
+    axes = attrInts(node, 'axes');
+  } else {
+    starts = ints(input(1) ?? unsupported('Slice without starts'));
+    ends = ints(input(2) ?? unsupported('Slice without ends'));
+    const ax = input(3);
+    const st = input(4);
+    axes = ax ? ints(ax) : undefined;
+    steps = st ? ints(st) : undefined;
+  }
+  axes ??= starts.map((_, i) => i);
+  const lo = a.dims.map(() => 0);
+  const hi = a.dims.slice();
+  axes.forEach((ax0, i) => {
+    const ax = ax0 < 0 ? ax0 + rank : ax0;
+    if ((steps?.[i] ?? 1) !== 1) unsupported('Slice with steps');
+    const d = a.dims[ax];
+    const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
+    lo[ax] = clamp(starts[i]);
+    hi[ax] = Math.max(lo[ax], clamp(ends[i]));
+  });
+  const dims = hi.map((h, i) => h - lo[i]);
+  const data = new Float64Array(elementCount(dims));
+  const st = strides(a.dims);
+  const idx = dims.map(() => 0);
+  for (let o = 0; o < data.length; o++) {
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += (idx[d] + lo[d]) * st[d];
+    data[o] = a.data[src];
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d] < dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return { dims, data, dataType: a.dataType };
+}

@@ -1,5 +1,5 @@
 /** Small text helpers for the graph view. */
-import type { Dim, SceneEdge, WeightChip } from '../../graph/types';
+import type { Dim, SceneEdge, WeightChip } from '../../graph/scene-types';
 
 export function shapeText(shape: readonly Dim[] | null | undefined): string {
   if (!shape) return '';
