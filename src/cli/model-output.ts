@@ -95,7 +95,8 @@ export function selfContainedSize(model: Model, external: DirResolver): number {
   const lengthOf = (location: string, offset: number, length: number | undefined) => length ?? Math.max(0, (external.size(location) ?? 0) - offset);
   const lengths = refs.map((r) => lengthOf(r.location, r.offset, r.length));
   if (lengths.reduce((a, b) => a + b, 0) > MAX_MESSAGE_BYTES) return Infinity;
-  const zeros = new Uint8Array(Math.max(...lengths));
+  // reduce, not Math.max(...lengths): a model with a few hundred thousand external tensors would overflow the call's arguments
+  const zeros = new Uint8Array(lengths.reduce((a, b) => Math.max(a, b), 0));
   const sizing = { size: (location: string) => external.size(location), read: (location: string, offset: number, length?: number) => zeros.subarray(0, lengthOf(location, offset, length)) };
   return encodedModelSize(inlineExternalData(model, sizing));
 }
