@@ -15,6 +15,12 @@
  * Block-wise quantization runs on WebAssembly SIMD kernels (src/compress/quantize/blockwise.wat);
  * a reference row times the scalar loops that run where SIMD is missing.
  * Goal (issue 4): within 4x of the copy.
+ *
+ * `-- --big [--gb N]` runs the model over 2 GB instead (scripts/big-model.ts: 3.02 GB of float32 weights in
+ * an external data file, generated in the OS temp folder and deleted after): the CLI's whole
+ * `compress` (runCompress: load, compressModel, write) in a fresh process per case, each right
+ * after a fresh process that reads the model and data into memory once (the copy), printing the
+ * time against that copy and the peak RSS against the file size (model + data).
  */
 import { compressModel } from '../src/compress/compress';
 import { setBlockwiseSimd } from '../src/compress/quantize/blockwise-simd';
@@ -23,6 +29,10 @@ import { quantizeTensor, type GroupLayout } from '../src/compress/quantize/quant
 import { makeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../src/compress/recipe';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { DataType, type Model, type Tensor } from '../src/onnx/types';
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runCompress } from '../src/cli/compress';
+import { childMain, generateBigModel, gib, inChild, mibs, removeBigModel, timeReadIntoMemory } from './big-model';
 import { seeded } from '../src/testing/random';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -210,4 +220,75 @@ function main(): void {
   console.log(`every path:    worst ${worst(shipped, paired).toFixed(2)}x paired, ${worst(shipped, best).toFixed(2)}x best of (goal: within 4x; the scalar reference row excluded)`);
 }
 
-main();
+// ---------------------------------------------------------------------------------------------
+// --big: 3 GB of weights in external data, through the CLI's compress
+
+interface BigCase {
+  label: string;
+  settings: PartialLayerSettings;
+  externalData?: string;
+}
+const BIG_CASES: BigCase[] = [
+  { label: 'int8 per-channel, one file (default)', settings: { weights: 'int8', granularity: 'per-channel' } },
+  { label: 'int8 per-channel, --external-data', settings: { weights: 'int8', granularity: 'per-channel' }, externalData: 'out.onnx.data' },
+  { label: 'fp32 (unchanged): past 2 GB, <OUT>.data', settings: { weights: 'fp32' } },
+];
+
+interface BigRun {
+  ms: number;
+  modelBytes: number;
+  dataBytes: number;
+  automatic: boolean;
+}
+
+async function bigChild(name: string, arg: string): Promise<void> {
+  const { model, data } = JSON.parse(arg) as { model: string; data: string };
+  if (name === 'copy') return childMain(() => timeReadIntoMemory([model, data]));
+  const c = BIG_CASES[Number(name)];
+  const dir = fs.mkdtempSync(`${model}.out-`);
+  const recipe = `${dir}/recipe.json`;
+  fs.writeFileSync(recipe, JSON.stringify(makeRecipe('portable', c.settings)));
+  try {
+    return await childMain(async (): Promise<BigRun> => {
+      const t0 = performance.now();
+      const { outcome } = await runCompress({ model, recipe, out: `${dir}/out.onnx`, ...(c.externalData ? { externalData: c.externalData } : {}) });
+      const ms = performance.now() - t0;
+      return { ms, modelBytes: outcome.modelBytes ?? outcome.fileBytesAfter, dataBytes: outcome.data?.bytes ?? 0, automatic: outcome.data?.automatic ?? false };
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function bigMain(): void {
+  const big = generateBigModel(arg('--gb', 3));
+  const script = fileURLToPath(import.meta.url);
+  const files = JSON.stringify({ model: big.model, data: big.data });
+  console.log(
+    `generated ${big.model} + big.onnx.data: ${(big.bytes / 1e9).toFixed(2)} GB (${gib(big.bytes)}), ${big.tensors} MatMul weights [4096, 4096] float32 ` +
+      `in ${(big.generateMs / 1000).toFixed(1)} s; node ${process.version}\n`,
+  );
+  try {
+    console.log(`${'case'.padEnd(44)} ${'time'.padStart(9)} ${'vs copy'.padStart(8)} ${'peak RSS'.padStart(10)} ${'vs file'.padStart(8)} ${'at start'.padStart(9)}  written`);
+    for (let i = -1; i < BIG_CASES.length; i++) {
+      const copy = inChild<number>(script, 'copy', files);
+      if (i < 0) {
+        console.log(`${'copy: read model + data into memory'.padEnd(44)} ${(copy.value / 1000).toFixed(2).padStart(7)} s ${'1.00x'.padStart(8)} ${gib(copy.peakRss).padStart(10)} ${(copy.peakRss / big.bytes).toFixed(3).padStart(7)}x ${gib(copy.rssStart).padStart(9)}`);
+        continue;
+      }
+      const r = inChild<BigRun>(script, String(i), files);
+      const v = r.value;
+      const written = `${mibs(v.modelBytes)}${v.dataBytes ? ` + data ${mibs(v.dataBytes)}${v.automatic ? ' (automatic)' : ''}` : ''}`;
+      console.log(
+        `${BIG_CASES[i].label.padEnd(44)} ${(v.ms / 1000).toFixed(2).padStart(7)} s ${(v.ms / copy.value).toFixed(2).padStart(7)}x ${gib(r.peakRss).padStart(10)} ${(r.peakRss / big.bytes).toFixed(3).padStart(7)}x ${gib(r.rssStart).padStart(9)}  ${written}`,
+      );
+    }
+    console.log('\n(time: the whole runCompress, load to written files; vs copy: against the copy run in a fresh process just before; peak RSS: the process\'s maximum resident set, node itself included)');
+  } finally {
+    removeBigModel(big);
+  }
+}
+
+if (args[0] === '--child') await bigChild(args[1], args[2]);
+else if (args.includes('--big')) bigMain();
+else main();

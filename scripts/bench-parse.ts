@@ -12,9 +12,17 @@
  *    and times encodeModel of the decoded model.
  * 3. Prints a table and a verdict against the goals: decode within 2x of the copy, peak memory
  *    within 1.3x of the file size (the file's own buffer included).
+ *
+ * `-- --big [--gb N]`: the model over 2 GB instead (scripts/big-model.ts: a model file of a few KB
+ * and 3.02 GB of float32 weights in its external data file, generated in the OS temp folder and
+ * deleted after). Each way of opening it runs in a fresh process: the CLI's (loadModelFromPath:
+ * decode, check the references, then read every external tensor once, lazily, by offset) and the
+ * page's (both files read into memory, loadModel over them, every tensor a view). Prints their
+ * times against one copy of the bytes (model + data read into memory, a fresh process just
+ * before) and their peak RSS against the file size (model + data).
  */
 import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +30,10 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { DataType, type Attribute, type Model, type Node, type Tensor } from '../src/onnx/types';
 import { seeded } from '../src/testing/random';
+import { loadModelFromPath } from '../src/cli/fs-model';
+import { loadModel } from '../src/onnx/load';
+import { tensorRawBytes } from '../src/onnx/tensor';
+import { childMain, generateBigModel, gib, inChild, removeBigModel, timeReadIntoMemory } from './big-model';
 
 const MiB = 1 << 20;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -276,18 +288,21 @@ function measure(path: string): Measurement {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-function parseArgs(argv: string[]): { mb: number; keep: boolean; measure?: string } {
+function parseArgs(argv: string[]): { mb: number; keep: boolean; measure?: string; big?: number } {
   let mb = 512;
   let keep = false;
   let measurePath: string | undefined;
+  let big: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--mb') mb = Number(argv[++i]);
+    if (a === '--big') big ??= 3;
+    else if (a === '--gb') big = Number(argv[++i]);
+    else if (a === '--mb') mb = Number(argv[++i]);
     else if (a.startsWith('--mb=')) mb = Number(a.slice(5));
     else if (a === '--keep') keep = true;
     else if (a === '--measure') measurePath = argv[++i];
     else {
-      console.error(`bench-parse: unknown option ${a} (use --mb N, --keep)`);
+      console.error(`bench-parse: unknown option ${a} (use --mb N, --keep, --big [--gb N])`);
       process.exit(2);
     }
   }
@@ -295,14 +310,97 @@ function parseArgs(argv: string[]): { mb: number; keep: boolean; measure?: strin
     console.error('bench-parse: --mb must be between 1 and 1900 (a single ONNX file is limited to 2 GB)');
     process.exit(2);
   }
-  return { mb, keep, measure: measurePath };
+  return { mb, keep, measure: measurePath, ...(big !== undefined ? { big } : {}) };
 }
 
 const fmtMiB = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
 const fmtRate = (bytes: number, ms: number): string => `${((bytes / MiB) / (ms / 1000)).toFixed(0)} MiB/s`;
 
+// ---------------------------------------------------------------------------------------------
+// --big: 3 GB of weights in external data
+
+interface BigOpen {
+  loadMs: number;
+  readAllMs: number;
+  readMs?: number;
+  tensors: number;
+  bytes: number;
+}
+
+/** Opens the big model the CLI's way (lazy) or the page's (files in memory) and reads every tensor once. */
+function bigOpen(way: 'cli' | 'page', files: { model: string; data: string }): BigOpen {
+  let readMs: number | undefined;
+  const t0 = performance.now();
+  let loaded;
+  if (way === 'cli') loaded = loadModelFromPath(files.model);
+  else {
+    const read = (f: string) => {
+      const size = statSync(f).size;
+      const buf = new Uint8Array(size);
+      const fd = openSync(f, 'r');
+      try {
+        for (let o = 0; o < size; ) o += readSync(fd, buf, o, Math.min(64 * MiB, size - o), o);
+      } finally {
+        closeSync(fd);
+      }
+      return buf;
+    };
+    const inputs = [{ name: 'big.onnx', bytes: read(files.model) }, { name: 'big.onnx.data', bytes: read(files.data) }];
+    readMs = performance.now() - t0;
+    loaded = loadModel(inputs);
+  }
+  const loadMs = performance.now() - t0 - (readMs ?? 0);
+  const t1 = performance.now();
+  let bytes = 0;
+  let sum = 0;
+  for (const t of loaded.model.graph!.initializers) {
+    const b = tensorRawBytes(t, loaded.external);
+    bytes += b.length;
+    sum += b[b.length - 1];
+  }
+  const readAllMs = performance.now() - t1;
+  if (Number.isNaN(sum)) throw new Error('unreachable');
+  return { loadMs, readAllMs, ...(readMs !== undefined ? { readMs } : {}), tensors: loaded.model.graph!.initializers.length, bytes };
+}
+
+function bigMain(gb: number): void {
+  const big = generateBigModel(gb);
+  const script = fileURLToPath(import.meta.url);
+  const files = JSON.stringify({ model: big.model, data: big.data });
+  console.log(`generated ${big.model} + big.onnx.data: ${(big.bytes / 1e9).toFixed(2)} GB (${gib(big.bytes)}), ${big.tensors} float32 weights in ${(big.generateMs / 1000).toFixed(1)} s\n`);
+  try {
+    console.log(`${'way'.padEnd(58)} ${'time'.padStart(9)} ${'vs copy'.padStart(8)} ${'peak RSS'.padStart(10)} ${'vs file'.padStart(8)} ${'at start'.padStart(9)}`);
+    const row = (label: string, ms: number, copyMs: number, peak: number, start: number) =>
+      console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s ${(ms / copyMs).toFixed(2).padStart(7)}x ${gib(peak).padStart(10)} ${(peak / big.bytes).toFixed(3).padStart(7)}x ${gib(start).padStart(9)}`);
+    for (const way of ['cli', 'page'] as const) {
+      const copy = inChild<number>(script, 'copy', files);
+      if (way === 'cli') row('copy: read model + data into memory', copy.value, copy.value, copy.peakRss, copy.rssStart);
+      const r = inChild<BigOpen>(script, way, files);
+      const v = r.value;
+      const detail =
+        way === 'cli'
+          ? `CLI: open (decode + check) ${v.loadMs.toFixed(0)} ms, then read each tensor`
+          : `page: files into memory ${((v.readMs ?? 0) / 1000).toFixed(2)} s, open ${v.loadMs.toFixed(0)} ms, tensors`;
+      row(detail, (v.readMs ?? 0) + v.loadMs + v.readAllMs, copy.value, r.peakRss, r.rssStart);
+      if (v.bytes !== big.bytes - statSync(big.model).size) throw new Error(`read ${v.bytes} bytes of weights`);
+    }
+    console.log('\n(time: open and read every weight once; vs copy: against reading model + data into memory in a fresh process just before; peak RSS: the process\'s maximum resident set, node itself included)');
+  } finally {
+    removeBigModel(big);
+  }
+}
+
+async function childEntry(argv: string[]): Promise<boolean> {
+  if (argv[0] !== '--child') return false;
+  const files = JSON.parse(argv[2]) as { model: string; data: string };
+  if (argv[1] === 'copy') await childMain(() => timeReadIntoMemory([files.model, files.data]));
+  else await childMain(() => bigOpen(argv[1] as 'cli' | 'page', files));
+  return true;
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  if (args.big !== undefined) return bigMain(args.big);
   if (args.measure) {
     process.stdout.write(JSON.stringify(measure(args.measure)));
     return;
@@ -384,4 +482,4 @@ function main(): void {
   if (!okTime || !okMem || !m.encodeEqual) process.exitCode = 1;
 }
 
-main();
+if (!(await childEntry(process.argv.slice(2)))) main();

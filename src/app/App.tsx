@@ -79,6 +79,8 @@ function Messages() {
   const error = useModelStore((s) => s.error);
   const notice = useModelStore((s) => s.notice);
   const dismiss = useModelStore((s) => s.dismissError);
+  const memoryWarning = useModelStore((s) => s.memoryWarning);
+  const dismissWarning = useModelStore((s) => s.dismissMemoryWarning);
   const storageError = useSessionStore((s) => s.storageError);
   const dismissStorage = useSessionStore((s) => s.dismissStorageError);
   return (
@@ -86,6 +88,11 @@ function Messages() {
       {storageError !== undefined && (
         <div data-testid="storage-error">
           <Banner kind="error" message={storageError} onDismiss={dismissStorage} />
+        </div>
+      )}
+      {memoryWarning !== undefined && (
+        <div data-testid="memory-warning">
+          <Banner kind="warning" message={memoryWarning} onDismiss={dismissWarning} />
         </div>
       )}
       {error !== undefined && <Banner kind="error" message={error} onDismiss={dismiss} />}

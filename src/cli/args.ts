@@ -16,9 +16,13 @@ Usage:
       or more into the file NAME beside OUT; --inline pulls external data into OUT itself
       (one file, at most 2 GB).
 
-  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR|FILE [DATA] | --synthesize-samples] [--json]
+  npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME]
+                    [--samples DIR|FILE [DATA] | --synthesize-samples] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
-      with every weight inline: the same bytes the studio's Compress button gives. Prints a
+      with every weight inline: the same bytes the studio's Compress button gives. A result
+      that would pass 2 GB as one file (protobuf's limit) keeps its weights in OUT.onnx.data
+      beside it, and says so; --external-data NAME puts every tensor of 1 KB or more in the
+      file NAME beside OUT whatever the size. Prints a
       per-layer table (requested, applied encoding, bytes before and after, notes and errors),
       or with --json the whole report. --samples DIR: calibration inputs for int8 activations,
       one sample per .json file ({"input": nested array or {"dims": [...], "data": [...]}}),
@@ -77,7 +81,7 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
   | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
-  | ({ kind: 'compress'; model: string; recipe: string; out: string; synthesizeSamples?: boolean; json: boolean } & DataFlags)
+  | ({ kind: 'compress'; model: string; recipe: string; out: string; externalData?: string; synthesizeSamples?: boolean; json: boolean } & DataFlags)
   | ({
       kind: 'eval';
       original: string;
@@ -174,7 +178,7 @@ export function parseArgs(argv: string[]): Command {
     return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
   }
   if (cmd === 'compress') {
-    const p = split(rest, new Set(['--recipe', '--out', ...DATA_FLAG_NAMES]), new Set(['--recipe', '--out', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json']));
+    const p = split(rest, new Set(['--recipe', '--out', '--external-data', ...DATA_FLAG_NAMES]), new Set(['--recipe', '--out', '--external-data', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json']));
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
     const recipe = p.flags.get('--recipe');
@@ -183,12 +187,14 @@ export function parseArgs(argv: string[]): Command {
     if (typeof out !== 'string') throw bad('compress needs --out OUT.onnx');
     const data = dataFlags(p);
     const synthesize = p.flags.has('--synthesize-samples');
+    const ext = p.flags.get('--external-data');
     if (synthesize && data.samples !== undefined) throw bad('compress takes --samples DIR or --synthesize-samples, not both');
     return {
       kind: 'compress',
       model: p.positional[0],
       recipe,
       out,
+      ...(typeof ext === 'string' ? { externalData: ext } : {}),
       ...data,
       ...(synthesize ? { synthesizeSamples: true } : {}),
       json: p.flags.has('--json'),

@@ -19,19 +19,23 @@ import { collectHessians, type LayerHessian } from '../compress/recovery/hessian
 import { recoveryLayers, wantsRecovery } from '../compress/recovery/plan';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
-import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
 import { splitData, type LoadedData } from '../bench/data-load';
+import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
 import { descriptionFromFlags, loadData, type DataFlags } from './data';
 
 export interface CompressArgs extends DataFlags {
   model: string;
   recipe: string;
   out: string;
+  /** --external-data NAME: weights of 1 KB or more go to the file NAME beside OUT */
+  externalData?: string;
+  /** one file up to this many bytes, else `<OUT>.data` beside it (default MAX_INLINE_BYTES: protobuf's 2 GB; lowered by tests) */
+  maxInlineBytes?: number;
   /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
   synthesizeSamples?: boolean;
   json?: boolean;
@@ -111,12 +115,6 @@ export function readRecipe(file: string): Recipe {
   }
 }
 
-/** One file: tensors left in external data (untouched layers) are pulled inline. */
-export function encodeSelfContained(model: Model, external: ExternalDataResolver | undefined): Uint8Array {
-  if (externalReferences(model).length > 0 && external) return encodeModel(inlineExternalData(model, external));
-  return encodeModel(model);
-}
-
 function checkOut(out: string, model: string): void {
   const dir = path.dirname(path.resolve(out));
   let st: fs.Stats | undefined;
@@ -173,7 +171,12 @@ export interface CompressOutcome {
   model: string;
   out: string;
   fileBytesBefore: number;
+  /** the model file plus its data file, when there is one */
   fileBytesAfter: number;
+  /** the model file alone, when its weights went to a data file */
+  modelBytes?: number;
+  /** the data file beside OUT (--external-data NAME, or automatic past 2 GB) */
+  data?: WrittenData;
   samples?: { count: number; names: string[]; ignored: string[]; note?: string; data?: string };
   report: CompressReport;
 }
@@ -184,6 +187,8 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
   const recipe = readRecipe(args.recipe);
   const loaded = loadModelFromPath(args.model);
   try {
+    // a bad --external-data NAME is refused before any work
+    if (args.externalData !== undefined) dataPathFor(args.externalData, args, loaded.model, loaded.external);
     let wantsActivations: boolean;
     try {
       // a layer key that names no layer: reported against the recipe file, before any work
@@ -203,12 +208,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     const recovery = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined);
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
     const { model, report } = compressModel(loaded.model, recipe, options);
-    const bytes = encodeSelfContained(model, loaded.external);
-    try {
-      fs.writeFileSync(args.out, bytes);
-    } catch (e) {
-      throw new AppError('io', `Cannot write ${args.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`);
-    }
+    const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;
     let samples: CompressOutcome['samples'];
@@ -222,7 +222,15 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       };
     }
     return {
-      outcome: { model: args.model, out: args.out, fileBytesBefore, fileBytesAfter: bytes.length, ...(samples ? { samples } : {}), report },
+      outcome: {
+        model: args.model,
+        out: args.out,
+        fileBytesBefore,
+        fileBytesAfter: written.modelBytes + (written.data?.bytes ?? 0),
+        ...(written.data ? { modelBytes: written.modelBytes, data: written.data } : {}),
+        ...(samples ? { samples } : {}),
+        report,
+      },
       renamedNodes: loaded.renamedNodes,
     };
   } finally {
@@ -236,8 +244,10 @@ export async function compressCommand(args: CompressArgs): Promise<string[]> {
   if (args.json) return [JSON.stringify(outcome, null, 2)];
   const r = outcome.report;
   const ratio = outcome.fileBytesAfter > 0 ? outcome.fileBytesBefore / outcome.fileBytesAfter : 0;
+  const d = outcome.data;
+  const sizes = d ? `${formatBytes(outcome.modelBytes ?? 0)} + data ${formatBytes(d.bytes)}` : formatBytes(outcome.fileBytesAfter);
   const lines = [
-    `Wrote ${outcome.out} (${formatBytes(outcome.fileBytesAfter)}, from ${formatBytes(outcome.fileBytesBefore)}: ${ratio.toFixed(2)}x smaller)`,
+    `Wrote ${outcome.out}${d ? ` and ${d.path}` : ''} (${sizes}, from ${formatBytes(outcome.fileBytesBefore)}: ${ratio.toFixed(2)}x smaller)`,
     `target ${r.target}; opset ${r.opset.before ?? 'none'}${r.opset.after !== r.opset.before ? ` -> ${r.opset.after ?? 'none'}` : ''}${r.opset.note ? ` (${r.opset.note})` : ''}`,
     `${r.layersChanged} of ${r.layers.length} layers changed${r.layersFailed > 0 ? `, ${r.layersFailed} left as they were (see errors)` : ''}; weights ${formatBytes(r.bytesBefore)} -> ${formatBytes(r.bytesAfter)}`,
   ];
@@ -254,6 +264,11 @@ export async function compressCommand(args: CompressArgs): Promise<string[]> {
     const removed = r.pruning.groups.reduce((n, g) => n + g.removed.length, 0);
     lines.push(`channel pruning: ${removed} channels removed in ${r.pruning.groups.length} groups, parameters ${r.pruning.paramsBefore} -> ${r.pruning.paramsAfter}`);
     for (const x of r.pruning.refused) lines.push(`channel pruning refused for ${x.layers.join(', ')}: ${x.reason}`);
+  }
+  if (d?.automatic) {
+    lines.push(
+      `note: as one file the result would pass ${formatBytes(d.limit ?? 0)} (one ONNX file holds at most 2 GB): its weights went to ${d.location} beside ${path.basename(outcome.out)}; keep the two together (--external-data NAME chooses the name)`,
+    );
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   if (renamedNodes) lines.push(`${renamedNodes} nodes with empty or repeated names were given unique names (the layer keys below).`);

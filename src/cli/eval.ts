@@ -15,8 +15,7 @@ import type { LabeledSet } from '../bench/labeled';
 import { DECISION_THRESHOLD, NEAR_ZERO, type OutputFidelity } from '../bench/metrics';
 import { planInputs, type InputPlan } from '../bench/plan';
 import type { BenchTensor } from '../bench/tensor';
-import { encodeModel } from '../onnx/codec';
-import { externalReferences, inlineExternalData } from '../onnx/external';
+import { externalReferences } from '../onnx/external';
 import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
@@ -63,14 +62,17 @@ export interface EvalReport {
 }
 
 
-/** A model file as one self-contained buffer (external data pulled inline) and its inputs. */
-function modelBytes(file: string): { bytes: Uint8Array; size: number; inputs: IoSummary[] } {
+/**
+ * What onnxruntime-node opens for a model file, and its inputs: the file's bytes, or, when it has
+ * external data, its path (onnxruntime reads the data files beside it, checked here first: no
+ * copy inline, and no 2 GB limit on the pair).
+ */
+function modelSource(file: string): { source: Uint8Array | string; size: number; inputs: IoSummary[] } {
   const loaded = loadModelFromPath(file);
   try {
     const summary = summarizeModel(loaded);
     const ext = externalReferences(loaded.model).length > 0;
-    const bytes = ext ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : readFileBytes(file);
-    return { bytes, size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
+    return { source: ext ? path.resolve(file) : readFileBytes(file), size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
   } finally {
     loaded.external.close();
   }
@@ -128,11 +130,17 @@ export function nodeSession(ort: OrtModule, session: Ort.InferenceSession): RunS
   return ortRunSession(ort.Tensor, session);
 }
 
-async function measure(ort: OrtModule, file: string, bytes: Uint8Array, size: number, plan: InputPlan, threads: number): Promise<{ report: EvalModelReport; run: ModelRun }> {
+/** A session over a model's bytes, or over its path (a model with external data beside it). */
+function openSession(ort: OrtModule, source: Uint8Array | string, threads: number): Promise<Ort.InferenceSession> {
+  const options = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+  return typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
+}
+
+async function measure(ort: OrtModule, file: string, source: Uint8Array | string, size: number, plan: InputPlan, threads: number): Promise<{ report: EvalModelReport; run: ModelRun }> {
   const t0 = performance.now();
   let session: Ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+    session = await openSession(ort, source, threads);
   } catch (e) {
     throw new AppError('invalid-argument', `${path.basename(file)}: onnxruntime-node cannot load it: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -169,10 +177,10 @@ async function measure(ort: OrtModule, file: string, bytes: Uint8Array, size: nu
 }
 
 /** Both models loaded at once and timed in alternating runs (src/bench/latency.ts timeSideBySide). */
-async function sideBySideNode(ort: OrtModule, files: [Uint8Array, Uint8Array], plan: InputPlan, threads: number, args: EvalArgs): Promise<SideBySideTimes> {
+async function sideBySideNode(ort: OrtModule, files: [Uint8Array | string, Uint8Array | string], plan: InputPlan, threads: number, args: EvalArgs): Promise<SideBySideTimes> {
   const sessions: Ort.InferenceSession[] = [];
   try {
-    for (const bytes of files) sessions.push(await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 }));
+    for (const source of files) sessions.push(await openSession(ort, source, threads));
     const [a, b] = sessions.map((s) => nodeSession(ort, s));
     await a.run(plan.latencyInputs);
     await b.run(plan.latencyInputs);
@@ -189,8 +197,8 @@ async function sideBySideNode(ort: OrtModule, files: [Uint8Array, Uint8Array], p
 }
 
 export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
-  const original = modelBytes(args.original);
-  const compressed = modelBytes(args.compressed);
+  const original = modelSource(args.original);
+  const compressed = modelSource(args.compressed);
   const names = (l: IoSummary[]) => l.map((i) => `${i.name}:${i.dtype}`).join(',');
   if (names(original.inputs) !== names(compressed.inputs)) {
     throw new AppError('invalid-argument', `the models' inputs differ (${names(original.inputs)} vs ${names(compressed.inputs)}); eval compares two versions of one model`);
@@ -203,9 +211,9 @@ export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   const plan = planInputs(original.inputs, { dimValues: data.dimValues, ...data.samples, repeat });
   const ort = await import('onnxruntime-node');
   const threads = args.threads ?? 1;
-  const a = await measure(ort, args.original, original.bytes, original.size, plan, threads);
-  const b = await measure(ort, args.compressed, compressed.bytes, compressed.size, plan, threads);
-  const side = await sideBySideNode(ort, [original.bytes, compressed.bytes], plan, threads, args);
+  const a = await measure(ort, args.original, original.source, original.size, plan, threads);
+  const b = await measure(ort, args.compressed, compressed.source, compressed.size, plan, threads);
+  const side = await sideBySideNode(ort, [original.source, compressed.source], plan, threads, args);
   return {
     runtime: `onnxruntime-node, cpu, ${threads} thread${threads === 1 ? '' : 's'}`,
     inputs: plan.description,

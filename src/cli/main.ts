@@ -2,7 +2,7 @@
  * The studio's command line, over the same core as the app.
  *   npm run cli -- inspect MODEL [--json]
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
- *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--samples DIR | --synthesize-samples] [--json]
+ *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME] [--samples DIR | --synthesize-samples] [--json]
  *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
  *   npm run cli -- autotune MODEL --max-size RATIO | --min-fidelity X [--samples DIR|FILE] --out RECIPE.json [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.

@@ -685,6 +685,19 @@ export function encodeModel(model: Model): Uint8Array {
   return encodeWith('Model', model);
 }
 
+/**
+ * The number of bytes encodeModel would write, from the sizing pass alone (nothing is allocated);
+ * Infinity when the model, or any message in it, would pass protobuf's 2 GB.
+ */
+export function encodedModelSize(model: Model): number {
+  try {
+    return messageSize({ sizes: [] }, SCHEMAS.Model, model as unknown as Obj, 0);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'too-large') return Infinity;
+    throw e;
+  }
+}
+
 /** Encodes any message of the schema (tests, tools). */
 export function encodeMessageOf(schemaName: string, obj: object): Uint8Array {
   return encodeWith(schemaName, obj);

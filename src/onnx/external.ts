@@ -265,54 +265,113 @@ export const BIG_TENSOR_BYTES = 1 << 20;
 export const BIG_ALIGN = 4096;
 export const SMALL_ALIGN = 64;
 
+/** One tensor's bytes in a planned data file: where they go, and how to get them when written. */
+export interface ExternalPart {
+  offset: number;
+  length: number;
+  /** the tensor's raw bytes (a view of the model's data, or a fresh read from its external file) */
+  read(): Uint8Array;
+}
+
+/** A model whose large tensors refer to one data file, and that file's layout (planExternalData). */
+export interface ExternalPlan {
+  model: Model;
+  location: string;
+  /** the data file's size in bytes */
+  size: number;
+  /** in file order; the gaps between them are zeros (alignment) */
+  parts: ExternalPart[];
+}
+
+/** Bytes an external tensor reads, found without reading them where the resolver knows its files' sizes. */
+function externalLength(t: Tensor, resolver: ExternalDataResolver): number | (() => Uint8Array) {
+  const info = externalInfo(t);
+  const size = (resolver as Partial<ExternalFiles>).size?.(checkLocation(info.location));
+  if (size === undefined) return () => resolver.read(info.location, info.offset, info.length);
+  return checkRange(info.location, size, info.offset, info.length);
+}
+
 /**
- * Moves the data of every tensor anywhere in the model (initializers, Constant and other
- * attribute tensors, sparse parts, subgraphs, functions) holding at least `sizeThreshold` bytes
- * into one data file named `dataFileName` (to lie beside the model). Returns the new model and
- * the data file's bytes; the input model is not changed.
+ * Lays out the data file of externalizeData without building it: every tensor anywhere in the
+ * model (initializers, Constant and other attribute tensors, sparse parts, subgraphs, functions)
+ * holding at least `sizeThreshold` bytes, and every tensor already external (read through
+ * `resolver`), gets an aligned place in one file named `dataFileName` (to lie beside the model).
+ * Returns the new model (its tensors already refer to their places) and the parts to write; no
+ * tensor's bytes are read or copied here, so the file can be written a part at a time. The input
+ * model is not changed.
+ */
+export function planExternalData(model: Model, dataFileName: string, options: ExternalizeOptions = {}): ExternalPlan {
+  const location = checkLocation(dataFileName);
+  const threshold = options.sizeThreshold ?? 1024;
+  const out = cloneModel(model);
+  const moves: { t: Tensor; part: ExternalPart }[] = [];
+  let end = 0;
+  const seen = new Set<Tensor>();
+  forEachTensor(out, (t) => {
+    if (seen.has(t) || t.dataType === DataType.STRING) return;
+    seen.add(t);
+    let length: number;
+    let read: () => Uint8Array;
+    if (isExternal(t)) {
+      const resolver = options.resolver;
+      if (!resolver) {
+        throw new AppError('external-data', `Tensor "${t.name ?? ''}" is already external and no data file was given to read it from.`);
+      }
+      const info = externalInfo(t);
+      const known = externalLength(t, resolver);
+      if (typeof known === 'number') {
+        length = known;
+        read = () => resolver.read(info.location, info.offset, info.length);
+      } else {
+        // a resolver that cannot tell sizes: the bytes are read now to learn their length
+        const bytes = known();
+        length = bytes.length;
+        read = () => bytes;
+      }
+    } else {
+      const stored = storedBytes(t);
+      if (stored === 0 || stored < threshold) return;
+      // raw_data is a view already; typed fields are packed now (clearData below empties the tensor)
+      const bytes = tensorRawBytes(t);
+      length = bytes.length;
+      read = () => bytes;
+    }
+    const align = length >= BIG_TENSOR_BYTES ? BIG_ALIGN : SMALL_ALIGN;
+    const offset = Math.ceil(end / align) * align;
+    moves.push({ t, part: { offset, length, read } });
+    end = offset + length;
+  });
+  for (const { t, part } of moves) {
+    clearData(t);
+    t.dataLocation = DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(part.offset) },
+      { key: 'length', value: String(part.length) },
+    ];
+  }
+  return { model: out, location, size: end, parts: moves.map((m) => m.part) };
+}
+
+/**
+ * Moves the data of every tensor anywhere in the model holding at least `sizeThreshold` bytes
+ * into one data file named `dataFileName` (planExternalData), and builds that file in memory.
+ * Returns the new model and the data file's bytes; the input model is not changed. (A writer
+ * that can write at offsets, as the CLI's, takes the plan and never holds the whole file.)
  */
 export function externalizeData(
   model: Model,
   dataFileName: string,
   options: ExternalizeOptions = {},
 ): { model: Model; data: Uint8Array } {
-  const location = checkLocation(dataFileName);
-  const threshold = options.sizeThreshold ?? 1024;
-  const out = cloneModel(model);
-  const moves: { t: Tensor; bytes: Uint8Array; offset: number }[] = [];
-  let end = 0;
-  const seen = new Set<Tensor>();
-  forEachTensor(out, (t) => {
-    if (seen.has(t) || t.dataType === DataType.STRING) return;
-    seen.add(t);
-    let bytes: Uint8Array;
-    if (isExternal(t)) {
-      if (!options.resolver) {
-        throw new AppError('external-data', `Tensor "${t.name ?? ''}" is already external and no data file was given to read it from.`);
-      }
-      bytes = tensorRawBytes(t, options.resolver);
-    } else {
-      const stored = storedBytes(t);
-      if (stored === 0 || stored < threshold) return;
-      bytes = tensorRawBytes(t);
-    }
-    const align = bytes.length >= BIG_TENSOR_BYTES ? BIG_ALIGN : SMALL_ALIGN;
-    const offset = Math.ceil(end / align) * align;
-    moves.push({ t, bytes, offset });
-    end = offset + bytes.length;
-  });
-  const data = new Uint8Array(end);
-  for (const m of moves) {
-    data.set(m.bytes, m.offset);
-    clearData(m.t);
-    m.t.dataLocation = DataLocation.EXTERNAL;
-    m.t.externalData = [
-      { key: 'location', value: location },
-      { key: 'offset', value: String(m.offset) },
-      { key: 'length', value: String(m.bytes.length) },
-    ];
+  const plan = planExternalData(model, dataFileName, options);
+  const data = new Uint8Array(plan.size);
+  for (const p of plan.parts) {
+    const bytes = p.read();
+    if (bytes.length !== p.length) throw new AppError('external-data', `A tensor's data changed size while it was written (${bytes.length} bytes, planned ${p.length}).`);
+    data.set(bytes, p.offset);
   }
-  return { model: out, data };
+  return { model: plan.model, data };
 }
 
 /** Bytes a tensor's data takes where it is stored now (raw or typed fields). */

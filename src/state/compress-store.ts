@@ -8,10 +8,13 @@
  */
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
+import { estimateCompressMemory } from '../core/memory-estimate';
 import type { CompressData, CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
 import { CompressClient } from '../workers/compress-client';
 import type { OpenedModel } from '../workers/model-api';
+import { checkMemory } from './memory-check';
 import { modelHandle, useModelStore } from './model-store';
+import { useRecipeStore } from './recipe-store';
 
 export interface CompressJob {
   id: number;
@@ -74,6 +77,8 @@ export interface CompressState {
   error: string | undefined;
   /** set when the user cancelled */
   notice: string | undefined;
+  /** set when the compression is likely to need more memory than the tab has (it goes on); cleared by the next one */
+  memoryWarning: string | undefined;
   verify: VerifyState;
   /** whether the compression panel is shown */
   panelOpen: boolean;
@@ -138,6 +143,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
   result: undefined,
   error: undefined,
   notice: undefined,
+  memoryWarning: undefined,
   verify: { kind: 'idle' },
   panelOpen: false,
 
@@ -164,10 +170,12 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
     }
     const id = nextId++;
     const startedAt = now();
+    const memory = checkMemory('compress', compressEstimate(model));
     set({
       panelOpen: true,
       error: undefined,
       notice: undefined,
+      memoryWarning: memory.likelyOut ? memory.message : undefined,
       result: undefined,
       verify: { kind: 'idle' },
       job: { id, model, recipe, stage: 'read', done: 0, total: 0, layerKey: '', finished: [], startedAt },
@@ -235,7 +243,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
   },
 
   dismissMessage() {
-    set({ error: undefined, notice: undefined });
+    set({ error: undefined, notice: undefined, memoryWarning: undefined });
   },
 
   restoreResult(saved) {
@@ -244,6 +252,17 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
     set({ result: { ...saved, id: nextId++, model }, error: undefined, notice: undefined, verify: { kind: 'idle' } });
   },
 }));
+
+/** Peak memory of compressing `model`: its files, its weights, and the recipe's projected weights (the weights themselves until projected). */
+function compressEstimate(model: OpenedModel) {
+  const recipe = useRecipeStore.getState();
+  const projected = recipe.model === model ? recipe.projection?.after : undefined;
+  return estimateCompressMemory({
+    fileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
+    weightBytes: model.summary.weightBytes,
+    outputBytes: projected ?? model.summary.weightBytes,
+  });
+}
 
 /** The compressed file of the last result for the open model, if any (for benchmark and export). */
 export function compressedFile(): { blob: Blob; report: CompressReport; recipe: Recipe } | undefined {
@@ -258,7 +277,7 @@ useModelStore.subscribe((state, prev) => {
   if (s.job && s.job.model !== state.model) s.cancel();
   verifyInFlight?.abort();
   verifyInFlight = undefined;
-  if (s.result || s.error || s.notice || s.verify.kind !== 'idle') {
-    useCompressStore.setState({ result: undefined, error: undefined, notice: undefined, verify: { kind: 'idle' } });
+  if (s.result || s.error || s.notice || s.memoryWarning || s.verify.kind !== 'idle') {
+    useCompressStore.setState({ result: undefined, error: undefined, notice: undefined, memoryWarning: undefined, verify: { kind: 'idle' } });
   }
 });

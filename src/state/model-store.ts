@@ -4,8 +4,10 @@
  */
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
+import { estimateOpenMemory } from '../core/memory-estimate';
 import type { OpenedModel, RuntimeReport } from '../workers/model-api';
 import { ModelClient, type ModelHandle } from '../workers/model-client';
+import { checkMemory } from './memory-check';
 
 export interface LoadingState {
   fileNames: string[];
@@ -27,6 +29,8 @@ export interface ModelState {
   error: string | undefined;
   /** Set when the user cancelled; cleared by the next open. */
   notice: string | undefined;
+  /** Set when the files are likely to need more memory than the tab has (the open goes on); cleared by the next open. */
+  memoryWarning: string | undefined;
   runtimes: RuntimeState;
 
   openFiles(files: readonly File[]): Promise<void>;
@@ -34,6 +38,7 @@ export interface ModelState {
   openSample(): Promise<void>;
   cancelOpen(): void;
   dismissError(): void;
+  dismissMemoryWarning(): void;
   checkRuntimes(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export const useModelStore = create<ModelState>()((set, get) => ({
   loading: undefined,
   error: undefined,
   notice: undefined,
+  memoryWarning: undefined,
   runtimes: { kind: 'unknown' },
 
   async openFiles(files) {
@@ -87,15 +93,14 @@ export const useModelStore = create<ModelState>()((set, get) => ({
     await previous;
     if (inFlight !== controller) return done();
     const c = getClient();
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    // the estimate before any byte is read: a warning, and the open goes on
+    const memory = checkMemory('open', estimateOpenMemory({ fileBytes: totalBytes }));
     set({
       error: undefined,
       notice: undefined,
-      loading: {
-        fileNames: files.map((f) => f.name),
-        totalBytes: files.reduce((n, f) => n + f.size, 0),
-        fraction: 0,
-        stage: 'reading',
-      },
+      memoryWarning: memory.likelyOut ? memory.message : undefined,
+      loading: { fileNames: files.map((f) => f.name), totalBytes, fraction: 0, stage: 'reading' },
     });
     try {
       const model = await c.open(files, {
@@ -146,6 +151,10 @@ export const useModelStore = create<ModelState>()((set, get) => ({
 
   dismissError() {
     set({ error: undefined, notice: undefined });
+  },
+
+  dismissMemoryWarning() {
+    set({ memoryWarning: undefined });
   },
 
   async checkRuntimes() {

@@ -87,8 +87,10 @@ export interface JobResult {
   backend: BackendId;
   model: ModelRole;
   ok: boolean;
-  /** why the session failed to load or run (the operator, for WebGL) */
+  /** why the session failed to load or run, in one sentence (which node or input, and what to do) */
   error?: string;
+  /** onnxruntime's own text of that failure */
+  errorRaw?: string;
   sessionMs?: number;
   firstRunMs?: number;
   latency?: LatencyStats;

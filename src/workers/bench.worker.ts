@@ -6,7 +6,8 @@
  */
 import { errorMessage } from '../core/errors';
 import { compareRuns, measureModel } from '../bench/evaluate';
-import { cpuFallbacks, describeFailure } from '../bench/ort-log';
+import { cpuFallbacks, describeFailure, failureContext, type FailureContext } from '../bench/ort-log';
+import { decodeModel } from '../onnx/codec';
 import { pairedRounds } from '../bench/paired';
 import { planInputs } from '../bench/plan';
 import type {
@@ -159,7 +160,8 @@ async function run(job: BenchJob, onProgress: (p: JobProgress) => void): Promise
   try {
     ort = job.backend === 'webgl' ? await loadOrtWebgl() : await loadOrt(job.backend === 'wasm-1' ? 1 : wasmThreads());
   } catch (e) {
-    return { ...base, error: describeFailure(job.backend, `onnxruntime-web did not load: ${errorMessage(e)}`) };
+    const f = describeFailure(job.backend, `onnxruntime-web did not load: ${errorMessage(e)}`);
+    return { ...base, error: f.summary, errorRaw: f.raw };
   }
   const ep = job.backend === 'wasm-1' || job.backend === 'wasm-n' ? 'wasm' : job.backend;
   // onnxruntime's own start-up (wasm instance, threads, GPU device) is not the model's session time
@@ -217,9 +219,22 @@ async function run(job: BenchJob, onProgress: (p: JobProgress) => void): Promise
     };
     return result;
   } catch (e) {
-    return { ...base, error: describeFailure(job.backend, errorMessage(e)) };
+    const f = describeFailure(job.backend, errorMessage(e), job.backend === 'webgl' ? refusalContext(job, session) : {});
+    return { ...base, error: f.summary, errorRaw: f.raw };
   } finally {
     await session?.release().catch(() => undefined);
+  }
+}
+
+/**
+ * What WebGL's refusal may name (onnxruntime-web names no node for a subgraph or a data type): the
+ * model is decoded here, once, only after WebGL refused it (counted in the decode log).
+ */
+function refusalContext(job: BenchJob, session: OrtSession | undefined): FailureContext {
+  try {
+    return failureContext(decodeModel(new Uint8Array(job.bytes), { name: `${job.model} (naming a WebGL refusal)` }), session?.inputNames);
+  } catch {
+    return session ? { inputNames: session.inputNames } : {};
   }
 }
 

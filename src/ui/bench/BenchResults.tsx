@@ -99,7 +99,12 @@ function LatencyRow({ pair: p, model, size }: { pair: Pair; model: 'original' | 
         </>
       ) : (
         <td colSpan={10} className="compress-note compress-note--error" data-testid="bench-error">
-          {r.error}
+          <div data-testid="bench-error-summary">{r.error}</div>
+          {r.errorRaw !== undefined && r.errorRaw !== r.error && (
+            <pre className="muted mono bench-error-raw" data-testid="bench-error-raw">
+              onnxruntime: {r.errorRaw}
+            </pre>
+          )}
         </td>
       )}
     </tr>

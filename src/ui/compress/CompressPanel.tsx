@@ -11,6 +11,7 @@ export function CompressPanel() {
   const result = useCompressStore((s) => s.result);
   const error = useCompressStore((s) => s.error);
   const notice = useCompressStore((s) => s.notice);
+  const memoryWarning = useCompressStore((s) => s.memoryWarning);
   const cancel = useCompressStore((s) => s.cancel);
   const setOpen = useCompressStore((s) => s.setPanelOpen);
   const dismiss = useCompressStore((s) => s.dismissMessage);
@@ -28,6 +29,11 @@ export function CompressPanel() {
         </button>
       </header>
       <div className="stack">
+        {memoryWarning !== undefined && (
+          <div data-testid="compress-memory-warning">
+            <Banner kind="warning" message={memoryWarning} onDismiss={dismiss} />
+          </div>
+        )}
         {error !== undefined && <Banner kind="error" message={error} onDismiss={dismiss} />}
         {notice !== undefined && <Banner kind="notice" message={notice} onDismiss={dismiss} />}
         {job && <CompressProgress job={job} onCancel={cancel} />}

@@ -3,7 +3,10 @@
  * - every worker reports each model decode on the BroadcastChannel 'studio-debug', and the page
  *   counts them in `globalThis.__studioDebug.decodes` (the promise: a model is decoded once per open);
  * - `__studioDebug.crash(name)` makes a worker (by client name: 'model', 'compress', …) crash
- *   while its next call is in flight, as a bug or running out of memory would.
+ *   while its next call is in flight, as a bug or running out of memory would;
+ * - `__studioDebug.memory`, when set, replaces what the browser says about memory
+ *   (performance.memory.jsHeapSizeLimit, navigator.deviceMemory) for the page's memory estimate
+ *   (src/state/memory-check.ts): a small limit shows the warning with a small model.
  */
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
 import { liveClients } from './client';
@@ -17,6 +20,8 @@ export interface DecodeReport extends DecodeEvent {
 export interface StudioDebug {
   decodes: DecodeReport[];
   crash(name: string): boolean;
+  /** what the browser says about memory, as the memory check reads it (unset: the browser's own figures) */
+  memory?: { jsHeapSizeLimit?: number; deviceMemoryGiB?: number };
 }
 
 /** In a worker: tell the page about every decode on this thread. */

@@ -75,6 +75,18 @@ describe('worker kit', () => {
     }
   });
 
+  it("releases each call's progress channel once the call has answered (no port left open per call)", async () => {
+    const c = client();
+    await c.call('count', [3], { onProgress: () => undefined });
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    await settle();
+    const before = ports();
+    for (let i = 0; i < 10; i++) await c.call('count', [3], { onProgress: () => undefined });
+    await settle();
+    expect(ports() - before).toBe(0);
+  });
+
   it('turns thrown errors into AppErrors with their code, and running out of memory into a message that says what to try', async () => {
     const c = client();
     const e = await rejection(c.call('fail', []));

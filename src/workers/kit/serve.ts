@@ -120,10 +120,12 @@ async function answer<A extends Api>(
   // each report is a comlink call on the page's proxy; `delivered` settles once the page has run
   // the last one sent (the page answers them in order), and the result waits for it
   let delivered: Promise<unknown> = Promise.resolve();
+  let open = true;
   const ctx: CallContext<unknown> = {
     signal: sharedFlagSignal(cancel && new Int32Array(cancel)),
     progress: (value) => {
-      if (!onProgress) return;
+      // after the answer (a handler that did not await its work) the callback is released: nowhere to go
+      if (!onProgress || !open) return;
       const sent = Promise.resolve(onProgress(value)).catch(() => undefined);
       delivered = sent;
     },
@@ -142,6 +144,10 @@ async function answer<A extends Api>(
     result = failure(e);
   }
   await delivered;
+  // the page's callback lives on a MessagePort of its own, one per call: close it now, or every
+  // call with progress leaves a port open on both sides (kit.test.ts counts them)
+  open = false;
+  if (onProgress) (onProgress as unknown as Comlink.Remote<unknown>)[Comlink.releaseProxy]();
   // a value that cannot be cloned: comlink answers with its own error, which the page turns into a message
   return transfer.length > 0 ? Comlink.transfer(result, transfer) : result;
 }

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { estimateCompressMemory, estimateOpenMemory, judgeMemory, memoryLimit } from './memory-estimate';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+describe('memory estimate', () => {
+  it('opening: 1.026x the files (the page way of bench:parse -- --big)', () => {
+    expect(estimateOpenMemory({ fileBytes: 3 * GiB }).bytes).toBe(Math.ceil(3 * GiB * 1.026));
+    expect(estimateOpenMemory({ fileBytes: 0 }).bytes).toBe(0);
+  });
+
+  it('compressing: the open model, a copy of its weights, and 3x the result', () => {
+    const e = estimateCompressMemory({ fileBytes: 1000 * MiB, weightBytes: 990 * MiB, outputBytes: 250 * MiB });
+    expect(e.bytes).toBe(Math.ceil(1000 * MiB * 1.026 + 990 * MiB + 3 * 250 * MiB));
+    expect(e.basis).toBe('the open model 1.00 GB, a copy of its weights 990 MB and 3x the 250 MB result');
+    // int8 of the 3 GB model: past a 4 GB heap, fp16 of a 1 GB one is not
+    expect(estimateCompressMemory({ fileBytes: 3 * GiB, weightBytes: 3 * GiB, outputBytes: 0.75 * GiB }).bytes).toBeGreaterThan(4 * GiB);
+    expect(estimateCompressMemory({ fileBytes: 1 * GiB, weightBytes: 1 * GiB, outputBytes: 0.5 * GiB }).bytes).toBeLessThan(4 * GiB);
+  });
+
+  it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {
+    expect(memoryLimit({ jsHeapSizeLimit: 4 * GiB, deviceMemoryGiB: 8 })).toEqual({ bytes: 4 * GiB, source: "the browser's heap limit for this tab" });
+    expect(memoryLimit({ deviceMemoryGiB: 8 })).toEqual({ bytes: 4 * GiB, source: "half of the device's 8 GB" });
+    expect(memoryLimit({ jsHeapSizeLimit: 0, deviceMemoryGiB: 2 })?.bytes).toBe(GiB);
+    expect(memoryLimit({})).toBeUndefined();
+    expect(memoryLimit({ deviceMemoryGiB: Number.NaN })).toBeUndefined();
+  });
+
+  it('warns past the limit with the estimate, the limit and what to try, and goes on', () => {
+    const open = judgeMemory('open', estimateOpenMemory({ fileBytes: 3 * GiB }), { bytes: 4 * GiB * 0.5, source: "half of the device's 4 GB" });
+    expect(open.likelyOut).toBe(true);
+    expect(open.message).toBe(
+      "Opening this model needs about 3.08 GB (1.026x the files), more than 2.00 GB (half of the device's 4 GB): the tab may run out of memory. For models over 2 GB use the command line (npm run cli -- compress), which reads weights a tensor at a time; close other tabs to free memory. Going on anyway.",
+    );
+    const compress = judgeMemory('compress', estimateCompressMemory({ fileBytes: GiB, weightBytes: GiB, outputBytes: GiB }), { bytes: 4 * GiB, source: 'x' });
+    expect(compress.likelyOut).toBe(true);
+    expect(compress.message).toMatch(/^Compressing this model needs about 5\.03 GB \(.+\), more than 4\.00 GB \(x\): .+ Try fewer layers in the recipe, close other tabs, or use the command line/);
+  });
+
+  it('under the limit, or with no limit known, says the estimate only', () => {
+    const ok = judgeMemory('open', estimateOpenMemory({ fileBytes: 100 * MiB }), { bytes: 4 * GiB, source: 'heap' });
+    expect(ok).toMatchObject({ likelyOut: false, message: 'Opening this model needs about 103 MB of 4.00 GB (heap).' });
+    const unknown = judgeMemory('open', estimateOpenMemory({ fileBytes: 100 * MiB }), undefined);
+    expect(unknown.likelyOut).toBe(false);
+    expect(unknown.message).toBe('Opening this model needs about 103 MB (1.026x the files); this browser does not say how much memory a tab has.');
+  });
+});
