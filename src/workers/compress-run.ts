@@ -11,6 +11,8 @@ import { AppError } from '../core/errors';
 import { compressModel, modelTensorBytes, type CompressReport } from '../compress/compress';
 import { blockwiseSimdAvailable } from '../compress/quantize/blockwise-simd';
 import type { Calibration } from '../compress/activations/calibrate';
+import type { LayerHessian } from '../compress/recovery/hessian';
+import { wantsRecovery } from '../compress/recovery/plan';
 import { parseRecipe, resolveRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
@@ -56,6 +58,8 @@ export interface Prepared {
   parseMs: number;
   /** target wasm and some Conv asks for int8 activations: calibration ranges would be used */
   wantsCalibration: boolean;
+  /** some layer asks for recovery "gptq": H of its inputs on calibration samples would be used */
+  wantsRecovery: boolean;
 }
 
 /**
@@ -85,12 +89,12 @@ export function prepareLoaded(loaded: LoadedModel, originalBytes: number, recipe
   // (activations/cost.ts), so a transformer is not run through a calibration pass for nothing
   const wantsCalibration =
     recipe.target === 'wasm' && resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.op === 'Conv' && l.settings.activations === 'int8');
-  return { recipe, loaded, originalBytes, parseMs, wantsCalibration };
+  return { recipe, loaded, originalBytes, parseMs, wantsCalibration, wantsRecovery: wantsRecovery(loaded.model, recipe) };
 }
 
 /** Compresses a prepared model (with activation ranges when given) and encodes the result. */
-export function finishCompression(prepared: Prepared, options: RunOptions & { calibration?: Calibration } = {}): RunResult {
-  const { signal, onProgress, calibration } = options;
+export function finishCompression(prepared: Prepared, options: RunOptions & { calibration?: Calibration; recovery?: ReadonlyMap<string, LayerHessian> } = {}): RunResult {
+  const { signal, onProgress, calibration, recovery } = options;
   const now = options.now ?? (() => 0);
   const { loaded, recipe } = prepared;
   let planned = 0;
@@ -99,6 +103,7 @@ export function finishCompression(prepared: Prepared, options: RunOptions & { ca
     signal,
     external: loaded.external,
     ...(calibration ? { calibration } : {}),
+    ...(recovery ? { recovery } : {}),
     onProgress: (done, total, layerKey) => {
       planned = total;
       onProgress?.({ stage: 'compress', done, total, layerKey, finished: layerKey ? [layerKey] : [] });

@@ -13,6 +13,8 @@ import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
+import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
+import { recoveryLayers } from '../compress/recovery/plan';
 import type {
   BackendCheck,
   CompressData,
@@ -216,7 +218,28 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
     }
   }
   const source = given.length > 0 ? 'samples' : 'synthesized';
-  const self = externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+  const self = selfContained(loaded);
+  const { run, release } = await webRunModel();
+  try {
+    const calibration = await collectCalibration(self, samples, run, { source, signal });
+    return {
+      calibration,
+      note: given.length > 0 ? `int8 activations: calibrated on ${given.length} calibration samples of ${data?.line ?? 'your data'}` : 'int8 activations: calibrated on random inputs (no data given in the Data tab): the ranges describe random data, not yours',
+    };
+  } catch (e) {
+    if (isAppError(e) && e.code === 'aborted') throw e;
+    return { note: `int8 activations: calibration did not run on ${source === 'samples' ? 'your calibration samples' : 'random inputs'} (${errorMessage(e)})` };
+  } finally {
+    await release();
+  }
+}
+
+function selfContained(loaded: LoadedModel) {
+  return externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+}
+
+/** Runs model bytes on onnxruntime-web's wasm backend (one session per bytes object), for calibration and recovery. */
+async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<void> }> {
   const ort = await loadOrt();
   const sessions: OrtSession[] = [];
   const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
@@ -232,17 +255,25 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
     const out = await (await session).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
+  return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
+}
+
+/**
+ * H of the inputs of the layers the recipe asks to recover, on the Data tab's calibration part;
+ * without data none (each such layer keeps round-to-nearest and its row says why).
+ */
+async function recoveryHessians(prepared: Prepared, data: CompressData | undefined, signal: AbortSignal): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
+  const samples = data?.part ? partAsSamples(data.part) : [];
+  if (samples.length === 0) return { note: 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' };
+  const { run, release } = await webRunModel();
   try {
-    const calibration = await collectCalibration(self, samples, run, { source, signal });
-    return {
-      calibration,
-      note: given.length > 0 ? `int8 activations: calibrated on ${given.length} calibration samples of ${data?.line ?? 'your data'}` : 'int8 activations: calibrated on random inputs (no data given in the Data tab): the ranges describe random data, not yours',
-    };
+    const recovery = await collectHessians(selfContained(prepared.loaded), recoveryLayers(prepared.loaded.model, prepared.recipe), samples, run, { signal });
+    return { recovery, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
-    return { note: `int8 activations: calibration did not run on ${source === 'samples' ? 'your calibration samples' : 'random inputs'} (${errorMessage(e)})` };
+    return { note: `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept` };
   } finally {
-    for (const session of sessions) await session.release();
+    await release();
   }
 }
 
@@ -269,8 +300,18 @@ const handlers: Handlers<CompressWorkerApi> = {
       progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
       calibrated = await calibrate(prepared, signal, given);
     }
-    const r = finishCompression(prepared, { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) });
+    let recovered: { recovery?: Map<string, LayerHessian>; note?: string } = {};
+    if (prepared.wantsRecovery) {
+      progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
+      recovered = await recoveryHessians(prepared, given, signal);
+    }
+    const r = finishCompression(prepared, {
+      ...options,
+      ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}),
+      ...(recovered.recovery ? { recovery: recovered.recovery } : {}),
+    });
     if (calibrated.note) r.report.notes.push(calibrated.note);
+    if (recovered.note) r.report.notes.push(recovered.note);
     const bytes = ownBuffer(r.bytes);
     const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
     const value: CompressOutput = {

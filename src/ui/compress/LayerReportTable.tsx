@@ -31,7 +31,9 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
         </thead>
         <tbody>
           {layers.map((l) => {
-            const note = l.error ?? l.notes.join('; ');
+            const rec = l.weights.find((w) => w.recovery)?.recovery;
+            const recNote = rec ? `gptq: layer output error ${pct(rec.errorBefore)} (round to nearest) → ${pct(rec.errorAfter)}, on ${rec.rows} calibration input rows` : '';
+            const note = l.error ?? [recNote, ...l.notes].filter(Boolean).join('; ');
             return (
               <tr
                 key={`${l.graphPath}/${l.key}`}
@@ -42,6 +44,8 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
                 data-bytes-before={l.bytesBefore}
                 data-bytes-after={l.bytesAfter}
                 data-error={l.error !== undefined ? 'true' : 'false'}
+                data-recovery-before={rec?.errorBefore}
+                data-recovery-after={rec?.errorAfter}
                 className={l.error !== undefined ? 'compress-row--error' : undefined}
               >
                 <td className="mono layer-key">{l.key}</td>
@@ -68,3 +72,8 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
     </div>
   );
 });
+
+/** A relative error as a percent with 2 significant digits. */
+function pct(x: number): string {
+  return `${(x * 100).toPrecision(2)}%`;
+}

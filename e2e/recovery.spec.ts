@@ -1,0 +1,58 @@
+/**
+ * Recovery in the page (issue #12): the sample at int4 per channel, round to nearest and then with
+ * recovery "gptq" on the Data tab's calibration part (the sample's labeled set: 128 calibrate,
+ * 322 evaluate). Every layer's output error on the calibration inputs drops, the runtime check on
+ * the evaluation samples comes closer to the original, and accuracy on the evaluation part is
+ * shown for both.
+ */
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
+
+async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine: number; accuracy: string }> {
+  if (compress) await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('compress-verify-run').click();
+  await expect(page.getByTestId('compress-verify')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const cosine = Number(await page.locator('[data-testid="compress-verify-row"][data-backend="wasm"]').getAttribute('data-cosine'));
+  await page.getByTestId('compress-close').click();
+  await page.getByTestId('tab-bench').click();
+  for (const b of ['wasm-n', 'webgl', 'webgpu']) {
+    const box = page.getByTestId(`bench-backend-${b}`);
+    await expect(box).toBeVisible();
+    if (!(await box.isDisabled())) await box.setChecked(false);
+  }
+  await page.getByTestId('bench-max-runs').fill('5');
+  await page.getByTestId('bench-max-seconds').fill('0.5');
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  const accuracy = await page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"] [data-testid="bench-accuracy-compressed"]').innerText();
+  await page.getByTestId('tab-graph').click();
+  return { cosine, accuracy };
+}
+
+test('the sample at int4 with recovery gptq: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-granularity-per-channel').click();
+  const rtn = await compressAndMeasure(page);
+
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+  const rows = page.locator('[data-testid="compress-layer-row"]');
+  await expect(rows).toHaveCount(4);
+  for (const row of await rows.all()) {
+    const before = Number(await row.getAttribute('data-recovery-before'));
+    const after = Number(await row.getAttribute('data-recovery-after'));
+    expect(after, (await row.getAttribute('data-key')) ?? '').toBeLessThan(before);
+  }
+  const gptq = await compressAndMeasure(page, false);
+  console.log(`sample int4 per-channel, runtime check on 4 evaluation samples: cosine RTN ${rtn.cosine} vs gptq ${gptq.cosine}; accuracy RTN ${rtn.accuracy} vs gptq ${gptq.accuracy}`);
+  expect(1 - gptq.cosine).toBeLessThan(1 - rtn.cosine);
+  expect(gptq.accuracy).toMatch(/^\d+\/322 = /);
+  expect(rtn.accuracy).toMatch(/^\d+\/322 = /);
+});
