@@ -64,51 +64,41 @@ export function choleskyLower(a: Float64Array, n: number): boolean {
 
 /**
  * The upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), row-major, or undefined when H (damped) is not
- * positive definite. H = LLᵀ, so H⁻¹ = L⁻ᵀL⁻¹, and its upper factor comes from the Cholesky
- * factor of the reversed matrix.
+ * positive definite. With J the reversal permutation, JHJ = L Lᵀ gives H = U₁U₁ᵀ with U₁ = JLJ
+ * upper triangular, so H⁻¹ = U₁⁻ᵀU₁⁻¹ and U = U₁⁻¹: one Cholesky and one triangular inverse.
  */
 export function inverseUpperFactor(h: Float64Array, n: number): Float64Array | undefined {
-  const l = Float64Array.from(h);
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) l[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)];
   if (!choleskyLower(l, n)) return undefined;
-  // Linv: inverse of the lower triangular L (forward substitution per column)
-  const inv = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    inv[c * n + c] = 1 / l[c * n + c];
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let k = c; k < i; k++) s -= l[i * n + k] * inv[k * n + c];
-      inv[i * n + c] = s / l[i * n + i];
-    }
-  }
-  // Hinv = Linvᵀ Linv
-  const hinv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let s = 0;
-      for (let k = j; k < n; k++) s += inv[k * n + i] * inv[k * n + j];
-      hinv[i * n + j] = s;
-      hinv[j * n + i] = s;
-    }
-  }
-  if (!choleskyLower(hinv, n)) return undefined;
-  // U = Lhᵀ
+  // U₁ = J L J (upper): U₁[i][j] = L[n-1-i][n-1-j]
+  const u1 = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u1[i * n + j] = l[(n - 1 - i) * n + (n - 1 - j)];
+  // U = U₁⁻¹ (upper), by back substitution row by row from the bottom
   const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) u[j * n + i] = hinv[i * n + j];
+  for (let i = n - 1; i >= 0; i--) {
+    const d = u1[i * n + i];
+    u[i * n + i] = 1 / d;
+    for (let j = i + 1; j < n; j++) {
+      // (U₁ U)[i][j] = 0 for j > i: Σ_{k=i..j} U₁[i][k] U[k][j] = 0
+      let s = 0;
+      for (let k = i + 1; k <= j; k++) s += u1[i * n + k] * u[k * n + j];
+      u[i * n + j] = -s / d;
+    }
+  }
   return u;
 }
 
-/** Σ over rows of eᵣ H eᵣᵀ: the squared output error on the inputs H came from. */
-function outputError(diff: Float64Array, rows: number, cols: number, h: Float64Array): number {
+/** eHeᵀ for one row e (H symmetric: the upper triangle only). */
+function rowError(e: Float64Array, off: number, n: number, h: Float64Array): number {
   let total = 0;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let i = 0; i < cols; i++) {
-      const di = diff[o + i];
-      if (di === 0) continue;
-      let s = 0;
-      for (let j = 0; j < cols; j++) s += h[i * cols + j] * diff[o + j];
-      total += di * s;
-    }
+  for (let i = 0; i < n; i++) {
+    const di = e[off + i];
+    if (di === 0) continue;
+    const o = i * n;
+    let s = 0;
+    for (let j = i + 1; j < n; j++) s += h[o + j] * e[off + j];
+    total += di * (h[o + i] * di + 2 * s);
   }
   return total;
 }
@@ -149,8 +139,14 @@ export function gptqRows(values: Float32Array, qt: QuantizedTensor, m: WeightMat
   for (let i = 0; i < n; i++) if (!(h[i * n + i] > 0)) h[i * n + i] = 1;
   const diffRtn = new Float64Array(R * n);
   for (let i = 0; i < R * n; i++) diffRtn[i] = w[i] - rtn[i];
-  const energy = outputError(w, R, n, energyH);
-  const before = energy > 0 ? outputError(diffRtn, R, n, energyH) / energy : 0;
+  let energy = 0;
+  const errRtn = new Float64Array(R);
+  for (let k = 0; k < R; k++) {
+    energy += rowError(w, k * n, n, energyH);
+    errRtn[k] = rowError(diffRtn, k * n, n, energyH);
+  }
+  const sumRtn = errRtn.reduce((a, b) => a + b, 0);
+  const before = energy > 0 ? sumRtn / energy : 0;
   if (!(meanDiag > 0)) return { ok: false, note: 'its inputs were all zero on the calibration samples', errorBefore: before, errorAfter: before };
   let u: Float64Array | undefined;
   // more damping when H is singular (fewer input rows than columns, repeated inputs)
@@ -180,18 +176,14 @@ export function gptqRows(values: Float32Array, qt: QuantizedTensor, m: WeightMat
   }
   // per row: keep GPTQ's codes only where they lower that row's output error
   const diff = new Float64Array(n);
-  const rowError = (row: Float64Array) => outputError(row, 1, n, energyH);
-  const result = new Float64Array(R * n);
+  let sumAfter = 0;
   for (let k = 0; k < R; k++) {
     for (let c = 0; c < n; c++) diff[c] = w[k * n + c] - (codes[k * n + c] - zero[k * n + c]) * scale[k * n + c];
-    const g = rowError(diff);
-    const r0 = rowError(diffRtn.subarray(k * n, (k + 1) * n));
-    const use = Number.isFinite(g) && g <= r0;
-    for (let c = 0; c < n; c++) {
-      if (use) qt.q[m.at(rows[k], c)] = codes[k * n + c];
-      result[k * n + c] = use ? diff[c] : diffRtn[k * n + c];
-    }
+    const g = rowError(diff, 0, n, energyH);
+    const use = Number.isFinite(g) && g <= errRtn[k];
+    sumAfter += use ? g : errRtn[k];
+    if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], c)] = codes[k * n + c];
   }
-  const after = energy > 0 ? outputError(result, R, n, energyH) / energy : 0;
+  const after = energy > 0 ? sumAfter / energy : 0;
   return { ok: true, errorBefore: before, errorAfter: after };
 }

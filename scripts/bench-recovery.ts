@@ -1,0 +1,147 @@
+/**
+ * Recovery benchmark: `npm run bench:recovery [-- --samples N]`
+ *
+ * Two models built here with seeded weights: a CNN of about 8 MB (four 3x3 Convs 3→64→128→256→512
+ * on 64x64 images, a Gemm head) and a MatMul model of about 25 MB (four 1024/1536 layers on
+ * 64-token sequences). Inputs have structure (a few smooth factors plus noise), as real data has.
+ * Per model, in onnxruntime-node, in one run:
+ *   - one calibration forward pass of the original over the N calibration samples (the baseline);
+ *   - recovery: collecting H of every layer's inputs on those samples plus the extra time of the
+ *     gptq compression over round to nearest's; printed as a ratio to the baseline (goal ≤ 10x);
+ *   - quality: worst cosine against the original on 16 held-out samples, round to nearest and
+ *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
+ * The machine may be shared: compare the ratios, not the absolute times.
+ */
+import * as ort from 'onnxruntime-node';
+import type { RunModel, Sample } from '../src/compress/activations/calibrate';
+import { compressModel } from '../src/compress/compress';
+import { collectHessians } from '../src/compress/recovery/hessian';
+import { recoveryLayers } from '../src/compress/recovery/plan';
+import type { Recipe } from '../src/compress/recipe';
+import { gaussian } from '../src/compress/testing/fixtures';
+import { cosine } from '../src/core/vector';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
+import { encodeModel } from '../src/onnx/codec';
+import { makeTensor } from '../src/onnx/tensor';
+import { DataType, type Model, type Tensor } from '../src/onnx/types';
+import { seeded } from '../src/testing/random';
+
+const args = process.argv.slice(2);
+const at = args.indexOf('--samples');
+const SAMPLES = at >= 0 ? Number(args[at + 1]) : 128;
+const HELD = 16;
+
+function cnn(): { model: Model; input: string; dims: number[] } {
+  const rng = seeded(3);
+  const inits: Tensor[] = [];
+  const nodes = [];
+  let x = 'image';
+  const chans = [3, 64, 128, 256, 512];
+  for (let i = 0; i + 1 < chans.length; i++) {
+    const [cin, cout] = [chans[i], chans[i + 1]];
+    inits.push(makeTensor(`conv${i}.weight`, DataType.FLOAT, [cout, cin, 3, 3], gaussian(rng, cout * cin * 9, Math.sqrt(2 / (cin * 9)))));
+    inits.push(makeTensor(`conv${i}.bias`, DataType.FLOAT, [cout], gaussian(rng, cout, 0.05)));
+    nodes.push(makeNode('Conv', [x, `conv${i}.weight`, `conv${i}.bias`], [`c${i}`], [attr.ints('pads', [1, 1, 1, 1]), attr.ints('strides', [2, 2])], { name: `conv${i}` }));
+    nodes.push(makeNode('Relu', [`c${i}`], [`r${i}`], [], { name: `relu${i}` }));
+    x = `r${i}`;
+  }
+  inits.push(makeTensor('fc.weight', DataType.FLOAT, [1000, 512], gaussian(rng, 512000, Math.sqrt(1 / 512))));
+  nodes.push(makeNode('GlobalAveragePool', [x], ['p'], [], { name: 'pool' }), makeNode('Flatten', ['p'], ['f'], [], { name: 'flatten' }));
+  nodes.push(makeNode('Gemm', ['f', 'fc.weight'], ['logits'], [attr.int('transB', 1)], { name: 'fc' }));
+  const graph = makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('image', DataType.FLOAT, [1, 3, 64, 64])], outputs: [makeValueInfo('logits', DataType.FLOAT, [1, 1000])] });
+  return { model: makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }), input: 'image', dims: [1, 3, 64, 64] };
+}
+
+function mlp(): { model: Model; input: string; dims: number[] } {
+  const rng = seeded(5);
+  const dims = [1024, 1536, 1024, 1536, 1024];
+  const inits: Tensor[] = [];
+  const nodes = [];
+  let x = 'x';
+  for (let i = 0; i + 1 < dims.length; i++) {
+    inits.push(makeTensor(`fc${i}.weight`, DataType.FLOAT, [dims[i], dims[i + 1]], gaussian(rng, dims[i] * dims[i + 1], Math.sqrt(2 / dims[i]))));
+    nodes.push(makeNode('MatMul', [x, `fc${i}.weight`], [`m${i}`], [], { name: `fc${i}` }));
+    const last = i + 2 === dims.length;
+    if (!last) nodes.push(makeNode('Relu', [`m${i}`], [`h${i}`], [], { name: `relu${i}` }));
+    x = last ? `m${i}` : `h${i}`;
+  }
+  const graph = makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 64, 1024])], outputs: [makeValueInfo(x, DataType.FLOAT, [1, 64, 1024])] });
+  return { model: makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }), input: 'x', dims: [1, 64, 1024] };
+}
+
+function samples(input: string, dims: number[], n: number, seed: number): Sample[] {
+  const rng = seeded(seed);
+  const size = dims.reduce((p, d) => p * d, 1);
+  const bases = Array.from({ length: 6 }, (_, k) => Float32Array.from({ length: size }, (_, i) => Math.sin((i * (k + 1) * 0.29) / 5 + k)));
+  return Array.from({ length: n }, () => {
+    const c = bases.map(() => rng() * 2 - 1);
+    const data = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
+      let v = 0.1 * (rng() * 2 - 1);
+      for (let k = 0; k < bases.length; k++) v += c[k] * bases[k][i];
+      data[i] = v;
+    }
+    return { [input]: { dtype: 'float32', dims, data } };
+  });
+}
+
+const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
+const run: RunModel = async (bytes, sample) => {
+  let s = sessions.get(bytes);
+  if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
+  const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
+  const out = await (await s).run(feeds);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+};
+
+async function worstCosine(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<number> {
+  let worst = 1;
+  for (const s of held) {
+    const [ra, rb] = [await run(a, s), await run(b, s)];
+    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(ra[k].data as Float32Array, rb[k].data as Float32Array));
+  }
+  return worst;
+}
+
+const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq'): Recipe => ({
+  format: 'onnx-compression-recipe',
+  version: 1,
+  target: 'portable',
+  defaults: { weights, granularity, blockSize: 32, recovery },
+  layers: {},
+});
+
+async function bench(name: string, m: { model: Model; input: string; dims: number[] }): Promise<void> {
+  const original = encodeModel(m.model);
+  const cal = samples(m.input, m.dims, SAMPLES, 1);
+  const held = samples(m.input, m.dims, HELD, 2);
+  await run(original, cal[0]);
+  let t = performance.now();
+  for (const s of cal) await run(original, s);
+  const forward = performance.now() - t;
+  console.log(`\n${name}: ${(original.length / 2 ** 20).toFixed(1)} MiB, ${SAMPLES} calibration samples; one forward pass over them: ${(forward / 1000).toFixed(2)} s`);
+  for (const [w, g] of [
+    ['int8', 'per-channel'],
+    ['int4', 'block'],
+  ] as const) {
+    t = performance.now();
+    const rtn = compressModel(m.model, recipe(w, g, 'none'));
+    const rtnMs = performance.now() - t;
+    const r = recipe(w, g, 'gptq');
+    t = performance.now();
+    const h = await collectHessians(m.model, recoveryLayers(m.model, r), cal, run);
+    const hMs = performance.now() - t;
+    t = performance.now();
+    const gq = compressModel(m.model, r, { recovery: h });
+    const gMs = performance.now() - t;
+    const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
+    const [cr, cg] = [await worstCosine(original, encodeModel(rtn.model), held), await worstCosine(original, encodeModel(gq.model), held)];
+    console.log(
+      `  ${w} ${g}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
+        `held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x RTN's)`,
+    );
+  }
+}
+
+await bench('CNN (4 Conv 3x3 + Gemm)', cnn());
+await bench('MatMul model (4 x 1024/1536, 64 tokens)', mlp());
