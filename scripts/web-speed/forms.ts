@@ -1,0 +1,182 @@
+/**
+ * Micro models for `npm run bench:web-speed`: one layer per shape class, written in every
+ * quantized form onnxruntime-web's wasm build may run (see scripts/bench-web-speed.ts). Built with
+ * the project's model builders and encoder; weights seeded N(0, sqrt(2 / fan-in)).
+ */
+import { activationParams, quantizeBias } from '../../src/compress/activations/activations';
+import type { TensorRange } from '../../src/compress/activations/calibrate';
+import { gaussian } from '../../src/compress/testing/fixtures';
+import { quantizeTensor } from '../../src/compress/quantize/quantize';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../src/onnx/build';
+import { makeTensor } from '../../src/onnx/tensor';
+import { DataType, type Model, type Node, type Tensor } from '../../src/onnx/types';
+import { seeded } from '../../src/testing/random';
+
+/** A shape class: one Conv (1x1, 3x3, depthwise 3x3) or one MatMul [1, m, k] x [k, n]. */
+export type LayerSpec =
+  | { kind: 'conv'; name: string; cin: number; cout: number; k: number; size: number; group: number }
+  | { kind: 'matmul'; name: string; m: number; k: number; n: number };
+
+export const conv = (name: string, cin: number, cout: number, k: number, size: number, group = 1): LayerSpec => ({ kind: 'conv', name, cin, cout, k, size, group });
+export const matmul = (name: string, m: number, k: number, n: number): LayerSpec => ({ kind: 'matmul', name, m, k, n });
+
+export function inputDims(s: LayerSpec): number[] {
+  return s.kind === 'conv' ? [1, s.cin, s.size, s.size] : [1, s.m, s.k];
+}
+export function outputDims(s: LayerSpec): number[] {
+  return s.kind === 'conv' ? [1, s.cout, s.size, s.size] : [1, s.m, s.n];
+}
+export function macs(s: LayerSpec): number {
+  return s.kind === 'conv' ? s.cout * (s.cin / s.group) * s.k * s.k * s.size * s.size : s.m * s.k * s.n;
+}
+const count = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+
+/** The layer's float weights (and a Conv's bias), seeded by its shape. */
+export interface LayerWeights {
+  w: Float32Array;
+  wDims: number[];
+  b?: Float32Array;
+}
+
+export function layerWeights(s: LayerSpec): LayerWeights {
+  if (s.kind === 'conv') {
+    const rng = seeded(s.cin * 7919 + s.cout * 31 + s.k * 5 + s.size + s.group);
+    const fanIn = (s.cin / s.group) * s.k * s.k;
+    const wDims = [s.cout, s.cin / s.group, s.k, s.k];
+    return { w: gaussian(rng, count(wDims), Math.sqrt(2 / fanIn)), wDims, b: gaussian(rng, s.cout, 0.05) };
+  }
+  const rng = seeded(s.m * 7919 + s.k * 31 + s.n);
+  return { w: gaussian(rng, s.k * s.n, Math.sqrt(2 / s.k)), wDims: [s.k, s.n] };
+}
+
+function convAttrs(s: Extract<LayerSpec, { kind: 'conv' }>) {
+  const p = (s.k - 1) / 2;
+  return [attr.ints('kernel_shape', [s.k, s.k]), attr.ints('pads', [p, p, p, p]), ...(s.group > 1 ? [attr.int('group', s.group)] : [])];
+}
+
+function model(nodes: Node[], inits: Tensor[], inputs: [string, number[]][], outputs: [string, number[]][], opset = 13): Model {
+  return makeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: opset }],
+    graph: makeGraph({
+      nodes,
+      initializers: inits,
+      inputs: inputs.map(([n, d]) => makeValueInfo(n, DataType.FLOAT, d)),
+      outputs: outputs.map(([n, d]) => makeValueInfo(n, DataType.FLOAT, d)),
+    }),
+  });
+}
+
+/** The float layer: Conv(x, W, B) or MatMul(x, W). */
+export function floatModel(s: LayerSpec): Model {
+  const { w, wDims, b } = layerWeights(s);
+  const inits = [makeTensor('w', DataType.FLOAT, wDims, w)];
+  if (b) inits.push(makeTensor('b', DataType.FLOAT, [b.length], b));
+  const node = s.kind === 'conv' ? makeNode('Conv', ['x', 'w', 'b'], ['y'], convAttrs(s), { name: 'layer' }) : makeNode('MatMul', ['x', 'w'], ['y'], [], { name: 'layer' });
+  return model([node], inits, [['x', inputDims(s)]], [['y', outputDims(s)]]);
+}
+
+/** Activation quantization parameters: uint8 as onnxruntime's quantizer writes them, or int8 (qmin -128). */
+function actParams(range: TensorRange, signed: boolean): { scale: number; zp: number } {
+  const { scale, zeroPoint } = activationParams(range);
+  return { scale, zp: signed ? zeroPoint - 128 : zeroPoint };
+}
+
+export type FormId = 'qdq-u8' | 'qdq-s8' | 'qlinear-u8' | 'qlinear-s8' | 'integer' | 'boundary';
+
+export const FORM_LABELS: Record<FormId, string> = {
+  'qdq-u8': 'QDQ, uint8 act',
+  'qdq-s8': 'QDQ, int8 act',
+  'qlinear-u8': 'QLinear op, uint8 act',
+  'qlinear-s8': 'QLinear op, int8 act',
+  integer: 'Integer op + DynamicQuantizeLinear',
+  boundary: 'Q+DQ at the two float edges only',
+};
+
+/**
+ * One hand-written quantized form of the layer, its float input and output at the edges
+ * (so every form pays its quantize / dequantize steps). `ranges`: calibrated x and y ranges.
+ */
+export function formModel(s: LayerSpec, form: FormId, ranges: { x: TensorRange; y: TensorRange }): Model {
+  const { w, wDims, b } = layerWeights(s);
+  const signed = form.endsWith('s8');
+  const actType = signed ? DataType.INT8 : DataType.UINT8;
+  const px = actParams(ranges.x, signed);
+  const py = actParams(ranges.y, signed);
+  const inits: Tensor[] = [
+    makeTensor('x_scale', DataType.FLOAT, [], [px.scale]),
+    makeTensor('x_zp', actType, [], [px.zp]),
+    makeTensor('y_scale', DataType.FLOAT, [], [py.scale]),
+    makeTensor('y_zp', actType, [], [py.zp]),
+  ];
+  const io: [[string, number[]][], [string, number[]][]] = [[['x', inputDims(s)]], [['y', outputDims(s)]]];
+  if (form === 'boundary') {
+    inits[3] = makeTensor('y_zp', DataType.UINT8, [], [py.zp]);
+    inits[1] = makeTensor('x_zp', DataType.UINT8, [], [px.zp]);
+    const nodes = [
+      makeNode('QuantizeLinear', ['x', 'x_scale', 'x_zp'], ['xq']),
+      makeNode('DequantizeLinear', ['xq', 'x_scale', 'x_zp'], ['xd']),
+      makeNode('QuantizeLinear', ['y0', 'y_scale', 'y_zp'], ['yq']),
+      makeNode('DequantizeLinear', ['yq', 'y_scale', 'y_zp'], ['y']),
+    ];
+    return model(nodes, inits, [['x', inputDims(s)], ['y0', outputDims(s)]], [['y', outputDims(s)], ['xd', inputDims(s)]]);
+  }
+  if (form === 'integer') return integerModel(s, w, wDims, b);
+  const axis = s.kind === 'conv' ? 0 : 1;
+  const qt = quantizeTensor(w, wDims, { kind: 'channel', axis }, 8, true);
+  const nOut = qt.scales.length;
+  inits.push(
+    makeTensor('w_q', DataType.INT8, wDims, qt.q),
+    makeTensor('w_scale', DataType.FLOAT, [nOut], qt.scales),
+    makeTensor('w_zp', DataType.INT8, [nOut], new Int8Array(nOut)),
+  );
+  const bq = b ? quantizeBias(b, px.scale, qt.scales) : undefined;
+  if (bq) inits.push(makeTensor('b_q', DataType.INT32, [nOut], bq.codes), makeTensor('b_scale', DataType.FLOAT, [nOut], bq.scales));
+  const nodes: Node[] = [makeNode('QuantizeLinear', ['x', 'x_scale', 'x_zp'], ['xq'])];
+  if (form === 'qdq-u8' || form === 'qdq-s8') {
+    nodes.push(
+      makeNode('DequantizeLinear', ['xq', 'x_scale', 'x_zp'], ['xd']),
+      makeNode('DequantizeLinear', ['w_q', 'w_scale', 'w_zp'], ['wd'], [attr.int('axis', axis)]),
+    );
+    if (bq) nodes.push(makeNode('DequantizeLinear', ['b_q', 'b_scale'], ['bd'], [attr.int('axis', 0)]));
+    const op = s.kind === 'conv' ? makeNode('Conv', ['xd', 'wd', ...(bq ? ['bd'] : [])], ['yf'], convAttrs(s)) : makeNode('MatMul', ['xd', 'wd'], ['yf']);
+    nodes.push(op, makeNode('QuantizeLinear', ['yf', 'y_scale', 'y_zp'], ['yq']));
+  } else if (s.kind === 'conv') {
+    nodes.push(makeNode('QLinearConv', ['xq', 'x_scale', 'x_zp', 'w_q', 'w_scale', 'w_zp', 'y_scale', 'y_zp', ...(bq ? ['b_q'] : [])], ['yq'], convAttrs(s)));
+  } else {
+    nodes.push(makeNode('QLinearMatMul', ['xq', 'x_scale', 'x_zp', 'w_q', 'w_scale', 'w_zp', 'y_scale', 'y_zp'], ['yq']));
+  }
+  nodes.push(makeNode('DequantizeLinear', ['yq', 'y_scale', 'y_zp'], ['y']));
+  return model(nodes, inits, ...io);
+}
+
+/**
+ * DynamicQuantizeLinear(x) -> ConvInteger / MatMulInteger -> Cast -> Mul(x_scale * w_scale)
+ * (-> Add bias). ConvInteger takes uint8 weights only (zero point 128, one scale); MatMulInteger
+ * takes int8 weights per column (onnxruntime fuses it into DynamicQuantizeMatMul).
+ */
+function integerModel(s: LayerSpec, w: Float32Array, wDims: number[], b?: Float32Array): Model {
+  const inits: Tensor[] = [];
+  const nodes: Node[] = [makeNode('DynamicQuantizeLinear', ['x'], ['xq', 'xs', 'xz'])];
+  if (s.kind === 'conv') {
+    const qt = quantizeTensor(w, wDims, { kind: 'tensor' }, 8, true);
+    inits.push(
+      makeTensor('w_q', DataType.UINT8, wDims, Uint8Array.from(qt.q, (v) => v + 128)),
+      makeTensor('w_zp', DataType.UINT8, [], [128]),
+      makeTensor('w_scale', DataType.FLOAT, [], [qt.scales[0]]),
+      makeTensor('b', DataType.FLOAT, [1, s.cout, 1, 1], b ?? new Float32Array(s.cout)),
+    );
+    nodes.push(makeNode('ConvInteger', ['xq', 'w_q', 'xz', 'w_zp'], ['yi'], convAttrs(s)));
+  } else {
+    const qt = quantizeTensor(w, wDims, { kind: 'channel', axis: 1 }, 8, true);
+    inits.push(makeTensor('w_q', DataType.INT8, wDims, qt.q), makeTensor('w_zp', DataType.INT8, [], [0]), makeTensor('w_scale', DataType.FLOAT, [s.n], qt.scales));
+    nodes.push(makeNode('MatMulInteger', ['xq', 'w_q', 'xz', 'w_zp'], ['yi']));
+  }
+  nodes.push(
+    makeNode('Cast', ['yi'], ['yc'], [attr.int('to', DataType.FLOAT)]),
+    makeNode('Mul', ['xs', 'w_scale'], ['sc']),
+    makeNode('Mul', ['yc', 'sc'], [s.kind === 'conv' ? 'ym' : 'y']),
+  );
+  if (s.kind === 'conv') nodes.push(makeNode('Add', ['ym', 'b'], ['y']));
+  return model(nodes, inits, [['x', inputDims(s)]], [['y', outputDims(s)]]);
+}
