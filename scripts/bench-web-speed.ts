@@ -25,7 +25,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
-import { collectCalibration, type Sample } from '../src/compress/activations/calibrate';
+import { collectCalibration, type Calibration, type Sample } from '../src/compress/activations/calibrate';
 import { ortRunModel } from '../src/compress/activations/testing/ort-node';
 import { compressModel } from '../src/compress/compress';
 import { makeRecipe } from '../src/compress/recipe';
@@ -68,6 +68,8 @@ export interface Form {
 export interface Row {
   name: string;
   note: string;
+  /** elements of the layer's output (layer rows) */
+  outputElements: number;
   forms: Form[];
 }
 
@@ -75,7 +77,7 @@ const feedOf = (name: string, dims: number[], seed: number): Record<string, Feed
 const sampleOf = (f: Record<string, FeedTensor>): Sample => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: Float32Array.from(v.data) }]));
 
 /** What the compressor writes for target wasm with int8 activations: guard on, and forced past it. */
-export function compressorForms(m: Model, calibration: Parameters<typeof compressModel>[2]['calibration'], feed: Record<string, FeedTensor>): Form[] {
+export function compressorForms(m: Model, calibration: Calibration, feed: Record<string, FeedTensor>): Form[] {
   const recipe = makeRecipe('wasm', { weights: 'int8', activations: 'int8' });
   const guarded = compressModel(m, recipe, { calibration });
   const kept = guarded.report.layers.filter((l) => l.activations).length;
@@ -95,11 +97,10 @@ async function layerRow(s: LayerSpec, i: number): Promise<Row> {
   const ranges = { x: calibration.ranges.x, y: calibration.ranges.y };
   const forms: Form[] = [{ label: 'float32', bytes: encodeModel(f), feed }];
   for (const id of Object.keys(FORM_LABELS) as FormId[]) {
-    const fd = id === 'boundary' ? { ...feed, ...feedOf('y0', outputDims(s), 7) } : feed;
-    forms.push({ label: FORM_LABELS[id], bytes: encodeModel(formModel(s, id, ranges)), feed: fd });
+    forms.push({ label: FORM_LABELS[id], bytes: encodeModel(formModel(s, id, ranges)), feed });
   }
   forms.push(...compressorForms(f, calibration, feed));
-  return { name: s.name, note: `${(macs(s) / 1e6).toFixed(2)} M MACs`, forms };
+  return { name: s.name, note: `${(macs(s) / 1e6).toFixed(2)} M MACs`, outputElements: outputDims(s).reduce((p, d) => p * d, 1), forms };
 }
 
 async function runRow(page: Page, row: Row, index: number, threads: number): Promise<JobResult> {
@@ -112,16 +113,54 @@ const median = (xs: number[]) => {
   return s.length ? s[s.length >> 1] : NaN;
 };
 
-function printRow(row: Row, r: JobResult): void {
-  const ms = r.rounds.map(median);
+/** Median over the rounds of float32's time / the form's time in the same round (> 1: the form is faster). */
+const pairedRatio = (r: JobResult, k: number) => median(r.rounds[k].map((t, i) => r.rounds[0][i] / t));
+
+/** Prints one row; returns per form [median ms, paired ratio] (NaN when it failed). */
+function printRow(row: Row, r: JobResult): [number, number][] {
+  const ms = r.rounds.map((x, k) => (r.errors[k] ? NaN : median(x)));
+  const ratio = r.rounds.map((_, k) => (r.errors[k] ? NaN : pairedRatio(r, k)));
   console.log(`\n${row.name} (${row.note}); float32 ${ms[0].toFixed(3)} ms`);
   row.forms.forEach((f, k) => {
     if (k === 0) return;
     const out = r.outputs[k];
-    const cos = out && r.outputs[0] && f.feed.y0 === undefined ? cosine(r.outputs[0], out).toFixed(5) : '';
-    const cell = r.errors[k] ? `fails: ${r.errors[k]}` : `${ms[k].toFixed(3).padStart(8)} ms  ${(ms[0] / ms[k]).toFixed(2).padStart(5)}x`;
+    const cos = out && r.outputs[0] ? cosine(r.outputs[0], out).toFixed(5) : '';
+    const cell = r.errors[k] ? `fails: ${r.errors[k]}` : `${ms[k].toFixed(3).padStart(8)} ms  ${ratio[k].toFixed(2).padStart(5)}x`;
     console.log(`  ${f.label.padEnd(44)} ${cell}${cos ? `   cosine ${cos}` : ''}`);
   });
+  const qin = row.forms.findIndex((f) => f.label === FORM_LABELS['q-in']);
+  if (qin > 0) {
+    const extra = (k: number) => median(r.rounds[k].map((t, i) => t - r.rounds[0][i]));
+    const [a, b] = [extra(qin), extra(qin + 1)];
+    const [xe, ye] = [row.forms[0].feed.x.data.length, row.outputElements];
+    console.log(
+      `  a Q->DQ pair: ${((a * 1e6) / xe).toFixed(2)} ns per input element, ${((b * 1e6) / ye).toFixed(2)} ns per output element; ` +
+        `a quantized layer between float ops pays about ${((a + b) / 2).toFixed(3)} ms (Q on its input, DQ on its output)`,
+    );
+  }
+  return ms.map((m, k) => [m, ratio[k]]);
+}
+
+/** The summary: one markdown table per thread count, float ms and ratio per form, the passes side by side. */
+function printSummary(rows: Row[], results: Map<string, [number, number][][]>): void {
+  for (const threads of THREADS) {
+    console.log(`\n### wasm, ${threads} thread${threads > 1 ? 's' : ''}: float32 / form (> 1 faster), passes ${Array.from({ length: REPEAT }, (_, i) => i + 1).join(' / ')}\n`);
+    const layerRows = rows.filter((r) => r.note !== 'whole model');
+    const modelRows = rows.filter((r) => r.note === 'whole model');
+    for (const group of [layerRows, modelRows]) {
+      if (!group.length) continue;
+      const labels = group[0].forms.slice(1).map((f) => f.label.replace(/ \(.*\)$/, ''));
+      console.log(`| shape class | float32 ms | ${labels.join(' | ')} |`);
+      console.log(`| --- | ---: |${labels.map(() => ' ---: |').join('')}`);
+      for (const row of group) {
+        const per = results.get(`${rows.indexOf(row)}:${threads}`) ?? [];
+        const cell = (k: number) => per.map((m) => (Number.isNaN(m[k][0]) ? 'fails' : (k === 0 ? m[0][0].toFixed(3) : m[k][1].toFixed(2)))).join(' / ');
+        const name = `${row.name} (${row.note === 'whole model' ? row.forms.slice(1).map((f) => f.label.match(/\((.*)\)$/)?.[1] ?? '').join('; ') : row.note})`;
+        console.log(`| ${name} | ${cell(0)} |${row.forms.slice(1).map((_, k) => ` ${cell(k + 1)} |`).join('')}`);
+      }
+      console.log('');
+    }
+  }
 }
 
 async function launch(): Promise<Browser> {
@@ -141,16 +180,19 @@ async function main(): Promise<void> {
     const page = await browser.newPage();
     await page.goto(url);
     await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    const results = new Map<string, [number, number][][]>();
     for (let rep = 1; rep <= REPEAT; rep++) {
       for (const threads of THREADS) {
         console.log(`\n=== onnxruntime-web 1.30 wasm, ${threads} thread${threads > 1 ? 's' : ''}, pass ${rep} of ${REPEAT} (${ROUNDS} rounds, median; ratio = float32 / form, > 1 faster) ===`);
         for (const [i, row] of rows.entries()) {
           const r = await runRow(page, row, i, threads);
           if (i === 0 && !r.crossOriginIsolated) console.log('(not cross-origin isolated: several threads are not available)');
-          printRow(row, r);
+          const key = `${i}:${threads}`;
+          results.set(key, [...(results.get(key) ?? []), printRow(row, r)]);
         }
       }
     }
+    printSummary(rows, results);
   } finally {
     await browser.close();
     server.close();

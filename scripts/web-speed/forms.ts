@@ -82,7 +82,7 @@ function actParams(range: TensorRange, signed: boolean): { scale: number; zp: nu
   return { scale, zp: signed ? zeroPoint - 128 : zeroPoint };
 }
 
-export type FormId = 'qdq-u8' | 'qdq-s8' | 'qlinear-u8' | 'qlinear-s8' | 'integer' | 'boundary';
+export type FormId = 'qdq-u8' | 'qdq-s8' | 'qlinear-u8' | 'qlinear-s8' | 'integer' | 'q-in' | 'q-out';
 
 export const FORM_LABELS: Record<FormId, string> = {
   'qdq-u8': 'QDQ, uint8 act',
@@ -90,7 +90,8 @@ export const FORM_LABELS: Record<FormId, string> = {
   'qlinear-u8': 'QLinear op, uint8 act',
   'qlinear-s8': 'QLinear op, int8 act',
   integer: 'Integer op + DynamicQuantizeLinear',
-  boundary: 'Q+DQ at the two float edges only',
+  'q-in': 'float32 + Q->DQ on its input',
+  'q-out': 'float32 + Q->DQ on its output',
 };
 
 /**
@@ -110,16 +111,20 @@ export function formModel(s: LayerSpec, form: FormId, ranges: { x: TensorRange; 
     makeTensor('y_zp', actType, [], [py.zp]),
   ];
   const io: [[string, number[]][], [string, number[]][]] = [[['x', inputDims(s)]], [['y', outputDims(s)]]];
-  if (form === 'boundary') {
-    inits[3] = makeTensor('y_zp', DataType.UINT8, [], [py.zp]);
-    inits[1] = makeTensor('x_zp', DataType.UINT8, [], [px.zp]);
-    const nodes = [
-      makeNode('QuantizeLinear', ['x', 'x_scale', 'x_zp'], ['xq']),
-      makeNode('DequantizeLinear', ['xq', 'x_scale', 'x_zp'], ['xd']),
-      makeNode('QuantizeLinear', ['y0', 'y_scale', 'y_zp'], ['yq']),
-      makeNode('DequantizeLinear', ['yq', 'y_scale', 'y_zp'], ['y']),
+  if (form === 'q-in' || form === 'q-out') {
+    // the float layer with a Q -> DQ pair on its input or on its output only: nothing fuses (an
+    // integer kernel needs both), so the time over float32's is what the pair costs on that tensor
+    const f = floatModel(s);
+    const g = f.graph as NonNullable<Model['graph']>;
+    g.initializers.push(...inits.slice(form === 'q-in' ? 0 : 2, form === 'q-in' ? 2 : 4));
+    const layer = g.nodes[0];
+    const t = form === 'q-in' ? 'x' : 'y';
+    const pair = [
+      makeNode('QuantizeLinear', [form === 'q-in' ? 'x' : 'yf', `${t}_scale`, `${t}_zp`], [`${t}q`]),
+      makeNode('DequantizeLinear', [`${t}q`, `${t}_scale`, `${t}_zp`], [form === 'q-in' ? 'xd' : 'y']),
     ];
-    return model(nodes, inits, [['x', inputDims(s)], ['y0', outputDims(s)]], [['y', outputDims(s)], ['xd', inputDims(s)]]);
+    g.nodes = form === 'q-in' ? [...pair, { ...layer, inputs: ['xd', ...layer.inputs.slice(1)] }] : [{ ...layer, outputs: ['yf'] }, ...pair];
+    return f;
   }
   if (form === 'integer') return integerModel(s, w, wDims, b);
   const axis = s.kind === 'conv' ? 0 : 1;
