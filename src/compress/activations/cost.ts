@@ -6,7 +6,7 @@
  *
  * - Shapes come from the graph's inputs, value_info and outputs, completed by a small shape
  *   propagation (Conv, pooling, element-wise ops, BatchNormalization, Flatten, Gemm, MatMul,
- *   Reshape, Transpose, broadcast Add/Mul/...). A symbolic first dimension (the batch) is taken
+ *   Reshape, Squeeze, Unsqueeze, Transpose, broadcast Add/Mul/...). A symbolic first dimension (the batch) is taken
  *   as 1; any other symbolic dimension is unknown.
  * - A layer's work is its multiply-adds (MACs) for one run at those shapes.
  * - The model, measured side by side on onnxruntime-web 1.30 wasm, 1 thread (`npm run
@@ -196,6 +196,19 @@ export function inferShapes(model: Model, inputDims: Readonly<Record<string, rea
             if (rest) out[minus] = total / rest;
           }
           set(y, out);
+        }
+      } else if ((op === 'Squeeze' || op === 'Unsqueeze') && x) {
+        // axes: an attribute before opset 13, a constant input since
+        const c = consts.get(n.inputs[1] ?? '');
+        const given = attrInts(n, 'axes') ?? (c?.values ? Array.from(c.values(), (v) => Number(v)) : undefined);
+        if (op === 'Squeeze') {
+          const axes = given?.map((a) => (a < 0 ? a + x.length : a));
+          set(y, axes ? x.filter((_, i) => !axes.includes(i)) : x.some((d) => d === undefined) ? undefined : x.filter((d) => d !== 1));
+        } else if (given) {
+          const rank = x.length + given.length;
+          const axes = given.map((a) => (a < 0 ? a + rank : a));
+          const rest = [...x];
+          set(y, Array.from({ length: rank }, (_, i) => (axes.includes(i) ? 1 : rest.shift())));
         }
       } else if (op === 'Transpose' && x) {
         const perm = attrInts(n, 'perm') ?? x.map((_, i) => x.length - 1 - i);
