@@ -429,6 +429,9 @@ export function guardActivations(model: Model, planned: readonly GuardLayer[], i
     reasons.set(l.key, `int8 activations: estimated ${formatMacs(macs.get(l.key) ?? 0)} MACs ${per}, but dropped for the whole model (see the report notes); weights only`);
   }
   const share = floatNs > 0 ? Math.round((100 * gain) / floatNs) : 0;
+  if (kept.length === 0) {
+    return { keep: new Set(), reasons, macs, gains: new Map(), dropped: "int8 activations dropped (weights only): no layer's integer kernel would save time on wasm (each layer's note says why)" };
+  }
   const dropped =
     `int8 activations dropped (weights only): the layers where integer kernels pay off on wasm would save an estimated ${fmtUs(gain)} of the model's ` +
     `${formatMacs(total)} MACs (about ${fmtUs(floatNs)} in float32) ${per} (${share}%), counting the quantize / dequantize steps at their float edges; ` +
