@@ -40,11 +40,11 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
 }
 
 /** Calibrates on random inputs with onnxruntime-node and compresses for target wasm with int8 activations. */
-async function compressed(m: Model, input: string, dims: number[]): Promise<{ rows: Record<string, string>; ops: Record<string, number> }> {
+async function compressed(m: Model, input: string, dims: number[]): Promise<{ rows: Record<string, string>; notes: Record<string, string[]>; ops: Record<string, number> }> {
   const samples: Sample[] = [1, 2, 3].map((s) => ({ [input]: { dtype: 'float32', dims, data: gaussian(seeded(s), dims.reduce((p, d) => p * d, 1), 1) } }));
   const calibration = await collectCalibration(m, samples, ortRunModel());
   const { model, report } = compressModel(m, makeRecipe('wasm', { weights: 'int8', activations: 'int8' }), { calibration });
-  return { rows: Object.fromEntries(report.layers.map((l) => [l.key, l.applied ?? ''])), ops: await optimizedOps(encodeModel(model)) };
+  return { rows: Object.fromEntries(report.layers.map((l) => [l.key, l.applied ?? ''])), notes: Object.fromEntries(report.layers.map((l) => [l.key, l.notes])), ops: await optimizedOps(encodeModel(model)) };
 }
 
 // measured float32 / QDQ (uint8) ratio, two passes of the table, 1 thread
@@ -99,8 +99,10 @@ describe('the cost guard by shape class (one layer between float ops)', () => {
     expect([...d.keep].sort()).toEqual(['a', 'c', 'pointwise']);
     // alone between float ops the same layer loses (see above); here it only saves
     expect(d.gains.get('pointwise')).toBeGreaterThan(0);
-    const { rows, ops } = await compressed(m, 'x', [1, 64, 40, 40]);
+    const { rows, notes, ops } = await compressed(m, 'x', [1, 64, 40, 40]);
     expect(rows).toEqual({ a: 'int8-qdq', pointwise: 'int8-qdq', c: 'int8-qdq' });
+    // each kept layer's row gives its estimated gain
+    expect(notes.pointwise).toContain(`int8 activations: estimated to save ${((d.gains.get('pointwise') ?? 0) / 1000).toFixed(1)} µs per run on wasm (1 thread), its quantize / dequantize steps counted`);
     expect(ops['com.microsoft.QLinearConv']).toBe(3);
     expect(ops.QuantizeLinear).toBe(1);
   });

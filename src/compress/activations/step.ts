@@ -35,9 +35,10 @@ export function guardActivationLayers(
   model: Model,
   planned: readonly { layer: Layer; activation?: { plan: { mode: 'static' | 'dynamic'; output?: string } } }[],
   options: Pick<CompressOptions, 'activationCostGuard' | 'calibration'>,
-): { drop: Map<string, string>; note?: string } {
+): { drop: Map<string, string>; gains: Map<string, string>; note?: string } {
   const drop = new Map<string, string>();
-  if (planned.length === 0 || options.activationCostGuard === false) return { drop };
+  const gains = new Map<string, string>();
+  if (planned.length === 0 || options.activationCostGuard === false) return { drop, gains };
   // at the sizes of the user's samples where they calibrated (a symbolic dim is otherwise unknown)
   const decision = guardActivations(
     model,
@@ -45,9 +46,11 @@ export function guardActivationLayers(
     options.calibration?.inputDims,
   );
   for (const p of planned) {
-    if (!decision.keep.has(p.layer.key)) drop.set(p.layer.key, decision.reasons.get(p.layer.key) ?? 'int8 activations: weights only');
+    const k = p.layer.key;
+    if (!decision.keep.has(k)) drop.set(k, decision.reasons.get(k) ?? 'int8 activations: weights only');
+    else gains.set(k, `int8 activations: estimated to save ${((decision.gains.get(k) ?? 0) / 1000).toFixed(1)} µs per run on wasm (1 thread), its quantize / dequantize steps counted`);
   }
-  return { drop, ...(decision.dropped ? { note: decision.dropped } : {}) };
+  return { drop, gains, ...(decision.dropped ? { note: decision.dropped } : {}) };
 }
 
 /** The report's notes for target wasm. */
