@@ -26,7 +26,8 @@
  *   - depthwise and grouped Convs, and Convs of fewer than MIN_CONV_MACS_PER_OUTPUT MACs per
  *     output value, keep their weights only (onnxruntime-web's int8 depthwise kernel measured
  *     about 3x slower than float32); Gemm keeps its weights only (QGemm measured slower than
- *     float32 at batch 1 and 8), and so does a MatMul of fewer than MIN_MATMUL_ROWS rows;
+ *     float32 at batch 1 and 8, docs/COMPRESS-SPEED.md), and so does a MatMul of fewer than
+ *     MIN_MATMUL_ROWS rows;
  *   - the model keeps any int8 activations only when the kept layers' gains add up to at least
  *     MIN_MODEL_GAIN of the model's estimated Conv/Gemm/MatMul float time;
  *   - a layer whose MACs cannot be estimated keeps its weights only (conservative).
@@ -285,7 +286,7 @@ export interface GuardDecision {
 }
 
 const GEMM_REASON =
-  'int8 activations: onnxruntime-web runs Gemm integer kernels (QGemm, DynamicQuantizeMatMul) slower than float32 on wasm at batch 1 and 8; weights only';
+  'int8 activations: onnxruntime-web runs Gemm integer kernels on wasm slower than float32 (QGemm at batch 1 and 8, DynamicQuantizeMatMul at batch 1); weights only';
 
 /** Ops that only move data: onnxruntime keeps uint8 through them between int8 layers. */
 const DATA_MOVEMENT = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity']);
