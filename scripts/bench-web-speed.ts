@@ -25,18 +25,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
-import { collectCalibration, type Calibration, type Sample } from '../src/compress/activations/calibrate';
+import { collectCalibration } from '../src/compress/activations/calibrate';
 import { ortRunModel } from '../src/compress/activations/testing/ort-node';
-import { compressModel } from '../src/compress/compress';
-import { makeRecipe } from '../src/compress/recipe';
 import { cosine } from '../src/core/vector';
-import { gaussian } from '../src/compress/testing/fixtures';
 import { encodeModel } from '../src/onnx/codec';
-import type { Model } from '../src/onnx/types';
-import { seeded } from '../src/testing/random';
-import { conv, FORM_LABELS, floatModel, formModel, inputDims, macs, matmul, outputDims, type FormId, type LayerSpec } from './web-speed/forms';
+import { compressorForms, conv, feedOf, FORM_LABELS, floatModel, formModel, inputDims, macs, matmul, outputDims, type Form, type FormId, type LayerSpec, type Row, sampleOf } from './web-speed/forms';
 import { modelCases } from './web-speed/models';
-import { serve, type FeedTensor, type Job, type JobResult } from './web-speed/page';
+import { serve, type Job, type JobResult } from './web-speed/page';
+
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -58,36 +54,6 @@ export const SPECS: LayerSpec[] = [
   matmul('MatMul [1,64,768]x[768,3072]', 64, 768, 3072),
   matmul('MatMul [1,32,64]x[64,128]', 32, 64, 128),
 ];
-
-/** A named model timed in the page against the first of its row (the float one). */
-export interface Form {
-  label: string;
-  bytes: Uint8Array;
-  feed: Record<string, FeedTensor>;
-}
-export interface Row {
-  name: string;
-  note: string;
-  /** elements of the layer's output (layer rows) */
-  outputElements: number;
-  forms: Form[];
-}
-
-const feedOf = (name: string, dims: number[], seed: number): Record<string, FeedTensor> => ({ [name]: { dims, data: Array.from(gaussian(seeded(seed), dims.reduce((p, d) => p * d, 1), 1)) } });
-const sampleOf = (f: Record<string, FeedTensor>): Sample => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: Float32Array.from(v.data) }]));
-
-/** What the compressor writes for target wasm with int8 activations: guard on, and forced past it. */
-export function compressorForms(m: Model, calibration: Calibration, feed: Record<string, FeedTensor>): Form[] {
-  const recipe = makeRecipe('wasm', { weights: 'int8', activations: 'int8' });
-  const guarded = compressModel(m, recipe, { calibration });
-  const kept = guarded.report.layers.filter((l) => l.activations).length;
-  const forced = compressModel(m, recipe, { calibration, activationCostGuard: false });
-  const forcedKept = forced.report.layers.filter((l) => l.activations).length;
-  return [
-    { label: `compressor, guard (${kept ? `${kept} int8-act layers` : 'weights only'})`, bytes: encodeModel(guarded.model), feed },
-    { label: `compressor, forced (${forcedKept} int8-act layers)`, bytes: encodeModel(forced.model), feed },
-  ];
-}
 
 async function layerRow(s: LayerSpec, i: number): Promise<Row> {
   const f = floatModel(s);

@@ -5,7 +5,14 @@
  */
 import { activationParams, quantizeBias } from '../../src/compress/activations/activations';
 import type { TensorRange } from '../../src/compress/activations/calibrate';
+import type { FeedTensor } from './page';
+import type { Calibration, Sample } from '../../src/compress/activations/calibrate';
+import { gaussian } from '../../src/compress/testing/fixtures';
+import { seeded } from '../../src/testing/random';
+import { compressModel } from '../../src/compress/compress';
 import { quantizeTensor } from '../../src/compress/quantize/quantize';
+import { makeRecipe } from '../../src/compress/recipe';
+import { encodeModel } from '../../src/onnx/codec';
 import { attr, makeNode } from '../../src/onnx/build';
 import { makeTensor } from '../../src/onnx/tensor';
 import { DataType, type Model, type Node, type Tensor } from '../../src/onnx/types';
@@ -121,4 +128,34 @@ function integerModel(s: LayerSpec, w: Float32Array, wDims: number[], b?: Float3
   );
   if (s.kind === 'conv') nodes.push(makeNode('Add', ['ym', 'b'], ['y']));
   return layerModel(nodes, inits, [['x', inputDims(s)]], [['y', outputDims(s)]]);
+}
+
+/** A named model timed in the page against the first of its row (the float one). */
+export interface Form {
+  label: string;
+  bytes: Uint8Array;
+  feed: Record<string, FeedTensor>;
+}
+export interface Row {
+  name: string;
+  note: string;
+  /** elements of the layer's output (layer rows) */
+  outputElements: number;
+  forms: Form[];
+}
+
+export const feedOf = (name: string, dims: number[], seed: number): Record<string, FeedTensor> => ({ [name]: { dims, data: Array.from(gaussian(seeded(seed), dims.reduce((p, d) => p * d, 1), 1)) } });
+export const sampleOf = (f: Record<string, FeedTensor>): Sample => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: Float32Array.from(v.data) }]));
+
+/** What the compressor writes for target wasm with int8 activations: guard on, and forced past it. */
+export function compressorForms(m: Model, calibration: Calibration, feed: Record<string, FeedTensor>): Form[] {
+  const recipe = makeRecipe('wasm', { weights: 'int8', activations: 'int8' });
+  const guarded = compressModel(m, recipe, { calibration });
+  const kept = guarded.report.layers.filter((l) => l.activations).length;
+  const forced = compressModel(m, recipe, { calibration, activationCostGuard: false });
+  const forcedKept = forced.report.layers.filter((l) => l.activations).length;
+  return [
+    { label: `compressor, guard (${kept ? `${kept} int8-act layers` : 'weights only'})`, bytes: encodeModel(guarded.model), feed },
+    { label: `compressor, forced (${forcedKept} int8-act layers)`, bytes: encodeModel(forced.model), feed },
+  ];
 }

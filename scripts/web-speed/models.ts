@@ -12,7 +12,7 @@ import type { Model } from '../../src/onnx/types';
 import { seeded } from '../../src/testing/random';
 import { glyphStrip, recognizerModel } from '../../src/testing/recognizer';
 import { RESNET_INPUT, resnetLikeModel } from '../../src/testing/resnet';
-import { compressorForms, type Row } from '../bench-web-speed';
+import { compressorForms, type Row } from './forms';
 import type { FeedTensor } from './page';
 
 const WIDTH = 320;
