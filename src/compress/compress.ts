@@ -262,7 +262,11 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
 /** Step 5: the cost guard; a layer that loses its int8 activations gets weight plans instead. */
 function guardStep(run: Run, plans: LayerPlan[]): LayerPlan[] {
   const guarded = plans.filter((p) => p.activation);
-  const { drop, note } = guardActivationLayers(run.out, guarded, run.options);
+  const { drop, gains, note } = guardActivationLayers(run.out, guarded, run.options);
+  for (const lp of guarded) {
+    const gain = gains.get(lp.layer.key);
+    if (gain) lp.row.notes.push(gain);
+  }
   if (drop.size === 0 && note === undefined) return plans;
   for (const lp of guarded) {
     const reason = drop.get(lp.layer.key);

@@ -1,41 +1,68 @@
 /**
  * The cost guard for int8 activations (target wasm): integer kernels only pay off where a layer
- * does enough work to cover the quantize / dequantize steps and layout changes around it. The
+ * saves more multiply-add time than the quantize / dequantize steps at its float edges cost. The
  * decision is made from shapes alone (no timing), so the same model and recipe always give the
  * same bytes, in the page and in the CLI.
  *
  * - Shapes come from the graph's inputs, value_info and outputs, completed by a small shape
  *   propagation (Conv, pooling, element-wise ops, BatchNormalization, Flatten, Gemm, MatMul,
- *   Reshape, Transpose, broadcast Add/Mul/...). A symbolic first dimension (the batch) is taken
+ *   Reshape, Squeeze, Unsqueeze, Transpose, broadcast Add/Mul/...). A symbolic first dimension (the batch) is taken
  *   as 1; any other symbolic dimension is unknown.
  * - A layer's work is its multiply-adds (MACs) for one run at those shapes.
- * - The rule, calibrated with scripts/bench-wasm-speed.ts (docs/COMPRESS-SPEED.md has the table):
- *   - a Conv keeps int8 activations (QLinearConv) when it does at least MIN_CONV_MACS, and at
- *     least MIN_CONV_MACS_PER_OUTPUT per output value (not depthwise or very thin);
- *   - Gemm and MatMul keep their weights only: onnxruntime-web's wasm integer GEMM (QGemm,
- *     DynamicQuantizeMatMul) measured slower than float32 at batch 1 at every size tried;
- *   - the model keeps any int8 activations only when the layers keeping them hold at least
- *     MIN_MODEL_FRACTION of its estimated Conv/Gemm/MatMul work and MIN_MODEL_MACS in all (a
- *     lone mid-sized Conv does not win back the quantize step at the model's edges);
+ * - The model, measured side by side on onnxruntime-web 1.30 wasm, 1 thread (`npm run
+ *   bench:web-speed`, docs/WEB-SPEED.md has the table):
+ *   - a dense Conv or a MatMul costs FLOAT_NS_PER_MAC per MAC in float32 and INT8_NS_PER_MAC +
+ *     INT8_NS_PER_MAC_K / K in its integer kernel (QLinearConv, QLinearMatMul /
+ *     MatMulIntegerToFloat; K = multiply-adds per output value), plus INT8_LAYER_NS of fixed
+ *     overhead;
+ *   - every tensor the int8 layers share with float ops pays a QuantizeLinear (Q_NS_PER_ELEMENT
+ *     per element) where a float op produces it, and a DequantizeLinear (DQ_NS_PER_ELEMENT) where
+ *     a float op (or the graph's output) reads it; between two int8 layers, directly or through
+ *     data-movement ops (Reshape, Transpose, MaxPool...), the tensor stays uint8 and costs
+ *     nothing; a dynamic MatMul's DynamicQuantizeLinear costs DYNAMIC_Q_FACTOR Q passes;
+ *   - a layer keeps int8 activations while its gain (MACs saved minus its share of those steps)
+ *     is positive; layers are dropped one at a time, the worst first, and the gains recomputed
+ *     (dropping one turns its neighbours' shared tensors into float edges);
+ *   - depthwise and grouped Convs, and Convs of fewer than MIN_CONV_MACS_PER_OUTPUT MACs per
+ *     output value, keep their weights only (onnxruntime-web's int8 depthwise kernel measured
+ *     about 3x slower than float32); Gemm keeps its weights only (QGemm measured slower than
+ *     float32 at batch 1 and 8, docs/COMPRESS-SPEED.md), and so does a MatMul of fewer than
+ *     MIN_MATMUL_ROWS rows;
+ *   - the model keeps any int8 activations only when the kept layers' gains add up to at least
+ *     MIN_MODEL_GAIN of the model's estimated Conv/Gemm/MatMul float time;
  *   - a layer whose MACs cannot be estimated keeps its weights only (conservative).
  */
 import { tensorValues } from '../../onnx/tensor';
 import type { Model, Node, TypeProto } from '../../onnx/types';
 import { attrInt, attrInts, attrString } from '../../onnx/attributes';
 
-/** Fewest multiply-adds per run for a Conv's integer kernel to pay off on wasm (see the header). */
-export const MIN_CONV_MACS = 4_000_000;
+/** float32 Conv (dense) / MatMul time per multiply-add on wasm, 1 thread (docs/WEB-SPEED.md). */
+export const FLOAT_NS_PER_MAC = 0.06;
+/**
+ * The same in onnxruntime-web's uint8 x int8 kernels (QLinearConv, QLinearMatMul,
+ * MatMulIntegerToFloat): INT8_NS_PER_MAC + INT8_NS_PER_MAC_K / K for a reduction of K
+ * multiply-adds per output value (short reductions use the SIMD kernel less well: K = 64 about
+ * 0.047, K = 256 about 0.030, K = 768 about 0.026).
+ */
+export const INT8_NS_PER_MAC = 0.024;
+export const INT8_NS_PER_MAC_K = 1.5;
+/** Fixed extra cost of an int8 layer (kernel set-up, the extra nodes). */
+export const INT8_LAYER_NS = 5_000;
+/** QuantizeLinear (float -> uint8) per element. */
+export const Q_NS_PER_ELEMENT = 0.7;
+/** DequantizeLinear (uint8 -> float) per element. */
+export const DQ_NS_PER_ELEMENT = 0.7;
+/** DynamicQuantizeLinear costs this many QuantizeLinear passes (a min/max pass, then the codes). */
+export const DYNAMIC_Q_FACTOR = 2;
 /**
  * Fewest multiply-adds per output value ((C / group) x kernel) for a Conv's integer kernel to pay
- * off: a depthwise or very thin Conv does too little per value to cover quantizing its input and
- * output (efficientnet_b0 with its depthwise Convs in QDQ ran 0.85x of fp32; without them, see
- * docs/COMPRESS-SPEED.md).
+ * off; grouped and depthwise Convs never do on wasm (see the header).
  */
 export const MIN_CONV_MACS_PER_OUTPUT = 64;
-/** Fewest multiply-adds per run the int8 layers must hold together. */
-export const MIN_MODEL_MACS = 24_000_000;
-/** Smallest share of the model's Conv/Gemm/MatMul work the int8 layers must hold. */
-export const MIN_MODEL_FRACTION = 0.5;
+/** Fewest rows (output values per output column) for a MatMul's integer kernel: a matrix-vector product gains nothing. */
+export const MIN_MATMUL_ROWS = 16;
+/** Smallest estimated saving, as a share of the model's Conv/Gemm/MatMul float time, to keep any int8 activations. */
+export const MIN_MODEL_GAIN = 0.05;
 
 /** A shape with unknown dimensions as undefined. */
 export type Shape = (number | undefined)[];
@@ -171,6 +198,19 @@ export function inferShapes(model: Model, inputDims: Readonly<Record<string, rea
           }
           set(y, out);
         }
+      } else if ((op === 'Squeeze' || op === 'Unsqueeze') && x) {
+        // axes: an attribute before opset 13, a constant input since
+        const c = consts.get(n.inputs[1] ?? '');
+        const given = attrInts(n, 'axes') ?? (c?.values ? Array.from(c.values(), (v) => Number(v)) : undefined);
+        if (op === 'Squeeze') {
+          const axes = given?.map((a) => (a < 0 ? a + x.length : a));
+          set(y, axes ? x.filter((_, i) => !axes.includes(i)) : x.some((d) => d === undefined) ? undefined : x.filter((d) => d !== 1));
+        } else if (given) {
+          const rank = x.length + given.length;
+          const axes = given.map((a) => (a < 0 ? a + rank : a));
+          const rest = [...x];
+          set(y, Array.from({ length: rank }, (_, i) => (axes.includes(i) ? 1 : rest.shift())));
+        }
       } else if (op === 'Transpose' && x) {
         const perm = attrInts(n, 'perm') ?? x.map((_, i) => x.length - 1 - i);
         set(y, perm.map((p) => x[p]));
@@ -226,6 +266,10 @@ export const formatMacs = (macs: number): string => `${(macs / 1e6).toFixed(macs
 export interface GuardLayer {
   key: string;
   node: Node;
+  /** 'dynamic': a MatMul without calibration (DynamicQuantizeLinear); default static */
+  mode?: 'static' | 'dynamic';
+  /** a static Conv's quantized output (its Relu's output when one is fused); default: found like the planner does */
+  output?: string;
 }
 
 export interface GuardDecision {
@@ -237,51 +281,161 @@ export interface GuardDecision {
   dropped?: string;
   /** estimated MACs per layer key (undefined when unknown) */
   macs: Map<string, number | undefined>;
+  /** estimated time saved per kept layer (ns, 1 thread), its share of the Q/DQ steps counted */
+  gains: Map<string, number>;
 }
 
 const GEMM_REASON =
-  'int8 activations: onnxruntime-web runs Gemm/MatMul integer kernels (QGemm, DynamicQuantizeMatMul) slower than float32 on wasm at batch 1 at every size measured; weights only';
+  'int8 activations: onnxruntime-web runs Gemm integer kernels on wasm slower than float32 (QGemm at batch 1 and 8, DynamicQuantizeMatMul at batch 1); weights only';
+
+/** Ops that only move data: onnxruntime keeps uint8 through them between int8 layers. */
+const DATA_MOVEMENT = new Set(['MaxPool', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+const elements = (shapes: Map<string, Shape>, t: string): number => {
+  const s = shapes.get(t);
+  return known(s) ? s.reduce((p, d) => p * d, 1) : 0;
+};
+const fmtUs = (ns: number) => `${(ns / 1000).toFixed(ns < 1e5 ? 1 : 0)} µs`;
+
+/** A layer's eligibility: undefined when it may take int8 activations, else why not. */
+function ineligible(l: GuardLayer, m: number | undefined, shapes: Map<string, Shape>): string | undefined {
+  if (l.node.opType === 'Gemm') return GEMM_REASON;
+  if (m === undefined) return 'int8 activations: its work cannot be estimated (a shape around it is unknown; give the model fixed input sizes), so integer kernels may not pay off; weights only';
+  if (l.node.opType === 'Conv') {
+    const r = convReduction(l.node, shapes);
+    if (attrInt(l.node, 'group', 1) > 1 || r < MIN_CONV_MACS_PER_OUTPUT) {
+      return `int8 activations: each output value takes ${r} multiply-adds (${attrInt(l.node, 'group', 1) > 1 ? 'a grouped or depthwise Conv: onnxruntime-web\'s int8 kernel for it is slower than float32' : 'a thin Conv'}), below the ${MIN_CONV_MACS_PER_OUTPUT} that cover quantizing its input and output on wasm; weights only`;
+    }
+    return undefined;
+  }
+  const y = shapes.get(l.node.outputs[0] ?? '');
+  const rows = known(y) ? y.slice(0, -1).reduce((p, d) => p * d, 1) : 0;
+  if (rows < MIN_MATMUL_ROWS) return `int8 activations: ${rows} row${rows === 1 ? '' : 's'} (a matrix-vector product), below the ${MIN_MATMUL_ROWS} where onnxruntime-web's integer MatMul pays off on wasm; weights only`;
+  return undefined;
+}
+
+/** Multiply-adds per output value: a Conv's (C / group) x kernel, a MatMul's K; 0 when unknown. */
+function reduction(n: Node, shapes: Map<string, Shape>): number {
+  if (n.opType === 'Conv') return convReduction(n, shapes);
+  const x = shapes.get(n.inputs[0] ?? '');
+  return known(x) && x.length > 0 ? x[x.length - 1] : 0;
+}
+
+/** Estimated float32 time minus integer-kernel time (ns) of a layer's multiply-adds, 1 thread. */
+export function saved(n: Node, macs: number, shapes: Map<string, Shape>): number {
+  const k = reduction(n, shapes);
+  return k > 0 ? macs * (FLOAT_NS_PER_MAC - INT8_NS_PER_MAC - INT8_NS_PER_MAC_K / k) : 0;
+}
+
+/** A static Conv's quantized output: the output of the Relu (or Clip) that is its only reader, else its own. */
+function convOutput(n: Node, readers: Map<string, Node[]>, outputs: Set<string>): string {
+  const y = n.outputs[0] ?? '';
+  const r = readers.get(y) ?? [];
+  const next = r.length === 1 && !outputs.has(y) ? r[0] : undefined;
+  return next && isDefault(next.domain) && (next.opType === 'Relu' || next.opType === 'Clip') ? (next.outputs[0] ?? y) : y;
+}
+
+/** Estimated gains (ns) of the `kept` layers: MACs saved minus each one's share of the Q/DQ at float edges. */
+function estimateGains(model: Model, kept: readonly GuardLayer[], shapes: Map<string, Shape>, macs: Map<string, number | undefined>): Map<string, number> {
+  const g = model.graph;
+  const readers = new Map<string, Node[]>();
+  const producer = new Map<string, Node>();
+  for (const n of g?.nodes ?? []) {
+    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+    for (const o of n.outputs) if (o) producer.set(o, n);
+  }
+  const outputs = new Set((g?.outputs ?? []).map((v) => v.name ?? ''));
+  const byNode = new Map(kept.map((l) => [l.node, l]));
+  // the uint8 tensors the kept static Convs write
+  const int8Out = new Map<string, GuardLayer>();
+  for (const l of kept) if (l.node.opType === 'Conv') int8Out.set(l.output ?? convOutput(l.node, readers, outputs), l);
+  const producedInt8 = (t: string): boolean => {
+    for (let hops = 0; hops < 64; hops++) {
+      if (int8Out.has(t)) return true;
+      const p = producer.get(t);
+      if (!p || !isDefault(p.domain) || !DATA_MOVEMENT.has(p.opType ?? '')) return false;
+      t = p.inputs[0] ?? '';
+    }
+    return false;
+  };
+  const floatReader = (t: string, depth = 0): boolean => {
+    if (outputs.has(t) || depth > 64) return true;
+    return (readers.get(t) ?? []).some((r) => {
+      const l = byNode.get(r);
+      if (l) return r.inputs[0] !== t;
+      if (isDefault(r.domain) && DATA_MOVEMENT.has(r.opType ?? '') && r.inputs[0] === t) return floatReader(r.outputs[0] ?? '', depth + 1);
+      return true;
+    });
+  };
+  // each tensor's Q/DQ cost, shared by the kept layers that touch it
+  const cost = new Map<string, { ns: number; layers: GuardLayer[] }>();
+  const touch = (t: string, l: GuardLayer, ns: number) => {
+    const c = cost.get(t) ?? { ns, layers: [] };
+    c.layers.push(l);
+    cost.set(t, c);
+  };
+  for (const l of kept) {
+    const x = l.node.inputs[0] ?? '';
+    const el = elements(shapes, x);
+    if (l.mode === 'dynamic') touch(`${x}#dynamic:${l.key}`, l, DYNAMIC_Q_FACTOR * Q_NS_PER_ELEMENT * el);
+    else touch(x, l, (producedInt8(x) ? 0 : Q_NS_PER_ELEMENT * el) + (floatReader(x) ? DQ_NS_PER_ELEMENT * el : 0));
+    if (l.node.opType === 'Conv') {
+      const y = l.output ?? convOutput(l.node, readers, outputs);
+      if (!cost.has(y)) touch(y, l, floatReader(y) ? DQ_NS_PER_ELEMENT * elements(shapes, y) : 0);
+      else cost.get(y)?.layers.push(l);
+    }
+  }
+  const gains = new Map<string, number>();
+  for (const l of kept) gains.set(l.key, saved(l.node, macs.get(l.key) ?? 0, shapes) - INT8_LAYER_NS);
+  for (const c of cost.values()) for (const l of c.layers) gains.set(l.key, (gains.get(l.key) ?? 0) - c.ns / c.layers.length);
+  return gains;
+}
 
 /** Decides which of the layers planned for int8 activations keep them (see the header). */
 export function guardActivations(model: Model, planned: readonly GuardLayer[], inputDims?: Readonly<Record<string, readonly number[]>>): GuardDecision {
   const shapes = inferShapes(model, inputDims);
   const batch = assumedBatch(model);
   const per = batch === 1 ? 'per sample' : `per run (batch ${batch})`;
-  const keep = new Set<string>();
   const reasons = new Map<string, string>();
   const macs = new Map<string, number | undefined>();
   let total = 0;
   for (const n of model.graph?.nodes ?? []) {
     if (n.opType === 'Conv' || n.opType === 'Gemm' || n.opType === 'MatMul') total += nodeMacs(n, shapes) ?? 0;
   }
-  let kept = 0;
+  let kept: GuardLayer[] = [];
   for (const l of planned) {
     const m = nodeMacs(l.node, shapes);
     macs.set(l.key, m);
-    if (l.node.opType !== 'Conv') reasons.set(l.key, GEMM_REASON);
-    else if (m === undefined) {
-      reasons.set(l.key, 'int8 activations: its work cannot be estimated (a shape around it is unknown; give the model fixed input sizes), so integer kernels may not pay off; weights only');
-    } else if (convReduction(l.node, shapes) < MIN_CONV_MACS_PER_OUTPUT) {
-      const r = convReduction(l.node, shapes);
-      reasons.set(
-        l.key,
-        `int8 activations: each output value takes ${r} multiply-adds (${attrInt(l.node, 'group', 1) > 1 ? 'a grouped or depthwise Conv' : 'a thin Conv'}), below the ${MIN_CONV_MACS_PER_OUTPUT} that cover quantizing its input and output on wasm; weights only`,
-      );
-    } else if (m < MIN_CONV_MACS) {
-      reasons.set(l.key, `int8 activations: estimated ${formatMacs(m)} MACs ${per}, below the ${formatMacs(MIN_CONV_MACS)} where integer kernels pay off on wasm; weights only`);
-    } else {
-      keep.add(l.key);
-      kept += m;
-    }
+    const why = ineligible(l, m, shapes);
+    if (why) reasons.set(l.key, why);
+    else kept.push(l);
   }
-  if (keep.size > 0 && kept >= MIN_MODEL_FRACTION * total && kept >= MIN_MODEL_MACS) return { keep, reasons, macs };
-  for (const k of keep) {
-    reasons.set(k, `int8 activations: estimated ${formatMacs(macs.get(k) ?? 0)} MACs ${per}, but dropped for the whole model (see the report notes); weights only`);
+  // drop the worst layer while any loses time, then recompute (its neighbours' edges change)
+  let gains = estimateGains(model, kept, shapes, macs);
+  for (;;) {
+    const worst = kept.reduce<GuardLayer | undefined>((w, l) => ((gains.get(l.key) ?? 0) <= 0 && (!w || (gains.get(l.key) ?? 0) < (gains.get(w.key) ?? 0)) ? l : w), undefined);
+    if (!worst) break;
+    const m = macs.get(worst.key) ?? 0;
+    reasons.set(
+      worst.key,
+      `int8 activations: estimated ${formatMacs(m)} MACs ${per} save ${fmtUs(saved(worst.node, m, shapes))} on wasm, less than quantizing and dequantizing the tensors it shares with float ops costs (gain ${fmtUs(gains.get(worst.key) ?? 0)}); weights only`,
+    );
+    kept = kept.filter((l) => l !== worst);
+    gains = estimateGains(model, kept, shapes, macs);
   }
-  const share = total > 0 ? Math.round((100 * kept) / total) : 0;
+  const gain = kept.reduce((p, l) => p + (gains.get(l.key) ?? 0), 0);
+  const floatNs = total * FLOAT_NS_PER_MAC;
+  if (kept.length > 0 && gain >= MIN_MODEL_GAIN * floatNs) return { keep: new Set(kept.map((l) => l.key)), reasons, macs, gains };
+  for (const l of kept) {
+    reasons.set(l.key, `int8 activations: estimated ${formatMacs(macs.get(l.key) ?? 0)} MACs ${per}, but dropped for the whole model (see the report notes); weights only`);
+  }
+  const share = floatNs > 0 ? Math.round((100 * gain) / floatNs) : 0;
+  if (kept.length === 0) {
+    return { keep: new Set(), reasons, macs, gains: new Map(), dropped: "int8 activations dropped (weights only): no layer's integer kernel would save time on wasm (each layer's note says why)" };
+  }
   const dropped =
-    `int8 activations dropped (weights only): the layers where integer kernels pay off on wasm (Convs of at least ${formatMacs(MIN_CONV_MACS)} MACs) ` +
-    `hold ${formatMacs(kept)} of the model's estimated ${formatMacs(total)} MACs ${per} (${share}%); int8 activations need at least ` +
-    `${Math.round(MIN_MODEL_FRACTION * 100)}% and ${formatMacs(MIN_MODEL_MACS)} to be faster than the original`;
-  return { keep: new Set(), reasons, macs, dropped };
+    `int8 activations dropped (weights only): the layers where integer kernels pay off on wasm would save an estimated ${fmtUs(gain)} of the model's ` +
+    `${formatMacs(total)} MACs (about ${fmtUs(floatNs)} in float32) ${per} (${share}%), counting the quantize / dequantize steps at their float edges; ` +
+    `int8 activations need at least ${Math.round(MIN_MODEL_GAIN * 100)}% to be faster than the original`;
+  return { keep: new Set(), reasons, macs, gains: new Map(), dropped };
 }
