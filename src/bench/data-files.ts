@@ -6,7 +6,7 @@
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from './labeled';
-import { inputsFromJsonObject, inputsFromNpyFile, parseJsonText } from './parse-inputs';
+import { inputsFromJsonObject, inputsFromNpyFile, inputsFromNpzFile, parseJsonText } from './parse-inputs';
 import type { BenchTensor } from './tensor';
 
 export interface DataFile {
@@ -36,8 +36,9 @@ export function dataFromFiles(files: readonly DataFile[], inputs: readonly IoSum
   for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const lower = f.name.toLowerCase();
     if (lower.endsWith('.npy')) sets.push(inputsFromNpyFile(f.name, f.bytes, inputs));
+    else if (lower.endsWith('.npz')) sets.push(inputsFromNpzFile(f.name, f.bytes, inputs));
     else if (lower.endsWith('.json')) sets.push(inputsFromJsonObject(f.name, parseJsonText(f.name, f.bytes), inputs));
-    else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy or .json files (or one labeled .json / .csv)`);
+    else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy, .npz or .json files (or one labeled .json / .csv)`);
   }
   return { sets };
 }

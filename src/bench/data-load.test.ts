@@ -89,3 +89,20 @@ describe('dimChoices', () => {
     expect(set.dims).toEqual({ 'x[0]': 1, height: 224, 'x[3]': 320, 'signal[0]': 16000 });
   });
 });
+
+describe('.npz input sets', () => {
+  it('reads one array per input by name (numpy.savez), and says which array is missing', async () => {
+    const { zipSync } = await import('fflate');
+    const { encodeNpy } = await import('./npy');
+    const { dataFromFiles } = await import('./data-files');
+    const inputs = [io('x', 'float32', [1, 4]), io('sr', 'int64', [])];
+    const npz = zipSync({ 'x.npy': encodeNpy('float32', [1, 4], Float32Array.from([1, 2, 3, 4])), 'sr.npy': encodeNpy('int64', [], BigInt64Array.from([16000n])) });
+    const data = dataFromFiles([{ name: 'a.npz', bytes: npz }], inputs);
+    expect(data.sets?.[0].map((t) => [t.name, t.dims, Array.from(t.data as ArrayLike<number | bigint>)])).toEqual([
+      ['x', [1, 4], [1, 2, 3, 4]],
+      ['sr', [], [16000n]],
+    ]);
+    const partial = zipSync({ 'x.npy': encodeNpy('float32', [1, 4], new Float32Array(4)) });
+    expect(() => dataFromFiles([{ name: 'b.npz', bytes: partial }, { name: 'c.npz', bytes: partial }], inputs)).toThrow(/b\.npz: no array named "sr"/);
+  });
+});

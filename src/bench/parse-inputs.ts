@@ -3,6 +3,7 @@
  * "data" } }`), checked against the model's declared inputs. Shared by the CLI's `--samples` and
  * the page's benchmark. Errors are one-line AppErrors naming the file and the input.
  */
+import { unzipSync } from 'fflate';
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import { parseNpy, type NpyArray } from './npy';
@@ -167,4 +168,30 @@ export function inputsFromNpyFile(file: string, bytes: Uint8Array, inputs: reado
   const t = tensorFromNpy(file, io.name, parseNpy(bytes, file), io.dtype);
   checkShape(`${file}: "${io.name}"`, t.dims, io);
   return [t];
+}
+
+/**
+ * One input set from a NumPy .npz archive (numpy.savez): one array per model input, named after
+ * it (`<input>.npy` in the zip); a one-input model also takes an archive holding one array of any name.
+ */
+export function inputsFromNpzFile(file: string, bytes: Uint8Array, inputs: readonly IoSummary[]): BenchTensor[] {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (e) {
+    throw bad(`${file}: not a readable .npz archive (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const arrays = new Map(Object.entries(entries).map(([k, v]) => [k.replace(/\.npy$/i, ''), v]));
+  if (inputs.length === 1 && arrays.size === 1 && !arrays.has(inputs[0].name)) {
+    const [[k, v]] = [...arrays];
+    arrays.delete(k);
+    arrays.set(inputs[0].name, v);
+  }
+  return inputs.map((io) => {
+    const a = arrays.get(io.name);
+    if (!a) throw bad(`${file}: no array named "${io.name}" (the archive holds ${[...arrays.keys()].join(', ') || 'nothing'}; inputs: ${listInputs(inputs)})`);
+    const t = tensorFromNpy(`${file}:${io.name}.npy`, io.name, parseNpy(a, `${io.name}.npy`), io.dtype);
+    checkShape(`${file}: "${io.name}"`, t.dims, io);
+    return t;
+  });
 }
