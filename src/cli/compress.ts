@@ -16,9 +16,11 @@ import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
-import { recoveryLayers, wantsRecovery } from '../compress/recovery/plan';
+import { recoveryLayers, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import { checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
+import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
@@ -85,6 +87,24 @@ async function recoveryData(model: Model, external: ExternalDataResolver, recipe
   if (!samples || samples.length === 0) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
   const self = externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
   return collectHessians(self, recoveryLayers(model, recipe), samples, await ortRunModel());
+}
+
+/** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
+async function checkedRecovery(
+  original: Model,
+  external: ExternalDataResolver,
+  recipe: Recipe,
+  options: CompressOptions,
+  recovered: { model: Model; report: CompressReport },
+  samples: Sample[],
+): Promise<{ model: Model; report: CompressReport }> {
+  const { recovery: _h, ...rest } = options;
+  const rtn = compressModel(original, withoutRecovery(recipe), rest);
+  const bytes = (m: Model) => encodeModel(externalReferences(m).length > 0 ? inlineExternalData(m, external) : m);
+  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel());
+  const chosen = check.keep ? recovered : rtn;
+  chosen.report.notes.push(checkNote(check));
+  return chosen;
 }
 
 /** Calibration input sets as the calibrator takes them (a labeled set's rows one by one). */
@@ -207,7 +227,10 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     }
     const recovery = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined);
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
-    const { model, report } = compressModel(loaded.model, recipe, options);
+    let { model, report } = compressModel(loaded.model, recipe, options);
+    if (recovery && recovery.size > 0 && part) {
+      ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, calibrationSamples(part.calibration)));
+    }
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;

@@ -8,13 +8,14 @@ import { AppError, errorMessage, isAppError } from '../core/errors';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
-import { decodeModel } from '../onnx/codec';
+import { decodeModel, encodeModel } from '../onnx/codec';
 import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
-import { recoveryLayers } from '../compress/recovery/plan';
+import { recoveryLayers, withoutRecovery } from '../compress/recovery/plan';
+import { checkNote, checkRecovery } from '../compress/recovery/check';
 import type {
   BackendCheck,
   CompressData,
@@ -30,7 +31,7 @@ import { compareRuns, type OutputValues } from '../bench/evaluate';
 import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
-import { finishCompression, prepareLoaded, type Prepared } from './compress-run';
+import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
 import { reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
@@ -258,6 +259,19 @@ async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<vo
   return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
 }
 
+/** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
+async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: RunResult, samples: Sample[]): Promise<RunResult> {
+  const { run, release } = await webRunModel();
+  try {
+    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run);
+    const chosen = check.keep ? recovered : rtn;
+    chosen.report.notes.push(checkNote(check));
+    return chosen;
+  } finally {
+    await release();
+  }
+}
+
 /**
  * H of the inputs of the layers the recipe asks to recover, on the Data tab's calibration part;
  * without data none (each such layer keeps round-to-nearest and its row says why).
@@ -305,11 +319,11 @@ const handlers: Handlers<CompressWorkerApi> = {
       progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
       recovered = await recoveryHessians(prepared, given, signal);
     }
-    const r = finishCompression(prepared, {
-      ...options,
-      ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}),
-      ...(recovered.recovery ? { recovery: recovered.recovery } : {}),
-    });
+    const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
+    let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });
+    if (recovered.recovery && recovered.recovery.size > 0 && !r.data && given?.part) {
+      r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), partAsSamples(given.part));
+    }
     if (calibrated.note) r.report.notes.push(calibrated.note);
     if (recovered.note) r.report.notes.push(recovered.note);
     const bytes = ownBuffer(r.bytes);

@@ -26,3 +26,9 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
 export function wantsRecovery(model: Model, recipe: Recipe): boolean {
   return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.recovery === 'gptq' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'));
 }
+
+/** The recipe with recovery off everywhere (round to nearest, to compare with). */
+export function withoutRecovery(recipe: Recipe): Recipe {
+  const layers = Object.fromEntries(Object.entries(recipe.layers).map(([k, v]) => [k, v.recovery !== undefined ? { ...v, recovery: 'none' as const } : v]));
+  return { ...recipe, defaults: { ...recipe.defaults, recovery: 'none' }, layers };
+}

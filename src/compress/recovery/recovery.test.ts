@@ -13,6 +13,7 @@ import type { RunModel, Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
 import { cnnFixture, mlpFixture, type Fixture } from '../testing/fixtures';
+import { checkNote, checkRecovery } from './check';
 import { collectHessians } from './hessian';
 import { recoveryLayers } from './plan';
 
@@ -81,6 +82,21 @@ describe('recovery gptq', () => {
       expect(1 - cGptq).toBeLessThan(1 - cRtn);
     });
   }
+
+  it('the model-level check keeps whichever result is closer to the original on the calibration samples', async () => {
+    const f = mlpFixture();
+    const cal = samples(f, 8, 3);
+    const original = encodeModel(f.model);
+    const good = encodeModel(compressModel(f.model, recipe('int8', 'per-channel', 'none')).model);
+    const bad = encodeModel(compressModel(f.model, { ...recipe('int4', 'per-channel', 'none'), defaults: { weights: 'int4', granularity: 'per-tensor' } }).model);
+    const better = await checkRecovery(original, bad, good, cal, run);
+    expect(better.keep).toBe(true);
+    expect(better.errorRecovered).toBeLessThan(better.errorRtn);
+    expect(checkNote(better)).toMatch(/closer to the original than with round to nearest/);
+    const worse = await checkRecovery(original, good, bad, cal, run);
+    expect(worse.keep).toBe(false);
+    expect(checkNote(worse)).toMatch(/round to nearest kept for every layer/);
+  });
 
   it('without H a layer keeps round to nearest and its row says why', () => {
     const f = mlpFixture();

@@ -1,0 +1,156 @@
+/**
+ * Recovery on the real dev models (`bash ../shared/tools/dev-models.sh DIR`, never committed):
+ * `npx tsx scripts/recovery-dev-models.ts DIR`
+ *
+ * The wake-word pipeline these three exports form, fed with synthetic speech-like audio (voiced
+ * harmonics with a moving pitch, formant-like bands, pauses and noise): the melspectrogram front
+ * end gives [frames, 32] features; 76-frame windows (scaled x / 10 + 2, as the pipeline does) feed
+ * the embedding CNN; 16 consecutive embeddings feed the hey-jarvis MLP. Each model then gets real
+ * inputs from the stage before it. Per model: int8 per-channel and int4 block-32 (per-channel where
+ * a layer is too small for blocks), round to nearest against recovery "gptq" on up to 64 calibration
+ * samples with the model-level check (recovery/check.ts), worst cosine against the original on up
+ * to 32 held-out samples (onnxruntime-node); for hey-jarvis (one probability per sample) 1 - the
+ * largest absolute error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { RunModel, Sample } from '../src/compress/activations/calibrate';
+import { compressModel } from '../src/compress/compress';
+import { collectHessians } from '../src/compress/recovery/hessian';
+import { recoveryLayers } from '../src/compress/recovery/plan';
+import { checkRecovery } from '../src/compress/recovery/check';
+import type { Recipe } from '../src/compress/recipe';
+import { cosine } from '../src/core/vector';
+import { encodeModel } from '../src/onnx/codec';
+import { loadModel } from '../src/onnx/load';
+import { seeded } from '../src/testing/random';
+
+const dir = process.argv[2] ?? '../dev-models';
+const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
+
+const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
+const run: RunModel = async (bytes, sample) => {
+  let s = sessions.get(bytes);
+  if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
+  const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
+  const out = await (await s).run(feeds);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+};
+
+/** Two seconds of speech-like audio at 16 kHz. */
+function utterance(seed: number): Float32Array {
+  const rng = seeded(seed);
+  const n = 32000;
+  const x = new Float32Array(n);
+  let phase = 0;
+  const f0 = 90 + rng() * 150;
+  for (let i = 0; i < n; i++) {
+    const t = i / 16000;
+    const syllable = Math.sin(Math.PI * ((t * (3 + rng() * 0.01)) % 1)) ** 2;
+    const voiced = Math.sin(2 * Math.PI * 1.3 * t + seed) > -0.3 ? 1 : 0;
+    const pitch = f0 * (1 + 0.15 * Math.sin(2 * Math.PI * 0.7 * t + seed));
+    phase += (2 * Math.PI * pitch) / 16000;
+    let v = 0;
+    for (let h = 1; h <= 12; h++) {
+      const f = pitch * h;
+      const formant = Math.exp(-(((f - 700) / 300) ** 2)) + 0.6 * Math.exp(-(((f - 1200 - 400 * Math.sin(t)) / 400) ** 2)) + 0.3;
+      v += (formant / h) * Math.sin(h * phase);
+    }
+    x[i] = 0.3 * voiced * syllable * v + 0.01 * (rng() * 2 - 1);
+  }
+  return x;
+}
+
+const sample = (name: string, dims: number[], data: Float32Array): Sample => ({ [name]: { dtype: 'float32', dims, data } });
+
+async function outputs(bytes: Uint8Array, s: Sample): Promise<Float32Array> {
+  const r = await run(bytes, s);
+  return Object.values(r)[0].data as Float32Array;
+}
+
+/** Worst cosine over held-out samples, or for a model with one value per sample (a probability) the largest absolute error. */
+async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<number> {
+  let w = 1;
+  let abs = 0;
+  let scalar = false;
+  for (const s of held) {
+    const [x, y] = [await outputs(a, s), await outputs(b, s)];
+    if (x.length === 1) {
+      scalar = true;
+      abs = Math.max(abs, Math.abs(x[0] - y[0]));
+    } else w = Math.min(w, cosine(x, y));
+  }
+  return scalar ? 1 - abs : w;
+}
+
+const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq'): Recipe => ({
+  format: 'onnx-compression-recipe',
+  version: 1,
+  target: 'portable',
+  defaults: { weights, granularity, blockSize: 32, recovery },
+  layers: {},
+});
+
+async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sample[]): Promise<void> {
+  const model = loadModel([{ name, bytes }]).model;
+  const original = encodeModel(model);
+  for (const [w, g] of [
+    ['int8', 'per-channel'],
+    ['int4', 'block'],
+    ['int4', 'per-channel'],
+  ] as const) {
+    try {
+      const rtn = compressModel(model, recipe(w, g, 'none'));
+      const r = recipe(w, g, 'gptq');
+      const t0 = performance.now();
+      const h = await collectHessians(model, recoveryLayers(model, r), cal, run);
+      let gq = compressModel(model, r, { recovery: h });
+      const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
+      if (!check.keep) gq = rtn;
+      const ms = performance.now() - t0;
+      const [cr, cg] = [await worst(original, encodeModel(rtn.model), held), await worst(original, encodeModel(gq.model), held)];
+      const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
+      console.log(
+        `${name} ${w} ${g}: ${check.keep ? '' : '(the check kept round to nearest) '}${recovered}/${gq.report.layers.length} layers recovered in ${(ms / 1000).toFixed(1)} s; held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`,
+      );
+    } catch (e) {
+      console.log(`${name} ${w} ${g}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
+const mel = read('melspectrogram.onnx');
+const emb = read('embedding.onnx');
+const kws = read('hey-jarvis.onnx');
+const clips = Array.from({ length: 24 }, (_, k) => utterance(k + 1));
+const melSamples = clips.map((c) => sample('input', [1, c.length], c));
+// features: [frames, 32] per clip
+const feats: Float32Array[] = [];
+for (const s of melSamples) feats.push(await outputs(mel, s));
+const embSamples: Sample[] = [];
+for (const f of feats) {
+  const frames = f.length / 32;
+  for (let start = 0; start + 76 <= frames; start += 8) {
+    const win = Float32Array.from(f.subarray(start * 32, (start + 76) * 32), (v) => v / 10 + 2);
+    embSamples.push(sample('input_1', [1, 76, 32, 1], win));
+  }
+}
+const embOut: Float32Array[] = [];
+for (const s of embSamples) embOut.push(await outputs(emb, s));
+const kwsSamples: Sample[] = [];
+for (let i = 0; i + 16 <= embOut.length; i += 3) {
+  const x = new Float32Array(16 * 96);
+  for (let k = 0; k < 16; k++) x.set(embOut[i + k], k * 96);
+  kwsSamples.push(sample('x.1', [1, 16, 96], x));
+}
+console.log(`data: ${clips.length} clips of 2 s; ${melSamples.length} mel, ${embSamples.length} embedding, ${kwsSamples.length} hey-jarvis samples`);
+const split = (all: Sample[]) => ({ cal: all.filter((_, i) => i % 2 === 0).slice(0, 64), held: all.filter((_, i) => i % 2 === 1).slice(0, 32) });
+for (const [name, bytes, all] of [
+  ['melspectrogram.onnx', mel, melSamples],
+  ['embedding.onnx', emb, embSamples],
+  ['hey-jarvis.onnx', kws, kwsSamples],
+] as const) {
+  const { cal, held } = split(all);
+  await measure(name, bytes, cal, held);
+}
