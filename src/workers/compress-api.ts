@@ -13,13 +13,13 @@ import type { Method, WorkerResult } from './kit/protocol';
 
 export type { CompressReport, DataPart, ModelSnapshot, Recipe, WorkerResult };
 
-export type CompressStage = 'read' | 'parse' | 'calibrate' | 'compress' | 'encode';
+export type CompressStage = 'read' | 'parse' | 'calibrate' | 'recover' | 'compress' | 'encode';
 
 export interface CompressProgress {
   stage: CompressStage;
-  /** layers finished (stage 'compress'); 0 otherwise */
+  /** layers finished (stage 'compress'), calibration samples run (stage 'recover'); 0 otherwise */
   done: number;
-  /** layers to compress (known from stage 'compress' on); 0 before */
+  /** layers to compress (stage 'compress'), calibration samples (stage 'recover'); 0 otherwise */
   total: number;
   /** the layer just finished ('' before the first) */
   layerKey: string;

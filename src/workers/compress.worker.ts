@@ -276,12 +276,12 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
  * H of the inputs of the layers the recipe asks to recover, on the Data tab's calibration part;
  * without data none (each such layer keeps round-to-nearest and its row says why).
  */
-async function recoveryHessians(prepared: Prepared, data: CompressData | undefined, signal: AbortSignal): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
+async function recoveryHessians(prepared: Prepared, data: CompressData | undefined, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
   const samples = data?.part ? partAsSamples(data.part) : [];
   if (samples.length === 0) return { note: 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' };
   const { run, release } = await webRunModel();
   try {
-    const recovery = await collectHessians(selfContained(prepared.loaded), recoveryLayers(prepared.loaded.model, prepared.recipe), samples, run, { signal });
+    const recovery = await collectHessians(selfContained(prepared.loaded), recoveryLayers(prepared.loaded.model, prepared.recipe), samples, run, { signal, onProgress });
     return { recovery, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
@@ -316,8 +316,8 @@ const handlers: Handlers<CompressWorkerApi> = {
     }
     let recovered: { recovery?: Map<string, LayerHessian>; note?: string } = {};
     if (prepared.wantsRecovery) {
-      progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
-      recovered = await recoveryHessians(prepared, given, signal);
+      progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
+      recovered = await recoveryHessians(prepared, given, signal, (done, total) => progress({ stage: 'recover', done, total, layerKey: '', finished: [] }));
     }
     const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
     let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });

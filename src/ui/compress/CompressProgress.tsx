@@ -23,7 +23,11 @@ export function CompressProgress({ job, onCancel }: CompressProgressProps) {
             {stageLabel(job.stage)}…
           </div>
           <div className="muted" data-testid="compress-layer-count" data-done={job.done} data-total={job.total}>
-            {job.total > 0 ? `Layer ${job.done} of ${job.total}${job.layerKey ? ` · ${job.layerKey}` : ''}` : `${Math.round(fraction * 100)}%`}
+            {job.total > 0
+              ? job.stage === 'recover'
+                ? `Sample ${job.done} of ${job.total}`
+                : `Layer ${job.done} of ${job.total}${job.layerKey ? ` · ${job.layerKey}` : ''}`
+              : `${Math.round(fraction * 100)}%`}
           </div>
         </div>
         <button type="button" className="button button--secondary" onClick={onCancel} data-testid="compress-cancel">

@@ -20,6 +20,7 @@ const STAGE_LABELS: Record<CompressJob['stage'], string> = {
   read: 'Reading the model files',
   parse: 'Parsing',
   calibrate: 'Calibrating activation ranges',
+  recover: 'Reading each layer\u2019s inputs for recovery',
   compress: 'Compressing layers',
   encode: 'Writing the compressed file',
 };
@@ -37,6 +38,8 @@ export function jobFraction(job: Pick<CompressJob, 'stage' | 'done' | 'total'>):
       return 0.04;
     case 'calibrate':
       return 0.045;
+    case 'recover':
+      return 0.05 + 0.4 * (job.total > 0 ? job.done / job.total : 0);
     case 'compress':
       return 0.05 + 0.9 * (job.total > 0 ? job.done / job.total : 0);
     case 'encode':
