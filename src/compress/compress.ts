@@ -45,7 +45,7 @@ import type { CleanupReport } from './cleanup/meta';
 import type { Fp16ComputeReport } from './fp16/compute';
 import { fp16ComputeStep } from './fp16/step';
 import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator, removeUnused, type ConstScope, type RemovalCandidates } from './graph-edit';
-import { commitLayer, planLayerWeights, stageWeight, summarizeEncodings } from './layer-weights';
+import { commitLayer, planLayerWeights, stageCorrectedBias, stageWeight, summarizeEncodings, type StageEnv } from './layer-weights';
 import { canRaiseOpset, defaultOpset, raiseOpset } from './opset';
 import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
@@ -321,9 +321,13 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): v
   const row = lp.row;
   try {
     const hessian = run.options.recovery?.get(lp.layer.key);
-    const env = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}) };
+    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}) };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
-    const emitted = commitLayer(run.out, lp.layer, lp.rec, staged, applied.candidates);
+    const env2 = env;
+    const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2) : undefined;
+    const emitted = commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
+    if (corrected) row.notes.push(corrected.note);
+    else if (env2.biasDelta && row.requested.recovery === 'bias') row.notes.push('recovery bias: the layer has no float32 bias of its own to correct');
     if (run.fp16Compute) {
       for (const st of staged) if (st.report.encoding === 'fp16-compute' && st.output) applied.halfWeights.add(st.output);
       if (row.requested.weights !== 'fp16') for (const n of emitted) applied.keepFp32.set(n, `decodes the ${row.requested.weights} weights of ${lp.layer.key}`);

@@ -7,7 +7,7 @@ import { AppError } from '../core/errors';
 import type { Layer, LayerWeight } from '../onnx/layers';
 import { makeValueInfo } from '../onnx/build';
 import type { GraphRecord } from '../onnx/names';
-import type { ExternalDataResolver, Graph, Model, Node } from '../onnx/types';
+import { DataType, type ExternalDataResolver, type Graph, type Model, type Node } from '../onnx/types';
 import { Emitter, storeFloats } from './emit';
 import { planFp16Weight, stageFp16Weight } from './fp16/step';
 import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from './graph-edit';
@@ -45,6 +45,8 @@ export interface StageEnv {
   /** the layer, and H of its inputs for `recovery: "gptq"` */
   layer?: Layer;
   hessian?: LayerHessian;
+  /** set by the weight's recovery: what the layer's bias must add (bias correction) */
+  biasDelta?: Float64Array;
 }
 
 /** Reads the weight's values, prunes them, and writes them in the planned encoding (not yet into the graph). */
@@ -76,10 +78,11 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
   else {
     const refine =
-      s.recovery === 'gptq' && env.layer && w.role === 'weight'
+      s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1
         ? (qt: QuantizedTensor) => {
-            const r = recoverWeight(env.layer as Layer, plan.shape, values, qt, env.hessian);
+            const r = recoverWeight(env.layer as Layer, plan.shape, values, qt, env.hessian, s.recovery as 'bias' | 'gptq');
             if (r.report) report.recovery = r.report;
+            if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
           }
         : undefined;
@@ -128,4 +131,22 @@ export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged
 export function summarizeEncodings(weights: readonly WeightReport[]): string {
   const set = [...new Set(weights.map((w) => w.encoding).filter((x) => x !== 'unchanged'))];
   return set.length === 0 ? 'unchanged' : set.join(', ');
+}
+
+/**
+ * Bias correction: the layer's stored float32 bias (input 2 of Conv and Gemm, no chain between)
+ * plus `delta`, as a new initializer the layer reads; undefined when the layer has no such bias.
+ */
+export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: StageEnv): { staged: StagedWeight; note: string } | undefined {
+  const b = layer.weights.find((v) => v.role === 'bias' && v.inputIndex === 2);
+  if (!b || b.via.length > 0 || b.dataType !== DataType.FLOAT || b.elements !== delta.length) return undefined;
+  const eff = effectiveWeight(b, env.scope, true, env.external);
+  const values = Float32Array.from(eff.values as Float32Array, (v, i) => v + delta[i]);
+  const e = new Emitter(env.names, env.opset, b.name);
+  const output = storeFloats(e, '_corrected', values, eff.shape, DataType.FLOAT);
+  let largest = 0;
+  for (const d of delta) largest = Math.max(largest, Math.abs(d));
+  const report: WeightReport = { name: b.name, input: 2, shape: eff.shape, encoding: 'unchanged', bytesBefore: weightStoredBytes(b), bytesAfter: e.storedBytes() };
+  const plan: WeightPlan = { weight: b, shape: eff.shape, dataType: DataType.FLOAT, encoding: 'unchanged', needOpset: 0 };
+  return { staged: { plan, output, emitter: e, report }, note: `bias corrected by the mean rounding error on the calibration inputs (largest change ${largest.toExponential(2)})` };
 }

@@ -21,8 +21,10 @@ export interface LayerHessian {
   op: 'Conv' | 'MatMul' | 'Gemm';
   /** the reduction length (columns of the weight matrix view) */
   cols: number;
-  /** one H (cols×cols, row-major) per group (Conv groups; 1 otherwise) */
+  /** one H (cols×cols, row-major) per group (Conv groups; 1 otherwise); empty matrices when only means were asked for */
   h: Float64Array[];
+  /** the mean input row per group (for bias correction) */
+  mean: Float64Array[];
   /** input rows accumulated per group */
   rows: number;
 }
@@ -69,11 +71,18 @@ interface Acc {
   layer: Layer;
   input: string;
   h: Float64Array[];
+  sum: Float64Array[];
+  /** accumulate H (gptq) or only the sums (bias correction) */
+  full: boolean;
   cols: number;
   rows: number;
 }
 
-function addRow(h: Float64Array, x: Float64Array, n: number): void {
+function addRow(acc: Acc, g: number, x: Float64Array, n: number): void {
+  const sum = acc.sum[g];
+  for (let i = 0; i < n; i++) sum[i] += x[i];
+  if (!acc.full) return;
+  const h = acc.h[g];
   for (let i = 0; i < n; i++) {
     const xi = x[i];
     if (xi === 0) continue;
@@ -94,7 +103,7 @@ function addMatMul(acc: Acc, data: Float32Array, want: number): void {
   const x = new Float64Array(k);
   for (const r of picks(count, want)) {
     for (let i = 0; i < k; i++) x[i] = data[r * k + i];
-    addRow(acc.h[0], x, k);
+    addRow(acc, 0, x, k);
     acc.rows++;
   }
 }
@@ -134,7 +143,7 @@ function addConv(acc: Acc, data: Float32Array, dims: readonly number[], want: nu
           }
         }
       }
-      addRow(acc.h[g], x, cols);
+      addRow(acc, g, x, cols);
     }
     acc.rows++;
   }
@@ -146,19 +155,20 @@ function addConv(acc: Acc, data: Float32Array, dims: readonly number[], want: nu
  */
 export async function collectHessians(
   model: Model,
-  layers: readonly { layer: Layer; shape: readonly number[] }[],
+  layers: readonly { layer: Layer; shape: readonly number[]; /** false: means only (bias correction without gptq) */ full?: boolean }[],
   samples: readonly Sample[],
   run: RunModel,
   options: HessianOptions = {},
 ): Promise<Map<string, LayerHessian>> {
   if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples');
   const accs: Acc[] = [];
-  for (const { layer, shape } of layers) {
+  for (const { layer, shape, full = true } of layers) {
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
     if (!r || !m) continue;
     const groups = layer.op === 'Conv' ? attrInt(layer.node, 'group', 1) : 1;
-    accs.push({ layer, input: r.input, cols: m.cols, rows: 0, h: Array.from({ length: groups }, () => new Float64Array(m.cols * m.cols)) });
+    const h = Array.from({ length: groups }, () => new Float64Array(full ? m.cols * m.cols : 0));
+    accs.push({ layer, input: r.input, cols: m.cols, rows: 0, full, h, sum: Array.from({ length: groups }, () => new Float64Array(m.cols)) });
   }
   const out = new Map<string, LayerHessian>();
   if (accs.length === 0) return out;
@@ -182,8 +192,9 @@ export async function collectHessians(
   }
   for (const a of accs) {
     if (a.rows === 0) continue;
-    for (const h of a.h) for (let i = 0; i < a.cols; i++) for (let j = i + 1; j < a.cols; j++) h[j * a.cols + i] = h[i * a.cols + j];
-    out.set(a.layer.key, { key: a.layer.key, op: a.layer.op as LayerHessian['op'], cols: a.cols, h: a.h, rows: a.rows });
+    if (a.full) for (const h of a.h) for (let i = 0; i < a.cols; i++) for (let j = i + 1; j < a.cols; j++) h[j * a.cols + i] = h[i * a.cols + j];
+    const mean = a.sum.map((s) => s.map((v) => v / a.rows));
+    out.set(a.layer.key, { key: a.layer.key, op: a.layer.op as LayerHessian['op'], cols: a.cols, h: a.full ? a.h : [], mean, rows: a.rows });
   }
   return out;
 }

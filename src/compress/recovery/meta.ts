@@ -4,7 +4,7 @@ import { choice, type ValuesOf } from '../method';
 export const id = 'recovery';
 export const label = 'Recovery (teacher-guided)';
 
-export const RECOVERY_MODES = ['none', 'gptq'] as const;
+export const RECOVERY_MODES = ['none', 'bias', 'gptq'] as const;
 export type RecoveryMode = (typeof RECOVERY_MODES)[number];
 
 /** Its recipe key (RECIPE.md): `recovery`. */
@@ -13,7 +13,7 @@ export const settings = {
     values: RECOVERY_MODES,
     default: 'none',
     label: 'Recovery',
-    hint: 'gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size.',
+    hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too.',
     shown: (s) => s.weights === 'int8' || s.weights === 'int4' || s.recovery !== 'none',
   }),
 } as const;

@@ -5,26 +5,27 @@ import type { Model } from '../../onnx/types';
 import { resolveRecipe, type Recipe } from '../recipe';
 import { recoverable } from './hessian';
 
-export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[] }[] {
-  const wanted = new Set(
+export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean }[] {
+  const wanted = new Map(
     resolveRecipe(recipe, recipeLayers(model))
-      .filter((l) => l.settings.recovery === 'gptq' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'))
-      .map((l) => l.key),
+      .filter((l) => l.settings.recovery !== 'none' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'))
+      .map((l) => [l.key, l.settings.recovery]),
   );
   if (wanted.size === 0) return [];
-  const out: { layer: Layer; shape: number[] }[] = [];
+  const out: { layer: Layer; shape: number[]; full: boolean }[] = [];
   for (const layer of findLayers(model)) {
-    if (!wanted.has(layer.key) || !recoverable(layer)) continue;
+    const mode = wanted.get(layer.key);
+    if (!mode || !recoverable(layer)) continue;
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     // the weight as stored is the weight as read (no reshaping chain between them)
-    if (w && w.via.length === 0) out.push({ layer, shape: w.shape });
+    if (w && w.via.length === 0) out.push({ layer, shape: w.shape, full: mode === 'gptq' });
   }
   return out;
 }
 
 /** Whether the recipe asks any layer for recovery (the run then needs calibration samples). */
 export function wantsRecovery(model: Model, recipe: Recipe): boolean {
-  return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.recovery === 'gptq' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'));
+  return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.recovery !== 'none' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'));
 }
 
 /** The recipe with recovery off everywhere (round to nearest, to compare with). */

@@ -7,14 +7,47 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { gptqRows } from './gptq';
+import { groupOfElement, gptqRows, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 
-/** Refines `qt` (the layer's weight `values`, of shape `shape` as the layer reads it) in place; the report, or why not. */
-export function recoverWeight(layer: Layer, shape: readonly number[], values: Float32Array, qt: QuantizedTensor, hessian: LayerHessian | undefined): { report?: RecoveryReport; note?: string } {
-  if (!hessian) return { note: 'recovery gptq: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)' };
+/** (W − Ŵ)·x̄ per output channel: what the bias must add so the layer's mean output on the calibration inputs is unchanged. */
+export function biasDelta(values: Float32Array, qt: QuantizedTensor, m: WeightMatrix, mean: readonly Float64Array[]): Float64Array {
+  const groups = mean.length;
+  const per = m.rows / groups;
+  const delta = new Float64Array(m.rows);
+  for (let r = 0; r < m.rows; r++) {
+    const x = mean[Math.floor(r / per)];
+    let s = 0;
+    for (let c = 0; c < m.cols; c++) {
+      const e = m.at(r, c);
+      const g = groupOfElement(qt, e);
+      s += (values[e] - (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g]) * x[c];
+    }
+    delta[r] = s;
+  }
+  return delta;
+}
+
+/**
+ * Refines `qt` (the layer's weight `values`, of shape `shape` as the layer reads it) in place with
+ * GPTQ (mode "gptq"), then gives the bias correction (both modes); the report, or why not.
+ */
+export function recoverWeight(
+  layer: Layer,
+  shape: readonly number[],
+  values: Float32Array,
+  qt: QuantizedTensor,
+  hessian: LayerHessian | undefined,
+  mode: 'bias' | 'gptq' = 'gptq',
+): { report?: RecoveryReport; note?: string; delta?: Float64Array } {
+  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
   const m = weightMatrix(layer, shape);
-  if (!m || m.cols !== hessian.cols) return { note: `recovery gptq: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); round to nearest kept` };
+  if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); round to nearest kept` };
+  const delta = () => (hessian.mean.length > 0 ? biasDelta(values, qt, m, hessian.mean) : undefined);
+  if (mode === 'bias' || hessian.h.length === 0) {
+    const d = delta();
+    return d ? { delta: d } : {};
+  }
   const groups = hessian.h.length;
   const per = m.rows / groups;
   let before = 0;
@@ -28,7 +61,9 @@ export function recoverWeight(layer: Layer, shape: readonly number[], values: Fl
     after += r.errorAfter / groups;
   }
   const few = hessian.rows < m.cols ? `; ${hessian.rows} input rows for ${m.cols} columns: damped` : '';
+  const d = delta();
   return {
+    ...(d ? { delta: d } : {}),
     report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
     ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
   };
