@@ -39,6 +39,18 @@ async function compress(page: Page): Promise<void> {
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
 }
 
+/** A short benchmark on wasm with one thread (the Benchmark tab is open). */
+async function benchmarkWasm1(page: Page): Promise<void> {
+  for (const b of ['wasm-n', 'webgl', 'webgpu']) {
+    const box = page.getByTestId(`bench-backend-${b}`);
+    if (!(await box.isDisabled())) await box.setChecked(false);
+  }
+  await page.getByTestId('bench-max-runs').fill('5');
+  await page.getByTestId('bench-max-seconds').fill('0.5');
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+}
+
 /** Text lines drawn by the page's own canvas (fonts, anti-aliasing: a real rendering), as PNG files. */
 async function canvasTextLines(page: Page, n: number): Promise<{ name: string; mimeType: string; buffer: Buffer }[]> {
   const urls = await page.evaluate((count) => {
@@ -103,14 +115,7 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   // the Benchmark too
   await page.getByTestId('tab-bench').click();
   await expect(page.getByTestId('bench-data-line')).toContainText('4 evaluation samples: 8 images, each x float32[1, 3, 48, 320]');
-  for (const b of ['wasm-n', 'webgl', 'webgpu']) {
-    const box = page.getByTestId(`bench-backend-${b}`);
-    if (!(await box.isDisabled())) await box.setChecked(false);
-  }
-  await page.getByTestId('bench-max-runs').fill('5');
-  await page.getByTestId('bench-max-seconds').fill('0.5');
-  await page.getByTestId('bench-run').click();
-  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await benchmarkWasm1(page);
   await expect(page.getByTestId('bench-setup')).toHaveText(/x float32\[1, 3, 48, 320\].*4 given input sets/);
   await expect(page.getByTestId('bench-results-random')).toHaveCount(0);
 
@@ -161,14 +166,7 @@ test('a voice-activity model: wav frames of the length the user sets, the rate a
   await compress(page);
   await page.getByTestId('compress-close').click();
   await page.getByTestId('tab-bench').click();
-  for (const b of ['wasm-n', 'webgl', 'webgpu']) {
-    const box = page.getByTestId(`bench-backend-${b}`);
-    if (!(await box.isDisabled())) await box.setChecked(false);
-  }
-  await page.getByTestId('bench-max-runs').fill('5');
-  await page.getByTestId('bench-max-seconds').fill('0.5');
-  await page.getByTestId('bench-run').click();
-  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
+  await benchmarkWasm1(page);
   await expect(page.getByTestId('bench-setup')).toHaveText(/input float32\[1, 512\], sr int64\[\], state float32\[2, 1, 64\].*16 given input sets/);
   const row = page.locator('[data-testid="bench-row"][data-backend="wasm-1"][data-model="compressed"]');
   await expect(row).toHaveAttribute('data-ok', 'true');

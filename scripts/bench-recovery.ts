@@ -12,14 +12,13 @@
  *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
  * The machine may be shared: compare the ratios, not the absolute times.
  */
-import * as ort from 'onnxruntime-node';
-import type { RunModel, Sample } from '../src/compress/activations/calibrate';
+import type { Sample } from '../src/compress/activations/calibrate';
+import { nodeRunModel, worstOutputCosine } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
 import { collectHessians } from '../src/compress/recovery/hessian';
 import { recoveryLayers } from '../src/compress/recovery/plan';
 import type { Recipe } from '../src/compress/recipe';
 import { gaussian } from '../src/compress/testing/fixtures';
-import { cosine } from '../src/core/vector';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { encodeModel } from '../src/onnx/codec';
 import { makeTensor } from '../src/onnx/tensor';
@@ -85,23 +84,9 @@ function samples(input: string, dims: number[], n: number, seed: number): Sample
   });
 }
 
-const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
-const run: RunModel = async (bytes, sample) => {
-  let s = sessions.get(bytes);
-  if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
-  const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
-  const out = await (await s).run(feeds);
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
-};
+const run = nodeRunModel();
 
-async function worstCosine(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<number> {
-  let worst = 1;
-  for (const s of held) {
-    const [ra, rb] = [await run(a, s), await run(b, s)];
-    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(ra[k].data as Float32Array, rb[k].data as Float32Array));
-  }
-  return worst;
-}
+const worstCosine = (a: Uint8Array, b: Uint8Array, held: Sample[]) => worstOutputCosine(run, a, b, held);
 
 const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq'): Recipe => ({
   format: 'onnx-compression-recipe',

@@ -14,8 +14,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import type { RunModel, Sample } from '../src/compress/activations/calibrate';
+import type { Sample } from '../src/compress/activations/calibrate';
+import { nodeRunModel } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
 import { collectHessians } from '../src/compress/recovery/hessian';
 import { recoveryLayers } from '../src/compress/recovery/plan';
@@ -29,14 +29,7 @@ import { seeded } from '../src/testing/random';
 const dir = process.argv[2] ?? '../dev-models';
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
-const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
-const run: RunModel = async (bytes, sample) => {
-  let s = sessions.get(bytes);
-  if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
-  const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
-  const out = await (await s).run(feeds);
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
-};
+const run = nodeRunModel();
 
 /** Two seconds of speech-like audio at 16 kHz. */
 function utterance(seed: number): Float32Array {

@@ -5,7 +5,7 @@
  */
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
-import { classIndexByFolder, parseLabeledCsv, parseLabeledJson, type LabeledSet } from './labeled';
+import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from './labeled';
 import { inputsFromJsonObject, inputsFromNpyFile, inputsFromNpzFile, parseJsonText } from './parse-inputs';
 import type { BenchTensor } from './tensor';
 
@@ -41,20 +41,4 @@ export function dataFromFiles(files: readonly DataFile[], inputs: readonly IoSum
     else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy, .npz or .json files (or one labeled .json / .csv)`);
   }
   return { sets };
-}
-
-/**
- * Image tensors (already decoded and prepared, `per` floats each, in `paths` order) as the
- * benchmark's data: labeled by class folder when every image sits in a folder, else one input set each.
- */
-export function dataFromImages(paths: readonly string[], data: Float32Array, sampleDims: number[], io: IoSummary): BenchData {
-  const per = sampleDims.reduce((p, d) => p * d, 1);
-  const folders = paths.map((p) => p.split('/').slice(0, -1));
-  if (folders.every((p) => p.length >= 2)) {
-    const classOf = folders.map((p) => p[p.length - 1]);
-    const { classNames, index } = classIndexByFolder(classOf);
-    const labels = Int32Array.from(classOf, (c) => index.get(c)!);
-    return { labeled: { source: `${paths.length} images in ${classNames.length} class folders`, inputName: io.name, sampleDims, classNames, labels, data } };
-  }
-  return { sets: paths.map((_, i) => [{ name: io.name, dtype: 'float32' as const, dims: [1, ...sampleDims], data: data.slice(i * per, (i + 1) * per) }]) };
 }

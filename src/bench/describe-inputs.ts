@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
-import { imageTargetFromDims, IMAGENET_MEAN, IMAGENET_STD, type ImagePrep } from './image';
+import type { ImagePrep } from './image';
 import { dimGuess, inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
 
 export type { ImagePrep, InputSpec, SymbolicDim };
@@ -35,21 +35,6 @@ export function concreteDims(specs: readonly InputSpec[], values: Record<string,
       return { name: s.name, problem: errorMessage(e) };
     }
   });
-}
-
-/** Image settings fitting the model's (only) input at these dims, or undefined when it is not an image input. */
-export function defaultImagePrep(dims: readonly number[] | undefined): ImagePrep | undefined {
-  const t = dims && imageTargetFromDims(dims);
-  if (!t) return undefined;
-  const rgb = t.channels === 3;
-  return {
-    ...t,
-    fit: rgb ? 'center-crop' : 'stretch',
-    range: '0-1',
-    mean: [...(rgb ? IMAGENET_MEAN : [0])],
-    std: [...(rgb ? IMAGENET_STD : [1])],
-    invert: false,
-  };
 }
 
 /** How a symbolic dim got its size: set by the user, a batch dim (1), guessed from its name, or unknown (must be set). */

@@ -4,15 +4,14 @@
  * samples than round to nearest at the same settings, with the same file size; without H a layer
  * keeps round to nearest and says why.
  */
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { cosine } from '../../core/vector';
 import { seeded } from '../../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel } from '../../onnx/codec';
 import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
-import type { RunModel, Sample } from '../activations/calibrate';
+import type { Sample } from '../activations/calibrate';
+import { nodeRunModel, worstOutputCosine } from './testing/node-run';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
 import { cnnFixture, mlpFixture, type Fixture } from '../testing/fixtures';
@@ -20,13 +19,7 @@ import { checkNote, checkRecovery } from './check';
 import { collectHessians } from './hessian';
 import { recoveryLayers } from './plan';
 
-const run: RunModel = async (bytes, sample) => {
-  const s = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
-  const out = await s.run(feeds);
-  await s.release();
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
-};
+const run = nodeRunModel();
 
 /** Inputs with structure (a few smooth factors plus a little noise), like real data and unlike iid noise. */
 function samples(f: Fixture, n: number, seed: number): Sample[] {
@@ -41,14 +34,7 @@ function samples(f: Fixture, n: number, seed: number): Sample[] {
   });
 }
 
-async function worstCosine(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<number> {
-  let worst = 1;
-  for (const s of held) {
-    const [ra, rb] = [await run(a, s), await run(b, s)];
-    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(ra[k].data as Float32Array, rb[k].data as Float32Array));
-  }
-  return worst;
-}
+const worstCosine = (a: Uint8Array, b: Uint8Array, held: Sample[]) => worstOutputCosine(run, a, b, held);
 
 const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'bias' | 'gptq'): Recipe => ({
   format: 'onnx-compression-recipe',

@@ -1,0 +1,28 @@
+/**
+ * onnxruntime-node for the recovery tests and scripts: a RunModel (one session per model bytes,
+ * one thread) and the worst cosine of two models' outputs over samples.
+ */
+import * as ort from 'onnxruntime-node';
+import { cosine } from '../../../core/vector';
+import type { RunModel, Sample } from '../../activations/calibrate';
+
+export function nodeRunModel(): RunModel {
+  const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
+  return async (bytes, sample) => {
+    let s = sessions.get(bytes);
+    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
+    const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
+    const out = await (await s).run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+  };
+}
+
+/** The worst cosine, over samples and outputs, between the models `a` and `b`. */
+export async function worstOutputCosine(run: RunModel, a: Uint8Array, b: Uint8Array, samples: readonly Sample[]): Promise<number> {
+  let worst = 1;
+  for (const s of samples) {
+    const [ra, rb] = [await run(a, s), await run(b, s)];
+    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(ra[k].data as Float32Array, rb[k].data as Float32Array));
+  }
+  return worst;
+}
