@@ -8,7 +8,8 @@
  *   exported data.json is what `cli eval --data` reads to make the same inputs.
  * - a voice-activity-like model (an audio frame of unnamed length, an `sr` scalar, a recurrent
  *   state): a wav file is cut into frames of the length the user sets, `sr` gets the rate and the
- *   state zeros, each said, and the benchmark runs on them.
+ *   state is fed back from its output frame after frame (the original model runs the frames), each
+ *   said, and the benchmark runs on them. mp3 and ogg files go through the browser's decoder.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -148,7 +149,7 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   await expect(page.getByTestId('data-summary')).toHaveText(/^8 images, each x float32\[1, 3, 48, 320\]/, { timeout: 30_000 });
 });
 
-test('a voice-activity model: wav frames of the length the user sets, the rate and the state said, benchmarked', async ({ page }) => {
+test('a voice-activity model: wav frames of the length the user sets, the rate said, the state fed back frame after frame, benchmarked', async ({ page }) => {
   test.setTimeout(180_000);
   await open(page, 'vad.onnx', encodeModel(vadModel()));
   await page.getByTestId('tab-data').click();
@@ -157,11 +158,19 @@ test('a voice-activity model: wav frames of the length the user sets, the rate a
   await expect(page.getByTestId('data-error')).toHaveText(/set the size of input\[1\] under Inputs/);
   await expect(page.getByTestId('data-audio-prep')).toBeVisible();
   await page.getByTestId('data-dim-input[1]').fill('512');
-  await expect(page.getByTestId('data-summary')).toHaveText(/^31 frames of 512 samples at 16000 Hz from 1 audio file, each input float32\[1, 512\]; sr = 16000; state = zeros \[2, 1, 64\]/, {
-    timeout: 30_000,
-  });
+  // the state input pairs with the stateN output: the original model runs over the frames and
+  // each frame gets the state the frame before left (zeros at the file's start)
+  const fedBack = /^31 frames of 512 samples at 16000 Hz from 1 audio file, each input float32\[1, 512\]; sr = 16000; state = stateN of the previous frame, run by the original model \(zeros \[2, 1, 64\] at each file's start\)/;
+  await expect(page.getByTestId('data-summary')).toHaveText(fedBack, { timeout: 30_000 });
   await expect(page.getByTestId('data-input-note-sr')).toHaveText('sr = 16000');
+  await expect(page.getByTestId('data-feedback-state')).toBeChecked();
   await expect(page.getByTestId('data-preview-wave')).toHaveCount(6);
+  // off: zeros every frame, said; on again
+  await page.getByTestId('data-feedback-state').uncheck();
+  await expect(page.getByTestId('data-summary')).toHaveText(/; state = zeros \[2, 1, 64\]/, { timeout: 30_000 });
+  await expect(page.getByTestId('data-feedback-state')).not.toBeChecked();
+  await page.getByTestId('data-feedback-state').check();
+  await expect(page.getByTestId('data-summary')).toHaveText(fedBack, { timeout: 30_000 });
 
   await compress(page);
   await page.getByTestId('compress-close').click();
@@ -170,4 +179,25 @@ test('a voice-activity model: wav frames of the length the user sets, the rate a
   await expect(page.getByTestId('bench-setup')).toHaveText(/input float32\[1, 512\], sr int64\[\], state float32\[2, 1, 64\].*16 given input sets/);
   const row = page.locator('[data-testid="bench-row"][data-backend="wasm-1"][data-model="compressed"]');
   await expect(row).toHaveAttribute('data-ok', 'true');
+  // the scalar output is judged per sample over every set: decisions at 0.5 and absolute errors
+  const fidelity = page.locator('[data-testid="bench-fidelity-row"][data-backend="wasm-1"][data-output="output"]');
+  await expect(fidelity).toHaveAttribute('data-kind', 'scalar');
 });
+
+for (const format of ['mp3', 'ogg'] as const) {
+  test(`${format} audio is decoded by the browser, resampled and framed like wav`, async ({ page }) => {
+    await open(page, 'vad.onnx', encodeModel(vadModel()));
+    await page.getByTestId('tab-data').click();
+    await page.getByTestId('data-dim-input[1]').fill('512');
+    const bytes = fs.readFileSync(path.join(root, 'e2e', 'fixtures', `tone.${format}`));
+    await page.getByTestId('data-files-input').setInputFiles({ name: `speech.${format}`, mimeType: format === 'mp3' ? 'audio/mpeg' : 'audio/ogg', buffer: bytes });
+    // 1 s of a 16 kHz tone (scripts/make-audio-fixtures.sh): the decoder's rate is resampled to
+    // 16 kHz; an mp3 encoder pads up to two frames of its own
+    await expect(page.getByTestId('data-summary')).toHaveText(/^(3[0-4]) frames of 512 samples at 16000 Hz from 1 audio file/, { timeout: 30_000 });
+    // the tone comes and goes: the frames are real audio, not silence
+    const range = await page.getByTestId('data-range').innerText();
+    const [lo, hi] = /values (\S+) … (\S+),/.exec(range)!.slice(1).map(Number);
+    expect(hi).toBeGreaterThan(0.3);
+    expect(lo).toBeLessThan(-0.3);
+  });
+}

@@ -7,7 +7,8 @@
  */
 import { AppError } from '../core/errors';
 import { frames, resample } from './audio';
-import { describeNormalize, dimValue, fillInput, imagePrepFor, splitSamples, type DataDescription } from './dataset';
+import { AUDIO_FILE, IMAGE_FILE, TENSOR_FILE, describeNormalize, dimValue, fillInput, imagePrepFor, splitSamples, type DataDescription } from './dataset';
+import { STATE_INPUT } from './describe-inputs';
 import { imageToTensor } from './image';
 import { dimGuess, inputSpecs, type InputSpec } from './inputs';
 import { classIndexByFolder, type LabeledSet } from './labeled';
@@ -35,6 +36,10 @@ export interface LoadedData {
   fed?: string;
   /** values given to the inputs the data does not feed, one line each */
   otherInputs?: string[];
+  /** which stream (audio file) each set belongs to: states are fed back within a stream */
+  streams?: number[];
+  /** the state inputs fed from an output of the frame before (src/bench/feedback.ts) */
+  feedback?: { input: string; output: string }[];
 }
 
 /** A decoded image: RGBA pixels. */
@@ -54,9 +59,8 @@ export interface DecodedAudioFile {
 
 const bad = (msg: string) => new AppError('invalid-argument', msg);
 
-export const IMAGE_FILE = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
-export const AUDIO_FILE = /\.(wav|mp3|ogg|oga|opus|flac|m4a|aac|webm)$/i;
-export const TENSOR_FILE = /\.(npy|npz|json|csv)$/i;
+export { AUDIO_FILE, IMAGE_FILE, TENSOR_FILE };
+export { STATE_INPUT };
 
 /** A number (or values) as a tensor of the input's dtype. */
 export function filledTensor(spec: InputSpec, dims: number[], values: number[] | number): BenchTensor {
@@ -72,8 +76,6 @@ export function filledTensor(spec: InputSpec, dims: number[], values: number[] |
 
 /** Names that look like a sample-rate input. */
 export const RATE_INPUT = /^(sr|sample_?rate|rate|fs)$/i;
-/** Names that look like a recurrent state or cache input. */
-export const STATE_INPUT = /state|hidden|^h0?$|^c0?$|^h_|^c_|cache|past/i;
 
 /** Values for the inputs the data does not feed. */
 export function otherInputs(specs: readonly InputSpec[], fed: string, d: DataDescription, audio: boolean): { tensors: BenchTensor[]; notes: string[] } {
@@ -200,10 +202,12 @@ export function assembleAudio(files: readonly DecodedAudioFile[], inputs: readon
   const others = otherInputs(specs, spec.name, sized, true);
   const sets: BenchTensor[][] = [];
   const names: string[] = [];
-  for (const f of files) {
+  const streams: number[] = [];
+  for (const [fileIndex, f] of files.entries()) {
     const x = resample(f.samples, f.sampleRate, d.audio.sampleRate);
     for (const [k, frame] of frames(x, length, d.audio.hop ?? length).entries()) {
       names.push(`${f.path}#${k}`);
+      streams.push(fileIndex);
       sets.push([{ name: spec.name, dtype: 'float32', dims: inputDims, data: frame }, ...others.tensors.map((t) => ({ ...t, data: t.data.slice() }))]);
     }
   }
@@ -219,6 +223,7 @@ export function assembleAudio(files: readonly DecodedAudioFile[], inputs: readon
     ignored: [],
     fed: spec.name,
     otherInputs: others.notes,
+    streams,
   };
 }
 

@@ -59,6 +59,11 @@ export interface DataDescription {
   inputs: Record<string, number | number[]>;
   /** how many samples calibrate (the rest evaluate); absent: half of them, at most 128 */
   calibration?: number;
+  /**
+   * recurrent state inputs fed from an output of the frame before (input -> output,
+   * src/bench/feedback.ts); absent: for audio, every state input with a matching output; {}: none
+   */
+  feedback?: Record<string, string>;
 }
 
 export const DEFAULT_IMAGE: Readonly<ImageOptions> = Object.freeze({ resize: 'stretch', channels: 'rgb', normalize: '0to1', invert: false });
@@ -67,6 +72,11 @@ export const DEFAULT_AUDIO: Readonly<AudioOptions> = Object.freeze({ sampleRate:
 export function defaultDescription(): DataDescription {
   return { format: DATA_FORMAT, version: DATA_VERSION, image: { ...DEFAULT_IMAGE }, audio: { ...DEFAULT_AUDIO }, dims: {}, inputs: {} };
 }
+
+/** Files the Data place reads, by kind. */
+export const IMAGE_FILE = /\.(png|jpe?g|gif|bmp|webp|avif)$/i;
+export const AUDIO_FILE = /\.(wav|mp3|ogg|oga|opus|flac|m4a|aac|webm)$/i;
+export const TENSOR_FILE = /\.(npy|npz|json|csv)$/i;
 
 const bad = (key: string, msg: string) => new AppError('invalid-argument', `${key}: ${msg}`);
 const RESIZE: readonly ResizeMode[] = ['stretch', 'pad', 'crop'];
@@ -140,7 +150,7 @@ function parseAudio(v: unknown): AudioOptions {
 /** Parses and validates untrusted JSON (a `data.json`). */
 export function parseDataDescription(json: unknown): DataDescription {
   const o = object('data', json);
-  onlyKeys('', o, ['format', 'version', 'image', 'audio', 'dims', 'inputs', 'calibration']);
+  onlyKeys('', o, ['format', 'version', 'image', 'audio', 'dims', 'inputs', 'calibration', 'feedback']);
   if (o.format !== DATA_FORMAT) throw bad('format', `expected "${DATA_FORMAT}", got ${JSON.stringify(o.format)}`);
   if (o.version !== DATA_VERSION) throw bad('version', `expected ${DATA_VERSION}, got ${JSON.stringify(o.version)}`);
   const out = defaultDescription();
@@ -157,6 +167,13 @@ export function parseDataDescription(json: unknown): DataDescription {
     }
   }
   if (o.calibration !== undefined) out.calibration = wholeNumber('calibration', o.calibration, 0);
+  if (o.feedback !== undefined) {
+    out.feedback = {};
+    for (const [k, v] of Object.entries(object('feedback', o.feedback))) {
+      if (typeof v !== 'string' || v === '') throw bad(`feedback["${k}"]`, 'expected the name of the output fed back into this input');
+      out.feedback[k] = v;
+    }
+  }
   return out;
 }
 
@@ -176,6 +193,7 @@ export function serializeDataDescription(d: DataDescription): string {
       dims: sorted(d.dims),
       inputs: sorted(d.inputs),
       ...(d.calibration !== undefined ? { calibration: d.calibration } : {}),
+      ...(d.feedback !== undefined ? { feedback: sorted(d.feedback) } : {}),
     },
     null,
     2,

@@ -78,3 +78,53 @@ export function dimChoices(
     guessed: choices.filter((c) => c.basis === 'name').map((c) => `${c.name}=${c.value}`),
   };
 }
+
+/** Names that look like a recurrent state or cache input. */
+export const STATE_INPUT = /state|hidden|^h0?$|^c0?$|^h_|^c_|cache|past/i;
+
+/** An input fed from an output of the frame before. */
+export interface StatePair {
+  input: string;
+  output: string;
+}
+
+const sameShape = (a: IoSummary, b: IoSummary) => {
+  if (!a.shape || !b.shape || a.shape.length !== b.shape.length) return false;
+  return a.shape.every((d, i) => typeof d !== 'number' || typeof b.shape![i] !== 'number' || d === b.shape![i]);
+};
+
+/** How an output's name relates to a state input's: higher is closer; 0 unrelated. */
+function kinship(input: string, output: string): number {
+  const i = input.toLowerCase();
+  const o = output.toLowerCase();
+  if (o === i) return 0;
+  if (o.startsWith(i)) return 3; // state -> stateN, state_out, h -> hn
+  const stem = i.replace(/(_?in|_?0|_?prev|_?past)$/, '');
+  if (stem.length > 0 && stem !== i && o.startsWith(stem)) return 3; // h0 -> hn, state_in -> state_out
+  if (i.replace(/^past/, 'present') === o) return 3; // past_key_values.0.key -> present.0.key (both forms)
+  if (i.startsWith('past') && o.startsWith('present') && i.replace(/^past[_.]?(key_values)?/, '') === o.replace(/^present[_.]?/, '')) return 3;
+  if (/state|hidden|cache/.test(o)) return 1;
+  return 0;
+}
+
+/**
+ * The state inputs that have a matching output (same dtype, same fixed dims): the output whose
+ * name is closest (`state` -> `stateN`, `h0` -> `hn`, `past...` -> `present...`), or the only
+ * output of that dtype and shape. Inputs with no unambiguous match are left out.
+ */
+export function statePairs(inputs: readonly IoSummary[], outputs: readonly IoSummary[]): StatePair[] {
+  const pairs: StatePair[] = [];
+  const taken = new Set<string>();
+  for (const input of inputs) {
+    if (!STATE_INPUT.test(input.name)) continue;
+    const fit = outputs.filter((o) => !taken.has(o.name) && o.dtype === input.dtype && sameShape(input, o));
+    if (fit.length === 0) continue;
+    const scored = fit.map((o) => ({ o, k: kinship(input.name, o.name) })).sort((a, b) => b.k - a.k);
+    const best = scored[0];
+    const clear = best.k > 0 ? scored.length === 1 || scored[1].k < best.k : fit.length === 1;
+    if (!clear) continue;
+    pairs.push({ input: input.name, output: best.o.name });
+    taken.add(best.o.name);
+  }
+  return pairs;
+}

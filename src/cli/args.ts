@@ -69,6 +69,9 @@ Usage:
       --sample-rate HZ     audio is resampled to it and fills a rate input (sr)
       --dims NAME=N,...    sizes of symbolic dims
       --input NAME=V,...   values of inputs the files do not feed (else zeros, said)
+      --feedback IN=OUT,...|none   recurrent state: each audio frame's input IN gets output
+                           OUT of the frame before, run by the original model (default for
+                           audio: every state input with a matching output, said)
       --calibration N      N samples calibrate (compress), the others evaluate (eval,
                            autotune); without it every sample does both, and it is said
 

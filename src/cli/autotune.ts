@@ -6,6 +6,7 @@
  * chosen recipe. Same code as the Explore tab (src/bench/explore), same numbers up to runtime
  * differences between onnxruntime-node and onnxruntime-web.
  */
+import * as path from 'node:path';
 import * as fs from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
@@ -78,7 +79,7 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
   try {
     const summary = summarizeModel(loaded);
     const model = externalReferences(loaded.model).length > 0 ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-    const data = evaluationData(args, summary.inputs);
+    const data = await evaluationData(args, summary, path.resolve(args.model));
     const plan = planInputs(summary.inputs, { dimValues: data.dimValues, ...data.samples });
     const metric: MetricKind = args.metric ?? (plan.labeled ? 'accuracy' : 'cosine');
     if (metric === 'accuracy' && !plan.labeled) throw new AppError('invalid-argument', '--metric accuracy needs a labeled set (--samples FILE.json or FILE.csv)');

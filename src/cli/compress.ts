@@ -28,7 +28,7 @@ import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
 import { splitData, type LoadedData } from '../bench/data-load';
 import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
-import { descriptionFromFlags, loadData, type DataFlags } from './data';
+import { descriptionFromFlags, loadDataFed, type DataFlags } from './data';
 
 export interface CompressArgs extends DataFlags {
   model: string;
@@ -218,7 +218,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       throw e;
     }
     let data: LoadedData | undefined;
-    if (args.samples !== undefined) data = loadData(args.samples, descriptionFromFlags(args), summarizeModel(loaded).inputs);
+    if (args.samples !== undefined) data = await loadDataFed(args.samples, descriptionFromFlags(args), summarizeModel(loaded), path.resolve(args.model));
     const part = data ? splitData(data) : undefined;
     let calibration: Calibration | undefined;
     if (wantsActivations && data && part) calibration = await calibrate(loaded.model, loaded.external, calibrationSamples(part.calibration));

@@ -21,6 +21,7 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/bui
 import { makeTensor } from '../onnx/tensor';
 import { DataType } from '../onnx/types';
 import { glyphStrip, recognizerModel } from '../testing/recognizer';
+import { toneWav, vadModel } from '../testing/vad';
 import type { AutotuneReport } from './autotune';
 import type { CompressOutcome } from './compress';
 import { decodeImageFile } from './data';
@@ -223,5 +224,25 @@ describe('cli data: audio', () => {
     const frame = new Float32Array(512).fill(0.25);
     const o = await s.run({ input: new ort.Tensor('float32', frame, [1, 512]), sr: new ort.Tensor('float32', new Float32Array([16000]), []) });
     expect((o.out.data as Float32Array)[0]).toBeCloseTo(0.25, 6);
+  });
+
+  it('feeds a recurrent state back between frames (the original model runs each file in order), or zeros with --feedback none', () => {
+    const model = path.join(tmp, 'vad-state.onnx');
+    fs.writeFileSync(model, encodeModel(vadModel()));
+    const dir = path.join(tmp, 'speech');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'a.wav'), toneWav(0.5));
+    const flags = ['--samples', dir, '--dims', 'input[1]=512', '--max-runs', '2', '--json'];
+    const fed = cli(['eval', model, model, ...flags]);
+    expect(fed.stderr).toBe('');
+    expect((JSON.parse(fed.stdout) as EvalReport).data).toMatch(
+      /^15 frames of 512 samples at 16000 Hz from 1 audio file, each input float32\[1, 512\]; sr = 16000; state = stateN of the previous frame, run by the original model \(zeros \[2, 1, 64\] at each file's start\)/,
+    );
+    const zeros = cli(['eval', model, model, ...flags, '--feedback', 'none']);
+    expect(zeros.stderr).toBe('');
+    expect((JSON.parse(zeros.stdout) as EvalReport).data).toMatch(/; state = zeros \[2, 1, 64\]/);
+    const wrong = cli(['eval', model, model, ...flags, '--feedback', 'state=nope']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('feedback: the model has no output "nope" to feed into "state"');
   });
 });

@@ -20,6 +20,8 @@ import { PNG } from 'pngjs';
 import { AppError } from '../core/errors';
 import { decodeWav } from '../bench/audio';
 import { assembleAudio, assembleImages, type LoadedData } from '../bench/data-load';
+import { ortRunSession } from '../bench/evaluate';
+import { feedBackStates, feedbackPairs } from '../bench/feedback';
 import { defaultDescription, parseDataDescription, parseImageSize, parseNormalizeFlag, type DataDescription } from '../bench/dataset';
 import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
@@ -39,6 +41,7 @@ export interface DataFlags {
   dims?: string;
   input?: string;
   calibration?: string;
+  feedback?: string;
 }
 
 /** The flags that take a value, for the argument parser. */
@@ -54,6 +57,7 @@ export const DATA_FLAGS: Readonly<Record<string, keyof DataFlags>> = {
   '--dims': 'dims',
   '--input': 'input',
   '--calibration': 'calibration',
+  '--feedback': 'feedback',
 };
 
 const bad = (msg: string) => new AppError('invalid-argument', msg);
@@ -79,6 +83,18 @@ function parseInputValues(text: string): Record<string, number> {
     const v = m ? Number(m[2]) : NaN;
     if (!m || !Number.isFinite(v)) throw bad(`--input: "${part}" is not NAME=NUMBER`);
     out[m[1]] = v;
+  }
+  return out;
+}
+
+/** "state=stateN,h=hn" -> input -> output; "none" -> no feedback. */
+function parseFeedback(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text.trim() === 'none') return out;
+  for (const part of text.split(',')) {
+    const m = /^\s*([^=]+?)\s*=\s*(\S+)\s*$/.exec(part);
+    if (!m) throw bad(`--feedback: "${part}" is not INPUT=OUTPUT (or none)`);
+    out[m[1]] = m[2];
   }
   return out;
 }
@@ -111,6 +127,7 @@ export function descriptionFromFlags(f: DataFlags): DataDescription {
   }
   Object.assign(d.dims, parseDims(f.dims));
   if (f.input !== undefined) Object.assign(d.inputs, parseInputValues(f.input));
+  if (f.feedback !== undefined) d.feedback = parseFeedback(f.feedback);
   if (f.calibration !== undefined) {
     const c = Number(f.calibration);
     if (!Number.isSafeInteger(c) || c < 0) throw bad(`--calibration must be a whole number of samples, not "${f.calibration}"`);
@@ -215,4 +232,22 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
   else if (lower.endsWith('.csv')) labeled = withSamplesPrefix(() => parseLabeledCsv(name, new TextDecoder().decode(readFileBytes(samples)), inputs));
   else throw bad(`--samples: ${name} is not a folder of samples or images, a labeled .json or .csv file, an image or a .wav file`);
   return { kind: 'labeled', description: d, labeled, count: labeled.labels.length, summary: `${labeled.labels.length} labeled samples from ${name}`, dims: {}, names: [name], ignored: [] };
+}
+
+/**
+ * loadData, then recurrent states fed back between frames (src/bench/feedback.ts): the original
+ * model (`model`: its bytes, or its path when external data sits beside it) runs over each audio
+ * file's frames in onnxruntime-node.
+ */
+export async function loadDataFed(samples: string, d: DataDescription, io: { inputs: readonly IoSummary[]; outputs: readonly IoSummary[] }, model: Uint8Array | string): Promise<LoadedData> {
+  const data = loadData(samples, d, io.inputs);
+  const pairs = feedbackPairs(data, io.inputs, io.outputs);
+  if (pairs.length === 0) return data;
+  const ort = await import('onnxruntime-node');
+  const session = await (typeof model === 'string' ? ort.InferenceSession.create(model) : ort.InferenceSession.create(model));
+  try {
+    return await feedBackStates(data, pairs, ortRunSession(ort.Tensor, session));
+  } finally {
+    await session.release();
+  }
 }

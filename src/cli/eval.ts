@@ -20,7 +20,7 @@ import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
 import { splitData } from '../bench/data-load';
-import { descriptionFromFlags, loadData, type DataFlags } from './data';
+import { descriptionFromFlags, loadDataFed, type DataFlags } from './data';
 import { readFileBytes } from './samples';
 
 export interface EvalArgs extends DataFlags {
@@ -67,12 +67,12 @@ export interface EvalReport {
  * external data, its path (onnxruntime reads the data files beside it, checked here first: no
  * copy inline, and no 2 GB limit on the pair).
  */
-function modelSource(file: string): { source: Uint8Array | string; size: number; inputs: IoSummary[] } {
+function modelSource(file: string): { source: Uint8Array | string; size: number; inputs: IoSummary[]; outputs: IoSummary[] } {
   const loaded = loadModelFromPath(file);
   try {
     const summary = summarizeModel(loaded);
     const ext = externalReferences(loaded.model).length > 0;
-    return { source: ext ? path.resolve(file) : readFileBytes(file), size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs };
+    return { source: ext ? path.resolve(file) : readFileBytes(file), size: loaded.fileSize + summary.externalBytes, inputs: summary.inputs, outputs: summary.outputs };
   } finally {
     loaded.external.close();
   }
@@ -112,13 +112,14 @@ function synthesizedDims(inputs: readonly IoSummary[], given: Record<string, num
  * The input sets eval and autotune measure on: `--samples` read with the data description (the
  * evaluation part when a split is asked for), and the sizes of symbolic dims.
  */
-export function evaluationData(
+export async function evaluationData(
   flags: DataFlags,
-  inputs: readonly IoSummary[],
-): { samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string } {
+  io: { inputs: readonly IoSummary[]; outputs: readonly IoSummary[] },
+  model: Uint8Array | string,
+): Promise<{ samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string }> {
   const description = descriptionFromFlags(flags);
-  if (flags.samples === undefined) return synthesizedDims(inputs, description.dims);
-  const data = loadData(flags.samples, description, inputs);
+  if (flags.samples === undefined) return synthesizedDims(io.inputs, description.dims);
+  const data = await loadDataFed(flags.samples, description, io, model);
   const { evaluation, line } = splitData(data);
   return { samples: evaluation, dimValues: { ...description.dims, ...data.dims }, line: `${data.summary}; ${line}` };
 }
@@ -203,7 +204,7 @@ export async function evaluatePair(args: EvalArgs): Promise<EvalReport> {
   if (names(original.inputs) !== names(compressed.inputs)) {
     throw new AppError('invalid-argument', `the models' inputs differ (${names(original.inputs)} vs ${names(compressed.inputs)}); eval compares two versions of one model`);
   }
-  const data = evaluationData(args, original.inputs);
+  const data = await evaluationData(args, original, original.source);
   const repeat = {
     ...(args.maxRuns !== undefined ? { maxRuns: args.maxRuns } : {}),
     ...(args.maxSeconds !== undefined ? { maxMs: args.maxSeconds * 1000 } : {}),

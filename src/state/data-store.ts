@@ -15,20 +15,20 @@ import { useMemo } from 'react';
 import { create } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import { errorMessage, isAppError } from '../core/errors';
-import { defaultDescription, parseDataDescription, serializeDataDescription, type AudioOptions, type DataDescription, type ImageOptions } from '../bench/dataset';
-import { concreteDims, describeInputs, dimChoices } from '../bench/describe-inputs';
+import { AUDIO_FILE, defaultDescription, parseDataDescription, serializeDataDescription, type AudioOptions, type DataDescription, type ImageOptions } from '../bench/dataset';
+import { concreteDims, describeInputs, dimChoices, statePairs } from '../bench/describe-inputs';
 import type { DataPart, DataPreview, DecodedAudioFile, PreparedData } from '../workers/data-api';
 import { DataClient } from '../workers/data-client';
 import type { OpenedModel } from '../workers/model-api';
 import { provideCompressData } from './compress-store';
-import { useModelStore } from './model-store';
+import { modelHandle, useModelStore } from './model-store';
 import { registerSessionPart } from './session-store';
 
 export type { DataPart, DataPreview, PreparedData };
 
 export type DataSourceState = { kind: 'none' } | { kind: 'sample' } | { kind: 'files'; files: File[]; paths: string[] };
 
-export type DataStatus = { kind: 'idle' } | { kind: 'preparing'; done: number; total: number } | { kind: 'ready' } | { kind: 'failed'; message: string };
+export type DataStatus = { kind: 'idle' } | { kind: 'preparing'; done: number; total: number; stage?: 'feedback' } | { kind: 'ready' } | { kind: 'failed'; message: string };
 
 /** What a consumer is fed. */
 export interface DataFeed {
@@ -65,6 +65,8 @@ export interface DataState {
   setDim(name: string, value: number | undefined): void;
   setInputValue(name: string, value: number | undefined): void;
   setCalibration(n: number | undefined): void;
+  /** Feeds `output` of the frame before into state input `input` (undefined: not fed back). */
+  setFeedback(input: string, output: string | undefined): void;
   /** The description as data.json text (what `cli --data` reads). */
   exportDescription(): string;
   /** Reads a data.json; throws a one-line error naming the key. */
@@ -120,6 +122,27 @@ async function decodeAudioFiles(files: File[], paths: string[]): Promise<Decoded
   return out;
 }
 
+/**
+ * The state inputs that can be fed back (input -> output), and whether each is now: the pairs
+ * found by name and shape, plus any the description names.
+ */
+export function feedbackChoices(s: Pick<DataState, 'model' | 'description' | 'prepared' | 'source'>): { input: string; output: string; on: boolean }[] {
+  if (!s.model) return [];
+  const found = statePairs(s.model.summary.inputs, s.model.summary.outputs);
+  const given = s.description.feedback;
+  const fedNow = s.source.kind !== 'none' ? (s.prepared?.loaded.feedback ?? []) : [];
+  const out = found.map((p) => ({ ...p, output: given?.[p.input] ?? p.output, on: given ? given[p.input] !== undefined : fedNow.some((q) => q.input === p.input) }));
+  for (const [input, output] of Object.entries(given ?? {})) if (!out.some((p) => p.input === input)) out.push({ input, output, on: true });
+  return out;
+}
+
+/** Whether the data may feed recurrent states back (the worker then needs the model): a pair given, or audio and a state with its output. */
+function mayFeedBack(model: OpenedModel, source: DataSourceState, d: DataDescription): boolean {
+  if (d.feedback !== undefined) return Object.keys(d.feedback).length > 0;
+  if (source.kind !== 'files' || !source.paths.some((p) => AUDIO_FILE.test(p))) return false;
+  return statePairs(model.summary.inputs, model.summary.outputs).length > 0;
+}
+
 function relativePath(f: File): string {
   return (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
 }
@@ -149,8 +172,16 @@ export const useDataStore = create<DataState>()((set, get) => {
     const alive = () => inFlight === controller && get().model === model;
     try {
       const audio = source.kind === 'files' ? await decodeAudioFiles(source.files, source.paths) : [];
+      const bytes = mayFeedBack(model, source, description) ? await modelHandle(model)?.runnable() : undefined;
+      if (!alive()) return;
       const prepared = await getClient().prepare(
-        { inputs: model.summary.inputs, description, source: source.kind === 'files' ? { kind: 'files', files: source.files, paths: source.paths, audio } : { kind: 'sample' } },
+        {
+          inputs: model.summary.inputs,
+          outputs: model.summary.outputs,
+          description,
+          source: source.kind === 'files' ? { kind: 'files', files: source.files, paths: source.paths, audio } : { kind: 'sample' },
+          ...(bytes ? { model: bytes } : {}),
+        },
         (p) => alive() && set({ status: { kind: 'preparing', ...p } }),
         controller.signal,
       );
@@ -207,6 +238,15 @@ export const useDataStore = create<DataState>()((set, get) => {
       describe((d) => {
         const { calibration: _old, ...rest } = d;
         return n === undefined || !Number.isSafeInteger(n) || n < 0 ? rest : { ...rest, calibration: n };
+      });
+    },
+    setFeedback(input, output) {
+      describe((d) => {
+        const now = d.feedback ?? Object.fromEntries((get().prepared?.loaded.feedback ?? []).map((p) => [p.input, p.output]));
+        const next = { ...now };
+        if (output === undefined) delete next[input];
+        else next[input] = output;
+        return { ...d, feedback: next };
       });
     },
     exportDescription() {

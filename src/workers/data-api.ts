@@ -21,8 +21,14 @@ export type DataFiles =
 
 export interface DataRequest {
   inputs: IoSummary[];
+  outputs: IoSummary[];
   description: DataDescription;
   source: DataFiles;
+  /**
+   * the original model's runnable bytes, given when recurrent states may be fed back between
+   * frames (src/bench/feedback.ts): the worker runs it over the frames in onnxruntime-web (wasm)
+   */
+  model?: ArrayBuffer;
 }
 
 export interface PreparedData {
@@ -40,6 +46,8 @@ export interface PreparedData {
 export interface DataProgress {
   done: number;
   total: number;
+  /** what is being done (absent: decoding files) */
+  stage?: 'feedback';
 }
 
 export interface DataWorkerApi {

@@ -9,6 +9,9 @@ import { decodeWav } from '../bench/audio';
 import { dataFromFiles } from '../bench/data-files';
 import { assembleAudio, assembleImages, AUDIO_FILE, fromLabeled, fromSets, IMAGE_FILE, splitData, TENSOR_FILE, type DecodedAudioFile, type DecodedImage, type LoadedData } from '../bench/data-load';
 import { previewData } from '../bench/data-preview';
+import { feedBackStates, feedbackPairs } from '../bench/feedback';
+import { loadOrt } from './ort';
+import { webRunSession } from './ort-session';
 import type { DataDescription } from '../bench/dataset';
 import { parseLabeledJson } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
@@ -108,10 +111,29 @@ async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile
   return { ...loaded, ignored, summary: notes.length ? `${loaded.summary} (${notes.join('; ')})` : loaded.summary };
 }
 
+/** States fed back between frames: the original model runs over the frames (wasm, this worker's threads). */
+async function fedBack(loaded: LoadedData, pairs: ReturnType<typeof feedbackPairs>, model: ArrayBuffer | undefined, progress: Progress): Promise<LoadedData> {
+  if (!model) throw new AppError('unsupported', 'feeding states back needs the model, and none was given to the data worker');
+  const ort = await loadOrt();
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  try {
+    session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: ['wasm'] });
+  } catch (e) {
+    throw new AppError('invalid-argument', `the model does not load in onnxruntime-web to feed its state back: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return await feedBackStates(loaded, pairs, webRunSession(ort, session), { onProgress: (done, total) => progress({ done, total, stage: 'feedback' }) });
+  } finally {
+    await session.release();
+  }
+}
+
 async function prepare(req: DataRequest, progress: Progress): Promise<PreparedData> {
   const t0 = performance.now();
-  const loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.description, progress);
+  let loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.description, progress);
   if (loaded.count === 0) throw new AppError('invalid-argument', 'the files hold no samples');
+  const pairs = feedbackPairs(loaded, req.inputs, req.outputs);
+  if (pairs.length > 0) loaded = await fedBack(loaded, pairs, req.model, progress);
   const split = splitData(loaded, true);
   return {
     loaded,

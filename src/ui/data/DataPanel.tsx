@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { describeInputs, dimChoices, type DimChoice } from '../../bench/describe-inputs';
-import { isSampleModel, useDataStore } from '../../state/data-store';
+import { feedbackChoices, isSampleModel, useDataStore } from '../../state/data-store';
 import { DataPreviewView } from './DataPreview';
 import { DataPrep } from './DataPrep';
 import './data.css';
@@ -74,7 +74,11 @@ function DataSourceCard() {
             .csv) for numbers that hold on real data.
           </span>
         ) : status.kind === 'preparing' ? (
-          <span>Preparing{status.total > 0 ? ` ${status.done} of ${status.total} files` : ''}…</span>
+          <span data-testid="data-preparing">
+            {status.stage === 'feedback'
+              ? `Running the model over the frames to feed its state back: ${status.done} of ${status.total}…`
+              : `Preparing${status.total > 0 ? ` ${status.done} of ${status.total} files` : ''}…`}
+          </span>
         ) : status.kind === 'failed' ? (
           <span className="compress-note--error" data-testid="data-error">
             {status.message}
@@ -111,6 +115,16 @@ function dimNote(c: DimChoice): string {
   }
 }
 
+/** Feed a state output back into its input, frame after frame (the value above starts each file). */
+function FeedbackToggle({ choice }: { choice: { input: string; output: string; on: boolean } }) {
+  return (
+    <label className="data-feedback" title="The original model runs over each file's frames in order; every frame gets the state it left after the frame before. The value beside starts each file.">
+      <input type="checkbox" data-testid={`data-feedback-${choice.input}`} checked={choice.on} onChange={(e) => useDataStore.getState().setFeedback(choice.input, e.target.checked ? choice.output : undefined)} />
+      feed <span className="mono">{choice.output}</span> back between frames
+    </label>
+  );
+}
+
 function DataInputs() {
   const model = useDataStore((s) => s.model);
   const description = useDataStore((s) => s.description);
@@ -122,6 +136,7 @@ function DataInputs() {
   const dims = dimChoices(described.specs, description.dims, fromData);
   const fed = source.kind !== 'none' ? prepared?.loaded.fed : undefined;
   const firstSet = prepared?.loaded.sets?.[0];
+  const feedback = feedbackChoices({ model, description, prepared, source });
   return (
     <fieldset className="bench-fieldset" data-testid="data-inputs">
       <legend>Inputs</legend>
@@ -165,6 +180,7 @@ function DataInputs() {
                         placeholder={Array.isArray(value) ? 'list (data.json)' : 'zeros'}
                         onChange={(e) => st().setInputValue(s.name, e.target.value === '' ? undefined : Number(e.target.value))}
                       />
+                      {feedback.find((f) => f.input === s.name) && <FeedbackToggle choice={feedback.find((f) => f.input === s.name)!} />}
                     </label>
                   )}
                 </td>
