@@ -128,3 +128,29 @@ test('compare: both graphs, changed nodes, synchronised pan and zoom, sizes, and
   await expect(select).toHaveValue(second!);
   await expect(weights).toHaveAttribute('data-state', 'ready');
 });
+
+test('compare: the outputs on the evaluation data, measured on wasm from Compare, are the Benchmark figures', async ({ page }) => {
+  test.setTimeout(180_000);
+  await compress(page);
+  await page.getByTestId('tab-compare').click();
+  const box = page.getByTestId('compare-fidelity');
+  await expect(box).toHaveAttribute('data-state', 'none');
+  await box.locator('summary').click();
+  await page.getByTestId('compare-fidelity-run').click();
+  await expect(box).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  // the sample's 322 evaluation samples (its labeled set): logits judged by cosine and agreement
+  const line = page.getByTestId('compare-fidelity-line');
+  await expect(line).toContainText('450 labeled samples from digits-test.json, each input [1, 8, 8]; 128 calibrate, 322 evaluate');
+  await expect(page.getByTestId('compare-fidelity-random')).toHaveCount(0);
+  const out = page.getByTestId('compare-fidelity-output');
+  await expect(out).toHaveCount(1);
+  const cosine = Number(await out.getAttribute('data-cosine-worst'));
+  expect(cosine).toBeGreaterThan(0.95);
+  expect(cosine).toBeLessThan(1);
+  await expect(box.getByTestId('bench-accuracy-row')).toHaveCount(1);
+  // one measurement: the Benchmark tab shows the same figure for the same backend
+  const backend = await box.getByTestId('bench-fidelity-row').first().getAttribute('data-backend');
+  await page.getByTestId('tab-bench').click();
+  const row = page.locator(`[data-testid="bench-fidelity-row"][data-backend="${backend}"]`);
+  await expect(row).toHaveAttribute('data-cosine-worst', String(cosine));
+});

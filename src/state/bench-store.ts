@@ -47,8 +47,8 @@ export interface BenchState {
   checkBackends(): Promise<void>;
   setBackend(b: BackendId, on: boolean): void;
   setCaps(caps: { maxRuns?: number; maxSeconds?: number }): void;
-  /** Benchmarks the open model and its compressed result on the chosen backends. */
-  start(): Promise<void>;
+  /** Benchmarks the open model and its compressed result on the chosen backends (or `only`: these, e.g. Compare's wasm fidelity). */
+  start(only?: readonly BackendId[]): Promise<void>;
   cancel(): void;
 }
 
@@ -90,14 +90,14 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
     set({ ...(caps.maxRuns !== undefined ? { maxRuns: caps.maxRuns } : {}), ...(caps.maxSeconds !== undefined ? { maxSeconds: caps.maxSeconds } : {}) });
   },
 
-  async start() {
+  async start(only) {
     const model = useModelStore.getState().model;
     const handle = modelHandle(model);
     const result = useCompressStore.getState().result;
     if (!model || !handle) return set({ run: { kind: 'failed', message: 'Open a model first.' } });
     if (!result || result.model !== model) return set({ run: { kind: 'failed', message: 'Compress the model first: the benchmark compares the original with the compressed result.' } });
     const s = get();
-    const backends = (Object.keys(s.backends) as BackendId[]).filter((b) => s.backends[b]);
+    const backends = only ? [...only] : (Object.keys(s.backends) as BackendId[]).filter((b) => s.backends[b]);
     if (backends.length === 0) return set({ run: { kind: 'failed', message: 'Choose at least one backend.' } });
     const feed = dataFeed();
     if ('problem' in feed) return set({ run: { kind: 'failed', message: feed.problem } });

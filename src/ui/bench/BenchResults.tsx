@@ -1,8 +1,8 @@
 import { lazy, Suspense } from 'react';
 import { formatBytes } from '../../core/bytes-and-counts';
 import { sideBySideTimes, speedUp } from '../../core/speedup';
-import type { BackendId, JobResult } from '../../state/bench-store';
-import { BACKEND_NAMES, db, ms, num, pct, raw, sci } from './bench-numbers';
+import type { JobResult } from '../../state/bench-store';
+import { BACKEND_NAMES, byBackend, db, ms, num, pct, raw, sci, type Pair } from './bench-numbers';
 
 // recharts is large: it loads with the first chart
 const LatencyChart = lazy(() => import('./LatencyChart'));
@@ -16,21 +16,10 @@ export interface BenchResultsProps {
   intActivations?: boolean;
 }
 
-/** One backend's results: the original's and the compressed model's. */
-type Pair = { backend: BackendId; original?: JobResult; compressed?: JobResult };
 
 /** Below this speed-up the compressed model counts as slower (side-by-side noise is a few percent). */
 const SLOWER = 0.9;
 
-function byBackend(results: JobResult[]): Pair[] {
-  const order: BackendId[] = [];
-  for (const r of results) if (!order.includes(r.backend)) order.push(r.backend);
-  return order.map((backend) => ({
-    backend,
-    original: results.find((r) => r.backend === backend && r.model === 'original'),
-    compressed: results.find((r) => r.backend === backend && r.model === 'compressed'),
-  }));
-}
 
 /**
  * The speed-up (src/core/speedup.ts: original time / compressed time, > 1 is faster): the median of
@@ -172,7 +161,7 @@ function BenchNotes({ pairs, intActivations }: { pairs: Pair[]; intActivations: 
 }
 
 /** Fidelity of the compressed model against the original, per backend and output. */
-function FidelityTable({ pairs }: { pairs: Pair[] }) {
+export function FidelityTable({ pairs }: { pairs: Pair[] }) {
   return (
     <>
       <h3 className="bench-h">Fidelity of the compressed model against the original</h3>
@@ -247,7 +236,7 @@ function FidelityTable({ pairs }: { pairs: Pair[] }) {
 }
 
 /** Accuracy of both models on the labeled set, per backend. */
-function AccuracyTable({ pairs }: { pairs: Pair[] }) {
+export function AccuracyTable({ pairs }: { pairs: Pair[] }) {
   return (
     <>
       <h3 className="bench-h">Accuracy on the labeled set</h3>

@@ -1,5 +1,5 @@
 /** Number formatting for the Benchmark tab. */
-import type { BackendId } from '../../state/bench-store';
+import type { BackendId, JobResult } from '../../state/bench-store';
 
 export const BACKEND_NAMES: Record<BackendId, string> = {
   'wasm-1': 'wasm, 1 thread',
@@ -39,4 +39,18 @@ export function sci(v: number): string {
 /** A number for data-* attributes (Infinity as "Infinity", NaN as "NaN"). */
 export function raw(v: number | undefined): string {
   return v === undefined ? '' : String(v);
+}
+
+/** One backend's results: the original's and the compressed model's. */
+export type Pair = { backend: BackendId; original?: JobResult; compressed?: JobResult };
+
+/** Results grouped per backend, in the order they arrived. */
+export function byBackend(results: readonly JobResult[]): Pair[] {
+  const order: BackendId[] = [];
+  for (const r of results) if (!order.includes(r.backend)) order.push(r.backend);
+  return order.map((backend) => ({
+    backend,
+    original: results.find((r) => r.backend === backend && r.model === 'original'),
+    compressed: results.find((r) => r.backend === backend && r.model === 'compressed'),
+  }));
 }

@@ -4,6 +4,7 @@ import { formatBytes } from '../../core/bytes-and-counts';
 import { useCompareStore } from '../../state/compare-store';
 import { useCompressStore } from '../../state/compress-store';
 import { useSelectionStore } from '../../state/selection-store';
+import { CompareFidelity } from './CompareFidelity';
 import { CompareLegend } from './CompareLegend';
 import { ComparePane } from './ComparePane';
 import { LayerSizeTable } from './LayerSizeTable';
@@ -120,6 +121,7 @@ export function CompareView() {
           Fit
         </button>
       </div>
+      <CompareFidelity />
       {error && (
         <div className="compare__error" data-testid="compare-error">
           {error}
