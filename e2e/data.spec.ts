@@ -120,6 +120,26 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   await expect(page.getByTestId('bench-setup')).toHaveText(/x float32\[1, 3, 48, 320\].*4 given input sets/);
   await expect(page.getByTestId('bench-results-random')).toHaveCount(0);
 
+  // int8 activations calibrate on the calibration part at the same size, and say so
+  await page.getByTestId('tab-graph').click();
+  await page.getByTestId('target-wasm').click();
+  await page.getByTestId('defaults-weights-int8').click();
+  await page.getByTestId('defaults-activations-int8').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('int8 activations: calibrated on 4 calibration samples of 8 images, each x float32[1, 3, 48, 320]');
+  await page.getByTestId('compress-close').click();
+
+  // Explore's search scores candidates on the evaluation part at the same size
+  await page.getByTestId('tab-explore').click();
+  await expect(page.getByTestId('explore-data')).toContainText('8 images, each x float32[1, 3, 48, 320]');
+  await expect(page.getByTestId('explore-random-mark')).toHaveCount(0);
+  await page.getByTestId('search-ratio').fill('40');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('explore-status')).toContainText('x float32[1, 3, 48, 320]');
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+
   // the description for the CLI: the same inputs from the same files
   await page.getByTestId('tab-data').click();
   const download = page.waitForEvent('download');
