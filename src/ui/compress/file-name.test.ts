@@ -21,6 +21,8 @@ describe('compressed file names', () => {
     expect(recipeSummary(makeRecipe('wasm', { weights: 'int8', activations: 'int8', prune: 0.3, pruneMethod: 'channel' }))).toBe(
       'int8-per-channel-chprune30-act-int8.wasm',
     );
+    // recovery changes the weights written: it is in the name
+    expect(recipeSummary(makeRecipe('portable', { weights: 'int4', granularity: 'block', blockSize: 32, recovery: 'gptq' } as never))).toBe('int4-block32-gptq.portable');
   });
 
   it('builds <model>.<summary>.onnx with a safe stem', () => {
