@@ -16,7 +16,7 @@ import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
-import { recoverWeight } from './recovery/step';
+import { recoverWeight, repairPrunedWeight } from './recovery/step';
 import type { LayerHessian } from './recovery/hessian';
 import { effectiveWeight, weightStoredBytes } from './weights';
 
@@ -65,6 +65,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const eff = effectiveWeight(w, env.scope, true, env.external);
   // the methods' value steps (value-steps.ts: magnitude pruning), then the weight's encoding
   let values = eff.values as Float32Array;
+  const original = values;
   for (const step of VALUE_STEPS) {
     const r = step.apply(values, s);
     values = r.values;
@@ -74,18 +75,28 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   let encoding: Encoding = plan.encoding;
   let output: string | undefined;
   let matMulNBits: StagedWeight['matMulNBits'];
-  if (plan.encoding === 'pruned') output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
-  else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
+  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1;
+  // magnitude pruning zeroed some weights: recovery refits the rest to match the original
+  const kept = values !== original ? (i: number) => values[i] !== 0 || original[i] === 0 : undefined;
+  if (plan.encoding === 'pruned') {
+    if (recovering && kept) {
+      values = Float32Array.from(values);
+      const r = repairPrunedWeight(env.layer as Layer, plan.shape, original, values, env.hessian, s.recovery as 'bias' | 'gptq');
+      if (r.report) report.recovery = r.report;
+      if (r.delta) env.biasDelta = r.delta;
+      if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+    }
+    output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
+  } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
   else {
-    const refine =
-      s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1
-        ? (qt: QuantizedTensor) => {
-            const r = recoverWeight(env.layer as Layer, plan.shape, values, qt, env.hessian, s.recovery as 'bias' | 'gptq');
-            if (r.report) report.recovery = r.report;
-            if (r.delta) env.biasDelta = r.delta;
-            if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
-          }
-        : undefined;
+    const refine = recovering
+      ? (qt: QuantizedTensor) => {
+          const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept);
+          if (r.report) report.recovery = r.report;
+          if (r.delta) env.biasDelta = r.delta;
+          if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+        }
+      : undefined;
     ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));
   }
   report.encoding = encoding;

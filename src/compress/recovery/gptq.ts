@@ -103,19 +103,98 @@ function rowError(e: Float64Array, off: number, n: number, h: Float64Array): num
   return total;
 }
 
+/** The prepared inverse Hessian factor of one layer's inputs, and H as measured (for errors). */
+interface Factored {
+  /** upper factor of the damped H⁻¹ */
+  u: Float64Array;
+  /** H as measured (dead inputs included), for output errors */
+  energyH: Float64Array;
+}
+
+/** Damps and factors H (more damping when it is singular); undefined with why when it cannot. */
+function factor(hIn: Float64Array, n: number, damp0: number): Factored | { note: string } {
+  const h = Float64Array.from(hIn);
+  // dead inputs (never non-zero in the data): no information; their weights do not matter
+  let meanDiag = 0;
+  for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
+  meanDiag /= n;
+  if (!(meanDiag > 0)) return { note: 'its inputs were all zero on the calibration samples' };
+  for (let i = 0; i < n; i++) if (!(h[i * n + i] > 0)) h[i * n + i] = 1;
+  let u: Float64Array | undefined;
+  // more damping when H is singular (fewer input rows than columns, repeated inputs)
+  let damp = damp0;
+  for (let attempt = 0; attempt < 5 && !u; attempt++, damp = Math.max(1e-3, damp * 10)) {
+    const hd = Float64Array.from(h);
+    for (let i = 0; i < n; i++) hd[i * n + i] += damp * meanDiag;
+    u = inverseUpperFactor(hd, n);
+  }
+  if (!u) return { note: 'its input Hessian could not be factored even with damping' };
+  return { u, energyH: hIn };
+}
+
 /**
- * Replaces the codes of `rows` (of the matrix view `m` over the quantized tensor `qt`, whose grid
- * came from `values`) by GPTQ codes for inputs with Hessian `h` (cols×cols, XᵀX). Rows whose
- * result would be worse, and every row when H cannot be factored, keep their codes.
+ * The column sweep shared by quantization and pruning repair: column by column, each row's value
+ * is replaced by what `project` can represent (a grid point, 0 where pruned, the value itself where
+ * free), and the difference is spread onto the columns not yet done through the factor `u`.
+ * `work` ([R, n]) is consumed.
  */
-export function gptqRows(values: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], hIn: Float64Array, options: GptqOptions = {}): GptqResult {
+function sweep(work: Float64Array, R: number, n: number, u: Float64Array, project: (at: number, v: number) => number): void {
+  for (let i = 0; i < n; i++) {
+    const d = u[i * n + i];
+    for (let k = 0; k < R; k++) {
+      const at = k * n + i;
+      const v = work[at];
+      const err = (v - project(at, v)) / d;
+      if (err === 0) continue;
+      const o = k * n;
+      for (let j = i + 1; j < n; j++) work[o + j] -= err * u[i * n + j];
+    }
+  }
+}
+
+/** The target (original) weights of `rows` as [R, n], and which are kept (not pruned: `kept(e)`). */
+function gather(target: Float32Array, m: WeightMatrix, rows: readonly number[], kept?: (e: number) => boolean): { w: Float64Array; keep: Uint8Array } {
+  const n = m.cols;
+  const w = new Float64Array(rows.length * n);
+  const keep = new Uint8Array(rows.length * n);
+  rows.forEach((r, k) => {
+    for (let c = 0; c < n; c++) {
+      const e = m.at(r, c);
+      w[k * n + c] = target[e];
+      keep[k * n + c] = !kept || kept(e) ? 1 : 0;
+    }
+  });
+  return { w, keep };
+}
+
+/** Per-row output error ‖(w − v)·x‖² on the inputs of `energyH` and the output energy ‖w·x‖². */
+function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: Float64Array): { errors: Float64Array; energy: number } {
+  const diff = new Float64Array(R * n);
+  for (let i = 0; i < R * n; i++) diff[i] = w[i] - v[i];
+  const errors = new Float64Array(R);
+  let energy = 0;
+  for (let k = 0; k < R; k++) {
+    energy += rowError(w, k * n, n, energyH);
+    errors[k] = rowError(diff, k * n, n, energyH);
+  }
+  return { errors, energy };
+}
+
+/**
+ * Replaces the codes of `rows` (of the matrix view `m` over the quantized tensor `qt`) by GPTQ
+ * codes for inputs with Hessian `h` (cols×cols, XᵀX). `target` holds the weights the outputs
+ * should match: the original ones (before any pruning). With `kept` (magnitude pruning), pruned
+ * elements keep the code of 0 and their loss is spread onto the kept ones (repair after pruning,
+ * the same sweep: SparseGPT's idea with the mask fixed). Rows whose result would be worse, and
+ * every row when H cannot be factored, keep their codes.
+ */
+export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions & { kept?: (e: number) => boolean } = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
   const [tmin, tmax] = codeRange(qt.bits);
   const qmin = qt.symmetric && qt.bits === 8 ? -127 : tmin;
-  const h = Float64Array.from(hIn);
-  // the weights, and the round-to-nearest codes' values, as [R, n]
-  const w = new Float64Array(R * n);
+  const { w, keep } = gather(target, m, rows, options.kept);
+  // the round-to-nearest codes' values, and the grid, as [R, n]
   const rtn = new Float64Array(R * n);
   const scale = new Float64Array(R * n);
   const zero = new Float64Array(R * n);
@@ -123,66 +202,74 @@ export function gptqRows(values: Float32Array, qt: QuantizedTensor, m: WeightMat
     for (let c = 0; c < n; c++) {
       const e = m.at(r, c);
       const g = groupOfElement(qt, e);
-      const s = qt.scales[g];
       const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
-      w[k * n + c] = values[e];
-      scale[k * n + c] = s;
+      scale[k * n + c] = qt.scales[g];
       zero[k * n + c] = z;
-      rtn[k * n + c] = (qt.q[e] - z) * s;
+      rtn[k * n + c] = (qt.q[e] - z) * qt.scales[g];
     }
   });
-  // dead inputs (never non-zero in the data): no information; their weights do not matter
-  let meanDiag = 0;
-  for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
-  meanDiag /= n;
-  const energyH = Float64Array.from(h);
-  for (let i = 0; i < n; i++) if (!(h[i * n + i] > 0)) h[i * n + i] = 1;
-  const diffRtn = new Float64Array(R * n);
-  for (let i = 0; i < R * n; i++) diffRtn[i] = w[i] - rtn[i];
-  let energy = 0;
-  const errRtn = new Float64Array(R);
-  for (let k = 0; k < R; k++) {
-    energy += rowError(w, k * n, n, energyH);
-    errRtn[k] = rowError(diffRtn, k * n, n, energyH);
-  }
-  const sumRtn = errRtn.reduce((a, b) => a + b, 0);
-  const before = energy > 0 ? sumRtn / energy : 0;
-  if (!(meanDiag > 0)) return { ok: false, note: 'its inputs were all zero on the calibration samples', errorBefore: before, errorAfter: before };
-  let u: Float64Array | undefined;
-  // more damping when H is singular (fewer input rows than columns, repeated inputs)
-  let damp = options.damp ?? 0.01;
-  for (let attempt = 0; attempt < 5 && !u; attempt++, damp = Math.max(1e-3, damp * 10)) {
-    const hd = Float64Array.from(h);
-    for (let i = 0; i < n; i++) hd[i * n + i] += damp * meanDiag;
-    u = inverseUpperFactor(hd, n);
-  }
-  if (!u) return { ok: false, note: 'its input Hessian could not be factored even with damping', errorBefore: before, errorAfter: before };
-  // column by column: quantize, then spread the error onto the columns not yet quantized
-  const work = Float64Array.from(w);
+  const { errors: errRtn, energy } = rowErrors(w, rtn, R, n, h);
+  const before = energy > 0 ? errRtn.reduce((a, b) => a + b, 0) / energy : 0;
+  const f = factor(h, n, options.damp ?? 0.01);
+  if ('note' in f) return { ok: false, note: f.note, errorBefore: before, errorAfter: before };
   const codes = new Int32Array(R * n);
-  for (let i = 0; i < n; i++) {
-    const d = u[i * n + i];
-    for (let k = 0; k < R; k++) {
-      const at = k * n + i;
-      const s = scale[at];
-      const z = zero[at];
-      let q = Math.round(work[at] / s) + z;
+  sweep(Float64Array.from(w), R, n, f.u, (at, v) => {
+    const s = scale[at];
+    const z = zero[at];
+    let q = z;
+    if (keep[at]) {
+      q = Math.round(v / s) + z;
       q = q < qmin ? qmin : q > tmax ? tmax : q;
-      codes[at] = q;
-      const err = (work[at] - (q - z) * s) / d;
-      if (err === 0) continue;
-      for (let j = i + 1; j < n; j++) work[k * n + j] -= err * u[i * n + j];
     }
-  }
+    codes[at] = q;
+    return (q - z) * s;
+  });
   // per row: keep GPTQ's codes only where they lower that row's output error
-  const diff = new Float64Array(n);
+  const got = new Float64Array(R * n);
+  for (let i = 0; i < R * n; i++) got[i] = (codes[i] - zero[i]) * scale[i];
+  const { errors } = rowErrors(w, got, R, n, f.energyH);
   let sumAfter = 0;
   for (let k = 0; k < R; k++) {
-    for (let c = 0; c < n; c++) diff[c] = w[k * n + c] - (codes[k * n + c] - zero[k * n + c]) * scale[k * n + c];
-    const g = rowError(diff, 0, n, energyH);
-    const use = Number.isFinite(g) && g <= errRtn[k];
-    sumAfter += use ? g : errRtn[k];
+    const use = Number.isFinite(errors[k]) && errors[k] <= errRtn[k];
+    sumAfter += use ? errors[k] : errRtn[k];
     if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], c)] = codes[k * n + c];
+  }
+  const after = energy > 0 ? sumAfter / energy : 0;
+  return { ok: true, errorBefore: before, errorAfter: after };
+}
+
+/**
+ * Repair after magnitude pruning for float weights: `values` (the pruned weights, changed in
+ * place) are refit so the layer's outputs on inputs with Hessian `h` stay close to those of
+ * `target` (the original weights); pruned elements (`values` 0 where `target` is not) stay 0.
+ * A least-squares refit of the kept weights, column by column (the sweep above with no grid).
+ * Rows whose result would be worse keep their pruned values.
+ */
+export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
+  const n = m.cols;
+  const R = rows.length;
+  const { w, keep } = gather(target, m, rows, (e) => values[e] !== 0 || target[e] === 0);
+  const pruned = new Float64Array(R * n);
+  rows.forEach((r, k) => {
+    for (let c = 0; c < n; c++) pruned[k * n + c] = values[m.at(r, c)];
+  });
+  const { errors: errPruned, energy } = rowErrors(w, pruned, R, n, h);
+  const before = energy > 0 ? errPruned.reduce((a, b) => a + b, 0) / energy : 0;
+  const f = factor(h, n, options.damp ?? 0.01);
+  if ('note' in f) return { ok: false, note: f.note, errorBefore: before, errorAfter: before };
+  const got = new Float64Array(R * n);
+  sweep(Float64Array.from(w), R, n, f.u, (at, v) => {
+    // a float32 value as stored
+    const kept = keep[at] ? Math.fround(v) : 0;
+    got[at] = kept;
+    return kept;
+  });
+  const { errors } = rowErrors(w, got, R, n, f.energyH);
+  let sumAfter = 0;
+  for (let k = 0; k < R; k++) {
+    const use = Number.isFinite(errors[k]) && errors[k] <= errPruned[k];
+    sumAfter += use ? errors[k] : errPruned[k];
+    if (use) for (let c = 0; c < n; c++) values[m.at(rows[k], c)] = got[k * n + c];
   }
   const after = energy > 0 ? sumAfter / energy : 0;
   return { ok: true, errorBefore: before, errorAfter: after };

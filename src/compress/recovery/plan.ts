@@ -2,13 +2,19 @@
 import { findLayers, type Layer } from '../../onnx/layers';
 import { recipeLayers } from '../../onnx/stored-tensors';
 import type { Model } from '../../onnx/types';
-import { resolveRecipe, type Recipe } from '../recipe';
+import { resolveRecipe, type LayerSettings, type Recipe } from '../recipe';
 import { recoverable } from './hessian';
+
+/** Settings recovery acts on: int8/int4 weights, or float weights with magnitude pruning (repair). */
+export function recovers(s: LayerSettings): boolean {
+  if (s.recovery === 'none') return false;
+  return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && s.prune > 0 && s.pruneMethod === 'magnitude');
+}
 
 export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean }[] {
   const wanted = new Map(
     resolveRecipe(recipe, recipeLayers(model))
-      .filter((l) => l.settings.recovery !== 'none' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'))
+      .filter((l) => recovers(l.settings))
       .map((l) => [l.key, l.settings.recovery]),
   );
   if (wanted.size === 0) return [];
@@ -25,7 +31,7 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
 
 /** Whether the recipe asks any layer for recovery (the run then needs calibration samples). */
 export function wantsRecovery(model: Model, recipe: Recipe): boolean {
-  return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.recovery !== 'none' && (l.settings.weights === 'int8' || l.settings.weights === 'int4'));
+  return resolveRecipe(recipe, recipeLayers(model)).some((l) => recovers(l.settings));
 }
 
 /** The recipe with recovery off everywhere (round to nearest, to compare with). */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel } from '../../onnx/codec';
-import { makeTensor } from '../../onnx/tensor';
+import { makeTensor, tensorValues } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from './testing/node-run';
@@ -128,4 +128,44 @@ describe('recovery gptq', () => {
     expect(Buffer.compare(Buffer.from(encodeModel(r.model)), Buffer.from(encodeModel(rtn.model)))).toBe(0);
     for (const l of r.report.layers) expect(l.notes.join(' ')).toMatch(/recovery gptq: no calibration inputs/);
   });
+
+  for (const [fixture, weights] of [
+    [mlpFixture(), 'fp32'],
+    [cnnFixture(), 'fp32'],
+    [mlpFixture(), 'int8'],
+  ] as const) {
+    it(`${fixture.name} ${weights}, 50% magnitude pruning: repair refits the kept weights (at least halving the error on held-out samples), the zeros stay zeros`, async () => {
+      const cal = samples(fixture, 48, 5);
+      const held = samples(fixture, 8, 6);
+      const original = encodeModel(fixture.model);
+      const pruned = (recovery: 'none' | 'gptq'): Recipe => ({ ...recipe('int8', 'per-channel', recovery), defaults: { weights, granularity: 'per-channel', prune: 0.5, pruneMethod: 'magnitude', recovery } });
+      const plain = compressModel(fixture.model, pruned('none'));
+      const r = pruned('gptq');
+      const hessians = await collectHessians(fixture.model, recoveryLayers(fixture.model, r), cal, run);
+      expect(hessians.size).toBeGreaterThan(0);
+      const repaired = compressModel(fixture.model, r, { recovery: hessians });
+      for (const l of repaired.report.layers.filter((x) => hessians.has(x.key))) {
+        const w = l.weights.find((x) => x.recovery);
+        expect(w?.recovery, l.key).toBeDefined();
+        expect(w!.recovery!.errorAfter).toBeLessThan(w!.recovery!.errorBefore);
+        // the same elements pruned
+        const before = plain.report.layers.find((x) => x.key === l.key)!.weights.find((x) => x.name === w!.name)!;
+        expect(w!.pruned).toBe(before.pruned);
+      }
+      // the zeros stay zeros: at least as many zero values (fp32) or zero codes (int8, symmetric; a kept
+      // weight may also round to 0) are written
+      const zeros = (m: typeof plain.model) =>
+        (m.graph?.initializers ?? [])
+          .filter((t) => t.dims.length >= 2 && (t.dataType === DataType.FLOAT || t.dataType === DataType.INT8))
+          .map((t) => Array.from(tensorValues(t) as ArrayLike<number>).filter((v) => v === 0).length)
+          .reduce((a, b) => a + b, 0);
+      expect(zeros(repaired.model)).toBeGreaterThanOrEqual(zeros(plain.model));
+      expect(zeros(plain.model)).toBeGreaterThan(0);
+      const [bytesPlain, bytesRepaired] = [encodeModel(plain.model), encodeModel(repaired.model)];
+      expect(Math.abs(bytesRepaired.length - bytesPlain.length)).toBeLessThanOrEqual(32 * repaired.report.layers.length);
+      const [cPlain, cRepaired] = [await worstCosine(original, bytesPlain, held), await worstCosine(original, bytesRepaired, held)];
+      console.log(`${fixture.name} ${weights} prune 50%: held-out worst cosine ${cPlain.toFixed(6)} -> repaired ${cRepaired.toFixed(6)}`);
+      expect(1 - cRepaired).toBeLessThan((1 - cPlain) / 2);
+    });
+  }
 });

@@ -7,11 +7,15 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { groupOfElement, gptqRows, type WeightMatrix } from './gptq';
+import { groupOfElement, gptqRows, repairPrunedRows, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 
-/** (W − Ŵ)·x̄ per output channel: what the bias must add so the layer's mean output on the calibration inputs is unchanged. */
-export function biasDelta(values: Float32Array, qt: QuantizedTensor, m: WeightMatrix, mean: readonly Float64Array[]): Float64Array {
+/**
+ * (W − Ŵ)·x̄ per output channel: what the bias must add so the layer's mean output on the
+ * calibration inputs is unchanged. `values`: the original weights W; `qt`: the quantized Ŵ, or
+ * (float weights) `written`: the values written.
+ */
+export function biasDelta(values: Float32Array, qt: QuantizedTensor | undefined, m: WeightMatrix, mean: readonly Float64Array[], written?: Float32Array): Float64Array {
   const groups = mean.length;
   const per = m.rows / groups;
   const delta = new Float64Array(m.rows);
@@ -20,8 +24,12 @@ export function biasDelta(values: Float32Array, qt: QuantizedTensor, m: WeightMa
     let s = 0;
     for (let c = 0; c < m.cols; c++) {
       const e = m.at(r, c);
-      const g = groupOfElement(qt, e);
-      s += (values[e] - (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g]) * x[c];
+      let v: number;
+      if (qt) {
+        const g = groupOfElement(qt, e);
+        v = (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
+      } else v = (written as Float32Array)[e];
+      s += (values[e] - v) * x[c];
     }
     delta[r] = s;
   }
@@ -29,8 +37,10 @@ export function biasDelta(values: Float32Array, qt: QuantizedTensor, m: WeightMa
 }
 
 /**
- * Refines `qt` (the layer's weight `values`, of shape `shape` as the layer reads it) in place with
- * GPTQ (mode "gptq"), then gives the bias correction (both modes); the report, or why not.
+ * Refines `qt` (the layer's weight, of shape `shape` as the layer reads it; `values`: the original
+ * weights, before any pruning) in place with GPTQ (mode "gptq"), then gives the bias correction
+ * (both modes); the report, or why not. With `kept` (magnitude pruning), pruned elements stay 0
+ * and GPTQ also repairs what pruning lost.
  */
 export function recoverWeight(
   layer: Layer,
@@ -39,6 +49,7 @@ export function recoverWeight(
   qt: QuantizedTensor,
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq' = 'gptq',
+  kept?: (e: number) => boolean,
 ): { report?: RecoveryReport; note?: string; delta?: Float64Array } {
   if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
   const m = weightMatrix(layer, shape);
@@ -55,7 +66,49 @@ export function recoverWeight(
   const notes: string[] = [];
   for (let g = 0; g < groups; g++) {
     const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = gptqRows(values, qt, m, rows, hessian.h[g]);
+    const r = gptqRows(values, qt, m, rows, hessian.h[g], kept ? { kept } : {});
+    if (!r.ok && r.note) notes.push(r.note);
+    before += r.errorBefore / groups;
+    after += r.errorAfter / groups;
+  }
+  const few = hessian.rows < m.cols ? `; ${hessian.rows} input rows for ${m.cols} columns: damped` : '';
+  const d = delta();
+  return {
+    ...(d ? { delta: d } : {}),
+    report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
+    ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
+  };
+}
+
+/**
+ * Repair after magnitude pruning of float weights: `pruned` (the weights to be written, changed in
+ * place) are refit on the layer's calibration inputs to match `original` (mode "gptq"), then the
+ * bias correction for what is left (both modes).
+ */
+export function repairPrunedWeight(
+  layer: Layer,
+  shape: readonly number[],
+  original: Float32Array,
+  pruned: Float32Array,
+  hessian: LayerHessian | undefined,
+  mode: 'bias' | 'gptq' = 'gptq',
+): { report?: RecoveryReport; note?: string; delta?: Float64Array } {
+  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
+  const m = weightMatrix(layer, shape);
+  if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); pruned weights kept as they are` };
+  const delta = () => (hessian.mean.length > 0 ? biasDelta(original, undefined, m, hessian.mean, pruned) : undefined);
+  if (mode === 'bias' || hessian.h.length === 0) {
+    const d = delta();
+    return d ? { delta: d } : {};
+  }
+  const groups = hessian.h.length;
+  const per = m.rows / groups;
+  let before = 0;
+  let after = 0;
+  const notes: string[] = [];
+  for (let g = 0; g < groups; g++) {
+    const rows = Array.from({ length: per }, (_, i) => g * per + i);
+    const r = repairPrunedRows(original, pruned, m, rows, hessian.h[g]);
     if (!r.ok && r.note) notes.push(r.note);
     before += r.errorBefore / groups;
     after += r.errorAfter / groups;
