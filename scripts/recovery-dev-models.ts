@@ -77,11 +77,11 @@ async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<numb
   return scalar ? 1 - abs : w;
 }
 
-const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq'): Recipe => ({
+const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50', recovery: 'none' | 'gptq'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
-  defaults: { weights, granularity, blockSize: 32, recovery },
+  defaults: granularity === 'prune50' ? { weights, prune: 0.5, pruneMethod: 'magnitude', recovery } : { weights, granularity, blockSize: 32, recovery },
   layers: {},
 });
 
@@ -92,6 +92,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
     ['int8', 'per-channel'],
     ['int4', 'block'],
     ['int4', 'per-channel'],
+    ['fp32', 'prune50'],
   ] as const) {
     try {
       const rtn = compressModel(model, recipe(w, g, 'none'));

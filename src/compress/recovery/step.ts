@@ -66,7 +66,7 @@ export function recoverWeight(
   const notes: string[] = [];
   for (let g = 0; g < groups; g++) {
     const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = gptqRows(values, qt, m, rows, hessian.h[g], kept ? { kept } : {});
+    const r = gptqRows(values, qt, m, rows, hessian.h[g], kept ? { kept, damp: repairDamp(hessian.rows, m.cols) } : {});
     if (!r.ok && r.note) notes.push(r.note);
     before += r.errorBefore / groups;
     after += r.errorAfter / groups;
@@ -78,6 +78,15 @@ export function recoverWeight(
     report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
     ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
   };
+}
+
+/**
+ * Damping for repair after pruning: a refit moves weights far more than rounding does, so with
+ * fewer input rows than columns (an underdetermined least squares) it would fit the calibration
+ * samples and not the data: the ridge grows with columns / rows.
+ */
+function repairDamp(rows: number, cols: number): number {
+  return rows >= cols ? 0.01 : Math.min(1, 0.01 * (cols / Math.max(1, rows)) ** 2);
 }
 
 /**
@@ -108,7 +117,7 @@ export function repairPrunedWeight(
   const notes: string[] = [];
   for (let g = 0; g < groups; g++) {
     const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = repairPrunedRows(original, pruned, m, rows, hessian.h[g]);
+    const r = repairPrunedRows(original, pruned, m, rows, hessian.h[g], { damp: repairDamp(hessian.rows, m.cols) });
     if (!r.ok && r.note) notes.push(r.note);
     before += r.errorBefore / groups;
     after += r.errorAfter / groups;
