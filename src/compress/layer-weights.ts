@@ -17,8 +17,12 @@ import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
 import { recoverWeight, repairPrunedWeight } from './recovery/step';
+import { clipSearch } from './recovery/clip';
 import type { LayerHessian } from './recovery/hessian';
 import { effectiveWeight, weightStoredBytes } from './weights';
+
+/** A relative error as a percentage with 3 significant digits. */
+const pct = (x: number) => `${(x * 100).toPrecision(3)}%`;
 
 /** Chooses layout and encoding for one weight (no tensor data is read). */
 export function planWeight(layer: Layer, w: LayerWeight, scope: ConstScope, s: LayerSettings, target: Target, external?: ExternalDataResolver, fp16Compute = false): WeightPlan {
@@ -89,14 +93,21 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
     output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
   } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
   else {
-    const refine = recovering
-      ? (qt: QuantizedTensor) => {
-          const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept);
-          if (r.report) report.recovery = r.report;
-          if (r.delta) env.biasDelta = r.delta;
-          if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
-        }
-      : undefined;
+    const refine =
+      recovering || s.clipSearch
+        ? (qt: QuantizedTensor) => {
+            if (s.clipSearch) {
+              const c = clipSearch(values, qt);
+              const note = `clip search: ${c.clipped} of ${c.groups} groups narrowed, weight error ${pct(c.errorBefore)} → ${pct(c.errorAfter)}`;
+              report.note = report.note ? `${report.note}; ${note}` : note;
+            }
+            if (!recovering) return;
+            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept);
+            if (r.report) report.recovery = r.report;
+            if (r.delta) env.biasDelta = r.delta;
+            if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+          }
+        : undefined;
     ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));
   }
   report.encoding = encoding;

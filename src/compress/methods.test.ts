@@ -5,13 +5,14 @@ import { BUILTIN_DEFAULTS, parseRecipe, SETTING_KEYS } from './recipe';
 describe('the methods registry', () => {
   it('gives the recipe its keys in RECIPE.md order and its built-in defaults', () => {
     expect(METHODS.map((m) => m.id)).toEqual(['quantize', 'recovery', 'prune', 'activations']);
-    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'prune', 'pruneMethod', 'activations']);
+    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'clipSearch', 'prune', 'pruneMethod', 'activations']);
     expect(BUILTIN_DEFAULTS).toEqual({
       weights: 'fp32',
       granularity: 'per-channel',
       blockSize: 32,
       symmetric: true,
       recovery: 'none',
+      clipSearch: false,
       prune: 0,
       pruneMethod: 'magnitude',
       activations: 'fp32',
@@ -50,9 +51,12 @@ describe('the methods registry', () => {
       'blockSize',
       'symmetric',
       'recovery',
+      'clipSearch',
       'prune',
       'pruneMethod',
       'activations',
     ]);
+    // fp32 with magnitude pruning: recovery repairs it (clipping is for quantized weights)
+    expect(shown({ ...s, prune: 0.5 }, 'portable')).toEqual(['weights', 'recovery', 'prune', 'pruneMethod']);
   });
 });

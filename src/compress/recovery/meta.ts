@@ -1,5 +1,5 @@
 /** Recovery (recipe key `recovery`): the original model teaches the compressed one, layer by layer, on calibration samples. */
-import { choice, type ValuesOf } from '../method';
+import { choice, toggle, type ValuesOf } from '../method';
 
 export const id = 'recovery';
 export const label = 'Recovery (teacher-guided)';
@@ -7,7 +7,7 @@ export const label = 'Recovery (teacher-guided)';
 export const RECOVERY_MODES = ['none', 'bias', 'gptq'] as const;
 export type RecoveryMode = (typeof RECOVERY_MODES)[number];
 
-/** Its recipe key (RECIPE.md): `recovery`. */
+/** Its recipe keys (RECIPE.md): `recovery`, `clipSearch`. */
 export const settings = {
   recovery: choice({
     values: RECOVERY_MODES,
@@ -15,6 +15,13 @@ export const settings = {
     label: 'Recovery',
     hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too. With magnitude pruning, the weights kept are refit to make up for the ones removed (repair; float weights too).',
     shown: (s) => s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && Number(s.prune) > 0 && s.pruneMethod !== 'channel') || s.recovery !== 'none',
+  }),
+  clipSearch: toggle({
+    default: false,
+    label: 'Clipping',
+    text: 'search',
+    hint: 'Each group\u2019s range is narrowed to the factor (1 to 0.5) that gives the smallest squared weight error, the outliers clipped to the grid\u2019s end, instead of spanning the full range: finer steps for every other weight. Data-free; same file size.',
+    shown: (s) => s.weights === 'int8' || s.weights === 'int4' || s.clipSearch === true,
   }),
 } as const;
 export type RecoverySettings = ValuesOf<typeof settings>;
