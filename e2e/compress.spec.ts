@@ -192,6 +192,11 @@ test('compresses the sample with int8 defaults: progress, per-layer report, and 
   const ratio = Number(await page.getByTestId('compress-ratio').getAttribute('data-value'));
   expect(ratio).toBeCloseTo(fs.statSync(SAMPLE).size / downloaded.length, 6);
   expect(ratio).toBeGreaterThan(3);
+  // the top bar says the same: the original file and, for the recipe that made it, the result's own size
+  await expect(page.getByTestId('summary-before')).toHaveAttribute('data-value', String(fs.statSync(SAMPLE).size));
+  await expect(page.getByTestId('summary-after')).toHaveAttribute('data-value', String(downloaded.length));
+  await expect(page.getByTestId('summary-after')).toHaveAttribute('data-measured', 'true');
+  await expect(page.getByTestId('summary-ratio')).toHaveText(`${ratio.toFixed(2)}× smaller`);
   const cli = cliCompress(SAMPLE, INT8_PORTABLE, path.join(tmp, 'cli-int8.onnx'));
   expect(Buffer.compare(downloaded, cli), 'page and CLI bytes differ').toBe(0);
 

@@ -146,9 +146,11 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   await page.getByTestId('data-export').click();
   const dataJson = path.join(tmp, 'data.json');
   await (await download).saveAs(dataJson);
-  const described = JSON.parse(fs.readFileSync(dataJson, 'utf8')) as { format: string; image: { width: number } };
+  const described = JSON.parse(fs.readFileSync(dataJson, 'utf8')) as { format: string; image: { width: number }; calibration: number };
   expect(described.format).toBe('onnx-studio-data');
   expect(described.image.width).toBe(320);
+  // the page's split travels with it: the CLI evaluates the same 4 samples
+  expect(described.calibration).toBe(4);
   const dir = path.join(tmp, 'lines');
   fs.mkdirSync(dir, { recursive: true });
   for (const l of lines) fs.writeFileSync(path.join(dir, l.name), l.buffer);
@@ -162,6 +164,7 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   expect(cli.stderr).toBe('');
   expect(cli.status).toBe(0);
   expect(cli.stdout).toContain('x float32[1, 3, 48, 320]');
+  expect(cli.stdout).toContain('4 calibrate, 4 evaluate (never the same samples)');
 
   // a reload brings the data back (kept with the session in IndexedDB)
   await page.goto('/');

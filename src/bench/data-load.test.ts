@@ -63,6 +63,29 @@ describe('assembleAudio', () => {
   });
 });
 
+describe('class folders and the model\'s classes', () => {
+  const images = ['bird', 'cat', 'dog', 'bird', 'cat', 'dog'].map((c, i) => ({ path: `${c}/${i}.png`, rgba: flat(4, 4, i * 30), width: 4, height: 4 }));
+  const inputs = [io('x', 'float32', [1, 3, 4, 4])];
+  it('named folders label a model with that many classes (sorted order)', () => {
+    const data = assembleImages(images, inputs, defaultDescription(), [io('logits', 'float32', [1, 3])]);
+    expect(data.kind).toBe('labeled');
+    expect(data.labeled?.classNames).toEqual(['bird', 'cat', 'dog']);
+  });
+  it('named folders do not label a model with another number of classes: fidelity only, said', () => {
+    const data = assembleImages(images, inputs, defaultDescription(), [io('logits', 'float32', [1, 1000])]);
+    expect(data.kind).toBe('images');
+    expect(data.labeled).toBeUndefined();
+    expect(data.sets).toHaveLength(6);
+    expect(data.summary).toMatch(/not labeled: the 3 class folders \(bird, cat, dog\) do not match the model's 1000 output classes; name the folders by class index \(e\.g\. 281\/\)/);
+  });
+  it('folders named by class index label any model', () => {
+    const numbered = images.map((im, i) => ({ ...im, path: `${[281, 285, 7][i % 3]}/${i}.png` }));
+    const data = assembleImages(numbered, inputs, defaultDescription(), [io('logits', 'float32', [1, 1000])]);
+    expect(data.kind).toBe('labeled');
+    expect(Array.from(data.labeled!.labels)).toEqual([281, 285, 7, 281, 285, 7]);
+  });
+});
+
 describe('splitData and partAsSamples', () => {
   it('never gives a sample to both parts, and the parts cover every sample', () => {
     const images = Array.from({ length: 10 }, (_, i) => ({ path: `${i}.png`, rgba: flat(4, 4, i * 20), width: 4, height: 4 }));

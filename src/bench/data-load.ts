@@ -117,7 +117,7 @@ export function imageInput(specs: readonly InputSpec[]): InputSpec {
  * Decoded images as model inputs: resized and normalized as the description says. Images in two
  * or more class folders make a labeled set (one-input models), else one input set each.
  */
-export function assembleImages(images: readonly DecodedImage[], inputs: readonly IoSummary[], d: DataDescription): LoadedData {
+export function assembleImages(images: readonly DecodedImage[], inputs: readonly IoSummary[], d: DataDescription, outputs?: readonly IoSummary[]): LoadedData {
   const specs = inputSpecs(inputs);
   const spec = imageInput(specs);
   const { prep, inputDims } = imagePrepFor(spec, d.image, d.dims);
@@ -131,8 +131,9 @@ export function assembleImages(images: readonly DecodedImage[], inputs: readonly
   const classFolders = folders.every((x) => x !== '') && new Set(folders).size >= 2;
   const how = `${d.image.resize}, ${d.image.channels}, ${describeNormalize(d.image.normalize)}${d.image.invert ? ', inverted' : ''}`;
   const dims = dimsUsed(spec, inputDims);
-  if (classFolders && specs.length === 1) {
-    const classOf = folders.map((f) => f.split('/').pop() as string);
+  const classOf = folders.map((f) => f.split('/').pop() as string);
+  const mismatch = classFolders && specs.length === 1 ? classMismatch(classOf, outputs) : undefined;
+  if (classFolders && specs.length === 1 && !mismatch) {
     const { classNames, index } = classIndexByFolder(classOf);
     const labels = Int32Array.from(classOf, (x) => index.get(x) as number);
     return {
@@ -157,13 +158,28 @@ export function assembleImages(images: readonly DecodedImage[], inputs: readonly
     description: d,
     sets: orderLike(specs, sets),
     count: files.length,
-    summary: `${files.length} image${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}] (${how})${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,
+    summary: `${files.length} image${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}] (${how})${others.notes.length ? `; ${others.notes.join('; ')}` : ''}${mismatch ? `; ${mismatch}` : ''}`,
     dims,
     names: files,
     ignored: [],
     fed: spec.name,
     otherInputs: others.notes,
   };
+}
+
+/**
+ * Why class folders cannot label the model's outputs, or undefined when they can: folders named by
+ * class index (`0/`, `281/`) always can; named folders (`cat/`, `dog/`) are numbered in sorted
+ * order, which only means something when the model has exactly that many classes (an ImageNet
+ * model's 1000 outputs are not "bird, cat, dog"). The images are then measured for fidelity only.
+ */
+export function classMismatch(classOf: readonly string[], outputs: readonly IoSummary[] | undefined): string | undefined {
+  const names = [...new Set(classOf)].sort();
+  if (names.every((f) => /^\d+$/.test(f))) return undefined;
+  const last = outputs?.[0]?.shape?.at(-1);
+  if (typeof last !== 'number' || last === names.length) return undefined;
+  const shown = names.slice(0, 4).join(', ') + (names.length > 4 ? ', …' : '');
+  return `not labeled: the ${names.length} class folders (${shown}) do not match the model's ${last} output classes; name the folders by class index (e.g. 281/) to measure accuracy, fidelity only until then`;
 }
 
 /** The input audio feeds: the first float32 input of rank 1 to 3 that is not a state. */

@@ -170,12 +170,13 @@ export function decodeImageFile(where: string, bytes: Uint8Array): { rgba: Uint8
   throw bad(`${where}: not a PNG or JPEG image`);
 }
 
-function loadImages(root: string, files: string[], inputs: readonly IoSummary[], d: DataDescription): LoadedData {
+function loadImages(root: string, files: string[], inputs: readonly IoSummary[], d: DataDescription, outputs?: readonly IoSummary[]): LoadedData {
   return withSamplesPrefix(() =>
     assembleImages(
       files.map((f) => ({ path: f, ...decodeImageFile(f, readFileBytes(path.join(root, f))) })),
       inputs,
       d,
+      outputs,
     ),
   );
 }
@@ -207,7 +208,7 @@ function withSamplesPrefix<T>(f: () => T): T {
  * Reads `--samples` with the description. Throws a one-line AppError naming the file, input or
  * dim to change.
  */
-export function loadData(samples: string, d: DataDescription, inputs: readonly IoSummary[]): LoadedData {
+export function loadData(samples: string, d: DataDescription, inputs: readonly IoSummary[], outputs?: readonly IoSummary[]): LoadedData {
   let st: fs.Stats;
   try {
     st = fs.statSync(samples);
@@ -218,7 +219,7 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
   const files = st.isDirectory() ? listFiles(samples) : [path.basename(samples)];
   const images = files.filter((f) => IMAGE_EXT.test(f));
   const audio = files.filter((f) => AUDIO_EXT.test(f));
-  if (images.length > 0 && images.length >= audio.length) return loadImages(root, images, inputs, d);
+  if (images.length > 0 && images.length >= audio.length) return loadImages(root, images, inputs, d, outputs);
   if (audio.length > 0) return loadAudio(root, audio, inputs, d);
   const name = path.basename(samples);
   if (st.isDirectory()) {
@@ -240,7 +241,7 @@ export function loadData(samples: string, d: DataDescription, inputs: readonly I
  * file's frames in onnxruntime-node.
  */
 export async function loadDataFed(samples: string, d: DataDescription, io: { inputs: readonly IoSummary[]; outputs: readonly IoSummary[] }, model: Uint8Array | string): Promise<LoadedData> {
-  const data = loadData(samples, d, io.inputs);
+  const data = loadData(samples, d, io.inputs, io.outputs);
   const pairs = feedbackPairs(data, io.inputs, io.outputs);
   if (pairs.length === 0) return data;
   const ort = await import('onnxruntime-node');

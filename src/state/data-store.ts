@@ -250,7 +250,11 @@ export const useDataStore = create<DataState>()((set, get) => {
       });
     },
     exportDescription() {
-      return serializeDataDescription(get().description);
+      // the split as the page made it (its default is half, at most 128; the CLI's is every sample
+      // doing both), so the CLI evaluates the same samples
+      const { description, prepared, source } = get();
+      const split = description.calibration === undefined && source.kind !== 'none' && prepared && !prepared.overlap ? { calibration: prepared.calibrationCount } : {};
+      return serializeDataDescription({ ...description, ...split });
     },
     importDescription(text) {
       let json: unknown;

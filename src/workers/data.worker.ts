@@ -69,7 +69,7 @@ function capSamples(loaded: LoadedData, notes: string[]): LoadedData {
   return { ...loaded, sets: loaded.sets.slice(0, MAX_SAMPLES), names: loaded.names.slice(0, MAX_SAMPLES), count: MAX_SAMPLES };
 }
 
-async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile[], inputs: IoSummary[], d: DataDescription, progress: Progress): Promise<LoadedData> {
+async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile[], inputs: IoSummary[], outputs: IoSummary[], d: DataDescription, progress: Progress): Promise<LoadedData> {
   const entries = files.map((file, i) => ({ file, path: paths[i] ?? file.name })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const notes: string[] = [];
   const images = capped(entries.filter((e) => IMAGE_FILE.test(e.path)), 'images', notes);
@@ -83,7 +83,7 @@ async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile
       decoded.push(await decodeImage(e.file, e.path));
       progress({ done: i + 1, total: images.length });
     }
-    loaded = assembleImages(decoded, inputs, d);
+    loaded = assembleImages(decoded, inputs, d, outputs);
     ignored.push(...sounds.map((e) => e.path), ...tensors.map((e) => e.path));
   } else if (sounds.length > 0 && sounds.length >= tensors.length) {
     const decoded: DecodedAudioFile[] = [];
@@ -130,7 +130,7 @@ async function fedBack(loaded: LoadedData, pairs: ReturnType<typeof feedbackPair
 
 async function prepare(req: DataRequest, progress: Progress): Promise<PreparedData> {
   const t0 = performance.now();
-  let loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.description, progress);
+  let loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.outputs, req.description, progress);
   if (loaded.count === 0) throw new AppError('invalid-argument', 'the files hold no samples');
   const pairs = feedbackPairs(loaded, req.inputs, req.outputs);
   if (pairs.length > 0) loaded = await fedBack(loaded, pairs, req.model, progress);

@@ -1,5 +1,7 @@
 import { formatBytes } from '../../core/bytes-and-counts';
+import { useCompressStore } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';
+import { useResultStale } from '../compress/StaleResult';
 import { useRecipeStore, type WeightsSetting } from '../../state/recipe-store';
 import type { SizeProjection } from '../../workers/model-api';
 import { WEIGHT_COLORS } from './colors';
@@ -10,7 +12,7 @@ const MODES: readonly WeightsSetting[] = ['fp32', 'fp16', 'int8', 'int4'];
 const OTHER_COLOR = '#cbd5e1';
 
 const STORED_HINT =
-  'Projected stored size of all weights under the recipe: int8/int4 codes plus their scales and zero points, fp16 at 2 bytes a value; biases, norms and non-layer tensors unchanged. The small constants of the decode chains (tens of bytes a layer) are not counted.';
+  'The stored file (model plus data file), now and projected under the recipe: int8/int4 codes plus their scales and zero points, fp16 at 2 bytes a value, biases, norms, non-layer tensors and the graph as they are. The decode nodes compression adds (tens of bytes a layer) are not projected; once the model is compressed with this recipe, the figure is the result file\u2019s own size.';
 const ZIP_HINT =
   'Magnitude pruning turns weights into exact zeros. They are stored like any other value, so the file keeps its size; but zeros compress, so the download (zip, gzip, brotli) gets smaller. Estimate: the non-zero bytes plus the positions of the zeros.';
 
@@ -26,14 +28,23 @@ function savingText(before: number, after: number): string {
 /** Size now versus projected size after compression, a stacked bar by setting, and undo/redo. */
 export function SummaryBar() {
   useUndoShortcuts();
-  const weightBytes = useModelStore((s) => s.model?.summary.weightBytes ?? 0);
+  const model = useModelStore((s) => s.model);
+  const weightBytes = model?.summary.weightBytes ?? 0;
+  const fileBytes = model ? model.files.reduce((n, f) => n + f.bytes, 0) : 0;
   const projection = useRecipeStore((s) => s.projection);
+  const result = useCompressStore((s) => s.result);
+  const stale = useResultStale();
   const canUndo = useRecipeStore((s) => s.past.length > 0);
   const canRedo = useRecipeStore((s) => s.future.length > 0);
   const undo = useRecipeStore((s) => s.undo);
   const redo = useRecipeStore((s) => s.redo);
-  const before = projection?.before ?? weightBytes;
-  const after = projection?.after;
+  // the file, as the result panel and the download: the weights projected, the rest of the file
+  // (graph, names, small constants) as it is; a result made with this recipe gives its own size
+  const weightsBefore = projection?.before ?? weightBytes;
+  const rest = Math.max(0, fileBytes - weightsBefore);
+  const measured = result && result.model === model && !stale ? result : undefined;
+  const before = measured ? measured.originalBytes : weightsBefore + rest;
+  const after = measured ? measured.compressedBytes : projection ? projection.after + rest : undefined;
   return (
     <div className="summary-bar" data-testid="summary-bar">
       <div className="undo" role="group" aria-label="Recipe history">
@@ -65,8 +76,8 @@ export function SummaryBar() {
         </button>
       </div>
       <div className="size" title={STORED_HINT}>
-        <span className="size__label">Weights</span>
-        <span className="size__value" data-testid="summary-before" data-value={before}>
+        <span className="size__label">File</span>
+        <span className="size__value" data-testid="summary-before" data-value={before} data-weights={weightsBefore}>
           {formatBytes(before)}
         </span>
         <span className="size__arrow" aria-hidden>
@@ -76,6 +87,8 @@ export function SummaryBar() {
           className="size__value size__value--after"
           data-testid="summary-after"
           data-value={after ?? ''}
+          data-weights={projection?.after ?? ''}
+          data-measured={measured ? 'true' : 'false'}
           aria-label={after === undefined ? 'projected size: computing' : `projected size ${formatBytes(after)}`}
         >
           {after === undefined ? '…' : formatBytes(after)}
@@ -88,8 +101,8 @@ export function SummaryBar() {
       </div>
       {projection && <SizeBar projection={projection} />}
       {projection && projection.pruned.magnitude > 0 && (
-        <span className="size__zip" title={ZIP_HINT} data-testid="summary-zip" data-value={projection.zip}>
-          ≈ {formatBytes(projection.zip)} zip
+        <span className="size__zip" title={ZIP_HINT} data-testid="summary-zip" data-value={projection.zip + rest} data-weights={projection.zip}>
+          ≈ {formatBytes(projection.zip + rest)} zip
           <span className="size__info" aria-hidden>
             i
           </span>
