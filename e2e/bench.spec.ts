@@ -55,6 +55,7 @@ async function setCaps(page: Page, runs: number, seconds: number): Promise<void>
 }
 
 async function choose(page: Page, on: string[]): Promise<void> {
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
   for (const b of ['wasm-1', 'wasm-n', 'webgl', 'webgpu']) {
     const box = page.getByTestId(`bench-backend-${b}`);
     if (await box.isDisabled()) continue;

@@ -42,6 +42,7 @@ async function compress(page: Page): Promise<void> {
 
 /** A short benchmark on wasm with one thread (the Benchmark tab is open). */
 async function benchmarkWasm1(page: Page): Promise<void> {
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
   for (const b of ['wasm-n', 'webgl', 'webgpu']) {
     const box = page.getByTestId(`bench-backend-${b}`);
     if (!(await box.isDisabled())) await box.setChecked(false);

@@ -16,6 +16,7 @@ async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine
   const cosine = Number(await page.locator('[data-testid="compress-verify-row"][data-backend="wasm"]').getAttribute('data-cosine'));
   await page.getByTestId('compress-close').click();
   await page.getByTestId('tab-bench').click();
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
   for (const b of ['wasm-n', 'webgl', 'webgpu']) {
     const box = page.getByTestId(`bench-backend-${b}`);
     await expect(box).toBeVisible();

@@ -33,6 +33,7 @@ test('views at 1280x800', async ({ page }) => {
   await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
   await page.getByTestId('bench-max-runs').fill('30');
   await page.getByTestId('bench-max-seconds').fill('1');
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
   for (const b of ['wasm-1', 'wasm-n', 'webgl', 'webgpu']) {
     const box = page.getByTestId(`bench-backend-${b}`);
     if (!(await box.isDisabled())) await box.setChecked(b === 'wasm-1');

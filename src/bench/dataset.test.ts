@@ -72,7 +72,7 @@ describe('data description', () => {
 describe('imagePrepFor', () => {
   it('takes fixed sides from the model and asks for a symbolic one by its name', () => {
     expect(message(() => imagePrepFor(recognizer, defaultDescription().image))).toBe(
-      '--image-size: the width of input "x" (dim "width") is not fixed by the model; give --image-size HEIGHTxWIDTH',
+      '--image-size: the width of input "x" (dim "width") is not fixed by the model; give --image-size HEIGHTxWIDTH or --dims width=N',
     );
     const { prep, inputDims } = imagePrepFor(recognizer, { ...defaultDescription().image, height: 48, width: 320, normalize: 'minus1to1' });
     expect(inputDims).toEqual([1, 3, 48, 320]);

@@ -273,7 +273,8 @@ export function imagePrepFor(spec: InputSpec, options: ImageOptions, dims: Reado
       return given;
     }
     if (fixed !== undefined) return fixed;
-    throw bad('--image-size', `the ${what} of input "${spec.name}" (dim ${dimName(axis)}) is not fixed by the model; give --image-size HEIGHTxWIDTH`);
+    const key = typeof shape[axis] === 'string' && shape[axis] !== '?' && shape[axis] !== '' ? (shape[axis] as string) : `${spec.name}[${axis}]`;
+    throw bad('--image-size', `the ${what} of input "${spec.name}" (dim ${dimName(axis)}) is not fixed by the model; give --image-size HEIGHTxWIDTH or --dims ${key}=N`);
   };
   const height = side(hAxis, options.height, 'height');
   const width = side(wAxis, options.width, 'width');

@@ -79,7 +79,7 @@ describe('cli data: images', () => {
     const r = cli(['eval', recognizer, recognizer, '--samples', tune, '--max-runs', '2']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
-      'error: --image-size: the width of input "x" (dim "width") is not fixed by the model; give --image-size HEIGHTxWIDTH',
+      'error: --image-size: the width of input "x" (dim "width") is not fixed by the model; give --image-size HEIGHTxWIDTH or --dims width=N',
     );
     // random inputs: a dim named "width" is guessed (224) and the output says so
     const synth = cli(['eval', recognizer, recognizer, '--max-runs', '2', '--json']);

@@ -44,6 +44,8 @@ export interface DataFeed {
   evaluationCount: number;
   /** what the data is (for reports) */
   summary: string;
+  /** random inputs: the sizes guessed from dims' names, said wherever they are used */
+  guessed?: string;
   version: number;
 }
 
@@ -87,6 +89,7 @@ export function isSampleModel(model: OpenedModel | undefined): boolean {
 /** The CLI's flag names in shared messages, in the Data place's words. */
 function pageWords(message: string): string {
   return message
+    .replace(/give --image-size HEIGHTxWIDTH or --dims ([^\s=]+)=N/g, 'set the image size under Preprocessing (or the size of $1 under Inputs)')
     .replace(/give --image-size HEIGHTxWIDTH/g, 'set the image size under Preprocessing')
     .replace(/--image-size/g, 'image size')
     .replace(/give --dims ([^\s=]+)=N/g, 'set the size of $1 under Inputs')
@@ -308,6 +311,7 @@ export function dataFeed(s: DataState = useDataStore.getState()): DataFeed | { p
     random: true,
     line: `random inputs ${shapes.join(', ')}${guessed}`,
     summary: `random inputs ${shapes.join(', ')}`,
+    ...(d.guessed.length ? { guessed: `sizes guessed from the dims' names: ${d.guessed.join(', ')} (set them in the Data tab)` } : {}),
     dims: d.dims,
     calibrationCount: 0,
     evaluationCount: 0,
@@ -389,5 +393,5 @@ provideCompressData((use) => {
   const f = dataFeed();
   if ('problem' in f) return f;
   const part = use === 'calibration' ? f.calibration : f.evaluation;
-  return { ...(part ? { part } : {}), dims: f.dims, line: f.summary, random: f.random };
+  return { ...(part ? { part } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
 });

@@ -110,6 +110,8 @@ export interface CompressData {
   /** one line: what the data is */
   line: string;
   random: boolean;
+  /** random inputs: which sizes were guessed from dims' names */
+  guessed?: string;
 }
 
 export interface CompressWorkerApi {

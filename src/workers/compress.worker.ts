@@ -178,7 +178,11 @@ async function verify(
       const comp =
         backend === 'webgpu' && halfCompute && !shaderF16
           ? { run: { ok: false, error: 'float16 compute needs the WebGPU feature shader-f16, which this adapter lacks (onnxruntime-web would run it with wrong results); not run' } }
-          : await runSession(ort, result, backend, sets, resultData);
+          : backend === 'webgpu' && !orig.run.ok
+            ? // a WebGPU session that failed leaves onnxruntime's WebGPU backend in this worker broken:
+              // the compressed model's own error would be a knock-on one ("not allowed to be called recursively")
+              { run: { ok: false, error: 'not run: WebGPU refused the original model (its error beside); the compressed model has the same operators' } }
+            : await runSession(ort, result, backend, sets, resultData);
       check.original = orig.run;
       check.compressed = comp.run;
       if (backend === 'wasm') reference = orig.outputs;
@@ -192,7 +196,7 @@ async function verify(
     if (backends.includes(backend)) checks.push(check);
   }
   const shapes = sets[0].map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');
-  const what = given.length > 0 ? `${given.length} evaluation sample${given.length === 1 ? '' : 's'} of your data (${shapes})` : `${VERIFY_SETS} random input sets (${shapes})`;
+  const what = given.length > 0 ? `${given.length} evaluation sample${given.length === 1 ? '' : 's'} of your data (${shapes})` : `${VERIFY_SETS} random input sets (${shapes})${data?.guessed ? `; ${data.guessed}` : ''}`;
   return { inputs: `${what}; reference: the original on wasm`, random: given.length === 0, backends: checks };
 }
 

@@ -55,7 +55,14 @@ export function BenchPanel({ onOpenData }: { onOpenData: () => void }) {
       <BenchInputs disabled={running} onOpenData={onOpenData} />
       <BenchBackends disabled={running} />
       <div className="bench-run">
-        <button type="button" className="button button--primary" disabled={running || !current} onClick={() => void start()} data-testid="bench-run">
+        <button
+          type="button"
+          className="button button--primary"
+          disabled={running || !current || availability === 'checking' || availability === 'unknown'}
+          title={availability === 'checking' || availability === 'unknown' ? 'Checking which backends this browser has…' : undefined}
+          onClick={() => void start()}
+          data-testid="bench-run"
+        >
           {results.length > 0 && !running ? 'Run again' : 'Run benchmark'}
         </button>
         {running && (

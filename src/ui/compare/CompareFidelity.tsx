@@ -72,7 +72,7 @@ export function CompareFidelity() {
             type="button"
             className="button button--secondary button--small"
             data-testid="compare-fidelity-run"
-            disabled={running || problem !== undefined || resultId === undefined}
+            disabled={running || problem !== undefined || resultId === undefined || availability.kind === 'checking' || availability.kind === 'unknown'}
             title={problem ?? `Runs the Benchmark on ${BACKEND_NAMES[wasm]}: the same figures appear in the Benchmark tab, with latency`}
             onClick={() => void useBenchStore.getState().start([wasm])}
           >

@@ -161,7 +161,11 @@ function DataInputs() {
                 <td className="mono">{s.dtype}</td>
                 <td className="mono">[{s.shape.join(', ')}]</td>
                 <td>
-                  {isFed ? (
+                  {!isFed && source.kind !== 'none' && !prepared && s.shape.length >= 3 && s.dtype.startsWith('float') ? (
+                    <span className="muted" data-testid={`data-input-waiting-${s.name}`}>
+                      the data, once it is ready (see Samples above)
+                    </span>
+                  ) : isFed ? (
                     <span>
                       the data{given ? <span className="mono"> [{given.dims.join(', ')}]</span> : null}
                     </span>
