@@ -241,7 +241,22 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
   for (const layer of run.layers) {
     const row = startRow(run, layer, run.settingsOf(layer.key));
     rows.push(row);
-    if (row.error) continue;
+    if (row.error) {
+      // refused its own channel pruning, yet a consumer whose input channels were cut: recovery
+      // still refits what is left of its float weight (nothing else is applied to it)
+      const r = row.requested;
+      const cutInputs = r.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.options.recovery !== undefined;
+      if (cutInputs && r.weights === 'fp32' && r.activations === 'fp32' && !layer.quantized) {
+        try {
+          const lp = planLayer(run, ctx, layer, row);
+          lp.weights = lp.weights.length > 0 ? lp.weights : planLayerWeights(layer, lp.scope, { ...afterChannelPruning(r), prune: 0 }, run.target, run.options.external, run.fp16Compute);
+          plans.push(lp);
+        } catch {
+          // left as it was, as its row says
+        }
+      }
+      continue;
+    }
     if (layer.quantized) {
       // stored quantized already (ConvInteger, QLinear*, MatMulNBits, DequantizeLinear …): left alone
       row.quantized = layer.quantized;
@@ -249,7 +264,9 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
       continue;
     }
     const s = afterChannelPruning(row.requested);
-    if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32') continue;
+    // nothing to write, unless recovery refits what channel pruning left of its weight
+    const refit = s.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.options.recovery !== undefined;
+    if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32' && !refit) continue;
     try {
       plans.push(planLayer(run, ctx, layer, row));
     } catch (e) {
@@ -321,10 +338,11 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): v
   const row = lp.row;
   try {
     const hessian = run.options.recovery?.get(lp.layer.key);
-    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}) };
+    const cut = run.channel?.layers.get(lp.layer.key)?.cut;
+    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}), ...(cut ? { cut } : {}) };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
     const env2 = env;
-    const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2) : undefined;
+    const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2, env2.biasWhy) : undefined;
     const emitted = commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
     if (corrected) row.notes.push(corrected.note);
     else if (env2.biasDelta && row.requested.recovery === 'bias') row.notes.push('recovery bias: the layer has no float32 bias of its own to correct');

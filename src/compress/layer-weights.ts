@@ -18,6 +18,8 @@ import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
 import { recoverWeight, repairPrunedWeight } from './recovery/step';
 import { clipSearch } from './recovery/clip';
+import { refitAfterCut } from './recovery/refit';
+import type { WeightCut } from './prune/channel';
 import type { LayerHessian } from './recovery/hessian';
 import { effectiveWeight, weightStoredBytes } from './weights';
 
@@ -51,6 +53,10 @@ export interface StageEnv {
   hessian?: LayerHessian;
   /** set by the weight's recovery: what the layer's bias must add (bias correction) */
   biasDelta?: Float64Array;
+  /** the layer's weight before channel pruning cut it (recovery refits what is left) */
+  cut?: WeightCut;
+  /** why the bias moves, when not for rounding */
+  biasWhy?: string;
 }
 
 /** Reads the weight's values, prunes them, and writes them in the planned encoding (not yet into the graph). */
@@ -65,10 +71,32 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
     bytesAfter: weightStoredBytes(w),
     ...(plan.note ? { note: plan.note } : {}),
   };
-  if (plan.encoding === 'unchanged') return { plan, report };
+  const note = (text: string) => (report.note = report.note ? `${report.note}; ${text}` : text);
+  // channel pruning cut this weight: recovery refits what is left (recovery/refit.ts)
+  let refit: Float32Array | undefined;
+  if (env.cut && env.layer && w.role === 'weight' && w.inputIndex === 1 && s.recovery !== 'none') {
+    const r = env.hessian ? refitAfterCut(env.layer, env.cut, env.hessian, s.recovery as 'bias' | 'gptq') : { note: `recovery ${s.recovery}: no calibration inputs for this layer (give samples)` };
+    if ('values' in r && r.values.length === w.elements) {
+      refit = r.values;
+      if (r.delta.some((d) => d !== 0)) {
+        env.biasDelta = r.delta;
+        env.biasWhy = 'the refit after channel pruning (the mean the removed inputs carried)';
+      }
+      if (r.report) report.recovery = r.report;
+    }
+    if (r.note) note(r.note);
+  }
+  if (plan.encoding === 'unchanged') {
+    if (!refit) return { plan, report };
+    // float weights stay float: the refit values replace the channel-pruned ones
+    const e = new Emitter(env.names, env.opset, w.name);
+    const output = storeFloats(e, '_refit', refit, plan.shape, plan.dataType);
+    report.bytesAfter = e.storedBytes();
+    return { plan, output, emitter: e, report };
+  }
   const eff = effectiveWeight(w, env.scope, true, env.external);
   // the methods' value steps (value-steps.ts: magnitude pruning), then the weight's encoding
-  let values = eff.values as Float32Array;
+  let values = refit ?? (eff.values as Float32Array);
   const original = values;
   for (const step of VALUE_STEPS) {
     const r = step.apply(values, s);
@@ -79,7 +107,8 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   let encoding: Encoding = plan.encoding;
   let output: string | undefined;
   let matMulNBits: StagedWeight['matMulNBits'];
-  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1;
+  // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
+  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
   // magnitude pruning zeroed some weights: recovery refits the rest to match the original
   const kept = values !== original ? (i: number) => values[i] !== 0 || original[i] === 0 : undefined;
   if (plan.encoding === 'pruned') {
@@ -159,7 +188,7 @@ export function summarizeEncodings(weights: readonly WeightReport[]): string {
  * Bias correction: the layer's stored float32 bias (input 2 of Conv and Gemm, no chain between)
  * plus `delta`, as a new initializer the layer reads; undefined when the layer has no such bias.
  */
-export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: StageEnv): { staged: StagedWeight; note: string } | undefined {
+export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: StageEnv, why = 'the mean rounding error on the calibration inputs'): { staged: StagedWeight; note: string } | undefined {
   const b = layer.weights.find((v) => v.role === 'bias' && v.inputIndex === 2);
   if (!b || b.via.length > 0 || b.dataType !== DataType.FLOAT || b.elements !== delta.length) return undefined;
   const eff = effectiveWeight(b, env.scope, true, env.external);
@@ -170,5 +199,5 @@ export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: Stage
   for (const d of delta) largest = Math.max(largest, Math.abs(d));
   const report: WeightReport = { name: b.name, input: 2, shape: eff.shape, encoding: 'unchanged', bytesBefore: weightStoredBytes(b), bytesAfter: e.storedBytes() };
   const plan: WeightPlan = { weight: b, shape: eff.shape, dataType: DataType.FLOAT, encoding: 'unchanged', needOpset: 0 };
-  return { staged: { plan, output, emitter: e, report }, note: `bias corrected by the mean rounding error on the calibration inputs (largest change ${largest.toExponential(2)})` };
+  return { staged: { plan, output, emitter: e, report }, note: `bias corrected by ${why} (largest change ${largest.toExponential(2)})` };
 }

@@ -70,6 +70,16 @@ export interface ChannelPruneReport {
 export interface ChannelLayerOutcome {
   error?: string;
   notes: string[];
+  /** the layer's weight (input 1) before its channels were cut, and what was cut (recovery refits the rest) */
+  cut?: WeightCut;
+}
+
+/** A weight as it was before channel pruning, and the positions removed along each axis. */
+export interface WeightCut {
+  dims: number[];
+  values: Float32Array;
+  /** axis -> removed positions (sorted) */
+  removed: Map<number, number[]>;
 }
 
 export interface ChannelPruneResult {
@@ -735,6 +745,7 @@ export function channelPrune(model: Model, requests: readonly ChannelPruneReques
   const accepted = buildGroups(run, wanted, layers);
   const cuts: Cuts = { pending: new Map(), groupCuts: new Map(), reshapeCuts: new Map() };
   for (const a of accepted) chooseChannels(run, a, cuts);
+  recordCuts(run, cuts);
   rewriteCuts(run.ed, cuts);
   run.ed.finish();
   report.paramsAfter = floatParamCount(model);
@@ -841,6 +852,18 @@ function chooseChannels(run: PruneRun, { group, requested, fraction }: AcceptedG
 }
 
 /** 3. Rewrite the constants, `group` attributes and Reshape targets. */
+/** Keeps each layer's float weight (input 1) as it is before the cuts, with what is cut: recovery refits what stays. */
+function recordCuts(run: PruneRun, { pending }: Cuts): void {
+  for (const [node, byInput] of pending) {
+    const layer = run.byNode.get(node);
+    const p = byInput.get(1);
+    if (!layer || !p || p.info.dataType !== DataType.FLOAT || attrInt(node, 'group', 1) !== 1) continue;
+    let o = run.outcome.get(layer.key);
+    if (!o) run.outcome.set(layer.key, (o = { notes: [] }));
+    o.cut = { dims: [...p.info.dims], values: Float32Array.from(p.view.floats(p.info)), removed: new Map([...p.axes].map(([axis, set]) => [axis, [...set].sort((a, b) => a - b)])) };
+  }
+}
+
 function rewriteCuts(ed: ConstEditor, { pending, groupCuts, reshapeCuts }: Cuts): void {
   for (const byInput of pending.values()) {
     for (const p of byInput.values()) {

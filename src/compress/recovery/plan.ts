@@ -8,19 +8,30 @@ import { recoverable } from './hessian';
 /** Settings recovery acts on: int8/int4 weights, or float weights with magnitude pruning (repair). */
 export function recovers(s: LayerSettings): boolean {
   if (s.recovery === 'none') return false;
-  return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && s.prune > 0 && s.pruneMethod === 'magnitude');
+  return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && s.prune > 0);
+}
+
+/**
+ * Whether layer settings `s` ask for recovery, in a recipe where `channel` says some layer asks for
+ * channel pruning with recovery: then every layer with recovery on may be a consumer whose input
+ * channels are cut (refit, recovery/refit.ts), so its inputs are collected too.
+ */
+function wanted(s: LayerSettings, channel: boolean): boolean {
+  return recovers(s) || (channel && s.recovery !== 'none' && s.weights !== 'fp16');
+}
+
+function channelRecovery(settings: readonly { settings: LayerSettings }[]): boolean {
+  return settings.some((l) => l.settings.recovery !== 'none' && l.settings.prune > 0 && l.settings.pruneMethod === 'channel');
 }
 
 export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean }[] {
-  const wanted = new Map(
-    resolveRecipe(recipe, recipeLayers(model))
-      .filter((l) => recovers(l.settings))
-      .map((l) => [l.key, l.settings.recovery]),
-  );
-  if (wanted.size === 0) return [];
+  const resolved = resolveRecipe(recipe, recipeLayers(model));
+  const channel = channelRecovery(resolved);
+  const modes = new Map(resolved.filter((l) => wanted(l.settings, channel)).map((l) => [l.key, l.settings.recovery]));
+  if (modes.size === 0) return [];
   const out: { layer: Layer; shape: number[]; full: boolean }[] = [];
   for (const layer of findLayers(model)) {
-    const mode = wanted.get(layer.key);
+    const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     // the weight as stored is the weight as read (no reshaping chain between them)
@@ -31,7 +42,9 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
 
 /** Whether the recipe asks any layer for recovery (the run then needs calibration samples). */
 export function wantsRecovery(model: Model, recipe: Recipe): boolean {
-  return resolveRecipe(recipe, recipeLayers(model)).some((l) => recovers(l.settings));
+  const resolved = resolveRecipe(recipe, recipeLayers(model));
+  const channel = channelRecovery(resolved);
+  return resolved.some((l) => wanted(l.settings, channel));
 }
 
 /** The recipe with recovery off everywhere (round to nearest, to compare with). */

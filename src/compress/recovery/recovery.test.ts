@@ -168,4 +168,28 @@ describe('recovery gptq', () => {
       expect(1 - cRepaired).toBeLessThan((1 - cPlain) / 2);
     });
   }
+
+  for (const fixture of [cnnFixture(), mlpFixture()]) {
+    it(`${fixture.name}, 50% channel pruning: the layers that lose input channels are refit (at least halving the error on held-out samples), same size`, async () => {
+      const cal = samples(fixture, 48, 7);
+      const held = samples(fixture, 8, 8);
+      const original = encodeModel(fixture.model);
+      const pruned = (recovery: 'none' | 'gptq'): Recipe => ({ ...recipe('int8', 'per-channel', recovery), defaults: { weights: 'fp32', prune: 0.5, pruneMethod: 'channel', recovery } });
+      const plain = compressModel(fixture.model, pruned('none'));
+      const r = pruned('gptq');
+      const hessians = await collectHessians(fixture.model, recoveryLayers(fixture.model, r), cal, run);
+      const repaired = compressModel(fixture.model, r, { recovery: hessians });
+      const refit = repaired.report.layers.filter((l) => l.notes.some((n) => /input columns left refit/.test(n)));
+      expect(refit.length).toBeGreaterThan(0);
+      for (const l of refit) {
+        const rec = l.weights.find((w) => w.recovery)!.recovery!;
+        expect(rec.errorAfter).toBeLessThanOrEqual(rec.errorBefore);
+      }
+      const [bytesPlain, bytesRepaired] = [encodeModel(plain.model), encodeModel(repaired.model)];
+      expect(Math.abs(bytesRepaired.length - bytesPlain.length)).toBeLessThanOrEqual(64 * repaired.report.layers.length);
+      const [cPlain, cRepaired] = [await worstCosine(original, bytesPlain, held), await worstCosine(original, bytesRepaired, held)];
+      console.log(`${fixture.name} channel prune 50%: held-out worst cosine ${cPlain.toFixed(6)} -> refit ${cRepaired.toFixed(6)}`);
+      expect(1 - cRepaired).toBeLessThan((1 - cPlain) / 2);
+    });
+  }
 });
