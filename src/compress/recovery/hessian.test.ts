@@ -1,7 +1,8 @@
 /**
  * H as the runtime computes it (the statistics copy, in onnxruntime-node) equals a literal XᵀX of
  * the layer's input rows built here in JavaScript (im2col written out for Conv), summed over the
- * samples: within 1e-6 of H's largest entry, with the same means and row counts.
+ * samples: within 1e-6 of H's largest entry, with the same means and row counts; one sample a
+ * run, and two (3 samples: the last run has an empty slot, weighed 0).
  */
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
@@ -97,13 +98,13 @@ function inputRows(c: Case, data: Float32Array): number[][][] {
 const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int8', granularity: 'per-channel', recovery: 'gptq' }, layers: {} };
 
 describe('collectHessians: H computed in the runtime', () => {
-  for (const c of cases) {
-    it(`${c.name}: H, mean and rows equal a direct XᵀX over the samples`, async () => {
+  for (const c of cases) for (const copies of [1, 2]) {
+    it(`${c.name}, ${copies} sample(s) a run: H, mean and rows equal a direct XᵀX over the samples`, async () => {
       const rng = seeded(7);
       const model = caseModel(c, rng);
       const size = c.x.reduce((p, d) => p * d, 1);
       const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 4 - 1.5) } }));
-      const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run)).get('layer');
+      const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies })).get('layer');
       expect(got).toBeDefined();
       const perSample = samples.map((s) => inputRows(c, s.x.data as Float32Array));
       const groups = perSample[0].length;
@@ -150,5 +151,26 @@ describe('collectHessians: H computed in the runtime', () => {
     expect(got.get('k')?.h).toEqual([]);
     expect(got.get('k')?.mean).toEqual(got.get('q')?.mean);
     expect(got.get('k')?.rows).toBe(6);
+  });
+});
+
+describe('collectHessians: samples a run', () => {
+  it('when the repeated graph does not run, it runs again one sample a run, with the same result', async () => {
+    const c = cases[0];
+    const rng = seeded(11);
+    const model = caseModel(c, rng);
+    const size = c.x.reduce((p, d) => p * d, 1);
+    const samples: Sample[] = Array.from({ length: 4 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+    const layers = recoveryLayers(model, recipe);
+    const copies: number[] = [];
+    const failing: typeof run = (bytes, feeds) => {
+      copies.push(Object.keys(feeds).length);
+      return Object.keys(feeds).length > 1 ? Promise.reject(new Error('out of memory')) : run(bytes, feeds);
+    };
+    const got = (await collectHessians(model, layers, samples, failing, { copies: 4 })).get('layer');
+    const want = (await collectHessians(model, layers, samples, run, { copies: 1 })).get('layer');
+    expect(copies).toEqual([8, 1, 1, 1, 1]);
+    expect(got?.rows).toBe(want?.rows);
+    expect(got?.h).toEqual(want?.h);
   });
 });

@@ -8,7 +8,13 @@
  * activations/calibrate.ts, a copy with extra graph outputs) computes, per layer and sample, the
  * input rows as a [groups, cols, rows] tensor A and outputs A·Aᵀ (float32, one cols×cols per
  * group), the row sums and A's shape (the row count). No activation reaches JavaScript, which
- * only adds those small outputs into float64 sums, one sample at a time. Every row is used.
+ * only adds those small outputs into float64 sums. Every row is used. The copy repeats the graph
+ * for several samples a run (weights shared; up to 8, fewer for large inputs, one where the graph
+ * has subgraphs or the repeated one fails) and joins their rows before the product, so the
+ * product has a long inner dimension (a sample's rows are often far fewer than cols: a product
+ * per sample would mostly write cols² outputs) and the outputs and the float64 sums (cols² per
+ * run) are paid once per run, not per sample; nodes the statistics do not need (the model's own
+ * outputs) are left out.
  *   - MatMul / Gemm: X reshaped to [rows, K];
  *   - Conv (1-D/2-D, groups and depthwise included): the im2col rows come from a patch Conv with
  *     the layer's strides, pads and dilations, one group per input channel and one-hot kernels
@@ -17,13 +23,13 @@
  * Layers that read the same input with the same geometry (Q/K/V projections) share one statistic.
  * Memory: one cols×cols float64 matrix per layer (or shared statistic) and group.
  */
-import { AppError, throwIfAborted } from '../../core/errors';
-import { attr, emptyTensor, makeNode } from '../../onnx/build';
+import { AppError, isAppError, throwIfAborted } from '../../core/errors';
+import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
-import { DataType, type Attribute, type Model, type Node, type Tensor } from '../../onnx/types';
-import type { RunModel, Sample } from '../activations/calibrate';
+import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
+import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import type { WeightMatrix } from './gptq';
@@ -42,6 +48,8 @@ export interface LayerHessian {
 }
 
 export interface HessianOptions {
+  /** samples per run of the statistics copy (the graph repeated that often; default up to 8, by input size) */
+  copies?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -94,7 +102,7 @@ interface Stat {
   h: Float64Array[];
   sum: Float64Array[];
   rows: number;
-  outputs: { gram?: string; sum: string; shape: string; rowsAxis: number };
+  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number };
 }
 
 const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
@@ -158,6 +166,14 @@ class StatBuilder {
     return this.node('Shape', [x]);
   }
 
+  mul(a: string, b: string): string {
+    return this.node('Mul', [a, b]);
+  }
+
+  concat(xs: string[], axis: number): string {
+    return this.node('Concat', xs, [attr.int('axis', axis)]);
+  }
+
   reduceSum(x: string, axis: number): string {
     const keep = attr.int('keepdims', 0);
     return this.opset < 13 ? this.node('ReduceSum', [x], [attr.ints('axes', [axis]), keep]) : this.node('ReduceSum', [x, this.ints([axis])], [keep]);
@@ -179,35 +195,93 @@ class StatBuilder {
   }
 }
 
-/** Adds `stat`'s outputs (rows A: [groups, cols, rows] for Conv, [rows, cols] otherwise). */
-function addStat(b: StatBuilder, stat: Stat, conv: Node | undefined): Stat['outputs'] {
-  if (stat.op === 'dense') {
-    const rows = b.reshape(stat.input, [-1, stat.cols]);
-    const gram = stat.full ? b.matmul(b.transpose(rows, [1, 0]), rows) : undefined;
-    return { gram, sum: b.reduceSum(rows, 0), shape: b.shape(rows), rowsAxis: 0 };
-  }
-  const p = b.patches(stat.input, conv as Node, stat.channels, stat.kernel);
+/** A statistic's rows A as read from `input`: [rows, cols] (MatMul, Gemm) or [groups, cols, rows] (Conv). */
+function statRows(b: StatBuilder, stat: Stat, conv: Node | undefined, input: string): string {
+  if (stat.op === 'dense') return b.reshape(input, [-1, stat.cols]);
+  const p = b.patches(input, conv as Node, stat.channels, stat.kernel);
   // [N, G·cols, ...out] -> [N, G, cols, L] -> [G, cols, N, L] -> [G, cols, N·L]
   const split = b.reshape(p, [0, stat.groups, stat.cols, -1]);
-  const a = b.reshape(b.transpose(split, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]);
-  const gram = stat.full ? b.matmul(a, b.transpose(a, [0, 2, 1])) : undefined;
-  return { gram, sum: b.reduceSum(a, 2), shape: b.shape(a), rowsAxis: 2 };
+  return b.reshape(b.transpose(split, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]);
 }
 
-/** A copy of the model (sharing tensor bytes) that also outputs every statistic's sums (fills in `outputs`). */
-function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>): Model {
+/** How a statistics copy is fed: per copy of the graph after the first, each model input's name in it, and each copy's weight input (copies > 1). */
+interface Feeding {
+  inputs: Map<string, string>[];
+  weights: string[];
+}
+
+const hasSubgraph = (n: Node) => n.attributes.some((a) => a.g || a.graphs.length > 0);
+
+/**
+ * The nodes `outputs` need, in their order (whatever else the statistics copy holds, after the
+ * last recovered layer or in the model's own outputs, is never run).
+ */
+function needed(nodes: readonly Node[], outputs: readonly string[]): Node[] {
+  const want = new Set(outputs);
+  const keep: boolean[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    keep[i] = nodes[i].outputs.some((o) => want.has(o));
+    if (keep[i]) for (const x of nodes[i].inputs) if (x) want.add(x);
+  }
+  return nodes.filter((_, i) => keep[i]);
+}
+
+/**
+ * A copy of the model (sharing tensor bytes) whose outputs are the statistics (fills in each
+ * stat's `outputs`). With `copies` > 1 the graph is repeated (weights shared), each copy reading
+ * its own sample and weighing its rows by its weight input (0 for an empty slot), and the
+ * copies' rows are joined before the product: one H per `copies` samples.
+ */
+function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number): { model: Model; feeding: Feeding } {
   const copy = cloneModel(model);
   const g = copy.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
   const opset = copy.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
-  const b = new StatBuilder(new NameAllocator(collectNames(copy)), Number(opset ?? 1));
-  for (const s of stats) {
-    s.outputs = addStat(b, s, convs.get(s));
-    for (const name of [s.outputs.gram, s.outputs.sum, s.outputs.shape]) if (name) g.outputs.push({ name, metadataProps: [] });
+  const names = new NameAllocator(collectNames(copy));
+  const b = new StatBuilder(names, Number(opset ?? 1));
+  const inits = new Set([...g.initializers.map((t) => t.name), ...g.sparseInitializers.map((t) => t.values?.name)]);
+  const graphInputs = g.inputs.filter((v) => v.name && !inits.has(v.name));
+  const nodes = [...g.nodes];
+  const inputs: ValueInfo[] = [...g.inputs];
+  const feeding: Feeding = { inputs: [], weights: [] };
+  const renames: ((name: string) => string)[] = [];
+  for (let k = 0; k < copies; k++) {
+    if (k === 0) {
+      renames.push((name) => name);
+      feeding.inputs.push(new Map(graphInputs.map((v) => [v.name as string, v.name as string])));
+      continue;
+    }
+    const map = new Map<string, string>();
+    for (const v of graphInputs) {
+      const name = names.fresh(`${v.name}__copy${k}`);
+      map.set(v.name as string, name);
+      inputs.push({ ...v, name });
+    }
+    for (const n of g.nodes) for (const o of n.outputs) if (o) map.set(o, names.fresh(`${o}__copy${k}`));
+    const r = (name: string) => map.get(name) ?? name;
+    for (const n of g.nodes) nodes.push({ ...n, name: n.name ? names.fresh(`${n.name}__copy${k}`) : n.name, inputs: n.inputs.map(r), outputs: n.outputs.map(r) });
+    renames.push(r);
+    feeding.inputs.push(new Map(graphInputs.map((v) => [v.name as string, map.get(v.name as string) as string])));
   }
-  g.nodes = [...g.nodes, ...b.nodes];
+  const outputs: string[] = [];
+  const weights = copies > 1 ? renames.map((_, k) => names.fresh(`__hessian_weight${k}`)) : [];
+  for (const w of weights) inputs.push(makeValueInfo(w, DataType.FLOAT, []));
+  for (const s of stats) {
+    const axis = s.op === 'dense' ? 0 : 2;
+    const parts = renames.map((r) => statRows(b, s, convs.get(s), r(s.input)));
+    // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
+    const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
+    const gram = !s.full ? undefined : s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), a) : b.matmul(a, b.transpose(a, [0, 2, 1]));
+    s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: parts.map((p) => b.shape(p)), rowsAxis: axis };
+    outputs.push(...[s.outputs.gram, s.outputs.sum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+  }
+  const all = [...nodes, ...b.nodes];
+  g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
   g.initializers = [...g.initializers, ...b.inits];
-  return copy;
+  g.inputs = inputs;
+  g.outputs = outputs.map((name) => ({ name, metadataProps: [] }));
+  feeding.weights = weights;
+  return { model: copy, feeding };
 }
 
 function float32Output(got: Record<string, { data: unknown }>, name: string, length: number, what: string): Float32Array {
@@ -216,11 +290,13 @@ function float32Output(got: Record<string, { data: unknown }>, name: string, len
   return data;
 }
 
-/** Adds one sample's outputs of `stat` (H: the upper triangle; mirrored at the end). */
-function addSample(stat: Stat, got: Record<string, { data: unknown }>): void {
+/** Adds one run's outputs of `stat` (`used`: which copies held a sample; H: the upper triangle, mirrored at the end). */
+function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number): void {
   const { cols: n, groups } = stat;
-  const shape = got[stat.outputs.shape]?.data as ArrayLike<number | bigint> | undefined;
-  stat.rows += Number(shape?.[stat.outputs.rowsAxis] ?? 0);
+  for (let k = 0; k < used; k++) {
+    const shape = got[stat.outputs.shapes[k]]?.data as ArrayLike<number | bigint> | undefined;
+    stat.rows += Number(shape?.[stat.outputs.rowsAxis] ?? 0);
+  }
   const sum = float32Output(got, stat.outputs.sum, groups * n, stat.input);
   for (let g = 0; g < groups; g++) {
     const s = stat.sum[g];
@@ -236,6 +312,43 @@ function addSample(stat: Stat, got: Record<string, { data: unknown }>): void {
       for (let j = i; j < n; j++) h[o + j] += gram[off + o + j];
     }
   }
+}
+
+const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer.isView(d) ? (d as unknown as { slice(): SampleTensor['data'] }).slice() : Array.from(d as ArrayLike<number>));
+
+/** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
+async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
+  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies);
+  const bytes = encodeModel(copy);
+  for (let i = 0; i < samples.length; i += copies) {
+    throwIfAborted(options.signal);
+    const used = Math.min(copies, samples.length - i);
+    const feeds: Sample = {};
+    for (let k = 0; k < copies; k++) {
+      // an empty slot runs a copy of the last sample (its own buffers: a runtime may transfer them), weighed 0
+      const empty = k >= used;
+      for (const [name, t] of Object.entries(samples[i + Math.min(k, used - 1)])) {
+        const to = k === 0 ? name : feeding.inputs[k].get(name);
+        if (to) feeds[to] = empty ? { ...t, data: copyData(t.data) } : t;
+      }
+      if (feeding.weights.length > 0) feeds[feeding.weights[k]] = { dtype: 'float32', dims: [], data: Float32Array.of(k < used ? 1 : 0) };
+    }
+    const got = await run(bytes, feeds);
+    for (const s of stats) addRun(s, got, used);
+    options.onProgress?.(i + used, samples.length);
+  }
+}
+
+/** Samples per run: up to 8, fewer for large inputs (each copy of the graph holds its own activations). */
+function copiesFor(model: Model, samples: readonly Sample[], asked: number | undefined): number {
+  // subgraphs may read outer names (not renamed); Mul broadcasts a scalar since opset 7
+  const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
+  // an input with an initializer (a default) is not repeated: only the first copy would see the sample's value
+  const inits = new Set(model.graph?.initializers.map((t) => t.name));
+  if (opset < 7 || model.graph?.nodes.some(hasSubgraph) || Object.keys(samples[0]).some((name) => inits.has(name))) return 1;
+  const bytes = Object.values(samples[0]).reduce((p, t) => p + t.data.length * 4, 0);
+  const fit = Math.floor((32 << 20) / Math.max(1, bytes));
+  return Math.max(1, Math.min(asked ?? 8, samples.length, fit));
 }
 
 /**
@@ -279,7 +392,7 @@ export async function collectHessians(
         h: [],
         sum: Array.from({ length: groups }, () => new Float64Array(m.cols)),
         rows: 0,
-        outputs: { sum: '', shape: '', rowsAxis: 0 },
+        outputs: { sum: '', shapes: [], rowsAxis: 0 },
       };
       stats.set(key, stat);
       if (conv) convs.set(stat, layer.node);
@@ -290,12 +403,15 @@ export async function collectHessians(
   const out = new Map<string, LayerHessian>();
   if (wanted.length === 0) return out;
   for (const s of stats.values()) if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
-  const bytes = encodeModel(statisticsModel(model, [...stats.values()], convs));
-  for (let i = 0; i < samples.length; i++) {
-    throwIfAborted(options.signal);
-    const got = await run(bytes, samples[i]);
-    for (const s of stats.values()) addSample(s, got);
-    options.onProgress?.(i + 1, samples.length);
+  const all = [...stats.values()];
+  const copies = copiesFor(model, samples, options.copies);
+  try {
+    await runStatistics(model, all, convs, copies, samples, run, options);
+  } catch (e) {
+    // a repeated graph may not fit or run where one copy does: once more a sample at a time
+    const fresh = all.every((s) => s.rows === 0);
+    if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
+    await runStatistics(model, all, convs, 1, samples, run, options);
   }
   for (const s of stats.values()) {
     const n = s.cols;
