@@ -1,19 +1,37 @@
 /**
  * What GPTQ needs of each layer: H = XᵀX of its real inputs on the calibration samples (Conv:
- * the im2col patches, one H per group), streamed one sample at a time through a calibration copy
- * of the model that outputs every recovered layer's input. The inputs come from the original
- * model (one pass), not from the compressed prefix: errors of earlier layers are not seen by later
- * ones (docs/RECIPE-NOTES.md, "Recovery").
+ * the im2col patches, one H per group), and the mean input row (bias correction). The inputs come
+ * from the original model (one pass), not from the compressed prefix: errors of earlier layers are
+ * not seen by later ones (docs/RECIPE-NOTES.md, "Recovery").
  *
- * Rows are subsampled evenly to at most `maxRows` per layer (patches of a large feature map are
- * many and alike); memory is one cols×cols float64 matrix per layer and group.
+ * The runtime does the heavy work: a statistics copy of the model (the pattern of
+ * activations/calibrate.ts, a copy with extra graph outputs) computes, per layer and sample, the
+ * input rows as a [groups, cols, rows] tensor A and outputs A·Aᵀ (float32, one cols×cols per
+ * group), the row sums and A's shape (the row count). No activation reaches JavaScript, which
+ * only adds those small outputs into float64 sums. Every row is used. The copy repeats the graph
+ * for several samples a run (weights shared; up to 8, fewer for large inputs, one where the graph
+ * has subgraphs or the repeated one fails) and joins their rows before the product, so the
+ * product has a long inner dimension (a sample's rows are often far fewer than cols: a product
+ * per sample would mostly write cols² outputs) and the outputs and the float64 sums (cols² per
+ * run) are paid once per run, not per sample; nodes the statistics do not need (the model's own
+ * outputs) are left out.
+ *   - MatMul / Gemm: X reshaped to [rows, K];
+ *   - Conv (1-D/2-D, groups and depthwise included): the im2col rows come from a patch Conv with
+ *     the layer's strides, pads and dilations, one group per input channel and one-hot kernels
+ *     (output channel c·k + i is input channel c at kernel position i: the weight's column order),
+ *     so the patch weights are channels × k² values, not cols².
+ * Layers that read the same input with the same geometry (Q/K/V projections) share one statistic.
+ * Memory: one cols×cols float64 matrix per layer (or shared statistic) and group.
  */
-import { AppError, throwIfAborted } from '../../core/errors';
+import { AppError, isAppError, throwIfAborted } from '../../core/errors';
+import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
-import type { Model } from '../../onnx/types';
-import { calibrationModel, type RunModel, type Sample } from '../activations/calibrate';
+import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
+import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
+import { bytesOf } from '../emit';
+import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import type { WeightMatrix } from './gptq';
 
 export interface LayerHessian {
@@ -30,8 +48,8 @@ export interface LayerHessian {
 }
 
 export interface HessianOptions {
-  /** most input rows (tokens, patches) per layer, over all samples (default 4096) */
-  maxRows?: number;
+  /** samples per run of the statistics copy (the graph repeated that often; default up to 8, by input size) */
+  copies?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -67,91 +85,276 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
   return transposed ? { rows: b, cols: a, at: (r, c) => c * b + r } : { rows: a, cols: b, at: (r, c) => r * b + c };
 }
 
-interface Acc {
-  layer: Layer;
+/**
+ * One statistic the copy computes: the input rows of one or more layers (those reading the same
+ * tensor with the same geometry), summed over the samples in float64.
+ */
+interface Stat {
   input: string;
+  op: 'Conv' | 'dense';
+  cols: number;
+  groups: number;
+  /** the Conv's kernel shape (its rank: 1-D or 2-D) and input channels */
+  kernel: number[];
+  channels: number;
+  /** some layer wants H (otherwise only the sums: bias correction) */
+  full: boolean;
   h: Float64Array[];
   sum: Float64Array[];
-  /** accumulate H (gptq) or only the sums (bias correction) */
-  full: boolean;
-  cols: number;
   rows: number;
+  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number };
 }
 
-function addRow(acc: Acc, g: number, x: Float64Array, n: number): void {
-  const sum = acc.sum[g];
-  for (let i = 0; i < n; i++) sum[i] += x[i];
-  if (!acc.full) return;
-  const h = acc.h[g];
-  for (let i = 0; i < n; i++) {
-    const xi = x[i];
-    if (xi === 0) continue;
-    const o = i * n;
-    for (let j = i; j < n; j++) h[o + j] += xi * x[j];
+const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
+
+/** The Conv attributes the patch Conv copies (where it reads, not how many it writes). */
+function geometry(n: Node): Attribute[] {
+  return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
+}
+
+function statKey(layer: Layer, input: string, cols: number): string {
+  if (layer.op !== 'Conv') return `dense|${input}|${cols}`;
+  const n = layer.node;
+  const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
+  return `conv|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}`;
+}
+
+function convKernel(layer: Layer): number[] {
+  const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+  return attrInts(layer.node, 'kernel_shape') ?? (w?.shape ?? []).slice(2);
+}
+
+/** Appends the nodes and initializers of the statistics to a graph, written for its opset. */
+class StatBuilder {
+  readonly nodes: Node[] = [];
+  readonly inits: Tensor[] = [];
+  constructor(
+    private readonly names: NameAllocator,
+    private readonly opset: number,
+  ) {}
+
+  private node(op: string, inputs: string[], attributes: Attribute[] = []): string {
+    const out = this.names.fresh(`__hessian_${op.toLowerCase()}`);
+    this.nodes.push(makeNode(op, inputs, [out], attributes, { name: out }));
+    return out;
+  }
+
+  private init(base: string, dataType: number, dims: number[], raw: Uint8Array): string {
+    const name = this.names.fresh(base);
+    this.inits.push(emptyTensor({ name, dataType, dims, rawData: raw }));
+    return name;
+  }
+
+  private ints(values: number[]): string {
+    return this.init('__hessian_shape', DataType.INT64, [values.length], bytesOf(BigInt64Array.from(values, (v) => BigInt(v))));
+  }
+
+  reshape(x: string, shape: number[]): string {
+    // Reshape-1 took the shape as an attribute
+    return this.opset < 5 ? this.node('Reshape', [x], [attr.ints('shape', shape)]) : this.node('Reshape', [x, this.ints(shape)]);
+  }
+
+  transpose(x: string, perm: number[]): string {
+    return this.node('Transpose', [x], [attr.ints('perm', perm)]);
+  }
+
+  matmul(a: string, b: string): string {
+    return this.node('MatMul', [a, b]);
+  }
+
+  shape(x: string): string {
+    return this.node('Shape', [x]);
+  }
+
+  mul(a: string, b: string): string {
+    return this.node('Mul', [a, b]);
+  }
+
+  concat(xs: string[], axis: number): string {
+    return this.node('Concat', xs, [attr.int('axis', axis)]);
+  }
+
+  reduceSum(x: string, axis: number): string {
+    const keep = attr.int('keepdims', 0);
+    return this.opset < 13 ? this.node('ReduceSum', [x], [attr.ints('axes', [axis]), keep]) : this.node('ReduceSum', [x, this.ints([axis])], [keep]);
+  }
+
+  /**
+   * The im2col patches of a Conv's input: [N, channels·k, ...out], channel c·k + i being input
+   * channel c at kernel position i (k = prod(kernel)); the input itself for a 1×1 kernel that
+   * reads every position once.
+   */
+  patches(x: string, conv: Node, channels: number, kernel: number[]): string {
+    const k = kernel.reduce((p, d) => p * d, 1);
+    const plain = (attrInts(conv, 'strides') ?? []).every((s) => s === 1) && (attrInts(conv, 'pads') ?? []).every((p) => p === 0);
+    if (k === 1 && plain) return x;
+    const w = new Float32Array(channels * k * k);
+    for (let c = 0; c < channels; c++) for (let i = 0; i < k; i++) w[(c * k + i) * k + i] = 1;
+    const weight = this.init('__hessian_patch', DataType.FLOAT, [channels * k, 1, ...kernel], bytesOf(w));
+    return this.node('Conv', [x, weight], [...geometry(conv), attr.int('group', channels), attr.ints('kernel_shape', kernel)]);
   }
 }
 
-/** Every `step`-th of `total` positions (at most `want`), evenly spread. */
-function picks(total: number, want: number): number[] {
-  if (want >= total) return Array.from({ length: total }, (_, i) => i);
-  return Array.from({ length: want }, (_, k) => Math.floor(((k + 0.5) * total) / want));
+/** A statistic's rows A as read from `input`: [rows, cols] (MatMul, Gemm) or [groups, cols, rows] (Conv). */
+function statRows(b: StatBuilder, stat: Stat, conv: Node | undefined, input: string): string {
+  if (stat.op === 'dense') return b.reshape(input, [-1, stat.cols]);
+  const p = b.patches(input, conv as Node, stat.channels, stat.kernel);
+  // [N, G·cols, ...out] -> [N, G, cols, L] -> [G, cols, N, L] -> [G, cols, N·L]
+  const split = b.reshape(p, [0, stat.groups, stat.cols, -1]);
+  return b.reshape(b.transpose(split, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]);
 }
 
-function addMatMul(acc: Acc, data: Float32Array, want: number): void {
-  const k = acc.cols;
-  const count = Math.floor(data.length / k);
-  const x = new Float64Array(k);
-  for (const r of picks(count, want)) {
-    for (let i = 0; i < k; i++) x[i] = data[r * k + i];
-    addRow(acc, 0, x, k);
-    acc.rows++;
-  }
+/** How a statistics copy is fed: per copy of the graph after the first, each model input's name in it, and each copy's weight input (copies > 1). */
+interface Feeding {
+  inputs: Map<string, string>[];
+  weights: string[];
 }
 
-function addConv(acc: Acc, data: Float32Array, dims: readonly number[], want: number, kernel: number[]): void {
-  const n = acc.layer.node;
-  const two = dims.length === 4;
-  const [N, C, H, W] = two ? dims : [dims[0], dims[1], 1, dims[2]];
-  const [kh, kw] = two ? kernel : [1, kernel[0]];
-  const groups = attrInt(n, 'group', 1);
-  const cg = C / groups;
-  const s = attrInts(n, 'strides') ?? (two ? [1, 1] : [1]);
-  const d = attrInts(n, 'dilations') ?? (two ? [1, 1] : [1]);
-  const p = attrInts(n, 'pads') ?? (two ? [0, 0, 0, 0] : [0, 0]);
-  const [sh, sw] = two ? s : [1, s[0]];
-  const [dh, dw] = two ? d : [1, d[0]];
-  const [pt, pl] = two ? [p[0], p[1]] : [0, p[0]];
-  const [pb, pr] = two ? [p[2], p[3]] : [0, p[1]];
-  const oh = Math.floor((H + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
-  const ow = Math.floor((W + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
-  if (oh < 1 || ow < 1) return;
-  const cols = cg * kh * kw;
-  const x = new Float64Array(cols);
-  for (const pos of picks(N * oh * ow, want)) {
-    const b = Math.floor(pos / (oh * ow));
-    const y0 = Math.floor(pos / ow) % oh;
-    const x0 = pos % ow;
-    for (let g = 0; g < groups; g++) {
-      let at = 0;
-      for (let c = 0; c < cg; c++) {
-        const plane = (b * C + g * cg + c) * H * W;
-        for (let ky = 0; ky < kh; ky++) {
-          const yy = y0 * sh - pt + ky * dh;
-          for (let kx = 0; kx < kw; kx++) {
-            const xx = x0 * sw - pl + kx * dw;
-            x[at++] = yy >= 0 && yy < H && xx >= 0 && xx < W ? data[plane + yy * W + xx] : 0;
-          }
-        }
-      }
-      addRow(acc, g, x, cols);
-    }
-    acc.rows++;
+const hasSubgraph = (n: Node) => n.attributes.some((a) => a.g || a.graphs.length > 0);
+
+/**
+ * The nodes `outputs` need, in their order (whatever else the statistics copy holds, after the
+ * last recovered layer or in the model's own outputs, is never run).
+ */
+function needed(nodes: readonly Node[], outputs: readonly string[]): Node[] {
+  const want = new Set(outputs);
+  const keep: boolean[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    keep[i] = nodes[i].outputs.some((o) => want.has(o));
+    if (keep[i]) for (const x of nodes[i].inputs) if (x) want.add(x);
   }
+  return nodes.filter((_, i) => keep[i]);
 }
 
 /**
- * H of every layer in `layers` (those `recoverable` accepts; others are skipped) on the samples,
- * keyed by layer key. `shapes` gives each layer's weight shape as the layer reads it.
+ * A copy of the model (sharing tensor bytes) whose outputs are the statistics (fills in each
+ * stat's `outputs`). With `copies` > 1 the graph is repeated (weights shared), each copy reading
+ * its own sample and weighing its rows by its weight input (0 for an empty slot), and the
+ * copies' rows are joined before the product: one H per `copies` samples.
+ */
+function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number): { model: Model; feeding: Feeding } {
+  const copy = cloneModel(model);
+  const g = copy.graph;
+  if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
+  const opset = copy.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
+  const names = new NameAllocator(collectNames(copy));
+  const b = new StatBuilder(names, Number(opset ?? 1));
+  const inits = new Set([...g.initializers.map((t) => t.name), ...g.sparseInitializers.map((t) => t.values?.name)]);
+  const graphInputs = g.inputs.filter((v) => v.name && !inits.has(v.name));
+  const nodes = [...g.nodes];
+  const inputs: ValueInfo[] = [...g.inputs];
+  const feeding: Feeding = { inputs: [], weights: [] };
+  const renames: ((name: string) => string)[] = [];
+  for (let k = 0; k < copies; k++) {
+    if (k === 0) {
+      renames.push((name) => name);
+      feeding.inputs.push(new Map(graphInputs.map((v) => [v.name as string, v.name as string])));
+      continue;
+    }
+    const map = new Map<string, string>();
+    for (const v of graphInputs) {
+      const name = names.fresh(`${v.name}__copy${k}`);
+      map.set(v.name as string, name);
+      inputs.push({ ...v, name });
+    }
+    for (const n of g.nodes) for (const o of n.outputs) if (o) map.set(o, names.fresh(`${o}__copy${k}`));
+    const r = (name: string) => map.get(name) ?? name;
+    for (const n of g.nodes) nodes.push({ ...n, name: n.name ? names.fresh(`${n.name}__copy${k}`) : n.name, inputs: n.inputs.map(r), outputs: n.outputs.map(r) });
+    renames.push(r);
+    feeding.inputs.push(new Map(graphInputs.map((v) => [v.name as string, map.get(v.name as string) as string])));
+  }
+  const outputs: string[] = [];
+  const weights = copies > 1 ? renames.map((_, k) => names.fresh(`__hessian_weight${k}`)) : [];
+  for (const w of weights) inputs.push(makeValueInfo(w, DataType.FLOAT, []));
+  for (const s of stats) {
+    const axis = s.op === 'dense' ? 0 : 2;
+    const parts = renames.map((r) => statRows(b, s, convs.get(s), r(s.input)));
+    // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
+    const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
+    const gram = !s.full ? undefined : s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), a) : b.matmul(a, b.transpose(a, [0, 2, 1]));
+    s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: parts.map((p) => b.shape(p)), rowsAxis: axis };
+    outputs.push(...[s.outputs.gram, s.outputs.sum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+  }
+  const all = [...nodes, ...b.nodes];
+  g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
+  g.initializers = [...g.initializers, ...b.inits];
+  g.inputs = inputs;
+  g.outputs = outputs.map((name) => ({ name, metadataProps: [] }));
+  feeding.weights = weights;
+  return { model: copy, feeding };
+}
+
+function float32Output(got: Record<string, { data: unknown }>, name: string, length: number, what: string): Float32Array {
+  const data = got[name]?.data;
+  if (!(data instanceof Float32Array) || data.length !== length) throw new AppError('unsupported', `${what}: its input statistics did not come back as ${length} float32 values`);
+  return data;
+}
+
+/** Adds one run's outputs of `stat` (`used`: which copies held a sample; H: the upper triangle, mirrored at the end). */
+function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number): void {
+  const { cols: n, groups } = stat;
+  for (let k = 0; k < used; k++) {
+    const shape = got[stat.outputs.shapes[k]]?.data as ArrayLike<number | bigint> | undefined;
+    stat.rows += Number(shape?.[stat.outputs.rowsAxis] ?? 0);
+  }
+  const sum = float32Output(got, stat.outputs.sum, groups * n, stat.input);
+  for (let g = 0; g < groups; g++) {
+    const s = stat.sum[g];
+    for (let i = 0; i < n; i++) s[i] += sum[g * n + i];
+  }
+  if (!stat.outputs.gram) return;
+  const gram = float32Output(got, stat.outputs.gram, groups * n * n, stat.input);
+  for (let g = 0; g < groups; g++) {
+    const h = stat.h[g];
+    const off = g * n * n;
+    for (let i = 0; i < n; i++) {
+      const o = i * n;
+      for (let j = i; j < n; j++) h[o + j] += gram[off + o + j];
+    }
+  }
+}
+
+const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer.isView(d) ? (d as unknown as { slice(): SampleTensor['data'] }).slice() : Array.from(d as ArrayLike<number>));
+
+/** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
+async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
+  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies);
+  const bytes = encodeModel(copy);
+  for (let i = 0; i < samples.length; i += copies) {
+    throwIfAborted(options.signal);
+    const used = Math.min(copies, samples.length - i);
+    const feeds: Sample = {};
+    for (let k = 0; k < copies; k++) {
+      // an empty slot runs a copy of the last sample (its own buffers: a runtime may transfer them), weighed 0
+      const empty = k >= used;
+      for (const [name, t] of Object.entries(samples[i + Math.min(k, used - 1)])) {
+        const to = k === 0 ? name : feeding.inputs[k].get(name);
+        if (to) feeds[to] = empty ? { ...t, data: copyData(t.data) } : t;
+      }
+      if (feeding.weights.length > 0) feeds[feeding.weights[k]] = { dtype: 'float32', dims: [], data: Float32Array.of(k < used ? 1 : 0) };
+    }
+    const got = await run(bytes, feeds);
+    for (const s of stats) addRun(s, got, used);
+    options.onProgress?.(i + used, samples.length);
+  }
+}
+
+/** Samples per run: up to 8, fewer for large inputs (each copy of the graph holds its own activations). */
+function copiesFor(model: Model, samples: readonly Sample[], asked: number | undefined): number {
+  // subgraphs may read outer names (not renamed); Mul broadcasts a scalar since opset 7
+  const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
+  // an input with an initializer (a default) is not repeated: only the first copy would see the sample's value
+  const inits = new Set(model.graph?.initializers.map((t) => t.name));
+  if (opset < 7 || model.graph?.nodes.some(hasSubgraph) || Object.keys(samples[0]).some((name) => inits.has(name))) return 1;
+  const bytes = Object.values(samples[0]).reduce((p, t) => p + t.data.length * 4, 0);
+  const fit = Math.floor((32 << 20) / Math.max(1, bytes));
+  return Math.max(1, Math.min(asked ?? 8, samples.length, fit));
+}
+
+/**
+ * H of every layer in `layers` (those `recoverable` accepts with a float32 weight; others are
+ * skipped) on the samples, keyed by layer key. `shapes` gives each layer's weight shape as the
+ * layer reads it.
  */
 export async function collectHessians(
   model: Model,
@@ -161,40 +364,63 @@ export async function collectHessians(
   options: HessianOptions = {},
 ): Promise<Map<string, LayerHessian>> {
   if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples');
-  const accs: Acc[] = [];
+  const stats = new Map<string, Stat>();
+  const convs = new Map<Stat, Node>();
+  const wanted: { layer: Layer; full: boolean; stat: Stat }[] = [];
   for (const { layer, shape, full = true } of layers) {
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
-    if (!r || !m) continue;
-    const groups = layer.op === 'Conv' ? attrInt(layer.node, 'group', 1) : 1;
-    const h = Array.from({ length: groups }, () => new Float64Array(full ? m.cols * m.cols : 0));
-    accs.push({ layer, input: r.input, cols: m.cols, rows: 0, full, h, sum: Array.from({ length: groups }, () => new Float64Array(m.cols)) });
+    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+    if (!r || !m || w?.dataType !== DataType.FLOAT) continue;
+    const key = statKey(layer, r.input, m.cols);
+    let stat = stats.get(key);
+    if (!stat) {
+      const conv = layer.op === 'Conv';
+      const groups = conv ? attrInt(layer.node, 'group', 1) : 1;
+      const kernel = conv ? convKernel(layer) : [];
+      const k = kernel.reduce((p, d) => p * d, 1);
+      // the weight's columns are its input channels per group times the kernel positions
+      if (conv && (kernel.length === 0 || m.cols % k !== 0)) continue;
+      stat = {
+        input: r.input,
+        op: conv ? 'Conv' : 'dense',
+        cols: m.cols,
+        groups,
+        kernel,
+        channels: conv ? (m.cols / k) * groups : 0,
+        full: false,
+        h: [],
+        sum: Array.from({ length: groups }, () => new Float64Array(m.cols)),
+        rows: 0,
+        outputs: { sum: '', shapes: [], rowsAxis: 0 },
+      };
+      stats.set(key, stat);
+      if (conv) convs.set(stat, layer.node);
+    }
+    stat.full ||= full;
+    wanted.push({ layer, full, stat });
   }
   const out = new Map<string, LayerHessian>();
-  if (accs.length === 0) return out;
-  const inputs = new Set((model.graph?.inputs ?? []).map((v) => v.name));
-  const bytes = encodeModel(calibrationModel(model, [...new Set(accs.map((a) => a.input))].filter((t) => !inputs.has(t))));
-  const want = Math.max(1, Math.ceil((options.maxRows ?? 4096) / samples.length));
-  for (let s = 0; s < samples.length; s++) {
-    throwIfAborted(options.signal);
-    const got = await run(bytes, samples[s]);
-    for (const a of accs) {
-      const t = got[a.input] ?? (samples[s][a.input] ? { dims: samples[s][a.input].dims, data: samples[s][a.input].data } : undefined);
-      if (!t || !(t.data instanceof Float32Array)) continue;
-      const dims = t.dims ?? [];
-      if (a.layer.op === 'Conv') {
-        const w = a.layer.weights.find((v) => v.inputIndex === 1);
-        const kernel = attrInts(a.layer.node, 'kernel_shape') ?? (w?.shape ?? []).slice(2);
-        addConv(a, t.data, dims, want, kernel);
-      } else addMatMul(a, t.data, want);
-    }
-    options.onProgress?.(s + 1, samples.length);
+  if (wanted.length === 0) return out;
+  for (const s of stats.values()) if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
+  const all = [...stats.values()];
+  const copies = copiesFor(model, samples, options.copies);
+  try {
+    await runStatistics(model, all, convs, copies, samples, run, options);
+  } catch (e) {
+    // a repeated graph may not fit or run where one copy does: once more a sample at a time
+    const fresh = all.every((s) => s.rows === 0);
+    if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
+    await runStatistics(model, all, convs, 1, samples, run, options);
   }
-  for (const a of accs) {
-    if (a.rows === 0) continue;
-    if (a.full) for (const h of a.h) for (let i = 0; i < a.cols; i++) for (let j = i + 1; j < a.cols; j++) h[j * a.cols + i] = h[i * a.cols + j];
-    const mean = a.sum.map((s) => s.map((v) => v / a.rows));
-    out.set(a.layer.key, { key: a.layer.key, op: a.layer.op as LayerHessian['op'], cols: a.cols, h: a.full ? a.h : [], mean, rows: a.rows });
+  for (const s of stats.values()) {
+    const n = s.cols;
+    for (const h of s.h) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+  }
+  for (const { layer, full, stat } of wanted) {
+    if (stat.rows === 0) continue;
+    const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
+    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows });
   }
   return out;
 }

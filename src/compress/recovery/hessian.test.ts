@@ -1,0 +1,176 @@
+/**
+ * H as the runtime computes it (the statistics copy, in onnxruntime-node) equals a literal XᵀX of
+ * the layer's input rows built here in JavaScript (im2col written out for Conv), summed over the
+ * samples: within 1e-6 of H's largest entry, with the same means and row counts; one sample a
+ * run, and two (3 samples: the last run has an empty slot, weighed 0).
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../../core/random';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
+import { makeTensor } from '../../onnx/tensor';
+import { DataType, type Attribute, type Model } from '../../onnx/types';
+import type { Sample } from '../activations/calibrate';
+import type { Recipe } from '../recipe';
+import { collectHessians } from './hessian';
+import { recoveryLayers } from './plan';
+import { nodeRunModel } from './testing/node-run';
+
+const run = nodeRunModel();
+
+interface ConvGeometry {
+  groups: number;
+  kernel: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+}
+
+interface Case {
+  name: string;
+  /** the input's dims, the weight's shape */
+  x: number[];
+  w: number[];
+  op: 'Conv' | 'MatMul' | 'Gemm';
+  conv?: ConvGeometry;
+  /** a Relu before the layer (its input is then an intermediate tensor) */
+  relu?: boolean;
+}
+
+const cases: Case[] = [
+  { name: 'Conv groups 2, stride 2, pads, dilation, batch 2, after a Relu', op: 'Conv', x: [2, 4, 7, 9], w: [6, 2, 3, 3], relu: true, conv: { groups: 2, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1], dilations: [1, 2] } },
+  { name: 'Conv depthwise 3x3, pads 1', op: 'Conv', x: [1, 3, 6, 6], w: [3, 1, 3, 3], conv: { groups: 3, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] } },
+  { name: 'Conv 1-D, stride 2, pads, dilation 2', op: 'Conv', x: [1, 4, 11], w: [5, 4, 3], conv: { groups: 1, kernel: [3], strides: [2], pads: [1, 2], dilations: [2] } },
+  { name: 'Conv 1x1 (rows without a patch Conv)', op: 'Conv', x: [1, 4, 5, 3], w: [3, 4, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+  { name: 'Conv 1x1 stride 2', op: 'Conv', x: [1, 4, 5, 5], w: [3, 4, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+  { name: 'MatMul with 3-D X, after a Relu', op: 'MatMul', x: [2, 5, 8], w: [8, 6], relu: true },
+  { name: 'MatMul with 2-D X', op: 'MatMul', x: [5, 8], w: [8, 3] },
+  { name: 'Gemm transB', op: 'Gemm', x: [4, 8], w: [6, 8] },
+];
+
+function caseModel(c: Case, rng: () => number): Model {
+  const w = makeTensor('w', DataType.FLOAT, c.w, Float32Array.from({ length: c.w.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1));
+  const g = c.conv;
+  const attrs: Attribute[] = g
+    ? [attr.int('group', g.groups), attr.ints('kernel_shape', g.kernel), attr.ints('strides', g.strides), attr.ints('pads', g.pads), attr.ints('dilations', g.dilations)]
+    : c.op === 'Gemm'
+      ? [attr.int('transB', 1)]
+      : [];
+  const x = c.relu ? 'r' : 'x';
+  const nodes = [...(c.relu ? [makeNode('Relu', ['x'], ['r'], [], { name: 'relu' })] : []), makeNode(c.op, [x, 'w'], ['y'], attrs, { name: 'layer' })];
+  const graph = makeGraph({ nodes, initializers: [w], inputs: [makeValueInfo('x', DataType.FLOAT, c.x)], outputs: [makeValueInfo('y', DataType.FLOAT)] });
+  return makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+}
+
+/** The layer's input rows, per group, written out: Conv im2col in the weight's column order (channel, then kernel position). */
+function inputRows(c: Case, data: Float32Array): number[][][] {
+  const x = c.relu ? data.map((v) => Math.max(0, v)) : data;
+  const g = c.conv;
+  if (!g) {
+    const k = c.x[c.x.length - 1];
+    return [Array.from({ length: x.length / k }, (_, r) => Array.from(x.subarray(r * k, (r + 1) * k)))];
+  }
+  const two = g.kernel.length === 2;
+  const [N, C, H, W] = two ? c.x : [c.x[0], c.x[1], 1, c.x[2]];
+  const [kh, kw] = two ? g.kernel : [1, g.kernel[0]];
+  const [sh, sw] = two ? g.strides : [1, g.strides[0]];
+  const [dh, dw] = two ? g.dilations : [1, g.dilations[0]];
+  const [pt, pl, pb, pr] = two ? g.pads : [0, g.pads[0], 0, g.pads[1]];
+  const oh = Math.floor((H + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((W + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  const cg = C / g.groups;
+  const out: number[][][] = Array.from({ length: g.groups }, () => []);
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let grp = 0; grp < g.groups; grp++) {
+          const row: number[] = [];
+          for (let ci = 0; ci < cg; ci++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const [yy, xx] = [oy * sh - pt + ky * dh, ox * sw - pl + kx * dw];
+                row.push(yy >= 0 && yy < H && xx >= 0 && xx < W ? x[((n * C + grp * cg + ci) * H + yy) * W + xx] : 0);
+              }
+          out[grp].push(row);
+        }
+  return out;
+}
+
+const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int8', granularity: 'per-channel', recovery: 'gptq' }, layers: {} };
+
+describe('collectHessians: H computed in the runtime', () => {
+  for (const c of cases) for (const copies of [1, 2]) {
+    it(`${c.name}, ${copies} sample(s) a run: H, mean and rows equal a direct XᵀX over the samples`, async () => {
+      const rng = seeded(7);
+      const model = caseModel(c, rng);
+      const size = c.x.reduce((p, d) => p * d, 1);
+      const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 4 - 1.5) } }));
+      const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies })).get('layer');
+      expect(got).toBeDefined();
+      const perSample = samples.map((s) => inputRows(c, s.x.data as Float32Array));
+      const groups = perSample[0].length;
+      const cols = perSample[0][0][0].length;
+      const rows = perSample.reduce((p, s) => p + s[0].length, 0);
+      expect(got!.cols).toBe(cols);
+      expect(got!.rows).toBe(rows);
+      expect(got!.h.length).toBe(groups);
+      for (let g = 0; g < groups; g++) {
+        const h = new Float64Array(cols * cols);
+        const sum = new Float64Array(cols);
+        for (const s of perSample)
+          for (const r of s[g])
+            for (let i = 0; i < cols; i++) {
+              sum[i] += r[i];
+              for (let j = 0; j < cols; j++) h[i * cols + j] += r[i] * r[j];
+            }
+        const scale = Math.max(...Array.from(h, Math.abs));
+        const worst = Math.max(...Array.from(h, (v, i) => Math.abs(v - got!.h[g][i])));
+        expect(worst / scale).toBeLessThan(1e-6);
+        const meanWorst = Math.max(...Array.from(sum, (v, i) => Math.abs(v / rows - got!.mean[g][i])));
+        expect(meanWorst / Math.max(...Array.from(sum, (v) => Math.abs(v / rows)))).toBeLessThan(1e-6);
+      }
+    });
+  }
+
+  it('layers reading the same input share one statistic; means-only layers get no H', async () => {
+    const rng = seeded(9);
+    const w = (name: string) => makeTensor(name, DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, () => rng() * 2 - 1));
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [makeNode('MatMul', ['x', 'wq'], ['q'], [], { name: 'q' }), makeNode('MatMul', ['x', 'wk'], ['k'], [], { name: 'k' })],
+        initializers: [w('wq'), w('wk')],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 6, 8])],
+        outputs: [makeValueInfo('q', DataType.FLOAT), makeValueInfo('k', DataType.FLOAT)],
+      }),
+    });
+    const [q, k] = recoveryLayers(model, recipe);
+    const samples: Sample[] = [{ x: { dtype: 'float32', dims: [1, 6, 8], data: Float32Array.from({ length: 48 }, () => rng()) } }];
+    const got = await collectHessians(model, [q, { ...k, full: false }], samples, run);
+    expect(got.get('q')?.h.length).toBe(1);
+    expect(got.get('k')?.h).toEqual([]);
+    expect(got.get('k')?.mean).toEqual(got.get('q')?.mean);
+    expect(got.get('k')?.rows).toBe(6);
+  });
+});
+
+describe('collectHessians: samples a run', () => {
+  it('when the repeated graph does not run, it runs again one sample a run, with the same result', async () => {
+    const c = cases[0];
+    const rng = seeded(11);
+    const model = caseModel(c, rng);
+    const size = c.x.reduce((p, d) => p * d, 1);
+    const samples: Sample[] = Array.from({ length: 4 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+    const layers = recoveryLayers(model, recipe);
+    const copies: number[] = [];
+    const failing: typeof run = (bytes, feeds) => {
+      copies.push(Object.keys(feeds).length);
+      return Object.keys(feeds).length > 1 ? Promise.reject(new Error('out of memory')) : run(bytes, feeds);
+    };
+    const got = (await collectHessians(model, layers, samples, failing, { copies: 4 })).get('layer');
+    const want = (await collectHessians(model, layers, samples, run, { copies: 1 })).get('layer');
+    expect(copies).toEqual([8, 1, 1, 1, 1]);
+    expect(got?.rows).toBe(want?.rows);
+    expect(got?.h).toEqual(want?.h);
+  });
+});
