@@ -5,6 +5,7 @@
  * src/bench, shared with the CLI.
  */
 import { errorMessage } from '../core/errors';
+import { adapterName } from './gpu-adapter';
 import { compareRuns, measureModel } from '../bench/evaluate';
 import { cpuFallbacks, describeFailure, failureContext, type FailureContext } from '../bench/ort-log';
 import { decodeModel } from '../onnx/codec';
@@ -85,8 +86,7 @@ async function webgpuAvailability(): Promise<{ available: boolean; detail: strin
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, detail: 'WebGPU: no adapter (GPU blocked or disabled)' };
-    const i = adapter.info;
-    const name = [i?.vendor, i?.architecture, i?.description].filter(Boolean).join(' ');
+    const name = adapterName(adapter.info);
     return { available: true, detail: `adapter${name ? `: ${name}` : ' found'}` };
   } catch (e) {
     return { available: false, detail: `WebGPU: adapter request failed: ${errorMessage(e)}` };

@@ -5,6 +5,7 @@
  * check that runs the original and the result on onnxruntime-web's backends.
  */
 import { AppError, errorMessage, isAppError } from '../core/errors';
+import { adapterName, type AdapterInfoLike } from './gpu-adapter';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
@@ -69,7 +70,7 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
 type Outputs = OutputValues[];
 
 interface GpuLike {
-  requestAdapter(): Promise<{ features?: { has(name: string): boolean } } | null>;
+  requestAdapter(): Promise<{ features?: { has(name: string): boolean }; info?: AdapterInfoLike } | null>;
 }
 
 async function backendAvailable(backend: VerifyBackend): Promise<{ available: boolean; detail: string; shaderF16?: boolean }> {
@@ -80,7 +81,8 @@ async function backendAvailable(backend: VerifyBackend): Promise<{ available: bo
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, detail: 'no WebGPU adapter (GPU blocked or disabled)' };
     const shaderF16 = adapter.features?.has('shader-f16') === true;
-    return { available: true, detail: `WebGPU adapter found (${shaderF16 ? 'with' : 'without'} shader-f16)`, shaderF16 };
+    const name = adapterName(adapter.info);
+    return { available: true, detail: `WebGPU adapter found${name ? ` (${name})` : ''}, ${shaderF16 ? 'with' : 'without'} shader-f16`, shaderF16 };
   } catch (e) {
     return { available: false, detail: `WebGPU adapter request failed: ${errorMessage(e)}` };
   }

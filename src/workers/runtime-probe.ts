@@ -3,6 +3,7 @@
  * wasm and asking for a WebGPU adapter. Runs inside a worker.
  */
 import { encodeModel } from '../onnx/codec';
+import { adapterName } from './gpu-adapter';
 import { makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { DataType } from '../onnx/types';
 import { errorMessage } from '../core/errors';
@@ -61,8 +62,7 @@ async function probeWebGpu(): Promise<BackendStatus> {
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return { available: false, detail: 'no WebGPU adapter (GPU blocked or disabled)' };
-    const info = adapter.info;
-    const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ');
+    const name = adapterName(adapter.info);
     return { available: true, detail: `adapter found${name ? `: ${name}` : ''}` };
   } catch (e) {
     return { available: false, detail: `WebGPU adapter request failed: ${errorMessage(e)}` };
