@@ -111,3 +111,23 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
   const found = Number(await page.getByTestId('summary-zip').getAttribute('data-value'));
   expect(found).toBeLessThanOrEqual(0.12 * Number(await page.getByTestId('summary-before').getAttribute('data-value')));
 });
+
+test('with recovery: candidates are taught on the calibration part, and a loaded point compresses with recovery', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto('/');
+  await expect(page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]')).toBeVisible({ timeout: 30_000 });
+  await page.getByTestId('tab-explore').click();
+  await page.getByTestId('explore-recovery').check();
+  await page.getByTestId('explore-prune').uncheck();
+  await page.getByTestId('search-goal').selectOption('size');
+  await page.getByTestId('search-ratio').fill('20');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  // H from the 128 calibration samples, scored on the 322 evaluation samples
+  await expect(page.getByTestId('explore-status')).toContainText('recovery gptq on 128 calibration samples');
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+  // the found recipe (loaded) asks for recovery: Compress runs it, on the same calibration part
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+});

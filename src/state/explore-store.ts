@@ -43,6 +43,8 @@ export interface ExploreState {
   /** what the results were measured on: the data line, random or not, the data version */
   data: { line: string; random: boolean; version: number } | undefined;
   allowPrune: boolean;
+  /** recovery "gptq" in every candidate (H on the Data tab's calibration part) */
+  recovery: boolean;
   /** what a size means: the stored file (as the file name and cli autotune --max-size) or the projected download (zip estimate) */
   sizeBasis: SizeBasis;
   /** the metric of the current results */
@@ -66,6 +68,8 @@ export interface ExploreState {
   /** per layer, 0 (robust) to 1 (most sensitive) */
   heat: Record<string, number>;
 
+  /** Recovery on or off for every candidate (results start over). */
+  setRecovery(on: boolean): void;
   runSensitivity(): Promise<void>;
   runSweep(): Promise<void>;
   search(goal: SearchGoal): Promise<void>;
@@ -138,12 +142,18 @@ function exploreRunner(set: SetState, get: GetState) {
     if (!files || !handle) throw new Error('The model\u2019s files are no longer available; open it again.');
     const target = useRecipeStore.getState().recipe.target;
     const feed = requireFeed();
-    const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}:${st.sizeBasis}`;
+    const recovery = st.recovery && feed.calibration ? { calibration: feed.calibration } : undefined;
+    if (st.recovery && !recovery) throw new Error('Recovery needs calibration samples: give data in the Data tab (random inputs have none).');
+    const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}:${st.sizeBasis}:${st.recovery}`;
     if (client && session && key === clientKey) return { c: client, s: session };
     dropClient();
     set({ data: { line: feed.line, random: feed.random, version: feed.version } });
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
-    const started = await ExploreClient.start({ files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims }, undefined, st.sizeBasis);
+    const started = await ExploreClient.start(
+      { files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims, ...(recovery ? { recovery } : {}) },
+      undefined,
+      st.sizeBasis,
+    );
     if (signal.aborted || get().model !== model) {
       started.client.dispose();
       throw new Error('Cancelled.');
@@ -230,6 +240,7 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     model: undefined,
     ...cleared,
     allowPrune: true,
+    recovery: false,
     sizeBasis: 'stored',
     workers: 0,
     heatOn: false,
@@ -302,6 +313,14 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
 
     setAllowPrune(on) {
       set({ allowPrune: on });
+    },
+
+    setRecovery(on) {
+      if (on === get().recovery) return;
+      // other candidates: measured again (the sensitivity cache keys on it)
+      controller?.abort();
+      dropClient();
+      set({ ...cleared, recovery: on });
     },
 
     setSizeBasis(b) {

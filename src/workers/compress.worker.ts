@@ -5,8 +5,9 @@
  * check that runs the original and the result on onnxruntime-web's backends.
  */
 import { AppError, errorMessage, isAppError } from '../core/errors';
+import { webRunModel } from './web-run-model';
 import { adapterName, type AdapterInfoLike } from './gpu-adapter';
-import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
+import { collectCalibration, synthesizeSamples, type Calibration, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { decodeModel, encodeModel } from '../onnx/codec';
@@ -36,7 +37,7 @@ import { finishCompression, prepareLoaded, type Prepared, type RunResult } from 
 import { reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
-import { webRunSession, type OrtSession, type OrtTensor } from './ort-session';
+import { webRunSession } from './ort-session';
 
 /**
  * Progress goes to the page at most every 40 ms (stage changes and the last layer always), with
@@ -243,26 +244,6 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
 
 function selfContained(loaded: LoadedModel) {
   return externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-}
-
-/** Runs model bytes on onnxruntime-web's wasm backend (one session per bytes object), for calibration and recovery. */
-async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<void> }> {
-  const ort = await loadOrt();
-  const sessions: OrtSession[] = [];
-  const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
-  const run: RunModel = async (bytes, sample) => {
-    let session = byBytes.get(bytes);
-    if (!session) {
-      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-      byBytes.set(bytes, session);
-      sessions.push(await session);
-    }
-    const feeds: Record<string, OrtTensor> = {};
-    for (const [name, t] of Object.entries(sample)) feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
-    const out = await (await session).run(feeds);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
-  };
-  return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
 }
 
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */

@@ -23,6 +23,8 @@ export interface ExploreInit {
   data?: DataPart;
   /** sizes of symbolic dims (random inputs) */
   dimValues: Record<string, number>;
+  /** recovery "gptq" for every candidate: H of each layer's inputs on the Data place's calibration part */
+  recovery?: { calibration: DataPart };
 }
 
 export interface ExploreReady {

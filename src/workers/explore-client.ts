@@ -108,8 +108,12 @@ export class ExploreClient {
     return Math.max(1, this.members.length);
   }
 
+  /** With recovery on, every recipe measured and every point made asks for it (recovery "gptq" in its defaults). */
+  readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
+
   /** Measures one recipe on the next free worker. */
-  async measure(recipe: Recipe, signal?: AbortSignal): Promise<Measured> {
+  async measure(plain: Recipe, signal?: AbortSignal): Promise<Measured> {
+    const recipe = this.decorate(plain);
     if (signal?.aborted || this.disposed) throw new AppError('aborted', 'Cancelled.');
     const m = await this.acquire();
     try {
@@ -208,6 +212,7 @@ export function makeExplorer(
     originalLatencyMs: session.ready.originalLatencyMs,
     allowPrune,
     measure: (r, s) => client.measure(r, s),
+    decorate: client.decorate,
     signal,
     onPoint,
   });

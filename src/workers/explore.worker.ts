@@ -18,6 +18,11 @@ import type { ExploreInit, ExploreReady, ExploreWorkerApi } from './explore-api'
 import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
 import { loadOrt } from './ort';
+import { webRunModel } from './web-run-model';
+import { partAsSamples } from '../bench/data-load';
+import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
+import { recoveryLayers } from '../compress/recovery/plan';
+import { makeRecipe } from '../compress/recipe';
 
 let evaluator: CandidateEvaluator | undefined;
 
@@ -55,7 +60,21 @@ const handlers: Handlers<ExploreWorkerApi> = {
     const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
     const labeled = init.data?.labeled;
     const plan = planInputs(summary.inputs, { ...(labeled ? { labeled } : {}), ...(init.data?.sets ? { sets: init.data.sets } : {}), dimValues: init.dimValues });
-    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target });
+    // recovery: H of every recoverable layer's inputs, once, on the calibration part
+    let recovery: Map<string, LayerHessian> | undefined;
+    let recoveryLine = '';
+    if (init.recovery) {
+      const samples = partAsSamples(init.recovery.calibration);
+      if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples: give data in the Data tab');
+      const { run, release } = await webRunModel();
+      try {
+        recovery = await collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run);
+      } finally {
+        await release();
+      }
+      recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
+    }
+    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}) });
     return {
       hash,
       layers: evaluator.layers,
@@ -63,7 +82,7 @@ const handlers: Handlers<ExploreWorkerApi> = {
       originalFileBytes: evaluator.originalBytes,
       originalLatencyMs: evaluator.baselineLatencyMs,
       projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
-      inputs: plan.description,
+      inputs: `${plan.description}${recoveryLine}`,
       ...(labeled ? { labeled: labeled.source } : {}),
       setupMs: performance.now() - t0,
     };

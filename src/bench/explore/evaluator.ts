@@ -20,6 +20,7 @@ import { encodeModel } from '../../onnx/codec';
 import { findLayers } from '../../onnx/layers';
 import { assignNodeNames } from '../../onnx/names';
 import type { Model } from '../../onnx/types';
+import type { LayerHessian } from '../../compress/recovery/hessian';
 import type { ModelPlan, OutputValues, RunSession } from '../evaluate';
 import { runSets, scoreOutputs, type Score } from './score';
 
@@ -63,13 +64,20 @@ export class CandidateEvaluator {
     readonly originalBytes: number,
     /** the original's latency, measured as a candidate's */
     readonly baselineLatencyMs: number,
+    /** H of the layers' inputs on calibration samples: candidates asking for recovery use it */
+    private readonly recovery?: ReadonlyMap<string, LayerHessian>,
   ) {}
 
   /**
    * Prepares a model (self-contained: external data inlined) for measuring: clean-up once, the
    * original's outputs once.
    */
-  static async create(model: Model, plan: ModelPlan, open: OpenSession, options: { target?: Target; signal?: AbortSignal } = {}): Promise<CandidateEvaluator> {
+  static async create(
+    model: Model,
+    plan: ModelPlan,
+    open: OpenSession,
+    options: { target?: Target; signal?: AbortSignal; recovery?: ReadonlyMap<string, LayerHessian> } = {},
+  ): Promise<CandidateEvaluator> {
     const target = options.target ?? 'portable';
     const named = cloneModel(model);
     assignNodeNames(named);
@@ -89,14 +97,14 @@ export class CandidateEvaluator {
     const layers = findLayers(base)
       .filter((l) => originalKeys.has(l.key))
       .map((l) => ({ key: l.key, op: l.op }));
-    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs);
+    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs, options.recovery);
   }
 
   /** Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and scores it. */
   async measure(recipe: Recipe, signal?: AbortSignal): Promise<Measured> {
     throwIfAborted(signal);
     const t0 = performance.now();
-    const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal });
+    const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal, ...(this.recovery ? { recovery: this.recovery } : {}) });
     const bytes = encodeModel(model);
     const t1 = performance.now();
     const session = await openChecked(this.open, bytes, 'a candidate model');

@@ -25,6 +25,9 @@ import type { SensitivityEntry } from './sensitivity';
 import { PROBE_IDS, runSensitivity } from './sensitivity';
 import { SizeModel } from './size';
 import { openNodeSession } from './testing/node-session';
+import { collectHessians } from '../../compress/recovery/hessian';
+import { recoveryLayers } from '../../compress/recovery/plan';
+import { nodeRunModel } from '../../compress/recovery/testing/node-run';
 
 async function setup(model: Model, plan: ReturnType<typeof planInputs>, metric: MetricKind) {
   const ev = await CandidateEvaluator.create(model, plan, openNodeSession);
@@ -193,5 +196,34 @@ describe('search pieces', () => {
     expect(sizes.total(assignmentRecipe('portable', last.assignment, options))).toBe(budget);
     // sizes fall along the path
     for (let i = 1; i < path.length; i++) expect(path[i].size).toBeLessThan(path[i - 1].size);
+  });
+});
+
+describe('explorer with recovery (gptq on calibration samples)', () => {
+  test('on the sample, uniform int4 with recovery is at least as accurate as without, and every point made asks for recovery', async () => {
+    const loaded = loadModel([{ name: 'digits-cnn.onnx', bytes: new Uint8Array(fs.readFileSync('public/sample/digits-cnn.onnx')) }]);
+    const inputs = summarizeModel(loaded).inputs;
+    const labeled = parseLabeledJson('digits-test.json', JSON.parse(fs.readFileSync('public/sample/digits-test.json', 'utf8')), inputs);
+    const plan = planInputs(inputs, { labeled });
+    // H from 64 of the samples (as the page does with the Data tab's calibration part)
+    const per = labeled.sampleDims.reduce((p, d) => p * d, 1);
+    const cal = Array.from({ length: 64 }, (_, i) => ({ input: { dtype: 'float32', dims: [1, ...labeled.sampleDims], data: labeled.data.slice(i * per, (i + 1) * per) } }));
+    const model = loaded.model;
+    const recovery = await collectHessians(model, recoveryLayers(model, makeRecipe('portable', { weights: 'int8', recovery: 'gptq' })), cal, nodeRunModel());
+    expect(recovery.size).toBe(4);
+    const plain = await CandidateEvaluator.create(model, plan, openNodeSession);
+    const taught = await CandidateEvaluator.create(model, plan, openNodeSession, { recovery });
+    const int4 = makeRecipe('portable', { weights: 'int4', granularity: 'per-channel', recovery: 'gptq' });
+    const [a, b] = [await plain.measure(int4), await taught.measure(int4)];
+    console.log(`sample uniform int4 per-channel: accuracy ${a.score.accuracy} -> with recovery ${b.score.accuracy}; cosine ${a.score.cosine} -> ${b.score.cosine}`);
+    expect(b.score.cosine).toBeGreaterThan(a.score.cosine);
+    expect(b.score.accuracy!).toBeGreaterThanOrEqual(a.score.accuracy!);
+    // the same codes' bytes; a corrected bias is a new tensor of its old size (its name adds a few bytes)
+    expect(Math.abs(b.fileBytes - a.fileBytes)).toBeLessThanOrEqual(32 * 4);
+    // the explorer's points carry recovery in their recipes (loading one and compressing gives the same model)
+    const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), 'portable');
+    const decorate = (r: ReturnType<typeof makeRecipe>) => ({ ...r, defaults: { ...r.defaults, recovery: 'gptq' as const } });
+    const ex = new Explorer({ layers: taught.layers, sizes, entries: [], metric: 'accuracy', baseline: taught.baseline, originalFileBytes: taught.originalBytes, originalLatencyMs: taught.baselineLatencyMs, allowPrune: false, measure: (r, s) => taught.measure(r, s), decorate });
+    for (const p of await ex.uniform()) expect(p.recipe.defaults.recovery).toBe('gptq');
   });
 });

@@ -225,6 +225,8 @@ export interface ExplorerSetup {
   originalLatencyMs: number;
   allowPrune: boolean;
   measure: (recipe: Recipe, signal?: AbortSignal) => Promise<Measured>;
+  /** applied to every recipe the explorer makes (recovery on for the whole search) */
+  decorate?: (recipe: Recipe) => Recipe;
   signal?: AbortSignal;
   /** each newly measured point */
   onPoint?: (p: ExplorePoint) => void;
@@ -314,7 +316,8 @@ export class Explorer {
   }
 
   /** Measures a recipe (once: the same recipe again gives the same point). */
-  point(recipe: Recipe, kind: PointKind, label: string, extra: { assignment?: Assignment; budget?: number } = {}): Promise<ExplorePoint> {
+  point(plain: Recipe, kind: PointKind, label: string, extra: { assignment?: Assignment; budget?: number } = {}): Promise<ExplorePoint> {
+    const recipe = this.setup.decorate ? this.setup.decorate(plain) : plain;
     const text = serializeRecipe(recipe);
     const hit = this.byRecipe.get(text);
     if (hit) return hit;

@@ -47,6 +47,7 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
   const phase = useExploreStore((s) => s.phase);
   const progress = useExploreStore((s) => s.progress);
   const allowPrune = useExploreStore((s) => s.allowPrune);
+  const recovery = useExploreStore((s) => s.recovery);
   const heatOn = useExploreStore((s) => s.heatOn);
   const hasEntries = useExploreStore((s) => s.entries.length > 0);
   const st = useExploreStore.getState;
@@ -64,6 +65,13 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
         <label className="explore-check">
           <input type="checkbox" checked={allowPrune} disabled={busy} onChange={(e) => st().setAllowPrune(e.target.checked)} data-testid="explore-prune" />
           allow pruning
+        </label>
+        <label
+          className="explore-check"
+          title="Every candidate with recovery gptq: its int8/int4 codes chosen with the original model's help on the Data tab's calibration part (pruning repaired too), as Compress does with that recipe"
+        >
+          <input type="checkbox" checked={recovery} disabled={busy} onChange={(e) => st().setRecovery(e.target.checked)} data-testid="explore-recovery" />
+          with recovery (gptq)
         </label>
         <label className="explore-check">
           <input type="checkbox" checked={heatOn} onChange={(e) => st().setHeatOn(e.target.checked)} disabled={!hasEntries} data-testid="explore-heat" />

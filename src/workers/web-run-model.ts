@@ -1,0 +1,25 @@
+/** onnxruntime-web (wasm) as the compress code's RunModel: calibration, recovery statistics, the recovery check. */
+import type { RunModel } from '../compress/activations/calibrate';
+import { loadOrt } from './ort';
+import type { OrtSession, OrtTensor } from './ort-session';
+
+/** Runs model bytes on onnxruntime-web's wasm backend (one session per bytes object), for calibration and recovery. */
+export async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<void> }> {
+  const ort = await loadOrt();
+  const sessions: OrtSession[] = [];
+  const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
+  const run: RunModel = async (bytes, sample) => {
+    let session = byBytes.get(bytes);
+    if (!session) {
+      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      byBytes.set(bytes, session);
+      sessions.push(await session);
+    }
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of Object.entries(sample)) feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    const out = await (await session).run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
+  };
+  return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
+}
+
