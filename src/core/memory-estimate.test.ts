@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateCompressMemory, estimateOpenMemory, judgeMemory, memoryLimit } from './memory-estimate';
+import { estimateCompressMemory, estimateOpenMemory, judgeMemory, memoryLimit, recoveryBytes } from './memory-estimate';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -17,6 +17,17 @@ describe('memory estimate', () => {
     // int8 of the 3 GB model: past a 4 GB heap, fp16 of a 1 GB one is not
     expect(estimateCompressMemory({ fileBytes: 3 * GiB, weightBytes: 3 * GiB, outputBytes: 0.75 * GiB }).bytes).toBeGreaterThan(4 * GiB);
     expect(estimateCompressMemory({ fileBytes: 1 * GiB, weightBytes: 1 * GiB, outputBytes: 0.5 * GiB }).bytes).toBeLessThan(4 * GiB);
+  });
+
+  it("recovery: every recovered layer's H at once (cols² float64 per group) plus the largest layer's working set", () => {
+    // a transformer block's MatMuls: 4096 columns each, 24 of them: 3 GiB of H before any weight is written
+    const big = recoveryBytes(Array.from({ length: 24 }, () => ({ cols: 4096, groups: 1 })));
+    expect(big).toBe(24 * 4096 * 4096 * 8 + 4 * 4096 * 4096 * 8);
+    expect(big).toBeGreaterThan(3 * GiB);
+    expect(recoveryBytes([{ cols: 9, groups: 32 }])).toBe(32 * 81 * 8 + 4 * 81 * 8);
+    const e = estimateCompressMemory({ fileBytes: 100 * MiB, weightBytes: 100 * MiB, outputBytes: 25 * MiB, recoveryBytes: big });
+    expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big));
+    expect(e.basis).toMatch(/and 3\.50 GB for recovery's input statistics/);
   });
 
   it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {

@@ -35,6 +35,23 @@ export interface CompressSizes extends OpenSizes {
   weightBytes: number;
   /** the compressed weights (the recipe's projected stored bytes; the weights themselves when unknown) */
   outputBytes: number;
+  /** recovery's input statistics and working set (recoveryBytes), when the recipe asks for recovery */
+  recoveryBytes?: number;
+}
+
+/**
+ * Recovery's memory: every recovered layer's H (cols × cols float64 per group) is held at once
+ * until the weights are written, plus the largest layer's GPTQ working set (its damped copy, the
+ * factor, its inverse and the update matrix: about 4 more cols × cols float64).
+ */
+export function recoveryBytes(layers: readonly { cols: number; groups: number }[]): number {
+  let held = 0;
+  let largest = 0;
+  for (const l of layers) {
+    held += l.groups * l.cols * l.cols * 8;
+    largest = Math.max(largest, l.cols * l.cols * 8);
+  }
+  return held + 4 * largest;
 }
 
 export interface MemoryEstimate {
@@ -49,10 +66,10 @@ export function estimateOpenMemory(s: OpenSizes): MemoryEstimate {
 }
 
 export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
-  const bytes = s.fileBytes * OPEN_RATIO + s.weightBytes * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO);
+  const bytes = s.fileBytes * OPEN_RATIO + s.weightBytes * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (s.recoveryBytes ?? 0);
   return {
     bytes: Math.ceil(bytes),
-    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, a copy of its weights ${formatBytes(s.weightBytes)} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result`,
+    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, a copy of its weights ${formatBytes(s.weightBytes)} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${s.recoveryBytes ? `, and ${formatBytes(s.recoveryBytes)} for recovery's input statistics (each recovered layer's columns² in float64)` : ''}`,
   };
 }
 

@@ -8,7 +8,9 @@
  */
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
-import { estimateCompressMemory } from '../core/memory-estimate';
+import { estimateCompressMemory, recoveryBytes } from '../core/memory-estimate';
+import { resolveRecipe } from '../compress/recipe';
+import { asksRecovery } from '../compress/recovery/meta';
 import type { CompressData, CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
 import { CompressClient } from '../workers/compress-client';
 import type { OpenedModel } from '../workers/model-api';
@@ -257,11 +259,33 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 function compressEstimate(model: OpenedModel) {
   const recipe = useRecipeStore.getState();
   const projected = recipe.model === model ? recipe.projection?.after : undefined;
+  const recovery = recoveryEstimate(model, recipe.recipe);
   return estimateCompressMemory({
     fileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
     weightBytes: model.summary.weightBytes,
     outputBytes: projected ?? model.summary.weightBytes,
+    ...(recovery > 0 ? { recoveryBytes: recovery } : {}),
   });
+}
+
+/** Recovery's memory for the recipe: the main graph's Conv/Gemm/MatMul layers that ask for it, by their weights' reduction length. */
+function recoveryEstimate(model: OpenedModel, recipe: Recipe): number {
+  let resolved: ReturnType<typeof resolveRecipe>;
+  try {
+    resolved = resolveRecipe(recipe, model.summary.layers.map((l) => ({ key: l.key, op: l.op })));
+  } catch {
+    return 0;
+  }
+  const layers: { cols: number; groups: number }[] = [];
+  for (const [i, l] of model.summary.layers.entries()) {
+    if (l.graph !== 'main' || !['Conv', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
+    const w = l.weights.find((x) => x.role === 'weight');
+    if (!w || w.shape.length < 2) continue;
+    // Conv [O, C/g, k…]: C/g·k… per group; MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
+    const cols = w.shape.length > 2 ? w.shape.slice(1).reduce((p, d) => p * d, 1) : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
+    layers.push({ cols, groups: 1 });
+  }
+  return layers.length > 0 ? recoveryBytes(layers) : 0;
 }
 
 /** The compressed file of the last result for the open model, if any (for benchmark and export). */

@@ -25,3 +25,9 @@ export const settings = {
   }),
 } as const;
 export type RecoverySettings = ValuesOf<typeof settings>;
+
+/** Whether layer settings ask recovery to act: int8/int4 weights, or float weights that are pruned (repair). */
+export function asksRecovery(s: { recovery?: unknown; weights?: unknown; prune?: unknown }): boolean {
+  if (s.recovery !== 'bias' && s.recovery !== 'gptq') return false;
+  return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && Number(s.prune) > 0);
+}

@@ -4,11 +4,11 @@ import { recipeLayers } from '../../onnx/stored-tensors';
 import type { Model } from '../../onnx/types';
 import { resolveRecipe, type LayerSettings, type Recipe } from '../recipe';
 import { recoverable } from './hessian';
+import { asksRecovery } from './meta';
 
 /** Settings recovery acts on: int8/int4 weights, or float weights with magnitude pruning (repair). */
 export function recovers(s: LayerSettings): boolean {
-  if (s.recovery === 'none') return false;
-  return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && s.prune > 0);
+  return asksRecovery(s);
 }
 
 /**
