@@ -50,6 +50,7 @@ import { canRaiseOpset, defaultOpset, raiseOpset } from './opset';
 import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
 import { afterChannelPruning, channelPruneStep } from './prune/step';
+import { equalizeModel } from './recovery/equalize';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
 import { cleanupOptions, fp16Compute as isFp16Compute, settingsResolver, type LayerSettings, type Recipe, type Target } from './recipe';
@@ -149,6 +150,10 @@ function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
   // (a dead layer removed by clean-up is no longer addressed)
   let layers = findLayers(out);
   const before = new Map(layers.map((l) => [l.key, { params: l.params, bytes: l.weights.reduce((n, w) => n + weightStoredBytes(w), 0) }]));
+  // cross-layer equalization (data-free) where a Conv asks for it, before pruning and quantization
+  const keyOf = new Map(layers.map((l) => [l.node, l.key]));
+  const equalized = equalizeModel(out, (n) => keyOf.has(n) && settingsOf(keyOf.get(n) as string).equalize === true, { names, external });
+  if (equalized.pairs.length > 0) layers = findLayers(out);
   const channel = channelPruneStep(out, layers, settingsOf, { names, external, signal });
   if (channel) layers = findLayers(out);
   return {
@@ -167,7 +172,7 @@ function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
     storedTensors: findStoredTensors(out, layers),
     baseBytes: new Map(),
     opsetBefore: defaultOpset(out),
-    notes: [],
+    notes: equalized.pairs.length > 0 ? [`cross-layer equalization: ${equalized.pairs.length} Conv pair${equalized.pairs.length === 1 ? '' : 's'} (${equalized.pairs.join(', ')})`] : [],
   };
 }
 
