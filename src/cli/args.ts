@@ -17,7 +17,8 @@ Usage:
       (one file, at most 2 GB).
 
   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME]
-                    [--samples DIR|FILE [DATA] | --synthesize-samples] [--json]
+                    [--samples DIR|FILE [DATA] | --synthesize-samples]
+                    [--recovery none|bias|gptq] [--equalize] [--clip-search] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. A result
       that would pass 2 GB as one file (protobuf's limit) keeps its weights in OUT.onnx.data
@@ -31,6 +32,8 @@ Usage:
       --synthesize-samples: calibrate on 8 random N(0, 1) input sets instead, as the studio
       does (ranges of random data, not of yours: give real samples where you have them).
       A bad recipe exits with 2 and names the key.
+      --recovery MODE, --equalize, --clip-search set those recipe keys in the recipe's defaults
+      (RECIPE-NOTES.md): recovery needs --samples (its calibration part, with --calibration N).
 
   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE [DATA]] [--threads N]
                     [--max-runs N] [--max-seconds S] [--json]
@@ -84,7 +87,17 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'inspect'; model: string; json: boolean }
   | { kind: 'convert'; model: string; out: string; externalData?: string; inline: boolean }
-  | ({ kind: 'compress'; model: string; recipe: string; out: string; externalData?: string; synthesizeSamples?: boolean; json: boolean } & DataFlags)
+  | ({
+      kind: 'compress';
+      model: string;
+      recipe: string;
+      out: string;
+      externalData?: string;
+      synthesizeSamples?: boolean;
+      json: boolean;
+      /** --recovery, --equalize, --clip-search: recipe keys set in the recipe's defaults */
+      overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean };
+    } & DataFlags)
   | ({
       kind: 'eval';
       original: string;
@@ -158,6 +171,17 @@ function split(argv: string[], valued: Set<string>, known: Set<string>): Parsed 
   return { positional, flags };
 }
 
+/** --recovery, --equalize, --clip-search: recipe keys for the recipe's defaults. */
+function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean } {
+  const recovery = flags.get('--recovery');
+  if (recovery !== undefined && (typeof recovery !== 'string' || !['none', 'bias', 'gptq'].includes(recovery))) throw bad(`--recovery must be none, bias or gptq, not "${String(recovery)}"`);
+  return {
+    ...(typeof recovery === 'string' ? { recovery: recovery as 'none' | 'bias' | 'gptq' } : {}),
+    ...(flags.has('--equalize') ? { equalize: true } : {}),
+    ...(flags.has('--clip-search') ? { clipSearch: true } : {}),
+  };
+}
+
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) throw bad('No command given');
   const [cmd, ...rest] = argv;
@@ -181,7 +205,11 @@ export function parseArgs(argv: string[]): Command {
     return { kind: 'convert', model: p.positional[0], out, externalData: typeof ext === 'string' ? ext : undefined, inline };
   }
   if (cmd === 'compress') {
-    const p = split(rest, new Set(['--recipe', '--out', '--external-data', ...DATA_FLAG_NAMES]), new Set(['--recipe', '--out', '--external-data', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json']));
+    const p = split(
+      rest,
+      new Set(['--recipe', '--out', '--external-data', '--recovery', ...DATA_FLAG_NAMES]),
+      new Set(['--recipe', '--out', '--external-data', '--recovery', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json', '--equalize', '--clip-search']),
+    );
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
     const recipe = p.flags.get('--recipe');
@@ -192,8 +220,10 @@ export function parseArgs(argv: string[]): Command {
     const synthesize = p.flags.has('--synthesize-samples');
     const ext = p.flags.get('--external-data');
     if (synthesize && data.samples !== undefined) throw bad('compress takes --samples DIR or --synthesize-samples, not both');
+    const overrides = recipeOverrides(p.flags);
     return {
       kind: 'compress',
+      ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
       model: p.positional[0],
       recipe,
       out,

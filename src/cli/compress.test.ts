@@ -207,6 +207,24 @@ describe('cli compress', () => {
     }
   });
 
+  it('--recovery gptq --equalize --clip-search set the recipe keys: every layer recovered on the calibration part; a bad mode exits with 2', () => {
+    const out = path.join(tmp, 'recovered.onnx');
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
+    const test = path.join(root, 'public/sample/digits-test.json');
+    const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', '--recovery', 'gptq', '--equalize', '--clip-search', '--json']);
+    expect(r.stderr).toBe('');
+    const outcome = JSON.parse(r.stdout) as { report: { layers: { key: string; requested: Record<string, unknown>; notes: string[]; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    for (const l of outcome.report.layers) {
+      expect(l.requested).toMatchObject({ recovery: 'gptq', equalize: true, clipSearch: true });
+      expect(l.weights.some((w) => w.recovery), l.key).toBe(true);
+      expect(l.notes.join(' ')).toMatch(/clip search: \d+ of \d+ groups narrowed/);
+    }
+    expect(outcome.report.notes.join(' ')).toMatch(/recovery gptq: the model's outputs on 16 calibration samples are (closer to|further from) the original/);
+    const bad = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--recovery', 'maybe']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--recovery must be none, bias or gptq, not "maybe"/);
+  });
+
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'samples-'));
     const x = Float32Array.from(TEST_SET.inputs[0]);

@@ -41,6 +41,8 @@ export interface CompressArgs extends DataFlags {
   /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
   synthesizeSamples?: boolean;
   json?: boolean;
+  /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search) */
+  overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean };
 }
 
 /**
@@ -52,7 +54,8 @@ async function ortRunModel(): Promise<RunModel> {
   const sessions = new WeakMap<Uint8Array, Promise<Ort.InferenceSession>>();
   return async (bytes, sample) => {
     let session = sessions.get(bytes);
-    if (!session) sessions.set(bytes, (session = ort.InferenceSession.create(bytes)));
+    // errors only: the statistics and calibration copies leave initializers onnxruntime warns about
+    if (!session) sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3 })));
     const feeds: Record<string, Ort.Tensor> = {};
     for (const [name, t] of Object.entries(sample)) {
       feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
@@ -204,7 +207,8 @@ export interface CompressOutcome {
 /** Runs the compression and writes OUT; returns what was done. */
 export async function runCompress(args: CompressArgs): Promise<{ outcome: CompressOutcome; renamedNodes: number }> {
   checkOut(args.out, args.model);
-  const recipe = readRecipe(args.recipe);
+  const read = readRecipe(args.recipe);
+  const recipe = args.overrides ? { ...read, defaults: { ...read.defaults, ...args.overrides } } : read;
   const loaded = loadModelFromPath(args.model);
   try {
     // a bad --external-data NAME is refused before any work
