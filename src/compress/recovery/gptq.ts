@@ -8,9 +8,12 @@
  * The grid (scales and zero points per group) is the round-to-nearest quantizer's, computed from
  * the original weights: only the codes change, so every encoding writes the result unchanged.
  *
- * Pure math over a weight matrix view [rows = output channels, cols = reduction], float64.
+ * Pure math over a weight matrix view [rows = output channels, cols = reduction], float64. The
+ * dense parts run on WebAssembly SIMD where the engine has it (gptq-simd.ts); the scalar loops here
+ * are the fallback and the reference.
  */
 import { codeRange, type QuantizedTensor } from '../quantize/quantize';
+import { GptqWorkspace } from './gptq-simd';
 
 /** A weight tensor seen as a matrix: element index of (row, col) in the tensor's element order. */
 export interface WeightMatrix {
@@ -180,6 +183,39 @@ function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energ
   return { errors, energy };
 }
 
+/** Row errors before (of `base`) and after (of the projected values), and the output energy, of one sweep. */
+interface Solved {
+  errBase: Float64Array;
+  energy: number;
+  /** undefined with `note` when H could not be factored */
+  errors?: Float64Array;
+  note?: string;
+}
+
+/**
+ * The errors of `base` against the target `w` ([R, n]), then the sweep with `project` (which
+ * records what it keeps), then the errors of its values: on the SIMD workspace when there is one,
+ * else with the scalar loops.
+ */
+function solve(w: Float64Array, base: Float64Array, R: number, n: number, h: Float64Array, damp: number, project: (at: number, v: number) => number): Solved {
+  const ws = GptqWorkspace.open(n, R);
+  if (ws) {
+    ws.load(h, w, base);
+    const errBase = ws.rowErrors('diff');
+    const energy = ws.rowErrors('target').reduce((a, b) => a + b, 0);
+    const failed = ws.factor(damp);
+    if (failed) return { errBase, energy, note: failed.note };
+    ws.sweep(project);
+    return { errBase, energy, errors: ws.rowErrors('diff') };
+  }
+  const { errors: errBase, energy } = rowErrors(w, base, R, n, h);
+  const f = factor(h, n, damp);
+  if ('note' in f) return { errBase, energy, note: f.note };
+  const got = new Float64Array(R * n);
+  sweep(Float64Array.from(w), R, n, f.u, (at, v) => (got[at] = project(at, v)));
+  return { errBase, energy, errors: rowErrors(w, got, R, n, f.energyH).errors };
+}
+
 /**
  * Replaces the codes of `rows` (of the matrix view `m` over the quantized tensor `qt`) by GPTQ
  * codes for inputs with Hessian `h` (cols×cols, XᵀX). `target` holds the weights the outputs
@@ -208,12 +244,8 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
       rtn[k * n + c] = (qt.q[e] - z) * qt.scales[g];
     }
   });
-  const { errors: errRtn, energy } = rowErrors(w, rtn, R, n, h);
-  const before = energy > 0 ? errRtn.reduce((a, b) => a + b, 0) / energy : 0;
-  const f = factor(h, n, options.damp ?? 0.01);
-  if ('note' in f) return { ok: false, note: f.note, errorBefore: before, errorAfter: before };
   const codes = new Int32Array(R * n);
-  sweep(Float64Array.from(w), R, n, f.u, (at, v) => {
+  const { errBase: errRtn, energy, errors, note } = solve(w, rtn, R, n, h, options.damp ?? 0.01, (at, v) => {
     const s = scale[at];
     const z = zero[at];
     let q = z;
@@ -224,10 +256,9 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     codes[at] = q;
     return (q - z) * s;
   });
+  const before = energy > 0 ? errRtn.reduce((a, b) => a + b, 0) / energy : 0;
+  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before };
   // per row: keep GPTQ's codes only where they lower that row's output error
-  const got = new Float64Array(R * n);
-  for (let i = 0; i < R * n; i++) got[i] = (codes[i] - zero[i]) * scale[i];
-  const { errors } = rowErrors(w, got, R, n, f.energyH);
   let sumAfter = 0;
   for (let k = 0; k < R; k++) {
     const use = Number.isFinite(errors[k]) && errors[k] <= errRtn[k];
@@ -253,18 +284,15 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
   rows.forEach((r, k) => {
     for (let c = 0; c < n; c++) pruned[k * n + c] = values[m.at(r, c)];
   });
-  const { errors: errPruned, energy } = rowErrors(w, pruned, R, n, h);
-  const before = energy > 0 ? errPruned.reduce((a, b) => a + b, 0) / energy : 0;
-  const f = factor(h, n, options.damp ?? 0.01);
-  if ('note' in f) return { ok: false, note: f.note, errorBefore: before, errorAfter: before };
   const got = new Float64Array(R * n);
-  sweep(Float64Array.from(w), R, n, f.u, (at, v) => {
+  const { errBase: errPruned, energy, errors, note } = solve(w, pruned, R, n, h, options.damp ?? 0.01, (at, v) => {
     // a float32 value as stored
     const kept = keep[at] ? Math.fround(v) : 0;
     got[at] = kept;
     return kept;
   });
-  const { errors } = rowErrors(w, got, R, n, f.energyH);
+  const before = energy > 0 ? errPruned.reduce((a, b) => a + b, 0) / energy : 0;
+  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before };
   let sumAfter = 0;
   for (let k = 0; k < R; k++) {
     const use = Number.isFinite(errors[k]) && errors[k] <= errPruned[k];

@@ -1,0 +1,111 @@
+/**
+ * GPTQ on the WebAssembly SIMD kernel against the scalar loops of gptq.ts: the committed bytes are
+ * gptq.wat's; the same codes and repaired values, and the same errors to float64 rounding, for odd
+ * and even sizes, more rows than one block, dead inputs and a singular H.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assembleWat } from '../../../scripts/wat';
+import { seeded } from '../../testing/random';
+import { quantizeTensor, type GroupLayout } from '../quantize/quantize';
+import { gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
+import { GPTQ_WASM_BASE64 } from './gptq-wasm';
+import { gptqSimdAvailable, setGptqSimd } from './gptq-simd';
+
+function gaussian(rng: () => number): number {
+  return Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
+}
+
+/** H = XᵀX of `samples` rows of correlated, ReLU'd inputs; `dead` columns are always zero. */
+function hessian(samples: number, cols: number, seed: number, dead: number[] = []): Float64Array {
+  const rng = seeded(seed);
+  const mix = Array.from({ length: cols * 4 }, () => gaussian(rng));
+  const h = new Float64Array(cols * cols);
+  const x = new Float64Array(cols);
+  for (let s = 0; s < samples; s++) {
+    const f = Array.from({ length: 4 }, () => gaussian(rng));
+    for (let c = 0; c < cols; c++) {
+      let v = 0.2 * gaussian(rng);
+      for (let k = 0; k < 4; k++) v += f[k] * mix[c * 4 + k];
+      x[c] = dead.includes(c) ? 0 : Math.max(0, v);
+    }
+    for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) h[i * cols + j] += x[i] * x[j];
+  }
+  return h;
+}
+
+const matrix = (rows: number, cols: number): WeightMatrix => ({ rows, cols, at: (r, c) => r * cols + c });
+
+function both<T>(f: () => T): [T, T] {
+  setGptqSimd(true);
+  const simd = f();
+  setGptqSimd(false);
+  const scalar = f();
+  setGptqSimd(true);
+  return [simd, scalar];
+}
+
+function expectClose(a: GptqResult, b: GptqResult): void {
+  expect(a.ok).toBe(b.ok);
+  expect(a.note).toBe(b.note);
+  expect(Math.abs(a.errorBefore - b.errorBefore)).toBeLessThanOrEqual(1e-9 * Math.abs(b.errorBefore) + 1e-15);
+  expect(Math.abs(a.errorAfter - b.errorAfter)).toBeLessThanOrEqual(1e-9 * Math.abs(b.errorAfter) + 1e-15);
+}
+
+describe('GPTQ on WebAssembly SIMD', () => {
+  afterEach(() => setGptqSimd(true));
+
+  it('runs here, from bytes that match gptq.wat', async () => {
+    expect(gptqSimdAvailable()).toBe(true);
+    const wat = readFileSync(new URL('./gptq.wat', import.meta.url), 'utf8');
+    expect(Buffer.from(await assembleWat(wat)).toString('base64')).toBe(GPTQ_WASM_BASE64);
+  });
+
+  const shapes: [number, number, number[], number][] = [
+    // rows, cols, dead columns, samples (fewer than cols: a singular H, damped more)
+    [11, 37, [], 200],
+    [70, 300, [3, 150], 400],
+    [9, 64, [5, 9], 10],
+  ];
+  const layouts: [GroupLayout, 4 | 8][] = [
+    [{ kind: 'channel', axis: 0 }, 8],
+    [{ kind: 'block', axis: 1, blockSize: 32 }, 4],
+  ];
+  for (const [rows, cols, dead, samples] of shapes) {
+    const h = hessian(samples, cols, rows + cols, dead);
+    const rng = seeded(cols);
+    const w = Float32Array.from({ length: rows * cols }, () => gaussian(rng) * 0.1);
+    const all = Array.from({ length: rows }, (_, i) => i);
+    for (const [layout, bits] of layouts) {
+      it(`gptqRows ${rows}x${cols} int${bits} ${layout.kind}${samples < cols ? ', singular H' : ''}: the scalar loops' codes`, () => {
+        const [a, b] = both(() => {
+          const qt = quantizeTensor(w, [rows, cols], layout, bits, true);
+          const r = gptqRows(w, qt, matrix(rows, cols), all, h, samples < cols ? { damp: 0 } : {});
+          return { r, q: Array.from(qt.q) };
+        });
+        expectClose(a.r, b.r);
+        expect(a.r.errorAfter).toBeLessThan(a.r.errorBefore);
+        expect(a.q).toEqual(b.q);
+      });
+    }
+    it(`repairPrunedRows ${rows}x${cols}: the scalar loops' values`, () => {
+      const [a, b] = both(() => {
+        const v = Float32Array.from(w, (x) => (Math.abs(x) < 0.06 ? 0 : x));
+        const r = repairPrunedRows(w, v, matrix(rows, cols), all, h, { damp: 0.05 });
+        return { r, v };
+      });
+      expectClose(a.r, b.r);
+      for (let i = 0; i < a.v.length; i++) {
+        expect(a.v[i] === 0).toBe(b.v[i] === 0);
+        expect(Math.abs(a.v[i] - b.v[i])).toBeLessThanOrEqual(1e-6 * Math.abs(b.v[i]));
+      }
+    });
+  }
+
+  it('all-zero inputs: the same note', () => {
+    const w = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+    const [a, b] = both(() => gptqRows(w, quantizeTensor(w, [4, 16], { kind: 'channel', axis: 0 }, 8, true), matrix(4, 16), [0, 1, 2, 3], new Float64Array(256)));
+    expectClose(a, b);
+    expect(a.ok).toBe(false);
+  });
+});
