@@ -132,6 +132,10 @@ test('with recovery: candidates are taught on the calibration part, and a loaded
   // H from the 128 calibration samples, scored on the 322 evaluation samples
   await expect(page.getByTestId('explore-status')).toContainText('recovery gptq on 128 calibration samples');
   await expect(page.getByTestId('explore-found')).toBeVisible();
+  // the sweep shows what recovery buys: the uniform int8 and int4 points without it, beside
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  await expect(page.getByTestId('pareto-chart').locator('[data-testid="pareto-point"][data-kind="uniform-rtn"]')).toHaveCount(2);
   // the found recipe (loaded) asks for recovery: Compress runs it, on the same calibration part
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 120_000 });

@@ -108,8 +108,8 @@ export class ExploreClient {
     return Math.max(1, this.members.length);
   }
 
-  /** With recovery on, every recipe measured and every point made asks for it (recovery "gptq" in its defaults). */
-  readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
+  /** With recovery on, every recipe measured and every point made asks for it (recovery "gptq" in its defaults), unless it says otherwise (the no-recovery comparison points). */
+  readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery && recipe.defaults.recovery === undefined ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
 
   /** Measures one recipe on the next free worker. */
   async measure(plain: Recipe, signal?: AbortSignal): Promise<Measured> {

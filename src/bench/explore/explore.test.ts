@@ -222,8 +222,17 @@ describe('explorer with recovery (gptq on calibration samples)', () => {
     expect(Math.abs(b.fileBytes - a.fileBytes)).toBeLessThanOrEqual(32 * 4);
     // the explorer's points carry recovery in their recipes (loading one and compressing gives the same model)
     const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), 'portable');
-    const decorate = (r: ReturnType<typeof makeRecipe>) => ({ ...r, defaults: { ...r.defaults, recovery: 'gptq' as const } });
+    const decorate = (r: ReturnType<typeof makeRecipe>) => (r.defaults.recovery === undefined ? { ...r, defaults: { ...r.defaults, recovery: 'gptq' as const } } : r);
     const ex = new Explorer({ layers: taught.layers, sizes, entries: [], metric: 'accuracy', baseline: taught.baseline, originalFileBytes: taught.originalBytes, originalLatencyMs: taught.baselineLatencyMs, allowPrune: false, measure: (r, s) => taught.measure(r, s), decorate });
-    for (const p of await ex.uniform()) expect(p.recipe.defaults.recovery).toBe('gptq');
+    const uniform = await ex.uniform();
+    for (const p of uniform) expect(p.recipe.defaults.recovery).toBe('gptq');
+    // and, for the chart, the same settings without recovery: what recovery buys at each size
+    const rtn = await ex.point(makeRecipe('portable', { weights: 'int4', recovery: 'none' }), 'uniform-rtn', 'uniform int4, no recovery');
+    expect(rtn.kind).toBe('uniform-rtn');
+    expect(rtn.recipe.defaults.recovery).toBe('none');
+    const taughtInt4 = uniform.find((p) => p.label === 'uniform int4')!;
+    expect(taughtInt4.size).toBe(rtn.size);
+    expect(taughtInt4.score.cosine).toBeGreaterThan(rtn.score.cosine);
+    expect(ex.points.filter((p) => p.kind === 'uniform-rtn').map((p) => p.label).sort()).toEqual(['uniform int4, no recovery', 'uniform int8, no recovery']);
   });
 });

@@ -191,7 +191,8 @@ export function greedyPath(g: GreedyInput, start: Assignment, options: { budget?
   return path;
 }
 
-export type PointKind = 'original' | 'uniform' | 'search';
+/** 'uniform-rtn': a uniform setting without recovery, measured beside the recovered one when the search runs with recovery */
+export type PointKind = 'original' | 'uniform' | 'uniform-rtn' | 'search';
 
 export interface ExplorePoint {
   id: number;
@@ -348,6 +349,12 @@ export class Explorer {
   /** The uniform configurations (every layer the same). */
   uniform(): Promise<ExplorePoint[]> {
     const list = this.setup.allowPrune ? UNIFORM : UNIFORM.filter((u) => u.settings.prune === undefined);
+    // with recovery: the same settings without it too (what recovery buys, on the chart); fp16 has nothing to recover
+    if (this.setup.decorate) {
+      for (const u of list.filter((x) => x.settings.weights !== 'fp16')) {
+        void this.point(makeRecipe(this.target, { ...u.settings, recovery: 'none' }), 'uniform-rtn', `${u.label}, no recovery`).catch(() => undefined);
+      }
+    }
     return Promise.all(list.map((u) => this.point(makeRecipe(this.target, u.settings), 'uniform', u.label)));
   }
 

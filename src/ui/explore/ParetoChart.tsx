@@ -5,7 +5,7 @@ import { paretoFront } from '../../bench/explore/search';
 import { useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
 import { download, formatMetric, formatMs, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './metric-export';
 
-const COLORS = { original: '#475569', uniform: '#0ea5e9', search: '#f59e0b', front: '#16a34a', current: '#e11d48' };
+const COLORS = { original: '#475569', uniform: '#0ea5e9', rtn: '#94a3b8', search: '#f59e0b', front: '#16a34a', current: '#e11d48' };
 
 type Axis = 'size' | 'latency';
 
@@ -83,7 +83,7 @@ export function ParetoChart() {
     const finite = rows.map((r) => r.y).filter(Number.isFinite);
     if (full || finite.length === 0 || front.length === 0) return ['auto', 'auto'];
     const top = Math.max(...finite);
-    const low = Math.min(...front.map((f) => f.y), ...rows.filter((r) => r.kind !== 'uniform' || r.y >= top - 0.05).map((r) => r.y));
+    const low = Math.min(...front.map((f) => f.y), ...rows.filter((r) => (r.kind !== 'uniform' && r.kind !== 'uniform-rtn') || r.y >= top - 0.05).map((r) => r.y));
     const pad = Math.max((top - low) * 0.08, 1e-4);
     return [low - pad, top + pad];
   }, [rows, front, full]);
@@ -134,6 +134,9 @@ export function ParetoChart() {
             <Scatter name="Pareto front" data={front} fill={COLORS.front} line={{ stroke: COLORS.front, strokeWidth: 2 }} shape={() => <g />} legendType="line" isAnimationActive={false} />
             <Scatter name="original" data={byKind('original')} fill={COLORS.original} shape={shape(COLORS.original)} isAnimationActive={false} />
             <Scatter name="uniform" data={byKind('uniform')} fill={COLORS.uniform} shape={shape(COLORS.uniform)} isAnimationActive={false} />
+            {byKind('uniform-rtn').length > 0 && (
+              <Scatter name="uniform, no recovery" data={byKind('uniform-rtn')} fill={COLORS.rtn} shape={shape(COLORS.rtn)} isAnimationActive={false} />
+            )}
             <Scatter name="search" data={byKind('search')} fill={COLORS.search} shape={shape(COLORS.search)} isAnimationActive={false} />
           </ScatterChart>
         </ResponsiveContainer>
