@@ -77,11 +77,16 @@ async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<numb
   return scalar ? 1 - abs : w;
 }
 
-const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50', recovery: 'none' | 'gptq'): Recipe => ({
+const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'gptq'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
-  defaults: granularity === 'prune50' ? { weights, prune: 0.5, pruneMethod: 'magnitude', recovery } : { weights, granularity, blockSize: 32, recovery },
+  defaults:
+    granularity === 'prune50'
+      ? { weights, prune: 0.5, pruneMethod: 'magnitude', recovery }
+      : granularity === 'channel30'
+        ? { weights, prune: 0.3, pruneMethod: 'channel', recovery }
+        : { weights, granularity, blockSize: 32, recovery },
   layers: {},
 });
 
@@ -93,6 +98,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
     ['int4', 'block'],
     ['int4', 'per-channel'],
     ['fp32', 'prune50'],
+    ['fp32', 'channel30'],
   ] as const) {
     try {
       const rtn = compressModel(model, recipe(w, g, 'none'));
