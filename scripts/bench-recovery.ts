@@ -10,13 +10,13 @@
  *     gptq compression over round to nearest's; printed as a ratio to the baseline (goal ≤ 10x);
  *   - quality: worst cosine against the original on 16 held-out samples, round to nearest and
  *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
+ * Each with recovery in one pass and sequential (`--rounds 1,4`: the rounds compared; recovery/sequential.ts).
  * The machine may be shared: compare the ratios, not the absolute times.
  */
 import type { Sample } from '../src/compress/activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
-import { collectHessians } from '../src/compress/recovery/hessian';
-import { recoveryLayers } from '../src/compress/recovery/plan';
+import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
 import type { Recipe } from '../src/compress/recipe';
 import { gaussian } from '../src/compress/testing/fixtures';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
@@ -28,6 +28,8 @@ import { seeded } from '../src/testing/random';
 const args = process.argv.slice(2);
 const at = args.indexOf('--samples');
 const SAMPLES = at >= 0 ? Number(args[at + 1]) : 128;
+const ra = args.indexOf('--rounds');
+const ROUNDS = (ra >= 0 ? args[ra + 1] : '1,4').split(',').map(Number);
 const HELD = 16;
 
 function cnn(): { model: Model; input: string; dims: number[] } {
@@ -113,18 +115,21 @@ async function bench(name: string, m: { model: Model; input: string; dims: numbe
     const rtn = compressModel(m.model, recipe(w, g, 'none'));
     const rtnMs = performance.now() - t;
     const r = recipe(w, g, 'gptq');
-    t = performance.now();
-    const h = await collectHessians(m.model, recoveryLayers(m.model, r), cal, run);
-    const hMs = performance.now() - t;
-    t = performance.now();
-    const gq = compressModel(m.model, r, { recovery: h });
-    const gMs = performance.now() - t;
-    const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
-    const [cr, cg] = [await worstCosine(original, encodeModel(rtn.model), held), await worstCosine(original, encodeModel(gq.model), held)];
-    console.log(
-      `  ${w} ${g}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
-        `held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x RTN's)`,
-    );
+    const cr = await worstCosine(original, encodeModel(rtn.model), held);
+    for (const rounds of ROUNDS) {
+      t = performance.now();
+      const h = await collectRecoveryHessians(m.model, undefined, r, cal, run, { rounds });
+      const hMs = performance.now() - t;
+      t = performance.now();
+      const gq = compressModel(m.model, r, { recovery: h.hessians });
+      const gMs = performance.now() - t;
+      const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
+      const cg = await worstCosine(original, encodeModel(gq.model), held);
+      console.log(
+        `  ${w} ${g}, ${h.rounds} round${h.rounds === 1 ? '' : 's'}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
+          `held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x RTN's)`,
+      );
+    }
   }
 }
 

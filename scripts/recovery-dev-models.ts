@@ -17,8 +17,7 @@ import * as path from 'node:path';
 import type { Sample } from '../src/compress/activations/calibrate';
 import { nodeRunModel } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
-import { collectHessians } from '../src/compress/recovery/hessian';
-import { recoveryLayers } from '../src/compress/recovery/plan';
+import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
 import { checkRecovery } from '../src/compress/recovery/check';
 import type { Recipe } from '../src/compress/recipe';
 import { cosine } from '../src/core/vector';
@@ -26,10 +25,13 @@ import { encodeModel } from '../src/onnx/codec';
 import { loadModel } from '../src/onnx/load';
 import { seeded } from '../src/testing/random';
 
-const dir = process.argv[2] ?? '../dev-models';
+const dir = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : '../dev-models';
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
 const run = nodeRunModel();
+/** `--rounds 1,4`: the recovery rounds compared (1: one pass, H from the original model) */
+const at = process.argv.indexOf('--rounds');
+const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map(Number);
 
 /** Two seconds of speech-like audio at 16 kHz. */
 function utterance(seed: number): Float32Array {
@@ -103,17 +105,20 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
     try {
       const rtn = compressModel(model, recipe(w, g, 'none'));
       const r = recipe(w, g, 'gptq');
-      const t0 = performance.now();
-      const h = await collectHessians(model, recoveryLayers(model, r), cal, run);
-      let gq = compressModel(model, r, { recovery: h });
-      const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
-      if (!check.keep) gq = rtn;
-      const ms = performance.now() - t0;
-      const [cr, cg] = [await worst(original, encodeModel(rtn.model), held), await worst(original, encodeModel(gq.model), held)];
-      const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
-      console.log(
-        `${name} ${w} ${g}: ${check.keep ? '' : '(the check kept round to nearest) '}${recovered}/${gq.report.layers.length} layers recovered in ${(ms / 1000).toFixed(1)} s; held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`,
-      );
+      const cr = await worst(original, encodeModel(rtn.model), held);
+      const parts: string[] = [];
+      for (const rounds of ROUNDS) {
+        const t0 = performance.now();
+        const h = await collectRecoveryHessians(model, undefined, r, cal, run, { rounds });
+        let gq = compressModel(model, r, { recovery: h.hessians });
+        const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
+        if (!check.keep) gq = rtn;
+        const ms = performance.now() - t0;
+        const cg = await worst(original, encodeModel(gq.model), held);
+        const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
+        parts.push(`${h.rounds} round${h.rounds === 1 ? '' : 's'}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
+      }
+      console.log(`${name} ${w} ${g}: held-out worst cosine RTN ${cr.toFixed(6)}; gptq ${parts.join('; ')}`);
     } catch (e) {
       console.log(`${name} ${w} ${g}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -18,7 +18,7 @@ Usage:
 
   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME]
                     [--samples DIR|FILE [DATA] | --synthesize-samples]
-                    [--recovery none|bias|gptq] [--equalize] [--clip-search] [--json]
+                    [--recovery none|bias|gptq] [--recovery-rounds N] [--equalize] [--clip-search] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. A result
       that would pass 2 GB as one file (protobuf's limit) keeps its weights in OUT.onnx.data
@@ -34,6 +34,8 @@ Usage:
       A bad recipe exits with 2 and names the key.
       --recovery MODE, --equalize, --clip-search set those recipe keys in the recipe's defaults
       (RECIPE-NOTES.md): recovery needs --samples (its calibration part, with --calibration N).
+      --recovery-rounds N: sequential recovery, layer inputs collected in N rounds, each from the
+      model with the earlier rounds' layers compressed (default 1: all from the original model).
 
   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE [DATA]] [--threads N]
                     [--max-runs N] [--max-seconds S] [--json]
@@ -97,6 +99,8 @@ export type Command =
       json: boolean;
       /** --recovery, --equalize, --clip-search: recipe keys set in the recipe's defaults */
       overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean };
+      /** --recovery-rounds N: sequential recovery in N rounds */
+      recoveryRounds?: number;
     } & DataFlags)
   | ({
       kind: 'eval';
@@ -207,8 +211,8 @@ export function parseArgs(argv: string[]): Command {
   if (cmd === 'compress') {
     const p = split(
       rest,
-      new Set(['--recipe', '--out', '--external-data', '--recovery', ...DATA_FLAG_NAMES]),
-      new Set(['--recipe', '--out', '--external-data', '--recovery', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json', '--equalize', '--clip-search']),
+      new Set(['--recipe', '--out', '--external-data', '--recovery', '--recovery-rounds', ...DATA_FLAG_NAMES]),
+      new Set(['--recipe', '--out', '--external-data', '--recovery', '--recovery-rounds', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json', '--equalize', '--clip-search']),
     );
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);
@@ -221,9 +225,12 @@ export function parseArgs(argv: string[]): Command {
     const ext = p.flags.get('--external-data');
     if (synthesize && data.samples !== undefined) throw bad('compress takes --samples DIR or --synthesize-samples, not both');
     const overrides = recipeOverrides(p.flags);
+    const rounds = p.flags.get('--recovery-rounds');
+    if (rounds !== undefined && (typeof rounds !== 'string' || !/^[1-9][0-9]*$/.test(rounds))) throw bad(`--recovery-rounds must be a whole number of 1 or more, not "${String(rounds)}"`);
     return {
       kind: 'compress',
       ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+      ...(typeof rounds === 'string' ? { recoveryRounds: Number(rounds) } : {}),
       model: p.positional[0],
       recipe,
       out,

@@ -15,8 +15,9 @@ import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
-import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
-import { recoveryLayers, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import type { LayerHessian } from '../compress/recovery/hessian';
+import { collectRecoveryHessians } from '../compress/recovery/sequential';
+import { wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
@@ -43,6 +44,8 @@ export interface CompressArgs extends DataFlags {
   json?: boolean;
   /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search) */
   overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean };
+  /** sequential recovery: layer inputs collected in this many rounds (recovery/sequential.ts; default 1) */
+  recoveryRounds?: number;
 }
 
 /**
@@ -83,13 +86,21 @@ async function calibrate(model: Model, external: ExternalDataResolver | undefine
 
 /**
  * H of the inputs of every layer the recipe asks to recover (recovery "gptq"), on the calibration
- * samples; an error naming --samples when there are none (random inputs would teach nothing).
+ * samples, in `rounds` rounds (recovery/sequential.ts); an error naming --samples when there are
+ * none (random inputs would teach nothing).
  */
-async function recoveryData(model: Model, external: ExternalDataResolver, recipe: Recipe, samples: Sample[] | undefined): Promise<Map<string, LayerHessian> | undefined> {
+async function recoveryData(
+  model: Model,
+  external: ExternalDataResolver,
+  recipe: Recipe,
+  samples: Sample[] | undefined,
+  rounds: number | undefined,
+  calibration: Calibration | undefined,
+): Promise<{ hessians: Map<string, LayerHessian>; note: string } | undefined> {
   if (!wantsRecovery(model, recipe)) return undefined;
   if (!samples || samples.length === 0) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
-  const self = externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
-  return collectHessians(self, recoveryLayers(model, recipe), samples, await ortRunModel());
+  const r = await collectRecoveryHessians(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}) });
+  return { hessians: r.hessians, note: `recovery: ${r.note}` };
 }
 
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
@@ -229,12 +240,14 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     else if (wantsActivations && args.synthesizeSamples) {
       calibration = await calibrate(loaded.model, loaded.external, synthesizeSamples(loaded.model, { count: SYNTHESIZED_SETS }), 'synthesized');
     }
-    const recovery = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined);
+    const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration);
+    const recovery = recovered?.hessians;
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
     let { model, report } = compressModel(loaded.model, recipe, options);
     if (recovery && recovery.size > 0 && part) {
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, calibrationSamples(part.calibration)));
     }
+    if (recovered && recovery && recovery.size > 0) report.notes.push(recovered.note);
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;

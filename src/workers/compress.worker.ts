@@ -15,8 +15,9 @@ import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
-import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
-import { recoveryLayers, withoutRecovery } from '../compress/recovery/plan';
+import type { LayerHessian } from '../compress/recovery/hessian';
+import { collectRecoveryHessians } from '../compress/recovery/sequential';
+import { withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import type {
   BackendCheck,
@@ -263,13 +264,20 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
  * H of the inputs of the layers the recipe asks to recover, on the Data tab's calibration part;
  * without data none (each such layer keeps round-to-nearest and its row says why).
  */
-async function recoveryHessians(prepared: Prepared, data: CompressData | undefined, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
+async function recoveryHessians(
+  prepared: Prepared,
+  data: CompressData | undefined,
+  calibration: Calibration | undefined,
+  signal: AbortSignal,
+  onProgress: (done: number, total: number) => void,
+): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
   const samples = data?.part ? partAsSamples(data.part) : [];
   if (samples.length === 0) return { note: 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' };
   const { run, release } = await webRunModel();
   try {
-    const recovery = await collectHessians(selfContained(prepared.loaded), recoveryLayers(prepared.loaded.model, prepared.recipe), samples, run, { signal, onProgress });
-    return { recovery, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}` };
+    const { loaded } = prepared;
+    const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress, ...(calibration ? { calibration } : {}) });
+    return { recovery: r.hessians, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}, ${r.note}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
     return { note: `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept` };
@@ -304,7 +312,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     let recovered: { recovery?: Map<string, LayerHessian>; note?: string } = {};
     if (prepared.wantsRecovery) {
       progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
-      recovered = await recoveryHessians(prepared, given, signal, (done, total) => progress({ stage: 'recover', done, total, layerKey: '', finished: [] }));
+      recovered = await recoveryHessians(prepared, given, calibrated.calibration, signal, (done, total) => progress({ stage: 'recover', done, total, layerKey: '', finished: [] }));
     }
     const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
     let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });

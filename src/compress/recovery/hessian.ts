@@ -1,8 +1,8 @@
 /**
  * What GPTQ needs of each layer: H = XᵀX of its real inputs on the calibration samples (Conv:
- * the im2col patches, one H per group), and the mean input row (bias correction). The inputs come
- * from the original model (one pass), not from the compressed prefix: errors of earlier layers are
- * not seen by later ones (docs/RECIPE-NOTES.md, "Recovery").
+ * the im2col patches, one H per group), and the mean input row (bias correction), from the model
+ * it is given: the original (one pass) or a prefix model whose earlier layers are compressed
+ * (sequential.ts; docs/RECIPE-NOTES.md, "Recovery").
  *
  * The runtime does the heavy work: a statistics copy of the model (the pattern of
  * activations/calibrate.ts, a copy with extra graph outputs) computes, per layer and sample, the

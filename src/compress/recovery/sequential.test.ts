@@ -1,0 +1,104 @@
+/**
+ * Sequential recovery (sequential.ts) on a deep MLP at int4, in onnxruntime-node: each round's
+ * layer inputs come from the prefix model, whose compressed layers are exactly the ones the final
+ * file holds; the held-out output error is no worse than one pass's.
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../../core/random';
+import { encodeModel } from '../../onnx/codec';
+import type { Model } from '../../onnx/types';
+import type { Sample } from '../activations/calibrate';
+import { compressModel } from '../compress';
+import { cloneModel } from '../graph-edit';
+import type { Recipe } from '../recipe';
+import { mlpFixture } from '../testing/fixtures';
+import { recoveryLayers } from './plan';
+import { chunks, collectRecoveryHessians, prefixModel } from './sequential';
+import { nodeRunModel, worstOutputCosine } from './testing/node-run';
+
+const run = nodeRunModel();
+
+/** Inputs with structure (a few smooth factors plus a little noise). */
+function samples(dims: number[], n: number, seed: number): Sample[] {
+  const rng = seeded(seed);
+  const size = dims.reduce((p, d) => p * d, 1);
+  const bases = Array.from({ length: 4 }, (_, k) => Float32Array.from({ length: size }, (_, i) => Math.sin((i * (k + 1) * 0.37) / 3 + k)));
+  return Array.from({ length: n }, () => {
+    const c = bases.map(() => rng() * 2 - 1);
+    const data = Float32Array.from({ length: size }, (_, i) => bases.reduce((s, b, k) => s + c[k] * b[i], 0) + 0.05 * (rng() * 2 - 1));
+    return { x: { dtype: 'float32', dims, data } };
+  });
+}
+
+const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int4', granularity: 'per-channel', recovery: 'gptq' }, layers: {} };
+
+/** The model with `name` as an extra graph output. */
+function exposing(model: Model, name: string): Uint8Array {
+  const m = cloneModel(model);
+  m.graph?.outputs.push({ name, metadataProps: [] });
+  return encodeModel(m);
+}
+
+describe('sequential recovery', () => {
+  const fixture = mlpFixture(13, [64, 128, 128, 128, 128, 128, 32]);
+  const dims = fixture.inputs.x;
+  const cal = samples(dims, 32, 1);
+  const held = samples(dims, 8, 2);
+
+  it('splits the layers into rounds of about equal count, in order', () => {
+    expect(chunks([1, 2, 3, 4, 5, 6], 4)).toEqual([[1, 2], [3], [4, 5], [6]]);
+    expect(chunks([1, 2], 4)).toEqual([[1], [2]]);
+    expect(chunks([1, 2, 3], 1)).toEqual([[1, 2, 3]]);
+  });
+
+  it('a round reads its layer inputs from the prefix model: the same values the compressed model computes there', async () => {
+    const seq = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 3 });
+    expect(seq.rounds).toBe(3);
+    const last = chunks(recoveryLayers(fixture.model, recipe), 3)[2];
+    const float = last.map((p) => p.layer.key);
+    const known = new Map([...seq.hessians].filter(([k]) => !float.includes(k)));
+    const prefix = prefixModel(fixture.model, undefined, recipe, float, known);
+    expect([...prefix.layers.keys()]).toEqual(float);
+    const input = last[0].layer.node.inputs[0];
+    const final = compressModel(fixture.model, recipe, { recovery: seq.hessians }).model;
+    const [a, b, o] = [exposing(prefix.model, input), exposing(final, input), exposing(fixture.model, input)];
+    let far = 0;
+    for (const s of held) {
+      const [x, y, z] = [(await run(a, s))[input].data as Float32Array, (await run(b, s))[input].data as Float32Array, (await run(o, s))[input].data as Float32Array];
+      let scale = 0;
+      for (let i = 0; i < x.length; i++) {
+        scale = Math.max(scale, Math.abs(y[i]));
+        far = Math.max(far, Math.abs(z[i] - y[i]));
+      }
+      for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThanOrEqual(1e-5 * scale + 1e-6);
+    }
+    // the compressed prefix does move the layer's inputs away from the original's
+    expect(far).toBeGreaterThan(1e-3);
+  });
+
+  it('held-out output error no worse than one pass (int4 per-channel, 6 layers)', async () => {
+    const original = encodeModel(fixture.model);
+    const one = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 1 });
+    const seq = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 4 });
+    expect(one.rounds).toBe(1);
+    expect(seq.rounds).toBe(4);
+    expect(seq.note).toContain('sequential in 4 rounds');
+    const c1 = await worstOutputCosine(run, original, encodeModel(compressModel(fixture.model, recipe, { recovery: one.hessians }).model), held);
+    const c4 = await worstOutputCosine(run, original, encodeModel(compressModel(fixture.model, recipe, { recovery: seq.hessians }).model), held);
+    console.log(`sequential test: held-out worst cosine one pass ${c1.toFixed(6)}, 4 rounds ${c4.toFixed(6)}`);
+    expect(1 - c4).toBeLessThanOrEqual(1 - c1);
+  });
+
+  it('channel pruning keeps one pass and says why', async () => {
+    const r: Recipe = { ...recipe, defaults: { weights: 'fp32', prune: 0.25, pruneMethod: 'channel', recovery: 'gptq' } };
+    const seq = await collectRecoveryHessians(fixture.model, undefined, r, cal, run, { rounds: 4 });
+    expect(seq.rounds).toBe(1);
+    expect(seq.note).toContain('channel pruning');
+  });
+
+  it('an aborted signal stops the rounds', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 4, signal: ac.signal })).rejects.toMatchObject({ code: 'aborted' });
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Sequential recovery (issue #12): H of each recovered layer's inputs comes from the model whose
+ * earlier layers are already compressed, so a layer's GPTQ sees (and makes up for) the errors the
+ * layers before it leave, instead of the original model's inputs (one pass: errors pile up).
+ *
+ * The recovered layers (recoveryLayers, in main-graph order) are split into R rounds of about equal
+ * count. Round 1 collects H of every recovered layer from the original model (what one pass uses;
+ * it stays the answer for a layer a later round cannot reach). Round k > 1 compresses the model
+ * with the recipe as given for the layers of rounds < k (their H known by then) and with the layers
+ * of rounds ≥ k left float (weights fp32, no pruning, float activations): the "prefix model"; H of
+ * round k's layers is collected on it. Its structure is what compressModel writes (decode nodes,
+ * folded BatchNormalization, MatMulNBits), so the prefix is exactly the one the final file holds:
+ * the same H gives the same codes. Within a round, a layer sees the round's earlier layers float.
+ *
+ * One round (as before) where the recipe has channel pruning with recovery (weight shapes change
+ * between the float and the compressed model) or only one layer is recovered.
+ *
+ * Costs: R - 1 extra compressions (GPTQ of the prefix again) and R - 1 extra statistics passes,
+ * each over the calibration samples and only for that round's layers.
+ */
+import { throwIfAborted } from '../../core/errors';
+import { externalReferences, inlineExternalData } from '../../onnx/external';
+import { findLayers, type Layer } from '../../onnx/layers';
+import type { ExternalDataResolver, Model } from '../../onnx/types';
+import type { Calibration, RunModel, Sample } from '../activations/calibrate';
+import { compressModel } from '../compress';
+import type { Recipe } from '../recipe';
+import { collectHessians, recoverable, type LayerHessian } from './hessian';
+import { recoveryLayers } from './plan';
+import { resolveRecipe } from '../recipe';
+import { recipeLayers } from '../../onnx/stored-tensors';
+
+/**
+ * Rounds when not asked: 1 (one pass). Sequential rounds (the CLI's --recovery-rounds) were not
+ * better on most measured cases (docs/RECIPE-NOTES.md, "Recovery"): GPTQ's target is still the
+ * layer's original weights on the shifted inputs, not the original model's outputs.
+ */
+export const DEFAULT_ROUNDS = 1;
+
+export interface SequentialOptions {
+  /** rounds (1: one pass, H from the original model only); default DEFAULT_ROUNDS */
+  rounds?: number;
+  /** activation ranges the final compression uses (the prefix model gets them too) */
+  calibration?: Calibration;
+  signal?: AbortSignal;
+  /** samples done over all rounds (the total known from the start) */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SequentialResult {
+  hessians: Map<string, LayerHessian>;
+  /** rounds run */
+  rounds: number;
+  /** what was done, for the report */
+  note: string;
+}
+
+type Planned = ReturnType<typeof recoveryLayers>[number];
+
+/** `items` in `rounds` consecutive chunks of about equal count. */
+export function chunks<T>(items: readonly T[], rounds: number): T[][] {
+  const r = Math.max(1, Math.min(rounds, items.length));
+  const out: T[][] = [];
+  for (let k = 0; k < r; k++) out.push(items.slice(Math.round((k * items.length) / r), Math.round(((k + 1) * items.length) / r)));
+  return out.filter((c) => c.length > 0);
+}
+
+function channelPruning(model: Model, recipe: Recipe): boolean {
+  return resolveRecipe(recipe, recipeLayers(model)).some((l) => l.settings.prune > 0 && l.settings.pruneMethod === 'channel');
+}
+
+/**
+ * The recipe with the layers `float` left float (no weight compression, pruning, recovery or
+ * activation quantization), every other layer as asked.
+ */
+export function withFloatLayers(recipe: Recipe, float: Iterable<string>): Recipe {
+  const layers = { ...recipe.layers };
+  for (const key of float) layers[key] = { ...layers[key], weights: 'fp32', prune: 0, recovery: 'none', activations: 'fp32' };
+  return { ...recipe, layers };
+}
+
+/**
+ * The prefix model: `model` compressed by `recipe` with H `recovery`, the layers `float` left
+ * float; self-contained (external data inlined) so it can run. Its recovered layers found by key.
+ */
+export function prefixModel(
+  model: Model,
+  external: ExternalDataResolver | undefined,
+  recipe: Recipe,
+  float: readonly string[],
+  recovery: ReadonlyMap<string, LayerHessian>,
+  calibration?: Calibration,
+  signal?: AbortSignal,
+): { model: Model; layers: Map<string, Layer> } {
+  const out = compressModel(model, withFloatLayers(recipe, float), { ...(external ? { external } : {}), ...(calibration ? { calibration } : {}), recovery, activationCostGuard: true, ...(signal ? { signal } : {}) }).model;
+  const self = external && externalReferences(out).length > 0 ? inlineExternalData(out, external) : out;
+  const want = new Set(float);
+  const layers = new Map<string, Layer>();
+  for (const l of findLayers(self)) if (want.has(l.key) && recoverable(l)) layers.set(l.key, l);
+  return { model: self, layers };
+}
+
+/**
+ * H of every layer the recipe recovers, collected sequentially (see the file's comment); the
+ * map compressModel takes as `recovery`. `model` as loaded (external data read through
+ * `external`), `run` runs model bytes on a sample.
+ */
+export async function collectRecoveryHessians(
+  model: Model,
+  external: ExternalDataResolver | undefined,
+  recipe: Recipe,
+  samples: readonly Sample[],
+  run: RunModel,
+  options: SequentialOptions = {},
+): Promise<SequentialResult> {
+  const { signal } = options;
+  const planned = recoveryLayers(model, recipe);
+  const self = external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
+  const asked = Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS));
+  const channel = channelPruning(model, recipe);
+  const rounds = channel ? [planned] : chunks(planned, asked);
+  const later = rounds.slice(1).reduce((n, c) => n + c.length, 0);
+  const total = samples.length * (1 + (later > 0 ? rounds.length - 1 : 0));
+  let base = 0;
+  const progress = (done: number) => options.onProgress?.(base + done, total);
+  const hessians = await collectHessians(self, planned, samples, run, { ...(signal ? { signal } : {}), onProgress: progress });
+  base += samples.length;
+  let missed = 0;
+  for (let k = 1; k < rounds.length; k++) {
+    throwIfAborted(signal);
+    const float = rounds.slice(k).flat().map((p) => p.layer.key);
+    const known = new Map([...hessians].filter(([key]) => !float.includes(key)));
+    const prefix = prefixModel(model, external, recipe, float, known, options.calibration, signal);
+    const layers: Planned[] = [];
+    for (const p of rounds[k]) {
+      const l = prefix.layers.get(p.layer.key);
+      const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+      if (l && w && w.via.length === 0 && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
+      else missed++;
+    }
+    const got = layers.length > 0 ? await collectHessians(prefix.model, layers, samples, run, { ...(signal ? { signal } : {}), onProgress: progress }) : new Map<string, LayerHessian>();
+    for (const [key, h] of got) hessians.set(key, h);
+    missed += layers.length - got.size;
+    base += samples.length;
+  }
+  const note =
+    rounds.length > 1
+      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
+      : channel && asked > 1
+        ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
+        : 'one pass (layer inputs from the original model)';
+  return { hessians, rounds: rounds.length, note };
+}
