@@ -85,7 +85,7 @@ async function bench(file: string, labels?: string) {
   let done = 0;
   const total = ev.layers.length * PROBE_IDS.length;
   const t1 = performance.now();
-  const entries = await runSensitivity(ev.layers, ev.baseline, (r, s) => ev.measure(r, s), {
+  const entries = await runSensitivity(ev.layers, ev.baseline, (r, s) => ev.measure(r, s, { latency: false }), {
     target: 'portable',
     metric,
     onEntry: () => {

@@ -91,12 +91,13 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       return { ...nodeSession(ort, session), release: () => session.release() };
     };
     const ev = await CandidateEvaluator.create(model, plan, open, { target });
-    const measure: typeof ev.measure = (r, s) => {
+    const measure: typeof ev.measure = (r, s, o) => {
       measured++;
-      return ev.measure(r, s);
+      return ev.measure(r, s, o);
     };
     const t0 = performance.now();
-    const entries: SensitivityEntry[] = await runSensitivity(ev.layers, ev.baseline, measure, { target, metric });
+    // the scan needs scores only: no timed runs
+    const entries: SensitivityEntry[] = await runSensitivity(ev.layers, ev.baseline, (r, s) => measure(r, s, { latency: false }), { target, metric });
     const sensitivityMs = performance.now() - t0;
     const basis: SizeBasis = args.size ?? 'stored';
     const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), target, basis);

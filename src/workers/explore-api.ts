@@ -2,7 +2,7 @@
  * The contract between the page and the explore workers (a pool: each one holds the model, its
  * own onnxruntime-web wasm session per candidate, one thread). Plain data only.
  */
-import type { ExploreLayer, Measured } from '../bench/explore/evaluator';
+import type { ExploreLayer, Measured, MeasureOptions } from '../bench/explore/evaluator';
 import type { Score } from '../bench/explore/score';
 import type { DataPart } from '../bench/data-load';
 import type { ProjectionInput } from '../compress/project';
@@ -10,7 +10,7 @@ import type { Recipe, Target } from '../compress/recipe';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { Method, WorkerResult } from './kit/protocol';
 
-export type { ExploreLayer, Measured, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
+export type { ExploreLayer, Measured, MeasureOptions, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
 
 
 export interface ExploreInit {
@@ -47,5 +47,5 @@ export interface ExploreReady {
 
 export interface ExploreWorkerApi {
   init: Method<[init: ExploreInit], ExploreReady>;
-  measure: Method<[recipe: Recipe], Measured>;
+  measure: Method<[recipe: Recipe, options?: MeasureOptions], Measured>;
 }

@@ -16,7 +16,7 @@ import { Explorer, type ExplorePoint } from '../bench/explore/search';
 import type { MetricKind } from '../bench/explore/score';
 import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import type { Recipe } from '../compress/recipe';
-import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured } from './explore-api';
+import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured, MeasureOptions } from './explore-api';
 import { WorkerClient } from './kit/client';
 
 export type { SensitivityEntry, ExplorePoint, MetricKind };
@@ -112,7 +112,7 @@ export class ExploreClient {
   readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery && recipe.defaults.recovery === undefined ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
 
   /** Measures one recipe on the next free worker. */
-  async measure(plain: Recipe, signal?: AbortSignal): Promise<Measured> {
+  async measure(plain: Recipe, signal?: AbortSignal, options?: MeasureOptions): Promise<Measured> {
     const recipe = this.decorate(plain);
     if (signal?.aborted || this.disposed) throw new AppError('aborted', 'Cancelled.');
     const m = await this.acquire();
@@ -123,7 +123,7 @@ export class ExploreClient {
         const onAbort = () => reject(new AppError('aborted', 'Cancelled.'));
         signal?.addEventListener('abort', onAbort, { once: true });
         m.client
-          .call('measure', [recipe])
+          .call('measure', options ? [recipe, options] : [recipe])
           .then(resolve, reject)
           .finally(() => {
             signal?.removeEventListener('abort', onAbort);
@@ -182,7 +182,8 @@ export async function sensitivityScan(
   const key = sensitivityCacheKey(session, target);
   const hit = await cachedSensitivity(key);
   if (hit) return { entries: hit, cached: true };
-  const entries = await runSensitivity(session.ready.layers, session.ready.baseline, (r, s) => client.measure(r, s), {
+  // the scan needs scores only: no timed runs (most of a candidate's time on a large image model)
+  const entries = await runSensitivity(session.ready.layers, session.ready.baseline, (r, s) => client.measure(r, s, { latency: false }), {
     target,
     metric: session.metric,
     concurrency: client.concurrency,

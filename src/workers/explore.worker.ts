@@ -88,9 +88,9 @@ const handlers: Handlers<ExploreWorkerApi> = {
     };
   },
 
-  async measure(_ctx, recipe) {
+  async measure(_ctx, recipe, options) {
     if (!evaluator) throw new Error('the explore worker has no model yet');
-    return evaluator.measure(recipe);
+    return evaluator.measure(recipe, undefined, options);
   },
 };
 

@@ -24,6 +24,11 @@ import type { LayerHessian } from '../../compress/recovery/hessian';
 import type { ModelPlan, OutputValues, RunSession } from '../evaluate';
 import { runSets, scoreOutputs, type Score } from './score';
 
+export interface MeasureOptions {
+  /** time the candidate's runs (default true) */
+  latency?: boolean;
+}
+
 /** A loaded model on some runtime, released when done. */
 export interface OpenedSession extends RunSession {
   release(): Promise<void>;
@@ -100,8 +105,12 @@ export class CandidateEvaluator {
     return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs, options.recovery);
   }
 
-  /** Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and scores it. */
-  async measure(recipe: Recipe, signal?: AbortSignal): Promise<Measured> {
+  /**
+   * Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and
+   * scores it; `latency: false` skips the timed runs (the sensitivity scan needs only the score:
+   * on a large image model they are most of a candidate's time), latencyMs is then NaN.
+   */
+  async measure(recipe: Recipe, signal?: AbortSignal, options: MeasureOptions = {}): Promise<Measured> {
     throwIfAborted(signal);
     const t0 = performance.now();
     const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal, ...(this.recovery ? { recovery: this.recovery } : {}) });
@@ -112,7 +121,7 @@ export class CandidateEvaluator {
     let latencyMs: number;
     try {
       outputs = await runSets(session, this.plan, signal);
-      latencyMs = await timeLatency(session, this.plan, signal);
+      latencyMs = options.latency === false ? NaN : await timeLatency(session, this.plan, signal);
     } finally {
       await session.release();
     }

@@ -31,7 +31,7 @@ import { nodeRunModel } from '../../compress/recovery/testing/node-run';
 
 async function setup(model: Model, plan: ReturnType<typeof planInputs>, metric: MetricKind) {
   const ev = await CandidateEvaluator.create(model, plan, openNodeSession);
-  const entries = await runSensitivity(ev.layers, ev.baseline, (r, s) => ev.measure(r, s), { target: 'portable', metric });
+  const entries = await runSensitivity(ev.layers, ev.baseline, (r, s) => ev.measure(r, s, { latency: false }), { target: 'portable', metric });
   const sizes = new SizeModel(projectionInput(model, findLayers(model), modelTensorBytes(model)), 'portable');
   const ex = new Explorer({
     layers: ev.layers,
