@@ -140,6 +140,14 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
   await expect(page.getByTestId('explore-status')).toContainText('x float32[1, 3, 48, 320]');
   await expect(page.getByTestId('explore-found')).toBeVisible();
+  // target wasm: the fastest configuration with cosine >= 0.95, int8 activations calibrated on the calibration part
+  await page.getByTestId('search-goal').selectOption('latency');
+  await page.getByTestId('search-floor').fill('0.95');
+  await page.getByTestId('run-search').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(page.getByTestId('explore-status')).toContainText('int8 activations calibrated on 4 calibration samples');
+  await expect(page.getByTestId('explore-found')).toBeVisible();
+  console.log(`recognizer, fastest on wasm with cosine >= 0.95: ${await page.getByTestId('explore-found').innerText()}`);
 
   // the description for the CLI: the same inputs from the same files
   await page.getByTestId('tab-data').click();

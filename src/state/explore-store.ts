@@ -32,7 +32,8 @@ export type { ExplorePoint, MetricKind, SensitivityEntry };
 
 export type ExplorePhase = 'idle' | 'preparing' | 'sensitivity' | 'sweep' | 'search' | 'done' | 'cancelled' | 'error';
 
-export type SearchGoal = { kind: 'size'; ratio: number } | { kind: 'floor'; value: number };
+/** 'latency': the fastest configuration (int8 activations, target wasm) whose metric is at least `value` */
+export type SearchGoal = { kind: 'size'; ratio: number } | { kind: 'floor'; value: number } | { kind: 'latency'; value: number };
 
 export interface ExploreState {
   model: OpenedModel | undefined;
@@ -143,6 +144,7 @@ function exploreRunner(set: SetState, get: GetState) {
     const target = useRecipeStore.getState().recipe.target;
     const feed = requireFeed();
     const recovery = st.recovery && feed.calibration ? { calibration: feed.calibration } : undefined;
+    const activations = target === 'wasm' && feed.calibration ? { calibration: feed.calibration } : undefined;
     if (st.recovery && !recovery) throw new Error('Recovery needs calibration samples: give data in the Data tab (random inputs have none).');
     const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}:${st.sizeBasis}:${st.recovery}`;
     if (client && session && key === clientKey) return { c: client, s: session };
@@ -150,7 +152,7 @@ function exploreRunner(set: SetState, get: GetState) {
     set({ data: { line: feed.line, random: feed.random, version: feed.version } });
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
     const started = await ExploreClient.start(
-      { files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims, ...(recovery ? { recovery } : {}) },
+      { files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims, ...(recovery ? { recovery } : {}), ...(activations ? { activations } : {}) },
       undefined,
       st.sizeBasis,
     );
@@ -274,7 +276,10 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
       try {
         const entries = await sensitivity(c);
         const ex = await explorerRun(c, entries);
-        set({ phase: 'search', progress: { done: 0, total: 0, label: goal.kind === 'size' ? `Search: size ≤ ${(goal.ratio * 100).toFixed(0)}% of the original` : `Search: metric ≥ ${goal.value}` } });
+        set({
+          phase: 'search',
+          progress: { done: 0, total: 0, label: goal.kind === 'size' ? `Search: size ≤ ${(goal.ratio * 100).toFixed(0)}% of the original` : goal.kind === 'latency' ? `Search: fastest with metric ≥ ${goal.value}` : `Search: metric ≥ ${goal.value}` },
+        });
         const t0 = performance.now();
         let found: ExplorePoint | undefined;
         if (goal.kind === 'size') {
@@ -282,6 +287,8 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
           const stored = get().sizeBasis === 'stored';
           found = stored ? await ex.searchFileBudget(goal.ratio * ex.original.fileBytes) : await ex.searchBudget(goal.ratio * ex.original.size);
           if (!found) throw new Error(`No configuration fits ${(goal.ratio * 100).toFixed(1)}% of the original ${stored ? 'file' : 'download (zip estimate)'}.`);
+        } else if (goal.kind === 'latency') {
+          found = await ex.searchLatency(goal.value);
         } else {
           found = await ex.searchFloor(goal.value);
         }

@@ -25,6 +25,8 @@ export interface ExploreInit {
   dimValues: Record<string, number>;
   /** recovery "gptq" for every candidate: H of each layer's inputs on the Data place's calibration part */
   recovery?: { calibration: DataPart };
+  /** int8 activations (target wasm): ranges from the Data place's calibration part */
+  activations?: { calibration: DataPart };
 }
 
 export interface ExploreReady {

@@ -23,6 +23,7 @@ import { partAsSamples } from '../bench/data-load';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
 import { recoveryLayers } from '../compress/recovery/plan';
 import { makeRecipe } from '../compress/recipe';
+import { collectCalibration, type Calibration } from '../compress/activations/calibrate';
 
 let evaluator: CandidateEvaluator | undefined;
 
@@ -74,7 +75,20 @@ const handlers: Handlers<ExploreWorkerApi> = {
       }
       recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
     }
-    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}) });
+    // int8 activations (the latency search, target wasm): ranges once, on the calibration part
+    let calibration: Calibration | undefined;
+    if (init.activations && init.target === 'wasm') {
+      const samples = partAsSamples(init.activations.calibration);
+      if (samples.length === 0) throw new AppError('invalid-argument', 'int8 activations need calibration samples: give data in the Data tab');
+      const { run, release } = await webRunModel();
+      try {
+        calibration = await collectCalibration(model, samples, run, { source: 'samples' });
+      } finally {
+        await release();
+      }
+      recoveryLine += `; int8 activations calibrated on ${samples.length} calibration samples`;
+    }
+    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) });
     return {
       hash,
       layers: evaluator.layers,

@@ -21,6 +21,7 @@ import { findLayers } from '../../onnx/layers';
 import { assignNodeNames } from '../../onnx/names';
 import type { Model } from '../../onnx/types';
 import type { LayerHessian } from '../../compress/recovery/hessian';
+import type { Calibration } from '../../compress/activations/calibrate';
 import type { ModelPlan, OutputValues, RunSession } from '../evaluate';
 import { runSets, scoreOutputs, type Score } from './score';
 
@@ -71,6 +72,8 @@ export class CandidateEvaluator {
     readonly baselineLatencyMs: number,
     /** H of the layers' inputs on calibration samples: candidates asking for recovery use it */
     private readonly recovery?: ReadonlyMap<string, LayerHessian>,
+    /** activation ranges on calibration samples: candidates asking for int8 activations use them */
+    private readonly calibration?: Calibration,
   ) {}
 
   /**
@@ -81,7 +84,7 @@ export class CandidateEvaluator {
     model: Model,
     plan: ModelPlan,
     open: OpenSession,
-    options: { target?: Target; signal?: AbortSignal; recovery?: ReadonlyMap<string, LayerHessian> } = {},
+    options: { target?: Target; signal?: AbortSignal; recovery?: ReadonlyMap<string, LayerHessian>; calibration?: Calibration } = {},
   ): Promise<CandidateEvaluator> {
     const target = options.target ?? 'portable';
     const named = cloneModel(model);
@@ -102,7 +105,7 @@ export class CandidateEvaluator {
     const layers = findLayers(base)
       .filter((l) => originalKeys.has(l.key))
       .map((l) => ({ key: l.key, op: l.op }));
-    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs, options.recovery);
+    return new CandidateEvaluator(plan, target, base, reference, open, baseline, layers, originalBytes.length, latencyMs, options.recovery, options.calibration);
   }
 
   /**
@@ -113,7 +116,7 @@ export class CandidateEvaluator {
   async measure(recipe: Recipe, signal?: AbortSignal, options: MeasureOptions = {}): Promise<Measured> {
     throwIfAborted(signal);
     const t0 = performance.now();
-    const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal, ...(this.recovery ? { recovery: this.recovery } : {}) });
+    const { model, report } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal, ...(this.recovery ? { recovery: this.recovery } : {}), ...(this.calibration ? { calibration: this.calibration } : {}) });
     const bytes = encodeModel(model);
     const t1 = performance.now();
     const session = await openChecked(this.open, bytes, 'a candidate model');

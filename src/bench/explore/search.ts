@@ -453,6 +453,38 @@ export class Explorer {
     return better[0];
   }
 
+  /**
+   * The fastest measured configuration (median latency on the explorer's runtime: wasm, one
+   * thread in the page) whose metric is at least `floor`, among int8 weights with int8
+   * activations (target wasm; the compressor's cost guard keeps them only where its time model
+   * says they pay), with int8 activations left off the k most sensitive layers (by the
+   * sensitivity scan's int8 probe, k = 1, 2, 4, …), and int8 weights alone. Latency is measured
+   * with each candidate while other candidates run in parallel workers: compare the points with
+   * each other. The original when nothing meets the floor faster.
+   */
+  async searchLatency(floor: number): Promise<ExplorePoint> {
+    if (this.target !== 'wasm') throw new AppError('invalid-argument', 'the fastest-configuration search is for target wasm (int8 activations): choose the wasm target');
+    if (!(this.original.metric >= floor)) {
+      throw new AppError('invalid-argument', `the original model itself scores ${this.original.metric.toFixed(4)}, below the floor ${floor}`);
+    }
+    const drop = new Map<string, number>();
+    for (const e of this.setup.entries) if (e.probe === 'int8') drop.set(e.key, e.cosineDrop + Math.max(0, e.drop));
+    const order = [...this.setup.layers].sort((a, b) => (drop.get(b.key) ?? 0) - (drop.get(a.key) ?? 0)).map((l) => l.key);
+    const tries: Promise<ExplorePoint>[] = [
+      this.point(makeRecipe(this.target, { weights: 'int8' }), 'search', 'int8 weights'),
+      this.point(makeRecipe(this.target, { weights: 'int8', activations: 'int8' }), 'search', 'int8 weights + activations'),
+    ];
+    for (let k = 1; k < order.length; k *= 2) {
+      const off = Object.fromEntries(order.slice(0, k).map((key) => [key, { activations: 'fp32' as const }]));
+      tries.push(this.point(makeRecipe(this.target, { weights: 'int8', activations: 'int8' }, off), 'search', `int8 + activations, not on the ${k} most sensitive layer${k === 1 ? '' : 's'}`));
+    }
+    let best: ExplorePoint = this.original;
+    for (const p of await Promise.all(tries)) {
+      if (p.metric >= floor && p.latencyMs < best.latencyMs) best = p;
+    }
+    return best;
+  }
+
   /** The smallest measured configuration whose metric is at least `floor`. */
   async searchFloor(floor: number): Promise<ExplorePoint> {
     if (!(this.original.metric >= floor)) {

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { METRIC_LABELS } from '../../bench/explore/score';
+import { useRecipeStore } from '../../state/recipe-store';
 import { useExploreStore } from '../../state/explore-store';
 import { useDataFeed, useDataStore } from '../../state/data-store';
 import { RandomMark } from '../common/RandomMark';
@@ -52,12 +53,13 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
   const hasEntries = useExploreStore((s) => s.entries.length > 0);
   const st = useExploreStore.getState;
   const sizeBasis = useExploreStore((s) => s.sizeBasis);
-  const [goal, setGoal] = useState<'size' | 'floor'>('size');
+  const [goal, setGoal] = useState<'size' | 'floor' | 'latency'>('size');
+  const wasm = useRecipeStore((s) => s.recipe.target === 'wasm');
   const [ratio, setRatio] = useState('15');
   const [floor, setFloor] = useState('0.99');
   const busy = phase === 'preparing' || phase === 'sensitivity' || phase === 'sweep' || phase === 'search';
   const goalValue = goal === 'size' ? Number(ratio) / 100 : Number(floor);
-  const goalOk = Number.isFinite(goalValue) && goalValue > 0 && (goal === 'floor' || goalValue <= 1);
+  const goalOk = Number.isFinite(goalValue) && goalValue > 0 && (goal !== 'size' || goalValue <= 1) && (goal !== 'latency' || wasm);
   return (
     <div className="explore-controls">
       <div className="explore-row">
@@ -90,11 +92,18 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
           <option value="stored">sizes: the stored file</option>
           <option value="transfer">sizes: download (zip estimate)</option>
         </select>
-        <select value={goal} onChange={(e) => setGoal(e.target.value as 'size' | 'floor')} disabled={busy} data-testid="search-goal">
+        <select value={goal} onChange={(e) => setGoal(e.target.value as 'size' | 'floor' | 'latency')} disabled={busy} data-testid="search-goal">
           <option value="size" title={sizeBasis === 'stored' ? 'the compressed file (model plus data file), as its name and cli autotune --max-size mean it' : 'the projected download (zip estimate, as the top bar shows it): magnitude pruning counts; cli autotune --size transfer'}>
             {sizeBasis === 'stored' ? 'file' : 'download (zip)'} ≤ % of original
           </option>
           <option value="floor">metric ≥</option>
+          <option
+            value="latency"
+            disabled={!wasm}
+            title={wasm ? 'the fastest configuration on wasm (int8 weights, int8 activations where they pay, calibrated on the Data tab) whose metric is at least this' : 'for target wasm (int8 activations): choose the wasm target'}
+          >
+            fastest (wasm) with metric ≥
+          </option>
         </select>
         {goal === 'size' ? (
           <input className="explore-num" type="number" min={1} max={100} step={1} value={ratio} onChange={(e) => setRatio(e.target.value)} disabled={busy} data-testid="search-ratio" />
@@ -105,7 +114,7 @@ function Controls({ onOpenData }: { onOpenData: () => void }) {
           type="button"
           className="button button--primary"
           disabled={busy || !goalOk}
-          onClick={() => void st().search(goal === 'size' ? { kind: 'size', ratio: goalValue } : { kind: 'floor', value: goalValue })}
+          onClick={() => void st().search(goal === 'size' ? { kind: 'size', ratio: goalValue } : { kind: goal, value: goalValue })}
           data-testid="run-search"
         >
           Find recipe
