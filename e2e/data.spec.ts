@@ -147,6 +147,7 @@ test('a recognizer with an unnamed width: refused on random inputs, measured on 
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
   await expect(page.getByTestId('explore-status')).toContainText('int8 activations calibrated on 4 calibration samples');
   await expect(page.getByTestId('explore-found')).toBeVisible();
+  await expect(page.getByTestId('explore-found-speed')).toContainText('Timed side by side');
   console.log(`recognizer, fastest on wasm with cosine >= 0.95: ${await page.getByTestId('explore-found').innerText()}`);
 
   // the description for the CLI: the same inputs from the same files

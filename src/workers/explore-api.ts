@@ -50,4 +50,6 @@ export interface ExploreReady {
 export interface ExploreWorkerApi {
   init: Method<[init: ExploreInit], ExploreReady>;
   measure: Method<[recipe: Recipe, options?: MeasureOptions], Measured>;
+  /** median ms per recipe, timed side by side in this worker (alternating runs) */
+  timeSideBySide: Method<[recipes: Recipe[]], number[]>;
 }

@@ -111,6 +111,17 @@ export class ExploreClient {
   /** With recovery on, every recipe measured and every point made asks for it (recovery "gptq" in its defaults), unless it says otherwise (the no-recovery comparison points). */
   readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery && recipe.defaults.recovery === undefined ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
 
+  /** Median ms per recipe, timed side by side in one worker (alternating runs). */
+  async timeSideBySide(recipes: Recipe[], signal?: AbortSignal): Promise<number[]> {
+    if (signal?.aborted || this.disposed) throw new AppError('aborted', 'Cancelled.');
+    const m = await this.acquire();
+    try {
+      return await m.client.call('timeSideBySide', [recipes.map((r) => this.decorate(r))]);
+    } finally {
+      this.release(m);
+    }
+  }
+
   /** Measures one recipe on the next free worker. */
   async measure(plain: Recipe, signal?: AbortSignal, options?: MeasureOptions): Promise<Measured> {
     const recipe = this.decorate(plain);
@@ -213,6 +224,7 @@ export function makeExplorer(
     originalLatencyMs: session.ready.originalLatencyMs,
     allowPrune,
     measure: (r, s) => client.measure(r, s),
+    timeSideBySide: (r, s) => client.timeSideBySide(r, s),
     decorate: client.decorate,
     signal,
     onPoint,

@@ -102,6 +102,11 @@ const handlers: Handlers<ExploreWorkerApi> = {
     };
   },
 
+  async timeSideBySide(_ctx, recipes) {
+    if (!evaluator) throw new Error('the explore worker has no model yet');
+    return evaluator.timeSideBySide(recipes);
+  },
+
   async measure(_ctx, recipe, options) {
     if (!evaluator) throw new Error('the explore worker has no model yet');
     return evaluator.measure(recipe, undefined, options);

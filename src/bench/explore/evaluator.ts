@@ -109,6 +109,34 @@ export class CandidateEvaluator {
   }
 
   /**
+   * Times several recipes side by side in this one runtime: every model loaded, one warm-up run
+   * each, then `rounds` rounds that run each model once in turn; the median per recipe (ms), in
+   * the order given. Alternating runs share whatever else the machine does, so the models compare
+   * fairly with each other (the Benchmark's side-by-side rounds, in one worker).
+   */
+  async timeSideBySide(recipes: readonly Recipe[], rounds = SIDE_BY_SIDE_ROUNDS, signal?: AbortSignal): Promise<number[]> {
+    const sessions: OpenedSession[] = [];
+    try {
+      for (const recipe of recipes) {
+        throwIfAborted(signal);
+        const { model } = compressModel(this.base, { ...recipe, target: this.target, cleanup: false }, { signal, ...(this.recovery ? { recovery: this.recovery } : {}), ...(this.calibration ? { calibration: this.calibration } : {}) });
+        sessions.push(await openChecked(this.open, encodeModel(model), 'a candidate model'));
+      }
+      for (const s of sessions) await s.run(this.plan.latencyInputs);
+      const times = sessions.map(() => [] as number[]);
+      for (let r = 0; r < rounds; r++) {
+        for (const [i, s] of sessions.entries()) {
+          throwIfAborted(signal);
+          times[i].push((await s.run(this.plan.latencyInputs)).ms);
+        }
+      }
+      return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+    } finally {
+      for (const s of sessions) await s.release();
+    }
+  }
+
+  /**
    * Compresses the base with `recipe` (its clean-up setting is ignored: done once already) and
    * scores it; `latency: false` skips the timed runs (the sensitivity scan needs only the score:
    * on a large image model they are most of a candidate's time), latencyMs is then NaN.
@@ -139,6 +167,9 @@ export class CandidateEvaluator {
     };
   }
 }
+
+/** Rounds of the side-by-side timing (each round runs every model once, in turn). */
+export const SIDE_BY_SIDE_ROUNDS = 15;
 
 /** Timed runs per candidate for its latency (after the fidelity runs and one warm-up run). */
 export const LATENCY_RUNS = 5;

@@ -167,6 +167,14 @@ function Status() {
       {found && (
         <p data-testid="explore-found">
           Found: <strong>{found.label}</strong>, {formatMetric(found.metric, metric)}; its recipe is loaded (undo with Ctrl+Z).
+          {found.sideBySide && (
+            <span data-testid="explore-found-speed" data-ms={found.sideBySide.ms} data-original-ms={found.sideBySide.originalMs}>
+              {' '}
+              Timed side by side with the other {found.sideBySide.finalists - 1} candidate{found.sideBySide.finalists === 2 ? '' : 's'} meeting the floor and the original (wasm, 1 thread, alternating runs):{' '}
+              {found.sideBySide.ms.toFixed(2)} ms vs the original&apos;s {found.sideBySide.originalMs.toFixed(2)} ms
+              {found.id !== 0 ? ` (${(found.sideBySide.originalMs / found.sideBySide.ms).toFixed(2)}× speed-up)` : ': nothing compressed is faster'}.
+            </span>
+          )}
         </p>
       )}
     </div>
