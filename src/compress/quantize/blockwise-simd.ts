@@ -13,6 +13,7 @@
  * dividing the row), the caller keeps the scalar path.
  */
 import { BLOCKWISE_WASM_BASE64 } from './blockwise-wasm';
+import { embeddedKernel } from '../wasm-kernel';
 import type { QuantBits } from './meta';
 
 interface Kernel {
@@ -24,31 +25,10 @@ interface Kernel {
   codesRuns(src: number, runs: number, len: number, recip: number, zp: number, tmin: number, tmax: number, dst: number): number;
 }
 
-let kernel: Kernel | null | undefined;
 let enabled = true;
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** The instantiated kernels, or null where this engine has no WebAssembly SIMD. */
-function load(): Kernel | null {
-  if (kernel === undefined) {
-    kernel = null;
-    try {
-      if (typeof WebAssembly === 'object') {
-        const mod = new WebAssembly.Module(decodeBase64(BLOCKWISE_WASM_BASE64));
-        kernel = new WebAssembly.Instance(mod).exports as unknown as Kernel;
-      }
-    } catch {
-      kernel = null;
-    }
-  }
-  return kernel;
-}
+const load = embeddedKernel<Kernel>(BLOCKWISE_WASM_BASE64);
 
 /** Whether block-wise quantization runs on the SIMD kernels here. */
 export function blockwiseSimdAvailable(): boolean {

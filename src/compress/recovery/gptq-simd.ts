@@ -12,37 +12,17 @@
  * fits (2n² + 2Rn float64 under 1 GiB); otherwise gptq.ts keeps its scalar loops.
  */
 import { GPTQ_WASM_BASE64 } from './gptq-wasm';
+import { embeddedKernel } from '../wasm-kernel';
 
 interface Kernel {
   memory: WebAssembly.Memory;
   dots(x: number, rows: number, stride: number, y: number, len: number, out: number): void;
 }
 
-let kernel: Kernel | null | undefined;
 let enabled = true;
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** The instantiated kernel, or null where this engine has no WebAssembly SIMD. */
-function load(): Kernel | null {
-  if (kernel === undefined) {
-    kernel = null;
-    try {
-      if (typeof WebAssembly === 'object') {
-        const mod = new WebAssembly.Module(decodeBase64(GPTQ_WASM_BASE64));
-        kernel = new WebAssembly.Instance(mod).exports as unknown as Kernel;
-      }
-    } catch {
-      kernel = null;
-    }
-  }
-  return kernel;
-}
+const load = embeddedKernel<Kernel>(GPTQ_WASM_BASE64);
 
 /** Whether GPTQ runs on the SIMD kernel here. */
 export function gptqSimdAvailable(): boolean {

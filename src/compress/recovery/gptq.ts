@@ -106,6 +106,18 @@ function rowError(e: Float64Array, off: number, n: number, h: Float64Array): num
   return total;
 }
 
+/** x·H·xᵀ for each row x of `x` ([R, n]; H symmetric): on the SIMD workspace when there is one. */
+export function quadraticForms(x: Float64Array, R: number, n: number, h: Float64Array): Float64Array {
+  const ws = GptqWorkspace.open(n, R);
+  if (ws) {
+    ws.load(h, x, new Float64Array(x.length));
+    return ws.rowErrors('target');
+  }
+  const out = new Float64Array(R);
+  for (let k = 0; k < R; k++) out[k] = rowError(x, k * n, n, h);
+  return out;
+}
+
 /** The prepared inverse Hessian factor of one layer's inputs, and H as measured (for errors). */
 interface Factored {
   /** upper factor of the damped H⁻¹ */

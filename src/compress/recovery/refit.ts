@@ -16,7 +16,7 @@
 import type { Layer } from '../../onnx/layers';
 import type { WeightCut } from '../prune/channel';
 import type { RecoveryReport } from '../types';
-import { choleskyLower } from './gptq';
+import { choleskyLower, quadraticForms } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 
 export interface Refit {
@@ -42,20 +42,47 @@ function solve(l: Float64Array, n: number, b: Float64Array): void {
   }
 }
 
-/** E[(x·d − δ)²] for a column-space difference d, with E[xxᵀ] = hn and E[x] = mean. */
-function expectedSquare(d: Float64Array, delta: number, hn: Float64Array, mean: Float64Array, n: number): number {
-  let q = 0;
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const di = d[i];
-    if (di === 0) continue;
-    m += mean[i] * di;
-    let s = 0;
-    const o = i * n;
-    for (let j = 0; j < n; j++) s += hn[o + j] * d[j];
-    q += di * s;
+/**
+ * Keeps each row's refit only where it lowers the row's output error on the calibration inputs
+ * (else the plain pruning: `refit` and `delta` reset in place): E[(x·d − δ)²] = d·H·d − 2δ E[x]·d
+ * + δ², the quadratic forms on gptq.ts's (SIMD) kernel. Returns the summed errors and energy.
+ */
+function keepBetter(a: {
+  W: Float64Array;
+  refit: Float64Array;
+  d0: Float64Array;
+  delta: Float64Array;
+  keptCol: Uint8Array;
+  hn: Float64Array;
+  mean: Float64Array;
+  R: number;
+  n: number;
+}): { before: number; after: number; energy: number } {
+  const { W, refit, d0, delta, keptCol, hn, mean, R, n } = a;
+  const pruned = Float64Array.from(W, (v, i) => (keptCol[i % n] ? 0 : v));
+  const moved = Float64Array.from(W, (v, i) => v - (keptCol[i % n] ? refit[i] : 0));
+  const [q0, q1, qe] = [quadraticForms(pruned, R, n, hn), quadraticForms(moved, R, n, hn), quadraticForms(W, R, n, hn)];
+  const meanDot = (x: Float64Array, ri: number) => {
+    let acc = 0;
+    for (let c = 0; c < n; c++) acc += mean[c] * x[ri * n + c];
+    return acc;
+  };
+  let before = 0;
+  let after = 0;
+  let energy = 0;
+  for (let ri = 0; ri < R; ri++) {
+    const e0 = q0[ri] - 2 * d0[ri] * meanDot(pruned, ri) + d0[ri] * d0[ri];
+    const e1 = q1[ri] - 2 * delta[ri] * meanDot(moved, ri) + delta[ri] * delta[ri];
+    energy += qe[ri];
+    before += e0;
+    if (e1 <= e0 && Number.isFinite(e1)) after += e1;
+    else {
+      after += e0;
+      refit.set(W.subarray(ri * n, (ri + 1) * n), ri * n);
+      delta[ri] = d0[ri];
+    }
   }
-  return q - 2 * delta * m + delta * delta;
+  return { before, after, energy };
 }
 
 /**
@@ -107,7 +134,6 @@ export function refitAfterCut(layer: Layer, cut: WeightCut, hessian: LayerHessia
   const full = mode === 'gptq' && h !== undefined && h.length === n * n;
   if (full) for (let i = 0; i < n * n; i++) hn[i] = h[i] / hessian.rows;
 
-  const w = new Float64Array(n);
   const values = new Float32Array(total);
   const delta = new Float64Array(rows.length);
   let l: Float64Array | undefined;
@@ -130,47 +156,38 @@ export function refitAfterCut(layer: Layer, cut: WeightCut, hessian: LayerHessia
     if (hasBias) l[k * a + k] = 1 + 1e-9;
     if (!choleskyLower(l, a)) return { note: `recovery ${mode}: its kept inputs' statistics could not be factored; the channels left are kept as they are` };
   }
-  let before = 0;
-  let after = 0;
-  let energy = 0;
-  const out = new Float64Array(n);
+  // every kept row: its weights w, the plain pruning's δ (the mean the removed inputs carried) and,
+  // for "gptq", the least-squares refit (w' on S, δ)
+  const R = rows.length;
+  const W = new Float64Array(R * n);
+  const refit = new Float64Array(R * n);
+  const d0 = new Float64Array(R);
+  const b = new Float64Array(hasBias ? k + 1 : k);
   rows.forEach((r, ri) => {
-    for (let c = 0; c < n; c++) w[c] = cut.values[m.at(r, c)];
-    // pruned only: w' = w_S, δ = E[x_removed]·w_removed (the mean the removed inputs carried)
-    let d0 = 0;
-    if (hasBias) for (let c = 0; c < n; c++) if (!keptCol[c]) d0 += mean[c] * w[c];
-    out.set(w);
-    let d = d0;
-    if (full && l) {
-      const a = hasBias ? k + 1 : k;
-      const b = new Float64Array(a);
-      for (let i = 0; i < k; i++) {
-        let s = 0;
-        const o = S[i] * n;
-        for (let c = 0; c < n; c++) s += hn[o + c] * w[c];
-        b[i] = s;
-      }
-      let mw = 0;
-      for (let c = 0; c < n; c++) mw += mean[c] * w[c];
-      if (hasBias) b[k] = mw;
-      solve(l, a, b);
-      for (let i = 0; i < k; i++) out[S[i]] = b[i];
-      d = hasBias ? b[k] : 0;
-      // keep the refit only where it lowers this row's output error on the calibration inputs
-      const diffPruned = Float64Array.from(w, (v, c) => (keptCol[c] ? 0 : v));
-      const diffRefit = Float64Array.from(w, (v, c) => (keptCol[c] ? v - Math.fround(out[c]) : v));
-      const e0 = expectedSquare(diffPruned, d0, hn, mean, n);
-      const e1 = expectedSquare(diffRefit, d, hn, mean, n);
-      energy += expectedSquare(w, 0, hn, mean, n);
-      before += e0;
-      if (!(e1 <= e0) || !Number.isFinite(e1)) {
-        out.set(w);
-        d = d0;
-        after += e0;
-      } else after += e1;
+    const o = ri * n;
+    for (let c = 0; c < n; c++) W[o + c] = cut.values[m.at(r, c)];
+    if (hasBias) for (let c = 0; c < n; c++) if (!keptCol[c]) d0[ri] += mean[c] * W[o + c];
+    refit.set(W.subarray(o, o + n), o);
+    delta[ri] = d0[ri];
+    if (!full || !l) return;
+    for (let i = 0; i < k; i++) {
+      let acc = 0;
+      const h0 = S[i] * n;
+      for (let c = 0; c < n; c++) acc += hn[h0 + c] * W[o + c];
+      b[i] = acc;
     }
-    delta[ri] = d;
-    for (const c of S) values[m.at(r, c)] = out[c];
+    if (hasBias) {
+      let mw = 0;
+      for (let c = 0; c < n; c++) mw += mean[c] * W[o + c];
+      b[k] = mw;
+    }
+    solve(l, b.length, b);
+    for (let i = 0; i < k; i++) refit[o + S[i]] = Math.fround(b[i]);
+    delta[ri] = hasBias ? b[k] : 0;
+  });
+  const { before, after, energy } = full ? keepBetter({ W, refit, d0, delta, keptCol, hn, mean, R, n }) : { before: 0, after: 0, energy: 0 };
+  rows.forEach((r, ri) => {
+    for (const c of S) values[m.at(r, c)] = refit[ri * n + c];
   });
   // the kept elements, in the original element order: the pruned tensor's order
   let at = 0;

@@ -7,7 +7,7 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { groupOfElement, gptqRows, repairPrunedRows, type WeightMatrix } from './gptq';
+import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 
 /**
@@ -36,37 +36,39 @@ export function biasDelta(values: Float32Array, qt: QuantizedTensor | undefined,
   return delta;
 }
 
+type Recovered = { report?: RecoveryReport; note?: string; delta?: Float64Array };
+
 /**
- * Refines `qt` (the layer's weight, of shape `shape` as the layer reads it; `values`: the original
- * weights, before any pruning) in place with GPTQ (mode "gptq"), then gives the bias correction
- * (both modes); the report, or why not. With `kept` (magnitude pruning), pruned elements stay 0
- * and GPTQ also repairs what pruning lost.
+ * What recoverWeight and repairPrunedWeight share: the checks, the bias correction (`deltaOf`,
+ * both modes), and for "gptq" `solveGroup` over each group's output rows (Conv groups: one H
+ * each), its errors averaged and its notes gathered. `kept` says what stays when it cannot run.
  */
-export function recoverWeight(
+function recoverByGroups(
   layer: Layer,
   shape: readonly number[],
-  values: Float32Array,
-  qt: QuantizedTensor,
   hessian: LayerHessian | undefined,
-  mode: 'bias' | 'gptq' = 'gptq',
-  kept?: (e: number) => boolean,
-): { report?: RecoveryReport; note?: string; delta?: Float64Array } {
+  mode: 'bias' | 'gptq',
+  kept: string,
+  deltaOf: (m: WeightMatrix, mean: readonly Float64Array[]) => Float64Array,
+  solveGroup: (m: WeightMatrix, rows: readonly number[], h: Float64Array, damp: number) => GptqResult,
+): Recovered {
   if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
   const m = weightMatrix(layer, shape);
-  if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); round to nearest kept` };
-  const delta = () => (hessian.mean.length > 0 ? biasDelta(values, qt, m, hessian.mean) : undefined);
+  if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); ${kept}` };
+  const delta = () => (hessian.mean.length > 0 ? deltaOf(m, hessian.mean) : undefined);
   if (mode === 'bias' || hessian.h.length === 0) {
     const d = delta();
     return d ? { delta: d } : {};
   }
   const groups = hessian.h.length;
   const per = m.rows / groups;
+  const damp = repairDamp(hessian.rows, m.cols);
   let before = 0;
   let after = 0;
   const notes: string[] = [];
   for (let g = 0; g < groups; g++) {
     const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = gptqRows(values, qt, m, rows, hessian.h[g], kept ? { kept, damp: repairDamp(hessian.rows, m.cols) } : {});
+    const r = solveGroup(m, rows, hessian.h[g], damp);
     if (!r.ok && r.note) notes.push(r.note);
     before += r.errorBefore / groups;
     after += r.errorAfter / groups;
@@ -78,6 +80,32 @@ export function recoverWeight(
     report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
     ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
   };
+}
+
+/**
+ * Refines `qt` (the layer's weight, of shape `shape` as the layer reads it; `values`: the original
+ * weights, before any pruning) in place with GPTQ (mode "gptq"), then gives the bias correction
+ * (both modes); the report, or why not. With `kept` (magnitude pruning), pruned elements stay 0
+ * and GPTQ also repairs what pruning lost (with the repair's damping).
+ */
+export function recoverWeight(
+  layer: Layer,
+  shape: readonly number[],
+  values: Float32Array,
+  qt: QuantizedTensor,
+  hessian: LayerHessian | undefined,
+  mode: 'bias' | 'gptq' = 'gptq',
+  kept?: (e: number) => boolean,
+): Recovered {
+  return recoverByGroups(
+    layer,
+    shape,
+    hessian,
+    mode,
+    'round to nearest kept',
+    (m, mean) => biasDelta(values, qt, m, mean),
+    (m, rows, h, damp) => gptqRows(values, qt, m, rows, h, kept ? { kept, damp } : {}),
+  );
 }
 
 /**
@@ -101,32 +129,14 @@ export function repairPrunedWeight(
   pruned: Float32Array,
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq' = 'gptq',
-): { report?: RecoveryReport; note?: string; delta?: Float64Array } {
-  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
-  const m = weightMatrix(layer, shape);
-  if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); pruned weights kept as they are` };
-  const delta = () => (hessian.mean.length > 0 ? biasDelta(original, undefined, m, hessian.mean, pruned) : undefined);
-  if (mode === 'bias' || hessian.h.length === 0) {
-    const d = delta();
-    return d ? { delta: d } : {};
-  }
-  const groups = hessian.h.length;
-  const per = m.rows / groups;
-  let before = 0;
-  let after = 0;
-  const notes: string[] = [];
-  for (let g = 0; g < groups; g++) {
-    const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = repairPrunedRows(original, pruned, m, rows, hessian.h[g], { damp: repairDamp(hessian.rows, m.cols) });
-    if (!r.ok && r.note) notes.push(r.note);
-    before += r.errorBefore / groups;
-    after += r.errorAfter / groups;
-  }
-  const few = hessian.rows < m.cols ? `; ${hessian.rows} input rows for ${m.cols} columns: damped` : '';
-  const d = delta();
-  return {
-    ...(d ? { delta: d } : {}),
-    report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
-    ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
-  };
+): Recovered {
+  return recoverByGroups(
+    layer,
+    shape,
+    hessian,
+    mode,
+    'pruned weights kept as they are',
+    (m, mean) => biasDelta(original, undefined, m, mean, pruned),
+    (m, rows, h, damp) => repairPrunedRows(original, pruned, m, rows, h, { damp }),
+  );
 }
