@@ -217,6 +217,33 @@ describe('what stays float32', () => {
     expect(cosine(a.z, b.z)).toBeGreaterThanOrEqual(FP16_COMPUTE_COSINE);
   });
 
+  it('Split stays float32 (onnxruntime-web places a float16 Split on the CPU); the MatMuls around it go float16', async () => {
+    // a fused QKV projection split in three, as transformer exports do
+    const model = makeModel({
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('MatMul', ['x', 'w'], ['qkv'], [], { name: 'qkv' }),
+          makeNode('Split', ['qkv', 'sizes'], ['q', 'k', 'v'], [attr.int('axis', -1)], { name: 'split' }),
+          makeNode('Mul', ['q', 'k'], ['qk'], [], { name: 'qk' }),
+          makeNode('Add', ['qk', 'v'], ['h'], [], { name: 'mix' }),
+          makeNode('MatMul', ['h', 'w2'], ['y'], [], { name: 'out' }),
+        ],
+        initializers: [makeTensor('w', DataType.FLOAT, [8, 12], gaussian(rng, 96, 0.3)), makeTensor('sizes', DataType.INT64, [3], [4, 4, 4]), makeTensor('w2', DataType.FLOAT, [4, 4], gaussian(rng, 16, 0.3))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [2, 8])],
+        outputs: [makeValueInfo('y', DataType.FLOAT, [2, 4])],
+      }),
+    });
+    const { model: out, report } = compressModel(model, FP16);
+    expect(report.fp16Compute?.kept).toEqual([{ node: 'split', op: 'Split', reason: "onnxruntime-web's WebGPU kernel takes float32 only" }]);
+    expect(report.layers.map((r) => r.compute)).toEqual([{ type: 'fp16' }, { type: 'fp16' }]);
+    const nodes = out.graph?.nodes ?? [];
+    const splitIn = nodes.find((n) => n.name === 'split')?.inputs[0];
+    expect(nodes.find((n) => n.outputs.includes(splitIn ?? ''))?.opType).toBe('Cast');
+    const feeds = [{ x: x() }];
+    expect(await worstCosine(encodeModel(model), encodeModel(out), feeds)).toBeGreaterThanOrEqual(FP16_COMPUTE_COSINE);
+  });
+
   it('a layer asking for int8 keeps float32 compute (with its decode chain); the others go float16', async () => {
     const fx = mlpFixture();
     const recipe = makeRecipe('webgpu', { weights: 'fp16' }, { fc1: { weights: 'int8', granularity: 'per-channel' } });
