@@ -100,19 +100,19 @@ describe('cli compress', () => {
   });
 
   it('prints a per-layer table of what was done', () => {
-    const recipe = makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 16 }, { '/classifier/fc2/Gemm': { weights: 'fp32' } });
-    const out = path.join(tmp, 'digits.int4.onnx');
+    const recipe = makeRecipe('webgpu', { weights: 'int8', granularity: 'block', blockSize: 16 }, { '/classifier/fc2/Gemm': { weights: 'fp32' } });
+    const out = path.join(tmp, 'digits.int8.onnx');
     const r = cli(['compress', SAMPLE, '--recipe', writeRecipe(recipe), '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^Wrote .*digits\.int4\.onnx \(.+, from 154 KB: \d+\.\d\dx smaller\)$/);
+    expect(lines[0]).toMatch(/^Wrote .*digits\.int8\.onnx \(.+, from 154 KB: \d+\.\d\dx smaller\)$/);
     expect(lines[1]).toMatch(/^target webgpu; opset 13 -> 21/);
     const header = lines.findIndex((l) => /^layer\s+op\s+requested\s+applied\s+before\s+after\s+note$/.test(l));
     expect(header).toBeGreaterThan(0);
     const rows = lines.slice(header + 1);
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatch(/^\/features\/conv1\/Conv\s+Conv\s+int4 block16\s+int4-dequantize-linear\s+640 B\s+\d+ B/);
+    expect(rows[0]).toMatch(/^\/features\/conv1\/Conv\s+Conv\s+int8 block16\s+int8-dequantize-linear\s+640 B\s+\d+ B/);
     expect(rows[3]).toMatch(/^\/classifier\/fc2\/Gemm\s+Gemm\s+fp32\s+unchanged\s+2\.54 KB\s+2\.54 KB$/);
     expect(fs.statSync(out).size).toBeGreaterThan(0);
   });

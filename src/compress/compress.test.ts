@@ -404,14 +404,23 @@ describe('compressModel', () => {
     ).toThrow(expect.objectContaining({ code: 'aborted' }));
   });
 
-  it('webgpu: raises the opset to 21 (IR 10) for blocked/int4 DequantizeLinear when every node allows it', async () => {
+  it('webgpu: raises the opset to 21 (IR 10) for blocked DequantizeLinear when every node allows it', async () => {
     const fx = mlpFixture();
-    const { model, report } = compressModel(fx.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'per-channel' }));
+    const { model, report } = compressModel(fx.model, makeRecipe('webgpu', { weights: 'int8', granularity: 'block', blockSize: 32 }));
     expect(report.opset).toEqual({ before: 13, after: 21, note: 'raised from 13 to 21 for DequantizeLinear' });
     expect(model.irVersion).toBe(10);
-    expect(report.layers.every((r) => r.applied === 'int4-dequantize-linear')).toBe(true);
+    expect(report.layers.every((r) => r.applied === 'int8-dequantize-linear')).toBe(true);
     expect(model.graph!.nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(3);
-    expect(model.graph!.initializers.filter((t) => t.dataType === DataType.INT4)).toHaveLength(3);
+    expect(model.graph!.initializers.filter((t) => t.dataType === DataType.INT8)).toHaveLength(3);
+  });
+
+  it('webgpu: int4 outside MatMulNBits gets the portable encoding (onnxruntime-web has no WebGPU int4 DequantizeLinear), saying so; the opset stays', () => {
+    const fx = mlpFixture();
+    const { model, report } = compressModel(fx.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'per-channel' }));
+    expect(report.opset).toEqual({ before: 13, after: 13 });
+    expect(report.layers.every((r) => r.applied === 'int4-nibbles-mul')).toBe(true);
+    expect(report.layers.every((r) => r.notes.some((n) => n.includes('no int4 kernel')))).toBe(true);
+    expect(model.graph!.nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(0);
   });
 
   it('webgpu: keeps opset 9 when a node would change, and falls back to the portable encoding, saying so', () => {
@@ -539,7 +548,7 @@ describe('compressModel', () => {
       ['portable', { weights: 'int8', granularity: 'per-channel' }, ['int8-cast-mul'], 0.999],
       ['portable', { weights: 'int4', granularity: 'block', blockSize: 32 }, ['int4-nibbles-mul'], 0.98],
       ['webgpu', { weights: 'int8', granularity: 'block', blockSize: 32 }, ['int8-dequantize-linear'], 0.999],
-      ['webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 }, ['int4-dequantize-linear', 'int4-matmul-nbits', 'int4-matmul-nbits'], 0.98],
+      ['webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 }, ['int4-nibbles-mul', 'int4-matmul-nbits', 'int4-matmul-nbits'], 0.98],
       ['portable', { weights: 'fp16' }, ['fp16-cast', 'unchanged', 'fp16-cast'], 0.9999],
     ];
     for (const [target, settings, encodings, tolerance] of cases) {

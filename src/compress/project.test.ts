@@ -90,9 +90,12 @@ describe('projectSize', () => {
     // block 16 over 36-long rows: 8 rows x 3 blocks = 24 groups. Portable pads the codes to whole
     // blocks (8 x 48 = 384 nibbles = 192 bytes) and stores a byte per zero point: 192 + 96 + 24
     expect(conv({ weights: 'int4', granularity: 'block', blockSize: 16, symmetric: false })?.after).toBe(312 + 32);
-    // webgpu (DequantizeLinear): unpadded codes (144 bytes), zero points packed (12): 144 + 96 + 12
+    // webgpu: the same (onnxruntime-web has no WebGPU int4 DequantizeLinear: portable encoding)
     const dq = projectSize(p, settings({ 'enc/conv': { weights: 'int4', granularity: 'block', blockSize: 16, symmetric: false } }), 'webgpu', 'enc/conv');
-    expect(dq.focus?.after).toBe(252 + 32);
+    expect(dq.focus?.after).toBe(312 + 32);
+    // int8 there is DequantizeLinear: codes 288, scales 96, a byte per zero point (24)
+    const dq8 = projectSize(p, settings({ 'enc/conv': { weights: 'int8', granularity: 'block', blockSize: 16, symmetric: false } }), 'webgpu', 'enc/conv');
+    expect(dq8.focus?.after).toBe(288 + 96 + 24 + 32);
     // int8 asymmetric per-channel: 288 + 32 + 8
     expect(conv({ weights: 'int8', symmetric: false })?.after).toBe(328 + 32);
     // fp16: 2 bytes a value

@@ -167,9 +167,9 @@ function compressOne(model: Model, t: TensorLayer, row: LayerReport, ctx: Stored
     const bits: QuantBits = s.weights === 'int8' ? 8 : 4;
     const layout = layoutFor(s, shape);
     const qt = quantizeTensor(values, shape, layout, bits, s.symmetric);
-    // webgpu: DequantizeLinear per axis or blocked (per-tensor has JSEP bugs), where the opset has it
-    if (ctx.target === 'webgpu' && layout.kind !== 'tensor' && ctx.opset >= dequantizeLinearOpset(bits, layout)) {
-      encoding = bits === 8 ? 'int8-dequantize-linear' : 'int4-dequantize-linear';
+    // webgpu: int8 DequantizeLinear per axis or blocked (per-tensor has JSEP bugs; int4 has no WebGPU kernel, INT4_DQ_NOTE), where the opset has it
+    if (ctx.target === 'webgpu' && bits === 8 && layout.kind !== 'tensor' && ctx.opset >= dequantizeLinearOpset(bits, layout)) {
+      encoding = 'int8-dequantize-linear';
       output = emitDequantizeLinear(e, qt, shape, w.dataType);
     } else {
       encoding = bits === 8 ? 'int8-cast-mul' : 'int4-nibbles-mul';

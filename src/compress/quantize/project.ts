@@ -8,7 +8,8 @@ type Storage = 'portable' | 'dequantize-linear' | 'matmul-nbits';
 function storageOf(w: ProjectionWeight, s: LayerSettings, target: Target): Storage {
   if (target !== 'webgpu') return 'portable';
   if (s.weights === 'int4' && s.granularity === 'block' && w.matMulB) return 'matmul-nbits';
-  return s.granularity === 'per-tensor' ? 'portable' : 'dequantize-linear';
+  // per-tensor DequantizeLinear has JSEP bugs; int4 DequantizeLinear has no WebGPU kernel (INT4_DQ_NOTE)
+  return s.granularity === 'per-tensor' || s.weights === 'int4' ? 'portable' : 'dequantize-linear';
 }
 
 const SCALE_BYTES = 4;

@@ -40,6 +40,14 @@ function layoutOf(layer: Layer, base: PlanBase, s: LayerSettings): { layout: Gro
   return { layout: { kind: 'block', axis: axes.blockAxis, blockSize: s.blockSize }, quantShape: shape };
 }
 
+/**
+ * onnxruntime-web's WebGPU DequantizeLinear takes int8, uint8 and int32 codes only: an int4 one is
+ * placed on the CPU and runs there every call (its float output uploaded again), seen in the
+ * verbose placement log on Dawn (scripts/webgpu-device). The portable encoding is folded into a
+ * float initializer when the session loads.
+ */
+export const INT4_DQ_NOTE = "onnxruntime-web's WebGPU DequantizeLinear has no int4 kernel (it would run on the CPU every call): portable encoding, folded at load";
+
 /** `weights: "int8" | "int4"`: layout and encoding for the target (no tensor data is read). */
 export function planQuantizedWeight(layer: Layer, base: PlanBase, s: LayerSettings, target: Target): WeightPlan {
   const bits: QuantBits = s.weights === 'int8' ? 8 : 4;
@@ -57,6 +65,9 @@ export function planQuantizedWeight(layer: Layer, base: PlanBase, s: LayerSettin
         needOpset: PORTABLE_MIN_OPSET,
         note: 'per-tensor DequantizeLinear has known WebGPU (JSEP) bugs (onnxruntime #32578): portable encoding, folded at load',
       };
+    }
+    if (bits === 4) {
+      return { ...plan, encoding: portableEncoding(bits), needOpset: PORTABLE_MIN_OPSET, note: INT4_DQ_NOTE };
     }
     return { ...plan, encoding: dqEncoding(bits), needOpset: dequantizeLinearOpset(bits, layout) };
   }
