@@ -10,7 +10,8 @@
  *     gptq compression over round to nearest's; printed as a ratio to the baseline (goal ≤ 10x);
  *   - quality: worst cosine against the original on 16 held-out samples, round to nearest and
  *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
- * Each with recovery in one pass and sequential (`--rounds 1,4`: the rounds compared; recovery/sequential.ts).
+ * Each with recovery in one pass and sequential (`--rounds 1,4`: the rounds compared; recovery/sequential.ts),
+ * sequential both aiming at each layer's own weights and at the original model's outputs (recovery/teacher.ts).
  * The machine may be shared: compare the ratios, not the absolute times.
  */
 import type { Sample } from '../src/compress/activations/calibrate';
@@ -28,6 +29,9 @@ import { seeded } from '../src/testing/random';
 const args = process.argv.slice(2);
 const at = args.indexOf('--samples');
 const SAMPLES = at >= 0 ? Number(args[at + 1]) : 128;
+const ONLY = args.includes('--cnn-only');
+/** `--act-order`: GPTQ in activation order (recipe key actOrder) */
+const ACT_ORDER = args.includes('--act-order');
 const ra = args.indexOf('--rounds');
 const ROUNDS = (ra >= 0 ? args[ra + 1] : '1,4').split(',').map(Number);
 const HELD = 16;
@@ -94,7 +98,7 @@ const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', 
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
-  defaults: { weights, granularity, blockSize: 32, recovery },
+  defaults: { weights, granularity, blockSize: 32, recovery, ...(ACT_ORDER ? { actOrder: true } : {}) },
   layers: {},
 });
 
@@ -116,9 +120,9 @@ async function bench(name: string, m: { model: Model; input: string; dims: numbe
     const rtnMs = performance.now() - t;
     const r = recipe(w, g, 'gptq');
     const cr = await worstCosine(original, encodeModel(rtn.model), held);
-    for (const rounds of ROUNDS) {
+    for (const [rounds, teacher] of ROUNDS.flatMap((k) => (k > 1 ? ([[k, false], [k, true]] as const) : ([[k, true]] as const)))) {
       t = performance.now();
-      const h = await collectRecoveryHessians(m.model, undefined, r, cal, run, { rounds });
+      const h = await collectRecoveryHessians(m.model, undefined, r, cal, run, { rounds, teacher });
       const hMs = performance.now() - t;
       t = performance.now();
       const gq = compressModel(m.model, r, { recovery: h.hessians });
@@ -126,7 +130,7 @@ async function bench(name: string, m: { model: Model; input: string; dims: numbe
       const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
       const cg = await worstCosine(original, encodeModel(gq.model), held);
       console.log(
-        `  ${w} ${g}, ${h.rounds} round${h.rounds === 1 ? '' : 's'}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
+        `  ${w} ${g}, ${h.rounds} round${h.rounds === 1 ? '' : 's'}${h.rounds > 1 ? (teacher ? ' aiming at the original outputs' : " aiming at the layers' own weights") : ''}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
           `held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x RTN's)`,
       );
     }
@@ -134,4 +138,4 @@ async function bench(name: string, m: { model: Model; input: string; dims: numbe
 }
 
 await bench('CNN (4 Conv 3x3 + Gemm)', cnn());
-await bench('MatMul model (4 x 1024/1536, 64 tokens)', mlp());
+if (!ONLY) await bench('MatMul model (4 x 1024/1536, 64 tokens)', mlp());

@@ -29,9 +29,9 @@ const dir = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
 const run = nodeRunModel();
-/** `--rounds 1,4`: the recovery rounds compared (1: one pass, H from the original model) */
+/** `--rounds 1,4o,4`: the recovery rounds compared (1: one pass, H from the original model; `o`: sequential aiming at the layers' own weights, not the original outputs) */
 const at = process.argv.indexOf('--rounds');
-const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map(Number);
+const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map((s) => ({ rounds: Number(s.replace(/o$/, '')), teacher: !s.endsWith('o') }));
 
 /** Two seconds of speech-like audio at 16 kHz. */
 function utterance(seed: number): Float32Array {
@@ -107,16 +107,21 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
       const r = recipe(w, g, 'gptq');
       const cr = await worst(original, encodeModel(rtn.model), held);
       const parts: string[] = [];
-      for (const rounds of ROUNDS) {
+      for (const { rounds, teacher } of ROUNDS) {
         const t0 = performance.now();
-        const h = await collectRecoveryHessians(model, undefined, r, cal, run, { rounds });
+        const h = await collectRecoveryHessians(model, undefined, r, cal, run, { rounds, teacher });
         let gq = compressModel(model, r, { recovery: h.hessians });
+        if (process.env.DEBUG_LAYERS)
+          for (const l of gq.report.layers)
+            for (const x of l.weights)
+              if (x.recovery) console.log(`  ${l.key} rows ${x.recovery.rows} before ${x.recovery.errorBefore.toExponential(2)} after ${x.recovery.errorAfter.toExponential(2)} cross ${h.hessians.get(l.key)?.cross ? 'yes' : 'no'} ${l.notes.join('; ')}`);
+        if (process.env.DEBUG_LAYERS) console.log(`  without the check: ${(await worst(original, encodeModel(gq.model), held)).toFixed(6)}`);
         const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
         if (!check.keep) gq = rtn;
         const ms = performance.now() - t0;
         const cg = await worst(original, encodeModel(gq.model), held);
         const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
-        parts.push(`${h.rounds} round${h.rounds === 1 ? '' : 's'}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
+        parts.push(`${h.rounds} round${h.rounds === 1 ? '' : 's'}${h.rounds > 1 && !teacher ? ' (own weights)' : ''}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
       }
       console.log(`${name} ${w} ${g}: held-out worst cosine RTN ${cr.toFixed(6)}; gptq ${parts.join('; ')}`);
     } catch (e) {
@@ -151,11 +156,13 @@ for (let i = 0; i + 16 <= embOut.length; i += 3) {
 }
 console.log(`data: ${clips.length} clips of 2 s; ${melSamples.length} mel, ${embSamples.length} embedding, ${kwsSamples.length} hey-jarvis samples`);
 const split = (all: Sample[]) => ({ cal: all.filter((_, i) => i % 2 === 0).slice(0, 64), held: all.filter((_, i) => i % 2 === 1).slice(0, 32) });
+const only = process.argv.indexOf('--only');
 for (const [name, bytes, all] of [
   ['melspectrogram.onnx', mel, melSamples],
   ['embedding.onnx', emb, embSamples],
   ['hey-jarvis.onnx', kws, kwsSamples],
 ] as const) {
+  if (only >= 0 && process.argv[only + 1] !== name) continue;
   const { cal, held } = split(all);
   await measure(name, bytes, cal, held);
 }

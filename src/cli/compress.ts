@@ -42,8 +42,8 @@ export interface CompressArgs extends DataFlags {
   /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
   synthesizeSamples?: boolean;
   json?: boolean;
-  /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search) */
-  overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean };
+  /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search, --act-order) */
+  overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
   /** sequential recovery: layer inputs collected in this many rounds (recovery/sequential.ts; default 1) */
   recoveryRounds?: number;
 }

@@ -131,7 +131,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
               report.note = report.note ? `${report.note}; ${note}` : note;
             }
             if (!recovering) return;
-            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept);
+            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept, s.actOrder === true);
             if (r.report) report.recovery = r.report;
             if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;

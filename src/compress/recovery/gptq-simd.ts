@@ -209,4 +209,53 @@ export class GptqWorkspace {
       }
     }
   }
+
+  /**
+   * The teacher's target (teacher.ts): w + H_d⁻¹(C − H)wᵀ for each row w of `w` ([R, n]), H damped
+   * by `damp` × its mean diagonal (dead inputs 1); false when H_d is not positive definite. Uses the
+   * regions as: H ← C − H, L ← the Cholesky factor of H_d (then its transpose in the upper part),
+   * W ← w, D ← the correction.
+   */
+  teacher(h: Float64Array, cross: Float64Array, w: Float64Array, damp: number): Float64Array | false {
+    const { f, k, n, R, H, L, W, D } = this;
+    let meanDiag = 0;
+    for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
+    meanDiag /= n;
+    if (!(meanDiag > 0)) return false;
+    for (let i = 0; i < n * n; i++) f[H + i] = cross[i] - h[i];
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < i; j++) f[L + i * n + j] = h[i * n + j];
+      const d = h[i * n + i];
+      f[L + i * n + i] = (d > 0 ? d : 1) + damp * meanDiag;
+    }
+    if (!this.cholesky()) return false;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) f[L + i * n + j] = f[L + j * n + i];
+    f.set(w, W);
+    const B = blockRows(n);
+    for (let k0 = 0; k0 < R; k0 += B) {
+      const rows = Math.min(B, R - k0);
+      const V = D + k0 * n;
+      // V = w (C − H)ᵀ: the product (C − H)·wᵀ per row
+      for (let i = 0; i < n; i++) {
+        k.dots(8 * (W + k0 * n), rows, 8 * n, 8 * (H + i * n), n, 8 * OUT);
+        for (let b = 0; b < rows; b++) f[V + b * n + i] = f[OUT + b];
+      }
+      // L·y = v, row by row
+      for (let i = 0; i < n; i++) {
+        const lii = f[L + i * n + i];
+        if (i > 0) k.dots(8 * V, rows, 8 * n, 8 * (L + i * n), i, 8 * OUT);
+        for (let b = 0; b < rows; b++) f[V + b * n + i] = (f[V + b * n + i] - (i > 0 ? f[OUT + b] : 0)) / lii;
+      }
+      // Lᵀ·z = y, from the last row up (Lᵀ's rows are L's columns, kept in the upper part)
+      for (let i = n - 1; i >= 0; i--) {
+        const lii = f[L + i * n + i];
+        const len = n - i - 1;
+        if (len > 0) k.dots(8 * (V + i + 1), rows, 8 * n, 8 * (L + i * n + i + 1), len, 8 * OUT);
+        for (let b = 0; b < rows; b++) f[V + b * n + i] = (f[V + b * n + i] - (len > 0 ? f[OUT + b] : 0)) / lii;
+      }
+    }
+    const out = new Float64Array(R * n);
+    for (let i = 0; i < R * n; i++) out[i] = f[W + i] + f[D + i];
+    return out;
+  }
 }

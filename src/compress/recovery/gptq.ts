@@ -25,6 +25,31 @@ export interface WeightMatrix {
 export interface GptqOptions {
   /** damping as a fraction of the mean diagonal of H (default 0.01) */
   damp?: number;
+  /**
+   * Activation order: columns are quantized in order of decreasing H diagonal (the inputs with the
+   * most energy first, while the most columns are left to take their error). The grid stays the
+   * one computed from the original weights in their own order (static groups), so the encoding
+   * and file size are unchanged.
+   */
+  actOrder?: boolean;
+}
+
+/** Column order for the sweep: by decreasing H diagonal (stable), or the identity. */
+export function columnOrder(h: Float64Array, n: number, actOrder: boolean | undefined): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  if (!actOrder) return order;
+  return order.sort((a, b) => h[b * n + b] - h[a * n + a] || a - b);
+}
+
+/** H with rows and columns in `order` (H'[i][j] = H[order[i]][order[j]]). */
+function permuted(h: Float64Array, n: number, order: Int32Array): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const src = order[i] * n;
+    const dst = i * n;
+    for (let j = 0; j < n; j++) out[dst + j] = h[src + order[j]];
+  }
+  return out;
 }
 
 export interface GptqResult {
@@ -168,13 +193,13 @@ function sweep(work: Float64Array, R: number, n: number, u: Float64Array, projec
 }
 
 /** The target (original) weights of `rows` as [R, n], and which are kept (not pruned: `kept(e)`). */
-function gather(target: Float32Array, m: WeightMatrix, rows: readonly number[], kept?: (e: number) => boolean): { w: Float64Array; keep: Uint8Array } {
+function gather(target: Float32Array, m: WeightMatrix, rows: readonly number[], kept?: (e: number) => boolean, order?: Int32Array): { w: Float64Array; keep: Uint8Array } {
   const n = m.cols;
   const w = new Float64Array(rows.length * n);
   const keep = new Uint8Array(rows.length * n);
   rows.forEach((r, k) => {
     for (let c = 0; c < n; c++) {
-      const e = m.at(r, c);
+      const e = m.at(r, order ? order[c] : c);
       w[k * n + c] = target[e];
       keep[k * n + c] = !kept || kept(e) ? 1 : 0;
     }
@@ -236,19 +261,22 @@ function solve(w: Float64Array, base: Float64Array, R: number, n: number, h: Flo
  * the same sweep: SparseGPT's idea with the mask fixed). Rows whose result would be worse, and
  * every row when H cannot be factored, keep their codes.
  */
-export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions & { kept?: (e: number) => boolean } = {}): GptqResult {
+export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], hIn: Float64Array, options: GptqOptions & { kept?: (e: number) => boolean } = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
   const [tmin, tmax] = codeRange(qt.bits);
   const qmin = qt.symmetric && qt.bits === 8 ? -127 : tmin;
-  const { w, keep } = gather(target, m, rows, options.kept);
+  // column c of the working arrays is the weight's column order[c]
+  const order = columnOrder(hIn, n, options.actOrder);
+  const h = options.actOrder ? permuted(hIn, n, order) : hIn;
+  const { w, keep } = gather(target, m, rows, options.kept, order);
   // the round-to-nearest codes' values, and the grid, as [R, n]
   const rtn = new Float64Array(R * n);
   const scale = new Float64Array(R * n);
   const zero = new Float64Array(R * n);
   rows.forEach((r, k) => {
     for (let c = 0; c < n; c++) {
-      const e = m.at(r, c);
+      const e = m.at(r, order[c]);
       const g = groupOfElement(qt, e);
       const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
       scale[k * n + c] = qt.scales[g];
@@ -275,7 +303,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   for (let k = 0; k < R; k++) {
     const use = Number.isFinite(errors[k]) && errors[k] <= errRtn[k];
     sumAfter += use ? errors[k] : errRtn[k];
-    if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], c)] = codes[k * n + c];
+    if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], order[c])] = codes[k * n + c];
   }
   const after = energy > 0 ? sumAfter / energy : 0;
   return { ok: true, errorBefore: before, errorAfter: after };

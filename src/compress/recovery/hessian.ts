@@ -45,6 +45,13 @@ export interface LayerHessian {
   mean: Float64Array[];
   /** input rows accumulated per group */
   rows: number;
+  /**
+   * With a teacher (sequential rounds): C = X̃ᵀX per group (cols×cols, row-major, C[i·n + j] =
+   * Σ x̃ᵢ·xⱼ), X̃ these inputs and X the original model's inputs to the same layer on the same
+   * samples; and the teacher's mean input row. GPTQ then aims at the original outputs (teacher.ts).
+   */
+  cross?: Float64Array[];
+  teacherMean?: Float64Array[];
 }
 
 export interface HessianOptions {
@@ -102,7 +109,11 @@ interface Stat {
   h: Float64Array[];
   sum: Float64Array[];
   rows: number;
-  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number };
+  /** the teacher's input to the same layer (same geometry), in the same model: C = X̃ᵀX and its sums */
+  partner?: string;
+  cross: Float64Array[];
+  partnerSum: Float64Array[];
+  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number; cross?: string; partnerSum?: string };
 }
 
 const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
@@ -112,11 +123,11 @@ function geometry(n: Node): Attribute[] {
   return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
 }
 
-function statKey(layer: Layer, input: string, cols: number): string {
-  if (layer.op !== 'Conv') return `dense|${input}|${cols}`;
+function statKey(layer: Layer, input: string, cols: number, partner = ''): string {
+  if (layer.op !== 'Conv') return `dense|${input}|${cols}|${partner}`;
   const n = layer.node;
   const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
-  return `conv|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}`;
+  return `conv|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
 }
 
 function convKernel(layer: Layer): number[] {
@@ -273,7 +284,15 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
     const gram = !s.full ? undefined : s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), a) : b.matmul(a, b.transpose(a, [0, 2, 1]));
     s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: parts.map((p) => b.shape(p)), rowsAxis: axis };
-    outputs.push(...[s.outputs.gram, s.outputs.sum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+    if (s.partner && s.full) {
+      const partner = s.partner;
+      // the teacher's rows beside these (an empty copy's are weighed 0 on both sides already through `a`; its sums here)
+      const pParts = renames.map((r) => statRows(b, s, convs.get(s), r(partner)));
+      const t = copies === 1 ? pParts[0] : b.concat(pParts.map((p, k) => b.mul(p, weights[k])), axis);
+      s.outputs.cross = s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), t) : b.matmul(a, b.transpose(t, [0, 2, 1]));
+      s.outputs.partnerSum = b.reduceSum(t, axis);
+    }
+    outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
   }
   const all = [...nodes, ...b.nodes];
   g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
@@ -301,6 +320,16 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
   for (let g = 0; g < groups; g++) {
     const s = stat.sum[g];
     for (let i = 0; i < n; i++) s[i] += sum[g * n + i];
+  }
+  if (stat.outputs.cross && stat.outputs.partnerSum) {
+    const cross = float32Output(got, stat.outputs.cross, groups * n * n, stat.input);
+    const psum = float32Output(got, stat.outputs.partnerSum, groups * n, stat.input);
+    for (let g = 0; g < groups; g++) {
+      const c = stat.cross[g];
+      for (let i = 0; i < n * n; i++) c[i] += cross[g * n * n + i];
+      const s = stat.partnerSum[g];
+      for (let i = 0; i < n; i++) s[i] += psum[g * n + i];
+    }
   }
   if (!stat.outputs.gram) return;
   const gram = float32Output(got, stat.outputs.gram, groups * n * n, stat.input);
@@ -358,7 +387,14 @@ function copiesFor(model: Model, samples: readonly Sample[], asked: number | und
  */
 export async function collectHessians(
   model: Model,
-  layers: readonly { layer: Layer; shape: readonly number[]; /** false: means only (bias correction without gptq) */ full?: boolean }[],
+  layers: readonly {
+    layer: Layer;
+    shape: readonly number[];
+    /** false: means only (bias correction without gptq) */
+    full?: boolean;
+    /** the teacher's input to this layer, a tensor of the same model (the cross term, `LayerHessian.cross`) */
+    partner?: string;
+  }[],
   samples: readonly Sample[],
   run: RunModel,
   options: HessianOptions = {},
@@ -367,12 +403,12 @@ export async function collectHessians(
   const stats = new Map<string, Stat>();
   const convs = new Map<Stat, Node>();
   const wanted: { layer: Layer; full: boolean; stat: Stat }[] = [];
-  for (const { layer, shape, full = true } of layers) {
+  for (const { layer, shape, full = true, partner } of layers) {
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     if (!r || !m || w?.dataType !== DataType.FLOAT) continue;
-    const key = statKey(layer, r.input, m.cols);
+    const key = statKey(layer, r.input, m.cols, full ? partner : undefined);
     let stat = stats.get(key);
     if (!stat) {
       const conv = layer.op === 'Conv';
@@ -392,6 +428,9 @@ export async function collectHessians(
         h: [],
         sum: Array.from({ length: groups }, () => new Float64Array(m.cols)),
         rows: 0,
+        ...(partner && full ? { partner } : {}),
+        cross: [],
+        partnerSum: [],
         outputs: { sum: '', shapes: [], rowsAxis: 0 },
       };
       stats.set(key, stat);
@@ -402,7 +441,13 @@ export async function collectHessians(
   }
   const out = new Map<string, LayerHessian>();
   if (wanted.length === 0) return out;
-  for (const s of stats.values()) if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
+  for (const s of stats.values()) {
+    if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
+    if (s.partner) {
+      s.cross = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
+      s.partnerSum = Array.from({ length: s.groups }, () => new Float64Array(s.cols));
+    }
+  }
   const all = [...stats.values()];
   const copies = copiesFor(model, samples, options.copies);
   try {
@@ -420,7 +465,8 @@ export async function collectHessians(
   for (const { layer, full, stat } of wanted) {
     if (stat.rows === 0) continue;
     const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
-    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows });
+    const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
+    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher });
   }
   return out;
 }

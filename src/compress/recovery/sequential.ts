@@ -21,13 +21,14 @@
 import { throwIfAborted } from '../../core/errors';
 import { externalReferences, inlineExternalData } from '../../onnx/external';
 import { findLayers, type Layer } from '../../onnx/layers';
-import type { ExternalDataResolver, Model } from '../../onnx/types';
+import type { ExternalDataResolver, Model, Node } from '../../onnx/types';
 import type { Calibration, RunModel, Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
 import { collectHessians, recoverable, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
 import { resolveRecipe } from '../recipe';
+import { teacherModel } from './teacher';
 import { recipeLayers } from '../../onnx/stored-tensors';
 
 /**
@@ -45,6 +46,8 @@ export interface SequentialOptions {
   signal?: AbortSignal;
   /** samples done over all rounds (the total known from the start) */
   onProgress?: (done: number, total: number) => void;
+  /** aim at the original model's outputs (the cross term, teacher.ts); default true */
+  teacher?: boolean;
 }
 
 export interface SequentialResult {
@@ -77,6 +80,32 @@ export function withFloatLayers(recipe: Recipe, float: Iterable<string>): Recipe
   const layers = { ...recipe.layers };
   for (const key of float) layers[key] = { ...layers[key], weights: 'fp32', prune: 0, recovery: 'none', activations: 'fp32' };
   return { ...recipe, layers };
+}
+
+/**
+ * The keys of `layers` that another of `layers` feeds (one of them is upstream of its input), in
+ * `model`'s main graph.
+ */
+export function fedByRound(model: Model, layers: readonly Layer[]): Set<string> {
+  const producer = new Map<string, Node>();
+  for (const n of model.graph?.nodes ?? []) for (const o of n.outputs) if (o) producer.set(o, n);
+  const members = new Set(layers.map((l) => l.node));
+  const fed = new Set<string>();
+  for (const l of layers) {
+    const seen = new Set<Node>();
+    const stack = [...l.node.inputs.filter(Boolean)];
+    while (stack.length > 0) {
+      const n = producer.get(stack.pop() as string);
+      if (!n || seen.has(n)) continue;
+      seen.add(n);
+      if (members.has(n) && n !== l.node) {
+        fed.add(l.key);
+        break;
+      }
+      for (const x of n.inputs) if (x) stack.push(x);
+    }
+  }
+  return fed;
 }
 
 /**
@@ -126,6 +155,8 @@ export async function collectRecoveryHessians(
   const hessians = await collectHessians(self, planned, samples, run, { ...(signal ? { signal } : {}), onProgress: progress });
   base += samples.length;
   let missed = 0;
+  let teacherless = 0;
+  let taughtNot = 0;
   for (let k = 1; k < rounds.length; k++) {
     throwIfAborted(signal);
     const float = rounds.slice(k).flat().map((p) => p.layer.key);
@@ -138,14 +169,27 @@ export async function collectRecoveryHessians(
       if (l && w && w.via.length === 0 && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
       else missed++;
     }
-    const got = layers.length > 0 ? await collectHessians(prefix.model, layers, samples, run, { ...(signal ? { signal } : {}), onProgress: progress }) : new Map<string, LayerHessian>();
+    // with the teacher: the original beside the prefix, each layer's original input as its
+    // partner, for the layers no other layer of the round feeds (those see, in the prefix, the
+    // round's earlier layers float; in the final file those layers already make up for what
+    // came before, and aiming at the original again would correct twice)
+    const joined = options.teacher === false ? undefined : teacherModel(prefix.model, self);
+    if (joined) {
+      const fed = fedByRound(prefix.model, layers.map((p) => p.layer));
+      for (const p of layers) {
+        const input = rounds[k].find((q) => q.layer.key === p.layer.key)?.layer.node.inputs[0];
+        if (input && !fed.has(p.layer.key)) Object.assign(p, { partner: joined.rename(input) });
+        else if (input) taughtNot++;
+      }
+    } else if (options.teacher !== false) teacherless++;
+    const got = layers.length > 0 ? await collectHessians(joined?.model ?? prefix.model, layers, samples, run, { ...(signal ? { signal } : {}), onProgress: progress }) : new Map<string, LayerHessian>();
     for (const [key, h] of got) hessians.set(key, h);
     missed += layers.length - got.size;
     base += samples.length;
   }
   const note =
     rounds.length > 1
-      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
+      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
       : channel && asked > 1
         ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
         : 'one pass (layer inputs from the original model)';

@@ -9,6 +9,7 @@ import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
 import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
+import { teacherBiasShift, teacherTarget } from './teacher';
 
 /**
  * (W − Ŵ)·x̄ per output channel: what the bias must add so the layer's mean output on the
@@ -49,13 +50,22 @@ function recoverByGroups(
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq',
   kept: string,
+  /** the original weights (what the outputs should match) */
+  values: Float32Array,
   deltaOf: (m: WeightMatrix, mean: readonly Float64Array[]) => Float64Array,
-  solveGroup: (m: WeightMatrix, rows: readonly number[], h: Float64Array, damp: number) => GptqResult,
+  /** `target`: the weights to aim at (the original ones, or the teacher's, teacher.ts) */
+  solveGroup: (m: WeightMatrix, rows: readonly number[], h: Float64Array, damp: number, target: Float32Array) => GptqResult,
 ): Recovered {
   if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
   const m = weightMatrix(layer, shape);
   if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); ${kept}` };
-  const delta = () => (hessian.mean.length > 0 ? deltaOf(m, hessian.mean) : undefined);
+  const delta = () => {
+    if (hessian.mean.length === 0) return undefined;
+    const d = deltaOf(m, hessian.mean);
+    const shift = teacherBiasShift(values, m, hessian);
+    if (shift) for (let r = 0; r < d.length; r++) d[r] += shift[r];
+    return d;
+  };
   if (mode === 'bias' || hessian.h.length === 0) {
     const d = delta();
     return d ? { delta: d } : {};
@@ -63,12 +73,13 @@ function recoverByGroups(
   const groups = hessian.h.length;
   const per = m.rows / groups;
   const damp = repairDamp(hessian.rows, m.cols);
+  const { target, failed } = teacherTarget(values, m, hessian, damp);
   let before = 0;
   let after = 0;
-  const notes: string[] = [];
+  const notes: string[] = failed > 0 ? [`the teacher's target could not be computed for ${failed} group${failed === 1 ? '' : 's'} (the original weights aimed at)`] : [];
   for (let g = 0; g < groups; g++) {
     const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = solveGroup(m, rows, hessian.h[g], damp);
+    const r = solveGroup(m, rows, hessian.h[g], damp, target);
     if (!r.ok && r.note) notes.push(r.note);
     before += r.errorBefore / groups;
     after += r.errorAfter / groups;
@@ -96,6 +107,8 @@ export function recoverWeight(
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq' = 'gptq',
   kept?: (e: number) => boolean,
+  /** activation order (GptqOptions.actOrder) */
+  actOrder = false,
 ): Recovered {
   return recoverByGroups(
     layer,
@@ -103,8 +116,9 @@ export function recoverWeight(
     hessian,
     mode,
     'round to nearest kept',
+    values,
     (m, mean) => biasDelta(values, qt, m, mean),
-    (m, rows, h, damp) => gptqRows(values, qt, m, rows, h, kept ? { kept, damp } : {}),
+    (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
   );
 }
 
@@ -136,7 +150,8 @@ export function repairPrunedWeight(
     hessian,
     mode,
     'pruned weights kept as they are',
+    original,
     (m, mean) => biasDelta(original, undefined, m, mean, pruned),
-    (m, rows, h, damp) => repairPrunedRows(original, pruned, m, rows, h, { damp }),
+    (m, rows, h, damp, target) => repairPrunedRows(target, pruned, m, rows, h, { damp }),
   );
 }
