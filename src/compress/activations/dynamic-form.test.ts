@@ -69,8 +69,21 @@ describe('the dynamic form of a calibrated layer, in onnxruntime-node', () => {
     const w = model.graph?.initializers.find((t) => t.dataType === DataType.UINT8 && t.dims.length === 4);
     expect(w?.dims.map(Number)).toEqual([16, 8, 3, 3]);
     const feeds = [11, 12, 13].map((k) => sample('x', [1, 8, 13, 13], k));
-    // per output channel: a scale on the wrong axis would wreck the channels 100x smaller or larger
+    // per output channel (each channel's codes right), and over the whole output (each channel's
+    // scale right: channels 100x apart; a scale on the wrong channel wrecks it)
     expect(await worstCosine(m, model, feeds, 16)).toBeGreaterThanOrEqual(0.99);
+    expect(await worstCosine(m, model, feeds)).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('Conv per-tensor: one scale, a scalar Mul', async () => {
+    const m = convModel(true);
+    const calibration = await collectCalibration(m, [1, 2].map((k) => sample('x', [1, 8, 13, 13], k)), ortRunModel());
+    const { model, report } = compressModel(m, makeRecipe('wasm', { weights: 'int8', activations: 'int8', granularity: 'per-tensor' }), { calibration, activationForm: 'dynamic' });
+    expect(report.layers[0].applied).toBe('int8-dynamic-conv');
+    const scale = model.graph?.initializers.find((t) => t.name.endsWith('_scale') && t.dataType === DataType.FLOAT);
+    expect(scale?.dims).toEqual([]);
+    // one scale for channels 100x apart: the small channels lose precision, the whole output still matches
+    expect(await worstCosine(m, model, [11, 12].map((k) => sample('x', [1, 8, 13, 13], k)))).toBeGreaterThanOrEqual(0.99);
   });
 
   it('MatMul [1, 16, 32] x [32, 24]: MatMulInteger with int8 per-column weights', async () => {
