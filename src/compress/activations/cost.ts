@@ -281,8 +281,6 @@ export interface GuardLayer {
   mode?: 'static' | 'dynamic';
   /** a static Conv's quantized output (its Relu's output when one is fused); default: found like the planner does */
   output?: string;
-  /** false: the guard may not switch this static layer to the dynamic form */
-  dynamicForm?: boolean;
 }
 
 export interface GuardDecision {
@@ -439,7 +437,7 @@ export function dynamicGain(n: Node, macs: number, shapes: Map<string, Shape>): 
 
 /** Whether the guard may write a calibrated layer in the dynamic form: a dense 2-D Conv or a MatMul. */
 function dynamicAllowed(l: GuardLayer, shapes: Map<string, Shape>): boolean {
-  if (l.mode === 'dynamic' || l.dynamicForm === false) return false;
+  if (l.mode === 'dynamic') return false;
   if (l.node.opType === 'MatMul') return true;
   const w = shapes.get(l.node.inputs[1] ?? '');
   return l.node.opType === 'Conv' && attrInt(l.node, 'group', 1) === 1 && !!w && w.length === 4;

@@ -80,7 +80,7 @@ describe('the dynamic form of a calibrated layer, in onnxruntime-node', () => {
     const calibration = await collectCalibration(m, [1, 2].map((k) => sample('x', [1, 8, 13, 13], k)), ortRunModel());
     const { model, report } = compressModel(m, makeRecipe('wasm', { weights: 'int8', activations: 'int8', granularity: 'per-tensor' }), { calibration, activationForm: 'dynamic' });
     expect(report.layers[0].applied).toBe('int8-dynamic-conv');
-    const scale = model.graph?.initializers.find((t) => t.name.endsWith('_scale') && t.dataType === DataType.FLOAT);
+    const scale = model.graph?.initializers.find((t) => (t.name ?? '').endsWith('_scale') && t.dataType === DataType.FLOAT);
     expect(scale?.dims).toEqual([]);
     // one scale for channels 100x apart: the small channels lose precision, the whole output still matches
     expect(await worstCosine(m, model, [11, 12].map((k) => sample('x', [1, 8, 13, 13], k)))).toBeGreaterThanOrEqual(0.99);
