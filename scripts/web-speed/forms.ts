@@ -147,15 +147,18 @@ export interface Row {
 export const feedOf = (name: string, dims: number[], seed: number): Record<string, FeedTensor> => ({ [name]: { dims, data: Array.from(gaussian(seeded(seed), dims.reduce((p, d) => p * d, 1), 1)) } });
 export const sampleOf = (f: Record<string, FeedTensor>): Sample => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { dtype: 'float32', dims: v.dims, data: Float32Array.from(v.data) }]));
 
-/** What the compressor writes for target wasm with int8 activations: guard on, and forced past it. */
+/** What the compressor writes for target wasm with int8 activations: guard on, forced past it, and every layer in the dynamic form (DynamicQuantizeLinear + ConvInteger / MatMulInteger). */
 export function compressorForms(m: Model, calibration: Calibration, feed: Record<string, FeedTensor>): Form[] {
   const recipe = makeRecipe('wasm', { weights: 'int8', activations: 'int8' });
   const guarded = compressModel(m, recipe, { calibration });
   const kept = guarded.report.layers.filter((l) => l.activations).length;
   const forced = compressModel(m, recipe, { calibration, activationCostGuard: false });
   const forcedKept = forced.report.layers.filter((l) => l.activations).length;
+  const dynamic = compressModel(m, recipe, { calibration, activationForm: 'dynamic' });
+  const dynamicKept = dynamic.report.layers.filter((l) => l.activations?.mode === 'dynamic').length;
   return [
     { label: `compressor, guard (${kept ? `${kept} int8-act layers` : 'weights only'})`, bytes: encodeModel(guarded.model), feed },
     { label: `compressor, forced (${forcedKept} int8-act layers)`, bytes: encodeModel(forced.model), feed },
+    { label: `compressor, dynamic form (${dynamicKept} layers)`, bytes: encodeModel(dynamic.model), feed },
   ];
 }

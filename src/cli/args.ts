@@ -49,7 +49,7 @@ Usage:
       --threads: onnxruntime's
       intra-op threads (default 1). The same code and inputs as the studio's Benchmark tab.
 
-  npm run cli -- autotune MODEL (--max-size RATIO | --min-fidelity X) --out RECIPE.json
+  npm run cli -- autotune MODEL (--max-size RATIO | --min-fidelity X [--fastest]) --out RECIPE.json
                     [--samples DIR|FILE [DATA]] [--metric accuracy|top1|cosine] [--no-prune]
                     [--target portable|wasm|webgpu] [--size stored|transfer] [--json]
       Finds a per-layer recipe (int8/int4/fp16 and, unless --no-prune, magnitude pruning) for
@@ -62,6 +62,13 @@ Usage:
       labeled set, else the worst cosine similarity to the original's outputs; --metric
       chooses. Writes the recipe to RECIPE.json (apply it with compress) and prints the
       uniform settings and the choice (--json: everything, with the Pareto front).
+      --fastest (with --min-fidelity X; target wasm): the fastest recipe whose metric stays at
+      or above X instead of the smallest: int8 weights, int8 weights + int8 activations (the
+      cost guard's choice per layer), and activations left off the 1, 2, 4 ... most sensitive
+      layers, calibrated on the calibration part of --samples (else on 8 random input sets);
+      the finalists and the original are timed side by side in onnxruntime-node (the CLI's
+      runtime, not a browser). Prints the chosen recipe's time, the original's and the speed-up
+      (original / compressed, > 1 faster).
 
   DATA (compress, eval, autotune): how --samples becomes model inputs
       --samples DIR|FILE   images (.png, .jpg; class sub-folders make a labeled set), audio
@@ -121,6 +128,7 @@ export type Command =
       target?: 'portable' | 'wasm' | 'webgpu';
       size?: 'stored' | 'transfer';
       prune: boolean;
+      fastest?: boolean;
       json: boolean;
     } & DataFlags);
 
@@ -264,45 +272,52 @@ export function parseArgs(argv: string[]): Command {
       ...(maxSeconds !== undefined ? { maxSeconds } : {}),
     };
   }
-  if (cmd === 'autotune') {
-    const valued = ['--max-size', '--min-fidelity', ...DATA_FLAG_NAMES, '--out', '--metric', '--target', '--size'];
-    const p = split(rest, new Set(valued), new Set([...valued, '--json', '--no-prune']));
-    if (p.positional.length !== 1) throw bad(`autotune needs one MODEL file, got ${p.positional.length}`);
-    const str = (flag: string) => {
-      const v = p.flags.get(flag);
-      return typeof v === 'string' ? v : undefined;
-    };
-    const out = str('--out');
-    if (out === undefined) throw bad('autotune needs --out RECIPE.json');
-    const num = (flag: string, lo: number, hi: number): number | undefined => {
-      const v = str(flag);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= lo || n > hi) throw bad(`${flag} needs a number above ${lo} and at most ${hi}, not "${v}"`);
-      return n;
-    };
-    const maxSize = num('--max-size', 0, 1);
-    const minFidelity = num('--min-fidelity', -Infinity, Infinity);
-    if ((maxSize === undefined) === (minFidelity === undefined)) throw bad('autotune needs one of --max-size RATIO or --min-fidelity X');
-    const metric = str('--metric');
-    if (metric !== undefined && !['accuracy', 'top1', 'cosine'].includes(metric)) throw bad(`--metric must be accuracy, top1 or cosine, not "${metric}"`);
-    const target = str('--target');
-    if (target !== undefined && !['portable', 'wasm', 'webgpu'].includes(target)) throw bad(`--target must be portable, wasm or webgpu, not "${target}"`);
-    const size = str('--size');
-    if (size !== undefined && size !== 'stored' && size !== 'transfer') throw bad(`--size must be stored or transfer, not "${size}"`);
-    return {
-      kind: 'autotune',
-      model: p.positional[0],
-      out,
-      ...(maxSize !== undefined ? { maxSize } : {}),
-      ...(minFidelity !== undefined ? { minFidelity } : {}),
-      ...dataFlags(p),
-      ...(metric !== undefined ? { metric: metric as 'accuracy' | 'top1' | 'cosine' } : {}),
-      ...(target !== undefined ? { target: target as 'portable' | 'wasm' | 'webgpu' } : {}),
-      ...(size !== undefined ? { size: size as 'stored' | 'transfer' } : {}),
-      prune: !p.flags.has('--no-prune'),
-      json: p.flags.has('--json'),
-    };
-  }
+  if (cmd === 'autotune') return parseAutotune(rest);
   throw bad(`Unknown command "${cmd}"`);
+}
+
+/** `autotune`'s flags (see USAGE). */
+function parseAutotune(rest: string[]): Command {
+  const valued = ['--max-size', '--min-fidelity', ...DATA_FLAG_NAMES, '--out', '--metric', '--target', '--size'];
+  const p = split(rest, new Set(valued), new Set([...valued, '--json', '--no-prune', '--fastest']));
+  if (p.positional.length !== 1) throw bad(`autotune needs one MODEL file, got ${p.positional.length}`);
+  const str = (flag: string) => {
+    const v = p.flags.get(flag);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const out = str('--out');
+  if (out === undefined) throw bad('autotune needs --out RECIPE.json');
+  const num = (flag: string, lo: number, hi: number): number | undefined => {
+    const v = str(flag);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= lo || n > hi) throw bad(`${flag} needs a number above ${lo} and at most ${hi}, not "${v}"`);
+    return n;
+  };
+  const maxSize = num('--max-size', 0, 1);
+  const minFidelity = num('--min-fidelity', -Infinity, Infinity);
+  if ((maxSize === undefined) === (minFidelity === undefined)) throw bad('autotune needs one of --max-size RATIO or --min-fidelity X');
+  const fastest = p.flags.has('--fastest');
+  if (fastest && minFidelity === undefined) throw bad('--fastest needs a metric floor (--min-fidelity X), not --max-size');
+  const metric = str('--metric');
+  if (metric !== undefined && !['accuracy', 'top1', 'cosine'].includes(metric)) throw bad(`--metric must be accuracy, top1 or cosine, not "${metric}"`);
+  const target = str('--target');
+  if (target !== undefined && !['portable', 'wasm', 'webgpu'].includes(target)) throw bad(`--target must be portable, wasm or webgpu, not "${target}"`);
+  if (fastest && target !== undefined && target !== 'wasm') throw bad(`--fastest searches int8 activations for target wasm, not "${target}"`);
+  const size = str('--size');
+  if (size !== undefined && size !== 'stored' && size !== 'transfer') throw bad(`--size must be stored or transfer, not "${size}"`);
+  return {
+    kind: 'autotune',
+    model: p.positional[0],
+    out,
+    ...(maxSize !== undefined ? { maxSize } : {}),
+    ...(minFidelity !== undefined ? { minFidelity } : {}),
+    ...dataFlags(p),
+    ...(metric !== undefined ? { metric: metric as 'accuracy' | 'top1' | 'cosine' } : {}),
+    ...(target !== undefined ? { target: target as 'portable' | 'wasm' | 'webgpu' } : {}),
+    ...(size !== undefined ? { size: size as 'stored' | 'transfer' } : {}),
+    prune: !p.flags.has('--no-prune'),
+    ...(fastest ? { fastest } : {}),
+    json: p.flags.has('--json'),
+  };
 }

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRecipeText } from '../compress/recipe';
+import { convNet } from '../compress/activations/testing/conv-net';
+import { encodeModel } from '../onnx/codec';
 import type { AutotuneReport } from './autotune';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,6 +68,38 @@ describe('cli autotune', () => {
     expect(Math.abs(fs.statSync(out).size - report.chosen.fileBytes) / report.chosen.fileBytes).toBeLessThan(0.02);
   });
 
+  it('--fastest: the fastest recipe above the floor on wasm, timed side by side in onnxruntime-node against the original', () => {
+    // a conv net where int8 activations pay off (five dense 3x3 Convs, ~37 M MACs)
+    const model = path.join(tmp, 'conv-net.onnx');
+    fs.writeFileSync(model, encodeModel(convNet()));
+    const recipePath = path.join(tmp, 'fastest.json');
+    const r = cli(['autotune', model, '--fastest', '--min-fidelity', '0.99', '--no-prune', '--out', recipePath, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as AutotuneReport;
+    expect(report.goal).toEqual({ minMetric: 0.99, fastest: true });
+    expect(report.chosen.metric).toBeGreaterThanOrEqual(0.99);
+    const lat = report.latency!;
+    expect(lat.runtime).toMatch(/onnxruntime-node/);
+    expect(lat.calibration).toMatch(/calibrated on 8 synthesized/);
+    expect(lat.finalists).toBeGreaterThanOrEqual(2);
+    expect(lat.speedup).toBeCloseTo(lat.originalMs / lat.chosenMs, 10);
+    // the chosen is the fastest finalist: never slower than the original in the same rounds
+    expect(lat.chosenMs).toBeLessThanOrEqual(lat.originalMs);
+    const recipe = parseRecipeText(fs.readFileSync(recipePath, 'utf8'));
+    expect(recipe.target).toBe('wasm');
+    // the chosen recipe asks for int8 activations (they pay off here), and applies with compress
+    expect(recipe.defaults.activations).toBe('int8');
+    const out = path.join(tmp, 'fastest.onnx');
+    expect(cli(['compress', model, '--recipe', recipePath, '--synthesize-samples', '--out', out]).code).toBe(0);
+
+    const text = cli(['autotune', model, '--fastest', '--min-fidelity', '0.99', '--no-prune', '--out', recipePath]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/Chosen \(fastest on wasm with metric >= 0\.99\)/);
+    expect(text.stdout).toMatch(/speed-up \d+\.\d\dx \(original \/ compressed, > 1 faster/);
+    expect(text.stdout).toMatch(/timed in onnxruntime-node, cpu, 1 thread, not in a browser/);
+  });
+
   it('refuses a missing goal, two goals and a bad ratio with exit 2', () => {
     const out = path.join(tmp, 'x.json');
     for (const args of [
@@ -73,6 +107,8 @@ describe('cli autotune', () => {
       ['autotune', SAMPLE, '--out', out, '--max-size', '0.2', '--min-fidelity', '0.9'],
       ['autotune', SAMPLE, '--out', out, '--max-size', '1.5'],
       ['autotune', SAMPLE, '--max-size', '0.2'],
+      ['autotune', SAMPLE, '--out', out, '--max-size', '0.2', '--fastest'],
+      ['autotune', SAMPLE, '--out', out, '--min-fidelity', '0.99', '--fastest', '--target', 'webgpu'],
     ]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);

@@ -1,10 +1,12 @@
 /**
- * `autotune MODEL --max-size RATIO | --min-fidelity X [--samples DIR|FILE] --out RECIPE.json
+ * `autotune MODEL --max-size RATIO | --min-fidelity X [--fastest] [--samples DIR|FILE] --out RECIPE.json
  * [--metric accuracy|top1|cosine] [--no-prune] [--target T] [--dims ...] [--json]`: the studio's
  * trade-off search, headless, with onnxruntime-node: per-layer sensitivity, then the search for a
- * size budget (a fraction of the original's projected size) or a metric floor; writes the
- * chosen recipe. Same code as the Explore tab (src/bench/explore), same numbers up to runtime
- * differences between onnxruntime-node and onnxruntime-web.
+ * size budget (a fraction of the original's projected size), the smallest model above a metric
+ * floor, or (--fastest, target wasm) the fastest above it: Explore's "fastest (wasm) with metric
+ * >=" (Explorer.searchLatency), its finalists timed side by side in onnxruntime-node, the
+ * original last. Writes the chosen recipe. Same code as the Explore tab (src/bench/explore),
+ * same numbers up to runtime differences between onnxruntime-node and onnxruntime-web.
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -26,6 +28,14 @@ import { summarizeModel } from '../onnx/summary';
 import type { DataFlags } from './data';
 import { evaluationData, nodeSession } from './eval';
 import { loadModelFromPath } from './fs-model';
+import { partAsSamples, type DataPart } from '../bench/data-load';
+import { collectCalibration, synthesizeSamples, type Calibration } from '../compress/activations/calibrate';
+import { ortRunModel } from './compress';
+import { speedUp, speedUpWords } from '../core/speedup';
+import type { Model } from '../onnx/types';
+
+/** Random input sets to calibrate on without --samples (as `compress --synthesize-samples`). */
+const SYNTHESIZED_SETS = 8;
 
 export interface AutotuneArgs extends DataFlags {
   model: string;
@@ -37,6 +47,8 @@ export interface AutotuneArgs extends DataFlags {
   target?: Target;
   /** what --max-size means: the stored file (default) or the estimated transfer (zip) size */
   size?: SizeBasis;
+  /** with minFidelity: the fastest recipe at or above the floor (target wasm, int8 activations) instead of the smallest */
+  fastest?: boolean;
   json: boolean;
 }
 
@@ -61,7 +73,9 @@ export interface AutotuneReport {
   metric: MetricKind;
   /** what `size` and `sizeRatio` mean: the compressed file's bytes, or the estimated transfer size */
   sizeBasis: SizeBasis;
-  goal: { maxSize: number } | { minMetric: number };
+  goal: { maxSize: number } | { minMetric: number; fastest?: boolean };
+  /** --fastest: the finalists' side-by-side times in this runtime (onnxruntime-node, not a browser) */
+  latency?: { runtime: string; chosenMs: number; originalMs: number; speedup: number; finalists: number; rounds: number; calibration: string };
   original: PointSummary;
   chosen: PointSummary & { recipe: string };
   uniform: PointSummary[];
@@ -83,14 +97,17 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
     const plan = planInputs(summary.inputs, { dimValues: data.dimValues, ...data.samples });
     const metric: MetricKind = args.metric ?? (plan.labeled ? 'accuracy' : 'cosine');
     if (metric === 'accuracy' && !plan.labeled) throw new AppError('invalid-argument', '--metric accuracy needs a labeled set (--samples FILE.json or FILE.csv)');
-    const target = args.target ?? 'portable';
+    if (args.fastest && args.minFidelity === undefined) throw new AppError('invalid-argument', '--fastest needs a metric floor: --min-fidelity X');
+    if (args.fastest && args.target !== undefined && args.target !== 'wasm') throw new AppError('invalid-argument', `--fastest searches int8 activations for target wasm, not ${args.target}`);
+    const target = args.target ?? (args.fastest ? 'wasm' : 'portable');
     const ort: typeof Ort = await import('onnxruntime-node');
     let measured = 0;
     const open: OpenSession = async (bytes) => {
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
       return { ...nodeSession(ort, session), release: () => session.release() };
     };
-    const ev = await CandidateEvaluator.create(model, plan, open, { target });
+    const cal = args.fastest ? await fastestCalibration(model, data.calibration) : undefined;
+    const ev = await CandidateEvaluator.create(model, plan, open, { target, ...(cal ? { calibration: cal.calibration } : {}) });
     const measure: typeof ev.measure = (r, s, o) => {
       measured++;
       return ev.measure(r, s, o);
@@ -111,11 +128,14 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       originalLatencyMs: ev.baselineLatencyMs,
       allowPrune: args.prune,
       measure,
+      timeSideBySide: (recipes, signal) => ev.timeSideBySide(recipes, SIDE_BY_SIDE_ROUNDS, signal),
     });
     const t1 = performance.now();
-    const uniform = await ex.uniform();
+    // the fastest search measures its own candidates (int8 weights, with activations): no uniform sweep
+    const uniform = args.fastest ? [] : await ex.uniform();
     let chosen: ExplorePoint | undefined;
-    if (args.maxSize !== undefined) {
+    if (args.fastest) chosen = await ex.searchLatency(args.minFidelity as number);
+    else if (args.maxSize !== undefined) {
       // stored: the compressed file itself must fit; transfer: the projected download size
       const limit = basis === 'stored' ? args.maxSize * ex.original.fileBytes : args.maxSize * ex.original.size;
       chosen = basis === 'stored' ? await ex.searchFileBudget(limit) : await ex.searchBudget(limit);
@@ -146,12 +166,13 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
     });
     return {
       model: args.model,
-      runtime: 'onnxruntime-node, cpu, 1 thread',
+      runtime: NODE_RUNTIME,
       inputs: plan.description,
     ...(data.line ? { data: data.line } : {}),
       metric,
       sizeBasis: basis,
-      goal: args.maxSize !== undefined ? { maxSize: args.maxSize } : { minMetric: args.minFidelity as number },
+      goal: args.maxSize !== undefined ? { maxSize: args.maxSize } : { minMetric: args.minFidelity as number, ...(args.fastest ? { fastest: true } : {}) },
+      ...(cal && chosen.sideBySide ? { latency: latencySummary(chosen.sideBySide, cal.line) } : {}),
       original: sum(ex.original),
       chosen: { ...sum(chosen), recipe },
       uniform: uniform.map(sum),
@@ -164,6 +185,23 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
   } finally {
     loaded.external.close();
   }
+}
+
+/** Side-by-side rounds for --fastest's finalists (Explore's count). */
+const SIDE_BY_SIDE_ROUNDS = 15;
+const NODE_RUNTIME = 'onnxruntime-node, cpu, 1 thread';
+
+/** Activation ranges for --fastest: on the calibration part of --samples, else on synthesized input sets (as the page's random inputs). */
+async function fastestCalibration(model: Model, part: DataPart | undefined): Promise<{ calibration: Calibration; line: string }> {
+  const run = await ortRunModel();
+  const given = part ? partAsSamples(part).map((set) => Object.fromEntries(Object.entries(set).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: t.data }]))) : [];
+  if (given.length > 0) return { calibration: await collectCalibration(model, given, run, { source: 'samples' }), line: `int8 activations calibrated on ${given.length} calibration samples` };
+  const samples = synthesizeSamples(model, { count: SYNTHESIZED_SETS });
+  return { calibration: await collectCalibration(model, samples, run, { source: 'synthesized' }), line: `int8 activations calibrated on ${samples.length} synthesized (random) input sets` };
+}
+
+function latencySummary(s: NonNullable<ExplorePoint['sideBySide']>, calibration: string): NonNullable<AutotuneReport['latency']> {
+  return { runtime: NODE_RUNTIME, chosenMs: s.ms, originalMs: s.originalMs, speedup: speedUp(s.originalMs, s.ms) ?? NaN, finalists: s.finalists, rounds: SIDE_BY_SIDE_ROUNDS, calibration };
 }
 
 function fmt(v: number, metric: MetricKind): string {
@@ -183,9 +221,18 @@ export function formatAutotune(r: AutotuneReport, out: string): string[] {
     row(r.original),
     ...r.uniform.map(row),
     '',
-    `Chosen (${'maxSize' in r.goal ? `size <= ${(r.goal.maxSize * 100).toFixed(1)}%` : `metric >= ${r.goal.minMetric}`}):`,
+    `Chosen (${'maxSize' in r.goal ? `size <= ${(r.goal.maxSize * 100).toFixed(1)}%` : `${r.goal.fastest ? 'fastest on wasm with ' : ''}metric >= ${r.goal.minMetric}`}):`,
     row(r.chosen),
+    ...(r.latency ? latencyLines(r.latency) : []),
     `Recipe written to ${out}`,
+  ];
+}
+
+function latencyLines(l: NonNullable<AutotuneReport['latency']>): string[] {
+  return [
+    `  ${l.calibration}`,
+    `  time: ${l.chosenMs.toFixed(3)} ms vs the original's ${l.originalMs.toFixed(3)} ms: speed-up ${l.speedup.toFixed(2)}x (original / compressed, > 1 faster; ${speedUpWords(l.speedup)})`,
+    `  timed in ${l.runtime}, not in a browser: ${l.finalists} finalists side by side (one warm-up each, ${l.rounds} alternating rounds, medians, the original last); onnxruntime-web's wasm kernels differ (measure there with bench:web-speed or the Explore tab)`,
   ];
 }
 

@@ -52,7 +52,7 @@ export interface CompressArgs extends DataFlags {
  * Runs a model in onnxruntime-node for calibration (one session per model bytes). Loaded on first
  * use only: most compressions never calibrate.
  */
-async function ortRunModel(): Promise<RunModel> {
+export async function ortRunModel(): Promise<RunModel> {
   const ort = await import('onnxruntime-node');
   const sessions = new WeakMap<Uint8Array, Promise<Ort.InferenceSession>>();
   return async (bytes, sample) => {

@@ -19,7 +19,7 @@ import { externalReferences } from '../onnx/external';
 import { summarizeModel, type IoSummary } from '../onnx/summary';
 import { loadModelFromPath } from './fs-model';
 import { dimGuess, inputSpecs, symbolicDims } from '../bench/inputs';
-import { splitData } from '../bench/data-load';
+import { splitData, type DataPart } from '../bench/data-load';
 import { descriptionFromFlags, loadDataFed, type DataFlags } from './data';
 import { readFileBytes } from './samples';
 
@@ -116,12 +116,12 @@ export async function evaluationData(
   flags: DataFlags,
   io: { inputs: readonly IoSummary[]; outputs: readonly IoSummary[] },
   model: Uint8Array | string,
-): Promise<{ samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string }> {
+): Promise<{ samples: { labeled?: LabeledSet; sets?: BenchTensor[][] }; dimValues: Record<string, number>; line?: string; calibration?: DataPart }> {
   const description = descriptionFromFlags(flags);
   if (flags.samples === undefined) return synthesizedDims(io.inputs, description.dims);
   const data = await loadDataFed(flags.samples, description, io, model);
-  const { evaluation, line } = splitData(data);
-  return { samples: evaluation, dimValues: { ...description.dims, ...data.dims }, line: `${data.summary}; ${line}` };
+  const { evaluation, calibration, line } = splitData(data);
+  return { samples: evaluation, dimValues: { ...description.dims, ...data.dims }, line: `${data.summary}; ${line}`, calibration };
 }
 
 type OrtModule = typeof Ort;

@@ -4,7 +4,7 @@
  *   npm run cli -- convert MODEL --out OUT [--external-data NAME | --inline]
  *   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME] [--samples DIR | --synthesize-samples] [--json]
  *   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE] [--json]
- *   npm run cli -- autotune MODEL --max-size RATIO | --min-fidelity X [--samples DIR|FILE] --out RECIPE.json [--json]
+ *   npm run cli -- autotune MODEL --max-size RATIO | --min-fidelity X [--fastest] [--samples DIR|FILE] --out RECIPE.json [--json]
  * Expected failures (bad input, bad options): exit 2 with one line on stderr.
  * Anything else is a bug: exit 1 with one line.
  */

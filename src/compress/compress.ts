@@ -38,7 +38,7 @@ import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { findStoredTensors, type TensorLayer } from '../onnx/stored-tensors';
 import { tensorByteLength } from '../onnx/tensor';
 import type { Model, Node, SparseTensor, Tensor } from '../onnx/types';
-import { applyActivations, planActivation, type ActivationItem, type ActivationPlan, type PlanEnv } from './activations/activations';
+import { applyActivations, asDynamic, planActivation, type ActivationItem, type ActivationPlan, type PlanEnv } from './activations/activations';
 import { activationEnv, guardActivationLayers, wasmNotes } from './activations/step';
 import { runCleanup } from './cleanup/cleanup';
 import type { CleanupReport } from './cleanup/meta';
@@ -284,10 +284,11 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
 /** Step 5: the cost guard; a layer that loses its int8 activations gets weight plans instead. */
 function guardStep(run: Run, plans: LayerPlan[]): LayerPlan[] {
   const guarded = plans.filter((p) => p.activation);
-  const { drop, gains, note } = guardActivationLayers(run.out, guarded, run.options);
+  const { drop, gains, dynamic, note } = guardActivationLayers(run.out, guarded, run.options);
   for (const lp of guarded) {
     const gain = gains.get(lp.layer.key);
     if (gain) lp.row.notes.push(gain);
+    if (lp.activation && dynamic.has(lp.layer.key)) lp.activation = { ...lp.activation, plan: asDynamic(lp.activation.plan) };
   }
   if (drop.size === 0 && note === undefined) return plans;
   for (const lp of guarded) {

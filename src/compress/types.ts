@@ -116,6 +116,12 @@ export interface CompressOptions {
    * (activations/cost.ts); default true. false writes them wherever asked (tests, benchmarks).
    */
   activationCostGuard?: boolean;
+  /**
+   * 'dynamic': every calibrated Conv / MatMul with int8 activations is written in the dynamic form
+   * (DynamicQuantizeLinear + ConvInteger / MatMulInteger), past the cost guard (tests,
+   * benchmarks). Default: the cost guard chooses per layer.
+   */
+  activationForm?: 'dynamic';
 }
 
 export interface CompressResult {

@@ -21,7 +21,12 @@
  *
  * Dynamic, for MatMul/Gemm without calibration: DynamicQuantizeLinear(x) -> MatMulInteger(x_q,
  * W_q int8 [K, N], x_zp) -> Cast(float) -> Mul(x_scale * w_scales) [-> Add(bias)], which
- * onnxruntime fuses into DynamicQuantizeMatMul (opset 11).
+ * onnxruntime fuses into DynamicQuantizeMatMul (opset 11). The cost guard also switches a
+ * calibrated Conv or MatMul that sits alone between float ops to the dynamic form (asDynamic): it
+ * pays no Q/DQ pair at its edges and measured at least as fast as QDQ there on onnxruntime-web
+ * (docs/WEB-SPEED.md). A Conv's dynamic form: DynamicQuantizeLinear(x) -> ConvInteger(x_q, W_q
+ * uint8 = int8 code + 128, x_zp, 128) -> Cast(float) -> Mul(x_scale * w_scale[M, 1, ...]) [->
+ * Add(bias[M, 1, ...])]; onnxruntime's ConvInteger takes uint8 weights only, with one zero point.
  *
  * A layer that cannot take int8 activations (another target, no calibration for a Conv, an op or
  * opset that does not allow it) is planned as weights only, with the reason as a note.
@@ -67,6 +72,12 @@ export interface ActivationPlan {
 }
 
 export type PlanResult = { plan: ActivationPlan } | { fallback: string };
+
+/** The same layer written in the dynamic form (DynamicQuantizeLinear + ConvInteger / MatMulInteger): no Q/DQ pairs, no output range. */
+export function asDynamic(plan: ActivationPlan): ActivationPlan {
+  const { output: _o, fused: _f, biasAdd: _b, ...rest } = plan;
+  return { ...rest, mode: 'dynamic', needOpset: DYNAMIC_MIN_OPSET };
+}
 
 const isDefault = (d: string | undefined) => !d || d === 'ai.onnx';
 const isOp = (n: Node | undefined, op: string) => !!n && n.opType === op && isDefault(n.domain);
@@ -263,7 +274,7 @@ function prepare(item: ActivationItem, external?: ExternalDataResolver): Prepare
     name: w.name,
     input: w.inputIndex,
     shape: plan.shape,
-    encoding: plan.mode === 'static' ? 'int8-qdq' : 'int8-dynamic',
+    encoding: plan.mode === 'static' ? 'int8-qdq' : layer.op === 'Conv' ? 'int8-dynamic-conv' : 'int8-dynamic',
     bytesBefore: weightStoredBytes(w),
     bytesAfter: weightStoredBytes(w),
   };
@@ -279,7 +290,7 @@ function prepare(item: ActivationItem, external?: ExternalDataResolver): Prepare
   const plainBias = layer.op === 'Conv' || (layer.op === 'Gemm' && attrFloat(node, 'beta', 1) === 1);
   // output channels: Conv W[M, ...]; Gemm W[N, K] (transB) or [K, N]; MatMul W[K, N]
   const n = layer.op === 'Conv' || (layer.op === 'Gemm' && attrInt(node, 'transB', 0) !== 0) ? plan.shape[0] : plan.shape[1];
-  if (b && plainBias && plan.mode === 'static') {
+  if (b && plainBias && (plan.mode === 'static' || layer.op === 'Conv')) {
     const be = effectiveWeight(b, scope, true, external);
     if (be.dataType === DataType.FLOAT && be.shape.length === 1 && be.shape[0] === n) bias = { name: b.name, values: be.values as Float32Array, weight: b };
   }
@@ -399,11 +410,11 @@ export function applyActivations(model: Model, items: readonly ActivationItem[],
         ...(plan.fused ? { fused: plan.fused.name || plan.fused.outputs[0] || 'Relu' } : {}),
       };
     } else {
-      const nodes = emitDynamic(e, item, qt);
+      const { nodes, rows } = layer.op === 'Conv' ? dynamicConv(e, p, env) : { nodes: emitDynamic(e, item, qt), rows: [report] };
+      if (layer.op !== 'Conv') report.bytesAfter = e.storedBytes();
       replaced.set(node, nodes);
-      report.bytesAfter = e.storedBytes();
       newInits.push(...e.initializers);
-      item.row.weights = [report];
+      item.row.weights = rows;
       item.row.activations = { mode: 'dynamic', input: plan.input };
     }
     addCandidates(env.candidates, plan.weight);
@@ -562,3 +573,57 @@ function emitDynamic(e: Emitter, item: ActivationItem, qt: QuantizedTensor): Nod
   return [dql, ...e.nodes];
 }
 
+
+/** A Conv in the dynamic form, its float bias shaped [M, 1, ...] to broadcast over the output (a row of its own). */
+function dynamicConv(e: Emitter, p: Prepared, env: ApplyEnv): { nodes: Node[]; rows: WeightReport[] } {
+  const { item, qt, report, bias } = p;
+  const { plan, layer } = item;
+  const rows: WeightReport[] = [report];
+  const be = new Emitter(env.names, env.opset, bias?.name ?? layer.node.inputs[2] ?? '');
+  const shape = [plan.shape[0], ...plan.shape.slice(2).map(() => 1)];
+  let biasName: string | undefined;
+  if (bias) biasName = be.floats('_reshaped', shape, bias.values);
+  else if (layer.node.inputs[2]) biasName = be.reshape(layer.node.inputs[2], shape);
+  const nodes = emitConvInteger(e, item, qt, biasName);
+  report.bytesAfter = e.storedBytes();
+  nodes.splice(1, 0, ...be.nodes);
+  e.initializers.push(...be.initializers);
+  if (bias?.weight) {
+    rows.push({ name: bias.name, input: 2, shape: [bias.values.length], encoding: 'unchanged', bytesBefore: weightStoredBytes(bias.weight), bytesAfter: be.storedBytes() });
+    addCandidates(env.candidates, bias.weight);
+  }
+  return { nodes, rows };
+}
+
+/**
+ * The dynamic form replacing a Conv (asDynamic): DynamicQuantizeLinear, ConvInteger with the
+ * int8 symmetric codes stored as uint8 (code + 128, zero point 128), Cast, Mul by x_scale *
+ * w_scale (per output channel, shaped [M, 1, ...] to broadcast over the output), Add of the float
+ * bias (shaped the same). The last node writes the layer's output name.
+ */
+function emitConvInteger(e: Emitter, item: ActivationItem, qt: QuantizedTensor, bias?: string): Node[] {
+  const { layer, plan } = item;
+  const node = layer.node;
+  const m = plan.shape[0];
+  const ones = plan.shape.slice(2).map(() => 1);
+  const x = plan.input;
+  const q = e.valueName('_x_quantized');
+  const xs = e.valueName('_x_scale');
+  const xz = e.valueName('_x_zero_point');
+  const dql = makeNode('DynamicQuantizeLinear', [x], [q, xs, xz], [], { name: e.valueName('_DynamicQuantizeLinear') });
+  const wq = e.init('_quantized', DataType.UINT8, plan.shape, Uint8Array.from(qt.q, (v) => v + 128));
+  const wz = e.init('_zero_point', DataType.UINT8, [], Uint8Array.of(128));
+  const ws = e.floats('_scale', qt.scales.length === 1 ? [] : [m, ...ones], qt.scales);
+  const convAttrs = node.attributes.filter((a) => ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].includes(a.name ?? ''));
+  const ci = e.node('ConvInteger', [q, wq, xz, wz], convAttrs);
+  const cf = e.cast(ci, DataType.FLOAT);
+  const sc = e.node('Mul', [xs, ws], [], '_combined_scale');
+  const y = node.outputs[0] ?? '';
+  if (bias) {
+    const mm = e.node('Mul', [cf, sc]);
+    e.nodes.push(makeNode('Add', [mm, bias], [y], [], { name: e.valueName('_bias_add') }));
+  } else {
+    e.nodes.push(makeNode('Mul', [cf, sc], [y], [], { name: e.valueName('_scaled') }));
+  }
+  return [dql, ...e.nodes];
+}

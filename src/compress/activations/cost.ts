@@ -54,6 +54,17 @@ export const Q_NS_PER_ELEMENT = 0.7;
 export const DQ_NS_PER_ELEMENT = 0.7;
 /** DynamicQuantizeLinear costs this many QuantizeLinear passes (a min/max pass, then the codes). */
 export const DYNAMIC_Q_FACTOR = 2;
+/** DynamicQuantizeLinear per input element (the same DYNAMIC_Q_FACTOR Q passes as an uncalibrated MatMul pays). */
+export const DYNAMIC_Q_NS_PER_ELEMENT = DYNAMIC_Q_FACTOR * Q_NS_PER_ELEMENT;
+/**
+ * A Conv's dynamic form: Cast, Mul by the scales and Add of the bias after ConvInteger, per
+ * output element. Fitted to the side-by-side table (docs/WEB-SPEED.md, "compressor, dynamic form"
+ * against "compressor, forced"): alone between float ops the dynamic Conv ran as fast as QDQ or
+ * faster where its output is at least twice its input (pointwise 64->128, 3x3 32->64), about
+ * the same where they are equal (pointwise 256->256); a MatMul's dynamic form measured the same
+ * as its QDQ (whose output is float already), as the 2 Q passes against 1 say.
+ */
+export const DYNAMIC_CONV_OUT_NS_PER_ELEMENT = 0.3;
 /**
  * Fewest multiply-adds per output value ((C / group) x kernel) for a Conv's integer kernel to pay
  * off; grouped and depthwise Convs never do on wasm (see the header).
@@ -275,6 +286,8 @@ export interface GuardLayer {
 export interface GuardDecision {
   /** layers (by key) that keep int8 activations */
   keep: Set<string>;
+  /** of those, the calibrated (static) layers to write in the dynamic form: alone between float ops, it is cheaper than QDQ */
+  dynamic: Set<string>;
   /** why each other layer keeps its weights only (the note for its row) */
   reasons: Map<string, string>;
   /** when the whole model falls back to weights only: the report note */
@@ -391,26 +404,10 @@ function estimateGains(model: Model, kept: readonly GuardLayer[], shapes: Map<st
   return gains;
 }
 
-/** Decides which of the layers planned for int8 activations keep them (see the header). */
-export function guardActivations(model: Model, planned: readonly GuardLayer[], inputDims?: Readonly<Record<string, readonly number[]>>): GuardDecision {
-  const shapes = inferShapes(model, inputDims);
-  const batch = assumedBatch(model);
-  const per = batch === 1 ? 'per sample' : `per run (batch ${batch})`;
+/** Drops the worst layer while any loses time, recomputing the gains each time (its neighbours' edges change). */
+function settle(model: Model, start: readonly GuardLayer[], shapes: Map<string, Shape>, macs: Map<string, number | undefined>, per: string): { kept: GuardLayer[]; gains: Map<string, number>; reasons: Map<string, string> } {
+  let kept = [...start];
   const reasons = new Map<string, string>();
-  const macs = new Map<string, number | undefined>();
-  let total = 0;
-  for (const n of model.graph?.nodes ?? []) {
-    if (n.opType === 'Conv' || n.opType === 'Gemm' || n.opType === 'MatMul') total += nodeMacs(n, shapes) ?? 0;
-  }
-  let kept: GuardLayer[] = [];
-  for (const l of planned) {
-    const m = nodeMacs(l.node, shapes);
-    macs.set(l.key, m);
-    const why = ineligible(l, m, shapes);
-    if (why) reasons.set(l.key, why);
-    else kept.push(l);
-  }
-  // drop the worst layer while any loses time, then recompute (its neighbours' edges change)
   let gains = estimateGains(model, kept, shapes, macs);
   for (;;) {
     const worst = kept.reduce<GuardLayer | undefined>((w, l) => ((gains.get(l.key) ?? 0) <= 0 && (!w || (gains.get(l.key) ?? 0) < (gains.get(w.key) ?? 0)) ? l : w), undefined);
@@ -423,19 +420,102 @@ export function guardActivations(model: Model, planned: readonly GuardLayer[], i
     kept = kept.filter((l) => l !== worst);
     gains = estimateGains(model, kept, shapes, macs);
   }
-  const gain = kept.reduce((p, l) => p + (gains.get(l.key) ?? 0), 0);
+  return { kept, gains, reasons };
+}
+
+/**
+ * Estimated gain (ns) of a layer written in the dynamic form (DynamicQuantizeLinear + ConvInteger /
+ * MatMulInteger): its MACs saved, less the fixed cost, DynamicQuantizeLinear over its input and,
+ * for a Conv, the Cast / Mul / Add over its output (a MatMul's are fused into DynamicQuantizeMatMul).
+ * Its neighbours are untouched: it reads and writes float.
+ */
+export function dynamicGain(n: Node, macs: number, shapes: Map<string, Shape>): number {
+  const x = elements(shapes, n.inputs[0] ?? '');
+  const out = n.opType === 'Conv' ? DYNAMIC_CONV_OUT_NS_PER_ELEMENT * elements(shapes, n.outputs[0] ?? '') : 0;
+  return saved(n, macs, shapes) - INT8_LAYER_NS - DYNAMIC_Q_NS_PER_ELEMENT * x - out;
+}
+
+/** Whether the guard may write a calibrated layer in the dynamic form: a dense 2-D Conv or a MatMul. */
+function dynamicAllowed(l: GuardLayer, shapes: Map<string, Shape>): boolean {
+  if (l.mode === 'dynamic') return false;
+  if (l.node.opType === 'MatMul') return true;
+  const w = shapes.get(l.node.inputs[1] ?? '');
+  return l.node.opType === 'Conv' && attrInt(l.node, 'group', 1) === 1 && !!w && w.length === 4;
+}
+
+/**
+ * Layers that run faster in the dynamic form than in static QDQ (or that static QDQ would not
+ * pay for at all): each is tried in turn; a static layer switches when the model's estimated gain
+ * does not drop (its neighbours' gains recomputed without it). Returns the new static set.
+ */
+function chooseDynamic(
+  model: Model,
+  eligible: readonly GuardLayer[],
+  settled: { kept: GuardLayer[]; gains: Map<string, number> },
+  shapes: Map<string, Shape>,
+  macs: Map<string, number | undefined>,
+  per: string,
+): { kept: GuardLayer[]; gains: Map<string, number>; dynamic: Map<string, number> } {
+  let { kept, gains } = settled;
+  const dynamic = new Map<string, number>();
+  const total = (g: Map<string, number>, ls: readonly GuardLayer[]) => ls.reduce((p, l) => p + (g.get(l.key) ?? 0), 0);
+  for (let pass = 0, changed = true; changed && pass < 4; pass++) {
+    changed = false;
+    for (const l of eligible) {
+      if (dynamic.has(l.key) || !dynamicAllowed(l, shapes)) continue;
+      const gd = dynamicGain(l.node, macs.get(l.key) ?? 0, shapes);
+      if (gd <= 0) continue;
+      if (kept.includes(l)) {
+        const trial = settle(model, kept.filter((k) => k !== l), shapes, macs, per);
+        if (total(trial.gains, trial.kept) + gd < total(gains, kept)) continue;
+        ({ kept, gains } = trial);
+      }
+      dynamic.set(l.key, gd);
+      changed = true;
+    }
+  }
+  return { kept, gains, dynamic };
+}
+
+/** Decides which of the layers planned for int8 activations keep them (see the header). */
+export function guardActivations(model: Model, planned: readonly GuardLayer[], inputDims?: Readonly<Record<string, readonly number[]>>): GuardDecision {
+  const shapes = inferShapes(model, inputDims);
+  const batch = assumedBatch(model);
+  const per = batch === 1 ? 'per sample' : `per run (batch ${batch})`;
+  const reasons = new Map<string, string>();
+  const macs = new Map<string, number | undefined>();
+  let total = 0;
+  for (const n of model.graph?.nodes ?? []) {
+    if (n.opType === 'Conv' || n.opType === 'Gemm' || n.opType === 'MatMul') total += nodeMacs(n, shapes) ?? 0;
+  }
+  const eligible: GuardLayer[] = [];
+  for (const l of planned) {
+    const m = nodeMacs(l.node, shapes);
+    macs.set(l.key, m);
+    const why = ineligible(l, m, shapes);
+    if (why) reasons.set(l.key, why);
+    else eligible.push(l);
+  }
+  const settled = settle(model, eligible, shapes, macs, per);
+  const { kept, gains, dynamic } = chooseDynamic(model, eligible, settled, shapes, macs, per);
+  for (const [k, why] of settled.reasons) if (!dynamic.has(k)) reasons.set(k, why);
+  for (const l of eligible) if (!kept.includes(l) && !dynamic.has(l.key) && !reasons.has(l.key)) reasons.set(l.key, `int8 activations: its gain fell to zero once its neighbours were written in the dynamic form; weights only`);
+  for (const [k, g] of dynamic) gains.set(k, g);
+  const gain = kept.reduce((p, l) => p + (gains.get(l.key) ?? 0), 0) + [...dynamic.values()].reduce((p, g) => p + g, 0);
   const floatNs = total * FLOAT_NS_PER_MAC;
-  if (kept.length > 0 && gain >= MIN_MODEL_GAIN * floatNs) return { keep: new Set(kept.map((l) => l.key)), reasons, macs, gains };
-  for (const l of kept) {
+  const count = kept.length + dynamic.size;
+  if (count > 0 && gain >= MIN_MODEL_GAIN * floatNs) return { keep: new Set([...kept.map((l) => l.key), ...dynamic.keys()]), dynamic: new Set(dynamic.keys()), reasons, macs, gains };
+  for (const l of eligible) {
+    if (!kept.includes(l) && !dynamic.has(l.key)) continue;
     reasons.set(l.key, `int8 activations: estimated ${formatMacs(macs.get(l.key) ?? 0)} MACs ${per}, but dropped for the whole model (see the report notes); weights only`);
   }
   const share = floatNs > 0 ? Math.round((100 * gain) / floatNs) : 0;
-  if (kept.length === 0) {
-    return { keep: new Set(), reasons, macs, gains: new Map(), dropped: "int8 activations dropped (weights only): no layer's integer kernel would save time on wasm (each layer's note says why)" };
+  if (count === 0) {
+    return { keep: new Set(), dynamic: new Set(), reasons, macs, gains: new Map(), dropped: "int8 activations dropped (weights only): no layer's integer kernel would save time on wasm (each layer's note says why)" };
   }
   const dropped =
     `int8 activations dropped (weights only): the layers where integer kernels pay off on wasm would save an estimated ${fmtUs(gain)} of the model's ` +
     `${formatMacs(total)} MACs (about ${fmtUs(floatNs)} in float32) ${per} (${share}%), counting the quantize / dequantize steps at their float edges; ` +
     `int8 activations need at least ${Math.round(MIN_MODEL_GAIN * 100)}% to be faster than the original`;
-  return { keep: new Set(), reasons, macs, gains: new Map(), dropped };
+  return { keep: new Set(), dynamic: new Set(), reasons, macs, gains: new Map(), dropped };
 }

@@ -29,9 +29,14 @@ export type ActivationSettings = ValuesOf<typeof settings>;
  *   MatMulIntegerToFloat. The bias's row says 'int32-bias'.
  * - 'int8-dynamic' (MatMul/Gemm without calibration): DynamicQuantizeLinear + MatMulInteger with
  *   int8 per-channel weights + Cast + Mul by the scales; onnxruntime fuses it into
- *   DynamicQuantizeMatMul.
+ *   DynamicQuantizeMatMul. The cost guard also picks it for a calibrated MatMul that sits alone
+ *   between float ops (no Q/DQ pair at its edges).
+ * - 'int8-dynamic-conv' (a Conv alone between float ops, chosen by the cost guard): DynamicQuantizeLinear
+ *   + ConvInteger with the weight's int8 per-channel symmetric codes stored as uint8 (code + 128,
+ *   zero point 128: onnxruntime's ConvInteger takes uint8 weights only) + Cast + Mul by
+ *   x_scale * w_scale per output channel + Add of the float bias. No calibration needed.
  */
-export type ActivationEncoding = 'int8-qdq' | 'int8-dynamic' | 'int32-bias';
+export type ActivationEncoding = 'int8-qdq' | 'int8-dynamic' | 'int8-dynamic-conv' | 'int32-bias';
 
 /** The opsets the encodings need: per-axis DequantizeLinear (13), DynamicQuantizeLinear (11). */
 export const STATIC_MIN_OPSET = 13;
