@@ -3,7 +3,7 @@
  * recovery "gptq" on the Data tab's calibration part (the sample's labeled set: 128 calibrate,
  * 322 evaluate). Every layer's output error on the calibration inputs drops, the runtime check on
  * the evaluation samples comes closer to the original, and accuracy on the evaluation part is
- * shown for both. At 50% channel pruning, recovery refits the layers that lost input channels:
+ * shown for both; then recovery "sequential" (four rounds aiming at the original outputs). At 50% channel pruning, recovery refits the layers that lost input channels:
  * 99/322 correct without it, 318/322 with it (the original 319/322).
  */
 import type { Page } from '@playwright/test';
@@ -32,8 +32,8 @@ async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine
   return { cosine, accuracy };
 }
 
-test('the sample at int4 with recovery gptq: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
-  test.setTimeout(240_000);
+test('the sample at int4 with recovery gptq, then sequential: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
+  test.setTimeout(360_000);
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
   await page.getByTestId('target-portable').click();
@@ -57,6 +57,17 @@ test('the sample at int4 with recovery gptq: every layer closer to the original 
   expect(1 - gptq.cosine).toBeLessThan(1 - rtn.cosine);
   expect(gptq.accuracy).toMatch(/^\d+\/322 = /);
   expect(rtn.accuracy).toMatch(/^\d+\/322 = /);
+
+  // sequential: four rounds, each layer's inputs from the compressed prefix, aiming at the original outputs
+  await page.getByTestId('defaults-recovery-sequential').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText("sequential in 4 rounds (1 + 1 + 1 + 1 layers): each round's layer inputs from the model with the earlier rounds' layers compressed, aiming at the original model's outputs");
+  await expect(page.getByTestId('compress-result')).toContainText('sequential');
+  const seq = await compressAndMeasure(page, false);
+  console.log(`sample int4 per-channel, sequential: cosine ${seq.cosine}, accuracy ${seq.accuracy}`);
+  expect(1 - seq.cosine).toBeLessThan(1 - rtn.cosine);
+  expect(seq.accuracy).toMatch(/^\d+\/322 = /);
 });
 
 test('the sample at 50% channel pruning: recovery refits the layers that lost input channels, accuracy back near the original', async ({ page }) => {

@@ -94,7 +94,7 @@ const run = nodeRunModel();
 
 const worstCosine = (a: Uint8Array, b: Uint8Array, held: Sample[]) => worstOutputCosine(run, a, b, held);
 
-const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq'): Recipe => ({
+const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'gptq' | 'sequential'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
@@ -122,10 +122,11 @@ async function bench(name: string, m: { model: Model; input: string; dims: numbe
     const cr = await worstCosine(original, encodeModel(rtn.model), held);
     for (const [rounds, teacher] of ROUNDS.flatMap((k) => (k > 1 ? ([[k, false], [k, true]] as const) : ([[k, true]] as const)))) {
       t = performance.now();
-      const h = await collectRecoveryHessians(m.model, undefined, r, cal, run, { rounds, teacher });
+      const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
+      const h = await collectRecoveryHessians(m.model, undefined, rs, cal, run, { rounds, teacher });
       const hMs = performance.now() - t;
       t = performance.now();
-      const gq = compressModel(m.model, r, { recovery: h.hessians });
+      const gq = compressModel(m.model, rs, { recovery: h.hessians });
       const gMs = performance.now() - t;
       const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
       const cg = await worstCosine(original, encodeModel(gq.model), held);

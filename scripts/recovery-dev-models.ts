@@ -79,7 +79,7 @@ async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<numb
   return scalar ? 1 - abs : w;
 }
 
-const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'gptq'): Recipe => ({
+const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'gptq' | 'sequential'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
@@ -109,8 +109,9 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
       const parts: string[] = [];
       for (const { rounds, teacher } of ROUNDS) {
         const t0 = performance.now();
-        const h = await collectRecoveryHessians(model, undefined, r, cal, run, { rounds, teacher });
-        let gq = compressModel(model, r, { recovery: h.hessians });
+        const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
+        const h = await collectRecoveryHessians(model, undefined, rs, cal, run, { rounds, teacher });
+        let gq = compressModel(model, rs, { recovery: h.hessians });
         if (process.env.DEBUG_LAYERS)
           for (const l of gq.report.layers)
             for (const x of l.weights)

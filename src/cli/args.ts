@@ -18,7 +18,7 @@ Usage:
 
   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME]
                     [--samples DIR|FILE [DATA] | --synthesize-samples]
-                    [--recovery none|bias|gptq] [--recovery-rounds N] [--equalize] [--clip-search] [--act-order] [--json]
+                    [--recovery none|bias|gptq|sequential] [--recovery-rounds N] [--equalize] [--clip-search] [--act-order] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. A result
       that would pass 2 GB as one file (protobuf's limit) keeps its weights in OUT.onnx.data
@@ -34,8 +34,8 @@ Usage:
       A bad recipe exits with 2 and names the key.
       --recovery MODE, --equalize, --clip-search, --act-order set those recipe keys in the recipe's defaults
       (RECIPE-NOTES.md): recovery needs --samples (its calibration part, with --calibration N).
-      --recovery-rounds N: sequential recovery, layer inputs collected in N rounds, each from the
-      model with the earlier rounds' layers compressed (default 1: all from the original model).
+      --recovery-rounds N: the rounds of recovery "sequential" (default 4): the recovered layers
+      in N groups, each group's inputs from the model with the earlier groups compressed.
 
   npm run cli -- eval ORIGINAL COMPRESSED [--samples DIR|FILE [DATA]] [--threads N]
                     [--max-runs N] [--max-seconds S] [--json]
@@ -105,7 +105,7 @@ export type Command =
       synthesizeSamples?: boolean;
       json: boolean;
       /** --recovery, --equalize, --clip-search, --act-order: recipe keys set in the recipe's defaults */
-      overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
+      overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
       /** --recovery-rounds N: sequential recovery in N rounds */
       recoveryRounds?: number;
     } & DataFlags)
@@ -184,11 +184,11 @@ function split(argv: string[], valued: Set<string>, known: Set<string>): Parsed 
 }
 
 /** --recovery, --equalize, --clip-search, --act-order: recipe keys for the recipe's defaults. */
-function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean } {
+function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean } {
   const recovery = flags.get('--recovery');
-  if (recovery !== undefined && (typeof recovery !== 'string' || !['none', 'bias', 'gptq'].includes(recovery))) throw bad(`--recovery must be none, bias or gptq, not "${String(recovery)}"`);
+  if (recovery !== undefined && (typeof recovery !== 'string' || !['none', 'bias', 'gptq', 'sequential'].includes(recovery))) throw bad(`--recovery must be none, bias, gptq or sequential, not "${String(recovery)}"`);
   return {
-    ...(typeof recovery === 'string' ? { recovery: recovery as 'none' | 'bias' | 'gptq' } : {}),
+    ...(typeof recovery === 'string' ? { recovery: recovery as 'none' | 'bias' | 'gptq' | 'sequential' } : {}),
     ...(flags.has('--equalize') ? { equalize: true } : {}),
     ...(flags.has('--clip-search') ? { clipSearch: true } : {}),
     ...(flags.has('--act-order') ? { actOrder: true } : {}),

@@ -222,7 +222,22 @@ describe('cli compress', () => {
     expect(outcome.report.notes.join(' ')).toMatch(/recovery gptq: the model's outputs on 16 calibration samples are (closer to|further from) the original/);
     const bad = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--recovery', 'maybe']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--recovery must be none, bias or gptq, not "maybe"/);
+    expect(bad.stderr).toMatch(/--recovery must be none, bias, gptq or sequential, not "maybe"/);
+  });
+
+  it('--recovery sequential --act-order: four rounds aiming at the original outputs (the note says so); --recovery-rounds changes the rounds', () => {
+    const out = path.join(tmp, 'sequential.onnx');
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
+    const test = path.join(root, 'public/sample/digits-test.json');
+    const args = ['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', '--recovery', 'sequential', '--act-order', '--json'];
+    const r = cli(args);
+    expect(r.stderr).toBe('');
+    const outcome = JSON.parse(r.stdout) as { report: { layers: { requested: Record<string, unknown>; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    for (const l of outcome.report.layers) expect(l.requested).toMatchObject({ recovery: 'sequential', actOrder: true });
+    const notes = outcome.report.notes.join(' ');
+    expect(notes).toMatch(/sequential in 4 rounds \(1 \+ 1 \+ 1 \+ 1 layers\).*aiming at the original model's outputs/);
+    const two = JSON.parse(cli([...args, '--recovery-rounds', '2']).stdout) as { report: { notes: string[] } };
+    expect(two.report.notes.join(' ')).toMatch(/sequential in 2 rounds/);
   });
 
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {

@@ -43,7 +43,7 @@ export interface CompressArgs extends DataFlags {
   synthesizeSamples?: boolean;
   json?: boolean;
   /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search, --act-order) */
-  overrides?: { recovery?: 'none' | 'bias' | 'gptq'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
+  overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
   /** sequential recovery: layer inputs collected in this many rounds (recovery/sequential.ts; default 1) */
   recoveryRounds?: number;
 }

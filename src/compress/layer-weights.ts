@@ -18,6 +18,7 @@ import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
 import { recoverWeight, repairPrunedWeight } from './recovery/step';
 import { clipSearch } from './recovery/clip';
+import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
 import type { WeightCut } from './prune/channel';
 import type { LayerHessian } from './recovery/hessian';
@@ -75,7 +76,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   // channel pruning cut this weight: recovery refits what is left (recovery/refit.ts)
   let refit: Float32Array | undefined;
   if (env.cut && env.layer && w.role === 'weight' && w.inputIndex === 1 && s.recovery !== 'none') {
-    const r = env.hessian ? refitAfterCut(env.layer, env.cut, env.hessian, s.recovery as 'bias' | 'gptq') : { note: `recovery ${s.recovery}: no calibration inputs for this layer (give samples)` };
+    const r = env.hessian ? refitAfterCut(env.layer, env.cut, env.hessian, recoveryMethod(s.recovery)) : { note: `recovery ${s.recovery}: no calibration inputs for this layer (give samples)` };
     if ('values' in r && r.values.length === w.elements) {
       refit = r.values;
       if (r.delta.some((d) => d !== 0)) {
@@ -114,7 +115,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   if (plan.encoding === 'pruned') {
     if (recovering && kept) {
       values = Float32Array.from(values);
-      const r = repairPrunedWeight(env.layer as Layer, plan.shape, original, values, env.hessian, s.recovery as 'bias' | 'gptq');
+      const r = repairPrunedWeight(env.layer as Layer, plan.shape, original, values, env.hessian, recoveryMethod(s.recovery));
       if (r.report) report.recovery = r.report;
       if (r.delta) env.biasDelta = r.delta;
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
@@ -131,7 +132,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
               report.note = report.note ? `${report.note}; ${note}` : note;
             }
             if (!recovering) return;
-            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, s.recovery as 'bias' | 'gptq', kept, s.actOrder === true);
+            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
             if (r.report) report.recovery = r.report;
             if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;

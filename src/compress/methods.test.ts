@@ -5,13 +5,14 @@ import { BUILTIN_DEFAULTS, parseRecipe, SETTING_KEYS } from './recipe';
 describe('the methods registry', () => {
   it('gives the recipe its keys in RECIPE.md order and its built-in defaults', () => {
     expect(METHODS.map((m) => m.id)).toEqual(['quantize', 'recovery', 'prune', 'activations']);
-    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'equalize', 'clipSearch', 'prune', 'pruneMethod', 'activations']);
+    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'actOrder', 'equalize', 'clipSearch', 'prune', 'pruneMethod', 'activations']);
     expect(BUILTIN_DEFAULTS).toEqual({
       weights: 'fp32',
       granularity: 'per-channel',
       blockSize: 32,
       symmetric: true,
       recovery: 'none',
+      actOrder: false,
       equalize: false,
       clipSearch: false,
       prune: 0,

@@ -25,6 +25,8 @@ describe('memory estimate', () => {
     expect(big).toBe(24 * 4096 * 4096 * 8 + 4 * 4096 * 4096 * 8);
     expect(big).toBeGreaterThan(3 * GiB);
     expect(recoveryBytes([{ cols: 9, groups: 32 }])).toBe(32 * 81 * 8 + 4 * 81 * 8);
+    // recovery "sequential": the teacher's cross term beside H
+    expect(recoveryBytes([{ cols: 9, groups: 32, matrices: 2 }])).toBe(2 * 32 * 81 * 8 + 4 * 81 * 8);
     const e = estimateCompressMemory({ fileBytes: 100 * MiB, weightBytes: 100 * MiB, outputBytes: 25 * MiB, recoveryBytes: big });
     expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big));
     expect(e.basis).toMatch(/and 3\.50 GB for recovery's input statistics/);

@@ -44,11 +44,11 @@ export interface CompressSizes extends OpenSizes {
  * until the weights are written, plus the largest layer's GPTQ working set (its damped copy, the
  * factor, its inverse and the update matrix: about 4 more cols × cols float64).
  */
-export function recoveryBytes(layers: readonly { cols: number; groups: number }[]): number {
+export function recoveryBytes(layers: readonly { cols: number; groups: number; /** cols² matrices per group: 2 for recovery "sequential" (H and the teacher's cross term) */ matrices?: number }[]): number {
   let held = 0;
   let largest = 0;
   for (const l of layers) {
-    held += l.groups * l.cols * l.cols * 8;
+    held += (l.matrices ?? 1) * l.groups * l.cols * l.cols * 8;
     largest = Math.max(largest, l.cols * l.cols * 8);
   }
   return held + 4 * largest;

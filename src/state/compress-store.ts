@@ -276,14 +276,14 @@ function recoveryEstimate(model: OpenedModel, recipe: Recipe): number {
   } catch {
     return 0;
   }
-  const layers: { cols: number; groups: number }[] = [];
+  const layers: { cols: number; groups: number; matrices: number }[] = [];
   for (const [i, l] of model.summary.layers.entries()) {
     if (l.graph !== 'main' || !['Conv', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
     const w = l.weights.find((x) => x.role === 'weight');
     if (!w || w.shape.length < 2) continue;
     // Conv [O, C/g, k…]: C/g·k… per group; MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
     const cols = w.shape.length > 2 ? w.shape.slice(1).reduce((p, d) => p * d, 1) : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
-    layers.push({ cols, groups: 1 });
+    layers.push({ cols, groups: 1, matrices: resolved[i].settings.recovery === 'sequential' ? 2 : 1 });
   }
   return layers.length > 0 ? recoveryBytes(layers) : 0;
 }

@@ -108,17 +108,21 @@ describe('compare: diff of an original and its compressed file', () => {
     expect(onGrid(w2)).toBe(true);
   });
 
-  it('webgpu int4 blocks: DequantizeLinear blocks on a Conv, MatMulNBits on MatMuls, both decoded on their grids', () => {
+  it('webgpu blocks: int8 DequantizeLinear blocks on a Conv (int4 there is portable: no WebGPU int4 DequantizeLinear), MatMulNBits on MatMuls, decoded on their grids', () => {
     const cnn = cnnFixture(21);
-    const a = run(cnn.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 16 }));
-    expect(a.info.diff.compressed.conv2).toMatchObject({ badge: 'int4' });
-    expect(a.info.diff.compressed.conv2.detail.join(' ')).toMatch(/int4 \(DequantizeLinear\)/);
+    const a = run(cnn.model, makeRecipe('webgpu', { weights: 'int8', granularity: 'block', blockSize: 16 }));
+    expect(a.info.diff.compressed.conv2).toMatchObject({ badge: 'int8' });
+    expect(a.info.diff.compressed.conv2.detail.join(' ')).toMatch(/int8 \(DequantizeLinear\)/);
     const wc = compareWeights(a.original, 'conv2');
-    expect(wc.grid?.levels).toBe(16);
+    expect(wc.grid?.levels).toBe(256);
     expect(wc.group.label).toMatch(/^channel \d+ · block \d+$/);
-    expect(wc.storage).toBe('int4 codes via DequantizeLinear');
+    expect(wc.storage).toBe('int8 codes via DequantizeLinear');
     expect(onGrid(wc)).toBe(true);
-    expect(wc.cosine!).toBeGreaterThan(0.98);
+    expect(wc.cosine!).toBeGreaterThan(0.999);
+    const a4 = run(cnn.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 16 }));
+    expect(a4.info.diff.compressed.conv2).toMatchObject({ badge: 'int4' });
+    expect(a4.info.diff.compressed.conv2.detail.join(' ')).not.toMatch(/DequantizeLinear/);
+    expect(onGrid(compareWeights(a4.original, 'conv2'))).toBe(true);
 
     const mlp = mlpFixture(21, [64, 96, 32]);
     const b = run(mlp.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 }));

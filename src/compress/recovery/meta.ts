@@ -4,8 +4,13 @@ import { choice, toggle, type ValuesOf } from '../method';
 export const id = 'recovery';
 export const label = 'Recovery (teacher-guided)';
 
-export const RECOVERY_MODES = ['none', 'bias', 'gptq'] as const;
+export const RECOVERY_MODES = ['none', 'bias', 'gptq', 'sequential'] as const;
 export type RecoveryMode = (typeof RECOVERY_MODES)[number];
+
+/** How a layer's weights are recovered: 'sequential' is gptq with its inputs from the compressed prefix, aiming at the original outputs (sequential.ts, teacher.ts). */
+export function recoveryMethod(mode: unknown): 'bias' | 'gptq' {
+  return mode === 'bias' ? 'bias' : 'gptq';
+}
 
 /** Its recipe keys (RECIPE.md): `recovery`, `actOrder`, `equalize`, `clipSearch`. */
 export const settings = {
@@ -13,7 +18,7 @@ export const settings = {
     values: RECOVERY_MODES,
     default: 'none',
     label: 'Recovery',
-    hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too. With pruning, the weights kept are refit to make up for the ones removed (repair; float weights too): magnitude pruning spreads each removed weight onto the kept ones, channel pruning refits the layers that lose input channels by least squares and moves their bias.',
+    hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too. sequential: gptq in rounds, each layer\u2019s inputs taken from the model whose earlier layers are already compressed, aiming at the original model\u2019s outputs, so a layer also makes up for what the layers before it lost (best quality, about 2-3x the time of gptq). With pruning, the weights kept are refit to make up for the ones removed (repair; float weights too): magnitude pruning spreads each removed weight onto the kept ones, channel pruning refits the layers that lose input channels by least squares and moves their bias.',
     shown: (s) => s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && Number(s.prune) > 0) || s.recovery !== 'none',
   }),
   actOrder: toggle({
@@ -42,6 +47,6 @@ export type RecoverySettings = ValuesOf<typeof settings>;
 
 /** Whether layer settings ask recovery to act: int8/int4 weights, or float weights that are pruned (repair). */
 export function asksRecovery(s: { recovery?: unknown; weights?: unknown; prune?: unknown }): boolean {
-  if (s.recovery !== 'bias' && s.recovery !== 'gptq') return false;
+  if (s.recovery !== 'bias' && s.recovery !== 'gptq' && s.recovery !== 'sequential') return false;
   return s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && Number(s.prune) > 0);
 }

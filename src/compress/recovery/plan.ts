@@ -24,18 +24,18 @@ function channelRecovery(settings: readonly { settings: LayerSettings }[]): bool
   return settings.some((l) => l.settings.recovery !== 'none' && l.settings.prune > 0 && l.settings.pruneMethod === 'channel');
 }
 
-export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean }[] {
+export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] {
   const resolved = resolveRecipe(recipe, recipeLayers(model));
   const channel = channelRecovery(resolved);
   const modes = new Map(resolved.filter((l) => wanted(l.settings, channel)).map((l) => [l.key, l.settings.recovery]));
   if (modes.size === 0) return [];
-  const out: { layer: Layer; shape: number[]; full: boolean }[] = [];
+  const out: { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] = [];
   for (const layer of findLayers(model)) {
     const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     // the weight as stored is the weight as read (no reshaping chain between them)
-    if (w && w.via.length === 0) out.push({ layer, shape: w.shape, full: mode === 'gptq' });
+    if (w && w.via.length === 0) out.push({ layer, shape: w.shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
   }
   return out;
 }

@@ -30,7 +30,8 @@ function samples(dims: number[], n: number, seed: number): Sample[] {
   });
 }
 
-const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int4', granularity: 'per-channel', recovery: 'gptq' }, layers: {} };
+const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int4', granularity: 'per-channel', recovery: 'sequential' }, layers: {} };
+const onePass: Recipe = { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } };
 
 /** The model with `name` as an extra graph output. */
 function exposing(model: Model, name: string): Uint8Array {
@@ -78,8 +79,8 @@ describe('sequential recovery', () => {
 
   it('held-out output error no worse than one pass (int4 per-channel, 6 layers)', async () => {
     const original = encodeModel(fixture.model);
-    const one = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 1 });
-    const seq = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 4 });
+    const one = await collectRecoveryHessians(fixture.model, undefined, onePass, cal, run);
+    const seq = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run);
     expect(one.rounds).toBe(1);
     expect(seq.rounds).toBe(4);
     expect(seq.note).toContain('sequential in 4 rounds');
@@ -112,8 +113,21 @@ describe('sequential recovery', () => {
     expect(1 - cTaught).toBeLessThan(0.75 * (1 - cOwn));
   });
 
+  it('a layer asking plain gptq keeps its one-pass statistics; "sequential" ones get the later rounds', async () => {
+    const keys = recoveryLayers(fixture.model, recipe).map((p) => p.layer.key);
+    const mixed: Recipe = { ...recipe, layers: { [keys[3]]: { recovery: 'gptq' } } };
+    const one = await collectRecoveryHessians(fixture.model, undefined, onePass, cal, run);
+    const seq = await collectRecoveryHessians(fixture.model, undefined, mixed, cal, run, { rounds: 6 });
+    expect(seq.rounds).toBe(6);
+    const plain = seq.hessians.get(keys[3]);
+    expect(plain?.cross).toBeUndefined();
+    expect([...(plain?.h[0] ?? [])]).toEqual([...(one.hessians.get(keys[3])?.h[0] ?? [])]);
+    // the layer after it (a round of its own) is taught
+    expect(seq.hessians.get(keys[4])?.cross).toBeDefined();
+  });
+
   it('channel pruning keeps one pass and says why', async () => {
-    const r: Recipe = { ...recipe, defaults: { weights: 'fp32', prune: 0.25, pruneMethod: 'channel', recovery: 'gptq' } };
+    const r: Recipe = { ...recipe, defaults: { weights: 'fp32', prune: 0.25, pruneMethod: 'channel', recovery: 'sequential' } };
     const seq = await collectRecoveryHessians(fixture.model, undefined, r, cal, run, { rounds: 4 });
     expect(seq.rounds).toBe(1);
     expect(seq.note).toContain('channel pruning');

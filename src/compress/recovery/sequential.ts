@@ -1,22 +1,27 @@
 /**
- * Sequential recovery (issue #12): H of each recovered layer's inputs comes from the model whose
- * earlier layers are already compressed, so a layer's GPTQ sees (and makes up for) the errors the
- * layers before it leave, instead of the original model's inputs (one pass: errors pile up).
+ * Sequential recovery (issue #12; recipe `recovery: "sequential"`): the layer inputs GPTQ works
+ * with come from the model whose earlier layers are already compressed, and the layer aims at the
+ * original model's outputs (teacher.ts), so it makes up for what the layers before it lost instead
+ * of errors piling up.
  *
  * The recovered layers (recoveryLayers, in main-graph order) are split into R rounds of about equal
- * count. Round 1 collects H of every recovered layer from the original model (what one pass uses;
- * it stays the answer for a layer a later round cannot reach). Round k > 1 compresses the model
- * with the recipe as given for the layers of rounds < k (their H known by then) and with the layers
- * of rounds ≥ k left float (weights fp32, no pruning, float activations): the "prefix model"; H of
- * round k's layers is collected on it. Its structure is what compressModel writes (decode nodes,
- * folded BatchNormalization, MatMulNBits), so the prefix is exactly the one the final file holds:
- * the same H gives the same codes. Within a round, a layer sees the round's earlier layers float.
+ * count (R = 4 unless asked). Round 1 collects H of every recovered layer from the original model
+ * (what one pass uses; it stays the answer for layers asking plain "gptq" or "bias", and for a
+ * layer a later round cannot reach). Round k > 1 compresses the model with the recipe as given for
+ * the layers of rounds < k (their H known by then) and with the layers of rounds ≥ k left float
+ * (weights fp32, no pruning, float activations): the "prefix model"; its "sequential" layers of
+ * round k get H collected on it, and with the original run beside it (teacher.ts), the cross
+ * term that aims them at the original outputs (for the layers no other layer of the round feeds,
+ * with at least TEACHER_MIN_ROWS input rows per column). Its structure is what compressModel writes
+ * (decode nodes, folded BatchNormalization, MatMulNBits), so the prefix is exactly the one the
+ * final file holds: the same H gives the same codes. Within a round, a layer sees the round's
+ * earlier layers float.
  *
- * One round (as before) where the recipe has channel pruning with recovery (weight shapes change
- * between the float and the compressed model) or only one layer is recovered.
+ * One round where the recipe has channel pruning with recovery (weight shapes change between the
+ * float and the compressed model) or only one layer is recovered.
  *
  * Costs: R - 1 extra compressions (GPTQ of the prefix again) and R - 1 extra statistics passes,
- * each over the calibration samples and only for that round's layers.
+ * each over the calibration samples, running the prefix and the original, for that round's layers.
  */
 import { throwIfAborted } from '../../core/errors';
 import { externalReferences, inlineExternalData } from '../../onnx/external';
@@ -32,14 +37,13 @@ import { teacherModel } from './teacher';
 import { recipeLayers } from '../../onnx/stored-tensors';
 
 /**
- * Rounds when not asked: 1 (one pass). Sequential rounds (the CLI's --recovery-rounds) were not
- * better on most measured cases (docs/RECIPE-NOTES.md, "Recovery"): GPTQ's target is still the
- * layer's original weights on the shifted inputs, not the original model's outputs.
+ * Rounds of recovery "sequential" when not asked. Measured (docs/RECIPE-NOTES.md, "Recovery"):
+ * 4 rounds gave most of the gain of 8 on the embedding dev model at half the time.
  */
-export const DEFAULT_ROUNDS = 1;
+export const DEFAULT_ROUNDS = 4;
 
 export interface SequentialOptions {
-  /** rounds (1: one pass, H from the original model only); default DEFAULT_ROUNDS */
+  /** rounds for the layers asking "sequential" (1: one pass, H from the original model only); default DEFAULT_ROUNDS */
   rounds?: number;
   /** activation ranges the final compression uses (the prefix model gets them too) */
   calibration?: Calibration;
@@ -145,7 +149,8 @@ export async function collectRecoveryHessians(
   const { signal } = options;
   const planned = recoveryLayers(model, recipe);
   const self = external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
-  const asked = Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS));
+  const sequential = planned.some((p) => p.sequential);
+  const asked = sequential ? Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS)) : 1;
   const channel = channelPruning(model, recipe);
   const rounds = channel ? [planned] : chunks(planned, asked);
   const later = rounds.slice(1).reduce((n, c) => n + c.length, 0);
@@ -163,7 +168,8 @@ export async function collectRecoveryHessians(
     const known = new Map([...hessians].filter(([key]) => !float.includes(key)));
     const prefix = prefixModel(model, external, recipe, float, known, options.calibration, signal);
     const layers: Planned[] = [];
-    for (const p of rounds[k]) {
+    // layers asking plain gptq (or bias) keep round 1's statistics
+    for (const p of rounds[k].filter((q) => q.sequential)) {
       const l = prefix.layers.get(p.layer.key);
       const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
       if (l && w && w.via.length === 0 && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });

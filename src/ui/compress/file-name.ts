@@ -17,7 +17,7 @@ function settingsSummary(s: PartialLayerSettings): string {
   if (s.prune && s.prune > 0) parts.push(`${s.pruneMethod === 'channel' ? 'chprune' : 'prune'}${Math.round(s.prune * 100)}`);
   if (s.activations === 'int8') parts.push('act-int8');
   const recovery = (s as { recovery?: unknown }).recovery;
-  if (recovery === 'gptq' || recovery === 'bias') parts.push(recovery);
+  if (recovery === 'gptq' || recovery === 'bias' || recovery === 'sequential') parts.push(recovery);
   return parts.join('-');
 }
 
