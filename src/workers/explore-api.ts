@@ -8,6 +8,8 @@ import type { DataPart } from '../bench/data-load';
 import type { ProjectionInput } from '../compress/project';
 import type { Recipe, Target } from '../compress/recipe';
 import type { ModelSnapshot } from '../onnx/snapshot';
+import type { Calibration } from '../compress/activations/calibrate';
+import type { LayerHessian } from '../compress/recovery/hessian';
 import type { Method, WorkerResult } from './kit/protocol';
 
 export type { ExploreLayer, Measured, MeasureOptions, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
@@ -27,6 +29,16 @@ export interface ExploreInit {
   recovery?: { calibration: DataPart };
   /** int8 activations (target wasm): ranges from the Data place's calibration part */
   activations?: { calibration: DataPart };
+  /** what the first worker computed from the calibration part, so the others do not compute it again */
+  shared?: ExploreShared;
+}
+
+/** Computed once from the calibration part by the first worker and handed to the others. */
+export interface ExploreShared {
+  /** recovery's input statistics per layer key */
+  recovery?: Map<string, LayerHessian>;
+  /** int8 activation ranges */
+  calibration?: Calibration;
 }
 
 export interface ExploreReady {
@@ -45,6 +57,8 @@ export interface ExploreReady {
   /** the labeled set's name, when there is one */
   labeled?: string;
   setupMs: number;
+  /** what this worker computed from the calibration part (for the other workers; the page drops it once they have it) */
+  shared?: ExploreShared;
 }
 
 export interface ExploreWorkerApi {

@@ -50,12 +50,22 @@ export class ExploreClient {
 
   private constructor(private readonly init: ExploreInit) {}
 
-  /** Starts the workers and prepares the model in each (the first one's answer is returned). */
+  /**
+   * Starts the workers and prepares the model in each (the first one's answer is returned). With
+   * recovery or int8 activations, the first worker computes their statistics from the calibration
+   * part and the others start after it with them (not computing them again).
+   */
   static async start(init: ExploreInit, metric?: MetricKind, basis: SizeBasis = 'stored'): Promise<{ client: ExploreClient; session: ExploreSession }> {
     const c = new ExploreClient(init);
     const n = poolSize();
-    for (let i = 0; i < n; i++) c.members.push(c.spawn(i));
+    const first = init.recovery !== undefined || init.activations !== undefined;
+    for (let i = 0; i < (first ? 1 : n); i++) c.members.push(c.spawn(i, init));
     const ready = await c.members[0].ready;
+    if (first) {
+      const shared = ready.shared;
+      delete ready.shared;
+      for (let i = 1; i < n; i++) c.members.push(c.spawn(i, { ...init, ...(shared ? { shared } : {}) }));
+    }
     // the others get ready in the background; a member that fails to start is dropped
     c.idle.push(c.members[0]);
     for (const m of c.members.slice(1)) {
@@ -71,7 +81,7 @@ export class ExploreClient {
     return { client: c, session: { ready, metric: chosen, workers: n, sizes: new SizeModel(ready.projection, init.target, basis) } };
   }
 
-  private spawn(i: number): Member {
+  private spawn(i: number, init: ExploreInit): Member {
     const client: WorkerClient<ExploreWorkerApi> = new WorkerClient<ExploreWorkerApi>({
       name: `explore-${i}`,
       spawn: () => new Worker(new URL('./explore.worker.ts', import.meta.url), { type: 'module', name: `explore-${i}` }),
@@ -81,7 +91,7 @@ export class ExploreClient {
         if (reason.code !== 'aborted') this.fail(reason);
       },
     });
-    return { client, ready: client.call('init', [this.init]) };
+    return { client, ready: client.call('init', [init]) };
   }
 
   private fail(e: Error): void {

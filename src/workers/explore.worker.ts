@@ -67,11 +67,14 @@ const handlers: Handlers<ExploreWorkerApi> = {
     if (init.recovery) {
       const samples = partAsSamples(init.recovery.calibration);
       if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples: give data in the Data tab');
-      const { run, release } = await webRunModel();
-      try {
-        recovery = await collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run);
-      } finally {
-        await release();
+      recovery = init.shared?.recovery;
+      if (!recovery) {
+        const { run, release } = await webRunModel();
+        try {
+          recovery = await collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run);
+        } finally {
+          await release();
+        }
       }
       recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
     }
@@ -80,11 +83,14 @@ const handlers: Handlers<ExploreWorkerApi> = {
     if (init.activations && init.target === 'wasm') {
       const samples = partAsSamples(init.activations.calibration);
       if (samples.length === 0) throw new AppError('invalid-argument', 'int8 activations need calibration samples: give data in the Data tab');
-      const { run, release } = await webRunModel();
-      try {
-        calibration = await collectCalibration(model, samples, run, { source: 'samples' });
-      } finally {
-        await release();
+      calibration = init.shared?.calibration;
+      if (!calibration) {
+        const { run, release } = await webRunModel();
+        try {
+          calibration = await collectCalibration(model, samples, run, { source: 'samples' });
+        } finally {
+          await release();
+        }
       }
       recoveryLine += `; int8 activations calibrated on ${samples.length} calibration samples`;
     }
@@ -99,6 +105,8 @@ const handlers: Handlers<ExploreWorkerApi> = {
       inputs: `${plan.description}${recoveryLine}`,
       ...(labeled ? { labeled: labeled.source } : {}),
       setupMs: performance.now() - t0,
+      // computed here (not handed over): for the other workers
+      ...(!init.shared && (recovery || calibration) ? { shared: { ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) } } : {}),
     };
   },
 
