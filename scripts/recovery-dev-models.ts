@@ -11,6 +11,10 @@
  * samples with the model-level check (recovery/check.ts), worst cosine against the original on up
  * to 32 held-out samples (onnxruntime-node); for hey-jarvis (one probability per sample) 1 - the
  * largest absolute error.
+ *
+ * Options: `--rounds 1,4o,4` (one pass; sequential aiming at the layers' own weights; sequential
+ * aiming at the original outputs), `--only NAME.onnx`; env PROBE_LAYERS=1: int4 block with gptq on
+ * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -95,6 +99,17 @@ const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 
 async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sample[]): Promise<void> {
   const model = loadModel([{ name, bytes }]).model;
   const original = encodeModel(model);
+  if (process.env.PROBE_LAYERS) {
+    // recovery on one layer at a time, the others round to nearest
+    const base = recipe('int4', 'block', 'none');
+    const h = await collectRecoveryHessians(model, undefined, recipe('int4', 'block', 'gptq'), cal, run);
+    console.log(`${name} int4 block RTN: ${(await worst(original, encodeModel(compressModel(model, base).model), held)).toFixed(6)}`);
+    for (const key of h.hessians.keys()) {
+      const r = { ...base, layers: { [key]: { recovery: 'gptq' as const } } };
+      console.log(`  gptq on ${key} only: ${(await worst(original, encodeModel(compressModel(model, r, { recovery: h.hessians }).model), held)).toFixed(6)}`);
+    }
+    return;
+  }
   for (const [w, g] of [
     ['int8', 'per-channel'],
     ['int4', 'block'],
