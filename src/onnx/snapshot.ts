@@ -6,7 +6,7 @@
  */
 import { encodeModel } from './codec';
 import { externalReferences, filesResolver, inlineExternalData } from './external';
-import { dataFiles, type InputFile, type LoadedModel } from './load';
+import { dataFiles, type DataFile, type LoadedModel } from './load';
 import type { Model } from './types';
 
 export interface ModelSnapshot {
@@ -14,12 +14,12 @@ export interface ModelSnapshot {
   fileName: string;
   fileSize: number;
   renamedNodes: number;
-  /** the files given beside the model (external data), named relative to its folder */
-  data: InputFile[];
+  /** the files given beside the model (external data), named relative to its folder; large ones in chunks */
+  data: DataFile[];
 }
 
 /** `loaded` as plain data; `files` are the files it was loaded from. */
-export function snapshotOf(loaded: LoadedModel, files: readonly InputFile[]): ModelSnapshot {
+export function snapshotOf(loaded: LoadedModel, files: readonly DataFile[]): ModelSnapshot {
   const modelFile = files.find((f) => f.name === loaded.fileName);
   return {
     model: loaded.model,

@@ -227,7 +227,14 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
     }
   }
   const source = given.length > 0 ? 'samples' : 'synthesized';
-  const self = selfContained(loaded);
+  let self: ReturnType<typeof selfContained>;
+  try {
+    self = selfContained(loaded);
+  } catch (e) {
+    // a model over 2 GB cannot be one file for onnxruntime-web: those layers stay weights-only
+    if (isAppError(e) && e.code === 'too-large') return { note: `int8 activations: no calibration (${e.message})` };
+    throw e;
+  }
   const { run, release } = await webRunModel();
   try {
     const calibration = await collectCalibration(self, samples, run, { source, signal });
@@ -290,7 +297,7 @@ async function recoveryHessians(
 let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
 
 const handlers: Handlers<CompressWorkerApi> = {
-  async compress(ctx, model, recipe, given) {
+  async compress(ctx, model, recipe, given, output = {}) {
     const { signal } = ctx;
     const progress = throttled(ctx.progress);
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
@@ -301,7 +308,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     }
     if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
     const readMs = performance.now() - t0;
-    const options = { signal, onProgress: progress, now: () => performance.now() };
+    const options = { signal, onProgress: progress, now: () => performance.now(), ...(output.singleFileLimit !== undefined ? { singleFileLimit: output.singleFileLimit } : {}) };
     progress({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
     const prepared = prepareLoaded(held.loaded, held.originalBytes, recipe);
     let calibrated: { calibration?: Calibration; note?: string } = {};
@@ -322,7 +329,8 @@ const handlers: Handlers<CompressWorkerApi> = {
     if (calibrated.note) r.report.notes.push(calibrated.note);
     if (recovered.note) r.report.notes.push(recovered.note);
     const bytes = ownBuffer(r.bytes);
-    const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
+    // the data file as one Blob of its pieces: never one buffer (it may pass 2 GiB), and a Blob crosses to the page without a copy
+    const data = r.data && { name: r.data.name, blob: new Blob(r.data.pieces as Uint8Array<ArrayBuffer>[], { type: 'application/octet-stream' }) };
     const value: CompressOutput = {
       fileName: r.fileName,
       originalBytes: r.originalBytes,
@@ -331,7 +339,7 @@ const handlers: Handlers<CompressWorkerApi> = {
       report: r.report,
       timings: { readMs, ...r.timings },
     };
-    return withTransfer(value, data ? [bytes, data.bytes] : [bytes]);
+    return withTransfer(value, [bytes]);
   },
 
   verify: (_ctx, original, inputs, compressed, backends, compressedData, data) => verify(original, inputs, compressed, backends, compressedData, data),

@@ -2,8 +2,8 @@
  * The contract between the page and the model worker, which parses a model once per open and
  * keeps it: the graph view, the inspector, the recipe's projection and the compare view ask it,
  * and the other workers get the parsed model (snapshot) or runnable bytes from it instead of
- * decoding the file again. Only plain, structured-cloneable data crosses it; file bytes go in as
- * transferred ArrayBuffers and small results come back. Every call about the open model names
+ * decoding the file again. Only plain, structured-cloneable data crosses it; files go in as
+ * Blobs (read by the worker in slices) and small results come back. Every call about the open model names
  * the session it means (OpenedModel.session), so an answer never belongs to another model.
  */
 import type { ModelSummary } from '../onnx/summary';
@@ -26,10 +26,15 @@ export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff'
 export type { LayerReport };
 export type { TensorPage };
 
-/** One file handed to the worker; `buffer` is transferred, not copied. */
+/** One file handed to the worker: a Blob (the dropped File: not copied), read by the worker in slices. */
 export interface ModelFileInput {
   name: string;
-  buffer: ArrayBuffer;
+  blob: Blob;
+}
+
+export interface OpenOptions {
+  /** the largest buffer a data file is held in (default 1 GiB; `__studioDebug.chunkBytes` in tests) */
+  chunkBytes?: number;
 }
 
 export interface OpenedModel {
@@ -65,8 +70,8 @@ export interface RuntimeReport {
 }
 
 export interface ModelWorkerApi {
-  /** Parses the files (a model plus any external data files) and keeps the model in the worker. */
-  open: Method<[files: ModelFileInput[]], OpenedModel, OpenProgress>;
+  /** Reads and parses the files (a model plus any external data files) and keeps the model in the worker. */
+  open: Method<[files: ModelFileInput[], options?: OpenOptions], OpenedModel, OpenProgress>;
   /** Loads onnxruntime-web (from our own origin) and runs a tiny model on the wasm backend. */
   probeRuntimes: Method<[], RuntimeReport>;
   /** The parsed model as plain data, for a worker that works on the model itself (compress, explore). */

@@ -6,7 +6,13 @@
  *   while its next call is in flight, as a bug or running out of memory would;
  * - `__studioDebug.memory`, when set, replaces what the browser says about memory
  *   (performance.memory.jsHeapSizeLimit, navigator.deviceMemory) for the page's memory estimate
- *   (src/state/memory-check.ts): a small limit shows the warning with a small model.
+ *   (src/state/memory-check.ts): a small limit shows the warning with a small model;
+ * - `__studioDebug.chunkBytes`, when set, is the largest buffer the workers hold a data file in
+ *   (default 1 GiB, src/workers/read-files.ts): a few KB sends a small model's external data down
+ *   the path of a data file over 2 GiB;
+ * - `__studioDebug.singleFileLimit`, when set, sends a compressed result whose weights pass that
+ *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
+ *   result takes the path of a result over 2 GB.
  */
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
 import { liveClients } from './client';
@@ -22,6 +28,25 @@ export interface StudioDebug {
   crash(name: string): boolean;
   /** what the browser says about memory, as the memory check reads it (unset: the browser's own figures) */
   memory?: { jsHeapSizeLimit?: number; deviceMemoryGiB?: number };
+  /** the largest buffer a data file is held in, in bytes (unset: 1 GiB) */
+  chunkBytes?: number;
+  /** a compressed result with more weight bytes than this gets an external data file (unset: past 2 GB) */
+  singleFileLimit?: number;
+}
+
+function debugNumber(key: 'chunkBytes' | 'singleFileLimit', min: number): number | undefined {
+  const v = (globalThis as { __studioDebug?: StudioDebug }).__studioDebug?.[key];
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : undefined;
+}
+
+/** On the page: the weight bytes past which a result is split, set by a test, if any. */
+export function debugSingleFileLimit(): number | undefined {
+  return debugNumber('singleFileLimit', 0);
+}
+
+/** On the page: the chunk size set by a test, if any. */
+export function debugChunkBytes(): number | undefined {
+  return debugNumber('chunkBytes', 1);
 }
 
 /** In a worker: tell the page about every decode on this thread. */
