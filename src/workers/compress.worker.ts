@@ -10,7 +10,7 @@ import { adapterName, type AdapterInfoLike } from './gpu-adapter';
 import { collectCalibration, synthesizeSamples, type Calibration, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
-import { decodeModel, encodeModel } from '../onnx/codec';
+import { decodeModel, encodeModel, MAX_MESSAGE_BYTES } from '../onnx/codec';
 import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
@@ -35,7 +35,7 @@ import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
 import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
-import { reportDecodes } from './kit/debug';
+import { reportChunks, reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
@@ -159,6 +159,12 @@ async function verify(
   const sets = given.length > 0 ? given : Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k, data?.dims ?? {}));
   // self-contained already (the model worker inlined any external data)
   const original = new Uint8Array(originalBuffer);
+  if (compressed.size + (compressedData?.blob.size ?? 0) > MAX_MESSAGE_BYTES) {
+    throw new AppError(
+      'too-large',
+      'The compressed model is over 2 GB with its data file: the runtime check runs it on onnxruntime-web, whose WebAssembly memory holds at most 4 GB and whose data file would be one buffer (at most 2 GB here). Export it and run it with the CLI (npm run cli -- eval ORIGINAL COMPRESSED).',
+    );
+  }
   const result = new Uint8Array(await compressed.arrayBuffer());
   const halfCompute = usesFloat16Compute(decodeModel(result, { name: 'compressed.onnx' }));
   const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
@@ -303,6 +309,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
     const t0 = performance.now();
     if (model.snapshot) {
+      reportChunks('compress', model.snapshot.data);
       const loaded = fromSnapshot(model.snapshot);
       held = { key: model.key, loaded, originalBytes: loaded.fileSize + model.snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
     }

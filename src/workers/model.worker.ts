@@ -15,7 +15,7 @@ import type { ModelWorkerApi, OpenProgress } from './model-api';
 import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
-import { reportDecodes } from './kit/debug';
+import { reportChunks, reportDecodes } from './kit/debug';
 import { tensorValuesOf } from './tensor-values';
 import { readFiles } from './read-files';
 import { serve, withTransfer, type Handlers } from './kit/serve';
@@ -59,6 +59,7 @@ const handlers: Handlers<ModelWorkerApi> = {
     const t0 = performance.now();
     // read here, in slices: a data file larger than one chunk is held in chunks (read-files.ts)
     const read = await readFiles(files, { signal: ctx.signal, chunkBytes: options.chunkBytes, onProgress: (done, total) => progress(total > 0 ? done / total : 1, 'reading') });
+    reportChunks('model', read.data);
     const loaded = loadModel(read.whole, { signal: ctx.signal, onProgress: progress, data: read.data });
     progress(1, 'summary');
     const summary = summarizeModel(loaded);

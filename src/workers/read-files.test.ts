@@ -8,12 +8,14 @@ import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors';
+import { emptyTensor, makeGraph, makeModel } from '../onnx/build';
 import { isChunked } from '../onnx/chunked';
 import { decodeModel, encodeModel } from '../onnx/codec';
 import { externalizeData, externalReferences } from '../onnx/external';
 import { loadModel } from '../onnx/load';
 import { fromSnapshot, runnableBytes, snapshotOf } from '../onnx/snapshot';
 import { summarizeModel } from '../onnx/summary';
+import { DataLocation, DataType } from '../onnx/types';
 import { readFiles, type NamedFile } from './read-files';
 
 const SAMPLE = fileURLToPath(new URL('../../public/sample/digits-cnn.onnx', import.meta.url));
@@ -87,6 +89,34 @@ describe('opening a model whose data file is held in chunks', () => {
     const controller = new AbortController();
     controller.abort();
     expect(await caught(readFiles(blobs(), { chunkBytes: 1000, signal: controller.signal }))).toMatch(/^aborted: /);
+  });
+
+  it('says plainly that a model over 2 GB with its data cannot be run as one file (benchmarks, runtime check), before reading any weight', () => {
+    const big = emptyTensor({
+      name: 'w',
+      dataType: DataType.FLOAT,
+      dims: [600_000_000],
+      dataLocation: DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: 'big.onnx.data' },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: '2400000000' },
+      ],
+    });
+    const model = makeModel({ graph: makeGraph({ initializers: [big] }) });
+    let reads = 0;
+    const external = {
+      size: () => 2_400_000_000,
+      read: () => {
+        reads++;
+        return new Uint8Array(0);
+      },
+    };
+    const loaded = { model, fileName: 'big.onnx', fileSize: 300, external, renamedNodes: 0 };
+    expect(() => runnableBytes(loaded, new Uint8Array(300))).toThrow(
+      /^big\.onnx is over 2 GB with its external data: benchmarks and the runtime check run a model on onnxruntime-web as one file, which holds at most 2 GB .*Opening, compressing and exporting work; to run it, use the CLI/,
+    );
+    expect(reads).toBe(0);
   });
 
   it('reports reading progress up to every byte', async () => {

@@ -14,6 +14,7 @@
  *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
  *   result takes the path of a result over 2 GB.
  */
+import { isChunked, type FileBytes } from '../../onnx/chunked';
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
 import { liveClients } from './client';
 
@@ -23,8 +24,19 @@ export interface DecodeReport extends DecodeEvent {
   worker: string;
 }
 
+/** A data file a worker holds in chunks (reported on the same channel as decodes). */
+export interface ChunksReport {
+  kind: 'chunks';
+  worker: string;
+  name: string;
+  chunks: number;
+  chunkBytes: number;
+}
+
 export interface StudioDebug {
   decodes: DecodeReport[];
+  /** every data file a worker took in chunks (model worker on open, compress worker on handover) */
+  chunked: ChunksReport[];
   crash(name: string): boolean;
   /** what the browser says about memory, as the memory check reads it (unset: the browser's own figures) */
   memory?: { jsHeapSizeLimit?: number; deviceMemoryGiB?: number };
@@ -56,12 +68,23 @@ export function reportDecodes(worker: string): void {
   onDecode((e) => channel.postMessage({ ...e, worker } satisfies DecodeReport));
 }
 
+/** In a worker: tell the page about the data files it holds in chunks. */
+export function reportChunks(worker: string, files: readonly { name: string; bytes: FileBytes }[]): void {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const channel = new BroadcastChannel(CHANNEL);
+  for (const f of files) {
+    if (isChunked(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, chunks: f.bytes.chunks.length, chunkBytes: f.bytes.chunkBytes } satisfies ChunksReport);
+  }
+  channel.close();
+}
+
 /** On the page: installs `globalThis.__studioDebug` (once). */
 export function installDebugHook(): void {
   const g = globalThis as { __studioDebug?: StudioDebug };
   if (g.__studioDebug || typeof BroadcastChannel === 'undefined') return;
   const debug: StudioDebug = {
     decodes: [],
+    chunked: [],
     crash(name) {
       const c = liveClients.get(name);
       if (!c) return false;
@@ -69,6 +92,10 @@ export function installDebugHook(): void {
       return true;
     },
   };
-  new BroadcastChannel(CHANNEL).addEventListener('message', (e) => debug.decodes.push(e.data as DecodeReport));
+  new BroadcastChannel(CHANNEL).addEventListener('message', (e) => {
+    const data = e.data as DecodeReport | ChunksReport;
+    if ('kind' in data && data.kind === 'chunks') debug.chunked.push(data);
+    else debug.decodes.push(data as DecodeReport);
+  });
   g.__studioDebug = debug;
 }
