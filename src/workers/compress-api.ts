@@ -8,6 +8,7 @@ import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
 import type { DataPart } from '../bench/data-load';
 import type { ModelSnapshot } from '../onnx/snapshot';
+import type { SnapshotHandover } from './read-files';
 import type { IoSummary } from '../onnx/summary';
 import type { Method, WorkerResult } from './kit/protocol';
 
@@ -96,7 +97,7 @@ export interface VerifyReport {
  */
 export interface CompressModel {
   key: number;
-  snapshot?: ModelSnapshot;
+  snapshot?: SnapshotHandover;
 }
 
 /**

@@ -20,7 +20,7 @@ import { dataFileName, finishCompression, prepareCompression, prepareLoaded, run
 import { externalizeData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
 import { fromSnapshot, snapshotOf } from '../onnx/snapshot';
-import { readFiles } from './read-files';
+import { handoverOf, readFiles, receiveHandover } from './read-files';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
@@ -140,9 +140,12 @@ describe("the compress worker's pipeline", () => {
     const read = await readFiles(files, { chunkBytes: 1000 });
     expect(read.data[0].bytes.length).toBe(split.data.length);
     const loaded = loadModel(read.whole, { data: read.data });
-    // the compress worker's copy: the model worker's snapshot, chunks and all, through a structured clone
-    const snapshot = structuredClone(snapshotOf(loaded, [...read.whole, ...read.data]));
-    const prepared = prepareLoaded(fromSnapshot(snapshot), modelBytes.length + split.data.length, JSON.parse(serializeRecipe(recipe)));
+    // the compress worker's copy: the model worker's snapshot through a structured clone, the chunked
+    // data file as its Blob, which the compress worker reads in chunks itself
+    const handover = structuredClone(handoverOf(snapshotOf(loaded, [...read.whole, ...read.data]), read.sources));
+    expect(handover.data).toEqual([]);
+    expect(handover.blobs.map((b) => [b.name, b.blob.size, b.chunkBytes])).toEqual([['sample.onnx.data', split.data.length, 1000]]);
+    const prepared = prepareLoaded(fromSnapshot(await receiveHandover(handover)), modelBytes.length + split.data.length, JSON.parse(serializeRecipe(recipe)));
     // a limit of 0 weight bytes stands in for protobuf's 2 GB: the result gets its data file
     const page = finishCompression(prepared, { singleFileLimit: 0 });
     expect(page.data?.name).toBe('sample.compressed.onnx.data');

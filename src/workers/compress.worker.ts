@@ -35,6 +35,7 @@ import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
 import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
+import { receiveHandover } from './read-files';
 import { reportChunks, reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
@@ -309,9 +310,11 @@ const handlers: Handlers<CompressWorkerApi> = {
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
     const t0 = performance.now();
     if (model.snapshot) {
-      reportChunks('compress', model.snapshot.data);
-      const loaded = fromSnapshot(model.snapshot);
-      held = { key: model.key, loaded, originalBytes: loaded.fileSize + model.snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
+      // the data files held in chunks come as Blobs: read here, in chunks
+      const snapshot = await receiveHandover(model.snapshot, signal);
+      reportChunks('compress', snapshot.data);
+      const loaded = fromSnapshot(snapshot);
+      held = { key: model.key, loaded, originalBytes: loaded.fileSize + snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
     }
     if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
     const readMs = performance.now() - t0;

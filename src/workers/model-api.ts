@@ -8,6 +8,7 @@
  */
 import type { ModelSummary } from '../onnx/summary';
 import type { ModelSnapshot } from '../onnx/snapshot';
+import type { SnapshotHandover } from './read-files';
 import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
@@ -17,7 +18,7 @@ import type { LayerReport } from '../compress/compress';
 import type { Method, WorkerResult } from './kit/protocol';
 import type { TensorPage } from '../onnx/tensor-page';
 
-export type { ModelSummary, ModelSnapshot, WorkerResult };
+export type { ModelSummary, ModelSnapshot, SnapshotHandover, WorkerResult };
 export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
 export type { AttributeView, ValueView, WeightView } from '../onnx/inspect';
@@ -75,7 +76,7 @@ export interface ModelWorkerApi {
   /** Loads onnxruntime-web (from our own origin) and runs a tiny model on the wasm backend. */
   probeRuntimes: Method<[], RuntimeReport>;
   /** The parsed model as plain data, for a worker that works on the model itself (compress, explore). */
-  snapshot: Method<[session: number], ModelSnapshot>;
+  snapshot: Method<[session: number], SnapshotHandover>;
   /** The model as one self-contained file (external data inline) that onnxruntime can run: bench, verify. */
   runnable: Method<[session: number], ArrayBuffer>;
   /** Inspector: attributes, inputs/outputs with shapes and weight tensors of the node named `key`. */

@@ -14,7 +14,7 @@ import type {
   LayerReport,
   LayoutEngine,
   ModelFileInput,
-  ModelSnapshot,
+  SnapshotHandover,
   ModelWorkerApi,
   NodeDetails,
   OpenedModel,
@@ -137,7 +137,7 @@ export class ModelHandle {
   }
 
   /** The parsed model as plain data (for the compress and explore workers: no second decode). */
-  snapshot(): Promise<ModelSnapshot> {
+  snapshot(): Promise<SnapshotHandover> {
     return this.call('snapshot', []);
   }
 

@@ -6,6 +6,7 @@
  * src/compress.
  */
 import { AppError } from '../core/errors';
+import type { FileBytes } from '../onnx/chunked';
 import { nodeDetails, tensorStatsOf } from '../onnx/inspect';
 import { loadModel, type DataFile, type InputFile, type LoadedModel } from '../onnx/load';
 import { runnableBytes, snapshotOf } from '../onnx/snapshot';
@@ -17,7 +18,7 @@ import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf 
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
 import { reportChunks, reportDecodes } from './kit/debug';
 import { tensorValuesOf } from './tensor-values';
-import { readFiles } from './read-files';
+import { handoverOf, readFiles } from './read-files';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 
 reportDecodes('model');
@@ -30,6 +31,8 @@ interface Session {
   files: InputFile[];
   /** the data files read in chunks (larger than one chunk) */
   data: DataFile[];
+  /** the Blob each of those was read from: what other workers get (they read it themselves) */
+  sources: Map<FileBytes, Blob>;
 }
 let session: Session | undefined;
 let nextSession = 1;
@@ -63,7 +66,7 @@ const handlers: Handlers<ModelWorkerApi> = {
     const loaded = loadModel(read.whole, { signal: ctx.signal, onProgress: progress, data: read.data });
     progress(1, 'summary');
     const summary = summarizeModel(loaded);
-    session = { id: nextSession++, loaded, files: read.whole, data: read.data };
+    session = { id: nextSession++, loaded, files: read.whole, data: read.data, sources: read.sources };
     const others = files.filter((f) => f.name !== loaded.fileName);
     return {
       session: session.id,
@@ -79,9 +82,9 @@ const handlers: Handlers<ModelWorkerApi> = {
 
   snapshot(_ctx, id) {
     const loaded = modelOf(id);
-    // structured clone copies the file's buffer once (tensors are views into it), and a large
-    // data file chunk by chunk (no buffer over one chunk); the page moves them on
-    return snapshotOf(loaded, [...session!.files, ...session!.data]);
+    // structured clone copies the file's buffer once (tensors are views into it); a data file held
+    // in chunks goes as its Blob, which the receiving worker reads itself (read-files.ts)
+    return handoverOf(snapshotOf(loaded, [...session!.files, ...session!.data]), session!.sources);
   },
 
   runnable(_ctx, id) {

@@ -16,7 +16,7 @@ import { loadModel } from '../onnx/load';
 import { fromSnapshot, runnableBytes, snapshotOf } from '../onnx/snapshot';
 import { summarizeModel } from '../onnx/summary';
 import { DataLocation, DataType } from '../onnx/types';
-import { readFiles, type NamedFile } from './read-files';
+import { handoverOf, readFiles, receiveHandover, type NamedFile } from './read-files';
 
 const SAMPLE = fileURLToPath(new URL('../../public/sample/digits-cnn.onnx', import.meta.url));
 const split = externalizeData(decodeModel(new Uint8Array(fs.readFileSync(SAMPLE))), 'sample.onnx.data');
@@ -65,8 +65,12 @@ describe('opening a model whose data file is held in chunks', () => {
       }
       // the runnable file (bench, runtime check): the same bytes as from one buffer
       expect(Buffer.compare(Buffer.from(runnableBytes(loaded, read.whole[0].bytes)), Buffer.from(runnableBytes(reference, modelBytes)))).toBe(0);
-      // the snapshot to another worker carries the chunks (no buffer larger than one chunk) and resolves the same
-      const snap = structuredClone(snapshotOf(loaded, [...read.whole, ...read.data]));
+      // the snapshot to another worker carries the chunked file as its Blob (no copy of the file in
+      // the message); the receiving worker reads it in chunks again, and it resolves the same
+      const handover = structuredClone(handoverOf(snapshotOf(loaded, [...read.whole, ...read.data]), read.sources));
+      expect(handover.blobs.length).toBe(chunkBytes < dataBytes.length ? 1 : 0);
+      const snap = await receiveHandover(handover);
+      expect(snap.data.map((f) => [f.name, f.bytes.length, isChunked(f.bytes)])).toEqual([['sample.onnx.data', dataBytes.length, chunkBytes < dataBytes.length]]);
       const again = fromSnapshot(snap);
       for (const r of refs) expect([...again.external!.read(r.location, r.offset, r.length)]).toEqual([...loaded.external!.read(r.location, r.offset, r.length)]);
     }

@@ -8,9 +8,10 @@
  */
 import { AppError, throwIfAborted } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
-import { chunked, DEFAULT_CHUNK_BYTES, type ChunkedBytes } from '../onnx/chunked';
+import { chunked, DEFAULT_CHUNK_BYTES, isChunked, type ChunkedBytes, type FileBytes } from '../onnx/chunked';
 import { MAX_MESSAGE_BYTES } from '../onnx/codec';
 import type { DataFile, InputFile } from '../onnx/load';
+import type { ModelSnapshot } from '../onnx/snapshot';
 
 /** A file as the page hands it to a worker. */
 export interface NamedFile {
@@ -30,6 +31,46 @@ export interface ReadOptions {
 export interface ReadFiles {
   whole: InputFile[];
   data: DataFile[];
+  /** the Blob each chunked file was read from (keyed by its bytes), to hand to other workers */
+  sources: Map<FileBytes, Blob>;
+}
+
+/** A data file held in chunks, as it crosses to another worker: its Blob, which that worker reads itself. */
+export interface ChunkedBlob {
+  name: string;
+  blob: Blob;
+  chunkBytes: number;
+}
+
+/**
+ * A model snapshot as it crosses threads: the decoded model and the files held in one buffer (a
+ * structured clone), and each data file held in chunks as its Blob, read again in chunks by the
+ * worker receiving it (receiveHandover), so no message carries a copy of a file over one chunk
+ * (Chromium refuses large messages, and the page would hold the file once more on the way).
+ */
+export interface SnapshotHandover extends Omit<ModelSnapshot, 'data'> {
+  data: DataFile[];
+  blobs: ChunkedBlob[];
+}
+
+/** The handover of `snapshot`: its chunked files replaced by the Blobs they were read from. */
+export function handoverOf(snapshot: ModelSnapshot, sources: ReadonlyMap<FileBytes, Blob>): SnapshotHandover {
+  const data: DataFile[] = [];
+  const blobs: ChunkedBlob[] = [];
+  for (const f of snapshot.data) {
+    const blob = isChunked(f.bytes) ? sources.get(f.bytes) : undefined;
+    if (blob && isChunked(f.bytes)) blobs.push({ name: f.name, blob, chunkBytes: f.bytes.chunkBytes });
+    else data.push(f);
+  }
+  return { ...snapshot, data, blobs };
+}
+
+/** The snapshot a handover stands for, its chunked files read from their Blobs. */
+export async function receiveHandover(h: SnapshotHandover, signal?: AbortSignal): Promise<ModelSnapshot> {
+  const data = [...h.data];
+  for (const b of h.blobs) data.push({ name: b.name, bytes: await readChunks(b.blob, chunkSizeOf(b.chunkBytes), { ...(signal ? { signal } : {}) }) });
+  const { blobs: _blobs, ...rest } = h;
+  return { ...rest, data };
 }
 
 /** The chunk size to use: `given` when it is a positive whole number, else the default. */
@@ -67,7 +108,7 @@ export async function readChunks(blob: Blob, chunkBytes: number, options: ReadOp
 export async function readFiles(files: readonly NamedFile[], options: ReadOptions = {}): Promise<ReadFiles> {
   const chunkBytes = chunkSizeOf(options.chunkBytes);
   const total = files.reduce((n, f) => n + f.blob.size, 0);
-  const out: ReadFiles = { whole: [], data: [] };
+  const out: ReadFiles = { whole: [], data: [], sources: new Map() };
   let done = 0;
   for (const f of files) {
     throwIfAborted(options.signal);
@@ -82,7 +123,9 @@ export async function readFiles(files: readonly NamedFile[], options: ReadOption
       done += f.blob.size;
       options.onProgress?.(done, total);
     } else {
-      out.data.push({ name: f.name, bytes: await readChunks(f.blob, chunkBytes, options, done, total) });
+      const bytes = await readChunks(f.blob, chunkBytes, options, done, total);
+      out.data.push({ name: f.name, bytes });
+      out.sources.set(bytes, f.blob);
       done += f.blob.size;
     }
   }
