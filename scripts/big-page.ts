@@ -121,6 +121,12 @@ async function main(): Promise<void> {
     const compressMs = performance.now() - t0;
     console.log(`compressed in ${(compressMs / 1000).toFixed(1)} s; browser RSS peak ${gib(rss.peak())}`);
 
+    // the runtime check cannot run a model over 2 GB on onnxruntime-web: it must say so plainly
+    await page.getByTestId('compress-verify-run').click();
+    const verifyError = page.getByTestId('compress-verify-error');
+    await verifyError.waitFor({ timeout: 120_000 });
+    console.log(`runtime check: ${await verifyError.innerText()}`);
+
     const downloads: Download[] = [];
     page.on('download', (d) => downloads.push(d));
     await page.getByTestId('compress-download').click();
