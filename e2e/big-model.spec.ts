@@ -89,15 +89,18 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
   expect(await summary(page)).toEqual(whole);
   await expect(page.getByTestId('error')).toHaveCount(0);
   const chunked = () => page.evaluate(() => (globalThis as unknown as { __studioDebug: { chunked: unknown[] } }).__studioDebug.chunked);
-  const held = { name: DATA.name, chunks: Math.ceil(DATA.bytes.length / 1000), chunkBytes: 1000 };
+  const held = { name: DATA.name, held: 'chunks', chunks: Math.ceil(DATA.bytes.length / 1000), chunkBytes: 1000 };
   await expect.poll(chunked).toEqual([{ kind: 'chunks', worker: 'model', ...held }]);
 
   await dropFiles(page, [{ name: 'big.recipe.json', type: 'application/json', bytes: Buffer.from(JSON.stringify(RECIPE)) }]);
   await expect(page.getByTestId('notice')).toContainText('applied');
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
-  // the compress worker got the data file as the model worker holds it: in chunks, no buffer larger
-  await expect.poll(chunked).toEqual([{ kind: 'chunks', worker: 'model', ...held }, { kind: 'chunks', worker: 'compress', ...held }]);
+  // the compress worker got the data file as its Blob and reads it by offset, a tensor at a time (never held)
+  await expect.poll(chunked).toEqual([
+    { kind: 'chunks', worker: 'model', ...held },
+    { kind: 'chunks', worker: 'compress', name: DATA.name, held: 'by-offset', chunks: 0, chunkBytes: 0 },
+  ]);
 
   // the download: the model and its data file
   const downloads: Download[] = [];

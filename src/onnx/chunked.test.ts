@@ -86,6 +86,20 @@ describe('readChunked: bytes of a file held in chunks', () => {
     expect(code(() => r.read('w.data', 1200, 1))).toMatch(/^external-data: External data offset 1200 is beyond the end of "w.data"/);
   });
 
+  it('reads a lazy file by offset, and refuses a short read or a range outside it', () => {
+    const reads: string[] = [];
+    const lazy = { length: 1000, readAt: (o: number, n: number) => (reads.push(`${o}+${n}`), whole.slice(o, o + n)) };
+    expect([...readChunked(lazy, 10, 150)]).toEqual([...whole.subarray(10, 160)]);
+    expect(reads).toEqual(['10+150']);
+    expect(code(() => readChunked(lazy, 990, 11, 'w.data'))).toBe('external-data: Bytes 990..1001 are outside "w.data" (1000 bytes).');
+    expect(reads).toHaveLength(1);
+    const short = { length: 1000, readAt: (o: number, n: number) => whole.slice(o, o + n - 1) };
+    expect(code(() => readChunked(short, 0, 8, 'w.data'))).toBe('external-data: Reading 8 bytes at 0 of "w.data" gave 7 (the file changed?).');
+    const r = filesResolver([{ name: 'w.data', bytes: lazy }]);
+    expect(r.size('w.data')).toBe(1000);
+    expect([...r.read('w.data', 900, undefined)]).toEqual([...whole.subarray(900)]);
+  });
+
   it('survives a structured clone (the snapshot to another worker)', () => {
     const copy = structuredClone(parts);
     expect([...readChunked(copy, 10, 150)]).toEqual([...whole.subarray(10, 160)]);

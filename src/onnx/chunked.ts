@@ -17,11 +17,25 @@ export interface ChunkedBytes {
   readonly chunkBytes: number;
 }
 
-/** A data file's bytes: one buffer, or several (chunked). */
-export type FileBytes = Uint8Array | ChunkedBytes;
+/**
+ * A file read by offset when asked, never held (in a worker: FileReaderSync over the dropped
+ * File, as the CLI reads its data files with positional reads).
+ */
+export interface LazyBytes {
+  readonly length: number;
+  /** exactly `length` bytes from `offset` (a fresh buffer) */
+  readAt(offset: number, length: number): Uint8Array;
+}
+
+/** A data file's bytes: one buffer, several (chunked), or read by offset when asked (lazy). */
+export type FileBytes = Uint8Array | ChunkedBytes | LazyBytes;
 
 export function isChunked(bytes: FileBytes): bytes is ChunkedBytes {
-  return !(bytes instanceof Uint8Array);
+  return !(bytes instanceof Uint8Array) && 'chunks' in bytes;
+}
+
+export function isLazy(bytes: FileBytes): bytes is LazyBytes {
+  return !(bytes instanceof Uint8Array) && 'readAt' in bytes;
 }
 
 /** Checks and wraps chunks read from a file: equal chunks of `chunkBytes` except the last. */
@@ -45,6 +59,11 @@ export function chunked(chunks: readonly Uint8Array[], chunkBytes: number): Chun
 export function readChunked(bytes: FileBytes, offset: number, length: number, name = 'the data file'): Uint8Array {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
     throw new AppError('external-data', `Bytes ${offset}..${offset + length} are outside "${name}" (${bytes.length} bytes).`);
+  }
+  if (isLazy(bytes)) {
+    const out = bytes.readAt(offset, length);
+    if (out.length !== length) throw new AppError('external-data', `Reading ${length} bytes at ${offset} of "${name}" gave ${out.length} (the file changed?).`);
+    return out;
   }
   if (!isChunked(bytes)) return bytes.subarray(offset, offset + length);
   const size = bytes.chunkBytes;

@@ -35,7 +35,7 @@ import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
 import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
-import { receiveHandover } from './read-files';
+import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
 import { reportChunks, reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
@@ -310,8 +310,10 @@ const handlers: Handlers<CompressWorkerApi> = {
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
     const t0 = performance.now();
     if (model.snapshot) {
-      // the data files held in chunks come as Blobs: read here, in chunks
-      const snapshot = await receiveHandover(model.snapshot, signal);
+      // the data files held in chunks come as Blobs: read here by offset, a tensor at a time, where
+      // the thread can read a Blob synchronously (FileReaderSync), else in chunks
+      const read = syncBlobReader();
+      const snapshot = read ? receiveHandoverLazily(model.snapshot, read) : await receiveHandover(model.snapshot, signal);
       reportChunks('compress', snapshot.data);
       const loaded = fromSnapshot(snapshot);
       held = { key: model.key, loaded, originalBytes: loaded.fileSize + snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };

@@ -65,6 +65,28 @@ export function handoverOf(snapshot: ModelSnapshot, sources: ReadonlyMap<FileByt
   return { ...snapshot, data, blobs };
 }
 
+/** Reads bytes [start, end) of a Blob synchronously. */
+export type SyncBlobReader = (blob: Blob, start: number, end: number) => Uint8Array;
+
+/** FileReaderSync where this thread has it (dedicated workers in browsers), else undefined (Node). */
+export function syncBlobReader(): SyncBlobReader | undefined {
+  const Reader = (globalThis as { FileReaderSync?: new () => { readAsArrayBuffer(b: Blob): ArrayBuffer } }).FileReaderSync;
+  if (!Reader) return undefined;
+  const reader = new Reader();
+  return (blob, start, end) => new Uint8Array(reader.readAsArrayBuffer(blob.slice(start, end)));
+}
+
+/**
+ * The snapshot a handover stands for, its chunked files left in their Blobs and read by offset
+ * when a tensor is asked for (LazyBytes): the receiving worker never holds the data file, only
+ * the tensor being read, as the CLI reads its data files.
+ */
+export function receiveHandoverLazily(h: SnapshotHandover, read: SyncBlobReader): ModelSnapshot {
+  const lazy: DataFile[] = h.blobs.map((b) => ({ name: b.name, bytes: { length: b.blob.size, readAt: (offset: number, length: number) => read(b.blob, offset, offset + length) } }));
+  const { blobs: _blobs, ...rest } = h;
+  return { ...rest, data: [...h.data, ...lazy] };
+}
+
 /** The snapshot a handover stands for, its chunked files read from their Blobs. */
 export async function receiveHandover(h: SnapshotHandover, signal?: AbortSignal): Promise<ModelSnapshot> {
   const data = [...h.data];

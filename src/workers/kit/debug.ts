@@ -14,7 +14,7 @@
  *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
  *   result takes the path of a result over 2 GB.
  */
-import { isChunked, type FileBytes } from '../../onnx/chunked';
+import { isChunked, isLazy, type FileBytes } from '../../onnx/chunked';
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
 import { liveClients } from './client';
 
@@ -29,6 +29,9 @@ export interface ChunksReport {
   kind: 'chunks';
   worker: string;
   name: string;
+  /** in chunks, or read by offset when a tensor is asked for (never held) */
+  held: 'chunks' | 'by-offset';
+  /** 0 when read by offset */
   chunks: number;
   chunkBytes: number;
 }
@@ -73,7 +76,8 @@ export function reportChunks(worker: string, files: readonly { name: string; byt
   if (typeof BroadcastChannel === 'undefined') return;
   const channel = new BroadcastChannel(CHANNEL);
   for (const f of files) {
-    if (isChunked(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, chunks: f.bytes.chunks.length, chunkBytes: f.bytes.chunkBytes } satisfies ChunksReport);
+    if (isChunked(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, held: 'chunks', chunks: f.bytes.chunks.length, chunkBytes: f.bytes.chunkBytes } satisfies ChunksReport);
+    else if (isLazy(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, held: 'by-offset', chunks: 0, chunkBytes: 0 } satisfies ChunksReport);
   }
   channel.close();
 }
