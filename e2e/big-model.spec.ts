@@ -23,8 +23,11 @@ import { dropFiles, expect, test } from './helpers';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_PATH = path.join(root, 'public/sample/digits-cnn.onnx');
 const TEST_SET = JSON.parse(fs.readFileSync(path.join(root, 'public/sample/digits-test.json'), 'utf8')) as { inputName: string; shape: number[]; inputs: number[][] };
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-big-'));
-test.afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// made in the test (not at load: the runner loads this file in processes that never run it)
+let tmp = '';
+test.afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const split = externalizeData(decodeModel(new Uint8Array(fs.readFileSync(SAMPLE_PATH))), 'sample.onnx.data');
 const MODEL = { name: 'sample.onnx', bytes: encodeModel(split.model) };
@@ -74,6 +77,7 @@ async function save(downloads: Download[], dir: string): Promise<Record<string, 
 
 test('a model + data pair held in chunks opens, compresses and exports with the CLI --external-data bytes', async ({ page }) => {
   test.setTimeout(180_000);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-big-'));
   await page.goto('/?empty');
   await expect(page.getByTestId('empty-state')).toBeVisible();
   // the reference: the pair read whole (the data file fits one buffer)
