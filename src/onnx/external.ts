@@ -7,6 +7,7 @@
  */
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
+import { readChunked, type FileBytes } from './chunked';
 import { MAX_MESSAGE_BYTES } from './codec';
 import { modelGraphs } from './names';
 import { dtypeBits, externalInfo, isExternal, tensorRawBytes } from './tensor';
@@ -61,26 +62,26 @@ export function checkRange(location: string, size: number, offset: number, lengt
 }
 
 /**
- * A resolver over files held in memory (e.g. dropped in the page together with the model).
- * A location matches a file of the same relative path, or else of the same base name.
+ * A resolver over files held in memory (e.g. dropped in the page together with the model), each
+ * in one buffer or in chunks (src/onnx/chunked.ts: files over what one buffer may hold). A location matches a file of the same relative path, or else of the same base name.
  */
 export function filesResolver(
-  files: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array> | readonly { name: string; bytes: Uint8Array }[],
+  files: ReadonlyMap<string, FileBytes> | Record<string, FileBytes> | readonly { name: string; bytes: FileBytes }[],
 ): ExternalFiles {
-  const byPath = new Map<string, Uint8Array>();
-  const entries: [string, Uint8Array][] = Array.isArray(files)
-    ? (files as readonly { name: string; bytes: Uint8Array }[]).map((f) => [f.name, f.bytes])
+  const byPath = new Map<string, FileBytes>();
+  const entries: [string, FileBytes][] = Array.isArray(files)
+    ? (files as readonly { name: string; bytes: FileBytes }[]).map((f) => [f.name, f.bytes])
     : files instanceof Map
-      ? [...(files as ReadonlyMap<string, Uint8Array>).entries()]
-      : Object.entries(files as Record<string, Uint8Array>);
-  const byBase = new Map<string, Uint8Array | null>();
+      ? [...(files as ReadonlyMap<string, FileBytes>).entries()]
+      : Object.entries(files as Record<string, FileBytes>);
+  const byBase = new Map<string, FileBytes | null>();
   for (const [name, bytes] of entries) {
     const norm = name.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
     byPath.set(norm, bytes);
     const base = baseName(norm);
     byBase.set(base, byBase.has(base) ? null : bytes); // null: ambiguous base name
   }
-  const find = (location: string): Uint8Array | undefined => {
+  const find = (location: string): FileBytes | undefined => {
     const loc = checkLocation(location);
     return byPath.get(loc) ?? byBase.get(baseName(loc)) ?? undefined;
   };
@@ -92,7 +93,8 @@ export function filesResolver(
       const bytes = find(location);
       if (!bytes) throw missingFile(location);
       const len = checkRange(location, bytes.length, offset, length);
-      return bytes.subarray(offset, offset + len);
+      // a view, except where the bytes cross two chunks of a chunked file (then a copy of them)
+      return readChunked(bytes, offset, len, location);
     },
   };
 }
@@ -372,6 +374,27 @@ export function externalizeData(
     data.set(bytes, p.offset);
   }
   return { model: plan.model, data };
+}
+
+/**
+ * The plan's data file as pieces in file order, to hand to `new Blob(pieces)` (or to write one
+ * after the other): each tensor's bytes (views, as read) and the alignment gaps as zeros. The
+ * file is never one buffer, so it may be larger than any buffer the engine allows.
+ */
+export function dataFilePieces(plan: ExternalPlan): Uint8Array[] {
+  const zeros = new Uint8Array(BIG_ALIGN);
+  const pieces: Uint8Array[] = [];
+  let end = 0;
+  for (const p of plan.parts) {
+    if (p.offset < end || p.offset - end >= BIG_ALIGN) throw new AppError('external-data', `A planned tensor at offset ${p.offset} does not follow the one before (ending at ${end}).`);
+    if (p.offset > end) pieces.push(zeros.subarray(0, p.offset - end));
+    const bytes = p.read();
+    if (bytes.length !== p.length) throw new AppError('external-data', `A tensor's data changed size while it was written (${bytes.length} bytes, planned ${p.length}).`);
+    pieces.push(bytes);
+    end = p.offset + p.length;
+  }
+  if (end !== plan.size) throw new AppError('external-data', `The planned data file ends at ${end}, not at its size ${plan.size}.`);
+  return pieces;
 }
 
 /** Bytes a tensor's data takes where it is stored now (raw or typed fields). */

@@ -4,6 +4,7 @@
  * and check that external data references resolve.
  */
 import { AppError, throwIfAborted } from '../core/errors';
+import type { FileBytes } from './chunked';
 import { decodeModel } from './codec';
 import { checkExternalData, filesResolver, type ExternalFiles } from './external';
 import { assignNodeNames } from './names';
@@ -27,11 +28,22 @@ export interface LoadOptions {
   fileName?: string;
   /** external data files from elsewhere (e.g. the CLI's files beside the model), used instead of the other files */
   external?: ExternalFiles;
+  /**
+   * files that are never the model, held in chunks (src/onnx/chunked.ts: larger than one buffer
+   * may be): external data candidates beside the other files given
+   */
+  data?: readonly DataFile[];
 }
 
 export interface InputFile {
   name: string;
   bytes: Uint8Array;
+}
+
+/** A file given beside the model: its bytes in one buffer or in chunks. */
+export interface DataFile {
+  name: string;
+  bytes: FileBytes;
 }
 
 /** Picks the model among several files: the one that sniffs as ONNX (a .onnx name breaks ties). */
@@ -63,7 +75,7 @@ function pickModel(files: readonly InputFile[]): InputFile {
 }
 
 /** The files given beside the model file (external data candidates), named relative to its folder. */
-export function dataFiles(modelFile: InputFile, files: readonly InputFile[]): InputFile[] {
+export function dataFiles(modelFile: { name: string }, files: readonly DataFile[]): DataFile[] {
   const modelName = modelFile.name.replace(/\\/g, '/');
   const dir = modelName.slice(0, modelName.lastIndexOf('/') + 1);
   return files
@@ -94,7 +106,7 @@ export function loadModel(input: readonly InputFile[] | Uint8Array, options: Loa
 
   onProgress?.(0.95, 'external data');
   // Names of the other files relative to the model's folder (a dropped folder gives 'dir/model.onnx').
-  const others = dataFiles(file, files);
+  const others = dataFiles(file, [...files, ...(options.data ?? [])]);
   const external: ExternalFiles | undefined = options.external ?? (others.length > 0 ? filesResolver(others) : undefined);
   checkExternalData(model, external);
   throwIfAborted(signal);

@@ -6,20 +6,21 @@
  */
 import { encodeModel } from './codec';
 import { externalReferences, filesResolver, inlineExternalData } from './external';
-import { dataFiles, type InputFile, type LoadedModel } from './load';
-import type { Model } from './types';
+import { dataFiles, type DataFile, type LoadedModel } from './load';
+import { AppError } from '../core/errors';
+import type { ExternalDataResolver, Model } from './types';
 
 export interface ModelSnapshot {
   model: Model;
   fileName: string;
   fileSize: number;
   renamedNodes: number;
-  /** the files given beside the model (external data), named relative to its folder */
-  data: InputFile[];
+  /** the files given beside the model (external data), named relative to its folder; large ones in chunks */
+  data: DataFile[];
 }
 
 /** `loaded` as plain data; `files` are the files it was loaded from. */
-export function snapshotOf(loaded: LoadedModel, files: readonly InputFile[]): ModelSnapshot {
+export function snapshotOf(loaded: LoadedModel, files: readonly DataFile[]): ModelSnapshot {
   const modelFile = files.find((f) => f.name === loaded.fileName);
   return {
     model: loaded.model,
@@ -41,14 +42,26 @@ export function fromSnapshot(s: ModelSnapshot): LoadedModel {
   };
 }
 
+/** The model with its external data inline; past 2 GB, a message saying what cannot run and what can. */
+function inlined(loaded: LoadedModel, external: ExternalDataResolver): Model {
+  try {
+    return inlineExternalData(loaded.model, external, { baseSize: loaded.fileSize });
+  } catch (e) {
+    if (!(e instanceof AppError && e.code === 'too-large')) throw e;
+    throw new AppError(
+      'too-large',
+      `${loaded.fileName} is over 2 GB with its external data: benchmarks and the runtime check run a model on onnxruntime-web as one file, which holds at most 2 GB (and its WebAssembly memory at most 4 GB). Opening, compressing and exporting work; to run it, use the CLI (npm run cli -- eval ORIGINAL COMPRESSED), which reads the data files beside the models.`,
+    );
+  }
+}
+
 /**
  * The model as one self-contained file that a runtime can load (onnxruntime-web would need
  * external data mounted): the file's own bytes when it has no external tensors, else the model
  * encoded with its external data inline. A fresh buffer of exactly those bytes either way.
  */
 export function runnableBytes(loaded: LoadedModel, modelFileBytes: Uint8Array): ArrayBuffer {
-  const bytes =
-    loaded.external && externalReferences(loaded.model).length > 0 ? encodeModel(inlineExternalData(loaded.model, loaded.external)) : modelFileBytes.slice();
+  const bytes = loaded.external && externalReferences(loaded.model).length > 0 ? encodeModel(inlined(loaded, loaded.external)) : modelFileBytes.slice();
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : (bytes.slice().buffer as ArrayBuffer);
 }
 

@@ -207,7 +207,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
       // before its result, on the same port
       if (inFlight !== controller) return;
       const blob = new Blob([out.bytes], { type: 'application/octet-stream' });
-      const data = out.data && { name: out.data.name, blob: new Blob([out.data.bytes], { type: 'application/octet-stream' }) };
+      const data = out.data && { name: out.data.name, blob: out.data.blob };
       set({
         job: undefined,
         result: {

@@ -8,6 +8,7 @@ import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
 import type { DataPart } from '../bench/data-load';
 import type { ModelSnapshot } from '../onnx/snapshot';
+import type { SnapshotHandover } from './read-files';
 import type { IoSummary } from '../onnx/summary';
 import type { Method, WorkerResult } from './kit/protocol';
 
@@ -45,8 +46,8 @@ export interface CompressOutput {
   originalBytes: number;
   /** the compressed .onnx file (all weights inline unless `data` is given); transferred, not copied */
   bytes: ArrayBuffer;
-  /** the external data file, when the result is too large for one protobuf file (2 GB); transferred */
-  data?: { name: string; bytes: ArrayBuffer };
+  /** the external data file, when the result is too large for one protobuf file (2 GB): a Blob made of its pieces in the worker */
+  data?: { name: string; blob: Blob };
   report: CompressReport;
   timings: CompressTimings;
 }
@@ -96,7 +97,7 @@ export interface VerifyReport {
  */
 export interface CompressModel {
   key: number;
-  snapshot?: ModelSnapshot;
+  snapshot?: SnapshotHandover;
 }
 
 /**
@@ -114,12 +115,21 @@ export interface CompressData {
   guessed?: string;
 }
 
+/** How the result is written. */
+export interface CompressOutputOptions {
+  /**
+   * weights beyond this many stored bytes go to an external data file beside the model (unset:
+   * only past protobuf's 2 GB); `__studioDebug.singleFileLimit` in tests
+   */
+  singleFileLimit?: number;
+}
+
 export interface CompressWorkerApi {
   /**
    * Applies the recipe to the model and returns the compressed file. Fails with code 'stale' in
    * its message when the worker does not hold `model.key` and no snapshot was given.
    */
-  compress: Method<[model: CompressModel, recipe: Recipe, data?: CompressData], CompressOutput, CompressProgress>;
+  compress: Method<[model: CompressModel, recipe: Recipe, data?: CompressData, output?: CompressOutputOptions], CompressOutput, CompressProgress>;
   /**
    * Runs the original (`original`: a self-contained file with these inputs) and the compressed
    * model on each backend with the same synthesized inputs and compares the outputs.

@@ -10,6 +10,7 @@ import { buffersOf } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import type { CompressData, CompressOutput, CompressProgressCallback, CompressWorkerApi, Recipe, VerifyBackend, VerifyReport } from './compress-api';
 import { WorkerClient } from './kit/client';
+import { debugSingleFileLimit } from './kit/debug';
 import type { ModelHandle } from './model-client';
 
 export interface CompressCallOptions {
@@ -38,7 +39,9 @@ export class CompressClient {
     const { signal, onProgress, data } = options;
     const attempt = async (handOver: boolean): Promise<CompressOutput> => {
       const snapshot = handOver ? await handle.snapshot() : undefined;
-      const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe, data], {
+      const singleFileLimit = debugSingleFileLimit();
+      const output = singleFileLimit !== undefined ? { singleFileLimit } : {};
+      const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe, data, output], {
         signal,
         ...(onProgress ? { onProgress } : {}),
         transfer: snapshot ? buffersOf(snapshot) : [],

@@ -12,21 +12,25 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeRecipe, serializeRecipe } from '../compress/recipe';
 import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
 import { AppError } from '../core/errors';
-import { encodeModel } from '../onnx/codec';
+import { decodeModel, encodeModel } from '../onnx/codec';
 import type { CompressProgress } from './compress-api';
 import * as ort from 'onnxruntime-node';
 import { synthesizeInputs } from '../bench/inputs';
-import { dataFileName, prepareCompression, runCompression } from './compress-run';
+import { dataFileName, finishCompression, prepareCompression, prepareLoaded, runCompression } from './compress-run';
+import { externalizeData } from '../onnx/external';
+import { loadModel } from '../onnx/load';
+import { fromSnapshot, snapshotOf } from '../onnx/snapshot';
+import { handoverOf, readFiles, receiveHandover, receiveHandoverLazily } from './read-files';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'compress-run-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
 
-function cliCompress(model: string, recipeText: string, out: string): void {
+function cliCompress(model: string, recipeText: string, out: string, more: string[] = []): void {
   const recipe = path.join(tmp, `${path.basename(out)}.recipe.json`);
   fs.writeFileSync(recipe, recipeText);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compress', model, '--recipe', recipe, '--out', out], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compress', model, '--recipe', recipe, '--out', out, ...more], {
     cwd: root,
     encoding: 'utf8',
     timeout: 90_000,
@@ -103,10 +107,11 @@ describe("the compress worker's pipeline", () => {
     const split = runCompression([{ name: 'digits-cnn.onnx', bytes: sample }], recipe, { singleFileLimit: 1000 });
     expect(split.data?.name).toBe('digits-cnn.compressed.onnx.data');
     expect(split.bytes.length).toBeLessThan(single.bytes.length / 2);
-    expect(split.data!.bytes.length).toBeGreaterThan(single.bytes.length / 2);
+    expect(split.data!.size).toBeGreaterThan(single.bytes.length / 2);
+    expect(Buffer.concat(split.data!.pieces).length).toBe(split.data!.size);
     const dir = fs.mkdtempSync(path.join(tmp, 'split-'));
     fs.writeFileSync(path.join(dir, 'model.onnx'), split.bytes);
-    fs.writeFileSync(path.join(dir, split.data!.name), split.data!.bytes);
+    fs.writeFileSync(path.join(dir, split.data!.name), Buffer.concat(split.data!.pieces));
     const run = async (s: ort.InferenceSession) => {
       const x = synthesizeInputs([{ name: s.inputNames[0], dtype: 'float32', shape: [2, 1, 8, 8] }], 3)[0];
       const out = await s.run({ [x.name]: new ort.Tensor('float32', x.data as Float32Array, x.dims) });
@@ -116,6 +121,53 @@ describe("the compress worker's pipeline", () => {
     const b = await run(await ort.InferenceSession.create(path.join(dir, 'model.onnx')));
     expect(Array.from(b)).toEqual(Array.from(a));
     expect(dataFileName('dir/My Model.ONNX')).toBe('My_Model.compressed.onnx.data');
+  });
+
+  it("gives the CLI's --external-data bytes for a model whose data file the page holds in chunks", async () => {
+    // the sample with its weights in sample.onnx.data; the page holds that file in 1000-byte chunks
+    // (a stand-in for 1 GiB chunks of a data file over 2 GiB), tensors straddling them
+    const dir = fs.mkdtempSync(path.join(tmp, 'chunked-'));
+    const split = externalizeData(decodeModel(new Uint8Array(fs.readFileSync(SAMPLE))), 'sample.onnx.data');
+    const modelBytes = encodeModel(split.model);
+    fs.writeFileSync(path.join(dir, 'sample.onnx'), modelBytes);
+    fs.writeFileSync(path.join(dir, 'sample.onnx.data'), split.data);
+    // int8 convolutions; fc2 stays fp32, so its weight is copied from the chunked input into the result's data file
+    const recipe = makeRecipe('portable', { weights: 'int8', granularity: 'per-channel' }, { '/classifier/fc2/Gemm': { weights: 'fp32' } });
+    const out = path.join(fs.mkdtempSync(path.join(tmp, 'cli-')), 'sample.onnx');
+    cliCompress(path.join(dir, 'sample.onnx'), serializeRecipe(recipe), out, ['--external-data', dataFileName('sample.onnx')]);
+
+    const files = ['sample.onnx.data', 'sample.onnx'].map((name) => ({ name, blob: new Blob([fs.readFileSync(path.join(dir, name))]) }));
+    const read = await readFiles(files, { chunkBytes: 1000 });
+    expect(read.data[0].bytes.length).toBe(split.data.length);
+    const loaded = loadModel(read.whole, { data: read.data });
+    // the compress worker's copy: the model worker's snapshot through a structured clone, the chunked
+    // data file as its Blob, which the compress worker reads in chunks itself
+    const handover = structuredClone(handoverOf(snapshotOf(loaded, [...read.whole, ...read.data]), read.sources));
+    expect(handover.data).toEqual([]);
+    expect(handover.blobs.map((b) => [b.name, b.blob.size, b.chunkBytes])).toEqual([['sample.onnx.data', split.data.length, 1000]]);
+    // read back in chunks, or by offset a tensor at a time (the worker's FileReaderSync; here a
+    // synchronous read of the same bytes, counted)
+    let lazyBytes = 0;
+    const lazy = receiveHandoverLazily(handover, (blob, start, end) => {
+      expect(blob.size).toBe(split.data.length);
+      lazyBytes += end - start;
+      return split.data.slice(start, end);
+    });
+    for (const snapshot of [await receiveHandover(handover), lazy]) {
+    const prepared = prepareLoaded(fromSnapshot(snapshot), modelBytes.length + split.data.length, JSON.parse(serializeRecipe(recipe)));
+    // a limit of 0 weight bytes stands in for protobuf's 2 GB: the result gets its data file
+    const page = finishCompression(prepared, { singleFileLimit: 0 });
+    expect(page.data?.name).toBe('sample.compressed.onnx.data');
+    expect(Buffer.compare(Buffer.from(page.bytes), fs.readFileSync(out))).toBe(0);
+    const cliData = fs.readFileSync(path.join(path.dirname(out), 'sample.compressed.onnx.data'));
+    expect(page.data!.pieces.length).toBeGreaterThan(1);
+    expect(page.data!.size).toBe(cliData.length);
+    // what the worker posts to the page: one Blob of the pieces
+    const blob = new Blob(page.data!.pieces as Uint8Array<ArrayBuffer>[]);
+    expect(Buffer.compare(Buffer.from(await blob.arrayBuffer()), cliData)).toBe(0);
+    }
+    // by offset, only tensors were read (each a few times at most), never the file in one piece
+    expect(lazyBytes).toBeGreaterThan(0);
   });
 
   it('names the key of a bad recipe', () => {

@@ -15,7 +15,7 @@ import type { LayerHessian } from '../compress/recovery/hessian';
 import { wantsRecovery } from '../compress/recovery/plan';
 import { parseRecipe, resolveRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
-import { externalizeData, externalReferences, inlineExternalData } from '../onnx/external';
+import { dataFilePieces, externalReferences, inlineExternalData, planExternalData } from '../onnx/external';
 import { recipeLayers } from '../onnx/stored-tensors';
 import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
 import type { ExternalDataResolver, Model } from '../onnx/types';
@@ -37,7 +37,13 @@ export interface RunOptions {
 export interface DataFile {
   /** the file name the model's tensors refer to (their `location`) */
   name: string;
-  bytes: Uint8Array;
+  /** the file's bytes */
+  size: number;
+  /**
+   * the file as pieces in order (tensors' bytes and zero gaps, dataFilePieces): the worker makes
+   * one Blob of them, so the file is never one buffer (it may pass 2 GiB)
+   */
+  pieces: Uint8Array[];
 }
 
 export interface RunResult {
@@ -153,8 +159,9 @@ export function encodeResult(
       if (!(e instanceof AppError && e.code === 'too-large')) throw e;
     }
   }
-  const split = externalizeData(model, dataName, { resolver: external });
-  return { bytes: encodeModel(split.model), data: { name: dataName, bytes: split.data } };
+  // the layout of the CLI's --external-data (planExternalData), so the bytes are the CLI's
+  const plan = planExternalData(model, dataName, { resolver: external });
+  return { bytes: encodeModel(plan.model), data: { name: dataName, size: plan.size, pieces: dataFilePieces(plan) } };
 }
 
 /** One self-contained file: tensors left external (untouched layers) are pulled inline first. */

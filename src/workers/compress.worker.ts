@@ -10,7 +10,7 @@ import { adapterName, type AdapterInfoLike } from './gpu-adapter';
 import { collectCalibration, synthesizeSamples, type Calibration, type Sample } from '../compress/activations/calibrate';
 import { usesFloat16Compute } from '../compress/fp16/compute';
 import { externalReferences, inlineExternalData } from '../onnx/external';
-import { decodeModel, encodeModel } from '../onnx/codec';
+import { decodeModel, encodeModel, MAX_MESSAGE_BYTES } from '../onnx/codec';
 import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
@@ -35,7 +35,8 @@ import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
 import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
-import { reportDecodes } from './kit/debug';
+import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
+import { reportChunks, reportDecodes } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
@@ -159,6 +160,12 @@ async function verify(
   const sets = given.length > 0 ? given : Array.from({ length: VERIFY_SETS }, (_, k) => synthesizeInputs(inputs, 1000 + k, data?.dims ?? {}));
   // self-contained already (the model worker inlined any external data)
   const original = new Uint8Array(originalBuffer);
+  if (compressed.size + (compressedData?.blob.size ?? 0) > MAX_MESSAGE_BYTES) {
+    throw new AppError(
+      'too-large',
+      'The compressed model is over 2 GB with its data file: the runtime check runs it on onnxruntime-web, whose WebAssembly memory holds at most 4 GB and whose data file would be one buffer (at most 2 GB here). Export it and run it with the CLI (npm run cli -- eval ORIGINAL COMPRESSED).',
+    );
+  }
   const result = new Uint8Array(await compressed.arrayBuffer());
   const halfCompute = usesFloat16Compute(decodeModel(result, { name: 'compressed.onnx' }));
   const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
@@ -227,7 +234,14 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
     }
   }
   const source = given.length > 0 ? 'samples' : 'synthesized';
-  const self = selfContained(loaded);
+  let self: ReturnType<typeof selfContained>;
+  try {
+    self = selfContained(loaded);
+  } catch (e) {
+    // a model over 2 GB cannot be one file for onnxruntime-web: those layers stay weights-only
+    if (isAppError(e) && e.code === 'too-large') return { note: `int8 activations: no calibration (${e.message})` };
+    throw e;
+  }
   const { run, release } = await webRunModel();
   try {
     const calibration = await collectCalibration(self, samples, run, { source, signal });
@@ -290,18 +304,23 @@ async function recoveryHessians(
 let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
 
 const handlers: Handlers<CompressWorkerApi> = {
-  async compress(ctx, model, recipe, given) {
+  async compress(ctx, model, recipe, given, output = {}) {
     const { signal } = ctx;
     const progress = throttled(ctx.progress);
     progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
     const t0 = performance.now();
     if (model.snapshot) {
-      const loaded = fromSnapshot(model.snapshot);
-      held = { key: model.key, loaded, originalBytes: loaded.fileSize + model.snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
+      // the data files held in chunks come as Blobs: read here by offset, a tensor at a time, where
+      // the thread can read a Blob synchronously (FileReaderSync), else in chunks
+      const read = syncBlobReader();
+      const snapshot = read ? receiveHandoverLazily(model.snapshot, read) : await receiveHandover(model.snapshot, signal);
+      reportChunks('compress', snapshot.data);
+      const loaded = fromSnapshot(snapshot);
+      held = { key: model.key, loaded, originalBytes: loaded.fileSize + snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
     }
     if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
     const readMs = performance.now() - t0;
-    const options = { signal, onProgress: progress, now: () => performance.now() };
+    const options = { signal, onProgress: progress, now: () => performance.now(), ...(output.singleFileLimit !== undefined ? { singleFileLimit: output.singleFileLimit } : {}) };
     progress({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
     const prepared = prepareLoaded(held.loaded, held.originalBytes, recipe);
     let calibrated: { calibration?: Calibration; note?: string } = {};
@@ -322,7 +341,8 @@ const handlers: Handlers<CompressWorkerApi> = {
     if (calibrated.note) r.report.notes.push(calibrated.note);
     if (recovered.note) r.report.notes.push(recovered.note);
     const bytes = ownBuffer(r.bytes);
-    const data = r.data && { name: r.data.name, bytes: ownBuffer(r.data.bytes) };
+    // the data file as one Blob of its pieces: never one buffer (it may pass 2 GiB), and a Blob crosses to the page without a copy
+    const data = r.data && { name: r.data.name, blob: new Blob(r.data.pieces as Uint8Array<ArrayBuffer>[], { type: 'application/octet-stream' }) };
     const value: CompressOutput = {
       fileName: r.fileName,
       originalBytes: r.originalBytes,
@@ -331,7 +351,7 @@ const handlers: Handlers<CompressWorkerApi> = {
       report: r.report,
       timings: { readMs, ...r.timings },
     };
-    return withTransfer(value, data ? [bytes, data.bytes] : [bytes]);
+    return withTransfer(value, [bytes]);
   },
 
   verify: (_ctx, original, inputs, compressed, backends, compressedData, data) => verify(original, inputs, compressed, backends, compressedData, data),

@@ -10,6 +10,7 @@ import type { Recipe, Target } from '../compress/recipe';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { Calibration } from '../compress/activations/calibrate';
 import type { LayerHessian } from '../compress/recovery/hessian';
+import type { SnapshotHandover } from './read-files';
 import type { Method, WorkerResult } from './kit/protocol';
 
 export type { ExploreLayer, Measured, MeasureOptions, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
@@ -19,7 +20,7 @@ export interface ExploreInit {
   /** the model and its external data files (handles; the worker reads them for the cache key's hash only) */
   files: File[];
   /** the parsed model, from the model worker (not decoded again) */
-  snapshot: ModelSnapshot;
+  snapshot: SnapshotHandover;
   target: Target;
   /** the Data place's evaluation part (absent: random inputs at `dimValues`) */
   data?: DataPart;

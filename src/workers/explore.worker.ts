@@ -13,6 +13,9 @@ import { projectionInput } from '../compress/project';
 import { inlineExternalData, externalReferences } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
 import { fromSnapshot } from '../onnx/snapshot';
+import { MAX_MESSAGE_BYTES } from '../onnx/codec';
+import { formatBytes } from '../core/bytes-and-counts';
+import { receiveHandover } from './read-files';
 import { summarizeModel } from '../onnx/summary';
 import type { ExploreInit, ExploreReady, ExploreWorkerApi } from './explore-api';
 import { reportDecodes } from './kit/debug';
@@ -50,11 +53,18 @@ const openWasm: OpenSession = async (bytes) => {
 const handlers: Handlers<ExploreWorkerApi> = {
   async init(_ctx, init: ExploreInit): Promise<ExploreReady> {
     const t0 = performance.now();
+    const total = init.files.reduce((n, f) => n + f.size, 0);
+    if (total > MAX_MESSAGE_BYTES) {
+      throw new AppError(
+        'too-large',
+        `Explore runs every candidate on onnxruntime-web as one file, which holds at most 2 GB; this model is ${formatBytes(total)} with its data files. Compress it with a recipe instead (Compress), or use the CLI.`,
+      );
+    }
     const files = await Promise.all(init.files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
     // the cache key: the model's files and, with data, its evaluation part's values
     const data = init.data ? (init.data.labeled ? [new Uint8Array(init.data.labeled.data.buffer, init.data.labeled.data.byteOffset, init.data.labeled.data.byteLength)] : (init.data.sets ?? []).flat().map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))) : [];
     const hash = `${await sha256(files)}${data.length ? `:data-${(await sha256(data)).slice(0, 16)}` : ''}`;
-    const loaded = fromSnapshot(init.snapshot);
+    const loaded = fromSnapshot(await receiveHandover(init.snapshot));
     const summary = summarizeModel(loaded);
     const refs = externalReferences(loaded.model).length > 0;
     if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');

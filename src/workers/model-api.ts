@@ -2,12 +2,13 @@
  * The contract between the page and the model worker, which parses a model once per open and
  * keeps it: the graph view, the inspector, the recipe's projection and the compare view ask it,
  * and the other workers get the parsed model (snapshot) or runnable bytes from it instead of
- * decoding the file again. Only plain, structured-cloneable data crosses it; file bytes go in as
- * transferred ArrayBuffers and small results come back. Every call about the open model names
+ * decoding the file again. Only plain, structured-cloneable data crosses it; files go in as
+ * Blobs (read by the worker in slices) and small results come back. Every call about the open model names
  * the session it means (OpenedModel.session), so an answer never belongs to another model.
  */
 import type { ModelSummary } from '../onnx/summary';
 import type { ModelSnapshot } from '../onnx/snapshot';
+import type { SnapshotHandover } from './read-files';
 import type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 import type { Recipe } from '../compress/recipe';
 import type { SizeProjection } from '../compress/project';
@@ -17,7 +18,7 @@ import type { LayerReport } from '../compress/compress';
 import type { Method, WorkerResult } from './kit/protocol';
 import type { TensorPage } from '../onnx/tensor-page';
 
-export type { ModelSummary, ModelSnapshot, WorkerResult };
+export type { ModelSummary, ModelSnapshot, SnapshotHandover, WorkerResult };
 export type { GraphInfo, GraphScene, LayoutEngine, SearchHit } from '../graph/scene-types';
 export type { NodeDetails, TensorStatsView, SizeProjection, Recipe };
 export type { AttributeView, ValueView, WeightView } from '../onnx/inspect';
@@ -26,10 +27,15 @@ export type { ChangeKind, CompareDiff, NodeChange } from '../graph/compare-diff'
 export type { LayerReport };
 export type { TensorPage };
 
-/** One file handed to the worker; `buffer` is transferred, not copied. */
+/** One file handed to the worker: a Blob (the dropped File: not copied), read by the worker in slices. */
 export interface ModelFileInput {
   name: string;
-  buffer: ArrayBuffer;
+  blob: Blob;
+}
+
+export interface OpenOptions {
+  /** the largest buffer a data file is held in (default 1 GiB; `__studioDebug.chunkBytes` in tests) */
+  chunkBytes?: number;
 }
 
 export interface OpenedModel {
@@ -65,12 +71,12 @@ export interface RuntimeReport {
 }
 
 export interface ModelWorkerApi {
-  /** Parses the files (a model plus any external data files) and keeps the model in the worker. */
-  open: Method<[files: ModelFileInput[]], OpenedModel, OpenProgress>;
+  /** Reads and parses the files (a model plus any external data files) and keeps the model in the worker. */
+  open: Method<[files: ModelFileInput[], options?: OpenOptions], OpenedModel, OpenProgress>;
   /** Loads onnxruntime-web (from our own origin) and runs a tiny model on the wasm backend. */
   probeRuntimes: Method<[], RuntimeReport>;
   /** The parsed model as plain data, for a worker that works on the model itself (compress, explore). */
-  snapshot: Method<[session: number], ModelSnapshot>;
+  snapshot: Method<[session: number], SnapshotHandover>;
   /** The model as one self-contained file (external data inline) that onnxruntime can run: bench, verify. */
   runnable: Method<[session: number], ArrayBuffer>;
   /** Inspector: attributes, inputs/outputs with shapes and weight tensors of the node named `key`. */

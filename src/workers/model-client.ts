@@ -14,7 +14,7 @@ import type {
   LayerReport,
   LayoutEngine,
   ModelFileInput,
-  ModelSnapshot,
+  SnapshotHandover,
   ModelWorkerApi,
   NodeDetails,
   OpenedModel,
@@ -29,7 +29,7 @@ import type {
 } from './model-api';
 import { WorkerClient } from './kit/client';
 import type { ArgsOf, ResultOf } from './kit/protocol';
-import { installDebugHook } from './kit/debug';
+import { debugChunkBytes, installDebugHook } from './kit/debug';
 
 export interface OpenOptions {
   signal?: AbortSignal;
@@ -62,11 +62,11 @@ export class ModelClient {
     if (files.length === 0) throw new AppError('invalid-argument', 'No file was given.');
     if (signal?.aborted) throw new AppError('aborted', 'Cancelled.');
     onProgress?.(0, 'reading');
-    const inputs: ModelFileInput[] = await Promise.all(files.map(async (f) => ({ name: f.name, buffer: await f.arrayBuffer() })));
-    if (signal?.aborted) throw new AppError('aborted', 'Cancelled.');
-    return this.kit.call('open', [inputs], {
+    // the Files themselves: the worker reads them in slices (a file over 2 GiB cannot be one buffer here)
+    const inputs: ModelFileInput[] = files.map((f) => ({ name: f.name, blob: f }));
+    const chunkBytes = debugChunkBytes();
+    return this.kit.call('open', [inputs, chunkBytes !== undefined ? { chunkBytes } : {}], {
       signal,
-      transfer: inputs.map((i) => i.buffer),
       ...(onProgress ? { onProgress: (p) => onProgress(p.fraction, p.stage) } : {}),
     });
   }
@@ -137,7 +137,7 @@ export class ModelHandle {
   }
 
   /** The parsed model as plain data (for the compress and explore workers: no second decode). */
-  snapshot(): Promise<ModelSnapshot> {
+  snapshot(): Promise<SnapshotHandover> {
     return this.call('snapshot', []);
   }
 

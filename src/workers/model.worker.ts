@@ -6,8 +6,9 @@
  * src/compress.
  */
 import { AppError } from '../core/errors';
+import type { FileBytes } from '../onnx/chunked';
 import { nodeDetails, tensorStatsOf } from '../onnx/inspect';
-import { loadModel, type InputFile, type LoadedModel } from '../onnx/load';
+import { loadModel, type DataFile, type InputFile, type LoadedModel } from '../onnx/load';
 import { runnableBytes, snapshotOf } from '../onnx/snapshot';
 import { summarizeModel } from '../onnx/summary';
 import { projectRecipe } from '../compress/project-recipe';
@@ -15,8 +16,9 @@ import type { ModelWorkerApi, OpenProgress } from './model-api';
 import { probeRuntimes } from './runtime-probe';
 import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf } from './graph-service';
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
-import { reportDecodes } from './kit/debug';
+import { reportChunks, reportDecodes } from './kit/debug';
 import { tensorValuesOf } from './tensor-values';
+import { handoverOf, readFiles } from './read-files';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 
 reportDecodes('model');
@@ -25,7 +27,12 @@ reportDecodes('model');
 interface Session {
   id: number;
   loaded: LoadedModel;
+  /** the files read whole (the model among them) */
   files: InputFile[];
+  /** the data files read in chunks (larger than one chunk) */
+  data: DataFile[];
+  /** the Blob each of those was read from: what other workers get (they read it themselves) */
+  sources: Map<FileBytes, Blob>;
 }
 let session: Session | undefined;
 let nextSession = 1;
@@ -50,20 +57,22 @@ function throttled(report: (p: OpenProgress) => void): (fraction: number, stage:
 }
 
 const handlers: Handlers<ModelWorkerApi> = {
-  open(ctx, files) {
+  async open(ctx, files, options = {}) {
     const progress = throttled(ctx.progress);
     const t0 = performance.now();
-    const inputs = files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) }));
-    const loaded = loadModel(inputs, { signal: ctx.signal, onProgress: progress });
+    // read here, in slices: a data file larger than one chunk is held in chunks (read-files.ts)
+    const read = await readFiles(files, { signal: ctx.signal, chunkBytes: options.chunkBytes, onProgress: (done, total) => progress(total > 0 ? done / total : 1, 'reading') });
+    reportChunks('model', read.data);
+    const loaded = loadModel(read.whole, { signal: ctx.signal, onProgress: progress, data: read.data });
     progress(1, 'summary');
     const summary = summarizeModel(loaded);
-    session = { id: nextSession++, loaded, files: inputs };
+    session = { id: nextSession++, loaded, files: read.whole, data: read.data, sources: read.sources };
     const others = files.filter((f) => f.name !== loaded.fileName);
     return {
       session: session.id,
       fileName: loaded.fileName,
       fileBytes: loaded.fileSize,
-      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.buffer.byteLength }))],
+      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.blob.size }))],
       summary,
       parseMs: performance.now() - t0,
     };
@@ -73,8 +82,9 @@ const handlers: Handlers<ModelWorkerApi> = {
 
   snapshot(_ctx, id) {
     const loaded = modelOf(id);
-    // structured clone copies the file's buffer once (tensors are views into it); the page moves it on
-    return snapshotOf(loaded, session!.files);
+    // structured clone copies the file's buffer once (tensors are views into it); a data file held
+    // in chunks goes as its Blob, which the receiving worker reads itself (read-files.ts)
+    return handoverOf(snapshotOf(loaded, [...session!.files, ...session!.data]), session!.sources);
   },
 
   runnable(_ctx, id) {
