@@ -11,7 +11,7 @@ import { makeTensor } from '../../onnx/tensor';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import type { Recipe } from '../recipe';
-import { collectHessians } from './hessian';
+import { collectHessians, ROWS_PER_COLUMN, subsampleRows } from './hessian';
 import { recoveryLayers } from './plan';
 import { nodeRunModel } from './testing/node-run';
 
@@ -151,6 +151,46 @@ describe('collectHessians: H computed in the runtime', () => {
     expect(got.get('k')?.h).toEqual([]);
     expect(got.get('k')?.mean).toEqual(got.get('q')?.mean);
     expect(got.get('k')?.rows).toBe(6);
+  });
+});
+
+describe('collectHessians: wide Conv layers keep about rowsPerColumn rows per column', () => {
+  for (const copies of [1, 2]) {
+    it(`every step-th position from a phase that moves with the sample, ${copies} sample(s) a run: H equals XᵀX over exactly those rows`, async () => {
+      // 288 columns (3x3 over 32 channels), 400 positions a sample; 1 row per column over 3 samples:
+      // keep 96 a sample, step ⌊400 / 96⌋ + 1 = 5, the phase the sample's slot in its run
+      const c: Case = { name: 'wide', op: 'Conv', x: [1, 32, 20, 20], w: [4, 32, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] } };
+      const rng = seeded(11);
+      const model = caseModel(c, rng);
+      const size = c.x.reduce((p, d) => p * d, 1);
+      const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+      const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies, rowsPerColumn: 1 }))!.get('layer');
+      const cols = 288;
+      const h = new Float64Array(cols * cols);
+      let rows = 0;
+      samples.forEach((smp, i) => {
+        const phase = (i % copies) % 5;
+        inputRows(c, smp.x.data as Float32Array)[0].forEach((r, pos) => {
+          if (pos % 5 !== phase) return;
+          rows++;
+          for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) h[a * cols + b] += r[a] * r[b];
+        });
+      });
+      expect(rows).toBe(240);
+      expect(got!.rows).toBe(rows);
+      const scale = Math.max(...Array.from(h, Math.abs));
+      expect(Math.max(...Array.from(h, (v, i) => Math.abs(v - got!.h[0][i]))) / scale).toBeLessThan(1e-6);
+      // the default (64 rows per column) keeps every row of so few samples
+      expect((await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies }))!.get('layer')!.rows).toBe(1200);
+    });
+  }
+
+  it('which layers: 256 columns or more, opset 10 or more (Slice steps), ROWS_PER_COLUMN by default', () => {
+    expect(subsampleRows(288, 3, 13, 1)).toBe(96);
+    expect(subsampleRows(288, 128, 13)).toBe(Math.ceil((ROWS_PER_COLUMN * 288) / 128));
+    expect(subsampleRows(255, 3, 13, 1)).toBeUndefined();
+    expect(subsampleRows(288, 3, 9, 1)).toBeUndefined();
+    expect(subsampleRows(288, 3, 13, Infinity)).toBeUndefined();
   });
 });
 

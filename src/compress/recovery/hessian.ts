@@ -59,6 +59,8 @@ export interface HessianOptions {
   copies?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Conv rows kept per column (ROWS_PER_COLUMN; Infinity: every row) */
+  rowsPerColumn?: number;
 }
 
 /** Which layers can be recovered, and the tensor each reads: main-graph Conv (1-D/2-D), Gemm and MatMul with a constant weight. */
@@ -111,6 +113,8 @@ interface Stat {
   rows: number;
   /** the teacher's input to the same layer (same geometry), in the same model: C = X̃ᵀX and its sums */
   partner?: string;
+  /** Conv: about this many rows per sample are kept (positions at a regular step), where the layer has many more (subsampleRows) */
+  keep?: number;
   cross: Float64Array[];
   partnerSum: Float64Array[];
   outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number; cross?: string; partnerSum?: string };
@@ -181,6 +185,14 @@ class StatBuilder {
     return this.node('Mul', [a, b]);
   }
 
+  /** Every `step`-th position along `axis`, from position `copy` mod `step`, with step = ⌊len / keep⌋ + 1 (len read at run time). */
+  everyNth(x: string, axis: number, keep: number, copy: number): string {
+    const len = this.node('Gather', [this.shape(x), this.ints([axis])], [attr.int('axis', 0)]);
+    const step = this.node('Add', [this.node('Div', [len, this.ints([keep])]), this.ints([1])]);
+    const start = this.node('Mod', [this.ints([copy]), step]);
+    return this.node('Slice', [x, start, this.ints([2 ** 53]), this.ints([axis]), step]);
+  }
+
   concat(xs: string[], axis: number): string {
     return this.node('Concat', xs, [attr.int('axis', axis)]);
   }
@@ -207,12 +219,29 @@ class StatBuilder {
 }
 
 /** A statistic's rows A as read from `input`: [rows, cols] (MatMul, Gemm) or [groups, cols, rows] (Conv). */
-function statRows(b: StatBuilder, stat: Stat, conv: Node | undefined, input: string): string {
+function statRows(b: StatBuilder, stat: Stat, conv: Node | undefined, input: string, copy: number): string {
   if (stat.op === 'dense') return b.reshape(input, [-1, stat.cols]);
   const p = b.patches(input, conv as Node, stat.channels, stat.kernel);
-  // [N, G·cols, ...out] -> [N, G, cols, L] -> [G, cols, N, L] -> [G, cols, N·L]
-  const split = b.reshape(p, [0, stat.groups, stat.cols, -1]);
+  // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position) -> [G, cols, N, L] -> [G, cols, N·L]
+  const all = b.reshape(p, [0, stat.groups, stat.cols, -1]);
+  const split = stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all;
   return b.reshape(b.transpose(split, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]);
+}
+
+/**
+ * Conv layers with many input rows (positions × samples) and wide columns: H from about
+ * ROWS_PER_COLUMN rows per column (positions at a regular step, the phase moving from sample to
+ * sample), not every position. H costs rows × cols² multiply-adds and its patches rows × cols
+ * floats; neighbouring positions of an image are alike, and GPTQ's published setting is about 64
+ * rows per column. Narrow layers (< SUBSAMPLE_MIN_COLS columns) are cheap and keep every row.
+ */
+export const ROWS_PER_COLUMN = 64;
+export const SUBSAMPLE_MIN_COLS = 256;
+
+/** Rows per sample to keep for a Conv statistic of `cols` columns over `samples` samples (undefined: all), where the opset has Slice steps (10). */
+export function subsampleRows(cols: number, samples: number, opset: number, perColumn = ROWS_PER_COLUMN): number | undefined {
+  if (cols < SUBSAMPLE_MIN_COLS || opset < 10 || !Number.isFinite(perColumn)) return undefined;
+  return Math.ceil((perColumn * cols) / Math.max(1, samples));
 }
 
 /** How a statistics copy is fed: per copy of the graph after the first, each model input's name in it, and each copy's weight input (copies > 1). */
@@ -279,7 +308,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   for (const w of weights) inputs.push(makeValueInfo(w, DataType.FLOAT, []));
   for (const s of stats) {
     const axis = s.op === 'dense' ? 0 : 2;
-    const parts = renames.map((r) => statRows(b, s, convs.get(s), r(s.input)));
+    const parts = renames.map((r, k) => statRows(b, s, convs.get(s), r(s.input), k));
     // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
     const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
     const gram = !s.full ? undefined : s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), a) : b.matmul(a, b.transpose(a, [0, 2, 1]));
@@ -287,7 +316,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     if (s.partner && s.full) {
       const partner = s.partner;
       // the teacher's rows beside these (an empty copy's are weighed 0 on both sides already through `a`; its sums here)
-      const pParts = renames.map((r) => statRows(b, s, convs.get(s), r(partner)));
+      const pParts = renames.map((r, k) => statRows(b, s, convs.get(s), r(partner), k));
       const t = copies === 1 ? pParts[0] : b.concat(pParts.map((p, k) => b.mul(p, weights[k])), axis);
       s.outputs.cross = s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), t) : b.matmul(a, b.transpose(t, [0, 2, 1]));
       s.outputs.partnerSum = b.reduceSum(t, axis);
@@ -400,6 +429,7 @@ export async function collectHessians(
   options: HessianOptions = {},
 ): Promise<Map<string, LayerHessian>> {
   if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples');
+  const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
   const stats = new Map<string, Stat>();
   const convs = new Map<Stat, Node>();
   const wanted: { layer: Layer; full: boolean; stat: Stat }[] = [];
@@ -417,6 +447,7 @@ export async function collectHessians(
       const k = kernel.reduce((p, d) => p * d, 1);
       // the weight's columns are its input channels per group times the kernel positions
       if (conv && (kernel.length === 0 || m.cols % k !== 0)) continue;
+      const keep = subsampleRows(m.cols, samples.length, opset, options.rowsPerColumn);
       stat = {
         input: r.input,
         op: conv ? 'Conv' : 'dense',
@@ -429,6 +460,7 @@ export async function collectHessians(
         sum: Array.from({ length: groups }, () => new Float64Array(m.cols)),
         rows: 0,
         ...(partner && full ? { partner } : {}),
+        ...(conv && full && keep !== undefined ? { keep } : {}),
         cross: [],
         partnerSum: [],
         outputs: { sum: '', shapes: [], rowsAxis: 0 },
