@@ -397,7 +397,15 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
   }
 }
 
-/** Samples per run: up to 8, fewer for large inputs (each copy of the graph holds its own activations). */
+/**
+ * Bytes of layer input rows a run may hold (each copy of the graph: its patches, their transpose
+ * and the joined rows, about 3x the rows' floats). resnet18 at 224x224, 96 samples, in
+ * onnxruntime-node (process peak, H time): 8 copies (the input-size rule alone) 3.97 GB; 4 copies
+ * (512 MiB) 3.1 GB, 23.9 s; 2 copies (256 MiB) 2.65 GB, 28.5 s.
+ */
+export const ROWS_BUDGET = 512 * 2 ** 20;
+
+/** Samples per run: up to 8, fewer for large inputs (each copy of the graph holds its own activations); then fewer for many rows (ROWS_BUDGET). */
 function copiesFor(model: Model, samples: readonly Sample[], asked: number | undefined): number {
   // subgraphs may read outer names (not renamed); Mul broadcasts a scalar since opset 7
   const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
@@ -481,14 +489,26 @@ export async function collectHessians(
     }
   }
   const all = [...stats.values()];
-  const copies = copiesFor(model, samples, options.copies);
+  let copies = copiesFor(model, samples, options.copies);
+  let rest = samples;
+  const progress = (offset: number) => ({ ...options, onProgress: (done: number) => options.onProgress?.(offset + done, samples.length) });
+  if (options.copies === undefined && copies > 1) {
+    // the first sample alone: its rows say how much each copy of the graph holds (patches, their
+    // transposes and the joined rows), and the copies a run are as many as fit in ROWS_BUDGET
+    await runStatistics(model, all, convs, 1, samples.slice(0, 1), run, progress(0));
+    rest = samples.slice(1);
+    const perSample = all.reduce((n, s) => n + s.groups * s.cols * s.rows * 4 * (s.partner ? 2 : 1), 0);
+    copies = Math.max(1, Math.min(copies, rest.length, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample))));
+  }
+  const before = all.map((s) => s.rows);
+  const offset = samples.length - rest.length;
   try {
-    await runStatistics(model, all, convs, copies, samples, run, options);
+    await runStatistics(model, all, convs, copies, rest, run, progress(offset));
   } catch (e) {
     // a repeated graph may not fit or run where one copy does: once more a sample at a time
-    const fresh = all.every((s) => s.rows === 0);
+    const fresh = all.every((s, i) => s.rows === before[i]);
     if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
-    await runStatistics(model, all, convs, 1, samples, run, options);
+    await runStatistics(model, all, convs, 1, rest, run, progress(offset));
   }
   for (const s of stats.values()) {
     const n = s.cols;
