@@ -54,6 +54,10 @@ export class GptqWorkspace {
   private readonly L: number;
   private readonly W: number;
   private readonly D: number;
+  /** H_d − H on the diagonal (damping, dead inputs), after factor */
+  private delta?: Float64Array;
+  /** d H_d dᵀ per row, after sweep */
+  private swept?: Float64Array;
 
   private constructor(
     private readonly k: Kernel,
@@ -134,6 +138,12 @@ export class GptqWorkspace {
       }
       if (this.cholesky()) {
         this.antiTranspose();
+        const delta = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const d = f[H + i * n + i];
+          delta[i] = (d > 0 ? 0 : 1 - d) + damp * meanDiag;
+        }
+        this.delta = delta;
         return undefined;
       }
     }
@@ -194,6 +204,7 @@ export class GptqWorkspace {
   sweep(project: (at: number, v: number) => number): void {
     const { f, k, n, R, L, W, D } = this;
     const B = blockRows(n);
+    const loss = new Float64Array(R);
     for (let k0 = 0; k0 < R; k0 += B) {
       const rows = Math.min(B, R - k0);
       for (let j = 0; j < n; j++) {
@@ -203,11 +214,34 @@ export class GptqWorkspace {
         for (let b = 0; b < rows; b++) {
           const at = (k0 + b) * n + j;
           const w = f[W + at];
-          const v = j > 0 ? w + f[OUT + b] / tjj : w;
-          f[D + at] = w - project(at, v);
+          const s = j > 0 ? f[OUT + b] : 0;
+          const d = w - project(at, j > 0 ? w + s / tjj : w);
+          f[D + at] = d;
+          // (w − q)·U₁'s column j, U₁ = Tᵀ: its square summed over j is (w − q) H_d (w − q)ᵀ
+          const e = s + tjj * d;
+          loss[k0 + b] += e * e;
         }
       }
     }
+    this.swept = loss;
+  }
+
+  /**
+   * After `sweep`: d H dᵀ for each row d of D (W − the projected values), from the sweep's own
+   * terms (their squares sum to d H_d dᵀ) less the damping's part Σ δⱼ dⱼ² (H_d − H is diagonal):
+   * the same numbers as rowErrors('diff') without another pass over H.
+   */
+  sweptErrors(): Float64Array {
+    const { f, n, R, D, swept, delta } = this;
+    if (!swept || !delta) throw new Error('sweptErrors needs factor and sweep first');
+    const out = new Float64Array(R);
+    for (let r = 0; r < R; r++) {
+      let damped = 0;
+      const o = D + r * n;
+      for (let j = 0; j < n; j++) damped += delta[j] * f[o + j] * f[o + j];
+      out[r] = Math.max(0, swept[r] - damped);
+    }
+    return out;
   }
 
   /**

@@ -243,7 +243,7 @@ function solve(w: Float64Array, base: Float64Array, R: number, n: number, h: Flo
     const failed = ws.factor(damp);
     if (failed) return { errBase, energy, note: failed.note };
     ws.sweep(project);
-    return { errBase, energy, errors: ws.rowErrors('diff') };
+    return { errBase, energy, errors: ws.sweptErrors() };
   }
   const { errors: errBase, energy } = rowErrors(w, base, R, n, h);
   const f = factor(h, n, damp);
