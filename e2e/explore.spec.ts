@@ -123,8 +123,11 @@ test('with recovery: candidates are taught on the calibration part, and a loaded
   await page.goto('/');
   await expect(page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]')).toBeVisible({ timeout: 30_000 });
   await page.getByTestId('tab-explore').click();
-  await page.getByTestId('explore-recovery').check();
+  // a sweep without recovery first: its front stays in the chart, dashed, once recovery is on
   await page.getByTestId('explore-prune').uncheck();
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  await page.getByTestId('explore-recovery').check();
   await page.getByTestId('search-goal').selectOption('size');
   await page.getByTestId('search-ratio').fill('20');
   await page.getByTestId('run-search').click();
@@ -136,6 +139,9 @@ test('with recovery: candidates are taught on the calibration part, and a loaded
   await page.getByTestId('run-sweep').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
   await expect(page.getByTestId('pareto-chart').locator('[data-testid="pareto-point"][data-kind="uniform-rtn"]')).toHaveCount(2);
+  expect(Number(await page.getByTestId('pareto-chart').getAttribute('data-other-front'))).toBeGreaterThan(0);
+  await expect(page.getByTestId('pareto-chart')).toContainText('front without recovery (earlier run)');
+  await expect(page.getByTestId('pareto-chart')).toContainText('Pareto front, with recovery');
   // the found recipe (loaded) asks for recovery: Compress runs it, on the same calibration part
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 120_000 });

@@ -59,6 +59,11 @@ export interface ExploreState {
   sensitivityMs: number | undefined;
   sensitivityCached: boolean;
   points: ExplorePoint[];
+  /**
+   * The points of the last results with recovery the other way (kept when recovery is toggled, on
+   * the same model, data and size basis): the chart draws their front beside the current one.
+   */
+  otherFront: { recovery: boolean; metric: MetricKind | undefined; points: ExplorePoint[] } | undefined;
   /** serialized recipe per point id (for highlighting the current recipe) */
   pointText: Record<number, string>;
   searchMs: number | undefined;
@@ -122,6 +127,7 @@ const cleared = {
   sensitivityMs: undefined,
   sensitivityCached: false,
   points: [],
+  otherFront: undefined,
   pointText: {},
   searchMs: undefined,
   found: undefined,
@@ -323,11 +329,15 @@ export const useExploreStore = create<ExploreState>()((set, get) => {
     },
 
     setRecovery(on) {
-      if (on === get().recovery) return;
-      // other candidates: measured again (the sensitivity cache keys on it)
+      const st = get();
+      if (on === st.recovery) return;
+      // other candidates: measured again (the sensitivity cache keys on it); the results so far
+      // stay as the other front (or the older one, if it is the other way from the new setting)
+      const measured = st.points.filter((p) => p.kind !== 'original');
+      const otherFront = measured.length > 0 ? { recovery: st.recovery, metric: st.metric, points: measured } : st.otherFront?.recovery !== on ? st.otherFront : undefined;
       controller?.abort();
       dropClient();
-      set({ ...cleared, recovery: on });
+      set({ ...cleared, recovery: on, otherFront });
     },
 
     setSizeBasis(b) {

@@ -5,7 +5,7 @@ import { paretoFront } from '../../bench/explore/search';
 import { useCurrentPointId, useExploreStore, type ExplorePoint } from '../../state/explore-store';
 import { download, formatMetric, formatMs, METRIC_SHORT, mixText, pointsCsv, svgPng, svgText } from './metric-export';
 
-const COLORS = { original: '#475569', uniform: '#0ea5e9', rtn: '#94a3b8', search: '#f59e0b', front: '#16a34a', current: '#e11d48' };
+const COLORS = { original: '#475569', uniform: '#0ea5e9', rtn: '#94a3b8', search: '#f59e0b', front: '#16a34a', other: '#64748b', current: '#e11d48' };
 
 type Axis = 'size' | 'latency';
 
@@ -76,6 +76,13 @@ export function ParetoChart() {
   const [axis, setAxis] = useState<Axis>('size');
   const rows = useMemo(() => points.map((p): Row => ({ ...p, x: axis === 'size' ? p.size : p.latencyMs, y: p.metric })), [points, axis]);
   const front = useMemo(() => paretoFront(rows, (r) => r.x), [rows]);
+  // the last results with recovery the other way, measured with the same metric: their front
+  const other = useExploreStore((s) => s.otherFront);
+  const recovery = useExploreStore((s) => s.recovery);
+  const otherFront = useMemo(() => {
+    if (!other || other.metric !== metric) return [];
+    return paretoFront(other.points.map((p): Row => ({ ...p, x: axis === 'size' ? p.size : p.latencyMs, y: p.metric })), (r) => r.x);
+  }, [other, metric, axis]);
   const [full, setFull] = useState(false);
   // zoomed: from a little below the lowest point on the front (points far below it, like heavy
   // uniform pruning, would squash the interesting part); "full range" shows every point
@@ -83,10 +90,10 @@ export function ParetoChart() {
     const finite = rows.map((r) => r.y).filter(Number.isFinite);
     if (full || finite.length === 0 || front.length === 0) return ['auto', 'auto'];
     const top = Math.max(...finite);
-    const low = Math.min(...front.map((f) => f.y), ...rows.filter((r) => (r.kind !== 'uniform' && r.kind !== 'uniform-rtn') || r.y >= top - 0.05).map((r) => r.y));
+    const low = Math.min(...front.map((f) => f.y), ...otherFront.map((f) => f.y).filter((y) => y >= top - 0.05), ...rows.filter((r) => (r.kind !== 'uniform' && r.kind !== 'uniform-rtn') || r.y >= top - 0.05).map((r) => r.y));
     const pad = Math.max((top - low) * 0.08, 1e-4);
     return [low - pad, top + pad];
-  }, [rows, front, full]);
+  }, [rows, front, otherFront, full]);
   const hidden = Array.isArray(yDomain) && typeof yDomain[0] === 'number' ? rows.filter((r) => r.y < (yDomain[0] as number)).length : 0;
   const byKind = (k: ExplorePoint['kind']) => rows.filter((r) => r.kind === k);
   const svg = () => box.current?.querySelector<SVGSVGElement>('svg.recharts-surface') ?? undefined;
@@ -99,7 +106,7 @@ export function ParetoChart() {
     );
   }
   return (
-    <div className="pareto" data-testid="pareto-chart" data-points={points.length} data-front={front.length} data-axis={axis}>
+    <div className="pareto" data-testid="pareto-chart" data-points={points.length} data-front={front.length} data-other-front={otherFront.length} data-axis={axis}>
       <div className="segmented pareto__axis" role="radiogroup" aria-label="Horizontal axis">
         {(['size', 'latency'] as const).map((a) => (
           <button
@@ -131,7 +138,18 @@ export function ParetoChart() {
             <YAxis type="number" dataKey="y" name="metric" domain={yDomain} allowDataOverflow tickFormatter={(v: number) => formatMetric(v, metric)} width={70} />
             <Tooltip content={<TipContent />} cursor={{ strokeDasharray: '3 3' }} />
             <Legend verticalAlign="bottom" height={20} wrapperStyle={{ bottom: 0 }} />
-            <Scatter name="Pareto front" data={front} fill={COLORS.front} line={{ stroke: COLORS.front, strokeWidth: 2 }} shape={() => <g />} legendType="line" isAnimationActive={false} />
+            <Scatter name={otherFront.length > 0 ? `Pareto front, ${recovery ? 'with' : 'without'} recovery` : 'Pareto front'} data={front} fill={COLORS.front} line={{ stroke: COLORS.front, strokeWidth: 2 }} shape={() => <g />} legendType="line" isAnimationActive={false} />
+            {otherFront.length > 0 && (
+              <Scatter
+                name={`front ${other?.recovery ? 'with' : 'without'} recovery (earlier run)`}
+                data={otherFront}
+                fill={COLORS.other}
+                line={{ stroke: COLORS.other, strokeWidth: 2, strokeDasharray: '6 4' }}
+                shape={() => <g />}
+                legendType="plainline"
+                isAnimationActive={false}
+              />
+            )}
             <Scatter name="original" data={byKind('original')} fill={COLORS.original} shape={shape(COLORS.original)} isAnimationActive={false} />
             <Scatter name="uniform" data={byKind('uniform')} fill={COLORS.uniform} shape={shape(COLORS.uniform)} isAnimationActive={false} />
             {byKind('uniform-rtn').length > 0 && (
