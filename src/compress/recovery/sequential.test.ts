@@ -10,6 +10,9 @@ import type { Model } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import { cloneModel } from '../graph-edit';
+import { attr, makeGraph, makeNode, makeValueInfo } from '../../onnx/build';
+import { DataType } from '../../onnx/types';
+import { makeTensor } from '../../onnx/tensor';
 import type { Recipe } from '../recipe';
 import { mlpFixture } from '../testing/fixtures';
 import { recoveryLayers } from './plan';
@@ -124,6 +127,22 @@ describe('sequential recovery', () => {
     expect([...(plain?.h[0] ?? [])]).toEqual([...(one.hessians.get(keys[3])?.h[0] ?? [])]);
     // the layer after it (a round of its own) is taught
     expect(seq.hessians.get(keys[4])?.cross).toBeDefined();
+  });
+
+  it('a model with a subgraph: the rounds run without the teacher (outer names in bodies are not renamed) and say so', async () => {
+    const m = cloneModel(fixture.model);
+    const g = m.graph!;
+    const out = g.outputs[0].name as string;
+    // y passes through an If whose branches both read it from the outer scope
+    const branch = (name: string) => makeGraph({ name, nodes: [makeNode('Identity', [out], [`${name}_y`], [], { name: `${name}_id` })], outputs: [makeValueInfo(`${name}_y`, DataType.FLOAT)] });
+    g.nodes.push(makeNode('Constant', [], ['cond'], [attr.tensor('value', makeTensor('c', DataType.BOOL, [], Uint8Array.of(1)))], { name: 'cond' }));
+    g.nodes.push(makeNode('If', ['cond'], ['final'], [attr.graph('then_branch', branch('then')), attr.graph('else_branch', branch('else'))], { name: 'branch' }));
+    g.outputs = [makeValueInfo('final', DataType.FLOAT)];
+    const seq = await collectRecoveryHessians(m, undefined, recipe, cal, run, { rounds: 3 });
+    expect(seq.rounds).toBe(3);
+    expect(seq.note).toMatch(/except in 2 rounds \(subgraphs: the layer's own weights\)/);
+    for (const h of seq.hessians.values()) expect(h.cross).toBeUndefined();
+    expect(seq.hessians.size).toBe(6);
   });
 
   it('channel pruning keeps one pass and says why', async () => {
