@@ -110,7 +110,15 @@ export function recoverWeight(
   /** activation order (GptqOptions.actOrder) */
   actOrder = false,
 ): Recovered {
-  return recoverByGroups(
+  const mask = kept ? Uint8Array.from(values, (_, e) => (kept(e) ? 1 : 0)) : undefined;
+  const known = hessian ? solved.get(hessian) : undefined;
+  const key = { mode, actOrder, shape: shape.join(','), values, rtn: qt.q, scales: qt.scales, mask };
+  if (known && sameSolve(known.key, key)) {
+    qt.q.set(known.codes);
+    return copyResult(known.result);
+  }
+  const before = { ...key, values: Float32Array.from(values), rtn: Int8Array.from(qt.q), scales: Float32Array.from(qt.scales) };
+  const result = recoverByGroups(
     layer,
     shape,
     hessian,
@@ -120,7 +128,42 @@ export function recoverWeight(
     (m, mean) => biasDelta(values, qt, m, mean),
     (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
   );
+  if (hessian && mode === 'gptq') solved.set(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
+  return result;
 }
+
+const copyResult = (r: Recovered): Recovered => ({
+  ...r,
+  ...(r.report ? { report: { ...r.report } } : {}),
+  ...(r.delta ? { delta: Float64Array.from(r.delta) } : {}),
+});
+
+interface SolveKey {
+  mode: string;
+  actOrder: boolean;
+  shape: string;
+  values: Float32Array;
+  rtn: Int8Array;
+  scales: Float32Array;
+  mask: Uint8Array | undefined;
+}
+
+const same = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined): boolean => {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+};
+
+const sameSolve = (a: SolveKey, b: SolveKey): boolean =>
+  a.mode === b.mode && a.actOrder === b.actOrder && a.shape === b.shape && same(a.values, b.values) && same(a.rtn, b.rtn) && same(a.scales, b.scales) && same(a.mask, b.mask);
+
+/**
+ * GPTQ results already computed, per statistics object: sequential recovery compresses the
+ * earlier rounds' layers again in each round's prefix model and in the final file, with the same
+ * statistics, weights and grid (sequential.ts); the codes are reused when all of those match.
+ */
+const solved = new WeakMap<LayerHessian, { key: SolveKey; codes: Int8Array; result: Recovered }>();
 
 /**
  * Damping for repair after pruning: a refit moves weights far more than rounding does, so with
