@@ -12,6 +12,8 @@
  *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
  * Each with recovery in one pass and sequential (`--rounds 1,4`: the rounds compared; recovery/sequential.ts),
  * sequential both aiming at each layer's own weights and at the original model's outputs (recovery/teacher.ts).
+ * Sequential: "H" includes the prefix models' compressions (their GPTQ codes are then reused by the
+ * final file, so its "gptq" part is small).
  * The machine may be shared: compare the ratios, not the absolute times.
  */
 import type { Sample } from '../src/compress/activations/calibrate';
