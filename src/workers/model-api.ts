@@ -44,8 +44,11 @@ export interface OpenedModel {
   /** The .onnx file among the inputs (the others are external data files). */
   fileName: string;
   fileBytes: number;
-  /** Every file that was opened together, model first. */
-  files: { name: string; bytes: number }[];
+  /**
+   * Every file that was opened together, model first. `fromBlob`: a data file the model worker
+   * holds in chunks, which the compress worker reads from its Blob a tensor at a time (no copy).
+   */
+  files: { name: string; bytes: number; fromBlob?: true }[];
   summary: ModelSummary;
   /** Wall time of load + summary inside the worker. */
   parseMs: number;

@@ -72,7 +72,7 @@ const handlers: Handlers<ModelWorkerApi> = {
       session: session.id,
       fileName: loaded.fileName,
       fileBytes: loaded.fileSize,
-      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.blob.size }))],
+      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.blob.size, ...(read.data.some((d) => d.name === f.name) ? { fromBlob: true as const } : {}) }))],
       summary,
       parseMs: performance.now() - t0,
     };
