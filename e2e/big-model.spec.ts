@@ -107,9 +107,12 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
     `a copy of the files held whole ${formatBytes(MODEL.bytes.length)} (the ${formatBytes(DATA.bytes.length)} of data files read from their Blobs a tensor at a time, not copied)`,
   );
   // the compress worker got the data file as its Blob and reads it by offset, a tensor at a time (never held)
+  // and made the result's data file as Blob parts as its pieces came (each tensor over 1000 bytes
+  // its own part), never all the pieces and then one Blob of them
   await expect.poll(chunked).toEqual([
     { kind: 'chunks', worker: 'model', ...held },
     { kind: 'chunks', worker: 'compress', name: DATA.name, held: 'by-offset', chunks: 0, chunkBytes: 0 },
+    { kind: 'chunks', worker: 'compress', name: RESULT_DATA, held: 'blob-parts', chunks: 3, chunkBytes: 1000 },
   ]);
 
   // the download: the model and its data file
