@@ -156,4 +156,20 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
   const zData = names.find((n) => n.endsWith(`/${RESULT_DATA}`))!;
   expect(Buffer.compare(Buffer.from(entries[zData]), got[RESULT_DATA])).toBe(0);
   expect(Buffer.compare(Buffer.from(entries[zModel]), got[modelName])).toBe(0);
+
+  // Compare gets the model and its data file: the diff, and weights decoded from the data file
+  // (conv2's int8 codes, fc2's fp32 weight read by offset from the result's Blob)
+  await page.getByTestId('compress-close').click();
+  await page.getByTestId('tab-compare').click();
+  await expect(page.getByTestId('compare-view')).toHaveAttribute('data-state', 'ready');
+  await page.locator('[data-testid="compare-layer-row"][data-key="/features/conv2/Conv"]').click();
+  const weights = page.getByTestId('compare-weights');
+  await expect(weights).toHaveAttribute('data-key', '/features/conv2/Conv');
+  await expect(weights).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('compare-storage')).toContainText('int8 codes via');
+  await page.getByTestId('compare-fit').click();
+  await page.getByTestId('compare-pane-compressed').locator('[data-testid="compare-node"][data-key="/classifier/fc2/Gemm"]').click();
+  await expect(weights).toHaveAttribute('data-key', '/classifier/fc2/Gemm');
+  await expect(weights).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('error')).toHaveCount(0);
 });
