@@ -124,7 +124,7 @@ export interface CompressOutputOptions {
   singleFileLimit?: number;
   /**
    * the result's data file is made of Blob parts of about this many bytes (a larger tensor is a
-   * part of its own; unset: 16 MiB); `__studioDebug.chunkBytes` in tests
+   * part of its own; unset: 256 MiB); `__studioDebug.chunkBytes` in tests
    */
   partBytes?: number;
 }

@@ -166,8 +166,13 @@ export function encodeResult(
   return { bytes: encodeModel(plan.model), data: { name: dataName, size: plan.size, pieces: () => dataFilePieces(plan) } };
 }
 
-/** Bytes gathered into one Blob part: small tensors share a part, a tensor this large or larger is a part of its own. */
-export const BLOB_PART_BYTES = 16 << 20;
+/**
+ * Bytes gathered into one Blob part: tensors share a part up to this, a tensor this large or
+ * larger is a part of its own. Parts of 16 MiB (a Blob per [4096, 4096] fp32 tensor) made the
+ * 2.21 GB fp32 result take 58-61 s instead of 32-35 s in Chromium; 256 MiB took 32.4 s and
+ * peaked 0.3 GiB higher (docs/EXPORT.md).
+ */
+export const BLOB_PART_BYTES = 256 << 20;
 
 /**
  * One Blob of `pieces`, made as they come: each piece (or a run of small ones, up to `partBytes`)

@@ -9,7 +9,7 @@
  *   (src/state/memory-check.ts): a small limit shows the warning with a small model;
  * - `__studioDebug.chunkBytes`, when set, is the largest buffer the workers hold a data file in
  *   (default 1 GiB, src/workers/read-files.ts), and the size of the Blob parts a result's data
- *   file is made of (default 16 MiB): a few KB sends a small model's external data down the path
+ *   file is made of (default 256 MiB): a few KB sends a small model's external data down the path
  *   of a data file over 2 GiB;
  * - `__studioDebug.singleFileLimit`, when set, sends a compressed result whose weights pass that
  *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
