@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Download, Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
+import { formatBytes } from '../src/core/bytes-and-counts';
 import { cosine } from '../src/core/vector';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { externalizeData } from '../src/onnx/external';
@@ -42,7 +43,7 @@ const RECIPE = {
 };
 const RESULT_DATA = 'sample.compressed.onnx.data';
 
-async function setDebug(page: Page, values: { chunkBytes?: number; singleFileLimit?: number }): Promise<void> {
+async function setDebug(page: Page, values: { chunkBytes?: number; singleFileLimit?: number; memory?: { jsHeapSizeLimit: number } }): Promise<void> {
   await page.waitForFunction(() => (globalThis as { __studioDebug?: unknown }).__studioDebug !== undefined);
   await page.evaluate((v) => Object.assign((globalThis as unknown as { __studioDebug: object }).__studioDebug, v), values);
 }
@@ -88,7 +89,8 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
   // the same pair, its data file in 1000-byte chunks (DATA is tens of KB: many chunks)
   expect(DATA.bytes.length).toBeGreaterThan(20_000);
   await page.goto('/?empty');
-  await setDebug(page, { chunkBytes: 1000, singleFileLimit: 0 });
+  // a limit of a few bytes, so the compress warning shows the estimate's basis
+  await setDebug(page, { chunkBytes: 1000, singleFileLimit: 0, memory: { jsHeapSizeLimit: 100 } });
   await dropFiles(page, [DATA, MODEL]);
   expect(await summary(page)).toEqual(whole);
   await expect(page.getByTestId('error')).toHaveCount(0);
@@ -100,10 +102,17 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
   await expect(page.getByTestId('notice')).toContainText('applied');
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  // the estimate copies only the model file: the data file held in chunks is read from its Blob
+  await expect(page.getByTestId('compress-memory-warning')).toContainText(
+    `a copy of the files held whole ${formatBytes(MODEL.bytes.length)} (the ${formatBytes(DATA.bytes.length)} of data files read from their Blobs a tensor at a time, not copied)`,
+  );
   // the compress worker got the data file as its Blob and reads it by offset, a tensor at a time (never held)
+  // and made the result's data file as Blob parts as its pieces came (each tensor over 1000 bytes
+  // its own part), never all the pieces and then one Blob of them
   await expect.poll(chunked).toEqual([
     { kind: 'chunks', worker: 'model', ...held },
     { kind: 'chunks', worker: 'compress', name: DATA.name, held: 'by-offset', chunks: 0, chunkBytes: 0 },
+    { kind: 'chunks', worker: 'compress', name: RESULT_DATA, held: 'blob-parts', chunks: 3, chunkBytes: 1000 },
   ]);
 
   // the download: the model and its data file
@@ -147,4 +156,20 @@ test('a model + data pair held in chunks opens, compresses and exports with the 
   const zData = names.find((n) => n.endsWith(`/${RESULT_DATA}`))!;
   expect(Buffer.compare(Buffer.from(entries[zData]), got[RESULT_DATA])).toBe(0);
   expect(Buffer.compare(Buffer.from(entries[zModel]), got[modelName])).toBe(0);
+
+  // Compare gets the model and its data file: the diff, and weights decoded from the data file
+  // (conv2's int8 codes, fc2's fp32 weight read by offset from the result's Blob)
+  await page.getByTestId('compress-close').click();
+  await page.getByTestId('tab-compare').click();
+  await expect(page.getByTestId('compare-view')).toHaveAttribute('data-state', 'ready');
+  await page.locator('[data-testid="compare-layer-row"][data-key="/features/conv2/Conv"]').click();
+  const weights = page.getByTestId('compare-weights');
+  await expect(weights).toHaveAttribute('data-key', '/features/conv2/Conv');
+  await expect(weights).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('compare-storage')).toContainText('int8 codes via');
+  await page.getByTestId('compare-fit').click();
+  await page.getByTestId('compare-pane-compressed').locator('[data-testid="compare-node"][data-key="/classifier/fc2/Gemm"]').click();
+  await expect(weights).toHaveAttribute('data-key', '/classifier/fc2/Gemm');
+  await expect(weights).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('error')).toHaveCount(0);
 });

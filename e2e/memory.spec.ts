@@ -57,7 +57,7 @@ test('the browser own figures: no warning for the sample; compressing past a sma
   await page.getByTestId('compress-button').click();
   const warning = page.getByTestId('compress-memory-warning');
   await expect(warning).toBeVisible();
-  await expect(warning).toContainText(/^!Compressing this model needs about \d[\d.]* (KB|MB) \(the open model .+, a copy of its weights .+ and 3x the .+ result\), more than 536 B \(half of the device's 0\.000001 GB\): the tab may run out of memory\. Try fewer layers in the recipe, close other tabs, or use the command line/);
+  await expect(warning).toContainText(/^!Compressing this model needs about \d[\d.]* (KB|MB) \(the open model .+, a copy of its files .+ and 3x the .+ result\), more than 536 B \(half of the device's 0\.000001 GB\): the tab may run out of memory\. Try fewer layers in the recipe, close other tabs, or use the command line/);
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
   await expect(warning).toBeVisible();
   await expect(page.getByTestId('compress-panel').getByTestId('error')).toHaveCount(0);

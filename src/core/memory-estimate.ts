@@ -7,7 +7,9 @@
  * - opening the page's way (the files read into memory, the model decoded over them as views):
  *   peak 1.026x the files' bytes (OPEN_RATIO);
  * - compressing: the model worker keeps that, the compress worker gets a structured-clone copy
- *   of the weights (1x the weight bytes), builds the compressed weights and encodes the file
+ *   of the model file and of each data file held whole (SNAPSHOT_RATIO); a data file the model
+ *   worker holds in chunks crosses as its Blob and is read from it a tensor at a time, never
+ *   copied (src/workers/read-files.ts). It builds the compressed weights and encodes the file
  *   (about 2x the output: the CLI's one-file int8 run held 1.40 GiB over node's own for 721 MiB
  *   written), and the page keeps the result as a Blob (1x the output).
  */
@@ -15,7 +17,7 @@ import { formatBytes } from './bytes-and-counts';
 
 /** peak memory while opening, per byte of the model's files (bench:parse -- --big, the page's way) */
 export const OPEN_RATIO = 1.026;
-/** the compress worker's copy of the weights (the snapshot's structured clone) */
+/** the compress worker's copy of the files held whole (the snapshot's structured clone) */
 export const SNAPSHOT_RATIO = 1;
 /** compressed weights plus the encoded file, per output byte (bench:compress -- --big, one file) */
 export const ENCODE_RATIO = 2;
@@ -31,8 +33,12 @@ export interface OpenSizes {
 }
 
 export interface CompressSizes extends OpenSizes {
-  /** the weights as stored (the model summary's weightBytes) */
-  weightBytes: number;
+  /**
+   * the bytes of the data files the compress worker reads from their Blobs a tensor at a time
+   * (those the model worker holds in chunks): part of fileBytes, never copied; the rest of
+   * fileBytes (the model file, data files held whole) is copied to the compress worker
+   */
+  blobBytes?: number;
   /** the compressed weights (the recipe's projected stored bytes; the weights themselves when unknown) */
   outputBytes: number;
   /** recovery's input statistics and working set (recoveryBytes), when the recipe asks for recovery */
@@ -66,10 +72,13 @@ export function estimateOpenMemory(s: OpenSizes): MemoryEstimate {
 }
 
 export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
-  const bytes = s.fileBytes * OPEN_RATIO + s.weightBytes * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (s.recoveryBytes ?? 0);
+  const blob = Math.min(s.fileBytes, Math.max(0, s.blobBytes ?? 0));
+  const copied = s.fileBytes - blob;
+  const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (s.recoveryBytes ?? 0);
+  const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {
     bytes: Math.ceil(bytes),
-    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, a copy of its weights ${formatBytes(s.weightBytes)} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${s.recoveryBytes ? `, and ${formatBytes(s.recoveryBytes)} for recovery's input statistics (each recovered layer's columns² in float64)` : ''}`,
+    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, ${copy} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${s.recoveryBytes ? `, and ${formatBytes(s.recoveryBytes)} for recovery's input statistics (each recovered layer's columns² in float64)` : ''}`,
   };
 }
 

@@ -5,7 +5,7 @@
  * viewport shows the same node at the same place on both sides. The model worker keeps one
  * comparison (src/workers/compare-service.ts, which adds the weight comparison).
  */
-import { loadModel, type LoadedModel } from '../onnx/load';
+import { loadModel, type DataFile, type LoadedModel } from '../onnx/load';
 import { alignScene, diffModels, type CompareDiff, type LayerHint } from './compare-diff';
 import { expansionFor, graphReveal, graphScene, openGraphFromView, type GraphModel } from './graph-model';
 import type { GraphInfo, GraphScene } from './scene-types';
@@ -16,7 +16,7 @@ export interface CompareInfo {
   diff: CompareDiff;
   original: GraphInfo;
   compressed: GraphInfo;
-  /** the compressed file's size and how long parsing and diffing took in the worker */
+  /** the compressed file's size (its data files included) and how long parsing and diffing took in the worker */
   compressedBytes: number;
   parseMs: number;
   diffMs: number;
@@ -33,10 +33,13 @@ export interface Comparison {
 
 const now = () => performance.now();
 
-/** Parses the compressed file (`bytes`) and diffs it against `original`; `hints` are the compressor's report rows. */
-export function openComparison(original: LoadedModel, bytes: Uint8Array, hints: readonly LayerHint[] = []): Comparison {
+/**
+ * Parses the compressed file (`bytes`, with `data`: its external data files, named as its tensors
+ * refer to them) and diffs it against `original`; `hints` are the compressor's report rows.
+ */
+export function openComparison(original: LoadedModel, bytes: Uint8Array, hints: readonly LayerHint[] = [], data: readonly DataFile[] = []): Comparison {
   const t0 = now();
-  const compressed = loadModel(bytes, { fileName: 'compressed.onnx' });
+  const compressed = loadModel(bytes, { fileName: 'compressed.onnx', data: [...data] });
   const t1 = now();
   const result = diffModels(original.model, compressed.model, [...hints]);
   const graphs = { original: openGraphFromView(result.originalView), compressed: openGraphFromView(result.compressedView) };
@@ -44,7 +47,7 @@ export function openComparison(original: LoadedModel, bytes: Uint8Array, hints: 
     diff: result.diff,
     original: graphs.original.info,
     compressed: graphs.compressed.info,
-    compressedBytes: bytes.byteLength,
+    compressedBytes: bytes.byteLength + data.reduce((n, f) => n + f.bytes.length, 0),
     parseMs: t1 - t0,
     diffMs: now() - t1,
   };

@@ -377,24 +377,24 @@ export function externalizeData(
 }
 
 /**
- * The plan's data file as pieces in file order, to hand to `new Blob(pieces)` (or to write one
- * after the other): each tensor's bytes (views, as read) and the alignment gaps as zeros. The
- * file is never one buffer, so it may be larger than any buffer the engine allows.
+ * The plan's data file as pieces in file order, each read only when the consumer asks for it
+ * (write it, or put it in a Blob part, then ask for the next): each tensor's bytes (views, or a
+ * fresh read from its external file) and the alignment gaps as zeros. The file is never one
+ * buffer, so it may be larger than any buffer the engine allows, and a consumer that lets each
+ * piece go before the next holds one tensor at a time. Every iteration reads afresh.
  */
-export function dataFilePieces(plan: ExternalPlan): Uint8Array[] {
+export function* dataFilePieces(plan: ExternalPlan): Generator<Uint8Array, void, undefined> {
   const zeros = new Uint8Array(BIG_ALIGN);
-  const pieces: Uint8Array[] = [];
   let end = 0;
   for (const p of plan.parts) {
     if (p.offset < end || p.offset - end >= BIG_ALIGN) throw new AppError('external-data', `A planned tensor at offset ${p.offset} does not follow the one before (ending at ${end}).`);
-    if (p.offset > end) pieces.push(zeros.subarray(0, p.offset - end));
+    if (p.offset > end) yield zeros.subarray(0, p.offset - end);
     const bytes = p.read();
     if (bytes.length !== p.length) throw new AppError('external-data', `A tensor's data changed size while it was written (${bytes.length} bytes, planned ${p.length}).`);
-    pieces.push(bytes);
     end = p.offset + p.length;
+    yield bytes;
   }
   if (end !== plan.size) throw new AppError('external-data', `The planned data file ends at ${end}, not at its size ${plan.size}.`);
-  return pieces;
 }
 
 /** Bytes a tensor's data takes where it is stored now (raw or typed fields). */

@@ -105,7 +105,8 @@ export const useCompareStore = create<CompareState>()((set, get) => {
       const seq = ++requestSeq;
       set((s) => ({ phase: 'loading', resultId: result.id, info: undefined, scenes: {}, expanded: empty(), error: undefined, weights: { kind: 'none' }, busy: s.busy + 1 }));
       try {
-        const info = await client().compareOpen(result.blob, result.report.layers);
+        // a result with an external data file: the compressed model reads its weights from it
+        const info = await client().compareOpen(result.blob, result.report.layers, result.data);
         if (seq !== requestSeq) return;
         set({ info });
         await Promise.all([

@@ -255,14 +255,19 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
   },
 }));
 
-/** Peak memory of compressing `model`: its files, its weights, and the recipe's projected weights (the weights themselves until projected). */
+/**
+ * Peak memory of compressing `model`: its files, the compress worker's copy of those held whole
+ * (the data files held in chunks it reads from their Blobs), and the recipe's projected weights
+ * (the weights themselves until projected).
+ */
 function compressEstimate(model: OpenedModel) {
   const recipe = useRecipeStore.getState();
   const projected = recipe.model === model ? recipe.projection?.after : undefined;
   const recovery = recoveryEstimate(model, recipe.recipe);
+  const blobBytes = model.files.reduce((n, f) => n + (f.fromBlob ? f.bytes : 0), 0);
   return estimateCompressMemory({
     fileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
-    weightBytes: model.summary.weightBytes,
+    ...(blobBytes > 0 ? { blobBytes } : {}),
     outputBytes: projected ?? model.summary.weightBytes,
     ...(recovery > 0 ? { recoveryBytes: recovery } : {}),
   });

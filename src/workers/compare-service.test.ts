@@ -19,6 +19,8 @@ import { tensorFloats } from '../onnx/tensor';
 import type { Model } from '../onnx/types';
 import { seeded } from '../testing/random';
 import { compareOpen, compareScene, compareWeights } from './compare-service';
+import { blobOfPieces, runCompression } from './compress-run';
+import { blobDataFile } from './read-files';
 
 function run(model: Model, recipe: Recipe, options: CompressOptions = {}) {
   const { model: out, report } = compressModel(model, recipe, options);
@@ -224,6 +226,44 @@ const RECIPES: [string, Recipe][] = [
 ];
 
 const file = (rel: string) => new Uint8Array(readFileSync(new URL(rel, import.meta.url)));
+
+describe('compare: a result with an external data file', () => {
+  it("opens with the model file and its data file (read from the data file's Blob) and compares weights as the one-file result does", async () => {
+    const sample = new Uint8Array(readFileSync(new URL('../../public/sample/digits-cnn.onnx', import.meta.url)));
+    const original = loadModel(sample, { fileName: 'digits-cnn.onnx' });
+    // int8 convolutions, fc2 kept fp32; a limit of 0 weight bytes stands in for protobuf's 2 GB
+    const recipe = makeRecipe('portable', { weights: 'int8', granularity: 'per-channel' }, { '/classifier/fc2/Gemm': { weights: 'fp32' } });
+    const files = [{ name: 'digits-cnn.onnx', bytes: sample }];
+    const one = runCompression(files, recipe);
+    const split = runCompression(files, recipe, { singleFileLimit: 0 });
+    expect(one.data).toBeUndefined();
+    const data = { name: split.data!.name, blob: blobOfPieces(split.data!.pieces()).blob };
+    const keys = ['/features/conv1/Conv', '/classifier/fc2/Gemm'];
+    const reference = compareOpen(original, one.bytes, one.report.layers);
+    const expected = keys.map((k) => compareWeights(original, k));
+
+    // the model file alone cannot be compared: its weights are in the data file, which it names
+    expect(() => compareOpen(original, split.bytes, split.report.layers)).toThrow(split.data!.name);
+
+    // the data file read by offset from its Blob (the worker's FileReaderSync; here the same bytes, counted)
+    const all = new Uint8Array(await data.blob.arrayBuffer());
+    let read = 0;
+    const lazy = await blobDataFile(data, undefined, (blob, start, end) => {
+      expect(blob).toBe(data.blob);
+      read += end - start;
+      return all.slice(start, end);
+    });
+    // and in chunks where a thread cannot read a Blob synchronously (Node here)
+    for (const file of [lazy, await blobDataFile(data)]) {
+      const info = compareOpen(original, split.bytes, split.report.layers, [file]);
+      expect(info.diff).toEqual(reference.diff);
+      expect(info.compressedBytes).toBe(split.bytes.length + split.data!.size);
+      for (const [i, k] of keys.entries()) expect(compareWeights(original, k)).toEqual(expected[i]);
+    }
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(3 * split.data!.size);
+  });
+});
 
 describe.each(['cnn-opset9', 'lstm-opset11', 'transformer-opset17', 'helper-opset13', 'sample'])('compare on %s', (name) => {
   const bytes = name === 'sample' ? file('../../public/sample/digits-cnn.onnx') : file(`../testing/real/${name}.onnx`);

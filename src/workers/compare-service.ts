@@ -10,7 +10,7 @@ import type { LayerReport } from '../compress/compress';
 import { comparisonExpand, comparisonReveal, comparisonScene, openComparison, type CompareSide, type Comparison } from '../graph/compare';
 import type { LayerHint } from '../graph/compare-diff';
 import type { GraphScene } from '../graph/scene-types';
-import type { LoadedModel } from '../onnx/load';
+import type { DataFile, LoadedModel } from '../onnx/load';
 
 export type { WeightBin, WeightComparison, WeightGroup } from '../bench/weight-compare';
 export type { CompareInfo, CompareSide } from '../graph/compare';
@@ -19,11 +19,11 @@ type Session = Comparison & WeightSource;
 
 let session: Session | undefined;
 
-/** Parses the compressed file and diffs it against the open model. */
-export function compareOpen(original: LoadedModel | undefined, bytes: Uint8Array, layers: readonly LayerReport[] = []): Comparison['info'] {
+/** Parses the compressed file (with its external data file, when the result has one) and diffs it against the open model. */
+export function compareOpen(original: LoadedModel | undefined, bytes: Uint8Array, layers: readonly LayerReport[] = [], data: readonly DataFile[] = []): Comparison['info'] {
   if (!original) throw new AppError('invalid-argument', 'No model is open.');
   const hints: LayerHint[] = layers.map((l) => ({ key: l.key, applied: l.applied, notes: l.notes, error: l.error }));
-  const c = openComparison(original, bytes, hints);
+  const c = openComparison(original, bytes, hints, data);
   session = { ...c, absorbed: (key) => c.info.diff.compressed[key]?.absorbed, hints: new Map(layers.map((l) => [l.key, l])), weights: new Map() };
   return session.info;
 }

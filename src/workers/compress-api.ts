@@ -122,6 +122,11 @@ export interface CompressOutputOptions {
    * only past protobuf's 2 GB); `__studioDebug.singleFileLimit` in tests
    */
   singleFileLimit?: number;
+  /**
+   * the result's data file is made of Blob parts of about this many bytes (a larger tensor is a
+   * part of its own; unset: 256 MiB); `__studioDebug.chunkBytes` in tests
+   */
+  partBytes?: number;
 }
 
 export interface CompressWorkerApi {

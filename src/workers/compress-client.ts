@@ -10,7 +10,7 @@ import { buffersOf } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import type { CompressData, CompressOutput, CompressProgressCallback, CompressWorkerApi, Recipe, VerifyBackend, VerifyReport } from './compress-api';
 import { WorkerClient } from './kit/client';
-import { debugSingleFileLimit } from './kit/debug';
+import { debugChunkBytes, debugSingleFileLimit } from './kit/debug';
 import type { ModelHandle } from './model-client';
 
 export interface CompressCallOptions {
@@ -40,7 +40,8 @@ export class CompressClient {
     const attempt = async (handOver: boolean): Promise<CompressOutput> => {
       const snapshot = handOver ? await handle.snapshot() : undefined;
       const singleFileLimit = debugSingleFileLimit();
-      const output = singleFileLimit !== undefined ? { singleFileLimit } : {};
+      const partBytes = debugChunkBytes();
+      const output = { ...(singleFileLimit !== undefined ? { singleFileLimit } : {}), ...(partBytes !== undefined ? { partBytes } : {}) };
       const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe, data, output], {
         signal,
         ...(onProgress ? { onProgress } : {}),

@@ -16,7 +16,7 @@ import { decodeModel, encodeModel } from '../onnx/codec';
 import type { CompressProgress } from './compress-api';
 import * as ort from 'onnxruntime-node';
 import { synthesizeInputs } from '../bench/inputs';
-import { dataFileName, finishCompression, prepareCompression, prepareLoaded, runCompression } from './compress-run';
+import { blobOfPieces, dataFileName, finishCompression, prepareCompression, prepareLoaded, runCompression } from './compress-run';
 import { externalizeData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
 import { fromSnapshot, snapshotOf } from '../onnx/snapshot';
@@ -108,10 +108,10 @@ describe("the compress worker's pipeline", () => {
     expect(split.data?.name).toBe('digits-cnn.compressed.onnx.data');
     expect(split.bytes.length).toBeLessThan(single.bytes.length / 2);
     expect(split.data!.size).toBeGreaterThan(single.bytes.length / 2);
-    expect(Buffer.concat(split.data!.pieces).length).toBe(split.data!.size);
+    expect(Buffer.concat([...split.data!.pieces()]).length).toBe(split.data!.size);
     const dir = fs.mkdtempSync(path.join(tmp, 'split-'));
     fs.writeFileSync(path.join(dir, 'model.onnx'), split.bytes);
-    fs.writeFileSync(path.join(dir, split.data!.name), Buffer.concat(split.data!.pieces));
+    fs.writeFileSync(path.join(dir, split.data!.name), Buffer.concat([...split.data!.pieces()]));
     const run = async (s: ort.InferenceSession) => {
       const x = synthesizeInputs([{ name: s.inputNames[0], dtype: 'float32', shape: [2, 1, 8, 8] }], 3)[0];
       const out = await s.run({ [x.name]: new ort.Tensor('float32', x.data as Float32Array, x.dims) });
@@ -160,11 +160,28 @@ describe("the compress worker's pipeline", () => {
     expect(page.data?.name).toBe('sample.compressed.onnx.data');
     expect(Buffer.compare(Buffer.from(page.bytes), fs.readFileSync(out))).toBe(0);
     const cliData = fs.readFileSync(path.join(path.dirname(out), 'sample.compressed.onnx.data'));
-    expect(page.data!.pieces.length).toBeGreaterThan(1);
     expect(page.data!.size).toBe(cliData.length);
-    // what the worker posts to the page: one Blob of the pieces
-    const blob = new Blob(page.data!.pieces as Uint8Array<ArrayBuffer>[]);
-    expect(Buffer.compare(Buffer.from(await blob.arrayBuffer()), cliData)).toBe(0);
+    // the pieces are read as they are asked for, one at a time: by offset, fc2's fp32 weight is
+    // read from the input's Blob only when its piece comes, never ahead of the one asked for
+    const readBefore = lazyBytes;
+    let pieces = 0;
+    let last = lazyBytes;
+    for (const piece of page.data!.pieces()) {
+      expect(lazyBytes - last).toBeLessThanOrEqual(piece.length);
+      last = lazyBytes;
+      pieces++;
+    }
+    expect(pieces).toBeGreaterThan(1);
+    if (snapshot === lazy) expect(lazyBytes - readBefore).toBeGreaterThan(0);
+    // what the worker posts to the page: a Blob of parts made as the pieces come (here parts of
+    // 5000 bytes: the two small tensors share one, fc2 is its own), the CLI's bytes
+    const made = blobOfPieces(page.data!.pieces(), { partBytes: 5000 });
+    expect(made.parts).toBeGreaterThan(1);
+    expect(made.parts).toBeLessThan(pieces);
+    expect(made.blob.size).toBe(cliData.length);
+    expect(Buffer.compare(Buffer.from(await made.blob.arrayBuffer()), cliData)).toBe(0);
+    // the default part size: the sample's small data file is one part
+    expect(blobOfPieces(page.data!.pieces()).parts).toBe(1);
     }
     // by offset, only tensors were read (each a few times at most), never the file in one piece
     expect(lazyBytes).toBeGreaterThan(0);

@@ -34,9 +34,9 @@ import { compareRuns, type OutputValues } from '../bench/evaluate';
 import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
-import { finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
+import { BLOB_PART_BYTES, blobOfPieces, finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
 import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
-import { reportChunks, reportDecodes } from './kit/debug';
+import { reportChunks, reportDecodes, reportParts } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
@@ -300,6 +300,13 @@ async function recoveryHessians(
   }
 }
 
+/** The result's data file as a Blob of parts made as its pieces are read; the parts are reported on the debug channel. */
+function resultBlob(data: NonNullable<RunResult['data']>, signal: AbortSignal, partBytes: number | undefined): { name: string; blob: Blob } {
+  const made = blobOfPieces(data.pieces(), { signal, ...(partBytes !== undefined ? { partBytes } : {}) });
+  reportParts('compress', data.name, made.parts, partBytes ?? BLOB_PART_BYTES);
+  return { name: data.name, blob: made.blob };
+}
+
 /** The model this worker holds (handed over once per open), by the page's key. */
 let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
 
@@ -341,15 +348,18 @@ const handlers: Handlers<CompressWorkerApi> = {
     if (calibrated.note) r.report.notes.push(calibrated.note);
     if (recovered.note) r.report.notes.push(recovered.note);
     const bytes = ownBuffer(r.bytes);
-    // the data file as one Blob of its pieces: never one buffer (it may pass 2 GiB), and a Blob crosses to the page without a copy
-    const data = r.data && { name: r.data.name, blob: new Blob(r.data.pieces as Uint8Array<ArrayBuffer>[], { type: 'application/octet-stream' }) };
+    // the data file as a Blob of parts made as its pieces are read (a tensor of a data file held in
+    // chunks is read from its Blob then): never one buffer (it may pass 2 GiB), never held twice,
+    // and a Blob crosses to the page without a copy
+    const t4 = performance.now();
+    const data = r.data && resultBlob(r.data, signal, output.partBytes);
     const value: CompressOutput = {
       fileName: r.fileName,
       originalBytes: r.originalBytes,
       bytes,
       ...(data ? { data } : {}),
       report: r.report,
-      timings: { readMs, ...r.timings },
+      timings: { readMs, ...r.timings, encodeMs: r.timings.encodeMs + (performance.now() - t4) },
     };
     return withTransfer(value, [bytes]);
   },

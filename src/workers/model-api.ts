@@ -44,8 +44,11 @@ export interface OpenedModel {
   /** The .onnx file among the inputs (the others are external data files). */
   fileName: string;
   fileBytes: number;
-  /** Every file that was opened together, model first. */
-  files: { name: string; bytes: number }[];
+  /**
+   * Every file that was opened together, model first. `fromBlob`: a data file the model worker
+   * holds in chunks, which the compress worker reads from its Blob a tensor at a time (no copy).
+   */
+  files: { name: string; bytes: number; fromBlob?: true }[];
   summary: ModelSummary;
   /** Wall time of load + summary inside the worker. */
   parseMs: number;
@@ -102,7 +105,7 @@ export interface ModelWorkerApi {
    * model and diffs the two; `layers` are the compressor's report rows (hints for what structure
    * cannot tell). Replaces any previous comparison.
    */
-  compareOpen: Method<[session: number, compressed: Blob, layers: LayerReport[]], CompareInfo>;
+  compareOpen: Method<[session: number, compressed: Blob, layers: LayerReport[], compressedData?: { name: string; blob: Blob }], CompareInfo>;
   /** Compare view: the laid-out scene of one side with these groups expanded. */
   compareScene: Method<[session: number, side: CompareSide, expanded: string[]], GraphScene>;
   /** Compare view: the groups to open when the user opens group `id` on one side (none when it has no such group). */

@@ -183,8 +183,9 @@ export class ModelHandle {
     return this.call('graphReveal', [id]);
   }
 
-  compareOpen(compressed: Blob, layers: LayerReport[]): Promise<CompareInfo> {
-    return this.call('compareOpen', [compressed, layers]);
+  /** `compressedData`: the result's external data file, when it has one (a Blob: read by offset in the worker). */
+  compareOpen(compressed: Blob, layers: LayerReport[], compressedData?: { name: string; blob: Blob }): Promise<CompareInfo> {
+    return this.call('compareOpen', [compressed, layers, ...(compressedData ? [compressedData] : [])] as [Blob, LayerReport[], { name: string; blob: Blob }?]);
   }
 
   compareScene(side: CompareSide, expanded: string[]): Promise<GraphScene> {

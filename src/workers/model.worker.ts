@@ -18,7 +18,7 @@ import { graphExpandOf, graphInfoOf, graphRevealOf, graphSceneOf, graphSearchOf 
 import { compareClose, compareExpand, compareOpen, compareReveal, compareScene, compareWeights } from './compare-service';
 import { reportChunks, reportDecodes } from './kit/debug';
 import { tensorValuesOf } from './tensor-values';
-import { handoverOf, readFiles } from './read-files';
+import { blobDataFile, handoverOf, readFiles } from './read-files';
 import { serve, withTransfer, type Handlers } from './kit/serve';
 
 reportDecodes('model');
@@ -72,7 +72,7 @@ const handlers: Handlers<ModelWorkerApi> = {
       session: session.id,
       fileName: loaded.fileName,
       fileBytes: loaded.fileSize,
-      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.blob.size }))],
+      files: [{ name: loaded.fileName, bytes: loaded.fileSize }, ...others.map((f) => ({ name: f.name, bytes: f.blob.size, ...(read.data.some((d) => d.name === f.name) ? { fromBlob: true as const } : {}) }))],
       summary,
       parseMs: performance.now() - t0,
     };
@@ -104,10 +104,12 @@ const handlers: Handlers<ModelWorkerApi> = {
   tensorValues: (_ctx, id, tensor, offset, count) => tensorValuesOf(modelOf(id), tensor, offset, count),
   projectSize: (_ctx, id, recipe, focusKey) => projectRecipe(modelOf(id), recipe, focusKey),
 
-  async compareOpen(_ctx, id, compressed, layers) {
+  async compareOpen(ctx, id, compressed, layers, compressedData) {
     const original = modelOf(id);
     const bytes = new Uint8Array(await compressed.arrayBuffer());
-    return compareOpen(original, bytes, layers);
+    // the result's data file (it may pass 2 GiB): read from its Blob by offset when a tensor is asked for
+    const data = compressedData ? [await blobDataFile(compressedData, ctx.signal)] : [];
+    return compareOpen(original, bytes, layers, data);
   },
   compareScene: (_ctx, id, side, expanded) => compareScene(modelOf(id), side, expanded),
   compareExpand: (_ctx, id, side, group) => compareExpand(modelOf(id), side, group),

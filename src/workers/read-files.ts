@@ -87,6 +87,16 @@ export function receiveHandoverLazily(h: SnapshotHandover, read: SyncBlobReader)
   return { ...rest, data: [...h.data, ...lazy] };
 }
 
+/**
+ * A data file given as its Blob (a compression result's, which may pass 2 GiB): read by offset
+ * when a tensor is asked for where this thread can read a Blob synchronously (a worker's
+ * FileReaderSync; never held), else read in chunks.
+ */
+export async function blobDataFile(f: NamedFile, signal?: AbortSignal, read: SyncBlobReader | undefined = syncBlobReader()): Promise<DataFile> {
+  if (read) return { name: f.name, bytes: { length: f.blob.size, readAt: (offset: number, length: number) => read(f.blob, offset, offset + length) } };
+  return { name: f.name, bytes: await readChunks(f.blob, DEFAULT_CHUNK_BYTES, { ...(signal ? { signal } : {}) }) };
+}
+
 /** The snapshot a handover stands for, its chunked files read from their Blobs. */
 export async function receiveHandover(h: SnapshotHandover, signal?: AbortSignal): Promise<ModelSnapshot> {
   const data = [...h.data];

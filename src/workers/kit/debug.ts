@@ -8,8 +8,9 @@
  *   (performance.memory.jsHeapSizeLimit, navigator.deviceMemory) for the page's memory estimate
  *   (src/state/memory-check.ts): a small limit shows the warning with a small model;
  * - `__studioDebug.chunkBytes`, when set, is the largest buffer the workers hold a data file in
- *   (default 1 GiB, src/workers/read-files.ts): a few KB sends a small model's external data down
- *   the path of a data file over 2 GiB;
+ *   (default 1 GiB, src/workers/read-files.ts), and the size of the Blob parts a result's data
+ *   file is made of (default 256 MiB): a few KB sends a small model's external data down the path
+ *   of a data file over 2 GiB;
  * - `__studioDebug.singleFileLimit`, when set, sends a compressed result whose weights pass that
  *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
  *   result takes the path of a result over 2 GB.
@@ -29,9 +30,12 @@ export interface ChunksReport {
   kind: 'chunks';
   worker: string;
   name: string;
-  /** in chunks, or read by offset when a tensor is asked for (never held) */
-  held: 'chunks' | 'by-offset';
-  /** 0 when read by offset */
+  /**
+   * in chunks, or read by offset when a tensor is asked for (never held), or (a result's data
+   * file) made as Blob parts of about chunkBytes as its pieces were read
+   */
+  held: 'chunks' | 'by-offset' | 'blob-parts';
+  /** 0 when read by offset; the Blob parts for 'blob-parts' */
   chunks: number;
   chunkBytes: number;
 }
@@ -79,6 +83,14 @@ export function reportChunks(worker: string, files: readonly { name: string; byt
     if (isChunked(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, held: 'chunks', chunks: f.bytes.chunks.length, chunkBytes: f.bytes.chunkBytes } satisfies ChunksReport);
     else if (isLazy(f.bytes)) channel.postMessage({ kind: 'chunks', worker, name: f.name, held: 'by-offset', chunks: 0, chunkBytes: 0 } satisfies ChunksReport);
   }
+  channel.close();
+}
+
+/** In a worker: tell the page how many Blob parts a result's data file was made of. */
+export function reportParts(worker: string, name: string, parts: number, partBytes: number): void {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.postMessage({ kind: 'chunks', worker, name, held: 'blob-parts', chunks: parts, chunkBytes: partBytes } satisfies ChunksReport);
   channel.close();
 }
 
