@@ -107,16 +107,14 @@ describe('the cost guard by shape class (one layer between float ops)', () => {
     expect(ops.QuantizeLinear).toBe(1);
   });
 
-  it('one pointwise Conv between float ops is compressed to weights only; a 3x3 one to the dynamic form (ConvInteger: no Q/DQ pair at its edges)', async () => {
+  it('one pointwise Conv between float ops is compressed to weights only; a 3x3 one to QLinearConv (its dynamic form ties with it side by side: static QDQ kept)', async () => {
     const pw = await compressed(floatModel(conv('pw', 32, 64, 1, 20)), 'x', inputDims(conv('pw', 32, 64, 1, 20)));
     expect(pw.rows.layer).toBe('int8-cast-mul');
     expect(pw.ops['com.microsoft.QLinearConv'] ?? 0).toBe(0);
     const c3 = await compressed(floatModel(conv('c3', 32, 64, 3, 40)), 'x', inputDims(conv('c3', 32, 64, 3, 40)));
-    expect(c3.rows.layer).toBe('int8-dynamic-conv');
-    expect(c3.ops.ConvInteger).toBe(1);
-    expect(c3.ops.DynamicQuantizeLinear).toBe(1);
-    expect(c3.ops['com.microsoft.QLinearConv'] ?? 0).toBe(0);
-    expect(c3.notes.layer.join(' ')).toMatch(/int8 activations, dynamic form \(DynamicQuantizeLinear \+ ConvInteger\)/);
+    expect(c3.rows.layer).toBe('int8-qdq');
+    expect(c3.ops['com.microsoft.QLinearConv']).toBe(1);
+    expect(c3.ops.ConvInteger ?? 0).toBe(0);
   });
 });
 
