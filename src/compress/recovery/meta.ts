@@ -26,7 +26,7 @@ export const settings = {
     label: 'Order',
     text: 'by activation',
     hint: 'GPTQ rounds the input columns with the most energy on the calibration inputs first, while the most columns are left to absorb their error (activation order). The grid stays the one round-to-nearest computes, so the file size is unchanged.',
-    shown: (s) => s.recovery === 'gptq' || s.actOrder === true,
+    shown: (s) => s.recovery === 'gptq' || s.recovery === 'sequential' || s.actOrder === true,
   }),
   equalize: toggle({
     default: false,
