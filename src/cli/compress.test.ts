@@ -213,7 +213,9 @@ describe('cli compress', () => {
     const test = path.join(root, 'public/sample/digits-test.json');
     const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', '--recovery', 'gptq', '--equalize', '--clip-search', '--json']);
     expect(r.stderr).toBe('');
-    const outcome = JSON.parse(r.stdout) as { report: { layers: { key: string; requested: Record<string, unknown>; notes: string[]; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    const outcome = JSON.parse(r.stdout) as { samples?: { note?: string }; report: { layers: { key: string; requested: Record<string, unknown>; notes: string[]; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    // the samples taught recovery: not "checked but not used"
+    expect(outcome.samples?.note).toBe('used by recovery (layer inputs); no layer asks for int8 activations');
     for (const l of outcome.report.layers) {
       expect(l.requested).toMatchObject({ recovery: 'gptq', equalize: true, clipSearch: true });
       expect(l.weights.some((w) => w.recovery), l.key).toBe(true);

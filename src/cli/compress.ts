@@ -258,7 +258,11 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
         names: data.names,
         ignored: data.ignored,
         ...(data.kind === 'tensors' ? {} : { data: `${data.summary}; ${part.line}` }),
-        ...(wantsActivations ? {} : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
+        ...(wantsActivations
+          ? {}
+          : recovered
+            ? { note: 'used by recovery (layer inputs); no layer asks for int8 activations' }
+            : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
       };
     }
     return {
