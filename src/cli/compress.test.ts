@@ -240,6 +240,20 @@ describe('cli compress', () => {
     expect(notes).toMatch(/sequential in 4 rounds \(1 \+ 1 \+ 1 \+ 1 layers\).*aiming at the original model's outputs/);
     const two = JSON.parse(cli([...args, '--recovery-rounds', '2']).stdout) as { report: { notes: string[] } };
     expect(two.report.notes.join(' ')).toMatch(/sequential in 2 rounds/);
+    expect(two.report.notes.join(' ')).not.toMatch(/ignored/);
+  });
+
+  it('--recovery-rounds without recovery sequential, --act-order without gptq: said to be ignored, not dropped silently', () => {
+    const out = path.join(tmp, 'ignored-flags.onnx');
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
+    const test = path.join(root, 'public/sample/digits-test.json');
+    const notes = (extra: string[]) => {
+      const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', ...extra, '--json']);
+      expect(r.stderr).toBe('');
+      return (JSON.parse(r.stdout) as { report: { notes: string[] } }).report.notes;
+    };
+    expect(notes(['--recovery', 'gptq', '--recovery-rounds', '3'])).toContain('--recovery-rounds 3: no layer asks for recovery "sequential" (--recovery sequential): ignored');
+    expect(notes(['--act-order'])).toContain('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
   });
 
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {

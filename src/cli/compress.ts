@@ -18,6 +18,7 @@ import { collectCalibration, synthesizeSamples, type Calibration, type RunModel,
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
 import { wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import { asksRecovery } from '../compress/recovery/meta';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
@@ -225,9 +226,19 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     // a bad --external-data NAME is refused before any work
     if (args.externalData !== undefined) dataPathFor(args.externalData, args, loaded.model, loaded.external);
     let wantsActivations: boolean;
+    /** flags no layer's settings act on (said in the notes, not silently dropped) */
+    const unused: string[] = [];
     try {
       // a layer key that names no layer: reported against the recipe file, before any work
-      wantsActivations = resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+      const resolved = resolveRecipe(recipe, recipeLayers(loaded.model));
+      wantsActivations = resolved.some((l) => l.settings.activations === 'int8');
+      const recovering = resolved.filter((l) => asksRecovery(l.settings));
+      if (args.recoveryRounds !== undefined && !recovering.some((l) => l.settings.recovery === 'sequential')) {
+        unused.push(`--recovery-rounds ${args.recoveryRounds}: no layer asks for recovery "sequential" (--recovery sequential): ignored`);
+      }
+      if (args.overrides?.actOrder && !recovering.some((l) => l.settings.recovery === 'gptq' || l.settings.recovery === 'sequential')) {
+        unused.push('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+      }
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });
       throw e;
@@ -248,6 +259,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, calibrationSamples(part.calibration)));
     }
     if (recovered && recovery && recovery.size > 0) report.notes.push(recovered.note);
+    report.notes.push(...unused);
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;
