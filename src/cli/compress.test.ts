@@ -17,7 +17,7 @@ import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
-import type { CompressOutcome } from './compress';
+import { recoveryProgress, type CompressOutcome } from './compress';
 import { encodeNpy } from '../bench/npy';
 import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
 import { cosine } from '../core/vector';
@@ -241,6 +241,13 @@ describe('cli compress', () => {
     const two = JSON.parse(cli([...args, '--recovery-rounds', '2']).stdout) as { report: { notes: string[] } };
     expect(two.report.notes.join(' ')).toMatch(/sequential in 2 rounds/);
     expect(two.report.notes.join(' ')).not.toMatch(/ignored/);
+  });
+
+  it('recovery progress (stderr on a terminal): the sample, and with sequential rounds the round and the sample within it', () => {
+    expect(recoveryProgress(5, 12, 12)).toBe('recovery: sample 5 of 12');
+    expect(recoveryProgress(17, 48, 12)).toBe('recovery: round 2 of 4, sample 5 of 12');
+    expect(recoveryProgress(48, 48, 12)).toBe('recovery: round 4 of 4, sample 12 of 12');
+    expect(recoveryProgress(0, 48, 12)).toBe('recovery: round 1 of 4, sample 0 of 12');
   });
 
   it('--recovery-rounds without recovery sequential, --act-order without gptq: said to be ignored, not dropped silently', () => {
