@@ -98,3 +98,21 @@ test('the sample at 50% channel pruning: recovery refits the layers that lost in
   expect(correct(refit.accuracy)).toBeGreaterThanOrEqual(310);
   expect(1 - refit.cosine).toBeLessThan((1 - plain.cosine) / 2);
 });
+
+test('recovery sequential: the "Order: by activation" control is there, and the progress says the round and the sample within it', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await expect(page.getByTestId('defaults-actOrder')).toBeVisible();
+  await page.getByTestId('defaults-recovery-sequential').click();
+  // sequential runs GPTQ too: its column order is a choice there as well
+  await expect(page.getByTestId('defaults-actOrder')).toBeVisible();
+  await page.getByTestId('defaults-actOrder').check();
+  await page.getByTestId('compress-button').click();
+  // 128 calibration samples in 4 rounds: never "Sample 300 of 512"
+  await expect(page.getByTestId('compress-layer-count')).toHaveText(/^Round [1-4] of 4 · sample \d+ of 128$/, { timeout: 30_000 });
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('sequential in 4 rounds');
+});

@@ -17,7 +17,7 @@ import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
-import type { CompressOutcome } from './compress';
+import { recoveryProgress, type CompressOutcome } from './compress';
 import { encodeNpy } from '../bench/npy';
 import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
 import { cosine } from '../core/vector';
@@ -213,7 +213,9 @@ describe('cli compress', () => {
     const test = path.join(root, 'public/sample/digits-test.json');
     const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', '--recovery', 'gptq', '--equalize', '--clip-search', '--json']);
     expect(r.stderr).toBe('');
-    const outcome = JSON.parse(r.stdout) as { report: { layers: { key: string; requested: Record<string, unknown>; notes: string[]; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    const outcome = JSON.parse(r.stdout) as { samples?: { note?: string }; report: { layers: { key: string; requested: Record<string, unknown>; notes: string[]; weights: { recovery?: unknown }[] }[]; notes: string[] } };
+    // the samples taught recovery: not "checked but not used"
+    expect(outcome.samples?.note).toBe('used by recovery (layer inputs); no layer asks for int8 activations');
     for (const l of outcome.report.layers) {
       expect(l.requested).toMatchObject({ recovery: 'gptq', equalize: true, clipSearch: true });
       expect(l.weights.some((w) => w.recovery), l.key).toBe(true);
@@ -238,6 +240,27 @@ describe('cli compress', () => {
     expect(notes).toMatch(/sequential in 4 rounds \(1 \+ 1 \+ 1 \+ 1 layers\).*aiming at the original model's outputs/);
     const two = JSON.parse(cli([...args, '--recovery-rounds', '2']).stdout) as { report: { notes: string[] } };
     expect(two.report.notes.join(' ')).toMatch(/sequential in 2 rounds/);
+    expect(two.report.notes.join(' ')).not.toMatch(/ignored/);
+  });
+
+  it('recovery progress (stderr on a terminal): the sample, and with sequential rounds the round and the sample within it', () => {
+    expect(recoveryProgress(5, 12, 12)).toBe('recovery: sample 5 of 12');
+    expect(recoveryProgress(17, 48, 12)).toBe('recovery: round 2 of 4, sample 5 of 12');
+    expect(recoveryProgress(48, 48, 12)).toBe('recovery: round 4 of 4, sample 12 of 12');
+    expect(recoveryProgress(0, 48, 12)).toBe('recovery: round 1 of 4, sample 0 of 12');
+  });
+
+  it('--recovery-rounds without recovery sequential, --act-order without gptq: said to be ignored, not dropped silently', () => {
+    const out = path.join(tmp, 'ignored-flags.onnx');
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
+    const test = path.join(root, 'public/sample/digits-test.json');
+    const notes = (extra: string[]) => {
+      const r = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', ...extra, '--json']);
+      expect(r.stderr).toBe('');
+      return (JSON.parse(r.stdout) as { report: { notes: string[] } }).report.notes;
+    };
+    expect(notes(['--recovery', 'gptq', '--recovery-rounds', '3'])).toContain('--recovery-rounds 3: no layer asks for recovery "sequential" (--recovery sequential): ignored');
+    expect(notes(['--act-order'])).toContain('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
   });
 
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {

@@ -18,6 +18,7 @@ import { collectCalibration, synthesizeSamples, type Calibration, type RunModel,
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
 import { wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import { asksRecovery } from '../compress/recovery/meta';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
@@ -85,6 +86,18 @@ async function calibrate(model: Model, external: ExternalDataResolver | undefine
 }
 
 /**
+ * The recovery progress line (stderr, on a terminal only): `recovery: sample 5 of 12`, with
+ * recovery "sequential" `recovery: round 2 of 4, sample 5 of 12` (done and total count samples
+ * over every round).
+ */
+export function recoveryProgress(done: number, total: number, samples: number): string {
+  const rounds = Math.max(1, Math.round(total / Math.max(1, samples)));
+  if (rounds <= 1) return `recovery: sample ${done} of ${total}`;
+  const round = Math.min(rounds, Math.max(1, Math.ceil(done / samples)));
+  return `recovery: round ${round} of ${rounds}, sample ${done - (round - 1) * samples} of ${samples}`;
+}
+
+/**
  * H of the inputs of every layer the recipe asks to recover (recovery "gptq"), on the calibration
  * samples, in `rounds` rounds (recovery/sequential.ts); an error naming --samples when there are
  * none (random inputs would teach nothing).
@@ -99,8 +112,15 @@ async function recoveryData(
 ): Promise<{ hessians: Map<string, LayerHessian>; note: string } | undefined> {
   if (!wantsRecovery(model, recipe)) return undefined;
   if (!samples || samples.length === 0) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
-  const r = await collectRecoveryHessians(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}) });
-  return { hessians: r.hessians, note: `recovery: ${r.note}` };
+  // minutes on a CNN: say where it is, on a terminal (a pipe or a test reads a clean stderr)
+  const tty = process.stderr.isTTY;
+  const onProgress = tty ? (done: number, total: number) => process.stderr.write(`\r\x1b[K${recoveryProgress(done, total, samples.length)}`) : undefined;
+  try {
+    const r = await collectRecoveryHessians(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}), ...(onProgress ? { onProgress } : {}) });
+    return { hessians: r.hessians, note: `recovery: ${r.note}` };
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
 }
 
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
@@ -225,9 +245,19 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     // a bad --external-data NAME is refused before any work
     if (args.externalData !== undefined) dataPathFor(args.externalData, args, loaded.model, loaded.external);
     let wantsActivations: boolean;
+    /** flags no layer's settings act on (said in the notes, not silently dropped) */
+    const unused: string[] = [];
     try {
       // a layer key that names no layer: reported against the recipe file, before any work
-      wantsActivations = resolveRecipe(recipe, recipeLayers(loaded.model)).some((l) => l.settings.activations === 'int8');
+      const resolved = resolveRecipe(recipe, recipeLayers(loaded.model));
+      wantsActivations = resolved.some((l) => l.settings.activations === 'int8');
+      const recovering = resolved.filter((l) => asksRecovery(l.settings));
+      if (args.recoveryRounds !== undefined && !recovering.some((l) => l.settings.recovery === 'sequential')) {
+        unused.push(`--recovery-rounds ${args.recoveryRounds}: no layer asks for recovery "sequential" (--recovery sequential): ignored`);
+      }
+      if (args.overrides?.actOrder && !recovering.some((l) => l.settings.recovery === 'gptq' || l.settings.recovery === 'sequential')) {
+        unused.push('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+      }
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });
       throw e;
@@ -243,11 +273,15 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration);
     const recovery = recovered?.hessians;
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
-    let { model, report } = compressModel(loaded.model, recipe, options);
+    // the layers too (GPTQ on a wide Conv takes seconds each), on a terminal
+    const tty = process.stderr.isTTY && recovery !== undefined && recovery.size > 0;
+    let { model, report } = compressModel(loaded.model, recipe, tty ? { ...options, onProgress: (done, total, key) => process.stderr.write(`\r\x1b[Klayer ${done} of ${total}${key ? ` · ${key}` : ''}`) } : options);
+    if (tty) process.stderr.write('\r\x1b[K');
     if (recovery && recovery.size > 0 && part) {
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, calibrationSamples(part.calibration)));
     }
     if (recovered && recovery && recovery.size > 0) report.notes.push(recovered.note);
+    report.notes.push(...unused);
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;
     for (const loc of new Set(externalReferences(loaded.model).map((r) => r.location))) fileBytesBefore += loaded.external.size(loc) ?? 0;
@@ -258,7 +292,11 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
         names: data.names,
         ignored: data.ignored,
         ...(data.kind === 'tensors' ? {} : { data: `${data.summary}; ${part.line}` }),
-        ...(wantsActivations ? {} : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
+        ...(wantsActivations
+          ? {}
+          : recovered
+            ? { note: 'used by recovery (layer inputs); no layer asks for int8 activations' }
+            : { note: 'no layer asks for int8 activations: the samples were checked but not used' }),
       };
     }
     return {

@@ -31,6 +31,8 @@ export interface CompressJob {
   layerKey: string;
   /** keys of the layers finished so far, in order */
   finished: string[];
+  /** stage 'recover' with recovery "sequential": its rounds (done and total count samples over all of them) */
+  rounds?: number;
   startedAt: number;
 }
 
@@ -199,6 +201,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
               total: p.total,
               layerKey: p.layerKey || job.layerKey,
               finished: p.finished.length > 0 ? [...job.finished, ...p.finished] : job.finished,
+              ...(p.rounds !== undefined ? { rounds: p.rounds } : {}),
             },
           });
         },

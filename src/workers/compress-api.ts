@@ -26,6 +26,8 @@ export interface CompressProgress {
   layerKey: string;
   /** every layer finished since the previous report, in order (reports are throttled) */
   finished: string[];
+  /** stage 'recover' with recovery "sequential": the rounds (done and total then count samples over all of them) */
+  rounds?: number;
 }
 
 export type CompressProgressCallback = (p: CompressProgress) => void;

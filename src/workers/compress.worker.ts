@@ -283,14 +283,16 @@ async function recoveryHessians(
   data: CompressData | undefined,
   calibration: Calibration | undefined,
   signal: AbortSignal,
-  onProgress: (done: number, total: number) => void,
+  onProgress: (done: number, total: number, rounds: number) => void,
 ): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
   const samples = data?.part ? partAsSamples(data.part) : [];
   if (samples.length === 0) return { note: 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' };
   const { run, release } = await webRunModel();
   try {
     const { loaded } = prepared;
-    const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress, ...(calibration ? { calibration } : {}) });
+    // done and total count samples over every round: the rounds are total / samples
+    const perRound = (done: number, total: number) => onProgress(done, total, Math.max(1, Math.round(total / samples.length)));
+    const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress: perRound, ...(calibration ? { calibration } : {}) });
     return { recovery: r.hessians, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}, ${r.note}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
@@ -338,7 +340,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     let recovered: { recovery?: Map<string, LayerHessian>; note?: string } = {};
     if (prepared.wantsRecovery) {
       progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
-      recovered = await recoveryHessians(prepared, given, calibrated.calibration, signal, (done, total) => progress({ stage: 'recover', done, total, layerKey: '', finished: [] }));
+      recovered = await recoveryHessians(prepared, given, calibrated.calibration, signal, (done, total, rounds) => progress({ stage: 'recover', done, total, layerKey: '', finished: [], rounds }));
     }
     const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
     let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });

@@ -18,7 +18,7 @@ export const settings = {
     values: RECOVERY_MODES,
     default: 'none',
     label: 'Recovery',
-    hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too. sequential: gptq in rounds, each layer\u2019s inputs taken from the model whose earlier layers are already compressed, aiming at the original model\u2019s outputs, so a layer also makes up for what the layers before it lost (best quality, about 2-3x the time of gptq). With pruning, the weights kept are refit to make up for the ones removed (repair; float weights too): magnitude pruning spreads each removed weight onto the kept ones, channel pruning refits the layers that lose input channels by least squares and moves their bias.',
+    hint: 'bias: each output channel\u2019s bias absorbs the mean error rounding causes on the calibration inputs (Conv and Gemm with a bias; cheap). gptq: int8/int4 weights of Conv, Gemm and MatMul layers are rounded one input column at a time, each rounding error corrected on the columns not yet rounded, using the layer\u2019s real inputs on the calibration samples (the Data tab in the page, compress --samples in the CLI): the layer\u2019s outputs move less than with round-to-nearest, on the same grid and file size, and the bias is corrected too. sequential: gptq in rounds, each layer\u2019s inputs taken from the model whose earlier layers are already compressed, aiming at the original model\u2019s outputs, so a layer also makes up for what the layers before it lost (usually closer to the original than gptq, not always: measured, hey-jarvis int4 per-channel came out slightly further; compare both; about 2-3x the time of gptq). With pruning, the weights kept are refit to make up for the ones removed (repair; float weights too): magnitude pruning spreads each removed weight onto the kept ones, channel pruning refits the layers that lose input channels by least squares and moves their bias.',
     shown: (s) => s.weights === 'int8' || s.weights === 'int4' || (s.weights === 'fp32' && Number(s.prune) > 0) || s.recovery !== 'none',
   }),
   actOrder: toggle({
@@ -26,7 +26,7 @@ export const settings = {
     label: 'Order',
     text: 'by activation',
     hint: 'GPTQ rounds the input columns with the most energy on the calibration inputs first, while the most columns are left to absorb their error (activation order). The grid stays the one round-to-nearest computes, so the file size is unchanged.',
-    shown: (s) => s.recovery === 'gptq' || s.actOrder === true,
+    shown: (s) => s.recovery === 'gptq' || s.recovery === 'sequential' || s.actOrder === true,
   }),
   equalize: toggle({
     default: false,

@@ -1,6 +1,7 @@
 import type { CompressJob } from '../../state/compress-store';
 import { ProgressBar } from '../common/ProgressBar';
 import { jobFraction, stageLabel } from './describe';
+import { progressLine } from './progress-line';
 
 export interface CompressProgressProps {
   job: CompressJob;
@@ -23,11 +24,7 @@ export function CompressProgress({ job, onCancel }: CompressProgressProps) {
             {stageLabel(job.stage)}…
           </div>
           <div className="muted" data-testid="compress-layer-count" data-done={job.done} data-total={job.total}>
-            {job.total > 0
-              ? job.stage === 'recover'
-                ? `Sample ${job.done} of ${job.total}`
-                : `Layer ${job.done} of ${job.total}${job.layerKey ? ` · ${job.layerKey}` : ''}`
-              : `${Math.round(fraction * 100)}%`}
+            {progressLine(job, fraction)}
           </div>
         </div>
         <button type="button" className="button button--secondary" onClick={onCancel} data-testid="compress-cancel">

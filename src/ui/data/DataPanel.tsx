@@ -3,6 +3,7 @@ import { describeInputs, dimChoices, type DimChoice } from '../../bench/describe
 import { feedbackChoices, isSampleModel, useDataStore } from '../../state/data-store';
 import { DataPreviewView } from './DataPreview';
 import { DataPrep } from './DataPrep';
+import { splitLine } from './split-line';
 import './data.css';
 
 /**
@@ -241,9 +242,7 @@ function DataSplit() {
         </label>
         {prepared && (
           <span data-testid="data-split-line">
-            {prepared.overlap
-              ? '1 sample: it both calibrates and evaluates'
-              : `${prepared.calibrationCount} calibrate (int8 activations), ${prepared.evaluationCount} evaluate (runtime check, Benchmark, Explore): never the same samples`}
+            {splitLine(prepared)}
           </span>
         )}
       </div>
