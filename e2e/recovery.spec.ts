@@ -62,6 +62,7 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
   await page.getByTestId('defaults-recovery-sequential').click();
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery sequential: layer inputs from 128 calibration samples');
   await expect(page.getByTestId('compress-notes')).toContainText("sequential in 4 rounds (1 + 1 + 1 + 1 layers): each round's layer inputs from the model with the earlier rounds' layers compressed, aiming at the original model's outputs");
   await expect(page.getByTestId('compress-result')).toContainText('sequential');
   const seq = await compressAndMeasure(page, false);

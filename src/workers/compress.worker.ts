@@ -293,7 +293,7 @@ async function recoveryHessians(
     // done and total count samples over every round: the rounds are total / samples
     const perRound = (done: number, total: number) => onProgress(done, total, Math.max(1, Math.round(total / samples.length)));
     const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress: perRound, ...(calibration ? { calibration } : {}) });
-    return { recovery: r.hessians, note: `recovery gptq: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}, ${r.note}` };
+    return { recovery: r.hessians, note: `recovery ${r.rounds > 1 ? 'sequential' : 'gptq'}: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}, ${r.note}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
     return { note: `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept` };
