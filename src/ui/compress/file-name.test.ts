@@ -23,6 +23,9 @@ describe('compressed file names', () => {
     );
     // recovery changes the weights written: it is in the name
     expect(recipeSummary(makeRecipe('portable', { weights: 'int4', granularity: 'block', blockSize: 32, recovery: 'gptq' } as never))).toBe('int4-block32-gptq.portable');
+    // so do activation order, equalization and clipping: two downloads differing only there do not share a name
+    expect(recipeSummary(makeRecipe('portable', { weights: 'int4', recovery: 'sequential', actOrder: true, equalize: true, clipSearch: true } as never))).toBe('int4-per-channel-sequential-actorder-equalized-clipped.portable');
+    expect(recipeSummary(makeRecipe('portable', { weights: 'int4', actOrder: true } as never))).toBe('int4-per-channel.portable');
   });
 
   it('builds <model>.<summary>.onnx with a safe stem', () => {

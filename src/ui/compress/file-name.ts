@@ -18,6 +18,11 @@ function settingsSummary(s: PartialLayerSettings): string {
   if (s.activations === 'int8') parts.push('act-int8');
   const recovery = (s as { recovery?: unknown }).recovery;
   if (recovery === 'gptq' || recovery === 'bias' || recovery === 'sequential') parts.push(recovery);
+  // the other keys that change the weights written
+  const extra = s as { actOrder?: unknown; equalize?: unknown; clipSearch?: unknown };
+  if (extra.actOrder === true && (recovery === 'gptq' || recovery === 'sequential')) parts.push('actorder');
+  if (extra.equalize === true) parts.push('equalized');
+  if (extra.clipSearch === true) parts.push('clipped');
   return parts.join('-');
 }
 
