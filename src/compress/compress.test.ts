@@ -414,6 +414,14 @@ describe('compressModel', () => {
     expect(model.graph!.initializers.filter((t) => t.dataType === DataType.INT8)).toHaveLength(3);
   });
 
+  it('says that portable int8/int4 weights are decoded to float32 at load (memory at run time), and only then', () => {
+    const fx = mlpFixture();
+    const note = (r: ReturnType<typeof compressModel>) => r.report.notes.some((n) => n.startsWith('memory: the int8/int4 weights of the portable encoding'));
+    expect(note(compressModel(fx.model, makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' })))).toBe(true);
+    expect(note(compressModel(fx.model, makeRecipe('portable', { weights: 'fp16' })))).toBe(false);
+    expect(note(compressModel(fx.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'block', blockSize: 32 })))).toBe(false);
+  });
+
   it('webgpu: int4 outside MatMulNBits gets the portable encoding (onnxruntime-web has no WebGPU int4 DequantizeLinear), saying so; the opset stays', () => {
     const fx = mlpFixture();
     const { model, report } = compressModel(fx.model, makeRecipe('webgpu', { weights: 'int4', granularity: 'per-channel' }));
