@@ -141,7 +141,7 @@ roomConfigs.push({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-e2e-*/', 'tmp/', 'node_modules/', 'test-results/', 'playwright-report/', '.cache/'] },
+  { ignores: ['dist/', 'dist-e2e-*/', 'tmp/', 'node_modules/', 'test-results/', 'playwright-report/', '.cache/', '.gpu/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

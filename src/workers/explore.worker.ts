@@ -21,7 +21,7 @@ import type { ExploreInit, ExploreReady, ExploreWorkerApi } from './explore-api'
 import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
 import { loadOrt } from './ort';
-import { webRunModel } from './web-run-model';
+import { withWebRun } from './web-run-model';
 import { partAsSamples } from '../bench/data-load';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
 import { recoveryLayers } from '../compress/recovery/plan';
@@ -77,15 +77,7 @@ const handlers: Handlers<ExploreWorkerApi> = {
     if (init.recovery) {
       const samples = partAsSamples(init.recovery.calibration);
       if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples: give data in the Data tab');
-      recovery = init.shared?.recovery;
-      if (!recovery) {
-        const { run, release } = await webRunModel();
-        try {
-          recovery = await collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run);
-        } finally {
-          await release();
-        }
-      }
+      recovery = init.shared?.recovery ?? (await withWebRun((run) => collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run)));
       recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
     }
     // int8 activations (the latency search, target wasm): ranges once, on the calibration part
@@ -93,15 +85,7 @@ const handlers: Handlers<ExploreWorkerApi> = {
     if (init.activations && init.target === 'wasm') {
       const samples = partAsSamples(init.activations.calibration);
       if (samples.length === 0) throw new AppError('invalid-argument', 'int8 activations need calibration samples: give data in the Data tab');
-      calibration = init.shared?.calibration;
-      if (!calibration) {
-        const { run, release } = await webRunModel();
-        try {
-          calibration = await collectCalibration(model, samples, run, { source: 'samples' });
-        } finally {
-          await release();
-        }
-      }
+      calibration = init.shared?.calibration ?? (await withWebRun((run) => collectCalibration(model, samples, run, { source: 'samples' })));
       recoveryLine += `; int8 activations calibrated on ${samples.length} calibration samples`;
     }
     evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) });

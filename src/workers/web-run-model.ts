@@ -23,3 +23,13 @@ export async function webRunModel(): Promise<{ run: RunModel; release: () => Pro
   return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
 }
 
+
+/** `f` with a webRunModel, its sessions released afterwards (also when `f` throws). */
+export async function withWebRun<T>(f: (run: RunModel) => Promise<T>): Promise<T> {
+  const { run, release } = await webRunModel();
+  try {
+    return await f(run);
+  } finally {
+    await release();
+  }
+}

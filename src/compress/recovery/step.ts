@@ -110,14 +110,17 @@ export function recoverWeight(
   /** activation order (GptqOptions.actOrder) */
   actOrder = false,
 ): Recovered {
-  const mask = kept ? Uint8Array.from(values, (_, e) => (kept(e) ? 1 : 0)) : undefined;
-  const known = hessian ? solved.get(hessian) : undefined;
-  const key = { mode, actOrder, shape: shape.join(','), values, rtn: qt.q, scales: qt.scales, mask };
-  if (known && sameSolve(known.key, key)) {
+  // (only gptq with statistics is worth keeping: bias correction is one pass over the weights)
+  const caching = hessian !== undefined && mode === 'gptq';
+  const key: SolveKey | undefined = caching
+    ? { mode, actOrder, shape: shape.join(','), values, rtn: qt.q, scales: qt.scales, mask: kept ? Uint8Array.from(values, (_, e) => (kept(e) ? 1 : 0)) : undefined }
+    : undefined;
+  const known = key && solved.get(hessian as LayerHessian);
+  if (key && known && sameSolve(known.key, key)) {
     qt.q.set(known.codes);
     return copyResult(known.result);
   }
-  const before = { ...key, values: Float32Array.from(values), rtn: Int8Array.from(qt.q), scales: Float32Array.from(qt.scales) };
+  const before = key && { ...key, values: Float32Array.from(values), rtn: Int8Array.from(qt.q), scales: Float32Array.from(qt.scales) };
   const result = recoverByGroups(
     layer,
     shape,
@@ -128,7 +131,7 @@ export function recoverWeight(
     (m, mean) => biasDelta(values, qt, m, mean),
     (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
   );
-  if (hessian && mode === 'gptq') solved.set(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
+  if (hessian && before) solved.set(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
   return result;
 }
 

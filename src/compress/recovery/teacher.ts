@@ -78,27 +78,29 @@ export function teacherModel(prefix: Model, original: Model): { model: Model; re
 export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, cross: Float64Array, damp: number): boolean {
   const n = m.cols;
   const R = rows.length;
-  const l = Float64Array.from(h);
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
   if (!(meanDiag > 0)) return false;
+  const w = new Float64Array(R * n);
+  rows.forEach((r, k) => {
+    for (let c = 0; c < n; c++) w[k * n + c] = target[m.at(r, c)];
+  });
   const simd = GptqWorkspace.open(n, R);
-  if (simd) {
-    const w = new Float64Array(R * n);
-    rows.forEach((r, k) => {
-      for (let c = 0; c < n; c++) w[k * n + c] = target[m.at(r, c)];
-    });
-    const got = simd.teacher(h, cross, w, damp);
-    if (!got) return false;
-    rows.forEach((r, k) => {
-      for (let c = 0; c < n; c++) target[m.at(r, c)] = got[k * n + c];
-    });
-    return true;
-  }
+  const got = simd ? simd.teacher(h, cross, w, damp) : teacherScalar(h, cross, w, R, n, damp * meanDiag);
+  if (!got) return false;
+  rows.forEach((r, k) => {
+    for (let c = 0; c < n; c++) target[m.at(r, c)] = got[k * n + c];
+  });
+  return true;
+}
+
+/** The scalar loops (no WebAssembly SIMD): w + H_d⁻¹(C − H)wᵀ per row of `w` [R, n], H damped by `ridge` (dead inputs 1); false when H_d is not positive definite. */
+function teacherScalar(h: Float64Array, cross: Float64Array, w: Float64Array, R: number, n: number, ridge: number): Float64Array | false {
+  const l = Float64Array.from(h);
   for (let i = 0; i < n; i++) {
     if (!(l[i * n + i] > 0)) l[i * n + i] = 1;
-    l[i * n + i] += damp * meanDiag;
+    l[i * n + i] += ridge;
   }
   if (!choleskyLower(l, n)) return false;
   // U = Lᵀ row-major, for the back substitution over contiguous rows
@@ -106,10 +108,7 @@ export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonl
   for (let i = 0; i < n; i++) for (let k = 0; k <= i; k++) u[k * n + i] = l[i * n + k];
   const d = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) d[i] = cross[i] - h[i];
-  const w = new Float64Array(R * n);
-  rows.forEach((r, k) => {
-    for (let c = 0; c < n; c++) w[k * n + c] = target[m.at(r, c)];
-  });
+  const out = new Float64Array(R * n);
   const v = new Float64Array(n);
   for (let k = 0; k < R; k++) {
     const o = k * n;
@@ -133,9 +132,9 @@ export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonl
       for (let j = i + 1; j < n; j++) s -= u[ui + j] * v[j];
       v[i] = s / u[ui + i];
     }
-    for (let c = 0; c < n; c++) target[m.at(rows[k], c)] = w[o + c] + v[c];
+    for (let c = 0; c < n; c++) out[o + c] = w[o + c] + v[c];
   }
-  return true;
+  return out;
 }
 
 /**
