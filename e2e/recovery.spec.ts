@@ -53,7 +53,7 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
     expect(after, (await row.getAttribute('data-key')) ?? '').toBeLessThan(before);
   }
   const gptq = await compressAndMeasure(page, false);
-  console.log(`sample int4 per-channel, runtime check on 4 evaluation samples: cosine RTN ${rtn.cosine} vs gptq ${gptq.cosine}; accuracy RTN ${rtn.accuracy} vs gptq ${gptq.accuracy}`);
+  console.log(`sample int4 per-channel, runtime check on its evaluation samples: cosine RTN ${rtn.cosine} vs gptq ${gptq.cosine}; accuracy RTN ${rtn.accuracy} vs gptq ${gptq.accuracy}`);
   expect(1 - gptq.cosine).toBeLessThan(1 - rtn.cosine);
   expect(gptq.accuracy).toMatch(/^\d+\/322 = /);
   expect(rtn.accuracy).toMatch(/^\d+\/322 = /);
