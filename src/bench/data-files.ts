@@ -1,12 +1,13 @@
 /**
  * The benchmark's input data from files the user chose: one labeled .json / .csv file, or input
- * sets as .npy / .json files (one set each, in name order). Bytes in, tensors out; reading the
+ * sets as .npy / .json files (one set each, in name order; a .npy stacking N samples of a
+ * batch-1 input gives N). Bytes in, tensors out; reading the
  * files and decoding images is the caller's.
  */
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import { parseLabeledCsv, parseLabeledJson, type LabeledSet } from './labeled';
-import { inputsFromJsonObject, inputsFromNpyFile, inputsFromNpzFile, parseJsonText } from './parse-inputs';
+import { inputsFromJsonObject, inputsFromNpzFile, parseJsonText, setsFromNpyFile } from './parse-inputs';
 import type { BenchTensor } from './tensor';
 
 export interface DataFile {
@@ -35,7 +36,7 @@ export function dataFromFiles(files: readonly DataFile[], inputs: readonly IoSum
   const sets: BenchTensor[][] = [];
   for (const f of [...files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const lower = f.name.toLowerCase();
-    if (lower.endsWith('.npy')) sets.push(inputsFromNpyFile(f.name, f.bytes, inputs));
+    if (lower.endsWith('.npy')) sets.push(...setsFromNpyFile(f.name, f.bytes, inputs));
     else if (lower.endsWith('.npz')) sets.push(inputsFromNpzFile(f.name, f.bytes, inputs));
     else if (lower.endsWith('.json')) sets.push(inputsFromJsonObject(f.name, parseJsonText(f.name, f.bytes), inputs));
     else throw new AppError('invalid-argument', `${f.name}: give input sets as .npy, .npz or .json files (or one labeled .json / .csv)`);

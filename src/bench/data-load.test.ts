@@ -129,3 +129,21 @@ describe('.npz input sets', () => {
     expect(() => dataFromFiles([{ name: 'b.npz', bytes: partial }, { name: 'c.npz', bytes: partial }], inputs)).toThrow(/b\.npz: no array named "sr"/);
   });
 });
+
+describe('a .npy stacking samples', () => {
+  it('gives N sets of batch 1 where the input has a fixed batch of 1; one set where the batch is free; refuses a wrong sample shape by name', async () => {
+    const { encodeNpy } = await import('./npy');
+    const { dataFromFiles } = await import('./data-files');
+    const stacked = encodeNpy('float32', [3, 2, 2], Float32Array.from({ length: 12 }, (_, i) => i));
+    const fixed = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [1, 2, 2])]);
+    expect(fixed.sets?.map((set) => set.map((t) => [t.dims, Array.from(t.data as Float32Array)]))).toEqual([
+      [[[1, 2, 2], [0, 1, 2, 3]]],
+      [[[1, 2, 2], [4, 5, 6, 7]]],
+      [[[1, 2, 2], [8, 9, 10, 11]]],
+    ]);
+    // a free batch takes the array whole, as before
+    const free = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['N', 2, 2])]);
+    expect(free.sets?.map((set) => set[0].dims)).toEqual([[3, 2, 2]]);
+    expect(() => dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [1, 2, 3])])).toThrow(/s\.npy: "x" \(3 samples of \[1, 2, 2\]\) has shape \[1, 2, 2\], the model's input "x" needs \[1, 2, 3\]/);
+  });
+});

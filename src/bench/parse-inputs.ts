@@ -171,6 +171,26 @@ export function inputsFromNpyFile(file: string, bytes: Uint8Array, inputs: reado
 }
 
 /**
+ * Input sets from a single .npy file (a one-input model): one set, or, where the model's input has
+ * a fixed batch of 1 and the array stacks N samples along its first axis ([N, ...] with the rest
+ * of the input's shape), N sets of batch 1 (numpy.stack of the samples, as people save them).
+ */
+export function setsFromNpyFile(file: string, bytes: Uint8Array, inputs: readonly IoSummary[]): BenchTensor[][] {
+  const io = inputs.length === 1 ? inputs[0] : undefined;
+  if (io?.shape && io.shape[0] === 1) {
+    const t = tensorFromNpy(file, io.name, parseNpy(bytes, file), io.dtype);
+    const n = t.dims[0];
+    if (t.dims.length === io.shape.length && n > 1) {
+      const one = [1, ...t.dims.slice(1)];
+      checkShape(`${file}: "${io.name}" (${n} samples of [${one.join(', ')}])`, one, io);
+      const per = t.data.length / n;
+      return Array.from({ length: n }, (_, i) => [{ ...t, dims: one, data: t.data.slice(i * per, (i + 1) * per) as BenchTensor['data'] }]);
+    }
+  }
+  return [inputsFromNpyFile(file, bytes, inputs)];
+}
+
+/**
  * One input set from a NumPy .npz archive (numpy.savez): one array per model input, named after
  * it (`<input>.npy` in the zip); a one-input model also takes an archive holding one array of any name.
  */

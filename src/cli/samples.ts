@@ -4,7 +4,8 @@
  *
  * A sample is one set of model inputs. In DIR (sorted by name):
  * - `NAME.json`: `{ "<input>": nested array | { "dims": [...], "data": [...] }, ... }`
- * - `NAME.npy`: the one input of a one-input model
+ * - `NAME.npy`: the one input of a one-input model (an array stacking N samples along its first
+ *   axis, where the input has a fixed batch of 1, gives N samples: `NAME.npy[i]`)
  * - `NAME/` (a folder): `<input>.npy` for every input
  * Other files are ignored (and counted). Every sample must give every model input, with the
  * input's element type (float64 is narrowed to float32 inputs) and a shape that fits the
@@ -15,7 +16,7 @@ import * as path from 'node:path';
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import { parseNpy } from '../bench/npy';
-import { checkShape, inputsFromJsonObject, inputsFromNpyFile, listInputs, parseJsonText, tensorFromNpy } from '../bench/parse-inputs';
+import { checkShape, inputsFromJsonObject, listInputs, parseJsonText, setsFromNpyFile, tensorFromNpy } from '../bench/parse-inputs';
 import type { BenchTensor } from '../bench/tensor';
 
 export type SampleTensor = Omit<BenchTensor, 'name'>;
@@ -99,7 +100,13 @@ export function readSamples(dir: string, inputs: readonly IoSummary[]): SampleSe
         prefixed(() => checkShape(`${e.name}: "${io.name}"`, t.dims, io));
       }
     } else if (lower.endsWith('.npy')) {
-      given = prefixed(() => inputsFromNpyFile(e.name, readFileBytes(full), inputs));
+      // one sample, or N stacked along the first axis of a batch-1 input (setsFromNpyFile)
+      const sets = prefixed(() => setsFromNpyFile(e.name, readFileBytes(full), inputs));
+      if (sets.length > 1) {
+        sets.forEach((set, i) => samples.push({ name: `${e.name}[${i}]`, inputs: Object.fromEntries(set.map((t) => [t.name, { dtype: t.dtype, dims: t.dims, data: t.data }])) }));
+        continue;
+      }
+      given = sets[0];
     } else if (lower.endsWith('.json')) {
       given = prefixed(() => inputsFromJsonObject(e.name, parseJsonText(e.name, readFileBytes(full)), inputs));
     } else {
