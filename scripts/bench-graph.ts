@@ -21,9 +21,8 @@
  * (5,000 nodes), no main-thread task over 200 ms.
  */
 import { chromium, type Browser } from '@playwright/test';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { elkLayout } from '../src/graph/elk-layout';
@@ -33,6 +32,7 @@ import { LayoutCache, nodeSize } from '../src/graph/scene';
 import { transformerModel, unnamedResNet } from '../src/graph/testing/synthetic';
 import { encodeModel } from '../src/onnx/codec';
 import { loadModel } from '../src/onnx/load';
+import { build, serve, stopServer } from './page-server';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, '.cache', 'bench-graph');
@@ -141,61 +141,6 @@ function models(): BenchModel[] {
   };
   for (const m of [thousand, five]) writeFileSync(join(CACHE, m.file), m.bytes);
   return [thousand, five];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Serving the production build
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function build(): void {
-  if (flag('--no-build') && existsSync(join(DIST, 'index.html'))) return;
-  console.log('Building the app (vite build)…');
-  const r = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', DIST, '--emptyOutDir'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('vite build failed');
-}
-
-/** Ends the preview server and everything it started (npx, vite). */
-function stopServer(proc: ChildProcess): void {
-  try {
-    if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGTERM');
-  } catch {
-    proc.kill();
-  }
-  proc.stdout?.destroy();
-  proc.stderr?.destroy();
-}
-
-async function serve(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('npx', ['vite', 'preview', '--outDir', DIST, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // its own process group: npx does not pass a kill on to vite, whose open pipes kept this script alive
-    detached: true,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return { url, proc };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  stopServer(proc);
-  throw new Error('vite preview did not start');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,8 +288,8 @@ const fmt = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s`
 
 async function main(): Promise<void> {
   const list = models();
-  build();
-  const { url, proc } = await serve();
+  build(DIST, flag('--no-build'));
+  const { url, proc } = await serve(DIST);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
