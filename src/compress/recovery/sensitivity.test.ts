@@ -14,8 +14,9 @@ import { DataType, type Model, type Node } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
-import { collectHessians, type LayerHessian } from './hessian';
+import { collectHessians, WEIGHTED_MAX_BYTES, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
+import { collectRecoveryHessians } from './sequential';
 import { logInputAfter } from './sensitivity';
 import { nodeRunModel } from './testing/node-run';
 
@@ -139,5 +140,46 @@ describe('GPTQ weighted by a following Log', () => {
     console.log(`log error: RTN ${eR.toExponential(3)}, plain GPTQ ${eP.toExponential(3)}, weighted GPTQ ${eW.toExponential(3)}`);
     expect(eW).toBeLessThan(eR * 0.8);
     expect(eW).toBeLessThan(eP * 0.8);
+  });
+
+  it('a layer whose per-channel H would exceed WEIGHTED_MAX_BYTES keeps the plain H and says so', async () => {
+    // 256 output channels × 256² float64 = 128 MiB
+    const k = 256;
+    const rng = seeded(2);
+    const w = makeTensor('w', DataType.FLOAT, [k, k], Float32Array.from({ length: k * k }, () => rng()));
+    const graph = makeGraph({
+      nodes: [makeNode('MatMul', ['x', 'w'], ['y'], [], { name: 'layer' }), makeNode('Add', ['y', 'eps'], ['z'], [], { name: 'add' }), makeNode('Log', ['z'], ['out'], [], { name: 'log' })],
+      initializers: [w, scalar('eps', EPS)],
+      inputs: [makeValueInfo('x', DataType.FLOAT, [4, k])],
+      outputs: [makeValueInfo('out', DataType.FLOAT)],
+    });
+    const model = makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+    expect(k * k * k * 8).toBeGreaterThan(WEIGHTED_MAX_BYTES);
+    const cal: Sample[] = [{ x: { dtype: 'float32', dims: [4, k], data: Float32Array.from({ length: 4 * k }, () => rng()) } }];
+    const h = (await collectHessians(model, recoveryLayers(model, recipe('gptq')), cal, run)).get('layer') as LayerHessian;
+    expect(h.weighted).toBeUndefined();
+    expect(h.h).toHaveLength(1);
+    expect(h.weightNote).toMatch(/exceed 64 MiB: plain H/);
+  });
+
+  it('sequential: the layer a Log reads, in a later round, aims at its own weights with the per-channel H (no cross term)', async () => {
+    const rng = seeded(4);
+    const w1 = makeTensor('w1', DataType.FLOAT, [K, K], Float32Array.from({ length: K * K }, () => (rng() < 0.2 ? rng() : 0)));
+    const w = makeTensor('w', DataType.FLOAT, [K, O], Float32Array.from({ length: K * O }, () => 0.05 + rng()));
+    const graph = makeGraph({
+      nodes: [makeNode('MatMul', ['x', 'w1'], ['h'], [], { name: 'first' }), makeNode('MatMul', ['h', 'w'], ['y'], [], { name: 'layer' }), makeNode('Add', ['y', 'eps'], ['z'], [], { name: 'add' }), makeNode('Log', ['z'], ['out'], [], { name: 'log' })],
+      initializers: [w1, w, scalar('eps', EPS)],
+      inputs: [makeValueInfo('x', DataType.FLOAT, [16, K])],
+      outputs: [makeValueInfo('out', DataType.FLOAT)],
+    });
+    const model = makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+    const r: Recipe = { ...recipe('gptq'), defaults: { ...recipe('gptq').defaults, recovery: 'sequential' } };
+    const got = await collectRecoveryHessians(model, undefined, r, samples(6, 8), run, { rounds: 2 });
+    expect(got.rounds).toBe(2);
+    expect(got.note).toMatch(/1 layer a Log reads: at its own weights, weighted by the Log's sensitivity/);
+    const h = got.hessians.get('layer') as LayerHessian;
+    expect(h.weighted).toHaveLength(O);
+    expect(h.cross).toBeUndefined();
+    expect(got.hessians.get('first')?.weighted).toBeUndefined();
   });
 });
