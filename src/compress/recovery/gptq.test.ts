@@ -122,6 +122,24 @@ describe('gptqRows', () => {
     for (const v of qt.q) expect(v >= -8 && v <= 7).toBe(true);
   });
 
+  it('an all-zero block (scale 0, a zero-padded window as in an STFT Conv): its codes stay 0, the rest of the row still gains', () => {
+    const rows = 16;
+    const cols = 64;
+    const w = layer(rows, cols, 4);
+    // the first block of every row is 0 (a window shorter than the kernel, zero-padded)
+    for (let r = 0; r < rows; r++) for (let c = 0; c < 32; c++) w[r * cols + c] = 0;
+    const { x, h } = correlated(400, cols, 7);
+    const layout: GroupLayout = { kind: 'block', axis: 1, blockSize: 32 };
+    const rtn = quantizeTensor(w, [rows, cols], layout, 4, true);
+    const g = quantizeTensor(w, [rows, cols], layout, 4, true);
+    expect(rtn.scales[0]).toBe(0);
+    const r = gptqRows(w, g, matrix(rows, cols), Array.from({ length: rows }, (_, i) => i), h);
+    // before: the block's 0 / 0 made every row NaN, and every row kept round to nearest
+    expect(Number.isFinite(r.errorAfter)).toBe(true);
+    for (let row = 0; row < rows; row++) for (let c = 0; c < 32; c++) expect(g.q[row * cols + c]).toBe(rtn.q[row * cols + c]);
+    expect(outputMse(w, g, x, rows, cols)).toBeLessThan(outputMse(w, rtn, x, rows, cols) * 0.8);
+  });
+
   it('all-zero inputs: keeps round-to-nearest and says why', () => {
     const w = layer(4, 16, 1);
     const qt = quantizeTensor(w, [4, 16], { kind: 'channel', axis: 0 }, 8, true);

@@ -289,7 +289,8 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     const s = scale[at];
     const z = zero[at];
     let q = z;
-    if (keep[at]) {
+    // an all-zero block has scale 0: its only value is 0 (code z), as round to nearest writes it
+    if (keep[at] && s !== 0) {
       q = Math.round(v / s) + z;
       q = q < qmin ? qmin : q > tmax ? tmax : q;
     }

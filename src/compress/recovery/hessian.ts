@@ -33,6 +33,10 @@ import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import type { WeightMatrix } from './gptq';
+import { logInputAfter } from './sensitivity';
+
+/** Largest per-output-channel H of a layer a Log reads (O·cols² float64); beyond it the plain H. */
+export const WEIGHTED_MAX_BYTES = 64 * 2 ** 20;
 
 export interface LayerHessian {
   key: string;
@@ -52,6 +56,14 @@ export interface LayerHessian {
    */
   cross?: Float64Array[];
   teacherMean?: Float64Array[];
+  /**
+   * Where a Log reads the layer's output through elementwise ops (sensitivity.ts): one H per output
+   * channel o (cols×cols, row-major), H_o = Σ_r s_{r,o}² x_r x_rᵀ with s = 1 / the Log's input on
+   * the original model. GPTQ then solves each output channel with its own H.
+   */
+  weighted?: Float64Array[];
+  /** why a layer a Log reads kept the plain H (too large, not finite) */
+  weightNote?: string;
 }
 
 export interface HessianOptions {
@@ -117,7 +129,12 @@ interface Stat {
   keep?: number;
   cross: Float64Array[];
   partnerSum: Float64Array[];
-  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number; cross?: string; partnerSum?: string };
+  /** the Log's input whose reciprocal weighs each output element (dense only), and the output channels */
+  weightBy?: string;
+  outs: number;
+  /** one H per output channel, weighted (weightBy) */
+  weighted: Float64Array[];
+  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number; cross?: string; partnerSum?: string; weighted?: string };
 }
 
 const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
@@ -127,8 +144,8 @@ function geometry(n: Node): Attribute[] {
   return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
 }
 
-function statKey(layer: Layer, input: string, cols: number, partner = ''): string {
-  if (layer.op !== 'Conv') return `dense|${input}|${cols}|${partner}`;
+function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = ''): string {
+  if (layer.op !== 'Conv') return `dense|${input}|${cols}|${partner}|${weightBy}`;
   const n = layer.node;
   const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
   return `conv|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
@@ -195,6 +212,12 @@ class StatBuilder {
 
   concat(xs: string[], axis: number): string {
     return this.node('Concat', xs, [attr.int('axis', axis)]);
+  }
+
+  /** 1 / max(|x|, tiny): the Log's sensitivity, finite where its input is 0 */
+  reciprocal(x: string): string {
+    const tiny = this.init('__hessian_tiny', DataType.FLOAT, [], bytesOf(Float32Array.of(1e-30)));
+    return this.node('Reciprocal', [this.node('Max', [this.node('Abs', [x]), tiny])]);
   }
 
   reduceSum(x: string, axis: number): string {
@@ -321,7 +344,16 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       s.outputs.cross = s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), t) : b.matmul(a, b.transpose(t, [0, 2, 1]));
       s.outputs.partnerSum = b.reduceSum(t, axis);
     }
-    outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+    if (s.weightBy && s.full) {
+      // each row's weights per output channel, rows joined as `a`'s ([rows, O] -> [O, rows, 1]):
+      // B = X·s [O, rows, cols] (an empty copy's rows are 0 through `a`), H_o = B_oᵀB_o
+      const weightBy = s.weightBy;
+      const sParts = renames.map((r) => b.reshape(r(weightBy), [-1, s.outs]));
+      const inv = b.reciprocal(copies === 1 ? sParts[0] : b.concat(sParts, 0));
+      const scaled = b.mul(a, b.reshape(b.transpose(inv, [1, 0]), [s.outs, -1, 1]));
+      s.outputs.weighted = b.matmul(b.transpose(scaled, [0, 2, 1]), scaled);
+    }
+    outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, s.outputs.weighted, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
   }
   const all = [...nodes, ...b.nodes];
   g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
@@ -358,6 +390,17 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
       for (let i = 0; i < n * n; i++) c[i] += cross[g * n * n + i];
       const s = stat.partnerSum[g];
       for (let i = 0; i < n; i++) s[i] += psum[g * n + i];
+    }
+  }
+  if (stat.outputs.weighted) {
+    const w = float32Output(got, stat.outputs.weighted, stat.outs * n * n, stat.input);
+    for (let o = 0; o < stat.outs; o++) {
+      const h = stat.weighted[o];
+      const off = o * n * n;
+      for (let i = 0; i < n; i++) {
+        const r = i * n;
+        for (let j = i; j < n; j++) h[r + j] += w[off + r + j];
+      }
     }
   }
   if (!stat.outputs.gram) return;
@@ -431,6 +474,8 @@ export async function collectHessians(
     full?: boolean;
     /** the teacher's input to this layer, a tensor of the same model (the cross term, `LayerHessian.cross`) */
     partner?: string;
+    /** the Log input whose reciprocal weighs this layer's outputs (default: found after the layer, sensitivity.ts) */
+    weightBy?: string;
   }[],
   samples: readonly Sample[],
   run: RunModel,
@@ -441,12 +486,18 @@ export async function collectHessians(
   const stats = new Map<string, Stat>();
   const convs = new Map<Stat, Node>();
   const wanted: { layer: Layer; full: boolean; stat: Stat }[] = [];
-  for (const { layer, shape, full = true, partner } of layers) {
+  const weightNotes = new Map<string, string>();
+  for (const { layer, shape, full = true, partner, weightBy: asked } of layers) {
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     if (!r || !m || w?.dataType !== DataType.FLOAT) continue;
-    const key = statKey(layer, r.input, m.cols, full ? partner : undefined);
+    // a Log after the layer (one pass, dense): one H per output channel, where they fit
+    const logInput = full && !partner && layer.op !== 'Conv' && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
+    const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
+    if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
+    const weightBy = fits ? logInput : undefined;
+    const key = statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy);
     let stat = stats.get(key);
     if (!stat) {
       const conv = layer.op === 'Conv';
@@ -471,6 +522,9 @@ export async function collectHessians(
         ...(conv && full && keep !== undefined ? { keep } : {}),
         cross: [],
         partnerSum: [],
+        ...(weightBy ? { weightBy } : {}),
+        outs: m.rows,
+        weighted: [],
         outputs: { sum: '', shapes: [], rowsAxis: 0 },
       };
       stats.set(key, stat);
@@ -483,6 +537,7 @@ export async function collectHessians(
   if (wanted.length === 0) return out;
   for (const s of stats.values()) {
     if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
+    if (s.full && s.weightBy) s.weighted = Array.from({ length: s.outs }, () => new Float64Array(s.cols * s.cols));
     if (s.partner) {
       s.cross = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
       s.partnerSum = Array.from({ length: s.groups }, () => new Float64Array(s.cols));
@@ -497,7 +552,8 @@ export async function collectHessians(
     // transposes and the joined rows), and the copies a run are as many as fit in ROWS_BUDGET
     await runStatistics(model, all, convs, 1, samples.slice(0, 1), run, progress(0));
     rest = samples.slice(1);
-    const perSample = all.reduce((n, s) => n + s.groups * s.cols * s.rows * 4 * (s.partner ? 2 : 1), 0);
+    // (a weighted statistic holds its rows once per output channel, twice: B and its transpose)
+    const perSample = all.reduce((n, s) => n + s.groups * s.cols * s.rows * 4 * (s.partner ? 2 : 1) + (s.weightBy ? (2 * s.outs * s.cols * s.rows * 4) / 3 : 0), 0);
     copies = Math.max(1, Math.min(copies, rest.length, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample))));
   }
   const before = all.map((s) => s.rows);
@@ -512,13 +568,16 @@ export async function collectHessians(
   }
   for (const s of stats.values()) {
     const n = s.cols;
-    for (const h of s.h) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+    for (const h of [...s.h, ...s.weighted]) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
   }
   for (const { layer, full, stat } of wanted) {
     if (stat.rows === 0) continue;
     const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
     const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
-    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher });
+    const finite = stat.weighted.every((h) => h.every(Number.isFinite));
+    const weightNote = stat.weightBy && !finite ? 'a Log reads its outputs, but the weighted H overflowed float32: plain H' : weightNotes.get(layer.key);
+    const weighted = full && stat.weightBy && finite ? { weighted: stat.weighted } : {};
+    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) });
   }
   return out;
 }

@@ -34,6 +34,7 @@ import { collectHessians, recoverable, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
 import { resolveRecipe } from '../recipe';
 import { teacherModel } from './teacher';
+import { logInputAfter } from './sensitivity';
 import { recipeLayers } from '../../onnx/stored-tensors';
 
 /**
@@ -162,6 +163,7 @@ export async function collectRecoveryHessians(
   let missed = 0;
   let teacherless = 0;
   let taughtNot = 0;
+  let weighted = 0;
   for (let k = 1; k < rounds.length; k++) {
     throwIfAborted(signal);
     const float = rounds.slice(k).flat().map((p) => p.layer.key);
@@ -183,8 +185,15 @@ export async function collectRecoveryHessians(
     if (joined) {
       const fed = fedByRound(prefix.model, layers.map((p) => p.layer));
       for (const p of layers) {
-        const input = rounds[k].find((q) => q.layer.key === p.layer.key)?.layer.node.inputs[0];
-        if (input && !fed.has(p.layer.key)) Object.assign(p, { partner: joined.rename(input) });
+        const original = rounds[k].find((q) => q.layer.key === p.layer.key)?.layer.node;
+        const input = original?.inputs[0];
+        // a layer a Log reads (sensitivity.ts) aims at its own weights, each output channel
+        // weighted by the Log's sensitivity on the original model's values (no weighted cross term)
+        const logInput = original && logInputAfter(self, original);
+        if (logInput) {
+          Object.assign(p, { weightBy: joined.rename(logInput) });
+          weighted++;
+        } else if (input && !fed.has(p.layer.key)) Object.assign(p, { partner: joined.rename(input) });
         else if (input) taughtNot++;
       }
     } else if (options.teacher !== false) teacherless++;
@@ -195,7 +204,7 @@ export async function collectRecoveryHessians(
   }
   const note =
     rounds.length > 1
-      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
+      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${weighted > 0 ? ` (${weighted} layer${weighted === 1 ? '' : 's'} a Log reads: at ${weighted === 1 ? 'its' : 'their'} own weights, weighted by the Log's sensitivity)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
       : channel && asked > 1
         ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
         : 'one pass (layer inputs from the original model)';

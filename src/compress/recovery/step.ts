@@ -77,13 +77,25 @@ function recoverByGroups(
   let before = 0;
   let after = 0;
   const notes: string[] = failed > 0 ? [`the teacher's target could not be computed for ${failed} group${failed === 1 ? '' : 's'} (the original weights aimed at)`] : [];
-  for (let g = 0; g < groups; g++) {
-    const rows = Array.from({ length: per }, (_, i) => g * per + i);
-    const r = solveGroup(m, rows, hessian.h[g], damp, target);
-    if (!r.ok && r.note) notes.push(r.note);
-    before += r.errorBefore / groups;
-    after += r.errorAfter / groups;
+  if (hessian.weighted?.length === m.rows) {
+    // a Log reads the outputs (sensitivity.ts): each output channel with its own weighted H
+    for (let r = 0; r < m.rows; r++) {
+      const got = solveGroup(m, [r], hessian.weighted[r], damp, target);
+      if (!got.ok && got.note) notes.push(got.note);
+      before += got.errorBefore / m.rows;
+      after += got.errorAfter / m.rows;
+    }
+    notes.push("each output channel weighted by the following Log's sensitivity");
+  } else {
+    for (let g = 0; g < groups; g++) {
+      const rows = Array.from({ length: per }, (_, i) => g * per + i);
+      const r = solveGroup(m, rows, hessian.h[g], damp, target);
+      if (!r.ok && r.note) notes.push(r.note);
+      before += r.errorBefore / groups;
+      after += r.errorAfter / groups;
+    }
   }
+  if (hessian.weightNote) notes.push(hessian.weightNote);
   const few = hessian.rows < m.cols ? `; ${hessian.rows} input rows for ${m.cols} columns: damped` : '';
   const d = delta();
   return {
