@@ -16,7 +16,7 @@ import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
-import { recoverWeight, repairPrunedWeight } from './recovery/step';
+import { pruneImportance, recoverWeight, repairPrunedWeight } from './recovery/step';
 import { clipSearch } from './recovery/clip';
 import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
@@ -99,17 +99,20 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   // the methods' value steps (value-steps.ts: magnitude pruning), then the weight's encoding
   let values = refit ?? (eff.values as Float32Array);
   const original = values;
+  // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
+  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
+  // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
+  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(env.layer as Layer, plan.shape, env.hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
-    const r = step.apply(values, s);
+    const r = step.apply(values, s, importance ? { importance } : undefined);
     values = r.values;
     if (r.pruned !== undefined) report.pruned = r.pruned;
   }
+  if (importance && report.pruned !== undefined) note('pruning mask chosen with the calibration inputs (smallest |w|·‖x‖ per output channel, not |w|)');
   const e = new Emitter(env.names, env.opset, w.name);
   let encoding: Encoding = plan.encoding;
   let output: string | undefined;
   let matMulNBits: StagedWeight['matMulNBits'];
-  // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
-  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
   // magnitude pruning zeroed some weights: recovery refits the rest to match the original
   const kept = values !== original ? (i: number) => values[i] !== 0 || original[i] === 0 : undefined;
   if (plan.encoding === 'pruned') {

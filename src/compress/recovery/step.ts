@@ -201,3 +201,32 @@ export function repairPrunedWeight(
     (m, rows, h, damp, target) => repairPrunedRows(target, pruned, m, rows, h, { damp }),
   );
 }
+
+/**
+ * The data-aware pruning mask's factors: magnitude pruning then removes the values of smallest
+ * |w_ij|·‖x_j‖ / ‖s_i‖ instead of the smallest |w_ij|. |w_ij|·‖x_j‖ (‖x_j‖ = √H_jj, the input
+ * column's norm on the calibration inputs; its group's H for Conv groups) is Wanda's score (Sun et
+ * al. 2023): how much the output loses with that value. Wanda compares scores within one output
+ * channel; the count here stays the tensor's (the same zeros as magnitude pruning, the same file
+ * size), so each channel's scores are divided by their own norm ‖s_i‖ = (Σ_j (|w_ij|·‖x_j‖)²)^½,
+ * and every channel loses about the same share of its output instead of small channels losing
+ * everything. Undefined without H (mode "bias", no samples) or when the weight does not match the
+ * statistics: the mask stays magnitude's.
+ */
+export function pruneImportance(layer: Layer, shape: readonly number[], hessian: LayerHessian | undefined, values: Float32Array): Float32Array | undefined {
+  if (!hessian || hessian.h.length === 0 || hessian.h.some((h) => h.length === 0)) return undefined;
+  const m = weightMatrix(layer, shape);
+  if (!m || m.cols !== hessian.cols || m.rows % hessian.h.length !== 0 || m.rows * m.cols !== values.length) return undefined;
+  const per = m.rows / hessian.h.length;
+  const n = m.cols;
+  const norms = hessian.h.map((h) => Float64Array.from({ length: n }, (_, c) => Math.sqrt(Math.max(0, h[c * n + c]))));
+  const out = new Float32Array(m.rows * n);
+  for (let r = 0; r < m.rows; r++) {
+    const x = norms[Math.floor(r / per)];
+    let s = 0;
+    for (let c = 0; c < n; c++) s += (values[m.at(r, c)] * x[c]) ** 2;
+    const scale = s > 0 ? 1 / Math.sqrt(s) : 1;
+    for (let c = 0; c < n; c++) out[m.at(r, c)] = x[c] * scale;
+  }
+  return out;
+}
