@@ -15,7 +15,8 @@
  * Options: `--rounds 1,4o,4` (one pass; sequential aiming at the layers' own weights; sequential
  * aiming at the original outputs), `--only NAME.onnx`, `--settings prune50,int8` (of int8,
  * int4-block, int4, prune50, channel30; default all); env PROBE_LAYERS=1: int4 block with gptq on
- * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors.
+ * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors;
+ * NO_VARIANCE=1: without the output variance re-estimation after the repair (CompressOptions.varianceMatch).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -131,7 +132,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
         const t0 = performance.now();
         const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
         const h = await collectRecoveryHessians(model, undefined, rs, cal, run, { rounds, teacher });
-        let gq = compressModel(model, rs, { recovery: h.hessians });
+        let gq = compressModel(model, rs, { recovery: h.hessians, ...(process.env.NO_VARIANCE ? { varianceMatch: false } : {}) });
         if (process.env.DEBUG_LAYERS)
           for (const l of gq.report.layers)
             for (const x of l.weights)

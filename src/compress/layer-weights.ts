@@ -16,7 +16,8 @@ import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
-import { pruneImportance, recoverWeight, repairPrunedWeight } from './recovery/step';
+import { pruneImportance, recoverWeight, repairPrunedWeight, scaleOwners, varianceStep } from './recovery/step';
+import { groupOfElement } from './recovery/gptq';
 import { clipSearch } from './recovery/clip';
 import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
@@ -56,6 +57,8 @@ export interface StageEnv {
   biasDelta?: Float64Array;
   /** the layer's weight before channel pruning cut it (recovery refits what is left) */
   cut?: WeightCut;
+  /** CompressOptions.varianceMatch (false: left out) */
+  varianceMatch?: boolean;
   /** why the bias moves, when not for rounding */
   biasWhy?: string;
 }
@@ -122,6 +125,14 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       if (r.report) report.recovery = r.report;
       if (r.delta) env.biasDelta = r.delta;
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+      if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq') {
+        const v = varianceStep(env.layer as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);
+        if (v) {
+          v.apply((e, f) => (values[e] = Math.fround(values[e] * f)));
+          env.biasDelta = v.delta;
+          note(v.note);
+        }
+      }
     }
     output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
   } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
@@ -139,6 +150,25 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
             if (r.report) report.recovery = r.report;
             if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+            if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && kept) {
+              const value = (e: number) => {
+                const g = groupOfElement(qt, e);
+                return (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
+              };
+              const owner = scaleOwners(env.layer as Layer, plan.shape, qt);
+              if (owner && !owner.own.some((x) => x === 1)) note('output variance not re-estimated: every channel shares its scale (per-tensor), so no channel can be scaled exactly');
+              const v = owner && varianceStep(env.layer as Layer, plan.shape, original, env.hessian, value, (r) => owner.own[r] === 1);
+              if (v && owner) {
+                const done = new Uint8Array(qt.scales.length);
+                v.apply((e, f) => {
+                  const g = groupOfElement(qt, e);
+                  if (!done[g]) qt.scales[g] *= f;
+                  done[g] = 1;
+                });
+                env.biasDelta = v.delta;
+                note(v.note);
+              }
+            }
           }
         : undefined;
     ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));

@@ -122,6 +122,12 @@ export interface CompressOptions {
    * benchmarks). Default: the cost guard chooses per layer.
    */
   activationForm?: 'dynamic';
+  /**
+   * After the repair of magnitude pruning (recovery gptq or sequential, with statistics; not layers
+   * aiming at the teacher): each output channel's variance and mean re-estimated on the calibration
+   * inputs (recovery/variance.ts; docs/RECIPE-NOTES.md). Default true; false leaves it out (measurements).
+   */
+  varianceMatch?: boolean;
 }
 
 export interface CompressResult {
