@@ -13,8 +13,10 @@
  * largest absolute error.
  *
  * Options: `--rounds 1,4o,4` (one pass; sequential aiming at the layers' own weights; sequential
- * aiming at the original outputs), `--only NAME.onnx`; env PROBE_LAYERS=1: int4 block with gptq on
- * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors.
+ * aiming at the original outputs), `--only NAME.onnx`, `--settings prune50,int8` (of int8,
+ * int4-block, int4, prune50, channel30; default all); env PROBE_LAYERS=1: int4 block with gptq on
+ * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors;
+ * NO_VARIANCE=1: without the output variance re-estimation after the repair (CompressOptions.varianceMatch).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,6 +37,9 @@ const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, nam
 const run = nodeRunModel();
 /** `--rounds 1,4o,4`: the recovery rounds compared (1: one pass, H from the original model; `o`: sequential aiming at the layers' own weights, not the original outputs) */
 const at = process.argv.indexOf('--rounds');
+const st = process.argv.indexOf('--settings');
+/** `--settings prune50,int8`: only these settings */
+const SETTINGS = st >= 0 ? process.argv[st + 1].split(',') : undefined;
 const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map((s) => ({ rounds: Number(s.replace(/o$/, '')), teacher: !s.endsWith('o') }));
 
 /** Two seconds of speech-like audio at 16 kHz. */
@@ -110,13 +115,14 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
     }
     return;
   }
-  for (const [w, g] of [
-    ['int8', 'per-channel'],
-    ['int4', 'block'],
-    ['int4', 'per-channel'],
-    ['fp32', 'prune50'],
-    ['fp32', 'channel30'],
+  for (const [w, g, id] of [
+    ['int8', 'per-channel', 'int8'],
+    ['int4', 'block', 'int4-block'],
+    ['int4', 'per-channel', 'int4'],
+    ['fp32', 'prune50', 'prune50'],
+    ['fp32', 'channel30', 'channel30'],
   ] as const) {
+    if (SETTINGS && !SETTINGS.includes(id)) continue;
     try {
       const rtn = compressModel(model, recipe(w, g, 'none'));
       const r = recipe(w, g, 'gptq');
@@ -126,13 +132,14 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
         const t0 = performance.now();
         const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
         const h = await collectRecoveryHessians(model, undefined, rs, cal, run, { rounds, teacher });
-        let gq = compressModel(model, rs, { recovery: h.hessians });
+        let gq = compressModel(model, rs, { recovery: h.hessians, ...(process.env.NO_VARIANCE ? { varianceMatch: false } : {}) });
         if (process.env.DEBUG_LAYERS)
           for (const l of gq.report.layers)
             for (const x of l.weights)
               if (x.recovery) console.log(`  ${l.key} rows ${x.recovery.rows} before ${x.recovery.errorBefore.toExponential(2)} after ${x.recovery.errorAfter.toExponential(2)} cross ${h.hessians.get(l.key)?.cross ? 'yes' : 'no'} ${l.notes.join('; ')}`);
         if (process.env.DEBUG_LAYERS) console.log(`  without the check: ${(await worst(original, encodeModel(gq.model), held)).toFixed(6)}`);
         const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
+        if (process.env.DEBUG_LAYERS) console.log(`  the check on ${check.samples} calibration samples: relative squared error ${check.errorRtn.toExponential(3)} pruned/RTN, ${check.errorRecovered.toExponential(3)} recovered`);
         if (!check.keep) gq = rtn;
         const ms = performance.now() - t0;
         const cg = await worst(original, encodeModel(gq.model), held);
@@ -149,36 +156,59 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
 const mel = read('melspectrogram.onnx');
 const emb = read('embedding.onnx');
 const kws = read('hey-jarvis.onnx');
-const clips = Array.from({ length: 24 }, (_, k) => utterance(k + 1));
-const melSamples = clips.map((c) => sample('input', [1, c.length], c));
-// features: [frames, 32] per clip
-const feats: Float32Array[] = [];
-for (const s of melSamples) feats.push(await outputs(mel, s));
-const embSamples: Sample[] = [];
-for (const f of feats) {
-  const frames = f.length / 32;
-  for (let start = 0; start + 76 <= frames; start += 8) {
-    const win = Float32Array.from(f.subarray(start * 32, (start + 76) * 32), (v) => v / 10 + 2);
-    embSamples.push(sample('input_1', [1, 76, 32, 1], win));
+
+/** The three models' inputs from `clips` (each stage's inputs are the stage before it's outputs). */
+async function pipeline(clips: Float32Array[]): Promise<{ mel: Sample[]; emb: Sample[]; kws: Sample[] }> {
+  const melSamples = clips.map((c) => sample('input', [1, c.length], c));
+  // features: [frames, 32] per clip
+  const feats: Float32Array[] = [];
+  for (const s of melSamples) feats.push(await outputs(mel, s));
+  const embSamples: Sample[] = [];
+  for (const f of feats) {
+    const frames = f.length / 32;
+    for (let start = 0; start + 76 <= frames; start += 8) {
+      const win = Float32Array.from(f.subarray(start * 32, (start + 76) * 32), (v) => v / 10 + 2);
+      embSamples.push(sample('input_1', [1, 76, 32, 1], win));
+    }
   }
+  const embOut: Float32Array[] = [];
+  for (const s of embSamples) embOut.push(await outputs(emb, s));
+  const kwsSamples: Sample[] = [];
+  for (let i = 0; i + 16 <= embOut.length; i += 3) {
+    const x = new Float32Array(16 * 96);
+    for (let k = 0; k < 16; k++) x.set(embOut[i + k], k * 96);
+    kwsSamples.push(sample('x.1', [1, 16, 96], x));
+  }
+  return { mel: melSamples, emb: embSamples, kws: kwsSamples };
 }
-const embOut: Float32Array[] = [];
-for (const s of embSamples) embOut.push(await outputs(emb, s));
-const kwsSamples: Sample[] = [];
-for (let i = 0; i + 16 <= embOut.length; i += 3) {
-  const x = new Float32Array(16 * 96);
-  for (let k = 0; k < 16; k++) x.set(embOut[i + k], k * 96);
-  kwsSamples.push(sample('x.1', [1, 16, 96], x));
-}
-console.log(`data: ${clips.length} clips of 2 s; ${melSamples.length} mel, ${embSamples.length} embedding, ${kwsSamples.length} hey-jarvis samples`);
-const split = (all: Sample[]) => ({ cal: all.filter((_, i) => i % 2 === 0).slice(0, 64), held: all.filter((_, i) => i % 2 === 1).slice(0, 32) });
+
+const base = await pipeline(Array.from({ length: 24 }, (_, k) => utterance(k + 1)));
+console.log(`data: 24 clips of 2 s; ${base.mel.length} mel, ${base.emb.length} embedding, ${base.kws.length} hey-jarvis samples`);
+/**
+ * `--calibration N` (default 64): up to N calibration samples per model. Beyond what the 24 clips
+ * give (every other sample), the rest come from further clips of their own (other seeds, never
+ * the held-out clips' audio), so the held-out samples stay exactly those of the default run. Without
+ * the option: 64 at most, none from further clips.
+ */
+const ca = process.argv.indexOf('--calibration');
 const only = process.argv.indexOf('--only');
-for (const [name, bytes, all] of [
-  ['melspectrogram.onnx', mel, melSamples],
-  ['embedding.onnx', emb, embSamples],
-  ['hey-jarvis.onnx', kws, kwsSamples],
+const CAL = ca >= 0 ? Number(process.argv[ca + 1]) : 64;
+const split = (all: Sample[]) => ({ cal: all.filter((_, i) => i % 2 === 0).slice(0, CAL), held: all.filter((_, i) => i % 2 === 1).slice(0, 32) });
+const extra = { mel: [] as Sample[], emb: [] as Sample[], kws: [] as Sample[] };
+const wanted = (k: 'mel' | 'emb' | 'kws') => only < 0 || process.argv[only + 1] === { mel: 'melspectrogram.onnx', emb: 'embedding.onnx', kws: 'hey-jarvis.onnx' }[k];
+for (let seed = 1001; ca >= 0 && (['mel', 'emb', 'kws'] as const).some((k) => wanted(k) && split(base[k]).cal.length + extra[k].length < CAL) && seed < 1001 + 512; seed += 8) {
+  const more = await pipeline(Array.from({ length: 8 }, (_, k) => utterance(seed + k)));
+  for (const k of ['mel', 'emb', 'kws'] as const) extra[k].push(...more[k]);
+}
+if (ca >= 0) console.log(`calibration: up to ${CAL} samples a model, ${extra.mel.length} extra clips`);
+for (const [name, bytes, key] of [
+  ['melspectrogram.onnx', mel, 'mel'],
+  ['embedding.onnx', emb, 'emb'],
+  ['hey-jarvis.onnx', kws, 'kws'],
 ] as const) {
   if (only >= 0 && process.argv[only + 1] !== name) continue;
-  const { cal, held } = split(all);
+  const { cal, held } = split(base[key]);
+  cal.push(...extra[key].slice(0, Math.max(0, CAL - cal.length)));
+  console.log(`${name}: ${cal.length} calibration, ${held.length} held-out samples`);
   await measure(name, bytes, cal, held);
 }

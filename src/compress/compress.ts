@@ -345,7 +345,7 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): v
   try {
     const hessian = run.options.recovery?.get(lp.layer.key);
     const cut = run.channel?.layers.get(lp.layer.key)?.cut;
-    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}), ...(cut ? { cut } : {}) };
+    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}), ...(cut ? { cut } : {}), ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}) };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
     const env2 = env;
     const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2, env2.biasWhy) : undefined;

@@ -16,7 +16,8 @@ import type { LayerSettings, Target } from './recipe';
 import type { Encoding, StagedWeight, WeightPlan, WeightReport } from './types';
 import { VALUE_STEPS } from './value-steps';
 import type { QuantizedTensor } from './quantize/quantize';
-import { recoverWeight, repairPrunedWeight } from './recovery/step';
+import { pruneImportance, recoverWeight, repairPrunedWeight, scaleOwners, varianceStep } from './recovery/step';
+import { groupOfElement } from './recovery/gptq';
 import { clipSearch } from './recovery/clip';
 import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
@@ -56,6 +57,8 @@ export interface StageEnv {
   biasDelta?: Float64Array;
   /** the layer's weight before channel pruning cut it (recovery refits what is left) */
   cut?: WeightCut;
+  /** CompressOptions.varianceMatch (false: left out) */
+  varianceMatch?: boolean;
   /** why the bias moves, when not for rounding */
   biasWhy?: string;
 }
@@ -99,17 +102,20 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   // the methods' value steps (value-steps.ts: magnitude pruning), then the weight's encoding
   let values = refit ?? (eff.values as Float32Array);
   const original = values;
+  // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
+  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
+  // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
+  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(env.layer as Layer, plan.shape, env.hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
-    const r = step.apply(values, s);
+    const r = step.apply(values, s, importance ? { importance } : undefined);
     values = r.values;
     if (r.pruned !== undefined) report.pruned = r.pruned;
   }
+  if (importance && report.pruned !== undefined) note('pruning mask chosen with the calibration inputs (smallest |w|·‖x‖ per output channel, not |w|)');
   const e = new Emitter(env.names, env.opset, w.name);
   let encoding: Encoding = plan.encoding;
   let output: string | undefined;
   let matMulNBits: StagedWeight['matMulNBits'];
-  // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
-  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
   // magnitude pruning zeroed some weights: recovery refits the rest to match the original
   const kept = values !== original ? (i: number) => values[i] !== 0 || original[i] === 0 : undefined;
   if (plan.encoding === 'pruned') {
@@ -119,6 +125,14 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       if (r.report) report.recovery = r.report;
       if (r.delta) env.biasDelta = r.delta;
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+      if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq') {
+        const v = varianceStep(env.layer as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);
+        if (v) {
+          v.apply((e, f) => (values[e] = Math.fround(values[e] * f)));
+          env.biasDelta = v.delta;
+          note(v.note);
+        }
+      }
     }
     output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
   } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
@@ -136,6 +150,25 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
             if (r.report) report.recovery = r.report;
             if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
+            if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && kept) {
+              const value = (e: number) => {
+                const g = groupOfElement(qt, e);
+                return (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
+              };
+              const owner = scaleOwners(env.layer as Layer, plan.shape, qt);
+              if (owner && !owner.own.some((x) => x === 1)) note('output variance not re-estimated: every channel shares its scale (per-tensor), so no channel can be scaled exactly');
+              const v = owner && varianceStep(env.layer as Layer, plan.shape, original, env.hessian, value, (r) => owner.own[r] === 1);
+              if (v && owner) {
+                const done = new Uint8Array(qt.scales.length);
+                v.apply((e, f) => {
+                  const g = groupOfElement(qt, e);
+                  if (!done[g]) qt.scales[g] *= f;
+                  done[g] = 1;
+                });
+                env.biasDelta = v.delta;
+                note(v.note);
+              }
+            }
           }
         : undefined;
     ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));

@@ -122,6 +122,12 @@ export interface CompressOptions {
    * benchmarks). Default: the cost guard chooses per layer.
    */
   activationForm?: 'dynamic';
+  /**
+   * After the repair of magnitude pruning (recovery gptq or sequential, with statistics; not layers
+   * aiming at the teacher): each output channel's variance and mean re-estimated on the calibration
+   * inputs (recovery/variance.ts; docs/RECIPE-NOTES.md). Default true; false leaves it out (measurements).
+   */
+  varianceMatch?: boolean;
 }
 
 export interface CompressResult {
@@ -179,10 +185,20 @@ export interface ProjectionWeight {
  * A method's step over one weight's values, before the weight is encoded (value-steps.ts lists
  * them): what it makes of the values, and what it makes of the projected download size.
  */
+/** What a value step may know of the layer beyond its weights. */
+export interface ValueStepContext {
+  /**
+   * One non-negative factor per weight value: how strongly its input reaches the layer's output on
+   * the calibration inputs (√H_jj of its input column, recovery with statistics). Magnitude pruning
+   * then prunes the smallest |w|·importance (the mask chosen with the inputs) instead of |w|.
+   */
+  importance?: Float32Array;
+}
+
 export interface ValueStep {
   id: string;
   /** the values to encode (the same array when the settings do not ask for this step); `pruned` counts values set to zero, for the report */
-  apply(values: Float32Array, s: LayerSettings): { values: Float32Array; pruned?: number };
+  apply(values: Float32Array, s: LayerSettings, context?: ValueStepContext): { values: Float32Array; pruned?: number };
   /** the projected download bytes of the encoded weight: `after` stored bytes holding `elements` values */
   zip(after: number, elements: number, s: LayerSettings): number;
 }

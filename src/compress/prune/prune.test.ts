@@ -31,6 +31,18 @@ describe('magnitudePrune', () => {
     expect(r.threshold).toBe(1);
   });
 
+  it('with importance: prunes the smallest |v|·importance, the same count, ties by position', () => {
+    // scores 10, 2, 3, 0.4, 2, 6: the two smallest (0.4 at 3, then 2 at 1 before 2 at 4) and one more tie
+    const r = magnitudePrune(Float32Array.of(1, -2, 3, 4, 2, -6), 0.5, [10, 1, 1, 0.1, 1, 1]);
+    expect(Array.from(r.values, (v) => v + 0)).toEqual([1, 0, 3, 0, 0, -6]);
+    expect(r.pruned).toBe(3);
+    expect(r.threshold).toBe(2);
+    // all importance 1: magnitude's mask exactly
+    const v = Float32Array.of(0.5, -3, 2, 7, -1, 4, 0.25, 9);
+    expect(magnitudePrune(v, 0.5, new Float32Array(8).fill(1)).values).toEqual(magnitudePrune(v, 0.5).values);
+    expect(() => magnitudePrune(v, 0.5, [1, 2])).toThrow(/importance/);
+  });
+
   it('counts existing zeros among the smallest and never touches the input', () => {
     const input = Float32Array.of(0, 0, 5, -4, 3, 2);
     const copy = Float32Array.from(input);

@@ -10,7 +10,7 @@ import type { LayerSettings } from '../recipe';
 import { channelPrune, type ChannelPruneResult } from './channel';
 import { magnitudePrune } from './prune';
 import { magnitudePrunedZip } from './project';
-import type { ValueStep } from '../types';
+import type { ValueStep, ValueStepContext } from '../types';
 
 /** Removes the output channels of every layer set to `pruneMethod: "channel"`; undefined when none is. */
 export function channelPruneStep(
@@ -32,10 +32,13 @@ export function afterChannelPruning(s: LayerSettings): LayerSettings {
   return s.pruneMethod === 'channel' ? { ...s, prune: 0 } : s;
 }
 
-/** `pruneMethod: "magnitude"`: the smallest values set to zero; `pruned` counts them (undefined when the layer is not pruned). */
-export function pruneValues(values: Float32Array, s: LayerSettings): { values: Float32Array; pruned?: number } {
+/**
+ * `pruneMethod: "magnitude"`: the smallest values set to zero (with `context.importance`, the
+ * smallest |w|·importance); `pruned` counts them (undefined when the layer is not pruned).
+ */
+export function pruneValues(values: Float32Array, s: LayerSettings, context?: ValueStepContext): { values: Float32Array; pruned?: number } {
   if (!(s.prune > 0 && s.pruneMethod === 'magnitude')) return { values };
-  const r = magnitudePrune(values, s.prune);
+  const r = magnitudePrune(values, s.prune, context?.importance);
   return { values: r.values, pruned: r.pruned };
 }
 

@@ -148,7 +148,8 @@ describe('recovery gptq', () => {
         const w = l.weights.find((x) => x.recovery);
         expect(w?.recovery, l.key).toBeDefined();
         expect(w!.recovery!.errorAfter).toBeLessThan(w!.recovery!.errorBefore);
-        // the same elements pruned
+        // as many elements pruned (the mask chosen with the calibration inputs, the row says so)
+        expect(l.notes.join(' ')).toMatch(/pruning mask chosen with the calibration inputs/);
         const before = plain.report.layers.find((x) => x.key === l.key)!.weights.find((x) => x.name === w!.name)!;
         expect(w!.pruned).toBe(before.pruned);
       }

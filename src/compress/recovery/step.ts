@@ -10,6 +10,7 @@ import type { RecoveryReport } from '../types';
 import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
+import { matchVariance } from './variance';
 
 /**
  * (W − Ŵ)·x̄ per output channel: what the bias must add so the layer's mean output on the
@@ -212,4 +213,83 @@ export function repairPrunedWeight(
     (m, mean) => biasDelta(original, undefined, m, mean, pruned),
     (m, rows, h, damp, target) => repairPrunedRows(target, pruned, m, rows, h, { damp }),
   );
+}
+
+/**
+ * The data-aware pruning mask's factors: magnitude pruning then removes the values of smallest
+ * |w_ij|·‖x_j‖ / ‖s_i‖ instead of the smallest |w_ij|. |w_ij|·‖x_j‖ (‖x_j‖ = √H_jj, the input
+ * column's norm on the calibration inputs; its group's H for Conv groups) is Wanda's score (Sun et
+ * al. 2023): how much the output loses with that value. Wanda compares scores within one output
+ * channel; the count here stays the tensor's (the same zeros as magnitude pruning, the same file
+ * size), so each channel's scores are divided by their own norm ‖s_i‖ = (Σ_j (|w_ij|·‖x_j‖)²)^½,
+ * and every channel loses about the same share of its output instead of small channels losing
+ * everything. Undefined without H (mode "bias", no samples) or when the weight does not match the
+ * statistics: the mask stays magnitude's.
+ */
+export function pruneImportance(layer: Layer, shape: readonly number[], hessian: LayerHessian | undefined, values: Float32Array): Float32Array | undefined {
+  if (!hessian || hessian.h.length === 0 || hessian.h.some((h) => h.length === 0)) return undefined;
+  const m = weightMatrix(layer, shape);
+  if (!m || m.cols !== hessian.cols || m.rows % hessian.h.length !== 0 || m.rows * m.cols !== values.length) return undefined;
+  const per = m.rows / hessian.h.length;
+  const n = m.cols;
+  const norms = hessian.h.map((h) => Float64Array.from({ length: n }, (_, c) => Math.sqrt(Math.max(0, h[c * n + c]))));
+  const out = new Float32Array(m.rows * n);
+  for (let r = 0; r < m.rows; r++) {
+    const x = norms[Math.floor(r / per)];
+    let s = 0;
+    for (let c = 0; c < n; c++) s += (values[m.at(r, c)] * x[c]) ** 2;
+    const scale = s > 0 ? 1 / Math.sqrt(s) : 1;
+    for (let c = 0; c < n; c++) out[m.at(r, c)] = x[c] * scale;
+  }
+  return out;
+}
+
+/**
+ * Which output channels own all the quantization scales they use (per-channel, blocks): only
+ * those can be scaled exactly by scaling their scales (a per-tensor scale is shared).
+ */
+export function scaleOwners(layer: Layer, shape: readonly number[], qt: QuantizedTensor): { own: Uint8Array } | undefined {
+  const m = weightMatrix(layer, shape);
+  if (!m) return undefined;
+  const owner = new Int32Array(qt.scales.length).fill(-1);
+  for (let r = 0; r < m.rows; r++)
+    for (let c = 0; c < m.cols; c++) {
+      const g = groupOfElement(qt, m.at(r, c));
+      owner[g] = owner[g] === -1 || owner[g] === r ? r : -2;
+    }
+  const own = new Uint8Array(m.rows).fill(1);
+  for (let r = 0; r < m.rows; r++)
+    for (let c = 0; c < m.cols; c++)
+      if (owner[groupOfElement(qt, m.at(r, c))] !== r) {
+        own[r] = 0;
+        break;
+      }
+  return { own };
+}
+
+/**
+ * Output variance re-estimation (variance.ts) for a layer with a float bias of its own (the mean
+ * is matched through it): `apply(set)` calls set(element, factor) for every element of a changed
+ * channel; `delta` replaces the bias correction; `note` for the row. Undefined where it cannot run.
+ */
+export function varianceStep(
+  layer: Layer,
+  shape: readonly number[],
+  original: Float32Array,
+  hessian: LayerHessian | undefined,
+  written: (e: number) => number,
+  exact: (r: number) => boolean,
+): { apply: (set: (e: number, factor: number) => void) => void; delta: Float64Array; note: string } | undefined {
+  if (!hessian || !layer.weights.some((v) => v.role === 'bias' && v.inputIndex === 2 && v.via.length === 0)) return undefined;
+  const m = weightMatrix(layer, shape);
+  const v = m && matchVariance(original, written, m, hessian, exact);
+  if (!m || !v) return undefined;
+  const pct = (x: number) => `${(x * 100).toPrecision(3)}%`;
+  return {
+    delta: v.delta,
+    note: `output variance re-estimated: ${v.changed} of ${v.channels} channels scaled (output error ${pct(v.errorBefore)} → ${pct(v.errorAfter)})`,
+    apply: (set) => {
+      for (let r = 0; r < m.rows; r++) if (v.scale[r] !== 1) for (let c = 0; c < m.cols; c++) set(m.at(r, c), v.scale[r]);
+    },
+  };
 }
