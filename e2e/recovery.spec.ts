@@ -45,6 +45,8 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+  // the model-level check runs held-out samples (the Data tab's evaluation part), not the ones recovery fitted
+  await expect(page.getByTestId('compress-notes')).toContainText("recovery gptq: the model's outputs on 16 evaluation samples (held out from recovery) are closer to the original");
   const rows = page.locator('[data-testid="compress-layer-row"]');
   await expect(rows).toHaveCount(4);
   for (const row of await rows.all()) {

@@ -19,7 +19,7 @@ import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
 import { wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { asksRecovery } from '../compress/recovery/meta';
-import { checkNote, checkRecovery } from '../compress/recovery/check';
+import { CHECK_SAMPLES, checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
@@ -131,11 +131,12 @@ async function checkedRecovery(
   options: CompressOptions,
   recovered: { model: Model; report: CompressReport },
   samples: Sample[],
+  basis: 'calibration' | 'evaluation',
 ): Promise<{ model: Model; report: CompressReport }> {
   const { recovery: _h, ...rest } = options;
   const rtn = compressModel(original, withoutRecovery(recipe), rest);
   const bytes = (m: Model) => encodeModel(externalReferences(m).length > 0 ? inlineExternalData(m, external) : m);
-  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel());
+  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis);
   const chosen = check.keep ? recovered : rtn;
   chosen.report.notes.push(checkNote(check));
   return chosen;
@@ -278,7 +279,9 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     let { model, report } = compressModel(loaded.model, recipe, tty ? { ...options, onProgress: (done, total, key) => process.stderr.write(`\r\x1b[Klayer ${done} of ${total}${key ? ` · ${key}` : ''}`) } : options);
     if (tty) process.stderr.write('\r\x1b[K');
     if (recovery && recovery.size > 0 && part) {
-      ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, calibrationSamples(part.calibration)));
+      // the check runs held-out samples where --calibration N split them off (the calibration ones favour what was fitted to them)
+      const held = part.overlap ? [] : calibrationSamples(part.evaluation).slice(0, CHECK_SAMPLES);
+      ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));
     }
     if (recovered && recovery && recovery.size > 0) report.notes.push(recovered.note);
     report.notes.push(...unused);

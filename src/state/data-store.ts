@@ -17,6 +17,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { errorMessage, isAppError } from '../core/errors';
 import { AUDIO_FILE, defaultDescription, parseDataDescription, serializeDataDescription, type AudioOptions, type DataDescription, type ImageOptions } from '../bench/dataset';
 import { concreteDims, describeInputs, dimChoices, statePairs } from '../bench/describe-inputs';
+import { CHECK_SAMPLES } from '../compress/recovery/meta';
 import type { DataPart, DataPreview, DecodedAudioFile, PreparedData } from '../workers/data-api';
 import { DataClient } from '../workers/data-client';
 import type { OpenedModel } from '../workers/model-api';
@@ -42,6 +43,8 @@ export interface DataFeed {
   evaluation?: DataPart;
   calibrationCount: number;
   evaluationCount: number;
+  /** the same samples calibrate and evaluate (one sample) */
+  overlap?: boolean;
   /** what the data is (for reports) */
   summary: string;
   /** random inputs: the sizes guessed from dims' names, said wherever they are used */
@@ -296,6 +299,7 @@ export function dataFeed(s: DataState = useDataStore.getState()): DataFeed | { p
       evaluation: p.evaluation,
       calibrationCount: p.calibrationCount,
       evaluationCount: p.evaluationCount,
+      ...(p.overlap ? { overlap: true } : {}),
       version: s.version,
     };
   }
@@ -388,10 +392,23 @@ export function useDataFeed(): DataFeed | { problem: string } {
   return useMemo(() => dataFeed({ ...useDataStore.getState(), ...picked }), [picked]);
 }
 
-// Compression calibrates on the calibration part; the runtime check runs the evaluation part.
+/** The first `n` samples of a part (a labeled set's rows, or sets). */
+function firstSamples(p: DataPart, n: number): DataPart {
+  if (p.labeled) {
+    const l = p.labeled;
+    const per = l.sampleDims.reduce((a, d) => a * d, 1);
+    return { labeled: { ...l, labels: l.labels.slice(0, n), data: l.data.slice(0, n * per) } };
+  }
+  return { ...(p.sets ? { sets: p.sets.slice(0, n) } : {}) };
+}
+
+// Compression calibrates on the calibration part; recovery's model-level check runs the first
+// CHECK_SAMPLES of the evaluation part; the runtime check runs the evaluation part.
 provideCompressData((use) => {
   const f = dataFeed();
   if ('problem' in f) return f;
   const part = use === 'calibration' ? f.calibration : f.evaluation;
-  return { ...(part ? { part } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
+  // recovery's check runs at most CHECK_SAMPLES of them: only those travel to the worker
+  const check = use === 'calibration' && f.evaluation && f.evaluationCount > 0 && !f.overlap ? firstSamples(f.evaluation, CHECK_SAMPLES) : undefined;
+  return { ...(part ? { part } : {}), ...(check ? { check } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
 });

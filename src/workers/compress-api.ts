@@ -108,6 +108,8 @@ export interface CompressModel {
  */
 export interface CompressData {
   part?: DataPart;
+  /** the evaluation part beside the calibration part (none where they are the same samples): recovery's model-level check runs there */
+  check?: DataPart;
   /** sizes of symbolic dims (random inputs) */
   dims: Record<string, number>;
   /** one line: what the data is */

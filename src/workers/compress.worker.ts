@@ -288,11 +288,17 @@ function selfContained(loaded: LoadedModel) {
   return externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
 }
 
+/** The samples recovery's check runs: the evaluation part where it is held out, else the calibration part. */
+function checkSamples(data: CompressData, calibration: DataPart): [Sample[], 'calibration' | 'evaluation'] {
+  const held = data.check ? partAsSamples(data.check) : [];
+  return held.length > 0 ? [held, 'evaluation'] : [partAsSamples(calibration), 'calibration'];
+}
+
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
-async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: RunResult, samples: Sample[]): Promise<RunResult> {
+async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: RunResult, samples: Sample[], basis: 'calibration' | 'evaluation'): Promise<RunResult> {
   const { run, release } = await webRunModel();
   try {
-    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run);
+    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis);
     const chosen = check.keep ? recovered : rtn;
     chosen.report.notes.push(checkNote(check));
     return chosen;
@@ -372,7 +378,7 @@ const handlers: Handlers<CompressWorkerApi> = {
     const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
     let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });
     if (recovered.recovery && recovered.recovery.size > 0 && !r.data && given?.part) {
-      r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), partAsSamples(given.part));
+      r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), ...checkSamples(given, given.part));
     }
     if (calibrated.note) r.report.notes.push(calibrated.note);
     if (recovered.note) r.report.notes.push(recovered.note);

@@ -4,6 +4,9 @@ import { choice, toggle, type ValuesOf } from '../method';
 export const id = 'recovery';
 export const label = 'Recovery (teacher-guided)';
 
+/** At most this many samples are run three times by recovery's model-level check (check.ts). */
+export const CHECK_SAMPLES = 16;
+
 export const RECOVERY_MODES = ['none', 'bias', 'gptq', 'sequential'] as const;
 export type RecoveryMode = (typeof RECOVERY_MODES)[number];
 

@@ -82,10 +82,14 @@ describe('recovery gptq', () => {
     const better = await checkRecovery(original, bad, good, cal, run);
     expect(better.keep).toBe(true);
     expect(better.errorRecovered).toBeLessThan(better.errorRtn);
-    expect(checkNote(better)).toMatch(/closer to the original than with round to nearest/);
+    expect(checkNote(better)).toMatch(/on 8 calibration samples are closer to the original than with round to nearest/);
     const worse = await checkRecovery(original, good, bad, cal, run);
     expect(worse.keep).toBe(false);
     expect(checkNote(worse)).toMatch(/round to nearest kept for every layer/);
+    // on held-out samples (the evaluation part) the note says so; at most CHECK_SAMPLES run
+    const held = await checkRecovery(original, bad, good, samples(f, 20, 4), run, 'evaluation');
+    expect(held.samples).toBe(16);
+    expect(checkNote(held)).toMatch(/on 16 evaluation samples \(held out from recovery\) are closer/);
   });
 
   it('bias correction: the mean output error on the calibration samples becomes zero, channel by channel', async () => {
