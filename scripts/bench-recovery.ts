@@ -15,7 +15,16 @@
  * Sequential: "H" includes the prefix models' compressions (their GPTQ codes are then reused by the
  * final file, so its "gptq" part is small).
  * The machine may be shared: compare the ratios, not the absolute times.
+ *
+ * Memory: each setting runs in a child process of its own (`--child`), so its peak resident
+ * memory (process.resourceUsage().maxRSS, a high-water mark for the process) is that setting's
+ * alone; taken right after recovery (H collected, the model compressed with them and encoded),
+ * before the held-out check. Printed next to the process's RSS just before recovery (node,
+ * onnxruntime, the model and the samples) and the issue's goal: 2x the model's bytes plus the
+ * largest layer's H (cols² × 8 bytes per group).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Sample } from '../src/compress/activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
@@ -24,6 +33,9 @@ import type { Recipe } from '../src/compress/recipe';
 import { gaussian } from '../src/compress/testing/fixtures';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/build';
 import { encodeModel } from '../src/onnx/codec';
+import { weightMatrix } from '../src/compress/recovery/hessian';
+import { attrInt } from '../src/onnx/attributes';
+import { findLayers } from '../src/onnx/layers';
 import { makeTensor } from '../src/onnx/tensor';
 import { DataType, type Model, type Tensor } from '../src/onnx/types';
 import { seeded } from '../src/testing/random';
@@ -37,6 +49,9 @@ const ACT_ORDER = args.includes('--act-order');
 const ra = args.indexOf('--rounds');
 const ROUNDS = (ra >= 0 ? args[ra + 1] : '1,4').split(',').map(Number);
 const HELD = 16;
+/** `--child MODEL W G ROUNDS TEACHER`: one setting in this process (the parent reads its JSON line) */
+const CHILD = args.indexOf('--child');
+const MiB = 2 ** 20;
 
 function cnn(): { model: Model; input: string; dims: number[] } {
   const rng = seeded(3);
@@ -104,41 +119,95 @@ const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', 
   layers: {},
 });
 
-async function bench(name: string, m: { model: Model; input: string; dims: number[] }): Promise<void> {
+interface ChildResult {
+  hMs: number;
+  gMs: number;
+  rtnMs: number;
+  rounds: number;
+  cr: number;
+  cg: number;
+  /** RSS just before recovery, and the process's peak through recovery (bytes) */
+  rssBefore: number;
+  peak: number;
+}
+
+/** One setting: round to nearest, then recovery (H, the compression with them), timed and measured. */
+async function child(m: { model: Model; input: string; dims: number[] }, w: 'int8' | 'int4', g: 'per-channel' | 'block', rounds: number, teacher: boolean): Promise<ChildResult> {
   const original = encodeModel(m.model);
   const cal = samples(m.input, m.dims, SAMPLES, 1);
   const held = samples(m.input, m.dims, HELD, 2);
   await run(original, cal[0]);
   let t = performance.now();
+  const rtn = compressModel(m.model, recipe(w, g, 'none'));
+  const rtnMs = performance.now() - t;
+  const rtnBytes = encodeModel(rtn.model);
+  const rssBefore = process.memoryUsage().rss;
+  const rs = recipe(w, g, rounds > 1 ? 'sequential' : 'gptq');
+  t = performance.now();
+  const h = await collectRecoveryHessians(m.model, undefined, rs, cal, run, { rounds, teacher });
+  const hMs = performance.now() - t;
+  t = performance.now();
+  const gq = compressModel(m.model, rs, { recovery: h.hessians });
+  const gMs = performance.now() - t;
+  const gqBytes = encodeModel(gq.model);
+  const peak = process.resourceUsage().maxRSS * 1024;
+  const cr = await worstCosine(original, rtnBytes, held);
+  const cg = await worstCosine(original, gqBytes, held);
+  return { hMs, gMs, rtnMs, rounds: h.rounds, cr, cg, rssBefore, peak };
+}
+
+/** The goal's bound: 2x the model's bytes plus the largest layer's H (cols² float64 per group). */
+function goalBound(model: Model, bytes: number): { bound: number; largestH: number } {
+  let largestH = 0;
+  for (const l of findLayers(model)) {
+    if (!['Conv', 'Gemm', 'MatMul'].includes(l.op)) continue;
+    const w = l.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+    const mat = w && weightMatrix(l, w.shape);
+    if (!mat) continue;
+    const groups = l.op === 'Conv' ? attrInt(l.node, 'group', 1) : 1;
+    largestH = Math.max(largestH, groups * mat.cols * mat.cols * 8);
+  }
+  return { bound: 2 * bytes + largestH, largestH };
+}
+
+const MODELS = { cnn, mlp } as const;
+
+async function bench(name: string, which: keyof typeof MODELS): Promise<void> {
+  const m = MODELS[which]();
+  const original = encodeModel(m.model);
+  const cal = samples(m.input, m.dims, SAMPLES, 1);
+  await run(original, cal[0]);
+  const t = performance.now();
   for (const s of cal) await run(original, s);
   const forward = performance.now() - t;
-  console.log(`\n${name}: ${(original.length / 2 ** 20).toFixed(1)} MiB, ${SAMPLES} calibration samples; one forward pass over them: ${(forward / 1000).toFixed(2)} s`);
+  const { bound, largestH } = goalBound(m.model, original.length);
+  console.log(`\n${name}: ${(original.length / MiB).toFixed(1)} MiB, ${SAMPLES} calibration samples; one forward pass over them: ${(forward / 1000).toFixed(2)} s; memory goal 2x the model + the largest H (${(largestH / MiB).toFixed(1)} MiB) = ${(bound / MiB).toFixed(1)} MiB`);
   for (const [w, g] of [
     ['int8', 'per-channel'],
     ['int4', 'block'],
   ] as const) {
-    t = performance.now();
-    const rtn = compressModel(m.model, recipe(w, g, 'none'));
-    const rtnMs = performance.now() - t;
-    const r = recipe(w, g, 'gptq');
-    const cr = await worstCosine(original, encodeModel(rtn.model), held);
     for (const [rounds, teacher] of ROUNDS.flatMap((k) => (k > 1 ? ([[k, false], [k, true]] as const) : ([[k, true]] as const)))) {
-      t = performance.now();
-      const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
-      const h = await collectRecoveryHessians(m.model, undefined, rs, cal, run, { rounds, teacher });
-      const hMs = performance.now() - t;
-      t = performance.now();
-      const gq = compressModel(m.model, rs, { recovery: h.hessians });
-      const gMs = performance.now() - t;
-      const recoveryMs = hMs + Math.max(0, gMs - rtnMs);
-      const cg = await worstCosine(original, encodeModel(gq.model), held);
+      const self = fileURLToPath(import.meta.url);
+      const extra = [...(ACT_ORDER ? ['--act-order'] : []), '--samples', String(SAMPLES)];
+      const c = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', which, w, g, String(rounds), String(teacher), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const line = c.stdout.split('\n').find((l) => l.startsWith('{'));
+      if (c.status !== 0 || !line) throw new Error(`child failed: ${c.stderr}`);
+      const r = JSON.parse(line) as ChildResult;
+      const recoveryMs = r.hMs + Math.max(0, r.gMs - r.rtnMs);
       console.log(
-        `  ${w} ${g}, ${h.rounds} round${h.rounds === 1 ? '' : 's'}${h.rounds > 1 ? (teacher ? ' aiming at the original outputs' : " aiming at the layers' own weights") : ''}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(hMs / 1000).toFixed(2)} s + gptq ${((gMs - rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
-          `held-out worst cosine RTN ${cr.toFixed(6)} -> gptq ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x RTN's)`,
+        `  ${w} ${g}, ${r.rounds} round${r.rounds === 1 ? '' : 's'}${r.rounds > 1 ? (teacher ? ' aiming at the original outputs' : " aiming at the layers' own weights") : ''}: recovery ${(recoveryMs / 1000).toFixed(2)} s (H ${(r.hMs / 1000).toFixed(2)} s + gptq ${((r.gMs - r.rtnMs) / 1000).toFixed(2)} s) = ${(recoveryMs / forward).toFixed(1)}x the forward pass; ` +
+          `held-out worst cosine RTN ${r.cr.toFixed(6)} -> gptq ${r.cg.toFixed(6)} (error ${((1 - r.cg) / Math.max(1e-12, 1 - r.cr)).toFixed(2)}x RTN's); ` +
+          `peak RSS ${(r.peak / MiB).toFixed(0)} MiB (${(r.rssBefore / MiB).toFixed(0)} MiB before recovery, +${((r.peak - r.rssBefore) / MiB).toFixed(0)} MiB = ${((r.peak - r.rssBefore) / bound).toFixed(1)}x the goal's ${(bound / MiB).toFixed(0)} MiB)`,
       );
     }
   }
 }
 
-await bench('CNN (4 Conv 3x3 + Gemm)', cnn());
-if (!ONLY) await bench('MatMul model (4 x 1024/1536, 64 tokens)', mlp());
+if (CHILD >= 0) {
+  const [which, w, g, rounds, teacher] = args.slice(CHILD + 1, CHILD + 6);
+  const r = await child(MODELS[which as keyof typeof MODELS](), w as 'int8' | 'int4', g as 'per-channel' | 'block', Number(rounds), teacher === 'true');
+  console.log(JSON.stringify(r));
+} else {
+  await bench('CNN (4 Conv 3x3 + Gemm)', 'cnn');
+  if (!ONLY) await bench('MatMul model (4 x 1024/1536, 64 tokens)', 'mlp');
+}
