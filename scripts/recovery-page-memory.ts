@@ -4,7 +4,8 @@
  * its own labeled set), compresses with the recipe's defaults at int4 block-32 and the recovery
  * asked, and prints the peak resident memory of all the browser's processes together (sampled
  * every 250 ms with ps, as scripts/big-page.ts does; shared pages are counted once per process)
- * next to the estimate the page shows before compressing (its basis named), and their ratio.
+ * over the browser's with the empty page (the estimate counts the model, not the browser), next
+ * to the estimate the page shows before compressing (its basis named).
  * The estimate is read from the page's memory warning, forced by a 1-byte limit
  * (`__studioDebug.memory`).
  *
@@ -74,11 +75,13 @@ async function main(): Promise<void> {
       viewport: { width: 1360, height: 900 },
     });
     const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(MODEL ? `${URL}/?empty` : URL);
-    if (MODEL) {
-      await page.getByTestId('empty-state').waitFor();
-      await page.getByTestId('empty-file-input').setInputFiles([MODEL]);
-    }
+    await page.goto(`${URL}/?empty`);
+    await page.getByTestId('empty-state').waitFor();
+    await page.waitForTimeout(1000);
+    // the browser with the page and no model: what the estimate does not count
+    const idle = rss.now();
+    if (MODEL) await page.getByTestId('empty-file-input').setInputFiles([MODEL]);
+    else await page.getByTestId('empty-open-sample').click();
     await page.getByTestId('compress-button').waitFor({ timeout: 120_000 });
     await page.waitForFunction(() => (globalThis as { __studioDebug?: unknown }).__studioDebug !== undefined);
     // a 1-byte limit: the page shows its estimate as a warning
@@ -123,9 +126,9 @@ async function main(): Promise<void> {
     const estimate = warning ? warning[1].trim() : 'not shown';
     console.log(`${MODEL ?? 'the sample'}, recovery ${RECOVERY}, ${split}: compressed in ${(ms / 1000).toFixed(1)} s`);
     console.log(`  notes: ${notes.split('\n').filter((l) => l.includes('recovery')).join(' | ')}`);
-    console.log(`  browser RSS before compressing ${(before / MiB).toFixed(0)} MiB, peak while compressing ${(peak / MiB).toFixed(0)} MiB`);
+    console.log(`  browser RSS with no model ${(idle / MiB).toFixed(0)} MiB, before compressing ${(before / MiB).toFixed(0)} MiB, peak while compressing ${(peak / MiB).toFixed(0)} MiB: ${((peak - idle) / MiB).toFixed(0)} MiB over the empty page`);
     console.log(`  the page's estimate: ${estimate} (${warning?.[2] ?? ''})`);
-    console.log(JSON.stringify({ model: MODEL ?? 'sample', recovery: RECOVERY, ms: Math.round(ms), before, peak, estimate }));
+    console.log(JSON.stringify({ model: MODEL ?? 'sample', recovery: RECOVERY, ms: Math.round(ms), idle, before, peak, overIdle: peak - idle, estimate }));
   } finally {
     rss.stop();
     await context?.close();
