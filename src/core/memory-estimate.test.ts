@@ -56,23 +56,30 @@ describe('memory estimate', () => {
     );
   });
 
-  it("recovery sequential: the larger of a statistics run and a later round's new H and cross terms beside every H; the prefix and the original side by side", () => {
-    // 8 layers in 4 rounds of 2; the last round's layers are the wide ones
-    const cols = [64, 64, 128, 128, 256, 256, 4096, 4096];
-    const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), 10 * MiB, 4);
-    const h = cols.reduce((n, c) => n + c * c * 8, 0);
-    expect(seq.h).toBe(h);
-    expect(seq.rounds).toBe(2 * 2 * 4096 * 4096 * 8);
-    // passes: the small layers with the first 4096-column one, then the second alone
-    expect(seq.statistics).toBe(2 * (2 * 64 * 64 + 2 * 128 * 128 + 2 * 256 * 256 + 4096 * 4096) * 4 + h);
-    expect(seq.rounds).toBeGreaterThan(seq.statistics);
+  it("recovery sequential: the larger of a statistics run and a later round's cross terms beside every H; the prefix and the original side by side", () => {
+    // 12 layers of 8,192 columns (512 MiB of H each) in 4 rounds of 3
+    const H = 8192 * 8192 * 8;
+    const seq = recoveryMemory(Array.from({ length: 12 }, () => ({ cols: 8192, groups: 1, sequential: true })), 10 * MiB, 4);
+    expect(seq.h).toBe(12 * H);
+    // a pass per layer (256 MiB of float32 outputs, over the budget), twice, and 512 MiB of rows
+    expect(seq.statistics).toBe(2 * 256 * MiB + 512 * MiB);
+    expect(seq.rounds).toBe(3 * H);
     expect(seq.models).toBe(40 * MiB);
-    expect(seq.bytes).toBe(h + seq.rounds + 40 * MiB + RECOVERY_RUNTIME);
+    expect(seq.bytes).toBe(12 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME);
+    // a small round: the statistics run is the larger
+    const small = recoveryMemory([64, 64, 128, 128].map((c) => ({ cols: c, groups: 1, sequential: true })), 0, 4);
+    expect(small.rounds).toBe(128 * 128 * 8);
+    expect(small.bytes).toBe(small.h + small.statistics + RECOVERY_RUNTIME);
     // the first round is the original's (one pass): its layers are not collected again
-    expect(recoveryMemory(cols.slice(0, 6).map((c, i) => ({ cols: c, groups: 1, sequential: i < 2 })), 0, 4).rounds).toBe(0);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 })), 0, 4).rounds).toBe(0);
     // layers asking plain gptq keep the first round's H
-    expect(recoveryMemory(cols.map((c, i) => ({ cols: c, groups: 1, sequential: i !== 7 })), 0, 4).rounds).toBe(2 * 4096 * 4096 * 8);
-    expect(estimateCompressMemory({ fileBytes: 10 * MiB, outputBytes: 0, recovery: seq }).basis).toMatch(/the larger of a statistics run 387 MB and a sequential round's new H and cross terms 512 MB, model copies 40\.0 MB/);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i !== 11 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 10 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 9 || i === 11 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 || i > 9 })), 0, 4).rounds).toBe(2 * H);
+    expect(estimateCompressMemory({ fileBytes: 10 * MiB, outputBytes: 0, recovery: seq }).basis).toMatch(
+      /every recovered layer's H 6\.00 GB, the larger of a statistics run 1\.00 GB and a sequential round's cross terms 1\.50 GB, model copies 40\.0 MB/,
+    );
   });
 
   it('recovery on resnet18 (torchvision, 224x224): the parts measured in docs/RECIPE-NOTES.md "Memory"', () => {
@@ -85,9 +92,9 @@ describe('memory estimate', () => {
     expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
     expect(gptq.bytes).toBe(1_909_029_198);
     const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), file);
-    // last round: layer4.0.conv2 … fc
-    expect(seq.rounds).toBe(2 * 8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512));
-    expect(seq.bytes).toBe(738_173_768 + seq.rounds + 4 * file + RECOVERY_RUNTIME);
+    // last round: layer4.0.conv2 … fc, their cross terms (512 MB) under the statistics run
+    expect(seq.rounds).toBe(8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512));
+    expect(seq.bytes).toBe(738_173_768 + seq.statistics + 4 * file + RECOVERY_RUNTIME);
   });
 
   it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {

@@ -73,9 +73,9 @@ export interface RecoveryMemory {
   /** every recovered layer's H (cols² float64 per group), all held until the weights are written */
   h: number;
   /**
-   * sequential: a later round's layers' new H and the teacher's cross term beside the first
-   * round's H (the largest round); counted instead of `statistics` where larger (later rounds are
-   * deep layers with few input rows: resnet18's last round holds 6% of the first pass's rows)
+   * sequential: a later round's teacher cross terms (cols² float64 per group) beside every H (the
+   * round's new H replaces its first: recovery/sequential.ts frees those first); counted instead
+   * of `statistics` where larger (later rounds are deep layers with few input rows)
    */
   rounds: number;
   /** one statistics run: its float32 outputs twice (the runtime's and JavaScript's), the repeated graph's layer input rows (up to RECOVERY_ROWS_BUDGET, at most H's size) */
@@ -109,7 +109,7 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
     const r = Math.max(1, Math.min(Math.floor(rounds), layers.length));
     for (let k = 1; k < r; k++) {
       const round = layers.slice(Math.round((k * layers.length) / r), Math.round(((k + 1) * layers.length) / r));
-      later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? 2 * hOf(l) : 0), 0));
+      later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
     }
   }
   if (layers.length === 0) return { bytes: 0, h: 0, rounds: 0, statistics: 0, models: 0, runtime: 0 };
@@ -135,7 +135,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
   const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
   const recovery = r
-    ? `, and ${formatBytes(r.bytes)} for recovery: every recovered layer's H ${formatBytes(r.h)}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's new H and cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    ? `, and ${formatBytes(r.bytes)} for recovery: every recovered layer's H ${formatBytes(r.h)}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
     : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {
