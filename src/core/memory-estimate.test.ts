@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateCompressMemory, estimateOpenMemory, judgeMemory, memoryLimit, recoveryBytes } from './memory-estimate';
+import { estimateCompressMemory, estimateOpenMemory, judgeMemory, memoryLimit, recoveryMemory, RECOVERY_RUNTIME } from './memory-estimate';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -33,17 +33,68 @@ describe('memory estimate', () => {
     expect(estimateCompressMemory({ fileBytes: 100, blobBytes: -5, outputBytes: 0 }).bytes).toBe(Math.ceil(100 * 1.026 + 100));
   });
 
-  it("recovery: every recovered layer's H at once (cols² float64 per group) plus the largest layer's working set", () => {
+  it("recovery: every layer's H (float64) held at once, one statistics run (its float32 outputs twice, the layer input rows up to 512 MiB), two model copies, onnxruntime", () => {
     // a transformer block's MatMuls: 4096 columns each, 24 of them: 3 GiB of H before any weight is written
-    const big = recoveryBytes(Array.from({ length: 24 }, () => ({ cols: 4096, groups: 1 })));
-    expect(big).toBe(24 * 4096 * 4096 * 8 + 4 * 4096 * 4096 * 8);
-    expect(big).toBeGreaterThan(3 * GiB);
-    expect(recoveryBytes([{ cols: 9, groups: 32 }])).toBe(32 * 81 * 8 + 4 * 81 * 8);
-    // recovery "sequential": the teacher's cross term beside H
-    expect(recoveryBytes([{ cols: 9, groups: 32, matrices: 2 }])).toBe(2 * 32 * 81 * 8 + 4 * 81 * 8);
-    const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recoveryBytes: big });
-    expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big));
-    expect(e.basis).toMatch(/and 3\.50 GB for recovery's input statistics/);
+    const H = 4096 * 4096 * 8;
+    const big = recoveryMemory(Array.from({ length: 24 }, () => ({ cols: 4096, groups: 1 })), 100 * MiB);
+    expect(big.h).toBe(24 * H);
+    // float32 outputs 64 MiB a layer: two layers a pass (128 MiB), twice (the runtime's and JavaScript's copies)
+    expect(big.statistics).toBe(2 * 128 * MiB + 512 * MiB);
+    expect(big.models).toBe(200 * MiB);
+    expect(big.rounds).toBe(0);
+    expect(big.bytes).toBe(24 * H + 768 * MiB + 200 * MiB + RECOVERY_RUNTIME);
+    expect(big.bytes).toBeGreaterThan(4 * GiB);
+    // a layer larger than the budget is a pass alone; small models: the rows counted as H's size
+    const small = recoveryMemory([{ cols: 9, groups: 32 }], 1000);
+    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 2000 + 300 * MiB, h: 32 * 81 * 8, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 2000, runtime: 300 * MiB });
+    expect(recoveryMemory([{ cols: 8192, groups: 1 }], 0).statistics).toBe(2 * 256 * MiB + 512 * MiB);
+    expect(recoveryMemory([], 1000).bytes).toBe(0);
+    const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recovery: big });
+    expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big.bytes));
+    expect(e.basis).toBe(
+      "the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 4.24 GB for recovery: every recovered layer's H 3.00 GB, a statistics run 768 MB, model copies 200 MB and onnxruntime with the calibration data 300 MB",
+    );
+  });
+
+  it("recovery sequential: the larger of a statistics run and a later round's cross terms beside every H; the prefix and the original side by side", () => {
+    // 12 layers of 8,192 columns (512 MiB of H each) in 4 rounds of 3
+    const H = 8192 * 8192 * 8;
+    const seq = recoveryMemory(Array.from({ length: 12 }, () => ({ cols: 8192, groups: 1, sequential: true })), 10 * MiB, 4);
+    expect(seq.h).toBe(12 * H);
+    // a pass per layer (256 MiB of float32 outputs, over the budget), twice, and 512 MiB of rows
+    expect(seq.statistics).toBe(2 * 256 * MiB + 512 * MiB);
+    expect(seq.rounds).toBe(3 * H);
+    expect(seq.models).toBe(40 * MiB);
+    expect(seq.bytes).toBe(12 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME);
+    // a small round: the statistics run is the larger
+    const small = recoveryMemory([64, 64, 128, 128].map((c) => ({ cols: c, groups: 1, sequential: true })), 0, 4);
+    expect(small.rounds).toBe(128 * 128 * 8);
+    expect(small.bytes).toBe(small.h + small.statistics + RECOVERY_RUNTIME);
+    // the first round is the original's (one pass): its layers are not collected again
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 })), 0, 4).rounds).toBe(0);
+    // layers asking plain gptq keep the first round's H
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i !== 11 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 10 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 9 || i === 11 })), 0, 4).rounds).toBe(3 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 || i > 9 })), 0, 4).rounds).toBe(2 * H);
+    expect(estimateCompressMemory({ fileBytes: 10 * MiB, outputBytes: 0, recovery: seq }).basis).toMatch(
+      /every recovered layer's H 6\.00 GB, the larger of a statistics run 1\.00 GB and a sequential round's cross terms 1\.50 GB, model copies 40\.0 MB/,
+    );
+  });
+
+  it('recovery on resnet18 (torchvision, 224x224): the parts measured in docs/RECIPE-NOTES.md "Memory"', () => {
+    // the recovered layers' columns in graph order (conv1, layer1 … layer4 with their downsamples, fc)
+    const cols = [147, 576, 576, 576, 576, 576, 1152, 64, 1152, 1152, 1152, 2304, 128, 2304, 2304, 2304, 4608, 256, 4608, 4608, 512];
+    const file = 46_733_663;
+    const gptq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1 })), file);
+    expect(gptq.h).toBe(738_173_768);
+    // first pass: conv1 … layer4.0.conv1 (113 MB of float32 outputs)
+    expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
+    expect(gptq.bytes).toBe(1_909_029_198);
+    const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), file);
+    // last round: layer4.0.conv2 … fc, their cross terms (512 MB) under the statistics run
+    expect(seq.rounds).toBe(8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512));
+    expect(seq.bytes).toBe(738_173_768 + seq.statistics + 4 * file + RECOVERY_RUNTIME);
   });
 
   it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {

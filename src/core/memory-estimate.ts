@@ -12,6 +12,9 @@
  *   copied (src/workers/read-files.ts). It builds the compressed weights and encodes the file
  *   (about 2x the output: the CLI's one-file int8 run held 1.40 GiB over node's own for 721 MiB
  *   written), and the page keeps the result as a Blob (1x the output).
+ * - with recovery (recoveryMemory): every layer's H, one statistics run or a sequential round,
+ *   the statistics copies of the model and onnxruntime, measured on resnet18 and the sample in
+ *   the page (scripts/recovery-page-memory.ts) and the CLI (docs/RECIPE-NOTES.md, "Memory").
  */
 import { formatBytes } from './bytes-and-counts';
 
@@ -41,23 +44,78 @@ export interface CompressSizes extends OpenSizes {
   blobBytes?: number;
   /** the compressed weights (the recipe's projected stored bytes; the weights themselves when unknown) */
   outputBytes: number;
-  /** recovery's input statistics and working set (recoveryBytes), when the recipe asks for recovery */
-  recoveryBytes?: number;
+  /** recovery's memory (recoveryMemory), when the recipe asks for recovery */
+  recovery?: RecoveryMemory;
+}
+
+/** bytes of float32 statistics one run returns at most (src/compress/recovery/hessian.ts STATS_BUDGET) */
+export const RECOVERY_STATS_BUDGET = 128 * 2 ** 20;
+/** bytes of layer input rows a statistics run holds at most (src/compress/recovery/hessian.ts ROWS_BUDGET) */
+export const RECOVERY_ROWS_BUDGET = 512 * 2 ** 20;
+/**
+ * onnxruntime and its worker, the calibration data: what recovery adds with tiny layers (measured:
+ * the sample in the page, 266-314 MiB over the page before compressing, 339-386 MiB over the empty
+ * page, scripts/recovery-page-memory.ts)
+ */
+export const RECOVERY_RUNTIME = 300 * 2 ** 20;
+
+export interface RecoveryLayer {
+  /** the weight's reduction length (Conv: input channels per group × kernel positions) */
+  cols: number;
+  groups: number;
+  /** asks recovery "sequential" (its round collects H again, with the teacher's cross term) */
+  sequential?: boolean;
+}
+
+/** Recovery's memory by part (bytes), as recoveryMemory counts it. */
+export interface RecoveryMemory {
+  bytes: number;
+  /** every recovered layer's H (cols² float64 per group), all held until the weights are written */
+  h: number;
+  /**
+   * sequential: a later round's teacher cross terms (cols² float64 per group) beside every H (the
+   * round's new H replaces its first: recovery/sequential.ts frees those first); counted instead
+   * of `statistics` where larger (later rounds are deep layers with few input rows)
+   */
+  rounds: number;
+  /** one statistics run: its float32 outputs twice (the runtime's and JavaScript's), the repeated graph's layer input rows (up to RECOVERY_ROWS_BUDGET, at most H's size) */
+  statistics: number;
+  /** the statistics copy of the model and the runtime's copy of its weights; sequential: the prefix and the original side by side, twice more */
+  models: number;
+  /** RECOVERY_RUNTIME */
+  runtime: number;
 }
 
 /**
- * Recovery's memory: every recovered layer's H (cols × cols float64 per group) is held at once
- * until the weights are written, plus the largest layer's GPTQ working set (its damped copy, the
- * factor, its inverse and the update matrix: about 4 more cols × cols float64).
+ * Recovery's memory (issue #12, measured in docs/RECIPE-NOTES.md "Memory"): the layers in
+ * main-graph order, the model's bytes, the rounds of "sequential" (as recovery/sequential.ts
+ * splits the layers: equal counts in order).
  */
-export function recoveryBytes(layers: readonly { cols: number; groups: number; /** cols² matrices per group: 2 for recovery "sequential" (H and the teacher's cross term) */ matrices?: number }[]): number {
-  let held = 0;
-  let largest = 0;
+export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: number, rounds = 4): RecoveryMemory {
+  const hOf = (l: RecoveryLayer) => l.groups * l.cols * l.cols * 8;
+  const h = layers.reduce((n, l) => n + hOf(l), 0);
+  // the statistics in passes of at most RECOVERY_STATS_BUDGET float32 bytes (hessian.ts passesFor)
+  let pass = 0;
+  let largestPass = 0;
   for (const l of layers) {
-    held += (l.matrices ?? 1) * l.groups * l.cols * l.cols * 8;
-    largest = Math.max(largest, l.cols * l.cols * 8);
+    const b = hOf(l) / 2;
+    pass = pass > 0 && pass + b > RECOVERY_STATS_BUDGET ? b : pass + b;
+    largestPass = Math.max(largestPass, pass);
   }
-  return held + 4 * largest;
+  const statistics = 2 * largestPass + Math.min(RECOVERY_ROWS_BUDGET, h);
+  const sequential = layers.some((l) => l.sequential);
+  let later = 0;
+  if (sequential) {
+    const r = Math.max(1, Math.min(Math.floor(rounds), layers.length));
+    for (let k = 1; k < r; k++) {
+      const round = layers.slice(Math.round((k * layers.length) / r), Math.round(((k + 1) * layers.length) / r));
+      later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
+    }
+  }
+  if (layers.length === 0) return { bytes: 0, h: 0, rounds: 0, statistics: 0, models: 0, runtime: 0 };
+  const models = (sequential ? 4 : 2) * modelBytes;
+  const runtime = RECOVERY_RUNTIME;
+  return { bytes: h + Math.max(later, statistics) + models + runtime, h, rounds: later, statistics, models, runtime };
 }
 
 export interface MemoryEstimate {
@@ -74,11 +132,15 @@ export function estimateOpenMemory(s: OpenSizes): MemoryEstimate {
 export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const blob = Math.min(s.fileBytes, Math.max(0, s.blobBytes ?? 0));
   const copied = s.fileBytes - blob;
-  const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (s.recoveryBytes ?? 0);
+  const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
+  const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
+  const recovery = r
+    ? `, and ${formatBytes(r.bytes)} for recovery: every recovered layer's H ${formatBytes(r.h)}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {
     bytes: Math.ceil(bytes),
-    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, ${copy} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${s.recoveryBytes ? `, and ${formatBytes(s.recoveryBytes)} for recovery's input statistics (each recovered layer's columns² in float64)` : ''}`,
+    basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, ${copy} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${recovery}`,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
-import { estimateCompressMemory, recoveryBytes } from '../core/memory-estimate';
+import { estimateCompressMemory, recoveryMemory, type RecoveryMemory } from '../core/memory-estimate';
 import { resolveRecipe } from '../compress/recipe';
 import { asksRecovery } from '../compress/recovery/meta';
 import type { CompressData, CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
@@ -266,34 +266,35 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
 function compressEstimate(model: OpenedModel) {
   const recipe = useRecipeStore.getState();
   const projected = recipe.model === model ? recipe.projection?.after : undefined;
-  const recovery = recoveryEstimate(model, recipe.recipe);
+  const fileBytes = model.files.reduce((n, f) => n + f.bytes, 0);
+  const recovery = recoveryEstimate(model, recipe.recipe, fileBytes);
   const blobBytes = model.files.reduce((n, f) => n + (f.fromBlob ? f.bytes : 0), 0);
   return estimateCompressMemory({
-    fileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
+    fileBytes,
     ...(blobBytes > 0 ? { blobBytes } : {}),
     outputBytes: projected ?? model.summary.weightBytes,
-    ...(recovery > 0 ? { recoveryBytes: recovery } : {}),
+    ...(recovery ? { recovery } : {}),
   });
 }
 
-/** Recovery's memory for the recipe: the main graph's Conv/Gemm/MatMul layers that ask for it, by their weights' reduction length. */
-function recoveryEstimate(model: OpenedModel, recipe: Recipe): number {
+/** Recovery's memory for the recipe: the main graph's Conv/Gemm/MatMul layers that ask for it, by their weights' reduction length, in graph order. */
+function recoveryEstimate(model: OpenedModel, recipe: Recipe, modelBytes: number): RecoveryMemory | undefined {
   let resolved: ReturnType<typeof resolveRecipe>;
   try {
     resolved = resolveRecipe(recipe, model.summary.layers.map((l) => ({ key: l.key, op: l.op })));
   } catch {
-    return 0;
+    return undefined;
   }
-  const layers: { cols: number; groups: number; matrices: number }[] = [];
+  const layers: { cols: number; groups: number; sequential: boolean }[] = [];
   for (const [i, l] of model.summary.layers.entries()) {
     if (l.graph !== 'main' || !['Conv', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
     const w = l.weights.find((x) => x.role === 'weight');
     if (!w || w.shape.length < 2) continue;
     // Conv [O, C/g, k…]: C/g·k… per group; MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
     const cols = w.shape.length > 2 ? w.shape.slice(1).reduce((p, d) => p * d, 1) : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
-    layers.push({ cols, groups: 1, matrices: resolved[i].settings.recovery === 'sequential' ? 2 : 1 });
+    layers.push({ cols, groups: 1, sequential: resolved[i].settings.recovery === 'sequential' });
   }
-  return layers.length > 0 ? recoveryBytes(layers) : 0;
+  return layers.length > 0 ? recoveryMemory(layers, modelBytes) : undefined;
 }
 
 /** The compressed file of the last result for the open model, if any (for benchmark and export). */

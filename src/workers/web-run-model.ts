@@ -6,23 +6,32 @@ import type { OrtSession, OrtTensor } from './ort-session';
 /** Runs model bytes on onnxruntime-web's wasm backend (one session per bytes object), for calibration and recovery. */
 export async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<void> }> {
   const ort = await loadOrt();
-  const sessions: OrtSession[] = [];
+  const sessions = new Set<OrtSession>();
   const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
   const run: RunModel = async (bytes, sample) => {
     let session = byBytes.get(bytes);
     if (!session) {
-      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      // no memory arena: the statistics copies' large buffers go back to the heap when a run ends
+      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], enableCpuMemArena: false });
       byBytes.set(bytes, session);
-      sessions.push(await session);
+      sessions.add(await session);
     }
     const feeds: Record<string, OrtTensor> = {};
     for (const [name, t] of Object.entries(sample)) feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
     const out = await (await session).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
-  return { run, release: async () => void (await Promise.all(sessions.map((s) => s.release()))) };
+  // a caller done with some bytes (each statistics copy) frees their session at once
+  run.release = async (bytes) => {
+    const session = byBytes.get(bytes);
+    byBytes.delete(bytes);
+    if (!session) return;
+    const s = await session;
+    sessions.delete(s);
+    await s.release();
+  };
+  return { run, release: async () => void (await Promise.all([...sessions].map((s) => s.release()))) };
 }
-
 
 /** `f` with a webRunModel, its sessions released afterwards (also when `f` throws). */
 export async function withWebRun<T>(f: (run: RunModel) => Promise<T>): Promise<T> {

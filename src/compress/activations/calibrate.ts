@@ -67,7 +67,10 @@ export interface OutputTensor {
  * same `bytes` object is passed for every sample of one collection, so a caller can keep its
  * session keyed by it.
  */
-export type RunModel = (bytes: Uint8Array, feeds: Sample) => Promise<Record<string, OutputTensor>>;
+export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<string, OutputTensor>>) & {
+  /** frees the session kept for `bytes` (when a caller is done with those bytes), where the runner keeps sessions */
+  release?: (bytes: Uint8Array) => Promise<void>;
+};
 
 export interface CalibrateOptions {
   /** percentile to clip each tensor's range at; 100 keeps the plain min and max (default 99.99) */

@@ -214,3 +214,48 @@ describe('collectHessians: samples a run', () => {
     expect(got?.h).toEqual(want?.h);
   });
 });
+
+describe('collectHessians: layers in passes (statsBudget)', () => {
+  it('one pass per layer when their statistics pass the budget: the same H, means and rows as all in one pass; each pass releases its session', async () => {
+    const rng = seeded(13);
+    const dims = [8, 12, 6, 10];
+    const inits = dims.slice(1).map((d, i) => makeTensor(`w${i}`, DataType.FLOAT, [dims[i], d], Float32Array.from({ length: dims[i] * d }, () => rng() * 2 - 1)));
+    const nodes = [];
+    let x = 'x';
+    for (let i = 0; i < 3; i++) {
+      nodes.push(makeNode('MatMul', [x, `w${i}`], [`m${i}`], [], { name: `fc${i}` }), makeNode('Relu', [`m${i}`], [`r${i}`], [], { name: `relu${i}` }));
+      x = `r${i}`;
+    }
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, 8])], outputs: [makeValueInfo(x, DataType.FLOAT)] }),
+    });
+    const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: [1, 5, 8], data: Float32Array.from({ length: 40 }, () => rng() * 2 - 1) } }));
+    const layers = recoveryLayers(model, recipe);
+    expect(layers.map((l) => l.layer.key)).toEqual(['fc0', 'fc1', 'fc2']);
+    const counted = () => {
+      const models = new Set<Uint8Array>();
+      const released: Uint8Array[] = [];
+      const r: typeof run = (bytes, feeds) => (models.add(bytes), run(bytes, feeds));
+      r.release = async (bytes) => void released.push(bytes);
+      return { r, models, released };
+    };
+    const one = counted();
+    const each = counted();
+    const progress: number[] = [];
+    const whole = await collectHessians(model, layers, samples, one.r);
+    const split = await collectHessians(model, layers, samples, each.r, { statsBudget: 1, onProgress: (done) => progress.push(done) });
+    // the first sample alone, then the rest with several samples a run: two statistics copies per pass
+    expect(one.models.size).toBe(2);
+    expect(each.models.size).toBe(6);
+    expect(new Set(each.released)).toEqual(each.models);
+    expect(progress.at(-1)).toBe(7);
+    expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
+    for (const key of ['fc0', 'fc1', 'fc2']) {
+      expect(split.get(key)?.rows).toBe(35);
+      expect(split.get(key)?.h).toEqual(whole.get(key)?.h);
+      expect(split.get(key)?.mean).toEqual(whole.get(key)?.mean);
+    }
+  });
+});

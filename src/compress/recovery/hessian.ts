@@ -73,6 +73,8 @@ export interface HessianOptions {
   onProgress?: (done: number, total: number) => void;
   /** Conv rows kept per column (ROWS_PER_COLUMN; Infinity: every row) */
   rowsPerColumn?: number;
+  /** bytes of float32 statistics one run may return (STATS_BUDGET): more, and the layers take several passes over the samples */
+  statsBudget?: number;
 }
 
 /** Which layers can be recovered, and the tensor each reads: main-graph Conv (1-D/2-D), Gemm and MatMul with a constant weight. */
@@ -438,6 +440,38 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
     for (const s of stats) addRun(s, got, used);
     options.onProgress?.(i + used, samples.length);
   }
+  // the session's weights and buffers go now, not when the whole recovery ends
+  await run.release?.(bytes);
+}
+
+/**
+ * Bytes of float32 statistics (H, the teacher's cross term) one run of the statistics copy
+ * returns at most: onnxruntime hands each run's outputs over as float32 arrays beside the
+ * float64 sums, so with every layer in one run those outputs alone are half of all the H (resnet18:
+ * 352 MB). Past it, the layers go in groups, one pass over the samples per group (each pass one
+ * more forward pass of the model; a layer larger than the budget gets a pass of its own). The
+ * sums are the same, in the same order: the results do not change.
+ */
+export const STATS_BUDGET = 128 * 2 ** 20;
+
+/** float32 bytes one run returns for `s` */
+const statBytes = (s: Stat) => s.groups * (s.full ? s.cols * s.cols : 0) * 4 * (s.partner ? 2 : 1) + s.groups * s.cols * 4 * (s.partner ? 2 : 1);
+
+/** The statistics in passes of at most `budget` float32 output bytes each, in order. */
+function passesFor(stats: readonly Stat[], budget: number): Stat[][] {
+  const passes: Stat[][] = [];
+  let bytes = 0;
+  for (const s of stats) {
+    const b = statBytes(s);
+    if (passes.length === 0 || bytes + b > budget) {
+      passes.push([s]);
+      bytes = b;
+    } else {
+      passes[passes.length - 1].push(s);
+      bytes += b;
+    }
+  }
+  return passes;
 }
 
 /**
@@ -544,27 +578,34 @@ export async function collectHessians(
     }
   }
   const all = [...stats.values()];
+  const passes = passesFor(all, options.statsBudget ?? STATS_BUDGET);
   let copies = copiesFor(model, samples, options.copies);
   let rest = samples;
-  const progress = (offset: number) => ({ ...options, onProgress: (done: number) => options.onProgress?.(offset + done, samples.length) });
+  // progress over all passes (passes × samples runs of one sample), as samples done of samples.length
+  const progress = (before: number) => ({
+    ...options,
+    onProgress: (done: number) => options.onProgress?.(Math.floor((before + done) / passes.length), samples.length),
+  });
   if (options.copies === undefined && copies > 1) {
     // the first sample alone: its rows say how much each copy of the graph holds (patches, their
     // transposes and the joined rows), and the copies a run are as many as fit in ROWS_BUDGET
-    await runStatistics(model, all, convs, 1, samples.slice(0, 1), run, progress(0));
+    for (const [p, pass] of passes.entries()) await runStatistics(model, pass, convs, 1, samples.slice(0, 1), run, progress(p));
     rest = samples.slice(1);
     // (a weighted statistic holds its rows once per output channel, twice: B and its transpose)
     const perSample = all.reduce((n, s) => n + s.groups * s.cols * s.rows * 4 * (s.partner ? 2 : 1) + (s.weightBy ? (2 * s.outs * s.cols * s.rows * 4) / 3 : 0), 0);
     copies = Math.max(1, Math.min(copies, rest.length, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample))));
   }
-  const before = all.map((s) => s.rows);
-  const offset = samples.length - rest.length;
-  try {
-    await runStatistics(model, all, convs, copies, rest, run, progress(offset));
-  } catch (e) {
-    // a repeated graph may not fit or run where one copy does: once more a sample at a time
-    const fresh = all.every((s, i) => s.rows === before[i]);
-    if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
-    await runStatistics(model, all, convs, 1, rest, run, progress(offset));
+  const first = (samples.length - rest.length) * passes.length;
+  for (const [p, pass] of passes.entries()) {
+    const before = pass.map((s) => s.rows);
+    try {
+      await runStatistics(model, pass, convs, copies, rest, run, progress(first + p * rest.length));
+    } catch (e) {
+      // a repeated graph may not fit or run where one copy does: once more a sample at a time
+      const fresh = pass.every((s, i) => s.rows === before[i]);
+      if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
+      await runStatistics(model, pass, convs, 1, rest, run, progress(first + p * rest.length));
+    }
   }
   for (const s of stats.values()) {
     const n = s.cols;

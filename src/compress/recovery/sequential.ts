@@ -161,6 +161,7 @@ export async function collectRecoveryHessians(
   const hessians = await collectHessians(self, planned, samples, run, { ...(signal ? { signal } : {}), onProgress: progress });
   base += samples.length;
   let missed = 0;
+  let lost = 0;
   let teacherless = 0;
   let taughtNot = 0;
   let weighted = 0;
@@ -197,14 +198,18 @@ export async function collectRecoveryHessians(
         else if (input) taughtNot++;
       }
     } else if (options.teacher !== false) teacherless++;
+    // the round's layers' first H go before their new H and cross terms are collected (not three at
+    // once: resnet18's last round, 489 MiB less at the peak); a layer of the round always gets rows
+    // again (the prefix has the original's shapes), else it is counted and keeps round to nearest
+    for (const p of layers) hessians.delete(p.layer.key);
     const got = layers.length > 0 ? await collectHessians(joined?.model ?? prefix.model, layers, samples, run, { ...(signal ? { signal } : {}), onProgress: progress }) : new Map<string, LayerHessian>();
     for (const [key, h] of got) hessians.set(key, h);
-    missed += layers.length - got.size;
+    lost += layers.length - got.size;
     base += samples.length;
   }
   const note =
     rounds.length > 1
-      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${weighted > 0 ? ` (${weighted} layer${weighted === 1 ? '' : 's'} a Log reads: at ${weighted === 1 ? 'its' : 'their'} own weights, weighted by the Log's sensitivity)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}`
+      ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${weighted > 0 ? ` (${weighted} layer${weighted === 1 ? '' : 's'} a Log reads: at ${weighted === 1 ? 'its' : 'their'} own weights, weighted by the Log's sensitivity)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}${lost > 0 ? `; ${lost} layer${lost === 1 ? '' : 's'} without input rows in ${lost === 1 ? 'its' : 'their'} round: round to nearest` : ''}`
       : channel && asked > 1
         ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
         : 'one pass (layer inputs from the original model)';

@@ -8,13 +8,20 @@ import type { RunModel, Sample } from '../../activations/calibrate';
 
 export function nodeRunModel(): RunModel {
   const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
-  return async (bytes, sample) => {
+  const run: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
-    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })));
+    // no memory arena: what a run allocates goes back when it ends (the CLI's setting, cli/compress.ts)
+    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false })));
     const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
     const out = await (await s).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
+  run.release = async (bytes) => {
+    const s = sessions.get(bytes);
+    sessions.delete(bytes);
+    if (s) await (await s).release();
+  };
+  return run;
 }
 
 /** The worst cosine, over samples and outputs, between the models `a` and `b`. */
