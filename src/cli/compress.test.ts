@@ -221,7 +221,7 @@ describe('cli compress', () => {
       expect(l.weights.some((w) => w.recovery), l.key).toBe(true);
       expect(l.notes.join(' ')).toMatch(/clip search: \d+ of \d+ groups narrowed/);
     }
-    expect(outcome.report.notes.join(' ')).toMatch(/recovery gptq: the model's outputs on 16 calibration samples are (closer to|further from) the original/);
+    expect(outcome.report.notes.join(' ')).toMatch(/recovery gptq: the model's outputs on 16 evaluation samples \(held out from recovery\) are (closer to|further from) the original/);
     const bad = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--recovery', 'maybe']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--recovery must be none, bias, gptq or sequential, not "maybe"/);
