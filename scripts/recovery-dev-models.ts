@@ -12,7 +12,7 @@
  * to 32 held-out samples (onnxruntime-node); for hey-jarvis (one probability per sample) 1 - the
  * largest absolute error.
  *
- * Options: `--rounds 1,4o,4` (one pass; sequential aiming at the layers' own weights; sequential
+ * Options: `--rounds b,1,4o,4` (bias correction alone; one pass; sequential aiming at the layers' own weights; sequential
  * aiming at the original outputs), `--only NAME.onnx`, `--settings prune50,int8` (of int8,
  * int4-block, int4, prune50, channel30; default all); env PROBE_LAYERS=1: int4 block with gptq on
  * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors;
@@ -35,12 +35,12 @@ const dir = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
 const run = nodeRunModel();
-/** `--rounds 1,4o,4`: the recovery rounds compared (1: one pass, H from the original model; `o`: sequential aiming at the layers' own weights, not the original outputs) */
+/** `--rounds b,1,4o,4`: the recovery rounds compared (b: recovery "bias" alone; 1: one pass, H from the original model; `o`: sequential aiming at the layers' own weights, not the original outputs) */
 const at = process.argv.indexOf('--rounds');
 const st = process.argv.indexOf('--settings');
 /** `--settings prune50,int8`: only these settings */
 const SETTINGS = st >= 0 ? process.argv[st + 1].split(',') : undefined;
-const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map((s) => ({ rounds: Number(s.replace(/o$/, '')), teacher: !s.endsWith('o') }));
+const ROUNDS = (at >= 0 ? process.argv[at + 1] : '1,4').split(',').map((s) => ({ rounds: s === 'b' ? 1 : Number(s.replace(/o$/, '')), teacher: !s.endsWith('o'), bias: s === 'b' }));
 
 /** Two seconds of speech-like audio at 16 kHz. */
 function utterance(seed: number): Float32Array {
@@ -88,7 +88,7 @@ async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<numb
   return scalar ? 1 - abs : w;
 }
 
-const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'gptq' | 'sequential'): Recipe => ({
+const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'bias' | 'gptq' | 'sequential'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
@@ -128,9 +128,9 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
       const r = recipe(w, g, 'gptq');
       const cr = await worst(original, encodeModel(rtn.model), held);
       const parts: string[] = [];
-      for (const { rounds, teacher } of ROUNDS) {
+      for (const { rounds, teacher, bias } of ROUNDS) {
         const t0 = performance.now();
-        const rs = rounds > 1 ? recipe(w, g, 'sequential') : r;
+        const rs = bias ? recipe(w, g, 'bias') : rounds > 1 ? recipe(w, g, 'sequential') : r;
         const h = await collectRecoveryHessians(model, undefined, rs, cal, run, { rounds, teacher });
         let gq = compressModel(model, rs, { recovery: h.hessians, ...(process.env.NO_VARIANCE ? { varianceMatch: false } : {}) });
         if (process.env.DEBUG_LAYERS)
@@ -144,7 +144,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
         const ms = performance.now() - t0;
         const cg = await worst(original, encodeModel(gq.model), held);
         const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
-        parts.push(`${h.rounds} round${h.rounds === 1 ? '' : 's'}${h.rounds > 1 && !teacher ? ' (own weights)' : ''}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
+        parts.push(`${bias ? 'bias' : `${h.rounds} round${h.rounds === 1 ? '' : 's'}`}${h.rounds > 1 && !teacher ? ' (own weights)' : ''}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
       }
       console.log(`${name} ${w} ${g}: held-out worst cosine RTN ${cr.toFixed(6)}; gptq ${parts.join('; ')}`);
     } catch (e) {
