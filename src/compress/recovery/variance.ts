@@ -11,7 +11,8 @@
  * scale their values; quantized weights scale the scales of the groups (per-channel, blocks) that
  * belong to that channel alone; a channel sharing a scale (per-tensor) is left as it is.
  *
- * Measured: docs/RECIPE-NOTES.md ("Output variance re-estimation"); not in the default path.
+ * On by default after the repair of magnitude pruning (recovery gptq/sequential; CompressOptions.varianceMatch
+ * false leaves it out). Measured: docs/RECIPE-NOTES.md ("Output variance re-estimation").
  */
 import type { WeightMatrix } from './gptq';
 import type { LayerHessian } from './hessian';
