@@ -7,6 +7,8 @@
  * 99/322 correct without it, 318/322 with it (the original 319/322).
  */
 import type { Page } from '@playwright/test';
+import { bnNet } from '../src/compress/testing/bn-net';
+import { encodeModel } from '../src/onnx/codec';
 import { expect, test } from './helpers';
 
 async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine: number; accuracy: string }> {
@@ -118,4 +120,24 @@ test('recovery sequential: the "Order: by activation" control is there, and the 
   await expect(page.getByTestId('compress-layer-count')).toHaveText(/^Round [1-4] of 4 · sample \d+ of 128$/, { timeout: 30_000 });
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
   await expect(page.getByTestId('compress-notes')).toContainText('sequential in 4 rounds');
+});
+
+test('recovery bias without data on a model with a BatchNorm before a Conv: corrected from its statistics (data-free), said in the notes', async ({ page }) => {
+  // an empty page: the sample, still opening, would otherwise replace the model given here
+  await page.goto('/?empty');
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  await page.getByTestId('file-input').setInputFiles({ name: 'bn-net.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeModel(bnNet('Relu'))) });
+  await page.getByTestId('tab-overview').click();
+  await expect(page.getByTestId('summary-file-name')).toHaveText('bn-net.onnx');
+  await page.getByTestId('tab-graph').click();
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-granularity-per-channel').click();
+  await page.getByTestId('defaults-recovery-bias').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  // conv2 reads the BatchNorm's output through a Relu; conv1 reads the model input
+  await expect(page.getByTestId('compress-notes')).toContainText(
+    'recovery bias without samples: 1 of 2 layers corrected from the BatchNorm statistics before it (data-free); 1 reads no BatchNorm output',
+  );
 });

@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compressModel } from '../compress/compress';
 import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../compress/recipe';
+import { bnNet } from '../compress/testing/bn-net';
 import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
@@ -264,6 +265,22 @@ describe('cli compress', () => {
     // --calibration 128 leaves 322 held out: the model-level check runs 16 of them, not the samples recovery fitted
     expect(gptqNotes.some((n) => /^recovery gptq: the model's outputs on 16 evaluation samples \(held out from recovery\)/.test(n))).toBe(true);
     expect(notes(['--act-order'])).toContain('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+  });
+
+  it('--recovery bias without samples corrects from the BatchNorm statistics before the layer (data-free); gptq without samples still exits 2 naming --samples', () => {
+    const model = path.join(tmp, 'bn-net.onnx');
+    fs.writeFileSync(model, encodeModel(bnNet('Relu')));
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
+    const r = cli(['compress', model, '--recipe', recipe, '--out', path.join(tmp, 'bn-net.bias.onnx'), '--recovery', 'bias', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as CompressOutcome).report.notes).toContain(
+      // conv2 reads the BatchNorm's output (through a Relu); conv1 reads the model input
+      'recovery bias without samples: 1 of 2 layers corrected from the BatchNorm statistics before it (data-free); 1 reads no BatchNorm output (none before it, or one folded into the Conv before it, as most exports do): round to nearest kept',
+    );
+    const g = cli(['compress', model, '--recipe', recipe, '--out', path.join(tmp, 'bn-net.gptq.onnx'), '--recovery', 'gptq']);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/recovery "gptq" learns from real inputs: give calibration samples with --samples/);
   });
 
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {

@@ -17,7 +17,8 @@ import { formatBytes } from '../core/bytes-and-counts';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
-import { wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import { dataFreeRecovery } from '../compress/recovery/bn-stats';
+import { recoveryLayers, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { asksRecovery } from '../compress/recovery/meta';
 import { CHECK_SAMPLES, checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
@@ -119,7 +120,12 @@ async function recoveryData(
   calibration: Calibration | undefined,
 ): Promise<{ hessians: Map<string, LayerHessian>; note: string } | undefined> {
   if (!wantsRecovery(model, recipe)) return undefined;
-  if (!samples || samples.length === 0) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
+  if (!samples || samples.length === 0) {
+    // recovery "bias" alone works from BatchNorm statistics without data; gptq needs real inputs
+    const free = dataFreeRecovery(model, recoveryLayers(model, recipe));
+    if (free.needsSamples) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
+    return { hessians: free.means, note: free.note };
+  }
   // minutes on a CNN: say where it is, on a terminal (a pipe or a test reads a clean stderr)
   const tty = process.stderr.isTTY;
   const onProgress = tty ? (done: number, total: number) => process.stderr.write(`\r\x1b[K${recoveryProgress(done, total, samples.length)}`) : undefined;
@@ -291,7 +297,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       const held = part.overlap ? [] : calibrationSamples(part.evaluation).slice(0, CHECK_SAMPLES);
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));
     }
-    if (recovered && recovery && recovery.size > 0) report.notes.push(recovered.note);
+    if (recovered?.note) report.notes.push(recovered.note);
     report.notes.push(...unused);
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;

@@ -17,7 +17,8 @@ import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
-import { withoutRecovery } from '../compress/recovery/plan';
+import { dataFreeRecovery } from '../compress/recovery/bn-stats';
+import { recoveryLayers, withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import type {
   BackendCheck,
@@ -319,7 +320,12 @@ async function recoveryHessians(
   onProgress: (done: number, total: number, rounds: number) => void,
 ): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
   const samples = data?.part ? partAsSamples(data.part) : [];
-  if (samples.length === 0) return { note: 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' };
+  if (samples.length === 0) {
+    // recovery "bias" from BatchNorm statistics (data-free); gptq needs the Data tab's samples
+    const free = dataFreeRecovery(prepared.loaded.model, recoveryLayers(prepared.loaded.model, prepared.recipe));
+    const gptq = free.needsSamples ? 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' : '';
+    return { ...(free.means.size > 0 ? { recovery: free.means } : {}), note: [gptq, free.note].filter((x) => x).join('; ') };
+  }
   const { run, release } = await webRunModel();
   try {
     const { loaded } = prepared;
