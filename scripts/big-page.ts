@@ -13,12 +13,13 @@
  * data file as past 2 GB) and fp32 (weights unchanged: the result is as large as the input and
  * goes to a data file by itself).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Download } from '@playwright/test';
+import { rssSampler, serve, stopServer } from './page-server';
 import { generateBigModel, gib, removeBigModel } from './big-model';
 
 const arg = (name: string, fallback: string) => {
@@ -28,8 +29,6 @@ const arg = (name: string, fallback: string) => {
 const GB = Number(arg('gb', '2.2'));
 const MODE = arg('mode', 'int8');
 const DIST = arg('dist', 'dist-big');
-const PORT = 4393;
-const URL = `http://127.0.0.1:${PORT}`;
 const DATA_NAME = 'big.compressed.onnx.data';
 
 async function sha(file: string): Promise<string> {
@@ -38,40 +37,11 @@ async function sha(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Peak of the summed RSS of every process whose command line names `marker`, sampled until stopped. */
-function rssSampler(marker: string): { peak: () => number; now: () => number; stop: () => void } {
-  let peak = 0;
-  const sample = () => {
-    const out = spawnSync('ps', ['-eo', 'rss=,args='], { encoding: 'utf8' }).stdout;
-    let sum = 0;
-    for (const line of out.split('\n')) if (line.includes(marker)) sum += Number(line.trim().split(/\s+/)[0]) * 1024;
-    peak = Math.max(peak, sum);
-    return sum;
-  };
-  const timer = setInterval(sample, 250);
-  return { peak: () => peak, now: sample, stop: () => clearInterval(timer) };
-}
-
-async function serve(): Promise<ChildProcess> {
-  // vite's own binary, not npx: killing npx would leave the server running
-  const p = spawn(join('node_modules', '.bin', 'vite'), ['preview', '--outDir', DIST, '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: false });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(URL)).ok) return p;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  p.kill();
-  throw new Error('vite preview did not start');
-}
-
 async function main(): Promise<void> {
   const m = generateBigModel(GB);
   console.log(`generated ${m.tensors} tensors, ${gib(m.bytes)} in ${(m.generateMs / 1000).toFixed(1)} s (${m.dir})`);
   const profile = mkdtempSync(join(tmpdir(), 'big-page-profile-'));
-  const server = await serve();
+  const { url: URL, proc: server } = await serve(DIST);
   const rss = rssSampler(profile);
   let context: BrowserContext | undefined;
   try {
@@ -158,7 +128,7 @@ async function main(): Promise<void> {
   } finally {
     rss.stop();
     await context?.close();
-    server.kill();
+    stopServer(server);
     rmSync(profile, { recursive: true, force: true });
     removeBigModel(m);
   }

@@ -1,6 +1,7 @@
 /**
- * Serving the app's production build for the page benchmarks (bench:graph, bench:recovery-page):
- * `vite build` into a cache folder, `vite preview` on a free local port (no network).
+ * Serving the app's production build for the page benchmarks (bench:graph, bench:recovery-page,
+ * big-page.ts, recovery-page-memory.ts): `vite build` into a folder, `vite preview` on a free local
+ * port (no network); and the browser's memory, summed over its processes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -62,4 +63,18 @@ export async function serve(dist: string): Promise<{ url: string; proc: ChildPro
   }
   stopServer(proc);
   throw new Error('vite preview did not start');
+}
+
+/** Peak of the summed RSS of every process whose command line names `marker` (a browser profile folder), sampled every 250 ms until stopped. */
+export function rssSampler(marker: string): { peak: () => number; now: () => number; reset: () => void; stop: () => void } {
+  let peak = 0;
+  const sample = () => {
+    const out = spawnSync('ps', ['-eo', 'rss=,args='], { encoding: 'utf8' }).stdout;
+    let sum = 0;
+    for (const line of out.split('\n')) if (line.includes(marker)) sum += Number(line.trim().split(/\s+/)[0]) * 1024;
+    peak = Math.max(peak, sum);
+    return sum;
+  };
+  const timer = setInterval(sample, 250);
+  return { peak: () => peak, now: sample, reset: () => (peak = 0), stop: () => clearInterval(timer) };
 }

@@ -12,11 +12,11 @@
  *   npx vite build --outDir dist-e2e-mem && npx tsx scripts/recovery-page-memory.ts \
  *     [--model resnet18_op17.onnx --images DIR [--size 224x224]] [--recovery gptq|sequential] [--calibration N] [--dist dist-e2e-mem]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from '@playwright/test';
+import { rssSampler, serve, stopServer } from './page-server';
 
 const arg = (name: string, fallback?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,43 +28,13 @@ const SIZE = arg('size');
 const RECOVERY = arg('recovery', 'gptq')!;
 const CALIBRATION = arg('calibration');
 const DIST = arg('dist', 'dist-e2e-mem')!;
-const PORT = Number(arg('port', '4394'));
-const URL = `http://127.0.0.1:${PORT}`;
 const MiB = 2 ** 20;
-
-/** Peak of the summed RSS of every process whose command line names `marker`, sampled until stopped. */
-function rssSampler(marker: string): { peak: () => number; now: () => number; reset: () => void; stop: () => void } {
-  let peak = 0;
-  const sample = () => {
-    const out = spawnSync('ps', ['-eo', 'rss=,args='], { encoding: 'utf8' }).stdout;
-    let sum = 0;
-    for (const line of out.split('\n')) if (line.includes(marker)) sum += Number(line.trim().split(/\s+/)[0]) * 1024;
-    peak = Math.max(peak, sum);
-    return sum;
-  };
-  const timer = setInterval(sample, 250);
-  return { peak: () => peak, now: sample, reset: () => (peak = 0), stop: () => clearInterval(timer) };
-}
-
-async function serve(): Promise<ChildProcess> {
-  const p = spawn(join('node_modules', '.bin', 'vite'), ['preview', '--outDir', DIST, '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(URL)).ok) return p;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  p.kill();
-  throw new Error('vite preview did not start');
-}
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 
 async function main(): Promise<void> {
   const profile = mkdtempSync(join(tmpdir(), 'recovery-page-memory-'));
-  const server = await serve();
+  const { url: URL, proc: server } = await serve(DIST);
   const rss = rssSampler(profile);
   let context: BrowserContext | undefined;
   try {
@@ -132,7 +102,7 @@ async function main(): Promise<void> {
   } finally {
     rss.stop();
     await context?.close();
-    server.kill();
+    stopServer(server);
     rmSync(profile, { recursive: true, force: true });
   }
 }
