@@ -17,7 +17,7 @@ import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
-import { withoutRecovery } from '../compress/recovery/plan';
+import { recoveryModes, withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import type {
   BackendCheck,
@@ -300,7 +300,7 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
   try {
     const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis);
     const chosen = check.keep ? recovered : rtn;
-    chosen.report.notes.push(checkNote(check));
+    chosen.report.notes.push(checkNote(check, recoveryModes(prepared.recipe)));
     return chosen;
   } finally {
     await release();
