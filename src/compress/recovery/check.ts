@@ -61,6 +61,6 @@ export function checkNote(c: RecoveryCheck, modes: readonly string[]): string {
   const on = c.basis === 'evaluation' ? `${c.samples} evaluation samples (held out from recovery)` : `${c.samples} calibration samples`;
   const what = `recovery ${modes.length > 0 ? modes.join(' and ') : 'gptq'}`;
   return c.keep
-    ? `${what}: the model's outputs on ${on} are closer to the original than with round to nearest (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)})`
-    : `${what}: the model's outputs on ${on} were further from the original than with round to nearest (${e(c.errorRecovered)} vs ${e(c.errorRtn)}): round to nearest kept for every layer`;
+    ? `${what}: the model's outputs on ${on} are closer to the original than without recovery (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)})`
+    : `${what}: the model's outputs on ${on} were further from the original than without recovery (${e(c.errorRecovered)} vs ${e(c.errorRtn)}): the result without recovery kept (round to nearest, or pruning alone)`;
 }

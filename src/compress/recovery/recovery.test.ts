@@ -82,10 +82,10 @@ describe('recovery gptq', () => {
     const better = await checkRecovery(original, bad, good, cal, run);
     expect(better.keep).toBe(true);
     expect(better.errorRecovered).toBeLessThan(better.errorRtn);
-    expect(checkNote(better, ['gptq'])).toMatch(/^recovery gptq: the model's outputs on 8 calibration samples are closer to the original than with round to nearest/);
+    expect(checkNote(better, ['gptq'])).toMatch(/^recovery gptq: the model's outputs on 8 calibration samples are closer to the original than without recovery/);
     const worse = await checkRecovery(original, good, bad, cal, run);
     expect(worse.keep).toBe(false);
-    expect(checkNote(worse, ['gptq'])).toMatch(/round to nearest kept for every layer/);
+    expect(checkNote(worse, ['gptq'])).toMatch(/: the result without recovery kept \(round to nearest, or pruning alone\)$/);
     // on held-out samples (the evaluation part) the note says so; at most CHECK_SAMPLES run
     const held = await checkRecovery(original, bad, good, samples(f, 20, 4), run, 'evaluation');
     expect(held.samples).toBe(16);
