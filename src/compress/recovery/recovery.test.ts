@@ -95,6 +95,8 @@ describe('recovery gptq', () => {
     expect(recoveryModes(seqRecipe)).toEqual(['bias', 'sequential']);
     expect(checkNote(held, recoveryModes(seqRecipe))).toMatch(/^recovery bias and sequential: the model's outputs on 16 evaluation samples/);
     expect(checkNote(worse, recoveryModes(recipe('int8', 'per-channel', 'sequential')))).toMatch(/^recovery sequential: the model's outputs on 8 calibration samples were further/);
+    // one stacked .npy on a free batch is one sample (cli compress --samples, resnet18): said in the singular
+    expect(checkNote({ ...better, samples: 1 }, ['gptq'])).toMatch(/^recovery gptq: the model's outputs on 1 calibration sample are closer/);
   });
 
   it('bias correction: the mean output error on the calibration samples becomes zero, channel by channel', async () => {
