@@ -33,6 +33,13 @@ function pct(x: number): string {
   return `${(x * 100).toPrecision(2)}%`;
 }
 
+/** How long a compression took: ms under 10 s, then seconds, then minutes (resnet18 with recovery said "442844 ms"). */
+export function jobDuration(ms: number): string {
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 const STAGE_LABELS: Record<CompressJob['stage'], string> = {
   read: 'Reading the model files',
   parse: 'Parsing',
