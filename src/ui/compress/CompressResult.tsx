@@ -4,7 +4,8 @@ import { useCompressStore, type CompressOutcome } from '../../state/compress-sto
 import { Stat } from '../common/Stat';
 import { downloadBlob } from '../export/download';
 import { ExportPanel } from '../export/ExportPanel';
-import { formatRatio, jobDuration, modelLines } from './describe';
+import { formatRatio, modelLines } from './describe';
+import { jobDuration } from './result-texts';
 import { downloadName } from './file-name';
 import { LayerReportTable } from './LayerReportTable';
 import { RuntimeCheck } from './RuntimeCheck';

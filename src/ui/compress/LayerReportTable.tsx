@@ -1,7 +1,8 @@
 import { memo } from 'react';
 import type { LayerReport } from '../../compress/compress';
 import { formatBytes } from '../../core/bytes-and-counts';
-import { describeSettings, recoveryLayerNote } from './describe';
+import { describeSettings } from './describe';
+import { recoveryLayerNote } from './result-texts';
 
 export interface LayerReportTableProps {
   layers: readonly LayerReport[];

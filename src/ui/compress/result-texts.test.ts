@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobDuration, recoveryLayerNote } from './describe';
+import { jobDuration, recoveryLayerNote } from './result-texts';
 
 describe('recoveryLayerNote', () => {
   const r = { errorBefore: 0.12, errorAfter: 0.015, rows: 150528 };
