@@ -234,3 +234,29 @@ for (const format of ['mp3', 'ogg'] as const) {
     expect(lo).toBeLessThan(-0.3);
   });
 }
+
+test('a .npy gives the symbolic dims their sizes (said "from the data"); a .npy of the wrong shape is refused by name, the input says it is not fed, and random inputs still work', async ({ page }) => {
+  test.setTimeout(120_000);
+  await open(page, 'recognizer.onnx', encodeModel(recognizerModel(5, null)));
+  await page.getByTestId('tab-data').click();
+  await expect(page.locator('[data-testid="data-dim"][data-dim="x[3]"]')).toHaveAttribute('data-basis', 'none');
+  // numpy.stack of 4 lines [4, 3, 48, 320] for the batch-1 input: 4 samples, and the width they fix
+  const { encodeNpy } = await import('../src/bench/npy');
+  const stacked = encodeNpy('float32', [4, 3, 48, 320], new Float32Array(4 * 3 * 48 * 320).map((_, i) => (i % 97) / 97));
+  await page.getByTestId('data-files-input').setInputFiles({ name: 'lines.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(stacked) });
+  await expect(page.getByTestId('data-summary')).toHaveText(/^4 input sets from 1 file \(x float32\[1, 3, 48, 320\]\)/, { timeout: 30_000 });
+  await expect(page.locator('[data-testid="data-dim"][data-dim="x[3]"]')).toHaveAttribute('data-basis', 'data');
+  await expect(page.getByTestId('data-dim-x[3]')).toHaveAttribute('placeholder', '320');
+  // an empty folder: said, and the data stays (it used to switch to random inputs in silence)
+  const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
+  await page.getByTestId('data-folder-input').setInputFiles(empty);
+  await expect(page.getByTestId('data-empty-pick')).toHaveText('The chosen folder holds no files: the data is unchanged.');
+  await expect(page.getByTestId('data-summary')).toHaveText(/^4 input sets from 1 file/);
+  // the wrong rank: refused, naming the file and both shapes; the input is not fed, said so
+  const wrong = encodeNpy('float32', [4, 3, 100], new Float32Array(1200));
+  await page.getByTestId('data-files-input').setInputFiles({ name: 'wrong.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(wrong) });
+  await expect(page.getByTestId('data-error')).toHaveText('wrong.npy: "x" has shape [4, 3, 100], the model\'s input "x" has rank 4 ([1, 3, 48, ?])', { timeout: 30_000 });
+  await expect(page.getByTestId('data-input-waiting-x')).toHaveText('nothing: the data could not be used (see Samples above)');
+  await page.getByTestId('data-clear').click();
+  await expect(page.getByTestId('data-random-mark')).toBeVisible();
+});

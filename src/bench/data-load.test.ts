@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { assembleAudio, assembleImages, partAsSamples, splitData, type DecodedImage } from './data-load';
 import { previewData } from './data-preview';
 import { defaultDescription } from './dataset';
-import { describeInputs, dimChoices } from './describe-inputs';
+import { describeInputs, dimChoices, dimsOfSets } from './describe-inputs';
 import type { IoSummary } from '../onnx/summary';
 
 const io = (name: string, dtype: string, shape: (number | string)[]): IoSummary => ({ name, dtype, shape }) as IoSummary;
@@ -110,6 +110,33 @@ describe('dimChoices', () => {
     const set = dimChoices(specs, { 'x[3]': 320, 'signal[0]': 16000 });
     expect(set.missing).toEqual([]);
     expect(set.dims).toEqual({ 'x[0]': 1, height: 224, 'x[3]': 320, 'signal[0]': 16000 });
+  });
+});
+
+describe('dimsOfSets', () => {
+  it("gives the Data tab the sizes tensor files fix (a stacked .npy on a free batch is one batch of N, not 'batch: 1'), leaving out dims the sets disagree on", async () => {
+    const { encodeNpy } = await import('./npy');
+    const { dataFromFiles } = await import('./data-files');
+    const inputs = [io('input', 'float32', ['batch', 3, 'height', 'width'])];
+    const { specs } = describeInputs(inputs);
+    const stacked = dataFromFiles([{ name: 'stack8.npy', bytes: encodeNpy('float32', [8, 3, 6, 5], new Float32Array(8 * 3 * 6 * 5)) }], inputs);
+    expect(stacked.sets?.length).toBe(1);
+    const fixed = dimsOfSets(specs, stacked.sets ?? []);
+    expect(fixed).toEqual({ batch: 8, height: 6, width: 5 });
+    const c = dimChoices(specs, {}, fixed);
+    expect(c.choices.map((x) => [x.name, x.value, x.basis])).toEqual([
+      ['batch', 8, 'data'],
+      ['height', 6, 'data'],
+      ['width', 5, 'data'],
+    ]);
+    const two = dataFromFiles(
+      [
+        { name: 'a.npy', bytes: encodeNpy('float32', [1, 3, 6, 5], new Float32Array(90)) },
+        { name: 'b.npy', bytes: encodeNpy('float32', [1, 3, 6, 7], new Float32Array(126)) },
+      ],
+      inputs,
+    );
+    expect(dimsOfSets(specs, two.sets ?? [])).toEqual({ batch: 1, height: 6 });
   });
 });
 

@@ -7,6 +7,7 @@ import { errorMessage } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import type { ImagePrep } from './image';
 import { dimGuess, inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
+export { dimsOfSets } from './inputs';
 
 export type { ImagePrep, InputSpec, SymbolicDim };
 

@@ -81,6 +81,30 @@ export function symbolicDims(specs: readonly InputSpec[]): SymbolicDim[] {
   return [...byName.values()];
 }
 
+/**
+ * The sizes tensor input sets give the symbolic dims: a dim every set gives one size (where the
+ * sets differ, or a set lacks the input or has another rank, the dim is left out).
+ */
+export function dimsOfSets(specs: readonly InputSpec[], sets: readonly (readonly { name: string; dims: readonly number[] }[])[]): Record<string, number> {
+  const seen = new Map<string, number | undefined>();
+  for (const spec of specs) {
+    spec.shape.forEach((_, axis) => {
+      const key = dimKey(spec, axis);
+      if (key === undefined) return;
+      for (const set of sets) {
+        const t = set.find((x) => x.name === spec.name);
+        const size = t && t.dims.length === spec.shape.length ? t.dims[axis] : undefined;
+        if (size === undefined || (seen.has(key) && seen.get(key) !== size)) seen.set(key, undefined);
+        else seen.set(key, size);
+        if (seen.get(key) === undefined) break;
+      }
+    });
+  }
+  const out: Record<string, number> = {};
+  for (const [k, v] of seen) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** Concrete dims of an input; `values` sizes its symbolic dims (missing ones take their default). */
 export function resolveDims(spec: InputSpec, values: Readonly<Record<string, number>> = {}): number[] {
   return spec.shape.map((d, axis) => {

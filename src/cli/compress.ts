@@ -18,7 +18,7 @@ import { collectCalibration, synthesizeSamples, type Calibration, type RunModel,
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
-import { recoveryLayers, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
+import { recoveryLayers, recoveryModes, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { asksRecovery } from '../compress/recovery/meta';
 import { CHECK_SAMPLES, checkNote, checkRecovery } from '../compress/recovery/check';
 import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
@@ -152,7 +152,7 @@ async function checkedRecovery(
   const bytes = (m: Model) => encodeModel(externalReferences(m).length > 0 ? inlineExternalData(m, external) : m);
   const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis);
   const chosen = check.keep ? recovered : rtn;
-  chosen.report.notes.push(checkNote(check));
+  chosen.report.notes.push(checkNote(check, recoveryModes(recipe)));
   return chosen;
 }
 

@@ -124,6 +124,8 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       const r = repairPrunedWeight(env.layer as Layer, plan.shape, original, values, env.hessian, recoveryMethod(s.recovery));
       if (r.report) report.recovery = r.report;
       if (r.delta) env.biasDelta = r.delta;
+      // float weights: nothing was rounded (the note said 'the mean rounding error')
+      env.biasWhy = 'the mean error of the pruned weights on the calibration inputs';
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
       if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq') {
         const v = varianceStep(env.layer as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);

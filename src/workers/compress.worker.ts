@@ -18,7 +18,7 @@ import { partAsSamples, type DataPart } from '../bench/data-load';
 import type { LayerHessian } from '../compress/recovery/hessian';
 import { collectRecoveryHessians } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
-import { recoveryLayers, withoutRecovery } from '../compress/recovery/plan';
+import { recoveryLayers, recoveryModes, withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
 import type {
   BackendCheck,
@@ -301,7 +301,7 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
   try {
     const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis);
     const chosen = check.keep ? recovered : rtn;
-    chosen.report.notes.push(checkNote(check));
+    chosen.report.notes.push(checkNote(check, recoveryModes(prepared.recipe)));
     return chosen;
   } finally {
     await release();

@@ -11,8 +11,11 @@ export async function webRunModel(): Promise<{ run: RunModel; release: () => Pro
   const run: RunModel = async (bytes, sample) => {
     let session = byBytes.get(bytes);
     if (!session) {
-      // no memory arena: the statistics copies' large buffers go back to the heap when a run ends
-      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], enableCpuMemArena: false });
+      // no memory arena: the statistics copies' large buffers go back to the heap when a run ends;
+      // errors only in the log (as the CLI): a statistics copy or a sequential prefix keeps weights
+      // no node reads, and onnxruntime's warning for each ('Removing initializer …') reached the
+      // browser console as an error, dozens per Compress
+      session = ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], enableCpuMemArena: false, logSeverityLevel: 3 });
       byBytes.set(bytes, session);
       sessions.add(await session);
     }

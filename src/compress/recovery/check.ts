@@ -55,11 +55,13 @@ export async function checkRecovery(
   return { errorRtn: eRtn / norm, errorRecovered: eRec / norm, keep: eRec <= eRtn, samples: used.length, basis };
 }
 
-/** The report line for a check. */
-export function checkNote(c: RecoveryCheck): string {
+/** The report line for a check; `modes`: the recipe's recovery modes (plan.ts recoveryModes), which the line names. */
+export function checkNote(c: RecoveryCheck, modes: readonly string[]): string {
   const e = (x: number) => x.toExponential(2);
-  const on = c.basis === 'evaluation' ? `${c.samples} evaluation samples (held out from recovery)` : `${c.samples} calibration samples`;
+  const n = `${c.samples} ${c.basis} sample${c.samples === 1 ? '' : 's'}`;
+  const on = c.basis === 'evaluation' ? `${n} (held out from recovery)` : n;
+  const what = `recovery ${modes.length > 0 ? modes.join(' and ') : 'gptq'}`;
   return c.keep
-    ? `recovery gptq: the model's outputs on ${on} are closer to the original than with round to nearest (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)})`
-    : `recovery gptq: the model's outputs on ${on} were further from the original than with round to nearest (${e(c.errorRecovered)} vs ${e(c.errorRtn)}): round to nearest kept for every layer`;
+    ? `${what}: the model's outputs on ${on} are closer to the original than without recovery (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)})`
+    : `${what}: the model's outputs on ${on} were further from the original than without recovery (${e(c.errorRecovered)} vs ${e(c.errorRtn)}): the result without recovery kept (round to nearest, or pruning alone)`;
 }

@@ -47,6 +47,12 @@ export function wantsRecovery(model: Model, recipe: Recipe): boolean {
   return resolved.some((l) => wanted(l.settings, channel));
 }
 
+/** The recovery modes a recipe names (defaults and layer overrides, "none" left out), in the order bias, gptq, sequential: what the check's note calls the recovery. */
+export function recoveryModes(recipe: Recipe): string[] {
+  const named = new Set([recipe.defaults.recovery, ...Object.values(recipe.layers).map((l) => l.recovery)]);
+  return ['bias', 'gptq', 'sequential'].filter((m) => named.has(m as never));
+}
+
 /** The recipe with recovery off everywhere (round to nearest, to compare with). */
 export function withoutRecovery(recipe: Recipe): Recipe {
   const layers = Object.fromEntries(Object.entries(recipe.layers).map(([k, v]) => [k, v.recovery !== undefined ? { ...v, recovery: 'none' as const } : v]));

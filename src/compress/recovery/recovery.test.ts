@@ -17,7 +17,7 @@ import type { Recipe } from '../recipe';
 import { cnnFixture, mlpFixture, type Fixture } from '../testing/fixtures';
 import { checkNote, checkRecovery } from './check';
 import { collectHessians } from './hessian';
-import { recoveryLayers } from './plan';
+import { recoveryLayers, recoveryModes } from './plan';
 
 const run = nodeRunModel();
 
@@ -36,7 +36,7 @@ function samples(f: Fixture, n: number, seed: number): Sample[] {
 
 const worstCosine = (a: Uint8Array, b: Uint8Array, held: Sample[]) => worstOutputCosine(run, a, b, held);
 
-const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'bias' | 'gptq'): Recipe => ({
+const recipe = (weights: 'int8' | 'int4', granularity: 'per-channel' | 'block', recovery: 'none' | 'bias' | 'gptq' | 'sequential'): Recipe => ({
   format: 'onnx-compression-recipe',
   version: 1,
   target: 'portable',
@@ -82,14 +82,21 @@ describe('recovery gptq', () => {
     const better = await checkRecovery(original, bad, good, cal, run);
     expect(better.keep).toBe(true);
     expect(better.errorRecovered).toBeLessThan(better.errorRtn);
-    expect(checkNote(better)).toMatch(/on 8 calibration samples are closer to the original than with round to nearest/);
+    expect(checkNote(better, ['gptq'])).toMatch(/^recovery gptq: the model's outputs on 8 calibration samples are closer to the original than without recovery/);
     const worse = await checkRecovery(original, good, bad, cal, run);
     expect(worse.keep).toBe(false);
-    expect(checkNote(worse)).toMatch(/round to nearest kept for every layer/);
+    expect(checkNote(worse, ['gptq'])).toMatch(/: the result without recovery kept \(round to nearest, or pruning alone\)$/);
     // on held-out samples (the evaluation part) the note says so; at most CHECK_SAMPLES run
     const held = await checkRecovery(original, bad, good, samples(f, 20, 4), run, 'evaluation');
     expect(held.samples).toBe(16);
-    expect(checkNote(held)).toMatch(/on 16 evaluation samples \(held out from recovery\) are closer/);
+    expect(checkNote(held, ['gptq'])).toMatch(/on 16 evaluation samples \(held out from recovery\) are closer/);
+    // the note names the recipe's recovery, not always gptq (resnet18 with sequential said 'recovery gptq:')
+    const seqRecipe = { ...recipe('int4', 'block', 'sequential'), layers: { a: { recovery: 'bias' as const }, b: { recovery: 'none' as const } } };
+    expect(recoveryModes(seqRecipe)).toEqual(['bias', 'sequential']);
+    expect(checkNote(held, recoveryModes(seqRecipe))).toMatch(/^recovery bias and sequential: the model's outputs on 16 evaluation samples/);
+    expect(checkNote(worse, recoveryModes(recipe('int8', 'per-channel', 'sequential')))).toMatch(/^recovery sequential: the model's outputs on 8 calibration samples were further/);
+    // one stacked .npy on a free batch is one sample (cli compress --samples, resnet18): said in the singular
+    expect(checkNote({ ...better, samples: 1 }, ['gptq'])).toMatch(/^recovery gptq: the model's outputs on 1 calibration sample are closer/);
   });
 
   it('bias correction: the mean output error on the calibration samples becomes zero, channel by channel', async () => {
@@ -154,6 +161,8 @@ describe('recovery gptq', () => {
         expect(w!.recovery!.errorAfter).toBeLessThan(w!.recovery!.errorBefore);
         // as many elements pruned (the mask chosen with the calibration inputs, the row says so)
         expect(l.notes.join(' ')).toMatch(/pruning mask chosen with the calibration inputs/);
+        // the bias moves by the pruning's mean error: float weights have no rounding error to name
+        if (weights === 'fp32') expect(l.notes.join(' '), l.key).not.toMatch(/rounding error/);
         const before = plain.report.layers.find((x) => x.key === l.key)!.weights.find((x) => x.name === w!.name)!;
         expect(w!.pruned).toBe(before.pruned);
       }
@@ -164,6 +173,8 @@ describe('recovery gptq', () => {
           .filter((t) => t.dims.length >= 2 && (t.dataType === DataType.FLOAT || t.dataType === DataType.INT8))
           .map((t) => Array.from(tensorValues(t) as ArrayLike<number>).filter((v) => v === 0).length)
           .reduce((a, b) => a + b, 0);
+      // (the cnn's Convs have biases; the mlp's MatMuls none)
+      if (weights === 'fp32' && fixture.name.includes('cnn')) expect(repaired.report.layers.some((l) => /bias corrected by the mean error of the pruned weights on the calibration inputs/.test(l.notes.join(' ')))).toBe(true);
       expect(zeros(repaired.model)).toBeGreaterThanOrEqual(zeros(plain.model));
       expect(zeros(plain.model)).toBeGreaterThan(0);
       const [bytesPlain, bytesRepaired] = [encodeModel(plain.model), encodeModel(repaired.model)];

@@ -5,6 +5,7 @@ import { Stat } from '../common/Stat';
 import { downloadBlob } from '../export/download';
 import { ExportPanel } from '../export/ExportPanel';
 import { formatRatio, modelLines } from './describe';
+import { jobDuration } from './result-texts';
 import { downloadName } from './file-name';
 import { LayerReportTable } from './LayerReportTable';
 import { RuntimeCheck } from './RuntimeCheck';
@@ -65,7 +66,7 @@ export function CompressResult({ result }: CompressResultProps) {
           }
         >
           {result.report.target} · opset {report.opset.before ?? '—'}
-          {report.opset.after !== report.opset.before ? ` → ${report.opset.after ?? '—'}` : ''} · {Math.round(result.totalMs)} ms
+          {report.opset.after !== report.opset.before ? ` → ${report.opset.after ?? '—'}` : ''} · {jobDuration(result.totalMs)}
           {result.timings.quantizer === 'scalar' ? ' · no WebAssembly SIMD' : ''}
         </span>
       </div>

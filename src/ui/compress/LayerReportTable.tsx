@@ -2,6 +2,7 @@ import { memo } from 'react';
 import type { LayerReport } from '../../compress/compress';
 import { formatBytes } from '../../core/bytes-and-counts';
 import { describeSettings } from './describe';
+import { recoveryLayerNote } from './result-texts';
 
 export interface LayerReportTableProps {
   layers: readonly LayerReport[];
@@ -32,7 +33,7 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
         <tbody>
           {layers.map((l) => {
             const rec = l.weights.find((w) => w.recovery)?.recovery;
-            const recNote = rec ? `gptq: layer output error ${pct(rec.errorBefore)} (round to nearest) → ${pct(rec.errorAfter)}, on ${rec.rows} calibration input rows` : '';
+            const recNote = rec ? recoveryLayerNote(l.requested, rec) : '';
             const note = l.error ?? [recNote, ...l.notes].filter(Boolean).join('; ');
             return (
               <tr
@@ -72,8 +73,3 @@ export const LayerReportTable = memo(function LayerReportTable({ layers }: Layer
     </div>
   );
 });
-
-/** A relative error as a percent with 2 significant digits. */
-function pct(x: number): string {
-  return `${(x * 100).toPrecision(2)}%`;
-}

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { describeInputs, dimChoices, type DimChoice } from '../../bench/describe-inputs';
+import { describeInputs, dimChoices, dimsOfSets, type DimChoice } from '../../bench/describe-inputs';
 import { feedbackChoices, isSampleModel, useDataStore } from '../../state/data-store';
 import { DataPreviewView } from './DataPreview';
 import { DataPrep } from './DataPrep';
@@ -37,6 +37,13 @@ function DataSourceCard() {
   const model = useDataStore((s) => s.model);
   const st = useDataStore.getState;
   const sample = isSampleModel(model);
+  // a folder with no files: said, and the data given before stays (not random inputs in silence)
+  const [emptyPick, setEmptyPick] = useState(false);
+  const pick = (list: FileList | null) => {
+    const files = Array.from(list ?? []);
+    setEmptyPick(files.length === 0);
+    if (files.length > 0) st().setFiles(files);
+  };
   return (
     <fieldset className="bench-fieldset" data-testid="data-source">
       <legend>Samples</legend>
@@ -49,12 +56,12 @@ function DataSourceCard() {
             multiple
             accept="image/*,audio/*,.wav,.mp3,.ogg,.npy,.json,.csv"
             data-testid="data-files-input"
-            onChange={(e) => st().setFiles(Array.from(e.target.files ?? []))}
+            onChange={(e) => pick(e.target.files)}
           />
         </label>
         <label className="button button--secondary">
           Choose a folder…
-          <input type="file" hidden data-testid="data-folder-input" ref={(el) => el?.setAttribute('webkitdirectory', '')} onChange={(e) => st().setFiles(Array.from(e.target.files ?? []))} />
+          <input type="file" hidden data-testid="data-folder-input" ref={(el) => el?.setAttribute('webkitdirectory', '')} onChange={(e) => pick(e.target.files)} />
         </label>
         {sample && (
           <button type="button" className="button button--secondary" data-testid="data-use-sample" disabled={source.kind === 'sample'} onClick={() => st().useSample()}>
@@ -97,6 +104,11 @@ function DataSourceCard() {
           </span>
         ) : null}
       </div>
+      {emptyPick && (
+        <div className="compress-note compress-note--error" data-testid="data-empty-pick">
+          The chosen folder holds no files: the data is unchanged.
+        </div>
+      )}
     </fieldset>
   );
 }
@@ -131,9 +143,14 @@ function DataInputs() {
   const description = useDataStore((s) => s.description);
   const prepared = useDataStore((s) => s.prepared);
   const source = useDataStore((s) => s.source);
+  const status = useDataStore((s) => s.status);
   const st = useDataStore.getState;
   const described = useMemo(() => describeInputs(model?.summary.inputs ?? []), [model]);
-  const fromData = source.kind !== 'none' && prepared ? prepared.loaded.dims : {};
+  // tensor files (.npy, .json) fix the dims by their shapes, as images do by their size
+  const fromData = useMemo(
+    () => (source.kind !== 'none' && prepared ? { ...dimsOfSets(described.specs, prepared.loaded.sets ?? []), ...prepared.loaded.dims } : {}),
+    [source.kind, prepared, described],
+  );
   const dims = dimChoices(described.specs, description.dims, fromData);
   const fed = source.kind !== 'none' ? prepared?.loaded.fed : undefined;
   const firstSet = prepared?.loaded.sets?.[0];
@@ -164,7 +181,7 @@ function DataInputs() {
                 <td>
                   {!isFed && source.kind !== 'none' && !prepared && s.shape.length >= 3 && s.dtype.startsWith('float') ? (
                     <span className="muted" data-testid={`data-input-waiting-${s.name}`}>
-                      the data, once it is ready (see Samples above)
+                      {status.kind === 'failed' ? 'nothing: the data could not be used (see Samples above)' : 'the data, once it is ready (see Samples above)'}
                     </span>
                   ) : isFed ? (
                     <span>
