@@ -114,18 +114,18 @@ describe('dimChoices', () => {
 });
 
 describe('dimsOfSets', () => {
-  it("gives the Data tab the sizes tensor files fix (a stacked .npy on a free batch is one batch of N, not 'batch: 1'), leaving out dims the sets disagree on", async () => {
+  it("gives the Data tab the sizes tensor files fix (a stacked .npy on a free batch is N samples of batch 1: 'batch: 1' from the data), leaving out dims the sets disagree on", async () => {
     const { encodeNpy } = await import('./npy');
     const { dataFromFiles } = await import('./data-files');
     const inputs = [io('input', 'float32', ['batch', 3, 'height', 'width'])];
     const { specs } = describeInputs(inputs);
     const stacked = dataFromFiles([{ name: 'stack8.npy', bytes: encodeNpy('float32', [8, 3, 6, 5], new Float32Array(8 * 3 * 6 * 5)) }], inputs);
-    expect(stacked.sets?.length).toBe(1);
+    expect(stacked.sets?.length).toBe(8);
     const fixed = dimsOfSets(specs, stacked.sets ?? []);
-    expect(fixed).toEqual({ batch: 8, height: 6, width: 5 });
+    expect(fixed).toEqual({ batch: 1, height: 6, width: 5 });
     const c = dimChoices(specs, {}, fixed);
     expect(c.choices.map((x) => [x.name, x.value, x.basis])).toEqual([
-      ['batch', 8, 'data'],
+      ['batch', 1, 'data'],
       ['height', 6, 'data'],
       ['width', 5, 'data'],
     ]);
@@ -158,7 +158,7 @@ describe('.npz input sets', () => {
 });
 
 describe('a .npy stacking samples', () => {
-  it('gives N sets of batch 1 where the input has a fixed batch of 1; one set where the batch is free; refuses a wrong sample shape by name', async () => {
+  it('gives N sets of batch 1 where the input has a batch axis first (fixed 1 or symbolic); one set where the first dim is not a batch; refuses a wrong sample shape by name', async () => {
     const { encodeNpy } = await import('./npy');
     const { dataFromFiles } = await import('./data-files');
     const stacked = encodeNpy('float32', [3, 2, 2], Float32Array.from({ length: 12 }, (_, i) => i));
@@ -168,9 +168,17 @@ describe('a .npy stacking samples', () => {
       [[[1, 2, 2], [4, 5, 6, 7]]],
       [[[1, 2, 2], [8, 9, 10, 11]]],
     ]);
-    // a free batch takes the array whole, as before
-    const free = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['N', 2, 2])]);
-    expect(free.sets?.map((set) => set[0].dims)).toEqual([[3, 2, 2]]);
+    // a symbolic batch (named like one, or unnamed at axis 0) splits the same way; another symbolic first dim (a sequence) takes the array whole
+    for (const batch of ['N', 'batch_size', '?']) {
+      const free = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [batch, 2, 2])]);
+      expect(free.sets?.map((set) => set[0].dims)).toEqual([
+        [1, 2, 2],
+        [1, 2, 2],
+        [1, 2, 2],
+      ]);
+    }
+    const sequence = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['time', 2, 2])]);
+    expect(sequence.sets?.map((set) => set[0].dims)).toEqual([[3, 2, 2]]);
     expect(() => dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [1, 2, 3])])).toThrow(/s\.npy: "x" \(3 samples of \[1, 2, 2\]\) has shape \[1, 2, 2\], the model's input "x" needs \[1, 2, 3\]/);
   });
 });

@@ -298,8 +298,9 @@ describe('cli compress', () => {
     expect(r.code).toBe(0);
     const outcome = JSON.parse(r.stdout) as CompressOutcome;
     expect(outcome.samples).toEqual({
-      count: 4,
-      names: ['a.npy', 'b.npy', 'c.json', 'd.json'],
+      // b.npy stacks two samples along the digits net's symbolic batch
+      count: 5,
+      names: ['a.npy', 'b.npy[0]', 'b.npy[1]', 'c.json', 'd.json'],
       ignored: ['README.txt'],
       note: 'no layer asks for int8 activations: the samples were checked but not used',
     });

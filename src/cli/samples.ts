@@ -5,7 +5,8 @@
  * A sample is one set of model inputs. In DIR (sorted by name):
  * - `NAME.json`: `{ "<input>": nested array | { "dims": [...], "data": [...] }, ... }`
  * - `NAME.npy`: the one input of a one-input model (an array stacking N samples along its first
- *   axis, where the input has a fixed batch of 1, gives N samples: `NAME.npy[i]`)
+ *   axis, where the input has a batch axis first (fixed 1 or a symbolic batch), gives N samples of
+ *   batch 1: `NAME.npy[i]`)
  * - `NAME/` (a folder): `<input>.npy` for every input
  * Other files are ignored (and counted). Every sample must give every model input, with the
  * input's element type (float64 is narrowed to float32 inputs) and a shape that fits the
