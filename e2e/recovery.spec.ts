@@ -43,7 +43,10 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
   await page.getByTestId('defaults-granularity-per-channel').click();
   const rtn = await compressAndMeasure(page);
 
+  // no memory line without recovery; with it, the estimate before Compress
+  await expect(page.getByTestId('recipe-recovery-memory')).toHaveCount(0);
   await page.getByTestId('defaults-recovery-gptq').click();
+  await expect(page.getByTestId('recipe-recovery-memory')).toContainText(/^Compressing this model needs about [\d.]+ MB of .*: the open model .* for recovery: every recovered layer's H/);
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');

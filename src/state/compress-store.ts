@@ -6,6 +6,7 @@
  * - A result belongs to the model it was made from; opening another model cancels and clears.
  * - The compressed bytes live in a Blob (an immutable handle), never copied into React state.
  */
+import { useMemo } from 'react';
 import { create } from 'zustand';
 import { AppError, errorMessage, isAppError } from '../core/errors';
 import { estimateCompressMemory, recoveryMemory, type RecoveryMemory } from '../core/memory-estimate';
@@ -275,6 +276,26 @@ function compressEstimate(model: OpenedModel) {
     outputBytes: projected ?? model.summary.weightBytes,
     ...(recovery ? { recovery } : {}),
   });
+}
+
+/**
+ * The memory line shown before Compress when the recipe asks for recovery (it can need GBs: every
+ * recovered layer's H, the statistics runs, onnxruntime): the estimate against this browser's
+ * limit, as the check at Compress words it; undefined without recovery.
+ */
+export function useRecoveryMemoryLine(): string | undefined {
+  const model = useModelStore((s) => s.model);
+  const recipe = useRecipeStore((s) => s.recipe);
+  const projection = useRecipeStore((s) => s.projection);
+  return useMemo(() => {
+    if (!model) return undefined;
+    const bytes = model.files.reduce((n, f) => n + f.bytes, 0);
+    if (!recoveryEstimate(model, recipe, bytes)) return undefined;
+    const v = checkMemory('compress', compressEstimate(model));
+    // the check's message names the parts only when it warns; here they are always said
+    return v.message.includes(v.estimate.basis) ? v.message : `${v.message.replace(/\.$/, '')}: ${v.estimate.basis}.`;
+    // `projection` in the deps: compressEstimate reads the projected result from the recipe store
+  }, [model, recipe, projection]);
 }
 
 /** Recovery's memory for the recipe: the main graph's Conv/Gemm/MatMul layers that ask for it, by their weights' reduction length, in graph order. */

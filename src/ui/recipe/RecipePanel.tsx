@@ -1,4 +1,5 @@
 import { useRef } from 'react';
+import { useRecoveryMemoryLine } from '../../state/compress-store';
 import { useModelStore } from '../../state/model-store';
 import { TARGETS } from '../../compress/recipe';
 import { effectiveDefaults, useRecipeStore, type PartialLayerSettings } from '../../state/recipe-store';
@@ -46,6 +47,7 @@ export function RecipePanel() {
   const fileName = useModelStore((s) => s.model?.fileName);
   const input = useRef<HTMLInputElement>(null);
   const defaults = effectiveDefaults(recipe);
+  const memoryLine = useRecoveryMemoryLine();
 
   return (
     <div className="recipe-panel" data-testid="recipe-panel">
@@ -83,6 +85,11 @@ export function RecipePanel() {
         </div>
       </div>
       <SettingsEditor value={defaults} testId="defaults" onChange={(patch, tag) => setDefaults(patch, tag)} />
+      {memoryLine && (
+        <p className="muted small" data-testid="recipe-recovery-memory">
+          {memoryLine}
+        </p>
+      )}
       <p className="muted small">
         Defaults apply to every layer without settings of its own
         {overrides > 0 ? ` (${overrides} layer${overrides === 1 ? ' has' : 's have'} their own).` : '.'}
