@@ -275,7 +275,7 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
     const calibration = await collectCalibration(self, samples, run, { source, signal });
     return {
       calibration,
-      note: given.length > 0 ? `int8 activations: calibrated on ${given.length} calibration samples of ${data?.line ?? 'your data'}` : 'int8 activations: calibrated on random inputs (no data given in the Data tab): the ranges describe random data, not yours',
+      note: given.length > 0 ? `int8 activations: calibrated on ${given.length} calibration samples of ${dataName(data)}` : 'int8 activations: calibrated on random inputs (no data given in the Data tab): the ranges describe random data, not yours',
     };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
@@ -287,6 +287,15 @@ async function calibrate(prepared: Prepared, signal: AbortSignal, data: Compress
 
 function selfContained(loaded: LoadedModel) {
   return externalReferences(loaded.model).length > 0 && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+}
+
+/**
+ * What the data is, for a note: the Data tab's summary up to its first clause ("24 images, each
+ * input float32[1, 3, 224, 224] (…)"), without what it says about labels or other inputs, which a
+ * note about calibration would carry mid-sentence (new-user try).
+ */
+function dataName(data: CompressData | undefined): string {
+  return data?.line.split('; ')[0] || 'your data';
 }
 
 /** The samples recovery's check runs: the evaluation part where it is held out, else the calibration part. */
@@ -332,7 +341,7 @@ async function recoveryHessians(
     // done and total count samples over every round: the rounds are total / samples
     const perRound = (done: number, total: number) => onProgress(done, total, Math.max(1, Math.round(total / samples.length)));
     const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress: perRound, ...(calibration ? { calibration } : {}) });
-    return { recovery: r.hessians, note: `recovery ${r.rounds > 1 ? 'sequential' : 'gptq'}: layer inputs from ${samples.length} calibration samples of ${data?.line ?? 'your data'}, ${r.note}` };
+    return { recovery: r.hessians, note: `recovery ${r.rounds > 1 ? 'sequential' : 'gptq'}: layer inputs from ${samples.length} calibration samples of ${dataName(data)}, ${r.note}` };
   } catch (e) {
     if (isAppError(e) && e.code === 'aborted') throw e;
     return { note: `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept` };
