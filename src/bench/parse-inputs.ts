@@ -179,20 +179,20 @@ export function inputsFromNpyFile(file: string, bytes: Uint8Array, inputs: reado
  * as people save them). The batch's size is then the Data tab's choice, as for images.
  */
 export function setsFromNpyFile(file: string, bytes: Uint8Array, inputs: readonly IoSummary[]): BenchTensor[][] {
-  const io = inputs.length === 1 ? inputs[0] : undefined;
-  const first = io?.shape?.[0];
-  const batch = first === 1 || (typeof first === 'string' && (io?.shape?.length ?? 0) > 1 && (first === '?' || dimGuess(first).basis === 'batch'));
-  if (io?.shape && batch) {
-    const t = tensorFromNpy(file, io.name, parseNpy(bytes, file), io.dtype);
-    const n = t.dims[0];
-    if (t.dims.length === io.shape.length && n > 1) {
-      const one = [1, ...t.dims.slice(1)];
-      checkShape(`${file}: "${io.name}" (${n} samples of [${one.join(', ')}])`, one, io);
-      const per = t.data.length / n;
-      return Array.from({ length: n }, (_, i) => [{ ...t, dims: one, data: t.data.slice(i * per, (i + 1) * per) as BenchTensor['data'] }]);
-    }
+  if (inputs.length !== 1) return [inputsFromNpyFile(file, bytes, inputs)];
+  const io = inputs[0];
+  const t = tensorFromNpy(file, io.name, parseNpy(bytes, file), io.dtype);
+  const first = io.shape?.[0];
+  const batch = first === 1 || (typeof first === 'string' && (io.shape?.length ?? 0) > 1 && (first === '?' || dimGuess(first).basis === 'batch'));
+  const n = t.dims[0];
+  if (io.shape && batch && t.dims.length === io.shape.length && n > 1) {
+    const one = [1, ...t.dims.slice(1)];
+    checkShape(`${file}: "${io.name}" (${n} samples of [${one.join(', ')}])`, one, io);
+    const per = t.data.length / n;
+    return Array.from({ length: n }, (_, i) => [{ ...t, dims: one, data: t.data.slice(i * per, (i + 1) * per) as BenchTensor['data'] }]);
   }
-  return [inputsFromNpyFile(file, bytes, inputs)];
+  checkShape(`${file}: "${io.name}"`, t.dims, io);
+  return [[t]];
 }
 
 /**
