@@ -13,8 +13,9 @@
  *     gptq, at int8 per-channel and int4 block-32, and the error ratio (1 - cosine).
  * Each with recovery in one pass and sequential (`--rounds 1,4`: the rounds compared; recovery/sequential.ts),
  * sequential both aiming at each layer's own weights and at the original model's outputs (recovery/teacher.ts).
- * Sequential: "H" includes the prefix models' compressions (their GPTQ codes are then reused by the
- * final file, so its "gptq" part is small).
+ * One pass: H is streamed into the compression (recovery/hessian.ts hessianSource), so "gptq"
+ * includes collecting it and "H" is ~0. Sequential: "H" includes the prefix models' compressions
+ * (their GPTQ codes are then reused by the final file, so its "gptq" part is small).
  * The machine may be shared: compare the ratios, not the absolute times.
  *
  * Memory: each setting runs in a child process of its own (`--child`), so its peak resident
@@ -28,8 +29,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../src/compress/activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from '../src/compress/recovery/testing/node-run';
-import { compressModel } from '../src/compress/compress';
-import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
+import { compressModel, compressModelStreaming } from '../src/compress/compress';
+import { recoverySource } from '../src/compress/recovery/sequential';
 import type { Recipe } from '../src/compress/recipe';
 import { encodeModel } from '../src/onnx/codec';
 import { weightMatrix } from '../src/compress/recovery/hessian';
@@ -91,10 +92,11 @@ async function child(m: { model: Model; input: string; dims: number[] }, w: 'int
   const rssBefore = process.memoryUsage().rss;
   const rs = recipe(w, g, rounds > 1 ? 'sequential' : 'gptq');
   t = performance.now();
-  const h = await collectRecoveryHessians(m.model, undefined, rs, cal, run, { rounds, teacher });
+  // as the page and the CLI: one pass streams H into the compression (its statistics run there, in "gptq"), sequential rounds first
+  const h = await recoverySource(m.model, undefined, rs, cal, run, { rounds, teacher });
   const hMs = performance.now() - t;
   t = performance.now();
-  const gq = compressModel(m.model, rs, { recovery: h.hessians });
+  const gq = await compressModelStreaming(m.model, rs, h.source);
   const gMs = performance.now() - t;
   const gqBytes = encodeModel(gq.model);
   const peak = process.resourceUsage().maxRSS * 1024;

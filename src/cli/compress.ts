@@ -15,13 +15,13 @@ import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
-import type { LayerHessian } from '../compress/recovery/hessian';
-import { collectRecoveryHessians } from '../compress/recovery/sequential';
+import type { HessianSource } from '../compress/recovery/hessian';
+import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { asksRecovery } from '../compress/recovery/meta';
 import { CHECK_SAMPLES, checkNote, checkRecovery } from '../compress/recovery/check';
-import { compressModel, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
+import { compressModel, compressModelStreaming, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
 import { externalReferences, inlineExternalData } from '../onnx/external';
@@ -118,20 +118,21 @@ async function recoveryData(
   samples: Sample[] | undefined,
   rounds: number | undefined,
   calibration: Calibration | undefined,
-): Promise<{ hessians: Map<string, LayerHessian>; note: string } | undefined> {
+  onPass: ((pass: number, passes: number, done: number, total: number) => void) | undefined,
+): Promise<{ source: HessianSource; note: string } | undefined> {
   if (!wantsRecovery(model, recipe)) return undefined;
   if (!samples || samples.length === 0) {
     // recovery "bias" alone works from BatchNorm statistics without data; gptq needs real inputs
     const free = dataFreeRecovery(model, recoveryLayers(model, recipe));
     if (free.needsSamples) throw new AppError('invalid-argument', 'recovery "gptq" learns from real inputs: give calibration samples with --samples DIR|FILE');
-    return { hessians: free.means, note: free.note };
+    return { source: mapSource(free.means), note: free.note };
   }
   // minutes on a CNN: say where it is, on a terminal (a pipe or a test reads a clean stderr)
   const tty = process.stderr.isTTY;
   const onProgress = tty ? (done: number, total: number) => process.stderr.write(`\r\x1b[K${recoveryProgress(done, total, samples.length)}`) : undefined;
   try {
-    const r = await collectRecoveryHessians(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}), ...(onProgress ? { onProgress } : {}) });
-    return { hessians: r.hessians, note: `recovery: ${r.note}` };
+    const r = await recoverySource(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}), ...(onProgress ? { onProgress } : {}), ...(onPass ? { onPass } : {}) });
+    return { source: r.source, note: `recovery: ${r.note}` };
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');
   }
@@ -285,14 +286,21 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     else if (wantsActivations && args.synthesizeSamples) {
       calibration = await calibrate(loaded.model, loaded.external, synthesizeSamples(loaded.model, { count: SYNTHESIZED_SETS }), 'synthesized');
     }
-    const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration);
-    const recovery = recovered?.hessians;
-    const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}), ...(recovery ? { recovery } : {}) };
-    // the layers too (GPTQ on a wide Conv takes seconds each), on a terminal
-    const tty = process.stderr.isTTY && recovery !== undefined && recovery.size > 0;
-    let { model, report } = compressModel(loaded.model, recipe, tty ? { ...options, onProgress: (done, total, key) => process.stderr.write(`\r\x1b[Klayer ${done} of ${total}${key ? ` · ${key}` : ''}`) } : options);
-    if (tty) process.stderr.write('\r\x1b[K');
-    if (recovery && recovery.size > 0 && part) {
+    // on a terminal, where it is: the layer, and while a pass of layer-input statistics runs, its sample
+    const tty = process.stderr.isTTY;
+    let at = '';
+    const onPass = tty ? (pass: number, passes: number, done: number, total: number) => process.stderr.write(`\r\x1b[K${at}recovery: layer inputs, pass ${pass + 1} of ${passes}, sample ${done} of ${total}`) : undefined;
+    const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration, onPass);
+    const source = recovered && recovered.source.count > 0 ? recovered.source : undefined;
+    const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
+    const onProgress = (done: number, total: number, key: string) => {
+      at = `layer ${done} of ${total} · `;
+      process.stderr.write(`\r\x1b[Klayer ${done} of ${total}${key ? ` · ${key}` : ''}`);
+    };
+    // (the layers too: GPTQ on a wide Conv takes seconds each)
+    let { model, report } = source ? await compressModelStreaming(loaded.model, recipe, source, tty ? { ...options, onProgress } : options) : compressModel(loaded.model, recipe, options);
+    if (tty && source) process.stderr.write('\r\x1b[K');
+    if (source && part) {
       // the check runs held-out samples where --calibration N split them off (the calibration ones favour what was fitted to them)
       const held = part.overlap ? [] : calibrationSamples(part.evaluation).slice(0, CHECK_SAMPLES);
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));

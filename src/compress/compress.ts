@@ -51,6 +51,7 @@ import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
 import { afterChannelPruning, channelPruneStep } from './prune/step';
 import { equalizeModel } from './recovery/equalize';
+import type { HessianSource, LayerHessian } from './recovery/hessian';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
 import { cleanupOptions, fp16Compute as isFp16Compute, settingsResolver, type LayerSettings, type Recipe, type Target } from './recipe';
@@ -123,6 +124,8 @@ interface Run {
   opsetBefore: number | undefined;
   /** the report's model-wide notes */
   notes: string[];
+  /** H comes for the recovered layers (CompressOptions.recovery, or a HessianSource) */
+  recovering: boolean;
 }
 
 interface LayerPlan {
@@ -136,7 +139,7 @@ interface LayerPlan {
 }
 
 /** Steps 1-3: a structural clone with unique node names, the recipe resolved, clean-up and channel pruning done. */
-function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
+function prepare(model: Model, recipe: Recipe, options: CompressOptions, streaming: boolean): Run {
   const { signal, external } = options;
   const out = cloneModel(model);
   assignNodeNames(out);
@@ -172,6 +175,7 @@ function prepare(model: Model, recipe: Recipe, options: CompressOptions): Run {
     storedTensors: findStoredTensors(out, layers),
     baseBytes: new Map(),
     opsetBefore: defaultOpset(out),
+    recovering: streaming || options.recovery !== undefined,
     notes: equalized.pairs.length > 0 ? [`cross-layer equalization: ${equalized.pairs.length} Conv pair${equalized.pairs.length === 1 ? '' : 's'} (${equalized.pairs.join(', ')})`] : [],
   };
 }
@@ -250,7 +254,7 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
       // refused its own channel pruning, yet a consumer whose input channels were cut: recovery
       // still refits what is left of its float weight (nothing else is applied to it)
       const r = row.requested;
-      const cutInputs = r.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.options.recovery !== undefined;
+      const cutInputs = r.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.recovering;
       if (cutInputs && r.weights === 'fp32' && r.activations === 'fp32' && !layer.quantized) {
         try {
           const lp = planLayer(run, ctx, layer, row);
@@ -270,7 +274,7 @@ function planLayers(run: Run): { rows: LayerReport[]; plans: LayerPlan[] } {
     }
     const s = afterChannelPruning(row.requested);
     // nothing to write, unless recovery refits what channel pruning left of its weight
-    const refit = s.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.options.recovery !== undefined;
+    const refit = s.recovery !== 'none' && run.channel?.layers.get(layer.key)?.cut !== undefined && run.recovering;
     if (s.weights === 'fp32' && s.prune === 0 && s.activations === 'fp32' && !refit) continue;
     try {
       plans.push(planLayer(run, ctx, layer, row));
@@ -340,10 +344,9 @@ interface Applied {
 }
 
 /** Writes one layer's planned weights; a failing layer is left as it was, with the reason in its row. */
-function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): void {
+function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined): void {
   const row = lp.row;
   try {
-    const hessian = run.options.recovery?.get(lp.layer.key);
     const cut = run.channel?.layers.get(lp.layer.key)?.cut;
     const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}), ...(cut ? { cut } : {}), ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}) };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
@@ -366,8 +369,13 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied): v
   }
 }
 
-/** Step 7: apply, layer by layer, then int8 activations in one pass over the main graph (tensors are shared between layers). */
-function applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Applied {
+/**
+ * Step 7: apply, layer by layer, then int8 activations in one pass over the main graph (tensors
+ * are shared between layers). A generator: before each layer it yields the layer's key and is
+ * given the layer's H (compressModel from its map, compressModelStreaming from a HessianSource,
+ * which may first run statistics over the samples).
+ */
+function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Generator<string, Applied, LayerHessian | undefined> {
   const { signal, onProgress } = run.options;
   const applied: Applied = { candidates: { nodes: new Set(), initializers: new Map() }, halfWeights: new Set(), keepFp32: new Map(), activationLayers: 0 };
   const total = plans.length;
@@ -380,7 +388,9 @@ function applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Appl
       actItems.push({ layer: lp.layer, plan: lp.activation.plan, settings: lp.activation.settings, scope: lp.scope, row: lp.row });
       continue;
     }
-    applyLayer(run, lp, opset, applied);
+    const hessian = yield lp.layer.key;
+    throwIfAborted(signal);
+    applyLayer(run, lp, opset, applied, hessian);
     onProgress?.(++done, total, lp.layer.key);
   }
   throwIfAborted(signal);
@@ -390,6 +400,9 @@ function applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Appl
   applied.activationLayers = actItems.length;
   return applied;
 }
+
+/** The keys applyLayers will yield, in order. */
+const appliedKeys = (plans: readonly LayerPlan[]): string[] => plans.filter((p) => !p.activation).map((p) => p.layer.key);
 
 /**
  * Portable int8/int4 weights (Cast → Mul decodes) are folded into float32 initializers when
@@ -436,13 +449,49 @@ function finishReport(run: Run, model: Model, rows: LayerReport[], opset: { note
 /** Applies `recipe` to a copy of `model`. Throws AppError('invalid-argument') for a bad recipe, 'aborted' when cancelled. */
 export function compressModel(model: Model, recipe: Recipe, options: CompressOptions = {}): CompressResult {
   throwIfAborted(options.signal);
-  const run = prepare(model, recipe, options);
-  const { rows, plans: planned } = planLayers(run);
-  const plans = guardStep(run, planned);
-  const opset = decideOpset(run, plans);
-  const applied = applyLayers(run, plans, opset.opset);
-  const { out, names, target, fp16Compute } = run;
-  rows.push(...compressStoredTensors(out, run.storedTensors, recipe, { target, names, opset: opset.opset, external: options.external, fp16Compute, keepFp32: applied.keepFp32 }));
+  const { run, rows, plans, opset } = planned(model, recipe, options);
+  const steps = applyLayers(run, plans, opset.opset);
+  let step = steps.next();
+  while (!step.done) step = steps.next(options.recovery?.get(step.value));
+  return finish(run, model, rows, opset, step.value);
+}
+
+/**
+ * compressModel with each layer's H from `source` (hessian.ts hessianSource: statistics run in
+ * passes as the layers ask for them, each freed once its layers are written), not a map of all of
+ * them: the same bytes, with about one pass of H in memory instead of every layer's.
+ */
+export async function compressModelStreaming(model: Model, recipe: Recipe, source: HessianSource, options: Omit<CompressOptions, 'recovery'> = {}): Promise<CompressResult> {
+  throwIfAborted(options.signal);
+  const { run, rows, plans, opset } = planned(model, recipe, options, true);
+  source.plan(appliedKeys(plans));
+  const steps = applyLayers(run, plans, opset.opset);
+  let step = steps.next();
+  let taken: string | undefined;
+  try {
+    while (!step.done) {
+      if (taken !== undefined) source.release(taken);
+      taken = step.value;
+      step = steps.next(await source.take(taken));
+    }
+  } finally {
+    if (taken !== undefined) source.release(taken);
+  }
+  return finish(run, model, rows, opset, step.value);
+}
+
+/** Steps 1-6. */
+function planned(model: Model, recipe: Recipe, options: CompressOptions, streaming = false): { run: Run; rows: LayerReport[]; plans: LayerPlan[]; opset: { opset: number; note?: string } } {
+  const run = prepare(model, recipe, options, streaming);
+  const { rows, plans: all } = planLayers(run);
+  const plans = guardStep(run, all);
+  return { run, rows, plans, opset: decideOpset(run, plans) };
+}
+
+/** Steps 8-10. */
+function finish(run: Run, model: Model, rows: LayerReport[], opset: { opset: number; note?: string }, applied: Applied): CompressResult {
+  const { out, names, target, fp16Compute, options } = run;
+  rows.push(...compressStoredTensors(out, run.storedTensors, run.recipe, { target, names, opset: opset.opset, external: options.external, fp16Compute, keepFp32: applied.keepFp32 }));
   removeUnused(run.out, applied.candidates);
   let fp16Report: Fp16ComputeReport | undefined;
   if (run.fp16Compute) {

@@ -33,26 +33,27 @@ describe('memory estimate', () => {
     expect(estimateCompressMemory({ fileBytes: 100, blobBytes: -5, outputBytes: 0 }).bytes).toBe(Math.ceil(100 * 1.026 + 100));
   });
 
-  it("recovery: every layer's H (float64) held at once, one statistics run (its float32 outputs twice, the layer input rows up to 512 MiB), two model copies, onnxruntime", () => {
-    // a transformer block's MatMuls: 4096 columns each, 24 of them: 3 GiB of H before any weight is written
+  it("recovery in one pass: the H of the largest pass of layers (streamed), one statistics run (its float32 outputs twice, the layer input rows up to 512 MiB), two model copies, onnxruntime", () => {
+    // a transformer block's MatMuls: 4096 columns each, 24 of them: 3 GiB of H in all, but a pass
+    // holds two (64 MiB of float32 outputs each, 128 MiB a pass): 256 MiB of float64 sums at a time
     const H = 4096 * 4096 * 8;
     const big = recoveryMemory(Array.from({ length: 24 }, () => ({ cols: 4096, groups: 1 })), 100 * MiB);
-    expect(big.h).toBe(24 * H);
+    expect(big.streamed).toBe(true);
+    expect(big.h).toBe(2 * H);
     // float32 outputs 64 MiB a layer: two layers a pass (128 MiB), twice (the runtime's and JavaScript's copies)
     expect(big.statistics).toBe(2 * 128 * MiB + 512 * MiB);
     expect(big.models).toBe(200 * MiB);
     expect(big.rounds).toBe(0);
-    expect(big.bytes).toBe(24 * H + 768 * MiB + 200 * MiB + RECOVERY_RUNTIME);
-    expect(big.bytes).toBeGreaterThan(4 * GiB);
+    expect(big.bytes).toBe(2 * H + 768 * MiB + 200 * MiB + RECOVERY_RUNTIME);
     // a layer larger than the budget is a pass alone; small models: the rows counted as H's size
     const small = recoveryMemory([{ cols: 9, groups: 32 }], 1000);
-    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 2000 + 300 * MiB, h: 32 * 81 * 8, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 2000, runtime: 300 * MiB });
+    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 2000 + 300 * MiB, h: 32 * 81 * 8, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 2000, runtime: 300 * MiB });
     expect(recoveryMemory([{ cols: 8192, groups: 1 }], 0).statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(recoveryMemory([], 1000).bytes).toBe(0);
     const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recovery: big });
     expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big.bytes));
     expect(e.basis).toBe(
-      "the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 4.24 GB for recovery: every recovered layer's H 3.00 GB, a statistics run 768 MB, model copies 200 MB and onnxruntime with the calibration data 300 MB",
+      'the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 1.49 GB for recovery: the H of one pass of layers at a time 256 MB (the largest pass; each is freed once its layers are written), a statistics run 768 MB, model copies 200 MB and onnxruntime with the calibration data 300 MB',
     );
   });
 
@@ -60,6 +61,7 @@ describe('memory estimate', () => {
     // 12 layers of 8,192 columns (512 MiB of H each) in 4 rounds of 3
     const H = 8192 * 8192 * 8;
     const seq = recoveryMemory(Array.from({ length: 12 }, () => ({ cols: 8192, groups: 1, sequential: true })), 10 * MiB, 4);
+    expect(seq.streamed).toBe(false);
     expect(seq.h).toBe(12 * H);
     // a pass per layer (256 MiB of float32 outputs, over the budget), twice, and 512 MiB of rows
     expect(seq.statistics).toBe(2 * 256 * MiB + 512 * MiB);
@@ -87,10 +89,12 @@ describe('memory estimate', () => {
     const cols = [147, 576, 576, 576, 576, 576, 1152, 64, 1152, 1152, 1152, 2304, 128, 2304, 2304, 2304, 4608, 256, 4608, 4608, 512];
     const file = 46_733_663;
     const gptq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1 })), file);
-    expect(gptq.h).toBe(738_173_768);
-    // first pass: conv1 … layer4.0.conv1 (113 MB of float32 outputs)
+    // every layer's H is 738 MB; streamed, the largest pass is the first: conv1 … layer4.0.conv1
+    // (113 MB of float32 outputs, 226 MB of float64 sums), the others a 4608-column layer each
+    expect(gptq.streamed).toBe(true);
+    expect(gptq.h).toBe(2 * 112_972_196);
     expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
-    expect(gptq.bytes).toBe(1_909_029_198);
+    expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 2 * 112_972_196);
     const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), file);
     // last round: layer4.0.conv2 … fc, their cross terms (512 MB) under the statistics run
     expect(seq.rounds).toBe(8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512));

@@ -12,7 +12,8 @@
  *   copied (src/workers/read-files.ts). It builds the compressed weights and encodes the file
  *   (about 2x the output: the CLI's one-file int8 run held 1.40 GiB over node's own for 721 MiB
  *   written), and the page keeps the result as a Blob (1x the output).
- * - with recovery (recoveryMemory): every layer's H, one statistics run or a sequential round,
+ * - with recovery (recoveryMemory): the H of the largest pass of layers (one pass, streamed) or
+ *   every layer's H (sequential rounds), one statistics run or a sequential round,
  *   the statistics copies of the model and onnxruntime, measured on resnet18 and the sample in
  *   the page (scripts/recovery-page-memory.ts) and the CLI (docs/RECIPE-NOTES.md, "Memory").
  */
@@ -70,8 +71,14 @@ export interface RecoveryLayer {
 /** Recovery's memory by part (bytes), as recoveryMemory counts it. */
 export interface RecoveryMemory {
   bytes: number;
-  /** every recovered layer's H (cols² float64 per group), all held until the weights are written */
+  /**
+   * H held at once (cols² float64 per group): streamed, the largest pass of layers (recovery in
+   * one pass: each pass of statistics runs when compression reaches its layers and is freed once
+   * they are written); sequential rounds: every recovered layer's, held until the weights are written
+   */
   h: number;
+  /** one pass: H streamed a pass at a time (recovery/hessian.ts hessianSource) */
+  streamed: boolean;
   /**
    * sequential: a later round's teacher cross terms (cols² float64 per group) beside every H (the
    * round's new H replaces its first: recovery/sequential.ts frees those first); counted instead
@@ -112,10 +119,13 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
       later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
     }
   }
-  if (layers.length === 0) return { bytes: 0, h: 0, rounds: 0, statistics: 0, models: 0, runtime: 0 };
+  if (layers.length === 0) return { bytes: 0, h: 0, streamed: false, rounds: 0, statistics: 0, models: 0, runtime: 0 };
+  // one round (recovery/sequential.ts recoverySource): H streamed, the largest pass's float64 sums held
+  const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
+  const held = streamed ? 2 * largestPass : h;
   const models = (sequential ? 4 : 2) * modelBytes;
   const runtime = RECOVERY_RUNTIME;
-  return { bytes: h + Math.max(later, statistics) + models + runtime, h, rounds: later, statistics, models, runtime };
+  return { bytes: held + Math.max(later, statistics) + models + runtime, h: held, streamed, rounds: later, statistics, models, runtime };
 }
 
 export interface MemoryEstimate {
@@ -135,7 +145,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
   const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
   const recovery = r
-    ? `, and ${formatBytes(r.bytes)} for recovery: every recovered layer's H ${formatBytes(r.h)}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `every recovered layer's H ${formatBytes(r.h)}`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
     : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {

@@ -34,6 +34,8 @@ export interface CompressJob {
   finished: string[];
   /** stage 'recover' with recovery "sequential": its rounds (done and total count samples over all of them) */
   rounds?: number;
+  /** stage 'compress' with recovery: the pass of layer-input statistics running (CompressProgress.inputs) */
+  inputs?: { pass: number; passes: number; done: number; total: number };
   startedAt: number;
 }
 
@@ -194,9 +196,11 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
         onProgress: (p) => {
           const job = get().job;
           if (inFlight !== controller || !job || job.id !== id) return;
+          const { inputs: _was, ...rest } = job;
           set({
             job: {
-              ...job,
+              ...rest,
+              ...(p.inputs ? { inputs: p.inputs } : {}),
               stage: p.stage,
               done: p.done,
               total: p.total,

@@ -28,6 +28,11 @@ export interface CompressProgress {
   finished: string[];
   /** stage 'recover' with recovery "sequential": the rounds (done and total then count samples over all of them) */
   rounds?: number;
+  /**
+   * stage 'compress' with recovery: a pass of layer-input statistics running over the calibration
+   * samples (before the layers it serves; `pass` 0-based of `passes`), `done` of `total` samples
+   */
+  inputs?: { pass: number; passes: number; done: number; total: number };
 }
 
 export type CompressProgressCallback = (p: CompressProgress) => void;

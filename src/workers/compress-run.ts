@@ -8,10 +8,10 @@
  */
 import { throwIfAborted } from '../core/errors';
 import { AppError } from '../core/errors';
-import { compressModel, modelTensorBytes, type CompressReport } from '../compress/compress';
+import { compressModel, compressModelStreaming, modelTensorBytes, type CompressOptions, type CompressReport } from '../compress/compress';
 import { blockwiseSimdAvailable } from '../compress/quantize/blockwise-simd';
 import type { Calibration } from '../compress/activations/calibrate';
-import type { LayerHessian } from '../compress/recovery/hessian';
+import type { HessianSource, LayerHessian } from '../compress/recovery/hessian';
 import { wantsRecovery } from '../compress/recovery/plan';
 import { parseRecipe, resolveRecipe, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
@@ -102,24 +102,50 @@ export function prepareLoaded(loaded: LoadedModel, originalBytes: number, recipe
 
 /** Compresses a prepared model (with activation ranges when given) and encodes the result. */
 export function finishCompression(prepared: Prepared, options: RunOptions & { calibration?: Calibration; recovery?: ReadonlyMap<string, LayerHessian> } = {}): RunResult {
-  const { signal, onProgress, calibration, recovery } = options;
+  const { recovery } = options;
   const now = options.now ?? (() => 0);
-  const { loaded, recipe } = prepared;
-  let planned = 0;
   const t1 = now();
-  const { model, report } = compressModel(loaded.model, recipe, {
+  const { compress, planned } = compressOptions(prepared, options);
+  const { model, report } = compressModel(prepared.loaded.model, prepared.recipe, { ...compress, ...(recovery ? { recovery } : {}) });
+  return encodeStep(prepared, model, report, planned(), t1, now() - t1, options);
+}
+
+/**
+ * finishCompression with each recovered layer's H from `source` (statistics collected in passes as
+ * compression reaches the layers, each pass freed after: hessian.ts hessianSource). The same bytes.
+ */
+export async function finishCompressionStreaming(prepared: Prepared, source: HessianSource, options: RunOptions & { calibration?: Calibration } = {}): Promise<RunResult> {
+  const now = options.now ?? (() => 0);
+  const t1 = now();
+  const { compress, planned } = compressOptions(prepared, options);
+  const { model, report } = await compressModelStreaming(prepared.loaded.model, prepared.recipe, source, compress);
+  return encodeStep(prepared, model, report, planned(), t1, now() - t1, options);
+}
+
+/** compressModel's options from the run's, and the layer count it planned (known once it reports). */
+function compressOptions(prepared: Prepared, options: RunOptions & { calibration?: Calibration }): { compress: CompressOptions; planned: () => number } {
+  const { signal, onProgress, calibration } = options;
+  let planned = 0;
+  const compress: CompressOptions = {
     signal,
-    external: loaded.external,
+    external: prepared.loaded.external,
     ...(calibration ? { calibration } : {}),
-    ...(recovery ? { recovery } : {}),
     onProgress: (done, total, layerKey) => {
       planned = total;
       onProgress?.({ stage: 'compress', done, total, layerKey, finished: layerKey ? [layerKey] : [] });
     },
-  });
-  const t2 = now();
+  };
+  return { compress, planned: () => planned };
+}
+
+/** Encodes the compressed model (one file, or with its external data file). */
+function encodeStep(prepared: Prepared, model: Model, report: CompressReport, planned: number, t1: number, compressMs: number, options: RunOptions): RunResult {
+  const { signal, onProgress } = options;
+  const now = options.now ?? (() => 0);
+  const t2 = t1 + compressMs;
   throwIfAborted(signal);
   onProgress?.({ stage: 'encode', done: planned, total: planned, layerKey: '', finished: [] });
+  const { loaded } = prepared;
   const { bytes, data } = encodeResult(model, loaded.external, dataFileName(loaded.fileName), options.singleFileLimit);
   const t3 = now();
   return {
@@ -128,7 +154,7 @@ export function finishCompression(prepared: Prepared, options: RunOptions & { ca
     bytes,
     ...(data ? { data } : {}),
     report,
-    timings: { parseMs: prepared.parseMs, compressMs: t2 - t1, encodeMs: t3 - t2, quantizer: blockwiseSimdAvailable() ? 'wasm-simd' : 'scalar' },
+    timings: { parseMs: prepared.parseMs, compressMs, encodeMs: t3 - t2, quantizer: blockwiseSimdAvailable() ? 'wasm-simd' : 'scalar' },
   };
 }
 

@@ -15,8 +15,8 @@ import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
-import type { LayerHessian } from '../compress/recovery/hessian';
-import { collectRecoveryHessians } from '../compress/recovery/sequential';
+import type { HessianSource } from '../compress/recovery/hessian';
+import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, withoutRecovery } from '../compress/recovery/plan';
 import { checkNote, checkRecovery } from '../compress/recovery/check';
@@ -35,7 +35,7 @@ import { compareRuns, type OutputValues } from '../bench/evaluate';
 import { worstCosine } from '../bench/metrics';
 import { synthesizeInputs } from '../bench/inputs';
 import type { BenchTensor } from '../bench/tensor';
-import { BLOB_PART_BYTES, blobOfPieces, finishCompression, prepareLoaded, type Prepared, type RunResult } from './compress-run';
+import { BLOB_PART_BYTES, blobOfPieces, finishCompression, finishCompressionStreaming, prepareLoaded, type Prepared, type RunResult } from './compress-run';
 import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
 import { reportChunks, reportDecodes, reportParts } from './kit/debug';
 import { serve, withTransfer, type Handlers } from './kit/serve';
@@ -318,36 +318,62 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
 }
 
 /**
- * H of the inputs of the layers the recipe asks to recover, on the Data tab's calibration part;
- * without data none (each such layer keeps round-to-nearest and its row says why).
+ * Where the layers the recipe asks to recover get H of their inputs: the Data tab's calibration
+ * part, collected in passes as compression reaches the layers (recovery/sequential.ts
+ * recoverySource; sequential rounds first, here); without data none, or BatchNorm statistics
+ * (each layer that cannot recover keeps round-to-nearest and its row says why). `release` frees
+ * the runtime once compression is done.
  */
-async function recoveryHessians(
+async function recoverySourceFor(
   prepared: Prepared,
   data: CompressData | undefined,
   calibration: Calibration | undefined,
   signal: AbortSignal,
   onProgress: (done: number, total: number, rounds: number) => void,
-): Promise<{ recovery?: Map<string, LayerHessian>; note: string }> {
+  onPass: (pass: number, passes: number, done: number, total: number) => void,
+): Promise<{ source?: HessianSource; note: string; release?: () => Promise<void> }> {
   const samples = data?.part ? partAsSamples(data.part) : [];
   if (samples.length === 0) {
     // recovery "bias" from BatchNorm statistics (data-free); gptq needs the Data tab's samples
     const free = dataFreeRecovery(prepared.loaded.model, recoveryLayers(prepared.loaded.model, prepared.recipe));
     const gptq = free.needsSamples ? 'recovery gptq: no calibration samples (give data in the Data tab): round to nearest kept' : '';
-    return { ...(free.means.size > 0 ? { recovery: free.means } : {}), note: [gptq, free.note].filter((x) => x).join('; ') };
+    return { ...(free.means.size > 0 ? { source: mapSource(free.means) } : {}), note: [gptq, free.note].filter((x) => x).join('; ') };
   }
   const { run, release } = await webRunModel();
   try {
     const { loaded } = prepared;
     // done and total count samples over every round: the rounds are total / samples
     const perRound = (done: number, total: number) => onProgress(done, total, Math.max(1, Math.round(total / samples.length)));
-    const r = await collectRecoveryHessians(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress: perRound, ...(calibration ? { calibration } : {}) });
-    return { recovery: r.hessians, note: `recovery ${r.rounds > 1 ? 'sequential' : 'gptq'}: layer inputs from ${samples.length} calibration samples of ${dataName(data)}, ${r.note}` };
+    const r = await recoverySource(loaded.model, loaded.external, prepared.recipe, samples, run, { signal, onProgress: perRound, onPass, ...(calibration ? { calibration } : {}) });
+    return { source: r.source, release, note: `recovery ${r.rounds > 1 ? 'sequential' : 'gptq'}: layer inputs from ${samples.length} calibration samples of ${dataName(data)}, ${r.note}` };
   } catch (e) {
-    if (isAppError(e) && e.code === 'aborted') throw e;
-    return { note: `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept` };
-  } finally {
     await release();
+    if (isAppError(e) && e.code === 'aborted') throw e;
+    return { note: didNotRun(e) };
   }
+}
+
+const didNotRun = (e: unknown) => `recovery gptq: the model did not run on the calibration samples (${errorMessage(e)}): round to nearest kept`;
+
+/** The source with its failures kept: a take that throws (not a cancel) is `failed`, and throws on. */
+function watched(source: HessianSource): { source: HessianSource; failed: () => unknown } {
+  let failure: unknown;
+  return {
+    failed: () => failure,
+    source: {
+      count: source.count,
+      plan: (keys) => source.plan(keys),
+      release: (key) => source.release(key),
+      take: async (key) => {
+        try {
+          return await source.take(key);
+        } catch (e) {
+          if (!(isAppError(e) && e.code === 'aborted')) failure = e;
+          throw e;
+        }
+      },
+    },
+  };
 }
 
 /** The result's data file as a Blob of parts made as its pieces are read; the parts are reported on the debug channel. */
@@ -385,14 +411,34 @@ const handlers: Handlers<CompressWorkerApi> = {
       progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
       calibrated = await calibrate(prepared, signal, given);
     }
-    let recovered: { recovery?: Map<string, LayerHessian>; note?: string } = {};
+    let recovered: { source?: HessianSource; note?: string; release?: () => Promise<void> } = {};
     if (prepared.wantsRecovery) {
       progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
-      recovered = await recoveryHessians(prepared, given, calibrated.calibration, signal, (done, total, rounds) => progress({ stage: 'recover', done, total, layerKey: '', finished: [], rounds }));
+      // the layer compression is at, for the passes of layer-input statistics that run before their layers
+      let at = { done: 0, total: 0, layerKey: '' };
+      const onPass = (pass: number, passes: number, done: number, total: number) => progress({ stage: 'compress', ...at, finished: [], inputs: { pass, passes, done, total } });
+      const onLayer = (p: CompressProgress) => {
+        if (p.stage === 'compress') at = { done: p.done, total: p.total, layerKey: p.layerKey };
+        progress(p);
+      };
+      recovered = await recoverySourceFor(prepared, given, calibrated.calibration, signal, (done, total, rounds) => progress({ stage: 'recover', done, total, layerKey: '', finished: [], rounds }), onPass);
+      Object.assign(options, { onProgress: onLayer });
     }
     const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
-    let r = finishCompression(prepared, { ...withCalibration, ...(recovered.recovery ? { recovery: recovered.recovery } : {}) });
-    if (recovered.recovery && recovered.recovery.size > 0 && !r.data && given?.part) {
+    let r: RunResult;
+    const releaseRun = recovered.release;
+    const streamed = recovered.source && recovered.source.count > 0 ? watched(recovered.source) : undefined;
+    try {
+      r = streamed ? await finishCompressionStreaming(prepared, streamed.source, withCalibration) : finishCompression(prepared, withCalibration);
+    } catch (e) {
+      // the model did not run on the calibration samples (a pass of statistics failed): round to nearest, said
+      if (!streamed?.failed()) throw e;
+      r = finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration);
+      recovered = { note: didNotRun(streamed.failed()) };
+    } finally {
+      await releaseRun?.();
+    }
+    if (streamed && recovered.source && !r.data && given?.part) {
       r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), ...checkSamples(given, given.part));
     }
     if (calibrated.note) r.report.notes.push(calibrated.note);

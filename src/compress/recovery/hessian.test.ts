@@ -10,8 +10,8 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/
 import { makeTensor } from '../../onnx/tensor';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
-import type { Recipe } from '../recipe';
-import { collectHessians, ROWS_PER_COLUMN, subsampleRows } from './hessian';
+import { makeRecipe, type Recipe } from '../recipe';
+import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows } from './hessian';
 import { recoveryLayers } from './plan';
 import { nodeRunModel } from './testing/node-run';
 
@@ -246,9 +246,10 @@ describe('collectHessians: layers in passes (statsBudget)', () => {
     const progress: number[] = [];
     const whole = await collectHessians(model, layers, samples, one.r);
     const split = await collectHessians(model, layers, samples, each.r, { statsBudget: 1, onProgress: (done) => progress.push(done) });
-    // the first sample alone, then the rest with several samples a run: two statistics copies per pass
-    expect(one.models.size).toBe(2);
-    expect(each.models.size).toBe(6);
+    // a light copy counts the rows of the first sample (row sums only, once for all passes); then
+    // per pass the first sample alone and the rest with several samples a run: 1 + 2 per pass
+    expect(one.models.size).toBe(3);
+    expect(each.models.size).toBe(7);
     expect(new Set(each.released)).toEqual(each.models);
     expect(progress.at(-1)).toBe(7);
     expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
@@ -259,3 +260,56 @@ describe('collectHessians: layers in passes (statsBudget)', () => {
     }
   });
 });
+
+describe('hessianSource: H streamed to compression, a pass at a time', () => {
+  it('gives each layer the same H as collectHessians, runs a pass only when its first layer is taken, and frees it once its layers are released', async () => {
+    const rng = seeded(11);
+    const inits = [0, 1, 2].map((i) => makeTensor(`w${i}`, DataType.FLOAT, [8, 8], Float32Array.from({ length: 64 }, () => rng() * 2 - 1)));
+    const nodes = [];
+    let x = 'x';
+    for (let i = 0; i < 3; i++) {
+      nodes.push(makeNode('MatMul', [x, `w${i}`], [`m${i}`], [], { name: `fc${i}` }), makeNode('Relu', [`m${i}`], [`r${i}`], [], { name: `relu${i}` }));
+      x = `r${i}`;
+    }
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, 8])], outputs: [makeValueInfo(x, DataType.FLOAT)] }),
+    });
+    const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: [1, 5, 8], data: Float32Array.from({ length: 40 }, () => rng() * 2 - 1) } }));
+    const layers = recoveryLayers(model, makeRecipe('wasm', { weights: 'int8', recovery: 'gptq' }));
+    const whole = await collectHessians(model, layers, samples, run);
+    let runs = 0;
+    const counting: typeof run = (bytes, feeds) => (runs++, run(bytes, feeds));
+    const passes: string[] = [];
+    const source = hessianSource(model, layers, samples, counting, { statsBudget: 1, onPass: (pass, all, done, total) => done === total && passes.push(`${pass + 1}/${all}`) });
+    expect(source.count).toBe(3);
+    // compression asks in its own order: fc2 first
+    source.plan(['fc2', 'fc0', 'fc1']);
+    expect(runs).toBe(0);
+    const h2 = await source.take('fc2');
+    expect(passes).toEqual(['1/3']);
+    expect(h2?.h).toEqual(whole.get('fc2')?.h);
+    expect(h2?.mean).toEqual(whole.get('fc2')?.mean);
+    expect(h2?.rows).toBe(35);
+    const afterFirst = runs;
+    // taken again before release: no new pass
+    await source.take('fc2');
+    expect(runs).toBe(afterFirst);
+    source.release('fc2');
+    for (const key of ['fc0', 'fc1']) {
+      const h = await source.take(key);
+      expect(h?.h).toEqual(whole.get(key)?.h);
+      source.release(key);
+    }
+    expect(passes).toEqual(['1/3', '2/3', '3/3']);
+    // released: the pass's arrays are gone, so a later take runs its pass again (the same H)
+    const before = runs;
+    const again = await source.take('fc2');
+    expect(runs).toBeGreaterThan(before);
+    expect(again?.h).toEqual(whole.get('fc2')?.h);
+    expect(h2?.h).toEqual(whole.get('fc2')?.h);
+    expect(await source.take('nope')).toBeUndefined();
+  });
+});
+

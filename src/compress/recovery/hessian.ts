@@ -494,32 +494,32 @@ function copiesFor(model: Model, samples: readonly Sample[], asked: number | und
   return Math.max(1, Math.min(asked ?? 8, samples.length, fit));
 }
 
-/**
- * H of every layer in `layers` (those `recoverable` accepts with a float32 weight; others are
- * skipped) on the samples, keyed by layer key. `shapes` gives each layer's weight shape as the
- * layer reads it.
- */
-export async function collectHessians(
-  model: Model,
-  layers: readonly {
-    layer: Layer;
-    shape: readonly number[];
-    /** false: means only (bias correction without gptq) */
-    full?: boolean;
-    /** the teacher's input to this layer, a tensor of the same model (the cross term, `LayerHessian.cross`) */
-    partner?: string;
-    /** the Log input whose reciprocal weighs this layer's outputs (default: found after the layer, sensitivity.ts) */
-    weightBy?: string;
-  }[],
-  samples: readonly Sample[],
-  run: RunModel,
-  options: HessianOptions = {},
-): Promise<Map<string, LayerHessian>> {
+/** A layer as collectHessians and hessianSource take it. */
+export interface HessianLayer {
+  layer: Layer;
+  shape: readonly number[];
+  /** false: means only (bias correction without gptq) */
+  full?: boolean;
+  /** the teacher's input to this layer, a tensor of the same model (the cross term, `LayerHessian.cross`) */
+  partner?: string;
+  /** the Log input whose reciprocal weighs this layer's outputs (default: found after the layer, sensitivity.ts) */
+  weightBy?: string;
+}
+
+/** The statistics `layers` need (shared where layers read the same input), before any is run. */
+interface StatPlan {
+  stats: Stat[];
+  convs: Map<Stat, Node>;
+  wanted: { layer: Layer; full: boolean; stat: Stat }[];
+  weightNotes: Map<string, string>;
+}
+
+function planStats(model: Model, layers: readonly HessianLayer[], samples: readonly Sample[], options: HessianOptions): StatPlan {
   if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples');
   const opset = Number(model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 1);
   const stats = new Map<string, Stat>();
   const convs = new Map<Stat, Node>();
-  const wanted: { layer: Layer; full: boolean; stat: Stat }[] = [];
+  const wanted: StatPlan['wanted'] = [];
   const weightNotes = new Map<string, string>();
   for (const { layer, shape, full = true, partner, weightBy: asked } of layers) {
     const r = recoverable(layer);
@@ -550,7 +550,7 @@ export async function collectHessians(
         channels: conv ? (m.cols / k) * groups : 0,
         full: false,
         h: [],
-        sum: Array.from({ length: groups }, () => new Float64Array(m.cols)),
+        sum: [],
         rows: 0,
         ...(partner && full ? { partner } : {}),
         ...(conv && full && keep !== undefined ? { keep } : {}),
@@ -567,58 +567,211 @@ export async function collectHessians(
     stat.full ||= full;
     wanted.push({ layer, full, stat });
   }
-  const out = new Map<string, LayerHessian>();
-  if (wanted.length === 0) return out;
-  for (const s of stats.values()) {
-    if (s.full) s.h = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
-    if (s.full && s.weightBy) s.weighted = Array.from({ length: s.outs }, () => new Float64Array(s.cols * s.cols));
-    if (s.partner) {
-      s.cross = Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols));
-      s.partnerSum = Array.from({ length: s.groups }, () => new Float64Array(s.cols));
-    }
+  return { stats: [...stats.values()], convs, wanted, weightNotes };
+}
+
+/** The statistic's sums, zero (a pass starts here; run again, it starts over). */
+function allocate(s: Stat): void {
+  s.rows = 0;
+  s.sum = Array.from({ length: s.groups }, () => new Float64Array(s.cols));
+  s.h = s.full ? Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols)) : [];
+  s.weighted = s.full && s.weightBy ? Array.from({ length: s.outs }, () => new Float64Array(s.cols * s.cols)) : [];
+  s.cross = s.partner ? Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols)) : [];
+  s.partnerSum = s.partner ? Array.from({ length: s.groups }, () => new Float64Array(s.cols)) : [];
+}
+
+/** The cols² arrays go (the sums and the row count stay: they are small). */
+function freeStat(s: Stat): void {
+  s.h = [];
+  s.weighted = [];
+  s.cross = [];
+}
+
+/** H is accumulated in its upper triangle: mirrored once a pass is done. */
+function symmetrize(s: Stat): void {
+  const n = s.cols;
+  for (const h of [...s.h, ...s.weighted]) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+}
+
+/** A layer's H from its statistic, once collected (undefined: no rows came). */
+function hessianOf(plan: StatPlan, w: StatPlan['wanted'][number]): LayerHessian | undefined {
+  const { layer, full, stat } = w;
+  if (stat.rows === 0) return undefined;
+  const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
+  const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
+  const finite = stat.weighted.every((h) => h.every(Number.isFinite));
+  const weightNote = stat.weightBy && !finite ? 'a Log reads its outputs, but the weighted H overflowed float32: plain H' : plan.weightNotes.get(layer.key);
+  const weighted = full && stat.weightBy && finite ? { weighted: stat.weighted } : {};
+  return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) };
+}
+
+/**
+ * Samples a run of the statistics copy, and whether the first sample runs alone first. Up to 8
+ * copies by input size (copiesFor); then as many as fit ROWS_BUDGET, from the rows each statistic
+ * gets of one sample: those are counted on the first sample by a light copy that computes only
+ * the statistics' row sums (no product), one run for all of them. Every pass then runs the first
+ * sample alone and the rest `copies` a run, so each H is the same sum in the same order whatever
+ * passes the statistics are split into.
+ */
+async function copiesOf(model: Model, plan: StatPlan, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<{ copies: number; firstAlone: boolean }> {
+  const copies = copiesFor(model, samples, options.copies);
+  if (options.copies !== undefined || copies <= 1) return { copies, firstAlone: false };
+  const probes = new Map<Stat, Stat>();
+  const probeConvs = new Map<Stat, Node>();
+  for (const s of plan.stats) {
+    const { partner: _p, weightBy: _w, ...base } = s;
+    const p: Stat = { ...base, full: false, h: [], sum: Array.from({ length: s.groups }, () => new Float64Array(s.cols)), rows: 0, cross: [], partnerSum: [], weighted: [], outputs: { sum: '', shapes: [], rowsAxis: 0 } };
+    probes.set(s, p);
+    const conv = plan.convs.get(s);
+    if (conv) probeConvs.set(p, conv);
   }
-  const all = [...stats.values()];
-  const passes = passesFor(all, options.statsBudget ?? STATS_BUDGET);
-  let copies = copiesFor(model, samples, options.copies);
+  await runStatistics(model, [...probes.values()], probeConvs, 1, samples.slice(0, 1), run, { ...(options.signal ? { signal: options.signal } : {}) });
+  // (a weighted statistic holds its rows once per output channel, twice: B and its transpose)
+  const perSample = plan.stats.reduce((n, s) => {
+    const rows = (probes.get(s) as Stat).rows;
+    return n + s.groups * s.cols * rows * 4 * (s.partner ? 2 : 1) + (s.weightBy ? (2 * s.outs * s.cols * rows * 4) / 3 : 0);
+  }, 0);
+  return { copies: Math.max(1, Math.min(copies, samples.length - 1, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample)))), firstAlone: true };
+}
+
+/** Runs one pass over the samples for `pass` (its sums start at zero), then mirrors its H. */
+async function collectPass(
+  model: Model,
+  plan: StatPlan,
+  pass: readonly Stat[],
+  how: { copies: number; firstAlone: boolean },
+  samples: readonly Sample[],
+  run: RunModel,
+  options: HessianOptions,
+): Promise<void> {
+  for (const s of pass) allocate(s);
   let rest = samples;
-  // progress over all passes (passes × samples runs of one sample), as samples done of samples.length
-  const progress = (before: number) => ({
-    ...options,
-    onProgress: (done: number) => options.onProgress?.(Math.floor((before + done) / passes.length), samples.length),
-  });
-  if (options.copies === undefined && copies > 1) {
-    // the first sample alone: its rows say how much each copy of the graph holds (patches, their
-    // transposes and the joined rows), and the copies a run are as many as fit in ROWS_BUDGET
-    for (const [p, pass] of passes.entries()) await runStatistics(model, pass, convs, 1, samples.slice(0, 1), run, progress(p));
+  if (how.firstAlone) {
+    await runStatistics(model, pass, plan.convs, 1, samples.slice(0, 1), run, { ...options, onProgress: (done) => options.onProgress?.(done, samples.length) });
     rest = samples.slice(1);
-    // (a weighted statistic holds its rows once per output channel, twice: B and its transpose)
-    const perSample = all.reduce((n, s) => n + s.groups * s.cols * s.rows * 4 * (s.partner ? 2 : 1) + (s.weightBy ? (2 * s.outs * s.cols * s.rows * 4) / 3 : 0), 0);
-    copies = Math.max(1, Math.min(copies, rest.length, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample))));
   }
-  const first = (samples.length - rest.length) * passes.length;
+  const first = samples.length - rest.length;
+  const after = { ...options, onProgress: (done: number) => options.onProgress?.(first + done, samples.length) };
+  const before = pass.map((s) => s.rows);
+  try {
+    await runStatistics(model, pass, plan.convs, how.copies, rest, run, after);
+  } catch (e) {
+    // a repeated graph may not fit or run where one copy does: once more a sample at a time
+    const fresh = pass.every((s, i) => s.rows === before[i]);
+    if (how.copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
+    await runStatistics(model, pass, plan.convs, 1, rest, run, after);
+  }
+  for (const s of pass) symmetrize(s);
+}
+
+/**
+ * H of every layer in `layers` (those `recoverable` accepts with a float32 weight; others are
+ * skipped) on the samples, keyed by layer key, all held at once (Explore, sequential rounds,
+ * tests; compression streams them: hessianSource). `shapes` gives each layer's weight shape as
+ * the layer reads it.
+ */
+export async function collectHessians(model: Model, layers: readonly HessianLayer[], samples: readonly Sample[], run: RunModel, options: HessianOptions = {}): Promise<Map<string, LayerHessian>> {
+  const plan = planStats(model, layers, samples, options);
+  const out = new Map<string, LayerHessian>();
+  if (plan.wanted.length === 0) return out;
+  const passes = passesFor(plan.stats, options.statsBudget ?? STATS_BUDGET);
+  const how = await copiesOf(model, plan, samples, run, options);
   for (const [p, pass] of passes.entries()) {
-    const before = pass.map((s) => s.rows);
-    try {
-      await runStatistics(model, pass, convs, copies, rest, run, progress(first + p * rest.length));
-    } catch (e) {
-      // a repeated graph may not fit or run where one copy does: once more a sample at a time
-      const fresh = pass.every((s, i) => s.rows === before[i]);
-      if (copies === 1 || !fresh || (isAppError(e) && e.code === 'aborted')) throw e;
-      await runStatistics(model, pass, convs, 1, rest, run, progress(first + p * rest.length));
-    }
+    const progress = (done: number) => options.onProgress?.(Math.floor((p * samples.length + done) / passes.length), samples.length);
+    await collectPass(model, plan, pass, how, samples, run, { ...options, onProgress: progress });
   }
-  for (const s of stats.values()) {
-    const n = s.cols;
-    for (const h of [...s.h, ...s.weighted]) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
-  }
-  for (const { layer, full, stat } of wanted) {
-    if (stat.rows === 0) continue;
-    const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
-    const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
-    const finite = stat.weighted.every((h) => h.every(Number.isFinite));
-    const weightNote = stat.weightBy && !finite ? 'a Log reads its outputs, but the weighted H overflowed float32: plain H' : weightNotes.get(layer.key);
-    const weighted = full && stat.weightBy && finite ? { weighted: stat.weighted } : {};
-    out.set(layer.key, { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) });
+  for (const w of plan.wanted) {
+    const h = hessianOf(plan, w);
+    if (h) out.set(w.layer.key, h);
   }
   return out;
+}
+
+/**
+ * What compression takes H from, a layer at a time (CompressOptions.recoverySource): `plan` says
+ * which layers will ask and in what order, `take` gives a layer's H (running its statistics' pass
+ * over the samples first when not done yet), `release` says the layer is done with it.
+ */
+export interface HessianSource {
+  /** layers with statistics (0: nothing to recover) */
+  readonly count: number;
+  plan(keys: readonly string[]): void;
+  take(key: string): Promise<LayerHessian | undefined>;
+  release(key: string): void;
+}
+
+export interface StreamOptions extends HessianOptions {
+  /** a pass (0-based, of `passes`) runs over the samples: `done` of `total` */
+  onPass?: (pass: number, passes: number, done: number, total: number) => void;
+}
+
+/**
+ * H streamed to compression instead of all held at once: the statistics go in passes of at most
+ * STATS_BUDGET float32 outputs, in the order compression asks for them (`plan`); a pass runs when
+ * its first layer is taken, and a statistic's cols² arrays go once every layer reading it is
+ * released. So at most about one pass of H lives at a time (resnet18: the largest pass, not all
+ * 704 MiB). Each H is the same sum as collectHessians' (copiesOf): the bytes do not change.
+ */
+export function hessianSource(model: Model, layers: readonly HessianLayer[], samples: readonly Sample[], run: RunModel, options: StreamOptions = {}): HessianSource {
+  const plan = planStats(model, layers, samples, options);
+  const byKey = new Map(plan.wanted.map((w) => [w.layer.key, w]));
+  let passes: Stat[][] | undefined;
+  const passOf = new Map<Stat, number>();
+  const collected = new Set<number>();
+  const readers = new Map<Stat, Set<string>>();
+  let how: Promise<{ copies: number; firstAlone: boolean }> | undefined;
+  let ran = 0;
+  let runnable = 0;
+  const planPasses = (keys: readonly string[]) => {
+    // the statistics in the order of their first reader; those nobody asks for last (run only if taken)
+    const first = new Map<Stat, number>();
+    keys.forEach((k, i) => {
+      const w = byKey.get(k);
+      if (!w) return;
+      if (!first.has(w.stat)) first.set(w.stat, i);
+      const r = readers.get(w.stat) ?? new Set<string>();
+      r.add(k);
+      readers.set(w.stat, r);
+    });
+    const ordered = [...plan.stats].sort((a, b) => (first.get(a) ?? Infinity) - (first.get(b) ?? Infinity));
+    passes = passesFor(ordered, options.statsBudget ?? STATS_BUDGET);
+    passes.forEach((pass, p) => pass.forEach((s) => passOf.set(s, p)));
+    runnable = passes.filter((pass) => pass.some((s) => readers.has(s))).length;
+  };
+  return {
+    count: plan.wanted.length,
+    plan: planPasses,
+    async take(key) {
+      const w = byKey.get(key);
+      if (!w) return undefined;
+      if (!passes) planPasses(plan.wanted.map((x) => x.layer.key));
+      const p = passOf.get(w.stat) as number;
+      if (!collected.has(p)) {
+        how ??= copiesOf(model, plan, samples, run, options);
+        const got = await how;
+        const pass = (passes as Stat[][])[p];
+        const index = ran++;
+        const total = Math.max(index + 1, runnable);
+        await collectPass(model, plan, pass, got, samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
+        collected.add(p);
+      }
+      return hessianOf(plan, w);
+    },
+    release(key) {
+      const w = byKey.get(key);
+      const r = w && readers.get(w.stat);
+      if (!w || !r) return;
+      r.delete(key);
+      if (r.size > 0) return;
+      freeStat(w.stat);
+      readers.delete(w.stat);
+      // every statistic of the pass gone: a later take runs it again
+      const p = passOf.get(w.stat) as number;
+      const pass = (passes as Stat[][])[p];
+      if (pass.every((s) => !readers.has(s))) {
+        for (const s of pass) freeStat(s);
+        collected.delete(p);
+      }
+    },
+  };
 }

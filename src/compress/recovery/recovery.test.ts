@@ -12,11 +12,12 @@ import { makeTensor, tensorValues } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from './testing/node-run';
-import { compressModel } from '../compress';
+import { compressModel, compressModelStreaming } from '../compress';
 import type { Recipe } from '../recipe';
 import { cnnFixture, mlpFixture, type Fixture } from '../testing/fixtures';
 import { checkNote, checkRecovery } from './check';
-import { collectHessians } from './hessian';
+import { collectHessians, hessianSource } from './hessian';
+import { recoverySource } from './sequential';
 import { recoveryLayers, recoveryModes } from './plan';
 
 const run = nodeRunModel();
@@ -206,6 +207,35 @@ describe('recovery gptq', () => {
       const [cPlain, cRepaired] = [await worstCosine(original, bytesPlain, held), await worstCosine(original, bytesRepaired, held)];
       console.log(`${fixture.name} channel prune 50%: held-out worst cosine ${cPlain.toFixed(6)} -> refit ${cRepaired.toFixed(6)}`);
       expect(1 - cRepaired).toBeLessThan((1 - cPlain) / 2);
+    });
+  }
+});
+
+describe('recovery streamed (compressModelStreaming with recoverySource): the bytes of the whole map', () => {
+  for (const [fixture, settings] of [
+    [cnnFixture(), { weights: 'int4', granularity: 'per-channel', recovery: 'gptq' }],
+    [mlpFixture(), { weights: 'int8', granularity: 'per-channel', recovery: 'gptq', prune: 0.5, pruneMethod: 'magnitude' }],
+    [cnnFixture(), { weights: 'fp32', recovery: 'gptq', prune: 0.5, pruneMethod: 'channel' }],
+    [mlpFixture(), { weights: 'int4', granularity: 'block', blockSize: 32, recovery: 'bias' }],
+  ] as const) {
+    it(`${fixture.name} ${JSON.stringify(settings)}: one statistics pass per layer, the same file as with every H collected first`, async () => {
+      const cal = samples(fixture, 16, 1);
+      const r: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: settings, layers: {} };
+      const hessians = await collectHessians(fixture.model, recoveryLayers(fixture.model, r), cal, run);
+      const whole = compressModel(fixture.model, r, { recovery: hessians });
+      const passes: number[] = [];
+      let taken = 0;
+      const source = hessianSource(fixture.model, recoveryLayers(fixture.model, r), cal, run, { statsBudget: 1, onPass: (_p, all, done, total) => done === total && passes.push(all) });
+      const counted = { ...source, plan: source.plan, take: (key: string) => (taken++, source.take(key)), release: source.release };
+      const streamed = await compressModelStreaming(fixture.model, r, counted, {});
+      expect(taken).toBeGreaterThan(0);
+      expect(passes.length).toBe(new Set(recoveryLayers(fixture.model, r).map((l) => l.layer.node.inputs[0])).size);
+      expect(encodeModel(streamed.model)).toEqual(encodeModel(whole.model));
+      expect(streamed.report.layers.map((l) => l.notes)).toEqual(whole.report.layers.map((l) => l.notes));
+      // and the helper the page and the CLI call: one pass for these small models, the same bytes
+      const viaPlan = await recoverySource(fixture.model, undefined, r, cal, run);
+      expect(viaPlan.rounds).toBe(1);
+      expect(encodeModel((await compressModelStreaming(fixture.model, r, viaPlan.source, {})).model)).toEqual(encodeModel(whole.model));
     });
   }
 });

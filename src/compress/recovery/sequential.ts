@@ -30,7 +30,7 @@ import type { ExternalDataResolver, Model, Node } from '../../onnx/types';
 import type { Calibration, RunModel, Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
-import { collectHessians, recoverable, type LayerHessian } from './hessian';
+import { collectHessians, hessianSource, recoverable, type HessianSource, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
 import { resolveRecipe } from '../recipe';
 import { teacherModel } from './teacher';
@@ -214,4 +214,47 @@ export async function collectRecoveryHessians(
         ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
         : 'one pass (layer inputs from the original model)';
   return { hessians, rounds: rounds.length, note };
+}
+
+/** A map of H as a HessianSource (everything held already). */
+export function mapSource(hessians: ReadonlyMap<string, LayerHessian>): HessianSource {
+  return { count: hessians.size, plan: () => undefined, take: (key) => Promise.resolve(hessians.get(key)), release: () => undefined };
+}
+
+export interface RecoverySource {
+  source: HessianSource;
+  /** rounds that ran (sequential) or will run (1: streamed) */
+  rounds: number;
+  note: string;
+}
+
+/**
+ * What compressModelStreaming takes for the recipe's recovery: with one round (no layer asks for
+ * "sequential", or channel pruning makes it one pass) a HessianSource that collects each pass of
+ * statistics when compression reaches its layers and frees it after (hessian.ts hessianSource):
+ * `onPass` then reports those passes, during compression. Sequential rounds are collected here
+ * first (collectRecoveryHessians: each round's prefix is compressed with the earlier rounds' H,
+ * so they are all held) and reported through `onProgress`.
+ */
+export async function recoverySource(
+  model: Model,
+  external: ExternalDataResolver | undefined,
+  recipe: Recipe,
+  samples: readonly Sample[],
+  run: RunModel,
+  options: SequentialOptions & { onPass?: (pass: number, passes: number, done: number, total: number) => void } = {},
+): Promise<RecoverySource> {
+  const planned = recoveryLayers(model, recipe);
+  const sequential = planned.some((p) => p.sequential);
+  const asked = sequential ? Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS)) : 1;
+  const channel = channelPruning(model, recipe);
+  if (!channel && chunks(planned, asked).length > 1) {
+    const r = await collectRecoveryHessians(model, external, recipe, samples, run, options);
+    return { source: mapSource(r.hessians), rounds: r.rounds, note: r.note };
+  }
+  const self = external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
+  const { signal, onPass } = options;
+  const source = hessianSource(self, planned, samples, run, { ...(signal ? { signal } : {}), ...(onPass ? { onPass } : {}) });
+  const note = channel && asked > 1 ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential' : 'one pass (layer inputs from the original model)';
+  return { source, rounds: 1, note };
 }

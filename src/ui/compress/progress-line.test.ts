@@ -8,6 +8,13 @@ describe('progressLine', () => {
     expect(progressLine({ stage: 'parse', done: 0, total: 0, layerKey: '' }, 0.04)).toBe('4%');
   });
 
+  it('while compressing with recovery, the pass of layer inputs that runs before its layers', () => {
+    const job = { stage: 'compress' as const, done: 4, total: 21, layerKey: '/a/Conv' };
+    expect(progressLine({ ...job, inputs: { pass: 1, passes: 3, done: 5, total: 12 } }, 0.3)).toBe('Layer 4 of 21 · layer inputs (pass 2 of 3): sample 5 of 12');
+    expect(progressLine({ ...job, done: 0, inputs: { pass: 0, passes: 1, done: 12, total: 12 } }, 0.05)).toBe('Layer 0 of 21 · layer inputs: sample 12 of 12');
+    expect(progressLine(job, 0.3)).toBe('Layer 4 of 21 · /a/Conv');
+  });
+
   it('with recovery sequential, the round and the sample within it (not "Sample 140 of 512" for 128 samples)', () => {
     const job = { stage: 'recover' as const, total: 512, layerKey: '', rounds: 4 };
     expect(progressLine({ ...job, done: 1 }, 0)).toBe('Round 1 of 4 · sample 1 of 128');
