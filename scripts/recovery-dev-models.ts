@@ -9,8 +9,8 @@
  * inputs from the stage before it. Per model: int8 per-channel and int4 block-32 (per-channel where
  * a layer is too small for blocks), round to nearest against recovery "gptq" on up to 64 calibration
  * samples with the model-level check (recovery/check.ts), worst cosine against the original on up
- * to 32 held-out samples (onnxruntime-node); for hey-jarvis (one probability per sample) 1 - the
- * largest absolute error.
+ * to 32 held-out samples (onnxruntime-node); for hey-jarvis (one probability per sample, a
+ * Sigmoid's) the largest absolute error of its log-odds (the check compares it in log-odds too).
  *
  * Options: `--rounds b,1,4o,4` (bias correction alone; one pass; sequential aiming at the layers' own weights; sequential
  * aiming at the original outputs), `--only NAME.onnx`, `--settings prune50,int8` (of int8,
@@ -24,7 +24,7 @@ import type { Sample } from '../src/compress/activations/calibrate';
 import { nodeRunModel } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
 import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
-import { checkRecovery } from '../src/compress/recovery/check';
+import { checkRecovery, logOdds, probabilityOutputs } from '../src/compress/recovery/check';
 import type { Recipe } from '../src/compress/recipe';
 import { cosine } from '../src/core/vector';
 import { encodeModel } from '../src/onnx/codec';
@@ -73,8 +73,12 @@ async function outputs(bytes: Uint8Array, s: Sample): Promise<Float32Array> {
   return Object.values(r)[0].data as Float32Array;
 }
 
-/** Worst cosine over held-out samples, or for a model with one value per sample (a probability) the largest absolute error. */
-async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<number> {
+/**
+ * The error over held-out samples: 1 − the worst cosine; for a model with one value per sample, the
+ * largest absolute error, of the log-odds where that value is a probability (`odds`: a Sigmoid's
+ * output, check.ts probabilityOutputs; printed as "log-odds"), else of the value.
+ */
+async function worstError(a: Uint8Array, b: Uint8Array, held: Sample[], odds: boolean): Promise<number> {
   let w = 1;
   let abs = 0;
   let scalar = false;
@@ -82,10 +86,10 @@ async function worst(a: Uint8Array, b: Uint8Array, held: Sample[]): Promise<numb
     const [x, y] = [await outputs(a, s), await outputs(b, s)];
     if (x.length === 1) {
       scalar = true;
-      abs = Math.max(abs, Math.abs(x[0] - y[0]));
+      abs = Math.max(abs, odds ? Math.abs(logOdds(x[0]) - logOdds(y[0])) : Math.abs(x[0] - y[0]));
     } else w = Math.min(w, cosine(x, y));
   }
-  return scalar ? 1 - abs : w;
+  return scalar ? abs : 1 - w;
 }
 
 const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 'block' | 'prune50' | 'channel30', recovery: 'none' | 'bias' | 'gptq' | 'sequential'): Recipe => ({
@@ -104,14 +108,18 @@ const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 
 async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sample[]): Promise<void> {
   const model = loadModel([{ name, bytes }]).model;
   const original = encodeModel(model);
+  const odds = probabilityOutputs(model).length > 0;
+  /** what a cell prints: the worst cosine (1 − the error), or the largest log-odds error of a probability */
+  const shown = (e: number) => (odds ? `log-odds ${e.toFixed(4)}` : (1 - e).toFixed(6));
+  const worst = async (a: Uint8Array, b: Uint8Array, held: Sample[]) => shown(await worstError(a, b, held, odds));
   if (process.env.PROBE_LAYERS) {
     // recovery on one layer at a time, the others round to nearest
     const base = recipe('int4', 'block', 'none');
     const h = await collectRecoveryHessians(model, undefined, recipe('int4', 'block', 'gptq'), cal, run);
-    console.log(`${name} int4 block RTN: ${(await worst(original, encodeModel(compressModel(model, base).model), held)).toFixed(6)}`);
+    console.log(`${name} int4 block RTN: ${await worst(original, encodeModel(compressModel(model, base).model), held)}`);
     for (const key of h.hessians.keys()) {
       const r = { ...base, layers: { [key]: { recovery: 'gptq' as const } } };
-      console.log(`  gptq on ${key} only: ${(await worst(original, encodeModel(compressModel(model, r, { recovery: h.hessians }).model), held)).toFixed(6)}`);
+      console.log(`  gptq on ${key} only: ${await worst(original, encodeModel(compressModel(model, r, { recovery: h.hessians }).model), held)}`);
     }
     return;
   }
@@ -126,7 +134,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
     try {
       const rtn = compressModel(model, recipe(w, g, 'none'));
       const r = recipe(w, g, 'gptq');
-      const cr = await worst(original, encodeModel(rtn.model), held);
+      const cr = await worstError(original, encodeModel(rtn.model), held, odds);
       const parts: string[] = [];
       for (const { rounds, teacher, bias } of ROUNDS) {
         const t0 = performance.now();
@@ -137,16 +145,16 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
           for (const l of gq.report.layers)
             for (const x of l.weights)
               if (x.recovery) console.log(`  ${l.key} rows ${x.recovery.rows} before ${x.recovery.errorBefore.toExponential(2)} after ${x.recovery.errorAfter.toExponential(2)} cross ${h.hessians.get(l.key)?.cross ? 'yes' : 'no'} ${l.notes.join('; ')}`);
-        if (process.env.DEBUG_LAYERS) console.log(`  without the check: ${(await worst(original, encodeModel(gq.model), held)).toFixed(6)}`);
-        const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run);
+        if (process.env.DEBUG_LAYERS) console.log(`  without the check: ${await worst(original, encodeModel(gq.model), held)}`);
+        const check = await checkRecovery(original, encodeModel(rtn.model), encodeModel(gq.model), cal, run, 'calibration', probabilityOutputs(model));
         if (process.env.DEBUG_LAYERS) console.log(`  the check on ${check.samples} calibration samples: relative squared error ${check.errorRtn.toExponential(3)} pruned/RTN, ${check.errorRecovered.toExponential(3)} recovered`);
         if (!check.keep) gq = rtn;
         const ms = performance.now() - t0;
-        const cg = await worst(original, encodeModel(gq.model), held);
+        const cg = await worstError(original, encodeModel(gq.model), held, odds);
         const recovered = gq.report.layers.filter((l) => l.weights.some((x) => x.recovery)).length;
-        parts.push(`${bias ? 'bias' : `${h.rounds} round${h.rounds === 1 ? '' : 's'}`}${h.rounds > 1 && !teacher ? ' (own weights)' : ''}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${cg.toFixed(6)} (error ${((1 - cg) / Math.max(1e-12, 1 - cr)).toFixed(2)}x)`);
+        parts.push(`${bias ? 'bias' : `${h.rounds} round${h.rounds === 1 ? '' : 's'}`}${h.rounds > 1 && !teacher ? ' (own weights)' : ''}: ${check.keep ? '' : '(check kept RTN) '}${recovered}/${gq.report.layers.length} recovered in ${(ms / 1000).toFixed(1)} s, ${shown(cg)} (error ${(cg / Math.max(1e-12, cr)).toFixed(2)}x)`);
       }
-      console.log(`${name} ${w} ${g}: held-out worst cosine RTN ${cr.toFixed(6)}; gptq ${parts.join('; ')}`);
+      console.log(`${name} ${w} ${g}: held-out ${odds ? 'largest log-odds error' : 'worst cosine'} RTN ${shown(cr)}; gptq ${parts.join('; ')}`);
     } catch (e) {
       console.log(`${name} ${w} ${g}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Sample } from '../src/compress/activations/calibrate';
 import { splitSamples } from '../src/bench/dataset';
 import { compressModel } from '../src/compress/compress';
-import { checkRecovery } from '../src/compress/recovery/check';
+import { checkRecovery, probabilityOutputs } from '../src/compress/recovery/check';
 import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
 import { nodeRunModel, worstOutputCosine } from '../src/compress/recovery/testing/node-run';
 import type { Recipe } from '../src/compress/recipe';
@@ -97,7 +97,7 @@ async function measure(s: Subject): Promise<void> {
       const h = await collectRecoveryHessians(s.model, undefined, r, s.cal, run, method === 'sequential' ? { rounds: 4 } : {});
       const out = compressModel(s.model, r, { recovery: h.hessians });
       const bytes = encodeModel(out.model);
-      const check = await checkRecovery(original, rtnBytes, bytes, s.cal, run);
+      const check = await checkRecovery(original, rtnBytes, bytes, s.cal, run, 'calibration', probabilityOutputs(s.model));
       const ms = performance.now() - t - rtnMs;
       const kept = check.keep ? bytes : rtnBytes;
       sizes.add(kept.length);

@@ -15,7 +15,10 @@ import { compressModel } from '../compress/compress';
 import { makeRecipe, serializeRecipe, type PartialLayerSettings, type Recipe, type Target } from '../compress/recipe';
 import { bnNet } from '../compress/testing/bn-net';
 import { externalFixture, mlpFixture } from '../compress/testing/fixtures';
+import { makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { encodeModel } from '../onnx/codec';
+import { makeTensor } from '../onnx/tensor';
+import { DataType } from '../onnx/types';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
 import { recoveryProgress, type CompressOutcome } from './compress';
@@ -281,6 +284,36 @@ describe('cli compress', () => {
     const g = cli(['compress', model, '--recipe', recipe, '--out', path.join(tmp, 'bn-net.gptq.onnx'), '--recovery', 'gptq']);
     expect(g.code).toBe(2);
     expect(g.stderr).toMatch(/recovery "gptq" learns from real inputs: give calibration samples with --samples/);
+  });
+
+  it("--recovery gptq on a model whose output is a probability (a Sigmoid's): the check compares it in log-odds and its note says so", () => {
+    const rng = ((seed) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648))(7);
+    const w1 = Float32Array.from({ length: 16 * 8 }, () => rng() * 2 - 1);
+    const w2 = Float32Array.from({ length: 8 }, () => rng() * 2 - 1);
+    const model = makeModel({
+      graph: makeGraph({
+        nodes: [makeNode('Gemm', ['x', 'w1', 'b1'], ['h'], [], { name: 'fc1' }), makeNode('Relu', ['h'], ['r']), makeNode('Gemm', ['r', 'w2', 'b2'], ['z'], [], { name: 'fc2' }), makeNode('Sigmoid', ['z'], ['p'])],
+        initializers: [
+          makeTensor('w1', DataType.FLOAT, [16, 8], w1),
+          makeTensor('b1', DataType.FLOAT, [8], new Float32Array(8).fill(0.1)),
+          makeTensor('w2', DataType.FLOAT, [8, 1], w2),
+          makeTensor('b2', DataType.FLOAT, [1], new Float32Array([-6])),
+        ],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 16])],
+        outputs: [makeValueInfo('p', DataType.FLOAT, [1, 1])],
+      }),
+    });
+    const file = path.join(tmp, 'score.onnx');
+    fs.writeFileSync(file, encodeModel(model));
+    const dir = fs.mkdtempSync(path.join(tmp, 'score-samples-'));
+    for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(dir, `s${String(i).padStart(2, '0')}.npy`), encodeNpy('float32', [1, 16], Float32Array.from({ length: 16 }, () => rng() * 2 - 1)));
+    const recipe = writeRecipe(makeRecipe('portable', { weights: 'fp32', prune: 0.5, pruneMethod: 'magnitude' }));
+    const r = cli(['compress', file, '--recipe', recipe, '--out', path.join(tmp, 'score.p50.onnx'), '--samples', dir, '--calibration', '16', '--recovery', 'gptq', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const check = (JSON.parse(r.stdout) as CompressOutcome).report.notes.filter((n) => /the model's outputs on/.test(n));
+    expect(check).toHaveLength(1);
+    expect(check[0]).toMatch(/^recovery gptq: the model's outputs on 8 evaluation samples \(held out from recovery\) (are closer to|were further from) the original than without recovery \(relative squared error \S+ vs \S+; output "p", a probability \(a Sigmoid's\), compared in log-odds\)/);
   });
 
   it('--samples: reads .npy and .json samples, checks them against the model inputs, calibrates int8 activations, and names a bad file', async () => {

@@ -48,7 +48,11 @@ export interface WeightReport {
 
 export interface RecoveryReport {
   method: 'gptq';
-  /** relative output error on the calibration inputs: round-to-nearest, then with recovery */
+  /**
+   * The layer's output error on the calibration inputs relative to its output's energy, over its
+   * whole output (Σ‖Ŷ − Y‖² / Σ‖Y‖² over every output channel and input row; Conv groups solved
+   * one by one are summed, not averaged): round to nearest (or pruning alone), then with recovery
+   */
   errorBefore: number;
   errorAfter: number;
   /** calibration input rows (tokens, patches) H was built from */

@@ -125,7 +125,7 @@ export class GptqWorkspace {
     let meanDiag = 0;
     for (let i = 0; i < n; i++) meanDiag += f[H + i * n + i];
     meanDiag /= n;
-    if (!(meanDiag > 0)) return { note: 'its inputs were all zero on the calibration samples' };
+    if (!(meanDiag > 0)) return { note: 'inputs were all zero on the calibration samples' };
     let damp = damp0;
     for (let attempt = 0; attempt < 5; attempt++, damp = Math.max(1e-3, damp * 10)) {
       // the reversed damped H (JHJ), lower part: its Cholesky factor L gives U₁ = JLJ
@@ -147,7 +147,7 @@ export class GptqWorkspace {
         return undefined;
       }
     }
-    return { note: 'its input Hessian could not be factored even with damping' };
+    return { note: 'input Hessian could not be factored even with damping' };
   }
 
   /** Lower Cholesky factor of the lower part of L in place, rows a block at a time; false when not positive definite. */

@@ -59,6 +59,14 @@ export interface GptqResult {
   /** output error on the inputs H came from, relative to the output energy: round-to-nearest, then GPTQ */
   errorBefore: number;
   errorAfter: number;
+  /**
+   * The same as sums over the rows (Σ‖ΔY‖² before and after, Σ‖Y‖²), so that a layer solved in
+   * several groups can say its whole output's error (a group whose inputs were all zero adds 0 to
+   * each)
+   */
+  sumBefore: number;
+  sumAfter: number;
+  energy: number;
 }
 
 /** The group (scale / zero point index) of each element, from the quantizer's view. */
@@ -158,7 +166,7 @@ function factor(hIn: Float64Array, n: number, damp0: number): Factored | { note:
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
-  if (!(meanDiag > 0)) return { note: 'its inputs were all zero on the calibration samples' };
+  if (!(meanDiag > 0)) return { note: 'inputs were all zero on the calibration samples' };
   for (let i = 0; i < n; i++) if (!(h[i * n + i] > 0)) h[i * n + i] = 1;
   let u: Float64Array | undefined;
   // more damping when H is singular (fewer input rows than columns, repeated inputs)
@@ -168,7 +176,7 @@ function factor(hIn: Float64Array, n: number, damp0: number): Factored | { note:
     for (let i = 0; i < n; i++) hd[i * n + i] += damp * meanDiag;
     u = inverseUpperFactor(hd, n);
   }
-  if (!u) return { note: 'its input Hessian could not be factored even with damping' };
+  if (!u) return { note: 'input Hessian could not be factored even with damping' };
   return { u, energyH: hIn };
 }
 
@@ -297,8 +305,9 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     codes[at] = q;
     return (q - z) * s;
   });
-  const before = energy > 0 ? errRtn.reduce((a, b) => a + b, 0) / energy : 0;
-  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before };
+  const sumBefore = errRtn.reduce((a, b) => a + b, 0);
+  const before = energy > 0 ? sumBefore / energy : 0;
+  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
   // per row: keep GPTQ's codes only where they lower that row's output error
   let sumAfter = 0;
   for (let k = 0; k < R; k++) {
@@ -307,7 +316,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], order[c])] = codes[k * n + c];
   }
   const after = energy > 0 ? sumAfter / energy : 0;
-  return { ok: true, errorBefore: before, errorAfter: after };
+  return { ok: true, errorBefore: before, errorAfter: after, sumBefore, sumAfter, energy };
 }
 
 /**
@@ -332,8 +341,9 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
     got[at] = kept;
     return kept;
   });
-  const before = energy > 0 ? errPruned.reduce((a, b) => a + b, 0) / energy : 0;
-  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before };
+  const sumBefore = errPruned.reduce((a, b) => a + b, 0);
+  const before = energy > 0 ? sumBefore / energy : 0;
+  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
   let sumAfter = 0;
   for (let k = 0; k < R; k++) {
     const use = Number.isFinite(errors[k]) && errors[k] <= errPruned[k];
@@ -341,5 +351,5 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
     if (use) for (let c = 0; c < n; c++) values[m.at(rows[k], c)] = got[k * n + c];
   }
   const after = energy > 0 ? sumAfter / energy : 0;
-  return { ok: true, errorBefore: before, errorAfter: after };
+  return { ok: true, errorBefore: before, errorAfter: after, sumBefore, sumAfter, energy };
 }

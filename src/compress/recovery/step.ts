@@ -43,7 +43,8 @@ type Recovered = { report?: RecoveryReport; note?: string; delta?: Float64Array 
 /**
  * What recoverWeight and repairPrunedWeight share: the checks, the bias correction (`deltaOf`,
  * both modes), and for "gptq" `solveGroup` over each group's output rows (Conv groups: one H
- * each), its errors averaged and its notes gathered. `kept` says what stays when it cannot run.
+ * each), its errors summed over the layer's whole output and its notes gathered (counted over the
+ * groups). `kept` says what stays when it cannot run.
  */
 function recoverByGroups(
   layer: Layer,
@@ -75,35 +76,45 @@ function recoverByGroups(
   const per = m.rows / groups;
   const damp = repairDamp(hessian.rows, m.cols);
   const { target, failed } = teacherTarget(values, m, hessian, damp);
-  let before = 0;
-  let after = 0;
+  // the layer's whole output: Σ‖ΔY‖² over every solve / Σ‖Y‖² (a solve whose inputs were all zero adds 0 to both)
+  let sumBefore = 0;
+  let sumAfter = 0;
+  let energy = 0;
+  /** why a solve kept what it had → how many solves */
+  const skipped = new Map<string, number>();
+  const add = (got: GptqResult) => {
+    if (!got.ok && got.note) skipped.set(got.note, (skipped.get(got.note) ?? 0) + 1);
+    sumBefore += got.sumBefore;
+    sumAfter += got.sumAfter;
+    energy += got.energy;
+  };
   const notes: string[] = failed > 0 ? [`the teacher's target could not be computed for ${failed} group${failed === 1 ? '' : 's'} (the original weights aimed at)`] : [];
-  if (hessian.weighted?.length === m.rows) {
+  const weighted = hessian.weighted?.length === m.rows;
+  if (weighted) {
     // a Log reads the outputs (sensitivity.ts): each output channel with its own weighted H
-    for (let r = 0; r < m.rows; r++) {
-      const got = solveGroup(m, [r], hessian.weighted[r], damp, target);
-      if (!got.ok && got.note) notes.push(got.note);
-      before += got.errorBefore / m.rows;
-      after += got.errorAfter / m.rows;
-    }
-    notes.push("each output channel weighted by the following Log's sensitivity");
+    for (let r = 0; r < m.rows; r++) add(solveGroup(m, [r], (hessian.weighted as Float64Array[])[r], damp, target));
   } else {
-    for (let g = 0; g < groups; g++) {
-      const rows = Array.from({ length: per }, (_, i) => g * per + i);
-      const r = solveGroup(m, rows, hessian.h[g], damp, target);
-      if (!r.ok && r.note) notes.push(r.note);
-      before += r.errorBefore / groups;
-      after += r.errorAfter / groups;
-    }
+    for (let g = 0; g < groups; g++) add(solveGroup(m, Array.from({ length: per }, (_, i) => g * per + i), hessian.h[g], damp, target));
   }
+  notes.push(...skippedNotes(skipped, weighted ? m.rows : groups, weighted || per === 1 ? 'output channels' : `Conv groups (${per} output channels each)`, kept));
+  if (weighted) notes.push("each output channel weighted by the following Log's sensitivity");
   if (hessian.weightNote) notes.push(hessian.weightNote);
   const few = hessian.rows < m.cols ? `; ${hessian.rows} input rows for ${m.cols} columns: damped` : '';
   const d = delta();
   return {
     ...(d ? { delta: d } : {}),
-    report: { method: 'gptq', errorBefore: before, errorAfter: after, rows: hessian.rows },
-    ...(notes.length || few ? { note: `recovery gptq: ${[...new Set(notes)].join('; ')}${few}`.replace(': ; ', ': ') } : {}),
+    report: { method: 'gptq', errorBefore: energy > 0 ? sumBefore / energy : 0, errorAfter: energy > 0 ? sumAfter / energy : 0, rows: hessian.rows },
+    ...(notes.length || few ? { note: `recovery gptq: ${notes.join('; ')}${few}`.replace(': ; ', ': ') } : {}),
   };
+}
+
+/**
+ * The row's words for the solves that kept what they had (`skipped`: why → how many, of `total`
+ * solves, each `unit`): one solve says why; several say how many of how many, so a row whose
+ * other solves lowered the error does not read as if all its inputs were zero.
+ */
+export function skippedNotes(skipped: ReadonlyMap<string, number>, total: number, unit: string, kept: string): string[] {
+  return [...skipped].map(([why, k]) => (total === 1 ? `its ${why}: ${kept}` : `${k} of ${total} ${unit}: ${k === 1 ? 'its' : 'their'} ${why}, ${kept}`));
 }
 
 /**
@@ -139,7 +150,7 @@ export function recoverWeight(
     shape,
     hessian,
     mode,
-    'round to nearest kept',
+    kept ? 'kept as pruned and rounded to nearest' : 'kept at round to nearest',
     values,
     (m, mean) => biasDelta(values, qt, m, mean),
     (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
@@ -208,7 +219,7 @@ export function repairPrunedWeight(
     shape,
     hessian,
     mode,
-    'pruned weights kept as they are',
+    'kept as pruned',
     original,
     (m, mean) => biasDelta(original, undefined, m, mean, pruned),
     (m, rows, h, damp, target) => repairPrunedRows(target, pruned, m, rows, h, { damp }),
@@ -287,7 +298,7 @@ export function varianceStep(
   const pct = (x: number) => `${(x * 100).toPrecision(3)}%`;
   return {
     delta: v.delta,
-    note: `output variance re-estimated: ${v.changed} of ${v.channels} channels scaled (output error ${pct(v.errorBefore)} → ${pct(v.errorAfter)})`,
+    note: `output variance re-estimated: ${v.changed} of ${v.channels} channels scaled (output error with the mean corrected through the bias ${pct(v.errorBefore)} → ${pct(v.errorAfter)})`,
     apply: (set) => {
       for (let r = 0; r < m.rows; r++) if (v.scale[r] !== 1) for (let c = 0; c < m.cols; c++) set(m.at(r, c), v.scale[r]);
     },

@@ -3,14 +3,14 @@ import type { LayerSettings } from '../../compress/recipe';
 
 /**
  * A layer's recovery line: its output error on the calibration inputs without recovery, then with
- * it. Without recovery is round to nearest for int8/int4, or the pruning alone for float weights
+ * it, over the layer's whole output (all its output channels together: Σ‖Ŷ − Y‖² / Σ‖Y‖²). Without recovery is round to nearest for int8/int4, or the pruning alone for float weights
  * (it said "round to nearest" for a pruned fp32 layer, where nothing is rounded).
  */
 export function recoveryLayerNote(s: Pick<LayerSettings, 'weights' | 'prune' | 'pruneMethod'>, r: { errorBefore: number; errorAfter: number; rows: number }): string {
   const quantized = s.weights === 'int8' || s.weights === 'int4';
   const pruning = `${s.pruneMethod === 'channel' ? 'channel' : 'magnitude'} pruning`;
   const without = quantized ? (s.prune > 0 ? `${pruning} and round to nearest` : 'round to nearest') : `${pruning} alone`;
-  return `gptq: layer output error ${pct(r.errorBefore)} (${without}) → ${pct(r.errorAfter)}, on ${r.rows} calibration input rows`;
+  return `gptq: layer output error ${pct(r.errorBefore)} (${without}) → ${pct(r.errorAfter)}, its whole output on ${r.rows} calibration input rows`;
 }
 
 /** A relative error as a percent with 2 significant digits. */
