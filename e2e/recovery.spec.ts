@@ -7,6 +7,7 @@
  * 99/322 correct without it, 318/322 with it (the original 319/322).
  */
 import type { Page } from '@playwright/test';
+import { encodeNpy } from '../src/bench/npy';
 import { bnNet } from '../src/compress/testing/bn-net';
 import { encodeModel } from '../src/onnx/codec';
 import { expect, test } from './helpers';
@@ -164,4 +165,39 @@ test('recovery bias without data on a model with a BatchNorm before a Conv: corr
   await expect(page.getByTestId('compress-notes')).toContainText(
     'recovery bias without samples: 1 of 2 layers corrected from the BatchNorm statistics before it (data-free); 1 reads no BatchNorm output',
   );
+});
+
+test('replacing the data: the next Compress, a changed recipe and the runtime check use the new samples, which reach the compress worker from the data worker', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.addInitScript(POST_PROBE);
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-granularity-per-channel').click();
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+  await page.getByTestId('compress-close').click();
+
+  // ten samples of the sample model's input in one .npy: 5 calibrate, 5 evaluate
+  const values = Float32Array.from({ length: 10 * 64 }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.37));
+  await page.getByTestId('tab-data').click();
+  await page.getByTestId('data-files-input').setInputFiles({ name: 'ten.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy('float32', [10, 1, 8, 8], values)) });
+  await expect(page.getByTestId('data-split-line')).toHaveText(/^5 calibrate .*, 5 evaluate/, { timeout: 30_000 });
+  await page.getByTestId('tab-graph').click();
+  for (const weights of ['int4', 'int8']) {
+    await page.getByTestId(`defaults-weights-${weights}`).click();
+    await resetPosts(page);
+    await page.getByTestId('compress-button').click();
+    await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 5 calibration samples of 10 input sets from 1 file');
+    await expect(page.getByTestId('compress-notes')).toContainText(/recovery gptq: the model's outputs on 5 evaluation samples/);
+    expect((await largestPost(page)).bytes, weights).toBeLessThan(1024);
+    await page.getByTestId('compress-verify-run').click();
+    await expect(page.getByTestId('compress-verify')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    await expect(page.getByTestId('compress-verify-inputs')).toContainText('5 evaluation samples of your data (input float32[1, 1, 8, 8])');
+    await page.getByTestId('compress-close').click();
+  }
 });

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         worst = Math.max(worst, p.longestTaskMs);
         lines.push(
           `${label}, ${s.weights} ${s.granularity}, recovery ${s.recovery}, ${cal.length} calibration samples: page ${(p.ms / 1000).toFixed(2)} s (compress click to result), cli compress ${(nodeMs / 1000).toFixed(2)} s = ${(p.ms / nodeMs).toFixed(2)}x; ` +
-            `largest copy posted to a worker ${(p.postBytes / 1e6).toFixed(1)} MB (postMessage ${p.postMs.toFixed(0)} ms); longest main-thread task ${p.longestTaskMs.toFixed(0)} ms (${p.longTasks} over 50 ms${p.longTasks > 0 ? `: ${p.taskList.map(([t, d]) => `${d} ms at ${(t / 1000).toFixed(1)} s`).join(', ')}` : ''})`,
+            `largest copy posted to a worker ${p.postBytes >= 1e5 ? `${(p.postBytes / 1e6).toFixed(1)} MB` : `${p.postBytes} bytes`} (postMessage ${p.postMs.toFixed(0)} ms); longest main-thread task ${p.longestTaskMs.toFixed(0)} ms (${p.longTasks} over 50 ms${p.longTasks > 0 ? `: ${p.taskList.map(([t, d]) => `${d} ms at ${(t / 1000).toFixed(1)} s`).join(', ')}` : ''})`,
         );
         console.log(lines[lines.length - 1]);
       }
