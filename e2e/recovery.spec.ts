@@ -7,15 +7,19 @@
  * 99/322 correct without it, 318/322 with it (the original 319/322).
  */
 import type { Page } from '@playwright/test';
+import { encodeNpy } from '../src/bench/npy';
 import { bnNet } from '../src/compress/testing/bn-net';
 import { encodeModel } from '../src/onnx/codec';
 import { expect, test } from './helpers';
+import { largestPost, POST_PROBE, resetPosts } from './post-probe';
 
-async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine: number; accuracy: string }> {
+async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine: number; accuracy: string; verifyPost: number }> {
   if (compress) await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await resetPosts(page);
   await page.getByTestId('compress-verify-run').click();
   await expect(page.getByTestId('compress-verify')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const verifyPost = (await largestPost(page)).bytes;
   const cosine = Number(await page.locator('[data-testid="compress-verify-row"][data-backend="wasm"]').getAttribute('data-cosine'));
   await page.getByTestId('compress-close').click();
   await page.getByTestId('tab-bench').click();
@@ -31,11 +35,12 @@ async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine
   await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 90_000 });
   const accuracy = await page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"] [data-testid="bench-accuracy-compressed"]').innerText();
   await page.getByTestId('tab-graph').click();
-  return { cosine, accuracy };
+  return { cosine, accuracy, verifyPost };
 }
 
 test('the sample at int4 with recovery gptq, then sequential: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
   test.setTimeout(360_000);
+  await page.addInitScript(POST_PROBE);
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
   await page.getByTestId('target-portable').click();
@@ -47,8 +52,14 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
   await expect(page.getByTestId('recipe-recovery-memory')).toHaveCount(0);
   await page.getByTestId('defaults-recovery-gptq').click();
   await expect(page.getByTestId('recipe-recovery-memory')).toContainText(/^Compressing this model needs about [\d.]+ MB of .*: the open model .* for recovery: the H of one pass of layers at a time [\d.]+ [KMG]?B \(the largest pass; each is freed once its layers are written\)/);
+  await resetPosts(page);
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  // the samples go from the data worker to the compress worker: no message from the page's thread
+  // carries them (the calibration part alone is 128 x 64 floats, 32 KB; the model is held already)
+  const compressPost = await largestPost(page);
+  expect(compressPost.count).toBeGreaterThan(0);
+  expect(compressPost.bytes).toBeLessThan(1024);
   await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
   // the model-level check runs held-out samples (the Data tab's evaluation part), not the ones recovery fitted
   await expect(page.getByTestId('compress-notes')).toContainText("recovery gptq: the model's outputs on 16 evaluation samples (held out from recovery) are closer to the original");
@@ -60,6 +71,8 @@ test('the sample at int4 with recovery gptq, then sequential: every layer closer
     expect(after, (await row.getAttribute('data-key')) ?? '').toBeLessThan(before);
   }
   const gptq = await compressAndMeasure(page, false);
+  // nor the runtime check's evaluation samples (322 x 64 floats)
+  expect(gptq.verifyPost).toBeLessThan(1024);
   console.log(`sample int4 per-channel, runtime check on its evaluation samples: cosine RTN ${rtn.cosine} vs gptq ${gptq.cosine}; accuracy RTN ${rtn.accuracy} vs gptq ${gptq.accuracy}`);
   expect(1 - gptq.cosine).toBeLessThan(1 - rtn.cosine);
   expect(gptq.accuracy).toMatch(/^\d+\/322 = /);
@@ -152,4 +165,39 @@ test('recovery bias without data on a model with a BatchNorm before a Conv: corr
   await expect(page.getByTestId('compress-notes')).toContainText(
     'recovery bias without samples: 1 of 2 layers corrected from the BatchNorm statistics before it (data-free); 1 reads no BatchNorm output',
   );
+});
+
+test('replacing the data: the next Compress, a changed recipe and the runtime check use the new samples, which reach the compress worker from the data worker', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.addInitScript(POST_PROBE);
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-granularity-per-channel').click();
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+  await page.getByTestId('compress-close').click();
+
+  // ten samples of the sample model's input in one .npy: 5 calibrate, 5 evaluate
+  const values = Float32Array.from({ length: 10 * 64 }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.37));
+  await page.getByTestId('tab-data').click();
+  await page.getByTestId('data-files-input').setInputFiles({ name: 'ten.npy', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeNpy('float32', [10, 1, 8, 8], values)) });
+  await expect(page.getByTestId('data-split-line')).toHaveText(/^5 calibrate .*, 5 evaluate/, { timeout: 30_000 });
+  await page.getByTestId('tab-graph').click();
+  for (const weights of ['int4', 'int8']) {
+    await page.getByTestId(`defaults-weights-${weights}`).click();
+    await resetPosts(page);
+    await page.getByTestId('compress-button').click();
+    await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 5 calibration samples of 10 input sets from 1 file');
+    await expect(page.getByTestId('compress-notes')).toContainText(/recovery gptq: the model's outputs on 5 evaluation samples/);
+    expect((await largestPost(page)).bytes, weights).toBeLessThan(1024);
+    await page.getByTestId('compress-verify-run').click();
+    await expect(page.getByTestId('compress-verify')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    await expect(page.getByTestId('compress-verify-inputs')).toContainText('5 evaluation samples of your data (input float32[1, 1, 8, 8])');
+    await page.getByTestId('compress-close').click();
+  }
 });

@@ -115,3 +115,24 @@ test('a model worker that crashes fails the call in flight with what to try, and
   await expect(page.locator('[data-testid="compress-layer-row"][data-applied="int8-cast-mul"]')).toHaveCount(4);
   expect((await decodes(page)).filter((d) => d === 'model:digits-cnn.onnx')).toHaveLength(2);
 });
+
+test('a data worker that crashes while it hands the samples to Compress: the compression says so, the data is prepared again, and the next Compress recovers on it', async ({ page }) => {
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await page.getByTestId('tab-data').click();
+  await expect(page.getByTestId('data-split-line')).toHaveText(/^128 calibrate/, { timeout: 30_000 });
+  await page.getByTestId('tab-graph').click();
+  // the data worker's next call is the port it opens for the compress worker
+  expect(await crash(page, 'data')).toBe(true);
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-panel').getByTestId('error-message')).toHaveText(/^The data worker stopped unexpectedly \(.*simulated crash.*\)/);
+  // a fresh data worker prepares the same files again (the crashed one held them)
+  await page.getByTestId('tab-data').click();
+  await expect(page.getByTestId('data-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('data-split-line')).toHaveText(/^128 calibrate/);
+  await page.getByTestId('tab-graph').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
+});

@@ -11,7 +11,9 @@
  * 3. In headless Chromium (/usr/bin/chromium), per model and setting: drops the model, gives the
  *    .npy on the Data tab, chooses the weights and recovery, clicks Compress and waits for the
  *    result; the page's own PerformanceObserver('longtask') records every main-thread task over
- *    50 ms from the click until the result shows.
+ *    50 ms from the click until the result shows, and every message the page posts to a worker
+ *    meanwhile: the bytes it copies (typed arrays and ArrayBuffers not transferred: what the main
+ *    thread's structured clone carries) and how long postMessage took.
  * 4. `cli compress` (onnxruntime-node) with the same recipe on the same calibration samples (one
  *    stacked .npy), its start-up (`cli --help`) subtracted, in the same run.
  * Prints the wall times, their ratio, and the longest main-thread task against the goal.
@@ -25,6 +27,7 @@ import { splitSamples } from '../src/bench/dataset';
 import { encodeNpy } from '../src/bench/npy';
 import type { Recipe } from '../src/compress/recipe';
 import { encodeModel } from '../src/onnx/codec';
+import { POST_PROBE } from '../e2e/post-probe';
 import { build, serve, stopServer } from './page-server';
 import { cnn, mlp, samples, type BenchModel } from './recovery-bench-models';
 
@@ -56,6 +59,9 @@ interface PageRun {
   longTasks: number;
   /** [start after the click, duration] of each task over 50 ms */
   taskList: [number, number][];
+  /** the largest number of bytes one message from the page to a worker copied, and the longest postMessage (ms) */
+  postBytes: number;
+  postMs: number;
   notes: string;
 }
 
@@ -71,6 +77,7 @@ async function pageRun(page: Page, s: Setting): Promise<PageRun> {
       for (const e of list.getEntries()) w.__tasks.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: 'longtask' });
     w.__t0 = performance.now();
+    (window as unknown as { __posts: unknown[] }).__posts = [];
   });
   await page.getByTestId('compress-button').click();
   await page.getByTestId('compress-result').waitFor({ timeout: 600_000 });
@@ -78,7 +85,9 @@ async function pageRun(page: Page, s: Setting): Promise<PageRun> {
   const r = (await page.evaluate(`(() => {
     const ms = performance.now() - window.__t0;
     const tasks = window.__tasks.filter((t) => t.start + t.duration >= window.__t0);
-    return { ms, longestTaskMs: Math.max(0, ...tasks.map((t) => t.duration)), longTasks: tasks.length, taskList: tasks.map((t) => [Math.round(t.start - window.__t0), Math.round(t.duration)]) };
+    const posts = window.__posts;
+    return { ms, longestTaskMs: Math.max(0, ...tasks.map((t) => t.duration)), longTasks: tasks.length, taskList: tasks.map((t) => [Math.round(t.start - window.__t0), Math.round(t.duration)]),
+      postBytes: Math.max(0, ...posts.map((p) => p.bytes)), postMs: Math.max(0, ...posts.map((p) => p.ms)) };
   })()`)) as Omit<PageRun, 'notes'>;
   const notes = await page.getByTestId('compress-notes').innerText();
   await page.getByTestId('compress-close').click();
@@ -129,6 +138,7 @@ async function main(): Promise<void> {
       writeFileSync(join(calDir, 'calibration.npy'), encodeNpy('float32', [cal.length, ...m.dims.slice(1)], calData));
       for (const s of SETTINGS) {
         const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+        await context.addInitScript(POST_PROBE);
         const page = await context.newPage();
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(e.message));
@@ -161,7 +171,7 @@ async function main(): Promise<void> {
         worst = Math.max(worst, p.longestTaskMs);
         lines.push(
           `${label}, ${s.weights} ${s.granularity}, recovery ${s.recovery}, ${cal.length} calibration samples: page ${(p.ms / 1000).toFixed(2)} s (compress click to result), cli compress ${(nodeMs / 1000).toFixed(2)} s = ${(p.ms / nodeMs).toFixed(2)}x; ` +
-            `longest main-thread task ${p.longestTaskMs.toFixed(0)} ms (${p.longTasks} over 50 ms${p.longTasks > 0 ? `: ${p.taskList.map(([t, d]) => `${d} ms at ${(t / 1000).toFixed(1)} s`).join(', ')}` : ''})`,
+            `largest copy posted to a worker ${p.postBytes >= 1e5 ? `${(p.postBytes / 1e6).toFixed(1)} MB` : `${p.postBytes} bytes`} (postMessage ${p.postMs.toFixed(0)} ms); longest main-thread task ${p.longestTaskMs.toFixed(0)} ms (${p.longTasks} over 50 ms${p.longTasks > 0 ? `: ${p.taskList.map(([t, d]) => `${d} ms at ${(t / 1000).toFixed(1)} s`).join(', ')}` : ''})`,
         );
         console.log(lines[lines.length - 1]);
       }

@@ -12,7 +12,7 @@ import { AppError, errorMessage, isAppError } from '../core/errors';
 import { estimateCompressMemory, recoveryMemory, type RecoveryMemory } from '../core/memory-estimate';
 import { resolveRecipe } from '../compress/recipe';
 import { asksRecovery } from '../compress/recovery/meta';
-import type { CompressData, CompressReport, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
+import type { CompressDataRequest, CompressReport, PortLike, CompressStage, CompressTimings, Recipe, VerifyBackend, VerifyReport } from '../workers/compress-api';
 import { CompressClient } from '../workers/compress-client';
 import type { OpenedModel } from '../workers/model-api';
 import { checkMemory } from './memory-check';
@@ -61,14 +61,20 @@ export interface CompressOutcome {
   totalMs: number;
 }
 
-/** What the Data place gives compression (`calibration`) and the runtime check (`evaluation`), or why it cannot. */
-export type DataForCompress = (use: 'calibration' | 'evaluation') => CompressData | { problem: string };
+/**
+ * What the Data place gives compression (`calibration`) and the runtime check (`evaluation`), or
+ * why it cannot: the samples by name only; they go from the data worker to the compress worker
+ * over a port that `connect` opens (the page's thread never clones them).
+ */
+export type DataForCompress = (use: 'calibration' | 'evaluation') => CompressDataRequest | { problem: string };
 
 let dataFor: DataForCompress | undefined;
+let connectData: (() => Promise<PortLike>) | undefined;
 
 /** Set once by the data store (src/state/data-store.ts): this store does not import it (no import cycle through the session store). */
-export function provideCompressData(f: DataForCompress): void {
+export function provideCompressData(f: DataForCompress, connect: () => Promise<PortLike>): void {
   dataFor = f;
+  connectData = connect;
 }
 
 export type VerifyState =
@@ -134,7 +140,7 @@ async function verifyResult(set: (p: Partial<CompressState>) => void, get: () =>
   }
   set({ verify: { kind: 'running', backends } });
   try {
-    const report = await getClient().verify(handle, result.model.summary.inputs, result.blob, backends, controller.signal, result.data, data);
+    const report = await getClient().verify(handle, result.model.summary.inputs, result.blob, backends, controller.signal, result.data, data, connectData);
     if (verifyInFlight !== controller || get().result?.id !== result.id) return;
     set({ verify: { kind: 'done', report, resultId: result.id } });
   } catch (e) {
@@ -193,6 +199,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
       const out = await getClient().compress(handle, recipe, {
         signal: controller.signal,
         ...(feed ? { data: feed } : {}),
+        ...(connectData ? { connectData } : {}),
         onProgress: (p) => {
           const job = get().job;
           if (inFlight !== controller || !job || job.id !== id) return;

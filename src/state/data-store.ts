@@ -47,6 +47,8 @@ export interface DataFeed {
   overlap?: boolean;
   /** what the data is (for reports) */
   summary: string;
+  /** the data worker's key for these samples (they go from it to the compress worker directly) */
+  key?: number;
   /** random inputs: the sizes guessed from dims' names, said wherever they are used */
   guessed?: string;
   version: number;
@@ -76,10 +78,15 @@ export interface DataState {
   exportDescription(): string;
   /** Reads a data.json; throws a one-line error naming the key. */
   importDescription(text: string): void;
+  /** Prepares the same files again (the data worker that held them was replaced). */
+  prepareAgain(): void;
 }
 
 let client: DataClient | undefined;
-const getClient = () => (client ??= new DataClient());
+/** The data worker holds the prepared samples for the compress worker: replaced after a crash, it has forgotten them, so they are prepared again. */
+const getClient = () => (client ??= new DataClient((reason) => reason.code !== 'aborted' && useDataStore.getState().status.kind === 'ready' && useDataStore.getState().prepareAgain()));
+/** Names each data set handed to the data worker (what consumers ask it for). */
+let nextKey = 1;
 let inFlight: AbortController | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -182,6 +189,7 @@ export const useDataStore = create<DataState>()((set, get) => {
       if (!alive()) return;
       const prepared = await getClient().prepare(
         {
+          key: nextKey++,
           inputs: model.summary.inputs,
           outputs: model.summary.outputs,
           description,
@@ -271,6 +279,9 @@ export const useDataStore = create<DataState>()((set, get) => {
       }
       changed({ description: parseDataDescription(json) });
     },
+    prepareAgain() {
+      changed({});
+    },
   };
 });
 
@@ -294,6 +305,7 @@ export function dataFeed(s: DataState = useDataStore.getState()): DataFeed | { p
       random: false,
       line: `${p.loaded.summary}; ${split}`,
       summary: p.loaded.summary,
+      key: p.key,
       dims: p.loaded.dims,
       calibration: p.calibration,
       evaluation: p.evaluation,
@@ -392,23 +404,18 @@ export function useDataFeed(): DataFeed | { problem: string } {
   return useMemo(() => dataFeed({ ...useDataStore.getState(), ...picked }), [picked]);
 }
 
-/** The first `n` samples of a part (a labeled set's rows, or sets). */
-function firstSamples(p: DataPart, n: number): DataPart {
-  if (p.labeled) {
-    const l = p.labeled;
-    const per = l.sampleDims.reduce((a, d) => a * d, 1);
-    return { labeled: { ...l, labels: l.labels.slice(0, n), data: l.data.slice(0, n * per) } };
-  }
-  return { ...(p.sets ? { sets: p.sets.slice(0, n) } : {}) };
-}
-
 // Compression calibrates on the calibration part; recovery's model-level check runs the first
-// CHECK_SAMPLES of the evaluation part; the runtime check runs the evaluation part.
-provideCompressData((use) => {
-  const f = dataFeed();
-  if ('problem' in f) return f;
-  const part = use === 'calibration' ? f.calibration : f.evaluation;
-  // recovery's check runs at most CHECK_SAMPLES of them: only those travel to the worker
-  const check = use === 'calibration' && f.evaluation && f.evaluationCount > 0 && !f.overlap ? firstSamples(f.evaluation, CHECK_SAMPLES) : undefined;
-  return { ...(part ? { part } : {}), ...(check ? { check } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
-});
+// CHECK_SAMPLES of the evaluation part; the runtime check runs the evaluation part. The page names
+// them; the data worker, which holds them, hands them to the compress worker (src/workers/data-port.ts).
+provideCompressData(
+  (use) => {
+    const f = dataFeed();
+    if ('problem' in f) return f;
+    const part = use === 'calibration' ? f.calibration : f.evaluation;
+    // recovery's check runs at most CHECK_SAMPLES of them: only those travel to the worker
+    const check = use === 'calibration' && f.evaluation && f.evaluationCount > 0 && !f.overlap ? CHECK_SAMPLES : undefined;
+    const samples = part && f.key !== undefined ? { key: f.key, use, ...(check !== undefined ? { check } : {}) } : undefined;
+    return { ...(samples ? { samples } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
+  },
+  () => getClient().connect(),
+);

@@ -7,12 +7,13 @@
 import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
 import type { DataPart } from '../bench/data-load';
+import type { DataSamplesRef } from './data-port';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { SnapshotHandover } from './read-files';
 import type { IoSummary } from '../onnx/summary';
-import type { Method, WorkerResult } from './kit/protocol';
+import type { Method, PortLike, WorkerResult } from './kit/protocol';
 
-export type { CompressReport, DataPart, ModelSnapshot, Recipe, WorkerResult };
+export type { CompressReport, DataPart, DataSamplesRef, ModelSnapshot, PortLike, Recipe, WorkerResult };
 
 export type CompressStage = 'read' | 'parse' | 'calibrate' | 'recover' | 'compress' | 'encode';
 
@@ -109,12 +110,13 @@ export interface CompressModel {
 
 /**
  * The inputs compression and the runtime check use, from the Data place: the calibration part
- * (int8 activations) or the evaluation part (the runtime check), else random inputs at `dims`.
+ * (int8 activations, recovery; with the first evaluation samples for recovery's model-level check)
+ * or the evaluation part (the runtime check), else random inputs at `dims`. The samples never come
+ * from the page: `samples` names them and carries a port on which the worker asks the data worker,
+ * which holds them (src/workers/data-port.ts), so the page's main thread does not clone them.
  */
 export interface CompressData {
-  part?: DataPart;
-  /** the evaluation part beside the calibration part (none where they are the same samples): recovery's model-level check runs there */
-  check?: DataPart;
+  samples?: DataSamples;
   /** sizes of symbolic dims (random inputs) */
   dims: Record<string, number>;
   /** one line: what the data is */
@@ -123,6 +125,14 @@ export interface CompressData {
   /** random inputs: which sizes were guessed from dims' names */
   guessed?: string;
 }
+
+/** Which held samples, and the port to the data worker they come on (transferred; one request). */
+export interface DataSamples extends DataSamplesRef {
+  port: PortLike;
+}
+
+/** The data as the page's store names it: the client connects the port (compress-client.ts). */
+export type CompressDataRequest = Omit<CompressData, 'samples'> & { samples?: DataSamplesRef };
 
 /** How the result is written. */
 export interface CompressOutputOptions {

@@ -8,7 +8,7 @@
 import { AppError, isAppError } from '../core/errors';
 import { buffersOf } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
-import type { CompressData, CompressOutput, CompressProgressCallback, CompressWorkerApi, Recipe, VerifyBackend, VerifyReport } from './compress-api';
+import type { CompressData, CompressDataRequest, CompressOutput, CompressProgressCallback, CompressWorkerApi, PortLike, Recipe, VerifyBackend, VerifyReport } from './compress-api';
 import { WorkerClient } from './kit/client';
 import { debugChunkBytes, debugSingleFileLimit } from './kit/debug';
 import type { ModelHandle } from './model-client';
@@ -17,7 +17,19 @@ export interface CompressCallOptions {
   signal?: AbortSignal;
   onProgress?: CompressProgressCallback;
   /** the Data place's calibration part (int8 activations), else random inputs at its dims */
-  data?: CompressData;
+  data?: CompressDataRequest;
+  /** a port to the worker that holds the samples (DataClient.connect), asked for once per call that names samples */
+  connectData?: () => Promise<PortLike>;
+}
+
+/** The data with a fresh port to the data worker where it names samples; the port is to be transferred. */
+async function connected(data: CompressDataRequest | undefined, connect: (() => Promise<PortLike>) | undefined): Promise<{ data?: CompressData; transfer: PortLike[] }> {
+  if (!data) return { transfer: [] };
+  const { samples, ...rest } = data;
+  if (!samples) return { data: rest, transfer: [] };
+  if (!connect) throw new AppError('invalid-argument', 'the samples are named but there is no data worker to connect to');
+  const port = await connect();
+  return { data: { ...rest, samples: { ...samples, port } }, transfer: [port] };
 }
 
 export class CompressClient {
@@ -36,16 +48,18 @@ export class CompressClient {
    * with code 'aborted' when `signal` fires.
    */
   async compress(handle: ModelHandle, recipe: Recipe, options: CompressCallOptions = {}): Promise<CompressOutput> {
-    const { signal, onProgress, data } = options;
+    const { signal, onProgress, connectData } = options;
     const attempt = async (handOver: boolean): Promise<CompressOutput> => {
       const snapshot = handOver ? await handle.snapshot() : undefined;
+      // a port per attempt: one carries one request
+      const { data, transfer } = await connected(options.data, connectData);
       const singleFileLimit = debugSingleFileLimit();
       const partBytes = debugChunkBytes();
       const output = { ...(singleFileLimit !== undefined ? { singleFileLimit } : {}), ...(partBytes !== undefined ? { partBytes } : {}) };
       const out = await this.kit.call('compress', [{ key: handle.key, ...(snapshot ? { snapshot } : {}) }, recipe, data, output], {
         signal,
         ...(onProgress ? { onProgress } : {}),
-        transfer: snapshot ? buffersOf(snapshot) : [],
+        transfer: [...(snapshot ? buffersOf(snapshot) : []), ...transfer],
       });
       this.held = { key: handle.key, generation: this.kit.generation };
       return out;
@@ -67,12 +81,14 @@ export class CompressClient {
     backends: VerifyBackend[],
     signal?: AbortSignal,
     compressedData?: { name: string; blob: Blob },
-    data?: CompressData,
+    request?: CompressDataRequest,
+    connectData?: () => Promise<PortLike>,
   ): Promise<VerifyReport> {
     if (signal?.aborted) throw new AppError('aborted', 'Cancelled.');
     const original = await handle.runnable();
+    const { data, transfer } = await connected(request, connectData);
     // onnxruntime calls cannot be interrupted: a cancel replaces the worker
-    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData, data], { signal, cancel: 'terminate', transfer: [original] });
+    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData, data], { signal, cancel: 'terminate', transfer: [original, ...transfer] });
   }
 
   dispose(): void {

@@ -15,6 +15,7 @@ import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import { partAsSamples, type DataPart } from '../bench/data-load';
+import { fetchDataParts } from './data-port';
 import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
@@ -23,10 +24,13 @@ import { checkNote, checkRecovery, probabilityOutputs } from '../compress/recove
 import type {
   BackendCheck,
   CompressData,
+  CompressModel,
   CompressOutput,
+  CompressOutputOptions,
   CompressProgress,
   CompressProgressCallback,
   CompressWorkerApi,
+  Recipe,
   SessionRun,
   VerifyBackend,
   VerifyReport,
@@ -38,7 +42,7 @@ import type { BenchTensor } from '../bench/tensor';
 import { BLOB_PART_BYTES, blobOfPieces, finishCompression, finishCompressionStreaming, prepareLoaded, type Prepared, type RunResult } from './compress-run';
 import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
 import { reportChunks, reportDecodes, reportParts } from './kit/debug';
-import { serve, withTransfer, type Handlers } from './kit/serve';
+import { serve, withTransfer, type Handlers, type Transferred } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
 
@@ -143,6 +147,22 @@ function compare(a: Outputs[], b: Outputs[]): { cosine?: number; maxAbsDiff: num
   }
 }
 
+/**
+ * The data with its samples fetched from the data worker (`part`: the part asked for; `check`:
+ * the first evaluation samples beside the calibration part).
+ */
+type GivenData = Omit<CompressData, 'samples'> & { part?: DataPart; check?: DataPart };
+
+/** Fetches the samples `data` names over its port (from the data worker, not the page); without samples, none. */
+async function fetched(data: CompressData | undefined, signal: AbortSignal): Promise<GivenData | undefined> {
+  if (!data) return undefined;
+  const { samples, ...rest } = data;
+  if (!samples) return rest;
+  const { port, ...ref } = samples;
+  const parts = await fetchDataParts(port, ref, signal);
+  return { ...rest, part: parts.part, ...(parts.check ? { check: parts.check } : {}) };
+}
+
 /** random input sets when no data is given; and the fewest evaluation samples the check runs */
 const VERIFY_SETS = 4;
 /**
@@ -168,7 +188,7 @@ async function verify(
   compressed: Blob,
   backends: VerifyBackend[],
   compressedData?: { name: string; blob: Blob },
-  data?: CompressData,
+  data?: GivenData,
 ): Promise<VerifyReport> {
   const offered = data?.part ? partAsSets(data.part, inputs) : [];
   let given = offered.slice(0, VERIFY_MAX);
@@ -248,7 +268,7 @@ const CALIBRATION_SETS = 8;
  * float32) or the model does not run on them, no ranges: those layers stay weights-only and the
  * returned note says why.
  */
-async function calibrate(prepared: Prepared, signal: AbortSignal, data: CompressData | undefined): Promise<{ calibration?: Calibration; note?: string }> {
+async function calibrate(prepared: Prepared, signal: AbortSignal, data: GivenData | undefined): Promise<{ calibration?: Calibration; note?: string }> {
   const { loaded } = prepared;
   let samples: Sample[];
   const given = data?.part ? partAsSamples(data.part) : [];
@@ -294,12 +314,12 @@ function selfContained(loaded: LoadedModel) {
  * input float32[1, 3, 224, 224] (…)"), without what it says about labels or other inputs, which a
  * note about calibration would carry mid-sentence (new-user try).
  */
-function dataName(data: CompressData | undefined): string {
+function dataName(data: GivenData | undefined): string {
   return data?.line.split('; ')[0] || 'your data';
 }
 
 /** The samples recovery's check runs: the evaluation part where it is held out, else the calibration part. */
-function checkSamples(data: CompressData, calibration: DataPart): [Sample[], 'calibration' | 'evaluation'] {
+function checkSamples(data: GivenData, calibration: DataPart): [Sample[], 'calibration' | 'evaluation'] {
   const held = data.check ? partAsSamples(data.check) : [];
   return held.length > 0 ? [held, 'evaluation'] : [partAsSamples(calibration), 'calibration'];
 }
@@ -326,7 +346,7 @@ async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: Ru
  */
 async function recoverySourceFor(
   prepared: Prepared,
-  data: CompressData | undefined,
+  data: GivenData | undefined,
   calibration: Calibration | undefined,
   signal: AbortSignal,
   onProgress: (done: number, total: number, rounds: number) => void,
@@ -387,81 +407,104 @@ function resultBlob(data: NonNullable<RunResult['data']>, signal: AbortSignal, p
 let held: { key: number; loaded: LoadedModel; originalBytes: number } | undefined;
 
 const handlers: Handlers<CompressWorkerApi> = {
-  async compress(ctx, model, recipe, given, output = {}) {
-    const { signal } = ctx;
-    const progress = throttled(ctx.progress);
-    progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
-    const t0 = performance.now();
-    if (model.snapshot) {
-      // the data files held in chunks come as Blobs: read here by offset, a tensor at a time, where
-      // the thread can read a Blob synchronously (FileReaderSync), else in chunks
-      const read = syncBlobReader();
-      const snapshot = read ? receiveHandoverLazily(model.snapshot, read) : await receiveHandover(model.snapshot, signal);
-      reportChunks('compress', snapshot.data);
-      const loaded = fromSnapshot(snapshot);
-      held = { key: model.key, loaded, originalBytes: loaded.fileSize + snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
-    }
-    if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
-    const readMs = performance.now() - t0;
-    const options = { signal, onProgress: progress, now: () => performance.now(), ...(output.singleFileLimit !== undefined ? { singleFileLimit: output.singleFileLimit } : {}) };
-    progress({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
-    const prepared = prepareLoaded(held.loaded, held.originalBytes, recipe);
-    let calibrated: { calibration?: Calibration; note?: string } = {};
-    if (prepared.wantsCalibration) {
-      progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
-      calibrated = await calibrate(prepared, signal, given);
-    }
-    let recovered: { source?: HessianSource; note?: string; release?: () => Promise<void> } = {};
-    if (prepared.wantsRecovery) {
-      progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
-      // the layer compression is at, for the passes of layer-input statistics that run before their layers
-      let at = { done: 0, total: 0, layerKey: '' };
-      const onPass = (pass: number, passes: number, done: number, total: number) => progress({ stage: 'compress', ...at, finished: [], inputs: { pass, passes, done, total } });
-      const onLayer = (p: CompressProgress) => {
-        if (p.stage === 'compress') at = { done: p.done, total: p.total, layerKey: p.layerKey };
-        progress(p);
-      };
-      recovered = await recoverySourceFor(prepared, given, calibrated.calibration, signal, (done, total, rounds) => progress({ stage: 'recover', done, total, layerKey: '', finished: [], rounds }), onPass);
-      Object.assign(options, { onProgress: onLayer });
-    }
-    const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
-    let r: RunResult;
-    const releaseRun = recovered.release;
-    const streamed = recovered.source && recovered.source.count > 0 ? watched(recovered.source) : undefined;
+  async compress(ctx, model, recipe, data, output = {}) {
     try {
-      r = streamed ? await finishCompressionStreaming(prepared, streamed.source, withCalibration) : finishCompression(prepared, withCalibration);
-    } catch (e) {
-      // the model did not run on the calibration samples (a pass of statistics failed): round to nearest, said
-      if (!streamed?.failed()) throw e;
-      r = finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration);
-      recovered = { note: didNotRun(streamed.failed()) };
+      return await compress(ctx.signal, ctx.progress, model, recipe, data, output);
     } finally {
-      await releaseRun?.();
+      // a call that did not ask for its samples (stale model, no calibration or recovery in the recipe) lets the data worker's end go
+      data?.samples?.port.close();
     }
-    if (streamed && recovered.source && !r.data && given?.part) {
-      r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), ...checkSamples(given, given.part));
-    }
-    if (calibrated.note) r.report.notes.push(calibrated.note);
-    if (recovered.note) r.report.notes.push(recovered.note);
-    const bytes = ownBuffer(r.bytes);
-    // the data file as a Blob of parts made as its pieces are read (a tensor of a data file held in
-    // chunks is read from its Blob then): never one buffer (it may pass 2 GiB), never held twice,
-    // and a Blob crosses to the page without a copy
-    const t4 = performance.now();
-    const data = r.data && resultBlob(r.data, signal, output.partBytes);
-    const value: CompressOutput = {
-      fileName: r.fileName,
-      originalBytes: r.originalBytes,
-      bytes,
-      ...(data ? { data } : {}),
-      report: r.report,
-      timings: { readMs, ...r.timings, encodeMs: r.timings.encodeMs + (performance.now() - t4) },
-    };
-    return withTransfer(value, [bytes]);
   },
 
-  verify: (_ctx, original, inputs, compressed, backends, compressedData, data) => verify(original, inputs, compressed, backends, compressedData, data),
+  verify: async (ctx, original, inputs, compressed, backends, compressedData, data) => {
+    try {
+      return await verify(original, inputs, compressed, backends, compressedData, await fetched(data, ctx.signal));
+    } finally {
+      data?.samples?.port.close();
+    }
+  },
 };
+
+async function compress(
+  signal: AbortSignal,
+  report: CompressProgressCallback,
+  model: CompressModel,
+  recipe: Recipe,
+  data: CompressData | undefined,
+  output: CompressOutputOptions,
+): Promise<Transferred<CompressOutput>> {
+  const progress = throttled(report);
+  progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
+  const t0 = performance.now();
+  if (model.snapshot) {
+    // the data files held in chunks come as Blobs: read here by offset, a tensor at a time, where
+    // the thread can read a Blob synchronously (FileReaderSync), else in chunks
+    const read = syncBlobReader();
+    const snapshot = read ? receiveHandoverLazily(model.snapshot, read) : await receiveHandover(model.snapshot, signal);
+    reportChunks('compress', snapshot.data);
+    const loaded = fromSnapshot(snapshot);
+    held = { key: model.key, loaded, originalBytes: loaded.fileSize + snapshot.data.reduce((n, f) => n + f.bytes.length, 0) };
+  }
+  if (!held || held.key !== model.key) throw new AppError('invalid-argument', 'stale: the compress worker does not hold this model');
+  const readMs = performance.now() - t0;
+  const options: { signal: AbortSignal; onProgress: CompressProgressCallback; now: () => number; singleFileLimit?: number } = { signal, onProgress: progress, now: () => performance.now(), ...(output.singleFileLimit !== undefined ? { singleFileLimit: output.singleFileLimit } : {}) };
+  progress({ stage: 'parse', done: 0, total: 0, layerKey: '', finished: [] });
+  const prepared = prepareLoaded(held.loaded, held.originalBytes, recipe);
+  // the samples come from the data worker now, only when the recipe uses them
+  const given = prepared.wantsCalibration || prepared.wantsRecovery ? await fetched(data, signal) : undefined;
+  let calibrated: { calibration?: Calibration; note?: string } = {};
+  if (prepared.wantsCalibration) {
+    progress({ stage: 'calibrate', done: 0, total: 0, layerKey: '', finished: [] });
+    calibrated = await calibrate(prepared, signal, given);
+  }
+  let recovered: { source?: HessianSource; note?: string; release?: () => Promise<void> } = {};
+  if (prepared.wantsRecovery) {
+    progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
+    // the layer compression is at, for the passes of layer-input statistics that run before their layers
+    let at = { done: 0, total: 0, layerKey: '' };
+    const onPass = (pass: number, passes: number, done: number, total: number) => progress({ stage: 'compress', ...at, finished: [], inputs: { pass, passes, done, total } });
+    const onLayer = (p: CompressProgress) => {
+      if (p.stage === 'compress') at = { done: p.done, total: p.total, layerKey: p.layerKey };
+      progress(p);
+    };
+    recovered = await recoverySourceFor(prepared, given, calibrated.calibration, signal, (done, total, rounds) => progress({ stage: 'recover', done, total, layerKey: '', finished: [], rounds }), onPass);
+    options.onProgress = onLayer;
+  }
+  const withCalibration = { ...options, ...(calibrated.calibration ? { calibration: calibrated.calibration } : {}) };
+  let r: RunResult;
+  const releaseRun = recovered.release;
+  const streamed = recovered.source && recovered.source.count > 0 ? watched(recovered.source) : undefined;
+  try {
+    r = streamed ? await finishCompressionStreaming(prepared, streamed.source, withCalibration) : finishCompression(prepared, withCalibration);
+  } catch (e) {
+    // the model did not run on the calibration samples (a pass of statistics failed): round to nearest, said
+    if (!streamed?.failed()) throw e;
+    r = finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration);
+    recovered = { note: didNotRun(streamed.failed()) };
+  } finally {
+    await releaseRun?.();
+  }
+  if (streamed && recovered.source && !r.data && given?.part) {
+    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), ...checkSamples(given, given.part));
+  }
+  if (calibrated.note) r.report.notes.push(calibrated.note);
+  if (recovered.note) r.report.notes.push(recovered.note);
+  const bytes = ownBuffer(r.bytes);
+  // the data file as a Blob of parts made as its pieces are read (a tensor of a data file held in
+  // chunks is read from its Blob then): never one buffer (it may pass 2 GiB), never held twice,
+  // and a Blob crosses to the page without a copy
+  const t4 = performance.now();
+  const written = r.data && resultBlob(r.data, signal, output.partBytes);
+  const value: CompressOutput = {
+    fileName: r.fileName,
+    originalBytes: r.originalBytes,
+    bytes,
+    ...(written ? { data: written } : {}),
+    report: r.report,
+    timings: { readMs, ...r.timings, encodeMs: r.timings.encodeMs + (performance.now() - t4) },
+  };
+  return withTransfer(value, [bytes]);
+}
 
 reportDecodes('compress');
 serve(handlers);

@@ -17,6 +17,7 @@ import { parseLabeledJson } from '../bench/labeled';
 import { parseJsonText } from '../bench/parse-inputs';
 import type { IoSummary } from '../onnx/summary';
 import type { DataProgress, DataRequest, DataWorkerApi, PreparedData } from './data-api';
+import { serveDataPort, type HeldData } from './data-port';
 import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
 
@@ -128,14 +129,20 @@ async function fedBack(loaded: LoadedData, pairs: ReturnType<typeof feedbackPair
   }
 }
 
+/** The last data set prepared, for consumers that connect (the compress worker); dropped when the next prepare starts. */
+let held: HeldData | undefined;
+
 async function prepare(req: DataRequest, progress: Progress): Promise<PreparedData> {
+  held = undefined;
   const t0 = performance.now();
   let loaded = req.source.kind === 'sample' ? await sampleSet(req.inputs, req.description) : await fromFiles(req.source.files, req.source.paths, req.source.audio, req.inputs, req.outputs, req.description, progress);
   if (loaded.count === 0) throw new AppError('invalid-argument', 'the files hold no samples');
   const pairs = feedbackPairs(loaded, req.inputs, req.outputs);
   if (pairs.length > 0) loaded = await fedBack(loaded, pairs, req.model, progress);
   const split = splitData(loaded, true);
+  held = { key: req.key, calibration: split.calibration, evaluation: split.evaluation };
   return {
+    key: req.key,
     loaded,
     calibration: split.calibration,
     evaluation: split.evaluation,
@@ -149,6 +156,7 @@ async function prepare(req: DataRequest, progress: Progress): Promise<PreparedDa
 
 const handlers: Handlers<DataWorkerApi> = {
   prepare: (ctx, req) => prepare(req, ctx.progress),
+  connect: (_ctx, port) => serveDataPort(port, () => held),
 };
 
 reportDecodes('data');

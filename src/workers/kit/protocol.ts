@@ -29,8 +29,19 @@ export type ArgsOf<M> = M extends Method<infer A, unknown, unknown> ? A : never;
 export type ResultOf<M> = M extends Method<unknown[], infer R, unknown> ? R : never;
 export type ProgressOf<M> = M extends Method<unknown[], unknown, infer P> ? P : never;
 
-/** Buffers moved (not copied) with a message. */
-export type TransferList = ArrayBuffer[];
+/**
+ * A MessagePort as the kit sees it: the DOM's, or Node's in tests (where `MessagePort` is not a
+ * type of its own).
+ */
+export interface PortLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  start(): void;
+  close(): void;
+}
+
+/** Buffers (and ports) moved, not copied, with a message. */
+export type TransferList = (ArrayBuffer | PortLike)[];
 
 /**
  * What the kit exposes through comlink in every worker: one `call` that runs a handler and answers
