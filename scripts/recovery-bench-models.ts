@@ -2,7 +2,9 @@
  * The models and inputs of the recovery benchmarks (`npm run bench:recovery`, `npm run
  * bench:recovery-page`): built here with seeded weights, so both measure the same bytes.
  *   - a CNN of about 8 MB: four 3x3 Convs 3→64→128→256→512 (stride 2) on 64x64 images, a Gemm head;
- *   - a MatMul model of about 25 MB: four 1024/1536 layers on 64-token sequences;
+ *   - a MatMul model of about 25 MB: four 1024/1536 layers on 64-token sequences (the page's
+ *     benchmark), and one of about 100 MB (the issue's size, `npm run bench:recovery`): four
+ *     2048/3072 layers on 64-token sequences;
  *   - inputs with structure (a few smooth factors plus noise), as real data has.
  */
 import type { Sample } from '../src/compress/activations/calibrate';
@@ -39,9 +41,9 @@ export function cnn(): BenchModel {
   return { model: makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }), input: 'image', dims: [1, 3, 64, 64] };
 }
 
-export function mlp(): BenchModel {
+export function mlp(width = 1024): BenchModel {
   const rng = seeded(5);
-  const dims = [1024, 1536, 1024, 1536, 1024];
+  const dims = [width, width * 1.5, width, width * 1.5, width];
   const inits: Tensor[] = [];
   const nodes = [];
   let x = 'x';
@@ -52,8 +54,8 @@ export function mlp(): BenchModel {
     if (!last) nodes.push(makeNode('Relu', [`m${i}`], [`h${i}`], [], { name: `relu${i}` }));
     x = last ? `m${i}` : `h${i}`;
   }
-  const graph = makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 64, 1024])], outputs: [makeValueInfo(x, DataType.FLOAT, [1, 64, 1024])] });
-  return { model: makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }), input: 'x', dims: [1, 64, 1024] };
+  const graph = makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 64, width])], outputs: [makeValueInfo(x, DataType.FLOAT, [1, 64, width])] });
+  return { model: makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }), input: 'x', dims: [1, 64, width] };
 }
 
 export function samples(input: string, dims: number[], n: number, seed: number): Sample[] {
@@ -71,3 +73,6 @@ export function samples(input: string, dims: number[], n: number, seed: number):
     return { [input]: { dtype: 'float32', dims, data } };
   });
 }
+
+/** The MatMul model of about 100 MB (four 2048/3072 layers): the issue's size. */
+export const mlpLarge = (): BenchModel => mlp(2048);
