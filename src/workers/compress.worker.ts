@@ -462,7 +462,9 @@ async function compress(
     progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
     // the layer compression is at, for the passes of layer-input statistics that run before their layers
     let at = { done: 0, total: 0, layerKey: '' };
-    const onPass = (pass: number, passes: number, done: number, total: number) => progress({ stage: 'compress', ...at, finished: [], inputs: { pass, passes, done, total } });
+    // (a pass done: the layers' GPTQ runs next, said as the layer line again)
+    const onPass = (pass: number, passes: number, done: number, total: number) =>
+      progress({ stage: 'compress', ...at, finished: [], ...(done < total ? { inputs: { pass, passes, done, total } } : {}) });
     const onLayer = (p: CompressProgress) => {
       if (p.stage === 'compress') at = { done: p.done, total: p.total, layerKey: p.layerKey };
       progress(p);
@@ -485,7 +487,9 @@ async function compress(
     await releaseRun?.();
   }
   if (streamed && recovered.source && !r.data && given?.part) {
-    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, withCalibration), ...checkSamples(given, given.part));
+    // round to nearest's model for the check, its layers not reported again (the bar would go back)
+    const { onProgress: _shown, ...quiet } = withCalibration;
+    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, quiet), ...checkSamples(given, given.part));
   }
   if (calibrated.note) r.report.notes.push(calibrated.note);
   if (recovered.note) r.report.notes.push(recovered.note);

@@ -747,11 +747,13 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
       if (!passes) planPasses(plan.wanted.map((x) => x.layer.key));
       const p = passOf.get(w.stat) as number;
       if (!collected.has(p)) {
-        how ??= copiesOf(model, plan, samples, run, options);
-        const got = await how;
         const pass = (passes as Stat[][])[p];
         const index = ran++;
         const total = Math.max(index + 1, runnable);
+        // said from its start (the first pass first counts the rows: a run of its own)
+        options.onPass?.(index, total, 0, samples.length);
+        how ??= copiesOf(model, plan, samples, run, options);
+        const got = await how;
         await collectPass(model, plan, pass, got, samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
         collected.add(p);
       }
