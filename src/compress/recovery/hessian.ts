@@ -626,12 +626,30 @@ async function copiesOf(model: Model, plan: StatPlan, samples: readonly Sample[]
     if (conv) probeConvs.set(p, conv);
   }
   await runStatistics(model, [...probes.values()], probeConvs, 1, samples.slice(0, 1), run, { ...(options.signal ? { signal: options.signal } : {}) });
+  return { copies: copiesForRows(plan, samples, copies, (s) => (probes.get(s) as Stat).rows), firstAlone: true };
+}
+
+/** Copies a run that fit ROWS_BUDGET, from each statistic's rows of one sample (`asked`: copiesFor's). */
+function copiesForRows(plan: StatPlan, samples: readonly Sample[], asked: number, rowsOf: (s: Stat) => number): number {
   // (a weighted statistic holds its rows once per output channel, twice: B and its transpose)
   const perSample = plan.stats.reduce((n, s) => {
-    const rows = (probes.get(s) as Stat).rows;
+    const rows = rowsOf(s);
     return n + s.groups * s.cols * rows * 4 * (s.partner ? 2 : 1) + (s.weightBy ? (2 * s.outs * s.cols * rows * 4) / 3 : 0);
   }, 0);
-  return { copies: Math.max(1, Math.min(copies, samples.length - 1, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample)))), firstAlone: true };
+  return Math.max(1, Math.min(asked, samples.length - 1, Math.floor(ROWS_BUDGET / Math.max(1, 3 * perSample))));
+}
+
+/**
+ * The copies a run for a pass that holds every statistic: counted on its own first sample (run
+ * alone, as every pass's is), without the row-counting run copiesOf needs when the statistics are
+ * split into passes. The same copies as copiesOf's, so the same sums.
+ */
+async function copiesInPass(model: Model, plan: StatPlan, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<{ copies: number; firstAlone: boolean }> {
+  for (const s of plan.stats) allocate(s);
+  const copies = copiesFor(model, samples, options.copies);
+  if (options.copies !== undefined || copies <= 1) return { copies, firstAlone: false };
+  await runStatistics(model, plan.stats, plan.convs, 1, samples.slice(0, 1), run, { ...options, onProgress: (done) => options.onProgress?.(done, samples.length) });
+  return { copies: copiesForRows(plan, samples, copies, (s) => s.rows), firstAlone: true };
 }
 
 /** Runs one pass over the samples for `pass` (its sums start at zero), then mirrors its H. */
@@ -639,16 +657,23 @@ async function collectPass(
   model: Model,
   plan: StatPlan,
   pass: readonly Stat[],
-  how: { copies: number; firstAlone: boolean },
+  given: { copies: number; firstAlone: boolean } | undefined,
   samples: readonly Sample[],
   run: RunModel,
   options: HessianOptions,
-): Promise<void> {
-  for (const s of pass) allocate(s);
+): Promise<{ copies: number; firstAlone: boolean }> {
   let rest = samples;
-  if (how.firstAlone) {
-    await runStatistics(model, pass, plan.convs, 1, samples.slice(0, 1), run, { ...options, onProgress: (done) => options.onProgress?.(done, samples.length) });
-    rest = samples.slice(1);
+  let how = given;
+  if (!how) {
+    // the pass holds every statistic: its first sample counts the rows (copiesInPass)
+    how = await copiesInPass(model, plan, samples, run, options);
+    if (how.firstAlone) rest = samples.slice(1);
+  } else {
+    for (const s of pass) allocate(s);
+    if (how.firstAlone) {
+      await runStatistics(model, pass, plan.convs, 1, samples.slice(0, 1), run, { ...options, onProgress: (done) => options.onProgress?.(done, samples.length) });
+      rest = samples.slice(1);
+    }
   }
   const first = samples.length - rest.length;
   const after = { ...options, onProgress: (done: number) => options.onProgress?.(first + done, samples.length) };
@@ -662,6 +687,7 @@ async function collectPass(
     await runStatistics(model, pass, plan.convs, 1, rest, run, after);
   }
   for (const s of pass) symmetrize(s);
+  return how;
 }
 
 /**
@@ -675,7 +701,7 @@ export async function collectHessians(model: Model, layers: readonly HessianLaye
   const out = new Map<string, LayerHessian>();
   if (plan.wanted.length === 0) return out;
   const passes = passesFor(plan.stats, options.statsBudget ?? STATS_BUDGET);
-  const how = await copiesOf(model, plan, samples, run, options);
+  const how = passes.length === 1 ? undefined : await copiesOf(model, plan, samples, run, options);
   for (const [p, pass] of passes.entries()) {
     const progress = (done: number) => options.onProgress?.(Math.floor((p * samples.length + done) / passes.length), samples.length);
     await collectPass(model, plan, pass, how, samples, run, { ...options, onProgress: progress });
@@ -752,9 +778,10 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
         const total = Math.max(index + 1, runnable);
         // said from its start (the first pass first counts the rows: a run of its own)
         options.onPass?.(index, total, 0, samples.length);
-        how ??= copiesOf(model, plan, samples, run, options);
-        const got = await how;
-        await collectPass(model, plan, pass, got, samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
+        // one pass for every statistic: its own first sample counts the rows; else a run counts them first
+        if (!how && pass.length < plan.stats.length) how = copiesOf(model, plan, samples, run, options);
+        const got = await collectPass(model, plan, pass, how && (await how), samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
+        how ??= Promise.resolve(got);
         collected.add(p);
       }
       return hessianOf(plan, w);
