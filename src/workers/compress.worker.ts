@@ -45,26 +45,7 @@ import { reportChunks, reportDecodes, reportParts } from './kit/debug';
 import { serve, withTransfer, type Handlers, type Transferred } from './kit/serve';
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
-
-/**
- * Progress goes to the page at most every 40 ms (stage changes and the last layer always), with
- * the keys of every layer finished since the previous report.
- */
-function throttled(onProgress: CompressProgressCallback): CompressProgressCallback {
-  let last = -Infinity;
-  let stage = '';
-  let pending: string[] = [];
-  return (p: CompressProgress) => {
-    pending.push(...p.finished);
-    const now = performance.now();
-    if (now - last >= 40 || p.stage !== stage || (p.total > 0 && p.done >= p.total)) {
-      last = now;
-      stage = p.stage;
-      onProgress({ ...p, finished: pending });
-      pending = [];
-    }
-  };
-}
+import { throttled } from './compress-progress';
 
 /** The buffer of exactly these bytes (the encoder may hand back a view into a larger one). */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
