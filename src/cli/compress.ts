@@ -289,13 +289,19 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     // on a terminal, where it is: the layer, and while a pass of layer-input statistics runs, its sample
     const tty = process.stderr.isTTY;
     let at = '';
-    const onPass = tty ? (pass: number, passes: number, done: number, total: number) => process.stderr.write(`\r\x1b[K${at}recovery: layer inputs, pass ${pass + 1} of ${passes}, sample ${done} of ${total}`) : undefined;
+    let line = '';
+    // (a pass done: GPTQ of its layers runs next, so the layer line comes back)
+    const onPass = tty
+      ? (pass: number, passes: number, done: number, total: number) =>
+          process.stderr.write(`\r\x1b[K${done < total ? `${at}recovery: layer inputs, pass ${pass + 1} of ${passes}, sample ${done} of ${total}` : line}`)
+      : undefined;
     const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration, onPass);
     const source = recovered && recovered.source.count > 0 ? recovered.source : undefined;
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
     const onProgress = (done: number, total: number, key: string) => {
       at = `layer ${done} of ${total} · `;
-      process.stderr.write(`\r\x1b[Klayer ${done} of ${total}${key ? ` · ${key}` : ''}`);
+      line = `layer ${done} of ${total}${key ? ` · ${key}` : ''}`;
+      process.stderr.write(`\r\x1b[K${line}`);
     };
     // (the layers too: GPTQ on a wide Conv takes seconds each)
     let { model, report } = source ? await compressModelStreaming(loaded.model, recipe, source, tty ? { ...options, onProgress } : options) : compressModel(loaded.model, recipe, options);
