@@ -152,6 +152,36 @@ describe('collectHessians: H computed in the runtime', () => {
     expect(got.get('k')?.mean).toEqual(got.get('q')?.mean);
     expect(got.get('k')?.rows).toBe(6);
   });
+
+  it('streamed (hessianSource): a statistic two layers share runs once and is freed only when both are released', async () => {
+    const rng = seeded(19);
+    const w = (name: string) => makeTensor(name, DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, () => rng() * 2 - 1));
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [makeNode('MatMul', ['x', 'wq'], ['q'], [], { name: 'q' }), makeNode('MatMul', ['x', 'wk'], ['k'], [], { name: 'k' })],
+        initializers: [w('wq'), w('wk')],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 6, 8])],
+        outputs: [makeValueInfo('q', DataType.FLOAT), makeValueInfo('k', DataType.FLOAT)],
+      }),
+    });
+    const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: [1, 6, 8], data: Float32Array.from({ length: 48 }, () => rng()) } }));
+    const whole = await collectHessians(model, recoveryLayers(model, recipe), samples, run);
+    let runs = 0;
+    const source = hessianSource(model, recoveryLayers(model, recipe), samples, (bytes, feeds) => (runs++, run(bytes, feeds)));
+    source.plan(['q', 'k']);
+    expect((await source.take('q'))?.h).toEqual(whole.get('q')?.h);
+    const ran = runs;
+    source.release('q');
+    // k reads the same statistic: still there, no run
+    expect((await source.take('k'))?.h).toEqual(whole.get('k')?.h);
+    expect(runs).toBe(ran);
+    source.release('k');
+    // both released: gone, so taking q again runs its pass again
+    expect((await source.take('q'))?.h).toEqual(whole.get('q')?.h);
+    expect(runs).toBeGreaterThan(ran);
+  });
 });
 
 describe('collectHessians: wide Conv layers keep about rowsPerColumn rows per column', () => {
