@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './helpers';
+import { largestPost, POST_PROBE, resetPosts } from './post-probe';
 import { zlibSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 
@@ -67,6 +68,10 @@ const num = async (page: Page, selector: string, attr: string) => Number(await p
 
 test('benchmarks the sample and its int8 version on wasm and WebGPU, with fidelity and accuracy that match cli eval', async ({ page }) => {
   test.setTimeout(300_000);
+  // the probe from the page's start (beforeEach opened it without): the data worker's answers are tagged
+  await page.addInitScript(POST_PROBE);
+  await page.reload();
+  await expect(page.getByTestId('compress-button')).toBeVisible();
   const compressed = await compressInt8(page);
   await openBench(page);
 
@@ -86,9 +91,17 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
   // few runs: WebGPU is a software adapter here
   await setCaps(page, 15, 1);
   await choose(page, ['wasm-1', 'webgl', 'webgpu']);
+  await resetPosts(page);
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-progress')).toBeVisible();
   await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  // every bench worker gets the evaluation part from the data worker and plans its inputs itself:
+  // no message from the page's thread copies the samples (322 x 64 floats), nor a plan made of them
+  const posts = await largestPost(page);
+  expect(posts.count).toBeGreaterThan(0);
+  expect(posts.fromData).toBe(0);
+  // the largest copy is the original's outputs the compressed run compares with (322 x 10 floats)
+  expect(posts.bytes).toBeLessThan(322 * 64 * 4);
 
   // numbers appear for both models on wasm and WebGPU
   for (const backend of ['wasm-1', 'webgpu']) {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { expect, test } from './helpers';
+import { largestPost, POST_PROBE, resetPosts } from './post-probe';
 
 test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ page }) => {
   test.setTimeout(240_000);
@@ -120,18 +121,30 @@ test('sensitivity, sweep, and a chart point loaded onto the graph', async ({ pag
 
 test('with recovery: candidates are taught on the calibration part, and a loaded point compresses with recovery', async ({ page }) => {
   test.setTimeout(240_000);
+  await page.addInitScript(POST_PROBE);
   await page.goto('/');
   await expect(page.locator('[data-testid="graph-node"][data-key="/features/conv1/Conv"]')).toBeVisible({ timeout: 30_000 });
   await page.getByTestId('tab-explore').click();
   // a sweep without recovery first: its front stays in the chart, dashed, once recovery is on
   await page.getByTestId('explore-prune').uncheck();
+  await resetPosts(page);
   await page.getByTestId('run-sweep').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  // the explore workers get the evaluation part from the data worker: no message from the page's
+  // thread copies the samples (322 x 64 floats; the model's snapshot is copied to each worker beside)
+  const sweepPosts = await largestPost(page);
+  expect(sweepPosts.count).toBeGreaterThan(0);
+  expect(sweepPosts.fromData).toBe(0);
   await page.getByTestId('explore-recovery').check();
   await page.getByTestId('search-goal').selectOption('size');
   await page.getByTestId('search-ratio').fill('20');
+  await resetPosts(page);
   await page.getByTestId('run-search').click();
   await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  // nor, with recovery, the calibration part (128 x 64 floats) the first worker collects H on
+  const searchPosts = await largestPost(page);
+  expect(searchPosts.count).toBeGreaterThan(0);
+  expect(searchPosts.fromData).toBe(0);
   // H from the 128 calibration samples, scored on the 322 evaluation samples
   await expect(page.getByTestId('explore-status')).toContainText('recovery gptq on 128 calibration samples');
   await expect(page.getByTestId('explore-found')).toBeVisible();

@@ -136,3 +136,46 @@ test('a data worker that crashes while it hands the samples to Compress: the com
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('compress-notes')).toContainText('recovery gptq: layer inputs from 128 calibration samples');
 });
+
+test('a data worker that crashes while it hands the samples to Benchmark and Explore: each says so, the data is prepared again, and the next run measures on it', async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('compress-close').click();
+  const preparedAgain = async () => {
+    await page.getByTestId('tab-data').click();
+    await expect(page.getByTestId('data-status')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await expect(page.getByTestId('data-split-line')).toHaveText(/^128 calibrate/);
+  };
+  await preparedAgain();
+
+  // Benchmark: the data worker's next call is the port it opens for the first bench worker
+  await page.getByTestId('tab-bench').click();
+  await expect(page.locator('[data-testid="bench-backend"][data-available="unknown"]')).toHaveCount(0, { timeout: 30_000 });
+  for (const b of ['wasm-n', 'webgl', 'webgpu']) {
+    const box = page.getByTestId(`bench-backend-${b}`);
+    if (!(await box.isDisabled())) await box.setChecked(false);
+  }
+  await page.getByTestId('bench-max-runs').fill('5');
+  await page.getByTestId('bench-max-seconds').fill('1');
+  expect(await crash(page, 'data')).toBe(true);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-failed')).toHaveText(/^The data worker stopped unexpectedly \(.*simulated crash.*\)/, { timeout: 30_000 });
+  await preparedAgain();
+  await page.getByTestId('tab-bench').click();
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(page.locator('[data-testid="bench-accuracy-row"][data-backend="wasm-1"] [data-testid="bench-accuracy-compressed"]')).toHaveText(/^\d+\/322 = /);
+
+  // Explore: the same, with the ports its workers ask on
+  await page.getByTestId('tab-explore').click();
+  await page.getByTestId('explore-prune').uncheck();
+  expect(await crash(page, 'data')).toBe(true);
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('explore-error')).toHaveText(/^The data worker stopped unexpectedly \(.*simulated crash.*\)/, { timeout: 30_000 });
+  await preparedAgain();
+  await page.getByTestId('tab-explore').click();
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('explore-status')).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  await expect(page.getByTestId('explore-status')).toContainText('322');
+});

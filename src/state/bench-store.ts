@@ -7,8 +7,8 @@
  */
 import { create } from 'zustand';
 import { errorMessage, isAppError } from '../core/errors';
-import type { BackendAvailability, BackendId, DataSource, ImagePrep, JobResult } from '../workers/bench-api';
-import { dataFeed } from './data-store';
+import type { BackendAvailability, BackendId, ImagePrep, JobResult } from '../workers/bench-api';
+import { connectData, dataFeed } from './data-store';
 import { BenchClient, type BenchProgress, type BenchSetup } from '../workers/bench-client';
 import type { InputSpec, InputsDescription, SymbolicDim } from '../bench/describe-inputs';
 import { useCompressStore } from './compress-store';
@@ -101,7 +101,8 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
     if (backends.length === 0) return set({ run: { kind: 'failed', message: 'Choose at least one backend.' } });
     const feed = dataFeed();
     if ('problem' in feed) return set({ run: { kind: 'failed', message: feed.problem } });
-    const source: DataSource = feed.evaluation ? { kind: 'given', part: feed.evaluation } : { kind: 'synthetic' };
+    // the evaluation part by name: each bench worker asks the data worker for it (the page never clones it); else random inputs
+    const samples = feed.evaluation && feed.key !== undefined ? { key: feed.key, use: 'evaluation' as const } : undefined;
     inFlight?.abort();
     const controller = new AbortController();
     inFlight = controller;
@@ -115,7 +116,7 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
           inputs: model.summary.inputs,
           originalFileBytes: model.files.reduce((n, f) => n + f.bytes, 0),
           compressed: result.blob,
-          source,
+          ...(samples ? { samples } : {}),
           dimValues: feed.dims,
           repeat: { maxRuns: s.maxRuns, maxMs: s.maxSeconds * 1000 },
         },
@@ -125,6 +126,7 @@ export const useBenchStore = create<BenchState>()((set, get) => ({
           onProgress: (progress) => alive() && set({ run: { kind: 'running', progress } }),
           onSetup: (setup) => alive() && set({ setup }),
           onResult: (r) => alive() && set({ results: [...get().results, r] }),
+          connectData,
         },
       );
       if (alive()) set({ run: { kind: 'done', ms: now() - t0 } });

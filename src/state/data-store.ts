@@ -19,6 +19,7 @@ import { AUDIO_FILE, defaultDescription, parseDataDescription, serializeDataDesc
 import { concreteDims, describeInputs, dimChoices, statePairs } from '../bench/describe-inputs';
 import { CHECK_SAMPLES } from '../compress/recovery/meta';
 import type { DataPart, DataPreview, DecodedAudioFile, PreparedData } from '../workers/data-api';
+import type { PortLike } from '../workers/compress-api';
 import { DataClient } from '../workers/data-client';
 import type { OpenedModel } from '../workers/model-api';
 import { provideCompressData } from './compress-store';
@@ -85,6 +86,11 @@ export interface DataState {
 let client: DataClient | undefined;
 /** The data worker holds the prepared samples for the compress worker: replaced after a crash, it has forgotten them, so they are prepared again. */
 const getClient = () => (client ??= new DataClient((reason) => reason.code !== 'aborted' && useDataStore.getState().status.kind === 'ready' && useDataStore.getState().prepareAgain()));
+/** A port on which a consumer worker asks the data worker for the samples it holds (src/workers/data-port.ts): Compress, the runtime check, Explore. */
+export function connectData(): Promise<PortLike> {
+  return getClient().connect();
+}
+
 /** Names each data set handed to the data worker (what consumers ask it for). */
 let nextKey = 1;
 let inFlight: AbortController | undefined;
@@ -417,5 +423,5 @@ provideCompressData(
     const samples = part && f.key !== undefined ? { key: f.key, use, ...(check !== undefined ? { check } : {}) } : undefined;
     return { ...(samples ? { samples } : {}), dims: f.dims, line: f.summary, random: f.random, ...(f.guessed ? { guessed: f.guessed } : {}) };
   },
-  () => getClient().connect(),
+  connectData,
 );

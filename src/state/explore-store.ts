@@ -20,7 +20,7 @@ import {
   type SensitivityEntry,
 } from '../workers/explore-client';
 import type { Recipe, Score } from '../workers/explore-api';
-import { requireFeed, useDataStore } from './data-store';
+import { connectData, requireFeed, useDataStore } from './data-store';
 import type { OpenedModel } from '../workers/model-api';
 import { serializeRecipe } from '../compress/recipe';
 import type { SizeBasis } from '../bench/explore/size';
@@ -149,8 +149,10 @@ function exploreRunner(set: SetState, get: GetState) {
     if (!files || !handle) throw new Error('The model\u2019s files are no longer available; open it again.');
     const target = useRecipeStore.getState().recipe.target;
     const feed = requireFeed();
-    const recovery = st.recovery && feed.calibration ? { calibration: feed.calibration } : undefined;
-    const activations = target === 'wasm' && feed.calibration ? { calibration: feed.calibration } : undefined;
+    const recovery = st.recovery && feed.calibration ? true : undefined;
+    const activations = target === 'wasm' && feed.calibration ? true : undefined;
+    // the samples by name: each explore worker asks the data worker for them (the page never clones them)
+    const samples = feed.evaluation && feed.key !== undefined ? { key: feed.key, use: 'evaluation' as const, ...(recovery || activations ? { calibration: true } : {}) } : undefined;
     if (st.recovery && !recovery) throw new Error('Recovery needs calibration samples: give data in the Data tab (random inputs have none).');
     const key = `${model.fileName}:${model.parseMs}:${target}:${feed.version}:${st.sizeBasis}:${st.recovery}`;
     if (client && session && key === clientKey) return { c: client, s: session };
@@ -158,9 +160,10 @@ function exploreRunner(set: SetState, get: GetState) {
     set({ data: { line: feed.line, random: feed.random, version: feed.version } });
     set({ phase: 'preparing', progress: { done: 0, total: 0, label: 'Starting workers and measuring the original' } });
     const started = await ExploreClient.start(
-      { files: [...files], snapshot: await handle.snapshot(), target, ...(feed.evaluation ? { data: feed.evaluation } : {}), dimValues: feed.dims, ...(recovery ? { recovery } : {}), ...(activations ? { activations } : {}) },
+      { files: [...files], snapshot: await handle.snapshot(), target, ...(samples ? { samples } : {}), dimValues: feed.dims, ...(recovery ? { recovery } : {}), ...(activations ? { activations } : {}) },
       undefined,
       st.sizeBasis,
+      connectData,
     );
     if (signal.aborted || get().model !== model) {
       started.client.dispose();

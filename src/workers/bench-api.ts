@@ -6,16 +6,15 @@
  * a fresh worker gives a clean peak-memory figure and a cancel that always works (terminate).
  */
 import type { ModelAccuracy, ModelRun, OutputValues } from '../bench/evaluate';
-import type { DataPart } from '../bench/data-load';
+import type { DataSamples, DataSamplesRef } from './data-port';
 import type { ImagePrep } from '../bench/image';
 import type { LatencyStats, RepeatOptions, RepeatStop } from '../bench/latency';
 import type { OutputFidelity } from '../bench/metrics';
 import type { PairedResult } from '../bench/paired';
-import type { InputPlan } from '../bench/plan';
 import type { IoSummary } from '../onnx/summary';
-import type { Method, WorkerResult } from './kit/protocol';
+import type { Method, PortLike, WorkerResult } from './kit/protocol';
 
-export type { ImagePrep, LatencyStats, ModelAccuracy, ModelRun, OutputFidelity, OutputValues, PairedResult, RepeatOptions, RepeatStop, WorkerResult };
+export type { DataSamples, DataSamplesRef, PortLike, ImagePrep, LatencyStats, ModelAccuracy, ModelRun, OutputFidelity, OutputValues, PairedResult, RepeatOptions, RepeatStop, WorkerResult };
 
 /** wasm with 1 thread, wasm with the machine's threads, WebGL, WebGPU (JSEP). */
 export type BackendId = 'wasm-1' | 'wasm-n' | 'webgl' | 'webgpu';
@@ -31,15 +30,18 @@ export interface BackendAvailability {
   threads?: number;
 }
 
-/** Where the benchmark's inputs come from: the Data place's evaluation part, or random inputs. */
-export type DataSource = { kind: 'synthetic' } | { kind: 'given'; part: DataPart };
-
-export interface PrepareRequest {
+/**
+ * What a bench worker builds its inputs from (`planInputs`, in every worker that needs them: the
+ * same plan in each, synthesized sets being seeded): the Data place's evaluation part, or random
+ * inputs. The samples never come from the page: `samples` names them and carries a port on which
+ * the worker asks the data worker, which holds them (src/workers/data-port.ts), so the page's main
+ * thread does not clone them (nor a plan made of them) for each job.
+ */
+export interface PlanRequest<S = DataSamples> {
   /** the open model's inputs (its summary) */
   inputs: IoSummary[];
-  /** the compressed model */
-  compressed: Blob;
-  source: DataSource;
+  /** the Data place's evaluation part, by name (absent: random inputs) */
+  samples?: S;
   /** sizes for symbolic dims */
   dimValues: Record<string, number>;
   repeat: Partial<RepeatOptions>;
@@ -47,8 +49,16 @@ export interface PrepareRequest {
   labeledBatch?: number;
 }
 
+export interface PrepareRequest extends PlanRequest {
+  /** the compressed model */
+  compressed: Blob;
+}
+
 export interface PreparedBench {
-  plan: InputPlan;
+  /** the plan's line (what is fed) */
+  description: string;
+  /** samples in the labeled set, if any */
+  labeledCount?: number;
   /** the compressed file's bytes, transferred */
   compressed: ArrayBuffer;
   compressedFileBytes: number;
@@ -62,7 +72,7 @@ export interface BenchJob {
   backend: BackendId;
   model: ModelRole;
   bytes: ArrayBuffer;
-  plan: InputPlan;
+  plan: PlanRequest;
   /** the original's outputs on the same backend (for the compressed model's fidelity) */
   reference?: OutputValues[][];
 }
@@ -72,7 +82,7 @@ export interface PairedJob {
   backend: BackendId;
   original: ArrayBuffer;
   compressed: ArrayBuffer;
-  plan: InputPlan;
+  plan: PlanRequest;
 }
 
 export type JobPhase = 'load' | 'first-run' | 'latency' | 'fidelity' | 'accuracy';

@@ -3,7 +3,9 @@
  * pair runs in a fresh worker, original first so the compressed model's fidelity is measured
  * against the original's outputs on the same backend. The original's runnable bytes come from the
  * model worker (the open model is not decoded again). Cancel terminates the worker in flight
- * (onnxruntime calls cannot be interrupted). Results arrive one job at a time.
+ * (onnxruntime calls cannot be interrupted). Results arrive one job at a time. Where the request
+ * names the Data place's samples, every worker gets a port of its own to the data worker
+ * (`connectData`, DataClient.connect) and asks it for them: the page never clones them.
  */
 import { AppError } from '../core/errors';
 import type {
@@ -14,8 +16,11 @@ import type {
   JobProgress,
   JobResult,
   ModelRole,
+  PlanRequest,
+  PortLike,
   PreparedBench,
   PrepareRequest,
+  DataSamplesRef,
 } from './bench-api';
 import { WorkerClient, cancelled, type CallOptions } from './kit/client';
 import type { ArgsOf, ProgressOf, ResultOf } from './kit/protocol';
@@ -47,6 +52,8 @@ export interface BenchRunOptions {
   onSetup?: (s: BenchSetup) => void;
   /** each job's result as soon as it is known (outputs stripped) */
   onResult?: (r: JobResult) => void;
+  /** a port to the worker that holds the samples (DataClient.connect), asked for once per worker where the request names samples */
+  connectData?: () => Promise<PortLike>;
 }
 
 const PHASE_SPAN: Record<JobPhase, [number, number]> = {
@@ -78,10 +85,20 @@ async function inWorker<K extends keyof BenchWorkerApi & string>(
   }
 }
 
-/** What the page gives a benchmark: the open model (handle) and what to measure with. */
-export interface BenchRequest extends PrepareRequest {
+/** What the page gives a benchmark: the open model (handle) and what to measure with (the samples by name). */
+export interface BenchRequest extends Omit<PrepareRequest, 'samples'> {
+  samples?: DataSamplesRef;
   /** the open model's files' bytes as the user has them (model + external data) */
   originalFileBytes: number;
+}
+
+/** The plan request with a fresh port to the data worker where it names samples (one port carries one request); the port is to be transferred. */
+async function connected(request: PlanRequest<DataSamplesRef>, connect: (() => Promise<PortLike>) | undefined): Promise<{ plan: PlanRequest; transfer: PortLike[] }> {
+  const { samples, ...rest } = request;
+  if (!samples) return { plan: rest, transfer: [] };
+  if (!connect) throw new AppError('invalid-argument', 'the samples are named but there is no data worker to connect to');
+  const port = await connect();
+  return { plan: { ...rest, samples: { ...samples, port } }, transfer: [port] };
 }
 
 export class BenchClient {
@@ -95,18 +112,24 @@ export class BenchClient {
    * result (outputs stripped); rejects with an AppError ('aborted' on cancel).
    */
   async run(handle: ModelHandle, benchRequest: BenchRequest, backends: readonly BackendId[], options: BenchRunOptions = {}): Promise<JobResult[]> {
-    const { signal, onProgress, onResult, onSetup } = options;
+    const { signal, onProgress, onResult, onSetup, connectData } = options;
     if (backends.length === 0) throw new AppError('invalid-argument', 'Choose at least one backend.');
     const jobs = backends.length * 2;
     onProgress?.({ fraction: 0, label: 'Preparing inputs…', phase: 'prepare' });
-    const { originalFileBytes, ...request } = benchRequest;
-    const [original, prepared]: [ArrayBuffer, PreparedBench] = await Promise.all([handle.runnable(), inWorker('prepare', [request], { signal })]);
+    const { originalFileBytes, compressed, ...planRequest } = benchRequest;
+    // each worker plans the inputs itself from the samples it asks the data worker for
+    const plan = () => connected(planRequest, connectData);
+    const prepare = async () => {
+      const { plan: p, transfer } = await plan();
+      return inWorker('prepare', [{ ...p, compressed }], { signal, transfer });
+    };
+    const [original, prepared]: [ArrayBuffer, PreparedBench] = await Promise.all([handle.runnable(), prepare()]);
     if (signal?.aborted) throw cancelled();
     onSetup?.({
-      inputs: prepared.plan.description,
+      inputs: prepared.description,
       originalFileBytes,
       compressedFileBytes: prepared.compressedFileBytes,
-      labeledCount: prepared.plan.labeled?.set.labels.length,
+      labeledCount: prepared.labeledCount,
       classNames: prepared.classNames,
     });
     const results: JobResult[] = [];
@@ -130,8 +153,9 @@ export class BenchClient {
         };
         report({ phase: 'load', done: 0, total: 1 });
         const bytes = (model === 'original' ? original : prepared.compressed).slice(0);
-        const job = { backend, model, bytes, plan: prepared.plan, ...(model === 'compressed' && reference ? { reference } : {}) };
-        const result = await inWorker('run', [job], { signal, onProgress: report, transfer: [bytes] });
+        const planned = await plan();
+        const job = { backend, model, bytes, plan: planned.plan, ...(model === 'compressed' && reference ? { reference } : {}) };
+        const result = await inWorker('run', [job], { signal, onProgress: report, transfer: [bytes, ...planned.transfer] });
         if (model === 'original') {
           reference = result.outputs;
           originalOk = result.ok;
@@ -139,9 +163,10 @@ export class BenchClient {
         if (model === 'compressed' && result.ok && originalOk) {
           // the fair speed-up: both models side by side in one worker, alternating runs
           onProgress?.({ fraction: (index + 0.95) / jobs, label: `Both models on ${BACKEND_LABEL[backend]}: alternating runs`, backend, model, phase: 'latency' });
-          const pairedJob = { backend, original: original.slice(0), compressed: prepared.compressed.slice(0), plan: prepared.plan };
           try {
-            result.paired = await inWorker('paired', [pairedJob], { signal, transfer: [pairedJob.original, pairedJob.compressed] });
+            const pairedPlan = await plan();
+            const pairedJob = { backend, original: original.slice(0), compressed: prepared.compressed.slice(0), plan: pairedPlan.plan };
+            result.paired = await inWorker('paired', [pairedJob], { signal, transfer: [pairedJob.original, pairedJob.compressed, ...pairedPlan.transfer] });
           } catch (e) {
             if (e instanceof AppError && e.code === 'aborted') throw e;
             // no side-by-side figure: the table keeps the separate medians' ratio

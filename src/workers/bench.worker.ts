@@ -1,5 +1,6 @@
 /**
- * A bench worker: prepares the inputs (prepare), or runs one model on one backend (run). The
+ * A bench worker: prepares the inputs (prepare), or runs one model on one backend (run); each plans
+ * the inputs itself, from the samples it asks the data worker for (src/workers/data-port.ts). The
  * client starts a fresh worker for every run (see bench-api.ts). Browser work only (reading
  * files, decoding images, onnxruntime-web); the data, metric, latency and side-by-side code is
  * src/bench, shared with the CLI.
@@ -10,7 +11,9 @@ import { compareRuns, measureModel } from '../bench/evaluate';
 import { cpuFallbacks, describeFailure, failureContext, type FailureContext } from '../bench/ort-log';
 import { decodeModel } from '../onnx/codec';
 import { pairedRounds } from '../bench/paired';
-import { planInputs } from '../bench/plan';
+import { planInputs, type InputPlan } from '../bench/plan';
+import type { DataPart } from '../bench/data-load';
+import { fetchDataParts } from './data-port';
 import type {
   BackendAvailability,
   BenchJob,
@@ -19,6 +22,7 @@ import type {
   JobResult,
   PairedJob,
   PairedResult,
+  PlanRequest,
   PreparedBench,
   PrepareRequest,
 } from './bench-api';
@@ -125,10 +129,32 @@ async function probe(): Promise<BackendAvailability[]> {
   ];
 }
 
-async function prepare(req: PrepareRequest): Promise<PreparedBench> {
-  const data = req.source.kind === 'given' ? req.source.part : {};
-  const plan = planInputs(req.inputs, { dimValues: req.dimValues, ...data, repeat: req.repeat, labeledBatch: req.labeledBatch });
-  return { plan, compressed: await req.compressed.arrayBuffer(), compressedFileBytes: req.compressed.size, classNames: data.labeled?.classNames ?? [] };
+/**
+ * The inputs `req` names, planned here: the samples asked for over its port from the data worker
+ * (not the page), else random inputs (seeded: every worker plans the same). Closes the port.
+ */
+async function planOf(req: PlanRequest, signal: AbortSignal): Promise<{ plan: InputPlan; data: DataPart }> {
+  let data: DataPart = {};
+  try {
+    if (req.samples) {
+      const { port, ...ref } = req.samples;
+      data = (await fetchDataParts(port, ref, signal)).part;
+    }
+  } finally {
+    req.samples?.port.close();
+  }
+  return { plan: planInputs(req.inputs, { dimValues: req.dimValues, ...data, repeat: req.repeat, labeledBatch: req.labeledBatch }), data };
+}
+
+async function prepare(req: PrepareRequest, signal: AbortSignal): Promise<PreparedBench> {
+  const { plan, data } = await planOf(req, signal);
+  return {
+    description: plan.description,
+    ...(plan.labeled ? { labeledCount: plan.labeled.set.labels.length } : {}),
+    compressed: await req.compressed.arrayBuffer(),
+    compressedFileBytes: req.compressed.size,
+    classNames: data.labeled?.classNames ?? [],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +171,9 @@ async function withConsoleCapture<T>(f: () => Promise<T>): Promise<{ value: T; l
   }
 }
 
-async function run(job: BenchJob, onProgress: (p: JobProgress) => void): Promise<JobResult> {
+async function run(job: BenchJob, onProgress: (p: JobProgress) => void, signal: AbortSignal): Promise<JobResult> {
+  // the inputs first: a data set the data worker no longer holds fails the call (not one backend)
+  const { plan } = await planOf(job.plan, signal);
   const base: JobResult = { backend: job.backend, model: job.model, ok: false };
   if (job.backend === 'webgpu') {
     const a = await webgpuAvailability();
@@ -189,7 +217,7 @@ async function run(job: BenchJob, onProgress: (p: JobProgress) => void): Promise
     const sessionMs = performance.now() - t0;
     session = created.value;
     const fallback = verbose ? cpuFallbacks(created.lines) : undefined;
-    const measured = await measureModel(webRunSession(ort, session), job.plan, { onProgress });
+    const measured = await measureModel(webRunSession(ort, session), plan, { onProgress });
     const heap = job.backend === 'webgl' ? undefined : wasmBytes();
     let accuracy: JobResult['accuracy'];
     if (measured.accuracy) {
@@ -239,14 +267,15 @@ function refusalContext(job: BenchJob, session: OrtSession | undefined): Failure
 }
 
 /** Both models in one worker, timed in alternating runs (src/bench/paired.ts). */
-async function paired(job: PairedJob): Promise<PairedResult> {
+async function paired(job: PairedJob, signal: AbortSignal): Promise<PairedResult> {
+  const { plan } = await planOf(job.plan, signal);
   const ort = job.backend === 'webgl' ? await loadOrtWebgl() : await loadOrt(job.backend === 'wasm-1' ? 1 : wasmThreads());
   const ep = job.backend === 'wasm-1' || job.backend === 'wasm-n' ? 'wasm' : job.backend;
   const sessions: OrtSession[] = [];
   try {
     for (const bytes of [job.original, job.compressed]) sessions.push(await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [ep] }));
     const [a, b] = sessions.map((s) => webRunSession(ort, s));
-    return await pairedRounds(a, b, job.plan.latencyInputs);
+    return await pairedRounds(a, b, plan.latencyInputs);
   } finally {
     for (const s of sessions) await s.release().catch(() => undefined);
   }
@@ -254,12 +283,12 @@ async function paired(job: PairedJob): Promise<PairedResult> {
 
 const handlers: Handlers<BenchWorkerApi> = {
   probe: () => probe(),
-  async prepare(_ctx, req) {
-    const value = await prepare(req);
+  async prepare(ctx, req) {
+    const value = await prepare(req, ctx.signal);
     return withTransfer(value, [value.compressed]);
   },
-  run: (ctx, job) => run(job, ctx.progress),
-  paired: (_ctx, job) => paired(job),
+  run: (ctx, job) => run(job, ctx.progress, ctx.signal),
+  paired: (ctx, job) => paired(job, ctx.signal),
 };
 
 reportDecodes('bench');

@@ -7,13 +7,13 @@
 import type { CompressReport } from '../compress/compress';
 import type { Recipe } from '../compress/recipe';
 import type { DataPart } from '../bench/data-load';
-import type { DataSamplesRef } from './data-port';
+import type { DataSamples, DataSamplesRef } from './data-port';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { SnapshotHandover } from './read-files';
 import type { IoSummary } from '../onnx/summary';
 import type { Method, PortLike, WorkerResult } from './kit/protocol';
 
-export type { CompressReport, DataPart, DataSamplesRef, ModelSnapshot, PortLike, Recipe, WorkerResult };
+export type { CompressReport, DataPart, DataSamples, DataSamplesRef, ModelSnapshot, PortLike, Recipe, WorkerResult };
 
 export type CompressStage = 'read' | 'parse' | 'calibrate' | 'recover' | 'compress' | 'encode';
 
@@ -124,11 +124,6 @@ export interface CompressData {
   random: boolean;
   /** random inputs: which sizes were guessed from dims' names */
   guessed?: string;
-}
-
-/** Which held samples, and the port to the data worker they come on (transferred; one request). */
-export interface DataSamples extends DataSamplesRef {
-  port: PortLike;
 }
 
 /** The data as the page's store names it: the client connects the port (compress-client.ts). */

@@ -41,6 +41,20 @@ describe('data port', () => {
     const got = await fetchDataParts(consumerEnd, { key: 7, use: 'evaluation' });
     expect(values(got.part)).toHaveLength(20);
     expect(got.check).toBeUndefined();
+    expect(got.calibration).toBeUndefined();
+  });
+
+  it('hands the calibration part beside the evaluation part when asked (Explore with recovery)', async () => {
+    const [dataEnd, consumerEnd] = channel();
+    serveDataPort(dataEnd, () => held);
+    const got = await fetchDataParts(consumerEnd, { key: 7, use: 'evaluation', calibration: true });
+    expect(values(got.part)).toHaveLength(20);
+    expect(values(got.calibration)).toEqual([
+      [0, 0.5],
+      [1, 1.5],
+      [2, 2.5],
+    ]);
+    expect(got.check).toBeUndefined();
   });
 
   it('says so when the data worker holds another data set (replaced) or none (restarted)', async () => {

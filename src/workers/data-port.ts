@@ -1,6 +1,6 @@
 /**
  * The Data place's samples go from the data worker, which prepared and holds them, to a consumer
- * worker (the compress worker) over a MessageChannel of their own: the page opens the channel and
+ * worker (the compress worker, the explore workers) over a MessageChannel of their own: the page opens the channel and
  * hands one port to each (a handle each, no samples), so the page's main thread never clones the
  * samples (36 MB for the bench's MatMul model: 70 ms on the main thread, docs/RECIPE-NOTES.md).
  * One channel serves one request: the data worker answers it and closes its port.
@@ -17,6 +17,13 @@ export interface DataSamplesRef {
   use: 'calibration' | 'evaluation';
   /** also the first `check` samples of the evaluation part (recovery's model-level check) */
   check?: number;
+  /** also the whole calibration part beside the evaluation part (Explore: recovery, int8 activations) */
+  calibration?: boolean;
+}
+
+/** Which held samples, and the port to the data worker they come on (transferred; one request). */
+export interface DataSamples extends DataSamplesRef {
+  port: PortLike;
 }
 
 /** What the data worker holds: the last data set it prepared, by the page's key. */
@@ -29,6 +36,8 @@ export interface HeldData {
 export interface DataParts {
   part: DataPart;
   check?: DataPart;
+  /** the calibration part, where `calibration` asked for it beside the evaluation part */
+  calibration?: DataPart;
 }
 
 type Answer = { ok: true; parts: DataParts } | { ok: false; message: string };
@@ -50,7 +59,9 @@ export function partsFor(held: HeldData | undefined, ref: DataSamplesRef): Answe
     return { ok: false, message: 'stale-data: the data worker no longer holds these samples (the data was replaced or is being prepared again); try again once the Data tab shows it ready' };
   }
   const part = ref.use === 'calibration' ? held.calibration : held.evaluation;
-  return { ok: true, parts: { part, ...(ref.check !== undefined && ref.check > 0 ? { check: firstSamples(held.evaluation, ref.check) } : {}) } };
+  const check = ref.check !== undefined && ref.check > 0 ? { check: firstSamples(held.evaluation, ref.check) } : {};
+  const calibration = ref.calibration && ref.use === 'evaluation' ? { calibration: held.calibration } : {};
+  return { ok: true, parts: { part, ...check, ...calibration } };
 }
 
 /** Data worker side: answers the one request that comes on `port` from what `held()` gives then, and closes it. */

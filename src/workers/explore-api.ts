@@ -4,16 +4,16 @@
  */
 import type { ExploreLayer, Measured, MeasureOptions } from '../bench/explore/evaluator';
 import type { Score } from '../bench/explore/score';
-import type { DataPart } from '../bench/data-load';
 import type { ProjectionInput } from '../compress/project';
 import type { Recipe, Target } from '../compress/recipe';
 import type { ModelSnapshot } from '../onnx/snapshot';
 import type { Calibration } from '../compress/activations/calibrate';
 import type { LayerHessian } from '../compress/recovery/hessian';
 import type { SnapshotHandover } from './read-files';
-import type { Method, WorkerResult } from './kit/protocol';
+import type { DataSamples, DataSamplesRef } from './data-port';
+import type { Method, PortLike, WorkerResult } from './kit/protocol';
 
-export type { ExploreLayer, Measured, MeasureOptions, ModelSnapshot, Score, ProjectionInput, Recipe, Target, WorkerResult };
+export type { DataSamples, DataSamplesRef, ExploreLayer, Measured, MeasureOptions, ModelSnapshot, PortLike, Score, ProjectionInput, Recipe, Target, WorkerResult };
 
 
 export interface ExploreInit {
@@ -22,17 +22,25 @@ export interface ExploreInit {
   /** the parsed model, from the model worker (not decoded again) */
   snapshot: SnapshotHandover;
   target: Target;
-  /** the Data place's evaluation part (absent: random inputs at `dimValues`) */
-  data?: DataPart;
+  /**
+   * the Data place's samples (absent: random inputs at `dimValues`): the evaluation part, and the
+   * calibration part where recovery or int8 activations ask for it. Never from the page: `samples`
+   * names them and carries a port on which the worker asks the data worker, which holds them
+   * (src/workers/data-port.ts), so the page's main thread does not clone them.
+   */
+  samples?: DataSamples;
   /** sizes of symbolic dims (random inputs) */
   dimValues: Record<string, number>;
   /** recovery "gptq" for every candidate: H of each layer's inputs on the Data place's calibration part */
-  recovery?: { calibration: DataPart };
+  recovery?: true;
   /** int8 activations (target wasm): ranges from the Data place's calibration part */
-  activations?: { calibration: DataPart };
+  activations?: true;
   /** what the first worker computed from the calibration part, so the others do not compute it again */
   shared?: ExploreShared;
 }
+
+/** The init as the page's store names it: the client connects a port per worker (explore-client.ts). */
+export type ExploreInitRequest = Omit<ExploreInit, 'samples'> & { samples?: DataSamplesRef };
 
 /** Computed once from the calibration part by the first worker and handed to the others. */
 export interface ExploreShared {

@@ -16,7 +16,7 @@ import { Explorer, type ExplorePoint } from '../bench/explore/search';
 import type { MetricKind } from '../bench/explore/score';
 import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import type { Recipe } from '../compress/recipe';
-import type { ExploreInit, ExploreReady, ExploreWorkerApi, Measured, MeasureOptions } from './explore-api';
+import type { ExploreInit, ExploreInitRequest, ExploreReady, ExploreWorkerApi, Measured, MeasureOptions, PortLike } from './explore-api';
 import { WorkerClient } from './kit/client';
 
 export type { SensitivityEntry, ExplorePoint, MetricKind };
@@ -48,15 +48,25 @@ export class ExploreClient {
   private failAll: ((e: Error) => void)[] = [];
   private disposed = false;
 
-  private constructor(private readonly init: ExploreInit) {}
+  private constructor(
+    private readonly init: ExploreInitRequest,
+    private readonly connectData?: () => Promise<PortLike>,
+  ) {}
 
   /**
    * Starts the workers and prepares the model in each (the first one's answer is returned). With
    * recovery or int8 activations, the first worker computes their statistics from the calibration
-   * part and the others start after it with them (not computing them again).
+   * part and the others start after it with them (not computing them again). Where `init` names
+   * samples, each worker gets a port of its own from `connectData` (DataClient.connect) and asks
+   * the data worker for them: they never pass through the page.
    */
-  static async start(init: ExploreInit, metric?: MetricKind, basis: SizeBasis = 'stored'): Promise<{ client: ExploreClient; session: ExploreSession }> {
-    const c = new ExploreClient(init);
+  static async start(
+    init: ExploreInitRequest,
+    metric?: MetricKind,
+    basis: SizeBasis = 'stored',
+    connectData?: () => Promise<PortLike>,
+  ): Promise<{ client: ExploreClient; session: ExploreSession }> {
+    const c = new ExploreClient(init, connectData);
     const n = poolSize();
     const first = init.recovery !== undefined || init.activations !== undefined;
     for (let i = 0; i < (first ? 1 : n); i++) c.members.push(c.spawn(i, init));
@@ -81,7 +91,16 @@ export class ExploreClient {
     return { client: c, session: { ready, metric: chosen, workers: n, sizes: new SizeModel(ready.projection, init.target, basis) } };
   }
 
-  private spawn(i: number, init: ExploreInit): Member {
+  /** `init` with a fresh port to the data worker where it names samples (one port carries one request). */
+  private async connected(init: ExploreInitRequest): Promise<{ init: ExploreInit; transfer: PortLike[] }> {
+    const { samples, ...rest } = init;
+    if (!samples) return { init: rest, transfer: [] };
+    if (!this.connectData) throw new AppError('invalid-argument', 'the samples are named but there is no data worker to connect to');
+    const port = await this.connectData();
+    return { init: { ...rest, samples: { ...samples, port } }, transfer: [port] };
+  }
+
+  private spawn(i: number, request: ExploreInitRequest): Member {
     const client: WorkerClient<ExploreWorkerApi> = new WorkerClient<ExploreWorkerApi>({
       name: `explore-${i}`,
       spawn: () => new Worker(new URL('./explore.worker.ts', import.meta.url), { type: 'module', name: `explore-${i}` }),
@@ -91,7 +110,8 @@ export class ExploreClient {
         if (reason.code !== 'aborted') this.fail(reason);
       },
     });
-    return { client, ready: client.call('init', [init]) };
+    const ready = this.connected(request).then(({ init, transfer }) => client.call('init', [init], { transfer }));
+    return { client, ready };
   }
 
   private fail(e: Error): void {

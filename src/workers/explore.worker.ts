@@ -22,7 +22,8 @@ import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
 import { loadOrt } from './ort';
 import { withWebRun } from './web-run-model';
-import { partAsSamples } from '../bench/data-load';
+import { partAsSamples, type DataPart } from '../bench/data-load';
+import { fetchDataParts } from './data-port';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
 import { recoveryLayers } from '../compress/recovery/plan';
 import { makeRecipe } from '../compress/recipe';
@@ -51,57 +52,13 @@ const openWasm: OpenSession = async (bytes) => {
 };
 
 const handlers: Handlers<ExploreWorkerApi> = {
-  async init(_ctx, init: ExploreInit): Promise<ExploreReady> {
-    const t0 = performance.now();
-    const total = init.files.reduce((n, f) => n + f.size, 0);
-    if (total > MAX_MESSAGE_BYTES) {
-      throw new AppError(
-        'too-large',
-        `Explore runs every candidate on onnxruntime-web as one file, which holds at most 2 GB; this model is ${formatBytes(total)} with its data files. Compress it with a recipe instead (Compress), or use the CLI.`,
-      );
+  async init(ctx, init: ExploreInit): Promise<ExploreReady> {
+    try {
+      return await prepare(init, ctx.signal);
+    } finally {
+      // a call that failed before asking for its samples lets the data worker's end go
+      init.samples?.port.close();
     }
-    const files = await Promise.all(init.files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
-    // the cache key: the model's files and, with data, its evaluation part's values
-    const data = init.data ? (init.data.labeled ? [new Uint8Array(init.data.labeled.data.buffer, init.data.labeled.data.byteOffset, init.data.labeled.data.byteLength)] : (init.data.sets ?? []).flat().map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))) : [];
-    const hash = `${await sha256(files)}${data.length ? `:data-${(await sha256(data)).slice(0, 16)}` : ''}`;
-    const loaded = fromSnapshot(await receiveHandover(init.snapshot));
-    const summary = summarizeModel(loaded);
-    const refs = externalReferences(loaded.model).length > 0;
-    if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
-    const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
-    const labeled = init.data?.labeled;
-    const plan = planInputs(summary.inputs, { ...(labeled ? { labeled } : {}), ...(init.data?.sets ? { sets: init.data.sets } : {}), dimValues: init.dimValues });
-    // recovery: H of every recoverable layer's inputs, once, on the calibration part
-    let recovery: Map<string, LayerHessian> | undefined;
-    let recoveryLine = '';
-    if (init.recovery) {
-      const samples = partAsSamples(init.recovery.calibration);
-      if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples: give data in the Data tab');
-      recovery = init.shared?.recovery ?? (await withWebRun((run) => collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run)));
-      recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
-    }
-    // int8 activations (the latency search, target wasm): ranges once, on the calibration part
-    let calibration: Calibration | undefined;
-    if (init.activations && init.target === 'wasm') {
-      const samples = partAsSamples(init.activations.calibration);
-      if (samples.length === 0) throw new AppError('invalid-argument', 'int8 activations need calibration samples: give data in the Data tab');
-      calibration = init.shared?.calibration ?? (await withWebRun((run) => collectCalibration(model, samples, run, { source: 'samples' })));
-      recoveryLine += `; int8 activations calibrated on ${samples.length} calibration samples`;
-    }
-    evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) });
-    return {
-      hash,
-      layers: evaluator.layers,
-      baseline: evaluator.baseline,
-      originalFileBytes: evaluator.originalBytes,
-      originalLatencyMs: evaluator.baselineLatencyMs,
-      projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
-      inputs: `${plan.description}${recoveryLine}`,
-      ...(labeled ? { labeled: labeled.source } : {}),
-      setupMs: performance.now() - t0,
-      // computed here (not handed over): for the other workers
-      ...(!init.shared && (recovery || calibration) ? { shared: { ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) } } : {}),
-    };
   },
 
   async timeSideBySide(_ctx, recipes) {
@@ -114,6 +71,67 @@ const handlers: Handlers<ExploreWorkerApi> = {
     return evaluator.measure(recipe, undefined, options);
   },
 };
+
+async function prepare(init: ExploreInit, signal: AbortSignal): Promise<ExploreReady> {
+  const t0 = performance.now();
+  const total = init.files.reduce((n, f) => n + f.size, 0);
+  if (total > MAX_MESSAGE_BYTES) {
+    throw new AppError(
+      'too-large',
+      `Explore runs every candidate on onnxruntime-web as one file, which holds at most 2 GB; this model is ${formatBytes(total)} with its data files. Compress it with a recipe instead (Compress), or use the CLI.`,
+    );
+  }
+  // the samples, from the data worker (not the page): the evaluation part, and the calibration part where asked
+  let given: { part?: DataPart; calibration?: DataPart } = {};
+  if (init.samples) {
+    const { port, ...ref } = init.samples;
+    given = await fetchDataParts(port, ref, signal);
+  }
+  const files = await Promise.all(init.files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
+  // the cache key: the model's files and, with data, its evaluation part's values
+  const evaluation = given.part;
+  const data = evaluation ? (evaluation.labeled ? [new Uint8Array(evaluation.labeled.data.buffer, evaluation.labeled.data.byteOffset, evaluation.labeled.data.byteLength)] : (evaluation.sets ?? []).flat().map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))) : [];
+  const hash = `${await sha256(files)}${data.length ? `:data-${(await sha256(data)).slice(0, 16)}` : ''}`;
+  const loaded = fromSnapshot(await receiveHandover(init.snapshot));
+  const summary = summarizeModel(loaded);
+  const refs = externalReferences(loaded.model).length > 0;
+  if (refs && !loaded.external) throw new AppError('invalid-argument', 'the model keeps weights in external data files: open them together with the model');
+  const model = refs && loaded.external ? inlineExternalData(loaded.model, loaded.external) : loaded.model;
+  const labeled = evaluation?.labeled;
+  const plan = planInputs(summary.inputs, { ...(labeled ? { labeled } : {}), ...(evaluation?.sets ? { sets: evaluation.sets } : {}), dimValues: init.dimValues });
+  const calibrationPart: DataPart = given.calibration ?? {};
+  // recovery: H of every recoverable layer's inputs, once, on the calibration part
+  let recovery: Map<string, LayerHessian> | undefined;
+  let recoveryLine = '';
+  if (init.recovery) {
+    const samples = partAsSamples(calibrationPart);
+    if (samples.length === 0) throw new AppError('invalid-argument', 'recovery needs calibration samples: give data in the Data tab');
+    recovery = init.shared?.recovery ?? (await withWebRun((run) => collectHessians(model, recoveryLayers(model, makeRecipe(init.target, { weights: 'int8', recovery: 'gptq' })), samples, run)));
+    recoveryLine = `; recovery gptq on ${samples.length} calibration samples`;
+  }
+  // int8 activations (the latency search, target wasm): ranges once, on the calibration part
+  let calibration: Calibration | undefined;
+  if (init.activations && init.target === 'wasm') {
+    const samples = partAsSamples(calibrationPart);
+    if (samples.length === 0) throw new AppError('invalid-argument', 'int8 activations need calibration samples: give data in the Data tab');
+    calibration = init.shared?.calibration ?? (await withWebRun((run) => collectCalibration(model, samples, run, { source: 'samples' })));
+    recoveryLine += `; int8 activations calibrated on ${samples.length} calibration samples`;
+  }
+  evaluator = await CandidateEvaluator.create(model, plan, openWasm, { target: init.target, ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) });
+  return {
+    hash,
+    layers: evaluator.layers,
+    baseline: evaluator.baseline,
+    originalFileBytes: evaluator.originalBytes,
+    originalLatencyMs: evaluator.baselineLatencyMs,
+    projection: projectionInput(model, findLayers(model), modelTensorBytes(model)),
+    inputs: `${plan.description}${recoveryLine}`,
+    ...(labeled ? { labeled: labeled.source } : {}),
+    setupMs: performance.now() - t0,
+    // computed here (not handed over): for the other workers
+    ...(!init.shared && (recovery || calibration) ? { shared: { ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) } } : {}),
+  };
+}
 
 reportDecodes('explore');
 serve(handlers);
