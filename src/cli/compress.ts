@@ -296,7 +296,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
           process.stderr.write(`\r\x1b[K${done < total ? `${at}recovery: layer inputs, pass ${pass + 1} of ${passes}, sample ${done} of ${total}` : line}`)
       : undefined;
     const recovered = await recoveryData(loaded.model, loaded.external, recipe, part ? calibrationSamples(part.calibration) : undefined, args.recoveryRounds, calibration, onPass);
-    const source = recovered && recovered.source.count > 0 ? recovered.source : undefined;
+    const source = recovered?.source;
     const options: CompressOptions = { external: loaded.external, ...(calibration ? { calibration } : {}) };
     const onProgress = (done: number, total: number, key: string) => {
       at = `layer ${done} of ${total} · `;
@@ -306,7 +306,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     // (the layers too: GPTQ on a wide Conv takes seconds each)
     let { model, report } = source ? await compressModelStreaming(loaded.model, recipe, source, tty ? { ...options, onProgress } : options) : compressModel(loaded.model, recipe, options);
     if (tty && source) process.stderr.write('\r\x1b[K');
-    if (source && part) {
+    if (source && source.count > 0 && part) {
       // the check runs held-out samples where --calibration N split them off (the calibration ones favour what was fitted to them)
       const held = part.overlap ? [] : calibrationSamples(part.evaluation).slice(0, CHECK_SAMPLES);
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));
