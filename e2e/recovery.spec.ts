@@ -38,14 +38,19 @@ async function compressAndMeasure(page: Page, compress = true): Promise<{ cosine
   return { cosine, accuracy, verifyPost };
 }
 
-test('the sample at int4 with recovery gptq, then sequential: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
-  test.setTimeout(360_000);
+/** The sample opened (posts to workers recorded), target portable, int4 per-channel weights. */
+async function openSampleAtInt4PerChannel(page: Page): Promise<void> {
   await page.addInitScript(POST_PROBE);
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
   await page.getByTestId('target-portable').click();
   await page.getByTestId('defaults-weights-int4').click();
   await page.getByTestId('defaults-granularity-per-channel').click();
+}
+
+test('the sample at int4 with recovery gptq, then sequential: every layer closer to the original than round to nearest, on the evaluation samples too', async ({ page }) => {
+  test.setTimeout(360_000);
+  await openSampleAtInt4PerChannel(page);
   const rtn = await compressAndMeasure(page);
 
   // no memory line without recovery; with it, the estimate before Compress
@@ -169,12 +174,7 @@ test('recovery bias without data on a model with a BatchNorm before a Conv: corr
 
 test('replacing the data: the next Compress, a changed recipe and the runtime check use the new samples, which reach the compress worker from the data worker', async ({ page }) => {
   test.setTimeout(180_000);
-  await page.addInitScript(POST_PROBE);
-  await page.goto('/');
-  await expect(page.getByTestId('compress-button')).toBeVisible();
-  await page.getByTestId('target-portable').click();
-  await page.getByTestId('defaults-weights-int4').click();
-  await page.getByTestId('defaults-granularity-per-channel').click();
+  await openSampleAtInt4PerChannel(page);
   await page.getByTestId('defaults-recovery-gptq').click();
   await page.getByTestId('compress-button').click();
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });

@@ -107,7 +107,7 @@ export function finishCompression(prepared: Prepared, options: RunOptions & { ca
   const t1 = now();
   const { compress, planned } = compressOptions(prepared, options);
   const { model, report } = compressModel(prepared.loaded.model, prepared.recipe, { ...compress, ...(recovery ? { recovery } : {}) });
-  return encodeStep(prepared, model, report, planned(), t1, now() - t1, options);
+  return encodeStep(prepared, model, report, planned(), now() - t1, options);
 }
 
 /**
@@ -119,7 +119,7 @@ export async function finishCompressionStreaming(prepared: Prepared, source: Hes
   const t1 = now();
   const { compress, planned } = compressOptions(prepared, options);
   const { model, report } = await compressModelStreaming(prepared.loaded.model, prepared.recipe, source, compress);
-  return encodeStep(prepared, model, report, planned(), t1, now() - t1, options);
+  return encodeStep(prepared, model, report, planned(), now() - t1, options);
 }
 
 /** compressModel's options from the run's, and the layer count it planned (known once it reports). */
@@ -139,10 +139,10 @@ function compressOptions(prepared: Prepared, options: RunOptions & { calibration
 }
 
 /** Encodes the compressed model (one file, or with its external data file). */
-function encodeStep(prepared: Prepared, model: Model, report: CompressReport, planned: number, t1: number, compressMs: number, options: RunOptions): RunResult {
+function encodeStep(prepared: Prepared, model: Model, report: CompressReport, planned: number, compressMs: number, options: RunOptions): RunResult {
   const { signal, onProgress } = options;
   const now = options.now ?? (() => 0);
-  const t2 = t1 + compressMs;
+  const t2 = now();
   throwIfAborted(signal);
   onProgress?.({ stage: 'encode', done: planned, total: planned, layerKey: '', finished: [] });
   const { loaded } = prepared;

@@ -17,6 +17,40 @@ import { nodeRunModel } from './testing/node-run';
 
 const run = nodeRunModel();
 
+/** MatMul → Relu three times, widths `dims` ([K, N₀, N₁, N₂]), and 7 samples of x [1, 5, K]. */
+function matMulChain(rng: () => number, dims: number[]): { model: Model; samples: Sample[] } {
+  const inits = dims.slice(1).map((d, i) => makeTensor(`w${i}`, DataType.FLOAT, [dims[i], d], Float32Array.from({ length: dims[i] * d }, () => rng() * 2 - 1)));
+  const nodes = [];
+  let x = 'x';
+  for (let i = 0; i < 3; i++) {
+    nodes.push(makeNode('MatMul', [x, `w${i}`], [`m${i}`], [], { name: `fc${i}` }), makeNode('Relu', [`m${i}`], [`r${i}`], [], { name: `relu${i}` }));
+    x = `r${i}`;
+  }
+  const model = makeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, dims[0]])], outputs: [makeValueInfo(x, DataType.FLOAT)] }),
+  });
+  const size = 5 * dims[0];
+  const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: [1, 5, dims[0]], data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+  return { model, samples };
+}
+
+/** Two MatMuls q and k reading the same x [1, 6, 8] (one statistic). */
+function sharedInput(rng: () => number): Model {
+  const w = (name: string) => makeTensor(name, DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, () => rng() * 2 - 1));
+  return makeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: makeGraph({
+      nodes: [makeNode('MatMul', ['x', 'wq'], ['q'], [], { name: 'q' }), makeNode('MatMul', ['x', 'wk'], ['k'], [], { name: 'k' })],
+      initializers: [w('wq'), w('wk')],
+      inputs: [makeValueInfo('x', DataType.FLOAT, [1, 6, 8])],
+      outputs: [makeValueInfo('q', DataType.FLOAT), makeValueInfo('k', DataType.FLOAT)],
+    }),
+  });
+}
+
 interface ConvGeometry {
   groups: number;
   kernel: number[];
@@ -133,17 +167,7 @@ describe('collectHessians: H computed in the runtime', () => {
 
   it('layers reading the same input share one statistic; means-only layers get no H', async () => {
     const rng = seeded(9);
-    const w = (name: string) => makeTensor(name, DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, () => rng() * 2 - 1));
-    const model = makeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: makeGraph({
-        nodes: [makeNode('MatMul', ['x', 'wq'], ['q'], [], { name: 'q' }), makeNode('MatMul', ['x', 'wk'], ['k'], [], { name: 'k' })],
-        initializers: [w('wq'), w('wk')],
-        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 6, 8])],
-        outputs: [makeValueInfo('q', DataType.FLOAT), makeValueInfo('k', DataType.FLOAT)],
-      }),
-    });
+    const model = sharedInput(rng);
     const [q, k] = recoveryLayers(model, recipe);
     const samples: Sample[] = [{ x: { dtype: 'float32', dims: [1, 6, 8], data: Float32Array.from({ length: 48 }, () => rng()) } }];
     const got = await collectHessians(model, [q, { ...k, full: false }], samples, run);
@@ -155,17 +179,7 @@ describe('collectHessians: H computed in the runtime', () => {
 
   it('streamed (hessianSource): a statistic two layers share runs once and is freed only when both are released', async () => {
     const rng = seeded(19);
-    const w = (name: string) => makeTensor(name, DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, () => rng() * 2 - 1));
-    const model = makeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: makeGraph({
-        nodes: [makeNode('MatMul', ['x', 'wq'], ['q'], [], { name: 'q' }), makeNode('MatMul', ['x', 'wk'], ['k'], [], { name: 'k' })],
-        initializers: [w('wq'), w('wk')],
-        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 6, 8])],
-        outputs: [makeValueInfo('q', DataType.FLOAT), makeValueInfo('k', DataType.FLOAT)],
-      }),
-    });
+    const model = sharedInput(rng);
     const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: [1, 6, 8], data: Float32Array.from({ length: 48 }, () => rng()) } }));
     const whole = await collectHessians(model, recoveryLayers(model, recipe), samples, run);
     let runs = 0;
@@ -248,20 +262,7 @@ describe('collectHessians: samples a run', () => {
 describe('collectHessians: layers in passes (statsBudget)', () => {
   it('one pass per layer when their statistics pass the budget: the same H, means and rows as all in one pass; each pass releases its session', async () => {
     const rng = seeded(13);
-    const dims = [8, 12, 6, 10];
-    const inits = dims.slice(1).map((d, i) => makeTensor(`w${i}`, DataType.FLOAT, [dims[i], d], Float32Array.from({ length: dims[i] * d }, () => rng() * 2 - 1)));
-    const nodes = [];
-    let x = 'x';
-    for (let i = 0; i < 3; i++) {
-      nodes.push(makeNode('MatMul', [x, `w${i}`], [`m${i}`], [], { name: `fc${i}` }), makeNode('Relu', [`m${i}`], [`r${i}`], [], { name: `relu${i}` }));
-      x = `r${i}`;
-    }
-    const model = makeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, 8])], outputs: [makeValueInfo(x, DataType.FLOAT)] }),
-    });
-    const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: [1, 5, 8], data: Float32Array.from({ length: 40 }, () => rng() * 2 - 1) } }));
+    const { model, samples } = matMulChain(rng, [8, 12, 6, 10]);
     const layers = recoveryLayers(model, recipe);
     expect(layers.map((l) => l.layer.key)).toEqual(['fc0', 'fc1', 'fc2']);
     const counted = () => {
@@ -295,19 +296,7 @@ describe('collectHessians: layers in passes (statsBudget)', () => {
 describe('hessianSource: H streamed to compression, a pass at a time', () => {
   it('gives each layer the same H as collectHessians, runs a pass only when its first layer is taken, and frees it once its layers are released', async () => {
     const rng = seeded(11);
-    const inits = [0, 1, 2].map((i) => makeTensor(`w${i}`, DataType.FLOAT, [8, 8], Float32Array.from({ length: 64 }, () => rng() * 2 - 1)));
-    const nodes = [];
-    let x = 'x';
-    for (let i = 0; i < 3; i++) {
-      nodes.push(makeNode('MatMul', [x, `w${i}`], [`m${i}`], [], { name: `fc${i}` }), makeNode('Relu', [`m${i}`], [`r${i}`], [], { name: `relu${i}` }));
-      x = `r${i}`;
-    }
-    const model = makeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 13 }],
-      graph: makeGraph({ nodes, initializers: inits, inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, 8])], outputs: [makeValueInfo(x, DataType.FLOAT)] }),
-    });
-    const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: [1, 5, 8], data: Float32Array.from({ length: 40 }, () => rng() * 2 - 1) } }));
+    const { model, samples } = matMulChain(rng, [8, 8, 8, 8]);
     const layers = recoveryLayers(model, makeRecipe('wasm', { weights: 'int8', recovery: 'gptq' }));
     const whole = await collectHessians(model, layers, samples, run);
     let runs = 0;

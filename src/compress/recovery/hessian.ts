@@ -745,7 +745,8 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
   const passOf = new Map<Stat, number>();
   const collected = new Set<number>();
   const readers = new Map<Stat, Set<string>>();
-  let how: Promise<{ copies: number; firstAlone: boolean }> | undefined;
+  // the copies a run, once counted (take is awaited before the next: never two passes at once)
+  let how: { copies: number; firstAlone: boolean } | undefined;
   let ran = 0;
   let runnable = 0;
   const planPasses = (keys: readonly string[]) => {
@@ -779,9 +780,8 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
         // said from its start (the first pass first counts the rows: a run of its own)
         options.onPass?.(index, total, 0, samples.length);
         // one pass for every statistic: its own first sample counts the rows; else a run counts them first
-        if (!how && pass.length < plan.stats.length) how = copiesOf(model, plan, samples, run, options);
-        const got = await collectPass(model, plan, pass, how && (await how), samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
-        how ??= Promise.resolve(got);
+        if (!how && pass.length < plan.stats.length) how = await copiesOf(model, plan, samples, run, options);
+        how = await collectPass(model, plan, pass, how, samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
         collected.add(p);
       }
       return hessianOf(plan, w);

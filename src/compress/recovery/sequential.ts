@@ -148,12 +148,8 @@ export async function collectRecoveryHessians(
   options: SequentialOptions = {},
 ): Promise<SequentialResult> {
   const { signal } = options;
-  const planned = recoveryLayers(model, recipe);
-  const self = external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
-  const sequential = planned.some((p) => p.sequential);
-  const asked = sequential ? Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS)) : 1;
-  const channel = channelPruning(model, recipe);
-  const rounds = channel ? [planned] : chunks(planned, asked);
+  const { planned, rounds, onePass } = roundsOf(model, recipe, options.rounds);
+  const self = inlined(model, external);
   const later = rounds.slice(1).reduce((n, c) => n + c.length, 0);
   const total = samples.length * (1 + (later > 0 ? rounds.length - 1 : 0));
   let base = 0;
@@ -210,10 +206,21 @@ export async function collectRecoveryHessians(
   const note =
     rounds.length > 1
       ? `sequential in ${rounds.length} rounds (${rounds.map((c) => c.length).join(' + ')} layers): each round's layer inputs from the model with the earlier rounds' layers compressed, ${options.teacher === false ? "aiming at the layer's own weights" : teacherless > 0 ? `aiming at the original model's outputs except in ${teacherless} round${teacherless === 1 ? '' : 's'} (subgraphs: the layer's own weights)` : "aiming at the original model's outputs"}${taughtNot > 0 ? ` (${taughtNot} layer${taughtNot === 1 ? '' : 's'} fed by an earlier layer of the same round: at their own weights)` : ''}${weighted > 0 ? ` (${weighted} layer${weighted === 1 ? '' : 's'} a Log reads: at ${weighted === 1 ? 'its' : 'their'} own weights, weighted by the Log's sensitivity)` : ''}${missed > 0 ? `; ${missed} layer${missed === 1 ? '' : 's'} kept inputs from the original` : ''}${lost > 0 ? `; ${lost} layer${lost === 1 ? '' : 's'} without input rows in ${lost === 1 ? 'its' : 'their'} round: round to nearest` : ''}`
-      : channel && asked > 1
-        ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential'
-        : 'one pass (layer inputs from the original model)';
+      : onePass;
   return { hessians, rounds: rounds.length, note };
+}
+
+/** The model with its external data inline (the statistics copies run it from bytes). */
+const inlined = (model: Model, external: ExternalDataResolver | undefined): Model => (external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model);
+
+/** The recovered layers in rounds (one where no layer asks for "sequential", or with channel pruning), and the note of one pass. */
+function roundsOf(model: Model, recipe: Recipe, rounds: number | undefined): { planned: Planned[]; rounds: Planned[][]; onePass: string } {
+  const planned = recoveryLayers(model, recipe);
+  const asked = planned.some((p) => p.sequential) ? Math.max(1, Math.floor(rounds ?? DEFAULT_ROUNDS)) : 1;
+  const channel = channelPruning(model, recipe);
+  const onePass =
+    channel && asked > 1 ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential' : 'one pass (layer inputs from the original model)';
+  return { planned, rounds: channel ? [planned] : chunks(planned, asked), onePass };
 }
 
 /** A map of H as a HessianSource (everything held already). */
@@ -244,17 +251,12 @@ export async function recoverySource(
   run: RunModel,
   options: SequentialOptions & { onPass?: (pass: number, passes: number, done: number, total: number) => void } = {},
 ): Promise<RecoverySource> {
-  const planned = recoveryLayers(model, recipe);
-  const sequential = planned.some((p) => p.sequential);
-  const asked = sequential ? Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS)) : 1;
-  const channel = channelPruning(model, recipe);
-  if (!channel && chunks(planned, asked).length > 1) {
+  const { planned, rounds, onePass } = roundsOf(model, recipe, options.rounds);
+  if (rounds.length > 1) {
     const r = await collectRecoveryHessians(model, external, recipe, samples, run, options);
     return { source: mapSource(r.hessians), rounds: r.rounds, note: r.note };
   }
-  const self = external && externalReferences(model).length > 0 ? inlineExternalData(model, external) : model;
   const { signal, onPass } = options;
-  const source = hessianSource(self, planned, samples, run, { ...(signal ? { signal } : {}), ...(onPass ? { onPass } : {}) });
-  const note = channel && asked > 1 ? 'one pass (layer inputs from the original model): channel pruning changes weight shapes, so not sequential' : 'one pass (layer inputs from the original model)';
-  return { source, rounds: 1, note };
+  const source = hessianSource(inlined(model, external), planned, samples, run, { ...(signal ? { signal } : {}), ...(onPass ? { onPass } : {}) });
+  return { source, rounds: 1, note: onePass };
 }
