@@ -1,7 +1,8 @@
 /**
- * GPTQ on the WebAssembly SIMD kernel against the scalar loops of gptq.ts: the committed bytes are
- * gptq.wat's; the same codes and repaired values, and the same errors to float64 rounding, for odd
- * and even sizes, more rows than one block, dead inputs and a singular H.
+ * GPTQ on the WebAssembly SIMD kernel (float32) against the scalar loops of gptq.ts (float64): the
+ * committed bytes are gptq.wat's; the same codes, the same repaired values and errors to float32
+ * rounding (a working value within float32's rounding of a grid midpoint could round the other way:
+ * none does here), for odd and even sizes, more rows than one block, dead inputs and a singular H.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,11 +46,14 @@ function both<T>(f: () => T): [T, T] {
   return [simd, scalar];
 }
 
+/** float32 sums of up to a few hundred products, against float64's */
+const F32 = 2e-5;
+
 function expectClose(a: GptqResult, b: GptqResult): void {
   expect(a.ok).toBe(b.ok);
   expect(a.note).toBe(b.note);
-  expect(Math.abs(a.errorBefore - b.errorBefore)).toBeLessThanOrEqual(1e-9 * Math.abs(b.errorBefore) + 1e-15);
-  expect(Math.abs(a.errorAfter - b.errorAfter)).toBeLessThanOrEqual(1e-9 * Math.abs(b.errorAfter) + 1e-15);
+  expect(Math.abs(a.errorBefore - b.errorBefore)).toBeLessThanOrEqual(F32 * Math.abs(b.errorBefore) + 1e-15);
+  expect(Math.abs(a.errorAfter - b.errorAfter)).toBeLessThanOrEqual(F32 * Math.abs(b.errorAfter) + 1e-15);
 }
 
 describe('GPTQ on WebAssembly SIMD', () => {
@@ -95,9 +99,11 @@ describe('GPTQ on WebAssembly SIMD', () => {
         return { r, v };
       });
       expectClose(a.r, b.r);
+      // a least-squares refit: float32's rounding grows with H's condition
+      const most = b.v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
       for (let i = 0; i < a.v.length; i++) {
         expect(a.v[i] === 0).toBe(b.v[i] === 0);
-        expect(Math.abs(a.v[i] - b.v[i])).toBeLessThanOrEqual(1e-6 * Math.abs(b.v[i]));
+        expect(Math.abs(a.v[i] - b.v[i])).toBeLessThanOrEqual(1e-4 * Math.abs(b.v[i]) + 1e-5 * most);
       }
     });
   }

@@ -141,12 +141,18 @@ function rowError(e: Float64Array, off: number, n: number, h: Float64Array): num
 
 /** x·H·xᵀ for each row x of `x` ([R, n]; H symmetric): on the SIMD workspace when there is one. */
 export function quadraticForms(x: Float64Array, R: number, n: number, h: Float64Array): Float64Array {
+  const out = new Float64Array(R);
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
-    ws.load(h, x, new Float64Array(x.length));
-    return ws.rowErrors('target');
+    ws.loadH(h);
+    const zero = new Float64Array(ws.block * n);
+    for (let k0 = 0; k0 < R; k0 += ws.block) {
+      const rows = Math.min(ws.block, R - k0);
+      ws.loadRows(x.subarray(k0 * n, (k0 + rows) * n), zero, rows);
+      out.set(ws.rowErrors('target'), k0);
+    }
+    return out;
   }
-  const out = new Float64Array(R);
   for (let k = 0; k < R; k++) out[k] = rowError(x, k * n, n, h);
   return out;
 }
@@ -200,65 +206,101 @@ function sweep(work: Float64Array, R: number, n: number, u: Float64Array, projec
   }
 }
 
-/** The target (original) weights of `rows` as [R, n], and which are kept (not pruned: `kept(e)`). */
-function gather(target: Float32Array, m: WeightMatrix, rows: readonly number[], kept?: (e: number) => boolean, order?: Int32Array): { w: Float64Array; keep: Uint8Array } {
-  const n = m.cols;
-  const w = new Float64Array(rows.length * n);
-  const keep = new Uint8Array(rows.length * n);
-  rows.forEach((r, k) => {
-    for (let c = 0; c < n; c++) {
-      const e = m.at(r, order ? order[c] : c);
-      w[k * n + c] = target[e];
-      keep[k * n + c] = !kept || kept(e) ? 1 : 0;
-    }
-  });
-  return { w, keep };
-}
-
-/** Per-row output error ‖(w − v)·x‖² on the inputs of `energyH` and the output energy ‖w·x‖². */
-function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: Float64Array): { errors: Float64Array; energy: number } {
+/** Per-row output error ‖(w − v)·x‖² on the inputs of `energyH`, and each row's output energy ‖w·x‖². */
+function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: Float64Array): { errors: Float64Array; energy: Float64Array } {
   const diff = new Float64Array(R * n);
   for (let i = 0; i < R * n; i++) diff[i] = w[i] - v[i];
   const errors = new Float64Array(R);
-  let energy = 0;
+  const energy = new Float64Array(R);
   for (let k = 0; k < R; k++) {
-    energy += rowError(w, k * n, n, energyH);
+    energy[k] = rowError(w, k * n, n, energyH);
     errors[k] = rowError(diff, k * n, n, energyH);
   }
   return { errors, energy };
 }
 
-/** Row errors before (of `base`) and after (of the projected values), and the output energy, of one sweep. */
-interface Solved {
+/** One block of rows solved: the errors of `base` (before), of the projected values (after; undefined when H could not be factored), and the rows' output energy. */
+interface SolvedBlock {
+  k0: number;
+  rows: number;
   errBase: Float64Array;
-  energy: number;
-  /** undefined with `note` when H could not be factored */
   errors?: Float64Array;
-  note?: string;
 }
 
+/** What a solve needs per block of rows [k0, k0 + rows): the target weights w and the values before, as [rows, n]. */
+type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array) => void;
+
 /**
- * The errors of `base` against the target `w` ([R, n]), then the sweep with `project` (which
- * records what it keeps), then the errors of its values: on the SIMD workspace when there is one,
- * else with the scalar loops.
+ * For blocks of rows: the errors of `base` against the target `w`, then the sweep with
+ * `project(k, j, v)` (k: the row, j: the column in the sweep's order; it records what it keeps),
+ * then the errors of its values; `done` gets each block. On the SIMD workspace when there is one
+ * (float32, H held once, a block of rows at a time), else with the scalar loops (float64). Returns
+ * the output energy and, when H cannot be factored, why.
  */
-function solve(w: Float64Array, base: Float64Array, R: number, n: number, h: Float64Array, damp: number, project: (at: number, v: number) => number): Solved {
+function solve(
+  R: number,
+  n: number,
+  h: Float64Array,
+  damp: number,
+  fill: FillBlock,
+  project: (k: number, j: number, v: number) => number,
+  done: (b: SolvedBlock) => void,
+): { energy: number; note?: string } {
+  let energy = 0;
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
-    ws.load(h, w, base);
-    const errBase = ws.rowErrors('diff');
-    const energy = ws.rowErrors('target').reduce((a, b) => a + b, 0);
+    ws.loadH(h);
     const failed = ws.factor(damp);
-    if (failed) return { errBase, energy, note: failed.note };
-    ws.sweep(project);
-    return { errBase, energy, errors: ws.sweptErrors() };
+    const w = new Float64Array(ws.block * n);
+    const base = new Float64Array(ws.block * n);
+    for (let k0 = 0; k0 < R; k0 += ws.block) {
+      const rows = Math.min(ws.block, R - k0);
+      fill(k0, rows, w, base);
+      ws.loadRows(w, base, rows);
+      const errBase = ws.rowErrors('diff');
+      for (const e of ws.rowErrors('target')) energy += e;
+      if (!failed) ws.sweep((b, j, v) => project(k0 + b, j, v));
+      done({ k0, rows, errBase, errors: failed ? undefined : ws.sweptErrors() });
+    }
+    return { energy, note: failed?.note };
   }
-  const { errors: errBase, energy } = rowErrors(w, base, R, n, h);
   const f = factor(h, n, damp);
-  if ('note' in f) return { errBase, energy, note: f.note };
-  const got = new Float64Array(R * n);
-  sweep(Float64Array.from(w), R, n, f.u, (at, v) => (got[at] = project(at, v)));
-  return { errBase, energy, errors: rowErrors(w, got, R, n, f.energyH).errors };
+  const block = 64;
+  for (let k0 = 0; k0 < R; k0 += block) {
+    const rows = Math.min(block, R - k0);
+    const w = new Float64Array(rows * n);
+    const base = new Float64Array(rows * n);
+    fill(k0, rows, w, base);
+    const before = rowErrors(w, base, rows, n, h);
+    for (const e of before.energy) energy += e;
+    if ('note' in f) {
+      done({ k0, rows, errBase: before.errors });
+      continue;
+    }
+    const got = new Float64Array(rows * n);
+    sweep(Float64Array.from(w), rows, n, f.u, (at, v) => (got[at] = project(k0 + Math.floor(at / n), at % n, v)));
+    done({ k0, rows, errBase: before.errors, errors: rowErrors(w, got, rows, n, f.energyH).errors });
+  }
+  return { energy, note: 'note' in f ? f.note : undefined };
+}
+
+/** Sums of a layer's per-row errors: each row keeps the new values only where they lower its error. */
+class Outcome {
+  sumBefore = 0;
+  sumAfter = 0;
+  /** whether row k keeps the new values; adds its errors */
+  use(errBase: number, errors: Float64Array | undefined, b: number): boolean {
+    this.sumBefore += errBase;
+    const use = errors !== undefined && Number.isFinite(errors[b]) && errors[b] <= errBase;
+    this.sumAfter += use ? (errors as Float64Array)[b] : errBase;
+    return use;
+  }
+  result(energy: number, note: string | undefined): GptqResult {
+    const { sumBefore, sumAfter } = this;
+    const before = energy > 0 ? sumBefore / energy : 0;
+    if (note !== undefined) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
+    return { ok: true, errorBefore: before, errorAfter: energy > 0 ? sumAfter / energy : 0, sumBefore, sumAfter, energy };
+  }
 }
 
 /**
@@ -277,46 +319,51 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   // column c of the working arrays is the weight's column order[c]
   const order = columnOrder(hIn, n, options.actOrder);
   const h = options.actOrder ? permuted(hIn, n, order) : hIn;
-  const { w, keep } = gather(target, m, rows, options.kept, order);
-  // the round-to-nearest codes' values, and the grid, as [R, n]
-  const rtn = new Float64Array(R * n);
-  const scale = new Float64Array(R * n);
-  const zero = new Float64Array(R * n);
-  rows.forEach((r, k) => {
-    for (let c = 0; c < n; c++) {
-      const e = m.at(r, order[c]);
-      const g = groupOfElement(qt, e);
-      const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
-      scale[k * n + c] = qt.scales[g];
-      zero[k * n + c] = z;
-      rtn[k * n + c] = (qt.q[e] - z) * qt.scales[g];
+  // the block's elements and groups, and the codes the sweep chose, as [rows, n]
+  let at0 = 0;
+  let elem = new Int32Array(0);
+  let group = new Int32Array(0);
+  let codes = new Int32Array(0);
+  const fill: FillBlock = (k0, count, w, base) => {
+    at0 = k0;
+    if (elem.length < count * n) [elem, group, codes] = [new Int32Array(count * n), new Int32Array(count * n), new Int32Array(count * n)];
+    for (let b = 0; b < count; b++) {
+      for (let c = 0; c < n; c++) {
+        const i = b * n + c;
+        const e = m.at(rows[k0 + b], order[c]);
+        const g = groupOfElement(qt, e);
+        elem[i] = e;
+        group[i] = g;
+        w[i] = target[e];
+        // the round-to-nearest code's value
+        base[i] = (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
+      }
     }
-  });
-  const codes = new Int32Array(R * n);
-  const { errBase: errRtn, energy, errors, note } = solve(w, rtn, R, n, h, options.damp ?? 0.01, (at, v) => {
-    const s = scale[at];
-    const z = zero[at];
+  };
+  const kept = options.kept;
+  const project = (k: number, j: number, v: number) => {
+    const i = (k - at0) * n + j;
+    const g = group[i];
+    const s = qt.scales[g];
+    const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
     let q = z;
     // an all-zero block has scale 0: its only value is 0 (code z), as round to nearest writes it
-    if (keep[at] && s !== 0) {
+    if ((!kept || kept(elem[i])) && s !== 0) {
       q = Math.round(v / s) + z;
       q = q < qmin ? qmin : q > tmax ? tmax : q;
     }
-    codes[at] = q;
+    codes[i] = q;
     return (q - z) * s;
+  };
+  const outcome = new Outcome();
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, project, ({ rows: count, errBase, errors }) => {
+    // per row: keep GPTQ's codes only where they lower that row's output error
+    for (let b = 0; b < count; b++) {
+      if (!outcome.use(errBase[b], errors, b)) continue;
+      for (let c = 0; c < n; c++) qt.q[elem[b * n + c]] = codes[b * n + c];
+    }
   });
-  const sumBefore = errRtn.reduce((a, b) => a + b, 0);
-  const before = energy > 0 ? sumBefore / energy : 0;
-  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
-  // per row: keep GPTQ's codes only where they lower that row's output error
-  let sumAfter = 0;
-  for (let k = 0; k < R; k++) {
-    const use = Number.isFinite(errors[k]) && errors[k] <= errRtn[k];
-    sumAfter += use ? errors[k] : errRtn[k];
-    if (use) for (let c = 0; c < n; c++) qt.q[m.at(rows[k], order[c])] = codes[k * n + c];
-  }
-  const after = energy > 0 ? sumAfter / energy : 0;
-  return { ok: true, errorBefore: before, errorAfter: after, sumBefore, sumAfter, energy };
+  return outcome.result(energy, note);
 }
 
 /**
@@ -329,27 +376,38 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
 export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
-  const { w, keep } = gather(target, m, rows, (e) => values[e] !== 0 || target[e] === 0);
-  const pruned = new Float64Array(R * n);
-  rows.forEach((r, k) => {
-    for (let c = 0; c < n; c++) pruned[k * n + c] = values[m.at(r, c)];
-  });
-  const got = new Float64Array(R * n);
-  const { errBase: errPruned, energy, errors, note } = solve(w, pruned, R, n, h, options.damp ?? 0.01, (at, v) => {
+  // the block's elements, whether each is kept (not pruned), and the refit values, as [rows, n]
+  let at0 = 0;
+  let elem = new Int32Array(0);
+  let keep = new Uint8Array(0);
+  let got = new Float32Array(0);
+  const fill: FillBlock = (k0, count, w, base) => {
+    at0 = k0;
+    if (elem.length < count * n) [elem, keep, got] = [new Int32Array(count * n), new Uint8Array(count * n), new Float32Array(count * n)];
+    for (let b = 0; b < count; b++) {
+      for (let c = 0; c < n; c++) {
+        const i = b * n + c;
+        const e = m.at(rows[k0 + b], c);
+        elem[i] = e;
+        keep[i] = values[e] !== 0 || target[e] === 0 ? 1 : 0;
+        w[i] = target[e];
+        base[i] = values[e];
+      }
+    }
+  };
+  const project = (k: number, j: number, v: number) => {
+    const i = (k - at0) * n + j;
     // a float32 value as stored
-    const kept = keep[at] ? Math.fround(v) : 0;
-    got[at] = kept;
+    const kept = keep[i] ? Math.fround(v) : 0;
+    got[i] = kept;
     return kept;
+  };
+  const outcome = new Outcome();
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, project, ({ rows: count, errBase, errors }) => {
+    for (let b = 0; b < count; b++) {
+      if (!outcome.use(errBase[b], errors, b)) continue;
+      for (let c = 0; c < n; c++) values[elem[b * n + c]] = got[b * n + c];
+    }
   });
-  const sumBefore = errPruned.reduce((a, b) => a + b, 0);
-  const before = energy > 0 ? sumBefore / energy : 0;
-  if (!errors) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
-  let sumAfter = 0;
-  for (let k = 0; k < R; k++) {
-    const use = Number.isFinite(errors[k]) && errors[k] <= errPruned[k];
-    sumAfter += use ? errors[k] : errPruned[k];
-    if (use) for (let c = 0; c < n; c++) values[m.at(rows[k], c)] = got[k * n + c];
-  }
-  const after = energy > 0 ? sumAfter / energy : 0;
-  return { ok: true, errorBefore: before, errorAfter: after, sumBefore, sumAfter, energy };
+  return outcome.result(energy, note);
 }

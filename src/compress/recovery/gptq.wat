@@ -1,12 +1,14 @@
-;; GPTQ kernels (WebAssembly with 128-bit SIMD), two float64 lanes at a time.
+;; GPTQ kernels (WebAssembly with 128-bit SIMD): `dots32x2` in float32 (four lanes) for GPTQ itself,
+;; `dots` in float64 (two lanes) for the teacher's target (teacher.ts), which solves with H once per layer.
 ;; Source of src/compress/recovery/gptq-wasm.ts (`npm run build:wasm` assembles it with wabt; a
 ;; unit test checks that the committed bytes are this file's).
 ;;
-;; One kernel serves the three dense parts of GPTQ (gptq-simd.ts drives it a block of rows at a
-;; time, so the rows stay in cache while the shared vector is read once for all of them):
-;;   - the quadratic forms d H dᵀ of the output errors (y: the upper part of a row of H);
-;;   - the Cholesky factor of H (y: a finished row of the factor);
-;;   - the column sweep (y: a column of the factor of H, x: the rounding errors so far).
+;; The kernels serve the dense parts of GPTQ (gptq-simd.ts drives them a block of rows at a time, so
+;; the rows stay in cache while each shared vector is read once for all of them):
+;;   - the quadratic forms d H dᵀ of the output errors (y: the upper part of two rows of H);
+;;   - the Cholesky factor of H (y: two finished rows of the factor);
+;;   - the column sweep (y: two columns of the factor of H, x: the rounding errors so far);
+;;   - the teacher's solves (float64 `dots`, one vector at a time).
 ;;
 ;; dots: out[k] = Σ_{j < len} x[k][j] · y[j] for k < rows, in float64, with x[k] at x + k * stride.
 ;; Four rows share each load of y; each row sums the pairs of even and odd j in its two lanes
@@ -94,5 +96,156 @@
           (else
             (f64.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3)))
               (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $g1))))
+
+;; dots32x2: out[2k + u] = Σ_{j < len} x[k][j] · y_u[j] for k < rows and u = 0, 1, in float32, with
+;; x[k] at x + k * stride, y₀ at y and y₁ at y + ystride (ystride 0: the same vector twice), out
+;; float32. Four rows at a time: each load of a row of x serves both vectors and each load of a
+;; vector four rows (eight sums of four lanes in flight). Each sum adds its lanes as (0 + 1) + (2 + 3),
+;; then the products past the last whole vector of four, in order.
+  (func (export "dots32x2") (param $x i32) (param $rows i32) (param $stride i32) (param $y i32) (param $ystride i32) (param $len i32)
+    (param $out i32)
+    (local $k i32) (local $j i32) (local $vec4 i32) (local $end i32) (local $y1p i32)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local $y0 v128) (local $y1 v128) (local $xv v128) (local $s f32) (local $s1 f32) (local $t i32) (local $xs f32) (local $o i32)
+    (local.set $vec4 (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $len) (i32.const 2)))
+    (local.set $y1p (i32.add (local.get $y) (local.get $ystride)))
+    (block $g4done
+      (loop $g4
+        (br_if $g4done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $rows)))
+        (local.set $p0 (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $stride))))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $stride)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $stride)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $stride)))
+        (local.set $a00 (v128.const f32x4 0 0 0 0))
+        (local.set $a01 (v128.const f32x4 0 0 0 0))
+        (local.set $a10 (v128.const f32x4 0 0 0 0))
+        (local.set $a11 (v128.const f32x4 0 0 0 0))
+        (local.set $a20 (v128.const f32x4 0 0 0 0))
+        (local.set $a21 (v128.const f32x4 0 0 0 0))
+        (local.set $a30 (v128.const f32x4 0 0 0 0))
+        (local.set $a31 (v128.const f32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $jdone
+          (loop $jl
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $vec4)))
+            (local.set $y0 (v128.load (i32.add (local.get $y) (local.get $j))))
+            (local.set $y1 (v128.load (i32.add (local.get $y1p) (local.get $j))))
+            (local.set $xv (v128.load (i32.add (local.get $p0) (local.get $j))))
+            (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $xv) (local.get $y0))))
+            (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $xv) (local.get $y1))))
+            (local.set $xv (v128.load (i32.add (local.get $p1) (local.get $j))))
+            (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $xv) (local.get $y0))))
+            (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $xv) (local.get $y1))))
+            (local.set $xv (v128.load (i32.add (local.get $p2) (local.get $j))))
+            (local.set $a20 (f32x4.add (local.get $a20) (f32x4.mul (local.get $xv) (local.get $y0))))
+            (local.set $a21 (f32x4.add (local.get $a21) (f32x4.mul (local.get $xv) (local.get $y1))))
+            (local.set $xv (v128.load (i32.add (local.get $p3) (local.get $j))))
+            (local.set $a30 (f32x4.add (local.get $a30) (f32x4.mul (local.get $xv) (local.get $y0))))
+            (local.set $a31 (f32x4.add (local.get $a31) (f32x4.mul (local.get $xv) (local.get $y1))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $jl)))
+        (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a00)) (f32x4.extract_lane 1 (local.get $a00)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a00)) (f32x4.extract_lane 3 (local.get $a00)))))
+        (local.set $s1 (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a01)) (f32x4.extract_lane 1 (local.get $a01)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a01)) (f32x4.extract_lane 3 (local.get $a01)))))
+        (local.set $t (local.get $vec4))
+        (block $td0
+          (loop $tl0
+            (br_if $td0 (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $xs (f32.load (i32.add (local.get $p0) (local.get $t))))
+            (local.set $s (f32.add (local.get $s) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y) (local.get $t))))))
+            (local.set $s1 (f32.add (local.get $s1) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y1p) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $tl0)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (f32.store offset=0 (local.get $o) (local.get $s))
+        (f32.store offset=4 (local.get $o) (local.get $s1))
+        (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a10)) (f32x4.extract_lane 1 (local.get $a10)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a10)) (f32x4.extract_lane 3 (local.get $a10)))))
+        (local.set $s1 (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a11)) (f32x4.extract_lane 1 (local.get $a11)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a11)) (f32x4.extract_lane 3 (local.get $a11)))))
+        (local.set $t (local.get $vec4))
+        (block $td1
+          (loop $tl1
+            (br_if $td1 (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $xs (f32.load (i32.add (local.get $p1) (local.get $t))))
+            (local.set $s (f32.add (local.get $s) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y) (local.get $t))))))
+            (local.set $s1 (f32.add (local.get $s1) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y1p) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $tl1)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (f32.store offset=8 (local.get $o) (local.get $s))
+        (f32.store offset=12 (local.get $o) (local.get $s1))
+        (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a20)) (f32x4.extract_lane 1 (local.get $a20)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a20)) (f32x4.extract_lane 3 (local.get $a20)))))
+        (local.set $s1 (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a21)) (f32x4.extract_lane 1 (local.get $a21)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a21)) (f32x4.extract_lane 3 (local.get $a21)))))
+        (local.set $t (local.get $vec4))
+        (block $td2
+          (loop $tl2
+            (br_if $td2 (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $xs (f32.load (i32.add (local.get $p2) (local.get $t))))
+            (local.set $s (f32.add (local.get $s) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y) (local.get $t))))))
+            (local.set $s1 (f32.add (local.get $s1) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y1p) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $tl2)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (f32.store offset=16 (local.get $o) (local.get $s))
+        (f32.store offset=20 (local.get $o) (local.get $s1))
+        (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a30)) (f32x4.extract_lane 1 (local.get $a30)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a30)) (f32x4.extract_lane 3 (local.get $a30)))))
+        (local.set $s1 (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a31)) (f32x4.extract_lane 1 (local.get $a31)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a31)) (f32x4.extract_lane 3 (local.get $a31)))))
+        (local.set $t (local.get $vec4))
+        (block $td3
+          (loop $tl3
+            (br_if $td3 (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $xs (f32.load (i32.add (local.get $p3) (local.get $t))))
+            (local.set $s (f32.add (local.get $s) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y) (local.get $t))))))
+            (local.set $s1 (f32.add (local.get $s1) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y1p) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $tl3)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (f32.store offset=24 (local.get $o) (local.get $s))
+        (f32.store offset=28 (local.get $o) (local.get $s1))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $g4)))
+    ;; the rows left, one at a time
+    (block $g1done
+      (loop $g1
+        (br_if $g1done (i32.ge_u (local.get $k) (local.get $rows)))
+        (local.set $p0 (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $stride))))
+        (local.set $a00 (v128.const f32x4 0 0 0 0))
+        (local.set $a01 (v128.const f32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $jdone1
+          (loop $jl1
+            (br_if $jdone1 (i32.ge_u (local.get $j) (local.get $vec4)))
+            (local.set $xv (v128.load (i32.add (local.get $p0) (local.get $j))))
+            (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $xv) (v128.load (i32.add (local.get $y) (local.get $j))))))
+            (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $xv) (v128.load (i32.add (local.get $y1p) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $jl1)))
+        (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a00)) (f32x4.extract_lane 1 (local.get $a00)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a00)) (f32x4.extract_lane 3 (local.get $a00)))))
+        (local.set $s1 (f32.add (f32.add (f32x4.extract_lane 0 (local.get $a01)) (f32x4.extract_lane 1 (local.get $a01)))
+          (f32.add (f32x4.extract_lane 2 (local.get $a01)) (f32x4.extract_lane 3 (local.get $a01)))))
+        (local.set $t (local.get $vec4))
+        (block $td9
+          (loop $tl9
+            (br_if $td9 (i32.ge_u (local.get $t) (local.get $end)))
+            (local.set $xs (f32.load (i32.add (local.get $p0) (local.get $t))))
+            (local.set $s (f32.add (local.get $s) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y) (local.get $t))))))
+            (local.set $s1 (f32.add (local.get $s1) (f32.mul (local.get $xs) (f32.load (i32.add (local.get $y1p) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $tl9)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))))
+        (f32.store (local.get $o) (local.get $s))
+        (f32.store offset=4 (local.get $o) (local.get $s1))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $g1)))))

@@ -18,7 +18,7 @@
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import type { Model, Node, Tensor } from '../../onnx/types';
 import { choleskyLower, type WeightMatrix } from './gptq';
-import { GptqWorkspace } from './gptq-simd';
+import { teacherSimd } from './gptq-simd';
 import type { LayerHessian } from './hessian';
 
 const hasSubgraph = (n: Node) => n.attributes.some((a) => a.g || a.graphs.length > 0);
@@ -86,8 +86,8 @@ export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonl
   rows.forEach((r, k) => {
     for (let c = 0; c < n; c++) w[k * n + c] = target[m.at(r, c)];
   });
-  const simd = GptqWorkspace.open(n, R);
-  const got = simd ? simd.teacher(h, cross, w, damp) : teacherScalar(h, cross, w, R, n, damp * meanDiag);
+  const simd = teacherSimd(h, cross, w, R, n, damp);
+  const got = simd !== undefined ? simd : teacherScalar(h, cross, w, R, n, damp * meanDiag);
   if (!got) return false;
   rows.forEach((r, k) => {
     for (let c = 0; c < n; c++) target[m.at(r, c)] = got[k * n + c];
