@@ -10,11 +10,13 @@
  * group), the row sums and A's shape (the row count). No activation reaches JavaScript, which
  * only adds those small outputs into float64 sums. Every row is used. The copy repeats the graph
  * for several samples a run (weights shared; up to 8, fewer for large inputs, one where the graph
- * has subgraphs or the repeated one fails) and joins their rows before the product, so the
- * product has a long inner dimension (a sample's rows are often far fewer than cols: a product
- * per sample would mostly write cols² outputs) and the outputs and the float64 sums (cols² per
- * run) are paid once per run, not per sample; nodes the statistics do not need (the model's own
- * outputs) are left out.
+ * has subgraphs or the repeated one fails), so the outputs and the float64 sums (cols² per run)
+ * are paid once per run, not per sample. Where a sample gives fewer rows than cols (dense layers,
+ * late Conv layers) the copies' rows are joined before one product, so it has a long inner
+ * dimension (a product per sample would mostly write cols² outputs); a Conv whose sample gives
+ * at least cols rows makes one product per copy, added (joining would copy every patch twice,
+ * a Concat and a Transpose: mobilenet-v3 at 224x224, its statistics runs 3.9x faster without).
+ * Nodes the statistics do not need (the model's own outputs) are left out.
  *   - MatMul / Gemm: X reshaped to [rows, K];
  *   - Conv (1-D/2-D, groups and depthwise included): the im2col rows come from a patch Conv with
  *     the layer's strides, pads and dilations, one group per input channel and one-hot kernels
@@ -129,6 +131,13 @@ interface Stat {
   partner?: string;
   /** Conv: about this many rows per sample are kept (positions at a regular step), where the layer has many more (subsampleRows) */
   keep?: number;
+  /**
+   * Conv, several copies a run: whether the copies' rows are joined before one product (a sample
+   * gives fewer rows than cols: a product per copy would mostly write cols² outputs) or each copy
+   * makes its own product, the products added (no copy of the rows); set from the first sample's
+   * rows (`countRows`), joined until counted.
+   */
+  joined?: boolean;
   cross: Float64Array[];
   partnerSum: Float64Array[];
   /** the Log's input whose reciprocal weighs each output element (dense only), and the output channels */
@@ -136,7 +145,7 @@ interface Stat {
   outs: number;
   /** one H per output channel, weighted (weightBy) */
   weighted: Float64Array[];
-  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxis: number; cross?: string; partnerSum?: string; weighted?: string };
+  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
 }
 
 const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
@@ -222,15 +231,21 @@ class StatBuilder {
     return this.node('Reciprocal', [this.node('Max', [this.node('Abs', [x]), tiny])]);
   }
 
-  reduceSum(x: string, axis: number): string {
+  reduceSum(x: string, axes: number | number[]): string {
     const keep = attr.int('keepdims', 0);
-    return this.opset < 13 ? this.node('ReduceSum', [x], [attr.ints('axes', [axis]), keep]) : this.node('ReduceSum', [x, this.ints([axis])], [keep]);
+    const list = typeof axes === 'number' ? [axes] : axes;
+    return this.opset < 13 ? this.node('ReduceSum', [x], [attr.ints('axes', list), keep]) : this.node('ReduceSum', [x, this.ints(list)], [keep]);
+  }
+
+  add(a: string, b: string): string {
+    return this.node('Add', [a, b]);
   }
 
   /**
    * The im2col patches of a Conv's input: [N, channels·k, ...out], channel c·k + i being input
    * channel c at kernel position i (k = prod(kernel)); the input itself for a 1×1 kernel that
-   * reads every position once.
+   * reads every position once. (Strided Slices per kernel position, joined, instead of this Conv:
+   * measured no faster in onnxruntime on mobilenet-v3, the Concat as slow as the Conv.)
    */
   patches(x: string, conv: Node, channels: number, kernel: number[]): string {
     const k = kernel.reduce((p, d) => p * d, 1);
@@ -243,14 +258,41 @@ class StatBuilder {
   }
 }
 
-/** A statistic's rows A as read from `input`: [rows, cols] (MatMul, Gemm) or [groups, cols, rows] (Conv). */
-function statRows(b: StatBuilder, stat: Stat, conv: Node | undefined, input: string, copy: number): string {
-  if (stat.op === 'dense') return b.reshape(input, [-1, stat.cols]);
-  const p = b.patches(input, conv as Node, stat.channels, stat.kernel);
-  // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position) -> [G, cols, N, L] -> [G, cols, N·L]
+/** A dense statistic's rows A as read from `input`: [rows, cols]. */
+function denseRows(b: StatBuilder, stat: Stat, input: string): string {
+  return b.reshape(input, [-1, stat.cols]);
+}
+
+/** A Conv statistic's rows as read from `input`: [N, groups, cols, positions] (every n-th position where it keeps fewer). */
+function convRows(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number): string {
+  const p = b.patches(input, conv, stat.channels, stat.kernel);
+  // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position)
   const all = b.reshape(p, [0, stat.groups, stat.cols, -1]);
-  const split = stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all;
-  return b.reshape(b.transpose(split, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]);
+  return stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all;
+}
+
+/**
+ * Conv rows as one matrix per group, [G, cols, N·L], for the copies' rows joined (`Stat.joined`).
+ * Its shape output is taken before the transpose (rows: N·L, axes 0 and 3).
+ */
+function convRowsJoined(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number): { rows: string; shape: string } {
+  const r = convRows(b, stat, conv, input, copy);
+  return { rows: b.reshape(b.transpose(r, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]), shape: r };
+}
+
+/** Joined rows' product aᵀ·t (dense, [rows, cols]) or a·tᵀ (Conv, [G, cols, rows]). */
+function product(b: StatBuilder, s: Stat, a: string, t: string): string {
+  return s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), t) : b.matmul(a, b.transpose(t, [0, 2, 1]));
+}
+
+/** The column sums of Conv rows [N, G, cols, L]: [G, cols], the positions first (the last axis: onnxruntime's fast reduction; both axes at once measured 3x slower). */
+function rowSums(b: StatBuilder, a: string): string {
+  return b.reduceSum(b.reduceSum(a, 3), 0);
+}
+
+/** Σ over the batch of a·tᵀ for Conv rows a, t [N, G, cols, L]: [G, cols, cols] (the product reads t transposed, no copy of the rows). */
+function convGram(b: StatBuilder, a: string, t: string): string {
+  return b.reduceSum(b.matmul(a, b.transpose(t, [0, 1, 3, 2])), 0);
 }
 
 /**
@@ -332,18 +374,40 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   const weights = copies > 1 ? renames.map((_, k) => names.fresh(`__hessian_weight${k}`)) : [];
   for (const w of weights) inputs.push(makeValueInfo(w, DataType.FLOAT, []));
   for (const s of stats) {
+    if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
+      // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
+      const conv = convs.get(s) as Node;
+      const parts = renames.map((r, k) => convRows(b, s, conv, r(s.input), k));
+      const weigh = (xs: string[]) => xs.map((x, k) => (copies === 1 ? x : b.mul(x, weights[k]))).reduce((p, x) => b.add(p, x));
+      const gram = s.full ? weigh(parts.map((p) => convGram(b, p, p))) : undefined;
+      s.outputs = { gram, sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p) => b.shape(p)), rowsAxes: [0, 3] };
+      if (s.partner && s.full) {
+        const partner = s.partner;
+        const pParts = renames.map((r, k) => convRows(b, s, conv, r(partner), k));
+        s.outputs.cross = weigh(parts.map((p, k) => convGram(b, p, pParts[k])));
+        s.outputs.partnerSum = weigh(pParts.map((p) => rowSums(b, p)));
+      }
+      outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+      continue;
+    }
+    const rowsOf = (input: string, k: number): { rows: string; shape: string } => {
+      if (s.op !== 'dense') return convRowsJoined(b, s, convs.get(s) as Node, input, k);
+      const rows = denseRows(b, s, input);
+      return { rows, shape: rows };
+    };
+    const joined = renames.map((r, k) => rowsOf(r(s.input), k));
+    const parts = joined.map((j) => j.rows);
     const axis = s.op === 'dense' ? 0 : 2;
-    const parts = renames.map((r, k) => statRows(b, s, convs.get(s), r(s.input), k));
     // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
     const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
-    const gram = !s.full ? undefined : s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), a) : b.matmul(a, b.transpose(a, [0, 2, 1]));
-    s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: parts.map((p) => b.shape(p)), rowsAxis: axis };
+    const gram = s.full ? product(b, s, a, a) : undefined;
+    s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
     if (s.partner && s.full) {
       const partner = s.partner;
       // the teacher's rows beside these (an empty copy's are weighed 0 on both sides already through `a`; its sums here)
-      const pParts = renames.map((r, k) => statRows(b, s, convs.get(s), r(partner), k));
+      const pParts = renames.map((r, k) => rowsOf(r(partner), k).rows);
       const t = copies === 1 ? pParts[0] : b.concat(pParts.map((p, k) => b.mul(p, weights[k])), axis);
-      s.outputs.cross = s.op === 'dense' ? b.matmul(b.transpose(a, [1, 0]), t) : b.matmul(a, b.transpose(t, [0, 2, 1]));
+      s.outputs.cross = product(b, s, a, t);
       s.outputs.partnerSum = b.reduceSum(t, axis);
     }
     if (s.weightBy && s.full) {
@@ -377,7 +441,7 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
   const { cols: n, groups } = stat;
   for (let k = 0; k < used; k++) {
     const shape = got[stat.outputs.shapes[k]]?.data as ArrayLike<number | bigint> | undefined;
-    stat.rows += Number(shape?.[stat.outputs.rowsAxis] ?? 0);
+    stat.rows += shape ? stat.outputs.rowsAxes.reduce((p, a) => p * Number(shape[a]), 1) : 0;
   }
   const sum = float32Output(got, stat.outputs.sum, groups * n, stat.input);
   for (let g = 0; g < groups; g++) {
@@ -559,7 +623,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         ...(weightBy ? { weightBy } : {}),
         outs: m.rows,
         weighted: [],
-        outputs: { sum: '', shapes: [], rowsAxis: 0 },
+        outputs: { sum: '', shapes: [], rowsAxes: [] },
       };
       stats.set(key, stat);
       if (conv) convs.set(stat, layer.node);
@@ -620,13 +684,20 @@ async function copiesOf(model: Model, plan: StatPlan, samples: readonly Sample[]
   const probeConvs = new Map<Stat, Node>();
   for (const s of plan.stats) {
     const { partner: _p, weightBy: _w, ...base } = s;
-    const p: Stat = { ...base, full: false, h: [], sum: Array.from({ length: s.groups }, () => new Float64Array(s.cols)), rows: 0, cross: [], partnerSum: [], weighted: [], outputs: { sum: '', shapes: [], rowsAxis: 0 } };
+    const p: Stat = { ...base, full: false, h: [], sum: Array.from({ length: s.groups }, () => new Float64Array(s.cols)), rows: 0, cross: [], partnerSum: [], weighted: [], outputs: { sum: '', shapes: [], rowsAxes: [] } };
     probes.set(s, p);
     const conv = plan.convs.get(s);
     if (conv) probeConvs.set(p, conv);
   }
   await runStatistics(model, [...probes.values()], probeConvs, 1, samples.slice(0, 1), run, { ...(options.signal ? { signal: options.signal } : {}) });
-  return { copies: copiesForRows(plan, samples, copies, (s) => (probes.get(s) as Stat).rows), firstAlone: true };
+  const rowsOf = (s: Stat) => (probes.get(s) as Stat).rows;
+  countRows(plan, rowsOf);
+  return { copies: copiesForRows(plan, samples, copies, rowsOf), firstAlone: true };
+}
+
+/** Sets each Conv statistic's `joined` from its rows of one sample. */
+function countRows(plan: StatPlan, rowsOf: (s: Stat) => number): void {
+  for (const s of plan.stats) if (s.op === 'Conv') s.joined = rowsOf(s) < s.cols;
 }
 
 /** Copies a run that fit ROWS_BUDGET, from each statistic's rows of one sample (`asked`: copiesFor's). */
@@ -649,6 +720,7 @@ async function copiesInPass(model: Model, plan: StatPlan, samples: readonly Samp
   const copies = copiesFor(model, samples, options.copies);
   if (options.copies !== undefined || copies <= 1) return { copies, firstAlone: false };
   await runStatistics(model, plan.stats, plan.convs, 1, samples.slice(0, 1), run, { ...options, onProgress: (done) => options.onProgress?.(done, samples.length) });
+  countRows(plan, (s) => s.rows);
   return { copies: copiesForRows(plan, samples, copies, (s) => s.rows), firstAlone: true };
 }
 
