@@ -8,9 +8,10 @@
  * The grid (scales and zero points per group) is the round-to-nearest quantizer's, computed from
  * the original weights: only the codes change, so every encoding writes the result unchanged.
  *
- * Pure math over a weight matrix view [rows = output channels, cols = reduction], float64. The
- * dense parts run on WebAssembly SIMD where the engine has it (gptq-simd.ts); the scalar loops here
- * are the fallback and the reference.
+ * Pure math over a weight matrix view [rows = output channels, cols = reduction]. The dense parts
+ * run on WebAssembly SIMD in float32 where the engine has it (gptq-simd.ts: H held once, the rows a
+ * block at a time); the scalar float64 loops here are the fallback and the reference (the same
+ * codes on the tests' layers, errors to float32 rounding).
  */
 import { codeRange, type QuantizedTensor } from '../quantize/quantize';
 import { GptqWorkspace } from './gptq-simd';
