@@ -57,17 +57,20 @@ describe('memory estimate', () => {
     );
   });
 
-  it("recovery sequential: the larger of a statistics run and a later round's cross terms beside every H; the prefix and the original side by side", () => {
+  it("recovery sequential: one round's H, the larger of a statistics run and a later round's cross terms; the prefix and the original side by side", () => {
     // 12 layers of 8,192 columns (512 MiB of H each) in 4 rounds of 3
     const H = 8192 * 8192 * 8;
     const seq = recoveryMemory(Array.from({ length: 12 }, () => ({ cols: 8192, groups: 1, sequential: true })), 10 * MiB, 4);
     expect(seq.streamed).toBe(false);
-    expect(seq.h).toBe(12 * H);
+    expect(seq.h).toBe(3 * H);
     // a pass per layer (256 MiB of float32 outputs, over the budget), twice, and 512 MiB of rows
     expect(seq.statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(seq.rounds).toBe(3 * H);
     expect(seq.models).toBe(40 * MiB);
-    expect(seq.bytes).toBe(12 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME);
+    expect(seq.bytes).toBe(3 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME);
+    // layers asking plain gptq keep the first round's H until the prefix after their own round: held beside each round before
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i !== 11 })), 0, 4).h).toBe(4 * H);
+    expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 6 })), 0, 4).h).toBe(9 * H);
     // a small round: the statistics run is the larger
     const small = recoveryMemory([64, 64, 128, 128].map((c) => ({ cols: c, groups: 1, sequential: true })), 0, 4);
     expect(small.rounds).toBe(128 * 128 * 8);
@@ -80,7 +83,7 @@ describe('memory estimate', () => {
     expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 9 || i === 11 })), 0, 4).rounds).toBe(3 * H);
     expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 || i > 9 })), 0, 4).rounds).toBe(2 * H);
     expect(estimateCompressMemory({ fileBytes: 10 * MiB, outputBytes: 0, recovery: seq }).basis).toMatch(
-      /every recovered layer's H 6\.00 GB, the larger of a statistics run 1\.00 GB and a sequential round's cross terms 1\.50 GB, model copies 40\.0 MB/,
+      /the H of one round of layers at a time 1\.50 GB \(the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes\), the larger of a statistics run 1\.00 GB and a sequential round's cross terms 1\.50 GB, model copies 40\.0 MB/,
     );
   });
 
@@ -96,9 +99,11 @@ describe('memory estimate', () => {
     expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
     expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 2 * 112_972_196);
     const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), file);
-    // last round: layer4.0.conv2 … fc, their cross terms (512 MB) under the statistics run
-    expect(seq.rounds).toBe(8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512));
-    expect(seq.bytes).toBe(738_173_768 + seq.statistics + 4 * file + RECOVERY_RUNTIME);
+    // last round: layer4.0.conv2 … fc, their H and cross terms (512 MB each; the cross terms under the statistics run)
+    const last = 8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512);
+    expect(seq.rounds).toBe(last);
+    expect(seq.h).toBe(last);
+    expect(seq.bytes).toBe(last + seq.statistics + 4 * file + RECOVERY_RUNTIME);
   });
 
   it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {

@@ -74,7 +74,8 @@ export interface RecoveryMemory {
   /**
    * H held at once (cols² float64 per group): streamed, the largest pass of layers (recovery in
    * one pass: each pass of statistics runs when compression reaches its layers and is freed once
-   * they are written); sequential rounds: every recovered layer's, held until the weights are written
+   * they are written); sequential rounds: the largest round's, with the layers asking plain gptq
+   * or bias still to be written (a round's H are freed once the next round's prefix has their codes)
    */
   h: number;
   /** one pass: H streamed a pass at a time (recovery/hessian.ts hessianSource) */
@@ -112,17 +113,25 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
   const statistics = 2 * largestPass + Math.min(RECOVERY_ROWS_BUDGET, h);
   const sequential = layers.some((l) => l.sequential);
   let later = 0;
+  // sequential: the H of one round at a time (recovery/sequential.ts: round k's "sequential" layers
+  // get theirs in round k, and a round's go once the next round's prefix has their codes), beside
+  // the layers asking plain gptq or bias that are still to be written (theirs from the first round)
+  let oneRound = 0;
   if (sequential) {
     const r = Math.max(1, Math.min(Math.floor(rounds), layers.length));
-    for (let k = 1; k < r; k++) {
-      const round = layers.slice(Math.round((k * layers.length) / r), Math.round(((k + 1) * layers.length) / r));
-      later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
+    const bounds = Array.from({ length: r + 1 }, (_, k) => Math.round((k * layers.length) / r));
+    for (let k = 0; k < r; k++) {
+      const round = layers.slice(bounds[k], bounds[k + 1]);
+      const own = round.reduce((n, l) => n + (l.sequential || k === 0 ? hOf(l) : 0), 0);
+      const pending = layers.slice(bounds[k]).reduce((n, l, i) => n + (!l.sequential && (k > 0 || i >= round.length) ? hOf(l) : 0), 0);
+      oneRound = Math.max(oneRound, own + pending);
+      if (k > 0) later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
     }
   }
   if (layers.length === 0) return { bytes: 0, h: 0, streamed: false, rounds: 0, statistics: 0, models: 0, runtime: 0 };
   // one round (recovery/sequential.ts recoverySource): H streamed, the largest pass's float64 sums held
   const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
-  const held = streamed ? 2 * largestPass : h;
+  const held = streamed ? 2 * largestPass : oneRound;
   const models = (sequential ? 4 : 2) * modelBytes;
   const runtime = RECOVERY_RUNTIME;
   return { bytes: held + Math.max(later, statistics) + models + runtime, h: held, streamed, rounds: later, statistics, models, runtime };
@@ -145,7 +154,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
   const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
   const recovery = r
-    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `every recovered layer's H ${formatBytes(r.h)}`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `the H of one round of layers at a time ${formatBytes(r.h)} (the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes)`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
     : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {

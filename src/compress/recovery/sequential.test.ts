@@ -105,10 +105,11 @@ describe('sequential recovery', () => {
     // later, the layers no other layer of their round feeds (fc4 is fed by fc3: its own weights)
     const rounds = chunks(recoveryLayers(fixture.model, recipe), 4).map((c) => c.map((p) => p.layer.key));
     expect(rounds.map((c) => c.length)).toEqual([2, 1, 2, 1]);
-    const taughtKeys = [...taught.hessians].filter(([, h]) => h.cross !== undefined).map(([key]) => key);
+    // (the cross term itself is released once the next round's prefix has the layer's codes: its teacher's mean stays)
+    const taughtKeys = [...taught.hessians].filter(([, h]) => h.teacherMean !== undefined).map(([key]) => key);
     expect(taughtKeys).toEqual([rounds[1][0], rounds[2][0], rounds[3][0]]);
     expect(taught.note).toContain('1 layer fed by an earlier layer of the same round');
-    for (const h of own.hessians.values()) expect(h.cross).toBeUndefined();
+    for (const h of own.hessians.values()) expect(h.teacherMean).toBeUndefined();
     const cOwn = await worstOutputCosine(run, original, encodeModel(compressModel(fixture.model, recipe, { recovery: own.hessians }).model), held);
     const cTaught = await worstOutputCosine(run, original, encodeModel(compressModel(fixture.model, recipe, { recovery: taught.hessians }).model), held);
     console.log(`sequential test: held-out worst cosine own weights ${cOwn.toFixed(6)}, teacher ${cTaught.toFixed(6)}`);
@@ -123,10 +124,35 @@ describe('sequential recovery', () => {
     const seq = await collectRecoveryHessians(fixture.model, undefined, mixed, cal, run, { rounds: 6 });
     expect(seq.rounds).toBe(6);
     const plain = seq.hessians.get(keys[3]);
-    expect(plain?.cross).toBeUndefined();
-    expect([...(plain?.h[0] ?? [])]).toEqual([...(one.hessians.get(keys[3])?.h[0] ?? [])]);
+    expect(plain?.teacherMean).toBeUndefined();
+    // the original model's inputs: the one-pass statistics' means and rows (its H is released by then: below)
+    expect(plain?.rows).toBe(one.hessians.get(keys[3])?.rows);
+    expect(plain?.mean.map((m) => [...m])).toEqual(one.hessians.get(keys[3])?.mean.map((m) => [...m]));
     // the layer after it (a round of its own) is taught
-    expect(seq.hessians.get(keys[4])?.cross).toBeDefined();
+    expect(seq.hessians.get(keys[4])?.teacherMean).toBeDefined();
+  });
+
+  it("a round's H are released once the next round's prefix has their codes; the final file reuses those codes", async () => {
+    const keys = recoveryLayers(fixture.model, recipe).map((p) => p.layer.key);
+    const seq = await collectRecoveryHessians(fixture.model, undefined, recipe, cal, run, { rounds: 3 });
+    const last = chunks(keys, 3)[2];
+    for (const key of keys) expect(seq.hessians.get(key)?.h.length).toBe(last.includes(key) ? 1 : 0);
+    // the final file: every layer's GPTQ result (the earlier rounds' codes reused), none says its statistics were released
+    const out = compressModel(fixture.model, recipe, { recovery: seq.hessians });
+    for (const key of keys) {
+      const l = out.report.layers.find((x) => x.key === key);
+      const r = l?.weights.find((w) => w.recovery)?.recovery;
+      expect(r?.method).toBe('gptq');
+      expect(r?.errorAfter).toBeLessThan(r?.errorBefore ?? 0);
+      expect(l?.notes.join(' ')).not.toContain('released');
+    }
+    // another grid (int8) cannot reuse those codes: the released layers say so and keep bias correction
+    const int8: Recipe = { ...recipe, defaults: { ...recipe.defaults, weights: 'int8' } };
+    const other = compressModel(fixture.model, int8, { recovery: seq.hessians });
+    for (const key of keys) {
+      const notes = other.report.layers.find((x) => x.key === key)?.notes.join(' ') ?? '';
+      expect(notes.includes('statistics were released after its sequential round')).toBe(!last.includes(key));
+    }
   });
 
   it('a model with a subgraph: the rounds run without the teacher (outer names in bodies are not renamed) and say so', async () => {

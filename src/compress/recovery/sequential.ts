@@ -5,9 +5,9 @@
  * of errors piling up.
  *
  * The recovered layers (recoveryLayers, in main-graph order) are split into R rounds of about equal
- * count (R = 4 unless asked). Round 1 collects H of every recovered layer from the original model
- * (what one pass uses; it stays the answer for layers asking plain "gptq" or "bias", and for a
- * layer a later round cannot reach). Round k > 1 compresses the model with the recipe as given for
+ * count (R = 4 unless asked). Round 1 collects H from the original model (what one pass uses) for
+ * its own layers and for the layers asking plain "gptq" or "bias" (it stays their answer); a layer
+ * a later round cannot reach gets its H from the original in that round. Round k > 1 compresses the model with the recipe as given for
  * the layers of rounds < k (their H known by then) and with the layers of rounds ≥ k left float
  * (weights fp32, no pruning, float activations): the "prefix model"; its "sequential" layers of
  * round k get H collected on it, and with the original run beside it (teacher.ts), the cross
@@ -22,6 +22,9 @@
  *
  * Costs: R - 1 extra compressions (GPTQ of the prefix again) and R - 1 extra statistics passes,
  * each over the calibration samples, running the prefix and the original, for that round's layers.
+ * Memory: one round's H at a time (and the plain layers' until they are written): the prefix of
+ * round k computes the GPTQ codes of the layers before it, which the final file reuses
+ * (step.ts's cache), so their H, cross terms and weighted H are released there (releaseSolved).
  */
 import { throwIfAborted } from '../../core/errors';
 import { externalReferences, inlineExternalData } from '../../onnx/external';
@@ -32,6 +35,7 @@ import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
 import { collectHessians, hessianSource, recoverable, type HessianSource, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
+import { releaseSolved } from './step';
 import { resolveRecipe } from '../recipe';
 import { teacherModel } from './teacher';
 import { logInputAfter } from './sensitivity';
@@ -154,7 +158,16 @@ export async function collectRecoveryHessians(
   const total = samples.length * (1 + (later > 0 ? rounds.length - 1 : 0));
   let base = 0;
   const progress = (done: number) => options.onProgress?.(base + done, total);
-  const hessians = await collectHessians(self, planned, samples, run, { ...(signal ? { signal } : {}), onProgress: progress });
+  // round 1 from the original: its own layers, and the layers asking plain "gptq" or "bias" (their
+  // statistics stay the original's); a later round's "sequential" layers get theirs in that round
+  const first = new Set(rounds[0].map((p) => p.layer.key));
+  const hessians = await collectHessians(
+    self,
+    planned.filter((p) => first.has(p.layer.key) || !p.sequential),
+    samples,
+    run,
+    { ...(signal ? { signal } : {}), onProgress: progress },
+  );
   base += samples.length;
   let missed = 0;
   let lost = 0;
@@ -166,13 +179,21 @@ export async function collectRecoveryHessians(
     const float = rounds.slice(k).flat().map((p) => p.layer.key);
     const known = new Map([...hessians].filter(([key]) => !float.includes(key)));
     const prefix = prefixModel(model, external, recipe, float, known, options.calibration, signal);
+    // the prefix computed the GPTQ codes of the layers it compresses, which the final file reuses: their H go
+    for (const h of known.values()) if (h.h.length > 0) releaseSolved(h);
     const layers: Planned[] = [];
+    const kept: Planned[] = [];
     // layers asking plain gptq (or bias) keep round 1's statistics
     for (const p of rounds[k].filter((q) => q.sequential)) {
       const l = prefix.layers.get(p.layer.key);
       const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
       if (l && w && w.via.length === 0 && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
-      else missed++;
+      else kept.push(p);
+    }
+    // a layer the prefix does not show as it is (decoded weights, another shape) keeps inputs from the original
+    if (kept.length > 0) {
+      for (const [key, h] of await collectHessians(self, kept, samples, run, signal ? { signal } : {})) hessians.set(key, h);
+      missed += kept.length;
     }
     // with the teacher: the original beside the prefix, each layer's original input as its
     // partner, for the layers no other layer of the round feeds (those see, in the prefix, the

@@ -68,6 +68,11 @@ function recoverByGroups(
     if (shift) for (let r = 0; r < d.length; r++) d[r] += shift[r];
     return d;
   };
+  if (mode === 'gptq' && released.has(hessian)) {
+    // (not expected: the codes are reused when the weights, grid and mask match those of its round)
+    const d = delta();
+    return { ...(d ? { delta: d } : {}), note: `recovery gptq: its statistics were released after its sequential round and its codes there do not apply here; bias correction only, ${kept}` };
+  }
   if (mode === 'bias' || hessian.h.length === 0) {
     const d = delta();
     return d ? { delta: d } : {};
@@ -191,6 +196,24 @@ const sameSolve = (a: SolveKey, b: SolveKey): boolean =>
  * statistics, weights and grid (sequential.ts); the codes are reused when all of those match.
  */
 const solved = new WeakMap<LayerHessian, { key: SolveKey; codes: Int8Array; result: Recovered }>();
+
+/** Statistics whose cols² arrays were released (releaseSolved): only their codes and means are left. */
+const released = new WeakSet<LayerHessian>();
+
+/**
+ * Frees `h`'s cols² arrays (H, the teacher's cross term, the weighted H) once GPTQ's codes for it
+ * are known (sequential.ts: a round's layers are compressed in the next round's prefix model with
+ * the same statistics, weights and grid the final file uses, so the final file reuses those codes
+ * and needs only the means). False, and nothing freed, when no codes are known for it.
+ */
+export function releaseSolved(h: LayerHessian): boolean {
+  if (!solved.has(h)) return false;
+  h.h = [];
+  delete h.cross;
+  delete h.weighted;
+  released.add(h);
+  return true;
+}
 
 /**
  * Damping for repair after pruning: a refit moves weights far more than rounding does, so with
