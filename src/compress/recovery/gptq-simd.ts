@@ -27,6 +27,36 @@ interface Kernel {
   memory: WebAssembly.Memory;
   dots(x: number, rows: number, stride: number, y: number, len: number, out: number): void;
   dots32x2(x: number, rows: number, stride: number, y: number, ystride: number, len: number, out: number): void;
+  column(
+    mode: number,
+    rows: number,
+    n: number,
+    j: number,
+    u: number,
+    sums: number,
+    c: number,
+    tjj: number,
+    W: number,
+    D: number,
+    S: number,
+    scale: number,
+    zero: number,
+    keep: number,
+    codes: number,
+    loss: number,
+    qmin: number,
+    qmax: number,
+  ): void;
+}
+
+/** What the sweep projects each working value onto: a grid (codes, clamped to [qmin, qmax]) or free float32 values (0 where not kept). */
+export type ProjectionMode = { mode: 'grid'; qmin: number; qmax: number } | { mode: 'free' };
+
+/** A block's projection inputs (row stride n): the grid's scale and zero point per element, and whether each is kept (not pruned). */
+export interface BlockProjection {
+  scale: Float32Array;
+  zero: Float32Array;
+  keep: Uint8Array;
 }
 
 let enabled = true;
@@ -67,8 +97,11 @@ function grow(memory: WebAssembly.Memory, bytes: number): boolean {
 
 /**
  * One layer's GPTQ workspace: M [n, n] float32 (strict upper: H as measured; lower and diagonal:
- * the factor, after `factor`), then the block's target weights W [B, n] and differences D [B, n].
- * Use: `loadH`, `factor`, then per block of rows `loadRows`, `rowErrors`, `sweep`, `sweptErrors`.
+ * the factor, after `factor`), then per block of B rows: the target weights W and differences D
+ * (float32), the projection's scale and zero point (float32) and its output (codes or values,
+ * 4 bytes), each [B, n], the sweep's loss per row (float64) and which elements are kept (bytes).
+ * Use: `loadH`, `factor`, then per block of rows `projection` (to fill), `loadRows`, `rowErrors`,
+ * `sweep`, `output`, `sweptErrors`.
  */
 export class GptqWorkspace {
   private readonly f: Float32Array;
@@ -76,6 +109,12 @@ export class GptqWorkspace {
   private readonly M: number;
   private readonly W: number;
   private readonly D: number;
+  private readonly SC: number;
+  private readonly ZE: number;
+  private readonly OUTS: number;
+  /** byte offsets */
+  private readonly LOSS: number;
+  private readonly KEEP: number;
   private readonly out: number;
   /** H's diagonal as measured */
   private readonly hdiag: Float64Array;
@@ -92,12 +131,24 @@ export class GptqWorkspace {
     /** rows per block */
     readonly block: number,
   ) {
+    const bn = block * n;
     this.out = 0;
     this.M = OUT_BYTES / 4;
     this.W = this.M + n * n;
-    this.D = this.W + block * n;
+    this.D = this.W + bn;
+    this.SC = this.D + bn;
+    this.ZE = this.SC + bn;
+    this.OUTS = this.ZE + bn;
+    const after = 4 * (this.OUTS + bn);
+    this.LOSS = after + (after % 8);
+    this.KEEP = this.LOSS + 8 * block;
     this.f = new Float32Array(k.memory.buffer);
     this.hdiag = new Float64Array(n);
+  }
+
+  /** bytes a workspace needs */
+  private static bytes(n: number, block: number): number {
+    return OUT_BYTES + (n * n + 5 * block * n) * 4 + 4 + 8 * block + block * n;
   }
 
   /** A workspace for up to R rows of n columns (`block` of them at a time), or undefined (no SIMD, or too large). */
@@ -105,7 +156,7 @@ export class GptqWorkspace {
     const k = enabled ? load() : null;
     if (!k) return undefined;
     const block = Math.min(blockRows(n, 4), Math.max(1, R));
-    const bytes = OUT_BYTES + (n * n + 2 * block * n) * 4;
+    const bytes = GptqWorkspace.bytes(n, block);
     if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
     return new GptqWorkspace(k, n, block);
   }
@@ -119,6 +170,19 @@ export class GptqWorkspace {
       for (let j = i + 1; j < n; j++) f[M + o + j] = h[o + j];
     }
     this.delta = undefined;
+  }
+
+  /** The block's projection inputs, to fill before `sweep` (views of the module's memory, row stride n). */
+  projection(): BlockProjection {
+    const { k, n, block, SC, ZE, KEEP } = this;
+    const buffer = k.memory.buffer;
+    return { scale: new Float32Array(buffer, 4 * SC, block * n), zero: new Float32Array(buffer, 4 * ZE, block * n), keep: new Uint8Array(buffer, KEEP, block * n) };
+  }
+
+  /** After `sweep`: the loaded rows' codes (a grid) or values (free), row stride n. */
+  output(mode: ProjectionMode['mode']): Int32Array | Float32Array {
+    const { k, n, rows, OUTS } = this;
+    return mode === 'grid' ? new Int32Array(k.memory.buffer, 4 * OUTS, rows * n) : new Float32Array(k.memory.buffer, 4 * OUTS, rows * n);
   }
 
   /** Loads a block's target weights w [rows, n] and D = w − base. */
@@ -256,35 +320,27 @@ export class GptqWorkspace {
   }
 
   /**
-   * The column sweep over the loaded rows (after `factor`): column by column, each row's working
-   * value is replaced by `project(b, j, v)`'s (b: the row in the block); D becomes W − the
-   * projected values.
+   * The column sweep over the loaded rows (after `factor`, with `projection` filled): column by
+   * column, each row's working value is replaced by its projection (the kernel's `column`); D
+   * becomes W − the projected values, `output` their codes or values.
    */
-  sweep(project: (b: number, j: number, v: number) => number): void {
-    const { f, k, n, rows, M, W, D, out } = this;
-    const loss = new Float64Array(rows);
-    const step = (b: number, j: number, s: number, tjj: number) => {
-      const at = b * n + j;
-      const w = f[W + at];
-      const d = w - project(b, j, w + s / tjj);
-      f[D + at] = d;
-      // (w − q)·U₁'s column j, U₁ = Tᵀ: its square summed over j is (w − q) H_d (w − q)ᵀ
-      const e = s + tjj * d;
-      loss[b] += e * e;
-    };
+  sweep(p: ProjectionMode): void {
+    const { f, k, n, rows, M, W, D, SC, ZE, OUTS, LOSS, KEEP, out } = this;
+    new Float64Array(k.memory.buffer, LOSS, rows).fill(0);
+    const mode = p.mode === 'grid' ? 0 : 1;
+    const [qmin, qmax] = p.mode === 'grid' ? [p.qmin, p.qmax] : [0, 0];
+    // column j + u of the pair at j (the kernel's sums exist from the second pair on)
+    const column = (j: number, u: number, c: number, tjj: number) =>
+      k.column(mode, rows, n, j + u, u, j > 0 ? 1 : 0, c, tjj, 4 * W, 4 * D, 4 * out, 4 * SC, 4 * ZE, KEEP, 4 * OUTS, LOSS, qmin, qmax);
     for (let j = 0; j < n; j += 2) {
       const two = j + 1 < n;
       const tj = M + j * n;
       if (j > 0) k.dots32x2(4 * D, rows, 4 * n, 4 * tj, two ? 4 * n : 0, j, 4 * out);
-      const tjj = f[tj + j];
-      for (let b = 0; b < rows; b++) step(b, j, j > 0 ? f[out + 2 * b] : 0, tjj);
-      if (!two) continue;
-      const t1 = tj + n;
-      const c = f[t1 + j];
-      const t11 = f[t1 + j + 1];
-      for (let b = 0; b < rows; b++) step(b, j + 1, (j > 0 ? f[out + 2 * b + 1] : 0) + f[D + b * n + j] * c, t11);
+      column(j, 0, 0, f[tj + j]);
+      // the second column: its sums over the columns before j, and the first's term (U₁[j][j+1] · its new difference)
+      if (two) column(j, 1, f[tj + n + j], f[tj + n + j + 1]);
     }
-    this.swept = loss;
+    this.swept = Float64Array.from(new Float64Array(k.memory.buffer, LOSS, rows));
   }
 
   /**

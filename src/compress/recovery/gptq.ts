@@ -14,7 +14,7 @@
  * codes on the tests' layers, errors to float32 rounding).
  */
 import { codeRange, type QuantizedTensor } from '../quantize/quantize';
-import { GptqWorkspace } from './gptq-simd';
+import { GptqWorkspace, type BlockProjection, type ProjectionMode } from './gptq-simd';
 
 /** A weight tensor seen as a matrix: element index of (row, col) in the tensor's element order. */
 export interface WeightMatrix {
@@ -220,33 +220,46 @@ function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energ
   return { errors, energy };
 }
 
-/** One block of rows solved: the errors of `base` (before), of the projected values (after; undefined when H could not be factored), and the rows' output energy. */
+/** One block of rows solved: the errors of `base` (before), of the projected values (after; undefined when H could not be factored), and the projection's codes or values ([rows, n]). */
 interface SolvedBlock {
   k0: number;
   rows: number;
   errBase: Float64Array;
   errors?: Float64Array;
+  out?: Int32Array | Float32Array;
 }
 
-/** What a solve needs per block of rows [k0, k0 + rows): the target weights w and the values before, as [rows, n]. */
-type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array) => void;
+/** What a solve needs per block of rows [k0, k0 + rows): the target weights w and the values before, as [rows, n], and the projection's inputs. */
+type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array, p: BlockProjection) => void;
+
+/** The projection of one working value `v` of element `i` of a block (the scalar loops; the kernel's `column` does the same). */
+function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Float32Array, i: number, v: number): number {
+  if (p.mode === 'free') {
+    // a float32 value as stored
+    const kept = b.keep[i] ? Math.fround(v) : 0;
+    out[i] = kept;
+    return kept;
+  }
+  const s = b.scale[i];
+  const z = b.zero[i];
+  let q = z;
+  // an all-zero block has scale 0: its only value is 0 (code z), as round to nearest writes it
+  if (b.keep[i] && s !== 0) {
+    q = Math.floor(v / s + 0.5) + z;
+    q = q < p.qmin ? p.qmin : q > p.qmax ? p.qmax : q;
+  }
+  out[i] = q;
+  return (q - z) * s;
+}
 
 /**
- * For blocks of rows: the errors of `base` against the target `w`, then the sweep with
- * `project(k, j, v)` (k: the row, j: the column in the sweep's order; it records what it keeps),
- * then the errors of its values; `done` gets each block. On the SIMD workspace when there is one
- * (float32, H held once, a block of rows at a time), else with the scalar loops (float64). Returns
- * the output energy and, when H cannot be factored, why.
+ * For blocks of rows: the errors of `base` against the target `w`, then the sweep projecting
+ * each working value as `p` says (with the block's inputs from `fill`), then the errors of its
+ * values; `done` gets each block. On the SIMD workspace when there is one (float32, H held once, a
+ * block of rows at a time), else with the scalar loops (float64). Returns the output energy and,
+ * when H cannot be factored, why.
  */
-function solve(
-  R: number,
-  n: number,
-  h: Float64Array,
-  damp: number,
-  fill: FillBlock,
-  project: (k: number, j: number, v: number) => number,
-  done: (b: SolvedBlock) => void,
-): { energy: number; note?: string } {
+function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBlock, p: ProjectionMode, done: (b: SolvedBlock) => void): { energy: number; note?: string } {
   let energy = 0;
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
@@ -256,12 +269,16 @@ function solve(
     const base = new Float64Array(ws.block * n);
     for (let k0 = 0; k0 < R; k0 += ws.block) {
       const rows = Math.min(ws.block, R - k0);
-      fill(k0, rows, w, base);
+      fill(k0, rows, w, base, ws.projection());
       ws.loadRows(w, base, rows);
       const errBase = ws.rowErrors('diff');
       for (const e of ws.rowErrors('target')) energy += e;
-      if (!failed) ws.sweep((b, j, v) => project(k0 + b, j, v));
-      done({ k0, rows, errBase, errors: failed ? undefined : ws.sweptErrors() });
+      if (failed) {
+        done({ k0, rows, errBase });
+        continue;
+      }
+      ws.sweep(p);
+      done({ k0, rows, errBase, errors: ws.sweptErrors(), out: ws.output(p.mode) });
     }
     return { energy, note: failed?.note };
   }
@@ -271,16 +288,18 @@ function solve(
     const rows = Math.min(block, R - k0);
     const w = new Float64Array(rows * n);
     const base = new Float64Array(rows * n);
-    fill(k0, rows, w, base);
+    const proj: BlockProjection = { scale: new Float32Array(rows * n), zero: new Float32Array(rows * n), keep: new Uint8Array(rows * n) };
+    fill(k0, rows, w, base, proj);
     const before = rowErrors(w, base, rows, n, h);
     for (const e of before.energy) energy += e;
     if ('note' in f) {
       done({ k0, rows, errBase: before.errors });
       continue;
     }
+    const out = p.mode === 'grid' ? new Int32Array(rows * n) : new Float32Array(rows * n);
     const got = new Float64Array(rows * n);
-    sweep(Float64Array.from(w), rows, n, f.u, (at, v) => (got[at] = project(k0 + Math.floor(at / n), at % n, v)));
-    done({ k0, rows, errBase: before.errors, errors: rowErrors(w, got, rows, n, f.energyH).errors });
+    sweep(Float64Array.from(w), rows, n, f.u, (at, v) => (got[at] = projectOne(p, proj, out, at, v)));
+    done({ k0, rows, errBase: before.errors, errors: rowErrors(w, got, rows, n, f.energyH).errors, out });
   }
   return { energy, note: 'note' in f ? f.note : undefined };
 }
@@ -320,48 +339,33 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   // column c of the working arrays is the weight's column order[c]
   const order = columnOrder(hIn, n, options.actOrder);
   const h = options.actOrder ? permuted(hIn, n, order) : hIn;
-  // the block's elements and groups, and the codes the sweep chose, as [rows, n]
-  let at0 = 0;
+  // the block's elements, as [rows, n]
   let elem = new Int32Array(0);
-  let group = new Int32Array(0);
-  let codes = new Int32Array(0);
-  const fill: FillBlock = (k0, count, w, base) => {
-    at0 = k0;
-    if (elem.length < count * n) [elem, group, codes] = [new Int32Array(count * n), new Int32Array(count * n), new Int32Array(count * n)];
+  const kept = options.kept;
+  const fill: FillBlock = (k0, count, w, base, p) => {
+    if (elem.length < count * n) elem = new Int32Array(count * n);
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
         const e = m.at(rows[k0 + b], order[c]);
         const g = groupOfElement(qt, e);
+        const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
         elem[i] = e;
-        group[i] = g;
         w[i] = target[e];
-        // the round-to-nearest code's value
-        base[i] = (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
+        // the round-to-nearest code's value, and the grid
+        base[i] = (qt.q[e] - z) * qt.scales[g];
+        p.scale[i] = qt.scales[g];
+        p.zero[i] = z;
+        p.keep[i] = !kept || kept(e) ? 1 : 0;
       }
     }
   };
-  const kept = options.kept;
-  const project = (k: number, j: number, v: number) => {
-    const i = (k - at0) * n + j;
-    const g = group[i];
-    const s = qt.scales[g];
-    const z = qt.zeroPoints ? qt.zeroPoints[g] : 0;
-    let q = z;
-    // an all-zero block has scale 0: its only value is 0 (code z), as round to nearest writes it
-    if ((!kept || kept(elem[i])) && s !== 0) {
-      q = Math.round(v / s) + z;
-      q = q < qmin ? qmin : q > tmax ? tmax : q;
-    }
-    codes[i] = q;
-    return (q - z) * s;
-  };
   const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, project, ({ rows: count, errBase, errors }) => {
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, ({ rows: count, errBase, errors, out }) => {
     // per row: keep GPTQ's codes only where they lower that row's output error
     for (let b = 0; b < count; b++) {
-      if (!outcome.use(errBase[b], errors, b)) continue;
-      for (let c = 0; c < n; c++) qt.q[elem[b * n + c]] = codes[b * n + c];
+      if (!outcome.use(errBase[b], errors, b) || !out) continue;
+      for (let c = 0; c < n; c++) qt.q[elem[b * n + c]] = out[b * n + c];
     }
   });
   return outcome.result(energy, note);
@@ -377,37 +381,26 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
 export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
-  // the block's elements, whether each is kept (not pruned), and the refit values, as [rows, n]
-  let at0 = 0;
+  // the block's elements, as [rows, n]
   let elem = new Int32Array(0);
-  let keep = new Uint8Array(0);
-  let got = new Float32Array(0);
-  const fill: FillBlock = (k0, count, w, base) => {
-    at0 = k0;
-    if (elem.length < count * n) [elem, keep, got] = [new Int32Array(count * n), new Uint8Array(count * n), new Float32Array(count * n)];
+  const fill: FillBlock = (k0, count, w, base, p) => {
+    if (elem.length < count * n) elem = new Int32Array(count * n);
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
         const e = m.at(rows[k0 + b], c);
         elem[i] = e;
-        keep[i] = values[e] !== 0 || target[e] === 0 ? 1 : 0;
+        p.keep[i] = values[e] !== 0 || target[e] === 0 ? 1 : 0;
         w[i] = target[e];
         base[i] = values[e];
       }
     }
   };
-  const project = (k: number, j: number, v: number) => {
-    const i = (k - at0) * n + j;
-    // a float32 value as stored
-    const kept = keep[i] ? Math.fround(v) : 0;
-    got[i] = kept;
-    return kept;
-  };
   const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, project, ({ rows: count, errBase, errors }) => {
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'free' }, ({ rows: count, errBase, errors, out }) => {
     for (let b = 0; b < count; b++) {
-      if (!outcome.use(errBase[b], errors, b)) continue;
-      for (let c = 0; c < n; c++) values[elem[b * n + c]] = got[b * n + c];
+      if (!outcome.use(errBase[b], errors, b) || !out) continue;
+      for (let c = 0; c < n; c++) values[elem[b * n + c]] = out[b * n + c];
     }
   });
   return outcome.result(energy, note);

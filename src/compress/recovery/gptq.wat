@@ -248,4 +248,55 @@
         (f32.store (local.get $o) (local.get $s))
         (f32.store offset=4 (local.get $o) (local.get $s1))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $g1)))))
+        (br $g1))))
+
+;; column: the sweep's step for column j of every row of a block (after dots32x2 gave the sums).
+;; For row b (i = b·n + j): s = S[2b + u] (0 when `sums` is 0) + D[i − 1] · c (u = 1: the column
+;; before, projected just now); w = W[i]; v = w + s / tjj; the projection p of v:
+;;   mode 0 (a grid): q = zero[i], or where keep[i] and scale[i] ≠ 0, floor(v / scale[i] + 1/2) + zero[i]
+;;     clamped to [qmin, qmax]; codes[i] = q (i32); p = (q − zero[i]) · scale[i];
+;;   mode 1 (free values): p = v as float32 where keep[i], else 0; codes[i] = p (f32);
+;; d = w − p; D[i] = d (float32); e = s + tjj · d; loss[b] += e² (float64).
+;; W, D, S, scale, zero: float32; keep: bytes; codes: 4 bytes; loss: float64. Pointers in bytes.
+  (func (export "column") (param $mode i32) (param $rows i32) (param $n i32) (param $j i32) (param $u i32) (param $sums i32)
+    (param $c f64) (param $tjj f64) (param $W i32) (param $D i32) (param $S i32) (param $scale i32) (param $zero i32)
+    (param $keep i32) (param $codes i32) (param $loss i32) (param $qmin f64) (param $qmax f64)
+    (local $b i32) (local $i i32) (local $o i32) (local $s f64) (local $w f64) (local $v f64) (local $p f64)
+    (local $q f64) (local $sc f64) (local $z f64) (local $d f64) (local $e f64) (local $l i32)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $b) (local.get $rows)))
+        (local.set $i (i32.add (i32.mul (local.get $b) (local.get $n)) (local.get $j)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $s (f64.const 0))
+        (if (local.get $sums)
+          (then (local.set $s (f64.promote_f32 (f32.load (i32.add (local.get $S)
+            (i32.shl (i32.add (i32.shl (local.get $b) (i32.const 1)) (local.get $u)) (i32.const 2))))))))
+        (if (local.get $u)
+          (then (local.set $s (f64.add (local.get $s)
+            (f64.mul (f64.promote_f32 (f32.load offset=0 (i32.sub (i32.add (local.get $D) (local.get $o)) (i32.const 4)))) (local.get $c))))))
+        (local.set $w (f64.promote_f32 (f32.load (i32.add (local.get $W) (local.get $o)))))
+        (local.set $v (f64.add (local.get $w) (f64.div (local.get $s) (local.get $tjj))))
+        (if (i32.eqz (local.get $mode))
+          (then
+            (local.set $sc (f64.promote_f32 (f32.load (i32.add (local.get $scale) (local.get $o)))))
+            (local.set $z (f64.promote_f32 (f32.load (i32.add (local.get $zero) (local.get $o)))))
+            (local.set $q (local.get $z))
+            (if (i32.and (i32.load8_u (i32.add (local.get $keep) (local.get $i))) (f64.ne (local.get $sc) (f64.const 0)))
+              (then
+                (local.set $q (f64.add (f64.floor (f64.add (f64.div (local.get $v) (local.get $sc)) (f64.const 0.5))) (local.get $z)))
+                (local.set $q (f64.max (local.get $qmin) (f64.min (local.get $qmax) (local.get $q))))))
+            (i32.store (i32.add (local.get $codes) (local.get $o)) (i32.trunc_f64_s (local.get $q)))
+            (local.set $p (f64.mul (f64.sub (local.get $q) (local.get $z)) (local.get $sc))))
+          (else
+            (local.set $p (f64.const 0))
+            (if (i32.load8_u (i32.add (local.get $keep) (local.get $i)))
+              (then (local.set $p (f64.promote_f32 (f32.demote_f64 (local.get $v))))))
+            (f32.store (i32.add (local.get $codes) (local.get $o)) (f32.demote_f64 (local.get $p)))))
+        (local.set $d (f64.sub (local.get $w) (local.get $p)))
+        (f32.store (i32.add (local.get $D) (local.get $o)) (f32.demote_f64 (local.get $d)))
+        (local.set $e (f64.add (local.get $s) (f64.mul (local.get $tjj) (local.get $d))))
+        (local.set $l (i32.add (local.get $loss) (i32.shl (local.get $b) (i32.const 3))))
+        (f64.store (local.get $l) (f64.add (f64.load (local.get $l)) (f64.mul (local.get $e) (local.get $e))))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $rows)))))
