@@ -358,9 +358,19 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, s.outputs.weighted, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
   }
   const all = [...nodes, ...b.nodes];
-  g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
+  const subgraphs = all.some(hasSubgraph);
+  g.nodes = subgraphs ? all : needed(all, outputs);
   g.initializers = [...g.initializers, ...b.inits];
   g.inputs = inputs;
+  if (!subgraphs) {
+    // only the weights the kept nodes read: a pass of early layers carries none of the later ones
+    // (the encoded bytes, and the runtime's copy of them until it drops unused initializers)
+    const read = new Set(g.nodes.flatMap((n) => n.inputs));
+    const unread = (name: string | undefined) => name !== undefined && inits.has(name) && !read.has(name);
+    g.initializers = g.initializers.filter((t) => !unread(t.name));
+    g.sparseInitializers = g.sparseInitializers.filter((t) => !unread(t.values?.name));
+    g.inputs = g.inputs.filter((v) => !unread(v.name));
+  }
   g.outputs = outputs.map((name) => ({ name, metadataProps: [] }));
   feeding.weights = weights;
   return { model: copy, feeding };
