@@ -317,6 +317,31 @@ describe('statistics copies carry only the weights their nodes read', () => {
   });
 });
 
+describe('statistics copies: bytes emptied once their session exists', () => {
+  it('a runner that keeps its session (keepsSession) sees the bytes whole at the first run of a copy and empty after; the same H as a runner without', async () => {
+    const rng = seeded(23);
+    const { model, samples } = matMulChain(rng, [8, 12, 6, 10]);
+    const layers = recoveryLayers(model, recipe);
+    const lengths = new Map<Uint8Array, number[]>();
+    const keeping: typeof run = (bytes, feeds) => {
+      lengths.set(bytes, [...(lengths.get(bytes) ?? []), bytes.length]);
+      return run(bytes, feeds);
+    };
+    keeping.release = run.release;
+    keeping.keepsSession = true;
+    const kept = await collectHessians(model, layers, samples, keeping, { copies: 2 });
+    const plain: typeof run = (bytes, feeds) => run(bytes, feeds);
+    const want = await collectHessians(model, layers, samples, plain, { copies: 2 });
+    expect(lengths.size).toBe(1);
+    const seen = [...lengths.values()][0];
+    // 7 samples, 2 a run: 4 runs of one copy, whole at the first only
+    expect(seen.length).toBe(4);
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen.slice(1)).toEqual([0, 0, 0]);
+    for (const key of ['fc0', 'fc1', 'fc2']) expect(kept.get(key)?.h).toEqual(want.get(key)?.h);
+  });
+});
+
 describe('hessianSource: H streamed to compression, a pass at a time', () => {
   it('gives each layer the same H as collectHessians, runs a pass only when its first layer is taken, and frees it once its layers are released', async () => {
     const rng = seeded(11);
