@@ -75,6 +75,8 @@ export async function ortRunModel(): Promise<RunModel> {
     sessions.delete(bytes);
     if (session) await (await session).release();
   };
+  // a session per bytes object, the bytes read only when it is created
+  run.keepsSession = true;
   return run;
 }
 

@@ -551,8 +551,8 @@ class Writer {
   dv: DataView;
   sizes: number[];
   si = 0;
-  constructor(total: number, sizes: number[]) {
-    this.buf = new Uint8Array(total);
+  constructor(total: number, sizes: number[], alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {
+    this.buf = alloc(total);
     this.dv = new DataView(this.buf.buffer);
     this.sizes = sizes;
   }
@@ -671,10 +671,10 @@ function writeTyped(w: Writer, kind: string, arr: ArrayLike<number | bigint>): v
   }
 }
 
-function encodeWith(schemaName: string, obj: object): Uint8Array {
+function encodeWith(schemaName: string, obj: object, alloc?: (size: number) => Uint8Array): Uint8Array {
   const st: SizeState = { sizes: [] };
   const total = messageSize(st, SCHEMAS[schemaName], obj as Obj, 0);
-  const w = new Writer(total, st.sizes);
+  const w = new Writer(total, st.sizes, alloc);
   writeMessage(w, SCHEMAS[schemaName], obj as Obj);
   if (w.pos !== total) throw new Error(`codec: wrote ${w.pos} bytes, sized ${total}`);
   return w.buf;
@@ -683,6 +683,11 @@ function encodeWith(schemaName: string, obj: object): Uint8Array {
 /** Serializes a model to ModelProto bytes. Throws AppError('too-large') past protobuf's 2 GB. */
 export function encodeModel(model: Model): Uint8Array {
   return encodeWith('Model', model);
+}
+
+/** encodeModel into the zeroed array `alloc` gives for the exact size (e.g. one over a resizable ArrayBuffer). */
+export function encodeModelInto(model: Model, alloc: (size: number) => Uint8Array): Uint8Array {
+  return encodeWith('Model', model, alloc);
 }
 
 /**

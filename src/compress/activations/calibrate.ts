@@ -70,6 +70,11 @@ export interface OutputTensor {
 export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<string, OutputTensor>>) & {
   /** frees the session kept for `bytes` (when a caller is done with those bytes), where the runner keeps sessions */
   release?: (bytes: Uint8Array) => Promise<void>;
+  /**
+   * true: the runner keeps a session per bytes object and never reads the bytes again after its
+   * first run, so a caller may empty them then (the recovery statistics do: hessian.ts)
+   */
+  keepsSession?: boolean;
 };
 
 export interface CalibrateOptions {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
 import { makeTensor } from '../../onnx/tensor';
+import { decodeModel } from '../../onnx/codec';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
 import { makeRecipe, type Recipe } from '../recipe';
@@ -290,6 +291,54 @@ describe('collectHessians: layers in passes (statsBudget)', () => {
       expect(split.get(key)?.h).toEqual(whole.get(key)?.h);
       expect(split.get(key)?.mean).toEqual(whole.get(key)?.mean);
     }
+  });
+});
+
+describe('statistics copies carry only the weights their nodes read', () => {
+  it('a pass over fc0 holds no weight, over fc2 only w0 and w1; one pass for all holds w0 and w1, never w2 (after the last layer)', async () => {
+    const rng = seeded(17);
+    const { model, samples } = matMulChain(rng, [8, 12, 6, 10]);
+    const layers = recoveryLayers(model, recipe);
+    const weightsOf = (collect: (r: typeof run) => Promise<unknown>) => {
+      const seen: string[][] = [];
+      const r: typeof run = (bytes, feeds) => {
+        const names = decodeModel(bytes).graph?.initializers.map((t) => t.name).filter((n) => /^w\d$/.test(n ?? '')) ?? [];
+        seen.push(names.map(String).sort());
+        return run(bytes, feeds);
+      };
+      r.release = run.release;
+      return collect(r).then(() => [...new Set(seen.map((n) => n.join(',')))]);
+    };
+    const split = await weightsOf((r) => collectHessians(model, layers, samples, r, { statsBudget: 1 }));
+    const whole = await weightsOf((r) => collectHessians(model, layers, samples, r));
+    // passes: the row-counting copy (every layer's input: w0, w1), then fc0's, fc1's, fc2's
+    expect(split).toEqual(['w0,w1', '', 'w0']);
+    expect(whole).toEqual(['w0,w1']);
+  });
+});
+
+describe('statistics copies: bytes emptied once their session exists', () => {
+  it('a runner that keeps its session (keepsSession) sees the bytes whole at the first run of a copy and empty after; the same H as a runner without', async () => {
+    const rng = seeded(23);
+    const { model, samples } = matMulChain(rng, [8, 12, 6, 10]);
+    const layers = recoveryLayers(model, recipe);
+    const lengths = new Map<Uint8Array, number[]>();
+    const keeping: typeof run = (bytes, feeds) => {
+      lengths.set(bytes, [...(lengths.get(bytes) ?? []), bytes.length]);
+      return run(bytes, feeds);
+    };
+    keeping.release = run.release;
+    keeping.keepsSession = true;
+    const kept = await collectHessians(model, layers, samples, keeping, { copies: 2 });
+    const plain: typeof run = (bytes, feeds) => run(bytes, feeds);
+    const want = await collectHessians(model, layers, samples, plain, { copies: 2 });
+    expect(lengths.size).toBe(1);
+    const seen = [...lengths.values()][0];
+    // 7 samples, 2 a run: 4 runs of one copy, whole at the first only
+    expect(seen.length).toBe(4);
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen.slice(1)).toEqual([0, 0, 0]);
+    for (const key of ['fc0', 'fc1', 'fc2']) expect(kept.get(key)?.h).toEqual(want.get(key)?.h);
   });
 });
 

@@ -27,7 +27,7 @@
  */
 import { AppError, isAppError, throwIfAborted } from '../../core/errors';
 import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
-import { encodeModel } from '../../onnx/codec';
+import { encodeModel, encodeModelInto } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
 import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
@@ -422,9 +422,19 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, s.outputs.weighted, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
   }
   const all = [...nodes, ...b.nodes];
-  g.nodes = all.some(hasSubgraph) ? all : needed(all, outputs);
+  const subgraphs = all.some(hasSubgraph);
+  g.nodes = subgraphs ? all : needed(all, outputs);
   g.initializers = [...g.initializers, ...b.inits];
   g.inputs = inputs;
+  if (!subgraphs) {
+    // only the weights the kept nodes read: a pass of early layers carries none of the later ones
+    // (the encoded bytes, and the runtime's copy of them until it drops unused initializers)
+    const read = new Set(g.nodes.flatMap((n) => n.inputs));
+    const unread = (name: string | undefined) => name !== undefined && inits.has(name) && !read.has(name);
+    g.initializers = g.initializers.filter((t) => !unread(t.name));
+    g.sparseInitializers = g.sparseInitializers.filter((t) => !unread(t.values?.name));
+    g.inputs = g.inputs.filter((v) => !unread(v.name));
+  }
   g.outputs = outputs.map((name) => ({ name, metadataProps: [] }));
   feeding.weights = weights;
   return { model: copy, feeding };
@@ -483,10 +493,30 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
 
 const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer.isView(d) ? (d as unknown as { slice(): SampleTensor['data'] }).slice() : Array.from(d as ArrayLike<number>));
 
+/**
+ * The statistics copy's bytes in an ArrayBuffer that can shrink to 0 once its session exists
+ * (`emptied`), where the runtime has resizable ArrayBuffers: the session holds the model from then
+ * on, and the bytes stay only as its key (RunModel: the same object every run). A pass of the
+ * 100 MB MatMul bench model held its 72-96 MiB through the pass. Only for a runner that says it
+ * keeps its session (RunModel.keepsSession: onnxruntime-node's; the page's onnxruntime-web runner
+ * does not: recovery failed there with these bytes).
+ */
+type Resizable = ArrayBuffer & { resize?: (n: number) => void; resizable?: boolean };
+const resizableBytes = (n: number): Uint8Array => {
+  if (!('resizable' in ArrayBuffer.prototype)) return new Uint8Array(n);
+  const make = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable;
+  return new Uint8Array(new make(n, { maxByteLength: n }));
+};
+const emptied = (bytes: Uint8Array): void => {
+  const buf = bytes.buffer as Resizable;
+  // (a runtime that took the buffer over left it detached: nothing to empty)
+  if (buf.resizable && buf.resize && bytes.byteLength > 0) buf.resize(0);
+};
+
 /** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
 async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
   const { model: copy, feeding } = statisticsModel(model, stats, convs, copies);
-  const bytes = encodeModel(copy);
+  const bytes = run.keepsSession ? encodeModelInto(copy, resizableBytes) : encodeModel(copy);
   for (let i = 0; i < samples.length; i += copies) {
     throwIfAborted(options.signal);
     const used = Math.min(copies, samples.length - i);
@@ -501,6 +531,8 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
       if (feeding.weights.length > 0) feeds[feeding.weights[k]] = { dtype: 'float32', dims: [], data: Float32Array.of(k < used ? 1 : 0) };
     }
     const got = await run(bytes, feeds);
+    // its session holds the model now (a runner that says so)
+    if (i === 0 && run.keepsSession) emptied(bytes);
     for (const s of stats) addRun(s, got, used);
     options.onProgress?.(i + used, samples.length);
   }

@@ -21,6 +21,8 @@ export function nodeRunModel(): RunModel {
     sessions.delete(bytes);
     if (s) await (await s).release();
   };
+  // a session per bytes object, the bytes read only when it is created (as the CLI's)
+  run.keepsSession = true;
   return run;
 }
 
