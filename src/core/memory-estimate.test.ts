@@ -44,16 +44,18 @@ describe('memory estimate', () => {
     expect(big.statistics).toBe(2 * 128 * MiB + 512 * MiB);
     expect(big.models).toBe(200 * MiB);
     expect(big.rounds).toBe(0);
-    expect(big.bytes).toBe(2 * H + 768 * MiB + 200 * MiB + RECOVERY_RUNTIME);
+    // GPTQ's workspace: one 4096² float32 matrix
+    expect(big.solver).toBe(64 * MiB);
+    expect(big.bytes).toBe(2 * H + 768 * MiB + 200 * MiB + RECOVERY_RUNTIME + 64 * MiB);
     // a layer larger than the budget is a pass alone; small models: the rows counted as H's size
     const small = recoveryMemory([{ cols: 9, groups: 32 }], 1000);
-    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 2000 + 300 * MiB, h: 32 * 81 * 8, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 2000, runtime: 300 * MiB });
+    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 2000 + 300 * MiB + 81 * 4, h: 32 * 81 * 8, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 2000, runtime: 300 * MiB, solver: 81 * 4 });
     expect(recoveryMemory([{ cols: 8192, groups: 1 }], 0).statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(recoveryMemory([], 1000).bytes).toBe(0);
     const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recovery: big });
     expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big.bytes));
     expect(e.basis).toBe(
-      'the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 1.49 GB for recovery: the H of one pass of layers at a time 256 MB (the largest pass; each is freed once its layers are written), a statistics run 768 MB, model copies 200 MB and onnxruntime with the calibration data 300 MB',
+      'the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 1.55 GB for recovery: the H of one pass of layers at a time 256 MB (the largest pass; each is freed once its layers are written), a statistics run 768 MB, model copies 200 MB, GPTQ\'s workspace 64.0 MB and onnxruntime with the calibration data 300 MB',
     );
   });
 
@@ -67,14 +69,16 @@ describe('memory estimate', () => {
     expect(seq.statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(seq.rounds).toBe(3 * H);
     expect(seq.models).toBe(40 * MiB);
-    expect(seq.bytes).toBe(3 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME);
+    // the teacher's float64 solve of a later round's 8192×8192 layer: (2n² + 2Rn) × 8
+    expect(seq.solver).toBe(4 * H);
+    expect(seq.bytes).toBe(3 * H + 3 * H + 40 * MiB + RECOVERY_RUNTIME + 4 * H);
     // layers asking plain gptq keep the first round's H until the prefix after their own round: held beside each round before
     expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i !== 11 })), 0, 4).h).toBe(4 * H);
     expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 6 })), 0, 4).h).toBe(9 * H);
     // a small round: the statistics run is the larger
     const small = recoveryMemory([64, 64, 128, 128].map((c) => ({ cols: c, groups: 1, sequential: true })), 0, 4);
     expect(small.rounds).toBe(128 * 128 * 8);
-    expect(small.bytes).toBe(small.h + small.statistics + RECOVERY_RUNTIME);
+    expect(small.bytes).toBe(small.h + small.statistics + RECOVERY_RUNTIME + small.solver);
     // the first round is the original's (one pass): its layers are not collected again
     expect(recoveryMemory(Array.from({ length: 12 }, (_, i) => ({ cols: 8192, groups: 1, sequential: i < 3 })), 0, 4).rounds).toBe(0);
     // layers asking plain gptq keep the first round's H
@@ -91,19 +95,24 @@ describe('memory estimate', () => {
     // the recovered layers' columns in graph order (conv1, layer1 … layer4 with their downsamples, fc)
     const cols = [147, 576, 576, 576, 576, 576, 1152, 64, 1152, 1152, 1152, 2304, 128, 2304, 2304, 2304, 4608, 256, 4608, 4608, 512];
     const file = 46_733_663;
-    const gptq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1 })), file);
+    const outs = [64, 64, 64, 64, 64, 128, 128, 128, 128, 128, 256, 256, 256, 256, 256, 512, 512, 512, 512, 512, 1000];
+    const gptq = recoveryMemory(cols.map((c, i) => ({ cols: c, groups: 1, rows: outs[i] })), file);
     // every layer's H is 738 MB; streamed, the largest pass is the first: conv1 … layer4.0.conv1
     // (113 MB of float32 outputs, 226 MB of float64 sums), the others a 4608-column layer each
     expect(gptq.streamed).toBe(true);
     expect(gptq.h).toBe(2 * 112_972_196);
     expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
-    expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 2 * 112_972_196);
-    const seq = recoveryMemory(cols.map((c) => ({ cols: c, groups: 1, sequential: true })), file);
+    // GPTQ's workspace: one 4608² float32 matrix
+    expect(gptq.solver).toBe(4608 * 4608 * 4);
+    expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 2 * 112_972_196 + 4608 * 4608 * 4);
+    const seq = recoveryMemory(cols.map((c, i) => ({ cols: c, groups: 1, rows: outs[i], sequential: true })), file);
     // last round: layer4.0.conv2 … fc, their H and cross terms (512 MB each; the cross terms under the statistics run)
     const last = 8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512);
     expect(seq.rounds).toBe(last);
     expect(seq.h).toBe(last);
-    expect(seq.bytes).toBe(last + seq.statistics + 4 * file + RECOVERY_RUNTIME);
+    // the teacher's float64 solve of a 4608-column layer with 512 outputs
+    expect(seq.solver).toBe((2 * 4608 * 4608 + 2 * 512 * 4608) * 8);
+    expect(seq.bytes).toBe(last + seq.statistics + 4 * file + RECOVERY_RUNTIME + seq.solver);
   });
 
   it('the limit: jsHeapSizeLimit first, else half of deviceMemory, else none', () => {

@@ -64,6 +64,8 @@ export interface RecoveryLayer {
   /** the weight's reduction length (Conv: input channels per group × kernel positions) */
   cols: number;
   groups: number;
+  /** output channels (the rows GPTQ solves; default cols) */
+  rows?: number;
   /** asks recovery "sequential" (its round collects H again, with the teacher's cross term) */
   sequential?: boolean;
 }
@@ -92,6 +94,11 @@ export interface RecoveryMemory {
   models: number;
   /** RECOVERY_RUNTIME */
   runtime: number;
+  /**
+   * GPTQ's WebAssembly memory, which grows to the widest layer's and never shrinks: one n×n float32
+   * matrix (recovery/gptq-simd.ts); a sequential round's teacher solves in float64, (2n² + 2Rn) × 8
+   */
+  solver: number;
 }
 
 /**
@@ -128,13 +135,16 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
       if (k > 0) later = Math.max(later, round.reduce((n, l) => n + (l.sequential ? hOf(l) : 0), 0));
     }
   }
-  if (layers.length === 0) return { bytes: 0, h: 0, streamed: false, rounds: 0, statistics: 0, models: 0, runtime: 0 };
+  if (layers.length === 0) return { bytes: 0, h: 0, streamed: false, rounds: 0, statistics: 0, models: 0, runtime: 0, solver: 0 };
   // one round (recovery/sequential.ts recoverySource): H streamed, the largest pass's float64 sums held
   const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
   const held = streamed ? 2 * largestPass : oneRound;
   const models = (sequential ? 4 : 2) * modelBytes;
   const runtime = RECOVERY_RUNTIME;
-  return { bytes: held + Math.max(later, statistics) + models + runtime, h: held, streamed, rounds: later, statistics, models, runtime };
+  // (the teacher: a sequential layer after the first round; the rounds split as above)
+  const first = Math.round(layers.length / Math.max(1, Math.min(Math.floor(rounds), layers.length)));
+  const solver = layers.reduce((m, l, i) => Math.max(m, l.cols * l.cols * 4, !streamed && l.sequential && i >= first ? (2 * l.cols * l.cols + 2 * (l.rows ?? l.cols) * l.cols) * 8 : 0), 0);
+  return { bytes: held + Math.max(later, statistics) + models + runtime + solver, h: held, streamed, rounds: later, statistics, models, runtime, solver };
 }
 
 export interface MemoryEstimate {
@@ -154,7 +164,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
   const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
   const recovery = r
-    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `the H of one round of layers at a time ${formatBytes(r.h)} (the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes)`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `the H of one round of layers at a time ${formatBytes(r.h)} (the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes)`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)}, GPTQ's workspace ${formatBytes(r.solver)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
     : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {

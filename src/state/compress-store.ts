@@ -317,14 +317,16 @@ function recoveryEstimate(model: OpenedModel, recipe: Recipe, modelBytes: number
   } catch {
     return undefined;
   }
-  const layers: { cols: number; groups: number; sequential: boolean }[] = [];
+  const layers: { cols: number; groups: number; rows: number; sequential: boolean }[] = [];
   for (const [i, l] of model.summary.layers.entries()) {
     if (l.graph !== 'main' || !['Conv', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
     const w = l.weights.find((x) => x.role === 'weight');
     if (!w || w.shape.length < 2) continue;
     // Conv [O, C/g, k…]: C/g·k… per group; MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
     const cols = w.shape.length > 2 ? w.shape.slice(1).reduce((p, d) => p * d, 1) : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
-    layers.push({ cols, groups: 1, sequential: resolved[i].settings.recovery === 'sequential' });
+    // output channels: Conv [O, …], MatMul [K, N]: N, Gemm [N, K]: N
+    const rows = w.shape.length > 2 ? w.shape[0] : l.op === 'MatMul' ? w.shape[1] : w.shape[0];
+    layers.push({ cols, groups: 1, rows, sequential: resolved[i].settings.recovery === 'sequential' });
   }
   return layers.length > 0 ? recoveryMemory(layers, modelBytes) : undefined;
 }
