@@ -3,7 +3,7 @@
  * recovery/), instantiated on first use; null where this engine cannot (no WebAssembly, or no
  * SIMD: the module then fails to compile), so callers keep their scalar path.
  */
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

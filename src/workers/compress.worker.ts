@@ -46,6 +46,7 @@ import { serve, withTransfer, type Handlers, type Transferred } from './kit/serv
 import { loadOrt, type Ort } from './ort';
 import { webRunSession } from './ort-session';
 import { throttled } from './compress-progress';
+import { startGptqThreads } from './gptq-threads';
 
 /** The buffer of exactly these bytes (the encoder may hand back a view into a larger one). */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -341,6 +342,8 @@ async function recoverySourceFor(
     return { ...(free.means.size > 0 ? { source: mapSource(free.means) } : {}), note: [gptq, free.note].filter((x) => x).join('; ') };
   }
   const { run, release } = await webRunModel();
+  // GPTQ's rows on helper threads too, where the page can (they start while the statistics run)
+  startGptqThreads();
   try {
     const { loaded } = prepared;
     // done and total count samples over every round: the rounds are total / samples

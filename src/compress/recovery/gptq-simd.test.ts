@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assembleWat } from '../../../scripts/wat';
+import { assembleWat, sharedMemoryVariant } from '../../../scripts/wat';
 import { seeded } from '../../testing/random';
 import { quantizeTensor, type GroupLayout } from '../quantize/quantize';
 import { gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
-import { GPTQ_WASM_BASE64 } from './gptq-wasm';
+import { GPTQ_SHARED_WASM_BASE64, GPTQ_WASM_BASE64 } from './gptq-wasm';
 import { gptqSimdAvailable, setGptqSimd } from './gptq-simd';
 
 function gaussian(rng: () => number): number {
@@ -63,6 +63,8 @@ describe('GPTQ on WebAssembly SIMD', () => {
     expect(gptqSimdAvailable()).toBe(true);
     const wat = readFileSync(new URL('./gptq.wat', import.meta.url), 'utf8');
     expect(Buffer.from(await assembleWat(wat)).toString('base64')).toBe(GPTQ_WASM_BASE64);
+    // the threads' build: the same text on an imported shared memory
+    expect(Buffer.from(await assembleWat(sharedMemoryVariant(wat), { validate: false })).toString('base64')).toBe(GPTQ_SHARED_WASM_BASE64);
   });
 
   const shapes: [number, number, number[], number][] = [

@@ -20,8 +20,8 @@
  * Used when the engine runs WebAssembly SIMD (every browser since 2021, Node 16.4+) and the layer
  * fits (n² + 2Bn float32 under 1 GiB); otherwise gptq.ts keeps its scalar float64 loops.
  */
-import { GPTQ_WASM_BASE64 } from './gptq-wasm';
-import { embeddedKernel } from '../wasm-kernel';
+import { GPTQ_SHARED_WASM_BASE64, GPTQ_WASM_BASE64 } from './gptq-wasm';
+import { decodeBase64, embeddedKernel } from '../wasm-kernel';
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -96,112 +96,128 @@ function grow(memory: WebAssembly.Memory, bytes: number): boolean {
 }
 
 /**
- * One layer's GPTQ workspace: M [n, n] float32 (strict upper: H as measured; lower and diagonal:
- * the factor, after `factor`), then per block of B rows: the target weights W and differences D
- * (float32), the projection's scale and zero point (float32) and its output (codes or values,
- * 4 bytes), each [B, n], the sweep's loss per row (float64) and which elements are kept (bytes).
- * Use: `loadH`, `factor`, then per block of rows `projection` (to fill), `loadRows`, `rowErrors`,
- * `sweep`, `output`, `sweptErrors`.
+ * Threads for GPTQ (`setGptqPool`, given by the CLI and the compress worker: algorithms start no
+ * workers): `helpers` threads, each running `serveGptqLanes` on `memory`, a shared
+ * WebAssembly.Memory (the kernels' shared build). A layer's rows go in lanes of a block each:
+ * once H is factored the rows are independent, so the caller fills every lane's block, and the
+ * caller and the helpers take lanes until all are solved (each row the same arithmetic whoever
+ * solves it: the same bytes with any number of threads). The caller waits with Atomics.wait (a
+ * worker or Node's main thread).
  */
-export class GptqWorkspace {
-  private readonly f: Float32Array;
-  /** float32 offsets */
-  private readonly M: number;
-  private readonly W: number;
-  private readonly D: number;
-  private readonly SC: number;
-  private readonly ZE: number;
-  private readonly OUTS: number;
-  /** byte offsets */
-  private readonly LOSS: number;
-  private readonly KEEP: number;
-  private readonly out: number;
-  /** H's diagonal as measured */
-  private readonly hdiag: Float64Array;
-  /** H_d − H on the diagonal (damping, dead inputs), after factor */
-  private delta?: Float64Array;
-  /** rows loaded */
-  private rows = 0;
-  /** d H_d dᵀ per loaded row, after sweep */
-  private swept?: Float64Array;
+export interface GptqPool {
+  memory: WebAssembly.Memory;
+  helpers: number;
+}
 
-  private constructor(
-    private readonly k: Kernel,
-    private readonly n: number,
-    /** rows per block */
-    readonly block: number,
+let pool: GptqPool | undefined;
+
+/** Sets (or clears) the threads GPTQ's lanes run on. */
+export function setGptqPool(p: GptqPool | undefined): void {
+  pool = p;
+}
+
+/** The shared build's kernels on `memory`, one instance per memory. */
+const sharedKernels = new WeakMap<WebAssembly.Memory, Kernel>();
+function sharedKernel(memory: WebAssembly.Memory): Kernel {
+  let k = sharedKernels.get(memory);
+  if (!k) {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(GPTQ_SHARED_WASM_BASE64)), { env: { memory } });
+    k = { ...(instance.exports as unknown as Omit<Kernel, 'memory'>), memory };
+    sharedKernels.set(memory, k);
+  }
+  return k;
+}
+
+/** A shared memory for a pool of GPTQ threads (at most 1 GiB, GPTQ's limit). */
+export function gptqPoolMemory(): WebAssembly.Memory {
+  const Memory = (WebAssembly as unknown as { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WebAssembly.Memory }).Memory;
+  return new Memory({ initial: 1, maximum: MAX_BYTES / 65536, shared: true });
+}
+
+/** Lanes at most (blocks solved at once). */
+const MAX_LANES = 64;
+/** The control block at the start of the memory: Int32 slots, then float64 ones. */
+const C = {
+  GEN: 0,
+  DONE: 1,
+  STOP: 2,
+  LANES: 3,
+  MODE: 4,
+  N: 5,
+  FAILED: 6,
+  /** lanes solved by helpers (tests) */
+  HELPED: 7,
+  /** byte offsets: M, HDIAG, DELTA, the first lane, a lane's stride; rows per block */
+  M: 8,
+  HDIAG: 9,
+  DELTA: 10,
+  LANE0: 11,
+  STRIDE: 12,
+  BLOCK: 13,
+  ROWS: 16,
+  STATUS: 16 + MAX_LANES,
+  /** float64 index (byte 800 on: after the Int32 slots, inside the 1 KiB block): qmin, qmax */
+  QMIN: 100,
+  QMAX: 101,
+} as const;
+
+/** A lane's regions (byte offsets from its start) for blocks of `block` rows of n. */
+function laneLayout(n: number, block: number) {
+  const bn = block * n;
+  const SCR = 0; // the kernel's sums: 2 float32 per row
+  const W = 8 * BLOCK_MAX;
+  const D = W + 4 * bn;
+  const SC = D + 4 * bn;
+  const ZE = SC + 4 * bn;
+  const OUTS = ZE + 4 * bn;
+  const LOSS = align(OUTS + 4 * bn, 8);
+  const RES = LOSS + 8 * block;
+  const KEEP = RES + 3 * 8 * block;
+  return { SCR, W, D, SC, ZE, OUTS, LOSS, RES, KEEP, stride: align(KEEP + bn, 16) };
+}
+const align = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/** Views of a memory and the layout from its control block, for one lane. */
+class Lane {
+  readonly f: Float32Array;
+  readonly d: Float64Array;
+  readonly u8: Uint8Array;
+  readonly n: number;
+  readonly rows: number;
+  readonly M: number;
+  readonly HDIAG: number;
+  readonly DELTA: number;
+  /** this lane's regions: float32 index (W, D, …), or byte offsets (*B) */
+  readonly W: number;
+  readonly D: number;
+  readonly base: number;
+  readonly L: ReturnType<typeof laneLayout>;
+
+  constructor(
+    readonly k: Kernel,
+    readonly lane: number,
   ) {
-    const bn = block * n;
-    this.out = 0;
-    this.M = OUT_BYTES / 4;
-    this.W = this.M + n * n;
-    this.D = this.W + bn;
-    this.SC = this.D + bn;
-    this.ZE = this.SC + bn;
-    this.OUTS = this.ZE + bn;
-    const after = 4 * (this.OUTS + bn);
-    this.LOSS = after + (after % 8);
-    this.KEEP = this.LOSS + 8 * block;
-    this.f = new Float32Array(k.memory.buffer);
-    this.hdiag = new Float64Array(n);
-  }
-
-  /** bytes a workspace needs */
-  private static bytes(n: number, block: number): number {
-    return OUT_BYTES + (n * n + 5 * block * n) * 4 + 4 + 8 * block + block * n;
-  }
-
-  /** A workspace for up to R rows of n columns (`block` of them at a time), or undefined (no SIMD, or too large). */
-  static open(n: number, R: number): GptqWorkspace | undefined {
-    const k = enabled ? load() : null;
-    if (!k) return undefined;
-    const block = Math.min(blockRows(n, 4), Math.max(1, R));
-    const bytes = GptqWorkspace.bytes(n, block);
-    if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
-    return new GptqWorkspace(k, n, block);
-  }
-
-  /** Loads H (as measured; symmetric, its upper part is read). */
-  loadH(h: Float64Array): void {
-    const { f, n, M, hdiag } = this;
-    for (let i = 0; i < n; i++) {
-      const o = i * n;
-      hdiag[i] = h[o + i];
-      for (let j = i + 1; j < n; j++) f[M + o + j] = h[o + j];
-    }
-    this.delta = undefined;
-  }
-
-  /** The block's projection inputs, to fill before `sweep` (views of the module's memory, row stride n). */
-  projection(): BlockProjection {
-    const { k, n, block, SC, ZE, KEEP } = this;
     const buffer = k.memory.buffer;
-    return { scale: new Float32Array(buffer, 4 * SC, block * n), zero: new Float32Array(buffer, 4 * ZE, block * n), keep: new Uint8Array(buffer, KEEP, block * n) };
+    const c = new Int32Array(buffer, 0, 256);
+    this.f = new Float32Array(buffer);
+    this.d = new Float64Array(buffer, 0, Math.floor(buffer.byteLength / 8));
+    this.u8 = new Uint8Array(buffer);
+    this.n = c[C.N];
+    this.rows = c[C.ROWS + lane];
+    this.M = c[C.M] / 4;
+    this.HDIAG = c[C.HDIAG] / 8;
+    this.DELTA = c[C.DELTA] / 8;
+    this.L = laneLayout(this.n, c[C.BLOCK]);
+    this.base = c[C.LANE0] + lane * c[C.STRIDE];
+    this.W = (this.base + this.L.W) / 4;
+    this.D = (this.base + this.L.D) / 4;
   }
 
-  /** After `sweep`: the loaded rows' codes (a grid) or values (free), row stride n. */
-  output(mode: ProjectionMode['mode']): Int32Array | Float32Array {
-    const { k, n, rows, OUTS } = this;
-    return mode === 'grid' ? new Int32Array(k.memory.buffer, 4 * OUTS, rows * n) : new Float32Array(k.memory.buffer, 4 * OUTS, rows * n);
-  }
-
-  /** Loads a block's target weights w [rows, n] and D = w − base. */
-  loadRows(w: Float64Array, base: Float64Array, rows: number): void {
-    const { f, n, W, D } = this;
-    if (rows > this.block) throw new Error(`GptqWorkspace: ${rows} rows, a block holds ${this.block}`);
-    const len = rows * n;
-    for (let i = 0; i < len; i++) {
-      f[W + i] = w[i];
-      f[D + i] = w[i] - base[i];
-    }
-    this.rows = rows;
-    this.swept = undefined;
-  }
-
-  /** d H dᵀ for each loaded row d of D (`of` 'diff') or of W ('target'). */
+  /** d H dᵀ for each row d of D (`of` 'diff') or of W ('target'). */
   rowErrors(of: 'diff' | 'target'): Float64Array {
-    const { f, k, n, M, hdiag, rows, out } = this;
+    const { f, d, k, n, M, HDIAG, rows } = this;
     const X = of === 'diff' ? this.D : this.W;
+    const out = (this.base + this.L.SCR) / 4;
     const errors = new Float64Array(rows);
     for (let i = 0; i < n; i += 2) {
       // Σ_{j ≥ i+2} H[i][j] x_j and H[i+1][j] x_j for every row, then row i's term of column i+1
@@ -215,10 +231,244 @@ export class GptqWorkspace {
         const xi1 = two ? f[o + 1] : 0;
         const s0 = (len > 0 ? f[out + 2 * b] : 0) + hi1 * xi1;
         const s1 = len > 0 ? f[out + 2 * b + 1] : 0;
-        errors[b] += xi * (hdiag[i] * xi + 2 * s0) + (two ? xi1 * (hdiag[i + 1] * xi1 + 2 * s1) : 0);
+        errors[b] += xi * (d[HDIAG + i] * xi + 2 * s0) + (two ? xi1 * (d[HDIAG + i + 1] * xi1 + 2 * s1) : 0);
       }
     }
     return errors;
+  }
+
+  /**
+   * The column sweep over the lane's rows (after the factor, with the projection filled): column
+   * by column, each row's working value is replaced by its projection (the kernel's `column`); D
+   * becomes W − the projected values, the output their codes or values. Returns d H_d dᵀ per row
+   * from the sweep's own terms.
+   */
+  sweep(mode: number, qmin: number, qmax: number): Float64Array {
+    const { f, d, k, n, rows, M, W, D, base, L } = this;
+    const loss = (base + L.LOSS) / 8;
+    d.fill(0, loss, loss + rows);
+    // column j + u of the pair at j (the kernel's sums exist from the second pair on)
+    const column = (j: number, u: number, c: number, tjj: number) =>
+      k.column(mode, rows, n, j + u, u, j > 0 ? 1 : 0, c, tjj, 4 * W, 4 * D, base + L.SCR, base + L.SC, base + L.ZE, base + L.KEEP, base + L.OUTS, base + L.LOSS, qmin, qmax);
+    for (let j = 0; j < n; j += 2) {
+      const two = j + 1 < n;
+      const tj = M + j * n;
+      if (j > 0) k.dots32x2(4 * D, rows, 4 * n, 4 * tj, two ? 4 * n : 0, j, base + L.SCR);
+      column(j, 0, 0, f[tj + j]);
+      // the second column: its sums over the columns before j, and the first's term (U₁[j][j+1] · its new difference)
+      if (two) column(j, 1, f[tj + n + j], f[tj + n + j + 1]);
+    }
+    return d.slice(loss, loss + rows);
+  }
+
+  /**
+   * d H dᵀ for each row d of D (W − the projected values), from the sweep's own terms (their
+   * squares sum to d H_d dᵀ) less the damping's part Σ δⱼ dⱼ² (H_d − H is diagonal): the same
+   * numbers as rowErrors('diff') without another pass over H.
+   */
+  sweptErrors(swept: Float64Array): Float64Array {
+    const { f, d, n, rows, D, DELTA } = this;
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let damped = 0;
+      const o = D + r * n;
+      for (let j = 0; j < n; j++) damped += d[DELTA + j] * f[o + j] * f[o + j];
+      out[r] = Math.max(0, swept[r] - damped);
+    }
+    return out;
+  }
+
+  /** Solves the lane: its rows' errors before, energy, and (unless the factor failed) the sweep and its errors, into its results. */
+  solve(): void {
+    const c = new Int32Array(this.k.memory.buffer, 0, 256);
+    const q = new Float64Array(this.k.memory.buffer, 0, 256);
+    const res = (this.base + this.L.RES) / 8;
+    const { d, rows } = this;
+    d.set(this.rowErrors('diff'), res);
+    d.set(this.rowErrors('target'), res + rows);
+    if (c[C.FAILED]) return;
+    d.set(this.sweptErrors(this.sweep(c[C.MODE], q[C.QMIN], q[C.QMAX])), res + 2 * rows);
+  }
+}
+
+/** Takes the lanes still free of the current job and solves them; how many it solved. */
+function takeLanes(k: Kernel): number {
+  const c = new Int32Array(k.memory.buffer, 0, 256);
+  let solved = 0;
+  for (let lane = 0; lane < MAX_LANES; lane++) {
+    if (Atomics.compareExchange(c, C.STATUS + lane, 0, 1) !== 0) continue;
+    new Lane(k, lane).solve();
+    solved++;
+    Atomics.add(c, C.DONE, 1);
+    Atomics.notify(c, C.DONE);
+  }
+  return solved;
+}
+
+/**
+ * A helper thread's loop (the CLI's worker_threads, the compress worker's workers): waits for a
+ * job on `memory`'s control block, takes lanes until none is free, and waits again; returns when
+ * told to stop.
+ */
+export function serveGptqLanes(memory: WebAssembly.Memory): void {
+  const k = sharedKernel(memory);
+  const c = new Int32Array(memory.buffer, 0, 256);
+  let seen = Atomics.load(c, C.GEN);
+  for (;;) {
+    Atomics.wait(c, C.GEN, seen);
+    seen = Atomics.load(c, C.GEN);
+    if (Atomics.load(c, C.STOP)) return;
+    const solved = takeLanes(k);
+    if (solved > 0) Atomics.add(c, C.HELPED, solved);
+  }
+}
+
+/** Tells a pool's helpers to return (tests). */
+export function stopGptqLanes(memory: WebAssembly.Memory): void {
+  const c = new Int32Array(memory.buffer, 0, 256);
+  Atomics.store(c, C.STOP, 1);
+  Atomics.add(c, C.GEN, 1);
+  Atomics.notify(c, C.GEN);
+}
+
+/** Lanes solved by a pool's helpers so far (tests). */
+export function helpedLanes(memory: WebAssembly.Memory): number {
+  return Atomics.load(new Int32Array(memory.buffer, 0, 256), C.HELPED);
+}
+
+/** Work (multiply-adds) under which a layer's rows stay on the calling thread. */
+const THREADED_MIN = 2 ** 24;
+
+/**
+ * One layer's GPTQ workspace: the control block, M [n, n] float32 (strict upper: H as measured;
+ * lower and diagonal: the factor, after `factor`), H's diagonal and the damping's (float64), then
+ * `lanes` lanes of one block of rows each (lane.ts's regions). Use: `loadH`, `factor`, then per
+ * round of lanes: `projection(l)` and `loadRows(l, …)` for each lane used, `solveLanes(used, p)`,
+ * then `results(l)`.
+ */
+export class GptqWorkspace {
+  private readonly f: Float32Array;
+  private readonly d: Float64Array;
+  private readonly c: Int32Array;
+  /** float32 index of M; float64 indices of H's diagonal and the damping */
+  private readonly M: number;
+  private readonly HDIAG: number;
+  private readonly DELTA: number;
+  private readonly L: ReturnType<typeof laneLayout>;
+  private readonly lane0: number;
+  private readonly stride: number;
+  /** rows loaded per lane */
+  private readonly rows: number[];
+
+  private constructor(
+    private readonly k: Kernel,
+    private readonly n: number,
+    /** rows per block */
+    readonly block: number,
+    /** lanes (blocks) solved at once: 1 + the pool's helpers where the layer is large enough */
+    readonly lanes: number,
+  ) {
+    this.M = 1024 / 4;
+    const hdiag = align(1024 + 4 * n * n, 8);
+    this.HDIAG = hdiag / 8;
+    this.DELTA = this.HDIAG + n;
+    this.lane0 = align(hdiag + 16 * n, 16);
+    this.L = laneLayout(n, block);
+    this.stride = this.L.stride;
+    const buffer = k.memory.buffer;
+    this.f = new Float32Array(buffer);
+    this.d = new Float64Array(buffer, 0, Math.floor(buffer.byteLength / 8));
+    this.c = new Int32Array(buffer, 0, 256);
+    this.rows = new Array<number>(lanes).fill(0);
+    const c = this.c;
+    c[C.N] = n;
+    c[C.M] = 1024;
+    c[C.HDIAG] = hdiag;
+    c[C.DELTA] = hdiag + 8 * n;
+    c[C.LANE0] = this.lane0;
+    c[C.STRIDE] = this.stride;
+    c[C.BLOCK] = block;
+  }
+
+  /** A workspace for up to R rows of n columns (`block` of them a lane), or undefined (no SIMD, or too large). */
+  static open(n: number, R: number): GptqWorkspace | undefined {
+    const threaded = enabled && pool !== undefined && load() !== null && R > BLOCK_MAX / 4 && R * n * n >= THREADED_MIN;
+    const k = !enabled ? null : threaded && pool ? sharedKernel(pool.memory) : load();
+    if (!k) return undefined;
+    const block = Math.min(blockRows(n, 4), Math.max(1, R));
+    const lanes = threaded && pool ? Math.min(MAX_LANES, 1 + pool.helpers, Math.ceil(R / block)) : 1;
+    const bytes = align(align(1024 + 4 * n * n, 8) + 16 * n, 16) + lanes * laneLayout(n, block).stride;
+    if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
+    return new GptqWorkspace(k, n, block, lanes);
+  }
+
+  /** Loads H (as measured; symmetric, its upper part is read). */
+  loadH(h: Float64Array): void {
+    const { f, d, n, M, HDIAG } = this;
+    for (let i = 0; i < n; i++) {
+      const o = i * n;
+      d[HDIAG + i] = h[o + i];
+      for (let j = i + 1; j < n; j++) f[M + o + j] = h[o + j];
+    }
+  }
+
+  /** A lane's projection inputs, to fill before `solveLanes` (views of the module's memory, row stride n). */
+  projection(lane: number): BlockProjection {
+    const { k, n, block, L } = this;
+    const base = this.lane0 + lane * this.stride;
+    const buffer = k.memory.buffer;
+    return { scale: new Float32Array(buffer, base + L.SC, block * n), zero: new Float32Array(buffer, base + L.ZE, block * n), keep: new Uint8Array(buffer, base + L.KEEP, block * n) };
+  }
+
+  /** Loads a lane's target weights w [rows, n] and D = w − base. */
+  loadRows(lane: number, w: Float64Array, base: Float64Array, rows: number): void {
+    const { f, n, L } = this;
+    if (rows > this.block) throw new Error(`GptqWorkspace: ${rows} rows, a block holds ${this.block}`);
+    const at = this.lane0 + lane * this.stride;
+    const W = (at + L.W) / 4;
+    const D = (at + L.D) / 4;
+    const len = rows * n;
+    for (let i = 0; i < len; i++) {
+      f[W + i] = w[i];
+      f[D + i] = w[i] - base[i];
+    }
+    this.rows[lane] = rows;
+  }
+
+  /**
+   * Solves lanes 0 … used − 1 (each: its rows' errors before and energy, then unless the factor
+   * failed the sweep projecting as `p` says and its errors): on this thread, and where there is a
+   * pool on its helpers too, waiting until all are done.
+   */
+  solveLanes(used: number, p: ProjectionMode, failed: boolean): void {
+    const { c, d } = this;
+    c[C.MODE] = p.mode === 'grid' ? 0 : 1;
+    c[C.FAILED] = failed ? 1 : 0;
+    d[C.QMIN] = p.mode === 'grid' ? p.qmin : 0;
+    d[C.QMAX] = p.mode === 'grid' ? p.qmax : 0;
+    c[C.LANES] = used;
+    for (let l = 0; l < MAX_LANES; l++) c[C.ROWS + l] = l < used ? this.rows[l] : 0;
+    Atomics.store(c, C.DONE, 0);
+    for (let l = 0; l < MAX_LANES; l++) Atomics.store(c, C.STATUS + l, l < used ? 0 : 1);
+    if (used > 1) {
+      Atomics.add(c, C.GEN, 1);
+      Atomics.notify(c, C.GEN);
+    }
+    takeLanes(this.k);
+    for (let done = Atomics.load(c, C.DONE); done < used; done = Atomics.load(c, C.DONE)) Atomics.wait(c, C.DONE, done, 1000);
+  }
+
+  /** A solved lane's errors before, output energy per row, errors after (undefined when the factor failed) and codes or values (row stride n). */
+  results(lane: number, p: ProjectionMode, failed: boolean): { errBase: Float64Array; energy: Float64Array; errors?: Float64Array; out?: Int32Array | Float32Array } {
+    const { d, k, n, L } = this;
+    const rows = this.rows[lane];
+    const at = this.lane0 + lane * this.stride;
+    const res = (at + L.RES) / 8;
+    const errBase = d.slice(res, res + rows);
+    const energy = d.slice(res + rows, res + 2 * rows);
+    if (failed) return { errBase, energy };
+    const out = p.mode === 'grid' ? new Int32Array(k.memory.buffer, at + L.OUTS, rows * n) : new Float32Array(k.memory.buffer, at + L.OUTS, rows * n);
+    return { errBase, energy, errors: d.slice(res + 2 * rows, res + 3 * rows), out };
   }
 
   /**
@@ -227,9 +477,9 @@ export class GptqWorkspace {
    * part (H stays in the upper part); a note when it cannot.
    */
   factor(damp0: number): { note: string } | undefined {
-    const { f, n, M, hdiag } = this;
+    const { f, d, n, M, HDIAG, DELTA } = this;
     let meanDiag = 0;
-    for (let i = 0; i < n; i++) meanDiag += hdiag[i];
+    for (let i = 0; i < n; i++) meanDiag += d[HDIAG + i];
     meanDiag /= n;
     if (!(meanDiag > 0)) return { note: 'inputs were all zero on the calibration samples' };
     let damp = damp0;
@@ -239,17 +489,15 @@ export class GptqWorkspace {
         const src = M + (n - 1 - i) * n + (n - 1);
         const dst = M + i * n;
         for (let j = 0; j < i; j++) f[dst + j] = f[src - j];
-        const d = hdiag[n - 1 - i];
-        f[dst + i] = (d > 0 ? d : 1) + damp * meanDiag;
+        const h = d[HDIAG + n - 1 - i];
+        f[dst + i] = (h > 0 ? h : 1) + damp * meanDiag;
       }
       if (this.cholesky()) {
         this.antiTranspose();
-        const delta = new Float64Array(n);
         for (let i = 0; i < n; i++) {
-          const d = hdiag[i];
-          delta[i] = (d > 0 ? 0 : 1 - d) + damp * meanDiag;
+          const h = d[HDIAG + i];
+          d[DELTA + i] = (h > 0 ? 0 : 1 - h) + damp * meanDiag;
         }
-        this.delta = delta;
         return undefined;
       }
     }
@@ -261,7 +509,8 @@ export class GptqWorkspace {
    * columns two at a time; false when not positive definite.
    */
   private cholesky(): boolean {
-    const { f, k, n, M, out } = this;
+    const { f, k, n, M } = this;
+    const out = (this.lane0 + this.L.SCR) / 4;
     const B = blockRows(n, 4);
     const row = (r: number) => M + r * n;
     const diag = (j: number, less: number): boolean => {
@@ -317,48 +566,6 @@ export class GptqWorkspace {
         f[b] = t;
       }
     }
-  }
-
-  /**
-   * The column sweep over the loaded rows (after `factor`, with `projection` filled): column by
-   * column, each row's working value is replaced by its projection (the kernel's `column`); D
-   * becomes W − the projected values, `output` their codes or values.
-   */
-  sweep(p: ProjectionMode): void {
-    const { f, k, n, rows, M, W, D, SC, ZE, OUTS, LOSS, KEEP, out } = this;
-    new Float64Array(k.memory.buffer, LOSS, rows).fill(0);
-    const mode = p.mode === 'grid' ? 0 : 1;
-    const [qmin, qmax] = p.mode === 'grid' ? [p.qmin, p.qmax] : [0, 0];
-    // column j + u of the pair at j (the kernel's sums exist from the second pair on)
-    const column = (j: number, u: number, c: number, tjj: number) =>
-      k.column(mode, rows, n, j + u, u, j > 0 ? 1 : 0, c, tjj, 4 * W, 4 * D, 4 * out, 4 * SC, 4 * ZE, KEEP, 4 * OUTS, LOSS, qmin, qmax);
-    for (let j = 0; j < n; j += 2) {
-      const two = j + 1 < n;
-      const tj = M + j * n;
-      if (j > 0) k.dots32x2(4 * D, rows, 4 * n, 4 * tj, two ? 4 * n : 0, j, 4 * out);
-      column(j, 0, 0, f[tj + j]);
-      // the second column: its sums over the columns before j, and the first's term (U₁[j][j+1] · its new difference)
-      if (two) column(j, 1, f[tj + n + j], f[tj + n + j + 1]);
-    }
-    this.swept = Float64Array.from(new Float64Array(k.memory.buffer, LOSS, rows));
-  }
-
-  /**
-   * After `sweep`: d H dᵀ for each loaded row d of D (W − the projected values), from the sweep's
-   * own terms (their squares sum to d H_d dᵀ) less the damping's part Σ δⱼ dⱼ² (H_d − H is
-   * diagonal): the same numbers as rowErrors('diff') without another pass over H.
-   */
-  sweptErrors(): Float64Array {
-    const { f, n, rows, D, swept, delta } = this;
-    if (!swept || !delta) throw new Error('sweptErrors needs factor and sweep first');
-    const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) {
-      let damped = 0;
-      const o = D + r * n;
-      for (let j = 0; j < n; j++) damped += delta[j] * f[o + j] * f[o + j];
-      out[r] = Math.max(0, swept[r] - damped);
-    }
-    return out;
   }
 }
 

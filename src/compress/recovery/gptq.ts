@@ -147,10 +147,17 @@ export function quadraticForms(x: Float64Array, R: number, n: number, h: Float64
   if (ws) {
     ws.loadH(h);
     const zero = new Float64Array(ws.block * n);
-    for (let k0 = 0; k0 < R; k0 += ws.block) {
-      const rows = Math.min(ws.block, R - k0);
-      ws.loadRows(x.subarray(k0 * n, (k0 + rows) * n), zero, rows);
-      out.set(ws.rowErrors('target'), k0);
+    const none: ProjectionMode = { mode: 'free' };
+    for (let k0 = 0; k0 < R; k0 += ws.block * ws.lanes) {
+      const used = Math.min(ws.lanes, Math.ceil((R - k0) / ws.block));
+      for (let l = 0; l < used; l++) {
+        const at = k0 + l * ws.block;
+        const rows = Math.min(ws.block, R - at);
+        ws.loadRows(l, x.subarray(at * n, (at + rows) * n), zero, rows);
+      }
+      // (the errors only: no sweep)
+      ws.solveLanes(used, none, true);
+      for (let l = 0; l < used; l++) out.set(ws.results(l, none, true).energy, k0 + l * ws.block);
     }
     return out;
   }
@@ -267,18 +274,22 @@ function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBl
     const failed = ws.factor(damp);
     const w = new Float64Array(ws.block * n);
     const base = new Float64Array(ws.block * n);
-    for (let k0 = 0; k0 < R; k0 += ws.block) {
-      const rows = Math.min(ws.block, R - k0);
-      fill(k0, rows, w, base, ws.projection());
-      ws.loadRows(w, base, rows);
-      const errBase = ws.rowErrors('diff');
-      for (const e of ws.rowErrors('target')) energy += e;
-      if (failed) {
-        done({ k0, rows, errBase });
-        continue;
+    // a round: one block a lane, the lanes solved together (on the pool's threads where there is one)
+    for (let k0 = 0; k0 < R; k0 += ws.block * ws.lanes) {
+      const used = Math.min(ws.lanes, Math.ceil((R - k0) / ws.block));
+      for (let l = 0; l < used; l++) {
+        const at = k0 + l * ws.block;
+        const rows = Math.min(ws.block, R - at);
+        fill(at, rows, w, base, ws.projection(l));
+        ws.loadRows(l, w, base, rows);
       }
-      ws.sweep(p);
-      done({ k0, rows, errBase, errors: ws.sweptErrors(), out: ws.output(p.mode) });
+      ws.solveLanes(used, p, failed !== undefined);
+      for (let l = 0; l < used; l++) {
+        const at = k0 + l * ws.block;
+        const r = ws.results(l, p, failed !== undefined);
+        for (const e of r.energy) energy += e;
+        done({ k0: at, rows: Math.min(ws.block, R - at), errBase: r.errBase, ...(r.errors && r.out ? { errors: r.errors, out: r.out } : {}) });
+      }
     }
     return { energy, note: failed?.note };
   }
@@ -339,11 +350,12 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   // column c of the working arrays is the weight's column order[c]
   const order = columnOrder(hIn, n, options.actOrder);
   const h = options.actOrder ? permuted(hIn, n, order) : hIn;
-  // the block's elements, as [rows, n]
-  let elem = new Int32Array(0);
+  // each block's elements, as [rows, n], by its first row (blocks are filled a round ahead of their results)
+  const elems = new Map<number, Int32Array>();
   const kept = options.kept;
   const fill: FillBlock = (k0, count, w, base, p) => {
-    if (elem.length < count * n) elem = new Int32Array(count * n);
+    const elem = new Int32Array(count * n);
+    elems.set(k0, elem);
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
@@ -361,7 +373,9 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     }
   };
   const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, ({ rows: count, errBase, errors, out }) => {
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, ({ k0, rows: count, errBase, errors, out }) => {
+    const elem = elems.get(k0) as Int32Array;
+    elems.delete(k0);
     // per row: keep GPTQ's codes only where they lower that row's output error
     for (let b = 0; b < count; b++) {
       if (!outcome.use(errBase[b], errors, b) || !out) continue;
@@ -381,10 +395,11 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
 export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
-  // the block's elements, as [rows, n]
-  let elem = new Int32Array(0);
+  // each block's elements, as [rows, n], by its first row
+  const elems = new Map<number, Int32Array>();
   const fill: FillBlock = (k0, count, w, base, p) => {
-    if (elem.length < count * n) elem = new Int32Array(count * n);
+    const elem = new Int32Array(count * n);
+    elems.set(k0, elem);
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
@@ -397,7 +412,9 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
     }
   };
   const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'free' }, ({ rows: count, errBase, errors, out }) => {
+  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'free' }, ({ k0, rows: count, errBase, errors, out }) => {
+    const elem = elems.get(k0) as Int32Array;
+    elems.delete(k0);
     for (let b = 0; b < count; b++) {
       if (!outcome.use(errBase[b], errors, b) || !out) continue;
       for (let c = 0; c < n; c++) values[elem[b * n + c]] = out[b * n + c];
