@@ -392,14 +392,18 @@ export class GptqWorkspace {
 
   /** A workspace for up to R rows of n columns (`block` of them a lane), or undefined (no SIMD, or too large). */
   static open(n: number, R: number): GptqWorkspace | undefined {
-    const threaded = enabled && pool !== undefined && load() !== null && R > BLOCK_MAX / 4 && R * n * n >= THREADED_MIN;
-    const k = !enabled ? null : threaded && pool ? sharedKernel(pool.memory) : load();
-    if (!k) return undefined;
+    const own = enabled ? load() : null;
+    if (!own) return undefined;
     const block = Math.min(blockRows(n, 4), Math.max(1, R));
-    const lanes = threaded && pool ? Math.min(MAX_LANES, 1 + pool.helpers, Math.ceil(R / block)) : 1;
-    const bytes = align(align(1024 + 4 * n * n, 8) + 16 * n, 16) + lanes * laneLayout(n, block).stride;
-    if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
-    return new GptqWorkspace(k, n, block, lanes);
+    const bytes = (lanes: number) => align(align(1024 + 4 * n * n, 8) + 16 * n, 16) + lanes * laneLayout(n, block).stride;
+    if (pool && R > BLOCK_MAX / 4 && R * n * n >= THREADED_MIN) {
+      const lanes = Math.min(MAX_LANES, 1 + pool.helpers, Math.ceil(R / block));
+      const k = sharedKernel(pool.memory);
+      if (bytes(lanes) <= MAX_BYTES && grow(k.memory, bytes(lanes))) return new GptqWorkspace(k, n, block, lanes);
+      // (the shared memory could not grow: this thread alone, on its own memory)
+    }
+    if (bytes(1) > MAX_BYTES || !grow(own.memory, bytes(1))) return undefined;
+    return new GptqWorkspace(own, n, block, 1);
   }
 
   /** Loads H (as measured; symmetric, its upper part is read). */
