@@ -7,29 +7,8 @@ import { seeded } from '../testing/random';
 import { quantizeTensor } from '../compress/quantize/quantize';
 import { gptqRows, repairPrunedRows, type WeightMatrix } from '../compress/recovery/gptq';
 import { helpedLanes, setGptqPool } from '../compress/recovery/gptq-simd';
+import { gaussian, reluHessian } from '../compress/recovery/testing/hessian';
 import { startGptqThreads, stopGptqThreads } from './gptq-threads';
-
-function gaussian(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
-}
-
-/** H = XᵀX of ReLU'd correlated rows. */
-function hessian(samples: number, cols: number, seed: number): Float64Array {
-  const rng = seeded(seed);
-  const mix = Array.from({ length: cols * 4 }, () => gaussian(rng));
-  const h = new Float64Array(cols * cols);
-  const x = new Float64Array(cols);
-  for (let s = 0; s < samples; s++) {
-    const f = Array.from({ length: 4 }, () => gaussian(rng));
-    for (let c = 0; c < cols; c++) {
-      let v = 0.2 * gaussian(rng);
-      for (let k = 0; k < 4; k++) v += f[k] * mix[c * 4 + k];
-      x[c] = Math.max(0, v);
-    }
-    for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) h[i * cols + j] += x[i] * x[j];
-  }
-  return h;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,7 +17,7 @@ describe('GPTQ on helper threads', () => {
   // 300 rows of 512 columns: 8 blocks of 36 rows, in rounds of 3 lanes
   const rows = 300;
   const cols = 512;
-  const h = hessian(700, cols, 5);
+  const h = reluHessian(700, cols, 5);
   const rng = seeded(9);
   const w = Float32Array.from({ length: rows * cols }, () => gaussian(rng) * 0.1);
   const m: WeightMatrix = { rows, cols, at: (r, c) => r * cols + c };

@@ -12,28 +12,7 @@ import { quantizeTensor, type GroupLayout } from '../quantize/quantize';
 import { gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
 import { GPTQ_SHARED_WASM_BASE64, GPTQ_WASM_BASE64 } from './gptq-wasm';
 import { gptqSimdAvailable, setGptqSimd } from './gptq-simd';
-
-function gaussian(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
-}
-
-/** H = XᵀX of `samples` rows of correlated, ReLU'd inputs; `dead` columns are always zero. */
-function hessian(samples: number, cols: number, seed: number, dead: number[] = []): Float64Array {
-  const rng = seeded(seed);
-  const mix = Array.from({ length: cols * 4 }, () => gaussian(rng));
-  const h = new Float64Array(cols * cols);
-  const x = new Float64Array(cols);
-  for (let s = 0; s < samples; s++) {
-    const f = Array.from({ length: 4 }, () => gaussian(rng));
-    for (let c = 0; c < cols; c++) {
-      let v = 0.2 * gaussian(rng);
-      for (let k = 0; k < 4; k++) v += f[k] * mix[c * 4 + k];
-      x[c] = dead.includes(c) ? 0 : Math.max(0, v);
-    }
-    for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) h[i * cols + j] += x[i] * x[j];
-  }
-  return h;
-}
+import { gaussian, reluHessian as hessian } from './testing/hessian';
 
 const matrix = (rows: number, cols: number): WeightMatrix => ({ rows, cols, at: (r, c) => r * cols + c });
 

@@ -6,10 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { quantizeTensor, type GroupLayout } from '../quantize/quantize';
 import { gptqRows, inverseUpperFactor, type WeightMatrix } from './gptq';
-
-function gaussian(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
-}
+import { gaussian } from './testing/hessian';
 
 /** X [samples, cols] with correlated columns (a few shared factors), and H = XᵀX. */
 function correlated(samples: number, cols: number, seed: number, rank = cols): { x: Float64Array; h: Float64Array } {

@@ -227,17 +227,11 @@ function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energ
   return { errors, energy };
 }
 
-/** One block of rows solved: the errors of `base` (before), of the projected values (after; undefined when H could not be factored), and the projection's codes or values ([rows, n]). */
-interface SolvedBlock {
-  k0: number;
-  rows: number;
-  errBase: Float64Array;
-  errors?: Float64Array;
-  out?: Int32Array | Float32Array;
-}
-
-/** What a solve needs per block of rows [k0, k0 + rows): the target weights w and the values before, as [rows, n], and the projection's inputs. */
-type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array, p: BlockProjection) => void;
+/**
+ * What a solve needs per block of rows [k0, k0 + rows), as [rows, n]: the target weights w, the
+ * values before, the projection's inputs, and which tensor element each is (`elem`, for `write`).
+ */
+type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array, p: BlockProjection, elem: Int32Array) => void;
 
 /** The projection of one working value `v` of element `i` of a block (the scalar loops; the kernel's `column` does the same). */
 function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Float32Array, i: number, v: number): number {
@@ -262,36 +256,46 @@ function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Flo
 /**
  * For blocks of rows: the errors of `base` against the target `w`, then the sweep projecting
  * each working value as `p` says (with the block's inputs from `fill`), then the errors of its
- * values; `done` gets each block. On the SIMD workspace when there is one (float32, H held once, a
- * block of rows at a time), else with the scalar loops (float64). Returns the output energy and,
- * when H cannot be factored, why.
+ * values; each row whose error that lowers gets its new codes or values through `write(element,
+ * value)`. On the SIMD workspace when there is one (float32, H held once, a block of rows a lane),
+ * else with the scalar loops (float64). The result: the errors before and after, relative to the
+ * output energy, or why H could not be factored.
  */
-function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBlock, p: ProjectionMode, done: (b: SolvedBlock) => void): { energy: number; note?: string } {
+function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBlock, p: ProjectionMode, write: (e: number, v: number) => void): GptqResult {
+  const outcome = new Outcome();
   let energy = 0;
+  // per row: keep the new values only where they lower that row's output error
+  const done = (rows: number, elem: Int32Array, errBase: Float64Array, errors?: Float64Array, out?: Int32Array | Float32Array) => {
+    for (let b = 0; b < rows; b++) {
+      if (!outcome.use(errBase[b], errors, b) || !out) continue;
+      for (let c = 0; c < n; c++) write(elem[b * n + c], out[b * n + c]);
+    }
+  };
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
     ws.loadH(h);
     const failed = ws.factor(damp);
     const w = new Float64Array(ws.block * n);
     const base = new Float64Array(ws.block * n);
+    // each lane's elements (lanes are filled before any is solved)
+    const elems = Array.from({ length: ws.lanes }, () => new Int32Array(ws.block * n));
     // a round: one block a lane, the lanes solved together (on the pool's threads where there is one)
     for (let k0 = 0; k0 < R; k0 += ws.block * ws.lanes) {
       const used = Math.min(ws.lanes, Math.ceil((R - k0) / ws.block));
       for (let l = 0; l < used; l++) {
         const at = k0 + l * ws.block;
         const rows = Math.min(ws.block, R - at);
-        fill(at, rows, w, base, ws.projection(l));
+        fill(at, rows, w, base, ws.projection(l), elems[l]);
         ws.loadRows(l, w, base, rows);
       }
       ws.solveLanes(used, p, failed !== undefined);
       for (let l = 0; l < used; l++) {
-        const at = k0 + l * ws.block;
         const r = ws.results(l, p, failed !== undefined);
         for (const e of r.energy) energy += e;
-        done({ k0: at, rows: Math.min(ws.block, R - at), errBase: r.errBase, ...(r.errors && r.out ? { errors: r.errors, out: r.out } : {}) });
+        done(r.errBase.length, elems[l], r.errBase, r.errors, r.out);
       }
     }
-    return { energy, note: failed?.note };
+    return outcome.result(energy, failed?.note);
   }
   const f = factor(h, n, damp);
   const block = 64;
@@ -300,19 +304,20 @@ function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBl
     const w = new Float64Array(rows * n);
     const base = new Float64Array(rows * n);
     const proj: BlockProjection = { scale: new Float32Array(rows * n), zero: new Float32Array(rows * n), keep: new Uint8Array(rows * n) };
-    fill(k0, rows, w, base, proj);
+    const elem = new Int32Array(rows * n);
+    fill(k0, rows, w, base, proj, elem);
     const before = rowErrors(w, base, rows, n, h);
     for (const e of before.energy) energy += e;
     if ('note' in f) {
-      done({ k0, rows, errBase: before.errors });
+      done(rows, elem, before.errors);
       continue;
     }
     const out = p.mode === 'grid' ? new Int32Array(rows * n) : new Float32Array(rows * n);
     const got = new Float64Array(rows * n);
     sweep(Float64Array.from(w), rows, n, f.u, (at, v) => (got[at] = projectOne(p, proj, out, at, v)));
-    done({ k0, rows, errBase: before.errors, errors: rowErrors(w, got, rows, n, f.energyH).errors, out });
+    done(rows, elem, before.errors, rowErrors(w, got, rows, n, f.energyH).errors, out);
   }
-  return { energy, note: 'note' in f ? f.note : undefined };
+  return outcome.result(energy, 'note' in f ? f.note : undefined);
 }
 
 /** Sums of a layer's per-row errors: each row keeps the new values only where they lower its error. */
@@ -350,12 +355,8 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   // column c of the working arrays is the weight's column order[c]
   const order = columnOrder(hIn, n, options.actOrder);
   const h = options.actOrder ? permuted(hIn, n, order) : hIn;
-  // each block's elements, as [rows, n], by its first row (blocks are filled a round ahead of their results)
-  const elems = new Map<number, Int32Array>();
   const kept = options.kept;
-  const fill: FillBlock = (k0, count, w, base, p) => {
-    const elem = new Int32Array(count * n);
-    elems.set(k0, elem);
+  const fill: FillBlock = (k0, count, w, base, p, elem) => {
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
@@ -372,17 +373,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
       }
     }
   };
-  const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, ({ k0, rows: count, errBase, errors, out }) => {
-    const elem = elems.get(k0) as Int32Array;
-    elems.delete(k0);
-    // per row: keep GPTQ's codes only where they lower that row's output error
-    for (let b = 0; b < count; b++) {
-      if (!outcome.use(errBase[b], errors, b) || !out) continue;
-      for (let c = 0; c < n; c++) qt.q[elem[b * n + c]] = out[b * n + c];
-    }
-  });
-  return outcome.result(energy, note);
+  return solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, (e, v) => (qt.q[e] = v));
 }
 
 /**
@@ -395,11 +386,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
 export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
-  // each block's elements, as [rows, n], by its first row
-  const elems = new Map<number, Int32Array>();
-  const fill: FillBlock = (k0, count, w, base, p) => {
-    const elem = new Int32Array(count * n);
-    elems.set(k0, elem);
+  const fill: FillBlock = (k0, count, w, base, p, elem) => {
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
@@ -411,14 +398,5 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
       }
     }
   };
-  const outcome = new Outcome();
-  const { energy, note } = solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'free' }, ({ k0, rows: count, errBase, errors, out }) => {
-    const elem = elems.get(k0) as Int32Array;
-    elems.delete(k0);
-    for (let b = 0; b < count; b++) {
-      if (!outcome.use(errBase[b], errors, b) || !out) continue;
-      for (let c = 0; c < n; c++) values[elem[b * n + c]] = out[b * n + c];
-    }
-  });
-  return outcome.result(energy, note);
+  return solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'free' }, (e, v) => (values[e] = v));
 }
