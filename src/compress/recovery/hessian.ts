@@ -145,7 +145,26 @@ interface Stat {
   outs: number;
   /** one H per output channel, weighted (weightBy) */
   weighted: Float64Array[];
-  outputs: { gram?: string; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
+  /** gram: H's blocks on and above the diagonal, in `blocks` order (gramBlocks) */
+  outputs: { gram?: string[]; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
+}
+
+/**
+ * Columns per part of H's products: H = A·Aᵀ is symmetric, so a wide layer's columns go in parts
+ * and only the products of parts i ≤ j are made (P parts: P(P+1)/2 of P² blocks, 62.5% of the
+ * work at 4 parts; the diagonal blocks are made whole). Each entry is still one product over the
+ * same rows.
+ */
+export const GRAM_PART_COLS = 256;
+const GRAM_PARTS_MAX = 4;
+
+/** The column bounds of H's parts ([0, …, cols]) and the blocks made, parts i ≤ j. */
+export function gramBlocks(cols: number): { bounds: number[]; blocks: [number, number][] } {
+  const parts = Math.max(1, Math.min(GRAM_PARTS_MAX, Math.floor(cols / GRAM_PART_COLS)));
+  const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * cols) / parts));
+  const blocks: [number, number][] = [];
+  for (let i = 0; i < parts; i++) for (let j = i; j < parts; j++) blocks.push([i, j]);
+  return { bounds, blocks };
 }
 
 const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
@@ -219,6 +238,21 @@ class StatBuilder {
     const step = this.node('Add', [this.node('Div', [len, this.ints([keep])]), this.ints([1])]);
     const start = this.node('Mod', [this.ints([copy]), step]);
     return this.node('Slice', [x, start, this.ints([2 ** 53]), this.ints([axis]), step]);
+  }
+
+  /** x[start:end] along `axis` */
+  slice(x: string, axis: number, start: number, end: number): string {
+    // Slice-1 took them as attributes
+    if (this.opset < 10) return this.node('Slice', [x], [attr.ints('starts', [start]), attr.ints('ends', [end]), attr.ints('axes', [axis])]);
+    return this.node('Slice', [x, this.ints([start]), this.ints([end]), this.ints([axis])]);
+  }
+
+  /** H's blocks (gramBlocks) from `x`'s parts along the columns' `axis`: `product(a, b)` for each block. */
+  gram(x: string, axis: number, cols: number, product: (a: string, b: string) => string): string[] {
+    const { bounds, blocks } = gramBlocks(cols);
+    if (bounds.length === 2) return [product(x, x)];
+    const parts = bounds.slice(1).map((end, i) => this.slice(x, axis, bounds[i], end));
+    return blocks.map(([i, j]) => product(parts[i], parts[j]));
   }
 
   concat(xs: string[], axis: number): string {
@@ -379,7 +413,9 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       const conv = convs.get(s) as Node;
       const parts = renames.map((r, k) => convRows(b, s, conv, r(s.input), k));
       const weigh = (xs: string[]) => xs.map((x, k) => (copies === 1 ? x : b.mul(x, weights[k]))).reduce((p, x) => b.add(p, x));
-      const gram = s.full ? weigh(parts.map((p) => convGram(b, p, p))) : undefined;
+      // per block of H: each copy's product, weighed and added
+      const perCopy = s.full ? parts.map((p) => b.gram(p, 2, s.cols, (x, y) => convGram(b, x, y))) : undefined;
+      const gram = perCopy ? perCopy[0].map((_, blk) => weigh(perCopy.map((c) => c[blk]))) : undefined;
       s.outputs = { gram, sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p) => b.shape(p)), rowsAxes: [0, 3] };
       if (s.partner && s.full) {
         const partner = s.partner;
@@ -387,7 +423,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
         s.outputs.cross = weigh(parts.map((p, k) => convGram(b, p, pParts[k])));
         s.outputs.partnerSum = weigh(pParts.map((p) => rowSums(b, p)));
       }
-      outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+      outputs.push(...[...(s.outputs.gram ?? []), s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
       continue;
     }
     const rowsOf = (input: string, k: number): { rows: string; shape: string } => {
@@ -400,7 +436,8 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     const axis = s.op === 'dense' ? 0 : 2;
     // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
     const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
-    const gram = s.full ? product(b, s, a, a) : undefined;
+    // dense rows [rows, cols] (columns: axis 1), Conv rows [G, cols, rows] (axis 1)
+    const gram = s.full ? b.gram(a, 1, s.cols, (x, y) => product(b, s, x, y)) : undefined;
     s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
     if (s.partner && s.full) {
       const partner = s.partner;
@@ -419,7 +456,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       const scaled = b.mul(a, b.reshape(b.transpose(inv, [1, 0]), [s.outs, -1, 1]));
       s.outputs.weighted = b.matmul(b.transpose(scaled, [0, 2, 1]), scaled);
     }
-    outputs.push(...[s.outputs.gram, s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, s.outputs.weighted, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
+    outputs.push(...[...(s.outputs.gram ?? []), s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, s.outputs.weighted, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
   }
   const all = [...nodes, ...b.nodes];
   const subgraphs = all.some(hasSubgraph);
@@ -480,15 +517,23 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
     }
   }
   if (!stat.outputs.gram) return;
-  const gram = float32Output(got, stat.outputs.gram, groups * n * n, stat.input);
-  for (let g = 0; g < groups; g++) {
-    const h = stat.h[g];
-    const off = g * n * n;
-    for (let i = 0; i < n; i++) {
-      const o = i * n;
-      for (let j = i; j < n; j++) h[o + j] += gram[off + o + j];
+  const { bounds, blocks } = gramBlocks(n);
+  blocks.forEach(([bi, bj], k) => {
+    const [r0, r1, c0, c1] = [bounds[bi], bounds[bi + 1], bounds[bj], bounds[bj + 1]];
+    const w = c1 - c0;
+    const size = (r1 - r0) * w;
+    const gram = float32Output(got, (stat.outputs.gram as string[])[k], groups * size, stat.input);
+    for (let g = 0; g < groups; g++) {
+      const h = stat.h[g];
+      const off = g * size;
+      for (let i = 0; i < r1 - r0; i++) {
+        const o = (r0 + i) * n + c0;
+        const src = off + i * w;
+        // the upper triangle (a diagonal block from its diagonal on)
+        for (let j = bi === bj ? i : 0; j < w; j++) h[o + j] += gram[src + j];
+      }
     }
-  }
+  });
 }
 
 const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer.isView(d) ? (d as unknown as { slice(): SampleTensor['data'] }).slice() : Array.from(d as ArrayLike<number>));
@@ -551,7 +596,13 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
 export const STATS_BUDGET = 128 * 2 ** 20;
 
 /** float32 bytes one run returns for `s` */
-const statBytes = (s: Stat) => s.groups * (s.full ? s.cols * s.cols : 0) * 4 * (s.partner ? 2 : 1) + s.groups * s.cols * 4 * (s.partner ? 2 : 1);
+const statBytes = (s: Stat) => s.groups * 4 * ((s.full ? gramEntries(s.cols) + (s.partner ? s.cols * s.cols : 0) : 0) + s.cols * (s.partner ? 2 : 1));
+
+/** float32 entries of H's blocks (gramBlocks) */
+function gramEntries(cols: number): number {
+  const { bounds, blocks } = gramBlocks(cols);
+  return blocks.reduce((p, [i, j]) => p + (bounds[i + 1] - bounds[i]) * (bounds[j + 1] - bounds[j]), 0);
+}
 
 /** The statistics in passes of at most `budget` float32 output bytes each, in order. */
 function passesFor(stats: readonly Stat[], budget: number): Stat[][] {
