@@ -78,6 +78,8 @@ export async function ortRunModel(): Promise<RunModel> {
   };
   // a session per bytes object, the bytes read only when it is created
   run.keepsSession = true;
+  // native MatMul: GPTQ's factor of wide layers through it (recovery/factor-runtime.ts)
+  run.nativeProducts = true;
   return run;
 }
 

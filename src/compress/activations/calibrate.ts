@@ -75,6 +75,12 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
    * first run, so a caller may empty them then (the recovery statistics do: hessian.ts)
    */
   keepsSession?: boolean;
+  /**
+   * true: the runner's MatMul is native code (onnxruntime-node), several times GPTQ's WebAssembly:
+   * recovery factors wide layers' H through it (recovery/factor-runtime.ts). Its feeds may be
+   * views into larger buffers (subarrays) and int64.
+   */
+  nativeProducts?: boolean;
 };
 
 export interface CalibrateOptions {

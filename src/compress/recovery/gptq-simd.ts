@@ -336,6 +336,22 @@ export function helpedLanes(memory: WebAssembly.Memory): number {
   return Atomics.load(new Int32Array(memory.buffer, 0, 256), C.HELPED);
 }
 
+/**
+ * Factors computed elsewhere (factor-runtime.ts: through the runtime's native MatMul) for an H
+ * (the array GPTQ is given) at a damping: the lower Cholesky factor of the reversed damped H, as
+ * GptqWorkspace.factor's first attempt computes it (the workspace copies it; it goes with H).
+ */
+const prepared = new WeakMap<Float64Array, { damp: number; lower: Float32Array }>();
+
+export function setPreparedFactor(h: Float64Array, damp: number, lower: Float32Array): void {
+  prepared.set(h, { damp, lower });
+}
+
+/** Whether a factor is registered for `h` (tests). */
+export function hasPreparedFactor(h: Float64Array): boolean {
+  return prepared.has(h);
+}
+
 /** Work (multiply-adds) under which a layer's rows stay on the calling thread. */
 const THREADED_MIN = 2 ** 24;
 
@@ -406,8 +422,12 @@ export class GptqWorkspace {
     return new GptqWorkspace(own, n, block, 1);
   }
 
+  /** the H loaded (its prepared factor, if any) */
+  private loaded: Float64Array | undefined;
+
   /** Loads H (as measured; symmetric, its upper part is read). */
   loadH(h: Float64Array): void {
+    this.loaded = h;
     const { f, d, n, M, HDIAG } = this;
     for (let i = 0; i < n; i++) {
       const o = i * n;
@@ -486,6 +506,20 @@ export class GptqWorkspace {
     for (let i = 0; i < n; i++) meanDiag += d[HDIAG + i];
     meanDiag /= n;
     if (!(meanDiag > 0)) return { note: 'inputs were all zero on the calibration samples' };
+    const done = (damp: number) => {
+      this.antiTranspose();
+      for (let i = 0; i < n; i++) {
+        const h = d[HDIAG + i];
+        d[DELTA + i] = (h > 0 ? 0 : 1 - h) + damp * meanDiag;
+      }
+    };
+    // a factor computed through the runtime for this H and damping (factor-runtime.ts): its lower part and diagonal
+    const pre = this.loaded && prepared.get(this.loaded);
+    if (pre && pre.damp === damp0 && pre.lower.length === n * n) {
+      for (let i = 0; i < n; i++) f.set(pre.lower.subarray(i * n, i * n + i + 1), M + i * n);
+      done(damp0);
+      return undefined;
+    }
     let damp = damp0;
     for (let attempt = 0; attempt < 5; attempt++, damp = Math.max(1e-3, damp * 10)) {
       // the reversed damped H (JHJ), lower part, from H's upper part: its Cholesky factor L gives U₁ = JLJ
@@ -497,11 +531,7 @@ export class GptqWorkspace {
         f[dst + i] = (h > 0 ? h : 1) + damp * meanDiag;
       }
       if (this.cholesky()) {
-        this.antiTranspose();
-        for (let i = 0; i < n; i++) {
-          const h = d[HDIAG + i];
-          d[DELTA + i] = (h > 0 ? 0 : 1 - h) + damp * meanDiag;
-        }
+        done(damp);
         return undefined;
       }
     }

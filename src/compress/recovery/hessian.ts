@@ -34,6 +34,7 @@ import { DataType, type Attribute, type Model, type Node, type Tensor, type Valu
 import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
+import { prepareFactors } from './factor-runtime';
 import type { WeightMatrix } from './gptq';
 import { logInputAfter } from './sensitivity';
 
@@ -595,14 +596,8 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
  */
 export const STATS_BUDGET = 128 * 2 ** 20;
 
-/** float32 bytes one run returns for `s` */
-const statBytes = (s: Stat) => s.groups * 4 * ((s.full ? gramEntries(s.cols) + (s.partner ? s.cols * s.cols : 0) : 0) + s.cols * (s.partner ? 2 : 1));
-
-/** float32 entries of H's blocks (gramBlocks) */
-function gramEntries(cols: number): number {
-  const { bounds, blocks } = gramBlocks(cols);
-  return blocks.reduce((p, [i, j]) => p + (bounds[i + 1] - bounds[i]) * (bounds[j + 1] - bounds[j]), 0);
-}
+/** float32 bytes one run returns for `s` (H counted whole: its blocks return about 62-100% of it, and its float64 sums are held whole, so the budget keeps bounding those) */
+const statBytes = (s: Stat) => s.groups * (s.full ? s.cols * s.cols : 0) * 4 * (s.partner ? 2 : 1) + s.groups * s.cols * 4 * (s.partner ? 2 : 1);
 
 /** The statistics in passes of at most `budget` float32 output bytes each, in order. */
 function passesFor(stats: readonly Stat[], budget: number): Stat[][] {
@@ -939,7 +934,10 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
         how = await collectPass(model, plan, pass, how, samples, run, { ...options, onProgress: (done, all) => options.onPass?.(index, total, done, all) });
         collected.add(p);
       }
-      return hessianOf(plan, w);
+      const h = hessianOf(plan, w);
+      // where the runtime's MatMul is native: GPTQ's factor of wide layers through it
+      if (h && run.nativeProducts) await prepareFactors(h.h, h.cols, run);
+      return h;
     },
     release(key) {
       const w = byKey.get(key);

@@ -12,7 +12,10 @@ export function nodeRunModel(): RunModel {
     let s = sessions.get(bytes);
     // no memory arena: what a run allocates goes back when it ends (the CLI's setting, cli/compress.ts)
     if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false })));
-    const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor('float32', Float32Array.from(t.data as Float32Array), t.dims)]));
+    // typed arrays as they are (views included: the runtime factor's rows), anything else as float32
+    const feeds = Object.fromEntries(
+      Object.entries(sample).map(([k, t]) => [k, t.data instanceof Float32Array || t.data instanceof BigInt64Array ? new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims) : new ort.Tensor('float32', Float32Array.from(t.data as ArrayLike<number>), t.dims)]),
+    );
     const out = await (await s).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
@@ -23,6 +26,7 @@ export function nodeRunModel(): RunModel {
   };
   // a session per bytes object, the bytes read only when it is created (as the CLI's)
   run.keepsSession = true;
+  run.nativeProducts = true;
   return run;
 }
 

@@ -1,0 +1,94 @@
+/**
+ * GPTQ's factor through onnxruntime-node's MatMul (factor-runtime.ts) against the WebAssembly
+ * kernel's: L·Lᵀ gives back the reversed damped H to float32 rounding, a matrix that is not
+ * positive definite gives none, and GPTQ with the registered factor gets the kernel's codes and
+ * errors (to float32 rounding) on a layer of several blocks.
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../../testing/random';
+import { quantizeTensor } from '../quantize/quantize';
+import { prepareFactors, runtimeFactor } from './factor-runtime';
+import { gptqRows, type WeightMatrix } from './gptq';
+import { hasPreparedFactor } from './gptq-simd';
+import { nodeRunModel } from './testing/node-run';
+import { gaussian, reluHessian } from './testing/hessian';
+
+const run = nodeRunModel();
+
+/** The reversed damped H as the factor sees it (float64). */
+function reversedDamped(h: Float64Array, n: number, damp: number): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += h[i * n + i];
+  mean /= n;
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const v = h[(n - 1 - i) * n + (n - 1 - j)];
+      a[i * n + j] = i === j ? (v > 0 ? v : 1) + damp * mean : v;
+    }
+  return a;
+}
+
+describe('GPTQ factor through the runtime', () => {
+  it('300 columns (3 blocks, one partial), a dead input: L lower, L·Lᵀ = the reversed damped H to float32 rounding', async () => {
+    const n = 300;
+    const h = reluHessian(500, n, 3, [7]);
+    const l = await runtimeFactor(h, n, 0.01, run);
+    expect(l).toBeDefined();
+    const a = reversedDamped(h, n, 0.01);
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) expect(l![i * n + j]).toBe(0);
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let t = 0; t <= j; t++) s += l![i * n + t] * l![j * n + t];
+        worst = Math.max(worst, Math.abs(s - a[i * n + j]));
+        scale = Math.max(scale, Math.abs(a[i * n + j]));
+      }
+    }
+    expect(worst / scale).toBeLessThan(2e-5);
+  });
+
+  it('no factor where H is all zero or, undamped, not positive definite', async () => {
+    expect(await runtimeFactor(new Float64Array(200 * 200), 200, 0.01, run)).toBeUndefined();
+    // rank 1 with a negative pair: x xᵀ − 2 e₀e₁ᵀ (symmetric), no damping
+    const n = 160;
+    const h = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] = 1;
+    h[1] = h[n] = -1;
+    expect(await runtimeFactor(h, n, 0, run)).toBeUndefined();
+  });
+
+  it('GPTQ on 1,100 columns with the registered factor: the kernel-factored codes, errors to float32 rounding', async () => {
+    const [rows, cols] = [24, 1100];
+    const h = reluHessian(1500, cols, 5, [40]);
+    const rng = seeded(9);
+    const w = Float32Array.from({ length: rows * cols }, () => gaussian(rng) * 0.1);
+    const m: WeightMatrix = { rows, cols, at: (r, c) => r * cols + c };
+    const all = Array.from({ length: rows }, (_, i) => i);
+    const solve = (hh: Float64Array) => {
+      const qt = quantizeTensor(w, [rows, cols], { kind: 'block', axis: 1, blockSize: 32 }, 4, true);
+      return { r: gptqRows(w, qt, m, all, hh), q: qt.q };
+    };
+    const own = solve(h);
+    const copy = Float64Array.from(h);
+    await prepareFactors([copy], cols, run);
+    expect(hasPreparedFactor(copy)).toBe(true);
+    const viaRuntime = solve(copy);
+    expect(viaRuntime.r.ok).toBe(true);
+    expect(Math.abs(viaRuntime.r.errorBefore - own.r.errorBefore)).toBeLessThan(1e-6 * own.r.errorBefore);
+    expect(Math.abs(viaRuntime.r.errorAfter - own.r.errorAfter)).toBeLessThan(2e-3 * own.r.errorAfter);
+    expect(viaRuntime.r.errorAfter).toBeLessThan(0.6 * viaRuntime.r.errorBefore);
+    // a working value near a grid midpoint may round the other way: almost every code the same
+    let differ = 0;
+    for (let i = 0; i < own.q.length; i++) if (own.q[i] !== viaRuntime.q[i]) differ++;
+    expect(differ / own.q.length).toBeLessThan(1e-3);
+  });
+
+  it('narrow layers (under 1,024 columns) keep the kernel factor', async () => {
+    const h = reluHessian(100, 64, 2);
+    await prepareFactors([h], 64, run);
+    expect(hasPreparedFactor(h)).toBe(false);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * GPTQ's Cholesky factor through the runtime's MatMul, where that is native code
+ * (RunModel.nativeProducts: onnxruntime-node in the CLI, the tests and the benches). The factor
+ * of a layer of n columns is n³/6 multiply-adds: at resnet18's 4,608 columns, 0.8 s a layer on
+ * GPTQ's WebAssembly SIMD (gptq-simd.ts, ~19 G/s) against ~0.25 s through onnxruntime-node's
+ * MatMul on one thread (65-85 G/s measured here), and it scales with onnxruntime's threads.
+ *
+ * Blocked left-looking Cholesky of the matrix gptq-simd.ts factors (the reversed damped H, JHJ,
+ * damped exactly as GptqWorkspace.factor does at its first attempt), in float32 storage:
+ * per block of B columns, P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ (the runtime's product),
+ * the diagonal block's factor L₁₁ in float64 here, the rows below L₂₁ = P₂₁·L₁₁⁻ᵀ (the runtime's
+ * product again, with L₁₁⁻¹ from here). The result is registered for that H and damping
+ * (`prepareFactor`); GptqWorkspace.factor takes it instead of its own factor. The products sum in
+ * another order than the WebAssembly kernel's: the factor agrees to float32 rounding, not bit for
+ * bit (the page, on onnxruntime-web, keeps the kernel's).
+ */
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
+import { encodeModel } from '../../onnx/codec';
+import { makeTensor } from '../../onnx/tensor';
+import { DataType } from '../../onnx/types';
+import type { RunModel } from '../activations/calibrate';
+import { setPreparedFactor } from './gptq-simd';
+
+/** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
+export const RUNTIME_FACTOR_MIN = 1024;
+/** columns per block */
+const B = 128;
+
+let productModel: Uint8Array | undefined;
+
+/**
+ * The product model: c = x[:, :k] · y[:, :k]ᵀ for x [m, c], y [w, c] and k [1] (int64): the
+ * columns sliced in the runtime, so the callers pass whole rows of L without copying them.
+ */
+function productBytes(): Uint8Array {
+  if (productModel) return productModel;
+  const ints = (name: string, v: number) => makeTensor(name, DataType.INT64, [1], BigInt64Array.of(BigInt(v)));
+  const graph = makeGraph({
+    nodes: [
+      makeNode('Slice', ['x', 'zero', 'k', 'one'], ['xs'], [], { name: 'slice_x' }),
+      makeNode('Slice', ['y', 'zero', 'k', 'one'], ['ys'], [], { name: 'slice_y' }),
+      makeNode('Transpose', ['ys'], ['yt'], [attr.ints('perm', [1, 0])], { name: 'transpose' }),
+      makeNode('MatMul', ['xs', 'yt'], ['c'], [], { name: 'product' }),
+    ],
+    initializers: [ints('zero', 0), ints('one', 1)],
+    inputs: [makeValueInfo('x', DataType.FLOAT, ['m', 'c']), makeValueInfo('y', DataType.FLOAT, ['w', 'c']), makeValueInfo('k', DataType.INT64, [1])],
+    outputs: [makeValueInfo('c', DataType.FLOAT)],
+  });
+  productModel = encodeModel(makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }));
+  return productModel;
+}
+
+/** x[:, :k]·y[:, :k]ᵀ through the runtime: x [m, cols], y [w, cols] row-major, the result [m, w]. */
+async function product(run: RunModel, x: Float32Array, m: number, y: Float32Array, w: number, cols: number, k: number): Promise<Float32Array> {
+  const got = await run(productBytes(), {
+    x: { dtype: 'float32', dims: [m, cols], data: x },
+    y: { dtype: 'float32', dims: [w, cols], data: y },
+    k: { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(k)) },
+  });
+  const c = got.c?.data;
+  if (!(c instanceof Float32Array) || c.length !== m * w) throw new Error(`runtime product: expected ${m}×${w} float32 values`);
+  return c;
+}
+
+/**
+ * The lower Cholesky factor L (n×n float32, row-major, the strict upper part 0) of the reversed
+ * damped H: A[i][j] = H[n−1−i][n−1−j], the diagonal (H's, or 1 where H's is not positive) +
+ * damp × H's mean diagonal; undefined when A is not positive definite (or H is all zero).
+ */
+export async function runtimeFactor(h: Float64Array, n: number, damp: number, run: RunModel): Promise<Float32Array | undefined> {
+  let meanDiag = 0;
+  for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
+  meanDiag /= n;
+  if (!(meanDiag > 0)) return undefined;
+  const a = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const src = (n - 1 - i) * n + (n - 1);
+    const row = i * n;
+    // H's upper part, read from its end (as gptq-simd's factor reads its copy of it)
+    for (let j = 0; j < i; j++) a[row + j] = h[src - j];
+    const d = h[(n - 1 - i) * (n + 1)];
+    a[row + i] = (d > 0 ? d : 1) + damp * meanDiag;
+  }
+  for (let k0 = 0; k0 < n; k0 += B) {
+    const k1 = Math.min(n, k0 + B);
+    const w = k1 - k0;
+    const m = n - k0;
+    // P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ
+    const g = k0 > 0 ? await product(run, a.subarray(k0 * n), m, a.subarray(k0 * n, k1 * n), w, n, k0) : undefined;
+    const p = new Float64Array(m * w);
+    for (let i = 0; i < m; i++) {
+      const row = (k0 + i) * n + k0;
+      const top = Math.min(w, i + 1);
+      for (let j = 0; j < top; j++) p[i * w + j] = a[row + j] - (g ? g[i * w + j] : 0);
+    }
+    // the diagonal block's factor L₁₁ (float64), in p's first w rows
+    for (let j = 0; j < w; j++) {
+      let d = p[j * w + j];
+      for (let t = 0; t < j; t++) d -= p[j * w + t] * p[j * w + t];
+      if (!(d > 0) || !Number.isFinite(d)) return undefined;
+      const ljj = Math.sqrt(d);
+      p[j * w + j] = ljj;
+      for (let i = j + 1; i < w; i++) {
+        let s = p[i * w + j];
+        for (let t = 0; t < j; t++) s -= p[i * w + t] * p[j * w + t];
+        p[i * w + j] = s / ljj;
+      }
+    }
+    for (let i = 0; i < w; i++) for (let j = 0; j <= i; j++) a[(k0 + i) * n + k0 + j] = p[i * w + j];
+    if (m === w) break;
+    // L₂₁ = P₂₁·L₁₁⁻ᵀ: L₁₁⁻¹ (lower) by forward substitution, then the runtime's product
+    const inv = new Float64Array(w * w);
+    for (let c = 0; c < w; c++) {
+      inv[c * w + c] = 1 / p[c * w + c];
+      for (let i = c + 1; i < w; i++) {
+        let s = 0;
+        for (let t = c; t < i; t++) s += p[i * w + t] * inv[t * w + c];
+        inv[i * w + c] = -s / p[i * w + i];
+      }
+    }
+    const below = Float32Array.from(p.subarray(w * w));
+    const l21 = await product(run, below, m - w, Float32Array.from(inv), w, w, w);
+    for (let i = 0; i < m - w; i++) a.set(l21.subarray(i * w, (i + 1) * w), (k1 + i) * n + k0);
+  }
+  return a;
+}
+
+/**
+ * Factors each of a layer's H (n ≥ RUNTIME_FACTOR_MIN) through the runtime and registers the
+ * factors for GptqWorkspace.factor at damping `damp` (GPTQ's default 0.01); an H that is not
+ * positive definite at that damping registers nothing (the workspace damps more itself).
+ */
+export async function prepareFactors(hs: readonly Float64Array[], n: number, run: RunModel, damp = 0.01): Promise<void> {
+  if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
+  for (const h of hs) {
+    const lower = await runtimeFactor(h, n, damp, run);
+    if (lower) setPreparedFactor(h, damp, lower);
+  }
+}
