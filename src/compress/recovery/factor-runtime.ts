@@ -81,13 +81,19 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
     const d = h[(n - 1 - i) * (n + 1)];
     a[row + i] = (d > 0 ? d : 1) + damp * meanDiag;
   }
+  // one block's working arrays, reused (a new one per block would leave n²/B·8 bytes a block for the collector)
+  const pAll = new Float64Array(n * B);
+  const belowAll = new Float32Array(n * B);
+  const inv = new Float64Array(B * B);
+  const inv32 = new Float32Array(B * B);
   for (let k0 = 0; k0 < n; k0 += B) {
     const k1 = Math.min(n, k0 + B);
     const w = k1 - k0;
     const m = n - k0;
     // P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ
     const g = k0 > 0 ? await product(run, a.subarray(k0 * n), m, a.subarray(k0 * n, k1 * n), w, n, k0) : undefined;
-    const p = new Float64Array(m * w);
+    const p = pAll.subarray(0, m * w);
+    p.fill(0);
     for (let i = 0; i < m; i++) {
       const row = (k0 + i) * n + k0;
       const top = Math.min(w, i + 1);
@@ -109,7 +115,7 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
     for (let i = 0; i < w; i++) for (let j = 0; j <= i; j++) a[(k0 + i) * n + k0 + j] = p[i * w + j];
     if (m === w) break;
     // L₂₁ = P₂₁·L₁₁⁻ᵀ: L₁₁⁻¹ (lower) by forward substitution, then the runtime's product
-    const inv = new Float64Array(w * w);
+    inv.fill(0);
     for (let c = 0; c < w; c++) {
       inv[c * w + c] = 1 / p[c * w + c];
       for (let i = c + 1; i < w; i++) {
@@ -118,8 +124,10 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
         inv[i * w + c] = -s / p[i * w + i];
       }
     }
-    const below = Float32Array.from(p.subarray(w * w));
-    const l21 = await product(run, below, m - w, Float32Array.from(inv), w, w, w);
+    const below = belowAll.subarray(0, (m - w) * w);
+    below.set(p.subarray(w * w));
+    for (let i = 0; i < w * w; i++) inv32[i] = inv[i];
+    const l21 = await product(run, below, m - w, inv32.subarray(0, w * w), w, w, w);
     for (let i = 0; i < m - w; i++) a.set(l21.subarray(i * w, (i + 1) * w), (k1 + i) * n + k0);
   }
   return a;

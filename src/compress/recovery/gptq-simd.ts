@@ -339,7 +339,7 @@ export function helpedLanes(memory: WebAssembly.Memory): number {
 /**
  * Factors computed elsewhere (factor-runtime.ts: through the runtime's native MatMul) for an H
  * (the array GPTQ is given) at a damping: the lower Cholesky factor of the reversed damped H, as
- * GptqWorkspace.factor's first attempt computes it (the workspace copies it; it goes with H).
+ * GptqWorkspace.factor's first attempt computes it; taken once (the workspace copies it).
  */
 const prepared = new WeakMap<Float64Array, { damp: number; lower: Float32Array }>();
 
@@ -516,6 +516,8 @@ export class GptqWorkspace {
     // a factor computed through the runtime for this H and damping (factor-runtime.ts): its lower part and diagonal
     const pre = this.loaded && prepared.get(this.loaded);
     if (pre && pre.damp === damp0 && pre.lower.length === n * n) {
+      // (taken once: its n² floats go now, not with H; a second solve of this H factors it here)
+      prepared.delete(this.loaded as Float64Array);
       for (let i = 0; i < n; i++) f.set(pre.lower.subarray(i * n, i * n + i + 1), M + i * n);
       done(damp0);
       return undefined;

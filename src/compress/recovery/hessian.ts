@@ -146,6 +146,15 @@ interface Stat {
   outs: number;
   /** one H per output channel, weighted (weightBy) */
   weighted: Float64Array[];
+  /**
+   * H's blocks (gramBlocks order, each [groups, rows of the block, its columns]) summed over a
+   * pass's runs in float32, where no teacher reads H beside C (`partner`: C − H would cancel):
+   * the first run's outputs are kept as they came and later runs add into them (a diagonal block:
+   * its upper part), so a run adds 12 bytes an entry, not 20 (a float64 sum read and written).
+   * H in float64 is made from them when a layer takes it (`materialize`). GPTQ holds H in float32
+   * itself (gptq-simd.ts).
+   */
+  blocks?: (Float32Array | undefined)[];
   /** gram: H's blocks on and above the diagonal, in `blocks` order (gramBlocks) */
   outputs: { gram?: string[]; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
 }
@@ -524,6 +533,24 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
     const w = c1 - c0;
     const size = (r1 - r0) * w;
     const gram = float32Output(got, (stat.outputs.gram as string[])[k], groups * size, stat.input);
+    const acc = stat.blocks;
+    if (acc) {
+      const into = acc[k];
+      if (!into) {
+        acc[k] = gram;
+        return;
+      }
+      if (bi !== bj) {
+        for (let i = 0; i < groups * size; i++) into[i] += gram[i];
+        return;
+      }
+      for (let g = 0; g < groups; g++)
+        for (let i = 0; i < w; i++) {
+          const o = g * size + i * w;
+          for (let j = i; j < w; j++) into[o + j] += gram[o + j];
+        }
+      return;
+    }
     for (let g = 0; g < groups; g++) {
       const h = stat.h[g];
       const off = g * size;
@@ -716,7 +743,11 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
 function allocate(s: Stat): void {
   s.rows = 0;
   s.sum = Array.from({ length: s.groups }, () => new Float64Array(s.cols));
-  s.h = s.full ? Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols)) : [];
+  // float32 blocks summed over the pass where no teacher subtracts H (Stat.blocks), else float64 sums
+  const f32 = s.full && !s.partner;
+  s.h = s.full && !f32 ? Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols)) : [];
+  if (f32) s.blocks = gramBlocks(s.cols).blocks.map(() => undefined);
+  else delete s.blocks;
   s.weighted = s.full && s.weightBy ? Array.from({ length: s.outs }, () => new Float64Array(s.cols * s.cols)) : [];
   s.cross = s.partner ? Array.from({ length: s.groups }, () => new Float64Array(s.cols * s.cols)) : [];
   s.partnerSum = s.partner ? Array.from({ length: s.groups }, () => new Float64Array(s.cols)) : [];
@@ -725,6 +756,7 @@ function allocate(s: Stat): void {
 /** The cols² arrays go (the sums and the row count stay: they are small). */
 function freeStat(s: Stat): void {
   s.h = [];
+  delete s.blocks;
   s.weighted = [];
   s.cross = [];
 }
@@ -732,13 +764,52 @@ function freeStat(s: Stat): void {
 /** H is accumulated in its upper triangle: mirrored once a pass is done. */
 function symmetrize(s: Stat): void {
   const n = s.cols;
-  for (const h of [...s.h, ...s.weighted]) for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+  for (const h of [...s.h, ...s.weighted]) mirror(h, n);
+}
+
+/** H in float64, both triangles, from the float32 blocks summed over the pass (Stat.blocks), which go. */
+function materialize(s: Stat): void {
+  const acc = s.blocks;
+  if (!acc) return;
+  delete s.blocks;
+  const n = s.cols;
+  const { bounds, blocks } = gramBlocks(n);
+  s.h = Array.from({ length: s.groups }, () => new Float64Array(n * n));
+  blocks.forEach(([bi, bj], k) => {
+    const block = acc[k];
+    acc[k] = undefined;
+    if (!block) return;
+    const [r0, r1, c0, c1] = [bounds[bi], bounds[bi + 1], bounds[bj], bounds[bj + 1]];
+    const w = c1 - c0;
+    const size = (r1 - r0) * w;
+    for (let g = 0; g < s.groups; g++) {
+      const h = s.h[g];
+      for (let i = 0; i < r1 - r0; i++) {
+        const r = r0 + i;
+        const src = g * size + i * w;
+        for (let j = bi === bj ? i : 0; j < w; j++) h[r * n + c0 + j] = block[src + j];
+      }
+    }
+  });
+  for (const h of s.h) mirror(h, n);
+}
+
+/** The upper triangle of H (n×n, row-major) copied to the lower, in tiles (a column-wise write a row at a time misses the cache on every entry). */
+function mirror(h: Float64Array, n: number): void {
+  const T = 32;
+  for (let i0 = 0; i0 < n; i0 += T)
+    for (let j0 = i0; j0 < n; j0 += T) {
+      const i1 = Math.min(n, i0 + T);
+      const j1 = Math.min(n, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = Math.max(j0, i + 1); j < j1; j++) h[j * n + i] = h[i * n + j];
+    }
 }
 
 /** A layer's H from its statistic, once collected (undefined: no rows came). */
 function hessianOf(plan: StatPlan, w: StatPlan['wanted'][number]): LayerHessian | undefined {
   const { layer, full, stat } = w;
   if (stat.rows === 0) return undefined;
+  if (full) materialize(stat);
   const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
   const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
   const finite = stat.weighted.every((h) => h.every(Number.isFinite));
