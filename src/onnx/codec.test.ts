@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { attr, emptyTensor, makeGraph, makeModel, makeNode, makeValueInfo } from './build';
-import { decodeMessageOf, decodeModel, encodeMessageOf, encodeModel, MAX_DEPTH } from './codec';
+import { decodeMessageOf, decodeModel, encodeMessageOf, encodeModel, encodeModelInto, MAX_DEPTH } from './codec';
 import { makeTensor, tensorValues } from './tensor';
 import { DataType, type Attribute, type Model, type Tensor } from './types';
 
@@ -49,6 +49,20 @@ describe('codec', () => {
     expect(m.opsetImport).toEqual([{ domain: '', version: 21 }]);
     expect(m.graph?.nodes[0]).toMatchObject({ inputs: ['x'], outputs: ['y'], opType: 'Relu' });
     expect(m.graph?.name).toBe('g');
+  });
+
+  it('encodes into a resizable ArrayBuffer (browsers refuse TextEncoder.encodeInto there): the same bytes, non-ASCII names included', () => {
+    const graph = makeGraph({
+      nodes: [makeNode('Relu', ['x'], ['y·é'], [], { name: 'relu — ü' })],
+      inputs: [makeValueInfo('x', DataType.FLOAT, [1, 'batch ñ'])],
+      outputs: [makeValueInfo('y·é', DataType.FLOAT)],
+    });
+    const model = makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+    const make = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resizable: boolean };
+    const into = encodeModelInto(model, (n) => new Uint8Array(new make(n, { maxByteLength: n })));
+    expect((into.buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(true);
+    expect(Array.from(into)).toEqual(Array.from(encodeModel(model)));
+    expect(decodeModel(into).graph?.nodes[0].name).toBe('relu — ü');
   });
 
   it('keeps int64 extremes and negative ints exactly', () => {

@@ -551,10 +551,13 @@ class Writer {
   dv: DataView;
   sizes: number[];
   si = 0;
+  /** whether TextEncoder may write into `buf` (browsers' encodeInto refuses a view of a resizable ArrayBuffer; Node's accepts it) */
+  readonly textInto: boolean;
   constructor(total: number, sizes: number[], alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {
     this.buf = alloc(total);
     this.dv = new DataView(this.buf.buffer);
     this.sizes = sizes;
+    this.textInto = !(this.buf.buffer as ArrayBuffer & { resizable?: boolean }).resizable;
   }
   varint32(v: number): void {
     v >>>= 0;
@@ -632,8 +635,14 @@ function writeLenField(w: Writer, f: FieldDef, v: unknown): void {
   if (f.kind === 'str') {
     const len = w.sizes[w.si++];
     w.varint32(len);
-    const r = utf8Encoder.encodeInto(v as string, w.buf.subarray(w.pos, w.pos + len));
-    if (r.written !== len) throw new AppError('malformed', `A text field could not be encoded (${f.key}).`);
+    let written: number;
+    if (w.textInto) written = utf8Encoder.encodeInto(v as string, w.buf.subarray(w.pos, w.pos + len)).written;
+    else {
+      const b = utf8Encoder.encode(v as string);
+      if (b.length === len) w.buf.set(b, w.pos);
+      written = b.length;
+    }
+    if (written !== len) throw new AppError('malformed', `A text field could not be encoded (${f.key}).`);
     w.pos += len;
   } else if (f.kind === 'bytes') {
     const b = v as Uint8Array;

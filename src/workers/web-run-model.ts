@@ -33,6 +33,8 @@ export async function webRunModel(): Promise<{ run: RunModel; release: () => Pro
     sessions.delete(s);
     await s.release();
   };
+  // a session per bytes object, the bytes read only when it is created: the statistics copies' bytes are emptied then
+  run.keepsSession = true;
   return { run, release: async () => void (await Promise.all([...sessions].map((s) => s.release()))) };
 }
 

@@ -571,8 +571,9 @@ const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer
  * (`emptied`), where the runtime has resizable ArrayBuffers: the session holds the model from then
  * on, and the bytes stay only as its key (RunModel: the same object every run). A pass of the
  * 100 MB MatMul bench model held its 72-96 MiB through the pass. Only for a runner that says it
- * keeps its session (RunModel.keepsSession: onnxruntime-node's; the page's onnxruntime-web runner
- * does not: recovery failed there with these bytes).
+ * keeps its session (RunModel.keepsSession: onnxruntime-node's and the page's onnxruntime-web
+ * runner; the page's failed until the codec stopped giving browsers' TextEncoder.encodeInto a view
+ * of a resizable buffer, which they refuse).
  */
 type Resizable = ArrayBuffer & { resize?: (n: number) => void; resizable?: boolean };
 const resizableBytes = (n: number): Uint8Array => {
