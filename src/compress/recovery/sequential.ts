@@ -35,6 +35,7 @@ import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
 import { collectHessians, hessianSource, recoverable, type HessianSource, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
+import { prepareFactors } from './factor-runtime';
 import { releaseSolved } from './step';
 import { resolveRecipe } from '../recipe';
 import { teacherModel } from './teacher';
@@ -245,8 +246,18 @@ function roundsOf(model: Model, recipe: Recipe, rounds: number | undefined): { p
 }
 
 /** A map of H as a HessianSource (everything held already). */
-export function mapSource(hessians: ReadonlyMap<string, LayerHessian>): HessianSource {
-  return { count: hessians.size, plan: () => undefined, take: (key) => Promise.resolve(hessians.get(key)), release: () => undefined };
+export function mapSource(hessians: ReadonlyMap<string, LayerHessian>, run?: RunModel): HessianSource {
+  return {
+    count: hessians.size,
+    plan: () => undefined,
+    async take(key) {
+      const h = hessians.get(key);
+      // the final file's layers not solved in a prefix: their factor through a native runtime (factor-runtime.ts), a layer at a time
+      if (h && run?.nativeProducts) await prepareFactors(h.h, h.cols, run);
+      return h;
+    },
+    release: () => undefined,
+  };
 }
 
 export interface RecoverySource {
@@ -275,7 +286,7 @@ export async function recoverySource(
   const { planned, rounds, onePass } = roundsOf(model, recipe, options.rounds);
   if (rounds.length > 1) {
     const r = await collectRecoveryHessians(model, external, recipe, samples, run, options);
-    return { source: mapSource(r.hessians), rounds: r.rounds, note: r.note };
+    return { source: mapSource(r.hessians, run), rounds: r.rounds, note: r.note };
   }
   const { signal, onPass } = options;
   const source = hessianSource(inlined(model, external), planned, samples, run, { ...(signal ? { signal } : {}), ...(onPass ? { onPass } : {}) });
