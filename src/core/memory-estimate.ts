@@ -74,9 +74,10 @@ export interface RecoveryLayer {
 export interface RecoveryMemory {
   bytes: number;
   /**
-   * H held at once (cols² float64 per group): streamed, the largest pass of layers (recovery in
-   * one pass: each pass of statistics runs when compression reaches its layers and is freed once
-   * they are written); sequential rounds: the largest round's, with the layers asking plain gptq
+   * H held at once: streamed, a pass of layers summed in float32 (recovery in one pass: each pass
+   * of statistics runs when compression reaches its layers and is freed once they are written)
+   * and its widest layer's H in float64 (cols² per group, made when its layer is written), the
+   * largest of the passes; sequential rounds (float64): the largest round's, with the layers asking plain gptq
    * or bias still to be written (a round's H are freed once the next round's prefix has their codes)
    */
   h: number;
@@ -112,10 +113,17 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
   // the statistics in passes of at most RECOVERY_STATS_BUDGET float32 bytes (hessian.ts passesFor)
   let pass = 0;
   let largestPass = 0;
+  // streamed: a pass's sums in float32 blocks (at most its float32 bytes) beside the float64 H of
+  // the layer being written (made when it is taken, freed once it is written), the largest of the passes
+  let widest = 0;
+  let streamedHeld = 0;
   for (const l of layers) {
     const b = hOf(l) / 2;
-    pass = pass > 0 && pass + b > RECOVERY_STATS_BUDGET ? b : pass + b;
+    const fresh = pass > 0 && pass + b > RECOVERY_STATS_BUDGET;
+    pass = fresh ? b : pass + b;
+    widest = fresh ? hOf(l) : Math.max(widest, hOf(l));
     largestPass = Math.max(largestPass, pass);
+    streamedHeld = Math.max(streamedHeld, pass + widest);
   }
   const statistics = 2 * largestPass + Math.min(RECOVERY_ROWS_BUDGET, h);
   const sequential = layers.some((l) => l.sequential);
@@ -136,9 +144,9 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
     }
   }
   if (layers.length === 0) return { bytes: 0, h: 0, streamed: false, rounds: 0, statistics: 0, models: 0, runtime: 0, solver: 0 };
-  // one round (recovery/sequential.ts recoverySource): H streamed, the largest pass's float64 sums held
+  // one round (recovery/sequential.ts recoverySource): H streamed (above)
   const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
-  const held = streamed ? 2 * largestPass : oneRound;
+  const held = streamed ? streamedHeld : oneRound;
   const models = (sequential ? 4 : 2) * modelBytes;
   const runtime = RECOVERY_RUNTIME;
   // (the teacher: a sequential layer after the first round; the rounds split as above)
