@@ -19,6 +19,7 @@ import { encodeModel } from '../../onnx/codec';
 import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
+import { choleskyLower } from './gptq';
 import { setPreparedFactor } from './gptq-simd';
 
 /** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
@@ -100,18 +101,7 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
       for (let j = 0; j < top; j++) p[i * w + j] = a[row + j] - (g ? g[i * w + j] : 0);
     }
     // the diagonal block's factor L₁₁ (float64), in p's first w rows
-    for (let j = 0; j < w; j++) {
-      let d = p[j * w + j];
-      for (let t = 0; t < j; t++) d -= p[j * w + t] * p[j * w + t];
-      if (!(d > 0) || !Number.isFinite(d)) return undefined;
-      const ljj = Math.sqrt(d);
-      p[j * w + j] = ljj;
-      for (let i = j + 1; i < w; i++) {
-        let s = p[i * w + j];
-        for (let t = 0; t < j; t++) s -= p[i * w + t] * p[j * w + t];
-        p[i * w + j] = s / ljj;
-      }
-    }
+    if (!choleskyLower(p.subarray(0, w * w), w)) return undefined;
     for (let i = 0; i < w; i++) for (let j = 0; j <= i; j++) a[(k0 + i) * n + k0 + j] = p[i * w + j];
     if (m === w) break;
     // L₂₁ = P₂₁·L₁₁⁻ᵀ: L₁₁⁻¹ (lower) by forward substitution, then the runtime's product
