@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../testing/random';
+import type { RunModel } from '../activations/calibrate';
 import { quantizeTensor } from '../quantize/quantize';
 import { prepareFactors, runtimeFactor } from './factor-runtime';
 import { gptqRows, type WeightMatrix } from './gptq';
@@ -84,6 +85,14 @@ describe('GPTQ factor through the runtime', () => {
     let differ = 0;
     for (let i = 0; i < own.q.length; i++) if (own.q[i] !== viaRuntime.q[i]) differ++;
     expect(differ / own.q.length).toBeLessThan(1e-3);
+  });
+
+  it('a runner that fails registers nothing: GPTQ factors in WebAssembly, compression goes on', async () => {
+    const h = reluHessian(1200, 1030, 4);
+    const failing: RunModel = () => Promise.reject(new Error('out of memory'));
+    failing.nativeProducts = true;
+    await prepareFactors([h], 1030, failing);
+    expect(hasPreparedFactor(h)).toBe(false);
   });
 
   it('narrow layers (under 1,024 columns) keep the kernel factor', async () => {

@@ -126,12 +126,14 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
 /**
  * Factors each of a layer's H (n ≥ RUNTIME_FACTOR_MIN) through the runtime and registers the
  * factors for GptqWorkspace.factor at damping `damp` (GPTQ's default 0.01); an H that is not
- * positive definite at that damping registers nothing (the workspace damps more itself).
+ * positive definite at that damping, or a run that fails, registers nothing (the workspace
+ * factors it itself, damping more where it must).
  */
 export async function prepareFactors(hs: readonly Float64Array[], n: number, run: RunModel, damp = 0.01): Promise<void> {
   if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
   for (const h of hs) {
-    const lower = await runtimeFactor(h, n, damp, run);
+    // a runtime that fails here (memory, a build without MatMul) leaves the factor to the workspace
+    const lower = await runtimeFactor(h, n, damp, run).catch(() => undefined);
     if (lower) setPreparedFactor(h, damp, lower);
   }
 }
