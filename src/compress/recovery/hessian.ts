@@ -149,8 +149,8 @@ interface Stat {
   /**
    * H's blocks (gramBlocks order, each [groups, rows of the block, its columns]) summed over a
    * pass's runs in float32, where no teacher reads H beside C (`partner`: C − H would cancel):
-   * the first run's outputs are kept as they came and later runs add into them (a diagonal block:
-   * its upper part), so a run adds 12 bytes an entry, not 20 (a float64 sum read and written).
+   * the first run's outputs are copied and later runs add into them (a diagonal block: its upper
+   * part), so a run adds 12 bytes an entry, not 20 (a float64 sum read and written).
    * H in float64 is made from them when a layer takes it (`materialize`). GPTQ holds H in float32
    * itself (gptq-simd.ts).
    */
@@ -538,7 +538,8 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
     if (acc) {
       const into = acc[k];
       if (!into) {
-        acc[k] = gram;
+        // (a copy: a runner may hand the same output array back on its next run)
+        acc[k] = gram.slice();
         return;
       }
       if (bi !== bj) {
@@ -796,15 +797,9 @@ function materialize(s: Stat): void {
   for (const h of s.h) mirror(h, n);
 }
 
-/** The upper triangle of H (n×n, row-major) copied to the lower, in tiles (a column-wise write a row at a time misses the cache on every entry). */
+/** The upper triangle of H (n×n, row-major) copied to the lower. */
 function mirror(h: Float64Array, n: number): void {
-  const T = 32;
-  for (let i0 = 0; i0 < n; i0 += T)
-    for (let j0 = i0; j0 < n; j0 += T) {
-      const i1 = Math.min(n, i0 + T);
-      const j1 = Math.min(n, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = Math.max(j0, i + 1); j < j1; j++) h[j * n + i] = h[i * n + j];
-    }
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
 }
 
 /** A layer's H from its statistic, once collected (undefined: no rows came). */
