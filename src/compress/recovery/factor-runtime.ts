@@ -10,7 +10,7 @@
  * per block of B columns, P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ (the runtime's product),
  * the diagonal block's factor L₁₁ in float64 here, the rows below L₂₁ = P₂₁·L₁₁⁻ᵀ (the runtime's
  * product again, with L₁₁⁻¹ from here). The result is registered for that H and damping
- * (`prepareFactor`); GptqWorkspace.factor takes it instead of its own factor. The products sum in
+ * (`prepareFactors`); GptqWorkspace.factor takes it instead of its own factor. The products sum in
  * another order than the WebAssembly kernel's: the factor agrees to float32 rounding, not bit for
  * bit (the page, on onnxruntime-web, keeps the kernel's).
  */
@@ -20,7 +20,7 @@ import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
 import { choleskyLower } from './gptq';
-import { setPreparedFactor } from './gptq-simd';
+import { hasPreparedFactor, setPreparedFactor } from './gptq-simd';
 
 /** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
 export const RUNTIME_FACTOR_MIN = 1024;
@@ -132,6 +132,8 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
 export async function prepareFactors(hs: readonly Float64Array[], n: number, run: RunModel, damp = 0.01): Promise<void> {
   if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
   for (const h of hs) {
+    // (taken again before it was solved: Q, K and V reading one statistic; it is still there)
+    if (hasPreparedFactor(h)) continue;
     // a runtime that fails here (memory, a build without MatMul) leaves the factor to the workspace
     const lower = await runtimeFactor(h, n, damp, run).catch(() => undefined);
     if (lower) setPreparedFactor(h, damp, lower);

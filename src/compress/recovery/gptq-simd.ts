@@ -347,7 +347,7 @@ export function setPreparedFactor(h: Float64Array, damp: number, lower: Float32A
   prepared.set(h, { damp, lower });
 }
 
-/** Whether a factor is registered for `h` (tests). */
+/** Whether a factor is registered for `h` (and not yet taken). */
 export function hasPreparedFactor(h: Float64Array): boolean {
   return prepared.has(h);
 }
