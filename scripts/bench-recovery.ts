@@ -1,11 +1,13 @@
 /**
- * Recovery benchmark: `npm run bench:recovery [-- --samples N] [--cnn-only] [--small-matmul] [--rounds 1,4] [--act-order] [--runtime web]`
+ * Recovery benchmark: `npm run bench:recovery [-- --samples N] [--cnn-only | --matmul-only] [--small-matmul] [--rounds 1,4] [--act-order] [--runtime web] [--no-native]`
  *
  * Two models (scripts/recovery-bench-models.ts) with seeded weights: a CNN of about 8 MB (four 3x3 Convs 3→64→128→256→512
  * on 64x64 images, a Gemm head) and a MatMul model of about 100 MB, the issue's size (four 2048/3072
  * layers on 64-token sequences; `--small-matmul`: the 25 MB one of the page's benchmark, 1024/1536). Inputs have structure (a few smooth factors plus noise), as real data has.
  * Per model, in onnxruntime-node (`--runtime web`: onnxruntime-web's wasm backend in Node, the
- * runtime the page's workers run, one thread; GPTQ is the same WebAssembly in both), in one run:
+ * runtime the page's workers run, one thread; GPTQ's kernel is the same WebAssembly in both; in
+ * onnxruntime-node its wide layers' products go through onnxruntime-node's MatMul on one thread,
+ * as the CLI's do on all cores: cli/gptq-native.ts; `--no-native`: the kernel alone), in one run:
  *   - one calibration forward pass of the original over the N calibration samples (the baseline:
  *     the median of three);
  *   - recovery: collecting H of every layer's inputs on those samples plus the extra time of the
@@ -38,6 +40,7 @@ import { weightMatrix } from '../src/compress/recovery/hessian';
 import { attrInt } from '../src/onnx/attributes';
 import { findLayers } from '../src/onnx/layers';
 import type { Model } from '../src/onnx/types';
+import { startGptqNative } from '../src/cli/gptq-native';
 import { ortWebNodeRunModel } from './ort-web-node-run';
 import { cnn, mlp, mlpLarge, samples } from './recovery-bench-models';
 
@@ -143,7 +146,7 @@ async function bench(name: string, which: keyof typeof MODELS): Promise<void> {
   ] as const) {
     for (const [rounds, teacher] of ROUNDS.flatMap((k) => (k > 1 ? ([[k, false], [k, true]] as const) : ([[k, true]] as const)))) {
       const self = fileURLToPath(import.meta.url);
-      const extra = [...(ACT_ORDER ? ['--act-order'] : []), ...(WEB ? ['--runtime', 'web'] : []), '--samples', String(SAMPLES)];
+      const extra = [...(ACT_ORDER ? ['--act-order'] : []), ...(WEB ? ['--runtime', 'web'] : []), ...(args.includes('--no-native') ? ['--no-native'] : []), '--samples', String(SAMPLES)];
       const c = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', which, w, g, String(rounds), String(teacher), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const line = c.stdout.split('\n').find((l) => l.startsWith('{'));
       if (c.status !== 0 || !line) throw new Error(`child failed: ${c.stderr}`);
@@ -160,10 +163,15 @@ async function bench(name: string, which: keyof typeof MODELS): Promise<void> {
 
 if (CHILD >= 0) {
   const [which, w, g, rounds, teacher] = args.slice(CHILD + 1, CHILD + 6);
+  if (!WEB && !args.includes('--no-native')) {
+    // as the CLI: GPTQ's wide layers' products on onnxruntime-node's MatMul (one thread, as the runs here), its worker started before the clock
+    const svc = startGptqNative(undefined, 1);
+    for (let t = 0; t < 300 && !svc.ready(); t++) await new Promise((r) => setTimeout(r, 100));
+  }
   const r = await child(MODELS[which as keyof typeof MODELS](), w as 'int8' | 'int4', g as 'per-channel' | 'block', Number(rounds), teacher === 'true');
   console.log(JSON.stringify(r));
 } else {
-  await bench('CNN (4 Conv 3x3 + Gemm)', 'cnn');
+  if (!args.includes('--matmul-only')) await bench('CNN (4 Conv 3x3 + Gemm)', 'cnn');
   // the issue's ~100 MB MatMul model; --small-matmul: the page benchmark's 25 MB one
   if (!ONLY) await (args.includes('--small-matmul') ? bench('MatMul model (4 x 1024/1536, 64 tokens)', 'mlp') : bench('MatMul model (4 x 2048/3072, 64 tokens)', 'mlpLarge'));
 }

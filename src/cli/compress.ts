@@ -29,6 +29,7 @@ import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
+import { startGptqNative } from './gptq-native';
 import { startGptqThreads } from './gptq-threads';
 import { splitData, type LoadedData } from '../bench/data-load';
 import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
@@ -135,8 +136,8 @@ async function recoveryData(
   // minutes on a CNN: say where it is, on a terminal (a pipe or a test reads a clean stderr)
   const tty = process.stderr.isTTY;
   const onProgress = tty ? (done: number, total: number) => process.stderr.write(`\r\x1b[K${recoveryProgress(done, total, samples.length)}`) : undefined;
-  // GPTQ's rows on the other cores too (they start while the statistics run)
-  startGptqThreads();
+  // GPTQ's rows on the other cores too, and its wide layers' products on onnxruntime's MatMul (they start while the statistics run)
+  startGptqNative(startGptqThreads()?.memory);
   try {
     const r = await recoverySource(model, external, recipe, samples, await ortRunModel(), { ...(rounds ? { rounds } : {}), ...(calibration ? { calibration } : {}), ...(onProgress ? { onProgress } : {}), ...(onPass ? { onPass } : {}) });
     return { source: r.source, note: `recovery: ${r.note}` };

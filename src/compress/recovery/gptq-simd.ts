@@ -116,6 +116,60 @@ export function setGptqPool(p: GptqPool | undefined): void {
   pool = p;
 }
 
+/**
+ * Native products for GPTQ's wide layers (the CLI: onnxruntime-node's MatMul on a worker thread,
+ * cli/gptq-native.ts), called synchronously on `memory` (shared: the pool's where there is one).
+ * A layer of at least NATIVE_MIN_COLS columns then goes in chunks of up to NATIVE_ROWS rows, one
+ * lane each, and the products that are most of its work run there, NATIVE_COLS columns at a time:
+ *   - the sweep's sums over the columns before a block, D[:, :i0]·T[i0:i1, :i0]ᵀ (the block's own
+ *     columns stay on the kernel, as they depend on each other);
+ *   - the errors before and the output energy, d H dᵀ for each row of D (as loaded) and of W,
+ *     from H's upper part a block of rows at a time.
+ * Each method throws when the service cannot do it; the workspace then solves the chunk on the
+ * kernel and stops using the service.
+ */
+export interface GptqNative {
+  memory: WebAssembly.Memory;
+  /** Whether it serves calls now (a thread still starting does not: the kernel goes on alone meanwhile). */
+  ready(): boolean;
+  /**
+   * A chunk's start: `rows` rows of n columns, W and D (= W − the values before) at byte offsets
+   * (row stride n). The service keeps its own copy of both as they are now.
+   */
+  begin(rows: number, n: number, W: number, D: number): void;
+  /**
+   * Columns [i0, i1) (i1 − i0 ≤ NATIVE_COLS): adds this block's terms of both rows' quadratic forms
+   * to the chunk's sums, with H's rows i0 … i1 − 1 read at and after column i0 from M (byte
+   * offset; strict upper part, row stride n) and its diagonal from HDIAG (float64, byte offset).
+   * Where S ≥ 0 (a byte offset) also writes Sᵀ [i1 − i0, rows] float32, S = D[:, :i0]·T[i0:i1, :i0]ᵀ,
+   * T = M's lower part, D read from the memory now (its columns before i0 are swept).
+   */
+  block(i0: number, i1: number, M: number, HDIAG: number, S: number): void;
+  /** The chunk's sums: d H dᵀ per row of D (as given to begin), then of W, float64, at byte offset `res` (2 × rows). */
+  finish(res: number): void;
+}
+
+let native: GptqNative | undefined;
+/** why the native products last failed (the workspace went on without them) */
+let nativeFailure: string | undefined;
+
+/** Why GPTQ stopped using its native products, if it did. */
+export function gptqNativeFailure(): string | undefined {
+  return nativeFailure;
+}
+
+/** Sets (or clears) the native products GPTQ's wide layers use. */
+export function setGptqNative(n: GptqNative | undefined): void {
+  native = n;
+}
+
+/** Columns of a native block (even: the kernel's pairs stay inside a block). */
+export const NATIVE_COLS = 128;
+/** Columns under which a layer stays on the kernel (its products are too short to gain). */
+export const NATIVE_MIN_COLS = 512;
+/** Rows of a chunk on the native path at most (its lane: about 21 bytes × rows × columns). */
+export const NATIVE_ROWS = 512;
+
 /** The shared build's kernels on `memory`, one instance per memory. */
 const sharedKernels = new WeakMap<WebAssembly.Memory, Kernel>();
 function sharedKernel(memory: WebAssembly.Memory): Kernel {
@@ -154,6 +208,8 @@ const C = {
   LANE0: 11,
   STRIDE: 12,
   BLOCK: 13,
+  /** 1: a lane of the native path (its layout has the SN region) */
+  NATIVE: 14,
   ROWS: 16,
   STATUS: 16 + MAX_LANES,
   /** float64 index (byte 800 on: after the Int32 slots, inside the 1 KiB block): qmin, qmax */
@@ -162,10 +218,11 @@ const C = {
 } as const;
 
 /** A lane's regions (byte offsets from its start) for blocks of `block` rows of n. */
-function laneLayout(n: number, block: number) {
+function laneLayout(n: number, block: number, native = false) {
   const bn = block * n;
   const SCR = 0; // the kernel's sums: 2 float32 per row
-  const W = 8 * BLOCK_MAX;
+  const SN = 8 * Math.max(BLOCK_MAX, block); // the native products' sums (GptqNative): NATIVE_COLS float32 per row
+  const W = SN + (native ? 4 * block * NATIVE_COLS : 0);
   const D = W + 4 * bn;
   const SC = D + 4 * bn;
   const ZE = SC + 4 * bn;
@@ -173,7 +230,7 @@ function laneLayout(n: number, block: number) {
   const LOSS = align(OUTS + 4 * bn, 8);
   const RES = LOSS + 8 * block;
   const KEEP = RES + 3 * 8 * block;
-  return { SCR, W, D, SC, ZE, OUTS, LOSS, RES, KEEP, stride: align(KEEP + bn, 16) };
+  return { SCR, SN, W, D, SC, ZE, OUTS, LOSS, RES, KEEP, stride: align(KEEP + bn, 16) };
 }
 const align = (x: number, a: number) => Math.ceil(x / a) * a;
 
@@ -207,7 +264,7 @@ class Lane {
     this.M = c[C.M] / 4;
     this.HDIAG = c[C.HDIAG] / 8;
     this.DELTA = c[C.DELTA] / 8;
-    this.L = laneLayout(this.n, c[C.BLOCK]);
+    this.L = laneLayout(this.n, c[C.BLOCK], c[C.NATIVE] === 1);
     this.base = c[C.LANE0] + lane * c[C.STRIDE];
     this.W = (this.base + this.L.W) / 4;
     this.D = (this.base + this.L.D) / 4;
@@ -262,6 +319,48 @@ class Lane {
   }
 
   /**
+   * The sweep with the native products (GptqNative.block): a block of NATIVE_COLS columns at a
+   * time, the sums over the columns before the block from the service, those inside it from the
+   * kernel; the errors' terms of each block come with it (they read D's columns at and after the
+   * block, not swept yet). Returns the sweep's loss per row (as `sweep`), or with `failed` (no
+   * sweep: the errors only) zeros.
+   */
+  sweepNative(svc: GptqNative, mode: number, qmin: number, qmax: number, failed: boolean): Float64Array {
+    const { f, d, k, n, rows, M, W, D, HDIAG, base, L } = this;
+    const loss = (base + L.LOSS) / 8;
+    d.fill(0, loss, loss + rows);
+    const scr = (base + L.SCR) / 4;
+    const sn = (base + L.SN) / 4;
+    const column = (j: number, u: number, c: number, tjj: number) =>
+      k.column(mode, rows, n, j + u, u, j > 0 ? 1 : 0, c, tjj, 4 * W, 4 * D, base + L.SCR, base + L.SC, base + L.ZE, base + L.KEEP, base + L.OUTS, base + L.LOSS, qmin, qmax);
+    svc.begin(rows, n, 4 * W, 4 * D);
+    for (let i0 = 0; i0 < n; i0 += NATIVE_COLS) {
+      const i1 = Math.min(n, i0 + NATIVE_COLS);
+      const before = !failed && i0 > 0;
+      svc.block(i0, i1, 4 * M, 8 * HDIAG, before ? base + L.SN : -1);
+      if (failed) continue;
+      for (let j = i0; j < i1; j += 2) {
+        const two = j + 1 < n;
+        const tj = M + j * n;
+        // the sums over the block's columns before j (the kernel), then over the columns before the block (the service's)
+        if (j > i0) k.dots32x2(4 * (D + i0), rows, 4 * n, 4 * (tj + i0), two ? 4 * n : 0, j - i0, base + L.SCR);
+        if (before) {
+          const c = j - i0;
+          for (let b = 0; b < rows; b++) {
+            const s0 = f[sn + c * rows + b];
+            const s1 = two ? f[sn + (c + 1) * rows + b] : 0;
+            f[scr + 2 * b] = j > i0 ? f[scr + 2 * b] + s0 : s0;
+            f[scr + 2 * b + 1] = j > i0 ? f[scr + 2 * b + 1] + s1 : s1;
+          }
+        }
+        column(j, 0, 0, f[tj + j]);
+        if (two) column(j, 1, f[tj + n + j], f[tj + n + j + 1]);
+      }
+    }
+    return d.slice(loss, loss + rows);
+  }
+
+  /**
    * d H dᵀ for each row d of D (W − the projected values), from the sweep's own terms (their
    * squares sum to d H_d dᵀ) less the damping's part Σ δⱼ dⱼ² (H_d − H is diagonal): the same
    * numbers as rowErrors('diff') without another pass over H.
@@ -276,6 +375,17 @@ class Lane {
       out[r] = Math.max(0, swept[r] - damped);
     }
     return out;
+  }
+
+  /** solve() with the native products: the errors from the service, the sweep a block at a time. */
+  solveNative(svc: GptqNative): void {
+    const c = new Int32Array(this.k.memory.buffer, 0, 256);
+    const q = new Float64Array(this.k.memory.buffer, 0, 256);
+    const res = (this.base + this.L.RES) / 8;
+    const failed = c[C.FAILED] === 1;
+    const swept = this.sweepNative(svc, c[C.MODE], q[C.QMIN], q[C.QMAX], failed);
+    svc.finish(8 * res);
+    if (!failed) this.d.set(this.sweptErrors(swept), res + 2 * this.rows);
   }
 
   /** Solves the lane: its rows' errors before, energy, and (unless the factor failed) the sweep and its errors, into its results. */
@@ -383,13 +493,15 @@ export class GptqWorkspace {
     readonly block: number,
     /** lanes (blocks) solved at once: 1 + the pool's helpers where the layer is large enough */
     readonly lanes: number,
+    /** the native products this workspace's lane uses (one lane of up to NATIVE_ROWS rows) */
+    private svc?: GptqNative,
   ) {
     this.M = 1024 / 4;
     const hdiag = align(1024 + 4 * n * n, 8);
     this.HDIAG = hdiag / 8;
     this.DELTA = this.HDIAG + n;
     this.lane0 = align(hdiag + 16 * n, 16);
-    this.L = laneLayout(n, block);
+    this.L = laneLayout(n, block, svc !== undefined);
     this.stride = this.L.stride;
     const buffer = k.memory.buffer;
     this.f = new Float32Array(buffer);
@@ -404,14 +516,24 @@ export class GptqWorkspace {
     c[C.LANE0] = this.lane0;
     c[C.STRIDE] = this.stride;
     c[C.BLOCK] = block;
+    c[C.NATIVE] = svc ? 1 : 0;
   }
 
   /** A workspace for up to R rows of n columns (`block` of them a lane), or undefined (no SIMD, or too large). */
   static open(n: number, R: number): GptqWorkspace | undefined {
     const own = enabled ? load() : null;
     if (!own) return undefined;
+    const head = align(align(1024 + 4 * n * n, 8) + 16 * n, 16);
+    if (native && n >= NATIVE_MIN_COLS && native.ready()) {
+      // one lane of up to NATIVE_ROWS rows on the native products' memory
+      const svc = native;
+      const rows = Math.min(NATIVE_ROWS, Math.max(1, R));
+      const k = sharedKernel(svc.memory);
+      const bytes = head + laneLayout(n, rows, true).stride;
+      if (bytes <= MAX_BYTES && grow(k.memory, bytes)) return new GptqWorkspace(k, n, rows, 1, svc);
+    }
     const block = Math.min(blockRows(n, 4), Math.max(1, R));
-    const bytes = (lanes: number) => align(align(1024 + 4 * n * n, 8) + 16 * n, 16) + lanes * laneLayout(n, block).stride;
+    const bytes = (lanes: number) => head + lanes * laneLayout(n, block).stride;
     if (pool && R > BLOCK_MAX / 4 && R * n * n >= THREADED_MIN) {
       const lanes = Math.min(MAX_LANES, 1 + pool.helpers, Math.ceil(R / block));
       const k = sharedKernel(pool.memory);
@@ -478,8 +600,31 @@ export class GptqWorkspace {
       Atomics.add(c, C.GEN, 1);
       Atomics.notify(c, C.GEN);
     }
+    if (this.svc) {
+      this.solveNative(this.svc);
+      return;
+    }
     takeLanes(this.k);
     for (let done = Atomics.load(c, C.DONE); done < used; done = Atomics.load(c, C.DONE)) Atomics.wait(c, C.DONE, done, 1000);
+  }
+
+  /**
+   * The lane on the native products; where the service fails, the same lane on the kernel (D as
+   * loaded, kept for that) and the service is not used again.
+   */
+  private solveNative(svc: GptqNative): void {
+    const lane = new Lane(this.k, 0);
+    const len = lane.rows * this.n;
+    const loaded = this.f.slice(lane.D, lane.D + len);
+    try {
+      lane.solveNative(svc);
+    } catch (e) {
+      if (native === svc) native = undefined;
+      this.svc = undefined;
+      nativeFailure = e instanceof Error ? e.message : String(e);
+      this.f.set(loaded, lane.D);
+      lane.solve();
+    }
   }
 
   /** A solved lane's errors before, output energy per row, errors after (undefined when the factor failed) and codes or values (row stride n). */
