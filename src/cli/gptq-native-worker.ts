@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { RunModel } from '../compress/activations/calibrate';
-import { GptqNativeServer } from '../compress/recovery/gptq-native';
+import { GptqNativeServer, nativeModels } from '../compress/recovery/gptq-native';
 import { NATIVE_ARGS, NATIVE_CONTROL_BYTES, NATIVE_CTL as CTL, NATIVE_MESSAGE } from './gptq-native';
 
 /** Atomics.waitAsync (Node 16+; not in this project's TypeScript lib) */
@@ -14,20 +14,25 @@ export async function serveGptqNative({ memory, control, threads }: { memory: We
   const ctl = new Int32Array(control, 0, 16);
   const args = new Float64Array(control, NATIVE_ARGS, 8);
   const sessions = new Map<Uint8Array, Promise<ort.InferenceSession>>();
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    logSeverityLevel: 3,
+    enableCpuMemArena: false,
+    // its threads do not spin between runs: the calling thread works on GPTQ's kernel between them
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
   const run: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
-    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, {
-          intraOpNumThreads: threads,
-          logSeverityLevel: 3,
-          enableCpuMemArena: false,
-          // its threads do not spin between runs: the calling thread works on GPTQ's kernel between them
-          extra: { session: { intra_op: { allow_spinning: '0' } } },
-        })));
+    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, options)));
     const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims)]));
     const out = await (await s).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
   const server = new GptqNativeServer(memory, run);
+  // the sessions made before it says it is ready (the caller's statistics run meanwhile)
+  const { errors, both } = nativeModels();
+  for (const bytes of [errors, both]) sessions.set(bytes, ort.InferenceSession.create(bytes, options));
+  await Promise.all(sessions.values());
   Atomics.store(ctl, CTL.READY, 1);
   // (a pending Atomics.waitAsync holds no handle: without one the worker's loop would end)
   setInterval(() => {}, 2 ** 30);
