@@ -168,7 +168,7 @@ export const NATIVE_COLS = 128;
 /** Columns under which a layer stays on the kernel (its products are too short to gain). */
 export const NATIVE_MIN_COLS = 512;
 /** Rows of a chunk on the native path at most (its lane: about 21 bytes × rows × columns). */
-export const NATIVE_ROWS = 512;
+export const NATIVE_ROWS = 256;
 
 /** The shared build's kernels on `memory`, one instance per memory. */
 const sharedKernels = new WeakMap<WebAssembly.Memory, Kernel>();
@@ -544,6 +544,9 @@ export class GptqWorkspace {
     return new GptqWorkspace(own, n, block, 1);
   }
 
+  /** D as loaded into the native lane (the kernel's fallback) */
+  private loadedD: Float32Array | undefined;
+
   /** the H loaded (its prepared factor, if any) */
   private loaded: Float64Array | undefined;
 
@@ -615,7 +618,9 @@ export class GptqWorkspace {
   private solveNative(svc: GptqNative): void {
     const lane = new Lane(this.k, 0);
     const len = lane.rows * this.n;
-    const loaded = this.f.slice(lane.D, lane.D + len);
+    // (one array for the layer's chunks: a copy per chunk would be garbage of rows × n floats each)
+    const loaded = (this.loadedD ??= new Float32Array(this.block * this.n)).subarray(0, len);
+    loaded.set(this.f.subarray(lane.D, lane.D + len));
     try {
       lane.solveNative(svc);
     } catch (e) {
