@@ -16,11 +16,14 @@
  * aiming at the original outputs), `--only NAME.onnx`, `--settings prune50,int8` (of int8,
  * int4-block, int4, prune50, channel30; default all); env PROBE_LAYERS=1: int4 block with gptq on
  * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors;
- * NO_VARIANCE=1: without the output variance re-estimation after the repair (CompressOptions.varianceMatch).
+ * NO_VARIANCE=1: without the output variance re-estimation after the repair (CompressOptions.varianceMatch);
+ * `--no-native`: GPTQ on its WebAssembly kernel alone (by default its wide layers' products run on
+ * onnxruntime-node's MatMul, as the CLI's: cli/gptq-native.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Sample } from '../src/compress/activations/calibrate';
+import { startGptqNative } from '../src/cli/gptq-native';
 import { nodeRunModel } from '../src/compress/recovery/testing/node-run';
 import { compressModel } from '../src/compress/compress';
 import { collectRecoveryHessians } from '../src/compress/recovery/sequential';
@@ -35,6 +38,11 @@ const dir = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
 
 const run = nodeRunModel();
+if (!process.argv.includes('--no-native')) {
+  // GPTQ's wide layers on onnxruntime-node's MatMul, as the CLI's (cli/gptq-native.ts)
+  const svc = startGptqNative(undefined, 1);
+  for (let t = 0; t < 300 && !svc.ready(); t++) await new Promise((r) => setTimeout(r, 100));
+}
 /** `--rounds b,1,4o,4`: the recovery rounds compared (b: recovery "bias" alone; 1: one pass, H from the original model; `o`: sequential aiming at the layers' own weights, not the original outputs) */
 const at = process.argv.indexOf('--rounds');
 const st = process.argv.indexOf('--settings');
