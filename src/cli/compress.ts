@@ -29,7 +29,7 @@ import { recipeLayers } from '../onnx/stored-tensors';
 import { summarizeModel } from '../onnx/summary';
 import type { ExternalDataResolver, Model } from '../onnx/types';
 import { loadModelFromPath } from './fs-model';
-import { startGptqNative } from './gptq-native';
+import { gptqNativeNote, startGptqNative } from './gptq-native';
 import { startGptqThreads } from './gptq-threads';
 import { splitData, type LoadedData } from '../bench/data-load';
 import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
@@ -320,6 +320,9 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));
     }
     if (recovered?.note) report.notes.push(recovered.note);
+    // (GPTQ went on without its native products: say so, the result is still recovery's)
+    const native = source ? gptqNativeNote() : undefined;
+    if (native) report.notes.push(native);
     report.notes.push(...unused);
     const written = writeCompressed(model, loaded.model, loaded.external, args);
     let fileBytesBefore = loaded.fileSize;

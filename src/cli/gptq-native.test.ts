@@ -11,7 +11,7 @@ import { quantizeTensor } from '../compress/quantize/quantize';
 import { gptqRows, quadraticForms, repairPrunedRows, type GptqResult, type WeightMatrix } from '../compress/recovery/gptq';
 import { gptqNativeFailure, NATIVE_MIN_COLS, NATIVE_ROWS, setGptqNative, type GptqNative } from '../compress/recovery/gptq-simd';
 import { gaussian, reluHessian } from '../compress/recovery/testing/hessian';
-import { startGptqNative, stopGptqNative } from './gptq-native';
+import { gptqNativeNote, startGptqNative, stopGptqNative } from './gptq-native';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,6 +54,7 @@ describe('GPTQ with native products', () => {
   it('int4 block-32: the kernel’s errors, nearly all its codes', () => {
     const got = int4();
     expect(gptqNativeFailure()).toBeUndefined();
+    expect(gptqNativeNote()).toBeUndefined();
     close(got.r.errorBefore, kernel.int4.r.errorBefore, 1e-4);
     close(got.r.energy, kernel.int4.r.energy, 1e-4);
     close(got.r.errorAfter, kernel.int4.r.errorAfter, 2e-3);
@@ -94,6 +95,8 @@ describe('GPTQ with native products', () => {
     setGptqNative(failing);
     const got = int4();
     expect(gptqNativeFailure()).toBe('out of memory (test)');
+    // the CLI's report says so
+    expect(gptqNativeNote()).toMatch(/stopped \(out of memory \(test\)\); the layers after finished on its WebAssembly kernel/);
     expect(Array.from(got.q)).toEqual(Array.from(kernel.int4.q));
     expect(got.r).toEqual(kernel.int4.r);
     const calls = blocks;

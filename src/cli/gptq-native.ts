@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { gptqPoolMemory, setGptqNative, type GptqNative } from '../compress/recovery/gptq-simd';
+import { gptqNativeFailure, gptqPoolMemory, setGptqNative, type GptqNative } from '../compress/recovery/gptq-simd';
 import { NativeOp } from '../compress/recovery/gptq-native';
 
 const server = fileURLToPath(new URL('./gptq-native-worker.ts', import.meta.url));
@@ -74,6 +74,16 @@ export function startGptqNative(memory: WebAssembly.Memory = gptqPoolMemory(), t
   started = { svc, worker };
   setGptqNative(svc);
   return svc;
+}
+
+/**
+ * The report's note where the service failed during this process's recovery (the layers from
+ * then on finished on the kernel: the same method, its codes may differ in a few rounding ties,
+ * and slower); undefined where it did not.
+ */
+export function gptqNativeNote(): string | undefined {
+  const why = gptqNativeFailure();
+  return why === undefined ? undefined : `recovery: GPTQ's products on onnxruntime stopped (${why}); the layers after finished on its WebAssembly kernel (the same method, slower)`;
 }
 
 /** Stops the service (tests) and takes GPTQ back to its kernel alone. */
