@@ -81,6 +81,7 @@ export async function ortRunModel(): Promise<RunModel> {
   run.keepsSession = true;
   // native MatMul: GPTQ's factor of wide layers through it (recovery/factor-runtime.ts)
   run.nativeProducts = true;
+  run.feedsInPlace = true;
   return run;
 }
 

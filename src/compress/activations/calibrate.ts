@@ -81,6 +81,12 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
    * views into larger buffers (subarrays) and int64.
    */
   nativeProducts?: boolean;
+  /**
+   * true: the runner reads float32 feeds in place, without copying them (onnxruntime-node): the
+   * recovery statistics feed the model's large weights as inputs instead of having every session
+   * copy and prepack them (hessian.ts, weightsAsInputs)
+   */
+  feedsInPlace?: boolean;
 };
 
 export interface CalibrateOptions {

@@ -30,6 +30,7 @@ import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel, encodeModelInto } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
+import { isExternal, tensorByteLength, tensorFloats } from '../../onnx/tensor';
 import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
 import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
@@ -360,6 +361,8 @@ export function subsampleRows(cols: number, samples: number, opset: number, perC
 interface Feeding {
   inputs: Map<string, string>[];
   weights: string[];
+  /** the model's weights the copy reads as inputs (RunModel.feedsInPlace), fed every run */
+  fed: Sample;
 }
 
 const hasSubgraph = (n: Node) => n.attributes.some((a) => a.g || a.graphs.length > 0);
@@ -384,7 +387,7 @@ function needed(nodes: readonly Node[], outputs: readonly string[]): Node[] {
  * its own sample and weighing its rows by its weight input (0 for an empty slot), and the
  * copies' rows are joined before the product: one H per `copies` samples.
  */
-function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number): { model: Model; feeding: Feeding } {
+function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, inPlace = false): { model: Model; feeding: Feeding } {
   const copy = cloneModel(model);
   const g = copy.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
@@ -395,7 +398,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   const graphInputs = g.inputs.filter((v) => v.name && !inits.has(v.name));
   const nodes = [...g.nodes];
   const inputs: ValueInfo[] = [...g.inputs];
-  const feeding: Feeding = { inputs: [], weights: [] };
+  const feeding: Feeding = { inputs: [], weights: [], fed: {} };
   const renames: ((name: string) => string)[] = [];
   for (let k = 0; k < copies; k++) {
     if (k === 0) {
@@ -485,7 +488,34 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   }
   g.outputs = outputs.map((name) => ({ name, metadataProps: [] }));
   feeding.weights = weights;
+  if (inPlace && !subgraphs) weightsAsInputs(g, feeding);
   return { model: copy, feeding };
+}
+
+/** Weights of at least this many bytes go to a runner that reads feeds in place as inputs (weightsAsInputs). */
+export const FED_WEIGHT_MIN_BYTES = 64 * 2 ** 10;
+
+/**
+ * The copy's large float32 weights as graph inputs, fed from the model's own bytes
+ * (`feeding.fed`), for a runner that reads feeds in place (RunModel.feedsInPlace:
+ * onnxruntime-node). A session otherwise holds its own copy of every weight and prepacks the
+ * MatMul ones once more: the 100 MB MatMul bench model's statistics session took 266 MiB
+ * (194 MiB without prepacking), against 19 MiB fed. The runs cost the same here (the bench's
+ * CNN, its MatMul model and resnet18 within their noise): a run's products are large enough
+ * that packing a weight per run is a small part of them.
+ */
+function weightsAsInputs(g: NonNullable<Model['graph']>, feeding: Feeding): void {
+  const given = new Set(g.inputs.map((v) => v.name));
+  const fed = g.initializers.filter((t) => t.name && t.dataType === DataType.FLOAT && !isExternal(t) && tensorByteLength(t) >= FED_WEIGHT_MIN_BYTES);
+  if (fed.length === 0) return;
+  const names = new Set(fed.map((t) => t.name));
+  g.initializers = g.initializers.filter((t) => !names.has(t.name));
+  for (const t of fed) {
+    const name = t.name as string;
+    const dims = t.dims.map(Number);
+    feeding.fed[name] = { dtype: 'float32', dims, data: tensorFloats(t) };
+    if (!given.has(name)) g.inputs.push(makeValueInfo(name, DataType.FLOAT, dims));
+  }
 }
 
 function float32Output(got: Record<string, { data: unknown }>, name: string, length: number, what: string): Float32Array {
@@ -591,12 +621,12 @@ const emptied = (bytes: Uint8Array): void => {
 
 /** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
 async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
-  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies);
+  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedsInPlace === true);
   const bytes = run.keepsSession ? encodeModelInto(copy, resizableBytes) : encodeModel(copy);
   for (let i = 0; i < samples.length; i += copies) {
     throwIfAborted(options.signal);
     const used = Math.min(copies, samples.length - i);
-    const feeds: Sample = {};
+    const feeds: Sample = { ...feeding.fed };
     for (let k = 0; k < copies; k++) {
       // an empty slot runs a copy of the last sample (its own buffers: a runtime may transfer them), weighed 0
       const empty = k >= used;

@@ -27,6 +27,7 @@ export function nodeRunModel(): RunModel {
   // a session per bytes object, the bytes read only when it is created (as the CLI's)
   run.keepsSession = true;
   run.nativeProducts = true;
+  run.feedsInPlace = true;
   return run;
 }
 
