@@ -24,5 +24,7 @@ export function ortWebNodeRunModel(threads = 1): RunModel {
     if (s) await (await s).release();
   };
   run.keepsSession = true;
+  // (as the page's: the statistics' large weights fed per run, not held by each session)
+  run.feedWeights = true;
   return run;
 }

@@ -81,7 +81,8 @@ export async function ortRunModel(): Promise<RunModel> {
   run.keepsSession = true;
   // native MatMul: GPTQ's factor of wide layers through it (recovery/factor-runtime.ts)
   run.nativeProducts = true;
-  run.feedsInPlace = true;
+  // the recovery statistics feed large weights in place instead of each session copying them (hessian.ts, weightsAsInputs)
+  run.feedWeights = true;
   return run;
 }
 

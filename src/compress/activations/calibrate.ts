@@ -82,11 +82,13 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
    */
   nativeProducts?: boolean;
   /**
-   * true: the runner reads float32 feeds in place, without copying them (onnxruntime-node): the
-   * recovery statistics feed the model's large weights as inputs instead of having every session
-   * copy and prepack them (hessian.ts, weightsAsInputs)
+   * true: large weights are better fed with every run than held by a session: onnxruntime-node
+   * reads float32 feeds in place, and onnxruntime-web copies them into its heap for the run only,
+   * while a session holds its own copy of every weight and a prepacked copy of the MatMul ones.
+   * The recovery statistics then feed the model's large weights as inputs (hessian.ts,
+   * weightsAsInputs).
    */
-  feedsInPlace?: boolean;
+  feedWeights?: boolean;
 };
 
 export interface CalibrateOptions {

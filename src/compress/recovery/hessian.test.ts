@@ -355,8 +355,8 @@ describe('statistics copies: bytes emptied once their session exists', () => {
   });
 });
 
-describe('statistics copies: large weights fed in place (RunModel.feedsInPlace)', () => {
-  it('a runner that reads feeds in place gets weights of 64 KiB or more as feeds (from the model, misaligned ones copied) instead of in the bytes; the same H as a runner without', async () => {
+describe('statistics copies: large weights fed in place (RunModel.feedWeights)', () => {
+  it('a runner that takes weights as feeds gets those of 64 KiB or more as feeds (from the model, misaligned ones copied) instead of in the bytes; the same H as a runner without', async () => {
     const rng = seeded(29);
     const { model, samples } = matMulChain(rng, [128, 160, 8, 10]);
     // w0 (128x160 float32, 80 KiB) at an odd byte offset, as raw_data read from a file often is
@@ -376,7 +376,7 @@ describe('statistics copies: large weights fed in place (RunModel.feedsInPlace)'
       return run(bytes, feeds);
     };
     inPlace.release = run.release;
-    inPlace.feedsInPlace = true;
+    inPlace.feedWeights = true;
     const got = await collectHessians(model, layers, samples, inPlace, { copies: 2 });
     const plain: typeof run = (bytes, feeds) => run(bytes, feeds);
     const want = await collectHessians(model, layers, samples, plain, { copies: 2 });

@@ -361,7 +361,7 @@ export function subsampleRows(cols: number, samples: number, opset: number, perC
 interface Feeding {
   inputs: Map<string, string>[];
   weights: string[];
-  /** the model's weights the copy reads as inputs (RunModel.feedsInPlace), fed every run */
+  /** the model's weights the copy reads as inputs (RunModel.feedWeights), fed every run */
   fed: Sample;
 }
 
@@ -492,17 +492,19 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   return { model: copy, feeding };
 }
 
-/** Weights of at least this many bytes go to a runner that reads feeds in place as inputs (weightsAsInputs). */
+/** Weights of at least this many bytes go as inputs to a runner that takes them so (weightsAsInputs). */
 export const FED_WEIGHT_MIN_BYTES = 64 * 2 ** 10;
 
 /**
  * The copy's large float32 weights as graph inputs, fed from the model's own bytes
- * (`feeding.fed`), for a runner that reads feeds in place (RunModel.feedsInPlace:
- * onnxruntime-node). A session otherwise holds its own copy of every weight and prepacks the
- * MatMul ones once more: the 100 MB MatMul bench model's statistics session took 266 MiB
- * (194 MiB without prepacking), against 19 MiB fed. The runs cost the same here (the bench's
- * CNN, its MatMul model and resnet18 within their noise): a run's products are large enough
- * that packing a weight per run is a small part of them.
+ * (`feeding.fed`), for a runner that takes them so (RunModel.feedWeights: onnxruntime-node reads
+ * them in place, onnxruntime-web copies them into its heap for the run only). A session
+ * otherwise holds its own copy of every weight and prepacks the MatMul ones once more: in
+ * onnxruntime-node the 100 MB MatMul bench model's statistics session took 266 MiB (194 MiB
+ * without prepacking) against 19 MiB fed; in onnxruntime-web that model's recovery peaked at
+ * +500 MiB against +308-341 fed. The runs cost the same or less (the bench's CNN, its MatMul
+ * model and resnet18, node and web): a run's products are large enough that packing a weight
+ * per run is a small part of them.
  */
 function weightsAsInputs(g: NonNullable<Model['graph']>, feeding: Feeding): void {
   const given = new Set(g.inputs.map((v) => v.name));
@@ -621,7 +623,7 @@ const emptied = (bytes: Uint8Array): void => {
 
 /** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
 async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
-  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedsInPlace === true);
+  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedWeights === true);
   const bytes = run.keepsSession ? encodeModelInto(copy, resizableBytes) : encodeModel(copy);
   for (let i = 0; i < samples.length; i += copies) {
     throwIfAborted(options.signal);

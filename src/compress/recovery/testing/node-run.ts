@@ -27,7 +27,8 @@ export function nodeRunModel(): RunModel {
   // a session per bytes object, the bytes read only when it is created (as the CLI's)
   run.keepsSession = true;
   run.nativeProducts = true;
-  run.feedsInPlace = true;
+  // as the CLI: the recovery statistics feed large weights in place
+  run.feedWeights = true;
   return run;
 }
 
