@@ -91,7 +91,13 @@ export interface RecoveryMemory {
   rounds: number;
   /** one statistics run: its float32 outputs twice (the runtime's and JavaScript's), the repeated graph's layer input rows (up to RECOVERY_ROWS_BUDGET, at most H's size) */
   statistics: number;
-  /** the statistics copy of the model and the runtime's copy of its weights; sequential: the prefix and the original side by side, twice more */
+  /**
+   * the runtime's copy of the model's weights: the statistics copies feed the large ones with each
+   * run (RunModel.feedWeights: onnxruntime-web copies them into its heap for the run), so a copy
+   * holds neither them in its bytes nor a prepacked copy in its session (before: 2x, the 100 MB
+   * MatMul bench model's peak on the web runtime +500 → +308-341 MiB); sequential: the prefix's
+   * compressed weights and the original's beside them, counted as once more
+   */
   models: number;
   /** RECOVERY_RUNTIME */
   runtime: number;
@@ -147,7 +153,7 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
   // one round (recovery/sequential.ts recoverySource): H streamed (above)
   const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
   const held = streamed ? streamedHeld : oneRound;
-  const models = (sequential ? 4 : 2) * modelBytes;
+  const models = (sequential ? 2 : 1) * modelBytes;
   const runtime = RECOVERY_RUNTIME;
   // (the teacher: a sequential layer after the first round; the rounds split as above)
   const first = Math.round(layers.length / Math.max(1, Math.min(Math.floor(rounds), layers.length)));
@@ -172,7 +178,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   const r = s.recovery && s.recovery.bytes > 0 ? s.recovery : undefined;
   const bytes = s.fileBytes * OPEN_RATIO + copied * SNAPSHOT_RATIO + s.outputBytes * (ENCODE_RATIO + BLOB_RATIO) + (r?.bytes ?? 0);
   const recovery = r
-    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `the H of one round of layers at a time ${formatBytes(r.h)} (the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes)`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, model copies ${formatBytes(r.models)}, GPTQ's workspace ${formatBytes(r.solver)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
+    ? `, and ${formatBytes(r.bytes)} for recovery: ${r.streamed ? `the H of one pass of layers at a time ${formatBytes(r.h)} (the largest pass; each is freed once its layers are written)` : `the H of one round of layers at a time ${formatBytes(r.h)} (the largest, with the layers asking plain gptq still to be written; a round's are freed once the next round's prefix has their codes)`}, ${r.rounds > 0 ? `the larger of a statistics run ${formatBytes(r.statistics)} and a sequential round's cross terms ${formatBytes(r.rounds)}` : `a statistics run ${formatBytes(r.statistics)}`}, the runtime's copy of the weights ${formatBytes(r.models)}, GPTQ's workspace ${formatBytes(r.solver)} and onnxruntime with the calibration data ${formatBytes(r.runtime)}`
     : '';
   const copy = blob > 0 ? `a copy of the files held whole ${formatBytes(copied)} (the ${formatBytes(blob)} of data files read from their Blobs a tensor at a time, not copied)` : `a copy of its files ${formatBytes(copied)}`;
   return {
