@@ -166,6 +166,8 @@ async function waitForOfflineCache(page: Page): Promise<void> {
   });
   expect(cached).toContain('/sample/digits-cnn.onnx');
   expect(cached.some((p) => /^\/assets\/ort-wasm-simd-threaded\.jsep-.*\.wasm$/.test(p))).toBe(true);
+  // the CPU-only build the workers' own runs use (src/workers/ort.ts loadOrtCpu)
+  expect(cached.some((p) => /^\/assets\/ort-wasm-simd-threaded-[^.]*\.wasm$/.test(p))).toBe(true);
   expect(cached.some((p) => /^\/assets\/compress\.worker-.*\.js$/.test(p))).toBe(true);
 }
 

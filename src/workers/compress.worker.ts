@@ -43,7 +43,7 @@ import { BLOB_PART_BYTES, blobOfPieces, finishCompression, finishCompressionStre
 import { receiveHandover, receiveHandoverLazily, syncBlobReader } from './read-files';
 import { reportChunks, reportDecodes, reportParts } from './kit/debug';
 import { serve, withTransfer, type Handlers, type Transferred } from './kit/serve';
-import { loadOrt, type Ort } from './ort';
+import { loadOrt, loadOrtCpu, type Ort } from './ort';
 import { webRunSession } from './ort-session';
 import { throttled } from './compress-progress';
 import { startGptqThreads } from './gptq-threads';
@@ -186,7 +186,8 @@ async function verify(
   const result = new Uint8Array(await compressed.arrayBuffer());
   const halfCompute = usesFloat16Compute(decodeModel(result, { name: 'compressed.onnx' }));
   const resultData = compressedData && { path: compressedData.name, data: new Uint8Array(await compressedData.blob.arrayBuffer()) };
-  const ort = await loadOrt();
+  // wasm on the CPU-only build (the one recovery ran on in this worker: its heap is reused), WebGPU on the build that has it
+  const ortFor = (backend: VerifyBackend) => (backend === 'wasm' ? loadOrtCpu() : loadOrt());
   const checks: BackendCheck[] = [];
   let reference: Outputs[] | undefined;
   let counted = false;
@@ -204,6 +205,7 @@ async function verify(
       // the first run (wasm) decides how many of the user's samples fit the budget; the rest use those
       const first = !counted && given.length > 0;
       counted = true;
+      const ort = await ortFor(backend);
       const orig = await runSession(ort, original, backend, sets, undefined, first ? { ms: VERIFY_BUDGET_MS, min: VERIFY_SETS } : undefined);
       if (first && orig.outputs && orig.outputs.length < sets.length) {
         given = given.slice(0, orig.outputs.length);

@@ -10,7 +10,7 @@ import { dataFromFiles } from '../bench/data-files';
 import { assembleAudio, assembleImages, AUDIO_FILE, fromLabeled, fromSets, IMAGE_FILE, splitData, TENSOR_FILE, type DecodedAudioFile, type DecodedImage, type LoadedData } from '../bench/data-load';
 import { previewData } from '../bench/data-preview';
 import { feedBackStates, feedbackPairs } from '../bench/feedback';
-import { loadOrt } from './ort';
+import { loadOrtCpu } from './ort';
 import { webRunSession } from './ort-session';
 import type { DataDescription } from '../bench/dataset';
 import { parseLabeledJson } from '../bench/labeled';
@@ -115,7 +115,7 @@ async function fromFiles(files: File[], paths: string[], audio: DecodedAudioFile
 /** States fed back between frames: the original model runs over the frames (wasm, this worker's threads). */
 async function fedBack(loaded: LoadedData, pairs: ReturnType<typeof feedbackPairs>, model: ArrayBuffer | undefined, progress: Progress): Promise<LoadedData> {
   if (!model) throw new AppError('unsupported', 'feeding states back needs the model, and none was given to the data worker');
-  const ort = await loadOrt();
+  const ort = await loadOrtCpu();
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
     session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: ['wasm'] });

@@ -20,7 +20,7 @@ import { summarizeModel } from '../onnx/summary';
 import type { ExploreInit, ExploreReady, ExploreWorkerApi } from './explore-api';
 import { reportDecodes } from './kit/debug';
 import { serve, type Handlers } from './kit/serve';
-import { loadOrt } from './ort';
+import { loadOrtCpu } from './ort';
 import { withWebRun } from './web-run-model';
 import { partAsSamples, type DataPart } from '../bench/data-load';
 import { fetchDataParts } from './data-port';
@@ -45,7 +45,7 @@ async function sha256(parts: Uint8Array[]): Promise<string> {
 
 /** onnxruntime-web sessions on wasm, one thread (several workers run side by side). */
 const openWasm: OpenSession = async (bytes) => {
-  const ort = await loadOrt();
+  const ort = await loadOrtCpu();
   ort.env.wasm.numThreads = 1;
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   return { ...webRunSession(ort, session), release: () => session.release() };

@@ -6,6 +6,7 @@
  */
 import type * as OrtModule from 'onnxruntime-web';
 import jsepWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import cpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
 export type Ort = typeof OrtModule;
 
@@ -32,6 +33,30 @@ export function loadOrt(threads = wasmThreads()): Promise<Ort> {
     return ort;
   });
   return ortPromise;
+}
+
+let cpuPromise: Promise<Ort> | undefined;
+
+/**
+ * onnxruntime-web's CPU-only build (the wasm backend alone, no WebGPU), for the workers' own runs:
+ * recovery's statistics, calibration and check, Explore, the data worker's fed-back states, the
+ * runtime check's wasm row. Its WebAssembly is half the size of the WebGPU-capable build's (14 MB
+ * against 28 MB) and V8 compiles it in about half the time, on threads that share the cores with
+ * the runs themselves. The kernels are the same: resnet18 runs in 57-60 ms on either. Measured in
+ * the page, resnet18 int4 block-32 with gptq on 12 of its 24 images, 2 cores, three of each
+ * alternating: Compress 34.7-38.4 s with the WebGPU-capable build, 31.1-33.2 s with this one (the
+ * first pass's first sample done at 5.0-5.8 s, against 2.4-2.7 s). The Benchmark's wasm rows keep the default build (`loadOrt`),
+ * the one `import 'onnxruntime-web'` gives a deployed app. `threads` as in `loadOrt`.
+ */
+export function loadOrtCpu(threads = wasmThreads()): Promise<Ort> {
+  cpuPromise ??= import('onnxruntime-web/wasm').then((ort) => {
+    ort.env.wasm.wasmPaths = { wasm: new URL(cpuWasmUrl, globalThis.location.href).href };
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+    return ort as unknown as Ort;
+  });
+  return cpuPromise;
 }
 
 let webglPromise: Promise<Ort> | undefined;

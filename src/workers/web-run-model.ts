@@ -1,11 +1,11 @@
 /** onnxruntime-web (wasm) as the compress code's RunModel: calibration, recovery statistics, the recovery check. */
 import type { RunModel } from '../compress/activations/calibrate';
-import { loadOrt } from './ort';
+import { loadOrtCpu } from './ort';
 import type { OrtSession, OrtTensor } from './ort-session';
 
-/** Runs model bytes on onnxruntime-web's wasm backend (one session per bytes object), for calibration and recovery. */
+/** Runs model bytes on onnxruntime-web's wasm backend (its CPU-only build: loadOrtCpu; one session per bytes object), for calibration and recovery. */
 export async function webRunModel(): Promise<{ run: RunModel; release: () => Promise<void> }> {
-  const ort = await loadOrt();
+  const ort = await loadOrtCpu();
   const sessions = new Set<OrtSession>();
   const byBytes = new WeakMap<Uint8Array, Promise<OrtSession>>();
   const run: RunModel = async (bytes, sample) => {
