@@ -396,6 +396,48 @@ describe('statistics copies: large weights fed in place (RunModel.feedWeights)',
   });
 });
 
+describe('statistics copies: a weight read through another op stays an initializer', () => {
+  it('a weight behind a Transpose is not fed (onnxruntime folds it once; fed, each copy would transpose it every run); a weight read directly is', async () => {
+    const rng = seeded(31);
+    const floats = (n: number) => Float32Array.from({ length: n }, () => rng() * 2 - 1);
+    // fc0: x [1, 5, 128] · Transpose(w0t [160, 128]); fc1: · w1 [160, 120] (both 75-80 KiB); fc2 (its input needs fc1 run)
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('Transpose', ['w0t'], ['w0'], [attr.ints('perm', [1, 0])], { name: 't0' }),
+          makeNode('MatMul', ['x', 'w0'], ['m0'], [], { name: 'fc0' }),
+          makeNode('Relu', ['m0'], ['r0'], [], { name: 'relu0' }),
+          makeNode('MatMul', ['r0', 'w1'], ['m1'], [], { name: 'fc1' }),
+          makeNode('Relu', ['m1'], ['r1'], [], { name: 'relu1' }),
+          makeNode('MatMul', ['r1', 'w2'], ['y'], [], { name: 'fc2' }),
+        ],
+        initializers: [makeTensor('w0t', DataType.FLOAT, [160, 128], floats(160 * 128)), makeTensor('w1', DataType.FLOAT, [160, 120], floats(160 * 120)), makeTensor('w2', DataType.FLOAT, [120, 4], floats(480))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 5, 128])],
+        outputs: [makeValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+    const samples: Sample[] = Array.from({ length: 6 }, () => ({ x: { dtype: 'float32', dims: [1, 5, 128], data: floats(5 * 128) } }));
+    const fed = new Set<string>();
+    const inits = new Set<string>();
+    const inPlace: typeof run = (bytes, feeds) => {
+      if (bytes.length > 0) for (const t of decodeModel(bytes).graph?.initializers ?? []) inits.add(String(t.name));
+      for (const name of Object.keys(feeds)) if (name.startsWith('w')) fed.add(name);
+      return run(bytes, feeds);
+    };
+    inPlace.release = run.release;
+    inPlace.feedWeights = true;
+    const layers = recoveryLayers(model, recipe);
+    const got = await collectHessians(model, layers, samples, inPlace, { copies: 2 });
+    expect([...fed]).toEqual(['w1']);
+    expect(inits.has('w0t')).toBe(true);
+    // (fc0's weight is not an initializer of its own: no H for it; fc1's and fc2's from the runs)
+    expect(got.get('fc1')?.rows).toBe(30);
+    expect(got.get('fc2')?.rows).toBe(30);
+  });
+});
+
 describe('hessianSource: H streamed to compression, a pass at a time', () => {
   it('gives each layer the same H as collectHessians, runs a pass only when its first layer is taken, and frees it once its layers are released', async () => {
     const rng = seeded(11);

@@ -494,6 +494,8 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
 
 /** Weights of at least this many bytes go as inputs to a runner that takes them so (weightsAsInputs). */
 export const FED_WEIGHT_MIN_BYTES = 64 * 2 ** 10;
+/** The ops a fed weight may be read by (default domain): those that compute with it as it is. */
+const FED_READERS = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather']);
 
 /**
  * The copy's large float32 weights as graph inputs, fed from the model's own bytes
@@ -508,7 +510,13 @@ export const FED_WEIGHT_MIN_BYTES = 64 * 2 ** 10;
  */
 function weightsAsInputs(g: NonNullable<Model['graph']>, feeding: Feeding): void {
   const given = new Set(g.inputs.map((v) => v.name));
-  const fed = g.initializers.filter((t) => t.name && t.dataType === DataType.FLOAT && !isExternal(t) && tensorByteLength(t) >= FED_WEIGHT_MIN_BYTES);
+  // read only by ops that compute with them directly: a weight behind a Transpose, Reshape, Cast …
+  // stays an initializer, which onnxruntime folds once, where an input would be transformed again
+  // in every copy of the graph on every run
+  const readers = new Map<string, string[]>();
+  for (const n of g.nodes) for (const x of n.inputs) if (x) readers.set(x, [...(readers.get(x) ?? []), n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType ?? ''}` : (n.opType ?? '')]);
+  const direct = (name: string) => (readers.get(name) ?? []).every((op) => FED_READERS.has(op));
+  const fed = g.initializers.filter((t) => t.name && t.dataType === DataType.FLOAT && !isExternal(t) && tensorByteLength(t) >= FED_WEIGHT_MIN_BYTES && direct(t.name));
   if (fed.length === 0) return;
   const names = new Set(fed.map((t) => t.name));
   g.initializers = g.initializers.filter((t) => !names.has(t.name));
