@@ -494,8 +494,13 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
 
 /** Weights of at least this many bytes go as inputs to a runner that takes them so (weightsAsInputs). */
 export const FED_WEIGHT_MIN_BYTES = 64 * 2 ** 10;
-/** The ops a fed weight may be read by (default domain): those that compute with it as it is. */
-const FED_READERS = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather']);
+/**
+ * The ops a fed weight may be read by (default domain): those that compute with it as it is, and
+ * lose nothing by it. Not Conv: onnxruntime-node reorders a constant Conv weight once for its
+ * blocked (NCHWc) kernels; fed, the bench CNN's recovery took 1-5% longer in every one of four
+ * alternating pairs, while resnet18's peak did not move (its weights are a small part of it).
+ */
+const FED_READERS = new Set(['MatMul', 'Gemm', 'Gather']);
 
 /**
  * The copy's large float32 weights as graph inputs, fed from the model's own bytes
@@ -504,9 +509,9 @@ const FED_READERS = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'
  * otherwise holds its own copy of every weight and prepacks the MatMul ones once more: in
  * onnxruntime-node the 100 MB MatMul bench model's statistics session took 266 MiB (194 MiB
  * without prepacking) against 19 MiB fed; in onnxruntime-web that model's recovery peaked at
- * +500 MiB against +308-341 fed. The runs cost the same or less (the bench's CNN, its MatMul
- * model and resnet18, node and web): a run's products are large enough that packing a weight
- * per run is a small part of them.
+ * +500 MiB against +302-341 fed. The MatMul runs cost the same or less (node and web): a run's
+ * products are large enough that packing a weight per run is a small part of them. Only weights
+ * that FED_READERS read directly (not Conv's).
  */
 function weightsAsInputs(g: NonNullable<Model['graph']>, feeding: Feeding): void {
   const given = new Set(g.inputs.map((v) => v.name));
