@@ -53,6 +53,9 @@ describe('memory estimate', () => {
     expect(small).toEqual({ bytes: 32 * 81 * 12 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 1000 + 300 * MiB + 81 * 4, h: 32 * 81 * 12, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 1000, runtime: 300 * MiB, solver: 81 * 4 });
     expect(recoveryMemory([{ cols: 8192, groups: 1 }], 0).statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(recoveryMemory([], 1000).bytes).toBe(0);
+    // Conv weights are not fed: a session holds them once more (at most the model's bytes)
+    expect(recoveryMemory([{ cols: 9, groups: 32 }], 1000, 4, 300).models).toBe(1300);
+    expect(recoveryMemory([{ cols: 9, groups: 32 }], 1000, 4, 5000).models).toBe(2000);
     const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recovery: big });
     expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big.bytes));
     expect(e.basis).toBe(

@@ -95,8 +95,9 @@ export interface RecoveryMemory {
    * the runtime's copy of the model's weights: the statistics copies feed the large ones with each
    * run (RunModel.feedWeights: onnxruntime-web copies them into its heap for the run), so a copy
    * holds neither them in its bytes nor a prepacked copy in its session (before: 2x, the 100 MB
-   * MatMul bench model's peak on the web runtime +500 → +308-341 MiB); sequential: the prefix's
-   * compressed weights and the original's beside them, counted as once more
+   * MatMul bench model's peak on the web runtime +500 → +308-341 MiB), and once more its Conv
+   * weights, which are not fed (a session holds its own copy); sequential: the prefix's compressed
+   * weights and the original's beside them, counted as once more
    */
   models: number;
   /** RECOVERY_RUNTIME */
@@ -113,7 +114,13 @@ export interface RecoveryMemory {
  * main-graph order, the model's bytes, the rounds of "sequential" (as recovery/sequential.ts
  * splits the layers: equal counts in order).
  */
-export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: number, rounds = 4): RecoveryMemory {
+export function recoveryMemory(
+  layers: readonly RecoveryLayer[],
+  modelBytes: number,
+  rounds = 4,
+  /** bytes of the model's Conv weights, which the statistics do not feed: a session holds its own copy of them */
+  convBytes = 0,
+): RecoveryMemory {
   const hOf = (l: RecoveryLayer) => l.groups * l.cols * l.cols * 8;
   const h = layers.reduce((n, l) => n + hOf(l), 0);
   // the statistics in passes of at most RECOVERY_STATS_BUDGET float32 bytes (hessian.ts passesFor)
@@ -153,7 +160,7 @@ export function recoveryMemory(layers: readonly RecoveryLayer[], modelBytes: num
   // one round (recovery/sequential.ts recoverySource): H streamed (above)
   const streamed = !sequential || Math.min(Math.floor(rounds), layers.length) <= 1;
   const held = streamed ? streamedHeld : oneRound;
-  const models = (sequential ? 2 : 1) * modelBytes;
+  const models = (sequential ? 2 : 1) * modelBytes + Math.max(0, Math.min(convBytes, modelBytes));
   const runtime = RECOVERY_RUNTIME;
   // (the teacher: a sequential layer after the first round; the rounds split as above)
   const first = Math.round(layers.length / Math.max(1, Math.min(Math.floor(rounds), layers.length)));

@@ -328,7 +328,12 @@ function recoveryEstimate(model: OpenedModel, recipe: Recipe, modelBytes: number
     const rows = w.shape.length > 2 ? w.shape[0] : l.op === 'MatMul' ? w.shape[1] : w.shape[0];
     layers.push({ cols, groups: 1, rows, sequential: resolved[i].settings.recovery === 'sequential' });
   }
-  return layers.length > 0 ? recoveryMemory(layers, modelBytes) : undefined;
+  // the Conv weights a statistics session still holds (recovery/hessian.ts feeds only MatMul, Gemm and Gather weights)
+  const convBytes = model.summary.layers.reduce(
+    (n, l) => n + (l.op === 'Conv' || l.op === 'ConvTranspose' ? l.weights.reduce((b, w) => b + (w.role === 'weight' && w.dtype === 'float32' ? w.shape.reduce((p, d) => p * d, 4) : 0), 0) : 0),
+    0,
+  );
+  return layers.length > 0 ? recoveryMemory(layers, modelBytes, 4, convBytes) : undefined;
 }
 
 /** The compressed file of the last result for the open model, if any (for benchmark and export). */
