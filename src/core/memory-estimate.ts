@@ -95,7 +95,7 @@ export interface RecoveryMemory {
    * the runtime's copy of the model's weights: the statistics copies feed the large ones with each
    * run (RunModel.feedWeights: onnxruntime-web copies them into its heap for the run), so a copy
    * holds neither them in its bytes nor a prepacked copy in its session (before: 2x, the 100 MB
-   * MatMul bench model's peak on the web runtime +500 → +308-341 MiB), and once more its Conv
+   * MatMul bench model's peak on the web runtime +500 → +302-341 MiB), and once more its Conv
    * weights, which are not fed (a session holds its own copy); sequential: the prefix's compressed
    * weights and the original's beside them, counted as once more
    */

@@ -19,19 +19,22 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, cores));
 }
 
+/** Points a loaded onnxruntime-web at its .wasm among our own assets, with `threads` threads. */
+function configured(ort: Ort, wasmUrl: string, threads: number): Ort {
+  ort.env.wasm.wasmPaths = { wasm: new URL(wasmUrl, globalThis.location.href).href };
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false; // we are already off the main thread
+  ort.env.logLevel = 'error';
+  return ort;
+}
+
 /**
  * onnxruntime-web with its wasm backend and WebGPU (JSEP). `threads` is read by the first call
  * only: onnxruntime reads numThreads once per wasm instance, so a worker that needs another
  * thread count is another worker.
  */
 export function loadOrt(threads = wasmThreads()): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-web').then((ort) => {
-    ort.env.wasm.wasmPaths = { wasm: new URL(jsepWasmUrl, globalThis.location.href).href };
-    ort.env.wasm.numThreads = threads;
-    ort.env.wasm.proxy = false; // we are already off the main thread
-    ort.env.logLevel = 'error';
-    return ort;
-  });
+  ortPromise ??= import('onnxruntime-web').then((ort) => configured(ort, jsepWasmUrl, threads));
   return ortPromise;
 }
 
@@ -45,17 +48,12 @@ let cpuPromise: Promise<Ort> | undefined;
  * the runs themselves. The kernels are the same: resnet18 runs in 57-60 ms on either. Measured in
  * the page, resnet18 int4 block-32 with gptq on 12 of its 24 images, 2 cores, three of each
  * alternating: Compress 34.7-38.4 s with the WebGPU-capable build, 31.1-33.2 s with this one (the
- * first pass's first sample done at 5.0-5.8 s, against 2.4-2.7 s). The Benchmark's wasm rows keep the default build (`loadOrt`),
- * the one `import 'onnxruntime-web'` gives a deployed app. `threads` as in `loadOrt`.
+ * first pass's first sample done at 5.0-5.8 s, against 2.4-2.7 s). The Benchmark's wasm rows
+ * keep the default build (`loadOrt`), the one `import 'onnxruntime-web'` gives a deployed app.
+ * `threads` as in `loadOrt`.
  */
 export function loadOrtCpu(threads = wasmThreads()): Promise<Ort> {
-  cpuPromise ??= import('onnxruntime-web/wasm').then((ort) => {
-    ort.env.wasm.wasmPaths = { wasm: new URL(cpuWasmUrl, globalThis.location.href).href };
-    ort.env.wasm.numThreads = threads;
-    ort.env.wasm.proxy = false;
-    ort.env.logLevel = 'error';
-    return ort as unknown as Ort;
-  });
+  cpuPromise ??= import('onnxruntime-web/wasm').then((ort) => configured(ort as unknown as Ort, cpuWasmUrl, threads));
   return cpuPromise;
 }
 

@@ -37,7 +37,7 @@ export async function webRunModel(): Promise<{ run: RunModel; release: () => Pro
   run.keepsSession = true;
   // the recovery statistics' large weights go in each run's feeds (copied into the heap for that run
   // only) instead of in every statistics session, which held a copy of each and prepacked the MatMul
-  // ones again: the 100 MB MatMul bench model's peak +500 -> +308-341 MiB, and 5% faster (bench:recovery --runtime web)
+  // ones again: the 100 MB MatMul bench model's peak +500 -> +302-341 MiB, and 5% faster (bench:recovery --runtime web)
   run.feedWeights = true;
   return { run, release: async () => void (await Promise.all([...sessions].map((s) => s.release()))) };
 }

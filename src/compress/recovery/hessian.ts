@@ -518,10 +518,9 @@ function weightsAsInputs(g: NonNullable<Model['graph']>, feeding: Feeding): void
   // read only by ops that compute with them directly: a weight behind a Transpose, Reshape, Cast …
   // stays an initializer, which onnxruntime folds once, where an input would be transformed again
   // in every copy of the graph on every run
-  const readers = new Map<string, string[]>();
-  for (const n of g.nodes) for (const x of n.inputs) if (x) readers.set(x, [...(readers.get(x) ?? []), n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType ?? ''}` : (n.opType ?? '')]);
-  const direct = (name: string) => (readers.get(name) ?? []).every((op) => FED_READERS.has(op));
-  const fed = g.initializers.filter((t) => t.name && t.dataType === DataType.FLOAT && !isExternal(t) && tensorByteLength(t) >= FED_WEIGHT_MIN_BYTES && direct(t.name));
+  const kept = new Set<string>();
+  for (const n of g.nodes) if ((n.domain && n.domain !== 'ai.onnx') || !FED_READERS.has(n.opType ?? '')) for (const x of n.inputs) if (x) kept.add(x);
+  const fed = g.initializers.filter((t) => t.name && !kept.has(t.name) && t.dataType === DataType.FLOAT && !isExternal(t) && tensorByteLength(t) >= FED_WEIGHT_MIN_BYTES);
   if (fed.length === 0) return;
   const names = new Set(fed.map((t) => t.name));
   g.initializers = g.initializers.filter((t) => !names.has(t.name));
