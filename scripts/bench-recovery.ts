@@ -41,6 +41,7 @@ import { attrInt } from '../src/onnx/attributes';
 import { findLayers } from '../src/onnx/layers';
 import type { Model } from '../src/onnx/types';
 import { startGptqNative } from '../src/cli/gptq-native';
+import { pacedRunModel } from '../src/cli/gc-pace';
 import { ortWebNodeRunModel } from './ort-web-node-run';
 import { cnn, mlp, mlpLarge, samples } from './recovery-bench-models';
 
@@ -59,7 +60,8 @@ const MiB = 2 ** 20;
 
 /** `--runtime web`: every run (the forward pass, the statistics, the held-out check) on onnxruntime-web's wasm backend in Node, the page's runtime (one thread), instead of onnxruntime-node */
 const WEB = args.includes('--runtime') && args[args.indexOf('--runtime') + 1] === 'web';
-const run = WEB ? ortWebNodeRunModel() : nodeRunModel();
+// onnxruntime-node as the CLI runs it (its dead outputs collected as they pile up: cli/gc-pace.ts); onnxruntime-web as the page, unpaced
+const run = WEB ? ortWebNodeRunModel() : pacedRunModel(nodeRunModel());
 
 const worstCosine = (a: Uint8Array, b: Uint8Array, held: Sample[]) => worstOutputCosine(run, a, b, held);
 

@@ -34,6 +34,7 @@ import { startGptqThreads } from './gptq-threads';
 import { splitData, type LoadedData } from '../bench/data-load';
 import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
 import { descriptionFromFlags, loadDataFed, type DataFlags } from './data';
+import { pacedRunModel } from './gc-pace';
 
 export interface CompressArgs extends DataFlags {
   model: string;
@@ -83,7 +84,8 @@ export async function ortRunModel(): Promise<RunModel> {
   run.nativeProducts = true;
   // the recovery statistics feed large weights in place instead of each session copying them (hessian.ts, weightsAsInputs)
   run.feedWeights = true;
-  return run;
+  // dead outputs collected as they pile up, not tens of MB later (gc-pace.ts)
+  return pacedRunModel(run);
 }
 
 /** Random input sets for --synthesize-samples (the studio calibrates on as many). */

@@ -2,12 +2,11 @@
  * The worker thread of GPTQ's native products (cli/gptq-native.ts): onnxruntime-node sessions for
  * recovery/gptq-native.ts's models, serving each call posted in the control block.
  */
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import type { RunModel } from '../compress/activations/calibrate';
 import { GptqNativeServer, nativeModels } from '../compress/recovery/gptq-native';
 import { NATIVE_ARGS, NATIVE_CONTROL_BYTES, NATIVE_CTL as CTL, NATIVE_MESSAGE } from './gptq-native';
+import { pacedRunModel } from './gc-pace';
 
 /** Output bytes between two collections of this thread's young generation. */
 const COLLECT_BYTES = 8 * 2 ** 20;
@@ -29,23 +28,15 @@ export async function serveGptqNative({ memory, control, threads }: { memory: We
   // Each run's outputs are new arrays (onnxruntime-node allocates them): about 130 KB a call, a
   // layer's calls hundreds of MB of garbage, which this thread's collector left for tens of MB
   // (the 100 MB MatMul bench: +77 MiB at the peak). A young-generation collection every
-  // COLLECT_BYTES of outputs frees them at a small cost (the heap here is small).
-  let garbage = 0;
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as (o?: { type: 'minor' | 'major' }) => void;
-  const run: RunModel = async (bytes, sample) => {
+  // COLLECT_BYTES of outputs frees them at a small cost (the heap here is small): gc-pace.ts.
+  const own: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
     if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, options)));
     const feeds = Object.fromEntries(Object.entries(sample).map(([k, t]) => [k, new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims)]));
     const out = await (await s).run(feeds);
-    for (const v of Object.values(out)) garbage += (v.data as Float32Array).byteLength;
-    if (garbage > COLLECT_BYTES) {
-      garbage = 0;
-      gc({ type: 'minor' });
-    }
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
   };
-  const server = new GptqNativeServer(memory, run);
+  const server = new GptqNativeServer(memory, pacedRunModel(own, COLLECT_BYTES));
 
   // the sessions made before it says it is ready (the caller's statistics run meanwhile)
   const { errors, both } = nativeModels();

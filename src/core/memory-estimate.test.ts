@@ -36,21 +36,21 @@ describe('memory estimate', () => {
   it("recovery in one pass: the H of the largest pass of layers (streamed), one statistics run (its float32 outputs twice, the layer input rows up to 512 MiB), the runtime's copy of the weights, onnxruntime", () => {
     // a transformer block's MatMuls: 4096 columns each, 24 of them: 3 GiB of H in all, but a pass
     // holds two (64 MiB of float32 outputs each, 128 MiB a pass): 128 MiB of float32 sums, and the
-    // H of the layer being written in float64 (128 MiB), at a time
+    // H of the layer being written, float32 as its sums (64 MiB), at a time
     const H = 4096 * 4096 * 8;
     const big = recoveryMemory(Array.from({ length: 24 }, () => ({ cols: 4096, groups: 1 })), 100 * MiB);
     expect(big.streamed).toBe(true);
-    expect(big.h).toBe(2 * H);
+    expect(big.h).toBe(128 * MiB + H / 2);
     // float32 outputs 64 MiB a layer: two layers a pass (128 MiB), twice (the runtime's and JavaScript's copies)
     expect(big.statistics).toBe(2 * 128 * MiB + 512 * MiB);
     expect(big.models).toBe(100 * MiB);
     expect(big.rounds).toBe(0);
     // GPTQ's workspace: one 4096² float32 matrix
     expect(big.solver).toBe(64 * MiB);
-    expect(big.bytes).toBe(2 * H + 768 * MiB + 100 * MiB + RECOVERY_RUNTIME + 64 * MiB);
+    expect(big.bytes).toBe(128 * MiB + H / 2 + 768 * MiB + 100 * MiB + RECOVERY_RUNTIME + 64 * MiB);
     // a layer larger than the budget is a pass alone; small models: the rows counted as H's size
     const small = recoveryMemory([{ cols: 9, groups: 32 }], 1000);
-    expect(small).toEqual({ bytes: 32 * 81 * 12 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 1000 + 300 * MiB + 81 * 4, h: 32 * 81 * 12, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 1000, runtime: 300 * MiB, solver: 81 * 4 });
+    expect(small).toEqual({ bytes: 32 * 81 * 8 + (32 * 81 * 4 * 2 + 32 * 81 * 8) + 1000 + 300 * MiB + 81 * 4, h: 32 * 81 * 8, streamed: true, rounds: 0, statistics: 32 * 81 * 4 * 2 + 32 * 81 * 8, models: 1000, runtime: 300 * MiB, solver: 81 * 4 });
     expect(recoveryMemory([{ cols: 8192, groups: 1 }], 0).statistics).toBe(2 * 256 * MiB + 512 * MiB);
     expect(recoveryMemory([], 1000).bytes).toBe(0);
     // Conv weights are not fed: a session holds them once more (at most the model's bytes)
@@ -59,7 +59,7 @@ describe('memory estimate', () => {
     const e = estimateCompressMemory({ fileBytes: 100 * MiB, outputBytes: 25 * MiB, recovery: big });
     expect(e.bytes).toBe(Math.ceil(100 * MiB * 1.026 + 100 * MiB + 75 * MiB + big.bytes));
     expect(e.basis).toBe(
-      'the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 1.45 GB for recovery: the H of one pass of layers at a time 256 MB (the largest pass; each is freed once its layers are written), a statistics run 768 MB, the runtime\'s copy of the weights 100 MB, GPTQ\'s workspace 64.0 MB and onnxruntime with the calibration data 300 MB',
+      'the open model 103 MB, a copy of its files 100 MB and 3x the 25.0 MB result, and 1.39 GB for recovery: the H of one pass of layers at a time 192 MB (the largest pass; each is freed once its layers are written), a statistics run 768 MB, the runtime\'s copy of the weights 100 MB, GPTQ\'s workspace 64.0 MB and onnxruntime with the calibration data 300 MB',
     );
   });
 
@@ -102,15 +102,15 @@ describe('memory estimate', () => {
     const outs = [64, 64, 64, 64, 64, 128, 128, 128, 128, 128, 256, 256, 256, 256, 256, 512, 512, 512, 512, 512, 1000];
     const gptq = recoveryMemory(cols.map((c, i) => ({ cols: c, groups: 1, rows: outs[i] })), file);
     // every layer's H is 738 MB; streamed, the largest pass is the first: conv1 … layer4.0.conv1
-    // (113 MB of float32 outputs and sums, its widest layer's H 42 MB), the others a 4608-column
-    // layer each (85 MB of float32 sums beside its 170 MB float64 H, with fc in the last: the most held)
+    // (113 MB of float32 outputs and sums, its widest layer's H 21 MB), the others a 4608-column
+    // layer each (85 MB of float32 sums beside its 85 MB float32 H, with fc in the last: the most held)
     expect(gptq.streamed).toBe(true);
-    expect(gptq.h).toBe(4608 * 4608 * 12 + 512 * 512 * 4);
+    expect(gptq.h).toBe(4608 * 4608 * 8 + 512 * 512 * 4);
     expect(gptq.statistics).toBe(2 * 112_972_196 + 512 * MiB);
     // GPTQ's workspace: one 4608² float32 matrix
     expect(gptq.solver).toBe(4608 * 4608 * 4);
     // (the runtime's copy of the weights once: 2x before the statistics fed them with each run)
-    expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 4608 * 4608 * 12 + 512 * 512 * 4 + 4608 * 4608 * 4 - file);
+    expect(gptq.bytes).toBe(1_909_029_198 - 738_173_768 + 4608 * 4608 * 8 + 512 * 512 * 4 + 4608 * 4608 * 4 - file);
     const seq = recoveryMemory(cols.map((c, i) => ({ cols: c, groups: 1, rows: outs[i], sequential: true })), file);
     // last round: layer4.0.conv2 … fc, their H and cross terms (512 MB each; the cross terms under the statistics run)
     const last = 8 * (3 * 4608 * 4608 + 256 * 256 + 512 * 512);

@@ -126,15 +126,15 @@ export function recoveryMemory(
   // the statistics in passes of at most RECOVERY_STATS_BUDGET float32 bytes (hessian.ts passesFor)
   let pass = 0;
   let largestPass = 0;
-  // streamed: a pass's sums in float32 blocks (at most its float32 bytes) beside the float64 H of
-  // the layer being written (made when it is taken, freed once it is written), the largest of the passes
+  // streamed: a pass's sums in float32 blocks (at most its float32 bytes) beside the H of the layer
+  // being written, float32 as its sums (made when it is taken, freed once it is written), the largest of the passes
   let widest = 0;
   let streamedHeld = 0;
   for (const l of layers) {
     const b = hOf(l) / 2;
     const fresh = pass > 0 && pass + b > RECOVERY_STATS_BUDGET;
     pass = fresh ? b : pass + b;
-    widest = fresh ? hOf(l) : Math.max(widest, hOf(l));
+    widest = fresh ? b : Math.max(widest, b);
     largestPass = Math.max(largestPass, pass);
     streamedHeld = Math.max(streamedHeld, pass + widest);
   }

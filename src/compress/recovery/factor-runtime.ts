@@ -20,7 +20,7 @@ import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
 import { choleskyLower } from './gptq';
-import { hasPreparedFactor, setPreparedFactor } from './gptq-simd';
+import { hasPreparedFactor, setPreparedFactor, type HMatrix } from './gptq-simd';
 
 /** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
 export const RUNTIME_FACTOR_MIN = 1024;
@@ -68,7 +68,7 @@ async function product(run: RunModel, x: Float32Array, m: number, y: Float32Arra
  * damped H: A[i][j] = H[n−1−i][n−1−j], the diagonal (H's, or 1 where H's is not positive) +
  * damp × H's mean diagonal; undefined when A is not positive definite (or H is all zero).
  */
-export async function runtimeFactor(h: Float64Array, n: number, damp: number, run: RunModel): Promise<Float32Array | undefined> {
+export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: RunModel): Promise<Float32Array | undefined> {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
@@ -129,7 +129,7 @@ export async function runtimeFactor(h: Float64Array, n: number, damp: number, ru
  * positive definite at that damping, or a run that fails, registers nothing (the workspace
  * factors it itself, damping more where it must).
  */
-export async function prepareFactors(hs: readonly Float64Array[], n: number, run: RunModel, damp = 0.01): Promise<void> {
+export async function prepareFactors(hs: readonly HMatrix[], n: number, run: RunModel, damp = 0.01): Promise<void> {
   if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
   for (const h of hs) {
     // (taken again before it was solved: Q, K and V reading one statistic; it is still there)

@@ -23,6 +23,12 @@
 import { GPTQ_SHARED_WASM_BASE64, GPTQ_WASM_BASE64 } from './gptq-wasm';
 import { decodeBase64, embeddedKernel } from '../wasm-kernel';
 
+/**
+ * A layer's H (n×n, row-major, symmetric): float32 where its sums were float32 (hessian.ts: H's
+ * blocks summed over a pass), float64 where a teacher's cross term is subtracted from it.
+ */
+export type HMatrix = Float32Array | Float64Array;
+
 interface Kernel {
   memory: WebAssembly.Memory;
   dots(x: number, rows: number, stride: number, y: number, len: number, out: number): void;
@@ -451,14 +457,14 @@ export function helpedLanes(memory: WebAssembly.Memory): number {
  * (the array GPTQ is given) at a damping: the lower Cholesky factor of the reversed damped H, as
  * GptqWorkspace.factor's first attempt computes it; taken once (the workspace copies it).
  */
-const prepared = new WeakMap<Float64Array, { damp: number; lower: Float32Array }>();
+const prepared = new WeakMap<HMatrix, { damp: number; lower: Float32Array }>();
 
-export function setPreparedFactor(h: Float64Array, damp: number, lower: Float32Array): void {
+export function setPreparedFactor(h: HMatrix, damp: number, lower: Float32Array): void {
   prepared.set(h, { damp, lower });
 }
 
 /** Whether a factor is registered for `h` (and not yet taken). */
-export function hasPreparedFactor(h: Float64Array): boolean {
+export function hasPreparedFactor(h: HMatrix): boolean {
   return prepared.has(h);
 }
 
@@ -548,10 +554,10 @@ export class GptqWorkspace {
   private loadedD: Float32Array | undefined;
 
   /** the H loaded (its prepared factor, if any) */
-  private loaded: Float64Array | undefined;
+  private loaded: HMatrix | undefined;
 
   /** Loads H (as measured; symmetric, its upper part is read). */
-  loadH(h: Float64Array): void {
+  loadH(h: HMatrix): void {
     this.loaded = h;
     const { f, d, n, M, HDIAG } = this;
     for (let i = 0; i < n; i++) {
@@ -667,7 +673,7 @@ export class GptqWorkspace {
     const pre = this.loaded && prepared.get(this.loaded);
     if (pre && pre.damp === damp0 && pre.lower.length === n * n) {
       // (taken once: its n² floats go now, not with H; a second solve of this H factors it here)
-      prepared.delete(this.loaded as Float64Array);
+      prepared.delete(this.loaded as HMatrix);
       for (let i = 0; i < n; i++) f.set(pre.lower.subarray(i * n, i * n + i + 1), M + i * n);
       done(damp0);
       return undefined;
@@ -762,7 +768,7 @@ export class GptqWorkspace {
  * The module's memory as: E = C − H, L = the Cholesky factor of H_d (then its transpose in the
  * upper part), W = w, V = the correction.
  */
-export function teacherSimd(h: Float64Array, cross: Float64Array, w: Float64Array, R: number, n: number, damp: number): Float64Array | false | undefined {
+export function teacherSimd(h: HMatrix, cross: Float64Array, w: Float64Array, R: number, n: number, damp: number): Float64Array | false | undefined {
   const k = enabled ? load() : null;
   const E = OUT_BYTES / 8;
   const L = E + n * n;

@@ -14,7 +14,9 @@
  * codes on the tests' layers, errors to float32 rounding).
  */
 import { codeRange, type QuantizedTensor } from '../quantize/quantize';
-import { GptqWorkspace, type BlockProjection, type ProjectionMode } from './gptq-simd';
+import { GptqWorkspace, type BlockProjection, type HMatrix, type ProjectionMode } from './gptq-simd';
+
+export type { HMatrix };
 
 /** A weight tensor seen as a matrix: element index of (row, col) in the tensor's element order. */
 export interface WeightMatrix {
@@ -36,14 +38,14 @@ export interface GptqOptions {
 }
 
 /** Column order for the sweep: by decreasing H diagonal (stable), or the identity. */
-export function columnOrder(h: Float64Array, n: number, actOrder: boolean | undefined): Int32Array {
+export function columnOrder(h: HMatrix, n: number, actOrder: boolean | undefined): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   if (!actOrder) return order;
   return order.sort((a, b) => h[b * n + b] - h[a * n + a] || a - b);
 }
 
 /** H with rows and columns in `order` (H'[i][j] = H[order[i]][order[j]]). */
-function permuted(h: Float64Array, n: number, order: Int32Array): Float64Array {
+function permuted(h: HMatrix, n: number, order: Int32Array): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const src = order[i] * n;
@@ -127,7 +129,7 @@ export function inverseUpperFactor(h: Float64Array, n: number): Float64Array | u
 }
 
 /** eHeᵀ for one row e (H symmetric: the upper triangle only). */
-function rowError(e: Float64Array, off: number, n: number, h: Float64Array): number {
+function rowError(e: Float64Array, off: number, n: number, h: HMatrix): number {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const di = e[off + i];
@@ -141,7 +143,7 @@ function rowError(e: Float64Array, off: number, n: number, h: Float64Array): num
 }
 
 /** x·H·xᵀ for each row x of `x` ([R, n]; H symmetric): on the SIMD workspace when there is one. */
-export function quadraticForms(x: Float64Array, R: number, n: number, h: Float64Array): Float64Array {
+export function quadraticForms(x: Float64Array, R: number, n: number, h: HMatrix): Float64Array {
   const out = new Float64Array(R);
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
@@ -170,11 +172,11 @@ interface Factored {
   /** upper factor of the damped H⁻¹ */
   u: Float64Array;
   /** H as measured (dead inputs included), for output errors */
-  energyH: Float64Array;
+  energyH: HMatrix;
 }
 
 /** Damps and factors H (more damping when it is singular); undefined with why when it cannot. */
-function factor(hIn: Float64Array, n: number, damp0: number): Factored | { note: string } {
+function factor(hIn: HMatrix, n: number, damp0: number): Factored | { note: string } {
   const h = Float64Array.from(hIn);
   // dead inputs (never non-zero in the data): no information; their weights do not matter
   let meanDiag = 0;
@@ -215,7 +217,7 @@ function sweep(work: Float64Array, R: number, n: number, u: Float64Array, projec
 }
 
 /** Per-row output error ‖(w − v)·x‖² on the inputs of `energyH`, and each row's output energy ‖w·x‖². */
-function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: Float64Array): { errors: Float64Array; energy: Float64Array } {
+function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: HMatrix): { errors: Float64Array; energy: Float64Array } {
   const diff = new Float64Array(R * n);
   for (let i = 0; i < R * n; i++) diff[i] = w[i] - v[i];
   const errors = new Float64Array(R);
@@ -261,7 +263,7 @@ function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Flo
  * else with the scalar loops (float64). The result: the errors before and after, relative to the
  * output energy, or why H could not be factored.
  */
-function solve(R: number, n: number, h: Float64Array, damp: number, fill: FillBlock, p: ProjectionMode, write: (e: number, v: number) => void): GptqResult {
+function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, p: ProjectionMode, write: (e: number, v: number) => void): GptqResult {
   const outcome = new Outcome();
   let energy = 0;
   // per row: keep the new values only where they lower that row's output error
@@ -347,7 +349,7 @@ class Outcome {
  * the same sweep: SparseGPT's idea with the mask fixed). Rows whose result would be worse, and
  * every row when H cannot be factored, keep their codes.
  */
-export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], hIn: Float64Array, options: GptqOptions & { kept?: (e: number) => boolean } = {}): GptqResult {
+export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], hIn: HMatrix, options: GptqOptions & { kept?: (e: number) => boolean } = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
   const [tmin, tmax] = codeRange(qt.bits);
@@ -383,7 +385,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
  * A least-squares refit of the kept weights, column by column (the sweep above with no grid).
  * Rows whose result would be worse keep their pruned values.
  */
-export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, options: GptqOptions = {}): GptqResult {
+export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: HMatrix, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
   const fill: FillBlock = (k0, count, w, base, p, elem) => {

@@ -396,6 +396,57 @@ describe('statistics copies: large weights fed in place (RunModel.feedWeights)',
   });
 });
 
+describe("statistics: H's blocks summed by a native runtime (RunModel.nativeProducts)", () => {
+  const wide = cases.filter((c) => /777 columns|520 columns a group/.test(c.name));
+  // a sample of this Conv gives 100 rows ≥ its 72 columns: a product per copy, the copies' products added in the graph
+  wide.push({ name: 'Conv 3x3 over 8 channels, 10x10 (rows per sample ≥ columns)', op: 'Conv', x: [1, 8, 10, 10], w: [4, 8, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] } });
+  for (const c of wide)
+    for (const copies of [3, undefined]) {
+      it(`${c.name}, ${copies ?? 'counted'} samples a run: each run is fed the sums so far (a scalar 0 first) and returns them with its blocks added; H float32, bit for bit the sums added in JavaScript`, async () => {
+        const rng = seeded(41);
+        const model = caseModel(c, rng);
+        const size = c.x.reduce((p, d) => p * d, 1);
+        const samples: Sample[] = Array.from({ length: 7 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 4 - 1.5) } }));
+        const fed: { dims: readonly number[]; data: Float32Array }[][] = [];
+        const native: typeof run = (bytes, feeds) => {
+          fed.push(Object.entries(feeds).filter(([name]) => name.startsWith('__hessian_acc')).map(([, t]) => ({ dims: t.dims, data: t.data as Float32Array })));
+          return run(bytes, feeds);
+        };
+        native.release = run.release;
+        native.nativeProducts = true;
+        let plainFed = 0;
+        const plain: typeof run = (bytes, feeds) => {
+          plainFed += Object.keys(feeds).filter((name) => name.startsWith('__hessian_acc')).length;
+          return run(bytes, feeds);
+        };
+        const options = copies ? { copies } : {};
+        const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, native, options)).get('layer');
+        const want = (await collectHessians(model, recoveryLayers(model, recipe), samples, plain, options)).get('layer');
+        expect(got?.rows).toBe(want?.rows);
+        expect(got?.h.length).toBe(want?.h.length);
+        got?.h.forEach((h, g) => {
+          expect(h).toBeInstanceOf(Float32Array);
+          expect(want?.h[g]).toBeInstanceOf(Float32Array);
+          expect(Array.from(h)).toEqual(Array.from(want?.h[g] as Float32Array));
+        });
+        // the runs that compute H (not a light run counting rows): the first fed scalar zeros, the later ones [rows, cols] or [groups, rows, cols] sums
+        const runs = fed.filter((f) => f.length > 0);
+        expect(runs.length).toBeGreaterThan(1);
+        expect(runs[0].every((t) => t.dims.length === 0 && t.data.length === 1 && t.data[0] === 0)).toBe(true);
+        const groups = c.conv?.groups ?? 1;
+        for (const t of runs.slice(1).flat()) {
+          expect(t.dims.length).toBe(c.op === 'Conv' ? 3 : 2);
+          if (c.op === 'Conv') expect(t.dims[0]).toBe(groups);
+          expect(t.data.length).toBe(t.dims.reduce((p, d) => p * d, 1));
+        }
+        // samples `copies` a run: every run of the pass (counted: the first sample alone, then the rest)
+        if (copies) expect(runs.length).toBe(Math.ceil(7 / copies));
+        // a runner without native products sums them itself: fed none
+        expect(plainFed).toBe(0);
+      });
+    }
+});
+
 describe('statistics copies: a weight read through another op stays an initializer', () => {
   it('a weight behind a Transpose is not fed (onnxruntime folds it once; fed, each copy would transpose it every run); a weight read directly is', async () => {
     const rng = seeded(31);

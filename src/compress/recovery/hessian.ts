@@ -23,7 +23,8 @@
  *     (output channel c·k + i is input channel c at kernel position i: the weight's column order),
  *     so the patch weights are channels × k² values, not cols².
  * Layers that read the same input with the same geometry (Q/K/V projections) share one statistic.
- * Memory: one cols×cols float64 matrix per layer (or shared statistic) and group.
+ * Memory: one cols×cols float32 matrix per layer (or shared statistic) and group (float64 beside a
+ * teacher's cross term).
  */
 import { AppError, isAppError, throwIfAborted } from '../../core/errors';
 import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
@@ -36,7 +37,7 @@ import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import { prepareFactors } from './factor-runtime';
-import type { WeightMatrix } from './gptq';
+import type { HMatrix, WeightMatrix } from './gptq';
 import { logInputAfter } from './sensitivity';
 
 /** Largest per-output-channel H of a layer a Log reads (O·cols² float64); beyond it the plain H. */
@@ -47,8 +48,13 @@ export interface LayerHessian {
   op: 'Conv' | 'MatMul' | 'Gemm';
   /** the reduction length (columns of the weight matrix view) */
   cols: number;
-  /** one H (cols×cols, row-major) per group (Conv groups; 1 otherwise); empty matrices when only means were asked for */
-  h: Float64Array[];
+  /**
+   * one H (cols×cols, row-major) per group (Conv groups; 1 otherwise); empty matrices when only
+   * means were asked for. Float32 where its sums were (Stat.blocks: every H without a teacher: no
+   * precision lost, half the memory: the bench's 100 MB MatMul model's widest H is 36 MiB, not 72);
+   * float64 beside a teacher's cross term.
+   */
+  h: HMatrix[];
   /** the mean input row per group (for bias correction) */
   mean: Float64Array[];
   /** input rows accumulated per group */
@@ -126,7 +132,8 @@ interface Stat {
   channels: number;
   /** some layer wants H (otherwise only the sums: bias correction) */
   full: boolean;
-  h: Float64Array[];
+  /** H's float64 sums (beside a teacher's cross term), or H made from the float32 blocks (materialize) */
+  h: HMatrix[];
   sum: Float64Array[];
   rows: number;
   /** the teacher's input to the same layer (same geometry), in the same model: C = X̃ᵀX and its sums */
@@ -151,13 +158,19 @@ interface Stat {
    * H's blocks (gramBlocks order, each [groups, rows of the block, its columns]) summed over a
    * pass's runs in float32, where no teacher reads H beside C (`partner`: C − H would cancel):
    * the first run's outputs are copied and later runs add into them (a diagonal block: its upper
-   * part), so a run adds 12 bytes an entry, not 20 (a float64 sum read and written).
-   * H in float64 is made from them when a layer takes it (`materialize`). GPTQ holds H in float32
-   * itself (gptq-simd.ts).
+   * part), so a run adds 12 bytes an entry, not 20 (a float64 sum read and written). Where the
+   * runtime is native (RunModel.nativeProducts) it adds them itself: each run is fed the sums so
+   * far and returns them with its blocks added (`outputs.acc`; the same float32 additions in the
+   * same order, so the same bits). H in float32 is made from them when a layer takes it
+   * (`materialize`), as GPTQ holds it (gptq-simd.ts).
    */
   blocks?: (Float32Array | undefined)[];
-  /** gram: H's blocks on and above the diagonal, in `blocks` order (gramBlocks) */
-  outputs: { gram?: string[]; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
+  /**
+   * gram: H's blocks on and above the diagonal, in `blocks` order (gramBlocks); acc: where the
+   * runtime sums them (statisticsModel's `accumulate`), the inputs each run is fed the sums so far
+   * in (the gram outputs are then those sums plus the run's blocks)
+   */
+  outputs: { gram?: string[]; acc?: string[]; sum: string; shapes: string[]; rowsAxes: number[]; cross?: string; partnerSum?: string; weighted?: string };
 }
 
 /**
@@ -387,7 +400,7 @@ function needed(nodes: readonly Node[], outputs: readonly string[]): Node[] {
  * its own sample and weighing its rows by its weight input (0 for an empty slot), and the
  * copies' rows are joined before the product: one H per `copies` samples.
  */
-function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, inPlace = false): { model: Model; feeding: Feeding } {
+function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, inPlace = false, accumulate = false): { model: Model; feeding: Feeding } {
   const copy = cloneModel(model);
   const g = copy.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
@@ -421,6 +434,16 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   const outputs: string[] = [];
   const weights = copies > 1 ? renames.map((_, k) => names.fresh(`__hessian_weight${k}`)) : [];
   for (const w of weights) inputs.push(makeValueInfo(w, DataType.FLOAT, []));
+  // H's blocks summed in float32 (Stat.blocks): where asked, by the runtime, each block plus the sums so far fed back in (no shape: a scalar 0 the first run)
+  const summed = (s: Stat, gram: string[] | undefined): string[] | undefined => {
+    if (!gram || !accumulate || !s.full || s.partner) return gram;
+    s.outputs.acc = gram.map(() => {
+      const acc = names.fresh('__hessian_acc');
+      inputs.push(makeValueInfo(acc, DataType.FLOAT));
+      return acc;
+    });
+    return gram.map((o, k) => b.add(o, (s.outputs.acc as string[])[k]));
+  };
   for (const s of stats) {
     if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
       // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
@@ -430,7 +453,8 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       // per block of H: each copy's product, weighed and added
       const perCopy = s.full ? parts.map((p) => b.gram(p, 2, s.cols, (x, y) => convGram(b, x, y))) : undefined;
       const gram = perCopy ? perCopy[0].map((_, blk) => weigh(perCopy.map((c) => c[blk]))) : undefined;
-      s.outputs = { gram, sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p) => b.shape(p)), rowsAxes: [0, 3] };
+      s.outputs = { sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p) => b.shape(p)), rowsAxes: [0, 3] };
+      s.outputs.gram = summed(s, gram);
       if (s.partner && s.full) {
         const partner = s.partner;
         const pParts = renames.map((r, k) => convRows(b, s, conv, r(partner), k));
@@ -452,7 +476,8 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
     // dense rows [rows, cols] (columns: axis 1), Conv rows [G, cols, rows] (axis 1)
     const gram = s.full ? b.gram(a, 1, s.cols, (x, y) => product(b, s, x, y)) : undefined;
-    s.outputs = { gram, sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
+    s.outputs = { sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
+    s.outputs.gram = summed(s, gram);
     if (s.partner && s.full) {
       const partner = s.partner;
       // the teacher's rows beside these (an empty copy's are weighed 0 on both sides already through `a`; its sums here)
@@ -579,6 +604,11 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
     const size = (r1 - r0) * w;
     const gram = float32Output(got, (stat.outputs.gram as string[])[k], groups * size, stat.input);
     const acc = stat.blocks;
+    if (acc && stat.outputs.acc) {
+      // the runtime's sums (fed back next run): a new array each run
+      acc[k] = gram;
+      return;
+    }
     if (acc) {
       const into = acc[k];
       if (!into) {
@@ -610,6 +640,18 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
   });
 }
 
+/** The sums so far of H's blocks as the statistics copy reads them (Stat.outputs.acc): [rows, cols] of a block (dense) or [groups, rows, cols] (Conv); a scalar 0 before the first run. */
+function feedSums(s: Stat, feeds: Sample): void {
+  const acc = s.outputs.acc;
+  if (!acc) return;
+  const { bounds, blocks } = gramBlocks(s.cols);
+  blocks.forEach(([bi, bj], k) => {
+    const sums = s.blocks?.[k];
+    const dims = [bounds[bi + 1] - bounds[bi], bounds[bj + 1] - bounds[bj]];
+    feeds[acc[k]] = sums ? { dtype: 'float32', dims: s.op === 'dense' ? dims : [s.groups, ...dims], data: sums } : { dtype: 'float32', dims: [], data: Float32Array.of(0) };
+  });
+}
+
 const copyData = (d: SampleTensor['data']): SampleTensor['data'] => (ArrayBuffer.isView(d) ? (d as unknown as { slice(): SampleTensor['data'] }).slice() : Array.from(d as ArrayLike<number>));
 
 /**
@@ -635,7 +677,8 @@ const emptied = (bytes: Uint8Array): void => {
 
 /** Runs the statistics copy with `copies` samples a run over all samples, adding into `stats`. */
 async function runStatistics(model: Model, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, copies: number, samples: readonly Sample[], run: RunModel, options: HessianOptions): Promise<void> {
-  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedWeights === true);
+  // (a native runtime adds H's blocks itself: the JavaScript loop was the CNN bench's largest part after the products)
+  const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedWeights === true, run.nativeProducts === true);
   const bytes = run.keepsSession ? encodeModelInto(copy, resizableBytes) : encodeModel(copy);
   for (let i = 0; i < samples.length; i += copies) {
     throwIfAborted(options.signal);
@@ -650,6 +693,7 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
       }
       if (feeding.weights.length > 0) feeds[feeding.weights[k]] = { dtype: 'float32', dims: [], data: Float32Array.of(k < used ? 1 : 0) };
     }
+    for (const s of stats) feedSums(s, feeds);
     const got = await run(bytes, feeds);
     // its session holds the model now (a runner that says so)
     if (i === 0 && run.keepsSession) emptied(bytes);
@@ -814,36 +858,68 @@ function symmetrize(s: Stat): void {
   for (const h of [...s.h, ...s.weighted]) mirror(h, n);
 }
 
-/** H in float64, both triangles, from the float32 blocks summed over the pass (Stat.blocks), which go. */
+/**
+ * H in float32 (the precision of its sums), both triangles, from the float32 blocks summed over
+ * the pass (Stat.blocks), which go. (Float64 here took 2x the memory for nothing, and at the bench
+ * CNN's widest layer 0.17 s of 1.4 s, most of it touching the fresh 42 MB.)
+ */
 function materialize(s: Stat): void {
   const acc = s.blocks;
   if (!acc) return;
   delete s.blocks;
   const n = s.cols;
   const { bounds, blocks } = gramBlocks(n);
-  s.h = Array.from({ length: s.groups }, () => new Float64Array(n * n));
+  const h = Array.from({ length: s.groups }, () => new Float32Array(n * n));
+  s.h = h;
   blocks.forEach(([bi, bj], k) => {
     const block = acc[k];
     acc[k] = undefined;
     if (!block) return;
-    const [r0, r1, c0, c1] = [bounds[bi], bounds[bi + 1], bounds[bj], bounds[bj + 1]];
-    const w = c1 - c0;
-    const size = (r1 - r0) * w;
-    for (let g = 0; g < s.groups; g++) {
-      const h = s.h[g];
-      for (let i = 0; i < r1 - r0; i++) {
-        const r = r0 + i;
-        const src = g * size + i * w;
-        for (let j = bi === bj ? i : 0; j < w; j++) h[r * n + c0 + j] = block[src + j];
-      }
-    }
+    const size = (bounds[bi + 1] - bounds[bi]) * (bounds[bj + 1] - bounds[bj]);
+    for (let g = 0; g < s.groups; g++) place(h[g], n, block, g * size, bounds[bi], bounds[bi + 1], bounds[bj], bounds[bj + 1]);
   });
-  for (const h of s.h) mirror(h, n);
 }
 
-/** The upper triangle of H (n×n, row-major) copied to the lower. */
-function mirror(h: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+/** Tile side of the mirrored writes: a tile's rows and its transpose's stay in cache. */
+const TILE = 32;
+
+/**
+ * Writes a block of H's upper part (rows r0…r1, columns c0…c1, row-major in `block` from `src`; a
+ * diagonal block, r0 = c0: its upper triangle read) into `h` (n×n) and its mirror image, a tile
+ * at a time.
+ */
+function place(h: HMatrix, n: number, block: Float32Array, src: number, r0: number, r1: number, c0: number, c1: number): void {
+  const w = c1 - c0;
+  const diag = r0 === c0;
+  for (let i0 = r0; i0 < r1; i0 += TILE) {
+    const i1 = Math.min(r1, i0 + TILE);
+    for (let j0 = diag ? i0 : c0; j0 < c1; j0 += TILE) {
+      const j1 = Math.min(c1, j0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const from = src + (i - r0) * w - c0;
+        const row = i * n;
+        for (let j = diag ? Math.max(j0, i) : j0; j < j1; j++) {
+          const v = block[from + j];
+          h[row + j] = v;
+          h[j * n + i] = v;
+        }
+      }
+    }
+  }
+}
+
+/** The upper triangle of H (n×n, row-major) copied to the lower, a tile at a time. */
+function mirror(h: HMatrix, n: number): void {
+  for (let i0 = 0; i0 < n; i0 += TILE) {
+    const i1 = Math.min(n, i0 + TILE);
+    for (let j0 = i0; j0 < n; j0 += TILE) {
+      const j1 = Math.min(n, j0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const row = i * n;
+        for (let j = Math.max(j0, i + 1); j < j1; j++) h[j * n + i] = h[row + j];
+      }
+    }
+  }
 }
 
 /** A layer's H from its statistic, once collected (undefined: no rows came). */

@@ -7,7 +7,7 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type WeightMatrix } from './gptq';
+import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
@@ -56,7 +56,7 @@ function recoverByGroups(
   values: Float32Array,
   deltaOf: (m: WeightMatrix, mean: readonly Float64Array[]) => Float64Array,
   /** `target`: the weights to aim at (the original ones, or the teacher's, teacher.ts) */
-  solveGroup: (m: WeightMatrix, rows: readonly number[], h: Float64Array, damp: number, target: Float32Array) => GptqResult,
+  solveGroup: (m: WeightMatrix, rows: readonly number[], h: HMatrix, damp: number, target: Float32Array) => GptqResult,
 ): Recovered {
   if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
   const m = weightMatrix(layer, shape);

@@ -17,7 +17,7 @@
  */
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import type { Model, Node, Tensor } from '../../onnx/types';
-import { choleskyLower, type WeightMatrix } from './gptq';
+import { choleskyLower, type HMatrix, type WeightMatrix } from './gptq';
 import { teacherSimd } from './gptq-simd';
 import type { LayerHessian } from './hessian';
 
@@ -75,7 +75,7 @@ export function teacherModel(prefix: Model, original: Model): { model: Model; re
  * through `m`) and gets w* in those rows; false (nothing changed) when H̃ cannot be factored.
  * Costs one Cholesky (n³/3) and 3·rows·n² multiply-adds, every inner loop over contiguous memory.
  */
-export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonly number[], h: Float64Array, cross: Float64Array, damp: number): boolean {
+export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonly number[], h: HMatrix, cross: Float64Array, damp: number): boolean {
   const n = m.cols;
   const R = rows.length;
   let meanDiag = 0;
@@ -96,7 +96,7 @@ export function teacherRows(target: Float32Array, m: WeightMatrix, rows: readonl
 }
 
 /** The scalar loops (no WebAssembly SIMD): w + H_d⁻¹(C − H)wᵀ per row of `w` [R, n], H damped by `ridge` (dead inputs 1); false when H_d is not positive definite. */
-function teacherScalar(h: Float64Array, cross: Float64Array, w: Float64Array, R: number, n: number, ridge: number): Float64Array | false {
+function teacherScalar(h: HMatrix, cross: Float64Array, w: Float64Array, R: number, n: number, ridge: number): Float64Array | false {
   const l = Float64Array.from(h);
   for (let i = 0; i < n; i++) {
     if (!(l[i * n + i] > 0)) l[i * n + i] = 1;
