@@ -9,8 +9,9 @@
  *
  * `pacedRunModel` collects before a run once the earlier runs' outputs reach `limit` bytes since
  * the last collection: by then the caller has read them (the statistics add a run's outputs into
- * their sums before the next run). A full collection of the CLI's heap takes a few ms (the
- * model's bytes are ArrayBuffers, not scanned); at most one per `limit` bytes of outputs.
+ * their sums before the next run). The dead outputs' ArrayBuffer objects are young, so a
+ * collection of V8's young generation frees them (about 0.1 ms here, against about 5 ms for a
+ * full one); at most one per `limit` bytes of outputs.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -47,10 +48,6 @@ export function pacedRunModel(run: RunModel, limit = GC_OUTPUT_BYTES, gc = colle
     for (const t of Object.values(out)) if (ArrayBuffer.isView(t.data)) pending += t.data.byteLength;
     return out;
   };
-  return Object.assign(paced, {
-    ...(run.release ? { release: run.release } : {}),
-    ...(run.keepsSession !== undefined ? { keepsSession: run.keepsSession } : {}),
-    ...(run.nativeProducts !== undefined ? { nativeProducts: run.nativeProducts } : {}),
-    ...(run.feedWeights !== undefined ? { feedWeights: run.feedWeights } : {}),
-  });
+  // its flags and release (the function's own properties) as they are
+  return Object.assign(paced, run);
 }
