@@ -33,6 +33,7 @@ import { transformerModel, unnamedResNet } from '../src/graph/testing/synthetic'
 import { encodeModel } from '../src/onnx/codec';
 import { loadModel } from '../src/onnx/load';
 import { build, serve, stopServer } from './page-server';
+import { fileInPage } from '../e2e/page-file';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, '.cache', 'bench-graph');
@@ -206,14 +207,8 @@ async function runOnce(browser: Browser, url: string, m: BenchModel): Promise<Ru
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${url}/?empty`);
   await page.getByTestId('empty-state').waitFor();
-  // The file is decoded in the page before the clock starts.
-  await page.evaluate(
-    ({ b64, name }) => {
-      const w = window as unknown as { __file: File };
-      w.__file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name);
-    },
-    { b64: Buffer.from(m.bytes).toString('base64'), name: m.file },
-  );
+  // The file is in the page before the clock starts, read from disk by the browser (e2e/page-file.ts: no garbage of its bytes in the page's heap).
+  await fileInPage(page, join(CACHE, m.file));
   await page.evaluate(() => {
     const w = window as unknown as { __bench: { tasks: { start: number; duration: number }[]; ready?: number; t0?: number } };
     w.__bench = { tasks: [] };

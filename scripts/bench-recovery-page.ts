@@ -28,6 +28,7 @@ import { encodeNpy } from '../src/bench/npy';
 import type { Recipe } from '../src/compress/recipe';
 import { encodeModel } from '../src/onnx/codec';
 import { POST_PROBE } from '../e2e/post-probe';
+import { dropFileInPage, fileInPage } from '../e2e/page-file';
 import { build, serve, stopServer } from './page-server';
 import { cnn, mlp, samples, type BenchModel } from './recovery-bench-models';
 
@@ -144,15 +145,9 @@ async function main(): Promise<void> {
         page.on('pageerror', (e) => errors.push(e.message));
         await page.goto(`${url}/?empty`);
         await page.getByTestId('empty-state').waitFor();
-        await page.evaluate(
-          ({ b64, name }) => {
-            const dt = new DataTransfer();
-            dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
-            const target = document.querySelector('main') ?? document.body;
-            for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-          },
-          { b64: Buffer.from(bytes).toString('base64'), name: file },
-        );
+        // the model read from disk by the browser (e2e/page-file.ts: base64 through the page left ~210 MB of garbage whose collection landed mid-recovery)
+        await fileInPage(page, join(CACHE, file));
+        await dropFileInPage(page);
         await page.getByTestId('compress-button').waitFor({ timeout: 60_000 });
         await page.getByTestId('tab-data').click();
         await page.getByTestId('data-files-input').setInputFiles(join(CACHE, 'samples.npy'));
