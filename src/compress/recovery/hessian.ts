@@ -109,13 +109,13 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
   if (layer.op === 'Conv' && shape.length >= 3) {
     const rows = shape[0];
     const cols = shape.slice(1).reduce((p, d) => p * d, 1);
-    return { rows, cols, at: (r, c) => r * cols + c };
+    return { rows, cols, at: (r, c) => r * cols + c, strides: [cols, 1] };
   }
   if (shape.length !== 2) return undefined;
   const [a, b] = shape;
   const transposed = layer.op === 'MatMul' || (layer.op === 'Gemm' && attrInt(layer.node, 'transB', 0) === 0);
   // [K, N]: rows N, element (r, c) at c * N + r; Gemm transB [N, K]: rows N, at r * K + c
-  return transposed ? { rows: b, cols: a, at: (r, c) => c * b + r } : { rows: a, cols: b, at: (r, c) => r * b + c };
+  return transposed ? { rows: b, cols: a, at: (r, c) => c * b + r, strides: [1, b] } : { rows: a, cols: b, at: (r, c) => r * b + c, strides: [b, 1] };
 }
 
 /**

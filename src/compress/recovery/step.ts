@@ -7,7 +7,7 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { groupOfElement, gptqRows, repairPrunedRows, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
+import { columnGroups, groupOfElement, gptqRows, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
 import { weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
@@ -21,19 +21,32 @@ export function biasDelta(values: Float32Array, qt: QuantizedTensor | undefined,
   const groups = mean.length;
   const per = m.rows / groups;
   const delta = new Float64Array(m.rows);
-  for (let r = 0; r < m.rows; r++) {
-    const x = mean[Math.floor(r / per)];
-    let s = 0;
-    for (let c = 0; c < m.cols; c++) {
-      const e = m.at(r, c);
-      let v: number;
+  const cg = qt && columnGroups(qt, m);
+  const [rs, cs] = m.strides ?? [0, 0];
+  // a tile of columns for every row (ROW_TILE), each row's terms still added in column order
+  for (let c0 = 0; c0 < m.cols; c0 += ROW_TILE) {
+    const c1 = Math.min(m.cols, c0 + ROW_TILE);
+    for (let r = 0; r < m.rows; r++) {
+      const x = mean[Math.floor(r / per)];
+      let s = delta[r];
       if (qt) {
-        const g = groupOfElement(qt, e);
-        v = (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
-      } else v = (written as Float32Array)[e];
-      s += (values[e] - v) * x[c];
+        const { q, scales, zeroPoints } = qt;
+        const rb = r * rs;
+        const rg = cg ? groupOfElement(qt, rb) : 0;
+        for (let c = c0; c < c1; c++) {
+          const e = cg ? rb + c * cs : m.at(r, c);
+          const g = cg ? rg + cg[c] : groupOfElement(qt, e);
+          s += (values[e] - (q[e] - (zeroPoints ? zeroPoints[g] : 0)) * scales[g]) * x[c];
+        }
+      } else {
+        const w = written as Float32Array;
+        for (let c = c0; c < c1; c++) {
+          const e = m.at(r, c);
+          s += (values[e] - w[e]) * x[c];
+        }
+      }
+      delta[r] = s;
     }
-    delta[r] = s;
   }
   return delta;
 }
