@@ -35,6 +35,7 @@ import { splitData, type LoadedData } from '../bench/data-load';
 import { dataPathFor, writeCompressed, type WrittenData } from './model-output';
 import { descriptionFromFlags, loadDataFed, type DataFlags } from './data';
 import { pacedRunModel } from './gc-pace';
+import { onShutdown } from './shutdown';
 
 export interface CompressArgs extends DataFlags {
   model: string;
@@ -57,15 +58,34 @@ export interface CompressArgs extends DataFlags {
  * Runs a model in onnxruntime-node for calibration (one session per model bytes). Loaded on first
  * use only: most compressions never calibrate.
  */
+/**
+ * The sessions ortRunModel's runners made and did not release, released before the CLI exits
+ * (cli/shutdown.ts). Weakly: a session whose model bytes are gone is still collected (and released
+ * by onnxruntime-node) as before; autotune makes many.
+ */
+const live = new Set<WeakRef<Ort.InferenceSession>>();
+let releasesAtShutdown = false;
+
 export async function ortRunModel(): Promise<RunModel> {
   const ort = await import('onnxruntime-node');
+  if (!releasesAtShutdown) {
+    releasesAtShutdown = true;
+    onShutdown(async () => {
+      const all = [...live].map((r) => r.deref()).filter((s): s is Ort.InferenceSession => s !== undefined);
+      live.clear();
+      await Promise.all(all.map((s) => s.release().catch(() => undefined)));
+    });
+  }
   const sessions = new WeakMap<Uint8Array, Promise<Ort.InferenceSession>>();
   const run: RunModel = async (bytes, sample) => {
     let session = sessions.get(bytes);
     // errors only: the statistics and calibration copies leave initializers onnxruntime warns about;
     // no memory arena: the statistics copies' large buffers go back when a run ends instead of
     // staying reserved (resnet18 at 224x224, recovery statistics: peak 3.03 GB → 2.15 GB, same time)
-    if (!session) sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: false })));
+    if (!session) {
+      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: false })));
+      void session.then((s) => live.add(new WeakRef(s)), () => undefined);
+    }
     const feeds: Record<string, Ort.Tensor> = {};
     for (const [name, t] of Object.entries(sample)) {
       feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
@@ -76,7 +96,11 @@ export async function ortRunModel(): Promise<RunModel> {
   run.release = async (bytes) => {
     const session = sessions.get(bytes);
     sessions.delete(bytes);
-    if (session) await (await session).release();
+    if (session) {
+      const s = await session;
+      for (const r of live) if (r.deref() === s) live.delete(r);
+      await s.release();
+    }
   };
   // a session per bytes object, the bytes read only when it is created
   run.keepsSession = true;

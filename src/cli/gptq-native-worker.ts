@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { RunModel } from '../compress/activations/calibrate';
 import { GptqNativeServer, nativeModels } from '../compress/recovery/gptq-native';
-import { NATIVE_ARGS, NATIVE_CONTROL_BYTES, NATIVE_CTL as CTL, NATIVE_MESSAGE } from './gptq-native';
+import { NATIVE_ARGS, NATIVE_CONTROL_BYTES, NATIVE_CTL as CTL, NATIVE_MESSAGE, NATIVE_STOP } from './gptq-native';
 import { pacedRunModel } from './gc-pace';
 
 /** Output bytes between two collections of this thread's young generation. */
@@ -44,12 +44,22 @@ export async function serveGptqNative({ memory, control, threads }: { memory: We
   await Promise.all(sessions.values());
   Atomics.store(ctl, CTL.READY, 1);
   // (a pending Atomics.waitAsync holds no handle: without one the worker's loop would end)
-  setInterval(() => {}, 2 ** 30);
+  const alive = setInterval(() => {}, 2 ** 30);
   let seen = Atomics.load(ctl, CTL.REQ);
   for (;;) {
     // (the worker's event loop must turn between calls: onnxruntime-node's runs settle on it)
     while (Atomics.load(ctl, CTL.REQ) === seen) await waitAsync(ctl, CTL.REQ, seen).value;
     seen = Atomics.load(ctl, CTL.REQ);
+    if (Atomics.load(ctl, CTL.OP) === NATIVE_STOP) {
+      // the sessions released here, on their own thread, before it ends (cli/shutdown.ts): then the loop ends and the thread with it
+      await Promise.all([...sessions.values()].map(async (s) => (await s).release())).catch(() => undefined);
+      sessions.clear();
+      clearInterval(alive);
+      Atomics.store(ctl, CTL.STATUS, 0);
+      Atomics.store(ctl, CTL.DONE, seen);
+      Atomics.notify(ctl, CTL.DONE);
+      return;
+    }
     let status = 0;
     try {
       await server.handle(Atomics.load(ctl, CTL.OP), Array.from(args));

@@ -3,7 +3,8 @@
  * the WebAssembly kernel alone: the same errors to float32 rounding, nearly all the same codes (the
  * sums go in another order, so a value near a grid midpoint may round the other way), in chunks
  * (more rows than NATIVE_ROWS) and with a last block shorter than NATIVE_COLS; a service that
- * fails mid-layer leaves the kernel's exact result; one still starting is not waited for.
+ * fails mid-layer leaves the kernel's exact result; one still starting is not waited for; stopped,
+ * its worker releases its sessions and ends by itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seeded } from '../testing/random';
@@ -109,5 +110,13 @@ describe('GPTQ with native products', () => {
     const got = int4();
     expect(got.r).toEqual(kernel.int4.r);
     setGptqNative(svc);
+  });
+
+  it('stops in order: its sessions released on its thread, the worker ends by itself (not terminated), GPTQ back on its kernel', async () => {
+    // (the last test here: the service is gone after it)
+    expect(await stopGptqNative()).toBe('ended');
+    const got = int4();
+    expect(got.r).toEqual(kernel.int4.r);
+    expect(await stopGptqNative()).toBeUndefined();
   });
 });

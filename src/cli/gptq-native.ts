@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { gptqNativeFailure, gptqPoolMemory, setGptqNative, type GptqNative } from '../compress/recovery/gptq-simd';
 import { NativeOp } from '../compress/recovery/gptq-native';
+import { onShutdown } from './shutdown';
 
 const server = fileURLToPath(new URL('./gptq-native-worker.ts', import.meta.url));
 
@@ -22,8 +23,12 @@ const MESSAGE = 256;
 const CONTROL_BYTES = 4096;
 /** How long a call may take before the caller gives up on the service (its worker's start included). */
 const CALL_TIMEOUT_MS = 120_000;
+/** The operation that ends the service: the worker releases its sessions, answers, and returns (not one of the server's NativeOp). */
+const STOP = 100;
+/** How long stopGptqNative waits for the worker to end on its own before terminating it. */
+const STOP_WAIT_MS = 5_000;
 
-let started: { svc: GptqNative; worker: Worker } | undefined;
+let started: { svc: GptqNative; worker: Worker; stop: () => void } | undefined;
 
 /**
  * Starts the service on `memory` (GPTQ's pool's memory, where it has one: the lanes and the
@@ -71,8 +76,9 @@ export function startGptqNative(memory: WebAssembly.Memory = gptqPoolMemory(), t
     block: (i0, i1, M, HDIAG, S) => call(NativeOp.BLOCK, [i0, i1, M, HDIAG, S]),
     finish: (res) => call(NativeOp.FINISH, [res]),
   };
-  started = { svc, worker };
+  started = { svc, worker, stop: () => call(STOP, []) };
   setGptqNative(svc);
+  onShutdown(stopGptqNative);
   return svc;
 }
 
@@ -86,13 +92,31 @@ export function gptqNativeNote(): string | undefined {
   return why === undefined ? undefined : `recovery: GPTQ's products on onnxruntime stopped (${why}); the layers after finished on its WebAssembly kernel (the same method, slower)`;
 }
 
-/** Stops the service (tests) and takes GPTQ back to its kernel alone. */
-export async function stopGptqNative(): Promise<void> {
-  if (!started) return;
-  const { worker } = started;
+/**
+ * Stops the service (the CLI before it exits: cli/shutdown.ts; tests) and takes GPTQ back to its
+ * kernel alone. A serving worker releases its onnxruntime-node sessions on its own thread and ends
+ * ('ended'); one that is still starting, or does not end in STOP_WAIT_MS, is terminated
+ * ('terminated').
+ */
+export async function stopGptqNative(): Promise<'ended' | 'terminated' | undefined> {
+  if (!started) return undefined;
+  const { worker, stop } = started;
   started = undefined;
   setGptqNative(undefined);
+  const exited = new Promise<'ended'>((resolve) => worker.once('exit', () => resolve('ended')));
+  try {
+    stop();
+  } catch {
+    await worker.terminate();
+    return 'terminated';
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_WAIT_MS)));
+  const how = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (how === 'ended') return 'ended';
   await worker.terminate();
+  return 'terminated';
 }
 
-export { CTL as NATIVE_CTL, ARGS as NATIVE_ARGS, MESSAGE as NATIVE_MESSAGE, CONTROL_BYTES as NATIVE_CONTROL_BYTES };
+export { CTL as NATIVE_CTL, ARGS as NATIVE_ARGS, MESSAGE as NATIVE_MESSAGE, CONTROL_BYTES as NATIVE_CONTROL_BYTES, STOP as NATIVE_STOP };

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { gptqPoolMemory, setGptqPool, type GptqPool } from '../compress/recovery/gptq-simd';
+import { onShutdown } from './shutdown';
 
 const simd = fileURLToPath(new URL('../compress/recovery/gptq-simd.ts', import.meta.url));
 
@@ -35,6 +36,7 @@ export function startGptqThreads(threads = availableParallelism() - 1): GptqPool
   const pool = { memory, helpers: threads };
   started = { pool, workers };
   setGptqPool(pool);
+  onShutdown(stopGptqThreads);
   return pool;
 }
 

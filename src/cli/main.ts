@@ -11,6 +11,7 @@
 import { AppError, isAppError } from '../core/errors';
 import { summarizeModel } from '../onnx/summary';
 import { parseArgs, USAGE } from './args';
+import { shutdown } from './shutdown';
 import { compressCommand } from './compress';
 import { convert } from './convert';
 import { loadModelFromPath } from './fs-model';
@@ -80,7 +81,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 run(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
+    // onnxruntime-node's sessions and the threads that hold them ended in order, not torn down with the process (shutdown.ts)
+    await shutdown();
     process.exitCode = code;
   },
   (e: unknown) => fail(e instanceof RangeError && /call stack|allocation/i.test(e.message) ? new AppError('malformed', `The model could not be processed: ${e.message}.`) : e),
