@@ -86,5 +86,9 @@ run(process.argv.slice(2)).then(
     await shutdown();
     process.exitCode = code;
   },
-  (e: unknown) => fail(e instanceof RangeError && /call stack|allocation/i.test(e.message) ? new AppError('malformed', `The model could not be processed: ${e.message}.`) : e),
+  async (e: unknown) => {
+    // (a command that failed after starting onnxruntime-node's sessions or threads ends them too)
+    await shutdown();
+    fail(e instanceof RangeError && /call stack|allocation/i.test(e.message) ? new AppError('malformed', `The model could not be processed: ${e.message}.`) : e);
+  },
 );
