@@ -55,10 +55,6 @@ export interface CompressArgs extends DataFlags {
 }
 
 /**
- * Runs a model in onnxruntime-node for calibration (one session per model bytes). Loaded on first
- * use only: most compressions never calibrate.
- */
-/**
  * The sessions ortRunModel's runners made and did not release, released before the CLI exits
  * (cli/shutdown.ts). Weakly: a session whose model bytes are gone is still collected (and released
  * by onnxruntime-node) as before; autotune makes many.
@@ -66,6 +62,10 @@ export interface CompressArgs extends DataFlags {
 const live = new Set<WeakRef<Ort.InferenceSession>>();
 let releasesAtShutdown = false;
 
+/**
+ * Runs a model in onnxruntime-node for calibration (one session per model bytes). Loaded on first
+ * use only: most compressions never calibrate.
+ */
 export async function ortRunModel(): Promise<RunModel> {
   const ort = await import('onnxruntime-node');
   if (!releasesAtShutdown) {

@@ -25,7 +25,7 @@ const CONTROL_BYTES = 4096;
 const CALL_TIMEOUT_MS = 120_000;
 /** The operation that ends the service: the worker releases its sessions, answers, and returns (not one of the server's NativeOp). */
 const STOP = 100;
-/** How long stopGptqNative waits for the worker to end on its own before terminating it. */
+/** How long stopGptqNative waits for the worker's answer, then for it to end on its own, before terminating it. */
 const STOP_WAIT_MS = 5_000;
 
 let started: { svc: GptqNative; worker: Worker; stop: () => void } | undefined;
@@ -51,7 +51,7 @@ export function startGptqNative(memory: WebAssembly.Memory = gptqPoolMemory(), t
       });`;
   const worker = new Worker(code, { eval: true, workerData: { memory, control, threads } });
   worker.unref();
-  const call = (op: number, values: number[]): void => {
+  const call = (op: number, values: number[], timeout = CALL_TIMEOUT_MS): void => {
     const ready = Atomics.load(ctl, CTL.READY);
     if (ready !== 1) throw new Error(ready === -1 ? 'GPTQ native: its worker did not start' : 'GPTQ native: its worker is still starting');
     values.forEach((v, i) => (args[i] = v));
@@ -60,8 +60,8 @@ export function startGptqNative(memory: WebAssembly.Memory = gptqPoolMemory(), t
     Atomics.notify(ctl, CTL.REQ);
     const start = Date.now();
     for (let done = Atomics.load(ctl, CTL.DONE); done !== id; done = Atomics.load(ctl, CTL.DONE)) {
-      if (Date.now() - start > CALL_TIMEOUT_MS) throw new Error('GPTQ native: no answer in time');
-      Atomics.wait(ctl, CTL.DONE, done, 1000);
+      if (Date.now() - start > timeout) throw new Error('GPTQ native: no answer in time');
+      Atomics.wait(ctl, CTL.DONE, done, Math.min(1000, timeout));
     }
     if (Atomics.load(ctl, CTL.STATUS) !== 0) {
       const len = Atomics.load(ctl, CTL.MSG);
@@ -76,7 +76,8 @@ export function startGptqNative(memory: WebAssembly.Memory = gptqPoolMemory(), t
     block: (i0, i1, M, HDIAG, S) => call(NativeOp.BLOCK, [i0, i1, M, HDIAG, S]),
     finish: (res) => call(NativeOp.FINISH, [res]),
   };
-  started = { svc, worker, stop: () => call(STOP, []) };
+  // (at exit: a worker that does not answer soon is terminated, not waited for as a layer's call is)
+  started = { svc, worker, stop: () => call(STOP, [], STOP_WAIT_MS) };
   setGptqNative(svc);
   onShutdown(stopGptqNative);
   return svc;

@@ -10,7 +10,7 @@
  */
 const stops: (() => Promise<unknown>)[] = [];
 
-/** Registers `stop` to run at shutdown (in the order registered, after the later ones: the last started stops first). */
+/** Registers `stop` to run at shutdown (the last registered runs first: what started last stops first). */
 export function onShutdown(stop: () => Promise<unknown>): void {
   stops.push(stop);
 }

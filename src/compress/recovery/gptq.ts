@@ -77,7 +77,8 @@ export interface GptqResult {
 /**
  * Columns a tile of the loops that read a weight row by row (GPTQ's fill, the bias correction): a
  * MatMul weight [K, N] holds a row (an output) every N floats, so a row at a time reads a new cache
- * line per element; a tile of columns for every row reads each line once for 16 rows.
+ * line per element; a tile of columns for every row reads each line once for 16 rows (the bias
+ * correction of a 3072×2048 MatMul weight: 35-50 ms tiled, 55-67 ms a whole row at a time).
  */
 export const ROW_TILE = 64;
 
@@ -86,7 +87,8 @@ export const ROW_TILE = 64;
  * the group of (0, c) for every column c: the group of (r, c) is then the group of (r, 0) plus
  * it (the group index is a sum of one part per axis, and the quantized axis is a row axis or a
  * column axis, not both). Those loops read a group per weight: through groupOfElement, its 3-4
- * divisions were most of their time (the 100 MB MatMul bench model: 1.4 s of its 12.8 s recovery).
+ * divisions were most of their time (the bias correction of a 3072×2048 MatMul weight at int4
+ * block-32: 85 ms, 36 ms with these groups and the tiles).
  */
 export function columnGroups(qt: QuantizedTensor, m: WeightMatrix): Int32Array | undefined {
   if (!m.strides) return undefined;

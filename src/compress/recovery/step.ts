@@ -23,14 +23,14 @@ export function biasDelta(values: Float32Array, qt: QuantizedTensor | undefined,
   const delta = new Float64Array(m.rows);
   const cg = qt && columnGroups(qt, m);
   const [rs, cs] = m.strides ?? [0, 0];
+  const { q, scales, zeroPoints } = qt ?? {};
   // a tile of columns for every row (ROW_TILE), each row's terms still added in column order
   for (let c0 = 0; c0 < m.cols; c0 += ROW_TILE) {
     const c1 = Math.min(m.cols, c0 + ROW_TILE);
     for (let r = 0; r < m.rows; r++) {
       const x = mean[Math.floor(r / per)];
       let s = delta[r];
-      if (qt) {
-        const { q, scales, zeroPoints } = qt;
+      if (qt && q && scales) {
         const rb = r * rs;
         const rg = cg ? groupOfElement(qt, rb) : 0;
         for (let c = c0; c < c1; c++) {
