@@ -10,7 +10,7 @@ import type { RunModel } from '../activations/calibrate';
 import { quantizeTensor } from '../quantize/quantize';
 import { prepareFactors, runtimeFactor } from './factor-runtime';
 import { gptqRows, type WeightMatrix } from './gptq';
-import { hasPreparedFactor } from './gptq-simd';
+import { hasPreparedFactor, setPreparedFactor } from './gptq-simd';
 import { nodeRunModel } from './testing/node-run';
 import { gaussian, reluHessian } from './testing/hessian';
 
@@ -85,6 +85,50 @@ describe('GPTQ factor through the runtime', () => {
     let differ = 0;
     for (let i = 0; i < own.q.length; i++) if (own.q[i] !== viaRuntime.q[i]) differ++;
     expect(differ / own.q.length).toBeLessThan(1e-3);
+  });
+
+  describe("a layer's one H: the factor written into the memory of the workspace that solves it", () => {
+    const [rows, cols] = [20, 1030];
+    let h: Float64Array | undefined;
+    const hOnce = () => (h ??= reluHessian(1200, cols, 6, [3]));
+    const rng = seeded(12);
+    const w = Float32Array.from({ length: rows * cols }, () => gaussian(rng) * 0.1);
+    const m: WeightMatrix = { rows, cols, at: (r, c) => r * cols + c };
+    const all = Array.from({ length: rows }, (_, i) => i);
+    const solve = (hh: Float64Array, damp?: number) => {
+      const qt = quantizeTensor(w, [rows, cols], { kind: 'block', axis: 1, blockSize: 32 }, 4, true);
+      const r = gptqRows(w, qt, m, all, hh, damp === undefined ? {} : { damp });
+      return { r, q: Array.from(qt.q) };
+    };
+
+    it('taken once, with the codes of the same factor from an array of its own', async () => {
+      const inMemory = Float64Array.from(hOnce());
+      await prepareFactors([inMemory], cols, run);
+      expect(hasPreparedFactor(inMemory)).toBe(true);
+      const a = solve(inMemory);
+      expect(hasPreparedFactor(inMemory)).toBe(false);
+      const array = Float64Array.from(hOnce());
+      setPreparedFactor(array, 0.01, (await runtimeFactor(array, cols, 0.01, run)) as Float32Array);
+      const b = solve(array);
+      expect(a.r.ok).toBe(true);
+      expect(a.q).toEqual(b.q);
+      expect(a.r.errorAfter).toBe(b.r.errorAfter);
+      // H as given: its array untouched
+      expect(inMemory).toEqual(hOnce());
+    });
+
+    it('another H solved in that memory meanwhile, or another damping: the workspace factors H itself (the codes of no preparation)', async () => {
+      const own = solve(Float64Array.from(hOnce()));
+      const prepared = Float64Array.from(hOnce());
+      await prepareFactors([prepared], cols, run);
+      // a layer of the same width solved in between writes its own H there
+      solve(reluHessian(300, cols, 8));
+      expect(hasPreparedFactor(prepared)).toBe(false);
+      expect(solve(prepared).q).toEqual(own.q);
+      const damped = Float64Array.from(hOnce());
+      await prepareFactors([damped], cols, run);
+      expect(solve(damped, 0.05).q).toEqual(solve(Float64Array.from(hOnce()), 0.05).q);
+    });
   });
 
   it('a runner that fails registers nothing: GPTQ factors in WebAssembly, compression goes on', async () => {

@@ -9,18 +9,18 @@
  * damped exactly as GptqWorkspace.factor does at its first attempt), in float32 storage:
  * per block of B columns, P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ (the runtime's product),
  * the diagonal block's factor L₁₁ in float64 here, the rows below L₂₁ = P₂₁·L₁₁⁻ᵀ (the runtime's
- * product again, with L₁₁⁻¹ from here). The result is registered for that H and damping
- * (`prepareFactors`); GptqWorkspace.factor takes it instead of its own factor. The products sum in
+ * product again, with L₁₁⁻¹ from here). The result goes into the memory of the workspace that
+ * will solve that H (a layer's one H: gptq-simd.ts factorTarget) or into an array registered for
+ * it (`prepareFactors`); GptqWorkspace.factor takes it instead of its own factor. The products sum in
  * another order than the WebAssembly kernel's: the factor agrees to float32 rounding, not bit for
  * bit (the page, on onnxruntime-web, keeps the kernel's).
  */
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel } from '../../onnx/codec';
-import { makeTensor } from '../../onnx/tensor';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
 import { choleskyLower } from './gptq';
-import { hasPreparedFactor, setPreparedFactor, type HMatrix } from './gptq-simd';
+import { factorTarget, hasPreparedFactor, setPreparedFactor, type HMatrix } from './gptq-simd';
 
 /** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
 export const RUNTIME_FACTOR_MIN = 1024;
@@ -29,34 +29,24 @@ const B = 128;
 
 let productModel: Uint8Array | undefined;
 
-/**
- * The product model: c = x[:, :k] · y[:, :k]ᵀ for x [m, c], y [w, c] and k [1] (int64): the
- * columns sliced in the runtime, so the callers pass whole rows of L without copying them.
- */
+/** The product model: c = x · yᵀ for x [m, c], y [w, c] (a transposed MatMul: onnxruntime fuses the two). */
 function productBytes(): Uint8Array {
   if (productModel) return productModel;
-  const ints = (name: string, v: number) => makeTensor(name, DataType.INT64, [1], BigInt64Array.of(BigInt(v)));
   const graph = makeGraph({
-    nodes: [
-      makeNode('Slice', ['x', 'zero', 'k', 'one'], ['xs'], [], { name: 'slice_x' }),
-      makeNode('Slice', ['y', 'zero', 'k', 'one'], ['ys'], [], { name: 'slice_y' }),
-      makeNode('Transpose', ['ys'], ['yt'], [attr.ints('perm', [1, 0])], { name: 'transpose' }),
-      makeNode('MatMul', ['xs', 'yt'], ['c'], [], { name: 'product' }),
-    ],
-    initializers: [ints('zero', 0), ints('one', 1)],
-    inputs: [makeValueInfo('x', DataType.FLOAT, ['m', 'c']), makeValueInfo('y', DataType.FLOAT, ['w', 'c']), makeValueInfo('k', DataType.INT64, [1])],
+    nodes: [makeNode('Transpose', ['y'], ['yt'], [attr.ints('perm', [1, 0])], { name: 'transpose' }), makeNode('MatMul', ['x', 'yt'], ['c'], [], { name: 'product' })],
+    initializers: [],
+    inputs: [makeValueInfo('x', DataType.FLOAT, ['m', 'c']), makeValueInfo('y', DataType.FLOAT, ['w', 'c'])],
     outputs: [makeValueInfo('c', DataType.FLOAT)],
   });
   productModel = encodeModel(makeModel({ graph, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] }));
   return productModel;
 }
 
-/** x[:, :k]·y[:, :k]ᵀ through the runtime: x [m, cols], y [w, cols] row-major, the result [m, w]. */
-async function product(run: RunModel, x: Float32Array, m: number, y: Float32Array, w: number, cols: number, k: number): Promise<Float32Array> {
+/** x·yᵀ through the runtime: x [m, cols], y [w, cols] row-major, the result [m, w]. */
+async function product(run: RunModel, x: Float32Array, m: number, y: Float32Array, w: number, cols: number): Promise<Float32Array> {
   const got = await run(productBytes(), {
     x: { dtype: 'float32', dims: [m, cols], data: x },
     y: { dtype: 'float32', dims: [w, cols], data: y },
-    k: { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(k)) },
   });
   const c = got.c?.data;
   if (!(c instanceof Float32Array) || c.length !== m * w) throw new Error(`runtime product: expected ${m}×${w} float32 values`);
@@ -69,11 +59,22 @@ async function product(run: RunModel, x: Float32Array, m: number, y: Float32Arra
  * damp × H's mean diagonal; undefined when A is not positive definite (or H is all zero).
  */
 export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: RunModel): Promise<Float32Array | undefined> {
+  const a = new Float32Array(n * n);
+  return (await factorInto(() => a, () => true, h, n, damp, run)) ? a : undefined;
+}
+
+/**
+ * runtimeFactor's L into the lower part and diagonal of `view()` (n×n, row-major; read again
+ * after every run, as a memory that grows hands out a new buffer), its strict upper part neither
+ * read nor written (GptqWorkspace's M keeps H there). False when A is not positive definite, H is
+ * all zero, or `valid()` turns false (M was written by something else meanwhile).
+ */
+async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel): Promise<boolean> {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
-  if (!(meanDiag > 0)) return undefined;
-  const a = new Float32Array(n * n);
+  if (!(meanDiag > 0)) return false;
+  let a = view();
   for (let i = 0; i < n; i++) {
     const src = (n - 1 - i) * n + (n - 1);
     const row = i * n;
@@ -87,12 +88,21 @@ export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: Ru
   const belowAll = new Float32Array(n * B);
   const inv = new Float64Array(B * B);
   const inv32 = new Float32Array(B * B);
+  // L[k0:, :k0], copied for the runtime (a view of a shared memory it does not take): at most n²/4 floats, at k0 = n/2
+  const rows = new Float32Array(Math.floor((n * n) / 4) + B);
   for (let k0 = 0; k0 < n; k0 += B) {
     const k1 = Math.min(n, k0 + B);
     const w = k1 - k0;
     const m = n - k0;
-    // P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ
-    const g = k0 > 0 ? await product(run, a.subarray(k0 * n), m, a.subarray(k0 * n, k1 * n), w, n, k0) : undefined;
+    // P = A[k0:, k0:k1] − L[k0:, :k0]·L[k0:k1, :k0]ᵀ (L[k0:k1, :k0]: the copy's first w rows)
+    let g: Float32Array | undefined;
+    if (k0 > 0) {
+      const x = rows.subarray(0, m * k0);
+      for (let i = 0; i < m; i++) x.set(a.subarray((k0 + i) * n, (k0 + i) * n + k0), i * k0);
+      g = await product(run, x, m, x.subarray(0, w * k0), w, k0);
+      a = view();
+      if (!valid()) return false;
+    }
     const p = pAll.subarray(0, m * w);
     p.fill(0);
     for (let i = 0; i < m; i++) {
@@ -101,7 +111,7 @@ export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: Ru
       for (let j = 0; j < top; j++) p[i * w + j] = a[row + j] - (g ? g[i * w + j] : 0);
     }
     // the diagonal block's factor L₁₁ (float64), in p's first w rows
-    if (!choleskyLower(p.subarray(0, w * w), w)) return undefined;
+    if (!choleskyLower(p.subarray(0, w * w), w)) return false;
     for (let i = 0; i < w; i++) for (let j = 0; j <= i; j++) a[(k0 + i) * n + k0 + j] = p[i * w + j];
     if (m === w) break;
     // L₂₁ = P₂₁·L₁₁⁻ᵀ: L₁₁⁻¹ (lower) by forward substitution, then the runtime's product
@@ -117,24 +127,33 @@ export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: Ru
     const below = belowAll.subarray(0, (m - w) * w);
     below.set(p.subarray(w * w));
     for (let i = 0; i < w * w; i++) inv32[i] = inv[i];
-    const l21 = await product(run, below, m - w, inv32.subarray(0, w * w), w, w, w);
+    const l21 = await product(run, below, m - w, inv32.subarray(0, w * w), w, w);
+    a = view();
+    if (!valid()) return false;
     for (let i = 0; i < m - w; i++) a.set(l21.subarray(i * w, (i + 1) * w), (k1 + i) * n + k0);
   }
-  return a;
+  return true;
 }
 
 /**
- * Factors each of a layer's H (n ≥ RUNTIME_FACTOR_MIN) through the runtime and registers the
- * factors for GptqWorkspace.factor at damping `damp` (GPTQ's default 0.01); an H that is not
- * positive definite at that damping, or a run that fails, registers nothing (the workspace
- * factors it itself, damping more where it must).
+ * Factors each of a layer's H (n ≥ RUNTIME_FACTOR_MIN) through the runtime for
+ * GptqWorkspace.factor at damping `damp` (GPTQ's default 0.01): a layer's one H straight into
+ * the memory of the workspace that will solve it (gptq-simd.ts factorTarget), several (Conv
+ * groups) each into an array of its own, registered. An H that is not positive definite at that
+ * damping, or a run that fails, leaves nothing (the workspace factors it itself, damping more
+ * where it must).
  */
 export async function prepareFactors(hs: readonly HMatrix[], n: number, run: RunModel, damp = 0.01): Promise<void> {
   if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
+  const target = hs.length === 1 && !hasPreparedFactor(hs[0]) ? factorTarget(hs[0], n) : undefined;
+  if (target) {
+    // a runtime that fails here (memory, a build without MatMul) leaves the factor to the workspace
+    if (await factorInto(target.view, target.valid, hs[0], n, damp, run).catch(() => false)) target.commit(damp);
+    return;
+  }
   for (const h of hs) {
     // (taken again before it was solved: Q, K and V reading one statistic; it is still there)
     if (hasPreparedFactor(h)) continue;
-    // a runtime that fails here (memory, a build without MatMul) leaves the factor to the workspace
     const lower = await runtimeFactor(h, n, damp, run).catch(() => undefined);
     if (lower) setPreparedFactor(h, damp, lower);
   }

@@ -463,9 +463,83 @@ export function setPreparedFactor(h: HMatrix, damp: number, lower: Float32Array)
   prepared.set(h, { damp, lower });
 }
 
-/** Whether a factor is registered for `h` (and not yet taken). */
+/** Whether a factor is registered for `h` (and not yet taken): as an array, or in a kernel's memory. */
 export function hasPreparedFactor(h: HMatrix): boolean {
-  return prepared.has(h);
+  return prepared.has(h) || (inMemory !== undefined && inMemory.h === h && current(inMemory));
+}
+
+/**
+ * Writes to the n×n region M of each kernel memory, counted: a factor prepared in M (`factorTarget`)
+ * holds while nothing else has written there since.
+ */
+const writes = new WeakMap<WebAssembly.Memory, number>();
+const wrote = (m: WebAssembly.Memory) => writes.set(m, (writes.get(m) ?? 0) + 1);
+
+/** A factor computed elsewhere in the memory of the workspace that will solve its H (factorTarget). */
+interface InMemory {
+  memory: WebAssembly.Memory;
+  h: HMatrix;
+  n: number;
+  damp: number;
+  /** `writes` of the memory when it was made */
+  at: number;
+}
+let inMemory: InMemory | undefined;
+const current = (m: InMemory) => writes.get(m.memory) === m.at;
+
+/** Where a factor computed elsewhere is written, in place: M of the memory a workspace for its H will use (factorTarget). */
+export interface FactorTarget {
+  /** M (n×n float32, row-major) as it is now: H in its strict upper part; the factor goes in its lower part and diagonal */
+  view(): Float32Array;
+  /** whether M still holds this H (nothing else has written there) */
+  valid(): boolean;
+  /** the factor is in place, at damping `damp`: the next workspace that loads this H takes it */
+  commit(damp: number): void;
+}
+
+/** The byte size of a workspace's M, H's diagonal and the damping's (before its lanes). */
+const headBytes = (n: number) => align(align(1024 + 4 * n * n, 8) + 16 * n, 16);
+
+/**
+ * A factor of H computed elsewhere (factor-runtime.ts) straight into the memory of the workspace
+ * that will solve it, instead of an array of its own copied in later: H's upper part goes into M
+ * now (as `loadH`, which then copies nothing), the factor into M's lower part (what the kernel's
+ * own factor writes). One n² float32 array less while a wide layer is solved (its H, M and that
+ * array were alive at once: the 100 MB MatMul bench's peak). The memory is the one
+ * GptqWorkspace.open takes for a layer of more than BLOCK_MAX / 4 rows; a workspace on another
+ * memory, or anything written to M in between, and the workspace factors H itself. Undefined
+ * where there is no SIMD kernel or M does not fit.
+ */
+export function factorTarget(h: HMatrix, n: number): FactorTarget | undefined {
+  const own = enabled ? load() : null;
+  if (!own) return undefined;
+  const k = native && n >= NATIVE_MIN_COLS && native.ready() ? sharedKernel(native.memory) : pool ? sharedKernel(pool.memory) : own;
+  const bytes = headBytes(n);
+  if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
+  writeH(k.memory, h, n);
+  wrote(k.memory);
+  const at = writes.get(k.memory) as number;
+  const valid = () => writes.get(k.memory) === at;
+  return {
+    view: () => new Float32Array(k.memory.buffer, 1024, n * n),
+    valid,
+    commit(damp) {
+      if (valid()) inMemory = { memory: k.memory, h, n, damp, at };
+    },
+  };
+}
+
+/** H (as measured; symmetric, its upper part read) into M's strict upper part and its diagonal beside (float64), as a workspace holds it. */
+function writeH(memory: WebAssembly.Memory, h: HMatrix, n: number): void {
+  const f = new Float32Array(memory.buffer);
+  const d = new Float64Array(memory.buffer, 0, Math.floor(memory.buffer.byteLength / 8));
+  const M = 1024 / 4;
+  const HDIAG = align(1024 + 4 * n * n, 8) / 8;
+  for (let i = 0; i < n; i++) {
+    const o = i * n;
+    d[HDIAG + i] = h[o + i];
+    for (let j = i + 1; j < n; j++) f[M + o + j] = h[o + j];
+  }
 }
 
 /** Work (multiply-adds) under which a layer's rows stay on the calling thread. */
@@ -475,7 +549,7 @@ const THREADED_MIN = 2 ** 24;
  * One layer's GPTQ workspace: the control block, M [n, n] float32 (strict upper: H as measured;
  * lower and diagonal: the factor, after `factor`), H's diagonal and the damping's (float64), then
  * `lanes` lanes of one block of rows each (lane.ts's regions). Use: `loadH`, `factor`, then per
- * round of lanes: `projection(l)` and `loadRows(l, …)` for each lane used, `solveLanes(used, p)`,
+ * round of lanes: `projection(l)` and `lane(l, rows)` (or `loadRows`) for each lane used, `solveLanes(used, p)`,
  * then `results(l)`.
  */
 export class GptqWorkspace {
@@ -529,7 +603,7 @@ export class GptqWorkspace {
   static open(n: number, R: number): GptqWorkspace | undefined {
     const own = enabled ? load() : null;
     if (!own) return undefined;
-    const head = align(align(1024 + 4 * n * n, 8) + 16 * n, 16);
+    const head = headBytes(n);
     if (native && n >= NATIVE_MIN_COLS && native.ready()) {
       // one lane of up to NATIVE_ROWS rows on the native products' memory
       const svc = native;
@@ -556,15 +630,18 @@ export class GptqWorkspace {
   /** the H loaded (its prepared factor, if any) */
   private loaded: HMatrix | undefined;
 
-  /** Loads H (as measured; symmetric, its upper part is read). */
+  /** Whether M holds `h` and a factor of it computed elsewhere (factorTarget). */
+  private holds(h: HMatrix | undefined): InMemory | undefined {
+    const m = inMemory;
+    return m && h !== undefined && m.h === h && m.memory === this.k.memory && m.n === this.n && current(m) ? m : undefined;
+  }
+
+  /** Loads H (as measured; symmetric, its upper part is read); nothing to copy where factorTarget put it here. */
   loadH(h: HMatrix): void {
     this.loaded = h;
-    const { f, d, n, M, HDIAG } = this;
-    for (let i = 0; i < n; i++) {
-      const o = i * n;
-      d[HDIAG + i] = h[o + i];
-      for (let j = i + 1; j < n; j++) f[M + o + j] = h[o + j];
-    }
+    if (this.holds(h)) return;
+    writeH(this.k.memory, h, this.n);
+    wrote(this.k.memory);
   }
 
   /** A lane's projection inputs, to fill before `solveLanes` (views of the module's memory, row stride n). */
@@ -573,6 +650,21 @@ export class GptqWorkspace {
     const base = this.lane0 + lane * this.stride;
     const buffer = k.memory.buffer;
     return { scale: new Float32Array(buffer, base + L.SC, block * n), zero: new Float32Array(buffer, base + L.ZE, block * n), keep: new Uint8Array(buffer, base + L.KEEP, block * n) };
+  }
+
+  /**
+   * A lane's target weights W and D (= W − the values before), [rows, n] views of the module's
+   * memory, for the caller to fill before `solveLanes` (what `loadRows` copies in, with no arrays
+   * of its own: a lane of the native path is 256 rows × n, two float64 arrays of that were 12.6 MB
+   * at 3,072 columns).
+   */
+  lane(lane: number, rows: number): { w: Float32Array; d: Float32Array } {
+    const { n, L } = this;
+    if (rows > this.block) throw new Error(`GptqWorkspace: ${rows} rows, a block holds ${this.block}`);
+    const at = this.lane0 + lane * this.stride;
+    this.rows[lane] = rows;
+    const buffer = this.k.memory.buffer;
+    return { w: new Float32Array(buffer, at + L.W, rows * n), d: new Float32Array(buffer, at + L.D, rows * n) };
   }
 
   /** Loads a lane's target weights w [rows, n] and D = w − base. */
@@ -669,6 +761,15 @@ export class GptqWorkspace {
         d[DELTA + i] = (h > 0 ? 0 : 1 - h) + damp * meanDiag;
       }
     };
+    // a factor computed through the runtime in M itself (factorTarget), at this damping: taken once
+    const here = this.holds(this.loaded);
+    if (here) inMemory = undefined;
+    // (M's lower part is T from here on, or the kernel's own factor)
+    wrote(this.k.memory);
+    if (here && here.damp === damp0) {
+      done(damp0);
+      return undefined;
+    }
     // a factor computed through the runtime for this H and damping (factor-runtime.ts): its lower part and diagonal
     const pre = this.loaded && prepared.get(this.loaded);
     if (pre && pre.damp === damp0 && pre.lower.length === n * n) {
@@ -776,6 +877,7 @@ export function teacherSimd(h: HMatrix, cross: Float64Array, w: Float64Array, R:
   const D = W + R * n;
   const bytes = (D + R * n) * 8;
   if (!k || bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
+  wrote(k.memory);
   const f = new Float64Array(k.memory.buffer);
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];

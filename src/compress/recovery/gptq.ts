@@ -242,10 +242,8 @@ function sweep(work: Float64Array, R: number, n: number, u: Float64Array, projec
   }
 }
 
-/** Per-row output error ‖(w − v)·x‖² on the inputs of `energyH`, and each row's output energy ‖w·x‖². */
-function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energyH: HMatrix): { errors: Float64Array; energy: Float64Array } {
-  const diff = new Float64Array(R * n);
-  for (let i = 0; i < R * n; i++) diff[i] = w[i] - v[i];
+/** Per-row output error ‖diff·x‖² on the inputs of `energyH`, and each row's output energy ‖w·x‖². */
+function rowErrors(w: Float64Array, diff: Float64Array, R: number, n: number, energyH: HMatrix): { errors: Float64Array; energy: Float64Array } {
   const errors = new Float64Array(R);
   const energy = new Float64Array(R);
   for (let k = 0; k < R; k++) {
@@ -256,10 +254,12 @@ function rowErrors(w: Float64Array, v: Float64Array, R: number, n: number, energ
 }
 
 /**
- * What a solve needs per block of rows [k0, k0 + rows), as [rows, n]: the target weights w, the
- * values before, the projection's inputs, and which tensor element each is (`elem`, for `write`).
+ * What a solve needs per block of rows [k0, k0 + rows), as [rows, n]: the target weights w, d =
+ * w − the values before (its float64 difference, stored as `d` stores it), the projection's
+ * inputs, and which tensor element each is (`elem`, for `write`). Into the SIMD workspace's own
+ * memory where there is one (float32), else float64 arrays.
  */
-type FillBlock = (k0: number, rows: number, w: Float64Array, base: Float64Array, p: BlockProjection, elem: Int32Array) => void;
+type FillBlock = (k0: number, rows: number, w: Float32Array | Float64Array, d: Float32Array | Float64Array, p: BlockProjection, elem: Int32Array) => void;
 
 /** The projection of one working value `v` of element `i` of a block (the scalar loops; the kernel's `column` does the same). */
 function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Float32Array, i: number, v: number): number {
@@ -303,8 +303,6 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
   if (ws) {
     ws.loadH(h);
     const failed = ws.factor(damp);
-    const w = new Float64Array(ws.block * n);
-    const base = new Float64Array(ws.block * n);
     // each lane's elements (lanes are filled before any is solved)
     const elems = Array.from({ length: ws.lanes }, () => new Int32Array(ws.block * n));
     // a round: one block a lane, the lanes solved together (on the pool's threads where there is one)
@@ -313,8 +311,8 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
       for (let l = 0; l < used; l++) {
         const at = k0 + l * ws.block;
         const rows = Math.min(ws.block, R - at);
-        fill(at, rows, w, base, ws.projection(l), elems[l]);
-        ws.loadRows(l, w, base, rows);
+        const { w, d } = ws.lane(l, rows);
+        fill(at, rows, w, d, ws.projection(l), elems[l]);
       }
       ws.solveLanes(used, p, failed !== undefined);
       for (let l = 0; l < used; l++) {
@@ -330,11 +328,11 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
   for (let k0 = 0; k0 < R; k0 += block) {
     const rows = Math.min(block, R - k0);
     const w = new Float64Array(rows * n);
-    const base = new Float64Array(rows * n);
+    const d = new Float64Array(rows * n);
     const proj: BlockProjection = { scale: new Float32Array(rows * n), zero: new Float32Array(rows * n), keep: new Uint8Array(rows * n) };
     const elem = new Int32Array(rows * n);
-    fill(k0, rows, w, base, proj, elem);
-    const before = rowErrors(w, base, rows, n, h);
+    fill(k0, rows, w, d, proj, elem);
+    const before = rowErrors(w, d, rows, n, h);
     for (const e of before.energy) energy += e;
     if ('note' in f) {
       done(rows, elem, before.errors);
@@ -343,6 +341,7 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
     const out = p.mode === 'grid' ? new Int32Array(rows * n) : new Float32Array(rows * n);
     const got = new Float64Array(rows * n);
     sweep(Float64Array.from(w), rows, n, f.u, (at, v) => (got[at] = projectOne(p, proj, out, at, v)));
+    for (let i = 0; i < rows * n; i++) got[i] = w[i] - got[i];
     done(rows, elem, before.errors, rowErrors(w, got, rows, n, f.energyH).errors, out);
   }
   return outcome.result(energy, 'note' in f ? f.note : undefined);
@@ -387,13 +386,13 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   const { q, scales, zeroPoints } = qt;
   const cg = columnGroups(qt, m);
   const [rs, cs] = m.strides ?? [0, 0];
-  const fill: FillBlock = (k0, count, w, base, p, elem) => {
+  const fill: FillBlock = (k0, count, w, d, p, elem) => {
     const put = (i: number, e: number, g: number) => {
       const z = zeroPoints ? zeroPoints[g] : 0;
       elem[i] = e;
       w[i] = target[e];
-      // the round-to-nearest code's value, and the grid
-      base[i] = (q[e] - z) * scales[g];
+      // less the round-to-nearest code's value; the grid
+      d[i] = target[e] - (q[e] - z) * scales[g];
       p.scale[i] = scales[g];
       p.zero[i] = z;
       p.keep[i] = !kept || kept(e) ? 1 : 0;
@@ -431,7 +430,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
 export function repairPrunedRows(target: Float32Array, values: Float32Array, m: WeightMatrix, rows: readonly number[], h: HMatrix, options: GptqOptions = {}): GptqResult {
   const n = m.cols;
   const R = rows.length;
-  const fill: FillBlock = (k0, count, w, base, p, elem) => {
+  const fill: FillBlock = (k0, count, w, d, p, elem) => {
     for (let b = 0; b < count; b++) {
       for (let c = 0; c < n; c++) {
         const i = b * n + c;
@@ -439,7 +438,7 @@ export function repairPrunedRows(target: Float32Array, values: Float32Array, m: 
         elem[i] = e;
         p.keep[i] = values[e] !== 0 || target[e] === 0 ? 1 : 0;
         w[i] = target[e];
-        base[i] = values[e];
+        d[i] = target[e] - values[e];
       }
     }
   };
