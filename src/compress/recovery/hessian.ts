@@ -306,15 +306,25 @@ class StatBuilder {
    * reads every position once. (Strided Slices per kernel position, joined, instead of this Conv:
    * measured no faster in onnxruntime on mobilenet-v3, the Concat as slow as the Conv.)
    */
-  patches(x: string, conv: Node, channels: number, kernel: number[]): string {
+  patches(x: string, conv: Node, channels: number, kernel: number[], scale?: string): { rows: string; scaled: boolean } {
     const k = kernel.reduce((p, d) => p * d, 1);
     const plain = (attrInts(conv, 'strides') ?? []).every((s) => s === 1) && (attrInts(conv, 'pads') ?? []).every((p) => p === 0);
-    if (k === 1 && plain) return x;
-    const w = new Float32Array(channels * k * k);
-    for (let c = 0; c < channels; c++) for (let i = 0; i < k; i++) w[(c * k + i) * k + i] = 1;
-    const weight = this.init('__hessian_patch', DataType.FLOAT, [channels * k, 1, ...kernel], bytesOf(w));
-    return this.node('Conv', [x, weight], [...geometry(conv), attr.int('group', channels), attr.ints('kernel_shape', kernel)]);
+    if (k === 1 && plain) return { rows: x, scaled: false };
+    // (one initializer for every copy and statistic of this geometry)
+    const key = `${channels}/${kernel.join('x')}`;
+    let weight = this.patchWeights.get(key);
+    if (!weight) {
+      const w = new Float32Array(channels * k * k);
+      for (let c = 0; c < channels; c++) for (let i = 0; i < k; i++) w[(c * k + i) * k + i] = 1;
+      weight = this.init('__hessian_patch', DataType.FLOAT, [channels * k, 1, ...kernel], bytesOf(w));
+      this.patchWeights.set(key, weight);
+    }
+    // a copy's weight (1, or 0 for an empty slot) on the one-hot kernels, not on its patches: channels·k² products, not one per patch element
+    const rows = this.node('Conv', [x, scale ? this.mul(weight, scale) : weight], [...geometry(conv), attr.int('group', channels), attr.ints('kernel_shape', kernel)]);
+    return { rows, scaled: scale !== undefined };
   }
+
+  private readonly patchWeights = new Map<string, string>();
 }
 
 /** A dense statistic's rows A as read from `input`: [rows, cols]. */
@@ -322,21 +332,24 @@ function denseRows(b: StatBuilder, stat: Stat, input: string): string {
   return b.reshape(input, [-1, stat.cols]);
 }
 
-/** A Conv statistic's rows as read from `input`: [N, groups, cols, positions] (every n-th position where it keeps fewer). */
-function convRows(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number): string {
-  const p = b.patches(input, conv, stat.channels, stat.kernel);
+/**
+ * A Conv statistic's rows as read from `input`: [N, groups, cols, positions] (every n-th position
+ * where it keeps fewer); `scaled` where the copy's weight `scale` is already in them (a patch Conv).
+ */
+function convRows(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number, scale?: string): { rows: string; scaled: boolean } {
+  const p = b.patches(input, conv, stat.channels, stat.kernel, scale);
   // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position)
-  const all = b.reshape(p, [0, stat.groups, stat.cols, -1]);
-  return stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all;
+  const all = b.reshape(p.rows, [0, stat.groups, stat.cols, -1]);
+  return { rows: stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all, scaled: p.scaled };
 }
 
 /**
  * Conv rows as one matrix per group, [G, cols, N·L], for the copies' rows joined (`Stat.joined`).
  * Its shape output is taken before the transpose (rows: N·L, axes 0 and 3).
  */
-function convRowsJoined(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number): { rows: string; shape: string } {
-  const r = convRows(b, stat, conv, input, copy);
-  return { rows: b.reshape(b.transpose(r, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]), shape: r };
+function convRowsJoined(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number, scale?: string): { rows: string; shape: string; scaled: boolean } {
+  const r = convRows(b, stat, conv, input, copy, scale);
+  return { rows: b.reshape(b.transpose(r.rows, [1, 2, 0, 3]), [stat.groups, stat.cols, -1]), shape: r.rows, scaled: r.scaled };
 }
 
 /** Joined rows' product aᵀ·t (dense, [rows, cols]) or a·tᵀ (Conv, [G, cols, rows]). */
@@ -448,7 +461,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
       // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
       const conv = convs.get(s) as Node;
-      const parts = renames.map((r, k) => convRows(b, s, conv, r(s.input), k));
+      const parts = renames.map((r, k) => convRows(b, s, conv, r(s.input), k).rows);
       const weigh = (xs: string[]) => xs.map((x, k) => (copies === 1 ? x : b.mul(x, weights[k]))).reduce((p, x) => b.add(p, x));
       // per block of H: each copy's product, weighed and added
       const perCopy = s.full ? parts.map((p) => b.gram(p, 2, s.cols, (x, y) => convGram(b, x, y))) : undefined;
@@ -457,23 +470,24 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       s.outputs.gram = summed(s, gram);
       if (s.partner && s.full) {
         const partner = s.partner;
-        const pParts = renames.map((r, k) => convRows(b, s, conv, r(partner), k));
+        const pParts = renames.map((r, k) => convRows(b, s, conv, r(partner), k).rows);
         s.outputs.cross = weigh(parts.map((p, k) => convGram(b, p, pParts[k])));
         s.outputs.partnerSum = weigh(pParts.map((p) => rowSums(b, p)));
       }
       outputs.push(...[...(s.outputs.gram ?? []), s.outputs.sum, s.outputs.cross, s.outputs.partnerSum, ...s.outputs.shapes].filter((o): o is string => o !== undefined));
       continue;
     }
-    const rowsOf = (input: string, k: number): { rows: string; shape: string } => {
-      if (s.op !== 'dense') return convRowsJoined(b, s, convs.get(s) as Node, input, k);
+    // the copy's weight on its patch Conv's kernels where there is one (the teacher's rows below are weighed as before)
+    const rowsOf = (input: string, k: number, scale?: string): { rows: string; shape: string; scaled: boolean } => {
+      if (s.op !== 'dense') return convRowsJoined(b, s, convs.get(s) as Node, input, k, scale);
       const rows = denseRows(b, s, input);
-      return { rows, shape: rows };
+      return { rows, shape: rows, scaled: false };
     };
-    const joined = renames.map((r, k) => rowsOf(r(s.input), k));
+    const joined = renames.map((r, k) => rowsOf(r(s.input), k, copies === 1 ? undefined : weights[k]));
     const parts = joined.map((j) => j.rows);
     const axis = s.op === 'dense' ? 0 : 2;
     // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
-    const a = copies === 1 ? parts[0] : b.concat(parts.map((p, k) => b.mul(p, weights[k])), axis);
+    const a = copies === 1 ? parts[0] : b.concat(joined.map((j, k) => (j.scaled ? j.rows : b.mul(j.rows, weights[k]))), axis);
     // dense rows [rows, cols] (columns: axis 1), Conv rows [G, cols, rows] (axis 1)
     const gram = s.full ? b.gram(a, 1, s.cols, (x, y) => product(b, s, x, y)) : undefined;
     s.outputs = { sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
