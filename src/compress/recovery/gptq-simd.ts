@@ -473,7 +473,11 @@ export function hasPreparedFactor(h: HMatrix): boolean {
  * holds while nothing else has written there since.
  */
 const writes = new WeakMap<WebAssembly.Memory, number>();
-const wrote = (m: WebAssembly.Memory) => writes.set(m, (writes.get(m) ?? 0) + 1);
+const wrote = (m: WebAssembly.Memory) => {
+  writes.set(m, (writes.get(m) ?? 0) + 1);
+  // (a factor there is gone: its H is not held for it)
+  if (inMemory?.memory === m) inMemory = undefined;
+};
 
 /** A factor computed elsewhere in the memory of the workspace that will solve its H (factorTarget). */
 interface InMemory {
