@@ -49,3 +49,6 @@ interface AbortSignal {
 /** Monotonic clock for timings in bench code. */
 declare var performance: { now(): number };
 
+
+/** structuredClone (browsers, workers, Node 17+), as release.ts uses it: to move a buffer out. */
+declare function structuredClone<T>(value: T, options?: { transfer?: ArrayBuffer[] }): T;

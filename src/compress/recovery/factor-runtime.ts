@@ -19,6 +19,7 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/
 import { encodeModel } from '../../onnx/codec';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
+import { releaseBuffer } from '../../core/release';
 import { choleskyLower } from './gptq';
 import { factorTarget, hasPreparedFactor, setPreparedFactor, type HMatrix } from './gptq-simd';
 
@@ -132,6 +133,8 @@ async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMa
     if (!valid()) return false;
     for (let i = 0; i < m - w; i++) a.set(l21.subarray(i * w, (i + 1) * w), (k1 + i) * n + k0);
   }
+  // (n²/4 floats that lived through the whole factor)
+  releaseBuffer(rows);
   return true;
 }
 

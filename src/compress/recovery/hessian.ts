@@ -27,6 +27,7 @@
  * teacher's cross term).
  */
 import { AppError, isAppError, throwIfAborted } from '../../core/errors';
+import { releaseBuffer } from '../../core/release';
 import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel, encodeModelInto } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
@@ -619,8 +620,10 @@ function addRun(stat: Stat, got: Record<string, { data: unknown }>, used: number
     const gram = float32Output(got, (stat.outputs.gram as string[])[k], groups * size, stat.input);
     const acc = stat.blocks;
     if (acc && stat.outputs.acc) {
-      // the runtime's sums (fed back next run): a new array each run
+      // the runtime's sums (fed back next run): a new array each run; the last run's go now (they lived through a run: promoted)
+      const before = acc[k];
       acc[k] = gram;
+      if (before && before.buffer !== gram.buffer) releaseBuffer(before);
       return;
     }
     if (acc) {
@@ -858,8 +861,9 @@ function allocate(s: Stat): void {
   s.partnerSum = s.partner ? Array.from({ length: s.groups }, () => new Float64Array(s.cols)) : [];
 }
 
-/** The cols² arrays go (the sums and the row count stay: they are small). */
+/** The cols² arrays go, now (the sums and the row count stay: they are small). */
 function freeStat(s: Stat): void {
+  for (const a of [...s.h, ...s.weighted, ...s.cross, ...(s.blocks ?? [])]) releaseBuffer(a);
   s.h = [];
   delete s.blocks;
   s.weighted = [];
@@ -891,6 +895,7 @@ function materialize(s: Stat): void {
     if (!block) return;
     const size = (bounds[bi + 1] - bounds[bi]) * (bounds[bj + 1] - bounds[bj]);
     for (let g = 0; g < s.groups; g++) place(h[g], n, block, g * size, bounds[bi], bounds[bi + 1], bounds[bj], bounds[bj + 1]);
+    releaseBuffer(block);
   });
 }
 
@@ -1068,7 +1073,9 @@ export async function collectHessians(model: Model, layers: readonly HessianLaye
 /**
  * What compression takes H from, a layer at a time (CompressOptions.recoverySource): `plan` says
  * which layers will ask and in what order, `take` gives a layer's H (running its statistics' pass
- * over the samples first when not done yet), `release` says the layer is done with it.
+ * over the samples first when not done yet), `release` says the layer is done with it (hessianSource
+ * hands the cols² arrays back then, once no layer reads the statistic: a LayerHessian taken before
+ * reads them empty after).
  */
 export interface HessianSource {
   /** layers with statistics (0: nothing to recover) */
