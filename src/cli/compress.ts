@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
-import { collectCalibration, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
+import { collectCalibration, hasLargeRuns, synthesizeSamples, type Calibration, type RunModel, type Sample } from '../compress/activations/calibrate';
 import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
@@ -81,9 +81,11 @@ export async function ortRunModel(): Promise<RunModel> {
     let session = sessions.get(bytes);
     // errors only: the statistics and calibration copies leave initializers onnxruntime warns about;
     // no memory arena: the statistics copies' large buffers go back when a run ends instead of
-    // staying reserved (resnet18 at 224x224, recovery statistics: peak 3.03 GB → 2.15 GB, same time)
+    // staying reserved (resnet18 at 224x224, recovery statistics: peak 3.03 GB → 2.15 GB, same time);
+    // and for those copies no memory pattern, which with no arena is a fresh block of fresh pages
+    // every run (calibrate.ts markLargeRuns: the bench CNN's recovery 1.65-1.74 s against 1.83-2.07)
     if (!session) {
-      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: false })));
+      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: false, enableMemPattern: !hasLargeRuns(bytes) })));
       void session.then((s) => live.add(new WeakRef(s)), () => undefined);
     }
     const feeds: Record<string, Ort.Tensor> = {};

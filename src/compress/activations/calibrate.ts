@@ -91,6 +91,25 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
   feedWeights?: boolean;
 };
 
+/**
+ * Model bytes whose runs hold large intermediates (the recovery statistics copies, hessian.ts:
+ * every copy's patches and H's products, tens of MB a run or more). onnxruntime's memory pattern
+ * plans a run's intermediates as one block; with no memory arena (the CLI's setting) that is a
+ * fresh block of fresh pages every run, so a runner that makes sessions with no arena makes
+ * these with no memory pattern (each tensor its own allocation, which the allocator reuses).
+ */
+const largeRuns = new WeakSet<Uint8Array>();
+
+/** Says `bytes` is a model whose runs hold large intermediates (before its first run). */
+export function markLargeRuns(bytes: Uint8Array): void {
+  largeRuns.add(bytes);
+}
+
+/** Whether `bytes` was marked by markLargeRuns. */
+export function hasLargeRuns(bytes: Uint8Array): boolean {
+  return largeRuns.has(bytes);
+}
+
 export interface CalibrateOptions {
   /** percentile to clip each tensor's range at; 100 keeps the plain min and max (default 99.99) */
   percentile?: number;

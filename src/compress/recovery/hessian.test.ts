@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
 import { makeTensor } from '../../onnx/tensor';
-import { decodeModel } from '../../onnx/codec';
+import { decodeModel, encodeModel } from '../../onnx/codec';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
-import type { Sample } from '../activations/calibrate';
+import { hasLargeRuns, type Sample } from '../activations/calibrate';
 import { makeRecipe, type Recipe } from '../recipe';
 import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows } from './hessian';
 import { recoveryLayers } from './plan';
@@ -352,6 +352,23 @@ describe('statistics copies: bytes emptied once their session exists', () => {
     expect(seen[0]).toBeGreaterThan(0);
     expect(seen.slice(1)).toEqual([0, 0, 0]);
     for (const key of ['fc0', 'fc1', 'fc2']) expect(kept.get(key)?.h).toEqual(want.get(key)?.h);
+  });
+});
+
+describe('statistics copies: marked as models whose runs hold large intermediates (markLargeRuns)', () => {
+  it("every statistics copy a runner is given is marked, before its first run; a model's own bytes are not", async () => {
+    const rng = seeded(31);
+    const { model, samples } = matMulChain(rng, [8, 12, 6, 10]);
+    const marked: boolean[] = [];
+    const watching: typeof run = (bytes, feeds) => {
+      marked.push(hasLargeRuns(bytes));
+      return run(bytes, feeds);
+    };
+    watching.release = run.release;
+    await collectHessians(model, recoveryLayers(model, recipe), samples, watching);
+    expect(marked.length).toBeGreaterThan(1);
+    expect(marked.every((m) => m)).toBe(true);
+    expect(hasLargeRuns(encodeModel(model))).toBe(false);
   });
 });
 

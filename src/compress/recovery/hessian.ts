@@ -34,7 +34,7 @@ import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
 import { isExternal, tensorByteLength, tensorFloats } from '../../onnx/tensor';
 import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
-import type { RunModel, Sample, SampleTensor } from '../activations/calibrate';
+import { markLargeRuns, type RunModel, type Sample, type SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import { prepareFactors } from './factor-runtime';
@@ -697,6 +697,7 @@ async function runStatistics(model: Model, stats: readonly Stat[], convs: Readon
   // (a native runtime adds H's blocks itself: the JavaScript loop was the CNN bench's largest part after the products)
   const { model: copy, feeding } = statisticsModel(model, stats, convs, copies, run.feedWeights === true, run.nativeProducts === true);
   const bytes = run.keepsSession ? encodeModelInto(copy, resizableBytes) : encodeModel(copy);
+  markLargeRuns(bytes);
   for (let i = 0; i < samples.length; i += copies) {
     throwIfAborted(options.signal);
     const used = Math.min(copies, samples.length - i);

@@ -4,14 +4,14 @@
  */
 import * as ort from 'onnxruntime-node';
 import { cosine } from '../../../core/vector';
-import type { RunModel, Sample } from '../../activations/calibrate';
+import { hasLargeRuns, type RunModel, type Sample } from '../../activations/calibrate';
 
 export function nodeRunModel(): RunModel {
   const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
   const run: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
-    // no memory arena: what a run allocates goes back when it ends (the CLI's setting, cli/compress.ts)
-    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false })));
+    // no memory arena: what a run allocates goes back when it ends; no memory pattern for the statistics copies (the CLI's settings, cli/compress.ts)
+    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false, enableMemPattern: !hasLargeRuns(bytes) })));
     // typed arrays as they are (views included: the runtime factor's rows), anything else as float32
     const feeds = Object.fromEntries(
       Object.entries(sample).map(([k, t]) => [k, t.data instanceof Float32Array || t.data instanceof BigInt64Array ? new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims) : new ort.Tensor('float32', Float32Array.from(t.data as ArrayLike<number>), t.dims)]),
