@@ -71,6 +71,18 @@ export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: Ru
  * all zero, or `valid()` turns false (M was written by something else meanwhile).
  */
 async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel): Promise<boolean> {
+  // L[k0:, :k0], copied for the runtime (a view of a shared memory it does not take): at most n²/4 floats, at k0 = n/2
+  const rows = new Float32Array(Math.floor((n * n) / 4) + B);
+  try {
+    return await factorBlocks(view, valid, h, n, damp, run, rows);
+  } finally {
+    // (n²/4 floats that lived through the whole factor)
+    releaseBuffer(rows);
+  }
+}
+
+/** factorInto's blocks, with `rows` its copy of L[k0:, :k0]. */
+async function factorBlocks(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel, rows: Float32Array): Promise<boolean> {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
@@ -89,8 +101,6 @@ async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMa
   const belowAll = new Float32Array(n * B);
   const inv = new Float64Array(B * B);
   const inv32 = new Float32Array(B * B);
-  // L[k0:, :k0], copied for the runtime (a view of a shared memory it does not take): at most n²/4 floats, at k0 = n/2
-  const rows = new Float32Array(Math.floor((n * n) / 4) + B);
   for (let k0 = 0; k0 < n; k0 += B) {
     const k1 = Math.min(n, k0 + B);
     const w = k1 - k0;
@@ -133,8 +143,6 @@ async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMa
     if (!valid()) return false;
     for (let i = 0; i < m - w; i++) a.set(l21.subarray(i * w, (i + 1) * w), (k1 + i) * n + k0);
   }
-  // (n²/4 floats that lived through the whole factor)
-  releaseBuffer(rows);
   return true;
 }
 

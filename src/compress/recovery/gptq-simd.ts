@@ -501,8 +501,15 @@ export interface FactorTarget {
   commit(damp: number): void;
 }
 
-/** The byte size of a workspace's M, H's diagonal and the damping's (before its lanes). */
-const headBytes = (n: number) => align(align(1024 + 4 * n * n, 8) + 16 * n, 16);
+/**
+ * A workspace's byte offsets for n columns, after the control block: M (n×n float32), H's
+ * diagonal (float64, the damping's after it), and its first lane (the size of all before it).
+ */
+function head(n: number): { M: number; HDIAG: number; lane0: number } {
+  const M = 1024;
+  const HDIAG = align(M + 4 * n * n, 8);
+  return { M, HDIAG, lane0: align(HDIAG + 16 * n, 16) };
+}
 
 /**
  * A factor of H computed elsewhere (factor-runtime.ts) straight into the memory of the workspace
@@ -518,14 +525,14 @@ export function factorTarget(h: HMatrix, n: number): FactorTarget | undefined {
   const own = enabled ? load() : null;
   if (!own) return undefined;
   const k = native && n >= NATIVE_MIN_COLS && native.ready() ? sharedKernel(native.memory) : pool ? sharedKernel(pool.memory) : own;
-  const bytes = headBytes(n);
+  const bytes = head(n).lane0;
   if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
   writeH(k.memory, h, n);
   wrote(k.memory);
   const at = writes.get(k.memory) as number;
   const valid = () => writes.get(k.memory) === at;
   return {
-    view: () => new Float32Array(k.memory.buffer, 1024, n * n),
+    view: () => new Float32Array(k.memory.buffer, head(n).M, n * n),
     valid,
     commit(damp) {
       if (valid()) inMemory = { memory: k.memory, h, n, damp, at };
@@ -537,8 +544,9 @@ export function factorTarget(h: HMatrix, n: number): FactorTarget | undefined {
 function writeH(memory: WebAssembly.Memory, h: HMatrix, n: number): void {
   const f = new Float32Array(memory.buffer);
   const d = new Float64Array(memory.buffer, 0, Math.floor(memory.buffer.byteLength / 8));
-  const M = 1024 / 4;
-  const HDIAG = align(1024 + 4 * n * n, 8) / 8;
+  const at = head(n);
+  const M = at.M / 4;
+  const HDIAG = at.HDIAG / 8;
   for (let i = 0; i < n; i++) {
     const o = i * n;
     d[HDIAG + i] = h[o + i];
@@ -580,11 +588,11 @@ export class GptqWorkspace {
     /** the native products this workspace's lane uses (one lane of up to NATIVE_ROWS rows) */
     private svc?: GptqNative,
   ) {
-    this.M = 1024 / 4;
-    const hdiag = align(1024 + 4 * n * n, 8);
+    const { M, HDIAG: hdiag, lane0 } = head(n);
+    this.M = M / 4;
     this.HDIAG = hdiag / 8;
     this.DELTA = this.HDIAG + n;
-    this.lane0 = align(hdiag + 16 * n, 16);
+    this.lane0 = lane0;
     this.L = laneLayout(n, block, svc !== undefined);
     this.stride = this.L.stride;
     const buffer = k.memory.buffer;
@@ -594,7 +602,7 @@ export class GptqWorkspace {
     this.rows = new Array<number>(lanes).fill(0);
     const c = this.c;
     c[C.N] = n;
-    c[C.M] = 1024;
+    c[C.M] = M;
     c[C.HDIAG] = hdiag;
     c[C.DELTA] = hdiag + 8 * n;
     c[C.LANE0] = this.lane0;
@@ -607,17 +615,17 @@ export class GptqWorkspace {
   static open(n: number, R: number): GptqWorkspace | undefined {
     const own = enabled ? load() : null;
     if (!own) return undefined;
-    const head = headBytes(n);
+    const before = head(n).lane0;
     if (native && n >= NATIVE_MIN_COLS && native.ready()) {
       // one lane of up to NATIVE_ROWS rows on the native products' memory
       const svc = native;
       const rows = Math.min(NATIVE_ROWS, Math.max(1, R));
       const k = sharedKernel(svc.memory);
-      const bytes = head + laneLayout(n, rows, true).stride;
+      const bytes = before + laneLayout(n, rows, true).stride;
       if (bytes <= MAX_BYTES && grow(k.memory, bytes)) return new GptqWorkspace(k, n, rows, 1, svc);
     }
     const block = Math.min(blockRows(n, 4), Math.max(1, R));
-    const bytes = (lanes: number) => head + lanes * laneLayout(n, block).stride;
+    const bytes = (lanes: number) => before + lanes * laneLayout(n, block).stride;
     if (pool && R > BLOCK_MAX / 4 && R * n * n >= THREADED_MIN) {
       const lanes = Math.min(MAX_LANES, 1 + pool.helpers, Math.ceil(R / block));
       const k = sharedKernel(pool.memory);
