@@ -44,20 +44,21 @@ import { runCleanup } from './cleanup/cleanup';
 import type { CleanupReport } from './cleanup/meta';
 import type { Fp16ComputeReport } from './fp16/compute';
 import { fp16ComputeStep } from './fp16/step';
-import { cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator, removeUnused, type ConstScope, type RemovalCandidates } from './graph-edit';
-import { commitLayer, planLayerWeights, stageCorrectedBias, stageWeight, summarizeEncodings, type StageEnv } from './layer-weights';
+import { addCandidates, cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator, removeUnused, type ConstScope, type RemovalCandidates } from './graph-edit';
+import { commitLayer, planLayerWeights, stageCorrectedBias, stageWeight, summarizeEncodings, type StageEnv, type WrittenWeight } from './layer-weights';
 import { canRaiseOpset, defaultOpset, raiseOpset } from './opset';
 import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
 import { afterChannelPruning, channelPruneStep } from './prune/step';
 import { equalizeModel } from './recovery/equalize';
-import type { HessianSource, LayerHessian } from './recovery/hessian';
+import { accumulateHessian, sharedHessian, weightMatrix, type HessianSource, type LayerHessian } from './recovery/hessian';
+import { biasDelta } from './recovery/step';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
 import { cleanupOptions, fp16Compute as isFp16Compute, settingsResolver, type LayerSettings, type Recipe, type Target } from './recipe';
 import { compressStoredTensors } from './stored-tensors';
-import type { CompressOptions, CompressResult, LayerReport, WeightPlan } from './types';
-import { weightStoredBytes } from './weights';
+import type { CompressOptions, CompressResult, LayerReport, StagedWeight, WeightPlan } from './types';
+import { weightAxes, weightStoredBytes } from './weights';
 
 export type { CompressOptions, CompressReport, CompressResult, Encoding, LayerReport, WeightReport } from './types';
 
@@ -136,6 +137,13 @@ interface LayerPlan {
   weights: WeightPlan[];
   /** int8 activations (its weights are written by applyActivations) */
   activation?: { plan: ActivationPlan; settings: LayerSettings };
+  /** layers that read the same weight tensor(s) the same way, after this one: they read its encoding (shareWeights) */
+  followers?: LayerPlan[];
+  /** on a follower: the layer whose encoding it reads */
+  leader?: LayerPlan;
+  /** on a leader, once applied: its staged weights, and its weight's written values (the followers' bias correction) */
+  staged?: StagedWeight[];
+  written?: WrittenWeight;
 }
 
 /** Steps 1-3: a structural clone with unique node names, the recipe resolved, clean-up and channel pruning done. */
@@ -311,6 +319,46 @@ function guardStep(run: Run, plans: LayerPlan[]): LayerPlan[] {
   return plans.filter((p) => !p.row.error);
 }
 
+/** What makes two layers read one weight the same way: their graph, op, and each weight input's tensor, shape and axes. */
+function shareKey(lp: LayerPlan): string {
+  const { layer } = lp;
+  const inputs = lp.weights.map((wp) => {
+    const i = wp.weight.inputIndex;
+    return `${i}:${layer.node.inputs[i]}:${wp.shape.join('x')}:${JSON.stringify(weightAxes(layer, i, wp.shape.length))}`;
+  });
+  return `${layer.graphPath}|${layer.domain}|${layer.op}|${inputs.join('|')}`;
+}
+
+/**
+ * Step 5b: layers that read the same weight tensor(s) the same way (a tied weight, or one an
+ * exporter deduplicated: torch writes identical parameters once) share one encoding, the first
+ * reader's, instead of one copy each: the file stores the weight once, as the size projection
+ * counts it (project.ts). A follower's row counts none of the shared bytes (its leader's does)
+ * and says whose settings it follows. Layers with int8 activations or cut by channel pruning keep
+ * their own.
+ */
+function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
+  const first = new Map<string, LayerPlan>();
+  for (const lp of plans) {
+    if (lp.activation || lp.weights.length === 0 || lp.row.error || run.channel?.layers.get(lp.layer.key)?.cut) continue;
+    const key = shareKey(lp);
+    const leader = first.get(key);
+    if (!leader) {
+      first.set(key, lp);
+      continue;
+    }
+    // (the leader's decode nodes go right before it: a follower must come after it)
+    if (lp.rec.nodes.indexOf(lp.layer.node) < leader.rec.nodes.indexOf(leader.layer.node)) continue;
+    lp.leader = leader;
+    (leader.followers ??= []).push(lp);
+    for (const wp of lp.weights) {
+      const bytes = weightStoredBytes(wp.weight);
+      lp.row.bytesBefore -= bytes;
+      run.baseBytes.set(lp.row, (run.baseBytes.get(lp.row) ?? bytes) - bytes);
+    }
+  }
+}
+
 /** Step 6: raise the opset only as far as every node stays valid; quantized weights that needed more fall back to portable. */
 function decideOpset(run: Run, plans: readonly LayerPlan[]): { opset: number; note?: string } {
   const opsetBefore = run.opsetBefore;
@@ -348,8 +396,22 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
   const row = lp.row;
   try {
     const cut = run.channel?.layers.get(lp.layer.key)?.cut;
-    const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external, layer: lp.layer, ...(hessian ? { hessian } : {}), ...(cut ? { cut } : {}), ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}) };
+    const env: StageEnv = {
+      scope: lp.scope,
+      names: run.names,
+      opset,
+      external: run.options.external,
+      layer: lp.layer,
+      ...(hessian ? { hessian } : {}),
+      ...(cut ? { cut } : {}),
+      ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}),
+      ...(lp.followers ? { keepWritten: true } : {}),
+    };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
+    if (lp.followers) {
+      lp.staged = staged;
+      lp.written = env.written;
+    }
     const env2 = env;
     const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2, env2.biasWhy) : undefined;
     const emitted = commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
@@ -363,6 +425,63 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
     const enc = summarizeEncodings(row.weights);
     row.applied = row.applied === 'channel-pruned' ? (enc === 'unchanged' ? row.applied : `channel-pruned, ${enc}`) : enc;
     for (const st of staged) if (st.report.note) row.notes.push(`${st.report.name}: ${st.report.note}`);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'aborted') throw e;
+    row.error = describeError(e);
+  }
+}
+
+/**
+ * A follower (shareWeights) reads its leader's encoding: its weight inputs point at the leader's
+ * decoded tensors (or it becomes MatMulNBits on the leader's blocks), and its own float32 bias is
+ * corrected by the shared weight's error on its own mean input (`mean`) where its recipe asks for
+ * recovery. Where the leader's weights were not written, the follower is applied on its own.
+ */
+function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied, mean: readonly Float64Array[] | undefined): void {
+  const leader = lp.leader as LayerPlan;
+  const staged = leader.staged;
+  const row = lp.row;
+  if (leader.row.error || !staged) {
+    applyLayer(run, lp, opset, applied, undefined);
+    return;
+  }
+  try {
+    const node = lp.layer.node;
+    for (const st of staged) {
+      if (!st.emitter) continue;
+      const own = lp.weights.find((wp) => wp.weight.inputIndex === st.plan.weight.inputIndex);
+      if (st.matMulNBits) {
+        node.opType = 'MatMulNBits';
+        node.domain = 'com.microsoft';
+        node.inputs = [node.inputs[0], ...st.matMulNBits.inputs];
+        node.attributes = st.matMulNBits.attributes;
+      } else if (st.output) node.inputs[st.plan.weight.inputIndex] = st.output;
+      if (own) addCandidates(applied.candidates, own.weight);
+    }
+    const enc = summarizeEncodings(staged.map((st) => st.report));
+    row.weights = staged.map((st) => ({
+      name: st.report.name,
+      input: st.report.input,
+      shape: st.report.shape,
+      encoding: st.report.encoding,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      note: `shared with ${leader.layer.key}: stored once, counted there`,
+    }));
+    const same = JSON.stringify(row.requested) === JSON.stringify(leader.row.requested);
+    row.notes.push(`reads the same weight as ${leader.layer.key}: one ${enc} tensor for both${same ? '' : ` (${leader.layer.key}'s settings: one encoding serves every layer that reads it)`}`);
+    const written = leader.written;
+    const m = written && mean && mean.length > 0 ? weightMatrix(lp.layer, staged.find((st) => st.plan.weight.inputIndex === 1)?.plan.shape ?? []) : undefined;
+    if (row.requested.recovery !== 'none' && written && m && mean && m.cols === mean[0].length && m.rows % mean.length === 0) {
+      const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external };
+      const corrected = stageCorrectedBias(lp.layer, biasDelta(written.values, written.qt, m, mean, written.floats), env);
+      if (corrected) {
+        commitLayer(run.out, lp.layer, lp.rec, [corrected.staged], applied.candidates);
+        row.weights.push(corrected.staged.report);
+        row.notes.push(`${corrected.note}, on its own inputs`);
+      }
+    }
+    row.applied = row.applied === 'channel-pruned' ? `channel-pruned, ${enc}` : enc;
   } catch (e) {
     if (e instanceof AppError && e.code === 'aborted') throw e;
     row.error = describeError(e);
@@ -388,10 +507,28 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
       actItems.push({ layer: lp.layer, plan: lp.activation.plan, settings: lp.activation.settings, scope: lp.scope, row: lp.row });
       continue;
     }
-    const hessian = yield lp.layer.key;
+    // applied with its leader
+    if (lp.leader) continue;
+    // a shared weight: its readers' H first (copied: a streamed H is emptied when the next is taken), then its own
+    let others: LayerHessian | undefined;
+    let summed = lp.followers !== undefined;
+    const means: (Float64Array[] | undefined)[] = [];
+    for (const f of lp.followers ?? []) {
+      const h = yield f.layer.key;
+      means.push(h?.mean.map((m) => Float64Array.from(m)));
+      if (summed) others = accumulateHessian(others, h);
+      summed &&= others !== undefined;
+    }
+    const own = yield lp.layer.key;
     throwIfAborted(signal);
+    const hessian = summed ? sharedHessian(own, others) : own;
     applyLayer(run, lp, opset, applied, hessian);
+    if (hessian && hessian !== own && hessian.h.length > 0) lp.row.notes.push(`recovery: its weight is shared by ${1 + (lp.followers?.length ?? 0)} layers, solved on all of their inputs (${hessian.rows} rows)`);
     onProgress?.(++done, total, lp.layer.key);
+    for (const [i, f] of (lp.followers ?? []).entries()) {
+      applyFollower(run, f, opset, applied, means[i]);
+      onProgress?.(++done, total, f.layer.key);
+    }
   }
   throwIfAborted(signal);
   applyActivations(run.out, actItems, { names: run.names, opset, calibration: run.options.calibration, external: run.options.external, candidates: applied.candidates });
@@ -401,8 +538,9 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
   return applied;
 }
 
-/** The keys applyLayers will yield, in order. */
-const appliedKeys = (plans: readonly LayerPlan[]): string[] => plans.filter((p) => !p.activation).map((p) => p.layer.key);
+/** The keys applyLayers will yield, in order (a shared weight's followers right before their leader). */
+const appliedKeys = (plans: readonly LayerPlan[]): string[] =>
+  plans.filter((p) => !p.activation && !p.leader).flatMap((p) => [...(p.followers ?? []).map((f) => f.layer.key), p.layer.key]);
 
 /**
  * Portable int8/int4 weights (Cast → Mul decodes) are folded into float32 initializers when
@@ -485,6 +623,7 @@ function planned(model: Model, recipe: Recipe, options: CompressOptions, streami
   const run = prepare(model, recipe, options, streaming);
   const { rows, plans: all } = planLayers(run);
   const plans = guardStep(run, all);
+  shareWeights(run, plans);
   return { run, rows, plans, opset: decideOpset(run, plans) };
 }
 

@@ -61,6 +61,17 @@ export interface StageEnv {
   varianceMatch?: boolean;
   /** why the bias moves, when not for rounding */
   biasWhy?: string;
+  /** set `written` (a weight other layers share: their biases are corrected from it) */
+  keepWritten?: boolean;
+  /** the weight's original values and what was written for them: quantized codes or float values */
+  written?: WrittenWeight;
+}
+
+/** A staged weight's original values and what stands for them now (the codes on their grid, or float values). */
+export interface WrittenWeight {
+  values: Float32Array;
+  qt?: QuantizedTensor;
+  floats?: Float32Array;
 }
 
 /** Reads the weight's values, prunes them, and writes them in the planned encoding (not yet into the graph). */
@@ -137,6 +148,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       }
     }
     output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
+    if (env.keepWritten && w.inputIndex === 1) env.written = { values: original, floats: values };
   } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
   else {
     const refine =
@@ -173,7 +185,13 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
             }
           }
         : undefined;
-    ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, refine));
+    const keep = env.keepWritten && w.inputIndex === 1
+      ? (qt: QuantizedTensor) => {
+          refine?.(qt);
+          env.written = { values: original, qt };
+        }
+      : refine;
+    ({ output, matMulNBits } = stageQuantizedWeight(e, plan, values, s.symmetric, keep));
   }
   report.encoding = encoding;
   if (encoding !== 'unchanged') report.bytesAfter = e.storedBytes();

@@ -137,7 +137,8 @@ export function projectSize(
   fp16Compute = false,
 ): SizeProjection {
   const byWeights = Object.fromEntries(MODES.map((m) => [m, { layers: 0, before: 0, after: 0 }])) as Record<WeightMode, SizeShare>;
-  const seen = new Set<string>();
+  /** each stored tensor counted once: whether an encoding of it and the float tensor itself are counted */
+  const seen = new Map<string, { encoded: boolean; float: boolean }>();
   let layerBefore = 0;
   let layerAfter = 0;
   let layerZip = 0;
@@ -159,9 +160,23 @@ export function projectSize(
     let weightBefore = 0;
     let weightAfter = 0;
     let reason: string | undefined;
+    const changes = s.weights !== 'fp32' || s.prune > 0 || s.activations === 'int8';
     for (const w of layer.weights) {
-      if (seen.has(w.id)) continue;
-      seen.add(w.id);
+      const first = seen.get(w.id);
+      if (first !== undefined) {
+        // a weight several layers read is stored once, in its first changed reader's encoding
+        // (compress.ts shareWeights); a reader that leaves it as it is keeps the float tensor too
+        const extra = w.role !== 'weight' ? undefined : changes && !first.encoded ? projectWeight(w, s, layer.op, target, kept, fp16Compute) : !changes && !first.float ? { after: w.bytes, zip: w.bytes } : undefined;
+        if (extra) {
+          after += extra.after;
+          zip += extra.zip;
+          weightAfter += extra.after;
+          if (changes) first.encoded = true;
+          else first.float = true;
+        }
+        continue;
+      }
+      seen.set(w.id, { encoded: changes, float: !changes });
       if (w.bytes === w.elements * 4) layerFloat32 += w.bytes;
       const out = projectWeight(w, s, layer.op, target, w.role === 'other' ? undefined : kept, fp16Compute);
       before += w.bytes;

@@ -77,6 +77,41 @@ export interface LayerHessian {
   weightNote?: string;
 }
 
+/** An H that can be added to another of a weight several layers read: full, no teacher, no Log weighting. */
+function plainHessian(h: LayerHessian): boolean {
+  return h.h.length > 0 && h.cross === undefined && h.teacherMean === undefined && h.weighted === undefined;
+}
+
+/**
+ * The H of a weight several layers read (a tied or deduplicated weight, compressed once): `h`
+ * added into `acc`, which is copied from `h` on the first call (a streamed H is emptied once it is
+ * released, before the weight is solved). Undefined where they cannot be added (a teacher's or a
+ * Log's weighting, other columns or groups, means only): the weight is then solved on its first
+ * reader's inputs alone.
+ */
+export function accumulateHessian(acc: LayerHessian | undefined, h: LayerHessian | undefined): LayerHessian | undefined {
+  if (!h || !plainHessian(h)) return undefined;
+  if (!acc) return { key: h.key, op: h.op, cols: h.cols, h: h.h.map((m) => m.slice()), mean: [], rows: h.rows };
+  if (acc.cols !== h.cols || acc.h.length !== h.h.length || acc.h.some((m, g) => m.length !== h.h[g].length)) return undefined;
+  acc.h.forEach((m, g) => {
+    const add = h.h[g];
+    for (let i = 0; i < m.length; i++) m[i] += add[i];
+  });
+  acc.rows += h.rows;
+  return acc;
+}
+
+/**
+ * The first reader's H with the other readers' (`others`, from accumulateHessian) added: GPTQ then
+ * keeps the outputs of every layer that reads the weight, not only the first one's. Its mean stays
+ * the first reader's own (its bias is corrected from it). `own` as it is where they cannot be added.
+ */
+export function sharedHessian(own: LayerHessian | undefined, others: LayerHessian | undefined): LayerHessian | undefined {
+  if (!own || !others || !plainHessian(own)) return own;
+  const sum = accumulateHessian(others, own);
+  return sum ? { ...own, h: sum.h, rows: sum.rows } : own;
+}
+
 export interface HessianOptions {
   /** samples per run of the statistics copy (the graph repeated that often; default up to 8, by input size) */
   copies?: number;

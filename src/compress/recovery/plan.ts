@@ -34,8 +34,9 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
     const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
-    // the weight as stored is the weight as read (no reshaping chain between them)
-    if (w && w.via.length === 0) out.push({ layer, shape: w.shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
+    // the weight as stored is the weight as read (no reshaping chain between them; an Identity, as
+    // torch writes for a parameter it deduplicated, passes it on as it is)
+    if (w && w.via.every((op) => op === 'Identity')) out.push({ layer, shape: w.shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
   }
   return out;
 }

@@ -1,0 +1,221 @@
+/**
+ * A weight several layers read (tied, or deduplicated by the exporter: torch writes identical
+ * parameters once, behind Identity nodes) is compressed once: one encoding, the first reader's,
+ * that every reader uses; the file is as small as the size projection says; GPTQ solves it on the
+ * sum of its readers' H; each reader's own bias is corrected on its own inputs. Checked in
+ * onnxruntime-node.
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../core/random';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
+import { encodeModel } from '../onnx/codec';
+import { findLayers } from '../onnx/layers';
+import { makeTensor } from '../onnx/tensor';
+import { DataType, type Model } from '../onnx/types';
+import type { Sample } from './activations/calibrate';
+import { compressModel, compressModelStreaming, modelTensorBytes } from './compress';
+import { projectionInput, projectSize } from './project';
+import { resolveRecipe, type Recipe } from './recipe';
+import { collectHessians } from './recovery/hessian';
+import { recoveryLayers } from './recovery/plan';
+import { recoverySource } from './recovery/sequential';
+import { nodeRunModel } from './recovery/testing/node-run';
+
+const run = nodeRunModel();
+const K = 32;
+const N = 24;
+const ROWS = 8;
+
+const gaussian = (rng: () => number, n: number, s: number) =>
+  Float32Array.from({ length: n }, () => s * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()));
+
+/**
+ * Two branches on one weight G [N, K] (Gemm, transB): g1 reads x1 and G, g2 reads x2 and
+ * Identity(G) (as torch writes a deduplicated parameter), each with a bias of its own.
+ */
+function branches(): Model {
+  const rng = seeded(5);
+  const g = makeGraph({
+    nodes: [
+      makeNode('Gemm', ['x1', 'G', 'b1'], ['y1'], [attr.int('transB', 1)], { name: 'g1' }),
+      makeNode('Identity', ['G'], ['G_copy'], [], { name: 'dedup' }),
+      makeNode('Gemm', ['x2', 'G_copy', 'b2'], ['y2'], [attr.int('transB', 1)], { name: 'g2' }),
+    ],
+    initializers: [
+      makeTensor('G', DataType.FLOAT, [N, K], gaussian(rng, N * K, 1 / Math.sqrt(K))),
+      makeTensor('b1', DataType.FLOAT, [N], gaussian(rng, N, 0.1)),
+      makeTensor('b2', DataType.FLOAT, [N], gaussian(rng, N, 0.1)),
+    ],
+    inputs: [makeValueInfo('x1', DataType.FLOAT, [ROWS, K]), makeValueInfo('x2', DataType.FLOAT, [ROWS, K])],
+    outputs: [makeValueInfo('y1', DataType.FLOAT, [ROWS, N]), makeValueInfo('y2', DataType.FLOAT, [ROWS, N])],
+  });
+  return makeModel({ graph: g, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+}
+
+/** MatMul → Relu → MatMul on one weight W [K, K]: a chain whose two layers read the same tensor. */
+function chain(): Model {
+  const rng = seeded(7);
+  const g = makeGraph({
+    nodes: [makeNode('MatMul', ['x', 'W'], ['a'], [], { name: 'm1' }), makeNode('Relu', ['a'], ['r'], [], { name: 'relu' }), makeNode('MatMul', ['r', 'W'], ['y'], [], { name: 'm2' })],
+    initializers: [makeTensor('W', DataType.FLOAT, [K, K], gaussian(rng, K * K, 1 / Math.sqrt(K)))],
+    inputs: [makeValueInfo('x', DataType.FLOAT, [ROWS, K])],
+    outputs: [makeValueInfo('y', DataType.FLOAT, [ROWS, K])],
+  });
+  return makeModel({ graph: g, irVersion: 8, opsetImport: [{ domain: '', version: 13 }] });
+}
+
+/** Inputs of low rank plus a little noise, each branch with structure of its own (offset: a mean away from 0). */
+function samples(n: number, seed: number): Sample[] {
+  const rng = seeded(seed);
+  const basis = (k: number) => Float32Array.from({ length: K }, (_, i) => Math.sin((i * (k + 1) * 0.41) / 2 + k));
+  const b1 = [0, 1, 2].map(basis);
+  const b2 = [5, 6, 7].map(basis);
+  const rows = (bases: Float32Array[], offset: number) =>
+    Float32Array.from({ length: ROWS * K }, (_, e) => {
+      const i = e % K;
+      return offset + bases.reduce((s, b) => s + (rng() * 2 - 1) * b[i], 0) + 0.02 * (rng() * 2 - 1);
+    });
+  return Array.from({ length: n }, () => ({
+    x1: { dtype: 'float32', dims: [ROWS, K], data: rows(b1, 0.3) },
+    x2: { dtype: 'float32', dims: [ROWS, K], data: rows(b2, -0.2) },
+    x: { dtype: 'float32', dims: [ROWS, K], data: rows(b1, 0.1) },
+  }));
+}
+
+const only = (s: Sample, names: string[]): Sample => Object.fromEntries(names.map((k) => [k, s[k]]));
+
+const recipe = (weights: 'int8' | 'int4', recovery: 'none' | 'bias' | 'gptq', layers: Recipe['layers'] = {}): Recipe => ({
+  format: 'onnx-compression-recipe',
+  version: 1,
+  target: 'portable',
+  defaults: { weights, granularity: weights === 'int4' ? 'block' : 'per-channel', blockSize: 32, recovery },
+  layers,
+});
+
+/** Integer initializers (the quantized codes), by name. */
+const codes = (m: Model) => (m.graph?.initializers ?? []).filter((t) => t.dataType === DataType.INT8 || t.dataType === DataType.UINT8).map((t) => t.name);
+
+/** Σ‖y − y₀‖² per output, over samples. */
+async function errors(original: Uint8Array, compressed: Uint8Array, set: Sample[], names: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const s of set) {
+    const feed = only(s, names);
+    const [a, b] = [await run(original, feed), await run(compressed, feed)];
+    for (const k of Object.keys(a)) {
+      const x = a[k].data as Float32Array;
+      const y = b[k].data as Float32Array;
+      let e = 0;
+      for (let i = 0; i < x.length; i++) e += (x[i] - y[i]) ** 2;
+      out[k] = (out[k] ?? 0) + e;
+    }
+  }
+  return out;
+}
+
+describe('a weight several layers read', () => {
+  it('is stored once (the size the projection gives), every reader reading it; the second reader says whose encoding it reads', async () => {
+    const model = chain();
+    const r = compressModel(model, recipe('int8', 'none'));
+    expect(codes(r.model)).toHaveLength(1);
+    const [m1, m2] = r.report.layers;
+    expect(m2.notes.join(' ')).toContain('reads the same weight as m1');
+    expect([m2.bytesBefore, m2.bytesAfter]).toEqual([0, 0]);
+    expect(m1.bytesBefore).toBe(K * K * 4);
+    // the rows add up to the model: the shared weight counted once
+    expect(r.report.layers.reduce((s, l) => s + l.bytesAfter, 0)).toBe(r.report.bytesAfter);
+    const resolved = new Map(resolveRecipe(recipe('int8', 'none'), findLayers(model)).map((l) => [l.key, l.settings]));
+    const projected = projectSize(projectionInput(model, findLayers(model), modelTensorBytes(model)), (k) => resolved.get(k) as never);
+    expect(projected.after).toBe(r.report.bytesAfter);
+    // both layers decode the one tensor: the output stays close to the original's
+    const set = samples(4, 3).map((s) => only(s, ['x']));
+    const e = await errors(encodeModel(model), encodeModel(r.model), set, ['x']);
+    let energy = 0;
+    for (const s of set) energy += ((await run(encodeModel(model), s)).y.data as Float32Array).reduce((p, v) => p + v * v, 0);
+    expect(e.y / energy).toBeLessThan(1e-3);
+  });
+
+  it('webgpu int4: both readers become MatMulNBits on the one set of blocks', async () => {
+    const model = chain();
+    const r = compressModel(model, { ...recipe('int4', 'none'), target: 'webgpu' });
+    const nodes = r.model.graph?.nodes ?? [];
+    const nbits = nodes.filter((n) => n.opType === 'MatMulNBits');
+    expect(nbits.map((n) => n.name)).toEqual(['m1', 'm2']);
+    expect(nbits[1].inputs.slice(1)).toEqual(nbits[0].inputs.slice(1));
+    expect(r.model.graph?.initializers.filter((t) => t.dataType === DataType.UINT8)).toHaveLength(1);
+    const set = samples(2, 3).map((s) => only(s, ['x']));
+    const e = await errors(encodeModel(model), encodeModel(r.model), set, ['x']);
+    let energy = 0;
+    for (const s of set) energy += ((await run(encodeModel(model), s)).y.data as Float32Array).reduce((p, v) => p + v * v, 0);
+    expect(e.y / energy).toBeLessThan(3e-2);
+  });
+
+  it("follows the first reader's settings where another reader asks for others, and says so", () => {
+    const r = compressModel(chain(), recipe('int8', 'none', { m2: { weights: 'int4' } }));
+    expect(codes(r.model)).toHaveLength(1);
+    const m2 = r.report.layers[1];
+    expect(m2.applied).toBe(r.report.layers[0].applied);
+    expect(m2.notes.join(' ')).toMatch(/m1's settings: one encoding serves every layer that reads it/);
+  });
+
+  it('the size projection gives the bytes compression writes, whatever each reader asks (a reader left as float keeps the float tensor beside the encoding)', () => {
+    const model = chain();
+    const input = projectionInput(model, findLayers(model), modelTensorBytes(model));
+    for (const layers of [{ m1: { weights: 'fp32' } }, { m2: { weights: 'fp32' } }, { m2: { weights: 'int4' } }, { m1: { weights: 'fp16' } }] as const) {
+      const rec = recipe('int8', 'none', layers as Recipe['layers']);
+      const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
+      const r = compressModel(model, rec);
+      expect(projectSize(input, (k) => resolved.get(k) as never).after, JSON.stringify(layers)).toBe(r.report.bytesAfter);
+    }
+  });
+
+  it('GPTQ solves it on the sum of its readers\u2019 H: the second reader loses less than when only the first one\u2019s inputs count, and both together too', async () => {
+    const model = branches();
+    const r = recipe('int4', 'gptq');
+    // the Identity the exporter wrote does not keep g2 out of recovery
+    expect(recoveryLayers(model, r).map((l) => l.layer.key)).toEqual(['g1', 'g2']);
+    const cal = samples(32, 1).map((s) => only(s, ['x1', 'x2']));
+    const held = samples(16, 2).map((s) => only(s, ['x1', 'x2']));
+    const hessians = await collectHessians(model, recoveryLayers(model, r), cal, run);
+    const sum = compressModel(model, r, { recovery: hessians });
+    const first = compressModel(model, r, { recovery: new Map([['g1', hessians.get('g1') as never]]) });
+    const original = encodeModel(model);
+    const es = await errors(original, encodeModel(sum.model), held, ['x1', 'x2']);
+    const ef = await errors(original, encodeModel(first.model), held, ['x1', 'x2']);
+    console.log(`shared Gemm weight, int4 gptq, held-out squared error y1 / y2: H of both readers ${es.y1.toExponential(3)} / ${es.y2.toExponential(3)}, of the first only ${ef.y1.toExponential(3)} / ${ef.y2.toExponential(3)}`);
+    expect(es.y2).toBeLessThan(ef.y2);
+    expect(es.y1 + es.y2).toBeLessThan(ef.y1 + ef.y2);
+    expect(codes(sum.model)).toHaveLength(1);
+    expect(sum.report.layers[0].notes.join(' ')).toMatch(/shared by 2 layers, solved on all of their inputs \(512 rows\)/);
+    // streamed H (the CLI's and the page's way) gives the same bytes
+    const { source } = await recoverySource(model, undefined, r, cal, run);
+    const streamed = await compressModelStreaming(model, r, source);
+    expect(encodeModel(streamed.model)).toEqual(encodeModel(sum.model));
+  });
+
+  it("corrects each reader's own bias on its own inputs: every output's mean error on the calibration samples is 0", async () => {
+    const model = branches();
+    const r = recipe('int4', 'bias');
+    const cal = samples(16, 4).map((s) => only(s, ['x1', 'x2']));
+    const hessians = await collectHessians(model, recoveryLayers(model, r), cal, run);
+    const out = compressModel(model, r, { recovery: hessians });
+    expect(codes(out.model)).toHaveLength(1);
+    expect(out.report.layers[1].notes.join(' ')).toMatch(/bias corrected .* on its own inputs/);
+    const [a, b] = [encodeModel(model), encodeModel(out.model)];
+    const rtn = encodeModel(compressModel(model, recipe('int4', 'none')).model);
+    for (const name of ['y1', 'y2']) {
+      const mean = new Float64Array(N);
+      const rtnMean = new Float64Array(N);
+      for (const s of cal) {
+        const [x, y, z] = [(await run(a, s))[name].data as Float32Array, (await run(b, s))[name].data as Float32Array, (await run(rtn, s))[name].data as Float32Array];
+        for (let i = 0; i < x.length; i++) {
+          mean[i % N] += y[i] - x[i];
+          rtnMean[i % N] += z[i] - x[i];
+        }
+      }
+      const largest = Math.max(...mean.map(Math.abs));
+      const rtnLargest = Math.max(...rtnMean.map(Math.abs));
+      expect(rtnLargest).toBeGreaterThan(1e-2);
+      expect(largest).toBeLessThan(rtnLargest * 1e-3);
+    }
+  });
+});
