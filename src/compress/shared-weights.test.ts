@@ -160,8 +160,9 @@ describe('a weight several layers read', () => {
   it('the size projection gives the bytes compression writes, whatever each reader asks (a reader left as float keeps the float tensor beside the encoding)', () => {
     const model = chain();
     const input = projectionInput(model, findLayers(model), modelTensorBytes(model));
-    for (const layers of [{ m1: { weights: 'fp32' } }, { m2: { weights: 'fp32' } }, { m2: { weights: 'int4' } }, { m1: { weights: 'fp16' } }] as const) {
-      const rec = recipe('int8', 'none', layers as Recipe['layers']);
+    const cases: Recipe['layers'][] = [{ m1: { weights: 'fp32' } }, { m2: { weights: 'fp32' } }, { m2: { weights: 'int4' } }, { m1: { weights: 'fp16' } }];
+    for (const layers of cases) {
+      const rec = recipe('int8', 'none', layers);
       const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
       const r = compressModel(model, rec);
       expect(projectSize(input, (k) => resolved.get(k) as never).after, JSON.stringify(layers)).toBe(r.report.bytesAfter);

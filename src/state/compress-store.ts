@@ -309,7 +309,7 @@ export function useRecoveryMemoryLine(): string | undefined {
   }, [model, recipe, projection]);
 }
 
-/** Recovery's memory for the recipe: the main graph's Conv/Gemm/MatMul layers that ask for it, by their weights' reduction length, in graph order. */
+/** Recovery's memory for the recipe: the main graph's Conv/ConvTranspose/Gemm/MatMul layers that ask for it, by their weights' reduction length, in graph order. */
 function recoveryEstimate(model: OpenedModel, recipe: Recipe, modelBytes: number): RecoveryMemory | undefined {
   let resolved: ReturnType<typeof resolveRecipe>;
   try {
@@ -319,13 +319,15 @@ function recoveryEstimate(model: OpenedModel, recipe: Recipe, modelBytes: number
   }
   const layers: { cols: number; groups: number; rows: number; sequential: boolean }[] = [];
   for (const [i, l] of model.summary.layers.entries()) {
-    if (l.graph !== 'main' || !['Conv', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
+    if (l.graph !== 'main' || !['Conv', 'ConvTranspose', 'Gemm', 'MatMul'].includes(l.op) || !asksRecovery(resolved[i].settings)) continue;
     const w = l.weights.find((x) => x.role === 'weight');
     if (!w || w.shape.length < 2) continue;
-    // Conv [O, C/g, k…]: C/g·k… per group; MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
-    const cols = w.shape.length > 2 ? w.shape.slice(1).reduce((p, d) => p * d, 1) : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
-    // output channels: Conv [O, …], MatMul [K, N]: N, Gemm [N, K]: N
-    const rows = w.shape.length > 2 ? w.shape[0] : l.op === 'MatMul' ? w.shape[1] : w.shape[0];
+    const kernel = w.shape.slice(2).reduce((p, d) => p * d, 1);
+    // Conv [O, C/g, k…]: C/g·k… per group; ConvTranspose [C, O/g, k…]: C·k… (C/g·k… a group: the most it can be);
+    // MatMul [K, N]: K; Gemm (transB, the usual export) [N, K]: K
+    const cols = l.op === 'ConvTranspose' ? w.shape[0] * kernel : w.shape.length > 2 ? w.shape[1] * kernel : l.op === 'MatMul' ? w.shape[0] : w.shape[1];
+    // output channels: Conv [O, …], ConvTranspose [C, O/g, …]: O/g a group, MatMul [K, N]: N, Gemm [N, K]: N
+    const rows = l.op === 'ConvTranspose' ? w.shape[1] : w.shape.length > 2 ? w.shape[0] : l.op === 'MatMul' ? w.shape[1] : w.shape[0];
     layers.push({ cols, groups: 1, rows, sequential: resolved[i].settings.recovery === 'sequential' });
   }
   // the Conv weights a statistics session still holds (recovery/hessian.ts feeds only MatMul, Gemm and Gather weights)

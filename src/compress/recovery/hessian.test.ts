@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../../onnx/build';
-import { makeTensor } from '../../onnx/tensor';
+import { makeTensor, tensorValues } from '../../onnx/tensor';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import { hasLargeRuns, type Sample } from '../activations/calibrate';
 import { makeRecipe, type Recipe } from '../recipe';
-import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows } from './hessian';
+import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, weightMatrix } from './hessian';
+import { findLayers, type Layer } from '../../onnx/layers';
 import { recoveryLayers } from './plan';
 import { nodeRunModel } from './testing/node-run';
 
@@ -58,6 +59,8 @@ interface ConvGeometry {
   strides: number[];
   pads: number[];
   dilations: number[];
+  /** ConvTranspose only */
+  outputPadding?: number[];
 }
 
 interface Case {
@@ -65,7 +68,7 @@ interface Case {
   /** the input's dims, the weight's shape */
   x: number[];
   w: number[];
-  op: 'Conv' | 'MatMul' | 'Gemm';
+  op: 'Conv' | 'ConvTranspose' | 'MatMul' | 'Gemm';
   conv?: ConvGeometry;
   /** a Relu before the layer (its input is then an intermediate tensor) */
   relu?: boolean;
@@ -79,6 +82,11 @@ const cases: Case[] = [
   { name: 'Conv 1-D, stride 2, pads, dilation 2', op: 'Conv', x: [1, 4, 11], w: [5, 4, 3], conv: { groups: 1, kernel: [3], strides: [2], pads: [1, 2], dilations: [2] } },
   { name: 'Conv 1x1 (rows without a patch Conv)', op: 'Conv', x: [1, 4, 5, 3], w: [3, 4, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } },
   { name: 'Conv 1x1 stride 2', op: 'Conv', x: [1, 4, 5, 5], w: [3, 4, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+  // ConvTranspose: the weight is [in, out/groups, ...kernel]; its rows are the input each kernel position carries to an output position
+  { name: 'ConvTranspose groups 2, stride 2, pads, output_padding, batch 2, after a Relu', op: 'ConvTranspose', x: [2, 4, 4, 5], w: [4, 3, 3, 3], relu: true, conv: { groups: 2, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 1, 1], dilations: [1, 1], outputPadding: [1, 0] } },
+  { name: 'ConvTranspose 4x4, stride 2, pads 1 (2x upsampling)', op: 'ConvTranspose', x: [1, 4, 3, 3], w: [4, 2, 4, 4], conv: { groups: 1, kernel: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] } },
+  { name: 'ConvTranspose 1-D, stride 3, dilation 2', op: 'ConvTranspose', x: [1, 3, 6], w: [3, 2, 3], conv: { groups: 1, kernel: [3], strides: [3], pads: [1, 0], dilations: [2] } },
+  { name: 'ConvTranspose 1x1', op: 'ConvTranspose', x: [1, 5, 3, 4], w: [5, 3, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } },
   { name: 'MatMul with 3-D X, after a Relu', op: 'MatMul', x: [2, 5, 8], w: [8, 6], relu: true },
   { name: 'MatMul with 2-D X', op: 'MatMul', x: [5, 8], w: [8, 3] },
   { name: 'Gemm transB', op: 'Gemm', x: [4, 8], w: [6, 8] },
@@ -92,7 +100,14 @@ function caseModel(c: Case, rng: () => number): Model {
   const w = makeTensor('w', DataType.FLOAT, c.w, Float32Array.from({ length: c.w.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1));
   const g = c.conv;
   const attrs: Attribute[] = g
-    ? [attr.int('group', g.groups), attr.ints('kernel_shape', g.kernel), attr.ints('strides', g.strides), attr.ints('pads', g.pads), attr.ints('dilations', g.dilations)]
+    ? [
+        attr.int('group', g.groups),
+        attr.ints('kernel_shape', g.kernel),
+        attr.ints('strides', g.strides),
+        attr.ints('pads', g.pads),
+        attr.ints('dilations', g.dilations),
+        ...(g.outputPadding ? [attr.ints('output_padding', g.outputPadding)] : []),
+      ]
     : c.op === 'Gemm'
       ? [attr.int('transB', 1)]
       : [];
@@ -127,6 +142,30 @@ function inputRows(c: Case, data: Float32Array): number[][][] {
   const ow = Math.floor((W + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   const cg = C / g.groups;
   const out: number[][][] = Array.from({ length: g.groups }, () => []);
+  if (c.op === 'ConvTranspose') {
+    // output position o gets input i through kernel position k where o = i·s − pad + k·d
+    const [oph, opw] = g.outputPadding ? (two ? g.outputPadding : [0, g.outputPadding[0]]) : [0, 0];
+    const th = (H - 1) * sh - pt - pb + dh * (kh - 1) + 1 + oph;
+    const tw = (W - 1) * sw - pl - pr + dw * (kw - 1) + 1 + opw;
+    const from = (o: number, k: number, s: number, p: number, d: number, len: number) => {
+      const t = o + p - k * d;
+      return t >= 0 && t % s === 0 && t / s < len ? t / s : -1;
+    };
+    for (let n = 0; n < N; n++)
+      for (let oy = 0; oy < th; oy++)
+        for (let ox = 0; ox < tw; ox++)
+          for (let grp = 0; grp < g.groups; grp++) {
+            const row: number[] = [];
+            for (let ci = 0; ci < cg; ci++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const [yy, xx] = [from(oy, ky, sh, pt, dh, H), from(ox, kx, sw, pl, dw, W)];
+                  row.push(yy >= 0 && xx >= 0 ? x[((n * C + grp * cg + ci) * H + yy) * W + xx] : 0);
+                }
+            out[grp].push(row);
+          }
+    return out;
+  }
   for (let n = 0; n < N; n++)
     for (let oy = 0; oy < oh; oy++)
       for (let ox = 0; ox < ow; ox++)
@@ -144,6 +183,38 @@ function inputRows(c: Case, data: Float32Array): number[][][] {
 }
 
 const recipe: Recipe = { format: 'onnx-compression-recipe', version: 1, target: 'portable', defaults: { weights: 'int8', granularity: 'per-channel', recovery: 'gptq' }, layers: {} };
+
+describe('weightMatrix: the layer output is its weight rows times its input rows', () => {
+  for (const c of cases.filter((x) => x.conv)) {
+    it(c.name, async () => {
+      const rng = seeded(9);
+      const model = caseModel(c, rng);
+      const w = tensorValues(model.graph!.initializers[0]) as Float32Array;
+      const layer = findLayers(model).find((l) => l.key === 'layer') as Layer;
+      const m = weightMatrix(layer, c.w);
+      expect(m).toBeDefined();
+      const data = Float32Array.from({ length: c.x.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1);
+      const y = (await run(encodeModel(model), { x: { dtype: 'float32', dims: c.x, data } })).y.data as Float32Array;
+      const rows = inputRows(c, data);
+      const groups = rows.length;
+      const per = m!.rows / groups;
+      const positions = rows[0].length / c.x[0];
+      // y [N, out, ...positions]; rows per group, sample-major then position
+      let worst = 0;
+      for (let g = 0; g < groups; g++)
+        for (let r = 0; r < rows[g].length; r++) {
+          const [n, p] = [Math.floor(r / positions), r % positions];
+          for (let o = g * per; o < (g + 1) * per; o++) {
+            let v = 0;
+            for (let col = 0; col < m!.cols; col++) v += w[m!.at(o, col)] * rows[g][r][col];
+            worst = Math.max(worst, Math.abs(v - y[(n * m!.rows + o) * positions + p]));
+          }
+        }
+      expect(worst).toBeLessThan(1e-4);
+      if (m!.strides) for (let r = 0; r < m!.rows; r++) for (let col = 0; col < m!.cols; col++) expect(m!.at(r, col)).toBe(r * m!.strides[0] + col * m!.strides[1]);
+    });
+  }
+});
 
 describe('collectHessians: H computed in the runtime', () => {
   for (const c of cases) for (const copies of [1, 2]) {

@@ -46,7 +46,7 @@ export const WEIGHTED_MAX_BYTES = 64 * 2 ** 20;
 
 export interface LayerHessian {
   key: string;
-  op: 'Conv' | 'MatMul' | 'Gemm';
+  op: 'Conv' | 'ConvTranspose' | 'MatMul' | 'Gemm';
   /** the reduction length (columns of the weight matrix view) */
   cols: number;
   /**
@@ -123,14 +123,14 @@ export interface HessianOptions {
   statsBudget?: number;
 }
 
-/** Which layers can be recovered, and the tensor each reads: main-graph Conv (1-D/2-D), Gemm and MatMul with a constant weight. */
+/** Which layers can be recovered, and the tensor each reads: main-graph Conv and ConvTranspose (1-D/2-D), Gemm and MatMul with a constant weight. */
 export function recoverable(layer: Layer): { input: string } | undefined {
   if (layer.graphPath !== 'main' || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   const x = n.inputs[0];
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
   if (!x || !w) return undefined;
-  if (layer.op === 'Conv' && (attrInts(n, 'kernel_shape')?.length ?? 2) <= 2) {
+  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? 2) <= 2) {
     const pad = n.attributes.find((a) => a.name === 'auto_pad');
     const mode = pad?.s ? new TextDecoder().decode(pad.s) : 'NOTSET';
     return mode === 'NOTSET' || mode === 'VALID' ? { input: x } : undefined;
@@ -146,6 +146,20 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
     const rows = shape[0];
     const cols = shape.slice(1).reduce((p, d) => p * d, 1);
     return { rows, cols, at: (r, c) => r * cols + c, strides: [cols, 1] };
+  }
+  if (layer.op === 'ConvTranspose' && shape.length >= 3) {
+    // [Cin, Cout/G, ...kernel]: output channel r (group r / (Cout/G)) reads input channel c / k of its group at kernel position c % k
+    const groups = attrInt(layer.node, 'group', 1);
+    const [cin, per] = shape;
+    const k = shape.slice(2).reduce((p, d) => p * d, 1);
+    if (groups < 1 || cin % groups !== 0) return undefined;
+    const inputs = cin / groups;
+    const at = (r: number, c: number) => {
+      const g = Math.floor(r / per);
+      const ci = Math.floor(c / k);
+      return ((g * inputs + ci) * per + (r - g * per)) * k + (c - ci * k);
+    };
+    return { rows: groups * per, cols: inputs * k, at, ...(k === 1 && groups === 1 ? { strides: [1, per] as const } : {}) };
   }
   if (shape.length !== 2) return undefined;
   const [a, b] = shape;
@@ -228,19 +242,22 @@ export function gramBlocks(cols: number): { bounds: number[]; blocks: [number, n
   return { bounds, blocks };
 }
 
-const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad'];
+const GEOMETRY = ['strides', 'pads', 'dilations', 'auto_pad', 'output_padding', 'output_shape'];
 
-/** The Conv attributes the patch Conv copies (where it reads, not how many it writes). */
+/** The Conv (ConvTranspose) attributes the patch Conv copies (where it reads and writes, not how many channels). */
 function geometry(n: Node): Attribute[] {
   return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
 }
 
 function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = ''): string {
-  if (layer.op !== 'Conv') return `dense|${input}|${cols}|${partner}|${weightBy}`;
+  if (!isConv(layer)) return `dense|${input}|${cols}|${partner}|${weightBy}`;
   const n = layer.node;
   const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
-  return `conv|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
+  return `${layer.op}|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
 }
+
+/** Conv or ConvTranspose: H from im2col patches of its input. */
+const isConv = (layer: Layer) => layer.op === 'Conv' || layer.op === 'ConvTranspose';
 
 function convKernel(layer: Layer): number[] {
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
@@ -341,22 +358,27 @@ class StatBuilder {
    * channel c at kernel position i (k = prod(kernel)); the input itself for a 1×1 kernel that
    * reads every position once. (Strided Slices per kernel position, joined, instead of this Conv:
    * measured no faster in onnxruntime on mobilenet-v3, the Concat as slow as the Conv.)
+   * For a ConvTranspose, the same through a ConvTranspose of the same geometry: output channel
+   * c·k + i at output position p is the input of channel c that kernel position i carries to p
+   * (0 where none does), so the layer's output is its weight's rows times these columns.
    */
   patches(x: string, conv: Node, channels: number, kernel: number[], scale?: string): { rows: string; scaled: boolean } {
     const k = kernel.reduce((p, d) => p * d, 1);
-    const plain = (attrInts(conv, 'strides') ?? []).every((s) => s === 1) && (attrInts(conv, 'pads') ?? []).every((p) => p === 0);
+    const transposed = conv.opType === 'ConvTranspose';
+    const plain = !transposed && (attrInts(conv, 'strides') ?? []).every((s) => s === 1) && (attrInts(conv, 'pads') ?? []).every((p) => p === 0);
     if (k === 1 && plain) return { rows: x, scaled: false };
     // (one initializer for every copy and statistic of this geometry)
-    const key = `${channels}/${kernel.join('x')}`;
+    const key = `${conv.opType}/${channels}/${kernel.join('x')}`;
     let weight = this.patchWeights.get(key);
     if (!weight) {
       const w = new Float32Array(channels * k * k);
       for (let c = 0; c < channels; c++) for (let i = 0; i < k; i++) w[(c * k + i) * k + i] = 1;
-      weight = this.init('__hessian_patch', DataType.FLOAT, [channels * k, 1, ...kernel], bytesOf(w));
+      // (the same one-hot values: a Conv's weight is [out, in/group, ...], a ConvTranspose's [in, out/group, ...])
+      weight = this.init('__hessian_patch', DataType.FLOAT, transposed ? [channels, k, ...kernel] : [channels * k, 1, ...kernel], bytesOf(w));
       this.patchWeights.set(key, weight);
     }
     // a copy's weight (1, or 0 for an empty slot) on the one-hot kernels, not on its patches: channels·k² products, not one per patch element
-    const rows = this.node('Conv', [x, scale ? this.mul(weight, scale) : weight], [...geometry(conv), attr.int('group', channels), attr.ints('kernel_shape', kernel)]);
+    const rows = this.node(transposed ? 'ConvTranspose' : 'Conv', [x, scale ? this.mul(weight, scale) : weight], [...geometry(conv), attr.int('group', channels), attr.ints('kernel_shape', kernel)]);
     return { rows, scaled: scale !== undefined };
   }
 
@@ -840,14 +862,14 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     if (!r || !m || w?.dataType !== DataType.FLOAT) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
-    const logInput = full && !partner && layer.op !== 'Conv' && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
+    const logInput = full && !partner && !isConv(layer) && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
     const key = statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy);
     let stat = stats.get(key);
     if (!stat) {
-      const conv = layer.op === 'Conv';
+      const conv = isConv(layer);
       const groups = conv ? attrInt(layer.node, 'group', 1) : 1;
       const kernel = conv ? convKernel(layer) : [];
       const k = kernel.reduce((p, d) => p * d, 1);

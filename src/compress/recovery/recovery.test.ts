@@ -14,7 +14,7 @@ import type { Sample } from '../activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from './testing/node-run';
 import { compressModel, compressModelStreaming } from '../compress';
 import type { Recipe } from '../recipe';
-import { cnnFixture, mlpFixture, type Fixture } from '../testing/fixtures';
+import { cnnFixture, decoderFixture, mlpFixture, type Fixture } from '../testing/fixtures';
 import { checkNote, checkRecovery } from './check';
 import { collectHessians, hessianSource } from './hessian';
 import { recoverySource } from './sequential';
@@ -50,6 +50,9 @@ describe('recovery gptq', () => {
     [cnnFixture(), 'int4', 'per-channel'],
     [mlpFixture(), 'int4', 'block'],
     [mlpFixture(), 'int8', 'per-channel'],
+    // ConvTranspose (its weight [in, out/groups, ...kernel]: rows are its axis 1)
+    [decoderFixture(), 'int4', 'per-channel'],
+    [decoderFixture(), 'int4', 'block'],
   ] as const) {
     it(`${fixture.name} ${weights} ${granularity}: closer to the original on held-out samples than round to nearest, about the same size`, async () => {
       const cal = samples(fixture, 32, 1);

@@ -71,7 +71,7 @@ function recoverByGroups(
   /** `target`: the weights to aim at (the original ones, or the teacher's, teacher.ts) */
   solveGroup: (m: WeightMatrix, rows: readonly number[], h: HMatrix, damp: number, target: Float32Array) => GptqResult,
 ): Recovered {
-  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, Gemm and MatMul of the main graph only)` };
+  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, ConvTranspose, Gemm and MatMul of the main graph only, their weight stored as they read it)` };
   const m = weightMatrix(layer, shape);
   if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); ${kept}` };
   const delta = () => {

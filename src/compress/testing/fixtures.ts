@@ -78,6 +78,35 @@ export function cnnFixture(opset = 13): Fixture {
   return { name: 'cnn', model: makeModel({ graph: g, irVersion: 7, opsetImport: [{ domain: '', version: opset }] }), inputs: { image: [2, 3, 16, 16] } };
 }
 
+/**
+ * An encoder-decoder: Conv 3->16 (stride 2) + Relu, ConvTranspose 16->8 (4x4, stride 2, pads 1:
+ * 2x upsampling) + Relu, ConvTranspose 8->4 in 2 groups (3x3, pads 1): image [2, 3, 16, 16] ->
+ * [2, 4, 16, 16].
+ */
+export function decoderFixture(opset = 13): Fixture {
+  const rng = seeded(13);
+  const g = makeGraph({
+    nodes: [
+      makeNode('Conv', ['image', 'enc.weight', 'enc.bias'], ['e'], [attr.ints('pads', [1, 1, 1, 1]), attr.ints('strides', [2, 2])], { name: 'enc' }),
+      makeNode('Relu', ['e'], ['re'], [], { name: 'enc.relu' }),
+      makeNode('ConvTranspose', ['re', 'up.weight', 'up.bias'], ['u'], [attr.ints('pads', [1, 1, 1, 1]), attr.ints('strides', [2, 2])], { name: 'up' }),
+      makeNode('Relu', ['u'], ['ru'], [], { name: 'up.relu' }),
+      makeNode('ConvTranspose', ['ru', 'out.weight', 'out.bias'], ['y'], [attr.ints('pads', [1, 1, 1, 1]), attr.int('group', 2)], { name: 'out' }),
+    ],
+    initializers: [
+      weight(rng, 'enc.weight', [16, 3, 3, 3], 27),
+      vec(rng, 'enc.bias', 16, -0.1, 0.1),
+      weight(rng, 'up.weight', [16, 8, 4, 4], 64),
+      vec(rng, 'up.bias', 8, -0.1, 0.1),
+      weight(rng, 'out.weight', [8, 2, 3, 3], 36),
+      vec(rng, 'out.bias', 4, -0.1, 0.1),
+    ],
+    inputs: [makeValueInfo('image', DataType.FLOAT, [2, 3, 16, 16])],
+    outputs: [makeValueInfo('y', DataType.FLOAT, [2, 4, 16, 16])],
+  });
+  return { name: 'decoder', model: makeModel({ graph: g, irVersion: 7, opsetImport: [{ domain: '', version: opset }] }), inputs: { image: [2, 3, 16, 16] } };
+}
+
 /** MatMul 256->512 + Add + Relu + MatMul 512->512 + Add + Relu + MatMul 512->96 (weights dominate the file). */
 export function mlpFixture(opset = 13, dims: number[] = [256, 512, 512, 96]): Fixture {
   const rng = seeded(23);
