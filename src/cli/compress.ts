@@ -20,7 +20,7 @@ import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, wantsRecovery, withoutRecovery } from '../compress/recovery/plan';
 import { asksRecovery } from '../compress/recovery/meta';
-import { CHECK_SAMPLES, checkNote, checkRecovery, probabilityOutputs } from '../compress/recovery/check';
+import { CHECK_SAMPLES, checkNote, checkRecovery, halfOutputs, probabilityOutputs } from '../compress/recovery/check';
 import { compressModel, compressModelStreaming, type CompressOptions, type CompressReport, type LayerReport } from '../compress/compress';
 import { parseRecipeText, resolveRecipe, type LayerSettings, type Recipe } from '../compress/recipe';
 import { encodeModel } from '../onnx/codec';
@@ -189,7 +189,7 @@ async function checkedRecovery(
   const { recovery: _h, ...rest } = options;
   const rtn = compressModel(original, withoutRecovery(recipe), rest);
   const bytes = (m: Model) => encodeModel(externalReferences(m).length > 0 ? inlineExternalData(m, external) : m);
-  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis, probabilityOutputs(original));
+  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis, probabilityOutputs(original), halfOutputs(original));
   const chosen = check.keep ? recovered : rtn;
   chosen.report.notes.push(checkNote(check, recoveryModes(recipe)));
   return chosen;

@@ -7,7 +7,7 @@ import { AppError } from '../core/errors';
 import type { Layer, LayerWeight } from '../onnx/layers';
 import { makeValueInfo } from '../onnx/build';
 import type { GraphRecord } from '../onnx/names';
-import { DataType, type ExternalDataResolver, type Graph, type Model, type Node } from '../onnx/types';
+import { type ExternalDataResolver, type Graph, type Model, type Node } from '../onnx/types';
 import { Emitter, storeFloats } from './emit';
 import { planFp16Weight, stageFp16Weight } from './fp16/step';
 import { addCandidates, type ConstScope, type NameAllocator, type RemovalCandidates } from './graph-edit';
@@ -23,7 +23,7 @@ import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
 import type { WeightCut } from './prune/channel';
 import type { LayerHessian } from './recovery/hessian';
-import { effectiveWeight, weightStoredBytes } from './weights';
+import { effectiveWeight, FLOAT_TYPES, weightStoredBytes } from './weights';
 
 /** A relative error as a percentage with 3 significant digits. */
 const pct = (x: number) => `${(x * 100).toPrecision(3)}%`;
@@ -239,19 +239,20 @@ export function summarizeEncodings(weights: readonly WeightReport[]): string {
 }
 
 /**
- * Bias correction: the layer's stored float32 bias (input 2 of Conv and Gemm, no chain between)
+ * Bias correction: the layer's stored float bias (input 2 of Conv, ConvTranspose and Gemm, no chain between; in its own type)
  * plus `delta`, as a new initializer the layer reads; undefined when the layer has no such bias.
  */
 export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: StageEnv, why = 'the mean rounding error on the calibration inputs'): { staged: StagedWeight; note: string } | undefined {
   const b = layer.weights.find((v) => v.role === 'bias' && v.inputIndex === 2);
-  if (!b || b.via.length > 0 || b.dataType !== DataType.FLOAT || b.elements !== delta.length) return undefined;
+  // (a float16 layer's bias is float16: corrected in its own type)
+  if (!b || b.via.length > 0 || !FLOAT_TYPES.has(b.dataType) || b.elements !== delta.length) return undefined;
   const eff = effectiveWeight(b, env.scope, true, env.external);
-  const values = Float32Array.from(eff.values as Float32Array, (v, i) => v + delta[i]);
+  const values = Float32Array.from(eff.values as ArrayLike<number>, (v, i) => v + delta[i]);
   const e = new Emitter(env.names, env.opset, b.name);
-  const output = storeFloats(e, '_corrected', values, eff.shape, DataType.FLOAT);
+  const output = storeFloats(e, '_corrected', values, eff.shape, b.dataType);
   let largest = 0;
   for (const d of delta) largest = Math.max(largest, Math.abs(d));
   const report: WeightReport = { name: b.name, input: 2, shape: eff.shape, encoding: 'unchanged', bytesBefore: weightStoredBytes(b), bytesAfter: e.storedBytes() };
-  const plan: WeightPlan = { weight: b, shape: eff.shape, dataType: DataType.FLOAT, encoding: 'unchanged', needOpset: 0 };
+  const plan: WeightPlan = { weight: b, shape: eff.shape, dataType: b.dataType, encoding: 'unchanged', needOpset: 0 };
   return { staged: { plan, output, emitter: e, report }, note: `bias corrected by ${why} (largest change ${largest.toExponential(2)})` };
 }

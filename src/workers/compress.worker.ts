@@ -20,7 +20,7 @@ import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, withoutRecovery } from '../compress/recovery/plan';
-import { checkNote, checkRecovery, probabilityOutputs } from '../compress/recovery/check';
+import { checkNote, checkRecovery, halfOutputs, probabilityOutputs } from '../compress/recovery/check';
 import type {
   BackendCheck,
   CompressData,
@@ -312,7 +312,7 @@ function checkSamples(data: GivenData, calibration: DataPart): [Sample[], 'calib
 async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: RunResult, samples: Sample[], basis: 'calibration' | 'evaluation'): Promise<RunResult> {
   const { run, release } = await webRunModel();
   try {
-    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model));
+    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model), halfOutputs(prepared.loaded.model));
     const chosen = check.keep ? recovered : rtn;
     chosen.report.notes.push(checkNote(check, recoveryModes(prepared.recipe)));
     return chosen;

@@ -18,7 +18,8 @@
  * absolute probability error said 1.25x worse. Other outputs (logits, regressions, embeddings,
  * Softmax probabilities) are compared as they are.
  */
-import type { Graph, Model } from '../../onnx/types';
+import { bfloat16ToFloat32, float16ToFloat32 } from '../../core/float16';
+import { DataType, type Graph, type Model } from '../../onnx/types';
 import type { RunModel, Sample } from '../activations/calibrate';
 import { CHECK_SAMPLES } from './meta';
 
@@ -32,6 +33,8 @@ export interface RecoveryCheck {
   basis: 'calibration' | 'evaluation';
   /** the outputs compared in log-odds (probabilities, probabilityOutputs); the others as they are */
   logOdds: string[];
+  /** outputs compared (float ones: float32, float16, bfloat16, double); 0: nothing to compare, the recovered result is kept unchecked */
+  compared: number;
 }
 
 /** Probabilities are clamped to [ε, 1 − ε] before the log-odds (float32 holds 1 − 6e-8 below 1): |log-odds| ≤ 16.1. */
@@ -77,8 +80,24 @@ export function probabilityOutputs(model: Model): string[] {
 
 export { CHECK_SAMPLES };
 
-function floats(v: unknown): Float32Array | undefined {
-  return v instanceof Float32Array ? v : undefined;
+/** The model's float16 and bfloat16 outputs (the runtime hands them back as 16-bit integers), by name. */
+export function halfOutputs(model: Model): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of model.graph?.outputs ?? []) {
+    const t = o.type?.tensorType?.elemType;
+    if (o.name && (t === DataType.FLOAT16 || t === DataType.BFLOAT16)) out.set(o.name, t);
+  }
+  return out;
+}
+
+/** An output's values as numbers: float32 and double as they are, float16 and bfloat16 (`half`: its type) decoded; undefined for other types. */
+function floats(v: unknown, half: number | undefined): ArrayLike<number> | undefined {
+  if (v instanceof Float32Array || v instanceof Float64Array) return v;
+  // (a Float16Array where the runtime has one; a Uint16Array of its bits elsewhere)
+  const f16 = (globalThis as { Float16Array?: new (...a: never[]) => ArrayLike<number> }).Float16Array;
+  if (f16 && v instanceof f16) return v as ArrayLike<number>;
+  if (half !== undefined && v instanceof Uint16Array) return Float32Array.from(v, half === DataType.BFLOAT16 ? bfloat16ToFloat32 : float16ToFloat32);
+  return undefined;
 }
 
 export async function checkRecovery(
@@ -90,17 +109,22 @@ export async function checkRecovery(
   basis: RecoveryCheck['basis'] = 'calibration',
   /** outputs compared in log-odds (probabilityOutputs of the original model) */
   probabilities: readonly string[] = [],
+  /** the original model's float16 and bfloat16 outputs (halfOutputs) */
+  half: ReadonlyMap<string, number> = new Map(),
 ): Promise<RecoveryCheck> {
   const used = samples.slice(0, CHECK_SAMPLES);
   const logOddsSeen = new Set<string>();
   let energy = 0;
   let eRtn = 0;
   let eRec = 0;
+  const compared = new Set<string>();
   for (const s of used) {
     const [o, a, b] = [await run(original, s), await run(rtn, s), await run(recovered, s)];
     for (const k of Object.keys(o)) {
-      const [y, ya, yb] = [floats(o[k].data), floats(a[k]?.data), floats(b[k]?.data)];
+      const t = half.get(k);
+      const [y, ya, yb] = [floats(o[k].data, t), floats(a[k]?.data, t), floats(b[k]?.data, t)];
       if (!y || !ya || !yb || ya.length !== y.length || yb.length !== y.length) continue;
+      compared.add(k);
       const f = probabilities.includes(k) ? logOdds : (v: number) => v;
       if (f === logOdds) logOddsSeen.add(k);
       for (let i = 0; i < y.length; i++) {
@@ -112,7 +136,7 @@ export async function checkRecovery(
     }
   }
   const norm = energy > 0 ? energy : 1;
-  return { errorRtn: eRtn / norm, errorRecovered: eRec / norm, keep: eRec <= eRtn, samples: used.length, basis, logOdds: [...logOddsSeen] };
+  return { errorRtn: eRtn / norm, errorRecovered: eRec / norm, keep: eRec <= eRtn, samples: used.length, basis, logOdds: [...logOddsSeen], compared: compared.size };
 }
 
 /** The report line for a check; `modes`: the recipe's recovery modes (plan.ts recoveryModes), which the line names. */
@@ -122,6 +146,7 @@ export function checkNote(c: RecoveryCheck, modes: readonly string[]): string {
   const on = c.basis === 'evaluation' ? `${n} (held out from recovery)` : n;
   const what = `recovery ${modes.length > 0 ? modes.join(' and ') : 'gptq'}`;
   const odds = c.logOdds.length === 0 ? '' : `; ${c.logOdds.length === 1 ? 'output' : 'outputs'} ${c.logOdds.map((o) => `"${o}"`).join(', ')}, ${c.logOdds.length === 1 ? 'a probability' : 'probabilities'} (a Sigmoid's), compared in log-odds`;
+  if (c.compared === 0) return `${what}: the model has no float outputs to compare with the original's, so the recovered result is kept unchecked`;
   return c.keep
     ? `${what}: the model's outputs on ${on} are closer to the original than without recovery (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)}${odds})`
     : `${what}: the model's outputs on ${on} were further from the original than without recovery (relative squared error ${e(c.errorRecovered)} vs ${e(c.errorRtn)}${odds}): the result without recovery kept (round to nearest, or pruning alone)`;

@@ -36,6 +36,7 @@ import { isExternal, tensorByteLength, tensorFloats } from '../../onnx/tensor';
 import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
 import { markLargeRuns, type RunModel, type Sample, type SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
+import { FLOAT_TYPES } from '../weights';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import { prepareFactors } from './factor-runtime';
 import type { HMatrix, WeightMatrix } from './gptq';
@@ -175,6 +176,8 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
 interface Stat {
   input: string;
   op: 'Conv' | 'dense';
+  /** the layer computes in float16, bfloat16 or double: its input (and its teacher's) is cast to float32 before the products */
+  cast?: boolean;
   cols: number;
   groups: number;
   /** the Conv's kernel shape (its rank: 1-D or 2-D) and input channels */
@@ -335,6 +338,11 @@ class StatBuilder {
 
   concat(xs: string[], axis: number): string {
     return this.node('Concat', xs, [attr.int('axis', axis)]);
+  }
+
+  /** x as float32 */
+  float(x: string): string {
+    return this.node('Cast', [x], [attr.int('to', DataType.FLOAT)]);
   }
 
   /** 1 / max(|x|, tiny): the Log's sensitivity, finite where its input is 0 */
@@ -516,10 +524,12 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     return gram.map((o, k) => b.add(o, (s.outputs.acc as string[])[k]));
   };
   for (const s of stats) {
+    // a float16 (bfloat16, double) layer's inputs, in float32 from here
+    const read = (r: (name: string) => string) => (name: string) => (s.cast ? b.float(r(name)) : r(name));
     if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
       // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
       const conv = convs.get(s) as Node;
-      const parts = renames.map((r, k) => convRows(b, s, conv, r(s.input), k).rows);
+      const parts = renames.map((r, k) => convRows(b, s, conv, read(r)(s.input), k).rows);
       const weigh = (xs: string[]) => xs.map((x, k) => (copies === 1 ? x : b.mul(x, weights[k]))).reduce((p, x) => b.add(p, x));
       // per block of H: each copy's product, weighed and added
       const perCopy = s.full ? parts.map((p) => b.gram(p, 2, s.cols, (x, y) => convGram(b, x, y))) : undefined;
@@ -528,7 +538,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       s.outputs.gram = summed(s, gram);
       if (s.partner && s.full) {
         const partner = s.partner;
-        const pParts = renames.map((r, k) => convRows(b, s, conv, r(partner), k).rows);
+        const pParts = renames.map((r, k) => convRows(b, s, conv, read(r)(partner), k).rows);
         s.outputs.cross = weigh(parts.map((p, k) => convGram(b, p, pParts[k])));
         s.outputs.partnerSum = weigh(pParts.map((p) => rowSums(b, p)));
       }
@@ -541,7 +551,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       const rows = denseRows(b, s, input);
       return { rows, shape: rows, scaled: false };
     };
-    const joined = renames.map((r, k) => rowsOf(r(s.input), k, copies === 1 ? undefined : weights[k]));
+    const joined = renames.map((r, k) => rowsOf(read(r)(s.input), k, copies === 1 ? undefined : weights[k]));
     const parts = joined.map((j) => j.rows);
     const axis = s.op === 'dense' ? 0 : 2;
     // the copies' rows side by side (an empty copy's weighed 0), so one product makes H: long rows keep the MatMul efficient
@@ -553,7 +563,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     if (s.partner && s.full) {
       const partner = s.partner;
       // the teacher's rows beside these (an empty copy's are weighed 0 on both sides already through `a`; its sums here)
-      const pParts = renames.map((r, k) => rowsOf(r(partner), k).rows);
+      const pParts = renames.map((r, k) => rowsOf(read(r)(partner), k).rows);
       const t = copies === 1 ? pParts[0] : b.concat(pParts.map((p, k) => b.mul(p, weights[k])), axis);
       s.outputs.cross = product(b, s, a, t);
       s.outputs.partnerSum = b.reduceSum(t, axis);
@@ -562,7 +572,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       // each row's weights per output channel, rows joined as `a`'s ([rows, O] -> [O, rows, 1]):
       // B = X·s [O, rows, cols] (an empty copy's rows are 0 through `a`), H_o = B_oᵀB_o
       const weightBy = s.weightBy;
-      const sParts = renames.map((r) => b.reshape(r(weightBy), [-1, s.outs]));
+      const sParts = renames.map((r) => b.reshape(read(r)(weightBy), [-1, s.outs]));
       const inv = b.reciprocal(copies === 1 ? sParts[0] : b.concat(sParts, 0));
       const scaled = b.mul(a, b.reshape(b.transpose(inv, [1, 0]), [s.outs, -1, 1]));
       s.outputs.weighted = b.matmul(b.transpose(scaled, [0, 2, 1]), scaled);
@@ -860,7 +870,8 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
-    if (!r || !m || w?.dataType !== DataType.FLOAT) continue;
+    // (a float16, bfloat16 or double layer: its inputs are cast to float32 in the statistics copy)
+    if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType)) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
     const logInput = full && !partner && !isConv(layer) && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
@@ -879,6 +890,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
       stat = {
         input: r.input,
         op: conv ? 'Conv' : 'dense',
+        ...(w.dataType !== DataType.FLOAT ? { cast: true } : {}),
         cols: m.cols,
         groups,
         kernel,

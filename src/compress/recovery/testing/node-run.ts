@@ -3,6 +3,7 @@
  * one thread) and the worst cosine of two models' outputs over samples.
  */
 import * as ort from 'onnxruntime-node';
+import { float16ToFloat32 } from '../../../core/float16';
 import { cosine } from '../../../core/vector';
 import { hasLargeRuns, type RunModel, type Sample } from '../../activations/calibrate';
 
@@ -12,9 +13,10 @@ export function nodeRunModel(): RunModel {
     let s = sessions.get(bytes);
     // no memory arena: what a run allocates goes back when it ends; no memory pattern for the statistics copies (the CLI's settings, cli/compress.ts)
     if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false, enableMemPattern: !hasLargeRuns(bytes) })));
-    // typed arrays as they are (views included: the runtime factor's rows), anything else as float32
+    // typed arrays as they are (views included: the runtime factor's rows; float16 as its bits), anything else as float32
+    const asIs = (t: Sample[string]) => t.data instanceof Float32Array || t.data instanceof BigInt64Array || (t.dtype === 'float16' && t.data instanceof Uint16Array);
     const feeds = Object.fromEntries(
-      Object.entries(sample).map(([k, t]) => [k, t.data instanceof Float32Array || t.data instanceof BigInt64Array ? new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims) : new ort.Tensor('float32', Float32Array.from(t.data as ArrayLike<number>), t.dims)]),
+      Object.entries(sample).map(([k, t]) => [k, asIs(t) ? new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims) : new ort.Tensor('float32', Float32Array.from(t.data as ArrayLike<number>), t.dims)]),
     );
     const out = await (await s).run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { dims: v.dims, data: v.data }]));
@@ -37,7 +39,9 @@ export async function worstOutputCosine(run: RunModel, a: Uint8Array, b: Uint8Ar
   let worst = 1;
   for (const s of samples) {
     const [ra, rb] = [await run(a, s), await run(b, s)];
-    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(ra[k].data as Float32Array, rb[k].data as Float32Array));
+    // (float16 outputs come back as their bits)
+    const values = (d: unknown) => (d instanceof Uint16Array ? Float32Array.from(d, float16ToFloat32) : (d as Float32Array));
+    for (const k of Object.keys(ra)) worst = Math.min(worst, cosine(values(ra[k].data), values(rb[k].data)));
   }
   return worst;
 }
