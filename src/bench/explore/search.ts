@@ -298,7 +298,7 @@ export class Explorer {
     this.original = {
       id: 0,
       kind: 'original',
-      label: 'original (fp32)',
+      label: 'original',
       recipe,
       size: setup.sizes.total(recipe),
       fileBytes: setup.originalFileBytes,
