@@ -12,7 +12,7 @@ import { decodeModel, encodeModel } from '../../onnx/codec';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import { hasLargeRuns, type Sample } from '../activations/calibrate';
 import { makeRecipe, type Recipe } from '../recipe';
-import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, weightMatrix } from './hessian';
+import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, unrecoverableReason, weightMatrix } from './hessian';
 import { findLayers, type Layer } from '../../onnx/layers';
 import { recoveryLayers } from './plan';
 import { nodeRunModel } from './testing/node-run';
@@ -214,6 +214,36 @@ describe('weightMatrix: the layer output is its weight rows times its input rows
       if (m!.strides) for (let r = 0; r < m!.rows; r++) for (let col = 0; col < m!.cols; col++) expect(m!.at(r, col)).toBe(r * m!.strides[0] + col * m!.strides[1]);
     });
   }
+});
+
+describe('unrecoverableReason: why a layer gets no statistics whatever samples are given', () => {
+  it('names the op, the chain its weight is read through, transA, a 3-D kernel; nothing for a layer it can recover', () => {
+    const rng = seeded(3);
+    const t = (name: string, dims: number[]) => makeTensor(name, DataType.FLOAT, dims, Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => rng()));
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('MatMul', ['x', 'w'], ['a'], [], { name: 'plain' }),
+          makeNode('Transpose', ['wt'], ['wt_t'], [attr.ints('perm', [1, 0])], { name: 'tr' }),
+          makeNode('MatMul', ['a', 'wt_t'], ['b'], [], { name: 'through' }),
+          makeNode('Gemm', ['g', 'wg'], ['c'], [attr.int('transA', 1)], { name: 'transA' }),
+          makeNode('Conv', ['v', 'wv'], ['d'], [], { name: 'conv3d' }),
+          makeNode('GRU', ['s', 'gw', 'gr'], ['e'], [attr.int('hidden_size', 4)], { name: 'gru' }),
+        ],
+        initializers: [t('w', [8, 8]), t('wt', [8, 8]), t('wg', [8, 8]), t('wv', [2, 3, 2, 2, 2]), t('gw', [1, 12, 8]), t('gr', [1, 12, 4])],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [2, 8]), makeValueInfo('g', DataType.FLOAT, [8, 2]), makeValueInfo('v', DataType.FLOAT, [1, 3, 4, 4, 4]), makeValueInfo('s', DataType.FLOAT, [5, 1, 8])],
+        outputs: ['b', 'c', 'd', 'e'].map((n) => makeValueInfo(n, DataType.FLOAT)),
+      }),
+    });
+    const why = Object.fromEntries(findLayers(model).map((l) => [l.key, unrecoverableReason(l)]));
+    expect(why.plain).toBeUndefined();
+    expect(why.through).toMatch(/read through Transpose/);
+    expect(why.transA).toMatch(/Gemm with transA/);
+    expect(why.conv3d).toMatch(/3-D kernel/);
+    expect(why.gru).toMatch(/^GRU layers are not recovered/);
+  });
 });
 
 describe('collectHessians: H computed in the runtime', () => {

@@ -131,13 +131,35 @@ export function recoverable(layer: Layer): { input: string } | undefined {
   const x = n.inputs[0];
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
   if (!x || !w) return undefined;
-  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? 2) <= 2) {
+  // (the kernel's rank from kernel_shape, else from the weight: [out, in, ...kernel])
+  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? w.shape.length - 2) <= 2) {
     const pad = n.attributes.find((a) => a.name === 'auto_pad');
     const mode = pad?.s ? new TextDecoder().decode(pad.s) : 'NOTSET';
     return mode === 'NOTSET' || mode === 'VALID' ? { input: x } : undefined;
   }
   if (layer.op === 'MatMul') return { input: x };
   if (layer.op === 'Gemm' && attrInt(n, 'transA', 0) === 0) return { input: x };
+  return undefined;
+}
+
+/**
+ * Why a layer gets no statistics whatever samples are given (the note of a layer recovery skips),
+ * or undefined where it would have them.
+ */
+export function unrecoverableReason(layer: Layer): string | undefined {
+  if (layer.graphPath !== 'main') return 'layers inside subgraphs (If and Loop branches, functions) are not recovered';
+  if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
+  if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
+  const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+  if (!w) return 'its weight is not its second input';
+  const via = w.via.filter((op) => op !== 'Identity');
+  if (via.length > 0) return `its weight is read through ${via.join(' → ')} (recovery needs it stored as the layer reads it)`;
+  if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
+  if (!recoverable(layer)) {
+    if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
+    const rank = attrInts(layer.node, 'kernel_shape')?.length ?? w.shape.length - 2;
+    return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are)`;
+  }
   return undefined;
 }
 

@@ -8,7 +8,7 @@ import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
 import { columnGroups, groupOfElement, gptqRows, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
-import { weightMatrix, type LayerHessian } from './hessian';
+import { unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
 
@@ -71,7 +71,10 @@ function recoverByGroups(
   /** `target`: the weights to aim at (the original ones, or the teacher's, teacher.ts) */
   solveGroup: (m: WeightMatrix, rows: readonly number[], h: HMatrix, damp: number, target: Float32Array) => GptqResult,
 ): Recovered {
-  if (!hessian) return { note: `recovery ${mode}: no calibration inputs for this layer (give samples; Conv, ConvTranspose, Gemm and MatMul of the main graph only, their weight stored as they read it)` };
+  if (!hessian) {
+    const why = unrecoverableReason(layer);
+    return { note: why ? `recovery ${mode}: ${why}; ${kept}` : `recovery ${mode}: no calibration inputs for this layer (give samples); ${kept}` };
+  }
   const m = weightMatrix(layer, shape);
   if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); ${kept}` };
   const delta = () => {
