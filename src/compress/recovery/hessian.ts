@@ -152,8 +152,6 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
   if (!w) return 'its weight is not its second input';
-  const via = w.via.filter((op) => op !== 'Identity');
-  if (via.length > 0) return `its weight is read through ${via.join(' → ')} (recovery needs it stored as the layer reads it)`;
   if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
   if (!recoverable(layer)) {
     if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
@@ -912,7 +910,8 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
       stat = {
         input: r.input,
         op: conv ? 'Conv' : 'dense',
-        ...(w.dataType !== DataType.FLOAT ? { cast: true } : {}),
+        // (a float16 weight Cast to float32 on its way: the layer computes in float32)
+      ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
         cols: m.cols,
         groups,
         kernel,

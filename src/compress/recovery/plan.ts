@@ -3,6 +3,8 @@ import { findLayers, type Layer } from '../../onnx/layers';
 import { recipeLayers } from '../../onnx/stored-tensors';
 import type { Model } from '../../onnx/types';
 import { resolveRecipe, type LayerSettings, type Recipe } from '../recipe';
+import { constScope, graphRecordsByPath } from '../graph-edit';
+import { effectiveWeight } from '../weights';
 import { recoverable } from './hessian';
 import { asksRecovery } from './meta';
 
@@ -30,13 +32,26 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
   const modes = new Map(resolved.filter((l) => wanted(l.settings, channel)).map((l) => [l.key, l.settings.recovery]));
   if (modes.size === 0) return [];
   const out: { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] = [];
+  const main = graphRecordsByPath(model).get('main');
+  const scope = main ? constScope(main) : undefined;
   for (const layer of findLayers(model)) {
     const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
-    // the weight as stored is the weight as read (no reshaping chain between them; an Identity, as
-    // torch writes for a parameter it deduplicated, passes it on as it is)
-    if (w && w.via.every((op) => op === 'Identity')) out.push({ layer, shape: w.shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
+    if (!w) continue;
+    // the weight's shape as the layer reads it: through a chain (a Transpose, as torch writes without
+    // constant folding; Reshape, Squeeze …) GPTQ works on the weight as read, which compression
+    // writes in its place (an Identity, as torch writes for a parameter it deduplicated, changes nothing)
+    let shape = w.shape;
+    if (w.via.some((op) => op !== 'Identity')) {
+      try {
+        if (!scope) continue;
+        shape = effectiveWeight(w, scope, false).shape;
+      } catch {
+        continue;
+      }
+    }
+    out.push({ layer, shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
   }
   return out;
 }
