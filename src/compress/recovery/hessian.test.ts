@@ -15,6 +15,7 @@ import { makeRecipe, type Recipe } from '../recipe';
 import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, unrecoverableReason, weightMatrix } from './hessian';
 import { findLayers, type Layer } from '../../onnx/layers';
 import { recoveryLayers } from './plan';
+import { compressModel } from '../compress';
 import { nodeRunModel } from './testing/node-run';
 
 const run = nodeRunModel();
@@ -214,6 +215,79 @@ describe('weightMatrix: the layer output is its weight rows times its input rows
       if (m!.strides) for (let r = 0; r < m!.rows; r++) for (let col = 0; col < m!.cols; col++) expect(m!.at(r, col)).toBe(r * m!.strides[0] + col * m!.strides[1]);
     });
   }
+});
+
+describe('collectHessians: layers in If branches', () => {
+  /** y = If(sum(x) > 0): then Gemm(Relu(x), Wt) (its input made in the branch), else Gemm(x, We) (its input read from outside); weights held by the branches */
+  function ifModel(rng: () => number): Model {
+    const t = (name: string, dims: number[]) => makeTensor(name, DataType.FLOAT, dims, Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1));
+    const then = makeGraph({
+      nodes: [makeNode('Relu', ['x'], ['h'], [], { name: 'relu' }), makeNode('Gemm', ['h', 'wt', 'bt'], ['yt'], [attr.int('transB', 1)], { name: 'then_fc' })],
+      initializers: [t('wt', [8, 16]), t('bt', [8])],
+      inputs: [],
+      outputs: [makeValueInfo('yt', DataType.FLOAT)],
+    });
+    const other = makeGraph({
+      nodes: [makeNode('Gemm', ['x', 'we', 'be'], ['ye'], [attr.int('transB', 1)], { name: 'else_fc' })],
+      initializers: [t('we', [8, 16]), t('be', [8])],
+      inputs: [],
+      outputs: [makeValueInfo('ye', DataType.FLOAT)],
+    });
+    return makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('ReduceSum', ['x'], ['s'], [attr.int('keepdims', 0)], { name: 'sum' }),
+          makeNode('Greater', ['s', 'zero'], ['c'], [], { name: 'positive' }),
+          makeNode('If', ['c'], ['y'], [attr.graph('then_branch', then), attr.graph('else_branch', other)], { name: 'branch' }),
+        ],
+        initializers: [makeTensor('zero', DataType.FLOAT, [], Float32Array.of(0))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 16])],
+        outputs: [makeValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+  }
+
+  it('H of each branch layer sums the samples that took its branch (its input taken out of the If); a branch no sample took has none, and says so', async () => {
+    const rng = seeded(12);
+    const model = ifModel(rng);
+    expect(recoveryLayers(model, recipe).map((l) => l.layer.key)).toEqual(['then_fc', 'else_fc']);
+    const samples: Sample[] = Array.from({ length: 9 }, (_, i) => ({ x: { dtype: 'float32', dims: [1, 16], data: Float32Array.from({ length: 16 }, () => rng() * 2 - 1 + (i % 3 === 0 ? -0.8 : 0.8)) } }));
+    const positive = samples.filter((s) => (s.x.data as Float32Array).reduce((p, v) => p + v, 0) > 0);
+    expect(positive.length).toBeGreaterThan(0);
+    expect(positive.length).toBeLessThan(samples.length);
+    const got = await collectHessians(model, recoveryLayers(model, recipe), samples, run);
+    const direct = (set: Sample[], f: (v: number) => number) => {
+      const h = new Float64Array(256);
+      for (const s of set) {
+        const x = Array.from(s.x.data as Float32Array, f);
+        for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) h[i * 16 + j] += x[i] * x[j];
+      }
+      return h;
+    };
+    const negative = samples.filter((s) => !positive.includes(s));
+    for (const [key, set, f] of [
+      ['then_fc', positive, (v: number) => Math.max(0, v)],
+      ['else_fc', negative, (v: number) => v],
+    ] as const) {
+      const h = got.get(key);
+      expect(h?.rows, key).toBe(set.length);
+      const want = direct(set, f);
+      expect(largest(want.map((v, i) => v - (h?.h[0][i] ?? 0))) / largest(want), key).toBeLessThan(1e-6);
+    }
+    // compressed with those H: both branch layers recovered, the model still runs in the runtime
+    const r: Recipe = { ...recipe, defaults: { ...recipe.defaults, weights: 'int4', granularity: 'per-channel' } };
+    const out = compressModel(model, r, { recovery: got });
+    for (const l of out.report.layers) expect(l.weights.find((w) => w.recovery)?.recovery?.method, l.key).toBe('gptq');
+    const y = (await run(encodeModel(out.model), samples[0])).y.data as Float32Array;
+    expect(y.length).toBe(8);
+    // every sample positive: the else branch never ran
+    const only = await collectHessians(model, recoveryLayers(model, recipe), positive, run);
+    expect([...only.keys()]).toEqual(['then_fc']);
+    const skipped = compressModel(model, r, { recovery: only });
+    expect(skipped.report.layers[1].notes.join(' ')).toMatch(/its If branch \(else_branch of branch\) did not run on the calibration samples/);
+  });
 });
 
 describe('unrecoverableReason: why a layer gets no statistics whatever samples are given', () => {

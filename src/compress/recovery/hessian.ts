@@ -33,7 +33,7 @@ import { encodeModel, encodeModelInto } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
 import { attrInt, attrInts } from '../../onnx/attributes';
 import { isExternal, tensorByteLength, tensorFloats } from '../../onnx/tensor';
-import { DataType, type Attribute, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
+import { DataType, type Attribute, type Graph, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
 import { markLargeRuns, type RunModel, type Sample, type SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
 import { FLOAT_TYPES } from '../weights';
@@ -124,9 +124,21 @@ export interface HessianOptions {
   statsBudget?: number;
 }
 
-/** Which layers can be recovered, and the tensor each reads: main-graph Conv and ConvTranspose (1-D/2-D), Gemm and MatMul with a constant weight. */
+/** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere. */
+export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' } | undefined {
+  const cut = layer.graphPath.lastIndexOf('/');
+  const attr = layer.graphPath.slice(cut + 1);
+  return cut > 0 && (attr === 'then_branch' || attr === 'else_branch') ? { node: layer.graphPath.slice(0, cut), attr } : undefined;
+}
+
+/**
+ * Which layers can be recovered, and the tensor each reads: main-graph Conv and ConvTranspose
+ * (1-D/2-D), Gemm and MatMul with a constant weight; Gemm and MatMul in a branch of an If (the
+ * statistics take their input out through the If: planStats checks the If is the main graph's).
+ */
 export function recoverable(layer: Layer): { input: string } | undefined {
-  if (layer.graphPath !== 'main' || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
+  const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
+  if ((layer.graphPath !== 'main' && !(dense && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   const x = n.inputs[0];
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
@@ -147,7 +159,8 @@ export function recoverable(layer: Layer): { input: string } | undefined {
  * or undefined where it would have them.
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
-  if (layer.graphPath !== 'main') return 'layers inside subgraphs (If and Loop branches, functions) are not recovered';
+  if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs (Loop bodies, functions) are not recovered';
+  if (layer.graphPath !== 'main' && layer.op !== 'MatMul' && layer.op !== 'Gemm') return `${layer.op} layers inside If branches are not recovered (Gemm and MatMul are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
@@ -198,6 +211,8 @@ interface Stat {
   op: 'Conv' | 'dense';
   /** the layer computes in float16, bfloat16 or double: its input (and its teacher's) is cast to float32 before the products */
   cast?: boolean;
+  /** a dense layer in a branch of a main-graph If: its input is taken out as a new If output (the other branch gives [0, cols]) */
+  branch?: { node: string; attr: 'then_branch' | 'else_branch'; dtype: number };
   cols: number;
   groups: number;
   /** the Conv's kernel shape (its rank: 1-D or 2-D) and input channels */
@@ -543,9 +558,13 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     });
     return gram.map((o, k) => b.add(o, (s.outputs.acc as string[])[k]));
   };
+  const exported = exportBranchInputs(g, stats, names);
   for (const s of stats) {
-    // a float16 (bfloat16, double) layer's inputs, in float32 from here
-    const read = (r: (name: string) => string) => (name: string) => (s.cast ? b.float(r(name)) : r(name));
+    // a float16 (bfloat16, double) layer's inputs, in float32 from here; a branch layer's from its If
+    const read = (r: (name: string) => string) => (name: string) => {
+      const x = r(name === s.input ? (exported.get(s) ?? name) : name);
+      return s.cast ? b.float(x) : x;
+    };
     if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
       // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
       const conv = convs.get(s) as Node;
@@ -617,6 +636,46 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   feeding.weights = weights;
   if (inPlace && !subgraphs) weightsAsInputs(g, feeding);
   return { model: copy, feeding };
+}
+
+/**
+ * The inputs of dense layers in If branches, taken out of the If (in `g`, the statistics copy's
+ * main graph): each becomes an output of its branch and of the If, the other branch giving an
+ * empty [0, cols] tensor of the same type, so a run where that branch is not taken adds no rows
+ * (an input the branch reads from outside it goes out through an Identity in the branch).
+ */
+function exportBranchInputs(g: Graph, stats: readonly Stat[], names: NameAllocator): Map<Stat, string> {
+  const out = new Map<Stat, string>();
+  for (const s of stats) {
+    const br = s.branch;
+    const node = br && g.nodes.find((n) => n.name === br.node && n.opType === 'If');
+    if (!br || !node) continue;
+    const branch = (attr: string) => node.attributes.find((a) => a.name === attr)?.g;
+    const here = branch(br.attr);
+    const there = branch(br.attr === 'then_branch' ? 'else_branch' : 'then_branch');
+    if (!here || !there) continue;
+    const at = here.outputs.findIndex((o) => o.name === s.input);
+    if (at >= 0 && node.outputs[at]) {
+      out.set(s, node.outputs[at]);
+      continue;
+    }
+    // an input from outside the branch goes out through an Identity in it (only the runs that take the branch count)
+    let value = s.input;
+    if (!here.nodes.some((n) => n.outputs.includes(s.input))) {
+      value = names.fresh(`${s.input}__in_branch`);
+      here.nodes.push(makeNode('Identity', [s.input], [value], [], { name: value }));
+    }
+    const empty = names.fresh('__hessian_empty');
+    there.nodes.push(makeNode('Constant', [], [empty], [attr.tensor('value', emptyTensor({ name: empty, dataType: br.dtype, dims: [0, s.cols], rawData: new Uint8Array(0) }))], { name: empty }));
+    here.outputs.push(makeValueInfo(value, br.dtype));
+    there.outputs.push(makeValueInfo(empty, br.dtype));
+    // (outputs before the new one that the model left unnamed get names: an If output is positional)
+    while (node.outputs.length < here.outputs.length - 1) node.outputs.push(names.fresh('__hessian_unused'));
+    const name = names.fresh(`${s.input}__branch`);
+    node.outputs.push(name);
+    out.set(s, name);
+  }
+  return out;
 }
 
 /** Weights of at least this many bytes go as inputs to a runner that takes them so (weightsAsInputs). */
@@ -892,12 +951,15 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
     // (a float16, bfloat16 or double layer: its inputs are cast to float32 in the statistics copy)
     if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType)) continue;
+    // a layer in an If branch: that If must be the main graph's (one named so)
+    const br = layer.graphPath === 'main' ? undefined : branchOf(layer);
+    if (layer.graphPath !== 'main' && (!br || model.graph?.nodes.filter((n) => n.name === br.node && n.opType === 'If').length !== 1)) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
-    const logInput = full && !partner && !isConv(layer) && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
+    const logInput = full && !partner && !isConv(layer) && !br && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
-    const key = statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy);
+    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy)}`;
     let stat = stats.get(key);
     if (!stat) {
       const conv = isConv(layer);
@@ -912,6 +974,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         op: conv ? 'Conv' : 'dense',
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
       ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
+      ...(br ? { branch: { ...br, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
         cols: m.cols,
         groups,
         kernel,

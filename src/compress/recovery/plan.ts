@@ -32,8 +32,7 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
   const modes = new Map(resolved.filter((l) => wanted(l.settings, channel)).map((l) => [l.key, l.settings.recovery]));
   if (modes.size === 0) return [];
   const out: { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] = [];
-  const main = graphRecordsByPath(model).get('main');
-  const scope = main ? constScope(main) : undefined;
+  const records = graphRecordsByPath(model);
   for (const layer of findLayers(model)) {
     const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
@@ -45,8 +44,9 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
     let shape = w.shape;
     if (w.via.some((op) => op !== 'Identity')) {
       try {
-        if (!scope) continue;
-        shape = effectiveWeight(w, scope, false).shape;
+        const rec = records.get(layer.graphPath);
+        if (!rec) continue;
+        shape = effectiveWeight(w, constScope(rec), false).shape;
       } catch {
         continue;
       }

@@ -188,7 +188,8 @@ export async function collectRecoveryHessians(
     for (const p of rounds[k].filter((q) => q.sequential)) {
       const l = prefix.layers.get(p.layer.key);
       const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
-      if (l && w && w.via.length === 0 && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
+      // (a layer in an If branch keeps round 1's: the teacher's rows are the main graph's)
+      if (l && w && w.via.length === 0 && l.graphPath === 'main' && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
       else kept.push(p);
     }
     // a layer the prefix does not show as it is (decoded weights, another shape) keeps inputs from the original

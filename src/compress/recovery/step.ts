@@ -8,7 +8,7 @@ import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
 import { columnGroups, groupOfElement, gptqRows, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
-import { unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
+import { branchOf, unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
 
@@ -73,7 +73,9 @@ function recoverByGroups(
 ): Recovered {
   if (!hessian) {
     const why = unrecoverableReason(layer);
-    return { note: why ? `recovery ${mode}: ${why}; ${kept}` : `recovery ${mode}: no calibration inputs for this layer (give samples); ${kept}` };
+    const branch = branchOf(layer);
+    const none = branch ? `its If branch (${branch.attr} of ${branch.node}) did not run on the calibration samples` : 'no calibration inputs for this layer (give samples)';
+    return { note: `recovery ${mode}: ${why ?? none}; ${kept}` };
   }
   const m = weightMatrix(layer, shape);
   if (!m || m.cols !== hessian.cols) return { note: `recovery ${mode}: its weight [${shape.join(', ')}] does not match its inputs (${hessian.cols} per row); ${kept}` };
