@@ -141,6 +141,8 @@ interface LayerPlan {
   followers?: LayerPlan[];
   /** on a follower: the layer whose encoding it reads */
   leader?: LayerPlan;
+  /** a layer that reads, through a chain of its own (a Transpose …), a stored tensor an earlier layer reads as it is: it reads that layer's decoded tensor through a copy of its chain (shareWeights) */
+  viewOf?: LayerPlan;
   /** on a leader, once applied: its staged weights, and its weight's written values (the followers' bias correction) */
   staged?: StagedWeight[];
   written?: WrittenWeight;
@@ -351,11 +353,34 @@ function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
     if (lp.rec.nodes.indexOf(lp.layer.node) < leader.rec.nodes.indexOf(leader.layer.node)) continue;
     lp.leader = leader;
     (leader.followers ??= []).push(lp);
-    for (const wp of lp.weights) {
-      const bytes = weightStoredBytes(wp.weight);
-      lp.row.bytesBefore -= bytes;
-      run.baseBytes.set(lp.row, (run.baseBytes.get(lp.row) ?? bytes) - bytes);
+    uncount(run, lp);
+  }
+  // one stored tensor read through different views (a tied embedding: Gather reads it, the output
+  // MatMul reads its Transpose): the layers reading another view read the first plain reader's
+  // decoded tensor through a copy of their own chain
+  const plain = new Map<string, LayerPlan>();
+  for (const lp of first.values()) {
+    const w = lp.weights.length === 1 ? lp.weights[0].weight : undefined;
+    if (!w || w.parts) continue;
+    const id = `${lp.layer.graphPath}|${w.name}`;
+    const leader = plain.get(id);
+    if (!leader) {
+      if (w.viaNodes.length === 0) plain.set(id, lp);
+      continue;
     }
+    if (w.viaNodes.length === 0 || lp.rec !== leader.rec) continue;
+    lp.viewOf = leader;
+    uncount(run, lp);
+    for (const f of lp.followers ?? []) uncount(run, f);
+  }
+}
+
+/** A row whose weights another layer's row counts (shareWeights): its shared bytes come off its row. */
+function uncount(run: Run, lp: LayerPlan): void {
+  for (const wp of lp.weights) {
+    const bytes = weightStoredBytes(wp.weight);
+    lp.row.bytesBefore -= bytes;
+    run.baseBytes.set(lp.row, (run.baseBytes.get(lp.row) ?? bytes) - bytes);
   }
 }
 
@@ -408,10 +433,9 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
       ...(lp.followers ? { keepWritten: true } : {}),
     };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
-    if (lp.followers) {
-      lp.staged = staged;
-      lp.written = env.written;
-    }
+    // (kept for the layers that read it: followers, and layers reading another view of it)
+    lp.staged = staged;
+    if (lp.followers) lp.written = env.written;
     const env2 = env;
     const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2, env2.biasWhy) : undefined;
     const emitted = commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
@@ -448,7 +472,7 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
   try {
     const node = lp.layer.node;
     for (const st of staged) {
-      if (!st.emitter) continue;
+      if (!st.emitter && !st.output) continue;
       const own = lp.weights.find((wp) => wp.weight.inputIndex === st.plan.weight.inputIndex);
       if (st.matMulNBits) {
         node.opType = 'MatMulNBits';
@@ -489,6 +513,49 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
 }
 
 /**
+ * A layer reading another view of a stored tensor whose plain reader was applied (shareWeights
+ * viewOf): a copy of its weight's chain (Transpose, Reshape …) reads that reader's decoded tensor,
+ * and the layer reads the copy. Where the reader wrote no decoded tensor (MatMulNBits) or failed,
+ * the layer is applied on its own.
+ */
+function applyViewFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined): void {
+  const leader = lp.viewOf as LayerPlan;
+  const st = leader.staged?.[0];
+  const wp = lp.weights[0];
+  if (leader.row.error || !st?.output || !wp) {
+    applyLayer(run, lp, opset, applied, hessian);
+    return;
+  }
+  const w = wp.weight;
+  const names = new Map<string, string>([[w.name, st.output]]);
+  const copies = w.viaNodes.map((n) => {
+    const outputs = n.outputs.map((o) => {
+      if (!o) return o;
+      const fresh = run.names.fresh(`${o}_shared`);
+      names.set(o, fresh);
+      return fresh;
+    });
+    return { ...n, name: run.names.fresh(`${n.name || n.opType}_shared`), inputs: n.inputs.map((i) => names.get(i) ?? i), outputs };
+  });
+  const top = names.get(w.input);
+  if (!top) {
+    applyLayer(run, lp, opset, applied, hessian);
+    return;
+  }
+  const node = lp.layer.node;
+  const at = lp.rec.nodes.indexOf(node);
+  lp.rec.nodes.splice(at < 0 ? 0 : at, 0, ...copies);
+  node.inputs[w.inputIndex] = top;
+  addCandidates(applied.candidates, w);
+  const enc = summarizeEncodings(leader.row.weights);
+  lp.row.weights = [{ name: w.name, input: w.inputIndex, shape: wp.shape, encoding: st.report.encoding, bytesBefore: 0, bytesAfter: 0, note: `shared with ${leader.layer.key}: stored once, counted there` }];
+  lp.row.notes.push(`reads the weight ${leader.layer.key} reads, through its ${w.via.join(' → ')}: one ${enc} tensor for both (${leader.layer.key}'s settings)`);
+  lp.row.applied = enc;
+  // its own same-view followers read the copy's output
+  lp.staged = [{ plan: wp, output: top, report: lp.row.weights[0] }];
+}
+
+/**
  * Step 7: apply, layer by layer, then int8 activations in one pass over the main graph (tensors
  * are shared between layers). A generator: before each layer it yields the layer's key and is
  * given the layer's H (compressModel from its map, compressModelStreaming from a HessianSource,
@@ -522,7 +589,8 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
     const own = yield lp.layer.key;
     throwIfAborted(signal);
     const hessian = summed ? sharedHessian(own, others) : own;
-    applyLayer(run, lp, opset, applied, hessian);
+    if (lp.viewOf) applyViewFollower(run, lp, opset, applied, hessian);
+    else applyLayer(run, lp, opset, applied, hessian);
     if (hessian && hessian !== own && hessian.h.length > 0) lp.row.notes.push(`recovery: its weight is shared by ${1 + (lp.followers?.length ?? 0)} layers, solved on all of their inputs (${hessian.rows} rows)`);
     onProgress?.(++done, total, lp.layer.key);
     for (const [i, f] of (lp.followers ?? []).entries()) {

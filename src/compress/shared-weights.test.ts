@@ -149,6 +149,46 @@ describe('a weight several layers read', () => {
     expect(e.y / energy).toBeLessThan(3e-2);
   });
 
+  it('a tied embedding (Gather reads it, the output MatMul reads its Transpose) is stored once: the MatMul reads the decoded tensor through a copy of its Transpose', async () => {
+    const rng = seeded(9);
+    const V = 200;
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('Gather', ['wte', 'ids'], ['e'], [], { name: 'embed' }),
+          makeNode('Relu', ['e'], ['h'], [], { name: 'relu' }),
+          makeNode('Transpose', ['wte'], ['wte_t'], [attr.ints('perm', [1, 0])], { name: 'tie' }),
+          makeNode('MatMul', ['h', 'wte_t'], ['logits'], [], { name: 'lm_head' }),
+        ],
+        initializers: [makeTensor('wte', DataType.FLOAT, [V, K], gaussian(rng, V * K, 0.2))],
+        inputs: [makeValueInfo('ids', DataType.INT64, [1, 6])],
+        outputs: [makeValueInfo('logits', DataType.FLOAT, [1, 6, V])],
+      }),
+    });
+    for (const weights of ['int8', 'int4'] as const) {
+      const rec = recipe(weights, 'none');
+      const r = compressModel(model, rec);
+      expect(codes(r.model), weights).toHaveLength(1);
+      expect(r.model.graph?.initializers.some((t) => t.name === 'wte')).toBe(false);
+      const lm = r.report.layers[1];
+      expect(lm.notes.join(' ')).toMatch(/reads the weight embed reads, through its Transpose/);
+      expect([lm.bytesBefore, lm.bytesAfter]).toEqual([0, 0]);
+      const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
+      // (the projection leaves out the decode chains' small constants: at most 128 bytes a layer, project.test.ts)
+      const projected = projectSize(projectionInput(model, findLayers(model), modelTensorBytes(model)), (k) => resolved.get(k) as never).after;
+      expect(Math.abs(projected - r.report.bytesAfter), weights).toBeLessThanOrEqual(128 * 2);
+      // stored once: about one encoding's bytes, not two
+      expect(r.report.bytesAfter, weights).toBeLessThan((V * K * (weights === 'int8' ? 1 : 0.5) + V * 4) * 1.2);
+      const ids: Sample = { ids: { dtype: 'int64', dims: [1, 6], data: BigInt64Array.from([0, 5, 17, 99, 150, 199].map(BigInt)) } };
+      const [a, b] = [(await run(encodeModel(model), ids)).logits.data as Float32Array, (await run(encodeModel(r.model), ids)).logits.data as Float32Array];
+      let [dot, na, nb] = [0, 0, 0];
+      for (let i = 0; i < a.length; i++) [dot, na, nb] = [dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]];
+      expect(dot / Math.sqrt(na * nb), weights).toBeGreaterThan(weights === 'int8' ? 0.9999 : 0.99);
+    }
+  });
+
   it("follows the first reader's settings where another reader asks for others, and says so", () => {
     const r = compressModel(chain(), recipe('int8', 'none', { m2: { weights: 'int4' } }));
     expect(codes(r.model)).toHaveLength(1);
