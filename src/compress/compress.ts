@@ -45,7 +45,7 @@ import type { CleanupReport } from './cleanup/meta';
 import type { Fp16ComputeReport } from './fp16/compute';
 import { fp16ComputeStep } from './fp16/step';
 import { addCandidates, cloneModel, collectNames, constScope, graphRecordsByPath, NameAllocator, removeUnused, type ConstScope, type RemovalCandidates } from './graph-edit';
-import { commitLayer, planLayerWeights, stageCorrectedBias, stageWeight, summarizeEncodings, type StageEnv, type WrittenWeight } from './layer-weights';
+import { commitLayer, planLayerWeights, stageCorrectedBias, stageWeight, summarizeEncodings, toMatMulNBits, type StageEnv, type WrittenWeight } from './layer-weights';
 import { canRaiseOpset, defaultOpset, raiseOpset } from './opset';
 import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
@@ -474,12 +474,8 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
     for (const st of staged) {
       if (!st.emitter && !st.output) continue;
       const own = lp.weights.find((wp) => wp.weight.inputIndex === st.plan.weight.inputIndex);
-      if (st.matMulNBits) {
-        node.opType = 'MatMulNBits';
-        node.domain = 'com.microsoft';
-        node.inputs = [node.inputs[0], ...st.matMulNBits.inputs];
-        node.attributes = st.matMulNBits.attributes;
-      } else if (st.output) node.inputs[st.plan.weight.inputIndex] = st.output;
+      if (st.matMulNBits) toMatMulNBits(run.out, node, st.matMulNBits);
+      else if (st.output) node.inputs[st.plan.weight.inputIndex] = st.output;
       if (own) addCandidates(applied.candidates, own.weight);
     }
     const enc = summarizeEncodings(staged.map((st) => st.report));

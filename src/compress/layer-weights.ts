@@ -217,11 +217,7 @@ export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged
       if (listInputs) graph.inputs.push(makeValueInfo(t.name ?? '', t.dataType, t.dims));
     }
     if (st.matMulNBits) {
-      node.opType = 'MatMulNBits';
-      node.domain = 'com.microsoft';
-      node.inputs = [node.inputs[0], ...st.matMulNBits.inputs];
-      node.attributes = st.matMulNBits.attributes;
-      if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push({ domain: 'com.microsoft', version: 1 });
+      toMatMulNBits(model, node, st.matMulNBits);
     } else if (st.output) {
       node.inputs[st.plan.weight.inputIndex] = st.output;
     }
@@ -230,6 +226,15 @@ export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged
   const at = rec.nodes.indexOf(node);
   rec.nodes.splice(at < 0 ? 0 : at, 0, ...newNodes);
   return newNodes;
+}
+
+/** Makes the MatMul `node` a MatMulNBits reading the packed blocks (`nbits`: a staged weight's). */
+export function toMatMulNBits(model: Model, node: Node, nbits: NonNullable<StagedWeight['matMulNBits']>): void {
+  node.opType = 'MatMulNBits';
+  node.domain = 'com.microsoft';
+  node.inputs = [node.inputs[0], ...nbits.inputs];
+  node.attributes = nbits.attributes;
+  if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push({ domain: 'com.microsoft', version: 1 });
 }
 
 /** The encodings a layer's weights got, comma-separated ('unchanged' when none changed). */
