@@ -33,6 +33,8 @@
  *   report           bytes, counts and the model's notes
  */
 import { AppError, throwIfAborted } from '../core/errors';
+import { attrInt, attrInts } from '../onnx/attributes';
+import { attr } from '../onnx/build';
 import { findLayers, type Layer } from '../onnx/layers';
 import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { findStoredTensors, type TensorLayer } from '../onnx/stored-tensors';
@@ -143,6 +145,8 @@ interface LayerPlan {
   leader?: LayerPlan;
   /** a layer that reads, through a chain of its own (a Transpose …), a stored tensor an earlier layer reads as it is: it reads that layer's decoded tensor through a copy of its chain (shareWeights) */
   viewOf?: LayerPlan;
+  /** on a Gather whose table a MatMul reads transposed (a tied embedding: viewOf): that MatMul, whose H recovers the table */
+  viewSource?: LayerPlan;
   /** on a leader, once applied: its staged weights, and its weight's written values (the followers' bias correction) */
   staged?: StagedWeight[];
   written?: WrittenWeight;
@@ -370,9 +374,35 @@ function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
     }
     if (w.viaNodes.length === 0 || lp.rec !== leader.rec) continue;
     lp.viewOf = leader;
+    if (!leader.viewSource && tiedTable(leader, lp)) leader.viewSource = lp;
     uncount(run, lp);
     for (const f of lp.followers ?? []) uncount(run, f);
   }
+}
+
+/**
+ * A tied embedding: `table` a Gather (axis 0) of a [V, D] table, `reader` a MatMul reading it
+ * through one Transpose ([D, V]). Its output rows are the table's rows, its columns the table's:
+ * the MatMul's H (D columns) recovers the table as it is stored (recoveryView).
+ */
+function tiedTable(table: LayerPlan, reader: LayerPlan): boolean {
+  const w = reader.weights[0]?.weight;
+  const t = w?.viaNodes[0];
+  const perm = t && attrInts(t, 'perm');
+  return (
+    table.layer.op === 'Gather' &&
+    attrInt(table.layer.node, 'axis', 0) === 0 &&
+    table.weights[0]?.shape.length === 2 &&
+    reader.layer.op === 'MatMul' &&
+    w?.viaNodes.length === 1 &&
+    t?.opType === 'Transpose' &&
+    (!perm || (perm[0] === 1 && perm[1] === 0))
+  );
+}
+
+/** The table of a tied embedding seen as the rows × columns its MatMul reads (a Gemm with transB: [V, D], V rows of D columns). */
+function tableView(layer: Layer): Layer {
+  return { ...layer, op: 'Gemm', domain: '', node: { ...layer.node, opType: 'Gemm', domain: '', attributes: [attr.int('transB', 1)] } };
 }
 
 /** A row whose weights another layer's row counts (shareWeights): its shared bytes come off its row. */
@@ -417,7 +447,7 @@ interface Applied {
 }
 
 /** Writes one layer's planned weights; a failing layer is left as it was, with the reason in its row. */
-function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined): void {
+function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined, recoveryView?: Layer): void {
   const row = lp.row;
   try {
     const cut = run.channel?.layers.get(lp.layer.key)?.cut;
@@ -431,6 +461,7 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
       ...(cut ? { cut } : {}),
       ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}),
       ...(lp.followers ? { keepWritten: true } : {}),
+      ...(recoveryView ? { recoveryView } : {}),
     };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
     // (kept for the layers that read it: followers, and layers reading another view of it)
@@ -572,6 +603,16 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
     }
     // applied with its leader
     if (lp.leader) continue;
+    // another view of a table applied before: no H of its own is used (appliedKeys yields none)
+    if (lp.viewOf) {
+      applyViewFollower(run, lp, opset, applied, undefined);
+      onProgress?.(++done, total, lp.layer.key);
+      for (const f of lp.followers ?? []) {
+        applyFollower(run, f, opset, applied, undefined);
+        onProgress?.(++done, total, f.layer.key);
+      }
+      continue;
+    }
     // a shared weight: its readers' H first (copied: a streamed H is emptied when the next is taken), then its own
     let others: LayerHessian | undefined;
     let summed = lp.followers !== undefined;
@@ -582,11 +623,16 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
       if (summed) others = accumulateHessian(others, h);
       summed &&= others !== undefined;
     }
+    // a tied embedding's table: the H of the MatMul that reads it transposed (copied, as above)
+    const tied = lp.viewSource ? accumulateHessian(undefined, yield lp.viewSource.layer.key) : undefined;
     const own = yield lp.layer.key;
     throwIfAborted(signal);
     const hessian = summed ? sharedHessian(own, others) : own;
-    if (lp.viewOf) applyViewFollower(run, lp, opset, applied, hessian);
-    else applyLayer(run, lp, opset, applied, hessian);
+    const cols = lp.weights[0]?.shape[1];
+    if (!hessian && tied && tied.cols === cols && lp.viewSource) {
+      applyLayer(run, lp, opset, applied, tied, tableView(lp.layer));
+      lp.row.notes.push(`recovery: the table is solved on the inputs of ${lp.viewSource.layer.key}, which reads it transposed (${tied.rows} rows)`);
+    } else applyLayer(run, lp, opset, applied, hessian);
     if (hessian && hessian !== own && hessian.h.length > 0) lp.row.notes.push(`recovery: its weight is shared by ${1 + (lp.followers?.length ?? 0)} layers, solved on all of their inputs (${hessian.rows} rows)`);
     onProgress?.(++done, total, lp.layer.key);
     for (const [i, f] of (lp.followers ?? []).entries()) {
@@ -602,9 +648,11 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
   return applied;
 }
 
-/** The keys applyLayers will yield, in order (a shared weight's followers right before their leader). */
+/** The keys applyLayers will yield, in order (a shared weight's followers, and a tied table's MatMul, right before their leader; none for another view of a table). */
 const appliedKeys = (plans: readonly LayerPlan[]): string[] =>
-  plans.filter((p) => !p.activation && !p.leader).flatMap((p) => [...(p.followers ?? []).map((f) => f.layer.key), p.layer.key]);
+  plans
+    .filter((p) => !p.activation && !p.leader && !p.viewOf)
+    .flatMap((p) => [...(p.followers ?? []).map((f) => f.layer.key), ...(p.viewSource ? [p.viewSource.layer.key] : []), p.layer.key]);
 
 /**
  * Portable int8/int4 weights (Cast → Mul decodes) are folded into float32 initializers when

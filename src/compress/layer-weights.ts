@@ -65,6 +65,12 @@ export interface StageEnv {
   keepWritten?: boolean;
   /** the weight's original values and what was written for them: quantized codes or float values */
   written?: WrittenWeight;
+  /**
+   * a weight another layer reads as a plain matrix (a tied embedding: a Gather's table, which the
+   * output MatMul reads transposed): recovery sees it as that layer's rows × columns (`layer`, a
+   * Gemm with transB) on that layer's H, whichever input of its own layer it is
+   */
+  recoveryView?: Layer;
 }
 
 /** A staged weight's original values and what stands for them now (the codes on their grid, or float values). */
@@ -114,9 +120,10 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   let values = refit ?? (eff.values as Float32Array);
   const original = values;
   // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
-  const recovering = s.recovery !== 'none' && env.layer && w.role === 'weight' && w.inputIndex === 1 && !refit;
+  const rl = env.recoveryView ?? env.layer;
+  const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === 1 || env.recoveryView !== undefined) && !refit;
   // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
-  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(env.layer as Layer, plan.shape, env.hessian, values) : undefined;
+  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(rl as Layer, plan.shape, env.hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
     const r = step.apply(values, s, importance ? { importance } : undefined);
     values = r.values;
@@ -132,14 +139,14 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   if (plan.encoding === 'pruned') {
     if (recovering && kept) {
       values = Float32Array.from(values);
-      const r = repairPrunedWeight(env.layer as Layer, plan.shape, original, values, env.hessian, recoveryMethod(s.recovery));
+      const r = repairPrunedWeight(rl as Layer, plan.shape, original, values, env.hessian, recoveryMethod(s.recovery));
       if (r.report) report.recovery = r.report;
       if (r.delta) env.biasDelta = r.delta;
       // float weights: nothing was rounded (the note said 'the mean rounding error')
       env.biasWhy = 'the mean error of the pruned weights on the calibration inputs';
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
       if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq') {
-        const v = varianceStep(env.layer as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);
+        const v = varianceStep(rl as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);
         if (v) {
           v.apply((e, f) => (values[e] = Math.fround(values[e] * f)));
           env.biasDelta = v.delta;
@@ -160,7 +167,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
               report.note = report.note ? `${report.note}; ${note}` : note;
             }
             if (!recovering) return;
-            const r = recoverWeight(env.layer as Layer, plan.shape, original, qt, env.hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
+            const r = recoverWeight(rl as Layer, plan.shape, original, qt, env.hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
             if (r.report) report.recovery = r.report;
             if (r.delta) env.biasDelta = r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
@@ -169,9 +176,9 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
                 const g = groupOfElement(qt, e);
                 return (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];
               };
-              const owner = scaleOwners(env.layer as Layer, plan.shape, qt);
+              const owner = scaleOwners(rl as Layer, plan.shape, qt);
               if (owner && !owner.own.some((x) => x === 1)) note('output variance not re-estimated: every channel shares its scale (per-tensor), so no channel can be scaled exactly');
-              const v = owner && varianceStep(env.layer as Layer, plan.shape, original, env.hessian, value, (r) => owner.own[r] === 1);
+              const v = owner && varianceStep(rl as Layer, plan.shape, original, env.hessian, value, (r) => owner.own[r] === 1);
               if (v && owner) {
                 const done = new Uint8Array(qt.scales.length);
                 v.apply((e, f) => {
