@@ -48,7 +48,7 @@ export function formatSummary(s: ModelSummary): string[] {
     l.domain ? `${l.domain}.${l.op}` : l.op,
     formatCount(l.params),
     l.weights.map((w) => `${w.role === 'weight' ? '' : `${w.role} `}${w.dtype}[${w.shape.join('x')}]`).join(', '),
-    [l.graph === 'main' ? '' : `in ${l.graph}`, l.quantized ? `already quantized (${l.quantized})` : ''].filter(Boolean).join('; '),
+    [l.graph === 'main' ? '' : `in ${l.graph}`, l.quantized ? `already quantized (${l.quantized})` : '', l.sharedWith ? `its weight is ${l.sharedWith}'s (stored once)` : ''].filter(Boolean).join('; '),
   ]);
   if (rows.length) lines.push(...table([['key', 'op', 'params', 'weights', ''], ...rows]));
   if (s.layers.some((l) => l.op === 'tensor')) lines.push('  (op "tensor": a large float tensor no layer claims, compressed where it is stored; its key is its name)');

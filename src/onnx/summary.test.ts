@@ -160,3 +160,31 @@ describe('summarizeModel', () => {
     expect(errors).toBeGreaterThan(100);
   });
 });
+
+describe('summarizeModel: shared weights', () => {
+  it('a layer reading a weight an earlier layer reads (directly, behind an Identity or a Transpose) names that layer; the first reader names none', () => {
+    const w = makeTensor('w', DataType.FLOAT, [4, 4], new Float32Array(16).fill(0.5));
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('MatMul', ['x', 'w'], ['a'], [], { name: 'first' }),
+          makeNode('Identity', ['w'], ['w_id'], [], { name: 'dedup' }),
+          makeNode('MatMul', ['a', 'w_id'], ['b'], [], { name: 'again' }),
+          makeNode('Transpose', ['w'], ['w_t'], [attr.ints('perm', [1, 0])], { name: 'tie' }),
+          makeNode('MatMul', ['b', 'w_t'], ['c'], [], { name: 'transposed' }),
+        ],
+        initializers: [w],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 4])],
+        outputs: [makeValueInfo('c', DataType.FLOAT, [1, 4])],
+      }),
+    });
+    const s = summarizeModel(loadModel(encodeModel(model), { fileName: 'tied.onnx' }));
+    expect(s.layers.map((l) => [l.key, l.sharedWith])).toEqual([
+      ['first', undefined],
+      ['again', 'first'],
+      ['transposed', 'first'],
+    ]);
+  });
+});

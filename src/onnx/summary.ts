@@ -30,6 +30,8 @@ export interface LayerSummary {
   weights: { name: string; dtype: string; shape: number[]; role: WeightRole; source: WeightSource; via: string[] }[];
   /** its weights are stored quantized already: what it is ('MatMulNBits 4-bit', 'DequantizeLinear int8' …); the compressor leaves it alone */
   quantized?: string;
+  /** an earlier layer that reads the same stored weight (tied, or written once by the exporter): the compressor stores it once */
+  sharedWith?: string;
 }
 
 export interface ModelSummary {
@@ -174,15 +176,28 @@ export function summarizeModel(loaded: LoadedModel): ModelSummary {
 
   // layers, then the large float tensors no layer claims (op "tensor", keyed by the tensor's name)
   const found = findLayers(model);
-  const layers: LayerSummary[] = [...found, ...findStoredTensors(model, found)].map((l) => ({
-    key: l.key,
-    op: l.op,
-    domain: l.domain,
-    graph: l.graphPath,
-    params: l.params,
-    weights: l.weights.map((w) => ({ name: w.name, dtype: w.dtype, shape: w.shape, role: w.role, source: w.source, via: w.via })),
-    ...('quantized' in l && l.quantized ? { quantized: l.quantized } : {}),
-  }));
+  // the first layer reading each stored weight
+  const readers = new Map<string, string>();
+  const layers: LayerSummary[] = [...found, ...findStoredTensors(model, found)].map((l) => {
+    let sharedWith: string | undefined;
+    for (const w of l.weights) {
+      if (w.role !== 'weight') continue;
+      const id = `${w.storedIn}|${w.name}`;
+      const first = readers.get(id);
+      if (first === undefined) readers.set(id, l.key);
+      else sharedWith ??= first;
+    }
+    return {
+      key: l.key,
+      op: l.op,
+      domain: l.domain,
+      graph: l.graphPath,
+      params: l.params,
+      weights: l.weights.map((w) => ({ name: w.name, dtype: w.dtype, shape: w.shape, role: w.role, source: w.source, via: w.via })),
+      ...('quantized' in l && l.quantized ? { quantized: l.quantized } : {}),
+      ...(sharedWith !== undefined ? { sharedWith } : {}),
+    };
+  });
 
   const metadata = dict<string>();
   for (const p of model.metadataProps) if (p.key !== undefined) metadata[p.key] = p.value ?? '';
