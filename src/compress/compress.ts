@@ -59,7 +59,7 @@ import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
 import { cleanupOptions, fp16Compute as isFp16Compute, settingsResolver, type LayerSettings, type Recipe, type Target } from './recipe';
 import { compressStoredTensors } from './stored-tensors';
-import type { CompressOptions, CompressResult, LayerReport, StagedWeight, WeightPlan } from './types';
+import type { CompressOptions, CompressResult, LayerReport, StagedWeight, WeightPlan, WeightReport } from './types';
 import { weightAxes, weightStoredBytes } from './weights';
 
 export type { CompressOptions, CompressReport, CompressResult, Encoding, LayerReport, WeightReport } from './types';
@@ -372,7 +372,8 @@ function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
       if (w.viaNodes.length === 0) plain.set(id, lp);
       continue;
     }
-    if (w.viaNodes.length === 0 || lp.rec !== leader.rec) continue;
+    // (its chain's copy goes right before it, after the leader's decode nodes)
+    if (w.viaNodes.length === 0 || lp.rec !== leader.rec || lp.rec.nodes.indexOf(lp.layer.node) < leader.rec.nodes.indexOf(leader.layer.node)) continue;
     lp.viewOf = leader;
     if (!leader.viewSource && tiedTable(leader, lp)) leader.viewSource = lp;
     uncount(run, lp);
@@ -486,6 +487,11 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
   }
 }
 
+/** A shared weight's line in a reader's row: no bytes of its own (its leader's row counts them). */
+function sharedReport(r: WeightReport, leader: LayerPlan): WeightReport {
+  return { name: r.name, input: r.input, shape: r.shape, encoding: r.encoding, bytesBefore: 0, bytesAfter: 0, note: `shared with ${leader.layer.key}: stored once, counted there` };
+}
+
 /**
  * A follower (shareWeights) reads its leader's encoding: its weight inputs point at the leader's
  * decoded tensors (or it becomes MatMulNBits on the leader's blocks), and its own float32 bias is
@@ -510,15 +516,7 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
       if (own) addCandidates(applied.candidates, own.weight);
     }
     const enc = summarizeEncodings(staged.map((st) => st.report));
-    row.weights = staged.map((st) => ({
-      name: st.report.name,
-      input: st.report.input,
-      shape: st.report.shape,
-      encoding: st.report.encoding,
-      bytesBefore: 0,
-      bytesAfter: 0,
-      note: `shared with ${leader.layer.key}: stored once, counted there`,
-    }));
+    row.weights = staged.map((st) => sharedReport(st.report, leader));
     const same = JSON.stringify(row.requested) === JSON.stringify(leader.row.requested);
     row.notes.push(`reads the same weight as ${leader.layer.key}: one ${enc} tensor for both${same ? '' : ` (${leader.layer.key}'s settings: one encoding serves every layer that reads it)`}`);
     const written = leader.written;
@@ -575,7 +573,7 @@ function applyViewFollower(run: Run, lp: LayerPlan, opset: number, applied: Appl
   node.inputs[w.inputIndex] = top;
   addCandidates(applied.candidates, w);
   const enc = summarizeEncodings(leader.row.weights);
-  lp.row.weights = [{ name: w.name, input: w.inputIndex, shape: wp.shape, encoding: st.report.encoding, bytesBefore: 0, bytesAfter: 0, note: `shared with ${leader.layer.key}: stored once, counted there` }];
+  lp.row.weights = [sharedReport({ ...st.report, name: w.name, input: w.inputIndex, shape: wp.shape }, leader)];
   lp.row.notes.push(`reads the weight ${leader.layer.key} reads, through its ${w.via.join(' → ')}: one ${enc} tensor for both (${leader.layer.key}'s settings)`);
   lp.row.applied = enc;
   // its own same-view followers read the copy's output

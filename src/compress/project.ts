@@ -166,14 +166,13 @@ export function projectSize(
       if (first !== undefined) {
         // a weight several layers read is stored once, in its first changed reader's encoding
         // (compress.ts shareWeights); a reader that leaves it as it is keeps the float tensor too
-        const extra = w.role !== 'weight' ? undefined : changes && !first.encoded ? projectWeight(w, s, layer.op, target, kept, fp16Compute) : !changes && !first.float ? { after: w.bytes, zip: w.bytes } : undefined;
-        if (extra) {
-          after += extra.after;
-          zip += extra.zip;
-          weightAfter += extra.after;
-          if (changes) first.encoded = true;
-          else first.float = true;
-        }
+        if (w.role !== 'weight' || (changes ? first.encoded : first.float)) continue;
+        const extra = changes ? projectWeight(w, s, layer.op, target, kept, fp16Compute) : { after: w.bytes, zip: w.bytes };
+        after += extra.after;
+        zip += extra.zip;
+        weightAfter += extra.after;
+        if (changes) first.encoded = true;
+        else first.float = true;
         continue;
       }
       seen.set(w.id, { encoded: changes, float: !changes });

@@ -973,8 +973,8 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         input: r.input,
         op: conv ? 'Conv' : 'dense',
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
-      ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
-      ...(br ? { branch: { ...br, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
+        ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
+        ...(br ? { branch: { ...br, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
         cols: m.cols,
         groups,
         kernel,
