@@ -53,7 +53,7 @@ import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
 import { afterChannelPruning, channelPruneStep } from './prune/step';
 import { equalizeModel } from './recovery/equalize';
-import { accumulateHessian, sharedHessian, weightMatrix, type HessianSource, type LayerHessian } from './recovery/hessian';
+import { accumulateHessian, recoveredInput, sharedHessian, weightMatrix, type HessianSource, type LayerHessian } from './recovery/hessian';
 import { biasDelta } from './recovery/step';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
@@ -520,7 +520,7 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
     const same = JSON.stringify(row.requested) === JSON.stringify(leader.row.requested);
     row.notes.push(`reads the same weight as ${leader.layer.key}: one ${enc} tensor for both${same ? '' : ` (${leader.layer.key}'s settings: one encoding serves every layer that reads it)`}`);
     const written = leader.written;
-    const m = written && mean && mean.length > 0 ? weightMatrix(lp.layer, staged.find((st) => st.plan.weight.inputIndex === 1)?.plan.shape ?? []) : undefined;
+    const m = written && mean && mean.length > 0 ? weightMatrix(lp.layer, staged.find((st) => st.plan.weight.inputIndex === recoveredInput(lp.layer))?.plan.shape ?? []) : undefined;
     if (row.requested.recovery !== 'none' && written && m && mean && m.cols === mean[0].length && m.rows % mean.length === 0) {
       const env: StageEnv = { scope: lp.scope, names: run.names, opset, external: run.options.external };
       const corrected = stageCorrectedBias(lp.layer, biasDelta(written.values, written.qt, m, mean, written.floats), env);

@@ -22,7 +22,7 @@ import { clipSearch } from './recovery/clip';
 import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
 import type { WeightCut } from './prune/channel';
-import type { LayerHessian } from './recovery/hessian';
+import { RECURRENT, recoveredInput, type LayerHessian } from './recovery/hessian';
 import { effectiveWeight, FLOAT_TYPES, weightStoredBytes } from './weights';
 
 /** A relative error as a percentage with 3 significant digits. */
@@ -95,7 +95,8 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const note = (text: string) => (report.note = report.note ? `${report.note}; ${text}` : text);
   // channel pruning cut this weight: recovery refits what is left (recovery/refit.ts)
   let refit: Float32Array | undefined;
-  if (env.cut && env.layer && w.role === 'weight' && w.inputIndex === 1 && s.recovery !== 'none') {
+  const solved = env.layer ? recoveredInput(env.layer) : 1;
+  if (env.cut && env.layer && w.role === 'weight' && w.inputIndex === solved && s.recovery !== 'none') {
     const r = env.hessian ? refitAfterCut(env.layer, env.cut, env.hessian, recoveryMethod(s.recovery)) : { note: `recovery ${s.recovery}: no calibration inputs for this layer (give samples)` };
     if ('values' in r && r.values.length === w.elements) {
       refit = r.values;
@@ -121,7 +122,8 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const original = values;
   // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
   const rl = env.recoveryView ?? env.layer;
-  const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === 1 || env.recoveryView !== undefined) && !refit;
+  const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === solved || env.recoveryView !== undefined) && !refit;
+  if (s.recovery !== 'none' && env.layer && RECURRENT.has(env.layer.op) && w.inputIndex === 2) note(`recovery ${s.recovery}: the recurrent weights R read the layer's own states and keep round to nearest (W is recovered on its inputs)`);
   // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
   const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(rl as Layer, plan.shape, env.hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
@@ -155,7 +157,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       }
     }
     output = storeFloats(e, '_pruned', values, plan.shape, plan.dataType);
-    if (env.keepWritten && w.inputIndex === 1) env.written = { values: original, floats: values };
+    if (env.keepWritten && w.inputIndex === solved) env.written = { values: original, floats: values };
   } else if (plan.encoding === 'fp16-cast' || plan.encoding === 'fp16-compute') ({ output, encoding } = stageFp16Weight(e, plan, values, report));
   else {
     const refine =
@@ -192,7 +194,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
             }
           }
         : undefined;
-    const keep = env.keepWritten && w.inputIndex === 1
+    const keep = env.keepWritten && w.inputIndex === solved
       ? (qt: QuantizedTensor) => {
           refine?.(qt);
           env.written = { values: original, qt };
@@ -255,16 +257,20 @@ export function summarizeEncodings(weights: readonly WeightReport[]): string {
  * plus `delta`, as a new initializer the layer reads; undefined when the layer has no such bias.
  */
 export function stageCorrectedBias(layer: Layer, delta: Float64Array, env: StageEnv, why = 'the mean rounding error on the calibration inputs'): { staged: StagedWeight; note: string } | undefined {
-  const b = layer.weights.find((v) => v.role === 'bias' && v.inputIndex === 2);
+  // (LSTM, GRU, RNN: B [directions, 2·gates·hidden] is Wb then Rb per direction; Wb adds to W·x, so it takes the correction)
+  const recurrent = RECURRENT.has(layer.op);
+  const b = layer.weights.find((v) => v.role === 'bias' && v.inputIndex === (recurrent ? 3 : 2));
   // (a float16 layer's bias is float16: corrected in its own type)
-  if (!b || b.via.length > 0 || !FLOAT_TYPES.has(b.dataType) || b.elements !== delta.length) return undefined;
+  if (!b || b.via.length > 0 || !FLOAT_TYPES.has(b.dataType) || b.elements !== delta.length * (recurrent ? 2 : 1)) return undefined;
   const eff = effectiveWeight(b, env.scope, true, env.external);
-  const values = Float32Array.from(eff.values as ArrayLike<number>, (v, i) => v + delta[i]);
+  const per = recurrent ? delta.length / Math.max(1, eff.shape[0] ?? 1) : delta.length;
+  const at = (i: number) => (recurrent ? (i % (2 * per) < per ? Math.floor(i / (2 * per)) * per + (i % (2 * per)) : -1) : i);
+  const values = Float32Array.from(eff.values as ArrayLike<number>, (v, i) => (at(i) < 0 ? v : v + delta[at(i)]));
   const e = new Emitter(env.names, env.opset, b.name);
   const output = storeFloats(e, '_corrected', values, eff.shape, b.dataType);
   let largest = 0;
   for (const d of delta) largest = Math.max(largest, Math.abs(d));
-  const report: WeightReport = { name: b.name, input: 2, shape: eff.shape, encoding: 'unchanged', bytesBefore: weightStoredBytes(b), bytesAfter: e.storedBytes() };
+    const report: WeightReport = { name: b.name, input: b.inputIndex, shape: eff.shape, encoding: 'unchanged', bytesBefore: weightStoredBytes(b), bytesAfter: e.storedBytes() };
   const plan: WeightPlan = { weight: b, shape: eff.shape, dataType: b.dataType, encoding: 'unchanged', needOpset: 0 };
   return { staged: { plan, output, emitter: e, report }, note: `bias corrected by ${why} (largest change ${largest.toExponential(2)})` };
 }

@@ -8,7 +8,7 @@ import { findStoredTensors } from '../onnx/stored-tensors';
 import type { LoadedModel } from '../onnx/load';
 import { modelTensorBytes } from './compress';
 import { projectionInput, projectSize, type ProjectionInput, type SizeProjection } from './project';
-import { fp16Compute, resolveRecipe, type LayerRef, type LayerSettings, type Recipe } from './recipe';
+import { cleanupOptions, fp16Compute, resolveRecipe, type LayerRef, type LayerSettings, type Recipe } from './recipe';
 
 const cache = new WeakMap<LoadedModel, { keys: LayerRef[]; projection: ProjectionInput }>();
 
@@ -23,5 +23,5 @@ export function projectRecipe(loaded: LoadedModel | undefined, recipe: Recipe, f
     cache.set(loaded, c);
   }
   const byKey = new Map(resolveRecipe(recipe, c.keys).map((r) => [r.key, r.settings]));
-  return projectSize(c.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey, fp16Compute(recipe));
+  return projectSize(c.projection, (k) => byKey.get(k) as LayerSettings, recipe.target, focusKey, fp16Compute(recipe), cleanupOptions(recipe).shareInitializers);
 }

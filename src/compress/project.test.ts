@@ -8,7 +8,8 @@ import { projectionInput, projectSize, type ProjectionInput } from './project';
 import { BUILTIN_DEFAULTS, fp16Compute, makeRecipe, resolveRecipe, type LayerSettings, type PartialLayerSettings } from './recipe';
 import { cnnFixture, mlpFixture } from './testing/fixtures';
 
-const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 13) - 6) / 10);
+/** (`k` keeps tensors of one shape apart: identical ones would be stored once, clean-up's shared initializers) */
+const fill = (n: number, k = 0) => Float32Array.from({ length: n }, (_, i) => ((i % 13) - 6) / 10 + k / 100);
 
 /**
  * x[1,4,6,6] -> Conv "enc/conv" (W [8,4,3,3] = 288 values, 1152 B; bias [8], 32 B)
@@ -26,10 +27,10 @@ function model() {
     initializers: [
       makeTensor('conv.w', DataType.FLOAT, [8, 4, 3, 3], fill(288)),
       makeTensor('conv.b', DataType.FLOAT, [8], fill(8)),
-      makeTensor('bn.s', DataType.FLOAT, [8], fill(8)),
-      makeTensor('bn.b', DataType.FLOAT, [8], fill(8)),
-      makeTensor('bn.m', DataType.FLOAT, [8], fill(8)),
-      makeTensor('bn.v', DataType.FLOAT, [8], fill(8)),
+      makeTensor('bn.s', DataType.FLOAT, [8], fill(8, 1)),
+      makeTensor('bn.b', DataType.FLOAT, [8], fill(8, 2)),
+      makeTensor('bn.m', DataType.FLOAT, [8], fill(8, 3)),
+      makeTensor('bn.v', DataType.FLOAT, [8], fill(8, 4)),
       makeTensor('fc.w', DataType.FLOAT, [16, 10], fill(160)),
     ],
     inputs: [makeValueInfo('x', DataType.FLOAT, [1, 4, 6, 6]), makeValueInfo('y', DataType.FLOAT, [1, 16])],

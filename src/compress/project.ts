@@ -26,13 +26,16 @@
  * are left out.
  * A weight that the compressor would refuse (no output-channel axis for per-channel, not a float
  * tensor, ...) is counted unchanged and listed in `unsupported` with the reason.
- * A tensor shared by several layers is counted once, under the first layer that uses it.
+ * A tensor shared by several layers is counted once, under the first layer that uses it; so is
+ * a duplicate initializer (the same bytes, or a 2-D table's transpose) that clean-up's "share
+ * identical initializers" stores once, unless that pass is off.
  */
 import type { Layer } from '../onnx/layers';
 import { modelGraphs } from '../onnx/names';
 import type { Model, Tensor } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { tensorByteLength } from '../onnx/tensor';
+import { duplicateAliases } from './cleanup/share-initializers';
 import { constScope, graphRecordsByPath } from './graph-edit';
 import { fp16ComputeBytes, fp16WeightBytes } from './fp16/project';
 import { channelPrunedSize, keptChannels } from './prune/project';
@@ -56,6 +59,8 @@ export interface ProjectionInput {
   layers: ProjectionLayer[];
   /** stored bytes of the float32 tensors among them (float16 compute halves those outside the layers too) */
   float32Bytes?: number;
+  /** stored bytes of the initializers clean-up finds duplicated (exactly or transposed) and stores once */
+  duplicateBytes?: number;
 }
 
 export interface SizeShare {
@@ -135,6 +140,8 @@ export function projectSize(
   focusKey?: string,
   /** the recipe computes in float16 (recipe.ts fp16Compute) */
   fp16Compute = false,
+  /** clean-up shares duplicate initializers (recipe.ts cleanupOptions: on unless the recipe turns it off) */
+  shareDuplicates = true,
 ): SizeProjection {
   const byWeights = Object.fromEntries(MODES.map((m) => [m, { layers: 0, before: 0, after: 0 }])) as Record<WeightMode, SizeShare>;
   /** each stored tensor counted once: whether an encoding of it and the float tensor itself are counted */
@@ -162,7 +169,8 @@ export function projectSize(
     let reason: string | undefined;
     const changes = s.weights !== 'fp32' || s.prune > 0 || s.activations === 'int8';
     for (const w of layer.weights) {
-      const first = seen.get(w.id);
+      const id = (shareDuplicates && w.sameAs) || w.id;
+      const first = seen.get(id);
       if (first !== undefined) {
         // a weight several layers read is stored once, in its first changed reader's encoding
         // (compress.ts shareWeights); a reader that leaves it as it is keeps the float tensor too
@@ -175,7 +183,7 @@ export function projectSize(
         else first.float = true;
         continue;
       }
-      seen.set(w.id, { encoded: changes, float: !changes });
+      seen.set(id, { encoded: changes, float: !changes });
       if (w.bytes === w.elements * 4) layerFloat32 += w.bytes;
       const out = projectWeight(w, s, layer.op, target, w.role === 'other' ? undefined : kept, fp16Compute);
       before += w.bytes;
@@ -207,7 +215,8 @@ export function projectSize(
   }
   // Tensors outside the layers (and the layers' biases/others, counted above) stay as they are,
   // except under float16 compute, which stores their float32 ones as float16.
-  const outside = Math.max(0, input.totalBytes - layerBefore);
+  // (a duplicate clean-up removes is in totalBytes, counted in no layer and written nowhere)
+  const outside = Math.max(0, input.totalBytes - (shareDuplicates ? (input.duplicateBytes ?? 0) : 0) - layerBefore);
   const outsideAfter = fp16Compute ? outside - Math.max(0, (input.float32Bytes ?? 0) - layerFloat32) / 2 : outside;
   return {
     before: input.totalBytes,
@@ -264,14 +273,18 @@ export function projectionInput(model: Model, layers: readonly Layer[], totalByt
     rec.graph?.initializers.forEach(count);
     for (const n of rec.nodes) if (n.opType === 'Constant') n.attributes.forEach((a) => count(a.t));
   }
+  const duplicates = duplicateAliases(model);
   return {
     totalBytes,
     float32Bytes,
+    ...(duplicates.bytes > 0 ? { duplicateBytes: duplicates.bytes } : {}),
     layers: layers.map((layer) => ({
       key: layer.key,
       op: layer.op,
       weights: layer.weights.map((w): ProjectionWeight => {
-        const out: ProjectionWeight = { id: `${w.storedIn}|${w.name}`, role: w.role, bytes: storedBytes(w), elements: w.elements };
+        const id = `${w.storedIn}|${w.name}`;
+        const sameAs = duplicates.alias.get(id);
+        const out: ProjectionWeight = { id, ...(sameAs ? { sameAs } : {}), role: w.role, bytes: storedBytes(w), elements: w.elements };
         let shape = w.shape;
         try {
           const eff = effectiveWeight(w, scopeOf(layer.graphPath), false);

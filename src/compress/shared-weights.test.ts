@@ -86,6 +86,23 @@ function tiedEmbedding(): Model {
   });
 }
 
+/**
+ * The same as torch writes it with constant folding: the output MatMul reads a transposed copy
+ * of the table, an initializer of its own (GPT-2's LM head).
+ */
+function foldedTiedEmbedding(): Model {
+  const model = tiedEmbedding();
+  const g = model.graph!;
+  const wte = g.initializers[0];
+  const v = new Float32Array(wte.rawData!.buffer.slice(wte.rawData!.byteOffset, wte.rawData!.byteOffset + wte.rawData!.byteLength));
+  const t = new Float32Array(V * K);
+  for (let i = 0; i < V; i++) for (let j = 0; j < K; j++) t[j * V + i] = v[i * K + j];
+  g.nodes = g.nodes.filter((n) => n.opType !== 'Transpose');
+  g.initializers.push(makeTensor('onnx::MatMul_99', DataType.FLOAT, [K, V], t));
+  g.nodes[g.nodes.length - 1].inputs[1] = 'onnx::MatMul_99';
+  return model;
+}
+
 /** `n` sets of 6 token ids in [0, V). */
 function idSamples(n: number, seed: number): Sample[] {
   const rng = seeded(seed);
@@ -201,6 +218,30 @@ describe('a weight several layers read', () => {
     }
   });
 
+  it("a tied embedding whose output layer reads a transposed copy (torch's constant folding) is stored once too, the size the projection gives; with clean-up's sharing off, twice, and the projection says so", async () => {
+    const model = foldedTiedEmbedding();
+    const input = projectionInput(model, findLayers(model), modelTensorBytes(model));
+    for (const share of [true, false]) {
+      const rec: Recipe = { ...recipe('int8', 'none'), ...(share ? {} : { cleanup: { shareInitializers: false } }) };
+      const r = compressModel(model, rec);
+      expect(codes(r.model), String(share)).toHaveLength(share ? 1 : 2);
+      const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
+      const projected = projectSize(input, (k) => resolved.get(k) as never, 'portable', undefined, false, share).after;
+      expect(Math.abs(projected - r.report.bytesAfter), String(share)).toBeLessThanOrEqual(128 * 2);
+      const ids: Sample = { ids: { dtype: 'int64', dims: [1, 6], data: BigInt64Array.from([0, 5, 17, 99, 150, 199].map(BigInt)) } };
+      const [a, b] = [(await run(encodeModel(model), ids)).logits.data as Float32Array, (await run(encodeModel(r.model), ids)).logits.data as Float32Array];
+      let [dot, na, nb] = [0, 0, 0];
+      for (let i = 0; i < a.length; i++) [dot, na, nb] = [dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]];
+      expect(dot / Math.sqrt(na * nb), String(share)).toBeGreaterThan(0.9999);
+    }
+    // left as float, the copy is still gone (and the projection counts the table once)
+    const fp = compressModel(model, { ...recipe('int8', 'none'), defaults: { weights: 'fp32' } });
+    expect(fp.model.graph?.initializers.map((t) => t.name)).toEqual(['wte']);
+    const resolved = new Map(resolveRecipe({ ...recipe('int8', 'none'), defaults: { weights: 'fp32' } }, findLayers(model)).map((l) => [l.key, l.settings]));
+    expect(projectSize(input, (k) => resolved.get(k) as never).after).toBe(V * K * 4);
+    expect(fp.report.bytesAfter).toBe(V * K * 4);
+  });
+
   it("a tied embedding with gptq: the table is solved on the output MatMul's H, closer to the original than round to nearest, still stored once", async () => {
     const model = tiedEmbedding();
     const r = recipe('int4', 'gptq');
@@ -220,6 +261,21 @@ describe('a weight several layers read', () => {
     // streamed H gives the same bytes
     const { source } = await recoverySource(model, undefined, r, cal, run);
     expect(encodeModel((await compressModelStreaming(model, r, source)).model)).toEqual(encodeModel(gptq.model));
+  });
+
+  it('an exact duplicate under another name (clean-up stores it once) is counted once by the projection too', () => {
+    const model = chain();
+    const g = model.graph!;
+    g.initializers.push({ ...g.initializers[0], name: 'W_again' });
+    g.nodes[2].inputs[1] = 'W_again';
+    const input = projectionInput(model, findLayers(model), modelTensorBytes(model));
+    for (const weights of ['fp32', 'int8'] as const) {
+      const rec: Recipe = { ...recipe('int8', 'none'), defaults: { weights } };
+      const r = compressModel(model, rec);
+      expect(r.model.graph?.initializers.filter((t) => t.dims.join() === `${K},${K}`).map((t) => t.name), weights).toHaveLength(1);
+      const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
+      expect(projectSize(input, (k) => resolved.get(k) as never).after, weights).toBe(r.report.bytesAfter);
+    }
   });
 
   it("follows the first reader's settings where another reader asks for others, and says so", () => {

@@ -168,6 +168,8 @@ export interface StagedWeight {
 export interface ProjectionWeight {
   /** `<graph path>|<tensor name>`: the stored tensor, counted once even when shared */
   id: string;
+  /** the id of the tensor it is an exact or transposed duplicate of (clean-up's shared initializers store it once) */
+  sameAs?: string;
   role: WeightRole;
   /** stored bytes now */
   bytes: number;

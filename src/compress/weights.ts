@@ -13,7 +13,7 @@ import type { Layer, LayerWeight, StoredTensorRef } from '../onnx/layers';
 import { elementCount, tensorByteLength, tensorFloats, tensorValues } from '../onnx/tensor';
 import { DataType, type ExternalDataResolver, type Node, type SparseTensor } from '../onnx/types';
 import { constInts, type ConstScope } from './graph-edit';
-import { attrInt, attrInts } from '../onnx/attributes';
+import { attrInt, attrInts, attrString } from '../onnx/attributes';
 
 export const FLOAT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE]);
 
@@ -334,9 +334,37 @@ export function weightAxes(layer: Layer, inputIndex: number, rank: number): Weig
     case 'GRU':
     case 'RNN':
       return (inputIndex === 1 || inputIndex === 2) && rank === 3 ? { channelAxis: 1, blockAxis: 2 } : {};
+    case 'Einsum':
+      return einsumAxes(attrString(n, 'equation') ?? '', inputIndex, rank);
     default:
       return {};
   }
+}
+
+/**
+ * An Einsum weight's axes from its equation (two operands, the weight's term without an
+ * ellipsis or a repeated letter): its output channel is the one letter it shares only with the
+ * output, its reduction axis the one letter it shares only with the other operand
+ * ('bti,oi->bto': the weight "oi" has channel axis 0 and blocks along axis 1). Where there is not
+ * exactly one of a kind, that axis is left out.
+ */
+export function einsumAxes(equation: string, inputIndex: number, rank: number): WeightAxes {
+  const eq = equation.replace(/\s+/g, '');
+  const [lhs, rhs] = eq.split('->');
+  const terms = lhs.split(',');
+  if (terms.length !== 2 || inputIndex > 1) return {};
+  const mine = terms[inputIndex];
+  const other = terms[1 - inputIndex];
+  if (!/^[a-zA-Z]+$/.test(mine) || mine.length !== rank || new Set(mine).size !== mine.length) return {};
+  // (no "->": the output is every letter that appears once, in alphabetical order)
+  const letters = (t: string) => t.replace(/\.\.\./g, '');
+  const output = rhs !== undefined ? letters(rhs) : [...new Set(letters(lhs.replace(',', '')))].filter((c) => letters(lhs).split(c).length === 2).sort().join('');
+  const channel = [...mine].filter((c) => output.includes(c) && !other.includes(c));
+  const reduce = [...mine].filter((c) => other.includes(c) && !output.includes(c));
+  return {
+    ...(channel.length === 1 ? { channelAxis: mine.indexOf(channel[0]) } : {}),
+    ...(reduce.length === 1 ? { blockAxis: mine.indexOf(reduce[0]) } : {}),
+  };
 }
 
 /** Bytes a layer weight takes where it is stored (sparse: values plus indices); 0 when unreadable. */

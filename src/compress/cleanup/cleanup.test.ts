@@ -356,6 +356,55 @@ describe('shareInitializers', () => {
     }
   });
 
+  it("reads a 2-D table's transposed copy (torch's folded `weight.t()`) through a Transpose of the table; a near-copy, a small one and an exact duplicate's own handling stay as they were", async () => {
+    const [V, D] = [40, 32];
+    const wte = gaussian(seeded(4), V * D, 0.1);
+    const t = new Float32Array(V * D);
+    for (let i = 0; i < V; i++) for (let j = 0; j < D; j++) t[j * V + i] = wte[i * D + j];
+    const near = t.slice();
+    near[V * D - 1] += 1e-3;
+    const small = Float32Array.from({ length: 8 * 4 }, (_, i) => i);
+    const smallT = new Float32Array(32);
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 4; j++) smallT[j * 8 + i] = small[i * 4 + j];
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('Gather', ['wte', 'ids'], ['e'], [], { name: 'embed' }),
+          makeNode('MatMul', ['e', 'head_t'], ['logits'], [], { name: 'lm_head' }),
+          makeNode('MatMul', ['e', 'near_t'], ['other'], [], { name: 'near' }),
+          makeNode('MatMul', ['q', 'small'], ['s1'], [], { name: 's1' }),
+          makeNode('MatMul', ['p', 'small_t'], ['s2'], [], { name: 's2' }),
+        ],
+        initializers: [
+          makeTensor('wte', DataType.FLOAT, [V, D], wte),
+          makeTensor('head_t', DataType.FLOAT, [D, V], t),
+          makeTensor('near_t', DataType.FLOAT, [D, V], near),
+          makeTensor('small', DataType.FLOAT, [8, 4], small),
+          makeTensor('small_t', DataType.FLOAT, [4, 8], smallT),
+        ],
+        inputs: [makeValueInfo('ids', DataType.INT64, [2, 3]), makeValueInfo('q', DataType.FLOAT, [2, 8]), makeValueInfo('p', DataType.FLOAT, [2, 4])],
+        outputs: ['logits', 'other', 's1', 's2'].map((n) => makeValueInfo(n, DataType.FLOAT, undefined)),
+      }),
+    });
+    const { model: out, report } = clean(model, ONLY('shareInitializers'));
+    expect(passOf(report, 'shareInitializers')).toMatchObject({
+      count: 1,
+      summary: `0 duplicate initializers shared (0 bytes saved); 1 transposed copy read through a Transpose (${V * D * 4} bytes saved)`,
+      details: [`head_t -> Transpose(wte) (${V * D * 4} bytes)`],
+    });
+    expect(out.graph!.initializers.map((x) => x.name)).toEqual(['wte', 'near_t', 'small', 'small_t']);
+    expect(out.graph!.nodes[0]).toMatchObject({ opType: 'Transpose', inputs: ['wte'], outputs: ['head_t'] });
+    const ort = await import('onnxruntime-node');
+    const feeds: Feeds = {
+      ids: new ort.Tensor('int64', BigInt64Array.from([0, 7, 39, 3, 21, 12].map(BigInt)), [2, 3]),
+      q: new ort.Tensor('float32', gaussian(seeded(5), 16, 1), [2, 8]),
+      p: new ort.Tensor('float32', gaussian(seeded(6), 8, 1), [2, 4]),
+    };
+    expect(bitDifferences(await run(model, feeds), await run(out, feeds))).toEqual([]);
+  });
+
   it('shares the repeated BatchNormalization defaults of the real transformer (Identity-tied LayerNorm params)', () => {
     const real = decodeModel(new Uint8Array(readFileSync(join(REAL_DIR, 'transformer-opset17.onnx'))));
     const { model: out, report } = clean(real);

@@ -32,7 +32,7 @@ function runPass(pass: CleanupPass, model: Model, ctx: CleanupContext): PassResu
     case 'removeDead':
       return removeDead(model);
     case 'shareInitializers':
-      return shareInitializers(model);
+      return shareInitializers(model, ctx.names);
   }
 }
 

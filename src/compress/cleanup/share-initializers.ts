@@ -4,10 +4,19 @@
  * of the others (in the graph and the subgraphs that see it) read that one, and the others go.
  * Left alone: external and string tensors, a tensor that is a graph output, and a duplicate whose
  * readers include a subgraph defining its own copy of the kept name. Values are not touched.
+ *
+ * A 2-D float initializer that is another's transpose (torch's constant folding writes a tied
+ * output layer's `weight.t()` as a transposed copy of the embedding table: GPT-2's LM head) goes
+ * too: a Transpose of the kept one, with the removed one's name as its output, takes its place, so
+ * its readers are unchanged and the file holds the table once (compression then shares one
+ * encoding between the readers: compress.ts shareWeights). onnxruntime folds the Transpose when it
+ * loads the model.
  */
-import { modelGraphs } from '../../onnx/names';
+import { attr, makeNode } from '../../onnx/build';
+import { graphPath, modelGraphs, type GraphRecord } from '../../onnx/names';
 import { tensorRawBytes } from '../../onnx/tensor';
 import { DataType, type Model, type Tensor } from '../../onnx/types';
+import type { NameAllocator } from '../graph-edit';
 import { renameUses } from './graph-scope';
 import { plural, type PassResult } from './pass';
 
@@ -36,10 +45,49 @@ function rawOf(t: Tensor): Uint8Array | undefined {
   }
 }
 
-export function shareInitializers(model: Model): PassResult {
-  let merged = 0;
-  let bytes = 0;
-  const details: string[] = [];
+/** Bytes per element of the float types a transposed copy is looked for in. */
+const ELEMENT_BYTES: Partial<Record<number, number>> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.BFLOAT16]: 2, [DataType.DOUBLE]: 8 };
+
+/** A transposed copy smaller than this stays (the Transpose node would save little). */
+export const TRANSPOSED_MIN_BYTES = 4096;
+
+/**
+ * Whether b ([cols, rows]) is a ([rows, cols]) transposed, element by element (`e` bytes each):
+ * a few spread-out elements first, then every one.
+ */
+function transposedBytes(a: Uint8Array, b: Uint8Array, rows: number, cols: number, e: number): boolean {
+  const n = rows * cols;
+  if (a.length !== n * e || b.length !== n * e) return false;
+  const same = (i: number, j: number): boolean => {
+    const x = (i * cols + j) * e;
+    const y = (j * rows + i) * e;
+    for (let k = 0; k < e; k++) if (a[x + k] !== b[y + k]) return false;
+    return true;
+  };
+  for (let k = 0; k < 16; k++) {
+    const f = Math.floor((k * (n - 1)) / 15);
+    if (!same(Math.floor(f / cols), f % cols)) return false;
+  }
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (!same(i, j)) return false;
+  return true;
+}
+
+/** One initializer the pass removes: `name` reads as `keep` (or as its transpose). */
+export interface DuplicateInitializer {
+  rec: GraphRecord;
+  name: string;
+  keep: string;
+  transposed: boolean;
+  bytes: number;
+}
+
+/**
+ * The initializers shareInitializers removes, graph by graph, in file order: exact duplicates of
+ * an earlier one, and 2-D float ones that are an earlier one's transpose. Reads the bytes only of
+ * tensors alike in type and shape (a few spread-out probes first). `model` is not changed.
+ */
+export function findDuplicateInitializers(model: Model): DuplicateInitializer[] {
+  const out: DuplicateInitializer[] = [];
   const records = modelGraphs(model);
   // names training graphs read from the main graph: never renamed
   const trainingReads = new Set<string>();
@@ -49,7 +97,8 @@ export function shareInitializers(model: Model): PassResult {
     if (!g || rec.kind === 'training') continue;
     const outputs = new Set(g.outputs.map((v) => v.name));
     const groups = new Map<string, { name: string; raw: Uint8Array }[]>();
-    const gone = new Set<string>();
+    /** kept 2-D float tensors by `type|rows,cols` */
+    const matrices = new Map<string, { name: string; raw: Uint8Array }[]>();
     for (const t of g.initializers) {
       const name = t.name ?? '';
       if (!name || outputs.has(name) || trainingReads.has(name)) continue;
@@ -58,22 +107,75 @@ export function shareInitializers(model: Model): PassResult {
       const key = `${t.dataType}|${t.dims.join(',')}|${raw.length}`;
       const list = groups.get(key);
       const same = list?.find((k) => sameBytes(k.raw, raw));
-      if (!same) {
-        if (list) list.push({ name, raw });
-        else groups.set(key, [{ name, raw }]);
+      if (same) {
+        out.push({ rec, name, keep: same.name, transposed: false, bytes: raw.length });
         continue;
       }
-      if (!renameUses(rec.nodes, name, same.name)) continue;
-      gone.add(name);
-      merged++;
-      bytes += raw.length;
-      details.push(`${name} -> ${same.name} (${raw.length} bytes)`);
-    }
-    if (gone.size > 0) {
-      g.initializers = g.initializers.filter((t) => !gone.has(t.name ?? ''));
-      g.inputs = g.inputs.filter((v) => !gone.has(v.name ?? ''));
-      g.valueInfo = g.valueInfo.filter((v) => !gone.has(v.name ?? ''));
+      const e = ELEMENT_BYTES[t.dataType];
+      if (e && t.dims.length === 2 && raw.length >= TRANSPOSED_MIN_BYTES) {
+        const [rows, cols] = t.dims.map(Number);
+        const twin = matrices.get(`${t.dataType}|${cols},${rows}`)?.find((k) => transposedBytes(k.raw, raw, cols, rows, e));
+        if (twin) {
+          out.push({ rec, name, keep: twin.name, transposed: true, bytes: raw.length });
+          continue;
+        }
+        const mk = `${t.dataType}|${rows},${cols}`;
+        matrices.set(mk, [...(matrices.get(mk) ?? []), { name, raw }]);
+      }
+      if (list) list.push({ name, raw });
+      else groups.set(key, [{ name, raw }]);
     }
   }
-  return { count: merged, summary: `${plural(merged, 'duplicate initializer')} shared (${bytes} bytes saved)`, details };
+  return out;
+}
+
+export function shareInitializers(model: Model, names?: NameAllocator): PassResult {
+  let merged = 0;
+  let bytes = 0;
+  let transposed = 0;
+  let transposedBytesSaved = 0;
+  const details: string[] = [];
+  const gone = new Map<GraphRecord, Set<string>>();
+  for (const d of findDuplicateInitializers(model)) {
+    const g = d.rec.graph;
+    if (!g) continue;
+    if (d.transposed) {
+      // (a Transpose node needs a fresh node name; without an allocator the copy stays)
+      if (!names) continue;
+      g.nodes.unshift(makeNode('Transpose', [d.keep], [d.name], [attr.ints('perm', [1, 0])], { name: names.fresh(`${d.name}/transposed`) }));
+      transposed++;
+      transposedBytesSaved += d.bytes;
+      details.push(`${d.name} -> Transpose(${d.keep}) (${d.bytes} bytes)`);
+    } else {
+      if (!renameUses(d.rec.nodes, d.name, d.keep)) continue;
+      merged++;
+      bytes += d.bytes;
+      details.push(`${d.name} -> ${d.keep} (${d.bytes} bytes)`);
+    }
+    const set = gone.get(d.rec) ?? new Set<string>();
+    set.add(d.name);
+    gone.set(d.rec, set);
+  }
+  for (const [rec, set] of gone) {
+    const g = rec.graph;
+    if (!g) continue;
+    g.initializers = g.initializers.filter((t) => !set.has(t.name ?? ''));
+    g.inputs = g.inputs.filter((v) => !set.has(v.name ?? ''));
+    // (a transposed copy keeps its value info: its name is now the Transpose's output, of the same type and shape)
+    g.valueInfo = g.valueInfo.filter((v) => !set.has(v.name ?? '') || g.nodes.some((n) => n.outputs.includes(v.name ?? '')));
+  }
+  const summary = `${plural(merged, 'duplicate initializer')} shared (${bytes} bytes saved)${transposed > 0 ? `; ${plural(transposed, 'transposed copy', 'transposed copies')} read through a Transpose (${transposedBytesSaved} bytes saved)` : ''}`;
+  return { count: merged + transposed, summary, details };
+}
+
+/** Where each removed initializer's readers read from, by `<graph path>|<name>` (the projection's weight ids). */
+export function duplicateAliases(model: Model): { alias: Map<string, string>; bytes: number } {
+  const alias = new Map<string, string>();
+  let bytes = 0;
+  for (const d of findDuplicateInitializers(model)) {
+    const path = graphPath(d.rec);
+    alias.set(`${path}|${d.name}`, `${path}|${d.keep}`);
+    bytes += d.bytes;
+  }
+  return { alias, bytes };
 }

@@ -54,7 +54,9 @@ export function batchNormMeans(model: Model, layers: readonly { layer: Layer; sh
     return t ? tensorFloats(t) : undefined;
   };
   for (const { layer, shape } of layers) {
-    const input = recoverable(layer)?.input;
+    const r = recoverable(layer);
+    // (W·X reads its channels along X's second last axis, not a BatchNormalization's axis 1)
+    const input = r && !r.swap ? r.input : undefined;
     const m = weightMatrix(layer, shape);
     const perChannel = input && m ? channelMeans(input, producer, floats) : undefined;
     if (!perChannel || !m) {

@@ -136,10 +136,16 @@ export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'e
  * (1-D/2-D), Gemm and MatMul with a constant weight; Gemm and MatMul in a branch of an If (the
  * statistics take their input out through the If: planStats checks the If is the main graph's).
  */
-export function recoverable(layer: Layer): { input: string } | undefined {
+export function recoverable(layer: Layer): { input: string; swap?: boolean } | undefined {
   const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
   if ((layer.graphPath !== 'main' && !(dense && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
+  if (recoveredInput(layer) === 0) {
+    // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
+    const xs = n.inputs[1];
+    const w0 = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 0);
+    return xs && w0?.shape.length === 2 && layer.graphPath === 'main' ? { input: xs, swap: true } : undefined;
+  }
   const x = n.inputs[0];
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
   if (!x || !w) return undefined;
@@ -147,12 +153,28 @@ export function recoverable(layer: Layer): { input: string } | undefined {
   if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? w.shape.length - 2) <= 2) {
     const pad = n.attributes.find((a) => a.name === 'auto_pad');
     const mode = pad?.s ? new TextDecoder().decode(pad.s) : 'NOTSET';
-    return mode === 'NOTSET' || mode === 'VALID' ? { input: x } : undefined;
+    // (SAME_UPPER, SAME_LOWER: the patch Conv copies auto_pad and pads the same; a ConvTranspose's SAME splits its padding the other way round, left out)
+    return mode === 'NOTSET' || mode === 'VALID' || (layer.op === 'Conv' && (mode === 'SAME_UPPER' || mode === 'SAME_LOWER')) ? { input: x } : undefined;
   }
   if (layer.op === 'MatMul') return { input: x };
   if (layer.op === 'Gemm' && attrInt(n, 'transA', 0) === 0) return { input: x };
+  // LSTM, GRU, RNN: W [directions, gates·hidden, input] reads every time step of X (either layout); R reads the layer's own states and keeps round to nearest
+  if (RECURRENT.has(layer.op) && w.shape.length === 3 && layer.graphPath === 'main') return { input: x };
   return undefined;
 }
+
+/**
+ * The input whose weight recovery solves: 1 (Conv, Gemm, X·W, the input weights W of a recurrent
+ * layer), or 0 for a MatMul whose only constant input is its first (W·X).
+ */
+export function recoveredInput(layer: Layer): number {
+  if (layer.op !== 'MatMul' || (layer.domain && layer.domain !== 'ai.onnx')) return 1;
+  const at = (i: number) => (layer.weights ?? []).some((v) => v.role === 'weight' && v.inputIndex === i);
+  return at(0) && !at(1) ? 0 : 1;
+}
+
+/** Recurrent layers: GPTQ solves their input weights W (input 1) on X's time steps. */
+export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
 
 /**
  * Why a layer gets no statistics whatever samples are given (the note of a layer recovery skips),
@@ -162,14 +184,15 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs (Loop bodies, functions) are not recovered';
   if (layer.graphPath !== 'main' && layer.op !== 'MatMul' && layer.op !== 'Gemm') return `${layer.op} layers inside If branches are not recovered (Gemm and MatMul are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
-  if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
-  const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+  if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
+  const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
   if (!w) return 'its weight is not its second input';
+  if (recoveredInput(layer) === 0 && !recoverable(layer)) return layer.graphPath !== 'main' ? 'a MatMul with its weight first (W·X) is recovered in the main graph only' : `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
   if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
   if (!recoverable(layer)) {
     if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
     const rank = attrInts(layer.node, 'kernel_shape')?.length ?? w.shape.length - 2;
-    return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are)`;
+    return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are, and a Conv's SAME)`;
   }
   return undefined;
 }
@@ -195,9 +218,15 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
     };
     return { rows: groups * per, cols: inputs * k, at, ...(k === 1 && groups === 1 ? { strides: [1, per] as const } : {}) };
   }
+  if (RECURRENT.has(layer.op) && shape.length === 3) {
+    // [directions, gates·hidden, input]: one row per direction and gate unit
+    const cols = shape[2];
+    return { rows: shape[0] * shape[1], cols, at: (r, c) => r * cols + c, strides: [cols, 1] };
+  }
   if (shape.length !== 2) return undefined;
   const [a, b] = shape;
-  const transposed = layer.op === 'MatMul' || (layer.op === 'Gemm' && attrInt(layer.node, 'transB', 0) === 0);
+  // (W·X: W [out, in] is rows already)
+  const transposed = (layer.op === 'MatMul' && recoveredInput(layer) === 1) || (layer.op === 'Gemm' && attrInt(layer.node, 'transB', 0) === 0);
   // [K, N]: rows N, element (r, c) at c * N + r; Gemm transB [N, K]: rows N, at r * K + c
   return transposed ? { rows: b, cols: a, at: (r, c) => c * b + r, strides: [1, b] } : { rows: a, cols: b, at: (r, c) => r * b + c, strides: [b, 1] };
 }
@@ -211,6 +240,8 @@ interface Stat {
   op: 'Conv' | 'dense';
   /** the layer computes in float16, bfloat16 or double: its input (and its teacher's) is cast to float32 before the products */
   cast?: boolean;
+  /** W·X (a MatMul's weight first): the rows are X's columns (its last two axes swapped) */
+  swap?: boolean;
   /** a dense layer in a branch of a main-graph If: its input is taken out as a new If output (the other branch gives [0, cols]) */
   branch?: { node: string; attr: 'then_branch' | 'else_branch'; dtype: number };
   cols: number;
@@ -287,8 +318,8 @@ function geometry(n: Node): Attribute[] {
   return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
 }
 
-function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = ''): string {
-  if (!isConv(layer)) return `dense|${input}|${cols}|${partner}|${weightBy}`;
+function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = '', swap = false): string {
+  if (!isConv(layer)) return `dense${swap ? '-swapped' : ''}|${input}|${cols}|${partner}|${weightBy}`;
   const n = layer.node;
   const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
   return `${layer.op}|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
@@ -330,6 +361,13 @@ class StatBuilder {
   reshape(x: string, shape: number[]): string {
     // Reshape-1 took the shape as an attribute
     return this.opset < 5 ? this.node('Reshape', [x], [attr.ints('shape', shape)]) : this.node('Reshape', [x, this.ints(shape)]);
+  }
+
+  /** x [..., C, T] as rows [N·T, C] (C = `cols`): its last two axes swapped, the others flattened (opset 5 or more: a Reshape to a computed shape) */
+  swappedRows(x: string, cols: number): string {
+    const last = this.slice(this.shape(x), 0, -1, 2 ** 53);
+    const three = this.node('Reshape', [x, this.concat([this.ints([-1, cols]), last], 0)]);
+    return this.reshape(this.transpose(three, [0, 2, 1]), [-1, cols]);
   }
 
   transpose(x: string, perm: number[]): string {
@@ -430,7 +468,7 @@ class StatBuilder {
 
 /** A dense statistic's rows A as read from `input`: [rows, cols]. */
 function denseRows(b: StatBuilder, stat: Stat, input: string): string {
-  return b.reshape(input, [-1, stat.cols]);
+  return stat.swap ? b.swappedRows(input, stat.cols) : b.reshape(input, [-1, stat.cols]);
 }
 
 /**
@@ -948,18 +986,18 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
   for (const { layer, shape, full = true, partner, weightBy: asked } of layers) {
     const r = recoverable(layer);
     const m = r && weightMatrix(layer, shape);
-    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
     // (a float16, bfloat16 or double layer: its inputs are cast to float32 in the statistics copy)
-    if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType)) continue;
+    if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType) || (r.swap && opset < 5)) continue;
     // a layer in an If branch: that If must be the main graph's (one named so)
     const br = layer.graphPath === 'main' ? undefined : branchOf(layer);
     if (layer.graphPath !== 'main' && (!br || model.graph?.nodes.filter((n) => n.name === br.node && n.opType === 'If').length !== 1)) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
-    const logInput = full && !partner && !isConv(layer) && !br && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
+    const logInput = full && !partner && !isConv(layer) && !br && !r.swap && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
-    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy)}`;
+    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy, r.swap)}`;
     let stat = stats.get(key);
     if (!stat) {
       const conv = isConv(layer);
@@ -972,6 +1010,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
       stat = {
         input: r.input,
         op: conv ? 'Conv' : 'dense',
+        ...(r.swap ? { swap: true } : {}),
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
         ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
         ...(br ? { branch: { ...br, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),

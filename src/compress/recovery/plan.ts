@@ -5,7 +5,7 @@ import type { Model } from '../../onnx/types';
 import { resolveRecipe, type LayerSettings, type Recipe } from '../recipe';
 import { constScope, graphRecordsByPath } from '../graph-edit';
 import { effectiveWeight } from '../weights';
-import { recoverable } from './hessian';
+import { recoverable, recoveredInput } from './hessian';
 import { asksRecovery } from './meta';
 
 /** Settings recovery acts on: int8/int4 weights, or float weights with magnitude pruning (repair). */
@@ -36,7 +36,7 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
   for (const layer of findLayers(model)) {
     const mode = modes.get(layer.key);
     if (!mode || !recoverable(layer)) continue;
-    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+    const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
     if (!w) continue;
     // the weight's shape as the layer reads it: through a chain (a Transpose, as torch writes without
     // constant folding; Reshape, Squeeze …) GPTQ works on the weight as read, which compression

@@ -33,7 +33,7 @@ import type { ExternalDataResolver, Model, Node } from '../../onnx/types';
 import type { Calibration, RunModel, Sample } from '../activations/calibrate';
 import { compressModel } from '../compress';
 import type { Recipe } from '../recipe';
-import { collectHessians, hessianSource, recoverable, type HessianSource, type LayerHessian } from './hessian';
+import { collectHessians, hessianSource, recoverable, recoveredInput, type HessianSource, type LayerHessian } from './hessian';
 import { recoveryLayers } from './plan';
 import { prepareFactors } from './factor-runtime';
 import { releaseSolved } from './step';
@@ -187,7 +187,7 @@ export async function collectRecoveryHessians(
     // layers asking plain gptq (or bias) keep round 1's statistics
     for (const p of rounds[k].filter((q) => q.sequential)) {
       const l = prefix.layers.get(p.layer.key);
-      const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
+      const w = l?.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(l));
       // (a layer in an If branch keeps round 1's: the teacher's rows are the main graph's)
       if (l && w && w.via.length === 0 && l.graphPath === 'main' && w.shape.join() === p.shape.join()) layers.push({ ...p, layer: l });
       else kept.push(p);
