@@ -31,11 +31,11 @@
  * identical initializers" stores once, unless that pass is off.
  */
 import type { Layer } from '../onnx/layers';
+import { duplicateAliases } from '../onnx/duplicates';
 import { modelGraphs } from '../onnx/names';
 import type { Model, Tensor } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { tensorByteLength } from '../onnx/tensor';
-import { duplicateAliases } from './cleanup/share-initializers';
 import { constScope, graphRecordsByPath } from './graph-edit';
 import { fp16ComputeBytes, fp16WeightBytes } from './fp16/project';
 import { channelPrunedSize, keptChannels } from './prune/project';

@@ -187,4 +187,31 @@ describe('summarizeModel: shared weights', () => {
       ['transposed', 'first'],
     ]);
   });
+
+  it("a layer reading a duplicate initializer (the same bytes, or a table's transposed copy as torch folds `weight.t()`) names the first reader of the original", () => {
+    const [V, D] = [40, 32];
+    const table = Float32Array.from({ length: V * D }, (_, i) => Math.sin(i));
+    const t = new Float32Array(V * D);
+    for (let i = 0; i < V; i++) for (let j = 0; j < D; j++) t[j * V + i] = table[i * D + j];
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('Gather', ['wte', 'ids'], ['e'], [], { name: 'embed' }),
+          makeNode('MatMul', ['e', 'head_t'], ['logits'], [], { name: 'lm_head' }),
+          makeNode('Gather', ['wte_again', 'ids'], ['e2'], [], { name: 'embed_again' }),
+        ],
+        initializers: [makeTensor('wte', DataType.FLOAT, [V, D], table), makeTensor('head_t', DataType.FLOAT, [D, V], t), makeTensor('wte_again', DataType.FLOAT, [V, D], table)],
+        inputs: [makeValueInfo('ids', DataType.INT64, [1, 3])],
+        outputs: [makeValueInfo('logits', DataType.FLOAT, [1, 3, V]), makeValueInfo('e2', DataType.FLOAT, [1, 3, D])],
+      }),
+    });
+    const s = summarizeModel(loadModel(encodeModel(model), { fileName: 'folded.onnx' }));
+    expect(s.layers.map((l) => [l.key, l.sharedWith])).toEqual([
+      ['embed', undefined],
+      ['lm_head', 'embed'],
+      ['embed_again', 'embed'],
+    ]);
+  });
 });

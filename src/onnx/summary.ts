@@ -3,6 +3,7 @@
  * Works on any decodable model, however odd (negative or huge dims, missing types, broken
  * external references): every count is guarded and nothing here throws.
  */
+import { duplicateAliases } from './duplicates';
 import { constantValue, findLayers, safeElementCount, type WeightRole, type WeightSource } from './layers';
 import { findStoredTensors } from './stored-tensors';
 import type { LoadedModel } from './load';
@@ -30,7 +31,7 @@ export interface LayerSummary {
   weights: { name: string; dtype: string; shape: number[]; role: WeightRole; source: WeightSource; via: string[] }[];
   /** its weights are stored quantized already: what it is ('MatMulNBits 4-bit', 'DequantizeLinear int8' …); the compressor leaves it alone */
   quantized?: string;
-  /** an earlier layer that reads the same stored weight (tied, or written once by the exporter): the compressor stores it once */
+  /** an earlier layer that reads the same stored weight (tied, written once by the exporter, or a duplicate of its bytes or of its transpose: duplicates.ts): the compressor stores it once */
   sharedWith?: string;
 }
 
@@ -176,13 +177,15 @@ export function summarizeModel(loaded: LoadedModel): ModelSummary {
 
   // layers, then the large float tensors no layer claims (op "tensor", keyed by the tensor's name)
   const found = findLayers(model);
-  // the first layer reading each stored weight
+  // the first layer reading each stored weight (a duplicate initializer counts as the one it duplicates)
   const readers = new Map<string, string>();
+  const { alias } = duplicateAliases(model);
   const layers: LayerSummary[] = [...found, ...findStoredTensors(model, found)].map((l) => {
     let sharedWith: string | undefined;
     for (const w of l.weights) {
       if (w.role !== 'weight') continue;
-      const id = `${w.storedIn}|${w.name}`;
+      const own = `${w.storedIn}|${w.name}`;
+      const id = alias.get(own) ?? own;
       const first = readers.get(id);
       if (first === undefined) readers.set(id, l.key);
       else sharedWith ??= first;

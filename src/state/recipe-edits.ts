@@ -35,6 +35,8 @@ export interface LayerSettingView extends LayerSettings {
 export interface LayerInfo {
   key: string;
   op: string;
+  /** an earlier layer whose stored weight it reads (ModelSummary's sharedWith): one encoding, that layer's */
+  sharedWith?: string;
 }
 
 /** Edits merge into one undo step when they carry the same tag this close together. */

@@ -216,7 +216,7 @@ export const useRecipeStore = create<RecipeState>()((set, get) => {
 
 // A new model starts a new recipe; every recipe change (and a new focus layer) re-projects.
 function layersOf(m: OpenedModel | undefined): LayerInfo[] {
-  return m ? m.summary.layers.map((l) => ({ key: l.key, op: l.op })) : [];
+  return m ? m.summary.layers.map((l) => ({ key: l.key, op: l.op, ...(l.sharedWith !== undefined ? { sharedWith: l.sharedWith } : {}) })) : [];
 }
 if (useModelStore.getState().model) {
   const m = useModelStore.getState().model;

@@ -16,7 +16,7 @@ const VIEW_ROWS = 12;
 /** rows mounted beyond each edge of the view */
 const OVERSCAN = 6;
 
-const LayerRow = memo(function LayerRow({ layerKey, op, multi }: { layerKey: string; op: string; multi: boolean }) {
+const LayerRow = memo(function LayerRow({ layerKey, op, multi, sharedWith }: { layerKey: string; op: string; multi: boolean; sharedWith?: string }) {
   const setting = useLayerSetting(layerKey);
   const onClick = (e: MouseEvent) => {
     const sel = useSelectionStore.getState();
@@ -44,7 +44,20 @@ const LayerRow = memo(function LayerRow({ layerKey, op, multi }: { layerKey: str
         />
         <span className="layer-row__key mono">{layerKey}</span>
         <span className="tag tag--op">{op}</span>
-        {changed && setting && <span className="layer-row__setting">{settingSummary(setting)}</span>}
+        {((changed && setting) || sharedWith !== undefined) && (
+          <span className="layer-row__setting">
+            {changed && setting ? settingSummary(setting) : ''}
+            {changed && sharedWith !== undefined ? ' · ' : ''}
+            {sharedWith !== undefined && (
+              <span
+                data-testid="layer-row-shared"
+                title={`Reads the weight ${sharedWith} reads (tied, or the same values stored twice): the file keeps it once, one encoding for every layer that reads it (the first of them that compresses it sets it); a reader left at fp32 keeps the float tensor too.`}
+              >
+                weight of {sharedWith}
+              </span>
+            )}
+          </span>
+        )}
         {setting?.overridden && <span className="layer-row__own" title="Has its own settings" />}
       </button>
     </li>
@@ -110,7 +123,7 @@ export function LayerList() {
             aria-rowcount={shown.length}
           >
             {shown.slice(first, last).map((l) => (
-              <LayerRow key={l.key} layerKey={l.key} op={l.op} multi={multi.has(l.key)} />
+              <LayerRow key={l.key} layerKey={l.key} op={l.op} multi={multi.has(l.key)} sharedWith={l.sharedWith} />
             ))}
           </ul>
         </div>
