@@ -294,6 +294,69 @@ describe('collectHessians: layers in If branches', () => {
   });
 });
 
+describe('collectHessians: Conv layers in If branches', () => {
+  /** y = If(sum(x) > 0): then Conv 3x3 pads 1 (Relu(x), made in the branch), else ConvTranspose 1x1 (x, read from outside); x [1, 3, 5, 6] */
+  const thenCase: Case = { name: 'then', op: 'Conv', x: [1, 3, 5, 6], w: [4, 3, 3, 3], relu: true, conv: { groups: 1, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] } };
+  const elseCase: Case = { name: 'else', op: 'ConvTranspose', x: [1, 3, 5, 6], w: [3, 4, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } };
+  function ifConvModel(rng: () => number): Model {
+    const t = (name: string, dims: number[]) => makeTensor(name, DataType.FLOAT, dims, Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1));
+    const then = makeGraph({
+      nodes: [makeNode('Relu', ['x'], ['h'], [], { name: 'relu' }), makeNode('Conv', ['h', 'wt', 'bt'], ['yt'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])], { name: 'then_conv' })],
+      initializers: [t('wt', thenCase.w), t('bt', [4])],
+      outputs: [makeValueInfo('yt', DataType.FLOAT)],
+    });
+    const other = makeGraph({
+      nodes: [makeNode('ConvTranspose', ['x', 'we', 'be'], ['ye'], [attr.ints('kernel_shape', [1, 1])], { name: 'else_convt' })],
+      initializers: [t('we', elseCase.w), t('be', [4])],
+      outputs: [makeValueInfo('ye', DataType.FLOAT)],
+    });
+    return makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('ReduceSum', ['x'], ['s'], [attr.int('keepdims', 0)], { name: 'sum' }),
+          makeNode('Greater', ['s', 'zero'], ['c'], [], { name: 'positive' }),
+          makeNode('If', ['c'], ['y'], [attr.graph('then_branch', then), attr.graph('else_branch', other)], { name: 'branch' }),
+        ],
+        initializers: [makeTensor('zero', DataType.FLOAT, [], Float32Array.of(0))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, thenCase.x)],
+        outputs: [makeValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+  }
+
+  for (const copies of [1, 2]) {
+    it(`${copies} sample(s) a run: H of each branch's Conv is XᵀX of its patches over exactly the samples that took the branch (the other branch's zeros count no rows)`, async () => {
+      const rng = seeded(21);
+      const model = ifConvModel(rng);
+      expect(recoveryLayers(model, recipe).map((l) => l.layer.key)).toEqual(['then_conv', 'else_convt']);
+      const samples: Sample[] = Array.from({ length: 7 }, (_, i) => ({ x: { dtype: 'float32', dims: thenCase.x, data: Float32Array.from({ length: 90 }, () => rng() * 2 - 1 + (i % 3 === 0 ? -0.6 : 0.6)) } }));
+      const positive = samples.filter((s) => (s.x.data as Float32Array).reduce((p, v) => p + v, 0) > 0);
+      expect(positive.length).toBeGreaterThan(0);
+      expect(positive.length).toBeLessThan(samples.length);
+      const got = await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies });
+      for (const [key, c, set] of [
+        ['then_conv', thenCase, positive],
+        ['else_convt', elseCase, samples.filter((s) => !positive.includes(s))],
+      ] as const) {
+        const rows = set.flatMap((s) => inputRows(c, s.x.data as Float32Array)[0]);
+        const cols = rows[0].length;
+        const want = new Float64Array(cols * cols);
+        for (const r of rows) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) want[i * cols + j] += r[i] * r[j];
+        const h = got.get(key);
+        expect([h?.rows, h?.cols], key).toEqual([rows.length, cols]);
+        expect(largest(want.map((v, i) => v - (h?.h[0][i] ?? 0))) / largest(want), key).toBeLessThan(1e-6);
+      }
+      // compressed with those H: both recovered, and the model runs
+      const r: Recipe = { ...recipe, defaults: { ...recipe.defaults, weights: 'int4', granularity: 'per-channel' } };
+      const out = compressModel(model, r, { recovery: got });
+      for (const l of out.report.layers) expect(l.weights.find((w) => w.recovery)?.recovery?.method, l.key).toBe('gptq');
+      expect(((await run(encodeModel(out.model), samples[0])).y.data as Float32Array).length).toBe(4 * 30);
+    });
+  }
+});
+
 describe('unrecoverableReason: why a layer gets no statistics whatever samples are given', () => {
   it('names the op, transA, a 3-D kernel; nothing for a layer it can recover (a weight read through a Transpose included)', () => {
     const rng = seeded(3);

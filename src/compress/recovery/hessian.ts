@@ -138,7 +138,8 @@ export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'e
  */
 export function recoverable(layer: Layer): { input: string; swap?: boolean } | undefined {
   const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
-  if ((layer.graphPath !== 'main' && !(dense && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
+  const conv = layer.op === 'Conv' || layer.op === 'ConvTranspose';
+  if ((layer.graphPath !== 'main' && !((dense || conv) && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
@@ -182,7 +183,7 @@ export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
   if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs (Loop bodies, functions) are not recovered';
-  if (layer.graphPath !== 'main' && layer.op !== 'MatMul' && layer.op !== 'Gemm') return `${layer.op} layers inside If branches are not recovered (Gemm and MatMul are)`;
+  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op)) return `${layer.op} layers inside If branches are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
@@ -596,13 +597,16 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     });
     return gram.map((o, k) => b.add(o, (s.outputs.acc as string[])[k]));
   };
-  const exported = exportBranchInputs(g, stats, names);
+  const exported = exportBranchInputs(g, stats, convs, names);
   for (const s of stats) {
     // a float16 (bfloat16, double) layer's inputs, in float32 from here; a branch layer's from its If
     const read = (r: (name: string) => string) => (name: string) => {
-      const x = r(name === s.input ? (exported.get(s) ?? name) : name);
+      const x = r(name === s.input ? (exported.get(s)?.value ?? name) : name);
       return s.cast ? b.float(x) : x;
     };
+    // a Conv in an If branch: its rows count only where the copy took the branch (exportBranchInputs)
+    const taken = exported.get(s)?.taken;
+    const rowsShape = (x: string, k: number) => (taken ? b.mul(b.shape(x), renames[k](taken)) : b.shape(x));
     if (s.op === 'Conv' && (copies === 1 || s.joined === false)) {
       // per copy: its rows' products (a sample gives at least cols rows: the product is efficient alone), weighed and added
       const conv = convs.get(s) as Node;
@@ -611,7 +615,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
       // per block of H: each copy's product, weighed and added
       const perCopy = s.full ? parts.map((p) => b.gram(p, 2, s.cols, (x, y) => convGram(b, x, y))) : undefined;
       const gram = perCopy ? perCopy[0].map((_, blk) => weigh(perCopy.map((c) => c[blk]))) : undefined;
-      s.outputs = { sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p) => b.shape(p)), rowsAxes: [0, 3] };
+      s.outputs = { sum: weigh(parts.map((p) => rowSums(b, p))), shapes: parts.map((p, k) => rowsShape(p, k)), rowsAxes: [0, 3] };
       s.outputs.gram = summed(s, gram);
       if (s.partner && s.full) {
         const partner = s.partner;
@@ -635,7 +639,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
     const a = copies === 1 ? parts[0] : b.concat(joined.map((j, k) => (j.scaled ? j.rows : b.mul(j.rows, weights[k]))), axis);
     // dense rows [rows, cols] (columns: axis 1), Conv rows [G, cols, rows] (axis 1)
     const gram = s.full ? b.gram(a, 1, s.cols, (x, y) => product(b, s, x, y)) : undefined;
-    s.outputs = { sum: b.reduceSum(a, axis), shapes: joined.map((j) => b.shape(j.shape)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
+    s.outputs = { sum: b.reduceSum(a, axis), shapes: joined.map((j, k) => rowsShape(j.shape, k)), rowsAxes: s.op === 'dense' ? [0] : [0, 3] };
     s.outputs.gram = summed(s, gram);
     if (s.partner && s.full) {
       const partner = s.partner;
@@ -677,13 +681,17 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
 }
 
 /**
- * The inputs of dense layers in If branches, taken out of the If (in `g`, the statistics copy's
- * main graph): each becomes an output of its branch and of the If, the other branch giving an
- * empty [0, cols] tensor of the same type, so a run where that branch is not taken adds no rows
- * (an input the branch reads from outside it goes out through an Identity in the branch).
+ * The inputs of layers in If branches, taken out of the If (in `g`, the statistics copy's main
+ * graph): each becomes an output of its branch and of the If (an input the branch reads from
+ * outside it, or one the branch already gives out, goes through an Identity in it). The other
+ * branch gives, for a dense layer, an empty [0, cols] tensor of the same type, so a run where the
+ * branch is not taken adds no rows; for a Conv (ConvTranspose), whose rows are reshaped by their
+ * positions, a zero input [1, channels, ...] just large enough for its kernel, which adds nothing
+ * to H or the sums, and an int64 `taken` output (1 from the branch, 0 from the other) that the
+ * count of rows is multiplied by.
  */
-function exportBranchInputs(g: Graph, stats: readonly Stat[], names: NameAllocator): Map<Stat, string> {
-  const out = new Map<Stat, string>();
+function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, names: NameAllocator): Map<Stat, { value: string; taken?: string }> {
+  const out = new Map<Stat, { value: string; taken?: string }>();
   for (const s of stats) {
     const br = s.branch;
     const node = br && g.nodes.find((n) => n.name === br.node && n.opType === 'If');
@@ -692,26 +700,38 @@ function exportBranchInputs(g: Graph, stats: readonly Stat[], names: NameAllocat
     const here = branch(br.attr);
     const there = branch(br.attr === 'then_branch' ? 'else_branch' : 'then_branch');
     if (!here || !there) continue;
-    const at = here.outputs.findIndex((o) => o.name === s.input);
-    if (at >= 0 && node.outputs[at]) {
-      out.set(s, node.outputs[at]);
-      continue;
-    }
-    // an input from outside the branch goes out through an Identity in it (only the runs that take the branch count)
     let value = s.input;
-    if (!here.nodes.some((n) => n.outputs.includes(s.input))) {
+    if (!here.nodes.some((n) => n.outputs.includes(s.input)) || here.outputs.some((o) => o.name === s.input)) {
       value = names.fresh(`${s.input}__in_branch`);
       here.nodes.push(makeNode('Identity', [s.input], [value], [], { name: value }));
     }
-    const empty = names.fresh('__hessian_empty');
-    there.nodes.push(makeNode('Constant', [], [empty], [attr.tensor('value', emptyTensor({ name: empty, dataType: br.dtype, dims: [0, s.cols], rawData: new Uint8Array(0) }))], { name: empty }));
+    const constant = (graph: Graph, base: string, dataType: number, dims: number[], raw: Uint8Array) => {
+      const name = names.fresh(base);
+      graph.nodes.push(makeNode('Constant', [], [name], [attr.tensor('value', emptyTensor({ name, dataType, dims, rawData: raw }))], { name }));
+      return name;
+    };
+    const conv = convs.get(s);
+    let stand: string;
+    if (conv) {
+      // (a kernel of k positions dilated by d covers d·(k − 1) + 1: one output position without pads)
+      const dilations = attrInts(conv, 'dilations') ?? [];
+      const dims = [1, s.channels, ...s.kernel.map((k, i) => (dilations[i] ?? 1) * (k - 1) + 1)];
+      stand = constant(there, '__hessian_zeros', br.dtype, dims, new Uint8Array(dims.reduce((p, d) => p * d, 1) * (br.dtype === DataType.DOUBLE ? 8 : br.dtype === DataType.FLOAT ? 4 : 2)));
+    } else stand = constant(there, '__hessian_empty', br.dtype, [0, s.cols], new Uint8Array(0));
     here.outputs.push(makeValueInfo(value, br.dtype));
-    there.outputs.push(makeValueInfo(empty, br.dtype));
-    // (outputs before the new one that the model left unnamed get names: an If output is positional)
+    there.outputs.push(makeValueInfo(stand, br.dtype));
+    // (outputs before the new ones that the model left unnamed get names: an If output is positional)
     while (node.outputs.length < here.outputs.length - 1) node.outputs.push(names.fresh('__hessian_unused'));
     const name = names.fresh(`${s.input}__branch`);
     node.outputs.push(name);
-    out.set(s, name);
+    let taken: string | undefined;
+    if (conv) {
+      here.outputs.push(makeValueInfo(constant(here, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(1n))), DataType.INT64));
+      there.outputs.push(makeValueInfo(constant(there, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(0n))), DataType.INT64));
+      taken = names.fresh(`${s.input}__taken`);
+      node.outputs.push(taken);
+    }
+    out.set(s, { value: name, ...(taken ? { taken } : {}) });
   }
   return out;
 }
