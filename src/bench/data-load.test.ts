@@ -3,7 +3,8 @@
  * frames with the other inputs filled, the split, the preview and the sizes of symbolic dims.
  */
 import { describe, expect, it } from 'vitest';
-import { assembleAudio, assembleImages, partAsSamples, splitData, type DecodedImage } from './data-load';
+import { assembleAudio, assembleImages, audioFrameLength, partAsSamples, splitData, type DecodedImage } from './data-load';
+import type { InputSpec } from './inputs';
 import { previewData } from './data-preview';
 import { defaultDescription } from './dataset';
 import { describeInputs, dimChoices, dimsOfSets } from './describe-inputs';
@@ -180,5 +181,16 @@ describe('a .npy stacking samples', () => {
     const sequence = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['time', 2, 2])]);
     expect(sequence.sets?.map((set) => set[0].dims)).toEqual([[3, 2, 2]]);
     expect(() => dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [1, 2, 3])])).toThrow(/s\.npy: "x" \(3 samples of \[1, 2, 2\]\) has shape \[1, 2, 2\], the model's input "x" needs \[1, 2, 3\]/);
+  });
+});
+
+describe('audioFrameLength', () => {
+  it("the input's fixed length, else its dim's size by name or by place, else a guess from the name (said)", () => {
+    const named: InputSpec = { name: 'input', dtype: 'float32', shape: ['batch', 'sequence'] };
+    const d = defaultDescription();
+    expect(audioFrameLength({ ...named, shape: [1, 512] }, d)).toEqual({ length: 512, dimName: 'input[1]', guessed: false });
+    expect(audioFrameLength(named, { ...d, dims: { sequence: 1536 } })).toEqual({ length: 1536, dimName: 'sequence', guessed: false });
+    expect(audioFrameLength(named, { ...d, dims: { 'input[1]': 512 } })).toEqual({ length: 512, dimName: 'sequence', guessed: false });
+    expect(audioFrameLength(named, d).guessed).toBe(true);
   });
 });

@@ -197,6 +197,9 @@ export function audioFrameLength(spec: InputSpec, d: DataDescription): { length:
   if (typeof dim === 'number') return { length: dim, dimName, guessed: false };
   if (d.audio.frame !== undefined) return { length: d.audio.frame, dimName, guessed: false };
   if (d.dims[dimName] !== undefined) return { length: d.dims[dimName], dimName, guessed: false };
+  // (a named dim given by its place: --dims input[1]=512 for "sequence")
+  const byPlace = d.dims[`${spec.name}[${last}]`];
+  if (byPlace !== undefined) return { length: byPlace, dimName, guessed: false };
   const g = dimGuess(dimName);
   if (g.basis !== 'name') return { length: dimValue(spec, last, d.dims), dimName, guessed: false };
   return { length: g.value, dimName, guessed: true };

@@ -107,6 +107,8 @@ describe('symbolic dims and other inputs', () => {
     expect(dimValue(spec, 0, {})).toBe(1);
     expect(message(() => dimValue(spec, 1, {}))).toBe('--dims: the size of dim "sequence" (input "tokens" axis 1) is not fixed by the model; give --dims sequence=N');
     expect(dimValue(spec, 1, { sequence: 77 })).toBe(77);
+    // a named dim given by its place
+    expect(dimValue(spec, 1, { 'tokens[1]': 64 })).toBe(64);
     const unnamed: InputSpec = { name: 'a', dtype: 'float32', shape: [1, '?'] };
     expect(message(() => dimValue(unnamed, 1, {}))).toMatch(/give --dims a\[1\]=N/);
   });

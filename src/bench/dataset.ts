@@ -315,7 +315,8 @@ export function dimValue(spec: InputSpec, axis: number, dims: Readonly<Record<st
   const d = spec.shape[axis];
   if (typeof d === 'number') return d;
   const key = d === '?' || d === '' ? `${spec.name}[${axis}]` : d;
-  const v = dims[key];
+  // (a named dim may be given by its place too: --dims input[1]=512 for "sequence")
+  const v = dims[key] ?? dims[`${spec.name}[${axis}]`];
   if (v !== undefined) return v;
   if (axis === 0 || /batch|^n$|^b$|^bs$/i.test(key)) return 1;
   throw bad('--dims', `the size of dim "${key}" (input "${spec.name}" axis ${axis}) is not fixed by the model; give --dims ${key}=N`);

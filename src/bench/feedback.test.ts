@@ -3,6 +3,7 @@
  * onnxruntime-node on the voice-activity-like fixture, each frame's state is the original model's
  * next state of the frame before (within a file; each file starts from the given value).
  */
+import { AppError } from '../core/errors';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../onnx/codec';
@@ -78,6 +79,14 @@ describe('feedBackStates on the voice-activity fixture (onnxruntime-node)', () =
     } finally {
       await session.release();
     }
+  });
+
+  it("a frame the original cannot run on is an error naming what was fed and the runtime's message, not an internal error", async () => {
+    const loaded = assembleAudio([wav('a.wav', 0.1)], inputs, d);
+    const failing = { outputNames: ['output', 'stateN'], run: async () => Promise.reject(new Error('Pad reflect: pre-pad (96) exceeds maximum allowed (31)\nmore')) };
+    const err = await feedBackStates(loaded, feedbackPairs(loaded, inputs, outputs), failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).message).toBe('the original model does not run on the audio frames (input float32[1, 512], sr int64[], state float32[2, 1, 64]): Pad reflect: pre-pad (96) exceeds maximum allowed (31)');
   });
 
   it('`feedback: {}` turns it off; a pair naming no output is an error naming it; the key round-trips in data.json', () => {

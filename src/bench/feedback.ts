@@ -73,7 +73,15 @@ export async function feedBackStates(loaded: LoadedData, pairs: readonly StatePa
     const fresh = k === 0 || streams[k] !== streams[k - 1];
     const set = fresh || !carried ? loaded.sets[k] : loaded.sets[k].map((t) => carried!.get(t.name) ?? t);
     sets.push(set);
-    const { outputs } = await session.run(set);
+    let outputs: Awaited<ReturnType<RunSession['run']>>['outputs'];
+    try {
+      ({ outputs } = await session.run(set));
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      // the data does not fit the model (a wrong frame length, a missing size): say what was fed
+      const fed = set.map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');
+      throw new AppError('invalid-argument', `the original model does not run on ${loaded.kind === 'audio' ? 'the audio frames' : 'the samples'} (${fed}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${loaded.summary.includes('guessed') ? '; the frame length was guessed: give it with --dims' : ''}`);
+    }
     carried = new Map();
     for (const p of pairs) {
       const o = outputs.find((v) => v.name === p.output);

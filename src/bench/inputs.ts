@@ -110,7 +110,8 @@ export function resolveDims(spec: InputSpec, values: Readonly<Record<string, num
   return spec.shape.map((d, axis) => {
     if (typeof d === 'number') return d;
     const key = dimKey(spec, axis)!;
-    const v = values[key] ?? defaultDimValue(key.replace(/\[\d+\]$/, ''));
+    // (a named dim may be given by its place too: "input[1]" for "sequence")
+    const v = values[key] ?? values[`${spec.name}[${axis}]`] ?? defaultDimValue(key.replace(/\[\d+\]$/, ''));
     if (!Number.isSafeInteger(v) || v < 1) throw new AppError('invalid-argument', `dim "${key}" of input "${spec.name}" must be a whole number of at least 1, not ${v}`);
     return v;
   });

@@ -70,6 +70,7 @@ function fail(e: unknown): never {
   }
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   process.stderr.write(`internal error: ${oneLine(msg)}\n`);
+  if (process.env.CLI_STACK && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exit(1);
 }
 

@@ -35,11 +35,11 @@
 import { AppError, throwIfAborted } from '../core/errors';
 import { attrInt, attrInts } from '../onnx/attributes';
 import { attr } from '../onnx/build';
-import { findLayers, type Layer } from '../onnx/layers';
+import { findLayers, type Layer, type LayerWeight } from '../onnx/layers';
 import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { findStoredTensors, type TensorLayer } from '../onnx/stored-tensors';
 import { tensorByteLength } from '../onnx/tensor';
-import type { Model, Node, SparseTensor, Tensor } from '../onnx/types';
+import type { Attribute, Model, Node, SparseTensor, Tensor } from '../onnx/types';
 import { applyActivations, asDynamic, planActivation, type ActivationItem, type ActivationPlan, type PlanEnv } from './activations/activations';
 import { activationEnv, guardActivationLayers, wasmNotes } from './activations/step';
 import { runCleanup } from './cleanup/cleanup';
@@ -330,9 +330,29 @@ function shareKey(lp: LayerPlan): string {
   const { layer } = lp;
   const inputs = lp.weights.map((wp) => {
     const i = wp.weight.inputIndex;
-    return `${i}:${layer.node.inputs[i]}:${wp.shape.join('x')}:${JSON.stringify(weightAxes(layer, i, wp.shape.length))}`;
+    return `${i}:${chainSignature(wp.weight) ?? layer.node.inputs[i]}:${wp.shape.join('x')}:${JSON.stringify(weightAxes(layer, i, wp.shape.length))}`;
   });
   return `${layer.graphPath}|${layer.domain}|${layer.op}|${inputs.join('|')}`;
+}
+
+/**
+ * A weight read through a chain of its own (an Unsqueeze, a Transpose … as an exporter writes one
+ * per reader: silero-vad's two LSTM nodes each unsqueeze the same weight_ih) as the stored tensor
+ * and the chain's ops, attributes and other inputs (stored tensors and constants, one name for
+ * equal ones after clean-up; a Concat's parts included: PyTorch's gate re-ordering of LSTM
+ * weights): two chains alike give the same values, so their layers share one encoding. Undefined
+ * for a weight read directly (its input name stands for it).
+ */
+function chainSignature(w: LayerWeight): string | undefined {
+  if (w.viaNodes.length === 0) return undefined;
+  const local = new Map<string, string>([[w.name, '#w']]);
+  const value = (a: Attribute) => [a.name, a.i, a.f, a.s ? Array.from(a.s) : undefined, a.ints, a.floats].map((v) => String(v ?? '')).join('=');
+  const steps = w.viaNodes.map((n, k) => {
+    const sig = `${n.domain ?? ''}:${n.opType}(${n.inputs.map((x) => local.get(x) ?? x).join(',')})[${n.attributes.map(value).join(';')}]`;
+    n.outputs.forEach((o, j) => local.set(o, `#${k}.${j}`));
+    return sig;
+  });
+  return `${w.storedIn}|${w.name}<${steps.join('>')}`;
 }
 
 /**

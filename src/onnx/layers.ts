@@ -67,6 +67,8 @@ export interface Layer {
   domain: string;
   /** where the node lives: 'main', '<parentNode>/<attr>', 'training_info.0/algorithm', '<domain>.<function>' */
   graphPath: string;
+  /** its graph is a subgraph of a subgraph (an If inside an If branch, a Loop body's If …) */
+  nested?: boolean;
   node: Node;
   nodeIndex: number;
   /** elements in all of its weights (weights, biases and other constants) */
@@ -482,6 +484,7 @@ export function findLayers(model: Model): Layer[] {
     for (let i = 0; i < nodes.length; i++) {
       if (!specFor(nodes[i]) && isDefaultDomain(nodes[i].domain)) continue;
       const layer = layerOf(nodes[i], i, scope, path);
+      if (layer && rec.parent?.parent) layer.nested = true;
       if (layer) layers.push(layer);
     }
   }

@@ -126,6 +126,7 @@ export interface HessianOptions {
 
 /** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere. */
 export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' } | undefined {
+  if (layer.nested) return undefined;
   const cut = layer.graphPath.lastIndexOf('/');
   const attr = layer.graphPath.slice(cut + 1);
   return cut > 0 && (attr === 'then_branch' || attr === 'else_branch') ? { node: layer.graphPath.slice(0, cut), attr } : undefined;
@@ -139,7 +140,7 @@ export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'e
 export function recoverable(layer: Layer): { input: string; swap?: boolean } | undefined {
   const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
   const conv = layer.op === 'Conv' || layer.op === 'ConvTranspose';
-  if ((layer.graphPath !== 'main' && !((dense || conv) && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
+  if ((layer.graphPath !== 'main' && !((dense || conv || RECURRENT.has(layer.op)) && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
@@ -160,7 +161,8 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean } | u
   if (layer.op === 'MatMul') return { input: x };
   if (layer.op === 'Gemm' && attrInt(n, 'transA', 0) === 0) return { input: x };
   // LSTM, GRU, RNN: W [directions, gates·hidden, input] reads every time step of X (either layout); R reads the layer's own states and keeps round to nearest
-  if (RECURRENT.has(layer.op) && w.shape.length === 3 && layer.graphPath === 'main') return { input: x };
+  // (a weight stored [gates·hidden, input] and unsqueezed on its way, as silero-vad's: its rank as read is checked by weightMatrix)
+  if (RECURRENT.has(layer.op) && (w.shape.length === 3 || w.shape.length === 2)) return { input: x };
   return undefined;
 }
 
@@ -182,8 +184,8 @@ export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
  * or undefined where it would have them.
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
-  if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs (Loop bodies, functions) are not recovered';
-  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op)) return `${layer.op} layers inside If branches are not recovered (Conv, ConvTranspose, Gemm and MatMul are)`;
+  if (layer.graphPath !== 'main' && !branchOf(layer)) return layer.nested ? 'layers in a subgraph inside another subgraph (an If in an If branch) are not recovered' : 'layers inside subgraphs (Loop bodies, functions) are not recovered';
+  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside If branches are not recovered (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU and RNN are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
@@ -192,6 +194,7 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
   if (!recoverable(layer)) {
     if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
+    if (RECURRENT.has(layer.op)) return `${layer.op} with a weight of shape [${w.shape.join(', ')}] is not recovered`;
     const rank = attrInts(layer.node, 'kernel_shape')?.length ?? w.shape.length - 2;
     return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are, and a Conv's SAME)`;
   }
