@@ -278,6 +278,33 @@ describe('a weight several layers read', () => {
     }
   });
 
+  it('two readers through chains alike (each its own Transpose of the weight, as exporters write one per reader) share one encoding; chains that differ do not', async () => {
+    const make = (perm2: number[]) => {
+      const model = chain();
+      const g = model.graph!;
+      g.nodes = [
+        makeNode('Transpose', ['W'], ['Wt1'], [attr.ints('perm', [1, 0])], { name: 't1' }),
+        makeNode('MatMul', ['x', 'Wt1'], ['a'], [], { name: 'm1' }),
+        makeNode('Relu', ['a'], ['r'], [], { name: 'relu' }),
+        makeNode('Transpose', ['W'], ['Wt2'], [attr.ints('perm', perm2)], { name: 't2' }),
+        makeNode('MatMul', ['r', 'Wt2'], ['y'], [], { name: 'm2' }),
+      ];
+      return model;
+    };
+    const alike = make([1, 0]);
+    const r = compressModel(alike, recipe('int8', 'none'));
+    expect(codes(r.model)).toHaveLength(1);
+    expect(r.report.layers[1].notes.join(' ')).toContain('reads the same weight as m1');
+    const set = samples(2, 3).map((s) => only(s, ['x']));
+    const e = await errors(encodeModel(alike), encodeModel(r.model), set, ['x']);
+    let energy = 0;
+    for (const s of set) energy += ((await run(encodeModel(alike), s)).y.data as Float32Array).reduce((p, v) => p + v * v, 0);
+    expect(e.y / energy).toBeLessThan(1e-3);
+    // (perm [0, 1] is another view: the second reads the first's decoded tensor through its own chain, not its encoding)
+    const other = compressModel(make([0, 1]), recipe('int8', 'none'));
+    expect(other.report.layers[1].notes.join(' ')).not.toContain('reads the same weight as m1');
+  });
+
   it("follows the first reader's settings where another reader asks for others, and says so", () => {
     const r = compressModel(chain(), recipe('int8', 'none', { m2: { weights: 'int4' } }));
     expect(codes(r.model)).toHaveLength(1);
