@@ -38,7 +38,7 @@ import { attr } from '../onnx/build';
 import { findLayers, type Layer, type LayerWeight } from '../onnx/layers';
 import { assignNodeNames, modelGraphs, type GraphRecord } from '../onnx/names';
 import { findStoredTensors, type TensorLayer } from '../onnx/stored-tensors';
-import { tensorByteLength } from '../onnx/tensor';
+import { tensorByteLength, tensorValues } from '../onnx/tensor';
 import type { Attribute, Model, Node, SparseTensor, Tensor } from '../onnx/types';
 import { applyActivations, asDynamic, planActivation, type ActivationItem, type ActivationPlan, type PlanEnv } from './activations/activations';
 import { activationEnv, guardActivationLayers, wasmNotes } from './activations/step';
@@ -147,6 +147,10 @@ interface LayerPlan {
   viewOf?: LayerPlan;
   /** on a Gather whose table a MatMul reads transposed (a tied embedding: viewOf): that MatMul, whose H recovers the table */
   viewSource?: LayerPlan;
+  /** on a follower: the tensors it reads as they are (a bias) that its leader's row counts (uncount) */
+  uncounted?: Set<string>;
+  /** on a leader with followers in other subgraphs: the enclosing graph that stores its weights, where its encoding and decode nodes go (at its start) so that every reader sees them */
+  home?: GraphRecord;
   /** on a leader, once applied: its staged weights, and its weight's written values (the followers' bias correction) */
   staged?: StagedWeight[];
   written?: WrittenWeight;
@@ -330,9 +334,20 @@ function shareKey(lp: LayerPlan): string {
   const { layer } = lp;
   const inputs = lp.weights.map((wp) => {
     const i = wp.weight.inputIndex;
-    return `${i}:${chainSignature(wp.weight) ?? layer.node.inputs[i]}:${wp.shape.join('x')}:${JSON.stringify(weightAxes(layer, i, wp.shape.length))}`;
+    return `${i}:${chainSignature(wp.weight, lp.scope) ?? layer.node.inputs[i]}:${wp.shape.join('x')}:${JSON.stringify(weightAxes(layer, i, wp.shape.length))}`;
   });
-  return `${layer.graphPath}|${layer.domain}|${layer.op}|${inputs.join('|')}`;
+  return `${sharedHome(lp) ?? layer.graphPath}|${layer.domain}|${layer.op}|${inputs.join('|')}`;
+}
+
+/**
+ * Where a layer's weights are all stored, when that is an enclosing graph of its own and each is
+ * read through a chain of the layer's graph or directly: layers in different subgraphs under it
+ * (the two branches of an If, as silero-vad's LSTMs) can then share one encoding, written there.
+ */
+function sharedHome(lp: LayerPlan): string | undefined {
+  const homes = new Set(lp.weights.map((wp) => wp.weight.storedIn));
+  const [home] = homes;
+  return homes.size === 1 && home !== lp.layer.graphPath ? home : undefined;
 }
 
 /**
@@ -343,12 +358,22 @@ function shareKey(lp: LayerPlan): string {
  * weights): two chains alike give the same values, so their layers share one encoding. Undefined
  * for a weight read directly (its input name stands for it).
  */
-function chainSignature(w: LayerWeight): string | undefined {
+function chainSignature(w: LayerWeight, scope: ConstScope): string | undefined {
   if (w.viaNodes.length === 0) return undefined;
   const local = new Map<string, string>([[w.name, '#w']]);
   const value = (a: Attribute) => [a.name, a.i, a.f, a.s ? Array.from(a.s) : undefined, a.ints, a.floats].map((v) => String(v ?? '')).join('=');
+  // a small constant (Slice bounds, axes) by its values: each branch of an If holds its own copies
+  const constant = (x: string) => {
+    const t = scope.lookup(x);
+    if (!t || t.dims.reduce((p, d) => p * Number(d), 1) > 64) return undefined;
+    try {
+      return `=${t.dataType}[${t.dims.join(',')}]${Array.from(tensorValues(t) as ArrayLike<number | bigint>, String).join(',')}`;
+    } catch {
+      return undefined;
+    }
+  };
   const steps = w.viaNodes.map((n, k) => {
-    const sig = `${n.domain ?? ''}:${n.opType}(${n.inputs.map((x) => local.get(x) ?? x).join(',')})[${n.attributes.map(value).join(';')}]`;
+    const sig = `${n.domain ?? ''}:${n.opType}(${n.inputs.map((x) => local.get(x) ?? constant(x) ?? x).join(',')})[${n.attributes.map(value).join(';')}]`;
     n.outputs.forEach((o, j) => local.set(o, `#${k}.${j}`));
     return sig;
   });
@@ -365,6 +390,7 @@ function chainSignature(w: LayerWeight): string | undefined {
  */
 function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
   const first = new Map<string, LayerPlan>();
+  let records: Map<string, GraphRecord> | undefined;
   for (const lp of plans) {
     if (lp.activation || lp.weights.length === 0 || lp.row.error || run.channel?.layers.get(lp.layer.key)?.cut) continue;
     const key = shareKey(lp);
@@ -373,11 +399,20 @@ function shareWeights(run: Run, plans: readonly LayerPlan[]): void {
       first.set(key, lp);
       continue;
     }
-    // (the leader's decode nodes go right before it: a follower must come after it)
-    if (lp.rec.nodes.indexOf(lp.layer.node) < leader.rec.nodes.indexOf(leader.layer.node)) continue;
+    if (lp.rec !== leader.rec) {
+      // in another subgraph under the graph storing the weights: the leader's encoding goes there
+      const home = sharedHome(lp);
+      records ??= graphRecordsByPath(run.out);
+      const rec = home !== undefined ? records.get(home) : undefined;
+      if (!rec?.graph) continue;
+      leader.home = rec;
+    } else if (lp.rec.nodes.indexOf(lp.layer.node) < leader.rec.nodes.indexOf(leader.layer.node)) {
+      // (the leader's decode nodes go right before it: a follower must come after it)
+      continue;
+    }
     lp.leader = leader;
     (leader.followers ??= []).push(lp);
-    uncount(run, lp);
+    uncount(run, lp, leader);
   }
   // one stored tensor read through different views (a tied embedding: Gather reads it, the output
   // MatMul reads its Transpose): the layers reading another view read the first plain reader's
@@ -426,12 +461,25 @@ function tableView(layer: Layer): Layer {
   return { ...layer, op: 'Gemm', domain: '', node: { ...layer.node, opType: 'Gemm', domain: '', attributes: [attr.int('transB', 1)] } };
 }
 
-/** A row whose weights another layer's row counts (shareWeights): its shared bytes come off its row. */
-function uncount(run: Run, lp: LayerPlan): void {
-  for (const wp of lp.weights) {
-    const bytes = weightStoredBytes(wp.weight);
+/**
+ * A row whose weights another layer's row counts (shareWeights): its shared bytes come off its row;
+ * for a follower of `leader`, so do the tensors it reads as they are that the leader reads too (a
+ * bias both read: silero-vad's LSTM pairs), which the leader's row counts.
+ */
+function uncount(run: Run, lp: LayerPlan, leader?: LayerPlan): void {
+  const off = (bytes: number) => {
     lp.row.bytesBefore -= bytes;
-    run.baseBytes.set(lp.row, (run.baseBytes.get(lp.row) ?? bytes) - bytes);
+    run.baseBytes.set(lp.row, (run.baseBytes.get(lp.row) ?? lp.row.bytesBefore + bytes) - bytes);
+  };
+  for (const wp of lp.weights) off(weightStoredBytes(wp.weight));
+  if (!leader) return;
+  const planned = new Set(lp.weights.map((wp) => wp.weight));
+  const theirs = new Set(leader.layer.weights.map((w) => `${w.storedIn}|${w.name}`));
+  for (const w of lp.layer.weights) {
+    const id = `${w.storedIn}|${w.name}`;
+    if (planned.has(w) || !theirs.has(id)) continue;
+    off(weightStoredBytes(w));
+    (lp.uncounted ??= new Set()).add(id);
   }
 }
 
@@ -490,7 +538,10 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
     if (lp.followers) lp.written = env.written;
     const env2 = env;
     const corrected = env2.biasDelta ? stageCorrectedBias(lp.layer, env2.biasDelta, env2, env2.biasWhy) : undefined;
-    const emitted = commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
+    // (a leader with followers in other subgraphs: its encoding at the start of the graph storing the weights; its own corrected bias with it)
+    const emitted = lp.home
+      ? [...commitLayer(run.out, lp.layer, lp.rec, staged, applied.candidates, lp.home), ...(corrected ? commitLayer(run.out, lp.layer, lp.rec, [corrected.staged], applied.candidates) : [])]
+      : commitLayer(run.out, lp.layer, lp.rec, corrected ? [...staged, corrected.staged] : staged, applied.candidates);
     if (corrected) row.notes.push(corrected.note);
     else if (env2.biasDelta && row.requested.recovery === 'bias') row.notes.push('recovery bias: the layer has no float32 bias of its own to correct');
     if (run.fp16Compute) {
@@ -546,6 +597,9 @@ function applyFollower(run: Run, lp: LayerPlan, opset: number, applied: Applied,
       const corrected = stageCorrectedBias(lp.layer, biasDelta(written.values, written.qt, m, mean, written.floats), env);
       if (corrected) {
         commitLayer(run.out, lp.layer, lp.rec, [corrected.staged], applied.candidates);
+        // (a bias its leader reads too is counted in the leader's row: this row adds only the corrected copy)
+        const b = corrected.staged.plan.weight;
+        if (lp.uncounted?.has(`${b.storedIn}|${b.name}`)) corrected.staged.report.bytesBefore = 0;
         row.weights.push(corrected.staged.report);
         row.notes.push(`${corrected.note}, on its own inputs`);
       }

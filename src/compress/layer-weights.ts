@@ -212,8 +212,9 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
  * layer, the layer reading the results; the old tensors become removal candidates. Returns the
  * nodes it inserted.
  */
-export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged: readonly StagedWeight[], c: RemovalCandidates): Node[] {
-  const graph = rec.graph as Graph;
+export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged: readonly StagedWeight[], c: RemovalCandidates, home?: GraphRecord): Node[] {
+  // (`home`: an enclosing graph that stores the weights; the encoding and its decode nodes go at its start, where every subgraph under it sees them)
+  const graph = (home ?? rec).graph as Graph;
   const node = layer.node;
   const newNodes: Node[] = [];
   const listInputs = graph === model.graph && (model.irVersion ?? 0) < 4;
@@ -232,8 +233,11 @@ export function commitLayer(model: Model, layer: Layer, rec: GraphRecord, staged
     }
     addCandidates(c, st.plan.weight);
   }
-  const at = rec.nodes.indexOf(node);
-  rec.nodes.splice(at < 0 ? 0 : at, 0, ...newNodes);
+  if (home) home.nodes.splice(0, 0, ...newNodes);
+  else {
+    const at = rec.nodes.indexOf(node);
+    rec.nodes.splice(at < 0 ? 0 : at, 0, ...newNodes);
+  }
   return newNodes;
 }
 

@@ -305,6 +305,56 @@ describe('a weight several layers read', () => {
     expect(other.report.layers[1].notes.join(' ')).not.toContain('reads the same weight as m1');
   });
 
+  it("readers in the two branches of an If, each slicing the outer weight with constants of its own branch (silero-vad's LSTMs), share one encoding, written in the graph that stores it", async () => {
+    const rng = seeded(13);
+    const branch = (name: string, relu: boolean) => {
+      const c = (n: string, v: number[]) => makeNode('Constant', [], [`${name}_${n}`], [attr.tensor('value', makeTensor(`${name}_${n}`, DataType.INT64, [1], v))], { name: `${name}_${n}` });
+      return makeGraph({
+        name,
+        nodes: [
+          c('start', [0]),
+          c('end', [K]),
+          c('axis', [1]),
+          makeNode('Slice', ['W', `${name}_start`, `${name}_end`, `${name}_axis`], [`${name}_w`], [], { name: `${name}_slice` }),
+          ...(relu ? [makeNode('Relu', ['x'], [`${name}_x`], [], { name: `${name}_relu` })] : []),
+          makeNode('MatMul', [relu ? `${name}_x` : 'x', `${name}_w`], [`${name}_y`], [], { name: `${name}_mm` }),
+        ],
+        outputs: [makeValueInfo(`${name}_y`, DataType.FLOAT, [ROWS, K])],
+      });
+    };
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('Greater', ['c', 'zero'], ['cond'], [], { name: 'positive' }),
+          makeNode('If', ['cond'], ['y'], [attr.graph('then_branch', branch('then', false)), attr.graph('else_branch', branch('else', true))], { name: 'branch' }),
+        ],
+        initializers: [makeTensor('W', DataType.FLOAT, [K, K], gaussian(rng, K * K, 1 / Math.sqrt(K))), makeTensor('zero', DataType.FLOAT, [], Float32Array.of(0))],
+        inputs: [makeValueInfo('c', DataType.FLOAT, []), makeValueInfo('x', DataType.FLOAT, [ROWS, K])],
+        outputs: [makeValueInfo('y', DataType.FLOAT, [ROWS, K])],
+      }),
+    });
+    const rec = recipe('int8', 'none');
+    const r = compressModel(model, rec);
+    expect(codes(r.model)).toHaveLength(1);
+    // the codes and their decode nodes in the main graph, where W was: both branches read them
+    expect(r.report.layers[1].notes.join(' ')).toContain('reads the same weight as then_mm');
+    // the rows add up to the file (but the 4-byte threshold no layer reads)
+    expect(r.report.layers.reduce((t, l) => t + l.bytesAfter, 0)).toBe(r.report.bytesAfter - 4);
+    const resolved = new Map(resolveRecipe(rec, findLayers(model)).map((l) => [l.key, l.settings]));
+    const projected = projectSize(projectionInput(model, findLayers(model), modelTensorBytes(model)), (k) => resolved.get(k) as never).after;
+    expect(Math.abs(projected - r.report.bytesAfter)).toBeLessThanOrEqual(128);
+    const x = samples(1, 3)[0].x;
+    for (const cond of [true, false]) {
+      const feed: Sample = { c: { dtype: 'float32', dims: [], data: Float32Array.of(cond ? 1 : -1) }, x };
+      const [a, b] = [(await run(encodeModel(model), feed)).y.data as Float32Array, (await run(encodeModel(r.model), feed)).y.data as Float32Array];
+      let [e, n] = [0, 0];
+      for (let i = 0; i < a.length; i++) [e, n] = [e + (a[i] - b[i]) ** 2, n + a[i] * a[i]];
+      expect(e / n, String(cond)).toBeLessThan(1e-3);
+    }
+  });
+
   it("follows the first reader's settings where another reader asks for others, and says so", () => {
     const r = compressModel(chain(), recipe('int8', 'none', { m2: { weights: 'int4' } }));
     expect(codes(r.model)).toHaveLength(1);
