@@ -69,6 +69,8 @@ export interface Layer {
   graphPath: string;
   /** its graph is a subgraph of a subgraph (an If inside an If branch, a Loop body's If …) */
   nested?: boolean;
+  /** the nodes whose subgraphs hold it, innermost first, up to the main graph: name, op and attribute (then_branch, body …) */
+  ancestors?: { node: string; op: string; attr: string }[];
   node: Node;
   nodeIndex: number;
   /** elements in all of its weights (weights, biases and other constants) */
@@ -83,6 +85,16 @@ type Spec = { roles: Record<number, WeightRole>; rest?: WeightRole; gather?: boo
 const w = 'weight' as const;
 const b = 'bias' as const;
 const o = 'other' as const;
+
+/** The nodes holding a subgraph's record, innermost first (see Layer.ancestors). */
+function ancestorsOf(rec: GraphRecord): { node: string; op: string; attr: string }[] {
+  const out: { node: string; op: string; attr: string }[] = [];
+  for (let r: GraphRecord | undefined = rec; r?.parent && r.parentNode !== undefined; r = r.parent) {
+    const n = r.parent.nodes[r.parentNode];
+    out.push({ node: n?.name ?? '', op: n?.opType ?? '', attr: r.label });
+  }
+  return out;
+}
 
 /** Default-domain layer ops: which inputs hold weights, biases and other constants. */
 const ONNX_LAYERS: Record<string, Spec> = {
@@ -485,6 +497,7 @@ export function findLayers(model: Model): Layer[] {
       if (!specFor(nodes[i]) && isDefaultDomain(nodes[i].domain)) continue;
       const layer = layerOf(nodes[i], i, scope, path);
       if (layer && rec.parent?.parent) layer.nested = true;
+      if (layer && rec.parent) layer.ancestors = ancestorsOf(rec);
       if (layer) layers.push(layer);
     }
   }

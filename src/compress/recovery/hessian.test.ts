@@ -357,6 +357,75 @@ describe('collectHessians: Conv layers in If branches', () => {
   }
 });
 
+describe('collectHessians: layers in an If nested in an If branch', () => {
+  // x [1, 2, 4, 4]: If(sum(x) > 0) then (If(max(x) > 1.5) then Conv 3x3 pads 1, else Conv 1x1) else Gemm on the flattened x
+  const inner3: Case = { name: 'inner then', op: 'Conv', x: [1, 2, 4, 4], w: [3, 2, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1] } };
+  const inner1: Case = { name: 'inner else', op: 'Conv', x: [1, 2, 4, 4], w: [3, 2, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } };
+  function nested(rng: () => number): Model {
+    const t = (name: string, dims: number[]) => makeTensor(name, DataType.FLOAT, dims, Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => rng() * 2 - 1));
+    const conv = (name: string, w: string, k: number) =>
+      makeGraph({ nodes: [makeNode('Conv', ['x', w], [`${name}_y`], [attr.ints('kernel_shape', [k, k]), attr.ints('pads', k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0])], { name })], outputs: [makeValueInfo(`${name}_y`, DataType.FLOAT)] });
+    const outerThen = makeGraph({
+      nodes: [
+        makeNode('ReduceMax', ['x'], ['m'], [attr.int('keepdims', 0)], { name: 'max' }),
+        makeNode('Greater', ['m', 'limit'], ['c2'], [], { name: 'large' }),
+        makeNode('If', ['c2'], ['yi'], [attr.graph('then_branch', conv('conv3', 'w3', 3)), attr.graph('else_branch', conv('conv1', 'w1', 1))], { name: 'inner' }),
+      ],
+      initializers: [t('w3', inner3.w), t('w1', inner1.w), makeTensor('limit', DataType.FLOAT, [], Float32Array.of(1.5))],
+      outputs: [makeValueInfo('yi', DataType.FLOAT)],
+    });
+    const outerElse = makeGraph({
+      nodes: [
+        makeNode('Flatten', ['x'], ['f'], [], { name: 'flat' }),
+        makeNode('Gemm', ['f', 'wg'], ['g'], [attr.int('transB', 1)], { name: 'gemm' }),
+        makeNode('Reshape', ['g', 'shape'], ['ye'], [], { name: 'back' }),
+      ],
+      initializers: [t('wg', [48, 32]), makeTensor('shape', DataType.INT64, [4], [1, 3, 4, 4])],
+      outputs: [makeValueInfo('ye', DataType.FLOAT)],
+    });
+    return makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('ReduceSum', ['x'], ['s'], [attr.int('keepdims', 0)], { name: 'sum' }),
+          makeNode('Greater', ['s', 'zero'], ['c'], [], { name: 'positive' }),
+          makeNode('If', ['c'], ['y'], [attr.graph('then_branch', outerThen), attr.graph('else_branch', outerElse)], { name: 'outer' }),
+        ],
+        initializers: [makeTensor('zero', DataType.FLOAT, [], Float32Array.of(0))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [1, 2, 4, 4])],
+        outputs: [makeValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+  }
+
+  for (const copies of [1, 2]) {
+    it(`${copies} sample(s) a run: each layer's H is over exactly the samples that took every branch it sits in`, async () => {
+      const rng = seeded(31);
+      const model = nested(rng);
+      expect(recoveryLayers(model, recipe).map((l) => l.layer.key)).toEqual(['gemm', 'conv3', 'conv1']);
+      const samples: Sample[] = Array.from({ length: 12 }, (_, i) => ({
+        x: { dtype: 'float32', dims: [1, 2, 4, 4], data: Float32Array.from({ length: 32 }, () => (rng() * 2 - 1) * (i % 2 === 0 ? 1 : 1.8) + (i % 3 === 0 ? -0.5 : 0.5)) },
+      }));
+      const data = (s: Sample) => s.x.data as Float32Array;
+      const positive = (s: Sample) => data(s).reduce((p, v) => p + v, 0) > 0;
+      const large = (s: Sample) => Math.max(...data(s)) > 1.5;
+      const sets = { conv3: samples.filter((s) => positive(s) && large(s)), conv1: samples.filter((s) => positive(s) && !large(s)), gemm: samples.filter((s) => !positive(s)) };
+      for (const set of Object.values(sets)) expect(set.length).toBeGreaterThan(0);
+      const got = await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies });
+      for (const [key, set] of Object.entries(sets)) {
+        const rows = key === 'gemm' ? set.map((s) => Array.from(data(s))) : set.flatMap((s) => inputRows(key === 'conv3' ? inner3 : inner1, data(s))[0]);
+        const cols = rows[0].length;
+        const want = new Float64Array(cols * cols);
+        for (const r of rows) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) want[i * cols + j] += r[i] * r[j];
+        const h = got.get(key);
+        expect([h?.rows, h?.cols], key).toEqual([rows.length, cols]);
+        expect(largest(want.map((v, i) => v - (h?.h[0][i] ?? 0))) / largest(want), key).toBeLessThan(1e-6);
+      }
+    });
+  }
+});
+
 describe('unrecoverableReason: why a layer gets no statistics whatever samples are given', () => {
   it('names the op, transA, a 3-D kernel; nothing for a layer it can recover (a weight read through a Transpose included)', () => {
     const rng = seeded(3);

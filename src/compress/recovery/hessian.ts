@@ -124,12 +124,30 @@ export interface HessianOptions {
   statsBudget?: number;
 }
 
-/** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere. */
+/** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere, and where an enclosing graph is not an If branch (a Loop body). */
 export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' } | undefined {
-  if (layer.nested) return undefined;
-  const cut = layer.graphPath.lastIndexOf('/');
-  const attr = layer.graphPath.slice(cut + 1);
-  return cut > 0 && (attr === 'then_branch' || attr === 'else_branch') ? { node: layer.graphPath.slice(0, cut), attr } : undefined;
+  const levels = branchLevels(layer);
+  return levels?.[0];
+}
+
+/**
+ * The If branches a layer sits in, innermost first, up to the main graph (an If in an If branch:
+ * two); undefined unless every enclosing graph is a then_branch or else_branch of an If.
+ */
+export function branchLevels(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' }[] | undefined {
+  if (layer.graphPath === 'main') return undefined;
+  if (!layer.ancestors) {
+    // (a layer made without its ancestors: its graph path alone)
+    const cut = layer.graphPath.lastIndexOf('/');
+    const attr = layer.graphPath.slice(cut + 1);
+    return !layer.nested && cut > 0 && (attr === 'then_branch' || attr === 'else_branch') ? [{ node: layer.graphPath.slice(0, cut), attr }] : undefined;
+  }
+  const out: { node: string; attr: 'then_branch' | 'else_branch' }[] = [];
+  for (const a of layer.ancestors) {
+    if (a.op !== 'If' || (a.attr !== 'then_branch' && a.attr !== 'else_branch')) return undefined;
+    out.push({ node: a.node, attr: a.attr });
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 /**
@@ -184,7 +202,7 @@ export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
  * or undefined where it would have them.
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
-  if (layer.graphPath !== 'main' && !branchOf(layer)) return layer.nested ? 'layers in a subgraph inside another subgraph (an If in an If branch) are not recovered' : 'layers inside subgraphs (Loop bodies, functions) are not recovered';
+  if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs other than If branches (Loop and Scan bodies, functions) are not recovered';
   if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside If branches are not recovered (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU and RNN are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
@@ -246,8 +264,8 @@ interface Stat {
   cast?: boolean;
   /** W·X (a MatMul's weight first): the rows are X's columns (its last two axes swapped) */
   swap?: boolean;
-  /** a dense layer in a branch of a main-graph If: its input is taken out as a new If output (the other branch gives [0, cols]) */
-  branch?: { node: string; attr: 'then_branch' | 'else_branch'; dtype: number };
+  /** a layer in If branches (innermost first, the last If the main graph's): its input is taken out as a new output of each If (exportBranchInputs) */
+  branch?: { levels: { node: string; attr: 'then_branch' | 'else_branch' }[]; dtype: number };
   cols: number;
   groups: number;
   /** the Conv's kernel shape (its rank: 1-D or 2-D) and input channels */
@@ -695,46 +713,64 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
  */
 function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, names: NameAllocator): Map<Stat, { value: string; taken?: string }> {
   const out = new Map<Stat, { value: string; taken?: string }>();
+  // every If of the copy by name, with the graph holding it (nested ones inside branches too)
+  const ifs = new Map<string, Node>();
+  const walk = (graph: Graph) => {
+    for (const n of graph.nodes) {
+      if (n.opType === 'If' && n.name) ifs.set(n.name, n);
+      for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
+    }
+  };
+  walk(g);
+  const constant = (graph: Graph, base: string, dataType: number, dims: number[], raw: Uint8Array) => {
+    const name = names.fresh(base);
+    graph.nodes.push(makeNode('Constant', [], [name], [attr.tensor('value', emptyTensor({ name, dataType, dims, rawData: raw }))], { name }));
+    return name;
+  };
   for (const s of stats) {
     const br = s.branch;
-    const node = br && g.nodes.find((n) => n.name === br.node && n.opType === 'If');
-    if (!br || !node) continue;
-    const branch = (attr: string) => node.attributes.find((a) => a.name === attr)?.g;
-    const here = branch(br.attr);
-    const there = branch(br.attr === 'then_branch' ? 'else_branch' : 'then_branch');
-    if (!here || !there) continue;
-    let value = s.input;
-    if (!here.nodes.some((n) => n.outputs.includes(s.input)) || here.outputs.some((o) => o.name === s.input)) {
-      value = names.fresh(`${s.input}__in_branch`);
-      here.nodes.push(makeNode('Identity', [s.input], [value], [], { name: value }));
-    }
-    const constant = (graph: Graph, base: string, dataType: number, dims: number[], raw: Uint8Array) => {
-      const name = names.fresh(base);
-      graph.nodes.push(makeNode('Constant', [], [name], [attr.tensor('value', emptyTensor({ name, dataType, dims, rawData: raw }))], { name }));
-      return name;
-    };
+    if (!br) continue;
     const conv = convs.get(s);
-    let stand: string;
-    if (conv) {
-      // (a kernel of k positions dilated by d covers d·(k − 1) + 1: one output position without pads)
-      const dilations = attrInts(conv, 'dilations') ?? [];
-      const dims = [1, s.channels, ...s.kernel.map((k, i) => (dilations[i] ?? 1) * (k - 1) + 1)];
-      stand = constant(there, '__hessian_zeros', br.dtype, dims, new Uint8Array(dims.reduce((p, d) => p * d, 1) * (br.dtype === DataType.DOUBLE ? 8 : br.dtype === DataType.FLOAT ? 4 : 2)));
-    } else stand = constant(there, '__hessian_empty', br.dtype, [0, s.cols], new Uint8Array(0));
-    here.outputs.push(makeValueInfo(value, br.dtype));
-    there.outputs.push(makeValueInfo(stand, br.dtype));
-    // (outputs before the new ones that the model left unnamed get names: an If output is positional)
-    while (node.outputs.length < here.outputs.length - 1) node.outputs.push(names.fresh('__hessian_unused'));
-    const name = names.fresh(`${s.input}__branch`);
-    node.outputs.push(name);
+    // (a kernel of k positions dilated by d covers d·(k − 1) + 1: one output position without pads)
+    const dilations = conv ? (attrInts(conv, 'dilations') ?? []) : [];
+    const zeroDims = [1, s.channels, ...s.kernel.map((k, i) => (dilations[i] ?? 1) * (k - 1) + 1)];
+    // level by level, innermost first: the value (and a Conv's `taken`) out of each If into the graph holding it
+    let value = s.input;
     let taken: string | undefined;
-    if (conv) {
-      here.outputs.push(makeValueInfo(constant(here, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(1n))), DataType.INT64));
-      there.outputs.push(makeValueInfo(constant(there, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(0n))), DataType.INT64));
-      taken = names.fresh(`${s.input}__taken`);
-      node.outputs.push(taken);
+    let ok = true;
+    for (const [depth, level] of br.levels.entries()) {
+      const node = ifs.get(level.node);
+      const branch = (a: string) => node?.attributes.find((x) => x.name === a)?.g;
+      const here = branch(level.attr);
+      const there = branch(level.attr === 'then_branch' ? 'else_branch' : 'then_branch');
+      if (!node || !here || !there) {
+        ok = false;
+        break;
+      }
+      // an input from outside the branch, or one the branch gives out already, goes through an Identity in it
+      if (!here.nodes.some((n) => n.outputs.includes(value)) || here.outputs.some((o) => o.name === value)) {
+        const id = names.fresh(`${s.input}__in_branch`);
+        here.nodes.push(makeNode('Identity', [value], [id], [], { name: id }));
+        value = id;
+      }
+      const stand = conv
+        ? constant(there, '__hessian_zeros', br.dtype, zeroDims, new Uint8Array(zeroDims.reduce((p, d) => p * d, 1) * (br.dtype === DataType.DOUBLE ? 8 : br.dtype === DataType.FLOAT ? 4 : 2)))
+        : constant(there, '__hessian_empty', br.dtype, [0, s.cols], new Uint8Array(0));
+      here.outputs.push(makeValueInfo(value, br.dtype));
+      there.outputs.push(makeValueInfo(stand, br.dtype));
+      // (outputs before the new ones that the model left unnamed get names: an If output is positional)
+      while (node.outputs.length < here.outputs.length - 1) node.outputs.push(names.fresh('__hessian_unused'));
+      value = names.fresh(`${s.input}__branch${depth > 0 ? depth : ''}`);
+      node.outputs.push(value);
+      if (conv) {
+        const inner = taken ?? constant(here, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(1n)));
+        here.outputs.push(makeValueInfo(inner, DataType.INT64));
+        there.outputs.push(makeValueInfo(constant(there, '__hessian_taken', DataType.INT64, [], bytesOf(BigInt64Array.of(0n))), DataType.INT64));
+        taken = names.fresh(`${s.input}__taken${depth > 0 ? depth : ''}`);
+        node.outputs.push(taken);
+      }
     }
-    out.set(s, { value: name, ...(taken ? { taken } : {}) });
+    if (ok) out.set(s, { value, ...(taken ? { taken } : {}) });
   }
   return out;
 }
@@ -1012,11 +1048,12 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
     // (a float16, bfloat16 or double layer: its inputs are cast to float32 in the statistics copy)
     if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType) || (r.swap && opset < 5)) continue;
-    // a layer in an If branch: that If must be the main graph's (one named so)
-    const br = layer.graphPath === 'main' ? undefined : branchOf(layer);
-    if (layer.graphPath !== 'main' && (!br || model.graph?.nodes.filter((n) => n.name === br.node && n.opType === 'If').length !== 1)) continue;
+    // a layer in If branches: the outermost If must be the main graph's (one named so)
+    const levels = layer.graphPath === 'main' ? undefined : branchLevels(layer);
+    const outermost = levels?.[levels.length - 1];
+    if (layer.graphPath !== 'main' && (!outermost || model.graph?.nodes.filter((n) => n.name === outermost.node && n.opType === 'If').length !== 1)) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
-    const logInput = full && !partner && !isConv(layer) && !br && !r.swap && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
+    const logInput = full && !partner && !isConv(layer) && !levels && !r.swap && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
@@ -1036,7 +1073,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         ...(r.swap ? { swap: true } : {}),
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
         ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
-        ...(br ? { branch: { ...br, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
+        ...(levels ? { branch: { levels, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
         cols: m.cols,
         groups,
         kernel,
