@@ -53,7 +53,7 @@ import type { ChannelPruneResult } from './prune/channel';
 import { floatParamCount } from './prune/channel';
 import { afterChannelPruning, channelPruneStep } from './prune/step';
 import { equalizeModel } from './recovery/equalize';
-import { accumulateHessian, recoveredInput, sharedHessian, weightMatrix, type HessianSource, type LayerHessian } from './recovery/hessian';
+import { accumulateHessian, recoveredInput, sharedHessian, stateKey, stateRecoverable, weightMatrix, type HessianSource, type LayerHessian } from './recovery/hessian';
 import { biasDelta } from './recovery/step';
 import { PORTABLE_MIN_OPSET } from './quantize/encode';
 import { fallBackToPortable } from './quantize/step';
@@ -516,7 +516,7 @@ interface Applied {
 }
 
 /** Writes one layer's planned weights; a failing layer is left as it was, with the reason in its row. */
-function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined, recoveryView?: Layer): void {
+function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, hessian: LayerHessian | undefined, recoveryView?: Layer, stateHessian?: LayerHessian): void {
   const row = lp.row;
   try {
     const cut = run.channel?.layers.get(lp.layer.key)?.cut;
@@ -531,6 +531,7 @@ function applyLayer(run: Run, lp: LayerPlan, opset: number, applied: Applied, he
       ...(run.options.varianceMatch === false ? { varianceMatch: false } : {}),
       ...(lp.followers ? { keepWritten: true } : {}),
       ...(recoveryView ? { recoveryView } : {}),
+      ...(stateHessian ? { stateHessian } : {}),
     };
     const staged = lp.weights.map((wp) => stageWeight(wp, row.requested, env));
     // (kept for the layers that read it: followers, and layers reading another view of it)
@@ -697,6 +698,8 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
     }
     // a tied embedding's table: the H of the MatMul that reads it transposed (copied, as above)
     const tied = lp.viewSource ? accumulateHessian(undefined, yield lp.viewSource.layer.key) : undefined;
+    // a recurrent layer's R: H of its own states (copied, as above)
+    const state = stateRecoverable(lp.layer) ? accumulateHessian(undefined, yield stateKey(lp.layer.key)) : undefined;
     const own = yield lp.layer.key;
     throwIfAborted(signal);
     const hessian = summed ? sharedHessian(own, others) : own;
@@ -704,7 +707,7 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
     if (!hessian && tied && tied.cols === cols && lp.viewSource) {
       applyLayer(run, lp, opset, applied, tied, tableView(lp.layer));
       lp.row.notes.push(`recovery: the table is solved on the inputs of ${lp.viewSource.layer.key}, which reads it transposed (${tied.rows} rows)`);
-    } else applyLayer(run, lp, opset, applied, hessian);
+    } else applyLayer(run, lp, opset, applied, hessian, undefined, state);
     if (hessian && hessian !== own && hessian.h.length > 0) lp.row.notes.push(`recovery: its weight is shared by ${1 + (lp.followers?.length ?? 0)} layers, solved on all of their inputs (${hessian.rows} rows)`);
     onProgress?.(++done, total, lp.layer.key);
     for (const [i, f] of (lp.followers ?? []).entries()) {
@@ -724,7 +727,7 @@ function* applyLayers(run: Run, plans: readonly LayerPlan[], opset: number): Gen
 const appliedKeys = (plans: readonly LayerPlan[]): string[] =>
   plans
     .filter((p) => !p.activation && !p.leader && !p.viewOf)
-    .flatMap((p) => [...(p.followers ?? []).map((f) => f.layer.key), ...(p.viewSource ? [p.viewSource.layer.key] : []), p.layer.key]);
+    .flatMap((p) => [...(p.followers ?? []).map((f) => f.layer.key), ...(p.viewSource ? [p.viewSource.layer.key] : []), ...(stateRecoverable(p.layer) ? [stateKey(p.layer.key)] : []), p.layer.key]);
 
 /**
  * Portable int8/int4 weights (Cast → Mul decodes) are folded into float32 initializers when

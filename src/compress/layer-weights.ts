@@ -22,7 +22,7 @@ import { clipSearch } from './recovery/clip';
 import { recoveryMethod } from './recovery/meta';
 import { refitAfterCut } from './recovery/refit';
 import type { WeightCut } from './prune/channel';
-import { RECURRENT, recoveredInput, type LayerHessian } from './recovery/hessian';
+import { RECURRENT, recoveredInput, stateRecoverable, type LayerHessian } from './recovery/hessian';
 import { effectiveWeight, FLOAT_TYPES, weightStoredBytes } from './weights';
 
 /** A relative error as a percentage with 3 significant digits. */
@@ -71,6 +71,8 @@ export interface StageEnv {
    * Gemm with transB) on that layer's H, whichever input of its own layer it is
    */
   recoveryView?: Layer;
+  /** a recurrent layer's R: H of its own states (hessian.ts stateView), where GPTQ solves R */
+  stateHessian?: LayerHessian;
 }
 
 /** A staged weight's original values and what stands for them now (the codes on their grid, or float values). */
@@ -122,10 +124,15 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const original = values;
   // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
   const rl = env.recoveryView ?? env.layer;
-  const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === solved || env.recoveryView !== undefined) && !refit;
-  if (s.recovery !== 'none' && env.layer && RECURRENT.has(env.layer.op) && w.inputIndex === 2) note(`recovery ${s.recovery}: the recurrent weights R read the layer's own states and keep round to nearest (W is recovered on its inputs)`);
+  // a recurrent layer's R: solved on the layer's own states where they were collected
+  const stateR = env.layer !== undefined && RECURRENT.has(env.layer.op) && w.role === 'weight' && w.inputIndex === 2;
+  const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === solved || env.recoveryView !== undefined || (stateR && env.stateHessian !== undefined)) && !refit;
+  const hessian = stateR ? env.stateHessian : env.hessian;
+  if (s.recovery !== 'none' && stateR && !env.stateHessian) {
+    note(`recovery ${s.recovery}: the recurrent weights R keep round to nearest (${s.recovery === 'bias' ? 'bias correction takes W\'s inputs only' : env.layer?.op === 'GRU' && !stateRecoverable(env.layer) ? 'a GRU without linear_before_reset reads r ⊙ h through R, not its states' : 'no states of the layer were collected'}; W is recovered on its inputs)`);
+  }
   // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
-  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(rl as Layer, plan.shape, env.hessian, values) : undefined;
+  const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(rl as Layer, plan.shape, hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
     const r = step.apply(values, s, importance ? { importance } : undefined);
     values = r.values;
@@ -141,13 +148,13 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   if (plan.encoding === 'pruned') {
     if (recovering && kept) {
       values = Float32Array.from(values);
-      const r = repairPrunedWeight(rl as Layer, plan.shape, original, values, env.hessian, recoveryMethod(s.recovery));
+      const r = repairPrunedWeight(rl as Layer, plan.shape, original, values, hessian, recoveryMethod(s.recovery));
       if (r.report) report.recovery = r.report;
-      if (r.delta) env.biasDelta = r.delta;
+      if (r.delta) env.biasDelta = stateR && env.biasDelta ? env.biasDelta.map((d, i) => d + (r.delta as Float64Array)[i]) : r.delta;
       // float weights: nothing was rounded (the note said 'the mean rounding error')
       env.biasWhy = 'the mean error of the pruned weights on the calibration inputs';
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
-      if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq') {
+      if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && !stateR) {
         const v = varianceStep(rl as Layer, plan.shape, original, env.hessian, (e) => values[e], () => true);
         if (v) {
           v.apply((e, f) => (values[e] = Math.fround(values[e] * f)));
@@ -169,11 +176,12 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
               report.note = report.note ? `${report.note}; ${note}` : note;
             }
             if (!recovering) return;
-            const r = recoverWeight(rl as Layer, plan.shape, original, qt, env.hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
+            const r = recoverWeight(rl as Layer, plan.shape, original, qt, hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
             if (r.report) report.recovery = r.report;
-            if (r.delta) env.biasDelta = r.delta;
+            // (R's correction adds to W's: both feed the same gates, whose bias Wb takes it)
+            if (r.delta) env.biasDelta = stateR && env.biasDelta ? env.biasDelta.map((d, i) => d + (r.delta as Float64Array)[i]) : r.delta;
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
-            if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && kept) {
+            if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && kept && !stateR) {
               const value = (e: number) => {
                 const g = groupOfElement(qt, e);
                 return (qt.q[e] - (qt.zeroPoints ? qt.zeroPoints[g] : 0)) * qt.scales[g];

@@ -69,6 +69,11 @@ export interface Layer {
   graphPath: string;
   /** its graph is a subgraph of a subgraph (an If inside an If branch, a Loop body's If …) */
   nested?: boolean;
+  /**
+   * a recurrent layer (LSTM, GRU, RNN) seen through its recurrent weights R (input 2), whose inputs
+   * are the layer's own states (its output Y): recovery's view of R, keyed `<key>#R`
+   */
+  recurrentState?: boolean;
   /** the nodes whose subgraphs hold it, innermost first, up to the main graph: name, op and attribute (then_branch, body …) */
   ancestors?: { node: string; op: string; attr: string }[];
   node: Node;

@@ -160,6 +160,7 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean } | u
   const conv = layer.op === 'Conv' || layer.op === 'ConvTranspose';
   if ((layer.graphPath !== 'main' && !((dense || conv || RECURRENT.has(layer.op)) && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
+  if (layer.recurrentState) return { input: stateInput(layer) };
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
     const xs = n.inputs[1];
@@ -192,6 +193,33 @@ export function recoveredInput(layer: Layer): number {
   if (layer.op !== 'MatMul' || (layer.domain && layer.domain !== 'ai.onnx')) return 1;
   const at = (i: number) => (layer.weights ?? []).some((v) => v.role === 'weight' && v.inputIndex === i);
   return at(0) && !at(1) ? 0 : 1;
+}
+
+/** The key of a recurrent layer's view through R (Layer.recurrentState). */
+export const stateKey = (key: string) => `${key}#R`;
+
+/**
+ * Whether GPTQ can solve a recurrent layer's R on its states: LSTM and RNN (R reads h_{t−1}), GRU
+ * with linear_before_reset (otherwise its new gate's R reads r ⊙ h_{t−1}, not h).
+ */
+export function stateRecoverable(layer: Layer): boolean {
+  if (!RECURRENT.has(layer.op) || layer.recurrentState) return false;
+  return layer.op !== 'GRU' || attrInt(layer.node, 'linear_before_reset', 0) !== 0;
+}
+
+/**
+ * A recurrent layer seen through R: its rows of X are the states the layer outputs (Y, every time
+ * step and direction: h_1 … h_T, where R reads h_0 … h_{T−1}; h_0 is the initial state, zeros
+ * unless given), so H is Σ h·hᵀ over both directions of a bidirectional layer.
+ */
+export function stateView(layer: Layer): Layer {
+  const r = layer.weights.filter((v) => v.role === 'weight' && v.inputIndex === 2).map((v) => ({ ...v, inputIndex: 1 }));
+  return { ...layer, key: stateKey(layer.key), recurrentState: true, weights: r };
+}
+
+/** The statistics' name for a state view's input: the layer's Y, or a name the copy gives an unnamed Y. */
+export function stateInput(layer: Layer): string {
+  return layer.node.outputs[0] || `${layer.key}__Y`;
 }
 
 /** Recurrent layers: GPTQ solves their input weights W (input 1) on X's time steps. */
@@ -264,6 +292,8 @@ interface Stat {
   cast?: boolean;
   /** W·X (a MatMul's weight first): the rows are X's columns (its last two axes swapped) */
   swap?: boolean;
+  /** a recurrent layer's unnamed Y, which the copy names `name` (its state view's input) */
+  produce?: { node: string; name: string };
   /** a layer in If branches (innermost first, the last If the main graph's): its input is taken out as a new output of each If (exportBranchInputs) */
   branch?: { levels: { node: string; attr: 'then_branch' | 'else_branch' }[]; dtype: number };
   cols: number;
@@ -578,6 +608,18 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   const copy = cloneModel(model);
   const g = copy.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
+  // a recurrent layer's states: its unnamed Y gets a name (at any depth of If branches)
+  const produce = new Map(stats.filter((s) => s.produce).map((s) => [s.produce?.node, s.produce?.name as string]));
+  if (produce.size > 0) {
+    const walk = (graph: Graph) => {
+      for (const n of graph.nodes) {
+        const name = n.name ? produce.get(n.name) : undefined;
+        if (name && !n.outputs[0]) n.outputs[0] = name;
+        for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
+      }
+    };
+    walk(g);
+  }
   const opset = copy.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   const names = new NameAllocator(collectNames(copy));
   const b = new StatBuilder(names, Number(opset ?? 1));
@@ -1071,6 +1113,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         input: r.input,
         op: conv ? 'Conv' : 'dense',
         ...(r.swap ? { swap: true } : {}),
+        ...(layer.recurrentState && !layer.node.outputs[0] ? { produce: { node: layer.node.name ?? '', name: r.input } } : {}),
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
         ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
         ...(levels ? { branch: { levels, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),

@@ -5,7 +5,7 @@ import type { Model } from '../../onnx/types';
 import { resolveRecipe, type LayerSettings, type Recipe } from '../recipe';
 import { constScope, graphRecordsByPath } from '../graph-edit';
 import { effectiveWeight } from '../weights';
-import { recoverable, recoveredInput } from './hessian';
+import { recoverable, recoveredInput, stateRecoverable, stateView } from './hessian';
 import { asksRecovery } from './meta';
 
 /** Settings recovery acts on: int8/int4 weights, or float weights with magnitude pruning (repair). */
@@ -41,17 +41,23 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
     // the weight's shape as the layer reads it: through a chain (a Transpose, as torch writes without
     // constant folding; Reshape, Squeeze …) GPTQ works on the weight as read, which compression
     // writes in its place (an Identity, as torch writes for a parameter it deduplicated, changes nothing)
-    let shape = w.shape;
-    if (w.via.some((op) => op !== 'Identity')) {
+    const shapeOf = (v: Layer['weights'][number]): number[] | undefined => {
+      if (!v.via.some((op) => op !== 'Identity')) return v.shape;
       try {
         const rec = records.get(layer.graphPath);
-        if (!rec) continue;
-        shape = effectiveWeight(w, constScope(rec), false).shape;
+        return rec ? effectiveWeight(v, constScope(rec), false).shape : undefined;
       } catch {
-        continue;
+        return undefined;
       }
-    }
-    out.push({ layer, shape, full: mode === 'gptq' || mode === 'sequential', sequential: mode === 'sequential' });
+    };
+    const shape = shapeOf(w);
+    if (!shape) continue;
+    const full = mode === 'gptq' || mode === 'sequential';
+    out.push({ layer, shape, full, sequential: mode === 'sequential' });
+    // a recurrent layer's R, on its own states (full modes: GPTQ; bias correction takes W's mean only)
+    const r = full ? layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 2) : undefined;
+    const rShape = r && stateRecoverable(layer) ? shapeOf(r) : undefined;
+    if (rShape) out.push({ layer: stateView(layer), shape: rShape, full, sequential: mode === 'sequential' });
   }
   return out;
 }

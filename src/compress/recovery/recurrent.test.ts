@@ -1,8 +1,8 @@
 /**
  * LSTM, GRU and RNN layers: GPTQ solves their input weights W [directions, gates·hidden, input]
- * on the layer's input X (every time step a row); bias correction moves Wb (the first half of each
- * direction's B) by (W − Ŵ)·x̄; the recurrent weights R read the layer's own states and keep round
- * to nearest, with a note. Checked in onnxruntime-node against a direct XᵀX and the original's outputs.
+ * on the layer's input X (every time step a row), and R on the layer's own states (its output Y;
+ * a GRU's R only with linear_before_reset); bias correction moves Wb (the first half of each
+ * direction's B) by (W − Ŵ)·x̄. Checked in onnxruntime-node against a direct XᵀX and the original's outputs.
  */
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
@@ -25,8 +25,8 @@ const GATES: Record<string, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 const gaussian = (rng: () => number, n: number, s: number) =>
   Float32Array.from({ length: n }, () => s * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()));
 
-/** X [T, 1, I] → op (bidirectional, `dirs` 2, or forward) → Y [T, dirs, 1, HID]. */
-function recurrentModel(op: 'LSTM' | 'GRU' | 'RNN', dirs: 1 | 2): Model {
+/** X [T, 1, I] → op (bidirectional, `dirs` 2, or forward) → Y [T, dirs, 1, HID] (`named` false: Y unnamed, Y_h the output; `lbr`: a GRU's linear_before_reset). */
+function recurrentModel(op: 'LSTM' | 'GRU' | 'RNN', dirs: 1 | 2, named = true, lbr = false): Model {
   const rng = seeded(11);
   const g = GATES[op] * HID;
   return makeModel({
@@ -34,7 +34,7 @@ function recurrentModel(op: 'LSTM' | 'GRU' | 'RNN', dirs: 1 | 2): Model {
     opsetImport: [{ domain: '', version: 14 }],
     graph: makeGraph({
       nodes: [
-        makeNode(op, ['x', 'W', 'R', 'B'], ['y'], [attr.int('hidden_size', HID), ...(dirs === 2 ? [attr.string('direction', 'bidirectional')] : [])], { name: 'rnn' }),
+        makeNode(op, ['x', 'W', 'R', 'B'], named ? ['y'] : ['', 'y'], [attr.int('hidden_size', HID), ...(dirs === 2 ? [attr.string('direction', 'bidirectional')] : []), ...(lbr ? [attr.int('linear_before_reset', 1)] : [])], { name: 'rnn' }),
       ],
       initializers: [
         makeTensor('W', DataType.FLOAT, [dirs, g, I], gaussian(rng, dirs * g * I, 1 / Math.sqrt(I))),
@@ -42,7 +42,7 @@ function recurrentModel(op: 'LSTM' | 'GRU' | 'RNN', dirs: 1 | 2): Model {
         makeTensor('B', DataType.FLOAT, [dirs, 2 * g], gaussian(rng, dirs * 2 * g, 0.1)),
       ],
       inputs: [makeValueInfo('x', DataType.FLOAT, [T, 1, I])],
-      outputs: [makeValueInfo('y', DataType.FLOAT, [T, dirs, 1, HID])],
+      outputs: [makeValueInfo('y', DataType.FLOAT, named ? [T, dirs, 1, HID] : [dirs, 1, HID])],
     }),
   });
 }
@@ -72,7 +72,7 @@ async function error(a: Model, b: Model, set: Sample[]): Promise<number> {
 
 const recipe = (recovery: 'none' | 'bias' | 'gptq') => makeRecipe('portable', { weights: 'int4', granularity: 'block', blockSize: 16, recovery });
 
-describe('recurrent layers (LSTM, GRU, RNN): W recovered on the layer inputs', () => {
+describe('recurrent layers (LSTM, GRU, RNN): W recovered on the layer inputs, R on its states', () => {
   it('H is XᵀX over every time step of every sample; W seen as [directions·gates·hidden, input]', async () => {
     const model = recurrentModel('LSTM', 2);
     const cal = samples(5, 1);
@@ -99,9 +99,23 @@ describe('recurrent layers (LSTM, GRU, RNN): W recovered on the layer inputs', (
     expect(Math.max(...mean.map((v, i) => Math.abs(v - got!.mean[0][i])))).toBeLessThan(1e-6);
   });
 
-  for (const [op, dirs] of [['LSTM', 2], ['GRU', 1], ['RNN', 2]] as const) {
-    it(`${op} (${dirs === 2 ? 'bidirectional' : 'forward'}), int4 block: gptq closer to the original than round to nearest on held-out inputs; Wb moved by (W − Ŵ)·x̄, Rb unchanged; R says it keeps round to nearest`, async () => {
-      const model = recurrentModel(op, dirs);
+  it("R's H is Σ h·hᵀ over the states the layer outputs (every time step, both directions), its unnamed Y named in the statistics copy", async () => {
+    const cal = samples(4, 5);
+    const unnamed = recurrentModel('LSTM', 2, false);
+    const got = (await collectHessians(unnamed, recoveryLayers(unnamed, recipe('gptq')), cal, run)).get('rnn#R');
+    expect([got?.rows, got?.cols]).toEqual([4 * T * 2, HID]);
+    const h = new Float64Array(HID * HID);
+    for (const s of cal) {
+      const y = (await run(encodeModel(recurrentModel('LSTM', 2)), s)).y.data as Float32Array;
+      for (let r = 0; r < y.length / HID; r++) for (let i = 0; i < HID; i++) for (let j = 0; j < HID; j++) h[i * HID + j] += y[r * HID + i] * y[r * HID + j];
+    }
+    const scale = Math.max(...h.map(Math.abs));
+    expect(Math.max(...h.map((v, i) => Math.abs(v - got!.h[0][i]))) / scale).toBeLessThan(1e-5);
+  });
+
+  for (const [op, dirs, lbr] of [['LSTM', 2, false], ['GRU', 1, false], ['GRU', 1, true], ['RNN', 2, false]] as const) {
+    it(`${op} (${dirs === 2 ? 'bidirectional' : 'forward'}${lbr ? ', linear_before_reset' : ''}), int4 block: gptq closer to the original than round to nearest on held-out inputs; W and R solved (a GRU's R only with linear_before_reset); with "bias", Wb moved by (W − Ŵ)·x̄, Rb unchanged`, async () => {
+      const model = recurrentModel(op, dirs, true, lbr);
       const cal = samples(24, 2);
       const held = samples(8, 3);
       const layers = recoveryLayers(model, recipe('gptq'));
@@ -114,8 +128,17 @@ describe('recurrent layers (LSTM, GRU, RNN): W recovered on the layer inputs', (
       expect(eg).toBeLessThan(er);
       expect(eb).toBeLessThan(er);
       const notes = gptq.report.layers[0].notes.join(' ');
-      expect(notes).toMatch(/the recurrent weights R read the layer's own states and keep round to nearest/);
       expect(notes).toMatch(/bias corrected/);
+      const [wRec, rRec] = [1, 2].map((i) => gptq.report.layers[0].weights.find((x) => x.input === i)?.recovery);
+      expect(wRec?.method).toBe('gptq');
+      if (op === 'GRU' && !lbr) {
+        expect(rRec).toBeUndefined();
+        expect(notes).toMatch(/the recurrent weights R keep round to nearest \(a GRU without linear_before_reset reads r ⊙ h through R/);
+      } else {
+        // R solved on the states: its one-step error on them lower than round to nearest's
+        expect(rRec?.method).toBe('gptq');
+        expect(rRec!.errorAfter).toBeLessThan(rRec!.errorBefore);
+      }
       // the bias step: Wb + (W − Ŵ)·x̄ (Ŵ the round-to-nearest weights both share), Rb as it was
       const g = GATES[op] * HID;
       const w = tensorValues(model.graph!.initializers[0]) as Float32Array;
