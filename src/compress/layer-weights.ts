@@ -128,9 +128,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const stateR = env.layer !== undefined && RECURRENT.has(env.layer.op) && w.role === 'weight' && w.inputIndex === 2;
   const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === solved || env.recoveryView !== undefined || (stateR && env.stateHessian !== undefined)) && !refit;
   const hessian = stateR ? env.stateHessian : env.hessian;
-  if (s.recovery !== 'none' && stateR && !env.stateHessian) {
-    note(`recovery ${s.recovery}: the recurrent weights R keep round to nearest (${s.recovery === 'bias' ? 'bias correction takes W\'s inputs only' : env.layer?.op === 'GRU' && !stateRecoverable(env.layer) ? 'a GRU without linear_before_reset reads r ⊙ h through R, not its states' : 'no states of the layer were collected'}; W is recovered on its inputs)`);
-  }
+  if (s.recovery !== 'none' && stateR && !env.stateHessian) note(stateNote(s.recovery, env.layer as Layer));
   // with the layer's input statistics, magnitude pruning picks its mask by |w|·√H_jj (Wanda)
   const importance = recovering && s.prune > 0 && s.pruneMethod === 'magnitude' ? pruneImportance(rl as Layer, plan.shape, hessian, values) : undefined;
   for (const step of VALUE_STEPS) {
@@ -213,6 +211,12 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   report.encoding = encoding;
   if (encoding !== 'unchanged') report.bytesAfter = e.storedBytes();
   return { plan, output, emitter: encoding === 'unchanged' ? undefined : e, matMulNBits, report };
+}
+
+/** Why a recurrent layer's R keeps round to nearest (no H of its states). */
+function stateNote(recovery: LayerSettings['recovery'], layer: Layer): string {
+  const why = recovery === 'bias' ? "bias correction takes W's inputs only" : layer.op === 'GRU' && !stateRecoverable(layer) ? 'a GRU without linear_before_reset reads r ⊙ h through R, not its states' : 'no states of the layer were collected';
+  return `recovery ${recovery}: the recurrent weights R keep round to nearest (${why}; W is recovered on its inputs)`;
 }
 
 /**

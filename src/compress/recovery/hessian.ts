@@ -608,18 +608,7 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   const copy = cloneModel(model);
   const g = copy.graph;
   if (!g) throw new AppError('unsupported', 'The model has no graph to collect layer inputs from.');
-  // a recurrent layer's states: its unnamed Y gets a name (at any depth of If branches)
-  const produce = new Map(stats.filter((s) => s.produce).map((s) => [s.produce?.node, s.produce?.name as string]));
-  if (produce.size > 0) {
-    const walk = (graph: Graph) => {
-      for (const n of graph.nodes) {
-        const name = n.name ? produce.get(n.name) : undefined;
-        if (name && !n.outputs[0]) n.outputs[0] = name;
-        for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
-      }
-    };
-    walk(g);
-  }
+  nameStates(g, stats);
   const opset = copy.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   const names = new NameAllocator(collectNames(copy));
   const b = new StatBuilder(names, Number(opset ?? 1));
@@ -741,6 +730,20 @@ function statisticsModel(model: Model, stats: readonly Stat[], convs: ReadonlyMa
   feeding.weights = weights;
   if (inPlace && !subgraphs) weightsAsInputs(g, feeding);
   return { model: copy, feeding };
+}
+
+/** A recurrent layer's unnamed Y, which a state view reads (Stat.produce), gets its name in the copy (at any depth of If branches). */
+function nameStates(g: Graph, stats: readonly Stat[]): void {
+  const produce = new Map(stats.filter((s) => s.produce).map((s) => [s.produce?.node, s.produce?.name as string]));
+  if (produce.size === 0) return;
+  const walk = (graph: Graph) => {
+    for (const n of graph.nodes) {
+      const name = n.name ? produce.get(n.name) : undefined;
+      if (name && !n.outputs[0]) n.outputs[0] = name;
+      for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
+    }
+  };
+  walk(g);
 }
 
 /**
