@@ -100,7 +100,7 @@ export function findDuplicateInitializers(model: Model): DuplicateInitializer[] 
         out.push({ rec, name, keep: same.name, transposed: false, bytes: raw.length });
         continue;
       }
-      const e = ELEMENT_BYTES[t.dataType];
+      const e = t.dataType === undefined ? undefined : ELEMENT_BYTES[t.dataType];
       if (e && t.dims.length === 2 && raw.length >= TRANSPOSED_MIN_BYTES) {
         const [rows, cols] = t.dims.map(Number);
         const twin = matrices.get(`${t.dataType}|${cols},${rows}`)?.find((k) => transposedBytes(k.raw, raw, cols, rows, e));
