@@ -14,6 +14,17 @@ Not committed: run it where you need them (Debian's python3-torch, python3-torch
   vit       patch Conv 16x16 stride 16 + 3 pre-norm encoder layers
   dw9       depthwise-separable block with BatchNormalization kept, opset 9, no constant folding
   tiedemb   Gather(wte) ... MatMul(h, Transpose(wte)): a tied embedding (onnx.helper)
+Session 18:
+  gpt2      GPT-2-style: Conv1D as addmm (Gemm without transB), a tied LM head that constant folding
+            writes as a transposed copy of the table; samples: folders of input_ids.npy
+  bert      BERT-style: input_ids, attention_mask (padding), token_type_ids
+  wfirst    MatMul with its weight first (W @ x on [B, C, T]) and an Einsum linear layer
+  unet      Conv/BatchNorm blocks, MaxPool, ConvTranspose and bilinear Upsample, skip Concats
+  yolo      Conv/BatchNorm/SiLU, Split, SPPF max pools, nearest Upsample
+  cond      torch.jit.script with a data-dependent if: Convs in both branches of an If
+  lstm      Linear + 2-layer LSTM + Linear
+Trained exports with nested Ifs and LSTMs: silero-vad (npm pack @ricky0123/vad-web@0.0.31, its
+dist/silero_vad_*.onnx), with audio (--samples DIR --sample-rate 16000 --dims input[1]=512).
 """
 import os, sys, numpy as np, torch, torchvision
 from torch import nn
