@@ -426,6 +426,58 @@ describe('collectHessians: layers in an If nested in an If branch', () => {
   }
 });
 
+describe('collectHessians: layers in a Loop body', () => {
+  // h_0 = x [1, K]; M iterations of h ← Relu(h·W) (W an outer weight); y the last h
+  const K = 12;
+  function loopModel(rng: () => number): Model {
+    const body = makeGraph({
+      name: 'body',
+      nodes: [
+        makeNode('MatMul', ['h_in', 'w'], ['a'], [], { name: 'step_fc' }),
+        makeNode('Relu', ['a'], ['h_out'], [], { name: 'step_relu' }),
+        makeNode('Identity', ['cond_in'], ['cond_out'], [], { name: 'keep_going' }),
+      ],
+      inputs: [makeValueInfo('i', DataType.INT64, []), makeValueInfo('cond_in', DataType.BOOL, []), makeValueInfo('h_in', DataType.FLOAT, [1, K])],
+      outputs: [makeValueInfo('cond_out', DataType.BOOL, []), makeValueInfo('h_out', DataType.FLOAT, [1, K])],
+    });
+    return makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [makeNode('Loop', ['m', 'yes', 'x'], ['y'], [attr.graph('body', body)], { name: 'loop' })],
+        initializers: [makeTensor('w', DataType.FLOAT, [K, K], Float32Array.from({ length: K * K }, () => (rng() * 2 - 1) * 0.6)), makeTensor('yes', DataType.BOOL, [], Uint8Array.of(1))],
+        inputs: [makeValueInfo('m', DataType.INT64, []), makeValueInfo('x', DataType.FLOAT, [1, K])],
+        outputs: [makeValueInfo('y', DataType.FLOAT, [1, K])],
+      }),
+    });
+  }
+
+  it("H is Σ h·hᵀ over every iteration of every sample (a sample whose Loop runs no iteration adds none); the layer recovered, the model runs", async () => {
+    const rng = seeded(41);
+    const model = loopModel(rng);
+    expect(recoveryLayers(model, recipe).map((l) => l.layer.key)).toEqual(['step_fc']);
+    const w = tensorValues(model.graph!.initializers[0]) as Float32Array;
+    const trips = [3, 0, 2, 4, 1];
+    const samples: Sample[] = trips.map((m) => ({ m: { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(m)) }, x: { dtype: 'float32', dims: [1, K], data: Float32Array.from({ length: K }, () => rng() * 2 - 0.5) } }));
+    const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run)).get('step_fc');
+    const want = new Float64Array(K * K);
+    let rows = 0;
+    for (const [k, s] of samples.entries()) {
+      let h = Array.from(s.x.data as Float32Array);
+      for (let it = 0; it < trips[k]; it++) {
+        rows++;
+        for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) want[i * K + j] += h[i] * h[j];
+        h = Array.from({ length: K }, (_, o) => Math.max(0, h.reduce((p, v, i) => p + v * w[i * K + o], 0)));
+      }
+    }
+    expect([got?.rows, got?.cols]).toEqual([rows, K]);
+    expect(largest(want.map((v, i) => v - (got?.h[0][i] ?? 0))) / largest(want)).toBeLessThan(1e-6);
+    const out = compressModel(model, { ...recipe, defaults: { ...recipe.defaults, weights: 'int4', granularity: 'per-channel' } }, { recovery: new Map([['step_fc', got!]]) });
+    expect(out.report.layers[0].weights.find((x) => x.recovery)?.recovery?.method).toBe('gptq');
+    expect(((await run(encodeModel(out.model), samples[0])).y.data as Float32Array).length).toBe(K);
+  });
+});
+
 describe('unrecoverableReason: why a layer gets no statistics whatever samples are given', () => {
   it('names the op, transA, a 3-D kernel; nothing for a layer it can recover (a weight read through a Transpose included)', () => {
     const rng = seeded(3);

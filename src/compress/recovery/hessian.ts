@@ -124,17 +124,23 @@ export interface HessianOptions {
   statsBudget?: number;
 }
 
-/** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere, and where an enclosing graph is not an If branch (a Loop body). */
+/** The If node (by name) and branch a layer sits in, from its graph path (`<If>/then_branch`); undefined elsewhere (a Loop body included). */
 export function branchOf(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' } | undefined {
-  const levels = branchLevels(layer);
-  return levels?.[0];
+  const level = subgraphLevels(layer)?.[0];
+  return level && level.attr !== 'body' ? { node: level.node, attr: level.attr } : undefined;
+}
+
+/** A graph a layer sits in: a branch of an If, or the body of a Loop. */
+export interface SubgraphLevel {
+  node: string;
+  attr: 'then_branch' | 'else_branch' | 'body';
 }
 
 /**
- * The If branches a layer sits in, innermost first, up to the main graph (an If in an If branch:
- * two); undefined unless every enclosing graph is a then_branch or else_branch of an If.
+ * The If branches and Loop bodies a layer sits in, innermost first, up to the main graph (an If in
+ * an If branch: two); undefined unless every enclosing graph is one of those.
  */
-export function branchLevels(layer: Layer): { node: string; attr: 'then_branch' | 'else_branch' }[] | undefined {
+export function subgraphLevels(layer: Layer): SubgraphLevel[] | undefined {
   if (layer.graphPath === 'main') return undefined;
   if (!layer.ancestors) {
     // (a layer made without its ancestors: its graph path alone)
@@ -142,13 +148,17 @@ export function branchLevels(layer: Layer): { node: string; attr: 'then_branch' 
     const attr = layer.graphPath.slice(cut + 1);
     return !layer.nested && cut > 0 && (attr === 'then_branch' || attr === 'else_branch') ? [{ node: layer.graphPath.slice(0, cut), attr }] : undefined;
   }
-  const out: { node: string; attr: 'then_branch' | 'else_branch' }[] = [];
+  const out: SubgraphLevel[] = [];
   for (const a of layer.ancestors) {
-    if (a.op !== 'If' || (a.attr !== 'then_branch' && a.attr !== 'else_branch')) return undefined;
-    out.push({ node: a.node, attr: a.attr });
+    const branch = a.op === 'If' && (a.attr === 'then_branch' || a.attr === 'else_branch');
+    if (!branch && !(a.op === 'Loop' && a.attr === 'body')) return undefined;
+    out.push({ node: a.node, attr: a.attr as SubgraphLevel['attr'] });
   }
   return out.length > 0 ? out : undefined;
 }
+
+/** Whether a layer sits in a Loop body (at any depth): its rows are every iteration's. */
+const inLoop = (layer: Layer) => subgraphLevels(layer)?.some((l) => l.attr === 'body') === true;
 
 /**
  * Which layers can be recovered, and the tensor each reads: main-graph Conv and ConvTranspose
@@ -158,14 +168,16 @@ export function branchLevels(layer: Layer): { node: string; attr: 'then_branch' 
 export function recoverable(layer: Layer): { input: string; swap?: boolean } | undefined {
   const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
   const conv = layer.op === 'Conv' || layer.op === 'ConvTranspose';
-  if ((layer.graphPath !== 'main' && !((dense || conv || RECURRENT.has(layer.op)) && branchOf(layer))) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
+  // in subgraphs: If branches (any op here) and Loop bodies (dense and recurrent layers: each iteration's rows stacked)
+  const sub = layer.graphPath !== 'main' && subgraphLevels(layer) !== undefined && (dense || RECURRENT.has(layer.op) || (conv && !inLoop(layer)));
+  if ((layer.graphPath !== 'main' && !sub) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   if (layer.recurrentState) return { input: stateInput(layer) };
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
     const xs = n.inputs[1];
     const w0 = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 0);
-    return xs && w0?.shape.length === 2 && layer.graphPath === 'main' ? { input: xs, swap: true } : undefined;
+    return xs && w0?.shape.length === 2 ? { input: xs, swap: true } : undefined;
   }
   const x = n.inputs[0];
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
@@ -230,13 +242,14 @@ export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
  * or undefined where it would have them.
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
-  if (layer.graphPath !== 'main' && !branchOf(layer)) return 'layers inside subgraphs other than If branches (Loop and Scan bodies, functions) are not recovered';
-  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside If branches are not recovered (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU and RNN are)`;
+  if (layer.graphPath !== 'main' && !subgraphLevels(layer)) return 'layers inside subgraphs other than If branches and Loop bodies (Scan bodies, functions) are not recovered';
+  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside subgraphs are not recovered (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU and RNN are)`;
+  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && inLoop(layer)) return `${layer.op} layers inside Loop bodies are not recovered (Gemm, MatMul, LSTM, GRU and RNN are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
   if (!w) return 'its weight is not its second input';
-  if (recoveredInput(layer) === 0 && !recoverable(layer)) return layer.graphPath !== 'main' ? 'a MatMul with its weight first (W·X) is recovered in the main graph only' : `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
+  if (recoveredInput(layer) === 0 && !recoverable(layer)) return `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
   if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
   if (!recoverable(layer)) {
     if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
@@ -294,8 +307,8 @@ interface Stat {
   swap?: boolean;
   /** a recurrent layer's unnamed Y, which the copy names `name` (its state view's input) */
   produce?: { node: string; name: string };
-  /** a layer in If branches (innermost first, the last If the main graph's): its input is taken out as a new output of each If (exportBranchInputs) */
-  branch?: { levels: { node: string; attr: 'then_branch' | 'else_branch' }[]; dtype: number };
+  /** a layer in If branches and Loop bodies (innermost first, the last node the main graph's): its input is taken out as a new output of each (exportBranchInputs) */
+  branch?: { levels: SubgraphLevel[]; dtype: number };
   cols: number;
   groups: number;
   /** the Conv's kernel shape (its rank: 1-D or 2-D) and input channels */
@@ -762,7 +775,7 @@ function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap
   const ifs = new Map<string, Node>();
   const walk = (graph: Graph) => {
     for (const n of graph.nodes) {
-      if (n.opType === 'If' && n.name) ifs.set(n.name, n);
+      if ((n.opType === 'If' || n.opType === 'Loop') && n.name) ifs.set(n.name, n);
       for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
     }
   };
@@ -786,6 +799,25 @@ function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap
     for (const [depth, level] of br.levels.entries()) {
       const node = ifs.get(level.node);
       const branch = (a: string) => node?.attributes.find((x) => x.name === a)?.g;
+      if (level.attr === 'body') {
+        // a Loop: the value becomes a scan output of its body (every iteration's, stacked on a new first axis)
+        const body = branch('body');
+        if (!node || !body || conv) {
+          ok = false;
+          break;
+        }
+        if (!body.nodes.some((n) => n.outputs.includes(value)) || body.outputs.some((o) => o.name === value)) {
+          const id = names.fresh(`${s.input}__in_body`);
+          body.nodes.push(makeNode('Identity', [value], [id], [], { name: id }));
+          value = id;
+        }
+        body.outputs.push(makeValueInfo(value, br.dtype));
+        // (the node's outputs: the loop-carried values, then the scan outputs; those the model left off get names)
+        while (node.outputs.length < body.outputs.length - 2) node.outputs.push(names.fresh('__hessian_unused'));
+        value = names.fresh(`${s.input}__iterations${depth > 0 ? depth : ''}`);
+        node.outputs.push(value);
+        continue;
+      }
       const here = branch(level.attr);
       const there = branch(level.attr === 'then_branch' ? 'else_branch' : 'then_branch');
       if (!node || !here || !there) {
@@ -1094,9 +1126,9 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     // (a float16, bfloat16 or double layer: its inputs are cast to float32 in the statistics copy)
     if (!r || !m || !w || !FLOAT_TYPES.has(w.dataType) || (r.swap && opset < 5)) continue;
     // a layer in If branches: the outermost If must be the main graph's (one named so)
-    const levels = layer.graphPath === 'main' ? undefined : branchLevels(layer);
+    const levels = layer.graphPath === 'main' ? undefined : subgraphLevels(layer);
     const outermost = levels?.[levels.length - 1];
-    if (layer.graphPath !== 'main' && (!outermost || model.graph?.nodes.filter((n) => n.name === outermost.node && n.opType === 'If').length !== 1)) continue;
+    if (layer.graphPath !== 'main' && (!outermost || model.graph?.nodes.filter((n) => n.name === outermost.node && (n.opType === 'If' || n.opType === 'Loop')).length !== 1)) continue;
     // a Log after the layer (one pass, dense): one H per output channel, where they fit
     const logInput = full && !partner && !isConv(layer) && !levels && !r.swap && opset >= 8 ? (asked ?? logInputAfter(model, layer.node)) : undefined;
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;

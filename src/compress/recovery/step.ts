@@ -8,7 +8,7 @@ import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
 import { columnGroups, groupOfElement, gptqRows, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
-import { branchOf, unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
+import { subgraphLevels, unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
 
@@ -73,8 +73,12 @@ function recoverByGroups(
 ): Recovered {
   if (!hessian) {
     const why = unrecoverableReason(layer);
-    const branch = branchOf(layer);
-    const none = branch ? `its If branch (${branch.attr} of ${branch.node}) did not run on the calibration samples` : 'no calibration inputs for this layer (give samples)';
+    const level = subgraphLevels(layer)?.[0];
+    const none = level
+      ? level.attr === 'body'
+        ? `its Loop (${level.node}) ran no iteration on the calibration samples`
+        : `its If branch (${level.attr} of ${level.node}) did not run on the calibration samples`
+      : 'no calibration inputs for this layer (give samples)';
     return { note: `recovery ${mode}: ${why ?? none}; ${kept}` };
   }
   const m = weightMatrix(layer, shape);
