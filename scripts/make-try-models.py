@@ -23,6 +23,7 @@ Session 18:
   yolo      Conv/BatchNorm/SiLU, Split, SPPF max pools, nearest Upsample
   cond      torch.jit.script with a data-dependent if: Convs in both branches of an If
   lstm      Linear + 2-layer LSTM + Linear
+  loop      an RNN cell as a scripted Python loop: Linear layers in a Loop body
 Trained exports with nested Ifs and LSTMs: silero-vad (npm pack @ricky0123/vad-web@0.0.31, its
 dist/silero_vad_*.onnx), with audio (--samples DIR --sample-rate 16000 --dims input[1]=512).
 """
@@ -42,7 +43,7 @@ def export(name, model, x, dyn, opset, names=('input',), outs=('output',)):
             a = np.random.randn(*xs[0].shape).astype(np.float32) if xs[0].dtype == torch.float32 else xs[0].numpy()
             np.save(os.path.join(d, f's{i:03d}.npy'), a)
     print(name, os.path.getsize(p) // 1024, 'KB')
-m = sys.argv[2:] or ['resnet18', 'mbv3', 'effb0', 'tenc', 'tencnf', 'ae', 'ae16', 'resnext', 'kws', 'vit', 'dw9', 'tiedemb', 'gpt2', 'bert', 'wfirst', 'unet', 'yolo', 'cond', 'lstm']
+m = sys.argv[2:] or ['resnet18', 'mbv3', 'effb0', 'tenc', 'tencnf', 'ae', 'ae16', 'resnext', 'kws', 'vit', 'dw9', 'tiedemb', 'gpt2', 'bert', 'wfirst', 'unet', 'yolo', 'cond', 'lstm', 'loop']
 if 'resnet18' in m: export('resnet18', torchvision.models.resnet18(), torch.randn(1, 3, 224, 224), {'input': {0: 'batch'}}, 17)
 if 'mbv3' in m: export('mbv3', torchvision.models.mobilenet_v3_small(), torch.randn(1, 3, 224, 224), {'input': {0: 'N'}}, 13)
 if 'effb0' in m: export('effb0', torchvision.models.efficientnet_b0(), torch.randn(1, 3, 224, 224), None, 11)
@@ -243,3 +244,18 @@ class LSTMm(nn.Module):
         super().__init__(); s.inp = nn.Linear(40, 96); s.lstm = nn.LSTM(96, 96, num_layers=2, batch_first=True); s.out = nn.Linear(96, 20)
     def forward(s, x): return s.out(s.lstm(torch.relu(s.inp(x)))[0])
 if 'lstm' in m: export('lstm', LSTMm(), torch.randn(1, 30, 40), {'input': {0: 'b', 1: 't'}}, 14)
+class CellLoop(nn.Module):
+    """An RNN cell written as a Python loop over time (torch.jit.script): Linear layers in a Loop body."""
+    def __init__(s):
+        super().__init__(); s.ih = nn.Linear(20, 48); s.hh = nn.Linear(48, 48); s.out = nn.Linear(48, 5)
+    def forward(s, x):
+        h = torch.zeros(x.size(0), 48)
+        for t in range(x.size(1)):
+            h = torch.tanh(s.ih(x[:, t]) + s.hh(h))
+        return s.out(h)
+if 'loop' in m:
+    mod = torch.jit.script(CellLoop().eval()); p = os.path.join(OUT, 'loop.onnx')
+    torch.onnx.export(mod, (torch.randn(1, 15, 20),), p, opset_version=13, input_names=['input'], output_names=['output'], dynamic_axes={'input': {0: 'b', 1: 't'}})
+    d = os.path.join(OUT, 'loop-samples'); os.makedirs(d, exist_ok=True)
+    for i in range(40): np.save(os.path.join(d, f's{i:03d}.npy'), np.random.randn(1, 15, 20).astype(np.float32))
+    print('loop', os.path.getsize(p) // 1024, 'KB')
