@@ -190,7 +190,8 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean } | u
     return mode === 'NOTSET' || mode === 'VALID' || (layer.op === 'Conv' && (mode === 'SAME_UPPER' || mode === 'SAME_LOWER')) ? { input: x } : undefined;
   }
   if (layer.op === 'MatMul') return { input: x };
-  if (layer.op === 'Gemm' && attrInt(n, 'transA', 0) === 0) return { input: x };
+  // (transA: A is [K, M], each of its M columns a row, as W·X's)
+  if (layer.op === 'Gemm') return attrInt(n, 'transA', 0) === 0 ? { input: x } : { input: x, swap: true };
   // LSTM, GRU, RNN: W [directions, gates·hidden, input] reads every time step of X (either layout); R reads the layer's own states and keeps round to nearest
   // (a weight stored [gates·hidden, input] and unsqueezed on its way, as silero-vad's: its rank as read is checked by weightMatrix)
   if (RECURRENT.has(layer.op) && (w.shape.length === 3 || w.shape.length === 2)) return { input: x };
@@ -252,7 +253,6 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (recoveredInput(layer) === 0 && !recoverable(layer)) return `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
   if (!FLOAT_TYPES.has(w.dataType)) return 'its weight is not a float tensor';
   if (!recoverable(layer)) {
-    if (layer.op === 'Gemm') return 'Gemm with transA is not recovered';
     if (RECURRENT.has(layer.op)) return `${layer.op} with a weight of shape [${w.shape.join(', ')}] is not recovered`;
     const rank = attrInts(layer.node, 'kernel_shape')?.length ?? w.shape.length - 2;
     return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are, and a Conv's SAME)`;
