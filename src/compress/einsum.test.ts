@@ -9,7 +9,10 @@ import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/bui
 import { encodeModel } from '../onnx/codec';
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type Model } from '../onnx/types';
+import type { Sample } from './activations/calibrate';
 import { compressModel } from './compress';
+import { collectHessians } from './recovery/hessian';
+import { recoveryLayers } from './recovery/plan';
 import { makeRecipe } from './recipe';
 import { nodeRunModel } from './recovery/testing/node-run';
 import { einsumAxes } from './weights';
@@ -58,6 +61,82 @@ describe('einsumAxes', () => {
       let [dot, na, nb] = [0, 0, 0];
       for (let i = 0; i < a.length; i++) [dot, na, nb] = [dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]];
       expect(dot / Math.sqrt(na * nb)).toBeGreaterThan(weights === 'int8' ? 0.9999 : 0.99);
+    });
+  }
+});
+
+describe('Einsum recovery: a linear Einsum solved by GPTQ like the MatMul it is', () => {
+  const [B, TT, I, O] = [2, 6, 24, 12];
+  // X's summed letter last (plain rows), second last (swapped), first (a permutation); the weight first or second
+  const cases = [
+    { eq: 'bti,oi->bto', x: [B, TT, I], w: [O, I], wIndex: 1 },
+    { eq: 'bct,oc->bto', x: [B, I, TT], w: [O, I], wIndex: 1 },
+    { eq: 'cbt,co->bto', x: [I, B, TT], w: [I, O], wIndex: 1 },
+    { eq: 'oi,bti->bto', x: [B, TT, I], w: [O, I], wIndex: 0 },
+  ];
+  for (const c of cases) {
+    it(`${c.eq}: H is the sum over X's rows (the summed letter's vectors) of x·xᵀ; gptq closer than round to nearest`, async () => {
+      const rng = seeded(5);
+      const wv = Float32Array.from({ length: O * I }, () => rng() * 2 - 1);
+      const inputs = c.wIndex === 1 ? ['x', 'w'] : ['w', 'x'];
+      const model: Model = makeModel({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: makeGraph({
+          nodes: [makeNode('Einsum', inputs, ['y'], [attr.string('equation', c.eq)], { name: 'lin' })],
+          initializers: [makeTensor('w', DataType.FLOAT, c.w, wv)],
+          inputs: [makeValueInfo('x', DataType.FLOAT, c.x)],
+          outputs: [makeValueInfo('y', DataType.FLOAT, [B, TT, O])],
+        }),
+      });
+      // rows of low rank plus noise along the summed letter's axis
+      const axis = c.eq.split(',')[1 - c.wIndex].indexOf(c.wIndex === 1 ? c.eq.split(',')[1][c.w[0] === O ? 1 : 0] : 'i');
+      const strides = c.x.map((_, k) => c.x.slice(k + 1).reduce((p, d) => p * d, 1));
+      const basis = [0, 1, 2].map((k) => Float32Array.from({ length: I }, (_, i) => Math.sin(i * (k + 1) * 0.37 + k)));
+      const make = (n: number, seed: number): Sample[] => {
+        const r = seeded(seed);
+        return Array.from({ length: n }, () => {
+          const data = new Float32Array(B * TT * I);
+          const rows = (B * TT * I) / I;
+          for (let q = 0; q < rows; q++) {
+            // q-th combination of the other axes
+            const others = c.x.map((_, k) => k).filter((k) => k !== axis);
+            let rest = q;
+            let base = 0;
+            for (let k = others.length - 1; k >= 0; k--) {
+              base += (rest % c.x[others[k]]) * strides[others[k]];
+              rest = Math.floor(rest / c.x[others[k]]);
+            }
+            const coef = basis.map(() => r() * 2 - 1);
+            for (let i = 0; i < I; i++) data[base + i * strides[axis]] = 0.2 + basis.reduce((s, b, k) => s + coef[k] * b[i], 0) + 0.02 * (r() * 2 - 1);
+          }
+          return { x: { dtype: 'float32', dims: c.x, data } };
+        });
+      };
+      const cal = make(8, 1);
+      const recipe = (recovery: 'none' | 'gptq') => makeRecipe('portable', { weights: 'int4', granularity: 'block', blockSize: 8, recovery });
+      const got = (await collectHessians(model, recoveryLayers(model, recipe('gptq')), cal, run)).get('lin');
+      expect([got?.rows, got?.cols]).toEqual([8 * B * TT, I]);
+      const h = new Float64Array(I * I);
+      for (const s of cal) {
+        const x = s.x.data as Float32Array;
+        for (let q = 0; q < x.length; q++) {
+          // each element's row: its position with the summed axis set to 0
+          const idx = Math.floor(q / strides[axis]) % c.x[axis];
+          if (idx !== 0) continue;
+          for (let i = 0; i < I; i++) for (let j = 0; j < I; j++) h[i * I + j] += x[q + i * strides[axis]] * x[q + j * strides[axis]];
+        }
+      }
+      const scale = Math.max(...h.map(Math.abs));
+      expect(Math.max(...h.map((v, i) => Math.abs(v - got!.h[0][i]))) / scale).toBeLessThan(1e-6);
+      const gptq = compressModel(model, recipe('gptq'), { recovery: new Map([['lin', got!]]) });
+      const rtn = compressModel(model, recipe('none'));
+      let [eg, er] = [0, 0];
+      for (const s of make(4, 2)) {
+        const [p, q, r] = [(await run(encodeModel(model), s)).y.data as Float32Array, (await run(encodeModel(gptq.model), s)).y.data as Float32Array, (await run(encodeModel(rtn.model), s)).y.data as Float32Array];
+        for (let i = 0; i < p.length; i++) [eg, er] = [eg + (p[i] - q[i]) ** 2, er + (p[i] - r[i]) ** 2];
+      }
+      expect(eg).toBeLessThan(er * 0.7);
     });
   }
 });

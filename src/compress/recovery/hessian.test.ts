@@ -494,11 +494,12 @@ describe('unrecoverableReason: why a layer gets no statistics whatever samples a
           makeNode('Conv', ['v', 'wv'], ['d'], [], { name: 'conv3d' }),
           makeNode('GRU', ['s', 'gw', 'gr'], ['e'], [attr.int('hidden_size', 4)], { name: 'gru' }),
           makeNode('Einsum', ['x', 'w'], ['f'], [attr.string('equation', 'bi,io->bo')], { name: 'einsum' }),
+          makeNode('Einsum', ['x', 'w'], ['f2'], [attr.string('equation', 'bi,ij->bij')], { name: 'outer' }),
           makeNode('ConvTranspose', ['v2', 'wc'], ['h'], [attr.string('auto_pad', 'SAME_UPPER'), attr.ints('strides', [2, 2])], { name: 'same' }),
         ],
         initializers: [t('w', [8, 8]), t('wt', [8, 8]), t('wg', [8, 8]), t('wv', [2, 3, 2, 2, 2]), t('gw', [1, 12, 8]), t('gr', [1, 12, 4]), t('wc', [3, 2, 2, 2])],
         inputs: [makeValueInfo('x', DataType.FLOAT, [2, 8]), makeValueInfo('g', DataType.FLOAT, [8, 2]), makeValueInfo('v', DataType.FLOAT, [1, 3, 4, 4, 4]), makeValueInfo('s', DataType.FLOAT, [5, 1, 8]), makeValueInfo('v2', DataType.FLOAT, [1, 3, 4, 4])],
-        outputs: ['b', 'c', 'd', 'e', 'f', 'h'].map((n) => makeValueInfo(n, DataType.FLOAT)),
+        outputs: ['b', 'c', 'd', 'e', 'f', 'f2', 'h'].map((n) => makeValueInfo(n, DataType.FLOAT)),
       }),
     });
     const why = Object.fromEntries(findLayers(model).map((l) => [l.key, unrecoverableReason(l)]));
@@ -510,7 +511,9 @@ describe('unrecoverableReason: why a layer gets no statistics whatever samples a
     expect(why.conv3d).toMatch(/3-D kernel/);
     // (W on its inputs: recurrent.test.ts)
     expect(why.gru).toBeUndefined();
-    expect(why.einsum).toMatch(/^Einsum layers are not recovered/);
+    // (a linear Einsum is recovered: einsum.test.ts)
+    expect(why.einsum).toBeUndefined();
+    expect(why.outer).toMatch(/^an Einsum that is not a linear layer/);
     expect(why.same).toMatch(/ConvTranspose with auto_pad SAME is not recovered/);
   });
 });

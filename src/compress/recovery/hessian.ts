@@ -31,12 +31,12 @@ import { releaseBuffer } from '../../core/release';
 import { attr, emptyTensor, makeNode, makeValueInfo } from '../../onnx/build';
 import { encodeModel, encodeModelInto } from '../../onnx/codec';
 import type { Layer } from '../../onnx/layers';
-import { attrInt, attrInts } from '../../onnx/attributes';
+import { attrInt, attrInts, attrString } from '../../onnx/attributes';
 import { isExternal, tensorByteLength, tensorFloats } from '../../onnx/tensor';
 import { DataType, type Attribute, type Graph, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
 import { markLargeRuns, type RunModel, type Sample, type SampleTensor } from '../activations/calibrate';
 import { bytesOf } from '../emit';
-import { FLOAT_TYPES } from '../weights';
+import { einsumAxes, FLOAT_TYPES } from '../weights';
 import { cloneModel, collectNames, NameAllocator } from '../graph-edit';
 import { prepareFactors } from './factor-runtime';
 import type { HMatrix, WeightMatrix } from './gptq';
@@ -165,14 +165,19 @@ const inLoop = (layer: Layer) => subgraphLevels(layer)?.some((l) => l.attr === '
  * (1-D/2-D), Gemm and MatMul with a constant weight; Gemm and MatMul in a branch of an If (the
  * statistics take their input out through the If: planStats checks the If is the main graph's).
  */
-export function recoverable(layer: Layer): { input: string; swap?: boolean } | undefined {
-  const dense = layer.op === 'MatMul' || layer.op === 'Gemm';
+export function recoverable(layer: Layer): { input: string; swap?: boolean; perm?: number[] } | undefined {
+  const dense = layer.op === 'MatMul' || layer.op === 'Gemm' || layer.op === 'Einsum';
   const conv = layer.op === 'Conv' || layer.op === 'ConvTranspose';
   // in subgraphs: If branches (any op here) and Loop bodies (dense and recurrent layers: each iteration's rows stacked)
   const sub = layer.graphPath !== 'main' && subgraphLevels(layer) !== undefined && (dense || RECURRENT.has(layer.op) || (conv && !inLoop(layer)));
   if ((layer.graphPath !== 'main' && !sub) || (layer.domain && layer.domain !== 'ai.onnx')) return undefined;
   const n = layer.node;
   if (layer.recurrentState) return { input: stateInput(layer) };
+  if (layer.op === 'Einsum') {
+    const e = einsumLinear(layer);
+    const x = e && n.inputs[e.input];
+    return e && x ? { input: x, ...(e.rows === 'swap' ? { swap: true } : Array.isArray(e.rows) ? { perm: e.rows } : {}) } : undefined;
+  }
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
     const xs = n.inputs[1];
@@ -203,6 +208,7 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean } | u
  * layer), or 0 for a MatMul whose only constant input is its first (W·X).
  */
 export function recoveredInput(layer: Layer): number {
+  if (layer.op === 'Einsum') return einsumLinear(layer)?.weight ?? 1;
   if (layer.op !== 'MatMul' || (layer.domain && layer.domain !== 'ai.onnx')) return 1;
   const at = (i: number) => (layer.weights ?? []).some((v) => v.role === 'weight' && v.inputIndex === i);
   return at(0) && !at(1) ? 0 : 1;
@@ -235,6 +241,40 @@ export function stateInput(layer: Layer): string {
   return layer.node.outputs[0] || `${layer.key}__Y`;
 }
 
+/**
+ * An Einsum that is a linear layer: two operands, a 2-D weight (`weight`: its input) whose one
+ * letter the output keeps (its rows) and whose other the product sums with the input X (its
+ * columns), every other letter of X kept by the output ('bti,oi->bto', 'bct,oc->bto'). X's rows:
+ * `plain` (the summed letter last: X as [-1, cols]), `swap` (second last), or a permutation that
+ * puts it last (no ellipsis in X); undefined for any other Einsum.
+ */
+export function einsumLinear(layer: Layer): { weight: number; input: number; rows: 'plain' | 'swap' | number[]; channelAxis: number } | undefined {
+  if (layer.op !== 'Einsum' || (layer.domain && layer.domain !== 'ai.onnx') || layer.node.inputs.length !== 2) return undefined;
+  const w = layer.weights.filter((v) => v.role === 'weight');
+  if (w.length !== 1 || w[0].inputIndex > 1) return undefined;
+  const weight = w[0].inputIndex;
+  const input = 1 - weight;
+  const eq = (attrString(layer.node, 'equation') ?? '').replace(/\s+/g, '');
+  const [lhs, rhs] = eq.split('->');
+  const terms = lhs.split(',');
+  const axes = einsumAxes(eq, weight, 2);
+  if (terms.length !== 2 || rhs === undefined || axes.channelAxis === undefined || axes.blockAxis === undefined) return undefined;
+  const wt = terms[weight];
+  const c = wt[axes.blockAxis];
+  const xt = terms[input];
+  const ellipsis = xt.includes('...');
+  const xl = xt.replace('...', '');
+  // X: the summed letter once, every other kept by the output, none shared with the weight's row letter
+  if (xl.split(c).length !== 2 || [...xl].some((l) => l !== c && (!rhs.includes(l) || wt.includes(l))) || new Set(xl).size !== xl.length) return undefined;
+  const tail = xt.slice(xt.indexOf(c));
+  if (tail === c) return { weight, input, rows: 'plain', channelAxis: axes.channelAxis };
+  if (tail.length === 2) return { weight, input, rows: 'swap', channelAxis: axes.channelAxis };
+  if (ellipsis) return undefined;
+  const p = xl.indexOf(c);
+  const perm = [...Array(xl.length).keys()].filter((i) => i !== p).concat(p);
+  return { weight, input, rows: perm, channelAxis: axes.channelAxis };
+}
+
 /** Recurrent layers: GPTQ solves their input weights W (input 1) on X's time steps. */
 export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
 
@@ -244,10 +284,11 @@ export const RECURRENT: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'RNN']);
  */
 export function unrecoverableReason(layer: Layer): string | undefined {
   if (layer.graphPath !== 'main' && !subgraphLevels(layer)) return 'layers inside subgraphs other than If branches and Loop bodies (Scan bodies, functions) are not recovered';
-  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside subgraphs are not recovered (Conv, ConvTranspose, Gemm, MatMul, LSTM, GRU and RNN are)`;
+  if (layer.graphPath !== 'main' && !['MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers inside subgraphs are not recovered (Conv, ConvTranspose, Gemm, MatMul, Einsum, LSTM, GRU and RNN are)`;
   if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && inLoop(layer)) return `${layer.op} layers inside Loop bodies are not recovered (Gemm, MatMul, LSTM, GRU and RNN are)`;
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
-  if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul and the input weights of LSTM, GRU and RNN are)`;
+  if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Einsum'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul, a linear Einsum, LSTM, GRU and RNN are)`;
+  if (layer.op === 'Einsum' && !einsumLinear(layer)) return 'an Einsum that is not a linear layer (a 2-D weight with one letter kept and one summed with its input) is not recovered';
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
   if (!w) return 'its weight is not its second input';
   if (recoveredInput(layer) === 0 && !recoverable(layer)) return `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
@@ -288,6 +329,12 @@ export function weightMatrix(layer: Layer, shape: readonly number[]): WeightMatr
   }
   if (shape.length !== 2) return undefined;
   const [a, b] = shape;
+  if (layer.op === 'Einsum') {
+    // the weight's kept letter is its rows, its summed letter its columns
+    const e = einsumLinear(layer);
+    if (!e) return undefined;
+    return e.channelAxis === 0 ? { rows: a, cols: b, at: (r, c) => r * b + c, strides: [b, 1] } : { rows: b, cols: a, at: (r, c) => c * b + r, strides: [1, b] };
+  }
   // (W·X: W [out, in] is rows already)
   const transposed = (layer.op === 'MatMul' && recoveredInput(layer) === 1) || (layer.op === 'Gemm' && attrInt(layer.node, 'transB', 0) === 0);
   // [K, N]: rows N, element (r, c) at c * N + r; Gemm transB [N, K]: rows N, at r * K + c
@@ -305,6 +352,8 @@ interface Stat {
   cast?: boolean;
   /** W·X (a MatMul's weight first): the rows are X's columns (its last two axes swapped) */
   swap?: boolean;
+  /** an Einsum's X: the axes put in this order first (the summed one last) */
+  perm?: number[];
   /** a recurrent layer's unnamed Y, which the copy names `name` (its state view's input) */
   produce?: { node: string; name: string };
   /** a layer in If branches and Loop bodies (innermost first, the last node the main graph's): its input is taken out as a new output of each (exportBranchInputs) */
@@ -533,6 +582,7 @@ class StatBuilder {
 
 /** A dense statistic's rows A as read from `input`: [rows, cols]. */
 function denseRows(b: StatBuilder, stat: Stat, input: string): string {
+  if (stat.perm) return b.reshape(b.transpose(input, stat.perm), [-1, stat.cols]);
   return stat.swap ? b.swappedRows(input, stat.cols) : b.reshape(input, [-1, stat.cols]);
 }
 
@@ -1134,7 +1184,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
-    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy, r.swap)}`;
+    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy, r.swap)}${r.perm ? `|perm=${r.perm.join(',')}` : ''}`;
     let stat = stats.get(key);
     if (!stat) {
       const conv = isConv(layer);
@@ -1148,6 +1198,7 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         input: r.input,
         op: conv ? 'Conv' : 'dense',
         ...(r.swap ? { swap: true } : {}),
+        ...(r.perm ? { perm: r.perm } : {}),
         ...(layer.recurrentState && !layer.node.outputs[0] ? { produce: { node: layer.node.name ?? '', name: r.input } } : {}),
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
         ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
