@@ -24,7 +24,7 @@ import { glyphStrip, recognizerModel } from '../testing/recognizer';
 import { toneWav, vadModel } from '../testing/vad';
 import type { AutotuneReport } from './autotune';
 import type { CompressOutcome } from './compress';
-import { decodeImageFile } from './data';
+import { checkDims, decodeImageFile } from './data';
 import type { EvalReport } from './eval';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -245,4 +245,24 @@ describe('cli data: audio', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('feedback: the model has no output "nope" to feed into "state"');
   });
+
+  it('a --dims key that names no symbolic dim is an error listing the ones there are', () => {
+    const d = checkDimsOf({ input: ['batch', 'sequence'], sr: [] });
+    expect(d({ sequence: 512 })).toBe('');
+    expect(d({ 'input[1]': 512 })).toBe('');
+    expect(d({ 'input[2]': 512 })).toBe('--dims: "input[2]" names no symbolic dim of this model; its symbolic dims: batch (input[0]), sequence (input[1])');
+  });
 });
+
+/** checkDims' message for `dims` on inputs of these shapes ('' when accepted). */
+function checkDimsOf(shapes: Record<string, (string | number)[]>): (dims: Record<string, number>) => string {
+  const inputs = Object.entries(shapes).map(([name, shape]) => ({ name, dtype: 'float32', shape }));
+  return (dims) => {
+    try {
+      checkDims(dims, inputs);
+      return '';
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+}

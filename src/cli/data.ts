@@ -204,11 +204,30 @@ function withSamplesPrefix<T>(f: () => T): T {
   }
 }
 
+/** Every --dims key names a symbolic dim of the model, by its name or its place (`input[1]`); else a one-line error listing them. */
+export function checkDims(dims: Readonly<Record<string, number>>, inputs: readonly IoSummary[]): void {
+  const known: string[] = [];
+  const names = new Set<string>();
+  for (const io of inputs) {
+    (io.shape ?? []).forEach((d, axis) => {
+      if (typeof d === 'number' && d >= 0) return;
+      const place = `${io.name}[${axis}]`;
+      names.add(place);
+      if (typeof d === 'string' && d !== '?' && d !== '') names.add(d);
+      known.push(typeof d === 'string' && d !== '?' && d !== '' ? `${d} (${place})` : place);
+    });
+  }
+  for (const key of Object.keys(dims)) {
+    if (!names.has(key)) throw bad(`--dims: "${key}" names no symbolic dim of this model; ${known.length > 0 ? `its symbolic dims: ${known.join(', ')}` : 'every dim of its inputs is fixed'}`);
+  }
+}
+
 /**
  * Reads `--samples` with the description. Throws a one-line AppError naming the file, input or
  * dim to change.
  */
 export function loadData(samples: string, d: DataDescription, inputs: readonly IoSummary[], outputs?: readonly IoSummary[]): LoadedData {
+  checkDims(d.dims, inputs);
   let st: fs.Stats;
   try {
     st = fs.statSync(samples);
