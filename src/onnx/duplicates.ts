@@ -85,6 +85,8 @@ export function findDuplicateInitializers(model: Model): DuplicateInitializer[] 
     const g = rec.graph;
     if (!g || rec.kind === 'training') continue;
     const outputs = new Set(g.outputs.map((v) => v.name));
+    // (IR 4 and later: an initializer also listed as a graph input is a default a caller may feed; its transpose is not taken for a copy)
+    const overridable = new Set((model.irVersion ?? 0) >= 4 ? g.inputs.map((v) => v.name) : []);
     const groups = new Map<string, { name: string; raw: Uint8Array }[]>();
     /** kept 2-D float tensors by `type|rows,cols` */
     const matrices = new Map<string, { name: string; raw: Uint8Array }[]>();
@@ -101,7 +103,7 @@ export function findDuplicateInitializers(model: Model): DuplicateInitializer[] 
         continue;
       }
       const e = t.dataType === undefined ? undefined : ELEMENT_BYTES[t.dataType];
-      if (e && t.dims.length === 2 && raw.length >= TRANSPOSED_MIN_BYTES) {
+      if (e && t.dims.length === 2 && raw.length >= TRANSPOSED_MIN_BYTES && !overridable.has(name)) {
         const [rows, cols] = t.dims.map(Number);
         const twin = matrices.get(`${t.dataType}|${cols},${rows}`)?.find((k) => transposedBytes(k.raw, raw, cols, rows, e));
         if (twin) {

@@ -403,6 +403,10 @@ describe('shareInitializers', () => {
       p: new ort.Tensor('float32', gaussian(seeded(6), 8, 1), [2, 4]),
     };
     expect(bitDifferences(await run(model, feeds), await run(out, feeds))).toEqual([]);
+    // a copy a caller may feed (IR 4+: an initializer also listed as a graph input) stays
+    const fed = cloneModel(model);
+    fed.graph!.inputs.push(makeValueInfo('head_t', DataType.FLOAT, [D, V]));
+    expect(passOf(clean(fed, ONLY('shareInitializers')).report, 'shareInitializers').count).toBe(0);
   });
 
   it('shares the repeated BatchNormalization defaults of the real transformer (Identity-tied LayerNorm params)', () => {
