@@ -475,6 +475,11 @@ describe('collectHessians: layers in a Loop body', () => {
     const out = compressModel(model, { ...recipe, defaults: { ...recipe.defaults, weights: 'int4', granularity: 'per-channel' } }, { recovery: new Map([['step_fc', got!]]) });
     expect(out.report.layers[0].weights.find((x) => x.recovery)?.recovery?.method).toBe('gptq');
     expect(((await run(encodeModel(out.model), samples[0])).y.data as Float32Array).length).toBe(K);
+    // no sample runs an iteration: no H, and the layer says why
+    const none = await collectHessians(model, recoveryLayers(model, recipe), samples.filter((_, k) => trips[k] === 0), run);
+    expect(none.size).toBe(0);
+    const kept = compressModel(model, { ...recipe, defaults: { ...recipe.defaults, weights: 'int4', granularity: 'per-channel' } }, { recovery: none });
+    expect(kept.report.layers[0].notes.join(' ')).toMatch(/its Loop \(loop\) ran no iteration on the calibration samples/);
   });
 });
 
