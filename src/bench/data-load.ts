@@ -40,6 +40,8 @@ export interface LoadedData {
   streams?: number[];
   /** the state inputs fed from an output of the frame before (src/bench/feedback.ts) */
   feedback?: { input: string; output: string }[];
+  /** audio: the dim whose size (the frame length) was guessed from its name */
+  guessedDim?: string;
 }
 
 /** A decoded image: RGBA pixels. */
@@ -234,6 +236,7 @@ export function assembleAudio(files: readonly DecodedAudioFile[], inputs: readon
   return {
     kind: 'audio',
     description: d,
+    ...(guessed ? { guessedDim: dimName } : {}),
     sets: orderLike(specs, sets),
     count: sets.length,
     summary: `${sets.length} frame${sets.length === 1 ? '' : 's'} of ${length} samples${guessedNote} at ${d.audio.sampleRate} Hz from ${files.length} audio file${files.length === 1 ? '' : 's'}, each ${spec.name} float32[${inputDims.join(', ')}]${others.notes.length ? `; ${others.notes.join('; ')}` : ''}`,

@@ -87,6 +87,9 @@ describe('feedBackStates on the voice-activity fixture (onnxruntime-node)', () =
     const err = await feedBackStates(loaded, feedbackPairs(loaded, inputs, outputs), failing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).message).toBe('the original model does not run on the audio frames (input float32[1, 512], sr int64[], state float32[2, 1, 64]): Pad reflect: pre-pad (96) exceeds maximum allowed (31)');
+    // a frame length guessed from the dim's name: said, with the dim to size
+    const guessed = await feedBackStates({ ...loaded, guessedDim: 'sequence' }, feedbackPairs(loaded, inputs, outputs), failing).catch((e: unknown) => e);
+    expect((guessed as AppError).message).toMatch(/; the frame length was guessed from the name of dim "sequence": set its size \(--dims sequence=N in the CLI\)$/);
   });
 
   it('`feedback: {}` turns it off; a pair naming no output is an error naming it; the key round-trips in data.json', () => {

@@ -80,7 +80,7 @@ export async function feedBackStates(loaded: LoadedData, pairs: readonly StatePa
       if (e instanceof AppError) throw e;
       // the data does not fit the model (a wrong frame length, a missing size): say what was fed
       const fed = set.map((t) => `${t.name} ${t.dtype}[${t.dims.join(', ')}]`).join(', ');
-      throw new AppError('invalid-argument', `the original model does not run on ${loaded.kind === 'audio' ? 'the audio frames' : 'the samples'} (${fed}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${loaded.summary.includes('guessed') ? '; the frame length was guessed: give it with --dims' : ''}`);
+      throw new AppError('invalid-argument', `the original model does not run on ${loaded.kind === 'audio' ? 'the audio frames' : 'the samples'} (${fed}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${loaded.guessedDim ? `; the frame length was guessed from the name of dim "${loaded.guessedDim}": set its size (--dims ${loaded.guessedDim}=N in the CLI)` : ''}`);
     }
     carried = new Map();
     for (const p of pairs) {

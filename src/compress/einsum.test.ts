@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../core/random';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../onnx/build';
 import { encodeModel } from '../onnx/codec';
+import { findLayers } from '../onnx/layers';
 import { makeTensor } from '../onnx/tensor';
 import { DataType, type Model } from '../onnx/types';
 import type { Sample } from './activations/calibrate';
 import { compressModel } from './compress';
-import { collectHessians } from './recovery/hessian';
+import { collectHessians, unrecoverableReason } from './recovery/hessian';
 import { recoveryLayers } from './recovery/plan';
 import { makeRecipe } from './recipe';
 import { nodeRunModel } from './recovery/testing/node-run';
@@ -139,4 +140,31 @@ describe('Einsum recovery: a linear Einsum solved by GPTQ like the MatMul it is'
       expect(eg).toBeLessThan(er * 0.7);
     });
   }
+});
+
+describe('Einsum recovery in a subgraph', () => {
+  it("a permuted input (its summed letter neither last nor second last) in an If branch is left to round to nearest, and says why", () => {
+    const w = makeTensor('w', DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)));
+    const branch = (name: string, eq: string) =>
+      makeGraph({ name, nodes: [makeNode('Einsum', ['x', 'w'], [`${name}_y`], [attr.string('equation', eq)], { name: `${name}_lin` })], outputs: [makeValueInfo(`${name}_y`, DataType.FLOAT)] });
+    const model = makeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: makeGraph({
+        nodes: [
+          makeNode('ReduceSum', ['x'], ['s'], [attr.int('keepdims', 0)], { name: 'sum' }),
+          makeNode('Greater', ['s', 'zero'], ['c'], [], { name: 'positive' }),
+          makeNode('If', ['c'], ['y'], [attr.graph('then_branch', branch('then', 'cbt,co->bto')), attr.graph('else_branch', branch('else', 'btc,co->bto'))], { name: 'branch' }),
+        ],
+        initializers: [w, makeTensor('zero', DataType.FLOAT, [], Float32Array.of(0))],
+        inputs: [makeValueInfo('x', DataType.FLOAT, [8, 2, 3])],
+        outputs: [makeValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+    const layers = findLayers(model);
+    const why = Object.fromEntries(layers.map((l) => [l.key, unrecoverableReason(l)]));
+    expect(why.then_lin).toBe("an Einsum in a subgraph is recovered where its input's summed letter is last or second last");
+    expect(why.else_lin).toBeUndefined();
+    expect(recoveryLayers(model, makeRecipe('portable', { weights: 'int8', recovery: 'gptq' })).map((l) => l.layer.key)).toEqual(['else_lin']);
+  });
 });

@@ -124,7 +124,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   const original = values;
   // (after a channel-pruning refit the layer's H no longer matches its columns: round to nearest on the refit values)
   const rl = env.recoveryView ?? env.layer;
-  // a recurrent layer's R: solved on the layer's own states where they were collected
+  // a recurrent layer's R: solved on the layer's own states where they were collected; its mean error adds to W's in Wb (the same gates)
   const stateR = env.layer !== undefined && RECURRENT.has(env.layer.op) && w.role === 'weight' && w.inputIndex === 2;
   const recovering = s.recovery !== 'none' && rl && w.role === 'weight' && (w.inputIndex === solved || env.recoveryView !== undefined || (stateR && env.stateHessian !== undefined)) && !refit;
   const hessian = stateR ? env.stateHessian : env.hessian;
@@ -148,7 +148,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
       values = Float32Array.from(values);
       const r = repairPrunedWeight(rl as Layer, plan.shape, original, values, hessian, recoveryMethod(s.recovery));
       if (r.report) report.recovery = r.report;
-      if (r.delta) env.biasDelta = stateR && env.biasDelta ? env.biasDelta.map((d, i) => d + (r.delta as Float64Array)[i]) : r.delta;
+      if (r.delta) takeDelta(env, r.delta, stateR);
       // float weights: nothing was rounded (the note said 'the mean rounding error')
       env.biasWhy = 'the mean error of the pruned weights on the calibration inputs';
       if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
@@ -176,8 +176,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
             if (!recovering) return;
             const r = recoverWeight(rl as Layer, plan.shape, original, qt, hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
             if (r.report) report.recovery = r.report;
-            // (R's correction adds to W's: both feed the same gates, whose bias Wb takes it)
-            if (r.delta) env.biasDelta = stateR && env.biasDelta ? env.biasDelta.map((d, i) => d + (r.delta as Float64Array)[i]) : r.delta;
+            if (r.delta) takeDelta(env, r.delta, stateR);
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;
             if (env.varianceMatch !== false && recoveryMethod(s.recovery) === 'gptq' && kept && !stateR) {
               const value = (e: number) => {
@@ -211,6 +210,11 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
   report.encoding = encoding;
   if (encoding !== 'unchanged') report.bytesAfter = e.storedBytes();
   return { plan, output, emitter: encoding === 'unchanged' ? undefined : e, matMulNBits, report };
+}
+
+/** A weight's bias correction into the layer's; a recurrent layer's R adds to W's (both feed the gates whose bias Wb takes it). */
+function takeDelta(env: StageEnv, d: Float64Array, adds: boolean): void {
+  env.biasDelta = adds && env.biasDelta ? env.biasDelta.map((v, i) => v + d[i]) : d;
 }
 
 /** Why a recurrent layer's R keeps round to nearest (no H of its states). */

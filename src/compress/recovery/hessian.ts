@@ -161,9 +161,11 @@ export function subgraphLevels(layer: Layer): SubgraphLevel[] | undefined {
 const inLoop = (layer: Layer) => subgraphLevels(layer)?.some((l) => l.attr === 'body') === true;
 
 /**
- * Which layers can be recovered, and the tensor each reads: main-graph Conv and ConvTranspose
- * (1-D/2-D), Gemm and MatMul with a constant weight; Gemm and MatMul in a branch of an If (the
- * statistics take their input out through the If: planStats checks the If is the main graph's).
+ * Which layers can be recovered, and the tensor each reads (`swap`, `perm`: how its rows lie in
+ * it): Conv and ConvTranspose (1-D/2-D), Gemm and MatMul with a constant weight, a linear Einsum,
+ * LSTM/GRU/RNN (W on X; a state view's R on Y), in the main graph, in If branches at any depth and
+ * in Loop bodies (not Convs there). The statistics take a subgraph layer's input out through each
+ * enclosing node (exportBranchInputs); planStats checks the outermost is the main graph's.
  */
 export function recoverable(layer: Layer): { input: string; swap?: boolean; perm?: number[] } | undefined {
   const dense = layer.op === 'MatMul' || layer.op === 'Gemm' || layer.op === 'Einsum';
@@ -176,7 +178,9 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean; perm
   if (layer.op === 'Einsum') {
     const e = einsumLinear(layer);
     const x = e && n.inputs[e.input];
-    return e && x ? { input: x, ...(e.rows === 'swap' ? { swap: true } : Array.isArray(e.rows) ? { perm: e.rows } : {}) } : undefined;
+    // (a permutation is of X's own rank: in a subgraph its stand-in or a Loop's stacking changes that)
+    if (!e || !x || (Array.isArray(e.rows) && layer.graphPath !== 'main')) return undefined;
+    return { input: x, ...(e.rows === 'swap' ? { swap: true } : Array.isArray(e.rows) ? { perm: e.rows } : {}) };
   }
   if (recoveredInput(layer) === 0) {
     // W·X (a 1x1 convolution written as a product): X [..., C, T], each of its T columns a row
@@ -197,7 +201,7 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean; perm
   if (layer.op === 'MatMul') return { input: x };
   // (transA: A is [K, M], each of its M columns a row, as W·X's)
   if (layer.op === 'Gemm') return attrInt(n, 'transA', 0) === 0 ? { input: x } : { input: x, swap: true };
-  // LSTM, GRU, RNN: W [directions, gates·hidden, input] reads every time step of X (either layout); R reads the layer's own states and keeps round to nearest
+  // LSTM, GRU, RNN: W [directions, gates·hidden, input] reads every time step of X (either layout); R is solved on a state view (stateView)
   // (a weight stored [gates·hidden, input] and unsqueezed on its way, as silero-vad's: its rank as read is checked by weightMatrix)
   if (RECURRENT.has(layer.op) && (w.shape.length === 3 || w.shape.length === 2)) return { input: x };
   return undefined;
@@ -289,6 +293,7 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (layer.domain && layer.domain !== 'ai.onnx') return `${layer.domain} ${layer.op} layers are not recovered`;
   if (!['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Einsum'].includes(layer.op) && !RECURRENT.has(layer.op)) return `${layer.op} layers are not recovered (Conv, ConvTranspose, Gemm, MatMul, a linear Einsum, LSTM, GRU and RNN are)`;
   if (layer.op === 'Einsum' && !einsumLinear(layer)) return 'an Einsum that is not a linear layer (a 2-D weight with one letter kept and one summed with its input) is not recovered';
+  if (layer.op === 'Einsum' && !recoverable(layer)) return "an Einsum in a subgraph is recovered where its input's summed letter is last or second last";
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === recoveredInput(layer));
   if (!w) return 'its weight is not its second input';
   if (recoveredInput(layer) === 0 && !recoverable(layer)) return `a MatMul with its weight first (W·X) is recovered for a 2-D weight (this one is [${w.shape.join(', ')}])`;
@@ -432,8 +437,9 @@ function geometry(n: Node): Attribute[] {
   return n.attributes.filter((a) => GEOMETRY.includes(a.name ?? ''));
 }
 
-function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = '', swap = false): string {
-  if (!isConv(layer)) return `dense${swap ? '-swapped' : ''}|${input}|${cols}|${partner}|${weightBy}`;
+/** `rows`: how a dense layer's rows lie in its input (recoverable's swap or perm; '' plain). */
+function statKey(layer: Layer, input: string, cols: number, partner = '', weightBy = '', rows = ''): string {
+  if (!isConv(layer)) return `dense${rows}|${input}|${cols}|${partner}|${weightBy}`;
   const n = layer.node;
   const g = geometry(n).map((a) => `${a.name}=${a.ints?.join(',') ?? (a.s ? new TextDecoder().decode(a.s) : '')}`);
   return `${layer.op}|${input}|${cols}|${attrInt(n, 'group', 1)}|${convKernel(layer).join(',')}|${g.sort().join(';')}|${partner}`;
@@ -810,9 +816,11 @@ function nameStates(g: Graph, stats: readonly Stat[]): void {
 }
 
 /**
- * The inputs of layers in If branches, taken out of the If (in `g`, the statistics copy's main
- * graph): each becomes an output of its branch and of the If (an input the branch reads from
- * outside it, or one the branch already gives out, goes through an Identity in it). The other
+ * The inputs of layers in If branches and Loop bodies, taken out level by level (in `g`, the
+ * statistics copy's main graph). In a Loop body the value becomes a scan output (every
+ * iteration's, stacked). Out of an If, it becomes an output of its branch and of the If (an input
+ * the branch reads from outside it, or one the branch already gives out, goes through an Identity
+ * in it). The other
  * branch gives, for a dense layer, an empty [0, cols] tensor of the same type, so a run where the
  * branch is not taken adds no rows; for a Conv (ConvTranspose), whose rows are reshaped by their
  * positions, a zero input [1, channels, ...] just large enough for its kernel, which adds nothing
@@ -821,11 +829,11 @@ function nameStates(g: Graph, stats: readonly Stat[]): void {
  */
 function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap<Stat, Node>, names: NameAllocator): Map<Stat, { value: string; taken?: string }> {
   const out = new Map<Stat, { value: string; taken?: string }>();
-  // every If of the copy by name, with the graph holding it (nested ones inside branches too)
-  const ifs = new Map<string, Node>();
+  // every If and Loop of the copy by name (nested ones inside subgraphs too)
+  const holders = new Map<string, Node>();
   const walk = (graph: Graph) => {
     for (const n of graph.nodes) {
-      if ((n.opType === 'If' || n.opType === 'Loop') && n.name) ifs.set(n.name, n);
+      if ((n.opType === 'If' || n.opType === 'Loop') && n.name) holders.set(n.name, n);
       for (const a of n.attributes) for (const sub of [a.g, ...a.graphs]) if (sub) walk(sub);
     }
   };
@@ -847,7 +855,7 @@ function exportBranchInputs(g: Graph, stats: readonly Stat[], convs: ReadonlyMap
     let taken: string | undefined;
     let ok = true;
     for (const [depth, level] of br.levels.entries()) {
-      const node = ifs.get(level.node);
+      const node = holders.get(level.node);
       const branch = (a: string) => node?.attributes.find((x) => x.name === a)?.g;
       if (level.attr === 'body') {
         // a Loop: the value becomes a scan output of its body (every iteration's, stacked on a new first axis)
@@ -1184,7 +1192,8 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
     const fits = logInput !== undefined && m.rows * m.cols * m.cols * 8 <= WEIGHTED_MAX_BYTES;
     if (logInput && !fits) weightNotes.set(layer.key, `a Log reads its outputs, but ${m.rows} output channels × ${m.cols}² float64 exceed ${WEIGHTED_MAX_BYTES / 2 ** 20} MiB: plain H (not weighted by the Log's sensitivity)`);
     const weightBy = fits ? logInput : undefined;
-    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy, r.swap)}${r.perm ? `|perm=${r.perm.join(',')}` : ''}`;
+    const rows = r.swap ? '-swapped' : r.perm ? `-perm=${r.perm.join(',')}` : '';
+    const key = `${layer.graphPath}|${statKey(layer, r.input, m.cols, full ? partner : undefined, weightBy, rows)}`;
     let stat = stats.get(key);
     if (!stat) {
       const conv = isConv(layer);
