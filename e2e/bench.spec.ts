@@ -15,6 +15,12 @@ import { expect, test } from './helpers';
 import { largestPost, POST_PROBE, resetPosts } from './post-probe';
 import { zlibSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
+import { attr, makeNode } from '../src/onnx/build';
+import { makeTensor } from '../src/onnx/tensor';
+import { encodeModel } from '../src/onnx/codec';
+import { DataType } from '../src/onnx/types';
+import { layerModel } from '../src/testing/layer-models';
+import { randomFloats, seeded } from '../src/testing/random';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = path.join(root, 'public/sample/digits-cnn.onnx');
@@ -215,6 +221,43 @@ test('cancels a benchmark and keeps working; random inputs give fidelity without
   await expect(page.getByTestId('bench-failed')).toHaveText(/bad\.json: "input" has shape \[1, 2\], the model's input "input" has rank 4/);
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('compress-button')).toBeEnabled();
+});
+
+test("a probability map ([1, 1, H, W], a text detector's): agreement per pixel at 0.5, cosine per image, no row cosine or KL", async ({ page }) => {
+  test.setTimeout(120_000);
+  const rng = seeded(31);
+  const conv = (x: string, w: string, y: string, k: number) => makeNode('Conv', [x, w], [y], [attr.ints('kernel_shape', [k, k]), attr.ints('pads', [k >> 1, k >> 1, k >> 1, k >> 1])]);
+  const model = layerModel(
+    [conv('x', 'w1', 'h', 3), makeNode('Relu', ['h'], ['r']), conv('r', 'w2', 'z', 1), makeNode('Sigmoid', ['z'], ['map'])],
+    [makeTensor('w1', DataType.FLOAT, [8, 3, 3, 3], randomFloats(rng, 216, 0.4)), makeTensor('w2', DataType.FLOAT, [1, 8, 1, 1], randomFloats(rng, 8, 0.8))],
+    [['x', [1, 3, 32, 32]]],
+    [['map', [1, 1, 32, 32]]],
+  );
+  await page.getByTestId('file-input').setInputFiles({ name: 'detector.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeModel(model)) });
+  await page.getByTestId('tab-overview').click();
+  await expect(page.getByTestId('summary-file-name')).toHaveText('detector.onnx');
+  await page.getByTestId('tab-graph').click();
+  await page.getByTestId('target-portable').click();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('compress-close').click();
+  await openBench(page);
+  await choose(page, ['wasm-1']);
+  await setCaps(page, 20, 1);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-panel')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const row = page.locator('[data-testid="bench-fidelity-row"][data-backend="wasm-1"][data-output="map"]');
+  await expect(row).toHaveAttribute('data-kind', 'map');
+  // 1,024 pixels an input set, not 32 rows of 32 values across the width
+  await expect(row).toContainText(/map \(\d+×1\)/);
+  const rows = Number((await row.textContent())?.match(/map \((\d+)×1\)/)?.[1]);
+  expect(rows % 1024).toBe(0);
+  await expect(row).toContainText(/\d+\/\d+ = [\d.]+% of pixels/);
+  await expect(row.locator('td[title="pixels whose decision at 0.5 agrees"]')).toHaveCount(1);
+  expect(Number(await row.getAttribute('data-cosine-worst'))).toBeGreaterThan(0.9);
+  expect(Number(await row.getAttribute('data-cosine-worst'))).toBeLessThan(1);
+  await expect(row.getByText('n/a')).toHaveCount(2);
 });
 
 /** An 8-bit grayscale PNG (zlib through fflate; CRC-32 per chunk). */

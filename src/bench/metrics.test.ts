@@ -5,6 +5,7 @@ import {
   classesOf,
   compareOutput,
   cosine,
+  denseMap,
   fidelityCosine,
   nearZero,
   worstCosine,
@@ -170,6 +171,65 @@ describe('near-zero and scalar outputs', () => {
     const g = summarizeFidelity(one.map((c) => [c]))[0];
     expect(g.cosine.worst).toBeCloseTo(cosine([0.3, 0.8, 0.6], [0.35, 0.7, 0.62]), 12);
     expect(g.cosine.worst).toBeLessThan(1);
+  });
+});
+
+describe('dense maps', () => {
+  it('reads a 4-D output with a short channel axis (first or last) as pixels, not as rows of its last axis', () => {
+    // a text detector's probability map, a segmentation (channels first and last)
+    expect(denseMap([1, 1, 640, 640], 640 * 640)).toEqual({ images: 1, channels: 1, pixels: 640 * 640, channelsFirst: true });
+    expect(denseMap([2, 21, 64, 48], 2 * 21 * 64 * 48)).toEqual({ images: 2, channels: 21, pixels: 64 * 48, channelsFirst: true });
+    expect(denseMap([1, 64, 48, 21], 64 * 48 * 21)).toEqual({ images: 1, channels: 21, pixels: 64 * 48, channelsFirst: false });
+    // a feature map (more channels than either side), a row of one pixel, other ranks: not maps
+    expect(denseMap([1, 512, 7, 7], 512 * 49)).toBeUndefined();
+    expect(denseMap([1, 7, 7, 512], 512 * 49)).toBeUndefined();
+    expect(denseMap([1, 1, 1, 640], 640)).toBeUndefined();
+    expect(denseMap([1, 40, 6625], 40 * 6625)).toBeUndefined();
+    expect(denseMap([1, 1, 4, 4], 15)).toBeUndefined();
+  });
+
+  it('a one-channel probability map: the decision at 0.5 per pixel, cosine and SQNR per image, no row cosine or KL', () => {
+    // 1 x 1 x 2 x 3: each row of the last axis has its argmax in the same place in both, yet two pixels cross 0.5
+    const ref = [0.9, 0.55, 0.1, 0.2, 0.45, 0.8];
+    const test = [0.95, 0.45, 0.1, 0.2, 0.52, 0.85];
+    const c = compareOutput('map', ref, test, [1, 1, 2, 3]);
+    expect(c.kind).toBe('map');
+    expect(c.rows).toBe(6);
+    expect(c.classes).toBe(1);
+    expect(c.agree).toBe(4);
+    expect(c.agreesOn).toBe('pixels whose decision at 0.5 agrees');
+    expect(top1Agreement(ref, test, 3).agree).toBe(2); // what the rows of the last axis would have said
+    expect(c.rowCosineWorst).toBeNaN();
+    expect(c.kl).toBeNaN();
+    expect(c.cosine).toBeCloseTo(cosine(ref, test), 12);
+    // logits (values outside [0, 1]): the decision at 0
+    const l = compareOutput('logits', [2, -1, 0.5, -3], [1.5, 0.2, -0.1, -2], [1, 1, 2, 2]);
+    expect(l.agree).toBe(2);
+    expect(l.agreesOn).toBe('pixels whose decision at 0 agrees');
+  });
+
+  it('a segmentation: the argmax over the channels of each pixel, channels first or last; per-image cosine in the summary', () => {
+    // [1, 3, 4, 4] channels first: pixel p's scores are at p, p + 16, p + 32; pixels 0-3 differ, 4-15 are all 0
+    const pad = (v: number[]) => [...v, ...new Array<number>(12).fill(0)];
+    const ref = [...pad([5, 0, 0, 1]), ...pad([1, 6, 0, 0]), ...pad([0, 0, 7, 2])];
+    const test = [...pad([5, 0, 0, 3]), ...pad([1, 6, 8, 0]), ...pad([0, 0, 7, 2])]; // pixel 2 -> channel 1, pixel 3 -> channel 0
+    const first = compareOutput('seg', ref, test, [1, 3, 4, 4]);
+    expect(first.kind).toBe('map');
+    expect(first.rows).toBe(16);
+    expect(first.classes).toBe(3);
+    expect(first.agree).toBe(14);
+    expect(first.agreesOn).toBe('pixels whose argmax over the 3 channels agrees');
+    // the same scores channels last ([1, 4, 4, 3]): a pixel's three scores side by side
+    const last = (v: number[]) => Array.from({ length: 16 }, (_, p) => [v[p], v[p + 16], v[p + 32]]).flat();
+    expect(compareOutput('seg', last(ref), last(test), [1, 4, 4, 3]).agree).toBe(14);
+    // two images: cosine per image (worst and mean differ), not pooled
+    const other = compareOutput('seg', ref, ref, [1, 3, 4, 4]);
+    const f = summarizeFidelity([[first], [other]])[0];
+    expect(f.kind).toBe('map');
+    expect(f.top1).toMatchObject({ agree: 30, rows: 32 });
+    expect(f.agreesOn).toBe('pixels whose argmax over the 3 channels agrees');
+    expect(f.cosine.worst).toBeCloseTo(cosine(ref, test), 12);
+    expect(f.cosine.mean).toBeCloseTo((cosine(ref, test) + 1) / 2, 12);
   });
 });
 

@@ -21,6 +21,13 @@
  *   per frame, or a scalar): top-1 agreement is the agreement of the decisions at DECISION_THRESHOLD
  *   (reference >= 0.5 vs test >= 0.5); there is no row cosine or KL; the cosine is taken over
  *   every value of every set together (the whole batch of evaluation samples), not per set.
+ * - Dense maps (`kind: 'map'`: a 4-D output whose channel axis, first [N, C, H, W] or last
+ *   [N, H, W, C], is no longer than either spatial side, both sides over 1: a text detector's
+ *   probability map, a segmentation, a depth map): a row is a pixel, not the last axis (for
+ *   [1, 1, 640, 640] that would be a row of 640 values across the width). Agreement per pixel: the
+ *   argmax over the C channels, or for one channel the decision at 0.5 (0 when the reference has
+ *   values outside [0, 1]: logits). Cosine and SQNR per set (each set is an image); no row cosine
+ *   or KL.
  */
 import { cosine } from '../core/vector';
 
@@ -35,8 +42,8 @@ export const NEAR_ZERO = 1e-6;
 /** A scalar output's decision: value >= this (a probability of the positive class). */
 export const DECISION_THRESHOLD = 0.5;
 
-/** How an output is compared: rows of scores, one value per row, or ~0 in both models. */
-export type OutputKind = 'scores' | 'scalar' | 'near-zero';
+/** How an output is compared: rows of scores, one value per row, a dense map, or ~0 in both models. */
+export type OutputKind = 'scores' | 'scalar' | 'map' | 'near-zero';
 
 /** Largest |value| (NaN when any value is NaN). */
 function maxAbs(v: Values): number {
@@ -86,6 +93,8 @@ export interface OutputComparison {
   classes: number;
   /** rows whose argmax is the same in both (scalar outputs: whose decision at 0.5 is) */
   agree: number;
+  /** what `agree` counts, in words: "rows whose argmax agrees", "pixels whose decision at 0.5 agrees", ... */
+  agreesOn: string;
   /** over the whole output */
   cosine: number;
   /** the lowest cosine of a single row (one sample's scores, for [batch, classes] outputs) */
@@ -114,8 +123,10 @@ export interface OutputFidelity {
   sets: number;
   rows: number;
   classes: number;
-  /** argmax agreement; for a scalar output, the agreement of the decisions at DECISION_THRESHOLD */
+  /** argmax agreement; for a scalar output, the agreement of the decisions at DECISION_THRESHOLD; for a map, per pixel */
   top1: { agree: number; rows: number; rate: number; worst: number };
+  /** what `top1` counts, in words (the first set's) */
+  agreesOn: string;
   /** for a scalar output, worst = mean = the cosine over every set's values together */
   cosine: WorstMean;
   /** the lowest single-row cosine over all sets, and the mean of the sets' lowest */
@@ -280,6 +291,53 @@ export function classesOf(dims: readonly number[], elements: number): number {
   return last > 0 && elements % last === 0 ? last : Math.max(1, elements);
 }
 
+/** A dense map's layout (see above): images, channels per pixel, pixels per image, and where the channels are. */
+export interface DenseMap {
+  images: number;
+  channels: number;
+  pixels: number;
+  channelsFirst: boolean;
+}
+
+/** The dense map an output of these dims is (see above), or undefined. */
+export function denseMap(dims: readonly number[], elements: number): DenseMap | undefined {
+  if (dims.length !== 4 || dims.reduce((a, b) => a * b, 1) !== elements) return undefined;
+  const [n, a, b, c] = dims;
+  // shorter than both sides (or one channel): [1, 7, 7, 512] is a 7 x 7 feature map, not 7 channels of 7 x 512
+  const short = (ch: number, s1: number, s2: number) => s1 > 1 && s2 > 1 && (ch === 1 || (ch > 1 && ch < Math.min(s1, s2)));
+  if (short(a, b, c)) return { images: n, channels: a, pixels: b * c, channelsFirst: true };
+  if (short(c, a, b)) return { images: n, channels: c, pixels: a * b, channelsFirst: false };
+  return undefined;
+}
+
+/** Whether every finite value lies in [0, 1] (a probability map). */
+function unitRange(v: Values): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] < 0 || v[i] > 1) return false;
+  return true;
+}
+
+/** A map's agreement per pixel: the argmax over its channels, or for one channel the decision at `threshold`. */
+function mapAgreement(reference: Values, test: Values, m: DenseMap, threshold: number): number {
+  if (m.channels === 1) return decisionAgreement(reference, test, threshold).agree;
+  const { channels: C, pixels: P } = m;
+  const step = m.channelsFirst ? P : 1;
+  let agree = 0;
+  for (let i = 0; i < m.images; i++) {
+    for (let p = 0; p < P; p++) {
+      const base = i * C * P + (m.channelsFirst ? p : p * C);
+      let ra = 0;
+      let ta = 0;
+      for (let c = 1; c < C; c++) {
+        const at = base + c * step;
+        if (reference[at] > reference[base + ra * step]) ra = c;
+        if (test[at] > test[base + ta * step]) ta = c;
+      }
+      if (ra === ta) agree++;
+    }
+  }
+  return agree;
+}
+
 /**
  * Compares one output: `test` (the compressed model's) against `reference` (the original's), both
  * with the output's `dims`. Throws when the two differ in length.
@@ -288,12 +346,24 @@ export function compareOutput(output: string, reference: Values, test: Values, d
   if (reference.length !== test.length) {
     throw new Error(`output "${output}": the compressed model gives ${test.length} values, the original ${reference.length}`);
   }
-  const classes = classesOf(dims, reference.length);
+  const map = denseMap(dims, reference.length);
+  const classes = map ? map.channels : classesOf(dims, reference.length);
   let nonFinite = 0;
   for (let i = 0; i < test.length; i++) if (!Number.isFinite(test[i])) nonFinite++;
-  const kind: OutputKind = nonFinite === 0 && nearZero(reference, test) ? 'near-zero' : classes === 1 ? 'scalar' : 'scores';
-  const { agree, rows } = classes === 1 ? decisionAgreement(reference, test) : top1Agreement(reference, test, classes);
-  const { kl, basis } = meanRowKl(reference, test, classes);
+  const kind: OutputKind = nonFinite === 0 && nearZero(reference, test) ? 'near-zero' : map ? 'map' : classes === 1 ? 'scalar' : 'scores';
+  let agree: number;
+  let rows: number;
+  let agreesOn: string;
+  if (map) {
+    const threshold = unitRange(reference) ? DECISION_THRESHOLD : 0;
+    agree = mapAgreement(reference, test, map, threshold);
+    rows = map.images * map.pixels;
+    agreesOn = map.channels === 1 ? `pixels whose decision at ${threshold} agrees` : `pixels whose argmax over the ${map.channels} channels agrees`;
+  } else {
+    ({ agree, rows } = classes === 1 ? decisionAgreement(reference, test) : top1Agreement(reference, test, classes));
+    agreesOn = classes === 1 ? `samples whose decision at ${DECISION_THRESHOLD} agrees` : 'rows whose argmax agrees';
+  }
+  const { kl, basis } = map ? { kl: NaN, basis: 'probabilities' as KlBasis } : meanRowKl(reference, test, classes);
   let dot = 0;
   let refSq = 0;
   let testSq = 0;
@@ -313,10 +383,11 @@ export function compareOutput(output: string, reference: Values, test: Values, d
     rows,
     classes,
     agree,
+    agreesOn,
     cosine: bad ? NaN : cosine(reference, test),
-    rowCosineWorst: bad || classes === 1 ? NaN : worstRowCosine(reference, test, classes),
+    rowCosineWorst: bad || classes === 1 || map ? NaN : worstRowCosine(reference, test, classes),
     sqnrDb: bad ? NaN : sqnrDb(reference, test),
-    kl: bad || classes === 1 ? NaN : kl,
+    kl: bad || classes === 1 || map ? NaN : kl,
     klBasis: basis,
     maxAbsError: maxAbsError(reference, test),
     meanAbsError: meanAbsError(reference, test),
@@ -354,7 +425,7 @@ export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])
     const rows = list.reduce((s, c) => s + c.rows, 0);
     // near-zero sets have no cosine, SQNR or KL: the others' figures stand for the output
     const measured = list.filter((c) => c.kind !== 'near-zero');
-    const kind: OutputKind = measured.length === 0 ? 'near-zero' : list[0].classes === 1 ? 'scalar' : 'scores';
+    const kind: OutputKind = measured.length === 0 ? 'near-zero' : measured[0].kind;
     const pickFrom = (from: OutputComparison[], f: (c: OutputComparison) => number, lowerIsWorse: boolean): WorstMean => {
       if (from.length === 0) return { worst: NaN, mean: NaN };
       const v = from.map(f);
@@ -382,6 +453,7 @@ export function summarizeFidelity(perSet: readonly (readonly OutputComparison[])
         rate: rows === 0 ? NaN : agree / rows,
         worst: Math.min(...list.map((c) => (c.rows === 0 ? 1 : c.agree / c.rows))),
       },
+      agreesOn: list[0].agreesOn,
       cosine: cos,
       rowCosine: pickMeasured((c) => c.rowCosineWorst, true),
       sqnrDb: pickMeasured((c) => c.sqnrDb, true),

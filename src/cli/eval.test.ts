@@ -174,4 +174,26 @@ describe('cli eval', () => {
     expect(text).toContain('cosine            n/a: both outputs are ~0');
     expect(text).not.toMatch(/cosine\s+-?[01]\.0+ \/ /); // no cosine of noise (it was -1.000000)
   });
+
+  it("prints a probability map by pixel (a text detector's [1, 1, H, W]), not as rows of its last axis", () => {
+    const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
+    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
+    const ref = [0.9, 0.55, 0.1, 0.2, 0.45, 0.8];
+    const fidelity = summarizeFidelity([[compareOutput('map', ref, [0.95, 0.45, 0.1, 0.2, 0.52, 0.85], [1, 1, 2, 3])], [compareOutput('map', ref, ref, [1, 1, 2, 3])]]);
+    const text = formatEval({
+      runtime: 'onnxruntime-node',
+      inputs: 'synthesized',
+      original: model('a.onnx'),
+      compressed: model('b.onnx'),
+      speedup: 1,
+      sideBySide: { speedup: 1, rounds: 6, originalMs: 2, compressedMs: 2 },
+      sizeRatio: 1,
+      fidelity,
+    }).join('\n');
+    expect(text).toContain('map (12 pixels of 1, 2 sets)');
+    expect(text).toContain('agreement         10/12 = 83.33% (pixels whose decision at 0.5 agrees; worst set 66.67%)');
+    expect(text).toMatch(/cosine\s+0\.\d{6} \/ 0\.\d{6}\n/);
+    expect(text).not.toContain('top-1');
+    expect(text).not.toContain('KL');
+  });
 });

@@ -262,11 +262,16 @@ export function formatEval(r: EvalReport): string[] {
   lines.push('');
   lines.push('Fidelity of the compressed model against the original (worst / mean over input sets)');
   for (const f of r.fidelity) {
-    lines.push(`  ${f.output} (${f.rows} rows of ${f.classes}, ${f.sets} sets)`);
+    lines.push(`  ${f.output} (${f.rows} ${f.kind === 'map' ? 'pixels' : 'rows'} of ${f.classes}, ${f.sets} sets)`);
     if (f.kind === 'scalar') {
       // one value per sample (src/bench/metrics.ts): decisions at 0.5, and a cosine over all samples
       lines.push(`    agreement at ${DECISION_THRESHOLD}  ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (worst set ${pct(f.top1.worst)})`);
       lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} (over all ${f.rows} samples)`);
+      lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
+    } else if (f.kind === 'map') {
+      // a dense map (src/bench/metrics.ts): a row is a pixel; cosine and SQNR per set (an image)
+      lines.push(`    agreement         ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)} (${f.agreesOn}; worst set ${pct(f.top1.worst)})`);
+      lines.push(`    cosine            ${f.cosine.worst.toFixed(6)} / ${f.cosine.mean.toFixed(6)}`);
       lines.push(`    SQNR              ${db(f.sqnrDb.worst)} / ${db(f.sqnrDb.mean)}`);
     } else if (f.kind === 'near-zero') {
       lines.push(`    top-1 agreement   ${f.top1.agree}/${f.top1.rows} = ${pct(f.top1.rate)}`);

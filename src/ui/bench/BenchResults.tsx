@@ -200,9 +200,9 @@ export function FidelityTable({ pairs }: { pairs: Pair[] }) {
                   <td className="mono">
                     {f.output} <span className="muted">({f.rows}×{f.classes})</span>
                   </td>
-                  <td className="num" title={f.kind === 'scalar' ? 'one value per sample: samples whose decision at 0.5 agrees' : 'rows whose argmax agrees'}>
+                  <td className="num" title={f.kind === 'scalar' ? `one value per sample: ${f.agreesOn}` : f.agreesOn}>
                     {f.top1.agree}/{f.top1.rows} = {pct(f.top1.rate)}
-                    {f.kind === 'scalar' ? ' at 0.5' : ''}
+                    {f.kind === 'scalar' ? ' at 0.5' : f.kind === 'map' ? ' of pixels' : ''}
                   </td>
                   {f.kind === 'near-zero' ? (
                     <td colSpan={4} className="muted" data-testid="bench-fidelity-near-zero">
@@ -213,12 +213,12 @@ export function FidelityTable({ pairs }: { pairs: Pair[] }) {
                       <td className="num" title={f.kind === 'scalar' ? 'over every sample of every set (one value per sample)' : undefined}>
                         {f.kind === 'scalar' ? `${num(f.cosine.worst)} (all samples)` : `${num(f.cosine.worst)} / ${num(f.cosine.mean)}`}
                       </td>
-                      <td className="num">{f.kind === 'scalar' ? 'n/a' : num(f.rowCosine.worst)}</td>
+                      <td className="num">{f.kind === 'scalar' || f.kind === 'map' ? 'n/a' : num(f.rowCosine.worst)}</td>
                       <td className="num">
                         {db(f.sqnrDb.worst)} / {db(f.sqnrDb.mean)}
                       </td>
                       <td className="num" title={f.kl.basis === 'softmax' ? 'on the softmax of the outputs (read as logits)' : 'on the outputs (probabilities)'}>
-                        {f.kind === 'scalar' ? 'n/a' : `${sci(f.kl.worst)} / ${sci(f.kl.mean)} ${f.kl.basis === 'softmax' ? '(softmax)' : ''}`}
+                        {f.kind === 'scalar' || f.kind === 'map' ? 'n/a' : `${sci(f.kl.worst)} / ${sci(f.kl.mean)} ${f.kl.basis === 'softmax' ? '(softmax)' : ''}`}
                       </td>
                     </>
                   )}

@@ -52,7 +52,9 @@ export function CompareFidelity() {
                   ? `max |error| ${f.maxAbsError.worst.toPrecision(3)} (outputs ≈ 0)`
                   : f.kind === 'scalar'
                     ? `decisions at 0.5 agree ${pct(f.top1.rate)}, max |error| ${f.maxAbsError.worst.toPrecision(3)}`
-                    : `cosine ${num(f.cosine.worst)} worst, top-1 agreement ${pct(f.top1.rate)}`}
+                    : f.kind === 'map'
+                      ? `cosine ${num(f.cosine.worst)} worst, ${f.agreesOn} ${pct(f.top1.rate)}`
+                      : `cosine ${num(f.cosine.worst)} worst, top-1 agreement ${pct(f.top1.rate)}`}
               </span>
             ))}
             {stale && (
