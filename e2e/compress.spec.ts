@@ -239,6 +239,18 @@ test('a portable result runs on onnxruntime-web wasm and WebGPU in the page, wit
     expect(Number(await gpu.getAttribute('data-cosine'))).toBeGreaterThanOrEqual(INT8_COSINE);
     expect(Number(await gpu.getAttribute('data-cosine-same-backend'))).toBeGreaterThanOrEqual(INT8_COSINE);
     console.log(`WebGPU: ${webgpuDetail}; ${await gpu.textContent()}`);
+    await expect(gpu.getByTestId('compress-verify-sets')).toHaveCount(0);
+    // a slow backend (WebGPU on a software adapter ran a text recognizer at 3.7 s a sample) stops
+    // at the check's time budget and says on how many: a budget of 0 here, so after one input set
+    await page.evaluate(() => ((globalThis as unknown as { __studioDebug: { verifyBudgetMs?: number } }).__studioDebug.verifyBudgetMs = 0));
+    await page.getByTestId('compress-verify-run').click();
+    await expect(verify).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    const ran = /^the first (\d+) of \d+ evaluation samples of your data .*, as many as the original ran in 0 s/.exec(await page.getByTestId('compress-verify-inputs').innerText());
+    expect(ran, await page.getByTestId('compress-verify-inputs').innerText()).not.toBeNull();
+    await expect(gpu).toHaveAttribute('data-ok', 'true');
+    await expect(gpu.getByTestId('compress-verify-sets')).toHaveText(`on the first 1 of ${ran![1]} input sets: as many as ran here in the check’s 0 s`);
+    await expect(wasm.getByTestId('compress-verify-sets')).toHaveCount(0);
+    expect(Number(await gpu.getAttribute('data-cosine'))).toBeGreaterThanOrEqual(INT8_COSINE);
   } else {
     // No WebGPU here: the runtime report says why, the check says the same, and wasm was asserted above.
     test.info().annotations.push({ type: 'webgpu unavailable', description: webgpuDetail });

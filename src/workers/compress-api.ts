@@ -89,6 +89,12 @@ export interface BackendCheck {
   cosineVsOriginal?: number;
   /** largest absolute difference against the reference */
   maxAbsDiff?: number;
+  /**
+   * Input sets run on this backend when fewer than the reference ran (a slow backend stops at its
+   * time budget of `seconds`, e.g. WebGPU on a software adapter): the cosines are over the first
+   * `ran` of `of`
+   */
+  sets?: { ran: number; of: number; seconds: number };
 }
 
 export interface VerifyReport {
@@ -154,7 +160,7 @@ export interface CompressWorkerApi {
    * model on each backend with the same synthesized inputs and compares the outputs.
    */
   verify: Method<
-    [original: ArrayBuffer, inputs: IoSummary[], compressed: Blob, backends: VerifyBackend[], compressedData?: { name: string; blob: Blob }, data?: CompressData],
+    [original: ArrayBuffer, inputs: IoSummary[], compressed: Blob, backends: VerifyBackend[], compressedData?: { name: string; blob: Blob }, data?: CompressData, budgetMs?: number],
     VerifyReport
   >;
 }

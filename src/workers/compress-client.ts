@@ -10,7 +10,7 @@ import { buffersOf } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
 import type { CompressData, CompressDataRequest, CompressOutput, CompressProgressCallback, CompressWorkerApi, PortLike, Recipe, VerifyBackend, VerifyReport } from './compress-api';
 import { WorkerClient } from './kit/client';
-import { debugChunkBytes, debugSingleFileLimit } from './kit/debug';
+import { debugChunkBytes, debugSingleFileLimit, debugVerifyBudgetMs } from './kit/debug';
 import type { ModelHandle } from './model-client';
 
 export interface CompressCallOptions {
@@ -88,7 +88,8 @@ export class CompressClient {
     const original = await handle.runnable();
     const { data, transfer } = await connected(request, connectData);
     // onnxruntime calls cannot be interrupted: a cancel replaces the worker
-    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData, data], { signal, cancel: 'terminate', transfer: [original, ...transfer] });
+    const budgetMs = debugVerifyBudgetMs();
+    return this.kit.call('verify', [original, inputs, compressed, backends, compressedData, data, budgetMs], { signal, cancel: 'terminate', transfer: [original, ...transfer] });
   }
 
   dispose(): void {

@@ -75,6 +75,11 @@ export function RuntimeCheck({ verify, onRun }: RuntimeCheckProps) {
                     <div className="muted" data-testid="compress-verify-detail">
                       {b.detail}
                     </div>
+                    {b.sets !== undefined && (
+                      <div className="muted" data-testid="compress-verify-sets">
+                        on the first {b.sets.ran} of {b.sets.of} input sets: as many as ran here in the check&rsquo;s {b.sets.seconds} s
+                      </div>
+                    )}
                   </td>
                   {b.available ? (
                     <>

@@ -13,7 +13,10 @@
  *   of a data file over 2 GiB;
  * - `__studioDebug.singleFileLimit`, when set, sends a compressed result whose weights pass that
  *   many bytes to an external data file (default: only past protobuf's 2 GB), so a small model's
- *   result takes the path of a result over 2 GB.
+ *   result takes the path of a result over 2 GB;
+ * - `__studioDebug.verifyBudgetMs`, when set, is the runtime check's time budget per backend
+ *   (default 3 s): 0 stops every backend but the reference after its first input set, as a slow
+ *   one (WebGPU on a software adapter) stops after a few.
  */
 import { isChunked, isLazy, type FileBytes } from '../../onnx/chunked';
 import { onDecode, type DecodeEvent } from '../../onnx/decode-log';
@@ -51,9 +54,11 @@ export interface StudioDebug {
   chunkBytes?: number;
   /** a compressed result with more weight bytes than this gets an external data file (unset: past 2 GB) */
   singleFileLimit?: number;
+  /** the runtime check's time budget per backend, in ms (unset: 3 s) */
+  verifyBudgetMs?: number;
 }
 
-function debugNumber(key: 'chunkBytes' | 'singleFileLimit', min: number): number | undefined {
+function debugNumber(key: 'chunkBytes' | 'singleFileLimit' | 'verifyBudgetMs', min: number): number | undefined {
   const v = (globalThis as { __studioDebug?: StudioDebug }).__studioDebug?.[key];
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : undefined;
 }
@@ -61,6 +66,11 @@ function debugNumber(key: 'chunkBytes' | 'singleFileLimit', min: number): number
 /** On the page: the weight bytes past which a result is split, set by a test, if any. */
 export function debugSingleFileLimit(): number | undefined {
   return debugNumber('singleFileLimit', 0);
+}
+
+/** On the page: the runtime check's time budget set by a test, if any. */
+export function debugVerifyBudgetMs(): number | undefined {
+  return debugNumber('verifyBudgetMs', 0);
 }
 
 /** On the page: the chunk size set by a test, if any. */
