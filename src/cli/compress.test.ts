@@ -21,7 +21,8 @@ import { makeTensor } from '../onnx/tensor';
 import { DataType } from '../onnx/types';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { loadModel } from '../onnx/load';
-import { recoveryProgress, type CompressOutcome } from './compress';
+import { formatLayerTable, recoveryProgress, type CompressOutcome } from './compress';
+import type { LayerReport } from '../compress/compress';
 import { encodeNpy } from '../bench/npy';
 import { CONV_NET_INPUT, convNet, convNetInputs } from '../compress/activations/testing/conv-net';
 import { cosine } from '../core/vector';
@@ -119,6 +120,19 @@ describe('cli compress', () => {
     expect(rows[0]).toMatch(/^\/features\/conv1\/Conv\s+Conv\s+int8 block16\s+int8-dequantize-linear\s+640 B\s+\d+ B/);
     expect(rows[3]).toMatch(/^\/classifier\/fc2\/Gemm\s+Gemm\s+fp32\s+unchanged\s+2\.54 KB\s+2\.54 KB$/);
     expect(fs.statSync(out).size).toBeGreaterThan(0);
+  });
+
+  it("adds each recovered layer's GPTQ error (before → after, on the calibration inputs) as a column, only when a layer was recovered", () => {
+    const requested = { weights: 'int8', granularity: 'per-channel', blockSize: 32, symmetric: true, prune: 0, pruneMethod: 'magnitude', activations: 'fp32' };
+    const row = (key: string, recovery: { errorBefore: number; errorAfter: number; rows: number }[]) =>
+      ({ key, op: 'Conv', requested, applied: 'int8-cast-mul', bytesBefore: 4096, bytesAfter: 1100, notes: ['a note'], weights: recovery.map((r) => ({ name: `${key}.w`, recovery: { method: 'gptq', ...r } })) }) as unknown as LayerReport;
+    const lines = formatLayerTable([row('conv1', [{ errorBefore: 0.0013438, errorAfter: 0.00025104, rows: 23040 }]), row('lstm', [{ errorBefore: 0.02, errorAfter: 0.01, rows: 96 }, { errorBefore: 0.5, errorAfter: 0.125, rows: 96 }]), row('head', [])]);
+    expect(lines[0]).toMatch(/^layer\s+op\s+requested\s+applied\s+before\s+after\s+gptq error\s+note$/);
+    expect(lines[1]).toMatch(/\s0\.13% → 0\.025% {2}a note$/);
+    expect(lines[2]).toMatch(/\s2\.0% → 1\.0%, 50% → 13% {2}a note$/);
+    expect(lines[3]).toMatch(/1\.07 KB\s+a note$/);
+    // no layer recovered: no column
+    expect(formatLayerTable([row('head', [])])[0]).toMatch(/^layer\s+op\s+requested\s+applied\s+before\s+after\s+note$/);
   });
 
   const sameBytes: [string, Target, PartialLayerSettings][] = [

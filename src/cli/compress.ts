@@ -253,9 +253,24 @@ function describeSettings(s: LayerSettings): string {
   return parts.join(' ');
 }
 
-/** The per-layer table, with columns padded to their widest cell. */
+/** A relative error as a percent with 2 significant digits (the page's layer rows say the same). */
+const pctError = (x: number) => `${(x * 100).toPrecision(2)}%`;
+
+/**
+ * A layer's GPTQ line: each recovered weight's output error on the calibration inputs without
+ * recovery, then with it (Σ‖Ŷ − Y‖² / Σ‖Y‖² over the layer's whole output), as the page's row says.
+ */
+function gptqCell(l: LayerReport): string {
+  return l.weights.flatMap((w) => (w.recovery ? [`${pctError(w.recovery.errorBefore)} → ${pctError(w.recovery.errorAfter)}`] : [])).join(', ');
+}
+
+/**
+ * The per-layer table, with columns padded to their widest cell; with a "gptq error" column (the
+ * layer's output error on the calibration inputs before → after) when any layer was recovered.
+ */
 export function formatLayerTable(layers: readonly LayerReport[]): string[] {
-  const header = ['layer', 'op', 'requested', 'applied', 'before', 'after', 'note'];
+  const gptq = layers.some((l) => l.weights.some((w) => w.recovery));
+  const header = ['layer', 'op', 'requested', 'applied', 'before', 'after', ...(gptq ? ['gptq error'] : []), 'note'];
   const rows = layers.map((l) => [
     l.key,
     l.op,
@@ -263,10 +278,11 @@ export function formatLayerTable(layers: readonly LayerReport[]): string[] {
     l.error !== undefined ? 'left as it was' : l.quantized ? 'already quantized' : l.applied,
     formatBytes(l.bytesBefore),
     formatBytes(l.bytesAfter),
+    ...(gptq ? [gptqCell(l)] : []),
     l.error !== undefined ? `error: ${l.error}` : l.notes.join('; '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const right = new Set([4, 5]);
+  const right = new Set([4, 5, ...(gptq ? [6] : [])]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
