@@ -250,6 +250,9 @@ test('a portable result runs on onnxruntime-web wasm and WebGPU in the page, wit
     await expect(gpu).toHaveAttribute('data-ok', 'true');
     await expect(gpu.getByTestId('compress-verify-sets')).toHaveText(`on the first 1 of ${ran![1]} input sets: as many as ran here in the check’s 0 s`);
     await expect(wasm.getByTestId('compress-verify-sets')).toHaveCount(0);
+    // its warm-up run took the whole budget: not run again, its time said as a first run's
+    await expect(gpu.getByTestId('compress-verify-original')).toContainText('(its first run, set-up included: the time budget allowed no second)');
+    await expect(wasm.getByTestId('compress-verify-original')).not.toContainText('its first run');
     expect(Number(await gpu.getAttribute('data-cosine'))).toBeGreaterThanOrEqual(INT8_COSINE);
   } else {
     // No WebGPU here: the runtime report says why, the check says the same, and wasm was asserted above.

@@ -70,6 +70,11 @@ export interface SessionRun {
   loadMs?: number;
   /** mean run time over the input sets, after one untimed warm-up run */
   runMs?: number;
+  /**
+   * The warm-up run alone took the whole time budget (a slow backend): its outputs are the first
+   * set's and `runMs` is that first run's time, set-up of the kernels included
+   */
+  firstRunOnly?: boolean;
 }
 
 export interface BackendCheck {

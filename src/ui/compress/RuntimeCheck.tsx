@@ -22,6 +22,7 @@ function SessionCell({ run, testId }: { run: SessionRun; testId: string }) {
   return (
     <td data-testid={testId} data-ok="true" title="A run after one warm-up run, over a couple of input sets: a quick figure. The Benchmark tab times both models side by side until stable.">
       loads in {ms(run.loadMs)}, runs in {ms(run.runMs)}
+      {run.firstRunOnly ? ' (its first run, set-up included: the time budget allowed no second)' : ''}
     </td>
   );
 }
