@@ -192,7 +192,7 @@ export function recoverable(layer: Layer): { input: string; swap?: boolean; perm
   const w = layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 1);
   if (!x || !w) return undefined;
   // (the kernel's rank from kernel_shape, else from the weight: [out, in, ...kernel])
-  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? w.shape.length - 2) <= 2) {
+  if ((layer.op === 'Conv' || layer.op === 'ConvTranspose') && (attrInts(n, 'kernel_shape')?.length ?? w.shape.length - 2) <= 3) {
     const pad = n.attributes.find((a) => a.name === 'auto_pad');
     const mode = pad?.s ? new TextDecoder().decode(pad.s) : 'NOTSET';
     // (SAME_UPPER, SAME_LOWER: the patch Conv copies auto_pad and pads the same; a ConvTranspose's SAME splits its padding the other way round, left out)
@@ -301,7 +301,7 @@ export function unrecoverableReason(layer: Layer): string | undefined {
   if (!recoverable(layer)) {
     if (RECURRENT.has(layer.op)) return `${layer.op} with a weight of shape [${w.shape.join(', ')}] is not recovered`;
     const rank = attrInts(layer.node, 'kernel_shape')?.length ?? w.shape.length - 2;
-    return rank > 2 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D and 2-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are, and a Conv's SAME)`;
+    return rank > 3 ? `${layer.op} with a ${rank}-D kernel is not recovered (1-D, 2-D and 3-D are)` : `${layer.op} with auto_pad SAME is not recovered (explicit pads are, and a Conv's SAME)`;
   }
   return undefined;
 }

@@ -15,7 +15,7 @@ import type { Sample } from '../activations/calibrate';
 import { nodeRunModel, worstOutputCosine } from './testing/node-run';
 import { compressModel, compressModelStreaming } from '../compress';
 import type { Recipe } from '../recipe';
-import { cnnFixture, decoderFixture, mlpFixture, type Fixture } from '../testing/fixtures';
+import { cnnFixture, decoderFixture, mlpFixture, volumeFixture, type Fixture } from '../testing/fixtures';
 import { checkNote, checkRecovery, halfOutputs } from './check';
 import { collectHessians, hessianSource } from './hessian';
 import { recoverySource } from './sequential';
@@ -65,6 +65,8 @@ describe('recovery gptq', () => {
     // ConvTranspose (its weight [in, out/groups, ...kernel]: rows are its axis 1)
     [decoderFixture(), 'int4', 'per-channel'],
     [decoderFixture(), 'int4', 'block'],
+    // 3-D kernels (Conv and ConvTranspose over [N, C, D, H, W])
+    [volumeFixture(), 'int4', 'per-channel'],
   ] as const) {
     it(`${fixture.name} ${weights} ${granularity}: closer to the original on held-out samples than round to nearest, about the same size`, async () => {
       const cal = samples(fixture, 32, 1);

@@ -107,6 +107,35 @@ export function decoderFixture(opset = 13): Fixture {
   return { name: 'decoder', model: makeModel({ graph: g, irVersion: 7, opsetImport: [{ domain: '', version: opset }] }), inputs: { image: [2, 3, 16, 16] } };
 }
 
+/**
+ * A video/volume model with 3-D kernels: Conv 3->16 (3x3x3, pads 1) + Relu, ConvTranspose 16->8
+ * (1x2x2, strides 1,2,2: 2x spatial upsampling) + Relu, Conv 8->4 in 2 groups (1x3x3, strides
+ * 1,2,2, pads 0,1,1): clip [2, 3, 4, 8, 8] -> [2, 4, 4, 8, 8].
+ */
+export function volumeFixture(): Fixture {
+  const rng = seeded(17);
+  const g = makeGraph({
+    nodes: [
+      makeNode('Conv', ['clip', 'c1.weight', 'c1.bias'], ['a'], [attr.ints('pads', [1, 1, 1, 1, 1, 1])], { name: 'c1' }),
+      makeNode('Relu', ['a'], ['ra'], [], { name: 'c1.relu' }),
+      makeNode('ConvTranspose', ['ra', 'up.weight', 'up.bias'], ['u'], [attr.ints('strides', [1, 2, 2])], { name: 'up' }),
+      makeNode('Relu', ['u'], ['ru'], [], { name: 'up.relu' }),
+      makeNode('Conv', ['ru', 'c2.weight', 'c2.bias'], ['y'], [attr.ints('pads', [0, 1, 1, 0, 1, 1]), attr.ints('strides', [1, 2, 2]), attr.int('group', 2)], { name: 'c2' }),
+    ],
+    initializers: [
+      weight(rng, 'c1.weight', [16, 3, 3, 3, 3], 81),
+      vec(rng, 'c1.bias', 16, -0.1, 0.1),
+      weight(rng, 'up.weight', [16, 8, 1, 2, 2], 16),
+      vec(rng, 'up.bias', 8, -0.1, 0.1),
+      weight(rng, 'c2.weight', [4, 4, 1, 3, 3], 36),
+      vec(rng, 'c2.bias', 4, -0.1, 0.1),
+    ],
+    inputs: [makeValueInfo('clip', DataType.FLOAT, [2, 3, 4, 8, 8])],
+    outputs: [makeValueInfo('y', DataType.FLOAT, [2, 4, 4, 8, 8])],
+  });
+  return { name: 'volume', model: makeModel({ graph: g, irVersion: 7, opsetImport: [{ domain: '', version: 13 }] }), inputs: { clip: [2, 3, 4, 8, 8] } };
+}
+
 /** MatMul 256->512 + Add + Relu + MatMul 512->512 + Add + Relu + MatMul 512->96 (weights dominate the file). */
 export function mlpFixture(opset = 13, dims: number[] = [256, 512, 512, 96]): Fixture {
   const rng = seeded(23);
