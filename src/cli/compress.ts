@@ -306,7 +306,7 @@ export interface CompressOutcome {
 }
 
 /** Runs the compression and writes OUT; returns what was done. */
-export async function runCompress(args: CompressArgs): Promise<{ outcome: CompressOutcome; renamedNodes: number }> {
+export async function runCompress(args: CompressArgs): Promise<{ outcome: CompressOutcome; renamedNodes: number; reorderedNodes?: number }> {
   checkOut(args.out, args.model);
   const read = readRecipe(args.recipe);
   const recipe = args.overrides ? { ...read, defaults: { ...read.defaults, ...args.overrides } } : read;
@@ -398,6 +398,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
         report,
       },
       renamedNodes: loaded.renamedNodes,
+      ...(loaded.reorderedNodes ? { reorderedNodes: loaded.reorderedNodes } : {}),
     };
   } finally {
     loaded.external.close();
@@ -406,7 +407,7 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
 
 /** The `compress` command: returns the lines to print. */
 export async function compressCommand(args: CompressArgs): Promise<string[]> {
-  const { outcome, renamedNodes } = await runCompress(args);
+  const { outcome, renamedNodes, reorderedNodes } = await runCompress(args);
   if (args.json) return [JSON.stringify(outcome, null, 2)];
   const r = outcome.report;
   const ratio = outcome.fileBytesAfter > 0 ? outcome.fileBytesBefore / outcome.fileBytesAfter : 0;
@@ -438,6 +439,7 @@ export async function compressCommand(args: CompressArgs): Promise<string[]> {
   }
   for (const n of r.notes) lines.push(`note: ${n}`);
   if (renamedNodes) lines.push(`${renamedNodes} nodes with empty or repeated names were given unique names (the layer keys below).`);
+  if (reorderedNodes) lines.push(`${reorderedNodes} nodes read a value made by a node listed after them: the result lists every node after its inputs (topological order, as ONNX asks).`);
   lines.push('', ...formatLayerTable(r.layers));
   return lines;
 }

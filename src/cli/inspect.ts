@@ -30,6 +30,7 @@ export function formatSummary(s: ModelSummary): string[] {
     `  weights      ${formatBytes(s.weightBytes)}${s.externalBytes ? `, ${formatBytes(s.externalBytes)} external in ${s.externalFiles.join(', ')}` : ''}`,
   );
   if (s.renamedNodes) lines.push(`  renamed      ${s.renamedNodes} nodes had an empty or repeated name`);
+  if (s.reorderedNodes) lines.push(`  reordered    ${s.reorderedNodes} nodes read a value made by a node listed after them (onnxruntime runs it; ONNX asks for topological order): put in that order`);
   const meta = Object.entries(s.metadata);
   for (const [k, v] of meta) lines.push(`  meta         ${k} = ${v.replace(/\s+/g, ' ').slice(0, 120)}`);
 

@@ -6,7 +6,7 @@ import { loadModel } from '../onnx/load';
 import { makeTensor } from '../onnx/tensor';
 import { DataType } from '../onnx/types';
 import { controlFlowModel } from './testing/synthetic';
-import { buildViewGraph, topoOrder } from './view-graph';
+import { buildViewGraph } from './view-graph';
 
 const load = (path: string) => loadModel(new Uint8Array(readFileSync(path)), { fileName: path }).model;
 
@@ -84,13 +84,5 @@ describe('view graph', () => {
     // the Loop body's Constant folds into the Add; body inputs are nodes of the body
     expect(v.nodes.find((n) => n.key === 'loop_add')!.weights[0]).toMatchObject({ name: 'step', shape: [4] });
     expect(v.nodes.filter((n) => n.graph === 3 && n.kind === 'input').map((n) => n.name)).toEqual(['iter', 'cond_in', 'acc_in']);
-  });
-
-  it('orders nodes topologically even when the file does not', () => {
-    const nodes = [makeNode('Relu', ['b'], ['c']), makeNode('Relu', ['a'], ['b']), makeNode('Relu', ['x'], ['a'])];
-    expect(topoOrder(nodes)).toEqual([2, 1, 0]);
-    // a cycle: the nodes caught in it come last, in file order
-    const cyc = [makeNode('Add', ['x', 'q'], ['p']), makeNode('Relu', ['p'], ['q']), makeNode('Relu', ['x'], ['r'])];
-    expect(topoOrder(cyc)).toEqual([2, 0, 1]);
   });
 });

@@ -15,6 +15,7 @@
  */
 import { constantValue, findLayers, safeElementCount, type Layer } from '../onnx/layers';
 import { graphPath, modelGraphs, type GraphRecord } from '../onnx/names';
+import { topoOrder } from '../onnx/topo';
 import { dtypeName, tensorValues } from '../onnx/tensor';
 import { DataType, type Graph, type Model, type Node, type Tensor } from '../onnx/types';
 import { inferNode, valueInfoType, type TensorType } from './shapes';
@@ -141,73 +142,6 @@ function constantInfo(node: Node): ConstInfo | undefined {
 function hasGraphAttr(node: Node): boolean {
   for (const a of node.attributes) if (a.g || a.graphs.length > 0) return true;
   return false;
-}
-
-/**
- * Kahn's topological order of a graph's nodes, ties broken by file order. Inputs produced outside
- * the graph (outer scope, initializers, graph inputs) impose no constraint. Nodes caught in a
- * cycle (a malformed file) come last, in file order.
- */
-export function topoOrder(nodes: readonly Node[]): number[] {
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => {
-    for (const o of n.outputs) if (o && !producer.has(o)) producer.set(o, i);
-  });
-  const indeg = new Int32Array(nodes.length);
-  const succ: number[][] = nodes.map(() => []);
-  const stamp = new Int32Array(nodes.length).fill(-1);
-  for (let i = 0; i < nodes.length; i++) {
-    for (const inp of nodes[i].inputs) {
-      const p = inp ? producer.get(inp) : undefined;
-      if (p === undefined || p === i || stamp[p] === i) continue;
-      stamp[p] = i;
-      succ[p].push(i);
-      indeg[i]++;
-    }
-  }
-  // A binary heap on the index keeps file order among ready nodes.
-  const heap: number[] = [];
-  const push = (v: number) => {
-    heap.push(v);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (heap[p] <= v) break;
-      heap[i] = heap[p];
-      i = p;
-    }
-    heap[i] = v;
-  };
-  const pop = () => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    const size = heap.length;
-    if (size > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= size) break;
-        const r = l + 1;
-        const c = r < size && heap[r] < heap[l] ? r : l;
-        if (heap[c] >= last) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-    }
-    return top;
-  };
-  for (let i = 0; i < nodes.length; i++) if (indeg[i] === 0) push(i);
-  const order: number[] = [];
-  const done = new Uint8Array(nodes.length);
-  while (heap.length > 0) {
-    const v = pop();
-    order.push(v);
-    done[v] = 1;
-    for (const s of succ[v]) if (--indeg[s] === 0) push(s);
-  }
-  if (order.length < nodes.length) for (let i = 0; i < nodes.length; i++) if (!done[i]) order.push(i);
-  return order;
 }
 
 /** The records of the main graph and its subgraphs (not training graphs or function bodies). */

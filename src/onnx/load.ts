@@ -9,6 +9,7 @@ import { decodeModel } from './codec';
 import { checkExternalData, filesResolver, type ExternalFiles } from './external';
 import { assignNodeNames } from './names';
 import { sniffFormat } from './sniff';
+import { sortNodes } from './topo';
 import type { ExternalDataResolver, Model } from './types';
 
 export interface LoadedModel {
@@ -19,6 +20,8 @@ export interface LoadedModel {
   external?: ExternalDataResolver;
   /** nodes whose empty or repeated name was replaced on load */
   renamedNodes: number;
+  /** nodes that read a value made by a node listed after them: the graphs were put in topological order on load (onnx/topo.ts) */
+  reorderedNodes?: number;
 }
 
 export interface LoadOptions {
@@ -103,6 +106,8 @@ export function loadModel(input: readonly InputFile[] | Uint8Array, options: Loa
 
   onProgress?.(0.9, 'names');
   const renamedNodes = assignNodeNames(model);
+  // (after naming: an unnamed node's key follows the file's order)
+  const reorderedNodes = sortNodes(model);
 
   onProgress?.(0.95, 'external data');
   // Names of the other files relative to the model's folder (a dropped folder gives 'dir/model.onnx').
@@ -112,5 +117,5 @@ export function loadModel(input: readonly InputFile[] | Uint8Array, options: Loa
   throwIfAborted(signal);
 
   onProgress?.(1, 'done');
-  return { model, fileName: file.name, fileSize: file.bytes.length, external, renamedNodes };
+  return { model, fileName: file.name, fileSize: file.bytes.length, external, renamedNodes, ...(reorderedNodes > 0 ? { reorderedNodes } : {}) };
 }

@@ -15,6 +15,7 @@ export interface ModelSnapshot {
   fileName: string;
   fileSize: number;
   renamedNodes: number;
+  reorderedNodes?: number;
   /** the files given beside the model (external data), named relative to its folder; large ones in chunks */
   data: DataFile[];
 }
@@ -27,6 +28,7 @@ export function snapshotOf(loaded: LoadedModel, files: readonly DataFile[]): Mod
     fileName: loaded.fileName,
     fileSize: loaded.fileSize,
     renamedNodes: loaded.renamedNodes,
+    ...(loaded.reorderedNodes ? { reorderedNodes: loaded.reorderedNodes } : {}),
     data: modelFile ? dataFiles(modelFile, files) : [],
   };
 }
@@ -38,6 +40,7 @@ export function fromSnapshot(s: ModelSnapshot): LoadedModel {
     fileName: s.fileName,
     fileSize: s.fileSize,
     renamedNodes: s.renamedNodes,
+    ...(s.reorderedNodes ? { reorderedNodes: s.reorderedNodes } : {}),
     ...(s.data.length > 0 ? { external: filesResolver(s.data) } : {}),
   };
 }

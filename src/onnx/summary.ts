@@ -61,6 +61,8 @@ export interface ModelSummary {
   externalFiles: string[];
   /** nodes given a generated name on load because theirs was empty or repeated */
   renamedNodes: number;
+  /** nodes that read a value made by a node listed after them: put in topological order on load */
+  reorderedNodes?: number;
   layers: LayerSummary[];
   metadata: Record<string, string>;
 }
@@ -224,6 +226,7 @@ export function summarizeModel(loaded: LoadedModel): ModelSummary {
     externalBytes,
     externalFiles: [...externalFiles],
     renamedNodes: loaded.renamedNodes,
+    ...(loaded.reorderedNodes ? { reorderedNodes: loaded.reorderedNodes } : {}),
     layers,
     metadata,
   };
