@@ -153,13 +153,11 @@ describe('cli eval', () => {
     expect(ok.stdout).toMatch(/x float32\[1, 1, 8, 8\]/);
   });
 
-  it('prints a scalar output with decisions at 0.5 and a near-zero one with abs error, no cosine of noise', () => {
+  /** formatEval's text for these fidelity figures (latency and sizes made up). */
+  const evalText = (fidelity: ReturnType<typeof summarizeFidelity>): string => {
     const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
     const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
-    const fidelity = summarizeFidelity([
-      [compareOutput('prob', [0.9, 0.4], [0.8, 0.6], [2, 1]), compareOutput('residual', [1e-9, -1e-9], [-1e-9, 1e-9], [1, 2])],
-    ]);
-    const text = formatEval({
+    return formatEval({
       runtime: 'onnxruntime-node',
       inputs: 'synthesized',
       original: model('a.onnx'),
@@ -169,6 +167,12 @@ describe('cli eval', () => {
       sizeRatio: 1,
       fidelity,
     }).join('\n');
+  };
+
+  it('prints a scalar output with decisions at 0.5 and a near-zero one with abs error, no cosine of noise', () => {
+    const text = evalText(
+      summarizeFidelity([[compareOutput('prob', [0.9, 0.4], [0.8, 0.6], [2, 1]), compareOutput('residual', [1e-9, -1e-9], [-1e-9, 1e-9], [1, 2])]]),
+    );
     expect(text).toContain('agreement at 0.5  1/2 = 50.00%');
     expect(text).toMatch(/cosine\s+0\.\d{6} \(over all 2 samples\)/);
     expect(text).toContain('cosine            n/a: both outputs are ~0');
@@ -176,20 +180,8 @@ describe('cli eval', () => {
   });
 
   it("prints a probability map by pixel (a text detector's [1, 1, H, W]), not as rows of its last axis", () => {
-    const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
-    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
     const ref = [0.9, 0.55, 0.1, 0.2, 0.45, 0.8];
-    const fidelity = summarizeFidelity([[compareOutput('map', ref, [0.95, 0.45, 0.1, 0.2, 0.52, 0.85], [1, 1, 2, 3])], [compareOutput('map', ref, ref, [1, 1, 2, 3])]]);
-    const text = formatEval({
-      runtime: 'onnxruntime-node',
-      inputs: 'synthesized',
-      original: model('a.onnx'),
-      compressed: model('b.onnx'),
-      speedup: 1,
-      sideBySide: { speedup: 1, rounds: 6, originalMs: 2, compressedMs: 2 },
-      sizeRatio: 1,
-      fidelity,
-    }).join('\n');
+    const text = evalText(summarizeFidelity([[compareOutput('map', ref, [0.95, 0.45, 0.1, 0.2, 0.52, 0.85], [1, 1, 2, 3])], [compareOutput('map', ref, ref, [1, 1, 2, 3])]]));
     expect(text).toContain('map (12 pixels of 1, 2 sets)');
     expect(text).toContain('agreement         10/12 = 83.33% (pixels whose decision at 0.5 agrees; worst set 66.67%)');
     expect(text).toMatch(/cosine\s+0\.\d{6} \/ 0\.\d{6}\n/);

@@ -10,8 +10,8 @@
 import { modelGraphs } from './names';
 import type { Graph, Node } from './types';
 
-/** The subgraphs a node holds (If branches, Loop and Scan bodies). */
-function subgraphsOf(node: Node): Graph[] {
+/** The graphs held by a node's attributes (If branches, Loop and Scan bodies). */
+export function nodeSubgraphs(node: Node): Graph[] {
   const out: Graph[] = [];
   for (const a of node.attributes) {
     if (a.g) out.push(a.g);
@@ -22,7 +22,7 @@ function subgraphsOf(node: Node): Graph[] {
 
 /** Names a node's subgraphs read at any depth (their nodes' inputs and their outputs): outer-scope values among them are inputs of the node too. */
 function readsInside(node: Node, into: Set<string>): void {
-  for (const g of subgraphsOf(node)) {
+  for (const g of nodeSubgraphs(node)) {
     for (const v of g.outputs) if (v.name) into.add(v.name);
     for (const n of g.nodes) {
       for (const i of n.inputs) if (i) into.add(i);

@@ -13,6 +13,7 @@ import { constantValue, type LayerWeight } from '../../onnx/layers';
 import { modelGraphs, type GraphRecord } from '../../onnx/names';
 import type { Graph, Model, Node, Tensor, ValueInfo } from '../../onnx/types';
 import { removeUnused, useCounts, type NameAllocator, type RemovalCandidates } from '../graph-edit';
+import { nodeSubgraphs } from '../../onnx/topo';
 
 export const isDefaultDomain = (d: string | undefined): boolean => !d || d === 'ai.onnx';
 
@@ -21,14 +22,7 @@ export function isOp(n: Node, op: string): boolean {
 }
 
 /** The graphs held by a node's attributes (If branches, Loop/Scan bodies). */
-export function nodeSubgraphs(n: Node): Graph[] {
-  const out: Graph[] = [];
-  for (const a of n.attributes) {
-    if (a.g) out.push(a.g);
-    out.push(...a.graphs);
-  }
-  return out;
-}
+export { nodeSubgraphs };
 
 /** Names a graph defines at its own level: inputs, initializers, sparse initializers, node outputs. */
 export function definedNames(g: Graph): Set<string> {

@@ -33,6 +33,7 @@
 import { float32ToFloat16 } from '../../core/float16';
 import { attr, makeNode, makeValueInfo } from '../../onnx/build';
 import { tensorFloats } from '../../onnx/tensor';
+import { nodeSubgraphs } from '../../onnx/topo';
 import { DataType, type Attribute, type ExternalDataResolver, type Graph, type Model, type Node, type Tensor, type ValueInfo } from '../../onnx/types';
 import { bytesOf } from '../emit';
 import type { NameAllocator } from '../graph-edit';
@@ -218,19 +219,10 @@ interface Ctx {
   readInSubgraphs: Set<string>;
 }
 
-function subgraphsOf(n: Node): Graph[] {
-  const gs: Graph[] = [];
-  for (const a of n.attributes) {
-    if (a.g) gs.push(a.g);
-    gs.push(...a.graphs);
-  }
-  return gs;
-}
-
 function collectSubgraphReads(g: Graph, into: Set<string>, nested: boolean): void {
   for (const n of g.nodes) {
     if (nested) for (const i of n.inputs) if (i) into.add(i);
-    for (const s of subgraphsOf(n)) collectSubgraphReads(s, into, true);
+    for (const s of nodeSubgraphs(n)) collectSubgraphReads(s, into, true);
   }
 }
 
@@ -273,7 +265,7 @@ function convertGraph(g: Graph, outerOrig: Map<string, number>, outerFinal: Map<
     const t = renamedOutputs.has(x) ? F32 : finalType(x);
     if (t !== undefined) scopeFinal.set(x, t);
   }
-  for (const n of g.nodes) for (const s of subgraphsOf(n)) convertGraph(s, st.types, scopeFinal, ctx);
+  for (const n of g.nodes) for (const s of nodeSubgraphs(n)) convertGraph(s, st.types, scopeFinal, ctx);
 }
 
 /** The graph's declared types, inputs, outputs and initializers. */
@@ -592,7 +584,7 @@ export function usesFloat16Compute(model: Model): boolean {
       if (n.opType === 'Cast') {
         if (Number(findAttr(n, 'to')?.i) === F16) return true;
       } else if (n.inputs.some((x) => half.has(x))) return true;
-      graphs.push(...subgraphsOf(n));
+      graphs.push(...nodeSubgraphs(n));
     }
   }
   return false;
