@@ -22,7 +22,7 @@
  *   (reference >= 0.5 vs test >= 0.5); there is no row cosine or KL; the cosine is taken over
  *   every value of every set together (the whole batch of evaluation samples), not per set.
  * - Dense maps (`kind: 'map'`: a 4-D output whose channel axis, first [N, C, H, W] or last
- *   [N, H, W, C], is no longer than either spatial side, both sides over 1: a text detector's
+ *   [N, H, W, C], is 1 or shorter than both spatial sides, both sides over 1: a text detector's
  *   probability map, a segmentation, a depth map): a row is a pixel, not the last axis (for
  *   [1, 1, 640, 640] that would be a row of 640 values across the width). Agreement per pixel: the
  *   argmax over the C channels, or for one channel the decision at 0.5 (0 when the reference has

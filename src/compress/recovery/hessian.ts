@@ -162,7 +162,7 @@ const inLoop = (layer: Layer) => subgraphLevels(layer)?.some((l) => l.attr === '
 
 /**
  * Which layers can be recovered, and the tensor each reads (`swap`, `perm`: how its rows lie in
- * it): Conv and ConvTranspose (1-D/2-D), Gemm and MatMul with a constant weight, a linear Einsum,
+ * it): Conv and ConvTranspose (1-D, 2-D and 3-D kernels), Gemm and MatMul with a constant weight, a linear Einsum,
  * LSTM/GRU/RNN (W on X; a state view's R on Y), in the main graph, in If branches at any depth and
  * in Loop bodies (not Convs there). The statistics take a subgraph layer's input out through each
  * enclosing node (exportBranchInputs); planStats checks the outermost is the main graph's.

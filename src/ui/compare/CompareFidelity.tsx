@@ -53,7 +53,7 @@ export function CompareFidelity() {
                   : f.kind === 'scalar'
                     ? `decisions at 0.5 agree ${pct(f.top1.rate)}, max |error| ${f.maxAbsError.worst.toPrecision(3)}`
                     : f.kind === 'map'
-                      ? `cosine ${num(f.cosine.worst)} worst, ${f.agreesOn} ${pct(f.top1.rate)}`
+                      ? `cosine ${num(f.cosine.worst)} worst, pixels agreeing ${pct(f.top1.rate)} (${f.agreesOn.replace(/^pixels whose /, '').replace(/ agrees$/, '')})`
                       : `cosine ${num(f.cosine.worst)} worst, top-1 agreement ${pct(f.top1.rate)}`}
               </span>
             ))}
