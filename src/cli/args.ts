@@ -51,7 +51,7 @@ Usage:
 
   npm run cli -- autotune MODEL (--max-size RATIO | --min-fidelity X [--fastest]) --out RECIPE.json
                     [--samples DIR|FILE [DATA]] [--metric accuracy|top1|cosine] [--no-prune]
-                    [--target portable|wasm|webgpu] [--size stored|transfer] [--json]
+                    [--target portable|wasm|webgpu] [--size stored|transfer] [--recovery gptq] [--json]
       Finds a per-layer recipe (int8/int4/fp16 and, unless --no-prune, magnitude pruning) for
       MODEL: measures every layer's sensitivity alone, then searches (greedy by sensitivity per
       byte saved, refined by measuring real candidate models in onnxruntime-node) for the best
@@ -69,6 +69,10 @@ Usage:
       the finalists and the original are timed side by side in onnxruntime-node (the CLI's
       runtime, not a browser). Prints the chosen recipe's time, the original's and the speed-up
       (original / compressed, > 1 faster).
+      --recovery gptq: every candidate recovered (GPTQ, as the Explore tab's recovery switch),
+      on H of each layer's inputs collected once on the calibration part of --samples (needed);
+      the uniform settings are also measured without recovery, to show what it buys. Apply
+      the recipe it writes with compress and the same --samples (the recipe asks for gptq).
 
   DATA (compress, eval, autotune): how --samples becomes model inputs
       --samples DIR|FILE   images (.png, .jpg; class sub-folders make a labeled set), audio
@@ -129,6 +133,7 @@ export type Command =
       size?: 'stored' | 'transfer';
       prune: boolean;
       fastest?: boolean;
+      recovery?: 'gptq';
       json: boolean;
     } & DataFlags);
 
@@ -278,7 +283,7 @@ export function parseArgs(argv: string[]): Command {
 
 /** `autotune`'s flags (see USAGE). */
 function parseAutotune(rest: string[]): Command {
-  const valued = ['--max-size', '--min-fidelity', ...DATA_FLAG_NAMES, '--out', '--metric', '--target', '--size'];
+  const valued = ['--max-size', '--min-fidelity', ...DATA_FLAG_NAMES, '--out', '--metric', '--target', '--size', '--recovery'];
   const p = split(rest, new Set(valued), new Set([...valued, '--json', '--no-prune', '--fastest']));
   if (p.positional.length !== 1) throw bad(`autotune needs one MODEL file, got ${p.positional.length}`);
   const str = (flag: string) => {
@@ -306,6 +311,9 @@ function parseAutotune(rest: string[]): Command {
   if (fastest && target !== undefined && target !== 'wasm') throw bad(`--fastest searches int8 activations for target wasm, not "${target}"`);
   const size = str('--size');
   if (size !== undefined && size !== 'stored' && size !== 'transfer') throw bad(`--size must be stored or transfer, not "${size}"`);
+  // the search with recovery is Explore's: gptq in every candidate, on one H per layer from the original's inputs
+  const recovery = str('--recovery');
+  if (recovery !== undefined && recovery !== 'gptq' && recovery !== 'none') throw bad(`autotune's --recovery is gptq (every candidate recovered) or none, not "${recovery}"`);
   return {
     kind: 'autotune',
     model: p.positional[0],
@@ -318,6 +326,7 @@ function parseAutotune(rest: string[]): Command {
     ...(size !== undefined ? { size: size as 'stored' | 'transfer' } : {}),
     prune: !p.flags.has('--no-prune'),
     ...(fastest ? { fastest } : {}),
+    ...(recovery === 'gptq' ? { recovery } : {}),
     json: p.flags.has('--json'),
   };
 }

@@ -68,6 +68,38 @@ describe('cli autotune', () => {
     expect(Math.abs(fs.statSync(out).size - report.chosen.fileBytes) / report.chosen.fileBytes).toBeLessThan(0.02);
   });
 
+  it('--recovery gptq: every candidate recovered on the calibration part; the recipe, applied by compress with the same samples, gives what autotune measured', () => {
+    const recipePath = path.join(tmp, 'recovered.json');
+    const data = ['--samples', LABELS, '--calibration', '200'];
+    const r = cli(['autotune', SAMPLE, '--max-size', '0.2', ...data, '--recovery', 'gptq', '--no-prune', '--out', recipePath, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as AutotuneReport;
+    expect(report.recovery).toMatchObject({ mode: 'gptq', samples: 200 });
+    expect(report.recovery!.layers).toBeGreaterThanOrEqual(3);
+    // the uniform settings with recovery and without: int4's error is recovered (the sample loses a digit or more without)
+    const int4 = report.uniform.find((u) => u.label === 'uniform int4')!;
+    const int4Rtn = report.uniformRtn!.find((u) => u.label === 'uniform int4, no recovery')!;
+    expect(int4.cosine).toBeGreaterThan(int4Rtn.cosine);
+    expect(report.uniformRtn!.map((u) => u.label)).toEqual(['uniform int8, no recovery', 'uniform int4, no recovery']);
+    const recipe = parseRecipeText(fs.readFileSync(recipePath, 'utf8'));
+    expect(recipe.defaults.recovery).toBe('gptq');
+
+    const out = path.join(tmp, 'recovered.onnx');
+    const c = cli(['compress', SAMPLE, '--recipe', recipePath, ...data, '--out', out]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/gptq error/);
+    const ev = cli(['eval', SAMPLE, out, ...data, '--max-runs', '5', '--json']);
+    expect(ev.code).toBe(0);
+    const acc = (JSON.parse(ev.stdout) as { compressed: { accuracy: { correct: number; total: number } } }).compressed.accuracy;
+    expect(acc.total).toBe(250);
+    expect(acc.correct / acc.total).toBeCloseTo(report.chosen.metric, 10);
+
+    const text = cli(['autotune', SAMPLE, '--max-size', '0.2', ...data, '--recovery', 'gptq', '--no-prune', '--out', recipePath]);
+    expect(text.stdout).toMatch(/Recovery: gptq in every candidate; H of \d+ layers' inputs on 200 calibration samples/);
+    expect(text.stdout).toMatch(/uniform int4, no recovery/);
+  });
+
   it('--fastest: the fastest recipe above the floor on wasm, timed side by side in onnxruntime-node against the original', () => {
     // a conv net where int8 activations pay off (five dense 3x3 Convs, ~37 M MACs)
     const model = path.join(tmp, 'conv-net.onnx');
@@ -109,6 +141,9 @@ describe('cli autotune', () => {
       ['autotune', SAMPLE, '--max-size', '0.2'],
       ['autotune', SAMPLE, '--out', out, '--max-size', '0.2', '--fastest'],
       ['autotune', SAMPLE, '--out', out, '--min-fidelity', '0.99', '--fastest', '--target', 'webgpu'],
+      ['autotune', SAMPLE, '--out', out, '--max-size', '0.2', '--samples', LABELS, '--recovery', 'bias'],
+      // recovery learns from real inputs: random ones would teach nothing
+      ['autotune', SAMPLE, '--out', out, '--max-size', '0.2', '--recovery', 'gptq'],
     ]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);

@@ -1,12 +1,15 @@
 /**
  * `autotune MODEL --max-size RATIO | --min-fidelity X [--fastest] [--samples DIR|FILE] --out RECIPE.json
- * [--metric accuracy|top1|cosine] [--no-prune] [--target T] [--dims ...] [--json]`: the studio's
+ * [--metric accuracy|top1|cosine] [--no-prune] [--recovery gptq] [--target T] [--dims ...] [--json]`: the studio's
  * trade-off search, headless, with onnxruntime-node: per-layer sensitivity, then the search for a
  * size budget (a fraction of the original's projected size), the smallest model above a metric
  * floor, or (--fastest, target wasm) the fastest above it: Explore's "fastest (wasm) with metric
  * >=" (Explorer.searchLatency), its finalists timed side by side in onnxruntime-node, the
  * original last. Writes the chosen recipe. Same code as the Explore tab (src/bench/explore),
  * same numbers up to runtime differences between onnxruntime-node and onnxruntime-web.
+ * --recovery gptq: every candidate recovered (Explore's "recovery" switch): H of every
+ * recoverable layer's inputs once, on the calibration part of --samples, handed to the evaluator;
+ * the uniform settings are measured without recovery too (what it buys).
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -15,13 +18,15 @@ import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { CandidateEvaluator, type OpenSession } from '../bench/explore/evaluator';
 import { METRIC_LABELS, type MetricKind } from '../bench/explore/score';
-import { Explorer, paretoFront, type ExplorePoint } from '../bench/explore/search';
+import { Explorer, paretoFront, withRecovery, type ExplorePoint } from '../bench/explore/search';
 import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
 import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import { planInputs } from '../bench/plan';
 import { modelTensorBytes } from '../compress/compress';
 import { projectionInput } from '../compress/project';
-import { serializeRecipe, type Target } from '../compress/recipe';
+import { makeRecipe, serializeRecipe, type Recipe, type Target } from '../compress/recipe';
+import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
+import { recoveryLayers } from '../compress/recovery/plan';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
 import { summarizeModel } from '../onnx/summary';
@@ -31,6 +36,8 @@ import { loadModelFromPath } from './fs-model';
 import { partAsSamples, type DataPart } from '../bench/data-load';
 import { collectCalibration, synthesizeSamples, type Calibration } from '../compress/activations/calibrate';
 import { ortRunModel } from './compress';
+import { startGptqNative } from './gptq-native';
+import { startGptqThreads } from './gptq-threads';
 import { speedUp, speedUpWords } from '../core/speedup';
 import type { Model } from '../onnx/types';
 
@@ -49,6 +56,8 @@ export interface AutotuneArgs extends DataFlags {
   size?: SizeBasis;
   /** with minFidelity: the fastest recipe at or above the floor (target wasm, int8 activations) instead of the smallest */
   fastest?: boolean;
+  /** "gptq": every candidate recovered, on the calibration part of the samples (Explore's recovery switch) */
+  recovery?: 'gptq';
   json: boolean;
 }
 
@@ -79,6 +88,9 @@ export interface AutotuneReport {
   original: PointSummary;
   chosen: PointSummary & { recipe: string };
   uniform: PointSummary[];
+  /** --recovery: recovery in every candidate, H on these samples; uniformRtn: the uniform settings without it */
+  recovery?: { mode: 'gptq'; samples: number; layers: number; ms: number };
+  uniformRtn?: PointSummary[];
   front: PointSummary[];
   /** candidate models measured (sensitivity + search) */
   measured: number;
@@ -107,10 +119,12 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       return { ...nodeSession(ort, session), release: () => session.release() };
     };
     const cal = args.fastest ? await fastestCalibration(model, data.calibration) : undefined;
-    const ev = await CandidateEvaluator.create(model, plan, open, { target, ...(cal ? { calibration: cal.calibration } : {}) });
+    const rec = args.recovery ? await recoveryHessians(model, target, data.calibration) : undefined;
+    const ev = await CandidateEvaluator.create(model, plan, open, { target, ...(cal ? { calibration: cal.calibration } : {}), ...(rec ? { recovery: rec.hessians } : {}) });
+    const decorate = rec ? withRecovery : (r: Recipe) => r;
     const measure: typeof ev.measure = (r, s, o) => {
       measured++;
-      return ev.measure(r, s, o);
+      return ev.measure(decorate(r), s, o);
     };
     const t0 = performance.now();
     // the scan needs scores only: no timed runs
@@ -128,11 +142,14 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       originalLatencyMs: ev.baselineLatencyMs,
       allowPrune: args.prune,
       measure,
-      timeSideBySide: (recipes, signal) => ev.timeSideBySide(recipes, SIDE_BY_SIDE_ROUNDS, signal),
+      timeSideBySide: (recipes, signal) => ev.timeSideBySide(recipes.map(decorate), SIDE_BY_SIDE_ROUNDS, signal),
+      ...(rec ? { decorate: withRecovery } : {}),
     });
     const t1 = performance.now();
     // the fastest search measures its own candidates (int8 weights, with activations): no uniform sweep
     const uniform = args.fastest ? [] : await ex.uniform();
+    // with recovery, uniform() also measures each setting without it (not awaited there): the same points, awaited
+    const uniformRtn = rec && !args.fastest ? await Promise.all(uniform.filter((u) => u.recipe.defaults.weights !== 'fp16').map((u) => ex.point(makeRecipe(target, { ...u.recipe.defaults, recovery: 'none' }), 'uniform-rtn', `${u.label}, no recovery`))) : undefined;
     let chosen: ExplorePoint | undefined;
     if (args.fastest) chosen = await ex.searchLatency(args.minFidelity as number);
     else if (args.maxSize !== undefined) {
@@ -176,6 +193,8 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       original: sum(ex.original),
       chosen: { ...sum(chosen), recipe },
       uniform: uniform.map(sum),
+      ...(rec ? { recovery: { mode: 'gptq' as const, samples: rec.samples, layers: rec.hessians.size, ms: rec.ms } } : {}),
+      ...(uniformRtn ? { uniformRtn: uniformRtn.map(sum) } : {}),
       front: paretoFront(ex.points).map(sum),
       measured,
       sensitivityMs,
@@ -200,6 +219,20 @@ async function fastestCalibration(model: Model, part: DataPart | undefined): Pro
   return { calibration: await collectCalibration(model, samples, run, { source: 'synthesized' }), line: `int8 activations calibrated on ${samples.length} synthesized (random) input sets` };
 }
 
+/**
+ * H of every recoverable layer's inputs (as int8 gptq everywhere would ask), once, on the
+ * calibration part of --samples: every candidate's recovery uses it. GPTQ's helper threads as
+ * `compress` starts them.
+ */
+async function recoveryHessians(model: Model, target: Target, part: DataPart | undefined): Promise<{ hessians: Map<string, LayerHessian>; samples: number; ms: number }> {
+  const samples = part ? partAsSamples(part).map((set) => Object.fromEntries(Object.entries(set).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: t.data }]))) : [];
+  if (samples.length === 0) throw new AppError('invalid-argument', '--recovery gptq learns from real inputs: give calibration samples with --samples DIR|FILE (its calibration part, --calibration N)');
+  const t0 = performance.now();
+  startGptqNative(startGptqThreads()?.memory);
+  const hessians = await collectHessians(model, recoveryLayers(model, makeRecipe(target, { weights: 'int8', recovery: 'gptq' })), samples, await ortRunModel());
+  return { hessians, samples: samples.length, ms: performance.now() - t0 };
+}
+
 function latencySummary(s: NonNullable<ExplorePoint['sideBySide']>, calibration: string): NonNullable<AutotuneReport['latency']> {
   return { runtime: NODE_RUNTIME, chosenMs: s.ms, originalMs: s.originalMs, speedup: speedUp(s.originalMs, s.ms) ?? NaN, finalists: s.finalists, rounds: SIDE_BY_SIDE_ROUNDS, calibration };
 }
@@ -215,11 +248,13 @@ export function formatAutotune(r: AutotuneReport, out: string): string[] {
     ...(r.data ? [`Data: ${r.data}`] : []),
     `Inputs: ${r.inputs}`,
     `Metric: ${METRIC_LABELS[r.metric]}`,
+    ...(r.recovery ? [`Recovery: gptq in every candidate; H of ${r.recovery.layers} layers' inputs on ${r.recovery.samples} calibration samples (${(r.recovery.ms / 1000).toFixed(1)} s)`] : []),
     `Sensitivity: ${r.sensitivity.length} candidates in ${(r.sensitivityMs / 1000).toFixed(1)} s; search: ${(r.searchMs / 1000).toFixed(1)} s; ${r.measured} models measured in all`,
     '',
     `Configuration                 ${r.sizeBasis === 'stored' ? 'file size     ' : 'transfer size '}           metric`,
     row(r.original),
     ...r.uniform.map(row),
+    ...(r.uniformRtn ?? []).map(row),
     '',
     `Chosen (${'maxSize' in r.goal ? `size <= ${(r.goal.maxSize * 100).toFixed(1)}%` : `${r.goal.fastest ? 'fastest on wasm with ' : ''}metric >= ${r.goal.minMetric}`}):`,
     row(r.chosen),

@@ -12,7 +12,7 @@
 import { get as idbGet, set as idbSet } from 'idb-keyval';
 import { AppError } from '../core/errors';
 import { runSensitivity, type SensitivityEntry } from '../bench/explore/sensitivity';
-import { Explorer, type ExplorePoint } from '../bench/explore/search';
+import { Explorer, withRecovery, type ExplorePoint } from '../bench/explore/search';
 import type { MetricKind } from '../bench/explore/score';
 import { SizeModel, type SizeBasis } from '../bench/explore/size';
 import type { Recipe } from '../compress/recipe';
@@ -138,8 +138,8 @@ export class ExploreClient {
     return Math.max(1, this.members.length);
   }
 
-  /** With recovery on, every recipe measured and every point made asks for it (recovery "gptq" in its defaults), unless it says otherwise (the no-recovery comparison points). */
-  readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery && recipe.defaults.recovery === undefined ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe);
+  /** With recovery on, every recipe measured and every point made asks for it (withRecovery). */
+  readonly decorate = (recipe: Recipe): Recipe => (this.init.recovery ? withRecovery(recipe) : recipe);
 
   /** Median ms per recipe, timed side by side in one worker (alternating runs). */
   async timeSideBySide(recipes: Recipe[], signal?: AbortSignal): Promise<number[]> {

@@ -191,6 +191,15 @@ export function greedyPath(g: GreedyInput, start: Assignment, options: { budget?
   return path;
 }
 
+/**
+ * With recovery on for a whole search (Explore's switch, `cli autotune --recovery gptq`): every
+ * recipe measured and every point made asks for recovery "gptq" in its defaults, unless it says
+ * otherwise (the no-recovery comparison points say "none").
+ */
+export function withRecovery(recipe: Recipe): Recipe {
+  return recipe.defaults.recovery === undefined ? { ...recipe, defaults: { ...recipe.defaults, recovery: 'gptq' } } : recipe;
+}
+
 /** 'uniform-rtn': a uniform setting without recovery, measured beside the recovered one when the search runs with recovery */
 export type PointKind = 'original' | 'uniform' | 'uniform-rtn' | 'search';
 
