@@ -13,6 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseRecipeText } from '../compress/recipe';
 import { convNet } from '../compress/activations/testing/conv-net';
 import { encodeModel } from '../onnx/codec';
+import { encodeNpy } from '../bench/npy';
+import { seeded } from '../core/random';
+import { mlpFixture } from '../compress/testing/fixtures';
 import type { AutotuneReport } from './autotune';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,6 +80,9 @@ describe('cli autotune', () => {
     const report = JSON.parse(r.stdout) as AutotuneReport;
     expect(report.recovery).toMatchObject({ mode: 'gptq', samples: 200 });
     expect(report.recovery!.layers).toBeGreaterThanOrEqual(3);
+    // each layer solved once per setting, then reused by the candidates that repeat it
+    expect(report.recovery!.solves.solved).toBeGreaterThan(0);
+    expect(report.recovery!.solves.reused).toBeGreaterThan(report.recovery!.solves.solved);
     // the uniform settings with recovery and without: int4's error is recovered (the sample loses a digit or more without)
     const int4 = report.uniform.find((u) => u.label === 'uniform int4')!;
     const int4Rtn = report.uniformRtn!.find((u) => u.label === 'uniform int4, no recovery')!;
@@ -96,8 +102,39 @@ describe('cli autotune', () => {
     expect(acc.correct / acc.total).toBeCloseTo(report.chosen.metric, 10);
 
     const text = cli(['autotune', SAMPLE, '--max-size', '0.2', ...data, '--recovery', 'gptq', '--no-prune', '--out', recipePath]);
-    expect(text.stdout).toMatch(/Recovery: gptq in every candidate; H of \d+ layers' inputs on 200 calibration samples/);
+    expect(text.stdout).toMatch(/Recovery: gptq in every candidate; H of \d+ layers' inputs on 200 calibration samples \(\d+\.\d s\); \d+ layer solves, \d+ reused/);
     expect(text.stdout).toMatch(/uniform int4, no recovery/);
+  });
+
+  it('--recovery gptq on a layer of 1,280 columns (its factor through onnxruntime, as compress takes it): cli eval gives the worst cosine autotune measured', () => {
+    const model = path.join(tmp, 'wide.onnx');
+    fs.writeFileSync(model, encodeModel(mlpFixture(13, [1280, 48, 10]).model));
+    const dir = path.join(tmp, 'wide-samples');
+    fs.mkdirSync(dir);
+    const rng = seeded(4);
+    const bases = Array.from({ length: 6 }, () => Float32Array.from({ length: 1280 }, () => rng() * 2 - 1));
+    // (the fixture's input is [4, 1280]: 4 rows a sample)
+    for (let i = 0; i < 40; i++) {
+      const x = new Float32Array(4 * 1280);
+      for (let r = 0; r < 4; r++) {
+        const c = bases.map(() => rng() * 2 - 1);
+        for (let j = 0; j < 1280; j++) x[r * 1280 + j] = bases.reduce((t, b, k) => t + c[k] * b[j], 0) + 0.1 * (rng() * 2 - 1);
+      }
+      fs.writeFileSync(path.join(dir, `s${String(i).padStart(2, '0')}.npy`), encodeNpy('float32', [4, 1280], x));
+    }
+    const data = ['--samples', dir, '--calibration', '24'];
+    const recipePath = path.join(tmp, 'wide.json');
+    const r = cli(['autotune', model, '--max-size', '0.2', ...data, '--recovery', 'gptq', '--no-prune', '--out', recipePath, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as AutotuneReport;
+    expect(report.metric).toBe('cosine');
+    const out = path.join(tmp, 'wide-c.onnx');
+    expect(cli(['compress', model, '--recipe', recipePath, ...data, '--out', out]).code).toBe(0);
+    const ev = cli(['eval', model, out, ...data, '--max-runs', '3', '--json']);
+    expect(ev.code).toBe(0);
+    const f = (JSON.parse(ev.stdout) as { fidelity: { cosine: { worst: number } }[] }).fidelity[0];
+    expect(f.cosine.worst).toBeCloseTo(report.chosen.metric, 12);
   });
 
   it('--fastest: the fastest recipe above the floor on wasm, timed side by side in onnxruntime-node against the original', () => {

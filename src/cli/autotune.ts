@@ -26,7 +26,9 @@ import { modelTensorBytes } from '../compress/compress';
 import { projectionInput } from '../compress/project';
 import { makeRecipe, serializeRecipe, type Recipe, type Target } from '../compress/recipe';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
+import { prepareFactors } from '../compress/recovery/factor-runtime';
 import { recoveryLayers } from '../compress/recovery/plan';
+import { solveCounts } from '../compress/recovery/step';
 import { externalReferences, inlineExternalData } from '../onnx/external';
 import { findLayers } from '../onnx/layers';
 import { summarizeModel } from '../onnx/summary';
@@ -89,7 +91,7 @@ export interface AutotuneReport {
   chosen: PointSummary & { recipe: string };
   uniform: PointSummary[];
   /** --recovery: recovery in every candidate, H on these samples; uniformRtn: the uniform settings without it */
-  recovery?: { mode: 'gptq'; samples: number; layers: number; ms: number };
+  recovery?: { mode: 'gptq'; samples: number; layers: number; ms: number; solves: { solved: number; reused: number } };
   uniformRtn?: PointSummary[];
   front: PointSummary[];
   /** candidate models measured (sensitivity + search) */
@@ -126,6 +128,7 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       measured++;
       return ev.measure(decorate(r), s, o);
     };
+    const solves0 = solveCounts();
     const t0 = performance.now();
     // the scan needs scores only: no timed runs
     const entries: SensitivityEntry[] = await runSensitivity(ev.layers, ev.baseline, (r, s) => measure(r, s, { latency: false }), { target, metric });
@@ -163,6 +166,7 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       chosen = await ex.searchFloor(args.minFidelity as number);
     }
     const searchMs = performance.now() - t1;
+    const solves1 = solveCounts();
     const recipe = serializeRecipe(chosen.recipe);
     try {
       fs.writeFileSync(args.out, recipe);
@@ -193,7 +197,7 @@ export async function autotune(args: AutotuneArgs): Promise<AutotuneReport> {
       original: sum(ex.original),
       chosen: { ...sum(chosen), recipe },
       uniform: uniform.map(sum),
-      ...(rec ? { recovery: { mode: 'gptq' as const, samples: rec.samples, layers: rec.hessians.size, ms: rec.ms } } : {}),
+      ...(rec ? { recovery: { mode: 'gptq' as const, samples: rec.samples, layers: rec.hessians.size, ms: rec.ms, solves: { solved: solves1.solved - solves0.solved, reused: solves1.reused - solves0.reused } } } : {}),
       ...(uniformRtn ? { uniformRtn: uniformRtn.map(sum) } : {}),
       front: paretoFront(ex.points).map(sum),
       measured,
@@ -229,7 +233,10 @@ async function recoveryHessians(model: Model, target: Target, part: DataPart | u
   if (samples.length === 0) throw new AppError('invalid-argument', '--recovery gptq learns from real inputs: give calibration samples with --samples DIR|FILE (its calibration part, --calibration N)');
   const t0 = performance.now();
   startGptqNative(startGptqThreads()?.memory);
-  const hessians = await collectHessians(model, recoveryLayers(model, makeRecipe(target, { weights: 'int8', recovery: 'gptq' })), samples, await ortRunModel());
+  const run = await ortRunModel();
+  const hessians = await collectHessians(model, recoveryLayers(model, makeRecipe(target, { weights: 'int8', recovery: 'gptq' })), samples, run);
+  // wide layers' factors through onnxruntime, as compress takes them (kept for every candidate): the recipe written gives the bytes measured
+  for (const h of hessians.values()) if (h.h.length > 0) await prepareFactors(h.h, h.cols, run, undefined, true);
   return { hessians, samples: samples.length, ms: performance.now() - t0 };
 }
 
@@ -248,7 +255,7 @@ export function formatAutotune(r: AutotuneReport, out: string): string[] {
     ...(r.data ? [`Data: ${r.data}`] : []),
     `Inputs: ${r.inputs}`,
     `Metric: ${METRIC_LABELS[r.metric]}`,
-    ...(r.recovery ? [`Recovery: gptq in every candidate; H of ${r.recovery.layers} layers' inputs on ${r.recovery.samples} calibration samples (${(r.recovery.ms / 1000).toFixed(1)} s)`] : []),
+    ...(r.recovery ? [`Recovery: gptq in every candidate; H of ${r.recovery.layers} layers' inputs on ${r.recovery.samples} calibration samples (${(r.recovery.ms / 1000).toFixed(1)} s); ${r.recovery.solves.solved} layer solves, ${r.recovery.solves.reused} reused`] : []),
     `Sensitivity: ${r.sensitivity.length} candidates in ${(r.sensitivityMs / 1000).toFixed(1)} s; search: ${(r.searchMs / 1000).toFixed(1)} s; ${r.measured} models measured in all`,
     '',
     `Configuration                 ${r.sizeBasis === 'stored' ? 'file size     ' : 'transfer size '}           metric`,

@@ -20,7 +20,7 @@ import { encodeModel } from '../../onnx/codec';
 import { DataType } from '../../onnx/types';
 import type { RunModel } from '../activations/calibrate';
 import { releaseBuffer } from '../../core/release';
-import { choleskyLower } from './gptq';
+import { choleskyLower, columnOrder } from './gptq';
 import { factorTarget, hasPreparedFactor, setPreparedFactor, type HMatrix } from './gptq-simd';
 
 /** Columns under which the WebAssembly factor is as fast (a few ms) as the runtime's calls. */
@@ -59,9 +59,9 @@ async function product(run: RunModel, x: Float32Array, m: number, y: Float32Arra
  * damped H: A[i][j] = H[n−1−i][n−1−j], the diagonal (H's, or 1 where H's is not positive) +
  * damp × H's mean diagonal; undefined when A is not positive definite (or H is all zero).
  */
-export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: RunModel): Promise<Float32Array | undefined> {
+export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: RunModel, order?: Int32Array): Promise<Float32Array | undefined> {
   const a = new Float32Array(n * n);
-  return (await factorInto(() => a, () => true, h, n, damp, run)) ? a : undefined;
+  return (await factorInto(() => a, () => true, h, n, damp, run, order)) ? a : undefined;
 }
 
 /**
@@ -70,27 +70,35 @@ export async function runtimeFactor(h: HMatrix, n: number, damp: number, run: Ru
  * read nor written (GptqWorkspace's M keeps H there). False when A is not positive definite, H is
  * all zero, or `valid()` turns false (M was written by something else meanwhile).
  */
-async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel): Promise<boolean> {
+async function factorInto(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel, order?: Int32Array): Promise<boolean> {
   // L[k0:, :k0], copied for the runtime (a view of a shared memory it does not take): at most n²/4 floats, at k0 = n/2
   const rows = new Float32Array(Math.floor((n * n) / 4) + B);
   try {
-    return await factorBlocks(view, valid, h, n, damp, run, rows);
+    return await factorBlocks(view, valid, h, n, damp, run, rows, order);
   } finally {
     // (n²/4 floats that lived through the whole factor)
     releaseBuffer(rows);
   }
 }
 
-/** factorInto's blocks, with `rows` its copy of L[k0:, :k0]. */
-async function factorBlocks(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel, rows: Float32Array): Promise<boolean> {
+/** factorInto's blocks, with `rows` its copy of L[k0:, :k0]; with `order`, of H with its rows and columns in that order (activation order). */
+async function factorBlocks(view: () => Float32Array, valid: () => boolean, h: HMatrix, n: number, damp: number, run: RunModel, rows: Float32Array, order?: Int32Array): Promise<boolean> {
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i];
   meanDiag /= n;
   if (!(meanDiag > 0)) return false;
   let a = view();
   for (let i = 0; i < n; i++) {
-    const src = (n - 1 - i) * n + (n - 1);
     const row = i * n;
+    if (order) {
+      // A[i][j] = H'[n−1−i][n−1−j], H'[p][q] = H[order[p]][order[q]]
+      const src = order[n - 1 - i] * n;
+      for (let j = 0; j < i; j++) a[row + j] = h[src + order[n - 1 - j]];
+      const d = h[src + order[n - 1 - i]];
+      a[row + i] = (d > 0 ? d : 1) + damp * meanDiag;
+      continue;
+    }
+    const src = (n - 1 - i) * n + (n - 1);
     // H's upper part, read from its end (as gptq-simd's factor reads its copy of it)
     for (let j = 0; j < i; j++) a[row + j] = h[src - j];
     const d = h[(n - 1 - i) * (n + 1)];
@@ -152,20 +160,26 @@ async function factorBlocks(view: () => Float32Array, valid: () => boolean, h: H
  * the memory of the workspace that will solve it (gptq-simd.ts factorTarget), several (Conv
  * groups) each into an array of its own, registered. An H that is not positive definite at that
  * damping, or a run that fails, leaves nothing (the workspace factors it itself, damping more
- * where it must).
+ * where it must). `kept` (a search, `cli autotune --recovery gptq`): each into an array kept for
+ * every solve of its H, so each candidate's layer factors as `compress` does. `actOrder`: the
+ * factor of H in activation order (the layer asks for it: GPTQ loads H so).
  */
-export async function prepareFactors(hs: readonly HMatrix[], n: number, run: RunModel, damp = 0.01): Promise<void> {
+export async function prepareFactors(hs: readonly HMatrix[], n: number, run: RunModel, damp = 0.01, kept = false, actOrder = false): Promise<void> {
   if (!run.nativeProducts || n < RUNTIME_FACTOR_MIN) return;
-  const target = hs.length === 1 && !hasPreparedFactor(hs[0]) ? factorTarget(hs[0], n) : undefined;
+  const orderOf = (h: HMatrix) => (actOrder ? columnOrder(h, n, true) : undefined);
+  // (kept for every solve: in an array of its own, not in a kernel's memory that the next layer overwrites)
+  const one = hs.length === 1 && !kept && !hasPreparedFactor(hs[0]) ? orderOf(hs[0]) : undefined;
+  const target = hs.length === 1 && !kept && !hasPreparedFactor(hs[0]) ? factorTarget(hs[0], n, one) : undefined;
   if (target) {
     // a runtime that fails here (memory, a build without MatMul) leaves the factor to the workspace
-    if (await factorInto(target.view, target.valid, hs[0], n, damp, run).catch(() => false)) target.commit(damp);
+    if (await factorInto(target.view, target.valid, hs[0], n, damp, run, one).catch(() => false)) target.commit(damp);
     return;
   }
   for (const h of hs) {
     // (taken again before it was solved: Q, K and V reading one statistic; it is still there)
     if (hasPreparedFactor(h)) continue;
-    const lower = await runtimeFactor(h, n, damp, run).catch(() => undefined);
-    if (lower) setPreparedFactor(h, damp, lower);
+    const order = orderOf(h);
+    const lower = await runtimeFactor(h, n, damp, run, order).catch(() => undefined);
+    if (lower) setPreparedFactor(h, damp, lower, kept, order !== undefined);
   }
 }

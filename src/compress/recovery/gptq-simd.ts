@@ -455,12 +455,15 @@ export function helpedLanes(memory: WebAssembly.Memory): number {
 /**
  * Factors computed elsewhere (factor-runtime.ts: through the runtime's native MatMul) for an H
  * (the array GPTQ is given) at a damping: the lower Cholesky factor of the reversed damped H, as
- * GptqWorkspace.factor's first attempt computes it; taken once (the workspace copies it).
+ * GptqWorkspace.factor's first attempt computes it; taken once (the workspace copies it), or with
+ * `kept` for every solve of that H (a search solves one H at several settings: each solve then
+ * factors as `compress` does).
  */
-const prepared = new WeakMap<HMatrix, { damp: number; lower: Float32Array }>();
+const prepared = new WeakMap<HMatrix, { damp: number; lower: Float32Array; kept?: boolean; ordered?: boolean }>();
 
-export function setPreparedFactor(h: HMatrix, damp: number, lower: Float32Array): void {
-  prepared.set(h, { damp, lower });
+/** `ordered`: the factor of H in activation order (gptq.ts columnOrder), for a solve that loads it so. */
+export function setPreparedFactor(h: HMatrix, damp: number, lower: Float32Array, kept = false, ordered = false): void {
+  prepared.set(h, { damp, lower, ...(kept ? { kept } : {}), ...(ordered ? { ordered } : {}) });
 }
 
 /** Whether a factor is registered for `h` (and not yet taken): as an array, or in a kernel's memory. */
@@ -485,6 +488,8 @@ interface InMemory {
   h: HMatrix;
   n: number;
   damp: number;
+  /** H in activation order */
+  ordered: boolean;
   /** `writes` of the memory when it was made */
   at: number;
 }
@@ -521,13 +526,13 @@ function head(n: number): { M: number; HDIAG: number; lane0: number } {
  * memory, or anything written to M in between, and the workspace factors H itself. Undefined
  * where there is no SIMD kernel or M does not fit.
  */
-export function factorTarget(h: HMatrix, n: number): FactorTarget | undefined {
+export function factorTarget(h: HMatrix, n: number, order?: Int32Array): FactorTarget | undefined {
   const own = enabled ? load() : null;
   if (!own) return undefined;
   const k = native && n >= NATIVE_MIN_COLS && native.ready() ? sharedKernel(native.memory) : pool ? sharedKernel(pool.memory) : own;
   const bytes = head(n).lane0;
   if (bytes > MAX_BYTES || !grow(k.memory, bytes)) return undefined;
-  writeH(k.memory, h, n);
+  writeH(k.memory, h, n, order);
   wrote(k.memory);
   const at = writes.get(k.memory) as number;
   const valid = () => writes.get(k.memory) === at;
@@ -535,18 +540,28 @@ export function factorTarget(h: HMatrix, n: number): FactorTarget | undefined {
     view: () => new Float32Array(k.memory.buffer, head(n).M, n * n),
     valid,
     commit(damp) {
-      if (valid()) inMemory = { memory: k.memory, h, n, damp, at };
+      if (valid()) inMemory = { memory: k.memory, h, n, damp, at, ordered: order !== undefined };
     },
   };
 }
 
 /** H (as measured; symmetric, its upper part read) into M's strict upper part and its diagonal beside (float64), as a workspace holds it. */
-function writeH(memory: WebAssembly.Memory, h: HMatrix, n: number): void {
+function writeH(memory: WebAssembly.Memory, h: HMatrix, n: number, order?: Int32Array): void {
   const f = new Float32Array(memory.buffer);
   const d = new Float64Array(memory.buffer, 0, Math.floor(memory.buffer.byteLength / 8));
   const at = head(n);
   const M = at.M / 4;
   const HDIAG = at.HDIAG / 8;
+  if (order) {
+    // H with rows and columns in `order` (H'[i][j] = H[order[i]][order[j]]), written as read: no permuted copy
+    for (let i = 0; i < n; i++) {
+      const o = i * n;
+      const src = order[i] * n;
+      d[HDIAG + i] = h[src + order[i]];
+      for (let j = i + 1; j < n; j++) f[M + o + j] = h[src + order[j]];
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const o = i * n;
     d[HDIAG + i] = h[o + i];
@@ -639,20 +654,26 @@ export class GptqWorkspace {
   /** D as loaded into the native lane (the kernel's fallback) */
   private loadedD: Float32Array | undefined;
 
-  /** the H loaded (its prepared factor, if any) */
+  /** the H loaded (its prepared factor, if any), and whether in activation order */
   private loaded: HMatrix | undefined;
+  private ordered = false;
 
-  /** Whether M holds `h` and a factor of it computed elsewhere (factorTarget). */
-  private holds(h: HMatrix | undefined): InMemory | undefined {
+  /** Whether M holds `h` (in the order asked) and a factor of it computed elsewhere (factorTarget). */
+  private holds(h: HMatrix | undefined, ordered: boolean): InMemory | undefined {
     const m = inMemory;
-    return m && h !== undefined && m.h === h && m.memory === this.k.memory && m.n === this.n && current(m) ? m : undefined;
+    return m && h !== undefined && m.h === h && m.ordered === ordered && m.memory === this.k.memory && m.n === this.n && current(m) ? m : undefined;
   }
 
-  /** Loads H (as measured; symmetric, its upper part is read); nothing to copy where factorTarget put it here. */
-  loadH(h: HMatrix): void {
+  /**
+   * Loads H (as measured; symmetric, its upper part is read); nothing to copy where factorTarget
+   * put it here. With `order` (activation order, gptq.ts columnOrder): H with its rows and
+   * columns in that order, permuted as it is written (a factor prepared for H in that order applies).
+   */
+  loadH(h: HMatrix, order?: Int32Array): void {
     this.loaded = h;
-    if (this.holds(h)) return;
-    writeH(this.k.memory, h, this.n);
+    this.ordered = order !== undefined;
+    if (this.holds(h, this.ordered)) return;
+    writeH(this.k.memory, h, this.n, order);
     wrote(this.k.memory);
   }
 
@@ -774,7 +795,7 @@ export class GptqWorkspace {
       }
     };
     // a factor computed through the runtime in M itself (factorTarget), at this damping: taken once
-    const here = this.holds(this.loaded);
+    const here = this.holds(this.loaded, this.ordered);
     if (here) inMemory = undefined;
     // (M's lower part is T from here on, or the kernel's own factor)
     wrote(this.k.memory);
@@ -784,9 +805,9 @@ export class GptqWorkspace {
     }
     // a factor computed through the runtime for this H and damping (factor-runtime.ts): its lower part and diagonal
     const pre = this.loaded && prepared.get(this.loaded);
-    if (pre && pre.damp === damp0 && pre.lower.length === n * n) {
+    if (pre && pre.damp === damp0 && pre.lower.length === n * n && (pre.ordered ?? false) === this.ordered) {
       // (taken once: its n² floats go now, not with H; a second solve of this H factors it here)
-      prepared.delete(this.loaded as HMatrix);
+      if (!pre.kept) prepared.delete(this.loaded as HMatrix);
       for (let i = 0; i < n; i++) f.set(pre.lower.subarray(i * n, i * n + i + 1), M + i * n);
       done(damp0);
       return undefined;

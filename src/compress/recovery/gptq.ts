@@ -289,7 +289,7 @@ function projectOne(p: ProjectionMode, b: BlockProjection, out: Int32Array | Flo
  * else with the scalar loops (float64). The result: the errors before and after, relative to the
  * output energy, or why H could not be factored.
  */
-function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, p: ProjectionMode, write: (e: number, v: number) => void): GptqResult {
+function solve(R: number, n: number, hIn: HMatrix, damp: number, fill: FillBlock, p: ProjectionMode, write: (e: number, v: number) => void, order?: Int32Array): GptqResult {
   const outcome = new Outcome();
   let energy = 0;
   // per row: keep the new values only where they lower that row's output error
@@ -301,7 +301,8 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
   };
   const ws = GptqWorkspace.open(n, R);
   if (ws) {
-    ws.loadH(h);
+    // (activation order: permuted as it is written into the kernel's memory)
+    ws.loadH(hIn, order);
     const failed = ws.factor(damp);
     // each lane's elements (lanes are filled before any is solved)
     const elems = Array.from({ length: ws.lanes }, () => new Int32Array(ws.block * n));
@@ -323,6 +324,7 @@ function solve(R: number, n: number, h: HMatrix, damp: number, fill: FillBlock, 
     }
     return outcome.result(energy, failed?.note);
   }
+  const h = order ? permuted(hIn, n, order) : hIn;
   const f = factor(h, n, damp);
   const block = 64;
   for (let k0 = 0; k0 < R; k0 += block) {
@@ -381,7 +383,6 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
   const qmin = qt.symmetric && qt.bits === 8 ? -127 : tmin;
   // column c of the working arrays is the weight's column order[c]
   const order = columnOrder(hIn, n, options.actOrder);
-  const h = options.actOrder ? permuted(hIn, n, order) : hIn;
   const kept = options.kept;
   const { q, scales, zeroPoints } = qt;
   const cg = columnGroups(qt, m);
@@ -417,7 +418,7 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
       }
     }
   };
-  return solve(R, n, h, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, (e, v) => (qt.q[e] = v));
+  return solve(R, n, hIn, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, (e, v) => (qt.q[e] = v), options.actOrder ? order : undefined);
 }
 
 /**

@@ -1160,6 +1160,8 @@ export interface HessianLayer {
   partner?: string;
   /** the Log input whose reciprocal weighs this layer's outputs (default: found after the layer, sensitivity.ts) */
   weightBy?: string;
+  /** GPTQ solves it in activation order (its factor through a native runtime is prepared in that order) */
+  actOrder?: boolean;
 }
 
 /** The statistics `layers` need (shared where layers read the same input), before any is run. */
@@ -1491,6 +1493,7 @@ export interface StreamOptions extends HessianOptions {
 export function hessianSource(model: Model, layers: readonly HessianLayer[], samples: readonly Sample[], run: RunModel, options: StreamOptions = {}): HessianSource {
   const plan = planStats(model, layers, samples, options);
   const byKey = new Map(plan.wanted.map((w) => [w.layer.key, w]));
+  const ordered = new Set(layers.filter((l) => l.actOrder).map((l) => l.layer.key));
   let passes: Stat[][] | undefined;
   const passOf = new Map<Stat, number>();
   const collected = new Set<number>();
@@ -1536,7 +1539,7 @@ export function hessianSource(model: Model, layers: readonly HessianLayer[], sam
       }
       const h = hessianOf(plan, w);
       // where the runtime's MatMul is native: GPTQ's factor of wide layers through it
-      if (h && run.nativeProducts) await prepareFactors(h.h, h.cols, run);
+      if (h && run.nativeProducts) await prepareFactors(h.h, h.cols, run, undefined, false, ordered.has(key));
       return h;
     },
     release(key) {

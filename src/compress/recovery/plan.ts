@@ -26,12 +26,13 @@ function channelRecovery(settings: readonly { settings: LayerSettings }[]): bool
   return settings.some((l) => l.settings.recovery !== 'none' && l.settings.prune > 0 && l.settings.pruneMethod === 'channel');
 }
 
-export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] {
+export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; shape: number[]; full: boolean; sequential: boolean; actOrder: boolean }[] {
   const resolved = resolveRecipe(recipe, recipeLayers(model));
   const channel = channelRecovery(resolved);
   const modes = new Map(resolved.filter((l) => wanted(l.settings, channel)).map((l) => [l.key, l.settings.recovery]));
   if (modes.size === 0) return [];
-  const out: { layer: Layer; shape: number[]; full: boolean; sequential: boolean }[] = [];
+  const ordered = new Set(resolved.filter((l) => l.settings.actOrder === true).map((l) => l.key));
+  const out: { layer: Layer; shape: number[]; full: boolean; sequential: boolean; actOrder: boolean }[] = [];
   const records = graphRecordsByPath(model);
   for (const layer of findLayers(model)) {
     const mode = modes.get(layer.key);
@@ -53,11 +54,13 @@ export function recoveryLayers(model: Model, recipe: Recipe): { layer: Layer; sh
     const shape = shapeOf(w);
     if (!shape) continue;
     const full = mode === 'gptq' || mode === 'sequential';
-    out.push({ layer, shape, full, sequential: mode === 'sequential' });
+    // (GPTQ solves it in activation order: its factor is prepared so, factor-runtime.ts)
+    const actOrder = ordered.has(layer.key);
+    out.push({ layer, shape, full, sequential: mode === 'sequential', actOrder });
     // a recurrent layer's R, on its own states (full modes: GPTQ; bias correction takes W's mean only)
     const r = full ? layer.weights.find((v) => v.role === 'weight' && v.inputIndex === 2) : undefined;
     const rShape = r && stateRecoverable(layer) ? shapeOf(r) : undefined;
-    if (rShape) out.push({ layer: stateView(layer), shape: rShape, full, sequential: mode === 'sequential' });
+    if (rShape) out.push({ layer: stateView(layer), shape: rShape, full, sequential: mode === 'sequential', actOrder });
   }
   return out;
 }

@@ -247,14 +247,14 @@ function roundsOf(model: Model, recipe: Recipe, rounds: number | undefined): { p
 }
 
 /** A map of H as a HessianSource (everything held already). */
-export function mapSource(hessians: ReadonlyMap<string, LayerHessian>, run?: RunModel): HessianSource {
+export function mapSource(hessians: ReadonlyMap<string, LayerHessian>, run?: RunModel, ordered?: ReadonlySet<string>): HessianSource {
   return {
     count: hessians.size,
     plan: () => undefined,
     async take(key) {
       const h = hessians.get(key);
       // the final file's layers not solved in a prefix: their factor through a native runtime (factor-runtime.ts), a layer at a time
-      if (h && run?.nativeProducts) await prepareFactors(h.h, h.cols, run);
+      if (h && run?.nativeProducts) await prepareFactors(h.h, h.cols, run, undefined, false, ordered?.has(key) ?? false);
       return h;
     },
     release: () => undefined,
@@ -287,7 +287,7 @@ export async function recoverySource(
   const { planned, rounds, onePass } = roundsOf(model, recipe, options.rounds);
   if (rounds.length > 1) {
     const r = await collectRecoveryHessians(model, external, recipe, samples, run, options);
-    return { source: mapSource(r.hessians, run), rounds: r.rounds, note: r.note };
+    return { source: mapSource(r.hessians, run, new Set(planned.filter((p) => p.actOrder).map((p) => p.layer.key))), rounds: r.rounds, note: r.note };
   }
   const { signal, onPass } = options;
   const source = hessianSource(inlined(model, external), planned, samples, run, { ...(signal ? { signal } : {}), ...(onPass ? { onPass } : {}) });

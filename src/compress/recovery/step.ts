@@ -166,12 +166,12 @@ export function recoverWeight(
   const key: SolveKey | undefined = caching
     ? { mode, actOrder, shape: shape.join(','), values, rtn: qt.q, scales: qt.scales, mask: kept ? Uint8Array.from(values, (_, e) => (kept(e) ? 1 : 0)) : undefined }
     : undefined;
-  const known = key && solved.get(hessian as LayerHessian);
-  if (key && known && sameSolve(known.key, key)) {
-    qt.q.set(known.codes);
+  const known = key && findSolve(hessian as LayerHessian, key);
+  if (known) {
+    qt.q.set(known.codes as Int8Array);
     return copyResult(known.result);
   }
-  const before = key && { ...key, values: Float32Array.from(values), rtn: Int8Array.from(qt.q), scales: Float32Array.from(qt.scales) };
+  const before = key && { ...key, values: sharedValues(hessian as LayerHessian, values), rtn: Int8Array.from(qt.q), scales: Float32Array.from(qt.scales) };
   const result = recoverByGroups(
     layer,
     shape,
@@ -182,7 +182,8 @@ export function recoverWeight(
     (m, mean) => biasDelta(values, qt, m, mean),
     (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
   );
-  if (hessian && before) solved.set(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
+  // (what was solved: not the bias correction a released H falls back to)
+  if (hessian && before && !released.has(hessian)) keepSolve(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
   return result;
 }
 
@@ -212,12 +213,87 @@ const same = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined
 const sameSolve = (a: SolveKey, b: SolveKey): boolean =>
   a.mode === b.mode && a.actOrder === b.actOrder && a.shape === b.shape && same(a.values, b.values) && same(a.rtn, b.rtn) && same(a.scales, b.scales) && same(a.mask, b.mask);
 
+interface Solve {
+  key: SolveKey;
+  /** GPTQ's codes, or the repaired float weights (mode "repair") */
+  codes: Int8Array | Float32Array;
+  result: Recovered;
+}
+
 /**
- * GPTQ results already computed, per statistics object: sequential recovery compresses the
- * earlier rounds' layers again in each round's prefix model and in the final file, with the same
- * statistics, weights and grid (sequential.ts); the codes are reused when all of those match.
+ * GPTQ results already computed, per statistics object, the latest first: sequential recovery
+ * compresses the earlier rounds' layers again in each round's prefix model and in the final file,
+ * with the same statistics, weights and grid (sequential.ts); a search (Explore, `cli autotune
+ * --recovery gptq`) compresses the same layer at the same few settings in many candidates, from
+ * one H per layer. The codes are reused when the weights, grid, mask and order all match.
  */
-const solved = new WeakMap<LayerHessian, { key: SolveKey; codes: Int8Array; result: Recovered }>();
+const solved = new WeakMap<LayerHessian, Solve[]>();
+
+/**
+ * Settings one layer is solved at and kept for: a search's options per layer (int8 and int4, each
+ * unpruned and at three magnitude-pruning ratios; float weights repaired at the three ratios), and one more.
+ */
+export const SOLVES_PER_LAYER = 12;
+
+/**
+ * Bytes kept by the earlier solves of all layers together (their grids, codes and masks; a
+ * layer's weights once): the oldest go first past it. A layer's latest solve is kept as long as
+ * its statistics are, whatever the budget (sequential recovery's final file needs it).
+ */
+export const SOLVED_BUDGET = 256 * 2 ** 20;
+
+/** Solves in the order kept (the oldest first), to forget past the budget (weak: a layer's statistics own its solves); bytes counted. */
+const kept: { h: WeakRef<LayerHessian>; solve: WeakRef<Solve>; bytes: number }[] = [];
+let keptBytes = 0;
+
+/** Solves done and reused in this thread so far (a search says how many it reused). */
+const counts = { solved: 0, reused: 0 };
+export function solveCounts(): { solved: number; reused: number } {
+  return { ...counts };
+}
+
+function findSolve(h: LayerHessian, key: SolveKey): Solve | undefined {
+  const list = solved.get(h);
+  const i = list ? list.findIndex((s) => sameSolve(s.key, key)) : -1;
+  if (!list || i < 0) {
+    if (!released.has(h) && h.h.length > 0) counts.solved++;
+    return undefined;
+  }
+  counts.reused++;
+  const hit = list[i];
+  // the latest first
+  list.splice(i, 1);
+  list.unshift(hit);
+  return hit;
+}
+
+/** The weights a solve is keyed by: the copy an earlier solve of `h` keeps where they are the same (a layer's weights, once). */
+function sharedValues(h: LayerHessian, values: Float32Array): Float32Array {
+  const prior = solved.get(h)?.find((s) => same(s.key.values, values));
+  return prior ? prior.key.values : Float32Array.from(values);
+}
+
+function keepSolve(h: LayerHessian, solve: Solve): void {
+  const list = solved.get(h) ?? [];
+  const sharing = list.some((s) => s.key.values === solve.key.values);
+  const bytes = solve.codes.byteLength + solve.key.rtn.byteLength + solve.key.scales.byteLength + (solve.key.mask?.byteLength ?? 0) + (sharing ? 0 : solve.key.values.byteLength);
+  // past one layer's count, its oldest goes (its weights stay with the others that share them)
+  if (list.length >= SOLVES_PER_LAYER) list.pop();
+  list.unshift(solve);
+  solved.set(h, list);
+  kept.push({ h: new WeakRef(h), solve: new WeakRef(solve), bytes });
+  keptBytes += bytes;
+  while (keptBytes > SOLVED_BUDGET && kept.length > 0) {
+    const old = kept.shift() as (typeof kept)[number];
+    keptBytes -= old.bytes;
+    const owner = old.h.deref();
+    const l = owner && solved.get(owner);
+    const solve = old.solve.deref();
+    // (a layer's latest stays)
+    const i = l && solve ? l.indexOf(solve) : -1;
+    if (l && i > 0) l.splice(i, 1);
+  }
+}
 
 /** Statistics whose cols² arrays were released (releaseSolved): only their codes and means are left. */
 const released = new WeakSet<LayerHessian>();
@@ -229,7 +305,7 @@ const released = new WeakSet<LayerHessian>();
  * and needs only the means). False, and nothing freed, when no codes are known for it.
  */
 export function releaseSolved(h: LayerHessian): boolean {
-  if (!solved.has(h)) return false;
+  if (!solved.get(h)?.length) return false;
   h.h = [];
   delete h.cross;
   delete h.weighted;
@@ -259,7 +335,15 @@ export function repairPrunedWeight(
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq' = 'gptq',
 ): Recovered {
-  return recoverByGroups(
+  // kept as GPTQ's solves are (a search repairs the same layer at the same ratios in many candidates)
+  const key: SolveKey | undefined =
+    hessian && mode === 'gptq' ? { mode: 'repair', actOrder: false, shape: shape.join(','), values: original, rtn: NONE_Q, scales: NONE_S, mask: Uint8Array.from(pruned, (v, e) => (v !== 0 || original[e] === 0 ? 1 : 0)) } : undefined;
+  const known = key && findSolve(hessian as LayerHessian, key);
+  if (known) {
+    pruned.set(known.codes);
+    return copyResult(known.result);
+  }
+  const result = recoverByGroups(
     layer,
     shape,
     hessian,
@@ -269,7 +353,12 @@ export function repairPrunedWeight(
     (m, mean) => biasDelta(original, undefined, m, mean, pruned),
     (m, rows, h, damp, target) => repairPrunedRows(target, pruned, m, rows, h, { damp }),
   );
+  if (hessian && key && !released.has(hessian)) keepSolve(hessian, { key: { ...key, values: sharedValues(hessian, original) }, codes: Float32Array.from(pruned), result: copyResult(result) });
+  return result;
 }
+
+const NONE_Q = new Int8Array(0);
+const NONE_S = new Float32Array(0);
 
 /**
  * The data-aware pruning mask's factors: magnitude pruning then removes the values of smallest
