@@ -17,6 +17,7 @@
  * int4-block, int4, prune50, channel30; default all); env PROBE_LAYERS=1: int4 block with gptq on
  * one layer at a time (the others round to nearest); DEBUG_LAYERS=1: each layer's recovery errors;
  * NO_VARIANCE=1: without the output variance re-estimation after the repair (CompressOptions.varianceMatch);
+ * `--order activation|both`: GPTQ's column order (actOrder; orderSearch: both, each row the better);
  * `--no-native`: GPTQ on its WebAssembly kernel alone (by default its wide layers' products run on
  * onnxruntime-node's MatMul, as the CLI's: cli/gptq-native.ts).
  */
@@ -113,6 +114,11 @@ const recipe = (weights: 'fp32' | 'int8' | 'int4', granularity: 'per-channel' | 
   layers: {},
 });
 
+/** --order activation|both: GPTQ's column order (recipe keys actOrder, orderSearch; default natural) */
+const ORDER = process.argv.indexOf('--order') >= 0 ? process.argv[process.argv.indexOf('--order') + 1] : 'natural';
+const withOrder = (r: Recipe): Recipe =>
+  r.defaults.recovery === 'gptq' || r.defaults.recovery === 'sequential' ? { ...r, defaults: { ...r.defaults, ...(ORDER === 'activation' ? { actOrder: true } : ORDER === 'both' ? { orderSearch: true } : {}) } } : r;
+
 async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sample[]): Promise<void> {
   const model = loadModel([{ name, bytes }]).model;
   const original = encodeModel(model);
@@ -146,7 +152,7 @@ async function measure(name: string, bytes: Uint8Array, cal: Sample[], held: Sam
       const parts: string[] = [];
       for (const { rounds, teacher, bias } of ROUNDS) {
         const t0 = performance.now();
-        const rs = bias ? recipe(w, g, 'bias') : rounds > 1 ? recipe(w, g, 'sequential') : r;
+        const rs = withOrder(bias ? recipe(w, g, 'bias') : rounds > 1 ? recipe(w, g, 'sequential') : r);
         const h = await collectRecoveryHessians(model, undefined, rs, cal, run, { rounds, teacher });
         let gq = compressModel(model, rs, { recovery: h.hessians, ...(process.env.NO_VARIANCE ? { varianceMatch: false } : {}) });
         if (process.env.DEBUG_LAYERS)

@@ -18,7 +18,7 @@ Usage:
 
   npm run cli -- compress MODEL --recipe RECIPE.json --out OUT.onnx [--external-data NAME]
                     [--samples DIR|FILE [DATA] | --synthesize-samples]
-                    [--recovery none|bias|gptq|sequential] [--recovery-rounds N] [--equalize] [--clip-search] [--act-order] [--json]
+                    [--recovery none|bias|gptq|sequential] [--recovery-rounds N] [--equalize] [--clip-search] [--act-order] [--both-orders] [--json]
       Applies a compression recipe (format: RECIPE.md) to MODEL and writes OUT.onnx, one file
       with every weight inline: the same bytes the studio's Compress button gives. A result
       that would pass 2 GB as one file (protobuf's limit) keeps its weights in OUT.onnx.data
@@ -32,7 +32,7 @@ Usage:
       --synthesize-samples: calibrate on 8 random N(0, 1) input sets instead, as the studio
       does (ranges of random data, not of yours: give real samples where you have them).
       A bad recipe exits with 2 and names the key.
-      --recovery MODE, --equalize, --clip-search, --act-order set those recipe keys in the recipe's defaults
+      --recovery MODE, --equalize, --clip-search, --act-order, --both-orders (orderSearch) set those recipe keys in the recipe's defaults
       (RECIPE-NOTES.md): recovery needs --samples (its calibration part, with --calibration N).
       --recovery-rounds N: the rounds of recovery "sequential" (default 4): the recovered layers
       in N groups, each group's inputs from the model with the earlier groups compressed.
@@ -108,8 +108,8 @@ export type Command =
       externalData?: string;
       synthesizeSamples?: boolean;
       json: boolean;
-      /** --recovery, --equalize, --clip-search, --act-order: recipe keys set in the recipe's defaults */
-      overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
+      /** --recovery, --equalize, --clip-search, --act-order, --both-orders: recipe keys set in the recipe's defaults */
+      overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean; orderSearch?: boolean };
       /** --recovery-rounds N: sequential recovery in N rounds */
       recoveryRounds?: number;
     } & DataFlags)
@@ -188,8 +188,8 @@ function split(argv: string[], valued: Set<string>, known: Set<string>): Parsed 
   return { positional, flags };
 }
 
-/** --recovery, --equalize, --clip-search, --act-order: recipe keys for the recipe's defaults. */
-function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean } {
+/** --recovery, --equalize, --clip-search, --act-order, --both-orders: recipe keys for the recipe's defaults. */
+function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean; orderSearch?: boolean } {
   const recovery = flags.get('--recovery');
   if (recovery !== undefined && (typeof recovery !== 'string' || !['none', 'bias', 'gptq', 'sequential'].includes(recovery))) throw bad(`--recovery must be none, bias, gptq or sequential, not "${String(recovery)}"`);
   return {
@@ -197,6 +197,7 @@ function recipeOverrides(flags: Map<string, string | true>): { recovery?: 'none'
     ...(flags.has('--equalize') ? { equalize: true } : {}),
     ...(flags.has('--clip-search') ? { clipSearch: true } : {}),
     ...(flags.has('--act-order') ? { actOrder: true } : {}),
+    ...(flags.has('--both-orders') ? { orderSearch: true } : {}),
   };
 }
 
@@ -226,7 +227,7 @@ export function parseArgs(argv: string[]): Command {
     const p = split(
       rest,
       new Set(['--recipe', '--out', '--external-data', '--recovery', '--recovery-rounds', ...DATA_FLAG_NAMES]),
-      new Set(['--recipe', '--out', '--external-data', '--recovery', '--recovery-rounds', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json', '--equalize', '--clip-search', '--act-order']),
+      new Set(['--recipe', '--out', '--external-data', '--recovery', '--recovery-rounds', ...DATA_FLAG_NAMES, '--synthesize-samples', '--json', '--equalize', '--clip-search', '--act-order', '--both-orders']),
     );
     if (p.positional.length === 0) throw bad('compress needs a MODEL file');
     if (p.positional.length > 1) throw bad(`compress takes one MODEL file, got ${p.positional.length}`);

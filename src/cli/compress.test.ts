@@ -268,7 +268,7 @@ describe('cli compress', () => {
     expect(recoveryProgress(0, 48, 12)).toBe('recovery: round 1 of 4, sample 0 of 12');
   });
 
-  it('--recovery-rounds without recovery sequential, --act-order without gptq: said to be ignored, not dropped silently', () => {
+  it('--recovery-rounds without recovery sequential, --act-order or --both-orders without gptq: said to be ignored, not dropped silently', () => {
     const out = path.join(tmp, 'ignored-flags.onnx');
     const recipe = writeRecipe(makeRecipe('portable', { weights: 'int4', granularity: 'per-channel' }));
     const test = path.join(root, 'public/sample/digits-test.json');
@@ -282,6 +282,11 @@ describe('cli compress', () => {
     // --calibration 128 leaves 322 held out: the model-level check runs 16 of them, not the samples recovery fitted
     expect(gptqNotes.some((n) => /^recovery gptq: the model's outputs on 16 evaluation samples \(held out from recovery\)/.test(n))).toBe(true);
     expect(notes(['--act-order'])).toContain('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+    expect(notes(['--both-orders'])).toContain('--both-orders: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+    // with gptq: the recipe key reaches the layers
+    const both = cli(['compress', SAMPLE, '--recipe', recipe, '--out', out, '--samples', test, '--calibration', '128', '--recovery', 'gptq', '--both-orders', '--json']);
+    expect(both.stderr).toBe('');
+    expect((JSON.parse(both.stdout) as { report: { layers: { requested: { orderSearch?: boolean } }[] } }).report.layers.some((l) => l.requested.orderSearch === true)).toBe(true);
   });
 
   it('--recovery bias without samples corrects from the BatchNorm statistics before the layer (data-free); gptq without samples still exits 2 naming --samples', () => {

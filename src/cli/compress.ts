@@ -48,8 +48,8 @@ export interface CompressArgs extends DataFlags {
   /** calibrate on random input sets (synthesizeSamples), as the studio does, when no --samples */
   synthesizeSamples?: boolean;
   json?: boolean;
-  /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search, --act-order) */
-  overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean };
+  /** recipe keys set in the recipe's defaults (--recovery, --equalize, --clip-search, --act-order, --both-orders) */
+  overrides?: { recovery?: 'none' | 'bias' | 'gptq' | 'sequential'; equalize?: boolean; clipSearch?: boolean; actOrder?: boolean; orderSearch?: boolean };
   /** sequential recovery: layer inputs collected in this many rounds (recovery/sequential.ts; default 1) */
   recoveryRounds?: number;
 }
@@ -325,8 +325,10 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
       if (args.recoveryRounds !== undefined && !recovering.some((l) => l.settings.recovery === 'sequential')) {
         unused.push(`--recovery-rounds ${args.recoveryRounds}: no layer asks for recovery "sequential" (--recovery sequential): ignored`);
       }
-      if (args.overrides?.actOrder && !recovering.some((l) => l.settings.recovery === 'gptq' || l.settings.recovery === 'sequential')) {
-        unused.push('--act-order: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored');
+      for (const [on, flag] of [[args.overrides?.actOrder, '--act-order'], [args.overrides?.orderSearch, '--both-orders']] as const) {
+        if (on && !recovering.some((l) => l.settings.recovery === 'gptq' || l.settings.recovery === 'sequential')) {
+          unused.push(`${flag}: no layer asks for recovery "gptq" or "sequential" (--recovery gptq|sequential): ignored`);
+        }
       }
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${args.recipe}: ${e.message}`, { cause: e });

@@ -174,7 +174,7 @@ export function stageWeight(plan: WeightPlan, s: LayerSettings, env: StageEnv): 
               report.note = report.note ? `${report.note}; ${note}` : note;
             }
             if (!recovering) return;
-            const r = recoverWeight(rl as Layer, plan.shape, original, qt, hessian, recoveryMethod(s.recovery), kept, s.actOrder === true);
+            const r = recoverWeight(rl as Layer, plan.shape, original, qt, hessian, recoveryMethod(s.recovery), kept, s.orderSearch === true ? 'both' : s.actOrder === true);
             if (r.report) report.recovery = r.report;
             if (r.delta) takeDelta(env, r.delta, stateR);
             if (r.note) report.note = report.note ? `${report.note}; ${r.note}` : r.note;

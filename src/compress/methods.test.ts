@@ -5,7 +5,7 @@ import { BUILTIN_DEFAULTS, parseRecipe, SETTING_KEYS } from './recipe';
 describe('the methods registry', () => {
   it('gives the recipe its keys in RECIPE.md order and its built-in defaults', () => {
     expect(METHODS.map((m) => m.id)).toEqual(['quantize', 'recovery', 'prune', 'activations']);
-    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'actOrder', 'equalize', 'clipSearch', 'prune', 'pruneMethod', 'activations']);
+    expect(SETTING_KEYS).toEqual(['weights', 'granularity', 'blockSize', 'symmetric', 'recovery', 'actOrder', 'orderSearch', 'equalize', 'clipSearch', 'prune', 'pruneMethod', 'activations']);
     expect(BUILTIN_DEFAULTS).toEqual({
       weights: 'fp32',
       granularity: 'per-channel',
@@ -13,6 +13,7 @@ describe('the methods registry', () => {
       symmetric: true,
       recovery: 'none',
       actOrder: false,
+      orderSearch: false,
       equalize: false,
       clipSearch: false,
       prune: 0,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../core/random';
 import { quantizeTensor, type GroupLayout } from '../quantize/quantize';
-import { gptqRows, inverseUpperFactor, type WeightMatrix } from './gptq';
+import { gptqRows, gptqRowsBothOrders, inverseUpperFactor, type WeightMatrix } from './gptq';
 import { gaussian } from './testing/hessian';
 
 /** X [samples, cols] with correlated columns (a few shared factors), and H = XᵀX. */
@@ -101,6 +101,44 @@ describe('gptqRows', () => {
       // the report's figure is the written codes' error (a permutation mix-up would not match)
       expect(Math.abs(r.errorAfter - eOrdered / outputMse(w, { ...rtn, q: new Int8Array(rtn.q.length) }, x, rows, cols))).toBeLessThan(1e-6);
       console.log(`gptq act order ${name}: RTN ${eRtn.toFixed(4)}, natural order ${ePlain.toFixed(4)}, activation order ${eOrdered.toFixed(4)}`);
+    });
+  }
+
+  for (const [name, layout, bits] of cases) {
+    it(`${name}, both orders: each row keeps the codes of the order with its lower output error; never worse than either order`, () => {
+      const rows = 32;
+      const cols = 64;
+      const w = layer(rows, cols, 7);
+      const { x } = correlated(300, cols, 11);
+      for (let s = 0; s < 300; s++) for (const c of [5, 29, 50]) x[s * cols + c] *= 6;
+      const h = new Float64Array(cols * cols);
+      for (let s = 0; s < 300; s++) for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) h[i * cols + j] += x[s * cols + i] * x[s * cols + j];
+      const all = Array.from({ length: rows }, (_, i) => i);
+      const q = () => quantizeTensor(w, [rows, cols], layout, bits, true);
+      const [rtn, natural, ordered, both] = [q(), q(), q(), q()];
+      const rn = gptqRows(w, natural, matrix(rows, cols), all, h);
+      const ro = gptqRows(w, ordered, matrix(rows, cols), all, h, { actOrder: true });
+      const rb = gptqRowsBothOrders(w, both, matrix(rows, cols), all, h);
+      expect(rb.ok).toBe(true);
+      expect(Array.from(both.scales)).toEqual(Array.from(rtn.scales));
+      let fromNatural = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = (t: typeof both) => Array.from(t.q.subarray(r * cols, (r + 1) * cols));
+        const isOrdered = row(both).join() === row(ordered).join();
+        if (!isOrdered) {
+          expect(row(both)).toEqual(row(natural));
+          fromNatural++;
+        }
+        // the row's error is the better order's (the per-row errors each solve reported)
+        expect(rb.rowErrors![r]).toBe(Math.min(rn.rowErrors![r], ro.rowErrors![r]));
+      }
+      // both orders chosen somewhere (measured: 3-6 of the 32 rows natural)
+      expect(fromNatural).toBeGreaterThan(0);
+      expect(fromNatural).toBeLessThan(rows);
+      const [eN, eO, eB] = [outputMse(w, natural, x, rows, cols), outputMse(w, ordered, x, rows, cols), outputMse(w, both, x, rows, cols)];
+      expect(eB).toBeLessThanOrEqual(Math.min(eN, eO) * (1 + 1e-9));
+      expect(Math.abs(rb.errorAfter - eB / outputMse(w, { ...rtn, q: new Int8Array(rtn.q.length) }, x, rows, cols))).toBeLessThan(1e-6);
+      console.log(`gptq both orders ${name}: natural ${eN.toFixed(4)}, activation ${eO.toFixed(4)}, both ${eB.toFixed(4)} (${fromNatural} of ${rows} rows natural)`);
     });
   }
 

@@ -72,6 +72,8 @@ export interface GptqResult {
   sumBefore: number;
   sumAfter: number;
   energy: number;
+  /** each row's output error as written (Σ‖ΔY‖² of the row: GPTQ's where it kept them, else round to nearest's), in the order of the rows given */
+  rowErrors?: Float64Array;
 }
 
 /**
@@ -353,18 +355,23 @@ function solve(R: number, n: number, hIn: HMatrix, damp: number, fill: FillBlock
 class Outcome {
   sumBefore = 0;
   sumAfter = 0;
+  /** each row's error as written, in the order the rows are used (the order given) */
+  readonly rows: number[] = [];
   /** whether row k keeps the new values; adds its errors */
   use(errBase: number, errors: Float64Array | undefined, b: number): boolean {
     this.sumBefore += errBase;
     const use = errors !== undefined && Number.isFinite(errors[b]) && errors[b] <= errBase;
-    this.sumAfter += use ? (errors as Float64Array)[b] : errBase;
+    const after = use ? (errors as Float64Array)[b] : errBase;
+    this.sumAfter += after;
+    this.rows.push(after);
     return use;
   }
   result(energy: number, note: string | undefined): GptqResult {
     const { sumBefore, sumAfter } = this;
     const before = energy > 0 ? sumBefore / energy : 0;
-    if (note !== undefined) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy };
-    return { ok: true, errorBefore: before, errorAfter: energy > 0 ? sumAfter / energy : 0, sumBefore, sumAfter, energy };
+    const rowErrors = Float64Array.from(this.rows);
+    if (note !== undefined) return { ok: false, note, errorBefore: before, errorAfter: before, sumBefore, sumAfter: sumBefore, energy, rowErrors };
+    return { ok: true, errorBefore: before, errorAfter: energy > 0 ? sumAfter / energy : 0, sumBefore, sumAfter, energy, rowErrors };
   }
 }
 
@@ -419,6 +426,45 @@ export function gptqRows(target: Float32Array, qt: QuantizedTensor, m: WeightMat
     }
   };
   return solve(R, n, hIn, options.damp ?? 0.01, fill, { mode: 'grid', qmin, qmax: tmax }, (e, v) => (qt.q[e] = v), options.actOrder ? order : undefined);
+}
+
+/**
+ * GPTQ in both column orders (natural, then activation order, each from the round-to-nearest
+ * codes), each row keeping the codes whose output error on the inputs H came from is lower (the
+ * activation order's on a tie): never worse than either order alone, per row. About twice one
+ * order's solve time.
+ */
+export function gptqRowsBothOrders(target: Float32Array, qt: QuantizedTensor, m: WeightMatrix, rows: readonly number[], hIn: HMatrix, options: Omit<GptqOptions, 'actOrder'> & { kept?: (e: number) => boolean } = {}): GptqResult {
+  const n = m.cols;
+  const R = rows.length;
+  // the rows' elements, their round-to-nearest codes, and the natural order's codes
+  const elems = new Int32Array(R * n);
+  for (let k = 0; k < R; k++) for (let c = 0; c < n; c++) elems[k * n + c] = m.at(rows[k], c);
+  const rtn = Int8Array.from(elems, (e) => qt.q[e]);
+  const a = gptqRows(target, qt, m, rows, hIn, { ...options, actOrder: false });
+  const natural = Int8Array.from(elems, (e) => qt.q[e]);
+  for (let i = 0; i < elems.length; i++) qt.q[elems[i]] = rtn[i];
+  const b = gptqRows(target, qt, m, rows, hIn, { ...options, actOrder: true });
+  if (!a.rowErrors || !b.rowErrors) return b;
+  let sumAfter = 0;
+  const rowErrors = new Float64Array(R);
+  for (let k = 0; k < R; k++) {
+    const useNatural = a.rowErrors[k] < b.rowErrors[k];
+    rowErrors[k] = useNatural ? a.rowErrors[k] : b.rowErrors[k];
+    sumAfter += rowErrors[k];
+    if (useNatural) for (let c = 0; c < n; c++) qt.q[elems[k * n + c]] = natural[k * n + c];
+  }
+  const ok = a.ok || b.ok;
+  return {
+    ok,
+    ...(ok ? {} : { note: b.note ?? a.note }),
+    errorBefore: b.errorBefore,
+    errorAfter: b.energy > 0 ? sumAfter / b.energy : 0,
+    sumBefore: b.sumBefore,
+    sumAfter,
+    energy: b.energy,
+    rowErrors,
+  };
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Layer } from '../../onnx/layers';
 import type { QuantizedTensor } from '../quantize/quantize';
 import type { RecoveryReport } from '../types';
-import { columnGroups, groupOfElement, gptqRows, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
+import { columnGroups, groupOfElement, gptqRows, gptqRowsBothOrders, repairPrunedRows, ROW_TILE, type GptqResult, type HMatrix, type WeightMatrix } from './gptq';
 import { subgraphLevels, unrecoverableReason, weightMatrix, type LayerHessian } from './hessian';
 import { teacherBiasShift, teacherTarget } from './teacher';
 import { matchVariance } from './variance';
@@ -158,8 +158,8 @@ export function recoverWeight(
   hessian: LayerHessian | undefined,
   mode: 'bias' | 'gptq' = 'gptq',
   kept?: (e: number) => boolean,
-  /** activation order (GptqOptions.actOrder) */
-  actOrder = false,
+  /** activation order (GptqOptions.actOrder); 'both': both orders, each row keeping the better (gptqRowsBothOrders) */
+  actOrder: boolean | 'both' = false,
 ): Recovered {
   // (only gptq with statistics is worth keeping: bias correction is one pass over the weights)
   const caching = hessian !== undefined && mode === 'gptq';
@@ -180,7 +180,8 @@ export function recoverWeight(
     kept ? 'kept as pruned and rounded to nearest' : 'kept at round to nearest',
     values,
     (m, mean) => biasDelta(values, qt, m, mean),
-    (m, rows, h, damp, target) => gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
+    (m, rows, h, damp, target) =>
+      actOrder === 'both' ? gptqRowsBothOrders(target, qt, m, rows, h, kept ? { kept, damp } : {}) : gptqRows(target, qt, m, rows, h, { ...(kept ? { kept, damp } : {}), ...(actOrder ? { actOrder } : {}) }),
   );
   // (what was solved: not the bias correction a released H falls back to)
   if (hessian && before && !released.has(hessian)) keepSolve(hessian, { key: before, codes: Int8Array.from(qt.q), result: copyResult(result) });
@@ -195,7 +196,7 @@ const copyResult = (r: Recovered): Recovered => ({
 
 interface SolveKey {
   mode: string;
-  actOrder: boolean;
+  actOrder: boolean | 'both';
   shape: string;
   values: Float32Array;
   rtn: Int8Array;

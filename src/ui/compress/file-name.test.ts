@@ -26,6 +26,8 @@ describe('compressed file names', () => {
     // so do activation order, equalization and clipping: two downloads differing only there do not share a name
     expect(recipeSummary(makeRecipe('portable', { weights: 'int4', recovery: 'sequential', actOrder: true, equalize: true, clipSearch: true } as never))).toBe('int4-per-channel-sequential-actorder-equalized-clipped.portable');
     expect(recipeSummary(makeRecipe('portable', { weights: 'int4', actOrder: true } as never))).toBe('int4-per-channel.portable');
+    // both orders (activation order's own switch then does nothing)
+    expect(recipeSummary(makeRecipe('portable', { weights: 'int8', recovery: 'gptq', actOrder: true, orderSearch: true } as never))).toBe('int8-per-channel-gptq-bothorders.portable');
   });
 
   it('builds <model>.<summary>.onnx with a safe stem', () => {

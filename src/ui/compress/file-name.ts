@@ -19,8 +19,10 @@ function settingsSummary(s: PartialLayerSettings): string {
   const recovery = (s as { recovery?: unknown }).recovery;
   if (recovery === 'gptq' || recovery === 'bias' || recovery === 'sequential') parts.push(recovery);
   // the other keys that change the weights written
-  const extra = s as { actOrder?: unknown; equalize?: unknown; clipSearch?: unknown };
-  if (extra.actOrder === true && (recovery === 'gptq' || recovery === 'sequential')) parts.push('actorder');
+  const extra = s as { actOrder?: unknown; orderSearch?: unknown; equalize?: unknown; clipSearch?: unknown };
+  const gptq = recovery === 'gptq' || recovery === 'sequential';
+  if (extra.orderSearch === true && gptq) parts.push('bothorders');
+  else if (extra.actOrder === true && gptq) parts.push('actorder');
   if (extra.equalize === true) parts.push('equalized');
   if (extra.clipSearch === true) parts.push('clipped');
   return parts.join('-');
