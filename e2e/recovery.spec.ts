@@ -152,6 +152,23 @@ test('recovery sequential: the "Order: by activation" control is there, and the 
   await expect(page.getByTestId('compress-notes')).toContainText('sequential in 4 rounds');
 });
 
+test('recovery gptq in both orders: the "Both orders" control, and a download named for it that holds the int4 codes', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/');
+  await expect(page.getByTestId('compress-button')).toBeVisible();
+  await page.getByTestId('defaults-weights-int4').click();
+  await page.getByTestId('defaults-granularity-per-channel').click();
+  await expect(page.getByTestId('defaults-orderSearch')).toHaveCount(0);
+  await page.getByTestId('defaults-recovery-gptq').click();
+  await page.getByTestId('defaults-orderSearch').check();
+  await page.getByTestId('compress-button').click();
+  await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
+  // each layer solved (its GPTQ error shown), and the file says how it was made
+  await expect(page.locator('[data-testid="compress-layer-row"][data-key="/classifier/fc1/Gemm"]')).toContainText('→');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('compress-download').click()]);
+  expect(download.suggestedFilename()).toBe('digits-cnn.int4-per-channel-gptq-bothorders.portable.onnx');
+});
+
 test('recovery bias without data on a model with a BatchNorm before a Conv: corrected from its statistics (data-free), said in the notes', async ({ page }) => {
   // an empty page: the sample, still opening, would otherwise replace the model given here
   await page.goto('/?empty');
