@@ -152,7 +152,7 @@ test('recovery sequential: the "Order: by activation" control is there, and the 
   await expect(page.getByTestId('compress-notes')).toContainText('sequential in 4 rounds');
 });
 
-test('recovery gptq in both orders: the "Both orders" control, and a download named for it that holds the int4 codes', async ({ page }) => {
+test('recovery gptq in both orders: the "Both orders" control, and a download named for it', async ({ page }) => {
   test.setTimeout(120_000);
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
