@@ -76,6 +76,12 @@ export interface LayerHessian {
   weighted?: Float64Array[];
   /** why a layer a Log reads kept the plain H (too large, not finite) */
   weightNote?: string;
+  /**
+   * H's diagonal per group, kept when its cols² arrays are released after a sequential round
+   * (step.ts releaseSolved): the data-aware pruning mask reads only the diagonal, so the final file
+   * picks the same mask as the round did and reuses its codes
+   */
+  diagonal?: Float64Array[];
 }
 
 /** An H that can be added to another of a weight several layers read: full, no teacher, no Log weighting. */

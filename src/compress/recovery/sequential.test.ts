@@ -155,6 +155,22 @@ describe('sequential recovery', () => {
     }
   });
 
+  it('with magnitude pruning (int4 and float weights): the final file picks the rounds\' pruning masks and reuses their solves, none falls back for released statistics', async () => {
+    for (const weights of ['int4', 'fp32'] as const) {
+      const pruned: Recipe = { ...recipe, defaults: { weights, prune: 0.5, pruneMethod: 'magnitude', recovery: 'sequential' } };
+      const seq = await collectRecoveryHessians(fixture.model, undefined, pruned, cal, run, { rounds: 3 });
+      // the earlier rounds' H were released: only their diagonals are left (the data-aware mask reads them)
+      const keys = recoveryLayers(fixture.model, pruned).map((p) => p.layer.key);
+      expect(keys.filter((k) => seq.hessians.get(k)?.h.length === 0).length).toBeGreaterThan(0);
+      const out = compressModel(fixture.model, pruned, { recovery: seq.hessians });
+      for (const key of keys) {
+        const l = out.report.layers.find((x) => x.key === key);
+        expect(l?.notes.join(' '), `${weights} ${key}`).not.toContain('released');
+        expect(l?.weights.find((w) => w.recovery)?.recovery?.method).toBe('gptq');
+      }
+    }
+  });
+
   it('a model with a subgraph: the rounds run without the teacher (outer names in bodies are not renamed) and say so', async () => {
     const m = cloneModel(fixture.model);
     const g = m.graph!;

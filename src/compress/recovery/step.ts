@@ -307,6 +307,9 @@ const released = new WeakSet<LayerHessian>();
  */
 export function releaseSolved(h: LayerHessian): boolean {
   if (!solved.get(h)?.length) return false;
+  // (the pruning mask's column norms: the same mask again in the final file)
+  const n = h.cols;
+  h.diagonal = h.h.map((m) => Float64Array.from({ length: n }, (_, c) => m[c * n + c]));
   h.h = [];
   delete h.cross;
   delete h.weighted;
@@ -373,12 +376,15 @@ const NONE_S = new Float32Array(0);
  * statistics: the mask stays magnitude's.
  */
 export function pruneImportance(layer: Layer, shape: readonly number[], hessian: LayerHessian | undefined, values: Float32Array): Float32Array | undefined {
-  if (!hessian || hessian.h.length === 0 || hessian.h.some((h) => h.length === 0)) return undefined;
+  if (!hessian) return undefined;
+  const n = hessian.cols;
+  // H's diagonal per group (kept where H itself was released after a sequential round)
+  const diagonals = hessian.h.length > 0 && hessian.h.every((h) => h.length > 0) ? hessian.h.map((h) => Float64Array.from({ length: n }, (_, c) => h[c * n + c])) : hessian.diagonal;
+  if (!diagonals || diagonals.length === 0) return undefined;
   const m = weightMatrix(layer, shape);
-  if (!m || m.cols !== hessian.cols || m.rows % hessian.h.length !== 0 || m.rows * m.cols !== values.length) return undefined;
-  const per = m.rows / hessian.h.length;
-  const n = m.cols;
-  const norms = hessian.h.map((h) => Float64Array.from({ length: n }, (_, c) => Math.sqrt(Math.max(0, h[c * n + c]))));
+  if (!m || m.cols !== hessian.cols || m.rows % diagonals.length !== 0 || m.rows * m.cols !== values.length) return undefined;
+  const per = m.rows / diagonals.length;
+  const norms = diagonals.map((d) => Float64Array.from(d, (v) => Math.sqrt(Math.max(0, v))));
   const out = new Float32Array(m.rows * n);
   for (let r = 0; r < m.rows; r++) {
     const x = norms[Math.floor(r / per)];
