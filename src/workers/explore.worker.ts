@@ -26,6 +26,7 @@ import { partAsSamples, type DataPart } from '../bench/data-load';
 import { fetchDataParts } from './data-port';
 import { collectHessians, type LayerHessian } from '../compress/recovery/hessian';
 import { recoveryLayers } from '../compress/recovery/plan';
+import { setSolvedBudget } from '../compress/recovery/step';
 import { makeRecipe } from '../compress/recipe';
 import { collectCalibration, type Calibration } from '../compress/activations/calibrate';
 
@@ -132,6 +133,9 @@ async function prepare(init: ExploreInit, signal: AbortSignal): Promise<ExploreR
     ...(!init.shared && (recovery || calibration) ? { shared: { ...(recovery ? { recovery } : {}), ...(calibration ? { calibration } : {}) } } : {}),
   };
 }
+
+// kept GPTQ solves beyond each layer's latest (recovery/step.ts): up to four workers side by side, 64 MiB each
+setSolvedBudget(64 * 2 ** 20);
 
 reportDecodes('explore');
 serve(handlers);

@@ -15,7 +15,7 @@ import { makeRecipe, type PartialLayerSettings } from '../recipe';
 import { mlpFixture } from '../testing/fixtures';
 import { collectHessians } from './hessian';
 import { recoveryLayers } from './plan';
-import { releaseSolved, solveCounts, SOLVES_PER_LAYER } from './step';
+import { releaseSolved, setSolvedBudget, SOLVED_BUDGET, solveCounts, SOLVES_PER_LAYER } from './step';
 import { nodeRunModel } from './testing/node-run';
 
 const run = nodeRunModel();
@@ -86,6 +86,22 @@ describe("GPTQ's kept solves", () => {
     expect(encodeModel(again.model)).toEqual(encodeModel(first.model));
     expect(again.report.layers.map((l) => l.weights.find((w) => w.recovery)?.recovery?.method)).toEqual(['gptq', 'gptq']);
     expect(int4.report.layers.every((l) => l.notes.join(' ').includes('released') === false)).toBe(true);
+  });
+
+  it("past the bytes budget the earlier solves go, each layer's latest stays", async () => {
+    const h = await statistics();
+    setSolvedBudget(1);
+    try {
+      compress(h, SETTINGS[0]);
+      const latest = compress(h, SETTINGS[1]);
+      for (const stats of h.values()) releaseSolved(stats);
+      expect(released(compress(h, SETTINGS[0]))).toBe(2);
+      const again = compress(h, SETTINGS[1]);
+      expect(released(again)).toBe(0);
+      expect(encodeModel(again.model)).toEqual(encodeModel(latest.model));
+    } finally {
+      setSolvedBudget(SOLVED_BUDGET);
+    }
   });
 
   it(`past ${SOLVES_PER_LAYER} settings a layer's oldest solve is forgotten`, async () => {

@@ -242,6 +242,12 @@ export const SOLVES_PER_LAYER = 12;
  * its statistics are, whatever the budget (sequential recovery's final file needs it).
  */
 export const SOLVED_BUDGET = 256 * 2 ** 20;
+let solvedBudget = SOLVED_BUDGET;
+
+/** Sets this thread's budget for earlier solves (the page's explore workers keep less each: there are up to four). */
+export function setSolvedBudget(bytes: number): void {
+  solvedBudget = bytes;
+}
 
 /** Solves in the order kept (the oldest first), to forget past the budget (weak: a layer's statistics own its solves); bytes counted. */
 const kept: { h: WeakRef<LayerHessian>; solve: WeakRef<Solve>; bytes: number }[] = [];
@@ -262,9 +268,12 @@ function findSolve(h: LayerHessian, key: SolveKey): Solve | undefined {
   }
   counts.reused++;
   const hit = list[i];
-  // the latest first
-  list.splice(i, 1);
-  list.unshift(hit);
+  // the latest first (the one it replaces there becomes an earlier solve, counted against the budget)
+  if (i > 0) {
+    list.splice(i, 1);
+    list.unshift(hit);
+    demote(h, list);
+  }
   return hit;
 }
 
@@ -276,22 +285,28 @@ function sharedValues(h: LayerHessian, values: Float32Array): Float32Array {
 
 function keepSolve(h: LayerHessian, solve: Solve): void {
   const list = solved.get(h) ?? [];
-  const sharing = list.some((s) => s.key.values === solve.key.values);
-  const bytes = solve.codes.byteLength + solve.key.rtn.byteLength + solve.key.scales.byteLength + (solve.key.mask?.byteLength ?? 0) + (sharing ? 0 : solve.key.values.byteLength);
   // past one layer's count, its oldest goes (its weights stay with the others that share them)
   if (list.length >= SOLVES_PER_LAYER) list.pop();
   list.unshift(solve);
   solved.set(h, list);
+  if (list.length > 1) demote(h, list);
+}
+
+/** The solve second in `h`'s list is now an earlier one: counted against the budget, the oldest forgotten past it. */
+function demote(h: LayerHessian, list: Solve[]): void {
+  const solve = list[1];
+  const sharing = list.some((s) => s !== solve && s.key.values === solve.key.values);
+  const bytes = solve.codes.byteLength + solve.key.rtn.byteLength + solve.key.scales.byteLength + (solve.key.mask?.byteLength ?? 0) + (sharing ? 0 : solve.key.values.byteLength);
   kept.push({ h: new WeakRef(h), solve: new WeakRef(solve), bytes });
   keptBytes += bytes;
-  while (keptBytes > SOLVED_BUDGET && kept.length > 0) {
+  while (keptBytes > solvedBudget && kept.length > 0) {
     const old = kept.shift() as (typeof kept)[number];
     keptBytes -= old.bytes;
     const owner = old.h.deref();
     const l = owner && solved.get(owner);
-    const solve = old.solve.deref();
+    const gone = old.solve.deref();
     // (a layer's latest stays)
-    const i = l && solve ? l.indexOf(solve) : -1;
+    const i = l && gone ? l.indexOf(gone) : -1;
     if (l && i > 0) l.splice(i, 1);
   }
 }
