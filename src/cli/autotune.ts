@@ -35,9 +35,9 @@ import { summarizeModel } from '../onnx/summary';
 import type { DataFlags } from './data';
 import { evaluationData, nodeSession } from './eval';
 import { loadModelFromPath } from './fs-model';
-import { partAsSamples, type DataPart } from '../bench/data-load';
+import type { DataPart } from '../bench/data-load';
 import { collectCalibration, synthesizeSamples, type Calibration } from '../compress/activations/calibrate';
-import { ortRunModel } from './compress';
+import { calibrationSamples, ortRunModel } from './compress';
 import { startGptqNative } from './gptq-native';
 import { startGptqThreads } from './gptq-threads';
 import { speedUp, speedUpWords } from '../core/speedup';
@@ -217,7 +217,7 @@ const NODE_RUNTIME = 'onnxruntime-node, cpu, 1 thread';
 /** Activation ranges for --fastest: on the calibration part of --samples, else on synthesized input sets (as the page's random inputs). */
 async function fastestCalibration(model: Model, part: DataPart | undefined): Promise<{ calibration: Calibration; line: string }> {
   const run = await ortRunModel();
-  const given = part ? partAsSamples(part).map((set) => Object.fromEntries(Object.entries(set).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: t.data }]))) : [];
+  const given = part ? calibrationSamples(part) : [];
   if (given.length > 0) return { calibration: await collectCalibration(model, given, run, { source: 'samples' }), line: `int8 activations calibrated on ${given.length} calibration samples` };
   const samples = synthesizeSamples(model, { count: SYNTHESIZED_SETS });
   return { calibration: await collectCalibration(model, samples, run, { source: 'synthesized' }), line: `int8 activations calibrated on ${samples.length} synthesized (random) input sets` };
@@ -229,7 +229,8 @@ async function fastestCalibration(model: Model, part: DataPart | undefined): Pro
  * `compress` starts them.
  */
 async function recoveryHessians(model: Model, target: Target, part: DataPart | undefined): Promise<{ hessians: Map<string, LayerHessian>; samples: number; ms: number }> {
-  const samples = part ? partAsSamples(part).map((set) => Object.fromEntries(Object.entries(set).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: t.data }]))) : [];
+  // (the samples compress calibrates on: the recipe written gives the bytes measured)
+  const samples = part ? calibrationSamples(part) : [];
   if (samples.length === 0) throw new AppError('invalid-argument', '--recovery gptq learns from real inputs: give calibration samples with --samples DIR|FILE (its calibration part, --calibration N)');
   const t0 = performance.now();
   startGptqNative(startGptqThreads()?.memory);

@@ -196,7 +196,7 @@ async function checkedRecovery(
 }
 
 /** Calibration input sets as the calibrator takes them (a labeled set's rows one by one). */
-function calibrationSamples(part: ReturnType<typeof splitData>['calibration']): Sample[] {
+export function calibrationSamples(part: ReturnType<typeof splitData>['calibration']): Sample[] {
   if (part.sets) return part.sets.map((set) => Object.fromEntries(set.map((t) => [t.name, { dtype: t.dtype, dims: t.dims, data: t.data }])));
   const l = part.labeled;
   if (!l) return [];
