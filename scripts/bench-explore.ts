@@ -1,5 +1,5 @@
 /**
- * Trade-off explorer benchmark: `npm run bench:explore [-- MODEL.onnx [LABELS.json]] [-- --candidates N]`
+ * Trade-off explorer benchmark: `npm run bench:explore [-- MODEL.onnx [LABELS.json]] [-- --candidates N] [--candidate-only] [--samples DIR ...the CLI's data flags]`
  *
  * Default: the built-in sample with its labeled set, and the ~1,450-node GPT-style export in
  * .cache/bench-graph/gpt14-opset17.onnx when present (copy it from the main checkout's cache).
@@ -9,6 +9,8 @@
  *     naive way measured in the same run (the whole pipeline per candidate: compressModel on the
  *     original model with clean-up, encode, load, run, score): medians of --candidates runs and
  *     their ratio;
+ *   - scoring one candidate's outputs (every metric of every input set) against running its input
+ *     sets, same run: their ratio;
  *   - the full sensitivity scan (every layer x int8, int4, prune 25/50/75%) and one size search
  *     (budget: uniform int4's projected size), wall time and models measured.
  * Prints the figures; the machine may be shared, so compare the ratio, not the absolute times.
@@ -29,6 +31,8 @@ import { encodeModel } from '../src/onnx/codec';
 import { findLayers } from '../src/onnx/layers';
 import { loadModel } from '../src/onnx/load';
 import { summarizeModel } from '../src/onnx/summary';
+import { DATA_FLAGS, type DataFlags } from '../src/cli/data';
+import { evaluationData } from '../src/cli/eval';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -36,7 +40,15 @@ const flag = (name: string, dflt: number) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const CANDIDATES = flag('--candidates', 5);
-const files = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
+/** `--candidate-only`: the one-candidate figures alone (no sensitivity scan, no search) */
+const CANDIDATE_ONLY = args.includes('--candidate-only');
+const files = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--candidate-only'));
+/** the CLI's data flags (`--samples DIR --image-size HxW ...`): the candidates run on those inputs (their evaluation part), as `cli autotune` runs them */
+const dataFlags: DataFlags = {};
+for (const [flagName, key] of Object.entries(DATA_FLAGS)) {
+  const i = args.indexOf(flagName);
+  if (i >= 0) dataFlags[key] = args[i + 1];
+}
 
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
@@ -48,7 +60,8 @@ async function bench(file: string, labels?: string) {
   const loaded = loadModel(new Uint8Array(fs.readFileSync(file)));
   const summary = summarizeModel(loaded);
   const labeled = labels ? parseLabeledJson(labels, JSON.parse(fs.readFileSync(labels, 'utf8')), summary.inputs) : undefined;
-  const plan = planInputs(summary.inputs, { labeled, syntheticSets: 4 });
+  const data = dataFlags.samples === undefined ? undefined : await evaluationData(dataFlags, summary, file);
+  const plan = data ? planInputs(summary.inputs, { dimValues: data.dimValues, ...data.samples }) : planInputs(summary.inputs, { labeled, syntheticSets: 4 });
   const metric = labeled ? 'accuracy' : 'cosine';
   const open: OpenSession = openNodeSession;
   const t0 = performance.now();
@@ -81,7 +94,26 @@ async function bench(file: string, labels?: string) {
   const f = median(fast);
   const n = median(naive);
   console.log(`  one candidate: ${f.toFixed(0)} ms (explorer) vs ${n.toFixed(0)} ms (whole pipeline): ${(f / n).toFixed(2)}x`);
+  // scoring a candidate's outputs against the original's (every metric of every set), against running the sets, same run
+  {
+    const s = await open(encodeModel(loaded.model));
+    const runs: number[] = [];
+    const scores: number[] = [];
+    for (let i = 0; i < CANDIDATES; i++) {
+      let t = performance.now();
+      const outputs = await runSets(s, plan);
+      runs.push(performance.now() - t);
+      t = performance.now();
+      scoreOutputs(plan, reference, outputs);
+      scores.push(performance.now() - t);
+    }
+    await s.release();
+    const r = median(runs);
+    const sc = median(scores);
+    console.log(`  scoring one candidate's outputs: ${sc.toFixed(1)} ms against ${r.toFixed(1)} ms to run its ${plan.fidelitySets.length} input sets (${(sc / r).toFixed(2)}x)`);
+  }
 
+  if (CANDIDATE_ONLY) return;
   let done = 0;
   const total = ev.layers.length * PROBE_IDS.length;
   const t1 = performance.now();

@@ -18,6 +18,7 @@ import {
   sqnrDb,
   summarizeFidelity,
   top1Agreement,
+  worstRowCosine,
 } from './metrics';
 
 // Every expected value below is worked out by hand in the comment next to it.
@@ -106,6 +107,59 @@ describe('fidelity metrics', () => {
     expect(f.maxAbsError).toEqual({ worst: 1, mean: 0.5 });
     expect(f.kl.worst).toBeCloseTo((1 - 2 * p) / 2, 10);
     expect(f.kl.basis).toBe('softmax');
+  });
+
+  it("compareOutput's one pass gives each metric's own function's value to the last bit, rows read in place", () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const cases: [string, number[] | Float32Array, number[] | Float32Array, number[]][] = [];
+    for (const [rows, c] of [
+      [40, 97],
+      [3, 1000],
+      [1, 5],
+    ]) {
+      const ref = new Float32Array(rows * c).map(() => rnd() * 6 - 3);
+      const test = ref.map((v) => v + (rnd() - 0.5) * 0.1);
+      cases.push(['logits', ref, test, [1, rows, c]]);
+      // rows that are probabilities (KL on the values)
+      const p = new Float32Array(rows * c);
+      const q = new Float32Array(rows * c);
+      for (let r = 0; r < rows; r++) {
+        const a = softmax(ref, r * c, c);
+        const b = softmax(test, r * c, c);
+        for (let i = 0; i < c; i++) [p[r * c + i], q[r * c + i]] = [a[i], b[i]];
+      }
+      cases.push(['probabilities', p, q, [rows, c]]);
+    }
+    cases.push(['zeros and an infinity', [0, 0, 1, 2, 0, 3], [0, 1e-9, 1, Infinity, 0, 3], [2, 3]]);
+    cases.push(['a NaN in the reference', [1, NaN, 2, 3], [1, 2, 2, 3], [2, 2]]);
+    cases.push(['a NaN in the test', [1, 2, 2, 3], [1, 2, NaN, 3], [2, 2]]);
+    cases.push(['plain arrays', [0.5, -1, 2, 4, 0.25, 3], [0.5, -1.1, 2.2, 4, 0.2, 3.1], [2, 3]]);
+    for (const [what, ref, test, dims] of cases) {
+      const o = compareOutput(what, ref, test, dims);
+      const c = dims[dims.length - 1];
+      const finite = o.nonFinite === 0 && o.kind !== 'near-zero';
+      expect(Object.is(o.maxAbsError, maxAbsError(ref, test)), what).toBe(true);
+      expect(Object.is(o.meanAbsError, meanAbsError(ref, test)), what).toBe(true);
+      expect(o.kind === 'near-zero', what).toBe(o.nonFinite === 0 && nearZero(ref, test));
+      if (!finite) continue;
+      expect(Object.is(o.cosine, cosine(ref, test)), what).toBe(true);
+      expect(Object.is(o.sqnrDb, sqnrDb(ref, test)), what).toBe(true);
+      expect(Object.is(o.rowCosineWorst, worstRowCosine(ref, test, c)), what).toBe(true);
+      // each row as its own array: the in-place rows read the same values
+      let worst = 1;
+      let kl = 0;
+      const rows = ref.length / c;
+      for (let r = 0; r < rows; r++) {
+        const a = Array.from(ref).slice(r * c, (r + 1) * c);
+        const b = Array.from(test).slice(r * c, (r + 1) * c);
+        worst = Math.min(worst, cosine(a, b));
+        kl += o.klBasis === 'probabilities' ? klDivergence(a, b) : klDivergence(softmax(a), softmax(b));
+      }
+      expect(Object.is(o.rowCosineWorst, worst), what).toBe(true);
+      expect(Object.is(o.kl, Math.max(0, kl / rows)), what).toBe(true);
+      expect(o.kl, what).toBe(meanRowKl(ref, test, c).kl);
+    }
   });
 
   it('non-finite test outputs make the metrics NaN and are counted', () => {
