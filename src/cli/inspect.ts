@@ -4,7 +4,8 @@ import type { IoSummary, ModelSummary } from '../onnx/summary';
 
 function table(rows: string[][], indent = '  '): string[] {
   if (rows.length === 0) return [];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  // (reduce, not Math.max(...): a model with a few hundred thousand rows would overflow the call's arguments)
+  const widths = rows[0].map((_, c) => rows.reduce((m, r) => Math.max(m, (r[c] ?? '').length), 0));
   return rows.map((r) =>
     (indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).trimEnd(),
   );
