@@ -138,6 +138,13 @@ describe('memory estimate', () => {
     const compress = judgeMemory('compress', estimateCompressMemory({ fileBytes: GiB, outputBytes: GiB }), { bytes: 4 * GiB, source: 'x' });
     expect(compress.likelyOut).toBe(true);
     expect(compress.message).toMatch(/^Compressing this model needs about 5\.03 GB \(.+\), more than 4\.00 GB \(x\): .+ Try fewer layers in the recipe, close other tabs, or use the command line/);
+    // a video model (r3d-18, 127 MB): three 13,824-column Conv3d layers, recovery most of the estimate: what to try is about recovery
+    const r3d = recoveryMemory([13824, 13824, 13824, 6912].map((cols) => ({ cols, groups: 1, rows: 512 })), 127 * MiB);
+    const video = judgeMemory('compress', estimateCompressMemory({ fileBytes: 127 * MiB, outputBytes: 32 * MiB, recovery: r3d }), { bytes: 4 * GiB, source: 'x' });
+    expect(video.likelyOut).toBe(true);
+    expect(video.estimate.recoveryBytes).toBe(r3d.bytes);
+    expect(video.message).toMatch(/the tab may run out of memory\. Most of it is recovery's: .+ Try recovery "bias", or "gptq" on fewer layers .+\(npm run cli -- compress --recovery gptq --samples DIR\), which has no per-tab limit\. Going on anyway\.$/);
+    expect(video.message).not.toMatch(/models over 2 GB/);
   });
 
   it('under the limit, or with no limit known, says the estimate only', () => {

@@ -173,6 +173,8 @@ export interface MemoryEstimate {
   bytes: number;
   /** how it was estimated, for the message */
   basis: string;
+  /** of `bytes`, recovery's (estimateCompressMemory with recovery): where it is most, the message says what to try for it */
+  recoveryBytes?: number;
 }
 
 export function estimateOpenMemory(s: OpenSizes): MemoryEstimate {
@@ -191,6 +193,7 @@ export function estimateCompressMemory(s: CompressSizes): MemoryEstimate {
   return {
     bytes: Math.ceil(bytes),
     basis: `the open model ${formatBytes(s.fileBytes * OPEN_RATIO)}, ${copy} and ${ENCODE_RATIO + BLOB_RATIO}x the ${formatBytes(s.outputBytes)} result${recovery}`,
+    ...(r ? { recoveryBytes: r.bytes } : {}),
   };
 }
 
@@ -235,6 +238,9 @@ const WHAT_TO_TRY: Record<MemoryAction, string> = {
     'Try fewer layers in the recipe, close other tabs, or use the command line (npm run cli -- compress) for models over 2 GB: it reads weights a tensor at a time.',
 };
 
+const RECOVERY_TO_TRY =
+  "Most of it is recovery's: a layer's statistics and GPTQ's workspace grow with the square of its input columns. Try recovery \"bias\", or \"gptq\" on fewer layers (the widest are the costliest), close other tabs, or use the command line (npm run cli -- compress --recovery gptq --samples DIR), which has no per-tab limit.";
+
 /** Compares an estimate with the browser's limit; the message names both and what to try. */
 export function judgeMemory(action: MemoryAction, estimate: MemoryEstimate, limit: MemoryLimit | undefined): MemoryVerdict {
   const verb = action === 'open' ? 'Opening this model' : 'Compressing this model';
@@ -242,8 +248,10 @@ export function judgeMemory(action: MemoryAction, estimate: MemoryEstimate, limi
     return { estimate, limit, likelyOut: false, message: `${verb} needs about ${formatBytes(estimate.bytes)} (${estimate.basis}); this browser does not say how much memory a tab has.` };
   }
   const likelyOut = estimate.bytes > limit.bytes;
+  // recovery most of it (a video model's 13,824-column Conv3d layers: H and GPTQ's workspace grow with columns²): what helps is about recovery, not the file's size
+  const what = action === 'compress' && (estimate.recoveryBytes ?? 0) * 2 > estimate.bytes ? RECOVERY_TO_TRY : WHAT_TO_TRY[action];
   const message = likelyOut
-    ? `${verb} needs about ${formatBytes(estimate.bytes)} (${estimate.basis}), more than ${formatBytes(limit.bytes)} (${limit.source}): the tab may run out of memory. ${WHAT_TO_TRY[action]} Going on anyway.`
+    ? `${verb} needs about ${formatBytes(estimate.bytes)} (${estimate.basis}), more than ${formatBytes(limit.bytes)} (${limit.source}): the tab may run out of memory. ${what} Going on anyway.`
     : `${verb} needs about ${formatBytes(estimate.bytes)} of ${formatBytes(limit.bytes)} (${limit.source}).`;
   return { estimate, limit, likelyOut, message };
 }
