@@ -29,7 +29,7 @@
  *   values outside [0, 1]: logits). Cosine and SQNR per set (each set is an image); no row cosine
  *   or KL.
  */
-import { cosine } from '../core/vector';
+import { cosine, cosineFromSums, cosineRange } from '../core/vector';
 
 export { cosine };
 
@@ -251,20 +251,6 @@ function klAt(p: Values, q: Values, o: number, n: number): number {
   return kl;
 }
 
-/** The cosine of `a[o, o + n)` and `b[o, o + n)` (core's cosine of those rows, read in place: the same sums in the same order). */
-function cosineAt(a: Values, b: Values, o: number, n: number): number {
-  let d = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = o; i < o + n; i++) {
-    d += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  if (x === 0 && y === 0) return 1;
-  if (x === 0 || y === 0) return 0;
-  return d / Math.sqrt(x * y);
-}
 
 /**
  * Mean KL(reference || test) over rows of `classes` values, on the values as probabilities when both
@@ -293,7 +279,7 @@ export function worstRowCosine(a: Values, b: Values, classes: number): number {
   const rows = Math.floor(a.length / c);
   let worst = 1;
   for (let r = 0; r < rows; r++) {
-    const v = cosineAt(a, b, r * c, c);
+    const v = cosineRange(a, b, r * c, c);
     if (Number.isNaN(v)) return NaN;
     worst = Math.min(worst, v);
   }
@@ -393,7 +379,7 @@ export function compareOutput(output: string, reference: Values, test: Values, d
     classes,
     agree,
     agreesOn,
-    cosine: bad ? NaN : cosineOf(dot, refSq, testSq),
+    cosine: bad ? NaN : cosineFromSums(dot, refSq, testSq),
     rowCosineWorst: bad || classes === 1 || map ? NaN : worstRowCosine(reference, test, classes),
     sqnrDb: bad ? NaN : sqnrOf(refSq, w.errSq),
     kl: bad || classes === 1 || map ? NaN : kl,
@@ -444,12 +430,6 @@ function wholeSums(reference: Values, test: Values) {
   return { dot, refSq, testSq, errSq, absErrSum, maxAbsError: errNaN ? NaN : maxErr, refMax, testMax, nonFinite };
 }
 
-/** core's cosine from its three sums */
-function cosineOf(d: number, x: number, y: number): number {
-  if (x === 0 && y === 0) return 1;
-  if (x === 0 || y === 0) return 0;
-  return d / Math.sqrt(x * y);
-}
 
 /** sqnrDb from its two sums */
 function sqnrOf(s: number, e: number): number {
