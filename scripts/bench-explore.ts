@@ -94,7 +94,7 @@ async function bench(file: string, labels?: string) {
   const f = median(fast);
   const n = median(naive);
   console.log(`  one candidate: ${f.toFixed(0)} ms (explorer) vs ${n.toFixed(0)} ms (whole pipeline): ${(f / n).toFixed(2)}x`);
-  // scoring a candidate's outputs against the original's (every metric of every set), against running the sets, same run
+  // scoring a candidate's outputs against the original's (every metric of every set; the original's own outputs, scored as a candidate's: the same work), against running the sets, same run
   {
     const s = await open(encodeModel(loaded.model));
     const runs: number[] = [];

@@ -251,7 +251,6 @@ function klAt(p: Values, q: Values, o: number, n: number): number {
   return kl;
 }
 
-
 /**
  * Mean KL(reference || test) over rows of `classes` values, on the values as probabilities when both
  * are, else on their softmax.
@@ -429,7 +428,6 @@ function wholeSums(reference: Values, test: Values) {
   }
   return { dot, refSq, testSq, errSq, absErrSum, maxAbsError: errNaN ? NaN : maxErr, refMax, testMax, nonFinite };
 }
-
 
 /** sqnrDb from its two sums */
 function sqnrOf(s: number, e: number): number {

@@ -311,6 +311,13 @@ function demote(h: LayerHessian, list: Solve[]): void {
   }
 }
 
+/** H's diagonal per group: read from H while it is held, else the one kept when H was released (releaseSolved). */
+function diagonalsOf(h: LayerHessian): Float64Array[] | undefined {
+  const n = h.cols;
+  if (h.h.length === 0 || h.h.some((m) => m.length === 0)) return h.diagonal;
+  return h.h.map((m) => Float64Array.from({ length: n }, (_, c) => m[c * n + c]));
+}
+
 /** Statistics whose cols² arrays were released (releaseSolved): only their codes and means are left. */
 const released = new WeakSet<LayerHessian>();
 
@@ -323,8 +330,7 @@ const released = new WeakSet<LayerHessian>();
 export function releaseSolved(h: LayerHessian): boolean {
   if (!solved.get(h)?.length) return false;
   // (the pruning mask's column norms: the same mask again in the final file)
-  const n = h.cols;
-  h.diagonal = h.h.map((m) => Float64Array.from({ length: n }, (_, c) => m[c * n + c]));
+  h.diagonal = diagonalsOf(h);
   h.h = [];
   delete h.cross;
   delete h.weighted;
@@ -393,8 +399,7 @@ const NONE_S = new Float32Array(0);
 export function pruneImportance(layer: Layer, shape: readonly number[], hessian: LayerHessian | undefined, values: Float32Array): Float32Array | undefined {
   if (!hessian) return undefined;
   const n = hessian.cols;
-  // H's diagonal per group (kept where H itself was released after a sequential round)
-  const diagonals = hessian.h.length > 0 && hessian.h.every((h) => h.length > 0) ? hessian.h.map((h) => Float64Array.from({ length: n }, (_, c) => h[c * n + c])) : hessian.diagonal;
+  const diagonals = diagonalsOf(hessian);
   if (!diagonals || diagonals.length === 0) return undefined;
   const m = weightMatrix(layer, shape);
   if (!m || m.cols !== hessian.cols || m.rows % diagonals.length !== 0 || m.rows * m.cols !== values.length) return undefined;
