@@ -80,12 +80,14 @@ export async function ortRunModel(): Promise<RunModel> {
   const run: RunModel = async (bytes, sample) => {
     let session = sessions.get(bytes);
     // errors only: the statistics and calibration copies leave initializers onnxruntime warns about;
-    // no memory arena: the statistics copies' large buffers go back when a run ends instead of
-    // staying reserved (resnet18 at 224x224, recovery statistics: peak 3.03 GB → 2.15 GB, same time);
-    // and for those copies no memory pattern, which with no arena is a fresh block of fresh pages
-    // every run (calibrate.ts markLargeRuns: the bench CNN's recovery 1.65-1.74 s against 1.83-2.07)
+    // onnxruntime's CPU memory arena on (its default): without it every intermediate over glibc's
+    // mmap threshold (32 MiB at most) is fresh pages each run, at ~15 µs a page fault here (the
+    // PaddleOCR detector's 640x640 patches: recovery 69-71 s → 28-31 s, the same bytes; r3d's peak
+    // 4.09 → 3.68 GB, deeplab's 1.78 → 1.37 GB; resnet18 and the bench models the same); and for
+    // the statistics copies no memory pattern, which plans a run's intermediates as one block
+    // (calibrate.ts markLargeRuns: the bench CNN's recovery 1.65-1.74 s against 1.83-2.07)
     if (!session) {
-      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: false, enableMemPattern: !hasLargeRuns(bytes) })));
+      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableMemPattern: !hasLargeRuns(bytes) })));
       void session.then((s) => live.add(new WeakRef(s)), () => undefined);
     }
     const feeds: Record<string, Ort.Tensor> = {};

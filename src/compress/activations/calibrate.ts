@@ -94,9 +94,10 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
 /**
  * Model bytes whose runs hold large intermediates (the recovery statistics copies, hessian.ts:
  * every copy's patches and H's products, tens of MB a run or more). onnxruntime's memory pattern
- * plans a run's intermediates as one block; with no memory arena (the CLI's setting) that is a
- * fresh block of fresh pages every run, so a runner that makes sessions with no arena makes
- * these with no memory pattern (each tensor its own allocation, which the allocator reuses).
+ * plans a run's intermediates as one block: with no memory arena a fresh block of fresh pages
+ * every run, and with the arena a block held beside the arena's own chunks (the PaddleOCR
+ * detector in the CLI: +290 MB peak, the same time). So runners make these sessions with no
+ * memory pattern (each tensor its own allocation, which the allocator reuses).
  */
 const largeRuns = new WeakSet<Uint8Array>();
 

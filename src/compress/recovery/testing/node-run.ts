@@ -11,8 +11,8 @@ export function nodeRunModel(): RunModel {
   const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
   const run: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
-    // no memory arena: what a run allocates goes back when it ends; no memory pattern for the statistics copies (the CLI's settings, cli/compress.ts)
-    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: false, enableMemPattern: !hasLargeRuns(bytes) })));
+    // onnxruntime's memory arena (its default), no memory pattern for the statistics copies: the CLI's settings (cli/compress.ts)
+    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableMemPattern: !hasLargeRuns(bytes) })));
     // typed arrays as they are (views included: the runtime factor's rows; float16 as its bits), anything else as float32
     const asIs = (t: Sample[string]) => t.data instanceof Float32Array || t.data instanceof BigInt64Array || (t.dtype === 'float16' && t.data instanceof Uint16Array);
     const feeds = Object.fromEntries(
