@@ -79,15 +79,18 @@ export async function ortRunModel(): Promise<RunModel> {
   const sessions = new WeakMap<Uint8Array, Promise<Ort.InferenceSession>>();
   const run: RunModel = async (bytes, sample) => {
     let session = sessions.get(bytes);
-    // errors only: the statistics and calibration copies leave initializers onnxruntime warns about;
-    // onnxruntime's CPU memory arena on (its default): without it every intermediate over glibc's
-    // mmap threshold (32 MiB at most) is fresh pages each run, at ~15 µs a page fault here (the
-    // PaddleOCR detector's 640x640 patches: recovery 69-71 s → 28-31 s, the same bytes; r3d's peak
-    // 4.09 → 3.68 GB, deeplab's 1.78 → 1.37 GB; resnet18 and the bench models the same); and for
-    // the statistics copies no memory pattern, which plans a run's intermediates as one block
-    // (calibrate.ts markLargeRuns: the bench CNN's recovery 1.65-1.74 s against 1.83-2.07)
+    // errors only: the statistics and calibration copies leave initializers onnxruntime warns about.
+    // The recovery statistics copies (calibrate.ts markLargeRuns) run with onnxruntime's CPU memory
+    // arena and no memory pattern: without the arena each of their intermediates over glibc's mmap
+    // threshold (32 MiB at most) is fresh pages every run, at ~15 µs a page fault here (the
+    // PaddleOCR detector's 640x640 patches: its recovery 69-71 s → 31 s, the same bytes; IS-Net
+    // 1024x1024, 4 samples: see docs/RECIPE-NOTES.md, session 22), and a pattern plans a run's
+    // intermediates as one block beside the arena's chunks (+290 MB on the detector, no faster).
+    // Every other session has no arena: what a run allocates goes back when it ends (IS-Net's
+    // forward passes with an arena held 9.0 GB at the peak against 5.2 GB without).
     if (!session) {
-      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableMemPattern: !hasLargeRuns(bytes) })));
+      const large = hasLargeRuns(bytes);
+      sessions.set(bytes, (session = ort.InferenceSession.create(bytes, { logSeverityLevel: 3, enableCpuMemArena: large, enableMemPattern: !large })));
       void session.then((s) => live.add(new WeakRef(s)), () => undefined);
     }
     const feeds: Record<string, Ort.Tensor> = {};

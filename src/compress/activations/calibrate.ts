@@ -97,7 +97,8 @@ export type RunModel = ((bytes: Uint8Array, feeds: Sample) => Promise<Record<str
  * plans a run's intermediates as one block: with no memory arena a fresh block of fresh pages
  * every run, and with the arena a block held beside the arena's own chunks (the PaddleOCR
  * detector in the CLI: +290 MB peak, the same time). So runners make these sessions with no
- * memory pattern (each tensor its own allocation, which the allocator reuses).
+ * memory pattern (each tensor its own allocation, which the allocator reuses); the CLI's with
+ * onnxruntime's arena, which keeps those allocations' pages from run to run (cli/compress.ts).
  */
 const largeRuns = new WeakSet<Uint8Array>();
 

@@ -11,8 +11,11 @@ export function nodeRunModel(): RunModel {
   const sessions = new WeakMap<Uint8Array, Promise<ort.InferenceSession>>();
   const run: RunModel = async (bytes, sample) => {
     let s = sessions.get(bytes);
-    // onnxruntime's memory arena (its default), no memory pattern for the statistics copies: the CLI's settings (cli/compress.ts)
-    if (!s) sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableMemPattern: !hasLargeRuns(bytes) })));
+    // the CLI's settings (cli/compress.ts): the statistics copies with onnxruntime's memory arena and no memory pattern, every other session the reverse
+    if (!s) {
+      const large = hasLargeRuns(bytes);
+      sessions.set(bytes, (s = ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, enableCpuMemArena: large, enableMemPattern: !large })));
+    }
     // typed arrays as they are (views included: the runtime factor's rows; float16 as its bits), anything else as float32
     const asIs = (t: Sample[string]) => t.data instanceof Float32Array || t.data instanceof BigInt64Array || (t.dtype === 'float16' && t.data instanceof Uint16Array);
     const feeds = Object.fromEntries(
