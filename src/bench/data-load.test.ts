@@ -112,6 +112,21 @@ describe('dimChoices', () => {
     expect(set.missing).toEqual([]);
     expect(set.dims).toEqual({ 'x[0]': 1, height: 224, 'x[3]': 320, 'signal[0]': 16000 });
   });
+
+  it("takes an exporter's meaningless name for a batch only where it leads every rank-3+ input it is in (PaddleOCR's p2o.DynamicDimension.0)", () => {
+    const paddle = describeInputs([io('x', 'float32', ['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2'])]);
+    const c = dimChoices(paddle.specs, {});
+    expect(Object.fromEntries(c.choices.map((x) => [x.name, [x.basis, x.value]]))).toEqual({
+      'p2o.DynamicDimension.0': ['batch', 1],
+      'p2o.DynamicDimension.1': ['none', undefined],
+      'p2o.DynamicDimension.2': ['none', undefined],
+    });
+    // the same name also at axis 1 of another input, or leading a rank-2 input: not taken for a batch
+    const mixed = describeInputs([io('a', 'float32', ['d0', 3, 4]), io('b', 'float32', [2, 'd0'])]);
+    expect(dimChoices(mixed.specs, {}).missing).toEqual(['d0']);
+    const points = describeInputs([io('p', 'float32', ['num_points', 3])]);
+    expect(dimChoices(points.specs, {}).missing).toEqual(['num_points']);
+  });
 });
 
 describe('dimsOfSets', () => {
@@ -180,6 +195,15 @@ describe('a .npy stacking samples', () => {
     }
     const sequence = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['time', 2, 2])]);
     expect(sequence.sets?.map((set) => set[0].dims)).toEqual([[3, 2, 2]]);
+    // an exporter's name that says nothing (paddle2onnx's) leads a rank-3+ input as a batch does; on a rank-2 input ([points, 3]) it takes the array whole
+    const p2o = dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', ['p2o.DynamicDimension.0', 2, 2])]);
+    expect(p2o.sets?.map((set) => set[0].dims)).toEqual([
+      [1, 2, 2],
+      [1, 2, 2],
+      [1, 2, 2],
+    ]);
+    const pairs = encodeNpy('float32', [6, 2], Float32Array.from({ length: 12 }, (_, i) => i));
+    expect(dataFromFiles([{ name: 'p.npy', bytes: pairs }], [io('x', 'float32', ['unk__3', 2])]).sets?.map((set) => set[0].dims)).toEqual([[6, 2]]);
     expect(() => dataFromFiles([{ name: 's.npy', bytes: stacked }], [io('x', 'float32', [1, 2, 3])])).toThrow(/s\.npy: "x" \(3 samples of \[1, 2, 2\]\) has shape \[1, 2, 2\], the model's input "x" needs \[1, 2, 3\]/);
   });
 });

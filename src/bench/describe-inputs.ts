@@ -6,7 +6,7 @@
 import { errorMessage } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
 import type { ImagePrep } from './image';
-import { dimGuess, inputSpecs, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
+import { dimGuess, dimKey, inputSpecs, leadingBatch, resolveDims, symbolicDims, type InputSpec, type SymbolicDim } from './inputs';
 export { dimsOfSets } from './inputs';
 
 export type { ImagePrep, InputSpec, SymbolicDim };
@@ -64,9 +64,10 @@ export function dimChoices(
     if (set[d.name] !== undefined) return { ...base, value: set[d.name], basis: 'set' };
     if (fromData[d.name] !== undefined) return { ...base, value: fromData[d.name], basis: 'data' };
     const g = dimGuess(d.name.replace(/\[\d+\]$/, ''));
-    // an unnamed dim at axis 0 of an input of rank 2 or more is the batch
-    const unnamedBatch = /\[0\]$/.test(d.name) && (specs.find((s) => `${s.name}[0]` === d.name)?.shape.length ?? 0) > 1;
-    if (g.basis === 'batch' || unnamedBatch) return { ...base, value: 1, basis: 'batch' };
+    // a dim that leads every input it is in, as a batch does (inputs.ts leadingBatch: unnamed, or named by an exporter and nothing else)
+    const uses = specs.flatMap((s) => s.shape.flatMap((_, axis) => (dimKey(s, axis) === d.name ? [{ axis, rank: s.shape.length }] : [])));
+    const leading = uses.length > 0 && uses.every((u) => u.axis === 0 && leadingBatch(/\[0\]$/.test(d.name) ? '?' : d.name, u.rank));
+    if (g.basis === 'batch' || leading) return { ...base, value: 1, basis: 'batch' };
     if (g.basis === 'name') return { ...base, value: g.value, basis: 'name' };
     return { ...base, basis: 'none' };
   });

@@ -47,6 +47,19 @@ export function dimGuess(name: string): { value: number; basis: 'batch' | 'name'
 }
 
 /**
+ * Whether a symbolic dim `name` at axis 0 of an input of rank `rank` is its batch: named like one,
+ * unnamed (rank 2 or more), or (rank 3 or more) named by an exporter in a way that says nothing
+ * else (paddle2onnx's "p2o.DynamicDimension.0", tf2onnx's "unk__12", "s0"): an image's,
+ * a sequence's or a signal's leading axis. A name that says what it is (time, sequence) is not.
+ */
+export function leadingBatch(name: string, rank: number): boolean {
+  if (rank < 2) return false;
+  if (name === '?' || name === '') return true;
+  const basis = dimGuess(name).basis;
+  return basis === 'batch' || (basis === 'none' && rank >= 3);
+}
+
+/**
  * The model's inputs as specs. Throws a one-line AppError for an input whose type cannot be fed
  * (strings, sequences, maps, optional, sparse) or whose rank is unknown.
  */
@@ -60,7 +73,7 @@ export function inputSpecs(inputs: readonly IoSummary[]): InputSpec[] {
   });
 }
 
-function dimKey(spec: InputSpec, axis: number): string | undefined {
+export function dimKey(spec: InputSpec, axis: number): string | undefined {
   const d = spec.shape[axis];
   if (typeof d === 'number') return undefined;
   return d === '?' || d === '' ? `${spec.name}[${axis}]` : d;

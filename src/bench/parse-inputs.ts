@@ -6,7 +6,7 @@
 import { unzipSync } from 'fflate';
 import { AppError } from '../core/errors';
 import type { IoSummary } from '../onnx/summary';
-import { dimGuess } from './inputs';
+import { leadingBatch } from './inputs';
 import { parseNpy, type NpyArray } from './npy';
 import { isTensorDtype, type BenchTensor, type TensorData, type TensorDtype } from './tensor';
 
@@ -173,8 +173,8 @@ export function inputsFromNpyFile(file: string, bytes: Uint8Array, inputs: reado
 
 /**
  * Input sets from a single .npy file (a one-input model): one set, or, where the model's input
- * has a batch axis first (a fixed 1, or a symbolic dim that is a batch: named like one, or unnamed
- * at axis 0 of a rank-2+ input, as describe-inputs sizes it) and the array stacks N samples along
+ * has a batch axis first (a fixed 1, or a symbolic dim that is a batch: inputs.ts leadingBatch, as
+ * describe-inputs sizes it) and the array stacks N samples along
  * it ([N, ...] with the rest of the input's shape), N sets of batch 1 (numpy.stack of the samples,
  * as people save them). The batch's size is then the Data tab's choice, as for images.
  */
@@ -183,7 +183,7 @@ export function setsFromNpyFile(file: string, bytes: Uint8Array, inputs: readonl
   const io = inputs[0];
   const t = tensorFromNpy(file, io.name, parseNpy(bytes, file), io.dtype);
   const first = io.shape?.[0];
-  const batch = first === 1 || (typeof first === 'string' && (io.shape?.length ?? 0) > 1 && (first === '?' || dimGuess(first).basis === 'batch'));
+  const batch = first === 1 || (typeof first === 'string' && leadingBatch(first, io.shape?.length ?? 0));
   const n = t.dims[0];
   if (io.shape && batch && t.dims.length === io.shape.length && n > 1) {
     const one = [1, ...t.dims.slice(1)];
