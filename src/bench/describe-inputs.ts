@@ -65,8 +65,8 @@ export function dimChoices(
     if (fromData[d.name] !== undefined) return { ...base, value: fromData[d.name], basis: 'data' };
     const g = dimGuess(d.name.replace(/\[\d+\]$/, ''));
     // a dim that leads every input it is in, as a batch does (inputs.ts leadingBatch: unnamed, or named by an exporter and nothing else)
-    const uses = specs.flatMap((s) => s.shape.flatMap((_, axis) => (dimKey(s, axis) === d.name ? [{ axis, rank: s.shape.length }] : [])));
-    const leading = uses.length > 0 && uses.every((u) => u.axis === 0 && leadingBatch(/\[0\]$/.test(d.name) ? '?' : d.name, u.rank));
+    const uses = specs.flatMap((s) => s.shape.flatMap((dim, axis) => (dimKey(s, axis) === d.name ? [{ dim: String(dim), axis, rank: s.shape.length }] : [])));
+    const leading = uses.length > 0 && uses.every((u) => u.axis === 0 && leadingBatch(u.dim, u.rank));
     if (g.basis === 'batch' || leading) return { ...base, value: 1, basis: 'batch' };
     if (g.basis === 'name') return { ...base, value: g.value, basis: 'name' };
     return { ...base, basis: 'none' };
