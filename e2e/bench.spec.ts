@@ -117,8 +117,11 @@ test('benchmarks the sample and its int8 version on wasm and WebGPU, with fideli
       expect(Number(await row.getAttribute('data-median-ms'))).toBeGreaterThan(0);
       expect(Number(await row.getAttribute('data-session-ms'))).toBeGreaterThan(0);
       await expect(row.getByTestId('bench-median')).toHaveText(/\d/);
+      // untimed warm-up runs after the first, until runs stop getting faster (a new worker's WebAssembly is not optimized yet): at least one, and the page says so
+      expect(Number(await row.getByTestId('bench-runs').getAttribute('data-warm-up-runs'))).toBeGreaterThanOrEqual(1);
     }
     expect(await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"]`, 'data-speedup')).toBeGreaterThan(0);
+    await expect(page.getByTestId('bench-warm-up')).toContainText('ran untimed until runs stopped getting faster');
     // the speed-up comes from both models timed side by side in one worker (alternating runs)
     const rounds = await num(page, `[data-testid="bench-row"][data-backend="${backend}"][data-model="compressed"] [data-testid="bench-speedup"]`, 'data-paired-rounds');
     expect(rounds).toBeGreaterThanOrEqual(6);

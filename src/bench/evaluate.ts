@@ -9,7 +9,7 @@
  */
 import { AppError } from '../core/errors';
 import { float16ToFloat32 } from '../core/float16';
-import { latencyStats, repeatUntilStable, type LatencyStats, type RepeatOptions, type RepeatStop } from './latency';
+import { latencyStats, repeatUntilStable, warmUp, type LatencyStats, type RepeatOptions, type RepeatStop, type WarmUpOptions } from './latency';
 import { labeledBatch, type LabeledSet } from './labeled';
 import { accuracy, argmaxRows, classesOf, compareOutput, summarizeFidelity, type AccuracyResult, type OutputFidelity } from './metrics';
 import type { BenchTensor, TensorDtype } from './tensor';
@@ -125,6 +125,8 @@ export interface ModelPlan {
   fidelitySets: readonly (readonly BenchTensor[])[];
   labeled?: LabeledPlan;
   repeat?: Partial<RepeatOptions>;
+  /** the untimed runs after the first one (latency.ts warmUp) */
+  warmUp?: Partial<WarmUpOptions>;
 }
 
 export interface ModelAccuracy extends AccuracyResult {
@@ -136,6 +138,8 @@ export interface ModelAccuracy extends AccuracyResult {
 
 export interface ModelRun {
   firstRunMs: number;
+  /** the warm-up runs after the first one, not among the timed runs (each run's ms) */
+  warmUpMs: number[];
   latency: LatencyStats;
   stop: RepeatStop;
   /** outputs per fidelity set */
@@ -193,6 +197,7 @@ export async function measureModel(session: RunSession, plan: ModelPlan, hooks: 
   checkAbort(signal);
   onProgress?.({ phase: 'first-run', done: 0, total: 1 });
   const first = await session.run(plan.latencyInputs);
+  const warmUpMs = await warmUp(async () => (await session.run(plan.latencyInputs)).ms, first.ms, plan.warmUp, { signal, now: hooks.now });
   const { samplesMs, stop } = await repeatUntilStable(async () => (await session.run(plan.latencyInputs)).ms, plan.repeat, {
     signal,
     now: hooks.now,
@@ -205,7 +210,7 @@ export async function measureModel(session: RunSession, plan: ModelPlan, hooks: 
     onProgress?.({ phase: 'fidelity', done: i + 1, total: plan.fidelitySets.length });
   }
   const acc = plan.labeled ? await labeledAccuracy(session, plan.labeled, hooks) : undefined;
-  return { firstRunMs: first.ms, latency: latencyStats(samplesMs, plan.latencyBatch), stop, outputs, accuracy: acc };
+  return { firstRunMs: first.ms, warmUpMs, latency: latencyStats(samplesMs, plan.latencyBatch), stop, outputs, accuracy: acc };
 }
 
 /** Fidelity of `test` outputs against `reference` outputs on the same sets, per output. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latencyStats, median, quantileSorted, repeatUntilStable, timeSideBySide } from './latency';
+import { latencyStats, median, quantileSorted, repeatUntilStable, timeSideBySide, warmUp } from './latency';
 
 describe('latency statistics', () => {
   it('percentiles interpolate between ranks', () => {
@@ -85,5 +85,52 @@ describe('side by side', () => {
     expect(order.slice(0, 8).join('')).toBe('abbaabba');
     expect(s.rounds).toBe(5); // 4 rounds = 8 ms, the fifth ends at 10 ms
     expect(s.speedup).toBe(2);
+  });
+});
+
+describe('warm-up runs', () => {
+  /** a run per call from `times`, the clock advancing by each run's ms (the first run, `first` ms, already on it) */
+  const runner = (times: number[], first = 0) => {
+    let i = 0;
+    let clock = first;
+    return {
+      run: async () => {
+        const ms = times[Math.min(i++, times.length - 1)];
+        clock += ms;
+        return ms;
+      },
+      now: () => clock,
+    };
+  };
+  const quick = { minMs: 0 };
+
+  it('runs until two runs in a row are not 10% faster than the fastest before them (a fresh browser worker: 688, 515, 315 ms, then ~150)', async () => {
+    const r = runner([688, 515, 315, 164, 159, 216, 152, 146], 1184);
+    expect(await warmUp(r.run, 1184, quick, { now: r.now })).toEqual([688, 515, 315, 164, 159, 216]);
+  });
+
+  it('and for at least minMs from the first run (a plateau while the browser still compiles is not the end of it)', async () => {
+    // the compressed model's worker: 314, 341, 331 ms (settled against each other), then 170 ms from 2.5 s on
+    const r = runner([314, 341, 331, 330, 320, 175, 170, 171, 169], 733);
+    expect(await warmUp(r.run, 733, { minMs: 2500 }, { now: r.now })).toEqual([314, 341, 331, 330, 320, 175, 170, 171]);
+  });
+
+  it('a steady model settles in two runs; a run slower than the fastest counts as settled', async () => {
+    expect(await warmUp(runner([10, 10, 10]).run, 10, quick)).toEqual([10, 10]);
+    // 148 is 18% faster than the first run's 180: not settled; 151 and 150 are
+    expect(await warmUp(runner([148, 151, 150, 140]).run, 180, quick)).toEqual([148, 151, 150]);
+  });
+
+  it('stops at its caps: runs, and time (a 2 s model past 8 s), at least one run', async () => {
+    expect(await warmUp(runner([100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5, 4]).run, 110, { maxRuns: 5 })).toHaveLength(5);
+    const slow = runner([2000, 1500, 1000, 900], 4000);
+    expect(await warmUp(slow.run, 4000, {}, { now: slow.now })).toEqual([2000, 1500, 1000]);
+    expect(await warmUp(runner([5]).run, 5, { maxRuns: 0, maxMs: 0 })).toEqual([5]);
+  });
+
+  it('a cancelled signal stops it between runs', async () => {
+    const c = new AbortController();
+    c.abort();
+    await expect(warmUp(runner([5]).run, 5, {}, { signal: c.signal })).rejects.toThrow('Cancelled.');
   });
 });

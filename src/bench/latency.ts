@@ -79,6 +79,58 @@ export const DEFAULT_REPEAT: RepeatOptions = {
   stableChecks: 2,
 };
 
+export interface WarmUpOptions {
+  /** warm up for at least this long, ms, counted from the first run's start (its time is passed as `firstMs`) */
+  minMs: number;
+  /** the cap on time spent warming up, ms (checked between runs) */
+  maxMs: number;
+  /** warm-up runs at most */
+  maxRuns: number;
+  /** a run counts as settled when it is not faster than the fastest before it by more than this fraction */
+  improvement: number;
+  /** ... this many runs in a row */
+  settledRuns: number;
+}
+
+/**
+ * After the first run: untimed runs until they stop getting faster, and for at least `minMs`. A
+ * fresh browser worker runs onnxruntime-web's WebAssembly on its baseline code while V8 compiles
+ * the optimized code on background threads (the WebGPU-capable build: 6-9 s of CPU across threads,
+ * mostly in the first 1-3 s), taking cores from the runs: the PaddleOCR detector's runs 2-4 in a
+ * new worker took 688, 515 and 315 ms, then 140-165 ms, and a p99 over 30 timed runs read about
+ * 1 s; another worker's runs were 314-468 ms for 2.5 s before settling at 170 ms, so the
+ * floor is 4 s on this 2-core machine (docs/BENCH.md, "Warm-up"). The CLI's native runtime has no
+ * such phase (`NATIVE_WARM_UP`).
+ */
+export const DEFAULT_WARM_UP: WarmUpOptions = { minMs: 4000, maxMs: 8000, maxRuns: 100_000, improvement: 0.1, settledRuns: 2 };
+
+/** onnxruntime-node (the CLI): compiled ahead of time; warm-up only until runs settle. */
+export const NATIVE_WARM_UP: Partial<WarmUpOptions> = { minMs: 0, maxMs: 3000, maxRuns: 100 };
+
+/**
+ * Runs `runOnce` (returns one run's ms) until `settledRuns` runs in a row were not `improvement`
+ * faster than the fastest before them and `minMs` has passed since the first run began (`firstMs`
+ * ago), or a cap; at least once. Returns each warm-up run's ms.
+ */
+export async function warmUp(runOnce: () => Promise<number>, firstMs: number, options: Partial<WarmUpOptions> = {}, hooks: Pick<RepeatHooks, 'signal' | 'now'> = {}): Promise<number[]> {
+  const o = { ...DEFAULT_WARM_UP, ...options };
+  const now = hooks.now ?? (() => performance.now());
+  const start = now() - firstMs;
+  const times: number[] = [];
+  let best = firstMs;
+  let settled = 0;
+  while (times.length < Math.max(1, o.maxRuns)) {
+    if (hooks.signal?.aborted) throw new AppError('aborted', 'Cancelled.');
+    const ms = await runOnce();
+    times.push(ms);
+    settled = ms >= best * (1 - o.improvement) ? settled + 1 : 0;
+    best = Math.min(best, ms);
+    const elapsed = now() - start;
+    if ((settled >= o.settledRuns && elapsed >= o.minMs) || elapsed >= o.maxMs) break;
+  }
+  return times;
+}
+
 export type RepeatStop = 'stable' | 'max-runs' | 'max-time';
 
 export interface RepeatResult {

@@ -156,7 +156,7 @@ describe('cli eval', () => {
   /** formatEval's text for these fidelity figures (latency and sizes made up). */
   const evalText = (fidelity: ReturnType<typeof summarizeFidelity>): string => {
     const latency = { runs: 10, medianMs: 2, p90Ms: 2, p99Ms: 2, meanMs: 2, minMs: 2, maxMs: 2, throughputPerS: 500 };
-    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, latency, stop: 'stable' as const });
+    const model = (file: string) => ({ file, bytes: 1000, sessionMs: 5, firstRunMs: 3, warmUpMs: [2, 2], latency, stop: 'stable' as const });
     return formatEval({
       runtime: 'onnxruntime-node',
       inputs: 'synthesized',

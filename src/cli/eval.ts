@@ -9,7 +9,7 @@ import type * as Ort from 'onnxruntime-node';
 import { AppError } from '../core/errors';
 import { formatBytes } from '../core/bytes-and-counts';
 import { sideBySideTimes, speedUpWords, type SideBySideTimes } from '../core/speedup';
-import { DEFAULT_SIDE_BY_SIDE, timeSideBySide } from '../bench/latency';
+import { DEFAULT_SIDE_BY_SIDE, NATIVE_WARM_UP, timeSideBySide } from '../bench/latency';
 import { measureModel, compareRuns, ortRunSession, type ModelRun, type RunSession } from '../bench/evaluate';
 import type { LabeledSet } from '../bench/labeled';
 import { DECISION_THRESHOLD, NEAR_ZERO, type OutputFidelity } from '../bench/metrics';
@@ -37,6 +37,8 @@ export interface EvalModelReport {
   bytes: number;
   sessionMs: number;
   firstRunMs: number;
+  /** the untimed warm-up runs after the first run (each run's ms; src/bench/latency.ts warmUp) */
+  warmUpMs: number[];
   latency: ModelRun['latency'];
   stop: ModelRun['stop'];
   accuracy?: { correct: number; total: number; accuracy: number; output: string };
@@ -149,7 +151,8 @@ async function measure(ort: OrtModule, file: string, source: Uint8Array | string
   try {
     let run: ModelRun;
     try {
-      run = await measureModel(nodeSession(ort, session), plan);
+      // (onnxruntime-node is compiled ahead of time: no browser warm-up phase to wait out)
+      run = await measureModel(nodeSession(ort, session), { ...plan, warmUp: NATIVE_WARM_UP });
     } catch (e) {
       if (e instanceof AppError) throw e;
       const why = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
@@ -167,6 +170,7 @@ async function measure(ort: OrtModule, file: string, source: Uint8Array | string
         bytes: size,
         sessionMs,
         firstRunMs: run.firstRunMs,
+        warmUpMs: run.warmUpMs,
         latency: run.latency,
         stop: run.stop,
         ...(a ? { accuracy: { correct: a.correct, total: a.total, accuracy: a.accuracy, output: a.output } } : {}),
@@ -248,6 +252,7 @@ export function formatEval(r: EvalReport): string[] {
   lines.push(row('p99', ms(r.original.latency.p99Ms), ms(r.compressed.latency.p99Ms)));
   lines.push(row('throughput', `${r.original.latency.throughputPerS.toFixed(0)}/s`, `${r.compressed.latency.throughputPerS.toFixed(0)}/s`));
   lines.push(row('runs', `${r.original.latency.runs} (${r.original.stop})`, `${r.compressed.latency.runs} (${r.compressed.stop})`));
+  lines.push(row('warm-up runs', String(r.original.warmUpMs.length), `${r.compressed.warmUpMs.length} (after the first run, until runs stop getting faster; not timed)`));
   const side = r.sideBySide;
   lines.push(row(`side by side`, ms(side.originalMs), `${ms(side.compressedMs)} (original / speed-up)`));
   lines.push(

@@ -28,6 +28,7 @@ export function benchSections(results: readonly JobResult[], source: string): { 
     };
     add('session load', 'ms', o.sessionMs, c.sessionMs);
     add('first run', 'ms', o.firstRunMs, c.firstRunMs);
+    add('warm-up runs (after the first, untimed)', 'runs', o.warmUpMs?.length, c.warmUpMs?.length);
     add('median latency (own run)', 'ms', o.latency?.medianMs, c.latency?.medianMs);
     add('p90 latency (own run)', 'ms', o.latency?.p90Ms, c.latency?.p90Ms);
     // both models side by side in one worker, alternating runs (the fair comparison): the speed-up

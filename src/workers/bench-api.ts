@@ -103,6 +103,8 @@ export interface JobResult {
   errorRaw?: string;
   sessionMs?: number;
   firstRunMs?: number;
+  /** the untimed warm-up runs after the first run (each run's ms) */
+  warmUpMs?: number[];
   latency?: LatencyStats;
   stop?: RepeatStop;
   accuracy?: Omit<ModelAccuracy, 'predictions'>;

@@ -229,6 +229,7 @@ async function run(job: BenchJob, onProgress: (p: JobProgress) => void, signal: 
       ok: true,
       sessionMs,
       firstRunMs: measured.firstRunMs,
+      warmUpMs: measured.warmUpMs,
       latency: measured.latency,
       stop: measured.stop,
       ...(accuracy ? { accuracy } : {}),

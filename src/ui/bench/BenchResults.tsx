@@ -65,7 +65,12 @@ function LatencyRow({ pair: p, model, size }: { pair: Pair; model: 'original' | 
           <td className="num">{ms(r.latency?.p90Ms)}</td>
           <td className="num">{ms(r.latency?.p99Ms)}</td>
           <td className="num">{r.latency ? `${r.latency.throughputPerS.toFixed(r.latency.throughputPerS >= 100 ? 0 : 1)}/s` : '–'}</td>
-          <td className="num" title={r.stop === 'stable' ? 'the median was stable' : r.stop === 'max-runs' ? 'stopped at the run cap' : 'stopped at the time cap'}>
+          <td
+            className="num"
+            data-testid="bench-runs"
+            data-warm-up-runs={r.warmUpMs?.length}
+            title={`${r.latency?.runs ?? 0} timed runs: ${r.stop === 'stable' ? 'the median was stable' : r.stop === 'max-runs' ? 'stopped at the run cap' : 'stopped at the time cap'}${r.warmUpMs && r.warmUpMs.length > 0 ? `; before them, after the first run, ${r.warmUpMs.length} warm-up runs, not timed, until runs stopped getting faster (${r.warmUpMs.map((ms) => ms.toFixed(0)).join(', ')} ms)` : ''}`}
+          >
             {r.latency?.runs}
             {r.stop === 'stable' ? '' : ' (cap)'}
           </td>
@@ -100,10 +105,25 @@ function LatencyRow({ pair: p, model, size }: { pair: Pair; model: 'original' | 
   );
 }
 
+/** "3", or "2-5" where the rows warmed up differently */
+function warmUpRange(counts: number[]): string {
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  return lo === hi ? String(lo) : `${lo}-${hi}`;
+}
+
 /** What the table's figures mean: the side-by-side runs, a slower result and why, memory, WebGPU fallbacks. */
 function BenchNotes({ pairs, intActivations }: { pairs: Pair[]; intActivations: boolean }) {
+  const warm = pairs.flatMap((p) => [p.original, p.compressed]).filter((r) => r?.warmUpMs !== undefined);
   return (
     <>
+      {warm.length > 0 && (
+        <div className="muted" data-testid="bench-warm-up">
+          Median, p90 and p99 are over the timed runs. Each model’s first run is shown on its own, then {warmUpRange(warm.map((r) => r!.warmUpMs!.length))} more
+          ran untimed until runs stopped getting faster (a new worker first runs onnxruntime’s WebAssembly before the browser has optimized it; hover the run
+          count for their times).
+        </div>
+      )}
       {pairs
         .filter((p) => p.compressed?.paired)
         .map((p) => {
