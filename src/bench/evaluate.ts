@@ -98,7 +98,7 @@ export function toOutputValues(name: string, type: string, dims: readonly number
   return undefined;
 }
 
-export type ModelPhase = 'first-run' | 'latency' | 'fidelity' | 'accuracy';
+export type ModelPhase = 'first-run' | 'warm-up' | 'latency' | 'fidelity' | 'accuracy';
 
 export interface ModelProgress {
   phase: ModelPhase;
@@ -197,7 +197,24 @@ export async function measureModel(session: RunSession, plan: ModelPlan, hooks: 
   checkAbort(signal);
   onProgress?.({ phase: 'first-run', done: 0, total: 1 });
   const first = await session.run(plan.latencyInputs);
-  const warmUpMs = await warmUp(async () => (await session.run(plan.latencyInputs)).ms, first.ms, plan.warmUp, { signal, now: hooks.now });
+  // (a tiny model warms up with thousands of runs: progress at most every 250 ms, not a message a run)
+  const clock = hooks.now ?? (() => performance.now());
+  let warmed = 0;
+  let said = -Infinity;
+  const warmUpMs = await warmUp(
+    async () => {
+      const { ms } = await session.run(plan.latencyInputs);
+      warmed++;
+      if (clock() - said >= 250) {
+        said = clock();
+        onProgress?.({ phase: 'warm-up', done: warmed, total: 0 });
+      }
+      return ms;
+    },
+    first.ms,
+    plan.warmUp,
+    { signal, now: hooks.now },
+  );
   const { samplesMs, stop } = await repeatUntilStable(async () => (await session.run(plan.latencyInputs)).ms, plan.repeat, {
     signal,
     now: hooks.now,

@@ -85,7 +85,7 @@ export interface PairedJob {
   plan: PlanRequest;
 }
 
-export type JobPhase = 'load' | 'first-run' | 'latency' | 'fidelity' | 'accuracy';
+export type JobPhase = 'load' | 'first-run' | 'warm-up' | 'latency' | 'fidelity' | 'accuracy';
 
 export interface JobProgress {
   phase: JobPhase;

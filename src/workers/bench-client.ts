@@ -58,8 +58,9 @@ export interface BenchRunOptions {
 
 const PHASE_SPAN: Record<JobPhase, [number, number]> = {
   load: [0, 0.15],
-  'first-run': [0.15, 0.2],
-  latency: [0.2, 0.7],
+  'first-run': [0.15, 0.17],
+  'warm-up': [0.17, 0.22],
+  latency: [0.22, 0.7],
   fidelity: [0.7, 0.8],
   accuracy: [0.8, 1],
 };
@@ -145,7 +146,7 @@ export class BenchClient {
           const within = a + (b - a) * (p.total > 0 ? Math.min(1, p.done / p.total) : 0);
           onProgress?.({
             fraction: (index + within) / jobs,
-            label: `${label}: ${p.phase === 'load' ? 'creating the session' : p.phase === 'latency' ? `timing runs (${p.done})` : p.phase === 'accuracy' ? `labeled set ${p.done}/${p.total}` : p.phase}`,
+            label: `${label}: ${p.phase === 'load' ? 'creating the session' : p.phase === 'warm-up' ? `warming up, not timed (${p.done})` : p.phase === 'latency' ? `timing runs (${p.done})` : p.phase === 'accuracy' ? `labeled set ${p.done}/${p.total}` : p.phase === 'first-run' ? 'first run' : p.phase}`,
             backend,
             model,
             phase: p.phase,
