@@ -197,24 +197,11 @@ export async function measureModel(session: RunSession, plan: ModelPlan, hooks: 
   checkAbort(signal);
   onProgress?.({ phase: 'first-run', done: 0, total: 1 });
   const first = await session.run(plan.latencyInputs);
-  // (a tiny model warms up with thousands of runs: progress at most every 250 ms, not a message a run)
-  const clock = hooks.now ?? (() => performance.now());
-  let warmed = 0;
-  let said = -Infinity;
-  const warmUpMs = await warmUp(
-    async () => {
-      const { ms } = await session.run(plan.latencyInputs);
-      warmed++;
-      if (clock() - said >= 250) {
-        said = clock();
-        onProgress?.({ phase: 'warm-up', done: warmed, total: 0 });
-      }
-      return ms;
-    },
-    first.ms,
-    plan.warmUp,
-    { signal, now: hooks.now },
-  );
+  const warmUpMs = await warmUp(async () => (await session.run(plan.latencyInputs)).ms, first.ms, plan.warmUp, {
+    signal,
+    now: hooks.now,
+    onProgress: (done) => onProgress?.({ phase: 'warm-up', done, total: 0 }),
+  });
   const { samplesMs, stop } = await repeatUntilStable(async () => (await session.run(plan.latencyInputs)).ms, plan.repeat, {
     signal,
     now: hooks.now,

@@ -128,6 +128,15 @@ describe('warm-up runs', () => {
     expect(await warmUp(runner([5]).run, 5, { maxRuns: 0, maxMs: 0 })).toEqual([5]);
   });
 
+  it('reports progress after the first warm-up run, then at most every 250 ms (a tiny model runs thousands)', async () => {
+    const r = runner([0.1]);
+    const said: number[] = [];
+    const runs = await warmUp(r.run, 0.1, { minMs: 1000, maxMs: 1000 }, { now: r.now, onProgress: (done) => said.push(done) });
+    expect(runs.length).toBeGreaterThan(9000);
+    expect(said[0]).toBe(1);
+    expect(said.length).toBe(4);
+  });
+
   it('a cancelled signal stops it between runs', async () => {
     const c = new AbortController();
     c.abort();

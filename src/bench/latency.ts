@@ -107,22 +107,31 @@ export const DEFAULT_WARM_UP: WarmUpOptions = { minMs: 4000, maxMs: 8000, maxRun
 /** onnxruntime-node (the CLI): compiled ahead of time; warm-up only until runs settle. */
 export const NATIVE_WARM_UP: Partial<WarmUpOptions> = { minMs: 0, maxMs: 3000, maxRuns: 100 };
 
+/** How often warmUp reports progress, ms: a tiny model warms up with thousands of runs, and a message a run flooded the page. */
+const WARM_UP_PROGRESS_MS = 250;
+
 /**
  * Runs `runOnce` (returns one run's ms) until `settledRuns` runs in a row were not `improvement`
  * faster than the fastest before them and `minMs` has passed since the first run began (`firstMs`
- * ago), or a cap; at least once. Returns each warm-up run's ms.
+ * ago), or a cap; at least once. Returns each warm-up run's ms. `onProgress` gets the runs so far
+ * (and no cap: 0) after the first run and then at most every WARM_UP_PROGRESS_MS.
  */
-export async function warmUp(runOnce: () => Promise<number>, firstMs: number, options: Partial<WarmUpOptions> = {}, hooks: Pick<RepeatHooks, 'signal' | 'now'> = {}): Promise<number[]> {
+export async function warmUp(runOnce: () => Promise<number>, firstMs: number, options: Partial<WarmUpOptions> = {}, hooks: RepeatHooks = {}): Promise<number[]> {
   const o = { ...DEFAULT_WARM_UP, ...options };
   const now = hooks.now ?? (() => performance.now());
   const start = now() - firstMs;
   const times: number[] = [];
   let best = firstMs;
   let settled = 0;
+  let said = -Infinity;
   while (times.length < Math.max(1, o.maxRuns)) {
     if (hooks.signal?.aborted) throw new AppError('aborted', 'Cancelled.');
     const ms = await runOnce();
     times.push(ms);
+    if (hooks.onProgress && now() - said >= WARM_UP_PROGRESS_MS) {
+      said = now();
+      hooks.onProgress(times.length, 0);
+    }
     settled = ms >= best * (1 - o.improvement) ? settled + 1 : 0;
     best = Math.min(best, ms);
     const elapsed = now() - start;

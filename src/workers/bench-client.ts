@@ -65,6 +65,24 @@ const PHASE_SPAN: Record<JobPhase, [number, number]> = {
   accuracy: [0.8, 1],
 };
 
+/** What a job is doing, in words. */
+function phaseLabel(p: JobProgress): string {
+  switch (p.phase) {
+    case 'load':
+      return 'creating the session';
+    case 'first-run':
+      return 'first run';
+    case 'warm-up':
+      return `warming up, not timed (${p.done})`;
+    case 'latency':
+      return `timing runs (${p.done})`;
+    case 'accuracy':
+      return `labeled set ${p.done}/${p.total}`;
+    default:
+      return p.phase;
+  }
+}
+
 const BACKEND_LABEL: Record<BackendId, string> = { 'wasm-1': 'wasm (1 thread)', 'wasm-n': 'wasm (threads)', webgl: 'WebGL', webgpu: 'WebGPU' };
 
 /** Runs one call in a fresh bench worker, terminated afterwards or when `signal` fires. */
@@ -146,7 +164,7 @@ export class BenchClient {
           const within = a + (b - a) * (p.total > 0 ? Math.min(1, p.done / p.total) : 0);
           onProgress?.({
             fraction: (index + within) / jobs,
-            label: `${label}: ${p.phase === 'load' ? 'creating the session' : p.phase === 'warm-up' ? `warming up, not timed (${p.done})` : p.phase === 'latency' ? `timing runs (${p.done})` : p.phase === 'accuracy' ? `labeled set ${p.done}/${p.total}` : p.phase === 'first-run' ? 'first run' : p.phase}`,
+            label: `${label}: ${phaseLabel(p)}`,
             backend,
             model,
             phase: p.phase,
