@@ -18,7 +18,7 @@ import type { FeedTensor } from './page';
 const WIDTH = 320;
 
 /** A text-line-like picture as the recognizer's input: [1, 3, 48, w], normalized to [-1, 1]. */
-function glyphFeed(seed: number): Record<string, FeedTensor> {
+export function glyphFeed(seed: number): Record<string, FeedTensor> {
   const px = glyphStrip(WIDTH, 48, seed);
   const data: number[] = new Array(3 * 48 * WIDTH);
   for (let c = 0; c < 3; c++) for (let i = 0; i < 48 * WIDTH; i++) data[c * 48 * WIDTH + i] = px[i * 4 + c] / 127.5 - 1;
