@@ -12,7 +12,7 @@ import { decodeModel, encodeModel } from '../../onnx/codec';
 import { DataType, type Attribute, type Model } from '../../onnx/types';
 import { hasLargeRuns, type Sample } from '../activations/calibrate';
 import { makeRecipe, type Recipe } from '../recipe';
-import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, unrecoverableReason, weightMatrix } from './hessian';
+import { collectHessians, hessianSource, ROWS_PER_COLUMN, subsampleRows, tiledTranspose, unrecoverableReason, weightMatrix } from './hessian';
 import { findLayers, type Layer } from '../../onnx/layers';
 import { recoveryLayers } from './plan';
 import { compressModel } from '../compress';
@@ -92,6 +92,11 @@ const cases: Case[] = [
   { name: 'ConvTranspose 4x4, stride 2, pads 1 (2x upsampling)', op: 'ConvTranspose', x: [1, 4, 3, 3], w: [4, 2, 4, 4], conv: { groups: 1, kernel: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1] } },
   { name: 'ConvTranspose 1-D, stride 3, dilation 2', op: 'ConvTranspose', x: [1, 3, 6], w: [3, 2, 3], conv: { groups: 1, kernel: [3], strides: [3], pads: [1, 0], dilations: [2] } },
   { name: 'ConvTranspose 1x1', op: 'ConvTranspose', x: [1, 5, 3, 4], w: [5, 3, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+  // strides = kernel, no pads: the kernel positions tile the output (tiledTranspose: H from the input itself, I_k ⊗ its H)
+  { name: 'ConvTranspose 2x2 stride 2 (tiled), groups 2, batch 2, after a Relu', op: 'ConvTranspose', x: [2, 4, 3, 5], w: [4, 3, 2, 2], relu: true, conv: { groups: 2, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+  { name: 'ConvTranspose 1-D kernel 4 stride 4 (tiled)', op: 'ConvTranspose', x: [1, 3, 5], w: [3, 2, 4], conv: { groups: 1, kernel: [4], strides: [4], pads: [0, 0], dilations: [1] } },
+  { name: 'ConvTranspose 3-D 2x2x2 stride 2 (tiled)', op: 'ConvTranspose', x: [1, 3, 2, 3, 2], w: [3, 2, 2, 2, 2], conv: { groups: 1, kernel: [2, 2, 2], strides: [2, 2, 2], pads: [0, 0, 0, 0, 0, 0], dilations: [1, 1, 1] } },
+  { name: 'ConvTranspose 2x2 stride 2, output_padding 1 (not tiled: a row of outputs no input reaches)', op: 'ConvTranspose', x: [1, 3, 3, 4], w: [3, 2, 2, 2], conv: { groups: 1, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], outputPadding: [1, 0] } },
   // 3-D (video, volumes): the patch Conv takes a 3-D one-hot kernel the same way
   { name: 'Conv 3-D, groups 2, strides (1, 2, 2), pads, dilation (2, 1, 1), batch 2', op: 'Conv', x: [2, 4, 5, 5, 6], w: [6, 2, 2, 3, 3], conv: { groups: 2, kernel: [2, 3, 3], strides: [1, 2, 2], pads: [1, 1, 0, 0, 1, 1], dilations: [2, 1, 1] } },
   { name: 'ConvTranspose 3-D, strides (1, 2, 2), pads, output_padding', op: 'ConvTranspose', x: [1, 4, 2, 3, 3], w: [4, 3, 2, 3, 3], conv: { groups: 1, kernel: [2, 3, 3], strides: [1, 2, 2], pads: [0, 1, 1, 0, 1, 0], dilations: [1, 1, 1], outputPadding: [0, 1, 0] } },
@@ -600,6 +605,94 @@ describe('collectHessians: H computed in the runtime', () => {
     // both released: gone, so taking q again runs its pass again
     expect((await source.take('q'))?.h).toEqual(whole.get('q')?.h);
     expect(runs).toBeGreaterThan(ran);
+  });
+});
+
+describe('collectHessians: a ConvTranspose whose kernel positions tile its output', () => {
+  const tiled: Case = { name: 'tiled', op: 'ConvTranspose', x: [1, 6, 4, 5], w: [6, 4, 2, 2], relu: true, conv: { groups: 1, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } };
+  const node = (c: Case) => caseModel(c, seeded(1)).graph!.nodes.find((n) => n.name === 'layer')!;
+
+  it('which: strides equal to the kernel, no dilation, pads, output_padding or output_shape', () => {
+    const g = tiled.conv!;
+    expect(tiledTranspose(node(tiled), [2, 2])).toBe(4);
+    expect(tiledTranspose(node({ ...tiled, conv: { ...g, strides: [2, 1] } }), [2, 2])).toBeUndefined();
+    expect(tiledTranspose(node({ ...tiled, conv: { ...g, pads: [1, 0, 0, 0] } }), [2, 2])).toBeUndefined();
+    expect(tiledTranspose(node({ ...tiled, conv: { ...g, outputPadding: [1, 0] } }), [2, 2])).toBeUndefined();
+    expect(tiledTranspose(node({ ...tiled, conv: { ...g, dilations: [2, 2] } }), [2, 2])).toBeUndefined();
+    expect(tiledTranspose(node({ ...tiled, op: 'Conv', w: [4, 6, 2, 2] }), [2, 2])).toBeUndefined();
+    const shaped = node(tiled);
+    shaped.attributes.push(attr.ints('output_shape', [8, 10]));
+    expect(tiledTranspose(shaped, [2, 2])).toBeUndefined();
+  });
+
+  it('its statistics copy runs no patch ConvTranspose (the input is the rows), and a teacher\'s cross term and mean come out as the patch rows\' would', async () => {
+    const rng = seeded(23);
+    const model = caseModel(tiled, rng);
+    const size = tiled.x.reduce((p, d) => p * d, 1);
+    const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: tiled.x, data: Float32Array.from({ length: size }, () => rng() * 4 - 1.5) } }));
+    const ops = new Set<string>();
+    const watched = Object.assign((bytes: Uint8Array, feeds: Sample) => {
+      for (const n of decodeModel(bytes).graph!.nodes) ops.add(n.opType ?? '');
+      return run(bytes, feeds);
+    }, run);
+    // the layer reads Relu(x); its teacher input: x itself (the same shape)
+    const [layer] = recoveryLayers(model, recipe);
+    const got = (await collectHessians(model, [{ ...layer, partner: 'x' }], samples, watched))!.get('layer')!;
+    // (the layer itself is not run: nothing reads its output)
+    expect(ops.has('MatMul')).toBe(true);
+    expect(ops.has('ConvTranspose')).toBe(false);
+    // (inputRows applies the case's Relu)
+    const own = samples.map((s) => inputRows(tiled, s.x.data as Float32Array)[0]);
+    const teacher = samples.map((s) => inputRows({ ...tiled, relu: false }, s.x.data as Float32Array)[0]);
+    const cols = 24;
+    const cross = new Float64Array(cols * cols);
+    const h = new Float64Array(cols * cols);
+    const tsum = new Float64Array(cols);
+    let rows = 0;
+    own.forEach((rs, k) =>
+      rs.forEach((r, i) => {
+        rows++;
+        const t = teacher[k][i];
+        for (let a = 0; a < cols; a++) {
+          tsum[a] += t[a];
+          for (let b = 0; b < cols; b++) {
+            cross[a * cols + b] += r[a] * t[b];
+            h[a * cols + b] += r[a] * r[b];
+          }
+        }
+      }),
+    );
+    expect(got.cols).toBe(cols);
+    expect(got.rows).toBe(rows);
+    expect(largest(h.map((v, i) => v - got.h[0][i])) / largest(h)).toBeLessThan(1e-6);
+    expect(largest(cross.map((v, i) => v - got.cross![0][i])) / largest(cross)).toBeLessThan(1e-6);
+    expect(largest(tsum.map((v, i) => v / rows - got.teacherMean![0][i])) / largest(tsum.map((v) => v / rows))).toBeLessThan(1e-6);
+  });
+
+  it('subsampled (wide): input positions at a step, each the k rows of its kernel positions', async () => {
+    // 64 channels × 2x2 = 256 columns (subsampled); 1 row per column over 2 samples: 128 rows a sample, 32 input positions of 100
+    const c: Case = { name: 'wide', op: 'ConvTranspose', x: [1, 64, 10, 10], w: [64, 2, 2, 2], conv: { groups: 1, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } };
+    const rng = seeded(29);
+    const model = caseModel(c, rng);
+    const size = c.x.reduce((p, d) => p * d, 1);
+    const samples: Sample[] = Array.from({ length: 2 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+    const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, run, { copies: 1, rowsPerColumn: 1 }))!.get('layer')!;
+    // step ⌊100 / 32⌋ + 1 = 4 over the input's positions, phase 0 (one sample a run)
+    const cols = 256;
+    const h = new Float64Array(cols * cols);
+    let rows = 0;
+    for (const smp of samples) {
+      const x = smp.x.data as Float32Array;
+      for (let q = 0; q < 100; q += 4)
+        for (let i = 0; i < 4; i++) {
+          rows++;
+          // the row of kernel position i at input position q: channel c's value at column c·4 + i
+          for (let a = 0; a < 64; a++) for (let b = 0; b < 64; b++) h[(a * 4 + i) * cols + b * 4 + i] += x[a * 100 + q] * x[b * 100 + q];
+        }
+    }
+    expect(rows).toBe(200);
+    expect(got.rows).toBe(rows);
+    expect(largest(h.map((v, i) => v - got.h[0][i])) / largest(h)).toBeLessThan(1e-6);
   });
 });
 

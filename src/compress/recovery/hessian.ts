@@ -385,6 +385,13 @@ interface Stat {
   /** Conv: about this many rows per sample are kept (positions at a regular step), where the layer has many more (subsampleRows) */
   keep?: number;
   /**
+   * A ConvTranspose whose kernel positions never overlap (tiledTranspose): its k kernel positions'
+   * rows are the input's own positions, so the statistic is taken on the input itself (`cols`: its
+   * channels per group; `rows`, `keep`: its positions) and the layer's H is I_k ⊗ that
+   * (expandTiled), exactly the sums of the k-times-larger patch rows
+   */
+  tile?: number;
+  /**
    * Conv, several copies a run: whether the copies' rows are joined before one product (a sample
    * gives fewer rows than cols: a product per copy would mostly write cols² outputs) or each copy
    * makes its own product, the products added (no copy of the rows); set from the first sample's
@@ -603,7 +610,7 @@ function denseRows(b: StatBuilder, stat: Stat, input: string): string {
  * where it keeps fewer); `scaled` where the copy's weight `scale` is already in them (a patch Conv).
  */
 function convRows(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number, scale?: string): { rows: string; scaled: boolean } {
-  const p = b.patches(input, conv, stat.channels, stat.kernel, scale);
+  const p = stat.tile ? { rows: input, scaled: false } : b.patches(input, conv, stat.channels, stat.kernel, scale);
   // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position)
   const all = b.reshape(p.rows, [0, stat.groups, stat.cols, -1]);
   return { rows: stat.keep ? b.everyNth(all, 3, stat.keep, copy) : all, scaled: p.scaled };
@@ -647,6 +654,46 @@ export const SUBSAMPLE_MIN_COLS = 256;
 export function subsampleRows(cols: number, samples: number, opset: number, perColumn = ROWS_PER_COLUMN): number | undefined {
   if (cols < SUBSAMPLE_MIN_COLS || opset < 10 || !Number.isFinite(perColumn)) return undefined;
   return Math.ceil((perColumn * cols) / Math.max(1, samples));
+}
+
+/**
+ * The kernel positions of a ConvTranspose whose positions tile its output (each input position
+ * carries one kernel position to each of k output positions that no other input position or kernel
+ * position reaches, every output position reached): strides equal to the kernel, no dilation, no
+ * pads, output_padding or output_shape (auto_pad then pads nothing). Its patch row at an output
+ * position is one input position's channels at one kernel position, zeros elsewhere, so its H is
+ * I_k ⊗ the input's own H, and its sums each kernel position's the input's. Undefined otherwise.
+ */
+export function tiledTranspose(node: Node, kernel: readonly number[]): number | undefined {
+  if (node.opType !== 'ConvTranspose' || kernel.length === 0) return undefined;
+  const strides = attrInts(node, 'strides') ?? kernel.map(() => 1);
+  const zero = (name: string) => (attrInts(node, name) ?? []).every((v) => v === 0);
+  if (strides.length !== kernel.length || kernel.some((k, i) => strides[i] !== k)) return undefined;
+  if (!(attrInts(node, 'dilations') ?? []).every((d) => d === 1) || !zero('pads') || !zero('output_padding') || attrInts(node, 'output_shape') !== undefined) return undefined;
+  return kernel.reduce((p, d) => p * d, 1);
+}
+
+/** A tiled ConvTranspose's matrices (n×n per group, of the input's channels) as the layer's: I_k ⊗ each, (n·k)², entry (c·k + i, c'·k + i) = m[c·n + c']. */
+function expandTiled<T extends Float32Array | Float64Array>(ms: readonly T[], n: number, k: number): T[] {
+  const nk = n * k;
+  return ms.map((m) => {
+    const out = new (m.constructor as new (length: number) => T)(nk * nk);
+    for (let c = 0; c < n; c++)
+      for (let d = 0; d < n; d++) {
+        const v = m[c * n + d];
+        for (let i = 0; i < k; i++) out[(c * k + i) * nk + d * k + i] = v;
+      }
+    return out;
+  });
+}
+
+/** A tiled ConvTranspose's sums or means (n per group) as the layer's: each channel's repeated for its k kernel positions. */
+function expandTiledSums(vs: readonly Float64Array[], k: number, scale = 1): Float64Array[] {
+  return vs.map((v) => {
+    const out = new Float64Array(v.length * k);
+    for (let c = 0; c < v.length; c++) out.fill(v[c] * scale, c * k, (c + 1) * k);
+    return out;
+  });
 }
 
 /** How a statistics copy is fed: per copy of the graph after the first, each model input's name in it, and each copy's weight input (copies > 1). */
@@ -1210,7 +1257,10 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
       const k = kernel.reduce((p, d) => p * d, 1);
       // the weight's columns are its input channels per group times the kernel positions
       if (conv && (kernel.length === 0 || m.cols % k !== 0)) continue;
-      const keep = subsampleRows(m.cols, samples.length, opset, options.rowsPerColumn);
+      const tile = conv ? tiledTranspose(layer.node, kernel) : undefined;
+      const subsample = subsampleRows(m.cols, samples.length, opset, options.rowsPerColumn);
+      // (a tiled ConvTranspose keeps input positions, each k rows of the layer's)
+      const keep = subsample !== undefined && tile ? Math.ceil(subsample / tile) : subsample;
       stat = {
         input: r.input,
         op: conv ? 'Conv' : 'dense',
@@ -1220,10 +1270,11 @@ function planStats(model: Model, layers: readonly HessianLayer[], samples: reado
         // (a float16 weight Cast to float32 on its way: the layer computes in float32)
         ...(w.dataType !== DataType.FLOAT && !w.via.includes('Cast') ? { cast: true } : {}),
         ...(levels ? { branch: { levels, dtype: w.via.includes('Cast') ? DataType.FLOAT : w.dataType } } : {}),
-        cols: m.cols,
+        cols: tile ? m.cols / tile : m.cols,
         groups,
         kernel,
         channels: conv ? (m.cols / k) * groups : 0,
+        ...(tile ? { tile } : {}),
         full: false,
         h: [],
         sum: [],
@@ -1345,12 +1396,20 @@ function hessianOf(plan: StatPlan, w: StatPlan['wanted'][number]): LayerHessian 
   const { layer, full, stat } = w;
   if (stat.rows === 0) return undefined;
   if (full) materialize(stat);
+  if (stat.tile) return tiledHessian(stat, stat.tile, layer, full, plan.weightNotes.get(layer.key));
   const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
   const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
   const finite = stat.weighted.every((h) => h.every(Number.isFinite));
   const weightNote = stat.weightBy && !finite ? 'a Log reads its outputs, but the weighted H overflowed float32: plain H' : plan.weightNotes.get(layer.key);
   const weighted = full && stat.weightBy && finite ? { weighted: stat.weighted } : {};
   return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) };
+}
+
+/** A tiled ConvTranspose's H (Stat.tile): the input's sums as the layer's, k output rows per input position. */
+function tiledHessian(stat: Stat, k: number, layer: Layer, full: boolean, weightNote: string | undefined): LayerHessian {
+  const rows = stat.rows * k;
+  const teacher = full && stat.partner ? { cross: expandTiled(stat.cross, stat.cols, k), teacherMean: expandTiledSums(stat.partnerSum, k, 1 / rows) } : {};
+  return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols * k, h: full ? expandTiled(stat.h, stat.cols, k) : [], mean: expandTiledSums(stat.sum, k, 1 / rows), rows, ...teacher, ...(weightNote ? { weightNote } : {}) };
 }
 
 /**
