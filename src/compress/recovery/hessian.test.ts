@@ -727,6 +727,37 @@ describe('collectHessians: wide Conv layers keep about rowsPerColumn rows per co
     });
   }
 
+  // opset 11 or more: the kept positions' patches gathered from the padded input; opset 10: a patch Conv over every position, sliced
+  const wide: Case[] = [
+    { name: '2-D groups 2, stride 2, pads (1, 0, 2, 1), dilation (1, 2), batch 2', op: 'Conv', x: [2, 64, 30, 32], w: [8, 32, 3, 3], conv: { groups: 2, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1], dilations: [1, 2] } },
+    { name: '1-D, stride 2, pads (1, 2), dilation 2', op: 'Conv', x: [1, 96, 400], w: [4, 96, 3], conv: { groups: 1, kernel: [3], strides: [2], pads: [1, 2], dilations: [2] } },
+    { name: '3-D 1x3x3, pads', op: 'Conv', x: [1, 32, 3, 10, 10], w: [4, 32, 1, 3, 3], conv: { groups: 1, kernel: [1, 3, 3], strides: [1, 1, 1], pads: [0, 1, 1, 0, 1, 1], dilations: [1, 1, 1] } },
+    { name: '1x1 over 300 channels, stride 2', op: 'Conv', x: [1, 300, 30, 30], w: [4, 300, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } },
+    { name: 'auto_pad SAME_UPPER (the patch Conv, not gathered)', op: 'Conv', x: [1, 32, 30, 30], w: [4, 32, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 1, 1], dilations: [1, 1], autoPad: 'SAME_UPPER' } },
+  ];
+  for (const c of wide)
+    for (const copies of [1, 2])
+      it(`${c.name}, ${copies} sample(s) a run: H from the gathered patches is the patch Conv's, bit for bit`, async () => {
+        const rng = seeded(31);
+        const model = caseModel({ ...c, opset: 11 }, rng);
+        const older = caseModel({ ...c, opset: 10 }, seeded(31));
+        const size = c.x.reduce((p, d) => p * d, 1);
+        const samples: Sample[] = Array.from({ length: 3 }, () => ({ x: { dtype: 'float32', dims: c.x, data: Float32Array.from({ length: size }, () => rng() * 2 - 1) } }));
+        const ops = new Set<string>();
+        const watched = Object.assign((bytes: Uint8Array, feeds: Sample) => {
+          // (bytes emptied once their session exists: RunModel.keepsSession)
+          for (const n of decodeModel(bytes).graph?.nodes ?? []) ops.add(n.opType ?? "");
+          return run(bytes, feeds);
+        }, run);
+        const got = (await collectHessians(model, recoveryLayers(model, recipe), samples, watched, { copies, rowsPerColumn: 1 }))!.get('layer')!;
+        const want = (await collectHessians(older, recoveryLayers(older, recipe), samples, run, { copies, rowsPerColumn: 1 }))!.get('layer')!;
+        expect(got.rows).toBe(want.rows);
+        expect(got.rows).toBeLessThan(samples.length * inputRows(c, samples[0].x.data as Float32Array)[0].length);
+        expect(got.h).toEqual(want.h);
+        expect(got.mean).toEqual(want.mean);
+        expect(ops.has('Conv')).toBe(c.conv!.autoPad !== undefined);
+      });
+
   it('which layers: 256 columns or more, opset 10 or more (Slice steps), ROWS_PER_COLUMN by default', () => {
     expect(subsampleRows(288, 3, 13, 1)).toBe(96);
     expect(subsampleRows(288, 128, 13)).toBe(Math.ceil((ROWS_PER_COLUMN * 288) / 128));

@@ -597,6 +597,66 @@ class StatBuilder {
   }
 
   private readonly patchWeights = new Map<string, string>();
+
+  /** An int64 scalar (0-D) initializer. */
+  private scalar(v: number): string {
+    return this.init('__hessian_scalar', DataType.INT64, [], bytesOf(BigInt64Array.of(BigInt(v))));
+  }
+
+  /**
+   * A Conv's patches at only the output positions everyNth keeps (the same positions, in the same
+   * order, the same values: [N, channels, k, kept]), gathered from its padded input instead of a
+   * patch Conv over every position sliced after: position p = start + j·step of the L output
+   * positions (row-major), step = ⌊L / keep⌋ + 1, start = copy mod step; kernel position i reads
+   * the padded input at Σₐ (oₐ·sₐ + iₐ·dₐ)·(Πᵦ₍ᵦ>ₐ₎ Pᵦ). Explicit pads only, opset 11 or more
+   * (Range, Pad with a pads input): undefined otherwise.
+   */
+  keptPatches(x: string, conv: Node, kernel: number[], keep: number, copy: number): string | undefined {
+    const rank = kernel.length;
+    const autoPad = attrString(conv, 'auto_pad') ?? 'NOTSET';
+    if (this.opset < 11 || conv.opType !== 'Conv' || rank === 0 || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return undefined;
+    const strides = attrInts(conv, 'strides') ?? kernel.map(() => 1);
+    const dilations = attrInts(conv, 'dilations') ?? kernel.map(() => 1);
+    const pads = autoPad === 'VALID' ? new Array<number>(2 * rank).fill(0) : (attrInts(conv, 'pads') ?? new Array<number>(2 * rank).fill(0));
+    if (strides.length !== rank || dilations.length !== rank || pads.length !== 2 * rank) return undefined;
+    const padded = pads.some((v) => v !== 0) ? this.node('Pad', [x, this.ints([0, 0, ...pads.slice(0, rank), 0, 0, ...pads.slice(rank)])]) : x;
+    const shape = this.shape(padded);
+    // the padded input's spatial sizes P and the output's O (scalars)
+    const P = kernel.map((_, a) => this.node('Gather', [shape, this.scalar(2 + a)], [attr.int('axis', 0)]));
+    const O = kernel.map((k, a) => this.add(this.node('Div', [this.node('Sub', [P[a], this.scalar(dilations[a] * (k - 1) + 1)]), this.scalar(strides[a])]), this.scalar(1)));
+    // products of the sizes after each axis (row-major strides), of O and of P
+    const after = (sizes: string[]) => {
+      const out = new Array<string | undefined>(rank).fill(undefined);
+      for (let a = rank - 2; a >= 0; a--) out[a] = out[a + 1] ? this.mul(out[a + 1] as string, sizes[a + 1]) : sizes[a + 1];
+      return out;
+    };
+    const oAfter = after(O);
+    const pAfter = after(P);
+    const L = oAfter[0] ? this.mul(oAfter[0], O[0]) : O[0];
+    const step = this.add(this.node('Div', [L, this.scalar(keep)]), this.scalar(1));
+    const start = this.node('Mod', [this.scalar(copy), step]);
+    const positions = this.node('Range', [start, L, step]);
+    // each kept position's index in the padded input at kernel position 0, and each kernel position's offset from it
+    let base: string | undefined;
+    for (let a = 0; a < rank; a++) {
+      const q = oAfter[a] ? this.node('Div', [positions, oAfter[a] as string]) : positions;
+      const o = a === 0 ? q : this.node('Mod', [q, O[a]]);
+      const term = this.mul(o, pAfter[a] ? this.mul(this.scalar(strides[a]), pAfter[a] as string) : this.scalar(strides[a]));
+      base = base ? this.add(base, term) : term;
+    }
+    const k = kernel.reduce((p, d) => p * d, 1);
+    let offsets: string | undefined;
+    for (let a = 0; a < rank; a++) {
+      const inner = kernel.slice(a + 1).reduce((p, d) => p * d, 1);
+      const along = Array.from({ length: k }, (_, i) => (Math.floor(i / inner) % kernel[a]) * dilations[a]);
+      const vec = this.init('__hessian_kernel_offsets', DataType.INT64, [k, 1], bytesOf(BigInt64Array.from(along, (v) => BigInt(v))));
+      const term = pAfter[a] ? this.mul(vec, pAfter[a] as string) : vec;
+      offsets = offsets ? this.add(offsets, term) : term;
+    }
+    // [k, kept] indices into the flattened positions: [N, channels, k, kept]
+    const indices = this.add(offsets as string, base as string);
+    return this.node('Gather', [this.reshape(padded, [0, 0, -1]), indices], [attr.int('axis', 2)]);
+  }
 }
 
 /** A dense statistic's rows A as read from `input`: [rows, cols]. */
@@ -610,6 +670,9 @@ function denseRows(b: StatBuilder, stat: Stat, input: string): string {
  * where it keeps fewer); `scaled` where the copy's weight `scale` is already in them (a patch Conv).
  */
 function convRows(b: StatBuilder, stat: Stat, conv: Node, input: string, copy: number, scale?: string): { rows: string; scaled: boolean } {
+  // a subsampled Conv: only the kept positions' patches (the same rows)
+  const kept = stat.keep && !stat.tile ? b.keptPatches(input, conv, stat.kernel, stat.keep, copy) : undefined;
+  if (kept) return { rows: b.reshape(kept, [0, stat.groups, stat.cols, -1]), scaled: false };
   const p = stat.tile ? { rows: input, scaled: false } : b.patches(input, conv, stat.channels, stat.kernel, scale);
   // [N, G·cols, ...out] -> [N, G, cols, L] (-> every n-th position)
   const all = b.reshape(p.rows, [0, stat.groups, stat.cols, -1]);
