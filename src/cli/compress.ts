@@ -190,11 +190,13 @@ async function checkedRecovery(
   recovered: { model: Model; report: CompressReport },
   samples: Sample[],
   basis: 'calibration' | 'evaluation',
+  /** on a terminal: each sample as it is checked */
+  onProgress?: (done: number, total: number) => void,
 ): Promise<{ model: Model; report: CompressReport }> {
   const { recovery: _h, ...rest } = options;
   const rtn = compressModel(original, withoutRecovery(recipe), rest);
   const bytes = (m: Model) => encodeModel(externalReferences(m).length > 0 ? inlineExternalData(m, external) : m);
-  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis, probabilityOutputs(original), halfOutputs(original));
+  const check = await checkRecovery(bytes(original), bytes(rtn.model), bytes(recovered.model), samples, await ortRunModel(), basis, probabilityOutputs(original), halfOutputs(original), onProgress ? { onProgress } : {});
   const chosen = check.keep ? recovered : rtn;
   chosen.report.notes.push(checkNote(check, recoveryModes(recipe)));
   return chosen;
@@ -370,7 +372,9 @@ export async function runCompress(args: CompressArgs): Promise<{ outcome: Compre
     if (source && source.count > 0 && part) {
       // the check runs held-out samples where --calibration N split them off (the calibration ones favour what was fitted to them)
       const held = part.overlap ? [] : calibrationSamples(part.evaluation).slice(0, CHECK_SAMPLES);
-      ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration'));
+      const checking = tty ? (done: number, total: number) => process.stderr.write(`\r\x1b[Krecovery check: sample ${done} of ${total} (original, round to nearest, recovered)`) : undefined;
+      ({ model, report } = await checkedRecovery(loaded.model, loaded.external, recipe, options, { model, report }, held.length > 0 ? held : calibrationSamples(part.calibration), held.length > 0 ? 'evaluation' : 'calibration', checking));
+      if (tty) process.stderr.write('\r\x1b[K');
     }
     if (recovered?.note) report.notes.push(recovered.note);
     // (GPTQ went on without its native products: say so, the result is still recovery's)

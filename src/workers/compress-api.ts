@@ -15,13 +15,13 @@ import type { Method, PortLike, WorkerResult } from './kit/protocol';
 
 export type { CompressReport, DataPart, DataSamples, DataSamplesRef, ModelSnapshot, PortLike, Recipe, WorkerResult };
 
-export type CompressStage = 'read' | 'parse' | 'calibrate' | 'recover' | 'compress' | 'encode';
+export type CompressStage = 'read' | 'parse' | 'calibrate' | 'recover' | 'compress' | 'encode' | 'check';
 
 export interface CompressProgress {
   stage: CompressStage;
-  /** layers finished (stage 'compress'), calibration samples run (stage 'recover'); 0 otherwise */
+  /** layers finished (stage 'compress'), calibration samples run (stage 'recover'), samples checked (stage 'check'); 0 otherwise */
   done: number;
-  /** layers to compress (stage 'compress'), calibration samples (stage 'recover'); 0 otherwise */
+  /** layers to compress (stage 'compress'), calibration samples (stage 'recover'), samples the check runs (stage 'check'); 0 otherwise */
   total: number;
   /** the layer just finished ('' before the first) */
   layerKey: string;

@@ -319,10 +319,18 @@ function checkSamples(data: GivenData, calibration: DataPart): [Sample[], 'calib
 }
 
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
-async function checkedRecovery(prepared: Prepared, recovered: RunResult, rtn: RunResult, samples: Sample[], basis: 'calibration' | 'evaluation'): Promise<RunResult> {
+async function checkedRecovery(
+  prepared: Prepared,
+  recovered: RunResult,
+  rtn: RunResult,
+  [samples, basis]: [Sample[], 'calibration' | 'evaluation'],
+  signal: AbortSignal,
+  progress: CompressProgressCallback,
+): Promise<RunResult> {
   const { run, release } = await webRunModel();
   try {
-    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model), halfOutputs(prepared.loaded.model));
+    const onProgress = (done: number, total: number) => progress({ stage: 'check', done, total, layerKey: '', finished: [] });
+    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model), halfOutputs(prepared.loaded.model), { signal, onProgress });
     const chosen = check.keep ? recovered : rtn;
     chosen.report.notes.push(checkNote(check, recoveryModes(prepared.recipe)));
     return chosen;
@@ -485,7 +493,7 @@ async function compress(
   if (streamed && recovered.source && !r.data && given?.part) {
     // round to nearest's model for the check, its layers not reported again (the bar would go back)
     const { onProgress: _shown, ...quiet } = withCalibration;
-    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, quiet), ...checkSamples(given, given.part));
+    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, quiet), checkSamples(given, given.part), signal, progress);
   }
   if (calibrated.note) r.report.notes.push(calibrated.note);
   if (recovered.note) r.report.notes.push(recovered.note);

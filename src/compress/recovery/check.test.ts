@@ -93,6 +93,21 @@ describe('checkRecovery on a probability output', () => {
     expect(checkNote(c, ['gptq'])).not.toMatch(/log-odds/);
   });
 
+  it('says each sample as it is done, and Cancel stops it before the next sample', async () => {
+    const [original, a, b] = models(false);
+    const seen: string[] = [];
+    const c = await checkRecovery(original, a, b, samples, run, 'calibration', [], new Map(), { onProgress: (done, total) => seen.push(`${done}/${total}`) });
+    expect(c.samples).toBe(5);
+    expect(seen).toEqual(['0/5', '1/5', '2/5', '3/5', '4/5', '5/5']);
+    const stop = new AbortController();
+    let runs = 0;
+    const counted = (bytes: Uint8Array, s: Sample) => (runs++, run(bytes, s));
+    const stopped = checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { signal: stop.signal, onProgress: (done) => done === 2 && stop.abort() });
+    await expect(stopped).rejects.toMatchObject({ code: 'aborted' });
+    // two samples of three models each, then no more
+    expect(runs).toBe(6);
+  });
+
   it('log-odds of probabilities clamped to [1e-7, 1 − 1e-7]', () => {
     expect(logOdds(0.5)).toBe(0);
     expect(logOdds(0)).toBeCloseTo(-16.118, 3);

@@ -18,6 +18,7 @@
  * absolute probability error said 1.25x worse. Other outputs (logits, regressions, embeddings,
  * Softmax probabilities) are compared as they are.
  */
+import { throwIfAborted } from '../../core/errors';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../core/float16';
 import { DataType, type Graph, type Model } from '../../onnx/types';
 import type { RunModel, Sample } from '../activations/calibrate';
@@ -111,15 +112,20 @@ export async function checkRecovery(
   probabilities: readonly string[] = [],
   /** the original model's float16 and bfloat16 outputs (halfOutputs) */
   half: ReadonlyMap<string, number> = new Map(),
+  /** Cancel (checked before each sample) and the samples done of those used */
+  hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<RecoveryCheck> {
   const used = samples.slice(0, CHECK_SAMPLES);
+  hooks.onProgress?.(0, used.length);
   const logOddsSeen = new Set<string>();
   let energy = 0;
   let eRtn = 0;
   let eRec = 0;
   const compared = new Set<string>();
-  for (const s of used) {
+  for (const [i, s] of used.entries()) {
+    throwIfAborted(hooks.signal);
     const [o, a, b] = [await run(original, s), await run(rtn, s), await run(recovered, s)];
+    hooks.onProgress?.(i + 1, used.length);
     for (const k of Object.keys(o)) {
       const t = half.get(k);
       const [y, ya, yb] = [floats(o[k].data, t), floats(a[k]?.data, t), floats(b[k]?.data, t)];

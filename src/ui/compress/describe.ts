@@ -23,6 +23,7 @@ const STAGE_LABELS: Record<CompressJob['stage'], string> = {
   recover: 'Reading each layer\u2019s inputs for recovery',
   compress: 'Compressing layers',
   encode: 'Writing the compressed file',
+  check: 'Checking the recovered model against round to nearest',
 };
 
 export function stageLabel(stage: CompressJob['stage']): string {
@@ -44,6 +45,9 @@ export function jobFraction(job: Pick<CompressJob, 'stage' | 'done' | 'total'>):
       return 0.05 + 0.9 * (job.total > 0 ? job.done / job.total : 0);
     case 'encode':
       return 0.96;
+    case 'check':
+      // after the file is written: the original, round to nearest and the recovered model run on each sample
+      return 0.96 + 0.035 * (job.total > 0 ? job.done / job.total : 0);
   }
 }
 

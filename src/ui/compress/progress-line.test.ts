@@ -6,6 +6,7 @@ describe('progressLine', () => {
     expect(progressLine({ stage: 'compress', done: 12, total: 54, layerKey: '/a/Conv' }, 0.3)).toBe('Layer 12 of 54 · /a/Conv');
     expect(progressLine({ stage: 'recover', done: 5, total: 12, layerKey: '' }, 0.2)).toBe('Sample 5 of 12');
     expect(progressLine({ stage: 'parse', done: 0, total: 0, layerKey: '' }, 0.04)).toBe('4%');
+    expect(progressLine({ stage: 'check', done: 5, total: 16, layerKey: '' }, 0.97)).toBe('Sample 5 of 16 · original, round to nearest, recovered');
   });
 
   it('while compressing with recovery, the pass of layer inputs that runs before its layers', () => {

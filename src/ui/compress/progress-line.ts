@@ -15,9 +15,11 @@ export interface ProgressState {
  * "sequential" the samples count over all rounds, so the round is said and the sample within it:
  * `Round 2 of 4 · sample 5 of 12`. While compressing with recovery, a pass of layer-input
  * statistics runs before the layers it serves: `Layer 4 of 21 · layer inputs (pass 2 of 3): sample 5 of 12`.
+ * Recovery's check runs three models on each of its samples: `Sample 5 of 16 · original, round to nearest, recovered`.
  */
 export function progressLine(job: ProgressState, fraction: number): string {
   if (job.total <= 0) return `${Math.round(fraction * 100)}%`;
+  if (job.stage === 'check') return `Sample ${job.done} of ${job.total} · original, round to nearest, recovered`;
   if (job.stage !== 'recover') {
     const layer = `Layer ${job.done} of ${job.total}`;
     // a pass of layer-input statistics runs before the layers it serves
