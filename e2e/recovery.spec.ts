@@ -134,7 +134,22 @@ test('the sample at 50% channel pruning: recovery refits the layers that lost in
   expect(1 - refit.cosine).toBeLessThan((1 - plain.cosine) / 2);
 });
 
-test('recovery sequential: the "Order: by activation" control is there, and the progress says the round and the sample within it', async ({ page }) => {
+/** Records every value the compression's progress bar shows and every stage, until the result. */
+async function watchBar(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __bar: number[]; __stages: string[] };
+    w.__bar = [];
+    w.__stages = [];
+    new MutationObserver(() => {
+      const v = document.querySelector('[data-testid="compress-progress"] [data-testid="progress-bar"]')?.getAttribute('aria-valuenow');
+      const stage = document.querySelector('[data-testid="compress-stage"]')?.getAttribute('data-stage');
+      if (v !== null && v !== undefined && Number(v) !== w.__bar[w.__bar.length - 1]) w.__bar.push(Number(v));
+      if (stage && stage !== w.__stages[w.__stages.length - 1]) w.__stages.push(stage);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+test('recovery sequential: the "Order: by activation" control is there, and the progress says the round and the sample within it; the bar never goes back, and the check is its own stage', async ({ page }) => {
   test.setTimeout(120_000);
   await page.goto('/');
   await expect(page.getByTestId('compress-button')).toBeVisible();
@@ -145,11 +160,21 @@ test('recovery sequential: the "Order: by activation" control is there, and the 
   // sequential runs GPTQ too: its column order is a choice there as well
   await expect(page.getByTestId('defaults-actOrder')).toBeVisible();
   await page.getByTestId('defaults-actOrder').check();
+  await watchBar(page);
   await page.getByTestId('compress-button').click();
   // 128 calibration samples in 4 rounds: never "Sample 300 of 512"
   await expect(page.getByTestId('compress-layer-count')).toHaveText(/^Round [1-4] of 4 · sample \d+ of 128$/, { timeout: 30_000 });
   await expect(page.getByTestId('compress-result')).toBeVisible({ timeout: 90_000 });
   await expect(page.getByTestId('compress-notes')).toContainText('sequential in 4 rounds');
+  // (the stages' own fractions went from 45% after the rounds back to 5% for the last pass)
+  const seen = await page.evaluate(() => {
+    const w = window as unknown as { __bar: number[]; __stages: string[] };
+    return { bar: w.__bar, stages: w.__stages };
+  });
+  expect(seen.bar.length).toBeGreaterThan(3);
+  expect(seen.bar.every((v, i) => i === 0 || v >= seen.bar[i - 1]), seen.bar.join(' ')).toBe(true);
+  expect(seen.stages).toContain('recover');
+  expect(seen.stages[seen.stages.length - 1]).toBe('check');
 });
 
 test('recovery gptq in both orders: the "Both orders" control, and a download named for it', async ({ page }) => {

@@ -36,6 +36,8 @@ export interface CompressJob {
   rounds?: number;
   /** stage 'compress' with recovery: the pass of layer-input statistics running (CompressProgress.inputs) */
   inputs?: { pass: number; passes: number; done: number; total: number };
+  /** with recovery: the whole job's fraction (CompressProgress.fraction) */
+  fraction?: number;
   startedAt: number;
 }
 
@@ -214,6 +216,7 @@ export const useCompressStore = create<CompressState>()((set, get) => ({
               layerKey: p.layerKey || job.layerKey,
               finished: p.finished.length > 0 ? [...job.finished, ...p.finished] : job.finished,
               ...(p.rounds !== undefined ? { rounds: p.rounds } : {}),
+              ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
             },
           });
         },

@@ -34,6 +34,8 @@ export interface CompressProgress {
    * samples (before the layers it serves; `pass` 0-based of `passes`), `done` of `total` samples
    */
   inputs?: { pass: number; passes: number; done: number; total: number };
+  /** with recovery: the whole job's fraction done (compress-fraction.ts), which the stage's own does not say */
+  fraction?: number;
 }
 
 export type CompressProgressCallback = (p: CompressProgress) => void;

@@ -20,7 +20,7 @@ import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, withoutRecovery } from '../compress/recovery/plan';
-import { checkNote, checkRecovery, halfOutputs, probabilityOutputs } from '../compress/recovery/check';
+import { CHECK_SAMPLES, checkNote, checkRecovery, halfOutputs, probabilityOutputs } from '../compress/recovery/check';
 import type {
   BackendCheck,
   CompressData,
@@ -46,6 +46,7 @@ import { serve, withTransfer, type Handlers, type Transferred } from './kit/serv
 import { loadOrt, loadOrtCpu, type Ort } from './ort';
 import { webRunSession } from './ort-session';
 import { throttled } from './compress-progress';
+import { recoveryFraction } from './compress-fraction';
 import { startGptqThreads } from './gptq-threads';
 
 /** The buffer of exactly these bytes (the encoder may hand back a view into a larger one). */
@@ -437,7 +438,10 @@ async function compress(
   data: CompressData | undefined,
   output: CompressOutputOptions,
 ): Promise<Transferred<CompressOutput>> {
-  const progress = throttled(report);
+  const shown = throttled(report);
+  // with recovery on data: the whole job's fraction, from every report (before they are thinned)
+  let fraction: ((p: CompressProgress) => number) | undefined;
+  const progress: CompressProgressCallback = (p) => shown(fraction ? { ...p, fraction: fraction(p) } : p);
   progress({ stage: 'read', done: 0, total: 0, layerKey: '', finished: [] });
   const t0 = performance.now();
   if (model.snapshot) {
@@ -462,6 +466,11 @@ async function compress(
     calibrated = await calibrate(prepared, signal, given);
   }
   let recovered: { source?: HessianSource; note?: string; release?: () => Promise<void> } = {};
+  const samplesIn = (part: DataPart | undefined) => (part?.labeled ? part.labeled.labels.length : (part?.sets?.length ?? 0));
+  if (prepared.wantsRecovery && given && samplesIn(given.part) > 0) {
+    const held = samplesIn(given.check);
+    fraction = recoveryFraction({ samples: samplesIn(given.part), check: Math.min(CHECK_SAMPLES, held > 0 ? held : samplesIn(given.part)) });
+  }
   if (prepared.wantsRecovery) {
     progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });
     // the layer compression is at, for the passes of layer-input statistics that run before their layers

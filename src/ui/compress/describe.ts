@@ -31,7 +31,9 @@ export function stageLabel(stage: CompressJob['stage']): string {
 }
 
 /** 0..1 over the whole job: reading and parsing a little, layers most, writing the rest. */
-export function jobFraction(job: Pick<CompressJob, 'stage' | 'done' | 'total'>): number {
+export function jobFraction(job: Pick<CompressJob, 'stage' | 'done' | 'total' | 'fraction'>): number {
+  // with recovery the worker weighs the statistics, the layers and the check itself
+  if (job.fraction !== undefined) return job.fraction;
   switch (job.stage) {
     case 'read':
       return 0.01;
