@@ -732,6 +732,7 @@ describe('collectHessians: wide Conv layers keep about rowsPerColumn rows per co
     { name: '2-D groups 2, stride 2, pads (1, 0, 2, 1), dilation (1, 2), batch 2', op: 'Conv', x: [2, 64, 30, 32], w: [8, 32, 3, 3], conv: { groups: 2, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 2, 1], dilations: [1, 2] } },
     { name: '1-D, stride 2, pads (1, 2), dilation 2', op: 'Conv', x: [1, 96, 400], w: [4, 96, 3], conv: { groups: 1, kernel: [3], strides: [2], pads: [1, 2], dilations: [2] } },
     { name: '3-D 1x3x3, pads', op: 'Conv', x: [1, 32, 3, 10, 10], w: [4, 32, 1, 3, 3], conv: { groups: 1, kernel: [1, 3, 3], strides: [1, 1, 1], pads: [0, 1, 1, 0, 1, 1], dilations: [1, 1, 1] } },
+    { name: '2-D dilation 6, pads 6 (an ASPP branch: most kernel positions in the padding at the edges)', op: 'Conv', x: [1, 32, 20, 20], w: [4, 32, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [1, 1], pads: [6, 6, 6, 6], dilations: [6, 6] } },
     { name: '1x1 over 300 channels, stride 2', op: 'Conv', x: [1, 300, 30, 30], w: [4, 300, 1, 1], conv: { groups: 1, kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1] } },
     { name: 'auto_pad SAME_UPPER (the patch Conv, not gathered)', op: 'Conv', x: [1, 32, 30, 30], w: [4, 32, 3, 3], conv: { groups: 1, kernel: [3, 3], strides: [2, 2], pads: [1, 0, 1, 1], dilations: [1, 1], autoPad: 'SAME_UPPER' } },
   ];

@@ -605,11 +605,13 @@ class StatBuilder {
 
   /**
    * A Conv's patches at only the output positions everyNth keeps (the same positions, in the same
-   * order, the same values: [N, channels, k, kept]), gathered from its padded input instead of a
-   * patch Conv over every position sliced after: position p = start + j·step of the L output
-   * positions (row-major), step = ⌊L / keep⌋ + 1, start = copy mod step; kernel position i reads
-   * the padded input at Σₐ (oₐ·sₐ + iₐ·dₐ)·(Πᵦ₍ᵦ>ₐ₎ Pᵦ). Explicit pads only, opset 11 or more
-   * (Range, Pad with a pads input): undefined otherwise.
+   * order, the same values: [N, channels, k, kept]), gathered from its input instead of a patch
+   * Conv over every position sliced after: position p = start + j·step of the L output positions
+   * (row-major), step = ⌊L / keep⌋ + 1, start = copy mod step; kernel position i of output
+   * position o reads input coordinate oₐ·sₐ − padₐ + iₐ·dₐ on each axis, 0 where that falls in the
+   * padding (a Where on the gathered values: no padded copy of the input, which a dilated Conv's
+   * large pads would make many times its size). Explicit pads only, opset 11 or more (Range):
+   * undefined otherwise.
    */
   keptPatches(x: string, conv: Node, kernel: number[], keep: number, copy: number): string | undefined {
     const rank = kernel.length;
@@ -619,43 +621,53 @@ class StatBuilder {
     const dilations = attrInts(conv, 'dilations') ?? kernel.map(() => 1);
     const pads = autoPad === 'VALID' ? new Array<number>(2 * rank).fill(0) : (attrInts(conv, 'pads') ?? new Array<number>(2 * rank).fill(0));
     if (strides.length !== rank || dilations.length !== rank || pads.length !== 2 * rank) return undefined;
-    const padded = pads.some((v) => v !== 0) ? this.node('Pad', [x, this.ints([0, 0, ...pads.slice(0, rank), 0, 0, ...pads.slice(rank)])]) : x;
-    const shape = this.shape(padded);
-    // the padded input's spatial sizes P and the output's O (scalars)
-    const P = kernel.map((_, a) => this.node('Gather', [shape, this.scalar(2 + a)], [attr.int('axis', 0)]));
-    const O = kernel.map((k, a) => this.add(this.node('Div', [this.node('Sub', [P[a], this.scalar(dilations[a] * (k - 1) + 1)]), this.scalar(strides[a])]), this.scalar(1)));
-    // products of the sizes after each axis (row-major strides), of O and of P
+    // a 1×1 kernel reading every position once: its rows are the input itself, sliced as they are
+    if (kernel.every((d) => d === 1) && strides.every((d) => d === 1) && pads.every((d) => d === 0)) return undefined;
+    const shape = this.shape(x);
+    // the input's spatial sizes S and the output's O (scalars)
+    const S = kernel.map((_, a) => this.node('Gather', [shape, this.scalar(2 + a)], [attr.int('axis', 0)]));
+    const O = kernel.map((k, a) => this.add(this.node('Div', [this.node('Sub', [S[a], this.scalar(dilations[a] * (k - 1) + 1 - pads[a] - pads[rank + a])]), this.scalar(strides[a])]), this.scalar(1)));
+    // products of the sizes after each axis (row-major strides), of O and of S
     const after = (sizes: string[]) => {
       const out = new Array<string | undefined>(rank).fill(undefined);
       for (let a = rank - 2; a >= 0; a--) out[a] = out[a + 1] ? this.mul(out[a + 1] as string, sizes[a + 1]) : sizes[a + 1];
       return out;
     };
     const oAfter = after(O);
-    const pAfter = after(P);
+    const sAfter = after(S);
     const L = oAfter[0] ? this.mul(oAfter[0], O[0]) : O[0];
     const step = this.add(this.node('Div', [L, this.scalar(keep)]), this.scalar(1));
     const start = this.node('Mod', [this.scalar(copy), step]);
     const positions = this.node('Range', [start, L, step]);
-    // each kept position's index in the padded input at kernel position 0, and each kernel position's offset from it
-    let base: string | undefined;
-    for (let a = 0; a < rank; a++) {
+    const k = kernel.reduce((p, d) => p * d, 1);
+    // each axis's input coordinate [k, kept]: the kept position's oₐ·sₐ − padₐ plus the kernel position's iₐ·dₐ
+    const coords = kernel.map((_, a) => {
       const q = oAfter[a] ? this.node('Div', [positions, oAfter[a] as string]) : positions;
       const o = a === 0 ? q : this.node('Mod', [q, O[a]]);
-      const term = this.mul(o, pAfter[a] ? this.mul(this.scalar(strides[a]), pAfter[a] as string) : this.scalar(strides[a]));
-      base = base ? this.add(base, term) : term;
-    }
-    const k = kernel.reduce((p, d) => p * d, 1);
-    let offsets: string | undefined;
-    for (let a = 0; a < rank; a++) {
       const inner = kernel.slice(a + 1).reduce((p, d) => p * d, 1);
-      const along = Array.from({ length: k }, (_, i) => (Math.floor(i / inner) % kernel[a]) * dilations[a]);
-      const vec = this.init('__hessian_kernel_offsets', DataType.INT64, [k, 1], bytesOf(BigInt64Array.from(along, (v) => BigInt(v))));
-      const term = pAfter[a] ? this.mul(vec, pAfter[a] as string) : vec;
-      offsets = offsets ? this.add(offsets, term) : term;
-    }
-    // [k, kept] indices into the flattened positions: [N, channels, k, kept]
-    const indices = this.add(offsets as string, base as string);
-    return this.node('Gather', [this.reshape(padded, [0, 0, -1]), indices], [attr.int('axis', 2)]);
+      const along = Array.from({ length: k }, (_, i) => (Math.floor(i / inner) % kernel[a]) * dilations[a] - pads[a]);
+      const offsets = this.init('__hessian_kernel_offsets', DataType.INT64, [k, 1], bytesOf(BigInt64Array.from(along, (v) => BigInt(v))));
+      return this.add(offsets, this.mul(o, this.scalar(strides[a])));
+    });
+    const padded = pads.some((v) => v !== 0);
+    // inside the input on every axis (without pads, always)
+    let inside: string | undefined;
+    if (padded)
+      coords.forEach((c, a) => {
+        const ok = this.node('And', [this.node('Not', [this.node('Less', [c, this.scalar(0)])]), this.node('Less', [c, S[a]])]);
+        inside = inside ? this.node('And', [inside, ok]) : ok;
+      });
+    // [k, kept] indices into the input's flattened positions (a padding read points at position 0)
+    let indices: string | undefined;
+    coords.forEach((c, a) => {
+      const at = inside ? this.node('Where', [inside, c, this.scalar(0)]) : c;
+      const term = sAfter[a] ? this.mul(at, sAfter[a] as string) : at;
+      indices = indices ? this.add(indices, term) : term;
+    });
+    const gathered = this.node('Gather', [this.reshape(x, [0, 0, -1]), indices as string], [attr.int('axis', 2)]);
+    if (!inside) return gathered;
+    const zero = this.init('__hessian_zero', DataType.FLOAT, [], bytesOf(Float32Array.of(0)));
+    return this.node('Where', [inside, gathered, zero]);
   }
 }
 
