@@ -756,7 +756,8 @@ describe('collectHessians: wide Conv layers keep about rowsPerColumn rows per co
         expect(got.rows).toBeLessThan(samples.length * inputRows(c, samples[0].x.data as Float32Array)[0].length);
         expect(got.h).toEqual(want.h);
         expect(got.mean).toEqual(want.mean);
-        expect(ops.has('Conv')).toBe(c.conv!.autoPad !== undefined);
+        // (several samples a run: small ones, the patch Conv kept)
+        expect(ops.has('Conv')).toBe(c.conv!.autoPad !== undefined || copies > 1);
       });
 
   it('which layers: 256 columns or more, opset 10 or more (Slice steps), ROWS_PER_COLUMN by default', () => {
