@@ -20,7 +20,7 @@ import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
 import { dataFreeRecovery } from '../compress/recovery/bn-stats';
 import { recoveryLayers, recoveryModes, withoutRecovery } from '../compress/recovery/plan';
-import { CHECK_SAMPLES, checkNote, checkRecovery, halfOutputs, probabilityOutputs } from '../compress/recovery/check';
+import { CHECK_SAMPLES, checkNote, checkRecovery, halfOutputs, originalOutputsCache, probabilityOutputs } from '../compress/recovery/check';
 import type {
   BackendCheck,
   CompressData,
@@ -319,6 +319,9 @@ function checkSamples(data: GivenData, calibration: DataPart): [Sample[], 'calib
   return held.length > 0 ? [held, 'evaluation'] : [partAsSamples(calibration), 'calibration'];
 }
 
+/** The original model's outputs on the check's samples, kept for the next Compress of the same model on the same data (its first check runs it). */
+const originalOutputs = originalOutputsCache();
+
 /** The recovered result, or round to nearest's when the model's outputs came out further from the original (recovery/check.ts). */
 async function checkedRecovery(
   prepared: Prepared,
@@ -327,11 +330,14 @@ async function checkedRecovery(
   [samples, basis]: [Sample[], 'calibration' | 'evaluation'],
   signal: AbortSignal,
   progress: CompressProgressCallback,
+  /** the model and the data as the page keys them (held model, data worker's samples); undefined: nothing kept */
+  keys: { model: number; data: number } | undefined,
 ): Promise<RunResult> {
   const { run, release } = await webRunModel();
   try {
     const onProgress = (done: number, total: number) => progress({ stage: 'check', done, total, layerKey: '', finished: [] });
-    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model), halfOutputs(prepared.loaded.model), { signal, onProgress });
+    const original = keys ? originalOutputs(`${keys.model}/${keys.data}/${basis}`) : undefined;
+    const check = await checkRecovery(encodeModel(selfContained(prepared.loaded)), rtn.bytes, recovered.bytes, samples, run, basis, probabilityOutputs(prepared.loaded.model), halfOutputs(prepared.loaded.model), { signal, onProgress, ...(original ? { original } : {}) });
     const chosen = check.keep ? recovered : rtn;
     chosen.report.notes.push(checkNote(check, recoveryModes(prepared.recipe)));
     return chosen;
@@ -502,7 +508,7 @@ async function compress(
   if (streamed && recovered.source && !r.data && given?.part) {
     // round to nearest's model for the check, its layers not reported again (the bar would go back)
     const { onProgress: _shown, ...quiet } = withCalibration;
-    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, quiet), checkSamples(given, given.part), signal, progress);
+    r = await checkedRecovery(prepared, r, finishCompression({ ...prepared, recipe: withoutRecovery(prepared.recipe), wantsRecovery: false }, quiet), checkSamples(given, given.part), signal, progress, data?.samples ? { model: model.key, data: data.samples.key } : undefined);
   }
   if (calibrated.note) r.report.notes.push(calibrated.note);
   if (recovered.note) r.report.notes.push(recovered.note);

@@ -10,7 +10,7 @@ import { encodeModel } from '../../onnx/codec';
 import { makeTensor } from '../../onnx/tensor';
 import { DataType, type Graph, type Model } from '../../onnx/types';
 import type { Sample } from '../activations/calibrate';
-import { checkNote, checkRecovery, logOdds, probabilityOutputs } from './check';
+import { checkNote, checkRecovery, logOdds, originalOutputsCache, probabilityOutputs } from './check';
 import { nodeRunModel } from './testing/node-run';
 
 const run = nodeRunModel();
@@ -106,6 +106,29 @@ describe('checkRecovery on a probability output', () => {
     await expect(stopped).rejects.toMatchObject({ code: 'aborted' });
     // two samples of three models each, then no more
     expect(runs).toBe(6);
+  });
+
+  it("the original's outputs kept for the next check on the same model and samples: it runs only round to nearest and the recovered model, with the same result", async () => {
+    const [original, a, b] = models(false);
+    const ran = new Map<Uint8Array, number>();
+    const counted = (bytes: Uint8Array, s: Sample) => (ran.set(bytes, (ran.get(bytes) ?? 0) + 1), run(bytes, s));
+    const cache = originalOutputsCache();
+    const first = await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: cache('m1/d1') });
+    expect(ran.get(original)).toBe(5);
+    const second = await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: cache('m1/d1') });
+    expect(ran.get(original)).toBe(5);
+    expect(ran.get(a)).toBe(10);
+    expect(second).toEqual(first);
+    // other data (or model): run again, and the earlier outputs dropped
+    await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: cache('m1/d2') });
+    expect(ran.get(original)).toBe(10);
+    await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: cache('m1/d1') });
+    expect(ran.get(original)).toBe(15);
+    // over its bytes (one sample's output is 4 bytes here): only what fits is kept
+    const small = originalOutputsCache(8);
+    await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: small('k') });
+    await checkRecovery(original, a, b, samples, counted, 'calibration', [], new Map(), { original: small('k') });
+    expect(ran.get(original)).toBe(15 + 5 + 3);
   });
 
   it('log-odds of probabilities clamped to [1e-7, 1 − 1e-7]', () => {

@@ -21,7 +21,7 @@
 import { throwIfAborted } from '../../core/errors';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../core/float16';
 import { DataType, type Graph, type Model } from '../../onnx/types';
-import type { RunModel, Sample } from '../activations/calibrate';
+import type { OutputTensor, RunModel, Sample } from '../activations/calibrate';
 import { CHECK_SAMPLES } from './meta';
 
 export interface RecoveryCheck {
@@ -101,6 +101,36 @@ function floats(v: unknown, half: number | undefined): ArrayLike<number> | undef
   return undefined;
 }
 
+/** The original model's outputs on a check's samples, by the sample's index, kept between checks on the same model and samples. */
+export interface OriginalOutputs {
+  get(index: number): Record<string, OutputTensor> | undefined;
+  put(index: number, outputs: Record<string, OutputTensor>): void;
+}
+
+/** Bytes of the original's outputs a worker keeps for the next check (the PaddleOCR detector's 16: 26 MB). */
+export const ORIGINAL_OUTPUTS_MAX_BYTES = 64 * 2 ** 20;
+
+/**
+ * Keeps the original's outputs for the model and samples named by `key` (a new key drops the
+ * earlier ones), up to `maxBytes`; what does not fit runs again next time.
+ */
+export function originalOutputsCache(maxBytes = ORIGINAL_OUTPUTS_MAX_BYTES): (key: string) => OriginalOutputs {
+  let held = { key: '', outputs: new Map<number, Record<string, OutputTensor>>(), bytes: 0 };
+  return (key) => {
+    if (held.key !== key) held = { key, outputs: new Map(), bytes: 0 };
+    const mine = held;
+    return {
+      get: (i) => mine.outputs.get(i),
+      put: (i, o) => {
+        const bytes = Object.values(o).reduce((n, t) => n + ((t.data as { byteLength?: number }).byteLength ?? 8 * (t.data as ArrayLike<unknown>).length), 0);
+        if (mine.bytes + bytes > maxBytes || mine !== held) return;
+        mine.outputs.set(i, o);
+        mine.bytes += bytes;
+      },
+    };
+  };
+}
+
 export async function checkRecovery(
   original: Uint8Array,
   rtn: Uint8Array,
@@ -112,8 +142,12 @@ export async function checkRecovery(
   probabilities: readonly string[] = [],
   /** the original model's float16 and bfloat16 outputs (halfOutputs) */
   half: ReadonlyMap<string, number> = new Map(),
-  /** Cancel (checked before each sample) and the samples done of those used */
-  hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  /**
+   * Cancel (checked before each sample), the samples done of those used, and where the original
+   * model's outputs on sample i are kept from an earlier check on the same model and samples
+   * (OriginalOutputs: the original then runs only where none is kept)
+   */
+  hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; original?: OriginalOutputs } = {},
 ): Promise<RecoveryCheck> {
   const used = samples.slice(0, CHECK_SAMPLES);
   hooks.onProgress?.(0, used.length);
@@ -124,7 +158,10 @@ export async function checkRecovery(
   const compared = new Set<string>();
   for (const [i, s] of used.entries()) {
     throwIfAborted(hooks.signal);
-    const [o, a, b] = [await run(original, s), await run(rtn, s), await run(recovered, s)];
+    const kept = hooks.original?.get(i);
+    const o = kept ?? (await run(original, s));
+    if (!kept) hooks.original?.put(i, o);
+    const [a, b] = [await run(rtn, s), await run(recovered, s)];
     hooks.onProgress?.(i + 1, used.length);
     for (const k of Object.keys(o)) {
       const t = half.get(k);
