@@ -336,6 +336,11 @@ export function splitData(data: LoadedData, always = false): SplitData {
 }
 
 /** A part's samples as input sets by input name (what calibration runs), labeled rows one sample each. */
+/** How many samples a part holds (a labeled set's rows, or sets), without making them. */
+export function partCount(part: DataPart | undefined): number {
+  return part?.labeled ? part.labeled.labels.length : (part?.sets?.length ?? 0);
+}
+
 export function partAsSamples(part: DataPart): Record<string, BenchTensor>[] {
   if (part.sets) return part.sets.map((set) => Object.fromEntries(set.map((t) => [t.name, t])));
   const l = part.labeled;

@@ -2,7 +2,7 @@
  * Latency statistics and the repeat-until-the-median-is-stable loop, shared by the page's bench
  * worker and the CLI's `eval`. Pure: the clock and the run are passed in.
  */
-import { AppError } from '../core/errors';
+import { throwIfAborted } from '../core/errors';
 import { sideBySide, type SideBySide } from '../core/speedup';
 
 export interface LatencyStats {
@@ -125,7 +125,7 @@ export async function warmUp(runOnce: () => Promise<number>, firstMs: number, op
   let settled = 0;
   let said = -Infinity;
   while (times.length < Math.max(1, o.maxRuns)) {
-    if (hooks.signal?.aborted) throw new AppError('aborted', 'Cancelled.');
+    throwIfAborted(hooks.signal);
     const ms = await runOnce();
     times.push(ms);
     if (hooks.onProgress && now() - said >= WARM_UP_PROGRESS_MS) {
@@ -174,7 +174,7 @@ export async function repeatUntilStable(
   let previous: number | undefined;
   let calm = 0;
   for (;;) {
-    if (hooks.signal?.aborted) throw new AppError('aborted', 'Cancelled.');
+    throwIfAborted(hooks.signal);
     samplesMs.push(await runOnce());
     hooks.onProgress?.(samplesMs.length, maxRuns);
     const n = samplesMs.length;

@@ -14,7 +14,7 @@ import { decodeModel, encodeModel, MAX_MESSAGE_BYTES } from '../onnx/codec';
 import type { LoadedModel } from '../onnx/load';
 import { fromSnapshot } from '../onnx/snapshot';
 import type { IoSummary } from '../onnx/summary';
-import { partAsSamples, type DataPart } from '../bench/data-load';
+import { partAsSamples, partCount, type DataPart } from '../bench/data-load';
 import { fetchDataParts } from './data-port';
 import type { HessianSource } from '../compress/recovery/hessian';
 import { mapSource, recoverySource } from '../compress/recovery/sequential';
@@ -472,10 +472,9 @@ async function compress(
     calibrated = await calibrate(prepared, signal, given);
   }
   let recovered: { source?: HessianSource; note?: string; release?: () => Promise<void> } = {};
-  const samplesIn = (part: DataPart | undefined) => (part?.labeled ? part.labeled.labels.length : (part?.sets?.length ?? 0));
-  if (prepared.wantsRecovery && given && samplesIn(given.part) > 0) {
-    const held = samplesIn(given.check);
-    fraction = recoveryFraction({ samples: samplesIn(given.part), check: Math.min(CHECK_SAMPLES, held > 0 ? held : samplesIn(given.part)) });
+  if (prepared.wantsRecovery && given && partCount(given.part) > 0) {
+    const held = partCount(given.check);
+    fraction = recoveryFraction({ samples: partCount(given.part), check: Math.min(CHECK_SAMPLES, held > 0 ? held : partCount(given.part)) });
   }
   if (prepared.wantsRecovery) {
     progress({ stage: 'recover', done: 0, total: 0, layerKey: '', finished: [] });

@@ -388,7 +388,7 @@ interface Stat {
    * A ConvTranspose whose kernel positions never overlap (tiledTranspose): its k kernel positions'
    * rows are the input's own positions, so the statistic is taken on the input itself (`cols`: its
    * channels per group; `rows`, `keep`: its positions) and the layer's H is I_k ⊗ that
-   * (expandTiled), exactly the sums of the k-times-larger patch rows
+   * (hessianOf), exactly the sums of the k-times-larger patch rows
    */
   tile?: number;
   /**
@@ -755,8 +755,9 @@ export function tiledTranspose(node: Node, kernel: readonly number[]): number | 
   return kernel.reduce((p, d) => p * d, 1);
 }
 
-/** A tiled ConvTranspose's matrices (n×n per group, of the input's channels) as the layer's: I_k ⊗ each, (n·k)², entry (c·k + i, c'·k + i) = m[c·n + c']. */
-function expandTiled<T extends Float32Array | Float64Array>(ms: readonly T[], n: number, k: number): T[] {
+/** A tiled ConvTranspose's matrices (n×n per group, of the input's channels) as the layer's: I_k ⊗ each, (n·k)², entry (c·k + i, c'·k + i) = m[c·n + c']; k = 1: the same arrays. */
+function expandTiled<T extends Float32Array | Float64Array>(ms: T[], n: number, k: number): T[] {
+  if (k === 1) return ms;
   const nk = n * k;
   return ms.map((m) => {
     const out = new (m.constructor as new (length: number) => T)(nk * nk);
@@ -769,11 +770,11 @@ function expandTiled<T extends Float32Array | Float64Array>(ms: readonly T[], n:
   });
 }
 
-/** A tiled ConvTranspose's sums or means (n per group) as the layer's: each channel's repeated for its k kernel positions. */
-function expandTiledSums(vs: readonly Float64Array[], k: number, scale = 1): Float64Array[] {
+/** Sums (n per group) as means over `rows`, each repeated for the k kernel positions of a tiled ConvTranspose (k = 1: one each). */
+function meansOf(vs: readonly Float64Array[], k: number, rows: number): Float64Array[] {
   return vs.map((v) => {
     const out = new Float64Array(v.length * k);
-    for (let c = 0; c < v.length; c++) out.fill(v[c] * scale, c * k, (c + 1) * k);
+    for (let c = 0; c < v.length; c++) out.fill(v[c] / rows, c * k, (c + 1) * k);
     return out;
   });
 }
@@ -1478,20 +1479,15 @@ function hessianOf(plan: StatPlan, w: StatPlan['wanted'][number]): LayerHessian 
   const { layer, full, stat } = w;
   if (stat.rows === 0) return undefined;
   if (full) materialize(stat);
-  if (stat.tile) return tiledHessian(stat, stat.tile, layer, full, plan.weightNotes.get(layer.key));
-  const mean = stat.sum.map((s) => s.map((v) => v / stat.rows));
-  const teacher = full && stat.partner ? { cross: stat.cross, teacherMean: stat.partnerSum.map((s) => s.map((v) => v / stat.rows)) } : {};
+  // a tiled ConvTranspose's statistic is its input's: k output rows per input position, H = I_k ⊗ it
+  const k = stat.tile ?? 1;
+  const rows = stat.rows * k;
+  const mean = meansOf(stat.sum, k, rows);
+  const teacher = full && stat.partner ? { cross: expandTiled(stat.cross, stat.cols, k), teacherMean: meansOf(stat.partnerSum, k, rows) } : {};
   const finite = stat.weighted.every((h) => h.every(Number.isFinite));
   const weightNote = stat.weightBy && !finite ? 'a Log reads its outputs, but the weighted H overflowed float32: plain H' : plan.weightNotes.get(layer.key);
   const weighted = full && stat.weightBy && finite ? { weighted: stat.weighted } : {};
-  return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols, h: full ? stat.h : [], mean, rows: stat.rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) };
-}
-
-/** A tiled ConvTranspose's H (Stat.tile): the input's sums as the layer's, k output rows per input position. */
-function tiledHessian(stat: Stat, k: number, layer: Layer, full: boolean, weightNote: string | undefined): LayerHessian {
-  const rows = stat.rows * k;
-  const teacher = full && stat.partner ? { cross: expandTiled(stat.cross, stat.cols, k), teacherMean: expandTiledSums(stat.partnerSum, k, 1 / rows) } : {};
-  return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols * k, h: full ? expandTiled(stat.h, stat.cols, k) : [], mean: expandTiledSums(stat.sum, k, 1 / rows), rows, ...teacher, ...(weightNote ? { weightNote } : {}) };
+  return { key: layer.key, op: layer.op as LayerHessian['op'], cols: stat.cols * k, h: full ? expandTiled(stat.h, stat.cols, k) : [], mean, rows, ...teacher, ...weighted, ...(weightNote ? { weightNote } : {}) };
 }
 
 /**
